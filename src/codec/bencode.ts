@@ -1,0 +1,206 @@
+// Canonical bencode (BEP 3): dictionary keys sorted by their raw bytes,
+// integers only. The decoder is strict and bounded: it refuses anything a
+// canonical encoder would not produce (unsorted or duplicate keys, leading
+// zeros, -0) so that "decode then re-encode" is the identity, which is what
+// lets signatures be checked over the received bytes.
+
+export type BValue = number | bigint | Uint8Array | BValue[] | BDict
+export interface BDict {
+  [key: string]: BValue
+}
+/** Values accepted by encode(); strings are written as UTF-8, undefined entries are dropped. */
+export type BInput = number | bigint | string | Uint8Array | BInput[] | { [key: string]: BInput | undefined }
+
+export interface DecodeLimits {
+  maxBytes: number
+  maxDepth: number
+  /** Items across all lists and dicts. */
+  maxItems: number
+  maxStringBytes: number
+}
+
+export const DEFAULT_LIMITS: DecodeLimits = {
+  maxBytes: 1 << 20,
+  maxDepth: 16,
+  maxItems: 100_000,
+  maxStringBytes: 1 << 20,
+}
+
+export class BencodeError extends Error {
+  override name = 'BencodeError'
+  readonly code = 'ERR_BENCODE'
+}
+
+const enc = new TextEncoder()
+const dec = new TextDecoder('utf-8', { fatal: true })
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) return a[i]! - b[i]!
+  }
+  return a.length - b.length
+}
+
+export function encode(value: BInput): Uint8Array {
+  const parts: Uint8Array[] = []
+  write(value, parts, 0)
+  return Buffer.concat(parts)
+}
+
+function write(value: BInput, out: Uint8Array[], depth: number): void {
+  if (depth > 64) throw new BencodeError('value nested too deeply to encode')
+  if (typeof value === 'number' || typeof value === 'bigint') {
+    if (typeof value === 'number' && !Number.isSafeInteger(value)) {
+      throw new BencodeError(`cannot encode non-integer number ${value}`)
+    }
+    out.push(enc.encode(`i${value}e`))
+  } else if (typeof value === 'string') {
+    const bytes = enc.encode(value)
+    out.push(enc.encode(`${bytes.length}:`), bytes)
+  } else if (value instanceof Uint8Array) {
+    out.push(enc.encode(`${value.length}:`), value)
+  } else if (Array.isArray(value)) {
+    out.push(enc.encode('l'))
+    for (const item of value) write(item, out, depth + 1)
+    out.push(enc.encode('e'))
+  } else if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value)
+      .filter((e): e is [string, BInput] => e[1] !== undefined)
+      .map(([k, v]) => [enc.encode(k), v] as const)
+      .sort((a, b) => compareBytes(a[0], b[0]))
+    out.push(enc.encode('d'))
+    for (const [k, v] of entries) {
+      out.push(enc.encode(`${k.length}:`), k)
+      write(v, out, depth + 1)
+    }
+    out.push(enc.encode('e'))
+  } else {
+    throw new BencodeError(`cannot encode ${typeof value}`)
+  }
+}
+
+export function decode(bytes: Uint8Array, limits: Partial<DecodeLimits> = {}): BValue {
+  const lim = { ...DEFAULT_LIMITS, ...limits }
+  if (bytes.length > lim.maxBytes) {
+    throw new BencodeError(`input is ${bytes.length} bytes, over the ${lim.maxBytes}-byte limit`)
+  }
+  let pos = 0
+  let items = 0
+
+  const fail = (msg: string): never => {
+    throw new BencodeError(`${msg} at byte ${pos}`)
+  }
+
+  const readInt = (terminator: number): bigint => {
+    const start = pos
+    while (pos < bytes.length && bytes[pos] !== terminator) pos++
+    if (pos >= bytes.length) fail('unterminated integer')
+    const text = Buffer.from(bytes.subarray(start, pos)).toString('latin1')
+    pos++
+    if (!/^(0|-?[1-9][0-9]*)$/.test(text)) fail(`non-canonical integer "${text.slice(0, 24)}"`)
+    if (text.length > 20) fail('integer too long')
+    return BigInt(text)
+  }
+
+  const readBytes = (): Uint8Array => {
+    const len = readInt(0x3a /* : */)
+    if (len < 0n) fail('negative string length')
+    if (len > BigInt(lim.maxStringBytes)) fail(`string of ${len} bytes is over the limit`)
+    const n = Number(len)
+    if (pos + n > bytes.length) fail('string runs past the end')
+    const out = bytes.subarray(pos, pos + n)
+    pos += n
+    return out
+  }
+
+  const countItem = () => {
+    if (++items > lim.maxItems) fail(`more than ${lim.maxItems} items`)
+  }
+
+  const readValue = (depth: number): BValue => {
+    if (depth > lim.maxDepth) fail(`nested deeper than ${lim.maxDepth}`)
+    const c = bytes[pos]
+    if (c === undefined) return fail('unexpected end')
+    if (c === 0x69 /* i */) {
+      pos++
+      const v = readInt(0x65)
+      return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v
+    }
+    if (c >= 0x30 && c <= 0x39) return readBytes()
+    if (c === 0x6c /* l */) {
+      pos++
+      const list: BValue[] = []
+      while (bytes[pos] !== 0x65) {
+        if (pos >= bytes.length) fail('unterminated list')
+        countItem()
+        list.push(readValue(depth + 1))
+      }
+      pos++
+      return list
+    }
+    if (c === 0x64 /* d */) {
+      pos++
+      const dict: BDict = Object.create(null) as BDict
+      let prev: Uint8Array | null = null
+      while (bytes[pos] !== 0x65) {
+        if (pos >= bytes.length) fail('unterminated dictionary')
+        countItem()
+        const keyBytes = readBytes()
+        if (prev && compareBytes(prev, keyBytes) >= 0) fail('dictionary keys not sorted or duplicated')
+        prev = keyBytes
+        let key: string
+        try {
+          key = dec.decode(keyBytes)
+        } catch {
+          return fail('dictionary key is not UTF-8')
+        }
+        dict[key] = readValue(depth + 1)
+      }
+      pos++
+      return dict
+    }
+    return fail(`unexpected byte 0x${c.toString(16)}`)
+  }
+
+  const value = readValue(0)
+  if (pos !== bytes.length) fail('trailing bytes after value')
+  return value
+}
+
+/** Typed accessors for decoded values: each throws a BencodeError naming the field. */
+export function asDict(v: BValue | undefined, what: string): BDict {
+  if (v === undefined || typeof v !== 'object' || v instanceof Uint8Array || Array.isArray(v)) {
+    throw new BencodeError(`${what}: expected a dictionary`)
+  }
+  return v
+}
+
+export function asBytes(v: BValue | undefined, what: string, length?: number): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new BencodeError(`${what}: expected bytes`)
+  if (length !== undefined && v.length !== length) {
+    throw new BencodeError(`${what}: expected ${length} bytes, got ${v.length}`)
+  }
+  return v
+}
+
+export function asString(v: BValue | undefined, what: string, maxLength = 1024): string {
+  const b = asBytes(v, what)
+  if (b.length > maxLength) throw new BencodeError(`${what}: longer than ${maxLength} bytes`)
+  try {
+    return dec.decode(b)
+  } catch {
+    throw new BencodeError(`${what}: not UTF-8`)
+  }
+}
+
+export function asInt(v: BValue | undefined, what: string): number {
+  if (typeof v !== 'number') throw new BencodeError(`${what}: expected an integer`)
+  return v
+}
+
+export function asList(v: BValue | undefined, what: string, maxLength: number): BValue[] {
+  if (!Array.isArray(v)) throw new BencodeError(`${what}: expected a list`)
+  if (v.length > maxLength) throw new BencodeError(`${what}: more than ${maxLength} entries`)
+  return v
+}

@@ -1,0 +1,16 @@
+export { IdentityError } from './errors.ts'
+export type { IdentityErrorCode } from './errors.ts'
+export { generateKeyPair, keyPairFromSeed, signBytes, verifyBytes } from './keys.ts'
+export type { KeyPair } from './keys.ts'
+export { deriveOwnerSecrets, newRecoveryPhrase, normalizePhrase } from './derive.ts'
+export type { OwnerSecrets } from './derive.ts'
+export { formatId, parseId, shortId } from './ids.ts'
+export type { IdKind } from './ids.ts'
+export { issueCertificate, encodeCertificate, decodeCertificate, verifyCertificate } from './certificate.ts'
+export type { DeviceCertificate, DeviceRole } from './certificate.ts'
+export {
+  newRoster, signRoster, verifyRoster, checkRoster, addDevice, revokeDevice, addFriend, removeFriend, isRevoked, ROSTER_LIMITS,
+} from './roster.ts'
+export type { Roster, Friend } from './roster.ts'
+export { initIdentity, loadIdentity, hasIdentity, saveRoster } from './identity-store.ts'
+export type { Identity, InitOptions } from './identity-store.ts'

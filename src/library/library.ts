@@ -1,0 +1,112 @@
+// The Library: what the CLI (and later the node's API) asks of a home's
+// track collection. LocalLibrary owns the LevelDB store; since LevelDB takes
+// one process, a running node will serve the same interface over its local
+// API and the CLI will pick whichever is available.
+import { join } from 'node:path'
+import { homePaths, ensureDir } from '../home.ts'
+import { LevelLibraryStore, type TrackRecord } from './level-store.ts'
+import { scan, type ScanOptions, type ScanSummary } from './scanner.ts'
+import { matches, queryTokens, sortTracks, type SortField } from './search.ts'
+import { infohashOf } from './torrent-info.ts'
+import { createHash } from 'node:crypto'
+
+export interface ListOptions {
+  query?: string
+  sort?: SortField
+  reverse?: boolean
+  /** Include tracks whose files are gone. Default true: missing tracks are shown as missing. */
+  includeMissing?: boolean
+  limit?: number
+}
+
+export interface LibraryStats {
+  tracks: number
+  missing: number
+  bytes: number
+  roots: string[]
+}
+
+export interface Library {
+  scan(roots: string[], opts?: Omit<ScanOptions, 'circleSecret'>): Promise<ScanSummary>
+  list(opts?: ListOptions): Promise<TrackRecord[]>
+  track(sha256: string): Promise<TrackRecord | undefined>
+  stats(): Promise<LibraryStats>
+  close(): Promise<void>
+}
+
+export interface OpenLibraryOptions {
+  /** The circle secret keys infohashes; without it tracks are stored without one. */
+  circleSecret?: Uint8Array
+}
+
+const circleId = (secret: Uint8Array) => createHash('sha256').update('djcloud/circle-id:').update(secret).digest('hex').slice(0, 16)
+
+export class LocalLibrary implements Library {
+  private constructor(
+    private readonly store: LevelLibraryStore,
+    private readonly circleSecret: Uint8Array | undefined,
+  ) {}
+
+  static async open(home: string, opts: OpenLibraryOptions = {}): Promise<LocalLibrary> {
+    const dir = homePaths(home).library
+    await ensureDir(home)
+    const store = await LevelLibraryStore.open(join(dir))
+    const lib = new LocalLibrary(store, opts.circleSecret)
+    if (opts.circleSecret) await lib.rekey(opts.circleSecret)
+    return lib
+  }
+
+  /** Recomputes infohashes from stored piece hashes when the circle changed; no file is read. */
+  private async rekey(secret: Uint8Array): Promise<void> {
+    const id = circleId(secret)
+    if ((await this.store.getMeta<string>('circle')) === id) return
+    const batch: TrackRecord[] = []
+    for await (const t of this.store.allTracks()) {
+      const pieces = await this.store.getPieces(t.sha256)
+      if (!pieces) continue
+      batch.push({ ...t, infohash: infohashOf({ ...t, pieces }, secret) })
+      if (batch.length >= 1000) await this.store.write({ tracks: batch.splice(0) })
+    }
+    await this.store.write({ tracks: batch })
+    await this.store.putMeta('circle', id)
+  }
+
+  scan(roots: string[], opts: Omit<ScanOptions, 'circleSecret'> = {}): Promise<ScanSummary> {
+    return scan(this.store, roots, { ...opts, circleSecret: this.circleSecret })
+  }
+
+  async list(opts: ListOptions = {}): Promise<TrackRecord[]> {
+    const tokens = queryTokens(opts.query ?? '')
+    const out: TrackRecord[] = []
+    for await (const t of this.store.allTracks()) {
+      if (t.missing && opts.includeMissing === false) continue
+      if (matches(t, tokens)) out.push(t)
+    }
+    sortTracks(out, opts.sort ?? 'artist', opts.reverse)
+    return opts.limit ? out.slice(0, opts.limit) : out
+  }
+
+  track(sha256: string): Promise<TrackRecord | undefined> {
+    return this.store.getTrack(sha256)
+  }
+
+  async stats(): Promise<LibraryStats> {
+    let tracks = 0
+    let missing = 0
+    let bytes = 0
+    for await (const t of this.store.allTracks()) {
+      tracks++
+      if (t.missing) missing++
+      else bytes += t.size
+    }
+    return { tracks, missing, bytes, roots: (await this.store.getMeta<string[]>('roots')) ?? [] }
+  }
+
+  close(): Promise<void> {
+    return this.store.close()
+  }
+}
+
+export function openLibrary(home: string, opts: OpenLibraryOptions = {}): Promise<Library> {
+  return LocalLibrary.open(home, opts)
+}
