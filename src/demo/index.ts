@@ -1,0 +1,7 @@
+export { writeDemoLibrary, DEMO_TRACKS } from './demo-library.ts'
+export type { DemoTrack } from './demo-library.ts'
+export { synthLoop, chordFrequencies } from './synth.ts'
+export type { LoopSpec } from './synth.ts'
+export { encodeWav } from './wav.ts'
+export { buildId3 } from './id3.ts'
+export type { Id3Fields } from './id3.ts'
