@@ -143,9 +143,10 @@ export async function scan(store: LevelLibraryStore, rootArgs: string[], opts: S
     commitChain = next.catch(() => {})
     return next
   }
-  const touched = new Map<string, TrackRecord>() // records written in this scan, by sha256
-
-  const getRecord = async (sha256: string) => touched.get(sha256) ?? (await store.getTrack(sha256))
+  // Commits run one at a time and each awaits its write, so reading the
+  // store inside a commit always sees the previous commits.
+  const nowMissing = new Set<string>() // tracks that lost their last path in this scan
+  const getRecord = (sha256: string) => store.getTrack(sha256)
 
   const detachPath = async (path: string, sha256: string, ops: TrackRecord[]) => {
     const rec = await getRecord(sha256)
@@ -155,8 +156,8 @@ export async function scan(store: LevelLibraryStore, rootArgs: string[], opts: S
     if (paths.length === 0 && !rec.missing) {
       next.missing = true
       next.lastPaths = rec.paths
+      nowMissing.add(sha256)
     }
-    touched.set(sha256, next)
     ops.push(next)
   }
 
@@ -228,7 +229,7 @@ export async function scan(store: LevelLibraryStore, rootArgs: string[], opts: S
         if (c.previous) summary.changed++
         else summary.added++
       }
-      touched.set(track.sha256, track)
+      nowMissing.delete(track.sha256)
       ops.push(track)
       byInode.set(inodeKey(c.entry), track.sha256)
       await store.write({
@@ -261,7 +262,7 @@ export async function scan(store: LevelLibraryStore, rootArgs: string[], opts: S
     await store.write({ tracks: ops, deletePaths: [path] })
     summary.removedPaths++
   }
-  summary.missing = [...touched.values()].filter((t) => t.missing).length
+  summary.missing = nowMissing.size
   const prevRoots = (await store.getMeta<string[]>('roots')) ?? []
   await store.putMeta('roots', [...new Set([...prevRoots, ...roots])])
   summary.ms = Math.round(performance.now() - started)
