@@ -54,6 +54,10 @@ function write(value: BInput, out: Uint8Array[], depth: number): void {
     if (typeof value === 'number' && !Number.isSafeInteger(value)) {
       throw new BencodeError(`cannot encode non-integer number ${value}`)
     }
+    // The decoder reads 64-bit integers at most; never write what it would refuse.
+    if (typeof value === 'bigint' && (value > 0x7fffffffffffffffn || value < -0x8000000000000000n)) {
+      throw new BencodeError('cannot encode an integer beyond 64 bits')
+    }
     out.push(enc.encode(`i${value}e`))
   } else if (typeof value === 'string') {
     const bytes = enc.encode(value)

@@ -226,30 +226,51 @@ const CRC8 = (() => {
   return t
 })()
 
+// CRC-16 (poly 0x8005) over a whole FLAC frame; 0 when the frame is intact.
+const CRC16 = (() => {
+  const t = new Uint16Array(256)
+  for (let i = 0; i < 256; i++) {
+    let c = i << 8
+    for (let j = 0; j < 8; j++) c = c & 0x8000 ? ((c << 1) ^ 0x8005) & 0xffff : (c << 1) & 0xffff
+    t[i] = c
+  }
+  return t
+})()
+
+function crc16(b: Uint8Array): number {
+  let crc = 0
+  for (let i = 0; i < b.length; i++) crc = ((crc << 8) & 0xffff) ^ CRC16[(crc >> 8) ^ b[i]!]!
+  return crc
+}
+
 /**
- * STREAMINFO states the total number of samples. The last frame header in
- * the file (found from the end, checked by its CRC-8) says where that frame
- * starts; if it cannot reach the stated total, the file was cut short.
+ * STREAMINFO states the total number of samples. The last frame of an intact
+ * file runs to the end of the audio and its CRC-16 checks out; searching back
+ * from the end for a header (CRC-8) whose frame passes that check finds it,
+ * even when audio bytes happen to look like a header. Its position in the
+ * stream must then reach the stated total. A file cut inside a frame has no
+ * such frame at all.
  */
 async function checkFlacLength(r: RandomReader, info: Buffer, audioStart: number, end: number): Promise<void> {
   if (info.length < 18) throw truncated('the FLAC STREAMINFO block is cut short')
-  const minBlock = info.readUInt16BE(0)
   const maxBlock = info.readUInt16BE(2)
+  const maxFrame = info.readUIntBE(7, 3) // 0 = unknown
   const total = (info[13]! & 0x0f) * 2 ** 32 + info.readUInt32BE(14)
   if (total === 0) return // unknown length: nothing to check against
-  const tailStart = Math.max(audioStart, end - 256 * 1024)
+  const window = Math.min(4 * 1024 * 1024, Math.max(256 * 1024, 2 * maxFrame))
+  const tailStart = Math.max(audioStart, end - window)
   const tail = await r.read(tailStart, end - tailStart)
   for (let i = tail.length - 6; i >= 0; i--) {
     if (tail[i] !== 0xff || (tail[i + 1]! & 0xfe) !== 0xf8) continue
     const frame = parseFlacFrameHeader(tail, i)
-    if (!frame) continue
-    const first = frame.variable ? frame.number : frame.number * (minBlock === maxBlock ? minBlock : frame.blockSize)
+    if (!frame || crc16(tail.subarray(i)) !== 0) continue
+    const first = frame.variable ? frame.number : frame.number * maxBlock
     if (first + frame.blockSize < total) {
-      throw truncated(`the FLAC stream declares ${total} samples, the file ends after about ${first + frame.blockSize}`)
+      throw truncated(`the FLAC stream declares ${total} samples, the file ends after ${first + frame.blockSize}`)
     }
     return
   }
-  throw new ScanError('ERR_CORRUPT', 'no intact FLAC frame found near the end of the file')
+  throw truncated('the last FLAC frame is cut short')
 }
 
 function parseFlacFrameHeader(b: Buffer, at: number): { variable: boolean; number: number; blockSize: number } | null {
@@ -311,6 +332,11 @@ async function walkChunks(
     const id = h.toString('latin1', 0, 4)
     const size = littleEndian ? h.readUInt32LE(4) : h.readUInt32BE(4)
     const payload = offset + 8
+    if (littleEndian && id === 'data' && (size === 0xffffffff || size === 0)) {
+      // Written to a pipe: the length was never filled in; the data runs to the end.
+      found.set(id, [payload, r.size])
+      break
+    }
     if (payload + size > r.size) {
       if (wanted.includes(id)) throw truncated(`the ${format} "${id.trim()}" chunk claims ${size} bytes, the file holds ${r.size - payload}`)
       break // trailing junk after the audio is harmless

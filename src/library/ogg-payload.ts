@@ -28,7 +28,8 @@ export class OggPayloadParser {
   private pending: Buffer = Buffer.alloc(0)
   private headersLeft: number
   private offset = 0
-  private pages = 0
+  private audioPages = 0
+  private lastFlags = 0
 
   constructor(
     headerPackets: number,
@@ -60,8 +61,9 @@ export class OggPayloadParser {
         for (let i = 0; i < segments; i++) if (buf[at + 27 + i]! < 255) this.headersLeft--
       } else {
         this.sink(page.subarray(27 + segments))
+        this.audioPages++
       }
-      this.pages++
+      this.lastFlags = buf[at + 5]!
       at += pageLength
     }
     this.offset += at
@@ -70,6 +72,8 @@ export class OggPayloadParser {
 
   end(): void {
     if (this.pending.length > 0) throw new ScanError('ERR_TRUNCATED', 'truncated: the last Ogg page is incomplete')
-    if (this.headersLeft > 0 || this.pages === 0) throw new ScanError('ERR_TRUNCATED', 'truncated: the Ogg stream ends inside its headers')
+    if (this.headersLeft > 0 || this.audioPages === 0) throw new ScanError('ERR_TRUNCATED', 'truncated: the Ogg stream ends before any audio')
+    // The last page of a complete stream carries the end-of-stream flag.
+    if ((this.lastFlags & 0x04) === 0) throw new ScanError('ERR_TRUNCATED', 'truncated: the Ogg stream has no end-of-stream page')
   }
 }
