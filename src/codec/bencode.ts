@@ -31,6 +31,10 @@ export class BencodeError extends Error {
   readonly code = 'ERR_BENCODE'
 }
 
+/** Integers are signed 64-bit, as every BitTorrent implementation reads them. */
+const INT64_MAX = 2n ** 63n - 1n
+const INT64_MIN = -(2n ** 63n)
+
 const enc = new TextEncoder()
 const dec = new TextDecoder('utf-8', { fatal: true })
 
@@ -55,7 +59,7 @@ function write(value: BInput, out: Uint8Array[], depth: number): void {
       throw new BencodeError(`cannot encode non-integer number ${value}`)
     }
     // The decoder reads 64-bit integers at most; never write what it would refuse.
-    if (typeof value === 'bigint' && (value > 0x7fffffffffffffffn || value < -0x8000000000000000n)) {
+    if (typeof value === 'bigint' && (value > INT64_MAX || value < INT64_MIN)) {
       throw new BencodeError('cannot encode an integer beyond 64 bits')
     }
     out.push(enc.encode(`i${value}e`))
@@ -104,7 +108,9 @@ export function decode(bytes: Uint8Array, limits: Partial<DecodeLimits> = {}): B
     pos++
     if (!/^(0|-?[1-9][0-9]*)$/.test(text)) fail(`non-canonical integer "${text.slice(0, 24)}"`)
     if (text.length > 20) fail('integer too long')
-    return BigInt(text)
+    const v = BigInt(text)
+    if (v > INT64_MAX || v < INT64_MIN) fail('integer beyond 64 bits')
+    return v
   }
 
   const readBytes = (): Uint8Array => {
