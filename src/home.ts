@@ -4,12 +4,16 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { mkdir } from 'node:fs/promises'
 
-/** --home wins, then DJCLOUD_HOME, then $XDG_DATA_HOME/djcloud, then ~/.local/share/djcloud. */
-export function resolveHome(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * --home wins, then DJCLOUD_HOME, then $XDG_DATA_HOME/<name>, then
+ * ~/.local/share/<name>. The demo passes its own name so it never mixes with
+ * a real library.
+ */
+export function resolveHome(flag?: string, env: NodeJS.ProcessEnv = process.env, name = 'djcloud'): string {
   if (flag) return resolve(flag)
   if (env.DJCLOUD_HOME) return resolve(env.DJCLOUD_HOME)
   const xdg = env.XDG_DATA_HOME && env.XDG_DATA_HOME.startsWith('/') ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share')
-  return join(xdg, 'djcloud')
+  return join(xdg, name)
 }
 
 export const homePaths = (home: string) => ({

@@ -367,3 +367,17 @@ export async function readBytes(path: string, offset: number, length: number): P
     await fh.close()
   }
 }
+
+/** Offsets of the Ogg pages in a file. */
+export function oggPageOffsets(bytes: Buffer): number[] {
+  const out: number[] = []
+  for (let at = 0; at + 27 <= bytes.length; ) {
+    if (bytes.toString('latin1', at, at + 4) !== 'OggS') throw new Error(`no page at ${at}`)
+    out.push(at)
+    const segments = bytes[at + 26]!
+    let body = 0
+    for (let i = 0; i < segments; i++) body += bytes[at + 27 + i]!
+    at += 27 + segments + body
+  }
+  return out
+}

@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import { hashFile } from '../../src/library/index.ts'
-import { fixtureDir, makeAudio, truncateAt } from '../helpers/audio-fixtures.ts'
+import { fixtureDir, makeAudio, oggPageOffsets, truncateAt } from '../helpers/audio-fixtures.ts'
 
 const run = promisify(execFile)
 
@@ -25,25 +25,12 @@ test('a valid FLAC whose last frame holds bytes that look like a frame header is
   await t.throwsAsync(hashFile(cut, 'flac'), { code: 'ERR_TRUNCATED' } as never)
 })
 
-function pageOffsets(bytes: Buffer): number[] {
-  const out: number[] = []
-  for (let at = 0; at + 27 <= bytes.length; ) {
-    if (bytes.toString('latin1', at, at + 4) !== 'OggS') throw new Error('not at a page')
-    out.push(at)
-    const segments = bytes[at + 26]!
-    let body = 0
-    for (let i = 0; i < segments; i++) body += bytes[at + 27 + i]!
-    at += 27 + segments + body
-  }
-  return out
-}
-
 for (const format of ['ogg', 'opus'] as const) {
   test(`${format} cut exactly on a page boundary is truncated, also right after its headers`, async (t) => {
     const dir = await fixtureDir(t)
     const path = await makeAudio(dir, format, { seconds: 4 })
     const bytes = await readFile(path)
-    const pages = pageOffsets(bytes)
+    const pages = oggPageOffsets(bytes)
     t.true(pages.length > 4)
     const headerPages = 2 // ffmpeg writes the id header on one page, comments (and Vorbis setup) on the next
     const mid = await truncateAt(path, pages[Math.floor(pages.length / 2)]!, join(dir, `mid.${format}`))

@@ -16,6 +16,7 @@ import {
   makeEmptyFile,
   makeMp3WithHugeFrame,
   makeTextFile,
+  oggPageOffsets,
   truncateAt,
   truncateFile,
   type FixtureFormat,
@@ -106,26 +107,12 @@ for (const format of TRUNCATABLE) {
   })
 }
 
-/** Offsets of the Ogg pages in a file. */
-function oggPages(bytes: Buffer): number[] {
-  const out: number[] = []
-  for (let at = 0; at + 27 <= bytes.length; ) {
-    if (bytes.toString('latin1', at, at + 4) !== 'OggS') throw new Error(`no page at ${at}`)
-    out.push(at)
-    const segments = bytes[at + 26]!
-    let body = 0
-    for (let i = 0; i < segments; i++) body += bytes[at + 27 + i]!
-    at += 27 + segments + body
-  }
-  return out
-}
-
 for (const format of ['ogg', 'opus'] as const) {
   test(`${format} cut in the middle of a page is ERR_TRUNCATED`, async (t) => {
     const dir = await fixtureDir(t)
     const path = await makeAudio(dir, format, { tags: { title: 'Cut Me' }, seconds: 4, noiseSeed: 1 })
     const bytes = await readFile(path)
-    const pages = oggPages(bytes)
+    const pages = oggPageOffsets(bytes)
     t.true(pages.length >= 5)
     const mid = pages[Math.floor(pages.length / 2)]!
     // Inside the header (27 bytes + lacing) and well inside the body.
@@ -161,7 +148,7 @@ test('ogg with junk between pages is ERR_CORRUPT', async (t) => {
   const dir = await fixtureDir(t)
   const path = await makeAudio(dir, 'ogg', { seconds: 3, noiseSeed: 4 })
   const bytes = await readFile(path)
-  const pages = oggPages(bytes)
+  const pages = oggPageOffsets(bytes)
   const at = pages[pages.length - 2]!
   const junk = join(dir, 'junk.ogg')
   await writeFile(junk, Buffer.concat([bytes.subarray(0, at), Buffer.from('garbage!'), bytes.subarray(at)]))

@@ -1,19 +1,10 @@
 import { join } from 'node:path'
-import { homedir } from 'node:os'
-import { resolve } from 'node:path'
+import { resolveHome } from '../../home.ts'
 import { formatId, hasIdentity, initIdentity, loadIdentity } from '../../identity/index.ts'
 import { writeDemoLibrary } from '../../demo/index.ts'
 import { writeJson, type Command } from '../command.ts'
 import { withLibrary } from '../library-access.ts'
 import { describe } from './scan.ts'
-
-/** The demo gets a home of its own so it never mixes with a real library. */
-function demoHome(flag: string | undefined, env: NodeJS.ProcessEnv): string {
-  if (flag) return resolve(flag)
-  if (env.DJCLOUD_HOME) return resolve(env.DJCLOUD_HOME)
-  const xdg = env.XDG_DATA_HOME?.startsWith('/') ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share')
-  return join(xdg, 'djcloud-demo')
-}
 
 export const startCommand: Command = {
   name: 'start',
@@ -22,7 +13,7 @@ export const startCommand: Command = {
   details: 'The demo home is $XDG_DATA_HOME/djcloud-demo unless --home or DJCLOUD_HOME says otherwise.',
   options: { json: { type: 'boolean', description: 'print the scan summary and library as JSON' } },
   async run({ values, stdout, env }) {
-    const home = demoHome(values.home as string | undefined, env)
+    const home = resolveHome(values.home as string | undefined, env, 'djcloud-demo')
     const created = !(await hasIdentity(home))
     const id = created ? await initIdentity(home, { name: 'demo-laptop' }) : await loadIdentity(home)
     const music = join(home, 'demo-music')
