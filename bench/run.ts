@@ -1,0 +1,19 @@
+// npm run bench: every benchmark in turn, each with its default settings
+// (npm run bench -- scan runs only the named ones).
+import { scanBenchMain } from './scan/main.ts'
+
+const BENCHES: Record<string, (argv: string[]) => Promise<number>> = {
+  scan: scanBenchMain,
+}
+
+const names = process.argv.slice(2)
+const unknown = names.filter((n) => !(n in BENCHES))
+if (unknown.length) {
+  process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(BENCHES).join(', ')}\n`)
+  process.exitCode = 2
+} else {
+  for (const name of names.length ? names : Object.keys(BENCHES)) {
+    const code = await BENCHES[name]!([])
+    if (code !== 0) process.exitCode = code
+  }
+}

@@ -1,0 +1,4 @@
+// npm run bench:scan
+import { scanBenchMain } from './main.ts'
+
+process.exitCode = await scanBenchMain(process.argv.slice(2))
