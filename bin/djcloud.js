@@ -1,8 +1,33 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx, so a checkout needs no
-// build step.
-import { register } from 'tsx/esm/api'
+// Runs the bundled command (dist/djcloud.js, made by bin/build.js on npm
+// install) when it is newer than every source file; otherwise runs the
+// TypeScript sources through tsx, so an edited checkout never runs stale code.
+import { readdirSync, statSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 
-register()
-const { main } = await import('../src/cli/main.ts')
+const root = fileURLToPath(new URL('..', import.meta.url))
+const bundle = `${root}dist/djcloud.js`
+
+function bundleIsFresh() {
+  let built
+  try {
+    built = statSync(bundle).mtimeMs
+  } catch {
+    return false
+  }
+  for (const name of readdirSync(`${root}src`, { recursive: true })) {
+    if (String(name).endsWith('.ts') && statSync(`${root}src/${name}`).mtimeMs > built) return false
+  }
+  return true
+}
+
+let main
+if (process.env.DJCLOUD_DEBUG) process.setSourceMapsEnabled(true)
+if (bundleIsFresh()) {
+  ;({ main } = await import(bundle))
+} else {
+  const { register } = await import('tsx/esm/api')
+  register()
+  ;({ main } = await import('../src/cli/main.ts'))
+}
 process.exitCode = await main(process.argv.slice(2))

@@ -153,7 +153,7 @@ export async function runScanBench(opts: ScanBenchOptions): Promise<ScanBenchRes
       commit: commit(),
       method: [
         `djcloud: "node bin/djcloud.js scan DIR --json" in a child process with a fresh DJCLOUD_HOME made by "init"; wall-clock from spawn to exit`,
-        'peak RSS: getrusage ru_maxrss of the djcloud process, written at exit by a preloaded probe (bench/scan/rss-probe.mjs)',
+        'peak RSS: VmHWM of the djcloud process (/proc/self/status), written at exit by a preloaded probe (bench/scan/rss-probe.mjs)',
         `yardstick: "find DIR -type f -print0 | xargs -0 sha256sum" over the same files${bigYard.maxRssMB === null ? '' : '; its peak RSS from GNU time'}`,
         `page cache: files are synced after generation and stay cached (they were just written); yardstick and scans alternate, best of ${ROUNDS} for the 200-track set`,
         `rescan: best of ${RESCANS} runs of "scan DIR" on the unchanged library`,

@@ -1,6 +1,6 @@
 // The djcloud command: picks a subcommand, parses its flags and maps errors
 // to exit codes (0 success, 1 failure with a one-line reason, 2 bad usage).
-import { createRequire } from 'node:module'
+import pkg from '../../package.json' with { type: 'json' }
 import { helpText, parseCommand, UsageError, type Command } from './command.ts'
 import { initCommand } from './commands/init.ts'
 import { idCommand } from './commands/id.ts'
@@ -10,10 +10,6 @@ import { lsCommand } from './commands/ls.ts'
 import { startCommand } from './commands/start.ts'
 
 export const COMMANDS: readonly Command[] = [initCommand, idCommand, trustCommand, scanCommand, lsCommand, startCommand]
-
-function version(): string {
-  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version
-}
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2
@@ -44,7 +40,7 @@ export async function main(argv: string[], io: MainIo = { stdout: process.stdout
     return name ? 0 : 2
   }
   if (name === '--version' || name === '-V') {
-    io.stdout.write(`djcloud ${version()}\n`)
+    io.stdout.write(`djcloud ${pkg.version}\n`)
     return 0
   }
   const cmd = COMMANDS.find((c) => c.name === name)

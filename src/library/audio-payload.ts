@@ -22,11 +22,17 @@ export interface RandomReader {
   read(offset: number, length: number): Promise<Buffer>
 }
 
-export function fileReader(fh: FileHandle, size: number): RandomReader {
+/**
+ * Positional reads of a file, served from `head` (the file's first bytes,
+ * already in memory) when they fall inside it: small files then need no read
+ * beyond the one that fetched them.
+ */
+export function fileReader(fh: FileHandle, size: number, head: Buffer = Buffer.alloc(0)): RandomReader {
   return {
     size,
     async read(offset, length) {
       const len = Math.max(0, Math.min(length, size - offset))
+      if (offset + len <= head.length) return head.subarray(offset, offset + len)
       const buf = Buffer.alloc(len)
       let done = 0
       while (done < len) {

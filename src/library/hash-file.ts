@@ -10,7 +10,8 @@ import { OggPayloadParser } from './ogg-payload.ts'
 import { PieceHasher, pieceLengthFor } from './torrent-info.ts'
 import { ScanError } from './errors.ts'
 
-const CHUNK = 1024 * 1024 // bytes per read
+/** Bytes per read; also the size of the reusable buffers the scanner keeps. */
+export const READ_CHUNK = 1024 * 1024
 
 export interface FileHashes {
   sha256: string
@@ -24,6 +25,12 @@ export interface HashOptions {
   /** Called with the bytes read so far, for progress. */
   onBytes?: (n: number) => void
   signal?: AbortSignal
+  /**
+   * A buffer to read into, reused across files to keep memory flat. When the
+   * file fits, it holds the whole file afterwards (the caller can parse tags
+   * from memory instead of reading again).
+   */
+  buffer?: Buffer
 }
 
 export async function hashFile(path: string, format: AudioFormat, opts: HashOptions = {}): Promise<FileHashes> {
@@ -37,7 +44,22 @@ export async function hashFile(path: string, format: AudioFormat, opts: HashOpti
     const st = await fh.stat()
     const size = st.size
     if (size === 0) throw new ScanError('ERR_EMPTY', 'empty file (0 bytes)')
-    const plan = await planPayload(format, fileReader(fh, size))
+    const buf = opts.buffer ?? Buffer.allocUnsafe(Math.min(READ_CHUNK, size))
+    const readChunk = async (offset: number) => {
+      opts.signal?.throwIfAborted()
+      let filled = 0
+      const want = Math.min(buf.length, size - offset)
+      while (filled < want) {
+        const { bytesRead } = await fh.read(buf, filled, want - filled, offset + filled)
+        if (bytesRead === 0) throw new ScanError('ERR_CHANGED', 'the file shrank while it was being read')
+        filled += bytesRead
+      }
+      return buf.subarray(0, filled)
+    }
+
+    // The first chunk also answers the format checks' header reads.
+    let chunk = await readChunk(0)
+    const plan = await planPayload(format, fileReader(fh, size, chunk))
 
     const file = createHash('sha256')
     const audio = createHash('sha256')
@@ -47,19 +69,14 @@ export async function hashFile(path: string, format: AudioFormat, opts: HashOpti
     const ranges = plan.kind === 'ranges' ? plan.ranges : []
     let rangeIndex = 0
 
-    const buf = Buffer.allocUnsafe(Math.min(CHUNK, size))
     let offset = 0
-    while (offset < size) {
-      opts.signal?.throwIfAborted()
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - offset), offset)
-      if (bytesRead === 0) throw new ScanError('ERR_CHANGED', 'the file shrank while it was being read')
-      const chunk = buf.subarray(0, bytesRead)
+    for (;;) {
       file.update(chunk)
       pieces.update(chunk)
       if (ogg) ogg.push(chunk)
       else {
         // Feed the parts of this chunk that fall inside payload ranges.
-        const chunkEnd = offset + bytesRead
+        const chunkEnd = offset + chunk.length
         while (rangeIndex < ranges.length) {
           const [start, end] = ranges[rangeIndex]!
           const from = Math.max(start, offset)
@@ -69,8 +86,10 @@ export async function hashFile(path: string, format: AudioFormat, opts: HashOpti
           else break
         }
       }
-      offset += bytesRead
-      opts.onBytes?.(bytesRead)
+      offset += chunk.length
+      opts.onBytes?.(chunk.length)
+      if (offset >= size) break
+      chunk = await readChunk(offset)
     }
     ogg?.end()
     const after = await fh.stat()

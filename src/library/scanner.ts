@@ -12,7 +12,7 @@
 import { resolve, sep } from 'node:path'
 import { stat } from 'node:fs/promises'
 import { walkAudioFiles } from './walk.ts'
-import { hashFile, type FileHashes } from './hash-file.ts'
+import { hashFile, READ_CHUNK, type FileHashes } from './hash-file.ts'
 import { readTags, type Tags } from './tags.ts'
 import { infohashOf } from './torrent-info.ts'
 import type { AudioFormat } from './formats.ts'
@@ -161,7 +161,7 @@ export async function scan(store: LevelLibraryStore, rootArgs: string[], opts: S
     ops.push(next)
   }
 
-  const readOne = async (c: Candidate) => {
+  const readOne = async (c: Candidate, buffer: Buffer) => {
     let hashes: (FileHashes & { reused?: boolean }) | undefined
     let tags: Tags | undefined
     try {
@@ -173,6 +173,7 @@ export async function scan(store: LevelLibraryStore, rootArgs: string[], opts: S
       } else {
         let counted = 0
         hashes = await hashFile(c.path, c.format, {
+          buffer,
           signal: opts.signal,
           onBytes: (n) => {
             counted += n
@@ -180,7 +181,7 @@ export async function scan(store: LevelLibraryStore, rootArgs: string[], opts: S
             summary.bytesRead += n
           },
         })
-        tags = await readTags(c.path)
+        tags = await readTags(c.path, hashes.size <= buffer.length ? buffer.subarray(0, hashes.size) : undefined)
         progress.bytesDone += c.entry.size - counted
       }
     } catch (err) {
@@ -246,7 +247,8 @@ export async function scan(store: LevelLibraryStore, rootArgs: string[], opts: S
   let next = 0
   await Promise.all(
     Array.from({ length: Math.min(concurrency, todo.length) }, async () => {
-      while (next < todo.length) await readOne(todo[next++]!)
+      const buffer = Buffer.allocUnsafe(READ_CHUNK) // one per reader, reused for every file
+      while (next < todo.length) await readOne(todo[next++]!, buffer)
     }),
   )
   await commitChain

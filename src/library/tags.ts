@@ -1,7 +1,7 @@
 // Tags and stream facts via music-metadata. Only headers are read; covers
 // are loaded by the parser (it offers no way to learn that one exists
 // without reading it) but only their presence is kept.
-import { parseFile, type IAudioMetadata } from 'music-metadata'
+import { parseBuffer, parseFile, type IAudioMetadata } from 'music-metadata'
 import { ScanError } from './errors.ts'
 
 export interface Tags {
@@ -56,10 +56,18 @@ function fromNative(meta: IAudioMetadata, pattern: RegExp): unknown {
   return undefined
 }
 
-export async function readTags(path: string): Promise<Tags> {
+const PARSE_OPTIONS = { duration: false, skipCovers: false }
+
+/**
+ * Reads tags from the file, or from `whole` when the caller already holds the
+ * whole file in memory (small files: no second read).
+ */
+export async function readTags(path: string, whole?: Uint8Array): Promise<Tags> {
   let meta: IAudioMetadata
   try {
-    meta = await parseFile(path, { duration: false, skipCovers: false })
+    meta = whole
+      ? await parseBuffer(whole, { path, size: whole.length }, PARSE_OPTIONS)
+      : await parseFile(path, PARSE_OPTIONS)
   } catch (err) {
     throw new ScanError('ERR_CORRUPT', `unreadable audio metadata: ${(err as Error).message.split('\n')[0]}`)
   }
