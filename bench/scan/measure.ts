@@ -47,7 +47,7 @@ async function readKiB(file: string): Promise<number | null> {
   return Number.isFinite(n) ? n : null
 }
 
-/** `node bin/djcloud.js ARGS` on `home`, timed wall-clock from spawn to exit (Node and tsx start-up included). */
+/** `node bin/djcloud.js ARGS` on `home`, timed wall-clock from spawn to exit (Node start-up included). */
 export async function runDjcloud(home: string, args: string[]): Promise<Run> {
   const rssFile = join(home, `rss-${process.pid}-${Date.now()}`)
   const env = { ...process.env, DJCLOUD_HOME: home, DJCLOUD_BENCH_RSS_FILE: rssFile }

@@ -82,7 +82,7 @@ export function formatResults(r: ScanBenchResults): string {
       [`peak RSS, first scan of ${n(t.tracks)}`, mb(r.rss.throughputScanMB), '', '', ''],
     ]),
     '',
-    'Times are wall-clock, best of the runs, Node and tsx start-up included; ratios are throughput over',
+    'Times are wall-clock, best of the runs, Node start-up included; ratios are throughput over',
     "sha256sum's for scans and time over sha256sum's time for the rescan.",
   ].join('\n')
 }
