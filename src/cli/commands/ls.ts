@@ -18,7 +18,7 @@ function table(tracks: TrackRecord[]): string {
     clip(t.tags.artist ?? '', 24),
     clip(t.tags.title ?? (t.paths[0] ?? t.lastPaths?.[0] ?? '').split('/').pop() ?? '', 36),
     t.tags.bpm ? String(Math.round(t.tags.bpm * 10) / 10) : '',
-    clip(t.tags.key ?? '', 6),
+    clip(t.tags.key ?? '', 9),
     duration(t.tags.duration),
     t.format,
     t.sha256.slice(0, 12) + (t.missing ? '  missing' : ''),

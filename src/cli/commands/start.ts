@@ -6,6 +6,11 @@ import { writeJson, type Command } from '../command.ts'
 import { withLibrary } from '../library-access.ts'
 import { describe } from './scan.ts'
 
+function aligned(rows: Array<[string, string]>): string[] {
+  const width = Math.max(...rows.map(([c]) => c.length))
+  return rows.map(([c, why]) => `  ${c.padEnd(width)}   # ${why}`)
+}
+
 export const startCommand: Command = {
   name: 'start',
   summary: 'Run the demo: set up a demo home, generate a small tagged library, scan it and show it.',
@@ -34,11 +39,13 @@ export const startCommand: Command = {
         ...tracks.map((t) => `  ${String(t.tags.bpm ?? '').padStart(3)} BPM  ${(t.tags.key ?? '').padEnd(8)} ${t.tags.artist} - ${t.tags.title}`),
         '',
         'Try:',
-        `  npx djcloud ls ${h} --query "sigur ros"      search, ignoring case and accents`,
-        `  npx djcloud ls ${h} --sort bpm --json       machine-readable listing`,
-        `  npx djcloud scan ${h} ~/Music              add your own music`,
-        `  npx djcloud id ${h}                         this device's id`,
-        `  npx djcloud --help                          all commands`,
+        ...aligned([
+          [`npx djcloud ls ${h} --query "olafur reykjavik"`, 'search, ignoring case and accents'],
+          [`npx djcloud ls ${h} --sort bpm --json`, 'machine-readable listing'],
+          [`npx djcloud scan ${h} ~/Music`, 'add your own music'],
+          [`npx djcloud id ${h}`, "this device's id"],
+          ['npx djcloud --help', 'all commands'],
+        ]),
         '',
       ].join('\n'),
     )
