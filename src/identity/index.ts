@@ -14,3 +14,5 @@ export {
 export type { Roster, Friend } from './roster.ts'
 export { initIdentity, loadIdentity, hasIdentity, saveRoster } from './identity-store.ts'
 export type { Identity, InitOptions } from './identity-store.ts'
+export { classifyCertificate } from './trust.ts'
+export type { TrustDecision } from './trust.ts'
