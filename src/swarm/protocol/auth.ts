@@ -1,0 +1,65 @@
+// dj_auth (BEP 10): each side proves it holds the device key of a certificate
+// the other side trusts, bound to this connection. Peer ids are random per
+// connection, so a signature over (infohash, sender id, receiver id) cannot
+// be replayed on another connection.
+import { asBytes, asDict, decode, encode } from '../../codec/index.ts'
+import { classifyCertificate, signBytes, verifyBytes, type DeviceCertificate, type Roster } from '../../identity/index.ts'
+
+export const AUTH_EXTENSION = 'dj_auth'
+const MAX_AUTH_BYTES = 1024
+
+export type AuthFailure = 'malformed' | 'bad-certificate' | 'unknown-owner' | 'revoked' | 'bad-signature' | 'not-allowed'
+
+export class AuthError extends Error {
+  override name = 'AuthError'
+  constructor(readonly reason: AuthFailure) {
+    super(`peer authentication failed: ${reason}`)
+  }
+}
+
+export interface LocalCredentials {
+  deviceSeed: Uint8Array
+  /** This device's encoded certificate. */
+  certificate: Uint8Array
+}
+
+function transcript(infoHash: Uint8Array, from: Uint8Array, to: Uint8Array): Uint8Array {
+  return encode({ type: 'djcloud-wire-auth', v: 1, infohash: infoHash, from, to })
+}
+
+export function createAuthMessage(me: LocalCredentials, infoHash: Uint8Array, myPeerId: Uint8Array, theirPeerId: Uint8Array): Uint8Array {
+  return encode({ cert: me.certificate, sig: signBytes(me.deviceSeed, transcript(infoHash, myPeerId, theirPeerId)) })
+}
+
+export interface VerifiedPeer {
+  kind: 'own' | 'friend'
+  certificate: DeviceCertificate
+}
+
+/**
+ * Verifies the peer's dj_auth message. `allow` narrows who may use this
+ * infohash (friends only reach what is shared with them).
+ */
+export function verifyAuthMessage(
+  bytes: Uint8Array,
+  ctx: { roster: Roster; infoHash: Uint8Array; theirPeerId: Uint8Array; myPeerId: Uint8Array; allow?: (p: VerifiedPeer) => boolean },
+): VerifiedPeer {
+  let cert: Uint8Array
+  let sig: Uint8Array
+  try {
+    if (bytes.length > MAX_AUTH_BYTES) throw new Error('too large')
+    const d = asDict(decode(bytes, { maxBytes: MAX_AUTH_BYTES, maxDepth: 2, maxItems: 8 }), 'dj_auth')
+    cert = asBytes(d.cert, 'cert')
+    sig = asBytes(d.sig, 'sig', 64)
+  } catch {
+    throw new AuthError('malformed')
+  }
+  const decision = classifyCertificate(ctx.roster, cert)
+  if (!decision.trusted) throw new AuthError(decision.reason)
+  if (!verifyBytes(decision.certificate.device, transcript(ctx.infoHash, ctx.theirPeerId, ctx.myPeerId), sig)) {
+    throw new AuthError('bad-signature')
+  }
+  const peer = { kind: decision.kind, certificate: decision.certificate }
+  if (ctx.allow && !ctx.allow(peer)) throw new AuthError('not-allowed')
+  return peer
+}

@@ -1,0 +1,119 @@
+// Turns a raw socket into an authenticated wire: BitTorrent handshake, BEP 10
+// extended handshake, then one dj_auth message each way, all under a
+// deadline. Nothing but those messages is acted on before the peer proves
+// itself; a peer that does not is dropped.
+import type { Socket } from 'node:net'
+import { Wire } from './wire.ts'
+import { newPeerId } from './peer-id.ts'
+import { AUTH_EXTENSION, AuthError, createAuthMessage, verifyAuthMessage, type LocalCredentials, type VerifiedPeer } from './auth.ts'
+import type { Roster } from '../../identity/index.ts'
+
+export const AUTH_DEADLINE = 5_000 // ms
+
+export interface PeerSession {
+  wire: Wire
+  infoHash: Buffer
+  peer: VerifiedPeer
+  remote: { host: string; port: number }
+}
+
+export interface Admission {
+  /** Narrows who may use this infohash; default: own devices only. */
+  allow?: (p: VerifiedPeer) => boolean
+}
+
+export interface SessionOptions {
+  credentials: LocalCredentials
+  roster: () => Roster
+  /** Extensions besides dj_auth that this wire speaks. */
+  extensions?: string[]
+  /** Outgoing: the infohash dialled. */
+  infoHash?: Buffer
+  /** Incoming: whether the infohash the peer asks for is served here, and to whom. */
+  accept?: (infoHash: Buffer) => Admission | null
+  deadlineMs?: number
+}
+
+export class SessionError extends Error {
+  override name = 'SessionError'
+  constructor(
+    readonly reason: string,
+    readonly remote: { host: string; port: number },
+  ) {
+    super(`peer ${remote.host}:${remote.port} dropped: ${reason}`)
+  }
+}
+
+const ownOnly = (p: VerifiedPeer) => p.kind === 'own'
+
+/**
+ * Resolves once the peer is authenticated. The wire is paused at that moment
+ * and resumes on the next turn of the event loop, after the caller's
+ * `await` continuation has subscribed to its messages.
+ */
+export function authenticate(socket: Socket, opts: SessionOptions): Promise<PeerSession> {
+  const remote = { host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 }
+  const wire = new Wire(socket, [AUTH_EXTENSION, ...(opts.extensions ?? [])])
+  const myPeerId = newPeerId()
+  let infoHash = opts.infoHash ?? null
+  let admission: Admission | null = opts.infoHash ? {} : null
+  let theirPeerId: Buffer | null = null
+  let sentAuth = false
+
+  return new Promise<PeerSession>((resolve, reject) => {
+    let settled = false
+    const fail = (reason: string) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      wire.destroy()
+      reject(new SessionError(reason, remote))
+    }
+    const timer = setTimeout(() => fail('did not authenticate in time'), opts.deadlineMs ?? AUTH_DEADLINE)
+    timer.unref()
+
+    wire.on('close', (err) => fail(err ? `connection closed: ${err.message}` : 'connection closed'))
+    wire.on('handshake', (ih, peerId, extended) => {
+      if (opts.infoHash) {
+        if (!ih.equals(opts.infoHash)) return fail('answered for another infohash')
+      } else {
+        admission = opts.accept?.(ih) ?? null
+        if (!admission) return fail('asked for an infohash not served here')
+        infoHash = ih
+        wire.handshake(ih, myPeerId)
+      }
+      if (!extended) return fail('no extension protocol (BEP 10)')
+      theirPeerId = peerId
+      wire.extendedHandshake({ v: 'djcloud/0.1' })
+    })
+    wire.on('extended-handshake', () => {
+      if (!theirPeerId || !infoHash || sentAuth) return
+      sentAuth = true
+      if (!wire.extended(AUTH_EXTENSION, createAuthMessage(opts.credentials, infoHash, myPeerId, theirPeerId))) {
+        fail('peer does not speak dj_auth')
+      }
+    })
+    wire.on('extended', (name, payload) => {
+      if (name !== AUTH_EXTENSION || settled) return
+      if (!sentAuth || !theirPeerId || !infoHash) return fail('authenticated out of order')
+      try {
+        const peer = verifyAuthMessage(payload, {
+          roster: opts.roster(),
+          infoHash,
+          theirPeerId,
+          myPeerId,
+          allow: admission?.allow ?? ownOnly,
+        })
+        settled = true
+        clearTimeout(timer)
+        wire.removeAllListeners()
+        wire.pause()
+        resolve({ wire, infoHash, peer, remote })
+        wire.resume()
+      } catch (err) {
+        fail(err instanceof AuthError ? err.reason : (err as Error).message)
+      }
+    })
+    if (opts.infoHash) wire.handshake(opts.infoHash, myPeerId)
+  })
+}

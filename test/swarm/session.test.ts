@@ -1,0 +1,148 @@
+import test, { type ExecutionContext } from 'ava'
+import { createServer, connect, type Socket, type Server } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { authenticate, SessionError, type PeerSession, type SessionOptions } from '../../src/swarm/protocol/session.ts'
+import { Wire } from '../../src/swarm/protocol/wire.ts'
+import { newPeerId } from '../../src/swarm/protocol/peer-id.ts'
+import { createAuthMessage } from '../../src/swarm/protocol/auth.ts'
+import { revokeDevice } from '../../src/identity/index.ts'
+import { makeCircle, makeDevice, type TestDevice } from '../helpers/circle.ts'
+import type { Roster } from '../../src/identity/index.ts'
+import { deferred } from '../helpers/deferred.ts'
+
+async function listen(t: ExecutionContext, onSocket: (s: Socket) => void): Promise<Server & { port: number }> {
+  const server = createServer(onSocket)
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())))
+  return Object.assign(server, { port: (server.address() as { port: number }).port })
+}
+
+function opts(d: TestDevice, roster: Roster, extra: Partial<SessionOptions> = {}): SessionOptions {
+  return { credentials: d.credentials, roster: () => roster, ...extra }
+}
+
+test('two own devices authenticate each other, and messages sent right after auth are not lost', async (t) => {
+  const c = makeCircle(['home', 'laptop'])
+  const infoHash = randomBytes(20)
+  const incoming = new Promise<PeerSession>((resolve, reject) => {
+    void listen(t, (s) => authenticate(s, opts(c.devices[0]!, c.roster, { accept: (ih) => (ih.equals(infoHash) ? {} : null) })).then(resolve, reject))
+      .then((server) => {
+        const sock = connect(server.port, '127.0.0.1')
+        authenticate(sock, opts(c.devices[1]!, c.roster, { infoHash })).then(
+          (s) => {
+            // the very first thing after auth, in the same chunk as nothing else
+            s.wire.have(7)
+            outgoing.resolve(s)
+          },
+          reject,
+        )
+      })
+  })
+  const outgoing = deferred<PeerSession>()
+  const [a, b] = await Promise.all([incoming, outgoing.promise])
+  t.teardown(() => { a.wire.destroy(); b.wire.destroy() })
+  t.is(a.peer.certificate.name, 'laptop')
+  t.is(b.peer.certificate.name, 'home')
+  t.is(a.peer.kind, 'own')
+  const [index] = await once(a.wire, 'have')
+  t.is(index, 7)
+})
+
+/** A client that authenticates itself but never checks the server: it only sends. */
+function rawDial(port: number, infoHash: Buffer, credentials: { deviceSeed: Uint8Array; certificate: Uint8Array }) {
+  const sock = connect(port, '127.0.0.1')
+  sock.on('error', () => {})
+  const w = new Wire(sock, ['dj_auth'])
+  const myId = newPeerId()
+  w.handshake(infoHash, myId)
+  w.on('handshake', (_ih, theirId) => {
+    w.extendedHandshake()
+    w.once('extended-handshake', () => w.extended('dj_auth', createAuthMessage(credentials, infoHash, myId, theirId)))
+  })
+}
+
+async function refusedBy(t: ExecutionContext, serverOpts: SessionOptions, dial: (port: number) => void): Promise<string> {
+  const result = deferred<string>()
+  const server = await listen(t, (s) =>
+    authenticate(s, serverOpts).then(
+      () => result.reject(new Error('authenticated a peer it should not have')),
+      (err: SessionError) => result.resolve(err.reason),
+    ),
+  )
+  dial(server.port)
+  return result.promise
+}
+
+test('a device of another circle is refused', async (t) => {
+  const mine = makeCircle(['home'])
+  const theirs = makeCircle(['stranger'])
+  const infoHash = randomBytes(20)
+  const reason = await refusedBy(t, opts(mine.devices[0]!, mine.roster, { accept: () => ({}) }), (port) => {
+    rawDial(port, infoHash, theirs.devices[0]!.credentials)
+  })
+  t.is(reason, 'unknown-owner')
+})
+
+test('a revoked device is refused', async (t) => {
+  const c = makeCircle(['home', 'phone'])
+  const roster = revokeDevice(c.roster, c.devices[1]!.key.publicKey)
+  const reason = await refusedBy(t, opts(c.devices[0]!, roster, { accept: () => ({}) }), (port) => {
+    rawDial(port, randomBytes(20), c.devices[1]!.credentials)
+  })
+  t.is(reason, 'revoked')
+})
+
+test('a device holding another device\'s certificate (not its key) fails the signature', async (t) => {
+  const c = makeCircle(['home', 'laptop'])
+  const thief = makeDevice(c.owner, 'x')
+  const stolen = { deviceSeed: thief.key.seed, certificate: c.devices[1]!.credentials.certificate }
+  const reason = await refusedBy(t, opts(c.devices[0]!, c.roster, { accept: () => ({}) }), (port) => {
+    rawDial(port, randomBytes(20), stolen)
+  })
+  t.is(reason, 'bad-signature')
+})
+
+test('a plain BitTorrent peer without the extension is dropped, and one that stays silent is dropped by the deadline', async (t) => {
+  const c = makeCircle(['home'])
+  const infoHash = randomBytes(20)
+  const noExt = await refusedBy(t, opts(c.devices[0]!, c.roster, { accept: () => ({}) }), (port) => {
+    const sock = connect(port, '127.0.0.1')
+    // handshake with the extension bit off
+    sock.write(Buffer.concat([Buffer.from('\x13BitTorrent protocol', 'latin1'), Buffer.alloc(8), infoHash, randomBytes(20)]))
+    sock.on('error', () => {})
+  })
+  t.is(noExt, 'no extension protocol (BEP 10)')
+  const started = Date.now()
+  const silent = await refusedBy(t, opts(c.devices[0]!, c.roster, { accept: () => ({}), deadlineMs: 300 }), (port) => {
+    const sock = connect(port, '127.0.0.1')
+    sock.on('error', () => {})
+    const w = new Wire(sock, ['dj_auth'])
+    w.handshake(infoHash, randomBytes(20))
+    w.on('handshake', () => w.extendedHandshake()) // speaks BEP 10, never authenticates
+  })
+  t.is(silent, 'did not authenticate in time')
+  t.true(Date.now() - started < 2000)
+})
+
+test('an infohash not served here is refused before anything else', async (t) => {
+  const c = makeCircle(['home', 'laptop'])
+  const reason = await refusedBy(t, opts(c.devices[0]!, c.roster, { accept: () => null }), (port) => {
+    rawDial(port, randomBytes(20), c.devices[1]!.credentials)
+  })
+  t.is(reason, 'asked for an infohash not served here')
+})
+
+test('a message longer than the cap closes the wire', async (t) => {
+  const server = await listen(t, () => {})
+  const sock = connect(server.port, '127.0.0.1')
+  const w = new Wire(sock)
+  const closed = once(w, 'close')
+  // feed our own parser a handshake and then a 1 GB length prefix
+  ;(w as unknown as { onData(b: Buffer): void }).onData(
+    Buffer.concat([Buffer.from('\x13BitTorrent protocol', 'latin1'), Buffer.alloc(48), Buffer.from([0x40, 0, 0, 0])]),
+  )
+  const [err] = await closed
+  t.regex((err as Error).message, /over the limit/)
+})
