@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { homePaths } from '../home.ts'
 import { deriveOwnerSecrets, newRecoveryPhrase } from './derive.ts'
 import { generateKeyPair, keyPairFromSeed, type KeyPair } from './keys.ts'
-import { decodeCertificate, encodeCertificate, issueCertificate, type DeviceCertificate } from './certificate.ts'
+import { decodeCertificate, encodeCertificate, issueCertificate, verifyCertificate, type DeviceCertificate } from './certificate.ts'
 import { newRoster, signRoster, verifyRoster, type Roster } from './roster.ts'
 import { IdentityError } from './errors.ts'
 
@@ -51,6 +51,16 @@ async function writeSecret(dir: string, file: string, data: string | Uint8Array)
 
 const exists = (p: string) => access(p).then(() => true, () => false)
 
+/** Empties <home>/identity and recreates it with mode 0700. */
+async function freshIdentityDir(home: string): Promise<string> {
+  const dir = homePaths(home).identity
+  await mkdir(home, { recursive: true, mode: 0o700 })
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  await chmod(dir, 0o700)
+  return dir
+}
+
 export async function hasIdentity(home: string): Promise<boolean> {
   return exists(join(homePaths(home).identity, FILES.deviceCert))
 }
@@ -73,10 +83,7 @@ export async function initIdentity(home: string, opts: InitOptions = {}): Promis
   })
   const roster = newRoster(secrets.owner.publicKey, certificate)
 
-  await mkdir(home, { recursive: true, mode: 0o700 })
-  await rm(dir, { recursive: true, force: true })
-  await mkdir(dir, { recursive: true, mode: 0o700 })
-  await chmod(dir, 0o700)
+  await freshIdentityDir(home)
   await writeSecret(dir, FILES.deviceKey, Buffer.from(device.seed).toString('hex'))
   await writeSecret(dir, FILES.ownerKey, Buffer.from(secrets.owner.seed).toString('hex'))
   await writeSecret(dir, FILES.phrase, secrets.phrase + '\n')
@@ -147,4 +154,47 @@ export async function saveRoster(id: Identity, next: Roster): Promise<Identity> 
   if (next.seq <= id.roster.seq) throw new IdentityError('ERR_CONFLICT', 'refusing to store an older roster')
   await writeSecret(homePaths(id.home).identity, FILES.roster, signRoster(next, id.owner.seed))
   return { ...id, roster: next }
+}
+
+/** What a device received by pairing (see pairing.ts): no owner key, phrase or backup key. */
+export interface JoinedIdentity {
+  device: KeyPair
+  certificate: DeviceCertificate
+  /** The roster exactly as the owner signed it. */
+  rosterBytes: Uint8Array
+  circleSecret: Uint8Array
+}
+
+/**
+ * Stores the identity of a device that joined by pairing, with the same
+ * files, modes and order as initIdentity minus the admin-only ones.
+ * Everything is checked first: the certificate is for this device key and
+ * signed by the roster's owner, and the roster lists it.
+ */
+export async function saveJoinedIdentity(home: string, joined: JoinedIdentity, opts: { force?: boolean } = {}): Promise<Identity> {
+  const { device, certificate, rosterBytes, circleSecret } = joined
+  if (!opts.force && (await hasIdentity(home))) {
+    const existing = await loadIdentity(home).catch(() => null)
+    const what = existing ? ` (device "${existing.certificate.name}")` : ''
+    throw new IdentityError('ERR_IDENTITY_EXISTS', `this home already has an identity${what}; pass --force to replace it`)
+  }
+  if (!Buffer.from(keyPairFromSeed(device.seed).publicKey).equals(device.publicKey)) {
+    throw new IdentityError('ERR_BAD_CERTIFICATE', 'the device key pair does not match')
+  }
+  if (!Buffer.from(certificate.device).equals(device.publicKey)) {
+    throw new IdentityError('ERR_BAD_CERTIFICATE', 'the certificate is for another device key')
+  }
+  verifyCertificate(certificate)
+  const roster = verifyRoster(rosterBytes, certificate.owner)
+  if (!roster.devices.some((c) => Buffer.from(c.device).equals(device.publicKey))) {
+    throw new IdentityError('ERR_BAD_ROSTER', 'the roster does not list this device')
+  }
+  if (circleSecret.length !== 32) throw new IdentityError('ERR_BAD_CERTIFICATE', 'the circle secret is not 32 bytes')
+  const dir = await freshIdentityDir(home)
+  await writeSecret(dir, FILES.deviceKey, Buffer.from(device.seed).toString('hex'))
+  await writeSecret(dir, FILES.circleSecret, Buffer.from(circleSecret).toString('hex'))
+  await writeSecret(dir, FILES.roster, rosterBytes)
+  // The certificate is written last: its presence marks a complete identity.
+  await writeSecret(dir, FILES.deviceCert, encodeCertificate(certificate))
+  return { home, device, certificate, circleSecret, roster }
 }
