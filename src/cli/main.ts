@@ -8,8 +8,12 @@ import { trustCommand } from './commands/trust.ts'
 import { scanCommand } from './commands/scan.ts'
 import { lsCommand } from './commands/ls.ts'
 import { startCommand } from './commands/start.ts'
+import { pairCommand } from './commands/pair.ts'
+import { joinCommand } from './commands/join.ts'
 
-export const COMMANDS: readonly Command[] = [initCommand, idCommand, trustCommand, scanCommand, lsCommand, startCommand]
+export const COMMANDS: readonly Command[] = [
+  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, startCommand,
+]
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2
