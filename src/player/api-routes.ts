@@ -1,0 +1,67 @@
+// The JSON API under /api/. Handlers are thin: check the input (params.ts),
+// call the Library, shape the answer (views.ts).
+import { LibraryError, type Library } from '../library/index.ts'
+import { ApiError } from './errors.ts'
+import { readJsonBody, sendJson } from './http-io.ts'
+import { libraryListOptions, queryParams, scanRequest } from './params.ts'
+import type { RequestContext, Route } from './router.ts'
+import { SHA256_HEX } from './track-source.ts'
+import { trackView } from './views.ts'
+
+export interface ApiRoutesOptions {
+  library: Library
+  version: string
+}
+
+/** A GET/POST route whose handler returns the JSON body of a 200. */
+const json = (methods: string[], path: string, fn: (ctx: RequestContext) => Promise<unknown>, extra: Partial<Route> = {}): Route => ({
+  ...extra,
+  methods,
+  path,
+  async handle(ctx) {
+    sendJson(ctx.res, 200, await fn(ctx))
+  },
+})
+
+export function apiRoutes({ library, version }: ApiRoutesOptions): Route[] {
+  let scanning = false
+  return [
+    json(['GET'], '/api/health', async ({ query }) => {
+      queryParams(query, [])
+      return { ok: true, version }
+    }),
+
+    json(['GET'], '/api/library', async ({ query }) => {
+      const tracks = await library.list(libraryListOptions(query))
+      return { tracks: tracks.map(trackView) }
+    }),
+
+    json(['GET'], '/api/tracks/:sha256', async ({ params, query }) => {
+      queryParams(query, [])
+      const id = params.sha256 ?? ''
+      if (!SHA256_HEX.test(id)) throw new ApiError(400, 'ERR_BAD_ID', 'a track id is its SHA-256: 64 lowercase hex digits')
+      const track = await library.track(id)
+      if (!track) throw new ApiError(404, 'ERR_TRACK_NOT_FOUND', 'no such track in the library')
+      return { track: trackView(track) }
+    }),
+
+    // The scan stops when the client disconnects (Ctrl-C of a CLI going through the node) or the server closes.
+    json(['POST'], '/api/scan', async ({ req, query, signal }) => {
+      queryParams(query, [])
+      const request = scanRequest(await readJsonBody(req))
+      if (scanning) throw new ApiError(409, 'ERR_CONFLICT', 'a scan is already running')
+      scanning = true
+      try {
+        const roots = request.roots ?? (await library.stats()).roots
+        if (roots.length === 0) throw new ApiError(400, 'ERR_BAD_PARAM', 'no roots given and none scanned before')
+        const summary = await library.scan(roots, { signal })
+        return { summary }
+      } catch (err) {
+        if (err instanceof LibraryError && err.code === 'ERR_BAD_ROOT') throw new ApiError(400, 'ERR_BAD_ROOT', err.message)
+        throw err
+      } finally {
+        scanning = false
+      }
+    }, { longRunning: true }),
+  ]
+}

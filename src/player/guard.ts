@@ -1,0 +1,120 @@
+// Who may talk to the local API. Checked on every request, before routing:
+//   1. Host must be one of this server's own names (127.0.0.1:PORT,
+//      localhost:PORT, [::1]:PORT, and with remote access the bound address
+//      and configured names). A web page that rebinds its DNS name to
+//      127.0.0.1 still sends its own name as Host, so it is refused.
+//   2. Origin, when present, must be this server's own origin, and a browser's
+//      Sec-Fetch-Site, when present, must say same-origin or none (typed or
+//      bookmarked): a page of another site cannot use the API, nor embed a
+//      stream to learn which tracks exist.
+//   3. The token (Authorization: Bearer TOKEN) for anything that is not
+//      GET/HEAD/OPTIONS, and for every request when remote access is on.
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import { isIPv6 } from 'node:net'
+import { ApiError } from './errors.ts'
+
+/** Methods that change nothing; the only ones allowed without the token on loopback. */
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+export const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '::1'] as const
+
+export interface GuardPolicy {
+  /** Accepted Host values, lowercase `name:port`. */
+  hosts: ReadonlySet<string>
+  /** Accepted Origin values, lowercase `http://name:port`. */
+  origins: ReadonlySet<string>
+  token: string
+  /** Remote access: the token is needed for every request. */
+  allowRemote: boolean
+}
+
+export interface HostPolicyInput {
+  port: number
+  /** The address the server is bound to. */
+  address: string
+  allowRemote: boolean
+  /** Extra names this server answers to with remote access (e.g. "dj-laptop.local"). */
+  hostNames?: readonly string[]
+  /** This machine's addresses, used when bound to a wildcard address; defaults to none. */
+  interfaceAddresses?: readonly string[]
+}
+
+export const WILDCARD_ADDRESSES: ReadonlySet<string> = new Set(['0.0.0.0', '::'])
+
+/** Whether an IP address is a loopback one (127.0.0.0/8, ::1, and IPv4-mapped 127.x). */
+export function isLoopbackAddress(address: string): boolean {
+  const a = address.toLowerCase()
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a) || /^::ffff:127\./.test(a) || a === '::1' || a === '0:0:0:0:0:0:0:1'
+}
+
+/** `name` as it appears in a Host header: IPv6 literals in brackets. */
+export function hostLiteral(name: string): string {
+  return isIPv6(name) ? `[${name}]` : name
+}
+
+/** The Host and Origin values a server on `address:port` accepts. */
+export function hostPolicy(input: HostPolicyInput): { hosts: Set<string>; origins: Set<string> } {
+  const names = new Set<string>(LOOPBACK_NAMES)
+  if (!WILDCARD_ADDRESSES.has(input.address)) names.add(input.address) // e.g. 127.0.0.2, or a LAN address with remote access
+  if (input.allowRemote) {
+    if (WILDCARD_ADDRESSES.has(input.address)) for (const a of input.interfaceAddresses ?? []) names.add(a)
+    for (const n of input.hostNames ?? []) names.add(n)
+  }
+  const hosts = new Set<string>()
+  const origins = new Set<string>()
+  for (const name of names) {
+    const literal = hostLiteral(name).toLowerCase()
+    const withPort = `${literal}:${input.port}`
+    hosts.add(withPort)
+    origins.add(`http://${withPort}`)
+    if (input.port === 80) {
+      hosts.add(literal)
+      origins.add(`http://${literal}`)
+    }
+  }
+  return { hosts, origins }
+}
+
+/** Compares two tokens in time that depends on neither's content (nor on the given one's length). */
+export function tokenMatches(given: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest()
+  return timingSafeEqual(digest(given), digest(expected))
+}
+
+/** The token of an `Authorization: Bearer TOKEN` header, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const m = header === undefined ? null : /^Bearer[ ]+([\x21-\x7e]+)[ ]*$/i.exec(header)
+  return m?.[1]
+}
+
+/** One value of a header that must not repeat; undefined when absent. */
+function single(req: IncomingMessage, name: string): string | undefined {
+  const values = req.headersDistinct[name]
+  if (!values) return undefined
+  if (values.length !== 1) throw new ApiError(400, 'ERR_BAD_REQUEST', `more than one ${name} header`)
+  return values[0]
+}
+
+/** Throws the ApiError that refuses the request, or returns when it may go on. */
+export function guardRequest(req: IncomingMessage, policy: GuardPolicy): void {
+  const host = single(req, 'host')
+  if (host === undefined || !policy.hosts.has(host.toLowerCase())) {
+    throw new ApiError(403, 'ERR_FORBIDDEN_HOST', 'this server does not answer to that Host')
+  }
+  const origin = single(req, 'origin')
+  if (origin !== undefined && !policy.origins.has(origin.toLowerCase())) {
+    throw new ApiError(403, 'ERR_FORBIDDEN_ORIGIN', 'requests from other origins are refused')
+  }
+  const site = single(req, 'sec-fetch-site')
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+    throw new ApiError(403, 'ERR_FORBIDDEN_ORIGIN', 'requests from other sites are refused')
+  }
+  if (!policy.allowRemote && SAFE_METHODS.has(req.method ?? '')) return
+  const given = bearerToken(single(req, 'authorization'))
+  if (given === undefined || !tokenMatches(given, policy.token)) {
+    throw new ApiError(401, 'ERR_UNAUTHORIZED', 'this request needs the API token (Authorization: Bearer TOKEN)', {
+      'WWW-Authenticate': 'Bearer realm="djcloud"',
+    })
+  }
+}

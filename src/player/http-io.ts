@@ -1,0 +1,103 @@
+// Small pieces of HTTP plumbing shared by the handlers: JSON responses, JSON
+// errors, bounded JSON bodies, the headers every response carries.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ApiError } from './errors.ts'
+
+/** Largest JSON request body read (bytes). */
+export const JSON_BODY_LIMIT = 1024 * 1024
+
+/** On every response: no MIME sniffing, no embedding by other origins, no Referer leaks. */
+export const COMMON_HEADERS: Readonly<Record<string, string>> = {
+  'X-Content-Type-Options': 'nosniff',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Referrer-Policy': 'no-referrer',
+}
+
+const JSON_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Type': 'application/json; charset=utf-8',
+  'Cache-Control': 'no-store',
+  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { ...COMMON_HEADERS, ...JSON_HEADERS, ...headers, 'Content-Length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+/** True when the request announces a body (Content-Length > 0 or Transfer-Encoding). */
+export function announcesBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0
+}
+
+/**
+ * Answers with `{error: {code, message}}`. When the request's body was not
+ * read the connection is closed after the answer, so an unread (maybe huge)
+ * body is never drained. After headers went out, only cutting the connection
+ * tells the client something broke.
+ */
+export function sendError(req: IncomingMessage, res: ServerResponse, err: ApiError): void {
+  if (res.headersSent) {
+    cutResponse(res)
+    return
+  }
+  const close: Record<string, string> = !req.complete && announcesBody(req) ? { Connection: 'close' } : {}
+  sendJson(res, err.status, { error: { code: err.code, message: err.message } }, { ...err.headers, ...close })
+}
+
+/** Gives up on a response whose headers went out: what was written is flushed, then the connection is closed short of its Content-Length. */
+export function cutResponse(res: ServerResponse): void {
+  const socket = res.socket
+  if (!socket || socket.destroyed) return void res.destroy()
+  socket.end()
+  setTimeout(() => socket.destroy(), CUT_GRACE).unref()
+}
+
+/** ms a cut connection may take to flush before it is destroyed. */
+const CUT_GRACE = 5_000
+
+/** The body as JSON, or undefined when there is none. Needs Content-Type: application/json; at most `limit` bytes. */
+export async function readJsonBody(req: IncomingMessage, limit = JSON_BODY_LIMIT): Promise<unknown> {
+  if (!announcesBody(req)) return undefined
+  const type = req.headers['content-type'] ?? ''
+  const [media = '', ...params] = type.split(';').map((s) => s.trim().toLowerCase())
+  const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '')
+  if (media !== 'application/json' || (charset !== undefined && charset !== 'utf-8')) {
+    throw new ApiError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'the body must be application/json (UTF-8)')
+  }
+  const tooLarge = () => new ApiError(413, 'ERR_PAYLOAD_TOO_LARGE', `the body is larger than ${limit} bytes`)
+  if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge()
+  const body = await readBody(req, limit, tooLarge)
+  if (body.length === 0) return undefined
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body))
+  } catch {
+    throw new ApiError(400, 'ERR_BAD_JSON', 'the body is not valid UTF-8 JSON')
+  }
+}
+
+/**
+ * Collects the body up to `limit` bytes. Past the limit it stops listening
+ * without destroying the request, so the 413 can still be answered (and the
+ * connection is then closed by sendError).
+ */
+function readBody(req: IncomingMessage, limit: number, tooLarge: () => Error): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let length = 0
+    const done = (fn: () => void) => {
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose)
+      fn()
+    }
+    const onData = (chunk: Buffer) => {
+      length += chunk.length
+      if (length <= limit) return void chunks.push(chunk)
+      req.pause()
+      done(() => reject(tooLarge()))
+    }
+    const onEnd = () => done(() => resolve(Buffer.concat(chunks)))
+    const onError = (err: Error) => done(() => reject(err))
+    const onClose = () => done(() => reject(new ApiError(400, 'ERR_BAD_REQUEST', 'the request ended before its body')))
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose)
+  })
+}

@@ -1,0 +1,43 @@
+// What the API says about a track: the wire shape, kept apart from the
+// store's TrackRecord so the store can change without breaking clients.
+import type { Tags, TrackRecord } from '../library/index.ts'
+import type { AudioFormat } from '../library/index.ts'
+import { mimeTypeOf } from './mime.ts'
+
+export interface TrackView {
+  sha256: string
+  /** SHA-256 of the audio payload (tags left out): the same recording after a retag. */
+  audioHash: string
+  size: number
+  format: AudioFormat
+  mimeType: string
+  tags: Tags
+  /** Where the file is on this device; empty when missing. */
+  paths: string[]
+  /** Where it was last seen, for missing tracks. */
+  lastPaths?: string[]
+  missing: boolean
+  /** ms since the epoch */
+  added: number
+  updated: number
+  /** Relative URL of the bytes. */
+  stream: string
+}
+
+export function trackView(t: TrackRecord): TrackView {
+  const view: TrackView = {
+    sha256: t.sha256,
+    audioHash: t.audioHash,
+    size: t.size,
+    format: t.format,
+    mimeType: mimeTypeOf(t.format),
+    tags: t.tags,
+    paths: t.paths,
+    missing: t.missing,
+    added: t.added,
+    updated: t.updated,
+    stream: `/stream/${t.sha256}`,
+  }
+  if (t.lastPaths?.length) view.lastPaths = t.lastPaths
+  return view
+}

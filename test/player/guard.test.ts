@@ -1,0 +1,90 @@
+import test from 'ava'
+import type { IncomingMessage } from 'node:http'
+import { ApiError, bearerToken, guardRequest, hostPolicy, isLoopbackAddress, tokenMatches, type GuardPolicy } from '../../src/player/index.ts'
+import { parseTarget } from '../../src/player/router.ts'
+
+const TOKEN = 'c'.repeat(64)
+
+/** Just what the guard reads of a request. */
+function req(method: string, headers: Record<string, string | string[]>): IncomingMessage {
+  const distinct: Record<string, string[]> = {}
+  for (const [k, v] of Object.entries(headers)) distinct[k] = Array.isArray(v) ? v : [v]
+  return { method, headersDistinct: distinct } as unknown as IncomingMessage
+}
+
+const local = (extra: Partial<GuardPolicy> = {}): GuardPolicy => ({
+  ...hostPolicy({ port: 4000, address: '127.0.0.1', allowRemote: false }),
+  token: TOKEN,
+  allowRemote: false,
+  ...extra,
+})
+
+const codeOf = (fn: () => void) => {
+  try {
+    fn()
+    return 'ok'
+  } catch (err) {
+    return err instanceof ApiError ? `${err.status} ${err.code}` : String(err)
+  }
+}
+
+test('loopback names at the bound port; the bound address itself; port 80 may omit the port', (t) => {
+  const p = hostPolicy({ port: 4000, address: '127.0.0.2', allowRemote: false })
+  t.deepEqual([...p.hosts].sort(), ['127.0.0.1:4000', '127.0.0.2:4000', '[::1]:4000', 'localhost:4000'])
+  t.true(p.origins.has('http://localhost:4000'))
+  const eighty = hostPolicy({ port: 80, address: '127.0.0.1', allowRemote: false })
+  t.true(eighty.hosts.has('localhost'))
+  t.true(eighty.origins.has('http://localhost'))
+})
+
+test('remote access adds the interface addresses of a wildcard bind and configured names', (t) => {
+  const p = hostPolicy({ port: 4000, address: '0.0.0.0', allowRemote: true, hostNames: ['DJ-Laptop.local'], interfaceAddresses: ['192.168.1.20', 'fd00::1'] })
+  for (const h of ['192.168.1.20:4000', '[fd00::1]:4000', 'dj-laptop.local:4000', 'localhost:4000']) t.true(p.hosts.has(h), h)
+  t.false(p.hosts.has('0.0.0.0:4000'))
+  const off = hostPolicy({ port: 4000, address: '127.0.0.1', allowRemote: false, hostNames: ['dj.local'] })
+  t.false(off.hosts.has('dj.local:4000'), 'names are only for remote access')
+})
+
+test('the guard: Host, then Origin and fetch metadata, then the token for unsafe methods', (t) => {
+  const p = local()
+  t.is(codeOf(() => guardRequest(req('GET', { host: '127.0.0.1:4000' }), p)), 'ok')
+  t.is(codeOf(() => guardRequest(req('GET', {}), p)), '403 ERR_FORBIDDEN_HOST')
+  t.is(codeOf(() => guardRequest(req('GET', { host: 'attacker.example:4000' }), p)), '403 ERR_FORBIDDEN_HOST')
+  t.is(codeOf(() => guardRequest(req('GET', { host: ['127.0.0.1:4000', 'evil'] }), p)), '400 ERR_BAD_REQUEST')
+  t.is(codeOf(() => guardRequest(req('GET', { host: '127.0.0.1:4000', origin: 'http://attacker.example' }), p)), '403 ERR_FORBIDDEN_ORIGIN')
+  t.is(codeOf(() => guardRequest(req('GET', { host: '127.0.0.1:4000', 'sec-fetch-site': 'cross-site' }), p)), '403 ERR_FORBIDDEN_ORIGIN')
+  t.is(codeOf(() => guardRequest(req('PUT', { host: '127.0.0.1:4000' }), p)), '401 ERR_UNAUTHORIZED')
+  t.is(codeOf(() => guardRequest(req('PUT', { host: '127.0.0.1:4000', authorization: `Bearer ${TOKEN}` }), p)), 'ok')
+  t.is(codeOf(() => guardRequest(req('PUT', { host: '127.0.0.1:4000', authorization: [`Bearer ${TOKEN}`, 'Bearer x'] }), p)), '400 ERR_BAD_REQUEST')
+  const remote = local({ allowRemote: true })
+  t.is(codeOf(() => guardRequest(req('HEAD', { host: '127.0.0.1:4000' }), remote)), '401 ERR_UNAUTHORIZED')
+  t.is(codeOf(() => guardRequest(req('HEAD', { host: '127.0.0.1:4000', authorization: `Bearer ${TOKEN}` }), remote)), 'ok')
+})
+
+test('tokens compare whole, bearer parsing is strict', (t) => {
+  t.true(tokenMatches(TOKEN, TOKEN))
+  t.false(tokenMatches(TOKEN.slice(1), TOKEN))
+  t.false(tokenMatches(`${TOKEN}c`, TOKEN))
+  t.false(tokenMatches('', TOKEN))
+  t.is(bearerToken(`Bearer ${TOKEN}`), TOKEN)
+  t.is(bearerToken(`bearer  ${TOKEN} `), TOKEN)
+  t.is(bearerToken(`Bearer ${TOKEN} x`), undefined)
+  t.is(bearerToken(`Basic ${TOKEN}`), undefined)
+  t.is(bearerToken('Bearer'), undefined)
+  t.is(bearerToken(undefined), undefined)
+})
+
+test('loopback addresses', (t) => {
+  for (const a of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) t.true(isLoopbackAddress(a), a)
+  for (const a of ['0.0.0.0', '::', '192.168.1.2', '10.0.0.1', 'fe80::1', '128.0.0.1']) t.false(isLoopbackAddress(a), a)
+})
+
+test('request targets: decoded segments; traversal, bad escapes and absolute forms refused', (t) => {
+  t.deepEqual(parseTarget('/api/library?query=a%20b&limit=2').segments, ['api', 'library'])
+  t.is(parseTarget('/api/library?query=a%20b').query.get('query'), 'a b')
+  t.deepEqual(parseTarget('/a%20b/c').segments, ['a b', 'c'])
+  for (const bad of ['', 'api', 'http://x/api', '/../x', '/a/./b', '/a/%2e%2e/b', '/a%2fb', '/a%5cb', '/a%00', '/%E0%A4%A', '/x#y', `/${'a'.repeat(9000)}`]) {
+    const code = codeOf(() => parseTarget(bad))
+    t.is(code, '400 ERR_BAD_PATH', bad)
+  }
+})
