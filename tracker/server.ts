@@ -1,0 +1,391 @@
+// The admission tracker: bittorrent-tracker 11's swarm bookkeeping behind our
+// own HTTP server, which routes every request itself:
+//   GET /announce      signed announces (BEP 3), checked by Admission
+//   GET /stats.json    counts; infohashes only with the operator's token
+//   /scrape            refused (a scrape without info_hash lists every swarm)
+//   WebSocket / and /announce   signed announces (WebRTC signaling)
+// bittorrent-tracker runs with http, udp and stats off (no UDP: it cannot
+// carry proofs; its /stats pages list clients and its scrape lists swarms)
+// and its WebSocket server in noServer mode, fed by our upgrade handler.
+import { EventEmitter } from 'node:events'
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import querystring from 'node:querystring'
+import type { Duplex } from 'node:stream'
+import { Server, type AnnounceParams, type FilterCallback, type ServerOptions, type TrackerWebSocket } from 'bittorrent-tracker'
+import { encode } from '../src/codec/index.ts'
+import { checkRoster, type Roster } from '../src/identity/index.ts'
+import { Admission, REFUSAL_REASONS, type RefusalReason } from './admission.ts'
+import { TrackerError } from './errors.ts'
+import { MIN_TOKEN_CHARS } from './token.ts'
+
+const ANNOUNCE_INTERVAL = 10 * 60_000 // ms, told to HTTP clients (WebSocket clients get a fifth)
+const PEER_TTL = 25 * 60_000 // ms without an announce before a peer is dropped (> 2 intervals)
+const SWEEP_INTERVAL = 60_000 // ms between sweeps of expired peers and empty swarms
+const MAX_WEBSOCKETS = 10_000 // open WebSocket connections
+const MAX_WS_MESSAGE = 64 * 1024 // bytes; an announce with 10 WebRTC offers is ~20 KB
+const MAX_QUERY_KEYS = 64
+const SCRAPE_REFUSED = 'scrape is not served'
+
+/** The error a refused announce carries through bittorrent-tracker: its message is the failure reason. */
+class AdmissionRefusal extends Error {
+  override name = 'AdmissionRefusal'
+  constructor(readonly reason: RefusalReason) {
+    super(reason)
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const digest = (s: string) => createHash('sha256').update(s).digest()
+
+/** Sends one failure over a WebSocket and closes it (1008: policy violation). */
+function refuseSocket(ws: TrackerWebSocket, reason: string): void {
+  ws.send(JSON.stringify({ 'failure reason': reason }), () => {})
+  ws.close(1008, 'refused')
+}
+
+/**
+ * bittorrent-tracker with one override: WebSocket messages are checked before
+ * the library parses them. It would answer a scrape with every swarm's
+ * infohash, and a refused scrape without info_hash throws in its callback.
+ */
+class GatedServer extends Server {
+  readonly #onMalformed: () => void
+
+  constructor(opts: ServerOptions, onMalformed: () => void) {
+    super(opts)
+    this.#onMalformed = onMalformed
+  }
+
+  protected override _onWebSocketRequest(socket: TrackerWebSocket, opts: object, raw: unknown): void {
+    let msg: unknown
+    try {
+      msg = JSON.parse(String(raw))
+    } catch {
+      msg = undefined
+    }
+    if (isObject(msg) && msg.action === 'announce' && typeof msg.info_hash === 'string' && msg.info_hash.length === 20 &&
+      typeof msg.peer_id === 'string' && msg.peer_id.length === 20) {
+      super._onWebSocketRequest(socket, opts, raw)
+      return
+    }
+    if (isObject(msg) && msg.action === 'scrape') return refuseSocket(socket, SCRAPE_REFUSED)
+    this.#onMalformed()
+    refuseSocket(socket, 'malformed announce')
+  }
+}
+
+/** Which device an admitted peer entry belongs to, so a new roster can drop it. */
+interface PeerRecord {
+  infoHash: string
+  type: 'http' | 'ws'
+  /** bittorrent-tracker's key for the peer in its swarm: `addr` (http) or hex `peer_id` (ws). */
+  key: string
+  peerId: string
+  owner: string
+  device: string
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+
+export interface AdmissionTrackerOptions {
+  /** The circle's roster: its own devices, revoked keys and friends. */
+  roster: Roster
+  /** The operator token; /stats.json lists infohashes to `Authorization: Bearer <token>`. */
+  token: string
+  /** ms since the epoch; default Date.now. */
+  clock?: () => number
+  /** Announce interval told to clients, ms (default 10 min). */
+  intervalMs?: number
+  /** Nonces remembered at most (default 100,000). */
+  nonceCap?: number
+}
+
+export interface TrackerStats {
+  /** Swarms with at least one peer. */
+  swarms: number
+  peers: number
+  refusals: Record<RefusalReason, number>
+  admitted: number
+  /** Hex infohashes of those swarms; only with the operator's token. */
+  infoHashes?: string[]
+}
+
+export interface ListenResult {
+  httpPort: number
+  host: string
+}
+
+/**
+ * An admission tracker. Nothing happens until listen(); close() is
+ * idempotent. Emits 'warning' (Error) for faults that do not stop it
+ * (unparseable requests, socket errors); refusals are counted, not warned.
+ */
+export class AdmissionTracker extends EventEmitter {
+  readonly #admission: Admission
+  readonly #bt: GatedServer
+  readonly #http = createServer({ requestTimeout: 10_000, headersTimeout: 5_000 })
+  readonly #token: Buffer
+  readonly #sockets = new Set<TrackerWebSocket>()
+  readonly #peers = new Map<string, PeerRecord>()
+  readonly #refusals = Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>
+  #admitted = 0
+  #sweepTimer: NodeJS.Timeout | undefined
+  #listening: Promise<ListenResult> | undefined
+  #closing: Promise<void> | undefined
+
+  constructor(opts: AdmissionTrackerOptions) {
+    super()
+    if (typeof opts.token !== 'string' || opts.token.length < MIN_TOKEN_CHARS) {
+      throw new TrackerError('ERR_TRACKER_TOKEN', `the operator token must be at least ${MIN_TOKEN_CHARS} characters`)
+    }
+    checkRoster(opts.roster)
+    this.#token = digest(opts.token)
+    this.#admission = new Admission({
+      roster: opts.roster,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.nonceCap ? { nonceCap: opts.nonceCap } : {}),
+    })
+    this.#bt = new GatedServer(
+      {
+        http: false,
+        udp: false,
+        stats: false,
+        ws: { noServer: true, maxPayload: MAX_WS_MESSAGE },
+        interval: opts.intervalMs ?? ANNOUNCE_INTERVAL,
+        peersCacheTtl: PEER_TTL,
+        filter: (infoHash, params, cb) => this.#filter(infoHash, params, cb),
+      },
+      () => this.#refuse('malformed announce'),
+    )
+    this.#bt.on('warning', (err: Error) => {
+      if (!(err instanceof AdmissionRefusal)) this.#warn(err)
+    })
+    this.#bt.on('error', (err: Error) => this.#warn(err)) // its WebSocket server's errors arrive here too
+    this.#http.on('request', (req, res) => this.#onRequest(req, res))
+    this.#http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head))
+  }
+
+  /** Listens for HTTP and WebSocket announces (default 127.0.0.1, a port from the OS). */
+  listen(port = 0, host = '127.0.0.1'): Promise<ListenResult> {
+    if (this.#closing) return Promise.reject(new TrackerError('ERR_TRACKER_STATE', 'the tracker is closed'))
+    if (this.#listening) return Promise.reject(new TrackerError('ERR_TRACKER_STATE', 'the tracker is already listening'))
+    this.#listening = new Promise<ListenResult>((resolve, reject) => {
+      const onError = (err: Error) => {
+        this.#http.off('listening', onListening)
+        reject(new TrackerError('ERR_TRACKER_LISTEN', `cannot listen on ${host}:${port}: ${err.message}`, { cause: err }))
+      }
+      const onListening = () => {
+        this.#http.off('error', onError)
+        this.#http.on('error', (err) => this.#warn(err))
+        this.#sweepTimer = setInterval(() => this.#sweep(), SWEEP_INTERVAL).unref()
+        const address = this.#http.address()
+        resolve({ httpPort: typeof address === 'object' && address ? address.port : port, host })
+      }
+      this.#http.once('error', onError)
+      this.#http.once('listening', onListening)
+      this.#http.listen(port, host)
+    })
+    return this.#listening
+  }
+
+  /** Stops listening, drops every connection and forgets every swarm. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#listening?.catch(() => {})
+      clearInterval(this.#sweepTimer)
+      await new Promise<void>((resolve) => this.#bt.close(() => resolve()))
+      for (const ws of this.#sockets) ws.terminate()
+      this.#sockets.clear()
+      if (this.#http.listening) {
+        await new Promise<void>((resolve) => {
+          this.#http.close(() => resolve())
+          this.#http.closeAllConnections()
+        })
+      }
+    })()
+    return this.#closing
+  }
+
+  /** Serves a newer roster of the same owner from now on (rosters change: devices join, get revoked). */
+  setRoster(roster: Roster): void {
+    const current = this.#admission.roster
+    if (!Buffer.from(roster.owner).equals(current.owner)) {
+      throw new TrackerError('ERR_TRACKER_ROSTER', 'that roster belongs to another owner; a tracker serves one circle')
+    }
+    if (roster.seq < current.seq) {
+      throw new TrackerError('ERR_TRACKER_ROSTER', `refusing roster version ${roster.seq}: version ${current.seq} is already served`)
+    }
+    checkRoster(roster)
+    this.#admission.roster = roster
+    this.#dropUntrusted()
+  }
+
+  get roster(): Roster {
+    return this.#admission.roster
+  }
+
+  /** Counts; with `infoHashes: true` also the swarms' infohashes (operator only). */
+  stats(opts: { infoHashes?: boolean } = {}): TrackerStats {
+    this.#sweep()
+    const swarms = Object.values(this.#bt.torrents)
+    const out: TrackerStats = {
+      swarms: swarms.length,
+      peers: swarms.reduce((n, s) => n + s.peers.length, 0),
+      refusals: { ...this.#refusals },
+      admitted: this.#admitted,
+    }
+    if (opts.infoHashes) out.infoHashes = Object.keys(this.#bt.torrents).sort()
+    return out
+  }
+
+  #warn(err: unknown): void {
+    this.emit('warning', err instanceof Error ? err : new Error(String(err)))
+  }
+
+  #refuse(reason: RefusalReason): void {
+    this.#refusals[reason]++
+  }
+
+  #filter(infoHash: string, params: AnnounceParams, cb: FilterCallback): void {
+    let decision
+    try {
+      decision = this.#admission.check(infoHash, params)
+    } catch (err) {
+      // A bug of ours, not the peer's: surface it, and admit nothing.
+      this.#warn(err)
+      decision = { admitted: false as const, reason: 'malformed announce' as const }
+    }
+    if (decision.admitted) {
+      this.#admitted++
+      this.#record(infoHash, params, decision.owner, decision.device)
+      cb(null)
+      return
+    }
+    this.#refuse(decision.reason)
+    cb(new AdmissionRefusal(decision.reason)) // bittorrent-tracker answers with the failure reason, synchronously
+    if (params.type === 'ws' && isObject(params.socket)) (params.socket as unknown as TrackerWebSocket).close(1008, 'refused')
+  }
+
+  #record(infoHash: string, params: AnnounceParams, owner: Uint8Array, device: Uint8Array): void {
+    const type = params.type === 'ws' ? 'ws' : 'http'
+    const peerId = String(params.peer_id)
+    const key = type === 'ws' ? peerId : String(params.addr)
+    const id = `${infoHash} ${key}`
+    if (params.event === 'stopped') this.#peers.delete(id)
+    else this.#peers.set(id, { infoHash, type, key, peerId, owner: hex(owner), device: hex(device) })
+  }
+
+  /** After a roster change: peers of devices now revoked, or of friends no longer trusted, leave their swarms at once. */
+  #dropUntrusted(): void {
+    const r = this.#admission.roster
+    const owners = new Set([hex(r.owner), ...r.friends.map((f) => hex(f.owner))])
+    const revoked = new Set(r.revoked.map(hex))
+    for (const [id, p] of this.#peers) {
+      if (owners.has(p.owner) && !revoked.has(p.device)) continue
+      this.#peers.delete(id)
+      const swarm = this.#bt.torrents[p.infoHash]
+      if (swarm?.peers.peek(p.key)) {
+        swarm.announce({ type: p.type, event: 'stopped', numwant: 0, peer_id: p.peerId, addr: p.key }, () => {})
+      }
+    }
+  }
+
+  /**
+   * Drops expired peers (the library expires them only when looked at),
+   * empty swarms (it never does) and records of peers that are gone.
+   */
+  #sweep(): void {
+    const torrents = this.#bt.torrents
+    for (const infoHash of Object.keys(torrents)) {
+      const swarm = torrents[infoHash]!
+      for (const key of swarm.peers.keys) swarm.peers.peek(key)
+      if (swarm.peers.length === 0) delete torrents[infoHash]
+    }
+    for (const [id, p] of this.#peers) {
+      if (!torrents[p.infoHash]?.peers.peek(p.key)) this.#peers.delete(id)
+    }
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? ''
+    const q = url.indexOf('?')
+    const path = q < 0 ? url : url.slice(0, q)
+    const query = q < 0 ? '' : url.slice(q + 1)
+    if (path === '/announce') {
+      if (req.method !== 'GET') return sendText(res, 405, 'announce with GET\n')
+      if (!wellFormedHttpAnnounce(query)) {
+        this.#refuse('malformed announce')
+        return sendBencode(res, { 'failure reason': 'malformed announce' })
+      }
+      return this.#bt.onHttpRequest(req, res, { action: 'announce' })
+    }
+    if (path === '/scrape') return sendBencode(res, { 'failure reason': SCRAPE_REFUSED })
+    if (path === '/stats.json') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'GET only\n')
+      const auth = req.headers.authorization
+      if (auth === undefined) return sendJson(res, 200, this.stats())
+      if (this.#tokenMatches(auth)) return sendJson(res, 200, this.stats({ infoHashes: true }))
+      res.setHeader('www-authenticate', 'Bearer')
+      return sendJson(res, 401, { error: 'bad operator token' })
+    }
+    sendText(res, 404, 'not found\n')
+  }
+
+  #tokenMatches(header: string): boolean {
+    const m = /^Bearer ([^\s]+)$/i.exec(header.trim())
+    return m !== null && timingSafeEqual(digest(m[1]!), this.#token)
+  }
+
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy())
+    const path = (req.url ?? '').split('?')[0]
+    const wss = this.#bt.ws
+    if (this.#closing || !wss || (path !== '/' && path !== '/announce')) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      return
+    }
+    if (this.#sockets.size >= MAX_WEBSOCKETS) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      if (this.#closing) return ws.terminate()
+      this.#sockets.add(ws)
+      ws.on('close', () => this.#sockets.delete(ws))
+      wss.emit('connection', ws, req) // bittorrent-tracker takes it from here
+    })
+  }
+}
+
+/**
+ * The checks bittorrent-tracker's parse-http.js makes, made first so that a
+ * malformed announce is answered and counted like every other refusal. Its
+ * own check lets a fractional port through, which cannot be signed.
+ */
+function wellFormedHttpAnnounce(query: string): boolean {
+  const p = querystring.parse(query, '&', '=', { decodeURIComponent: unescape, maxKeys: MAX_QUERY_KEYS })
+  const port = p.port
+  return typeof p.info_hash === 'string' && p.info_hash.length === 20 &&
+    typeof p.peer_id === 'string' && p.peer_id.length === 20 &&
+    typeof port === 'string' && /^[1-9][0-9]{0,4}$/.test(port) && Number(port) <= 65535
+}
+
+function sendBencode(res: ServerResponse, value: Record<string, string>): void {
+  res.setHeader('content-type', 'text/plain')
+  res.end(Buffer.from(encode(value)))
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+  res.end(JSON.stringify(value) + '\n')
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain' })
+  res.end(text)
+}
+
+export function createAdmissionTracker(opts: AdmissionTrackerOptions): AdmissionTracker {
+  return new AdmissionTracker(opts)
+}
