@@ -10,9 +10,10 @@ import { lsCommand } from './commands/ls.ts'
 import { startCommand } from './commands/start.ts'
 import { pairCommand } from './commands/pair.ts'
 import { joinCommand } from './commands/join.ts'
+import { trackerCommand } from './commands/tracker.ts'
 
 export const COMMANDS: readonly Command[] = [
-  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, startCommand,
+  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, startCommand, trackerCommand,
 ]
 
 function topHelp(): string {
