@@ -109,7 +109,8 @@ export function authenticate(socket: Socket, opts: SessionOptions): Promise<Peer
         wire.removeAllListeners()
         wire.pause()
         resolve({ wire, infoHash, peer, remote })
-        wire.resume()
+        // After the caller's await continuation (a microtask) has subscribed.
+        setImmediate(() => wire.resume())
       } catch (err) {
         fail(err instanceof AuthError ? err.reason : (err as Error).message)
       }

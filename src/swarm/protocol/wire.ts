@@ -161,7 +161,7 @@ export class Wire extends EventEmitter<WireEvents> {
   resume(): void {
     if (!this.paused) return
     this.paused = false
-    setImmediate(() => this.onData(Buffer.alloc(0)))
+    this.onData(Buffer.alloc(0))
   }
 
   /** Batches the writes made inside fn into as few socket writes as possible. */

@@ -1,0 +1,404 @@
+// One track's torrent among authenticated peers: serves the pieces it has,
+// and when it is fetching, drives its own scheduler (NOTES.md: whole pieces
+// per wire, a 128-block request queue refilled below 64, requests batched
+// into one socket write, SHA-1 on node:crypto, positional writes). Handles
+// chokes, disconnects, request timeouts and end-game; a peer that sends a
+// piece failing its hash alone is banned.
+import { EventEmitter } from 'node:events'
+import { createHash } from 'node:crypto'
+import { Bitfield } from './bitfield.ts'
+import { CompleteFile, PartialFile, type PieceSource } from './piece-file.ts'
+import { BLOCK, pieceHash, pieceSize, type TorrentMeta } from './torrent-meta.ts'
+import type { PeerSession } from './protocol/session.ts'
+
+const QUEUE_HIGH = 128 // blocks outstanding per wire
+const QUEUE_LOW = 64 // refill below this
+const REQUEST_TIMEOUT = 4_000 // ms without data while requests are outstanding
+const TICK = 500 // ms
+const MAX_PEER_REQUESTS = 1024 // requests a peer may have queued with us
+
+export interface TorrentEvents {
+  piece: [index: number]
+  done: [path: string]
+  banned: [peer: PeerSession, reason: string]
+  warning: [err: Error]
+  peer: [peer: PeerSession]
+  'peer-gone': [peer: PeerSession]
+}
+
+interface Peer {
+  session: PeerSession
+  name: string
+  has: Bitfield
+  /** `${index}:${offset}` of blocks requested from this peer. */
+  outstanding: Set<string>
+  lastData: number
+  snubbed: boolean
+  bytes: number
+  uploads: number
+}
+
+interface Active {
+  index: number
+  buf: Buffer
+  received: Set<number>
+  blocks: number
+  /** Peers a block was requested from, by offset. */
+  requested: Map<number, Set<Peer>>
+  sources: Set<Peer>
+}
+
+interface Waiter {
+  first: number
+  last: number
+  resolve: () => void
+  reject: (err: Error) => void
+}
+
+export class Torrent extends EventEmitter<TorrentEvents> {
+  readonly peers = new Set<Peer>()
+  private readonly active = new Map<number, Active>()
+  /** Verified pieces on their way to disk: not in `have` yet, not to be fetched again. */
+  private readonly writing = new Set<number>()
+  private priority: number[] = []
+  private cursor = 0
+  private waiters = new Set<Waiter>()
+  private readonly suspect = new Set<number>()
+  private timer: NodeJS.Timeout | null = null
+  private finishing = false
+  destroyed = false
+
+  constructor(
+    readonly meta: TorrentMeta,
+    private store: PieceSource,
+  ) {
+    super()
+  }
+
+  get have(): Bitfield {
+    return this.store.have
+  }
+
+  get complete(): boolean {
+    return this.store.have.full && !(this.store instanceof PartialFile)
+  }
+
+  /** Bytes received per device name. */
+  sources(): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (const p of this.peers) if (p.bytes) out[p.name] = (out[p.name] ?? 0) + p.bytes
+    return { ...this.gone, ...out }
+  }
+
+  private gone: Record<string, number> = {}
+
+  addPeer(session: PeerSession): void {
+    if (this.destroyed) return void session.wire.destroy()
+    const peer: Peer = {
+      session,
+      name: session.peer.certificate.name,
+      has: new Bitfield(this.meta.pieceCount),
+      outstanding: new Set(),
+      lastData: Date.now(),
+      snubbed: false,
+      bytes: 0,
+      uploads: 0,
+    }
+    this.peers.add(peer)
+    const { wire } = session
+    wire.on('close', () => this.removePeer(peer))
+    wire.on('bitfield', (bits) => {
+      peer.has = new Bitfield(this.meta.pieceCount, bits)
+      this.updateInterest(peer)
+    })
+    wire.on('have', (i) => {
+      peer.has.set(i)
+      this.updateInterest(peer)
+    })
+    wire.on('unchoke', () => this.fill(peer))
+    wire.on('choke', () => this.release(peer))
+    wire.on('interested', () => wire.unchoke())
+    wire.on('not-interested', () => wire.choke())
+    wire.on('request', (i, off, len) => this.onRequest(peer, i, off, len))
+    wire.on('piece', (i, off, block) => this.onBlock(peer, i, off, block))
+    if (this.store.have.count > 0) wire.bitfield(this.store.have.bytes)
+    this.ensureTimer()
+    this.emit('peer', session)
+  }
+
+  // ---- serving ---------------------------------------------------------
+
+  private onRequest(peer: Peer, index: number, offset: number, length: number): void {
+    const { wire } = peer.session
+    if (wire.amChoking) return
+    if (!this.store.have.get(index) || offset + length > pieceSize(this.meta, index)) {
+      return this.ban(peer, 'requested a piece that is not offered')
+    }
+    if (++peer.uploads > MAX_PEER_REQUESTS) return this.ban(peer, 'too many queued requests')
+    this.store.read(index, offset, length).then(
+      (block) => {
+        peer.uploads--
+        if (!wire.destroyed && !wire.amChoking) wire.piece(index, offset, block)
+      },
+      (err: Error) => {
+        peer.uploads--
+        this.emit('warning', err)
+        wire.destroy()
+      },
+    )
+  }
+
+  // ---- fetching --------------------------------------------------------
+
+  private updateInterest(peer: Peer): void {
+    if (this.store.have.full) return
+    peer.session.wire.interested()
+    if (!peer.session.wire.peerChoking) this.fill(peer)
+  }
+
+  /** Pieces covering [start, end] come first; what follows is prefetched in order. */
+  prioritize(start: number, end: number): void {
+    const first = Math.floor(start / this.meta.pieceLength)
+    const last = Math.min(this.meta.pieceCount - 1, Math.floor(end / this.meta.pieceLength))
+    const wanted: number[] = []
+    for (let i = first; i <= last; i++) if (!this.store.have.get(i)) wanted.push(i)
+    this.priority = [...wanted, ...this.priority.filter((i) => i < first || i > last)]
+    this.cursor = last + 1
+    for (const p of this.peers) this.fill(p)
+  }
+
+  /** Resolves when every piece under [start, end] (inclusive) is verified. */
+  waitFor(start: number, end: number, signal?: AbortSignal): Promise<void> {
+    const first = Math.floor(start / this.meta.pieceLength)
+    const last = Math.min(this.meta.pieceCount - 1, Math.floor(end / this.meta.pieceLength))
+    if (this.hasRange(first, last)) return Promise.resolve()
+    if (this.destroyed) return Promise.reject(new Error('torrent closed'))
+    this.prioritize(start, end)
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = { first, last, resolve, reject }
+      this.waiters.add(w)
+      signal?.addEventListener('abort', () => {
+        this.waiters.delete(w)
+        reject(signal.reason as Error)
+      }, { once: true })
+    })
+  }
+
+  readAt(position: number, length: number): Promise<Buffer> {
+    return this.store.readAt(position, length)
+  }
+
+  private hasRange(first: number, last: number): boolean {
+    for (let i = first; i <= last; i++) if (!this.store.have.get(i)) return false
+    return true
+  }
+
+  private outstandingTotal(peer: Peer): number {
+    return peer.outstanding.size
+  }
+
+  private pick(peer: Peer, urgentOnly: boolean): number {
+    const free = (i: number) => !this.store.have.get(i) && !this.active.has(i) && !this.writing.has(i) && peer.has.get(i)
+    for (const i of this.priority) if (free(i)) return i
+    if (urgentOnly) return -1
+    const n = this.meta.pieceCount
+    for (let k = 0; k < n; k++) {
+      const i = (this.cursor + k) % n
+      if (free(i)) return i
+    }
+    return -1
+  }
+
+  private fill(peer: Peer): void {
+    const { wire } = peer.session
+    if (this.store.have.full || wire.destroyed || wire.peerChoking || peer.snubbed) return
+    wire.batch(() => {
+      // Urgent pieces go out even to a full queue: a seek must not wait for prefetch.
+      for (let i = this.pick(peer, true); i >= 0; i = this.pick(peer, true)) this.startPiece(peer, i)
+      while (this.outstandingTotal(peer) < QUEUE_HIGH) {
+        const i = this.pick(peer, false)
+        if (i < 0) {
+          this.endgame(peer)
+          break
+        }
+        this.startPiece(peer, i)
+      }
+    })
+  }
+
+  private startPiece(peer: Peer, index: number): void {
+    const size = pieceSize(this.meta, index)
+    const a: Active = { index, buf: Buffer.allocUnsafe(size), received: new Set(), blocks: Math.ceil(size / BLOCK), requested: new Map(), sources: new Set() }
+    this.active.set(index, a)
+    this.priority = this.priority.filter((i) => i !== index)
+    for (let off = 0; off < size; off += BLOCK) this.requestBlock(peer, a, off)
+  }
+
+  private requestBlock(peer: Peer, a: Active, offset: number): void {
+    const length = Math.min(BLOCK, a.buf.length - offset)
+    const key = `${a.index}:${offset}`
+    if (peer.outstanding.has(key)) return
+    peer.outstanding.add(key)
+    let set = a.requested.get(offset)
+    if (!set) a.requested.set(offset, (set = new Set()))
+    set.add(peer)
+    peer.session.wire.request(a.index, offset, length)
+  }
+
+  /** Nothing left to start: ask this peer too for blocks still missing elsewhere. */
+  private endgame(peer: Peer): void {
+    for (const a of this.active.values()) {
+      // A piece that failed its hash with blocks from several peers is fetched from one only.
+      if (!peer.has.get(a.index) || this.suspect.has(a.index)) continue
+      for (let off = 0; off < a.buf.length && peer.outstanding.size < QUEUE_HIGH; off += BLOCK) {
+        if (!a.received.has(off)) this.requestBlock(peer, a, off)
+      }
+    }
+  }
+
+  private onBlock(peer: Peer, index: number, offset: number, block: Buffer): void {
+    const key = `${index}:${offset}`
+    if (!peer.outstanding.delete(key)) return // not asked of this peer (late after a timeout, or a cancel race)
+    peer.lastData = Date.now()
+    peer.snubbed = false
+    const a = this.active.get(index)
+    if (a && !a.received.has(offset)) {
+      if (block.length !== Math.min(BLOCK, a.buf.length - offset)) return this.ban(peer, 'sent a block of the wrong size')
+      block.copy(a.buf, offset)
+      a.received.add(offset)
+      a.sources.add(peer)
+      peer.bytes += block.length
+      a.requested.get(offset)?.forEach((other) => {
+        if (other !== peer && other.outstanding.delete(key)) other.session.wire.cancel(index, offset, block.length)
+      })
+      if (a.received.size === a.blocks) this.onPieceComplete(a)
+    }
+    if (peer.outstanding.size < QUEUE_LOW) this.fill(peer)
+  }
+
+  private onPieceComplete(a: Active): void {
+    this.active.delete(a.index)
+    const ok = Buffer.from(createHash('sha1').update(a.buf).digest()).equals(pieceHash(this.meta, a.index))
+    if (!ok) {
+      // Blame is certain only when one peer sent the whole piece.
+      if (a.sources.size === 1) this.ban([...a.sources][0]!, `sent piece ${a.index} with a bad hash`)
+      else this.suspect.add(a.index)
+      this.priority.unshift(a.index)
+      for (const p of this.peers) this.fill(p)
+      return
+    }
+    const store = this.store as PartialFile
+    this.writing.add(a.index)
+    store.writePiece(a.index, a.buf).then(
+      () => {
+        this.writing.delete(a.index)
+        if (this.destroyed) return
+        for (const p of this.peers) if (!p.session.wire.destroyed) p.session.wire.have(a.index)
+        this.emit('piece', a.index)
+        for (const w of this.waiters) {
+          if (this.hasRange(w.first, w.last)) {
+            this.waiters.delete(w)
+            w.resolve()
+          }
+        }
+        if (store.have.full) void this.finish()
+      },
+      (err: Error) => {
+        this.writing.delete(a.index)
+        this.emit('warning', err)
+      },
+    )
+  }
+
+  private async finish(): Promise<void> {
+    if (this.finishing) return
+    this.finishing = true
+    const partial = this.store as PartialFile
+    try {
+      const path = await partial.finish()
+      this.store = await CompleteFile.open(path, this.meta)
+      for (const p of this.peers) p.session.wire.notInterested()
+      this.emit('done', path)
+    } catch (err) {
+      this.emit('warning', err as Error)
+      this.failWaiters(err as Error)
+    }
+  }
+
+  /** Gives back what was asked of a peer that choked us, went quiet or left. */
+  private release(peer: Peer): void {
+    const orphans: Array<[Active, number]> = []
+    for (const key of peer.outstanding) {
+      const [index, offset] = key.split(':').map(Number) as [number, number]
+      const a = this.active.get(index)
+      const set = a?.requested.get(offset)
+      set?.delete(peer)
+      if (a && set && set.size === 0 && !a.received.has(offset)) orphans.push([a, offset])
+    }
+    peer.outstanding.clear()
+    for (const [a, offset] of orphans) {
+      if (this.active.get(a.index) !== a) continue
+      // Someone else holding the piece takes the block over; with nobody, the
+      // piece goes back to the pool and starts again.
+      const heir = this.bestPeerFor(a.index, peer)
+      if (heir) this.requestBlock(heir, a, offset)
+      else {
+        this.active.delete(a.index)
+        if (!this.priority.includes(a.index)) this.priority.unshift(a.index)
+      }
+    }
+    for (const p of this.peers) if (p !== peer) this.fill(p)
+  }
+
+  private bestPeerFor(index: number, except: Peer): Peer | undefined {
+    let best: Peer | undefined
+    for (const p of this.peers) {
+      const w = p.session.wire
+      if (p === except || w.destroyed || w.peerChoking || p.snubbed || !p.has.get(index)) continue
+      if (!best || p.outstanding.size < best.outstanding.size) best = p
+    }
+    return best
+  }
+
+  private removePeer(peer: Peer): void {
+    if (!this.peers.delete(peer)) return
+    this.release(peer)
+    if (peer.bytes) this.gone[peer.name] = (this.gone[peer.name] ?? 0) + peer.bytes
+    this.emit('peer-gone', peer.session)
+  }
+
+  private ban(peer: Peer, reason: string): void {
+    this.emit('banned', peer.session, reason)
+    peer.session.wire.destroy()
+  }
+
+  private ensureTimer(): void {
+    if (this.timer) return
+    this.timer = setInterval(() => this.tick(), TICK)
+    this.timer.unref()
+  }
+
+  private tick(): void {
+    const now = Date.now()
+    for (const p of this.peers) {
+      if (p.outstanding.size > 0 && now - p.lastData > REQUEST_TIMEOUT && !p.snubbed) {
+        p.snubbed = true // stop giving it work until it sends something
+        this.release(p)
+      }
+    }
+  }
+
+  private failWaiters(err: Error): void {
+    for (const w of this.waiters) w.reject(err)
+    this.waiters.clear()
+  }
+
+  async close(): Promise<void> {
+    if (this.destroyed) return
+    this.destroyed = true
+    if (this.timer) clearInterval(this.timer)
+    for (const p of this.peers) p.session.wire.destroy()
+    this.failWaiters(new Error('torrent closed'))
+    await this.store.close()
+  }
+}

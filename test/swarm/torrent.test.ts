@@ -1,0 +1,130 @@
+import test from 'ava'
+import { once } from 'node:events'
+import { readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { makeCircle } from '../helpers/circle.ts'
+import { tempDir } from '../helpers/temp.ts'
+import { randomTrackFile, startLeecher, startSeeder } from '../helpers/swarm.ts'
+import { CompleteFile, PartialFile } from '../../src/swarm/piece-file.ts'
+import { authenticate } from '../../src/swarm/protocol/session.ts'
+import { connect } from 'node:net'
+
+const MB = 1024 * 1024
+
+test('three seeders feed one download in parallel and the file verifies', async (t) => {
+  const c = makeCircle(['home', 'phone', 'nas', 'laptop'])
+  const dir = await tempDir(t)
+  const { path, bytes, meta } = await randomTrackFile(dir, 12 * MB + 12345, c.circleSecret)
+  const seeders = await Promise.all([0, 1, 2].map((i) => startSeeder(t, c.devices[i]!, c.roster, meta, path)))
+  const leecher = await startLeecher(t, c.devices[3]!, c.roster, meta, join(dir, 'cache'), seeders.map((s) => s.port))
+  const [final] = await once(leecher, 'done')
+  t.true((await readFile(final as string)).equals(bytes))
+  const sources = leecher.sources()
+  t.deepEqual(Object.keys(sources).sort(), ['home', 'nas', 'phone'])
+  t.is(Object.values(sources).reduce((a, b) => a + b, 0), meta.size)
+})
+
+test('a seeder killed in the middle does not stop the download', async (t) => {
+  const c = makeCircle(['home', 'phone', 'nas', 'laptop'])
+  const dir = await tempDir(t)
+  const { path, bytes, meta } = await randomTrackFile(dir, 16 * MB, c.circleSecret)
+  const seeders = await Promise.all([0, 1, 2].map((i) => startSeeder(t, c.devices[i]!, c.roster, meta, path)))
+  const leecher = await startLeecher(t, c.devices[3]!, c.roster, meta, join(dir, 'cache'), seeders.map((s) => s.port))
+  let killed = false
+  leecher.on('piece', () => {
+    if (!killed && leecher.have.count > meta.pieceCount / 4) {
+      killed = true
+      void seeders[1]!.kill()
+    }
+  })
+  const [final] = await once(leecher, 'done')
+  t.true(killed)
+  t.true((await readFile(final as string)).equals(bytes))
+})
+
+test('a peer serving corrupted pieces is banned and the file still verifies', async (t) => {
+  const c = makeCircle(['home', 'liar', 'laptop'])
+  const dir = await tempDir(t)
+  const { path, bytes, meta } = await randomTrackFile(dir, 8 * MB, c.circleSecret)
+  const honest = await startSeeder(t, c.devices[0]!, c.roster, meta, path)
+  const real = await CompleteFile.open(path, meta)
+  const lying = {
+    have: real.have,
+    read: async (i: number, off: number, len: number) => {
+      const b = await real.read(i, off, len)
+      if (i % 2 === 0) b[0]! ^= 0xff // every even piece is damaged
+      return b
+    },
+    readAt: (p: number, l: number) => real.readAt(p, l),
+    close: () => real.close(),
+  }
+  const liar = await startSeeder(t, c.devices[1]!, c.roster, meta, lying)
+  const leecher = await startLeecher(t, c.devices[2]!, c.roster, meta, join(dir, 'cache'), [honest.port, liar.port])
+  const banned: string[] = []
+  leecher.on('banned', (p, reason) => banned.push(`${p.peer.certificate.name}: ${reason}`))
+  const [final] = await once(leecher, 'done')
+  t.true((await readFile(final as string)).equals(bytes))
+  t.true(banned.length >= 1)
+  t.regex(banned[0]!, /^liar: sent piece \d+ with a bad hash$/)
+})
+
+test('a read in the middle is served first, and a restart resumes from verified pieces', async (t) => {
+  const c = makeCircle(['home', 'laptop'])
+  const dir = await tempDir(t)
+  const cache = join(dir, 'cache')
+  const { path, bytes, meta } = await randomTrackFile(dir, 20 * MB, c.circleSecret)
+  // a slow seeder (one block per ms), so the download can be stopped part-way
+  const file = await CompleteFile.open(path, meta)
+  let queue = Promise.resolve()
+  const slow = {
+    have: file.have,
+    read: (i: number, off: number, len: number) => {
+      const r = queue.then(() => new Promise((res) => setTimeout(res, 1))).then(() => file.read(i, off, len))
+      queue = r.then(() => {}, () => {})
+      return r
+    },
+    readAt: (p: number, l: number) => file.readAt(p, l),
+    close: () => file.close(),
+  }
+  const seeder = await startSeeder(t, c.devices[0]!, c.roster, meta, slow)
+  const first = await startLeecher(t, c.devices[1]!, c.roster, meta, cache, [seeder.port])
+  const mid = 10 * MB
+  await first.waitFor(mid, mid + 65535)
+  t.true((await first.readAt(mid, 65536)).equals(bytes.subarray(mid, mid + 65536)))
+  // stop part-way (as a killed node would), then resume in a new torrent
+  const stopped = new Promise<void>((resolve) => {
+    first.on('piece', () => {
+      if (first.have.count >= meta.pieceCount / 3 && !first.destroyed) void first.close().then(resolve)
+    })
+  })
+  await stopped
+  const part = await PartialFile.open(cache, meta)
+  const resumedWith = part.have.count
+  t.true(resumedWith > 0 && resumedWith < meta.pieceCount, `resumed with ${resumedWith} pieces`)
+  await part.close()
+  const second = await startLeecher(t, c.devices[1]!, c.roster, meta, cache, [seeder.port])
+  t.is(second.have.count, resumedWith)
+  const [final] = await once(second, 'done')
+  t.true((await readFile(final as string)).equals(bytes))
+  t.is((await stat(final as string)).size, meta.size)
+  t.true(second.sources().home! <= meta.size - resumedWith * meta.pieceLength + meta.pieceLength)
+})
+
+test('a peer asking for a piece that is not offered is dropped', async (t) => {
+  const c = makeCircle(['home', 'laptop'])
+  const dir = await tempDir(t)
+  const { meta } = await randomTrackFile(dir, 2 * MB, c.circleSecret)
+  // a device that holds nothing of the track yet
+  const seeder = await startSeeder(t, c.devices[0]!, c.roster, meta, await PartialFile.open(join(dir, 'c1'), meta))
+  const banned = once(seeder.torrent, 'banned')
+  const sock = connect(seeder.port, '127.0.0.1')
+  sock.on('error', () => {})
+  const session = await authenticate(sock, { credentials: c.devices[1]!.credentials, roster: () => c.roster, infoHash: meta.infoHash })
+  const closed = once(session.wire, 'close')
+  session.wire.interested()
+  session.wire.request(0, 0, 16384)
+  const [, reason] = await banned
+  t.is(reason, 'requested a piece that is not offered')
+  await closed
+  t.true(session.wire.destroyed)
+})
