@@ -15,8 +15,11 @@ function bundleIsFresh() {
   } catch {
     return false
   }
-  for (const name of readdirSync(`${root}src`, { recursive: true })) {
-    if (String(name).endsWith('.ts') && statSync(`${root}src/${name}`).mtimeMs > built) return false
+  // The bundle holds src/ and the standalone servers the commands start.
+  for (const dir of ['src', 'tracker', 'bootstrap']) {
+    for (const name of readdirSync(`${root}${dir}`, { recursive: true })) {
+      if (String(name).endsWith('.ts') && statSync(`${root}${dir}/${name}`).mtimeMs > built) return false
+    }
   }
   return true
 }

@@ -165,11 +165,13 @@ export function addDevice(r: Roster, cert: DeviceCertificate): Roster {
   return next(r, { devices: [...r.devices.filter((c) => !same(c.device, cert.device)), cert] })
 }
 
+/**
+ * Revokes a device key. The key need not be listed: the owner may have signed
+ * a certificate that never reached the roster (a pairing cut short), and
+ * that certificate must be revocable too.
+ */
 export function revokeDevice(r: Roster, device: Uint8Array): Roster {
   if (r.revoked.some((k) => same(k, device))) throw new IdentityError('ERR_CONFLICT', 'that device is already revoked')
-  if (!r.devices.some((c) => same(c.device, device))) {
-    throw new IdentityError('ERR_NOT_FOUND', 'no such device on the roster')
-  }
   return next(r, {
     devices: r.devices.filter((c) => !same(c.device, device)),
     revoked: [...r.revoked, device],
