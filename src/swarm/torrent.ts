@@ -124,6 +124,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     if (this.store.have.count > 0) wire.bitfield(this.store.have.bytes)
     this.ensureTimer()
     this.emit('peer', session)
+    wire.resume()
   }
 
   // ---- serving ---------------------------------------------------------

@@ -61,7 +61,7 @@ export async function startLeecher(t: ExecutionContext, device: TestDevice, rost
   for (const port of ports) {
     const sock = connect(port, '127.0.0.1')
     sock.on('error', () => {})
-    authenticate(sock, { credentials: device.credentials, roster: () => roster, infoHash: meta.infoHash }).then(
+    authenticate(sock, { credentials: device.credentials, roster: () => roster, infoHash: meta.infoHash, remote: { host: '127.0.0.1', port } }).then(
       (s) => torrent.addPeer(s),
       () => {},
     )

@@ -46,7 +46,9 @@ test('two own devices authenticate each other, and messages sent right after aut
   t.is(a.peer.certificate.name, 'laptop')
   t.is(b.peer.certificate.name, 'home')
   t.is(a.peer.kind, 'own')
-  const [index] = await once(a.wire, 'have')
+  const have = once(a.wire, 'have')
+  a.wire.resume()
+  const [index] = await have
   t.is(index, 7)
 })
 

@@ -32,6 +32,8 @@ export interface SessionOptions {
   /** Incoming: whether the infohash the peer asks for is served here, and to whom. */
   accept?: (infoHash: Buffer) => Admission | null
   deadlineMs?: number
+  /** Outgoing: the address dialled (the socket does not know it before it connects). */
+  remote?: { host: string; port: number }
 }
 
 export class SessionError extends Error {
@@ -48,11 +50,11 @@ const ownOnly = (p: VerifiedPeer) => p.kind === 'own'
 
 /**
  * Resolves once the peer is authenticated. The wire is paused at that moment
- * and resumes on the next turn of the event loop, after the caller's
- * `await` continuation has subscribed to its messages.
+ * (messages that arrived with the peer's proof wait in its buffer) and its
+ * owner calls `wire.resume()` once subscribed, however long that takes.
  */
 export function authenticate(socket: Socket, opts: SessionOptions): Promise<PeerSession> {
-  const remote = { host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 }
+  const remote = opts.remote ?? { host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 }
   const wire = new Wire(socket, [AUTH_EXTENSION, ...(opts.extensions ?? [])])
   const myPeerId = newPeerId()
   let infoHash = opts.infoHash ?? null
@@ -108,9 +110,8 @@ export function authenticate(socket: Socket, opts: SessionOptions): Promise<Peer
         clearTimeout(timer)
         wire.removeAllListeners()
         wire.pause()
+        // The wire stays paused: its new owner subscribes, then calls resume().
         resolve({ wire, infoHash, peer, remote })
-        // After the caller's await continuation (a microtask) has subscribed.
-        setImmediate(() => wire.resume())
       } catch (err) {
         fail(err instanceof AuthError ? err.reason : (err as Error).message)
       }

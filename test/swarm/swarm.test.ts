@@ -1,0 +1,58 @@
+import test, { type ExecutionContext } from 'ava'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Swarm } from '../../src/swarm/index.ts'
+import { makeCircle, type TestCircle } from '../helpers/circle.ts'
+import { tempDir } from '../helpers/temp.ts'
+import { randomTrackFile } from '../helpers/swarm.ts'
+
+const MB = 1024 * 1024
+
+async function startSwarm(t: ExecutionContext, c: TestCircle, i: number, dir: string): Promise<Swarm> {
+  const s = new Swarm({ credentials: c.devices[i]!.credentials, roster: () => c.roster, circleSecret: c.circleSecret, cacheDir: join(dir, `cache-${i}`), host: '127.0.0.1' })
+  s.on('warning', () => {})
+  t.teardown(() => s.close())
+  await s.start()
+  return s
+}
+
+test('a device that knows only a SHA-256 finds the holders over the device channel and fetches from both', async (t) => {
+  const c = makeCircle(['home', 'phone', 'laptop'])
+  const dir = await tempDir(t)
+  const { path, bytes, meta } = await randomTrackFile(dir, 6 * MB, c.circleSecret)
+  const [home, phone, laptop] = await Promise.all([0, 1, 2].map((i) => startSwarm(t, c, i, dir)))
+  home!.offer(meta, path)
+  phone!.offer(meta, path)
+  await laptop!.connectDevice('127.0.0.1', home!.port)
+  await laptop!.connectDevice('127.0.0.1', phone!.port)
+  t.deepEqual(laptop!.devices.online().map((l) => l.name).sort(), ['home', 'phone'])
+  const got = await laptop!.fetch(meta.sha256)
+  t.true((await readFile(got.path)).equals(bytes))
+  t.deepEqual(Object.keys(got.sources).sort(), ['home', 'phone'])
+  t.true(laptop!.holds(meta.sha256))
+  // once cached, the laptop serves it too, after a restart as well
+  await laptop!.close()
+  const again = await startSwarm(t, c, 2, dir)
+  t.true(again.holds(meta.sha256))
+})
+
+test('a track nobody online holds fails with a clear error', async (t) => {
+  const c = makeCircle(['home', 'laptop'])
+  const dir = await tempDir(t)
+  const [home, laptop] = await Promise.all([0, 1].map((i) => startSwarm(t, c, i, dir)))
+  await laptop!.connectDevice('127.0.0.1', home!.port)
+  await t.throwsAsync(laptop!.fetch('ab'.repeat(32)), { message: /no online own device holds abababababab/ })
+})
+
+test('a device of another circle cannot join the device channel', async (t) => {
+  const c = makeCircle(['home'])
+  const other = makeCircle(['stranger'])
+  const dir = await tempDir(t)
+  const home = await startSwarm(t, c, 0, dir)
+  const stranger = await startSwarm(t, other, 0, dir)
+  const refused = new Promise<string>((resolve) => home.on('refused', (_h, reason) => resolve(reason)))
+  // the stranger knows the address but not the channel: it can only guess an infohash
+  await t.throwsAsync(stranger.connectDevice('127.0.0.1', home.port))
+  t.is(await refused, 'asked for an infohash not served here')
+  t.deepEqual(home.devices.online(), [])
+})
