@@ -1,9 +1,11 @@
 // npm run bench: every benchmark in turn, each with its default settings
 // (npm run bench -- scan runs only the named ones).
 import { scanBenchMain } from './scan/main.ts'
+import { swarmBenchMain } from './swarm/main.ts'
 
 const BENCHES: Record<string, (argv: string[]) => Promise<number>> = {
   scan: scanBenchMain,
+  swarm: swarmBenchMain,
 }
 
 const names = process.argv.slice(2)

@@ -1,0 +1,197 @@
+// The swarm benchmark's results: what the child processes report, the shape
+// of bench/results/swarm.json, and the table printed after a run. MB are
+// 10^6 bytes throughout.
+
+/** One djcloud download, as the downloader process reports it. */
+export interface FetchReport {
+  mode: 'fetch'
+  /** First connect to 'done'. */
+  ms: number
+  /** First connect to every seeder authenticated and added. */
+  authMs: number
+  /** First connect to the last piece written (before the whole-file SHA-256). */
+  lastPieceMs: number
+  cpuUserMs: number
+  cpuSystemMs: number
+  /** Bytes received per seeder. */
+  sources: Record<string, number>
+}
+
+/** One libtorrent download, as bench/swarm/libtorrent_peer.py reports it. */
+export interface LibtorrentFetchReport {
+  ms: number
+  cpuUserMs: number
+  cpuSystemMs: number
+  peakKiB: number | null
+  downloaded: number
+  peers: number
+}
+
+export interface LatencyReport {
+  mode: 'latency'
+  ttfbMs: number[]
+  seekMs: number[]
+  /** Torrents opened (fresh cache file, new wires) because the previous one had no untouched region left. */
+  ttfbSessions: number
+  seekSessions: number
+  /** Bytes the sequential reader had read before each seek. */
+  streamedBeforeSeek: number[]
+  /** CPU of the whole latency run (process start-up excluded). */
+  cpuSec: number
+}
+
+export interface Download {
+  round: number
+  ms: number
+  mbPerSec: number
+  /** Downloader CPU, user + system, over the timed span. */
+  cpuSec: number
+  /** Downloader peak RSS (VmHWM), MB. */
+  rssMB: number | null
+  /** CPU the seeders used during the run (their whole processes, all threads). */
+  seedersCpuSec: number
+  /** djcloud only: first connect to all seeders authenticated, and to the last piece written. */
+  authMs?: number
+  lastPieceMs?: number
+  /** djcloud only: MB received from each seeder. */
+  sourcesMB?: Record<string, number>
+}
+
+export interface Series {
+  impl: 'djcloud' | 'libtorrent'
+  seeders: number
+  runs: Download[]
+  /** Medians over the runs (rss: the highest). */
+  mbPerSec: number
+  bestMbPerSec: number
+  ms: number
+  cpuSec: number
+  rssMB: number | null
+  seedersCpuSec: number
+}
+
+export interface Target {
+  target: string
+  met: boolean
+}
+
+export interface Percentiles {
+  samplesMs: number[]
+  p50: number
+  p95: number
+  max: number
+}
+
+export interface NotMeasured {
+  measured: false
+  note: string
+}
+
+export interface SwarmBenchResults {
+  date: string
+  machine: { cpu: string; cores: number; memoryGB: number; node: string; os: string; libtorrent: string | null }
+  commit: string | null
+  /** Uncommitted files among those the benchmark runs, when commit ends in +dirty. */
+  dirty: string[]
+  method: string[]
+  track: { bytes: number; pieceLength: number; pieces: number }
+  rounds: number
+  throughput: {
+    djcloud: { seeders1: Series; seeders2: Series; seeders3: Series }
+    libtorrent: { seeders1: Series; seeders3: Series } | null
+    /** djcloud 3 seeders over libtorrent 3 seeders (median MB/s). */
+    ratio3: ({ value: number } & Target) | null
+    /** djcloud 1 seeder over libtorrent 1 seeder (no target). */
+    ratio1: number | null
+    /** djcloud: 2 and 3 seeders over 1 seeder (median MB/s). */
+    scaling: { twoOverOne: number; threeOverOne: number } & Target
+  }
+  latency: {
+    /** Warm wires, a range never fetched before: waitFor + readAt of 64 KiB. */
+    warmTtfb: Percentiles & Target & { sessions: number }
+    /** A jump away from a sequential read in progress: the first 64 KiB there. */
+    seek: Percentiles & Target & { sessions: number; streamedBeforeSeekMB: number }
+    downloaderCpuSec: number
+    downloaderRssMB: number | null
+    deviceWarm: NotMeasured
+    firstContact: NotMeasured
+  }
+}
+
+/** Rounds for the JSON file: more digits than this are noise. */
+export const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
+/** Nearest-rank percentile: p95 of 20 samples is the 19th smallest. */
+export function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b)
+  return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)]!
+}
+
+export function percentiles(samples: number[]): Percentiles {
+  return { samplesMs: samples.map((v) => round(v, 2)), p50: round(percentile(samples, 50), 2), p95: round(percentile(samples, 95), 2), max: round(Math.max(...samples), 2) }
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)))
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n')
+}
+
+const ok = (t: Target) => `${t.target} ${t.met ? 'ok' : 'MISSED'}`
+const mb = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(0)} MB`)
+
+function seriesRow(label: string, s: Series, ratio: string, target: string): string[] {
+  return [
+    label,
+    `${s.mbPerSec.toFixed(0)} MB/s`,
+    `${s.bestMbPerSec.toFixed(0)} MB/s`,
+    `${(s.ms / 1000).toFixed(2)} s`,
+    `${s.cpuSec.toFixed(2)} s`,
+    mb(s.rssMB),
+    `${s.seedersCpuSec.toFixed(2)} s`,
+    ratio,
+    target,
+  ]
+}
+
+export function formatResults(r: SwarmBenchResults): string {
+  const t = r.throughput
+  const lt = t.libtorrent
+  const l = r.latency
+  const x = (v: number) => `${v.toFixed(2)}x`
+  const rows: string[][] = [
+    ['download, 200 MB track', 'median', 'best', 'time', 'dl CPU', 'dl RSS', 'seeders CPU', 'ratio', 'target'],
+    seriesRow('djcloud, 1 seeder', t.djcloud.seeders1, t.ratio1 === null ? '' : `${x(t.ratio1)} lt`, ''),
+    seriesRow('djcloud, 2 seeders', t.djcloud.seeders2, `${x(t.scaling.twoOverOne)} 1 seeder`, ''),
+    seriesRow('djcloud, 3 seeders', t.djcloud.seeders3, t.ratio3 ? `${x(t.ratio3.value)} lt` : '', t.ratio3 ? ok(t.ratio3) : ''),
+  ]
+  if (lt) {
+    rows.push(seriesRow('libtorrent, 1 seeder', lt.seeders1, '', ''))
+    rows.push(seriesRow('libtorrent, 3 seeders', lt.seeders3, '', ''))
+  }
+  rows[0]![0] = `download, ${(r.track.bytes / 1e6).toFixed(0)} MB track`
+  const lat: string[][] = [
+    ['first 64 KiB of an unfetched range', 'p50', 'p95', 'max', 'target'],
+    ['warm wires, out of the blue', `${l.warmTtfb.p50.toFixed(1)} ms`, `${l.warmTtfb.p95.toFixed(1)} ms`, `${l.warmTtfb.max.toFixed(1)} ms`, ok(l.warmTtfb)],
+    ['seek during a sequential read', `${l.seek.p50.toFixed(1)} ms`, `${l.seek.p95.toFixed(1)} ms`, `${l.seek.max.toFixed(1)} ms`, ok(l.seek)],
+    ['device-warm (device channel open)', 'not measured yet', '', '', ''],
+    ['first contact (tracker lookup)', 'not measured yet', '', '', ''],
+  ]
+  return [
+    `djcloud swarm benchmark, ${r.date}, ${r.machine.cpu} (${r.machine.cores} cores), Node ${r.machine.node}, libtorrent ${r.machine.libtorrent ?? 'n/a'}, commit ${r.commit ?? '?'}`,
+    '',
+    table(rows),
+    `more seeders never slower than one (medians): 2/1 ${x(t.scaling.twoOverOne)}, 3/1 ${x(t.scaling.threeOverOne)}: ${ok(t.scaling)}`,
+    '',
+    table(lat),
+    `(${l.warmTtfb.samplesMs.length} reads each; downloader CPU ${l.downloaderCpuSec.toFixed(2)} s, peak RSS ${mb(l.downloaderRssMB)})`,
+    '',
+    `Medians of ${r.rounds} rounds; time is first connect to done (djcloud: whole-file SHA-256 verified;`,
+    'libtorrent: torrent_finished_alert). dl = the downloader process; RSS is its VmHWM.',
+  ].join('\n')
+}

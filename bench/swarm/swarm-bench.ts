@@ -1,0 +1,291 @@
+// The swarm benchmark (see bench/README.md): one random track on loopback,
+// served by 1-3 djcloud seeders (each its own process) to a djcloud
+// downloader (its own process), and by 1 and 3 libtorrent seeders to a
+// libtorrent downloader in the same run; then warm time-to-first-byte and
+// seek latency against the 3 djcloud seeders.
+import { spawnSync } from 'node:child_process'
+import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises'
+import { rmSync } from 'node:fs'
+import { availableParallelism, cpus, release, totalmem, type as osType } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { build } from 'esbuild'
+import { flushToDisk, freeBytes, REPO } from '../scan/measure.ts'
+import { SEEDERS } from './config.ts'
+import { makeFixture, type Fixture } from './fixture.ts'
+import { children, cpuSeconds, killChildren, runJson, startService, type Service } from './procs.ts'
+import {
+  median, percentiles, round, type Download, type FetchReport, type LatencyReport, type LibtorrentFetchReport, type Series, type SwarmBenchResults,
+} from './report.ts'
+
+export interface SwarmBenchOptions {
+  /** Bytes of the track. */
+  size: number
+  /** Timed downloads per configuration. */
+  rounds: number
+  /** Reads per latency figure. */
+  samples: number
+  /** Run the libtorrent yardstick (off only for quick iterations on djcloud itself). */
+  yardstick: boolean
+  tmp: string
+  log: (line: string) => void
+}
+
+export const TARGETS = { ratio3: 1.3, ttfbP95Ms: 30, seekP95Ms: 50 }
+export const PYTHON = '/usr/bin/python3'
+const here = (f: string) => fileURLToPath(new URL(f, import.meta.url))
+const SEEDER = here('./seeder.ts')
+const DOWNLOADER = here('./downloader.ts')
+const LT_PEER = here('./libtorrent_peer.py')
+const RSS_PROBE = pathToFileURL(here('../scan/rss-probe.mjs')).href
+const DOWNLOAD_TIMEOUT = 180_000
+
+type Impl = 'djcloud' | 'libtorrent'
+interface Config {
+  impl: Impl
+  seeders: number
+}
+const CONFIGS: Config[] = [
+  { impl: 'djcloud', seeders: 1 },
+  { impl: 'djcloud', seeders: 2 },
+  { impl: 'djcloud', seeders: 3 },
+  { impl: 'libtorrent', seeders: 1 },
+  { impl: 'libtorrent', seeders: 3 },
+]
+
+export function libtorrentVersion(): string | null {
+  const r = spawnSync(PYTHON, ['-c', 'import libtorrent; print(libtorrent.__version__)'], { encoding: 'utf8' })
+  return r.status === 0 ? r.stdout.trim() : null
+}
+
+function machine(libtorrent: string | null): SwarmBenchResults['machine'] {
+  return {
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: availableParallelism(),
+    memoryGB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    os: `${osType()} ${release()}`,
+    libtorrent,
+  }
+}
+
+/** What the benchmark runs: the downloader bundle's sources and the benchmark itself. */
+const MEASURED_PATHS = ['src/swarm', 'src/identity', 'src/codec', 'src/library', 'bench/swarm', 'bench/scan/rss-probe.mjs']
+
+/** HEAD, with "+dirty" when files the benchmark runs have uncommitted changes (listed in `dirty`). */
+function commit(): { commit: string | null; dirty: string[] } {
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: REPO, encoding: 'utf8' })
+  const head = git('rev-parse', '--short', 'HEAD')
+  if (head.status !== 0) return { commit: null, dirty: [] }
+  const dirty = git('status', '--porcelain', '--', ...MEASURED_PATHS).stdout.split('\n').filter(Boolean).map((l) => l.slice(3))
+  return { commit: head.stdout.trim() + (dirty.length ? '+dirty' : ''), dirty }
+}
+
+/** The downloader as the CLI ships: one esbuild bundle run by plain node (no tsx loader thread in its RSS). */
+async function bundleDownloader(work: string): Promise<string> {
+  const outfile = join(work, 'downloader.mjs')
+  await build({ entryPoints: [DOWNLOADER], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' })
+  // Its dependencies stay external: let them resolve from the repository.
+  await symlink(join(REPO, 'node_modules'), join(work, 'node_modules'), 'dir')
+  return outfile
+}
+
+async function readKiB(file: string): Promise<number | null> {
+  const text = await readFile(file, 'utf8').catch(() => '')
+  await rm(file, { force: true })
+  const n = Number.parseInt(text.trim(), 10)
+  return Number.isFinite(n) ? n : null
+}
+
+const kibToMB = (kib: number | null) => (kib === null ? null : round((kib * 1024) / 1e6))
+
+export async function runSwarmBench(opts: SwarmBenchOptions): Promise<SwarmBenchResults> {
+  const { log } = opts
+  const lt = libtorrentVersion()
+  if (!lt && opts.yardstick) throw new Error(`the yardstick needs python3-libtorrent for ${PYTHON} (apt-get install -y python3-libtorrent)`)
+  // The track, a djcloud copy and a libtorrent copy at most, and slack.
+  const need = 3 * opts.size + 200e6
+  const free = await freeBytes(opts.tmp)
+  if (free < need) throw new Error(`the swarm benchmark needs ${(need / 1e9).toFixed(1)} GB free under ${opts.tmp}, only ${(free / 1e9).toFixed(1)} GB are; set TMPDIR or --tmp`)
+
+  const work = await mkdtemp(join(opts.tmp, 'djcloud-bench-swarm-'))
+  const cleanup = () => {
+    killChildren()
+    rmSync(work, { recursive: true, force: true })
+  }
+  // try/finally does not run when the process is killed by a signal or exits abruptly.
+  const onSignal = (signal: NodeJS.Signals) => {
+    cleanup()
+    process.kill(process.pid, signal)
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  process.once('exit', cleanup)
+  const services: Service<{ port: number; infohash?: string }>[] = []
+  try {
+    let t0 = performance.now()
+    const fx = await makeFixture(work, opts.size)
+    flushToDisk()
+    log(`track: ${(opts.size / 1e6).toFixed(0)} MB, ${fx.meta.pieceCount} pieces of ${fx.meta.pieceLength / 1024} KiB, made in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+    const bundle = await bundleDownloader(work)
+
+    t0 = performance.now()
+    const dj = await Promise.all(
+      SEEDERS.map((name) => startService<{ port: number }>(`djcloud ${name}`, process.execPath, ['--import', 'tsx', SEEDER, '--config', fx.configPath, '--device', name], REPO)),
+    )
+    const ltSeeders = !opts.yardstick ? [] : await Promise.all(
+      SEEDERS.map((name) => startService<{ port: number; infohash: string }>(`libtorrent ${name}`, PYTHON, [LT_PEER, 'seed', fx.torrentPath, join(work, 'seed')], REPO)),
+    )
+    services.push(...dj, ...ltSeeders)
+    for (const s of ltSeeders) {
+      if (s.ready.infohash !== fx.meta.infoHash.toString('hex')) throw new Error(`libtorrent computed infohash ${s.ready.infohash}, djcloud ${fx.meta.infoHash.toString('hex')}`)
+    }
+    log(`seeders up in ${((performance.now() - t0) / 1000).toFixed(1)} s: djcloud ${dj.map((s) => s.ready.port).join(',')}, libtorrent ${ltSeeders.map((s) => s.ready.port).join(',')}`)
+
+    let runNo = 0
+    const download = async (c: Config, roundNo: number): Promise<Download> => {
+      const seeders = (c.impl === 'djcloud' ? dj : ltSeeders).slice(0, c.seeders)
+      const ports = seeders.map((s) => s.ready.port).join(',')
+      const cache = join(work, 'dl', `${c.impl}-${c.seeders}-${++runNo}`)
+      const cpu0 = seeders.map((s) => cpuSeconds(s.pid))
+      let d: Download
+      if (c.impl === 'djcloud') {
+        const rssFile = join(work, `rss-${runNo}`)
+        const r = await runJson<FetchReport>('djcloud downloader', process.execPath, ['--import', RSS_PROBE, bundle, '--config', fx.configPath, '--mode', 'fetch', '--ports', ports, '--cache', cache], {
+          cwd: REPO,
+          env: { ...process.env, DJCLOUD_BENCH_RSS_FILE: rssFile },
+          timeoutMs: DOWNLOAD_TIMEOUT,
+        })
+        const got = Object.values(r.sources).reduce((a, b) => a + b, 0)
+        if (got < opts.size) throw new Error(`djcloud downloader reported ${got} bytes received of ${opts.size}`)
+        d = {
+          round: roundNo,
+          ms: round(r.ms),
+          mbPerSec: round(opts.size / 1e6 / (r.ms / 1000)),
+          cpuSec: round((r.cpuUserMs + r.cpuSystemMs) / 1000, 2),
+          rssMB: kibToMB(await readKiB(rssFile)),
+          seedersCpuSec: 0,
+          authMs: round(r.authMs),
+          lastPieceMs: round(r.lastPieceMs),
+          sourcesMB: Object.fromEntries(Object.entries(r.sources).map(([k, v]) => [k, round(v / 1e6)])),
+        }
+      } else {
+        const r = await runJson<LibtorrentFetchReport>('libtorrent downloader', PYTHON, [LT_PEER, 'fetch', fx.torrentPath, cache, ports], { cwd: REPO, timeoutMs: DOWNLOAD_TIMEOUT })
+        if (r.downloaded < opts.size) throw new Error(`libtorrent downloader reported ${r.downloaded} bytes of ${opts.size}`)
+        d = {
+          round: roundNo,
+          ms: round(r.ms),
+          mbPerSec: round(opts.size / 1e6 / (r.ms / 1000)),
+          cpuSec: round((r.cpuUserMs + r.cpuSystemMs) / 1000, 2),
+          rssMB: kibToMB(r.peakKiB),
+          seedersCpuSec: 0,
+        }
+      }
+      d.seedersCpuSec = round(seeders.reduce((sum, s, i) => sum + cpuSeconds(s.pid) - cpu0[i]!, 0), 2)
+      await rm(cache, { recursive: true, force: true })
+      return d
+    }
+
+    // One untimed download each, so no series pays for cold code paths.
+    const configs = CONFIGS.filter((c) => opts.yardstick || c.impl === 'djcloud')
+    for (const c of configs.filter((c) => c.seeders === 3)) {
+      const d = await download(c, 0)
+      log(`warm-up ${c.impl} ${c.seeders}: ${d.mbPerSec.toFixed(0)} MB/s`)
+    }
+    const results = new Map<Config, Download[]>(configs.map((c) => [c, []]))
+    for (let r = 1; r <= opts.rounds; r++) {
+      // Rotate the order each round, so no configuration always runs right after another.
+      const order = configs.map((_, i) => configs[(i + r - 1) % configs.length]!)
+      const line: string[] = []
+      for (const c of order) {
+        const d = await download(c, r)
+        results.get(c)!.push(d)
+        line.push(`${c.impl === 'djcloud' ? 'dj' : 'lt'}${c.seeders} ${d.mbPerSec.toFixed(0)}`)
+      }
+      log(`round ${r}/${opts.rounds} (MB/s): ${line.join(', ')}`)
+    }
+
+    // Latency: one downloader process against the 3 djcloud seeders.
+    const rssFile = join(work, 'rss-latency')
+    const cpu0 = performance.now()
+    const lat = await runJson<LatencyReport>(
+      'djcloud latency',
+      process.execPath,
+      ['--import', RSS_PROBE, bundle, '--config', fx.configPath, '--mode', 'latency', '--ports', dj.map((s) => s.ready.port).join(','), '--cache', join(work, 'latency'), '--samples', String(opts.samples)],
+      { cwd: REPO, env: { ...process.env, DJCLOUD_BENCH_RSS_FILE: rssFile }, timeoutMs: DOWNLOAD_TIMEOUT },
+    )
+    const latRss = kibToMB(await readKiB(rssFile))
+    log(`latency: ${lat.ttfbMs.length} reads in ${lat.ttfbSessions} torrent(s), ${lat.seekMs.length} seeks in ${lat.seekSessions}, ${((performance.now() - cpu0) / 1000).toFixed(1)} s`)
+
+    const series = (c: Config): Series => {
+      const runs = results.get(c)!
+      const rss = runs.map((d) => d.rssMB).filter((v): v is number => v !== null)
+      return {
+        impl: c.impl,
+        seeders: c.seeders,
+        runs,
+        mbPerSec: round(median(runs.map((d) => d.mbPerSec))),
+        bestMbPerSec: round(Math.max(...runs.map((d) => d.mbPerSec))),
+        ms: round(median(runs.map((d) => d.ms))),
+        cpuSec: round(median(runs.map((d) => d.cpuSec)), 2),
+        rssMB: rss.length ? Math.max(...rss) : null,
+        seedersCpuSec: round(median(runs.map((d) => d.seedersCpuSec)), 2),
+      }
+    }
+    const [dj1, dj2, dj3, lt1, lt3] = configs.map(series) as [Series, Series, Series, Series?, Series?]
+    const ratio3 = lt3 ? dj3.mbPerSec / lt3.mbPerSec : null
+    const ttfb = percentiles(lat.ttfbMs)
+    const seek = percentiles(lat.seekMs)
+    return {
+      date: new Date().toISOString().slice(0, 10),
+      machine: machine(lt),
+      ...commit(),
+      method: [
+        `track: ${opts.size} random bytes in a temp dir (page cache warm: written, synced, read by every run), its torrent as the library makes it (private, circle tag)`,
+        'djcloud seeders: bench/swarm/seeder.ts, one node --import tsx process each, CompleteFile + Torrent behind dj_auth on 127.0.0.1',
+        'djcloud downloader: bench/swarm/downloader.ts bundled by esbuild and run by plain node, one process per download; PartialFile + Torrent; time from the first connect to "done" (every piece SHA-1 checked, whole-file SHA-256 verified, file moved into place)',
+        'downloader CPU: process.cpuUsage() over the timed span; peak RSS: VmHWM at exit (bench/scan/rss-probe.mjs); seeders CPU: /proc/<pid>/stat before and after',
+        'yardstick: libtorrent (python3-libtorrent) seeders and downloader, bench/swarm/libtorrent_peer.py: seeders that checked the file at start, TCP only (uTP off), several connections per IP, DHT/LSD/UPnP/NAT-PMP off; time from add_torrent to torrent_finished_alert; CPU from getrusage, RSS from VmHWM',
+        `${opts.rounds} rounds after one untimed download each of djcloud and libtorrent from 3 seeders; configurations rotate order every round; figures are medians (RSS: the highest)`,
+        `latency: one downloader process, 3 djcloud seeders, wires warm (connected, authenticated, every seeder already sending: the torrent prefetches from the start on its own); ${opts.samples} reads of 64 KiB (waitFor + readAt, bytes checked) at random offsets whose 64 KiB and the 8 MiB before them are unfetched; a new torrent (fresh cache file, new wires) when none is left`,
+        'seek: a greedy sequential reader (64 KiB waitFor + readAt in a loop) runs 100 ms from the start, then is aborted and the first 64 KiB at the new offset timed; the reader resumes after it',
+        'percentiles: nearest rank (p95 of 20 is the 19th smallest)',
+      ],
+      track: { bytes: opts.size, pieceLength: fx.meta.pieceLength, pieces: fx.meta.pieceCount },
+      rounds: opts.rounds,
+      throughput: {
+        djcloud: { seeders1: dj1, seeders2: dj2, seeders3: dj3 },
+        libtorrent: lt1 && lt3 ? { seeders1: lt1, seeders3: lt3 } : null,
+        ratio3: ratio3 === null ? null : { value: round(ratio3, 3), target: `>= ${TARGETS.ratio3}x`, met: ratio3 >= TARGETS.ratio3 },
+        ratio1: lt1 ? round(dj1.mbPerSec / lt1.mbPerSec, 3) : null,
+        scaling: {
+          twoOverOne: round(dj2.mbPerSec / dj1.mbPerSec, 3),
+          threeOverOne: round(dj3.mbPerSec / dj1.mbPerSec, 3),
+          target: 'more seeders never slower than one',
+          met: dj2.mbPerSec >= dj1.mbPerSec && dj3.mbPerSec >= dj1.mbPerSec,
+        },
+      },
+      latency: {
+        warmTtfb: { ...ttfb, sessions: lat.ttfbSessions, target: `p95 < ${TARGETS.ttfbP95Ms} ms`, met: ttfb.p95 < TARGETS.ttfbP95Ms },
+        seek: {
+          ...seek,
+          sessions: lat.seekSessions,
+          streamedBeforeSeekMB: round(median(lat.streamedBeforeSeek) / 1e6, 2),
+          target: `p95 < ${TARGETS.seekP95Ms} ms`,
+          met: seek.p95 < TARGETS.seekP95Ms,
+        },
+        downloaderCpuSec: round(lat.cpuSec, 2),
+        downloaderRssMB: latRss,
+        deviceWarm: { measured: false, note: "not measured yet: needs the node's device channel (dj_lookup to own devices already connected), which is being built" },
+        firstContact: { measured: false, note: 'not measured yet: needs the tracker lookup of holders before any wire is open, which is being built' },
+      },
+    }
+  } finally {
+    await Promise.all(services.map((s) => s.stop()))
+    if (children.size) killChildren()
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    process.off('exit', cleanup)
+    await rm(work, { recursive: true, force: true })
+  }
+}
