@@ -1,10 +1,15 @@
-// How the CLI reaches a home's library. Today it opens the LevelDB store
-// directly; when a node runs on the home (djcloud serve), the store is the
-// node's and this is where the CLI will switch to the node's local API.
+// How the CLI reaches a home's library: through the node's local API while a
+// node runs on the home (it owns the LevelDB store), otherwise by opening the
+// store directly.
 import { hasIdentity, loadIdentity } from '../identity/index.ts'
 import { openLibrary, type Library } from '../library/index.ts'
+import { runningNode } from '../node/index.ts'
+import { readApiToken } from '../player/index.ts'
+import { RemoteLibrary } from './remote-library.ts'
 
 export async function withLibrary<T>(home: string, fn: (lib: Library) => Promise<T>): Promise<T> {
+  const node = await runningNode(home)
+  if (node) return fn(new RemoteLibrary(node, (await readApiToken(home)) ?? ''))
   const circleSecret = (await hasIdentity(home)) ? (await loadIdentity(home)).circleSecret : undefined
   const lib = await openLibrary(home, { circleSecret })
   try {

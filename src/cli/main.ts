@@ -11,9 +11,11 @@ import { startCommand } from './commands/start.ts'
 import { pairCommand } from './commands/pair.ts'
 import { joinCommand } from './commands/join.ts'
 import { trackerCommand } from './commands/tracker.ts'
+import { serveCommand } from './commands/serve.ts'
+import { getCommand } from './commands/get.ts'
 
 export const COMMANDS: readonly Command[] = [
-  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, startCommand, trackerCommand,
+  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, serveCommand, getCommand, trackerCommand, startCommand,
 ]
 
 function topHelp(): string {

@@ -90,6 +90,11 @@ export class LocalLibrary implements Library {
     return this.store.getTrack(sha256)
   }
 
+  /** The stored SHA-1 piece hashes of a track's torrent. */
+  pieces(sha256: string): Promise<Uint8Array | undefined> {
+    return this.store.getPieces(sha256)
+  }
+
   async stats(): Promise<LibraryStats> {
     let tracks = 0
     let missing = 0

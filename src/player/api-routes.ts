@@ -36,6 +36,11 @@ export function apiRoutes({ library, version }: ApiRoutesOptions): Route[] {
       return { tracks: tracks.map(trackView) }
     }),
 
+    json(['GET'], '/api/stats', async ({ query }) => {
+      queryParams(query, [])
+      return { stats: await library.stats() }
+    }),
+
     json(['GET'], '/api/tracks/:sha256', async ({ params, query }) => {
       queryParams(query, [])
       const id = params.sha256 ?? ''

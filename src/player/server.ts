@@ -8,6 +8,7 @@ import { networkInterfaces } from 'node:os'
 import pkg from '../../package.json' with { type: 'json' }
 import type { Library } from '../library/index.ts'
 import { apiRoutes } from './api-routes.ts'
+import type { Route } from './router.ts'
 import { ApiError, PlayerError, TrackUnavailableError } from './errors.ts'
 import { guardRequest, hostLiteral, hostPolicy, isLoopbackAddress, WILDCARD_ADDRESSES, type GuardPolicy } from './guard.ts'
 import { announcesBody, COMMON_HEADERS, sendError } from './http-io.ts'
@@ -41,6 +42,8 @@ export interface ApiServerOptions {
   /** A stream read that yields nothing for this long is cancelled (ms). */
   stallTimeoutMs?: number
   log?: ApiLog
+  /** More routes (the node's: devices, fetch); same guard, same error shape. */
+  routes?: readonly Route[]
 }
 
 export interface ApiServer {
@@ -69,6 +72,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       warn: (message, fields) => log('warn', message, fields),
     }),
     ...apiRoutes({ library: opts.library, version: opts.version ?? pkg.version }),
+    ...(opts.routes ?? []),
   ])
 
   const server = createServer({

@@ -10,6 +10,9 @@ export interface TrackView {
   audioHash: string
   size: number
   format: AudioFormat
+  pieceLength: number
+  /** Infohash of the track's private torrent in this circle. */
+  infohash?: string
   mimeType: string
   tags: Tags
   /** Where the file is on this device; empty when missing. */
@@ -30,6 +33,8 @@ export function trackView(t: TrackRecord): TrackView {
     audioHash: t.audioHash,
     size: t.size,
     format: t.format,
+    pieceLength: t.pieceLength,
+    ...(t.infohash ? { infohash: t.infohash } : {}),
     mimeType: mimeTypeOf(t.format),
     tags: t.tags,
     paths: t.paths,

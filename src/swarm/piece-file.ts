@@ -76,7 +76,8 @@ export const cachePaths = (cacheDir: string, sha256: string) => ({
 
 /** A file being fetched into the cache. */
 export class PartialFile implements PieceSource {
-  private writes: Promise<void> = Promise.resolve()
+  /** Data writes in flight, and the sidecar save: close and finish wait for both. */
+  private readonly inflight = new Set<Promise<void>>()
 
   private constructor(
     private readonly fh: FileHandle,
@@ -105,21 +106,46 @@ export class PartialFile implements PieceSource {
     return readAt(this.fh, position, length)
   }
 
-  /** Writes a verified piece; the .have sidecar is updated after the bytes are written. */
+  private sidecarDirty = false
+  private sidecarSaving: Promise<void> | null = null
+
+  /**
+   * Writes a verified piece. The .have sidecar is rewritten after the bytes
+   * are on disk, coalesced (one rewrite covers every piece written while the
+   * previous one ran), so it may lag the data but never runs ahead of it.
+   */
   writePiece(index: number, data: Uint8Array): Promise<void> {
-    const next = this.writes.then(async () => {
-      if (data.length !== pieceSize(this.meta, index)) throw new RangeError('piece of the wrong size')
-      await this.fh.write(data, 0, data.length, index * this.meta.pieceLength)
+    if (data.length !== pieceSize(this.meta, index)) return Promise.reject(new RangeError('piece of the wrong size'))
+    const w = this.fh.write(data, 0, data.length, index * this.meta.pieceLength).then(() => {
       this.have.set(index)
-      await writeFile(this.paths.have, this.have.bytes)
+      this.saveSidecar()
     })
-    this.writes = next.catch(() => {})
-    return next
+    this.inflight.add(w)
+    void w.finally(() => this.inflight.delete(w)).catch(() => {})
+    return w
+  }
+
+  private async drain(): Promise<void> {
+    while (this.inflight.size > 0 || this.sidecarSaving) {
+      await Promise.allSettled([...this.inflight, this.sidecarSaving])
+    }
+  }
+
+  private saveSidecar(): void {
+    this.sidecarDirty = true
+    if (this.sidecarSaving) return
+    this.sidecarSaving = (async () => {
+      while (this.sidecarDirty) {
+        this.sidecarDirty = false
+        await writeFile(this.paths.have, this.have.bytes).catch(() => {})
+      }
+      this.sidecarSaving = null
+    })()
   }
 
   /** Checks the whole file's SHA-256 and moves it into place; returns the final path. */
   async finish(): Promise<string> {
-    await this.writes
+    await this.drain()
     const hash = createHash('sha256')
     const chunk = Buffer.allocUnsafe(1024 * 1024)
     for (let pos = 0; pos < this.meta.size; ) {
@@ -140,7 +166,7 @@ export class PartialFile implements PieceSource {
   }
 
   async close(): Promise<void> {
-    await this.writes
+    await this.drain()
     await this.fh.close().catch(() => {})
   }
 }

@@ -38,8 +38,9 @@ export class SwarmError extends Error {
 }
 
 interface Offer {
-  meta: TorrentMeta
-  path: string
+  sha256: string
+  /** Loaded when a peer first asks: piece hashes are not read at start-up. */
+  load: () => Promise<{ meta: TorrentMeta; path: string }>
 }
 
 interface Events {
@@ -50,6 +51,7 @@ interface Events {
 }
 
 const EXTENSIONS = [LOOKUP_EXTENSION]
+const ALL_SOURCES_WAIT = 250 // ms a whole-track fetch waits for slow holders before starting
 
 export class Swarm extends EventEmitter<Events> {
   readonly devices: DeviceChannel
@@ -82,11 +84,15 @@ export class Swarm extends EventEmitter<Events> {
     return this.port
   }
 
-  /** Makes a library track servable. Nothing is opened until a peer asks for it. */
+  /** Makes a track servable. Nothing is opened until a peer asks for it. */
   offer(meta: TorrentMeta, path: string): void {
-    const ih = meta.infoHash.toString('hex')
-    this.offers.set(ih, { meta, path })
-    this.bySha.set(meta.sha256, ih)
+    this.offerLazy(meta.infoHash.toString('hex'), meta.sha256, async () => ({ meta, path }))
+  }
+
+  /** Like offer(), with the torrent's details loaded only on first use (library tracks). */
+  offerLazy(infoHash: string, sha256: string, load: Offer['load']): void {
+    this.offers.set(infoHash, { sha256, load })
+    this.bySha.set(sha256, infoHash)
   }
 
   /** Whether this device holds the track (library or verified cache). */
@@ -158,7 +164,7 @@ export class Swarm extends EventEmitter<Events> {
     if (!t) {
       const offer = this.offers.get(ih)
       if (!offer) return Promise.reject(new SwarmError('ERR_NO_HOLDER', 'no such torrent here'))
-      t = CompleteFile.open(offer.path, offer.meta).then((store) => this.register(new Torrent(offer.meta, store)))
+      t = offer.load().then(async ({ meta, path }) => this.register(new Torrent(meta, await CompleteFile.open(path, meta))))
       this.torrents.set(ih, t)
       t.catch(() => this.torrents.delete(ih))
     }
@@ -174,14 +180,16 @@ export class Swarm extends EventEmitter<Events> {
   private async answer(sha256: string): Promise<Uint8Array | null> {
     const ih = this.bySha.get(sha256)
     const offer = ih ? this.offers.get(ih) : undefined
-    return offer ? encodeInfoDict(offer.meta, this.opts.circleSecret) : null
+    if (!offer) return null
+    const { meta } = await offer.load()
+    return encodeInfoDict(meta, this.opts.circleSecret)
   }
 
   /**
    * The torrent of a track: served from here when held, otherwise fetched
    * from the own devices that hold it (found over the device channel).
    */
-  async open(sha256: string): Promise<Torrent> {
+  async open(sha256: string, opts: { allSources?: boolean } = {}): Promise<Torrent> {
     if (this.closed) throw new SwarmError('ERR_NOT_RUNNING', 'the swarm is stopped')
     const known = this.bySha.get(sha256)
     if (known) return this.torrentFor(known)
@@ -214,22 +222,25 @@ export class Swarm extends EventEmitter<Events> {
       this.torrents.set(ih, t)
     }
     const torrent = await t
-    for (const link of sources) {
-      if (link.peerPort === undefined) continue
-      this.dial(link.host, link.peerPort, meta.infoHash).then(
-        (s) => torrent.addPeer(s),
-        (err: Error) => this.emit('warning', err),
-      )
+    const dials = sources
+      .filter((link) => link.peerPort !== undefined)
+      .map((link) => this.dial(link.host, link.peerPort!, meta!.infoHash))
+    if (opts.allSources) {
+      // A whole-track fetch starts once every holder answered (or a moment
+      // passed), so the first to connect does not take every piece.
+      const settled = Promise.allSettled(dials)
+      await Promise.race([settled, new Promise((r) => setTimeout(r, ALL_SOURCES_WAIT).unref())])
     }
+    for (const d of dials) d.then((s) => torrent.addPeer(s), (err: Error) => this.emit('warning', err))
     return torrent
   }
 
   /** Fetches a whole track into the cache; resolves once its SHA-256 is verified. */
   async fetch(sha256: string): Promise<{ path: string; sources: Record<string, number>; ms: number; bytes: number }> {
     const started = performance.now()
-    const torrent = await this.open(sha256)
+    const torrent = await this.open(sha256, { allSources: true })
     let path: string
-    if (torrent.complete) path = this.offers.get(torrent.meta.infoHash.toString('hex'))!.path
+    if (torrent.complete) path = (await this.offers.get(torrent.meta.infoHash.toString('hex'))!.load()).path
     else [path] = (await once(torrent, 'done')) as [string]
     return { path, sources: torrent.sources(), ms: performance.now() - started, bytes: torrent.meta.size }
   }

@@ -1,0 +1,81 @@
+import { resolveHome } from '../../home.ts'
+import { DEFAULT_PORTS, runningNode, startNode, type Address } from '../../node/index.ts'
+import { UsageError, type Command } from '../command.ts'
+
+function port(v: unknown, flag: string): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag} must be a port number (0-65535)`)
+  return n
+}
+
+function address(text: string): Address {
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(text)
+  if (!m) throw new UsageError(`--peer wants HOST:PORT, not "${text}"`)
+  return { host: m[1]!, port: Number(m[2]) }
+}
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Run this device\'s node: the swarm, the local API and, when this device serves the circle, its tracker.',
+  usage: '[--port N] [--listen ADDR] [--tracker URL]... [--peer HOST:PORT]... [--json]',
+  details:
+    `Ports: peers ${DEFAULT_PORTS.peer} on all interfaces, the local API ${DEFAULT_PORTS.api} on 127.0.0.1, the\n` +
+    `embedded tracker ${DEFAULT_PORTS.tracker} (an admin device runs it unless the roster or --tracker names one).\n` +
+    'While the node runs, other commands for this home go through it. Stop it with Ctrl-C.',
+  options: {
+    port: { type: 'string', value: 'N', description: `peer port (default ${DEFAULT_PORTS.peer}; 0 = any free port)` },
+    'api-port': { type: 'string', value: 'N', description: `local API port (default ${DEFAULT_PORTS.api})` },
+    listen: { type: 'string', value: 'ADDR', description: 'serve the API on ADDR too (remote access: every request needs the token)' },
+    tracker: { type: 'string', multiple: true, value: 'URL', description: 'announce to this tracker as well' },
+    'tracker-port': { type: 'string', value: 'N', description: `embedded tracker port (default ${DEFAULT_PORTS.tracker})` },
+    'tracker-host': { type: 'string', value: 'ADDR', description: 'address the embedded tracker binds and advertises (default all interfaces, advertised as the LAN address)' },
+    'no-tracker': { type: 'boolean', description: 'do not run the embedded tracker' },
+    peer: { type: 'string', multiple: true, value: 'HOST:PORT', description: 'dial this device directly' },
+    'peer-host': { type: 'string', value: 'ADDR', description: 'address for the peer port (default all interfaces)' },
+    json: { type: 'boolean', description: 'print the node\'s addresses as one JSON line' },
+  },
+  async run({ values, stdout, stderr }) {
+    const home = resolveHome(values.home as string | undefined)
+    const other = await runningNode(home)
+    if (other) throw new Error(`a node already runs on this home (pid ${other.pid}, ${other.api})`)
+    const node = await startNode({
+      home,
+      peerPort: port(values.port, '--port'),
+      peerHost: values['peer-host'] as string | undefined,
+      apiPort: port(values['api-port'], '--api-port'),
+      apiHost: values.listen as string | undefined,
+      trackers: values.tracker as string[] | undefined,
+      peers: ((values.peer as string[] | undefined) ?? []).map(address),
+      tracker: values['no-tracker']
+        ? false
+        : values['tracker-port'] !== undefined || values['tracker-host'] !== undefined
+          ? {
+              port: port(values['tracker-port'], '--tracker-port'),
+              host: values['tracker-host'] as string | undefined,
+              advertise: values['tracker-host'] as string | undefined,
+            }
+          : undefined,
+      onWarning: (err) => {
+        if (process.env.DJCLOUD_DEBUG) stderr.write(`warning: ${err.message}\n`)
+      },
+    })
+    if (process.env.DJCLOUD_DEBUG) {
+      node.swarm.on('refused', (host, reason) => stderr.write(`refused ${host}: ${reason}\n`))
+      node.swarm.on('device', (l) => stderr.write(`device ${l.name} ${l.host}:${l.peerPort}\n`))
+      node.swarm.on('device-gone', (l) => stderr.write(`device gone ${l.name} ${l.host}:${l.peerPort}\n`))
+    }
+    if (values.json) stdout.write(JSON.stringify(node.info) + '\n')
+    else {
+      stdout.write(`djcloud node running (pid ${process.pid})\n  peers     port ${node.info.peerPort}\n  local API ${node.info.api}\n`)
+      if (node.info.tracker) stdout.write(`  tracker   ${node.info.tracker}\n`)
+      stdout.write('Press Ctrl-C to stop.\n')
+    }
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve()
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+    })
+    await node.close()
+  },
+}

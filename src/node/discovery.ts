@@ -1,0 +1,137 @@
+// How a node finds its other own devices: signed announces of the device
+// channel to every circle tracker, plus the addresses it learned before
+// (<home>/peers.json), so a tracker outage does not cut devices that already
+// know each other.
+import { readFile, writeFile, rename } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { announce, type Swarm } from '../swarm/index.ts'
+import type { AnnounceSigner } from '../swarm/announce.ts'
+
+export const ANNOUNCE_INTERVAL = 60_000 // ms
+const REDIAL_INTERVAL = 3_000 // ms: known addresses not connected are dialled again
+const MAX_REMEMBERED = 64
+const MAX_KNOWN = 256 // addresses learned from trackers: peer-controlled, capped
+
+export interface Address {
+  host: string
+  port: number
+}
+
+export interface DiscoveryOptions {
+  swarm: Swarm
+  home: string
+  trackers: () => string[]
+  signer: AnnounceSigner
+  /** This device's key (hex): a tracker lists us too, and we do not dial ourselves. */
+  self: string
+  /** Extra device addresses to dial (djcloud serve --peer). */
+  peers?: Address[]
+  onWarning?: (err: Error) => void
+}
+
+const key = (a: Address) => `${a.host}:${a.port}`
+
+export class Discovery {
+  private timer: NodeJS.Timeout | null = null
+  private redial: NodeJS.Timeout | null = null
+  private readonly dialing = new Set<string>()
+  /** Every device address learned (trackers, memory, flags), dialled until connected. */
+  private readonly known = new Map<string, Address>()
+  /** Addresses that turned out to be this device. */
+  private readonly selves = new Set<string>()
+  private remembered: Address[] = []
+  private stopped = false
+  private readonly file: string
+
+  constructor(private readonly opts: DiscoveryOptions) {
+    this.file = join(opts.home, 'peers.json')
+    opts.swarm.on('device', (link) => {
+      if (link.device === opts.self) return void link.session.wire.destroy()
+      if (link.peerPort !== undefined) void this.remember({ host: link.host, port: link.peerPort })
+    })
+  }
+
+  async start(): Promise<void> {
+    this.remembered = await readFile(this.file, 'utf8').then((t) => (JSON.parse(t) as Address[]).slice(0, MAX_REMEMBERED), () => [])
+    for (const a of [...(this.opts.peers ?? []), ...this.remembered]) this.learn(a)
+    await this.announceAll('started')
+    this.timer = setInterval(() => void this.announceAll(), ANNOUNCE_INTERVAL)
+    this.timer.unref()
+    // A dial that failed (a device restarting, a busy machine) is tried again soon,
+    // not only at the next announce.
+    this.redial = setInterval(() => {
+      for (const a of this.known.values()) this.dial(a)
+    }, REDIAL_INTERVAL)
+    this.redial.unref()
+  }
+
+  /** Announces to every tracker now and dials the devices they list. */
+  async announceAll(event?: 'started'): Promise<void> {
+    await Promise.all(
+      this.opts.trackers().map(async (url) => {
+        try {
+          const r = await announce(url, {
+            infoHash: this.opts.swarm.channel,
+            peerId: randomBytes(20),
+            port: this.opts.swarm.port,
+            event,
+            signer: this.opts.signer,
+            timeoutMs: 5_000,
+          })
+          for (const p of r.peers) this.learn(p)
+        } catch (err) {
+          this.opts.onWarning?.(err as Error)
+        }
+      }),
+    )
+  }
+
+  private learn(a: Address): void {
+    if (this.known.size < MAX_KNOWN || this.known.has(key(a))) this.known.set(key(a), a)
+    this.dial(a)
+  }
+
+  private connected(a: Address): boolean {
+    return this.opts.swarm.devices.online().some((l) => l.host === a.host && l.peerPort === a.port)
+  }
+
+  private dial(a: Address): void {
+    if (this.stopped || a.port === 0 || this.selves.has(key(a)) || this.dialing.has(key(a)) || this.connected(a)) return
+    this.dialing.add(key(a))
+    this.opts.swarm.connectDevice(a.host, a.port).then(
+      (link) => {
+        this.dialing.delete(key(a))
+        if (link.device === this.opts.self) {
+          this.selves.add(key(a))
+          link.session.wire.destroy()
+        }
+      },
+      () => this.dialing.delete(key(a)),
+    )
+  }
+
+  private saving: Promise<void> = Promise.resolve()
+
+  private remember(a: Address): Promise<void> {
+    if (this.remembered.some((r) => key(r) === key(a))) return this.saving
+    this.remembered = [a, ...this.remembered].slice(0, MAX_REMEMBERED)
+    // One write at a time (they share the temp file); a failed save only loses the memory.
+    this.saving = this.saving.then(async () => {
+      const tmp = `${this.file}.${process.pid}.tmp`
+      try {
+        await writeFile(tmp, JSON.stringify(this.remembered) + '\n', { mode: 0o600 })
+        await rename(tmp, this.file)
+      } catch (err) {
+        this.opts.onWarning?.(err as Error)
+      }
+    })
+    return this.saving
+  }
+
+  stop(): void {
+    this.stopped = true
+    if (this.timer) clearInterval(this.timer)
+    if (this.redial) clearInterval(this.redial)
+  }
+}

@@ -1,0 +1,5 @@
+export { Node, startNode, DEFAULT_PORTS } from './node.ts'
+export type { NodeOptions } from './node.ts'
+export { runningNode } from './node-file.ts'
+export type { NodeInfo } from './node-file.ts'
+export type { Address } from './discovery.ts'
