@@ -147,6 +147,7 @@ export class Node {
     if (roster.seq <= this.identity.roster.seq) return
     this.identity = { ...this.identity, roster }
     this.tracker?.setRoster(roster)
+    await this.swarm.enforceRoster()
   }
 
   private closing: Promise<void> | null = null

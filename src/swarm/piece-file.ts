@@ -99,12 +99,23 @@ export class PartialFile implements PieceSource {
   }
 
   read(index: number, offset: number, length: number): Promise<Buffer> {
-    return readAt(this.fh, index * this.meta.pieceLength + offset, length)
+    return this.readAt(index * this.meta.pieceLength + offset, length)
   }
 
   readAt(position: number, length: number): Promise<Buffer> {
-    return readAt(this.fh, position, length)
+    if (this.finishing) return Promise.reject(new PieceFileError('ERR_CHANGED', 'the partial file is being finished'))
+    return this.track(readAt(this.fh, position, length))
   }
+
+  /** Keeps `p` in the set that finish() and close() wait for. */
+  private track<T>(p: Promise<T>): Promise<T> {
+    const done = p.then(() => {}, () => {})
+    this.inflight.add(done)
+    void done.finally(() => this.inflight.delete(done))
+    return p
+  }
+
+  private finishing = false
 
   private sidecarDirty = false
   private sidecarSaving: Promise<void> | null = null
@@ -116,13 +127,12 @@ export class PartialFile implements PieceSource {
    */
   writePiece(index: number, data: Uint8Array): Promise<void> {
     if (data.length !== pieceSize(this.meta, index)) return Promise.reject(new RangeError('piece of the wrong size'))
-    const w = this.fh.write(data, 0, data.length, index * this.meta.pieceLength).then(() => {
-      this.have.set(index)
-      this.saveSidecar()
-    })
-    this.inflight.add(w)
-    void w.finally(() => this.inflight.delete(w)).catch(() => {})
-    return w
+    return this.track(
+      this.fh.write(data, 0, data.length, index * this.meta.pieceLength).then(() => {
+        this.have.set(index)
+        this.saveSidecar()
+      }),
+    )
   }
 
   private async drain(): Promise<void> {
@@ -145,6 +155,7 @@ export class PartialFile implements PieceSource {
 
   /** Checks the whole file's SHA-256 and moves it into place; returns the final path. */
   async finish(): Promise<string> {
+    this.finishing = true
     await this.drain()
     const hash = createHash('sha256')
     const chunk = Buffer.allocUnsafe(1024 * 1024)

@@ -136,7 +136,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       return this.ban(peer, 'requested a piece that is not offered')
     }
     if (++peer.uploads > MAX_PEER_REQUESTS) return this.ban(peer, 'too many queued requests')
-    this.store.read(index, offset, length).then(
+    ;(this.swap ? this.swap.then(() => this.store.read(index, offset, length)) : this.store.read(index, offset, length)).then(
       (block) => {
         peer.uploads--
         if (!wire.destroyed && !wire.amChoking) wire.piece(index, offset, block)
@@ -185,9 +185,13 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     })
   }
 
-  readAt(position: number, length: number): Promise<Buffer> {
+  /** Bytes of verified pieces. Reads wait out the switch from the cache file to the finished file. */
+  async readAt(position: number, length: number): Promise<Buffer> {
+    if (this.swap) await this.swap
     return this.store.readAt(position, length)
   }
+
+  private swap: Promise<void> | null = null
 
   private hasRange(first: number, last: number): boolean {
     for (let i = first; i <= last; i++) if (!this.store.have.get(i)) return false
@@ -315,9 +319,14 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     if (this.finishing) return
     this.finishing = true
     const partial = this.store as PartialFile
-    try {
-      const path = await partial.finish()
+    let path = ''
+    this.swap = (async () => {
+      path = await partial.finish()
       this.store = await CompleteFile.open(path, this.meta)
+    })()
+    try {
+      await this.swap
+      this.swap = null
       for (const p of this.peers) p.session.wire.notInterested()
       this.emit('done', path)
     } catch (err) {

@@ -148,3 +148,23 @@ test('a message longer than the cap closes the wire', async (t) => {
   const [err] = await closed
   t.regex((err as Error).message, /over the limit/)
 })
+
+test('the answering side reveals nothing about itself to a peer that has not proved itself', async (t) => {
+  const c = makeCircle(['home'])
+  const server = await listen(t, (s) => {
+    authenticate(s, opts(c.devices[0]!, c.roster, { accept: () => ({}), deadlineMs: 500 })).catch(() => {})
+  })
+  const sock = connect(server.port, '127.0.0.1')
+  sock.on('error', () => {})
+  const w = new Wire(sock, ['dj_auth'])
+  const got: string[] = []
+  let handshake: Record<string, unknown> | null = null
+  w.on('extended', (name) => got.push(name))
+  w.on('extended-handshake', (d) => (handshake = d))
+  w.handshake(randomBytes(20), newPeerId())
+  w.on('handshake', () => w.extendedHandshake())
+  await once(w, 'close')
+  t.deepEqual(got, []) // no dj_auth: no certificate, no owner key, no device name
+  t.truthy(handshake)
+  t.deepEqual(Object.keys(handshake!), ['m']) // and no client name
+})

@@ -86,18 +86,23 @@ export function authenticate(socket: Socket, opts: SessionOptions): Promise<Peer
       }
       if (!extended) return fail('no extension protocol (BEP 10)')
       theirPeerId = peerId
-      wire.extendedHandshake({ v: 'djcloud/0.1' })
+      wire.extendedHandshake() // no client name: nothing for strangers to fingerprint
     })
+    const sendAuth = () => {
+      sentAuth = true
+      return wire.extended(AUTH_EXTENSION, createAuthMessage(opts.credentials, infoHash!, myPeerId, theirPeerId!))
+    }
     wire.on('extended-handshake', () => {
       if (!theirPeerId || !infoHash || sentAuth) return
-      sentAuth = true
-      if (!wire.extended(AUTH_EXTENSION, createAuthMessage(opts.credentials, infoHash, myPeerId, theirPeerId))) {
-        fail('peer does not speak dj_auth')
-      }
+      if (!wire.peerExtensions.has(AUTH_EXTENSION)) return fail('peer does not speak dj_auth')
+      // The side that dialled proves itself first; the side that answers says
+      // who it is only to a peer that has proved itself, so a stranger holding
+      // an infohash learns nothing about the circle.
+      if (opts.infoHash) sendAuth()
     })
     wire.on('extended', (name, payload) => {
       if (name !== AUTH_EXTENSION || settled) return
-      if (!sentAuth || !theirPeerId || !infoHash) return fail('authenticated out of order')
+      if (!theirPeerId || !infoHash || (opts.infoHash && !sentAuth)) return fail('authenticated out of order')
       try {
         const peer = verifyAuthMessage(payload, {
           roster: opts.roster(),
@@ -106,6 +111,7 @@ export function authenticate(socket: Socket, opts: SessionOptions): Promise<Peer
           myPeerId,
           allow: admission?.allow ?? ownOnly,
         })
+        if (!sentAuth) sendAuth()
         settled = true
         clearTimeout(timer)
         wire.removeAllListeners()
