@@ -30,7 +30,7 @@ test('GET /api/library lists, searches, sorts and limits', async (t) => {
     stream: `/stream/${f.tracks[0]!.sha256}`,
     tags: { title: 'Track 0', artist: 'Artist 0', bpm: 120 },
   })
-  t.deepEqual(Object.keys(one).sort(), ['added', 'audioHash', 'format', 'mimeType', 'missing', 'paths', 'sha256', 'size', 'stream', 'tags', 'updated'])
+  t.deepEqual(Object.keys(one).sort(), ['added', 'audioHash', 'format', 'mimeType', 'missing', 'paths', 'pieceLength', 'sha256', 'size', 'stream', 'tags', 'updated'])
   const found = (await f.send({ path: '/api/library?query=artist%201' })).json()
   t.deepEqual(found.tracks.map((x: { tags: { title: string } }) => x.tags.title), ['Track 1'])
   const sorted = (await f.send({ path: '/api/library?sort=bpm&reverse=true&limit=2' })).json()
