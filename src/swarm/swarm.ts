@@ -96,6 +96,11 @@ export class Swarm extends EventEmitter<Events> {
     this.bySha.set(sha256, infoHash)
   }
 
+  /** Torrents opened so far (served or fetched); offers alone open none. */
+  get openTorrents(): number {
+    return this.torrents.size
+  }
+
   /** Whether this device holds the track (library or verified cache). */
   holds(sha256: string): boolean {
     return this.bySha.has(sha256)

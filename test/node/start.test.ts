@@ -1,0 +1,30 @@
+import test from 'ava'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { openLibrary } from '../../src/library/index.ts'
+import { initIdentity } from '../../src/identity/index.ts'
+import { startNode } from '../../src/node/index.ts'
+import { buildId3, encodeWav } from '../../src/demo/index.ts'
+import { tempDir } from '../helpers/temp.ts'
+
+test('a node starts on a library without opening, verifying or announcing any track torrent', async (t) => {
+  const home = await tempDir(t)
+  const id = await initIdentity(home)
+  const music = join(home, 'music')
+  await mkdir(music)
+  const tracks = 300
+  for (let i = 0; i < tracks; i++) {
+    const pcm = new Int16Array(2000).map((_, j) => ((i * 7919 + j * 31) % 2000) - 1000)
+    await writeFile(join(music, `t${i}.wav`), encodeWav(pcm, 8000, 1, buildId3({ title: `T${i}` })))
+  }
+  const lib = await openLibrary(home, { circleSecret: id.circleSecret })
+  await lib.scan([music])
+  await lib.close()
+
+  const node = await startNode({ home, peerPort: 0, apiPort: 0, peerHost: '127.0.0.1', tracker: false })
+  t.teardown(() => node.close())
+  t.is(node.swarm.openTorrents, 0)
+  const first = (await node.library.list())[0]!
+  t.true(node.swarm.holds(first.sha256)) // yet every track is offered
+  t.is(node.swarm.openTorrents, 0)
+})
