@@ -18,7 +18,7 @@ import { join } from 'node:path'
 import { authenticate } from '../../src/swarm/protocol/session.ts'
 import { Torrent } from '../../src/swarm/torrent.ts'
 import { PartialFile } from '../../src/swarm/piece-file.ts'
-import type { Bitfield } from '../../src/swarm/bitfield.ts'
+import { Bitfield } from '../../src/swarm/bitfield.ts'
 import { DOWNLOADER, flags, loadConfig, type BenchConfig } from './config.ts'
 import type { FetchReport, LatencyReport } from './report.ts'
 
@@ -84,6 +84,11 @@ async function fetchAll(cfg: BenchConfig, cacheDir: string): Promise<FetchReport
 interface Session {
   torrent: Torrent
   dir: string
+  /**
+   * Pieces received and verified, written or not: handed to the store's
+   * writePiece. `have` lags behind it by the store's write queue.
+   */
+  received: Bitfield
 }
 
 let sessionNo = 0
@@ -91,7 +96,14 @@ let sessionNo = 0
 /** A fresh cache file and torrent, with every seeder connected and already sending (prefetch under way). */
 async function openSession(cacheRoot: string): Promise<Session> {
   const dir = join(cacheRoot, `session-${++sessionNo}`)
-  const torrent = new Torrent(meta, await PartialFile.open(dir, meta))
+  const store = await PartialFile.open(dir, meta)
+  const received = new Bitfield(meta.pieceCount)
+  const writePiece = store.writePiece.bind(store)
+  store.writePiece = (index, data) => {
+    received.set(index)
+    return writePiece(index, data)
+  }
+  const torrent = new Torrent(meta, store)
   torrent.on('warning', () => {})
   const warm = new Promise<void>((resolve) => {
     const check = () => {
@@ -104,7 +116,7 @@ async function openSession(cacheRoot: string): Promise<Session> {
   })
   await withTimeout(connectAll(torrent), WARM_TIMEOUT, 'connecting')
   await withTimeout(warm, WARM_TIMEOUT, 'warming up')
-  return { torrent, dir }
+  return { torrent, dir, received }
 }
 
 async function closeSession(s: Session): Promise<void> {
@@ -114,11 +126,11 @@ async function closeSession(s: Session): Promise<void> {
 
 /**
  * A random offset whose 64 KiB and the GUARD_BYTES before them are all
- * unfetched: in-flight prefetch always sits right after a fetched region (or
- * at the start of the file), so such a region has not been requested yet.
- * -1 when the torrent has no such region left.
+ * unreceived: in-flight prefetch always sits right after a received region
+ * (or at the start of the file), so such a region has not been requested
+ * yet. -1 when the torrent has no such region left.
  */
-function untouchedOffset(have: Bitfield): number {
+function untouchedOffset(received: Bitfield): number {
   const guard = Math.ceil(GUARD_BYTES / meta.pieceLength)
   for (let tries = 0; tries < 5000; tries++) {
     const offset = randomInt(0, meta.size - READ)
@@ -126,7 +138,7 @@ function untouchedOffset(have: Bitfield): number {
     const last = Math.floor((offset + READ - 1) / meta.pieceLength)
     if (first < guard) continue
     let free = true
-    for (let i = first - guard; i <= last && free; i++) free = !have.get(i)
+    for (let i = first - guard; i <= last && free; i++) free = !received.get(i)
     if (free) return offset
   }
   return -1
@@ -188,7 +200,7 @@ async function latency(cacheRoot: string, samples: number): Promise<LatencyRepor
   let s = await openSession(cacheRoot)
   let ttfbSessions = 1
   while (ttfbMs.length < samples) {
-    const offset = untouchedOffset(s.torrent.have)
+    const offset = untouchedOffset(s.received)
     if (offset < 0) {
       await closeSession(s)
       s = await openSession(cacheRoot)
@@ -208,7 +220,7 @@ async function latency(cacheRoot: string, samples: number): Promise<LatencyRepor
   let reader = stream(s.torrent, 0)
   while (seekMs.length < samples) {
     await sleep(STREAM_MS)
-    const offset = untouchedOffset(s.torrent.have)
+    const offset = untouchedOffset(s.received)
     if (offset < 0) {
       await reader.stop()
       await closeSession(s)
