@@ -248,7 +248,7 @@ export async function runSwarmBench(opts: SwarmBenchOptions): Promise<SwarmBench
         'yardstick: libtorrent (python3-libtorrent) seeders and downloader, bench/swarm/libtorrent_peer.py: seeders that checked the file at start, TCP only (uTP off), several connections per IP, DHT/LSD/UPnP/NAT-PMP off; time from add_torrent to torrent_finished_alert; CPU from getrusage, RSS from VmHWM',
         `${opts.rounds} rounds after one untimed download each of djcloud and libtorrent from 3 seeders; configurations rotate order every round; figures are medians (RSS: the highest)`,
         `latency: one downloader process, 3 djcloud seeders, wires warm (connected, authenticated, every seeder already sending: the torrent prefetches from the start on its own); ${opts.samples} reads of 64 KiB (waitFor + readAt, bytes checked) at random offsets whose 64 KiB and the 8 MiB before them hold no piece received yet (handed to the store's writePiece; in-flight prefetch sits right after received pieces, at most 2 MiB per wire); a new torrent (fresh cache file, new wires) when none is left`,
-        'seek: a greedy sequential reader (64 KiB waitFor + readAt in a loop) runs 100 ms from the start, then is aborted and the first 64 KiB at the new offset timed; the reader resumes after it',
+        'seek: a greedy sequential reader (waitFor + readAt in a loop, chunked as SwarmTrackSource: to the end of the piece, at most 256 KiB, one abort signal) runs 100 ms from the start, then is aborted and the first 64 KiB at the new offset timed; the reader resumes after it',
         'percentiles: nearest rank (p95 of 20 is the 19th smallest)',
       ],
       track: { bytes: opts.size, pieceLength: fx.meta.pieceLength, pieces: fx.meta.pieceCount },
