@@ -2,10 +2,12 @@
 // (npm run bench -- scan runs only the named ones).
 import { scanBenchMain } from './scan/main.ts'
 import { swarmBenchMain } from './swarm/main.ts'
+import { lookupBenchMain } from './swarm/lookup-bench.ts'
 
 const BENCHES: Record<string, (argv: string[]) => Promise<number>> = {
   scan: scanBenchMain,
   swarm: swarmBenchMain,
+  lookup: lookupBenchMain,
 }
 
 const names = process.argv.slice(2)
