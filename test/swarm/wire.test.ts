@@ -7,7 +7,7 @@ import { Wire } from '../../src/swarm/protocol/wire.ts'
 function peerBytes(block: Buffer): Buffer {
   const hs = Buffer.concat([Buffer.from('\x13BitTorrent protocol', 'latin1'), Buffer.alloc(8), randomBytes(20), randomBytes(20)])
   hs[25] = 0x10
-  const msg = (id: number, ints: number[], payload = Buffer.alloc(0)) => {
+  const msg = (id: number, ints: number[], payload: Buffer = Buffer.alloc(0)) => {
     const b = Buffer.alloc(5 + 4 * ints.length)
     b.writeUInt32BE(1 + 4 * ints.length + payload.length, 0)
     b[4] = id
