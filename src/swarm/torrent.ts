@@ -30,6 +30,8 @@ export interface TorrentEvents {
   piece: [index: number]
   done: [path: string]
   banned: [peer: PeerSession, reason: string]
+  /** A peer sent nothing for REQUEST_TIMEOUT with requests outstanding: its work went elsewhere. */
+  stalled: [peer: PeerSession]
   warning: [err: Error]
   peer: [peer: PeerSession]
   'peer-gone': [peer: PeerSession]
@@ -449,6 +451,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       if (p.outstanding.size > 0 && now - p.lastData > REQUEST_TIMEOUT && !p.snubbed) {
         p.snubbed = true // stop giving it work until it sends something
         this.release(p)
+        this.emit('stalled', p.session)
       }
     }
   }

@@ -128,3 +128,74 @@ test('a peer asking for a piece that is not offered is dropped', async (t) => {
   await closed
   t.true(session.wire.destroyed)
 })
+
+/** A piece source that behaves like `file` but lets a test hold back or count reads. */
+function controlled(file: CompleteFile, gate: (index: number) => Promise<void>) {
+  return {
+    have: file.have,
+    read: async (i: number, off: number, len: number) => {
+      await gate(i)
+      return file.read(i, off, len)
+    },
+    readAt: (p: number, l: number) => file.readAt(p, l),
+    close: () => file.close(),
+  }
+}
+
+test('a seeder that chokes us half-way hands its pieces back to the other seeder', async (t) => {
+  const c = makeCircle(['home', 'phone', 'laptop'])
+  const dir = await tempDir(t)
+  const { path, bytes, meta } = await randomTrackFile(dir, 8 * MB, c.circleSecret)
+  const fast = await startSeeder(t, c.devices[0]!, c.roster, meta, path)
+  let served = 0
+  const choker = await startSeeder(t, c.devices[1]!, c.roster, meta, controlled(await CompleteFile.open(path, meta), async () => {
+    served++
+  }))
+  choker.torrent.on('peer', (s) => {
+    s.wire.on('request', () => {
+      if (served > 20 && !s.wire.amChoking) s.wire.choke() // and it never unchokes
+    })
+  })
+  const leecher = await startLeecher(t, c.devices[2]!, c.roster, meta, join(dir, 'cache'), [choker.port, fast.port])
+  const [final] = await once(leecher, 'done')
+  t.true((await readFile(final as string)).equals(bytes))
+  t.true(served > 20)
+  t.true(leecher.sources().home! > 0)
+})
+
+test('a seeder that goes silent is timed out and its requests go elsewhere', async (t) => {
+  const c = makeCircle(['home', 'phone', 'laptop'])
+  const dir = await tempDir(t)
+  const { path, bytes, meta } = await randomTrackFile(dir, 4 * MB, c.circleSecret)
+  let reads = 0
+  // answers a few requests, then never again (a hung process, a dead link without a FIN)
+  const silent = await startSeeder(t, c.devices[1]!, c.roster, meta, controlled(await CompleteFile.open(path, meta), () =>
+    ++reads > 8 ? new Promise<void>(() => {}) : Promise.resolve(),
+  ))
+  const leecher = await startLeecher(t, c.devices[2]!, c.roster, meta, join(dir, 'cache'), [silent.port])
+  const started = Date.now()
+  const [stalled] = (await once(leecher, 'stalled')) as [{ peer: { certificate: { name: string } } }]
+  t.is(stalled.peer.certificate.name, 'phone')
+  t.true(Date.now() - started >= 3_500, 'not before the request timeout')
+  // the work it held goes to a holder that arrives now
+  const fast = await startSeeder(t, c.devices[0]!, c.roster, meta, path)
+  const sock = connect(fast.port, '127.0.0.1')
+  sock.on('error', () => {})
+  leecher.addPeer(await authenticate(sock, { credentials: c.devices[2]!.credentials, roster: () => c.roster, infoHash: meta.infoHash }))
+  const [final] = await once(leecher, 'done')
+  t.true((await readFile(final as string)).equals(bytes))
+})
+
+test('end-game: the last blocks are asked of every holder and the slower copy is cancelled', async (t) => {
+  const c = makeCircle(['home', 'phone', 'laptop'])
+  const dir = await tempDir(t)
+  const { path, bytes, meta } = await randomTrackFile(dir, 4 * MB, c.circleSecret)
+  const fast = await startSeeder(t, c.devices[0]!, c.roster, meta, path)
+  const slow = await startSeeder(t, c.devices[1]!, c.roster, meta, controlled(await CompleteFile.open(path, meta), () => new Promise((r) => setTimeout(r, 150))))
+  let cancels = 0
+  slow.torrent.on('peer', (s) => s.wire.on('cancel', () => cancels++))
+  const leecher = await startLeecher(t, c.devices[2]!, c.roster, meta, join(dir, 'cache'), [slow.port, fast.port])
+  const [final] = await once(leecher, 'done')
+  t.true((await readFile(final as string)).equals(bytes))
+  t.true(cancels > 0, 'blocks duplicated in end-game were cancelled on the slow seeder')
+})
