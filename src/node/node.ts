@@ -2,7 +2,7 @@
 // discovery, the embedded tracker (when this device serves the circle) and
 // the local API together, and owns the home's LevelDB while it runs.
 import { join } from 'node:path'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { encodeCertificate, lanAddress, loadIdentity, saveRoster, verifyRoster, type Identity, type Roster } from '../identity/index.ts'
 import { LocalLibrary, openLibrary, type Library, type ScanOptions } from '../library/index.ts'
 import { Swarm, metaFromTrack } from '../swarm/index.ts'
@@ -75,11 +75,16 @@ export class Node {
         const { httpPort } = await tracker.listen(t.port ?? DEFAULT_PORTS.tracker, t.host ?? '0.0.0.0')
         cleanup.push(() => tracker!.close())
         trackerUrl = `http://${t.advertise ?? lanAddress()}:${httpPort}/announce`
-        // Devices learn the circle's trackers from the roster.
+        // Devices learn the circle's trackers from the roster. This device's
+        // previous URL (another port or LAN address) is replaced, not kept.
+        const mine = join(home, 'embedded-tracker')
+        const previous = (await readFile(mine, 'utf8').catch(() => '')).trim()
         if (identity.owner && !identity.roster.trackers.includes(trackerUrl)) {
-          identity = await saveRoster(identity, { ...identity.roster, seq: identity.roster.seq + 1, created: Date.now(), trackers: [...identity.roster.trackers, trackerUrl] })
+          const trackers = [...identity.roster.trackers.filter((u) => u !== previous), trackerUrl]
+          identity = await saveRoster(identity, { ...identity.roster, seq: identity.roster.seq + 1, created: Date.now(), trackers })
           tracker.setRoster(identity.roster)
         }
+        await writeFile(mine, trackerUrl + '\n', { mode: 0o600 })
       }
 
       const swarm = new Swarm({

@@ -28,3 +28,13 @@ test('a node starts on a library without opening, verifying or announcing any tr
   t.true(node.swarm.holds(first.sha256)) // yet every track is offered
   t.is(node.swarm.openTorrents, 0)
 })
+
+test('restarting the admin node with another tracker port replaces its tracker URL in the roster', async (t) => {
+  const home = await tempDir(t)
+  await initIdentity(home)
+  for (let i = 0; i < 3; i++) {
+    const node = await startNode({ home, peerPort: 0, apiPort: 0, peerHost: '127.0.0.1', tracker: { port: 0, host: '127.0.0.1', advertise: '127.0.0.1' } })
+    t.deepEqual(node.roster.trackers, [node.info.tracker])
+    await node.close()
+  }
+})
