@@ -52,7 +52,7 @@ interface Events {
 
 const EXTENSIONS = [LOOKUP_EXTENSION]
 const isLoopback = (host: string) => host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.')
-const ALL_SOURCES_WAIT = 250 // ms a whole-track fetch waits for slow holders before starting
+const ALL_SOURCES_WAIT = 1_000 // ms a whole-track fetch waits for slow holders before starting (a dead one fails faster)
 
 export class Swarm extends EventEmitter<Events> {
   readonly devices: DeviceChannel
