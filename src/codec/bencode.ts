@@ -29,6 +29,13 @@ export const DEFAULT_LIMITS: DecodeLimits = {
 export class BencodeError extends Error {
   override name = 'BencodeError'
   readonly code = 'ERR_BENCODE'
+  constructor(
+    message: string,
+    /** True when a decode limit was exceeded (size, depth, items, string length), not bad syntax. */
+    readonly overLimit = false,
+  ) {
+    super(message)
+  }
 }
 
 /** Integers are signed 64-bit, as every BitTorrent implementation reads them. */
@@ -91,13 +98,13 @@ function write(value: BInput, out: Uint8Array[], depth: number): void {
 export function decode(bytes: Uint8Array, limits: Partial<DecodeLimits> = {}): BValue {
   const lim = { ...DEFAULT_LIMITS, ...limits }
   if (bytes.length > lim.maxBytes) {
-    throw new BencodeError(`input is ${bytes.length} bytes, over the ${lim.maxBytes}-byte limit`)
+    throw new BencodeError(`input is ${bytes.length} bytes, over the ${lim.maxBytes}-byte limit`, true)
   }
   let pos = 0
   let items = 0
 
-  const fail = (msg: string): never => {
-    throw new BencodeError(`${msg} at byte ${pos}`)
+  const fail = (msg: string, overLimit = false): never => {
+    throw new BencodeError(`${msg} at byte ${pos}`, overLimit)
   }
 
   const readInt = (terminator: number): bigint => {
@@ -116,7 +123,7 @@ export function decode(bytes: Uint8Array, limits: Partial<DecodeLimits> = {}): B
   const readBytes = (): Uint8Array => {
     const len = readInt(0x3a /* : */)
     if (len < 0n) fail('negative string length')
-    if (len > BigInt(lim.maxStringBytes)) fail(`string of ${len} bytes is over the limit`)
+    if (len > BigInt(lim.maxStringBytes)) fail(`string of ${len} bytes is over the limit`, true)
     const n = Number(len)
     if (pos + n > bytes.length) fail('string runs past the end')
     const out = bytes.subarray(pos, pos + n)
@@ -125,11 +132,11 @@ export function decode(bytes: Uint8Array, limits: Partial<DecodeLimits> = {}): B
   }
 
   const countItem = () => {
-    if (++items > lim.maxItems) fail(`more than ${lim.maxItems} items`)
+    if (++items > lim.maxItems) fail(`more than ${lim.maxItems} items`, true)
   }
 
   const readValue = (depth: number): BValue => {
-    if (depth > lim.maxDepth) fail(`nested deeper than ${lim.maxDepth}`)
+    if (depth > lim.maxDepth) fail(`nested deeper than ${lim.maxDepth}`, true)
     const c = bytes[pos]
     if (c === undefined) return fail('unexpected end')
     if (c === 0x69 /* i */) {

@@ -92,8 +92,7 @@ function checkName(name: string | undefined): void {
 
 /** A BencodeError from a capped decode: was it a cap or bad syntax? */
 function fromBencode(err: BencodeError, what: string): ManifestError {
-  const cap = /over the .*limit|is over the limit|more than \d+ items|nested deeper than/.test(err.message)
-  return new ManifestError(cap ? 'ERR_TOO_LARGE' : 'ERR_MALFORMED', `${what}: ${err.message}`)
+  return new ManifestError(err.overLimit ? 'ERR_TOO_LARGE' : 'ERR_MALFORMED', `${what}: ${err.message}`)
 }
 
 function decodeCapped(bytes: Uint8Array, limits: DecodeLimits, what: string): BValue {

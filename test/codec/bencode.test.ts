@@ -167,3 +167,14 @@ test('decode refuses strings, inputs and item counts over the limits', (t) => {
   refuses(t, 'd1:ai1e1:bi2e1:ci3ee', /more than 2 items/, { maxItems: 2 })
   refuses(t, '4:abcd', /over the 5-byte limit/, { maxBytes: 5 })
 })
+
+test('decode errors say whether a limit was exceeded or the syntax is bad', (t) => {
+  const over = (bytes: string, limits: Parameters<typeof decode>[1]) => (t.throws(() => decode(Buffer.from(bytes), limits)) as BencodeError).overLimit
+  t.true(over('4:spam', { maxStringBytes: 3 }))
+  t.true(over('lllleeee', { maxDepth: 2 }))
+  t.true(over('li1ei2ei3ee', { maxItems: 2 }))
+  t.true(over('i1e', { maxBytes: 2 }))
+  t.false(over('d1:b0:1:a0:e', {}))
+  t.false(over('i01e', {}))
+  t.false(over('4:spa', {}))
+})
