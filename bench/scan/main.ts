@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import { REPO } from './measure.ts'
 import { formatResults } from './report.ts'
 import { runScanBench } from './scan-bench.ts'
+import { positiveCount } from '../common.ts'
 
 const USAGE = `Usage: npm run bench:scan -- [options]
 
@@ -18,11 +19,7 @@ const USAGE = `Usage: npm run bench:scan -- [options]
   --tmp DIR     where to generate the audio (default: the OS temp dir, $TMPDIR)
 `
 
-const count = (v: string | undefined, fallback: number) => {
-  const n = v === undefined ? fallback : Number(v)
-  if (!Number.isInteger(n) || n < 1) throw new TypeError(`not a positive whole number: ${v}`)
-  return n
-}
+const count = positiveCount
 
 export async function scanBenchMain(argv: string[]): Promise<number> {
   let opts

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { rmSync } from 'node:fs'
-import { availableParallelism, cpus, release, totalmem, type as osType } from 'node:os'
+import { machineInfo } from '../common.ts'
 import { join } from 'node:path'
 import type { ScanSummary } from '../../src/library/index.ts'
 import { generateLibrary, type GeneratedLibrary, type LibrarySpec } from './generate.ts'
@@ -58,15 +58,6 @@ async function newHome(work: string, name: string): Promise<string> {
   return home
 }
 
-function machine(): ScanBenchResults['machine'] {
-  return {
-    cpu: cpus()[0]?.model.trim() ?? 'unknown',
-    cores: availableParallelism(),
-    memoryGB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    os: `${osType()} ${release()}`,
-  }
-}
 
 /** HEAD, with "+dirty" when the code the benchmark runs (src, bin, package.json) has uncommitted changes. */
 function commit(): string | null {
@@ -149,7 +140,7 @@ export async function runScanBench(opts: ScanBenchOptions): Promise<ScanBenchRes
     const rssFigures = [firstScan.maxRssMB, rescan.maxRssMB, bigScan.maxRssMB]
     return {
       date: new Date().toISOString().slice(0, 10),
-      machine: machine(),
+      machine: machineInfo(),
       commit: commit(),
       method: [
         `djcloud: "node bin/djcloud.js scan DIR --json" in a child process with a fresh DJCLOUD_HOME made by "init"; wall-clock from spawn to exit`,

@@ -8,7 +8,8 @@
 //   node --import tsx bench/swarm/lookup-bench.ts [--out FILE]
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises'
-import { tmpdir, cpus } from 'node:os'
+import { tmpdir } from 'node:os'
+import { machineInfo } from '../common.ts'
 import { join } from 'node:path'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -143,7 +144,7 @@ export async function lookupBenchMain(argv: string[]): Promise<number> {
 
     const results = {
       date: new Date().toISOString().slice(0, 10),
-      machine: { cpu: cpus()[0]?.model.split(' ').slice(0, 2).join(' '), cores: cpus().length, node: process.version },
+      machine: machineInfo(),
       method: [
         `${HOLDERS.length} holders (Swarm, one process each) offering ${TRACKS} tracks of ${TRACK_BYTES / 1e6} MB; admission tracker and the measured downloader in the benchmark process; all on 127.0.0.1`,
         'each sample: the first 64 KiB at the middle of a track this downloader never fetched, knowing only its SHA-256 (device-channel lookup, info dict checked, track wires opened, piece fetched and verified)',

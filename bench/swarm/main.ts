@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import { REPO } from '../scan/measure.ts'
 import { formatResults } from './report.ts'
 import { runSwarmBench } from './swarm-bench.ts'
+import { positiveCount } from '../common.ts'
 
 const USAGE = `Usage: npm run bench:swarm -- [options]
 
@@ -20,11 +21,7 @@ const USAGE = `Usage: npm run bench:swarm -- [options]
   --tmp DIR     where the track and the downloads go (default: the OS temp dir, $TMPDIR)
 `
 
-const count = (v: string | undefined, fallback: number) => {
-  const n = v === undefined ? fallback : Number(v)
-  if (!Number.isInteger(n) || n < 1) throw new TypeError(`not a positive whole number: ${v}`)
-  return n
-}
+const count = positiveCount
 
 export async function swarmBenchMain(argv: string[]): Promise<number> {
   let opts

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process'
 import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises'
 import { rmSync } from 'node:fs'
-import { availableParallelism, cpus, release, totalmem, type as osType } from 'node:os'
+import { machineInfo } from '../common.ts'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
@@ -58,16 +58,6 @@ export function libtorrentVersion(): string | null {
   return r.status === 0 ? r.stdout.trim() : null
 }
 
-function machine(libtorrent: string | null): SwarmBenchResults['machine'] {
-  return {
-    cpu: cpus()[0]?.model.trim() ?? 'unknown',
-    cores: availableParallelism(),
-    memoryGB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    os: `${osType()} ${release()}`,
-    libtorrent,
-  }
-}
 
 /** What the benchmark runs: the downloader bundle's sources and the benchmark itself. */
 const MEASURED_PATHS = ['src/swarm', 'src/identity', 'src/codec', 'src/library', 'bench/swarm', 'bench/scan/rss-probe.mjs']
@@ -238,7 +228,7 @@ export async function runSwarmBench(opts: SwarmBenchOptions): Promise<SwarmBench
     const seek = percentiles(lat.seekMs)
     return {
       date: new Date().toISOString().slice(0, 10),
-      machine: machine(lt),
+      machine: { ...machineInfo(), libtorrent: lt },
       ...commit(),
       method: [
         `track: ${opts.size} random bytes in a temp dir (page cache warm: written, synced, read by every run), its torrent as the library makes it (private, circle tag)`,
