@@ -156,6 +156,17 @@ export async function saveRoster(id: Identity, next: Roster): Promise<Identity> 
   return { ...id, roster: next }
 }
 
+/**
+ * Stores a roster found on the network (already owner-signed, as received):
+ * any device may adopt a newer roster of its owner; an older one is refused.
+ */
+export async function adoptRoster(id: Identity, signed: Uint8Array): Promise<Identity> {
+  const next = verifyRoster(signed, id.certificate.owner)
+  if (next.seq <= id.roster.seq) throw new IdentityError('ERR_CONFLICT', `refusing roster seq ${next.seq}: seq ${id.roster.seq} is already here`)
+  await writeSecret(homePaths(id.home).identity, FILES.roster, signed)
+  return { ...id, roster: next }
+}
+
 /** What a device received by pairing (see pairing.ts): no owner key, phrase or backup key. */
 export interface JoinedIdentity {
   device: KeyPair

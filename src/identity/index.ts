@@ -16,7 +16,7 @@ export { initIdentity, loadIdentity, hasIdentity, saveRoster } from './identity-
 export type { Identity, InitOptions } from './identity-store.ts'
 export { classifyCertificate } from './trust.ts'
 export type { TrustDecision } from './trust.ts'
-export { saveJoinedIdentity } from './identity-store.ts'
+export { saveJoinedIdentity, adoptRoster } from './identity-store.ts'
 export type { JoinedIdentity } from './identity-store.ts'
 export { startPairingHost, joinWithCode, checkDeviceName, lanAddress, PAIRING_DEFAULTS } from './pairing.ts'
 export type { PairingHost, PairingHostOptions, PairingPeer, PairingResult, PairingWarning, JoinOptions, JoinResult } from './pairing.ts'

@@ -22,7 +22,7 @@ export const MANIFEST_LIMITS: Readonly<Record<ManifestKind, DecodeLimits>> = {
   // The roster's own decoder allows depth 4 below its dict; the envelope adds one level.
   roster: { maxBytes: 256 * 1024, maxDepth: 5, maxItems: 20_100, maxStringBytes: 4096 },
   library: { maxBytes: 8 * 1024 * 1024, maxDepth: 12, maxItems: 400_000, maxStringBytes: 64 * 1024 },
-  playlist: { maxBytes: 1024 * 1024, maxDepth: 12, maxItems: 100_000, maxStringBytes: 16 * 1024 },
+  playlist: { maxBytes: 4 * 1024 * 1024, maxDepth: 12, maxItems: 200_000, maxStringBytes: 16 * 1024 },
   backup: { maxBytes: 8 * 1024 * 1024, maxDepth: 12, maxItems: 400_000, maxStringBytes: 64 * 1024 },
 }
 /** Names (of playlists) are at most this many bytes of UTF-8. */

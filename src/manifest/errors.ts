@@ -6,6 +6,10 @@ export type ManifestErrorCode =
   | 'ERR_REVOKED'
   | 'ERR_REPLAY'
   | 'ERR_WRONG_KIND'
+  | 'ERR_MISMATCH'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_EXISTS'
+  | 'ERR_UNAVAILABLE'
 
 /** Every refusal of a manifest; `code` is stable, the message is one line. */
 export class ManifestError extends Error {

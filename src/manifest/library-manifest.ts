@@ -1,0 +1,160 @@
+// A device's library manifest, split so an update resends only what changed.
+// Tracks are sorted into pages by the first bytes of their SHA-256; each page
+// is a blob of its own, and the signed root (the envelope body) lists the
+// pages' SHA-256s and this device's playlists. Changing one track changes one
+// page and the root; the other pages are already held by every reader.
+import { asBytes, asDict, asInt, asList, asString, decode, encode, BencodeError, type BDict, type BValue } from '../codec/index.ts'
+import type { AudioFormat, Tags } from '../library/index.ts'
+import { ManifestError } from './errors.ts'
+
+/** What a library manifest says about one track. */
+export interface ManifestTrack {
+  sha256: string
+  audioHash: string
+  size: number
+  format: AudioFormat
+  tags: Omit<Tags, 'hasCover' | 'comment' | 'codec'> & { hasCover?: boolean }
+}
+
+export interface PlaylistRef {
+  name: string
+  seq: number
+  /** SHA-256 hex of the playlist's blob (the compressed signed envelope). */
+  blob: string
+}
+
+export interface LibraryRoot {
+  /** SHA-256 hex of each page blob, in bucket order. */
+  pages: string[]
+  /** Tracks over all pages. */
+  count: number
+  playlists: PlaylistRef[]
+}
+
+export const LIBRARY_CAPS = {
+  tracks: 100_000,
+  pages: 1024,
+  tracksPerPage: 8192,
+  /** Plain (inflated) bytes of one page. */
+  pageBytes: 4 * 1024 * 1024,
+  playlists: 1024,
+} as const
+/** Aim for about this many tracks per page; the page count is a power of two. */
+const TRACKS_PER_PAGE = 64
+
+const FORMATS: readonly AudioFormat[] = ['mp3', 'flac', 'wav', 'aiff', 'm4a', 'ogg', 'opus']
+const HEX64 = /^[0-9a-f]{64}$/
+const TEXT_TAGS = ['title', 'artist', 'album', 'albumArtist', 'genre', 'key'] as const
+const INT_TAGS = ['year', 'trackNo', 'bitrate', 'sampleRate', 'channels'] as const
+const MAX_TAG_BYTES = 1024
+
+const malformed = (message: string): never => {
+  throw new ManifestError('ERR_MALFORMED', message)
+}
+
+/** The smallest power of two giving about TRACKS_PER_PAGE tracks a page. */
+export function pageCountFor(tracks: number): number {
+  let n = 1
+  while (n < LIBRARY_CAPS.pages && tracks > n * TRACKS_PER_PAGE) n *= 2
+  return n
+}
+
+/** Which page a track goes to: the top bits of its SHA-256, so pages are stable as tracks come and go. */
+export function pageOf(sha256: string, pageCount: number): number {
+  return Math.floor((parseInt(sha256.slice(0, 6), 16) * pageCount) / 0x1000000)
+}
+
+function trackToValue(t: ManifestTrack): BDict | Record<string, unknown> {
+  const tags: Record<string, unknown> = {}
+  for (const k of TEXT_TAGS) if (t.tags[k]) tags[k] = t.tags[k]
+  for (const k of INT_TAGS) if (t.tags[k] !== undefined && Number.isFinite(t.tags[k])) tags[k] = Math.round(t.tags[k]!)
+  if (t.tags.duration !== undefined && Number.isFinite(t.tags.duration)) tags.durationMs = Math.round(t.tags.duration * 1000)
+  if (t.tags.bpm !== undefined && Number.isFinite(t.tags.bpm)) tags.centiBpm = Math.round(t.tags.bpm * 100)
+  if (t.tags.hasCover) tags.cover = 1
+  return { sha256: Buffer.from(t.sha256, 'hex'), audio: Buffer.from(t.audioHash, 'hex'), size: t.size, format: t.format, tags }
+}
+
+function trackFromValue(v: BValue): ManifestTrack {
+  const d = asDict(v, 'track')
+  const sha256 = Buffer.from(asBytes(d.sha256, 'sha256', 32)).toString('hex')
+  const audioHash = Buffer.from(asBytes(d.audio, 'audio', 32)).toString('hex')
+  const size = asInt(d.size, 'size')
+  if (!Number.isSafeInteger(size) || size <= 0) malformed('a track size must be a positive integer')
+  const format = asString(d.format, 'format', 8) as AudioFormat
+  if (!FORMATS.includes(format)) malformed(`unknown track format "${format}"`)
+  const td = asDict(d.tags, 'tags')
+  const tags: ManifestTrack['tags'] = {}
+  for (const k of TEXT_TAGS) if (td[k] !== undefined) tags[k] = asString(td[k], k, MAX_TAG_BYTES)
+  for (const k of INT_TAGS) if (td[k] !== undefined) tags[k] = asInt(td[k], k)
+  if (td.durationMs !== undefined) tags.duration = asInt(td.durationMs, 'durationMs') / 1000
+  if (td.centiBpm !== undefined) tags.bpm = asInt(td.centiBpm, 'centiBpm') / 100
+  if (td.cover !== undefined) tags.hasCover = asInt(td.cover, 'cover') === 1
+  return { sha256, audioHash, size, format, tags }
+}
+
+/** Splits tracks into pages (plain bencoded bytes, one per bucket, in bucket order). */
+export function encodePages(tracks: readonly ManifestTrack[]): Uint8Array[] {
+  if (tracks.length > LIBRARY_CAPS.tracks) throw new ManifestError('ERR_TOO_LARGE', `a library manifest holds at most ${LIBRARY_CAPS.tracks} tracks`)
+  const n = pageCountFor(tracks.length)
+  const buckets: ManifestTrack[][] = Array.from({ length: n }, () => [])
+  for (const t of tracks) buckets[pageOf(t.sha256, n)]!.push(t)
+  return buckets.map((b) => {
+    b.sort((x, y) => (x.sha256 < y.sha256 ? -1 : x.sha256 > y.sha256 ? 1 : 0))
+    return encode({ tracks: b.map(trackToValue) as never })
+  })
+}
+
+/** Reads one page; `index` and `pageCount` say which SHA-256s may be on it. */
+export function decodePage(plain: Uint8Array, index: number, pageCount: number): ManifestTrack[] {
+  try {
+    const d = asDict(
+      decode(plain, { maxBytes: LIBRARY_CAPS.pageBytes, maxDepth: 4, maxItems: LIBRARY_CAPS.tracksPerPage * 24, maxStringBytes: MAX_TAG_BYTES }),
+      'page',
+    )
+    const list = asList(d.tracks, 'tracks', LIBRARY_CAPS.tracksPerPage)
+    const out = list.map(trackFromValue)
+    for (let i = 0; i < out.length; i++) {
+      if (pageOf(out[i]!.sha256, pageCount) !== index) malformed('a track sits on the wrong page')
+      if (i > 0 && out[i - 1]!.sha256 >= out[i]!.sha256) malformed('a page is not sorted by SHA-256 or repeats a track')
+    }
+    return out
+  } catch (err) {
+    if (err instanceof BencodeError) throw new ManifestError(err.overLimit ? 'ERR_TOO_LARGE' : 'ERR_MALFORMED', `library page: ${err.message}`)
+    throw err
+  }
+}
+
+export function rootToBody(root: LibraryRoot) {
+  return {
+    count: root.count,
+    pages: root.pages.map((h) => Buffer.from(h, 'hex')),
+    playlists: root.playlists.map((p) => ({ name: p.name, seq: p.seq, blob: Buffer.from(p.blob, 'hex') })),
+  }
+}
+
+/** Validates a root (the verified envelope's body). */
+export function rootFromBody(body: BValue): LibraryRoot {
+  try {
+    const d = asDict(body, 'library root')
+    const count = asInt(d.count, 'count')
+    if (!Number.isSafeInteger(count) || count < 0 || count > LIBRARY_CAPS.tracks) malformed(`a library lists 0-${LIBRARY_CAPS.tracks} tracks`)
+    const pages = asList(d.pages, 'pages', LIBRARY_CAPS.pages).map((p) => Buffer.from(asBytes(p, 'page', 32)).toString('hex'))
+    if (pages.length !== pageCountFor(count)) malformed(`${count} tracks go on ${pageCountFor(count)} pages, not ${pages.length}`)
+    const names = new Set<string>()
+    const playlists = asList(d.playlists, 'playlists', LIBRARY_CAPS.playlists).map((v) => {
+      const p = asDict(v, 'playlist')
+      const name = asString(p.name, 'playlist name', 256)
+      if (!name || names.has(name)) malformed('playlist names are non-empty and listed once')
+      names.add(name)
+      const seq = asInt(p.seq, 'playlist seq')
+      if (!Number.isSafeInteger(seq) || seq < 1) malformed('a playlist seq is a positive integer')
+      return { name, seq, blob: Buffer.from(asBytes(p.blob, 'playlist blob', 32)).toString('hex') }
+    })
+    return { count, pages, playlists }
+  } catch (err) {
+    if (err instanceof BencodeError) throw new ManifestError('ERR_MALFORMED', `library root: ${err.message}`)
+    throw err
+  }
+}
+
+export const isSha256Hex = (s: string) => HEX64.test(s)

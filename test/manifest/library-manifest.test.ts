@@ -1,0 +1,93 @@
+import test from 'ava'
+import { randomBytes } from 'node:crypto'
+import { decode, encode } from '../../src/codec/index.ts'
+import {
+  decodePage, encodePages, ManifestError, packBlob, pageCountFor, pageOf, rootFromBody, rootToBody, unpackBlob, LIBRARY_CAPS,
+} from '../../src/manifest/index.ts'
+import { fakeTracks } from './fake-tracks.ts'
+
+const secret = randomBytes(32)
+
+test('page count grows in powers of two with about 64 tracks a page', (t) => {
+  t.is(pageCountFor(0), 1)
+  t.is(pageCountFor(64), 1)
+  t.is(pageCountFor(65), 2)
+  t.is(pageCountFor(10_000), 256)
+  t.is(pageCountFor(100_000), 1024)
+})
+
+test('pages round-trip: every track comes back on the page its hash names, tags intact', (t) => {
+  const tracks = fakeTracks(500)
+  const pages = encodePages(tracks)
+  t.is(pages.length, pageCountFor(500))
+  const back = pages.flatMap((p, i) => decodePage(p, i, pages.length))
+  t.is(back.length, 500)
+  const bySha = new Map(back.map((x) => [x.sha256, x]))
+  for (const x of tracks) {
+    const y = bySha.get(x.sha256)!
+    t.is(y.audioHash, x.audioHash)
+    t.is(y.tags.title, x.tags.title)
+    t.is(y.tags.bpm, Math.round(x.tags.bpm! * 100) / 100)
+    t.is(y.tags.duration, Math.round(x.tags.duration! * 1000) / 1000)
+  }
+})
+
+test('a one-track change rewrites one page: the rest are byte-identical blobs', (t) => {
+  const tracks = fakeTracks(10_000)
+  const before = encodePages(tracks).map((p) => packBlob(p, secret).sha256)
+  const changed = tracks.map((x, i) => (i === 1234 ? { ...x, tags: { ...x.tags, title: 'Retitled' } } : x))
+  const after = encodePages(changed).map((p) => packBlob(p, secret).sha256)
+  const differing = before.filter((h, i) => h !== after[i])
+  t.is(differing.length, 1)
+  t.is(before.indexOf(differing[0]!), pageOf(tracks[1234]!.sha256, before.length))
+})
+
+test('a page holding a track of another page, unsorted or repeated tracks is refused', (t) => {
+  const tracks = fakeTracks(200)
+  const pages = encodePages(tracks)
+  const err = t.throws(() => decodePage(pages[0]!, 1, pages.length), { instanceOf: ManifestError })
+  t.is(err.code, 'ERR_MALFORMED')
+  const d = decode(pages[0]!) as { tracks: unknown[] }
+  const twice = encode({ tracks: [d.tracks[0], d.tracks[0]] } as never)
+  t.is(t.throws(() => decodePage(twice, 0, pages.length), { instanceOf: ManifestError }).code, 'ERR_MALFORMED')
+})
+
+test('hostile pages: bad hashes, unknown formats, oversized tags are refused', (t) => {
+  const base = { sha256: Buffer.alloc(32), audio: Buffer.alloc(32), size: 10, format: 'mp3', tags: {} }
+  const bad = [
+    { ...base, sha256: Buffer.alloc(31) },
+    { ...base, format: 'exe' },
+    { ...base, size: -1 },
+    { ...base, tags: { title: 'x'.repeat(2000) } },
+    { ...base, tags: { year: 'nineteen' } },
+  ]
+  for (const b of bad) {
+    const err = t.throws(() => decodePage(encode({ tracks: [b] } as never), 0, 1), { instanceOf: ManifestError })
+    t.regex(err.code, /ERR_MALFORMED|ERR_TOO_LARGE/)
+  }
+})
+
+test('roots: page count must match the track count; names unique; caps hold', (t) => {
+  const ok = rootToBody({ count: 100, pages: [randomBytes(32).toString('hex'), randomBytes(32).toString('hex')], playlists: [] })
+  t.is(rootFromBody(decode(encode(ok))).count, 100)
+  const wrongPages = rootToBody({ count: 100, pages: [randomBytes(32).toString('hex')], playlists: [] })
+  t.is(t.throws(() => rootFromBody(decode(encode(wrongPages))), { instanceOf: ManifestError }).code, 'ERR_MALFORMED')
+  const dup = rootToBody({
+    count: 0,
+    pages: [randomBytes(32).toString('hex')],
+    playlists: [
+      { name: 'a', seq: 1, blob: randomBytes(32).toString('hex') },
+      { name: 'a', seq: 2, blob: randomBytes(32).toString('hex') },
+    ],
+  })
+  t.is(t.throws(() => rootFromBody(decode(encode(dup))), { instanceOf: ManifestError }).code, 'ERR_MALFORMED')
+  t.throws(() => encodePages(fakeTracks(LIBRARY_CAPS.tracks + 1)), { instanceOf: ManifestError })
+})
+
+test('a blob that inflates past its cap is refused as too large (no decompression bomb)', (t) => {
+  const bomb = packBlob(Buffer.alloc(16 * 1024 * 1024), secret)
+  t.true(bomb.data.length < 64 * 1024)
+  const err = t.throws(() => unpackBlob(bomb.data, 1024 * 1024), { instanceOf: ManifestError })
+  t.is(err.code, 'ERR_TOO_LARGE')
+  t.is(t.throws(() => unpackBlob(randomBytes(100), 1024), { instanceOf: ManifestError }).code, 'ERR_MALFORMED')
+})
