@@ -2,14 +2,21 @@
 // joins, whose wires carry no pieces, only `dj_lookup` messages. It answers
 // "which online own devices hold SHA-256 X", with the info dict (checked by
 // the asker), so a device that knows only a track's id can fetch it, and
-// nothing has to be announced per track.
+// nothing has to be announced per track. The same messages carry manifests
+// among own devices: a notice when a device publishes a new version, and
+// blob requests answered in chunks (the receiver checks every blob against
+// the hash it asked for, so a holder cannot feed it anything else).
 import { EventEmitter } from 'node:events'
 import { createHash, createHmac } from 'node:crypto'
 import { asBytes, asDict, asInt, asString, decode, encode } from '../codec/index.ts'
 import type { PeerSession } from './protocol/session.ts'
 
 export const LOOKUP_EXTENSION = 'dj_lookup'
-const MAX_MESSAGE = 64 * 1024
+const MAX_MESSAGE = 96 * 1024
+/** Bytes of a blob per answer: well under the wire's message cap. */
+export const BLOB_CHUNK = 64 * 1024
+const MAX_BLOB_BYTES = 8 * 1024 * 1024
+const BLOB_TIMEOUT = 3_000 // ms per chunk before the next holder is asked
 const MAX_PENDING_PER_LINK = 64 // queries a peer may have open with us
 export const LOOKUP_TIMEOUT = 1_500 // ms
 
@@ -27,6 +34,17 @@ export interface DeviceLink {
   peerPort?: number
 }
 
+/** A device saying it published a new version of a manifest. */
+export interface ManifestNotice {
+  kind: string
+  name?: string
+  /** The signing key (hex): the device, or the owner for a roster. */
+  signer: string
+  /** Infohash (hex) of the manifest's root blob. */
+  infoHash: string
+  seq: number
+}
+
 export interface Holder {
   link: DeviceLink
   info: Uint8Array
@@ -35,18 +53,24 @@ export interface Holder {
 interface Events {
   link: [link: DeviceLink]
   'link-gone': [link: DeviceLink]
+  notice: [link: DeviceLink, notice: ManifestNotice]
 }
 
 export interface DeviceChannelOptions {
   peerPort: () => number
   /** The info dict of a track this device can serve, or null. */
   answer: (sha256: string) => Promise<Uint8Array | null>
+  /** A manifest blob held here, by SHA-256 (64 hex) or infohash (40 hex). */
+  blob?: (id: string) => Promise<Uint8Array | undefined>
 }
+
+type BlobAnswer = { size: number; data?: Uint8Array } | null
 
 export class DeviceChannel extends EventEmitter<Events> {
   private readonly links = new Set<DeviceLink>()
   private nextId = 1
   private readonly waiting = new Map<number, { expect: Set<DeviceLink>; holders: Holder[]; done: () => void }>()
+  private readonly blobWaits = new Map<number, { link: DeviceLink; done: (a: BlobAnswer) => void }>()
   private closed = false
 
   constructor(private readonly opts: DeviceChannelOptions) {
@@ -93,6 +117,37 @@ export class DeviceChannel extends EventEmitter<Events> {
             },
             () => pending--,
           )
+        } else if (t === 'bq') {
+          const id = asInt(m.id, 'id')
+          const key = Buffer.from(asBytes(m.k, 'k')).toString('hex')
+          const off = asInt(m.off, 'off')
+          if ((key.length !== 40 && key.length !== 64) || off < 0 || off > MAX_BLOB_BYTES) return wire.destroy()
+          if (++pending > MAX_PENDING_PER_LINK) return wire.destroy()
+          const blob = this.opts.blob ? this.opts.blob(key) : Promise.resolve(undefined)
+          blob.then(
+            (data) => {
+              pending--
+              if (wire.destroyed) return
+              const reply = data && off < data.length ? { size: data.length, data: data.subarray(off, off + BLOB_CHUNK) } : {}
+              wire.extended(LOOKUP_EXTENSION, encode({ t: 'br', id, ...reply }))
+            },
+            () => pending--,
+          )
+        } else if (t === 'br') {
+          const id = asInt(m.id, 'id')
+          const w = this.blobWaits.get(id)
+          if (!w || w.link !== link) return
+          this.blobWaits.delete(id)
+          w.done(m.data === undefined ? null : { size: asInt(m.size, 'size'), data: asBytes(m.data, 'data') })
+        } else if (t === 'm') {
+          const notice: ManifestNotice = {
+            kind: asString(m.kind, 'kind', 16),
+            signer: Buffer.from(asBytes(m.signer, 'signer', 32)).toString('hex'),
+            infoHash: Buffer.from(asBytes(m.ih, 'ih', 20)).toString('hex'),
+            seq: asInt(m.seq, 'seq'),
+          }
+          if (m.name !== undefined) notice.name = asString(m.name, 'name', 256)
+          this.emit('notice', link, notice)
         } else if (t === 'r') {
           const w = this.waiting.get(asInt(m.id, 'id'))
           if (!w || !w.expect.delete(link)) return
@@ -104,6 +159,7 @@ export class DeviceChannel extends EventEmitter<Events> {
       }
     })
     wire.on('close', () => {
+      for (const [id, w] of this.blobWaits) if (w.link === link) (this.blobWaits.delete(id), w.done(null))
       if (!this.links.delete(link)) return
       for (const w of this.waiting.values()) if (w.expect.delete(link) && w.expect.size === 0) w.done()
       this.emit('link-gone', link)
@@ -133,9 +189,69 @@ export class DeviceChannel extends EventEmitter<Events> {
     })
   }
 
+  /** Tells every online own device (or the ones given) that a manifest has a new version. */
+  notify(n: ManifestNotice, links: DeviceLink[] = this.online()): void {
+    const msg = encode({
+      t: 'm',
+      kind: n.kind,
+      ...(n.name === undefined ? {} : { name: n.name }),
+      signer: Buffer.from(n.signer, 'hex'),
+      ih: Buffer.from(n.infoHash, 'hex'),
+      seq: n.seq,
+    })
+    for (const l of links) if (!l.session.wire.destroyed) l.session.wire.extended(LOOKUP_EXTENSION, msg)
+  }
+
+  private askBlob(link: DeviceLink, key: Buffer, off: number): Promise<BlobAnswer> {
+    if (link.session.wire.destroyed) return Promise.resolve(null)
+    const id = this.nextId++
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.blobWaits.delete(id)
+        resolve(null)
+      }, BLOB_TIMEOUT)
+      timer.unref()
+      this.blobWaits.set(id, {
+        link,
+        done: (a) => {
+          clearTimeout(timer)
+          resolve(a)
+        },
+      })
+      link.session.wire.extended(LOOKUP_EXTENSION, encode({ t: 'bq', id, k: key, off }))
+    })
+  }
+
+  /**
+   * Fetches a blob (by SHA-256 or infohash, hex) from the first online own
+   * device that has it, the given ones first. The caller checks the bytes.
+   */
+  async fetchBlob(id: string, prefer: DeviceLink[] = []): Promise<{ data: Buffer; link: DeviceLink } | null> {
+    const key = Buffer.from(id, 'hex')
+    const links = [...new Set([...prefer, ...this.online()])]
+    for (const link of links) {
+      const first = await this.askBlob(link, key, 0)
+      if (!first?.data || first.size <= 0 || first.size > MAX_BLOB_BYTES || first.data.length > first.size) continue
+      const parts: Uint8Array[] = [first.data]
+      let ok = true
+      // The rest of a large blob is asked for all at once; answers come back in order on one wire.
+      const rest: Promise<BlobAnswer>[] = []
+      for (let off = first.data.length; off < first.size; off += BLOB_CHUNK) rest.push(this.askBlob(link, key, off))
+      for (const r of await Promise.all(rest)) {
+        if (!r?.data || r.size !== first.size) ok = false
+        else parts.push(r.data)
+      }
+      const data = Buffer.concat(parts)
+      if (ok && data.length === first.size) return { data, link }
+    }
+    return null
+  }
+
   close(): void {
     this.closed = true
     for (const l of this.links) l.session.wire.destroy()
     for (const w of this.waiting.values()) w.done()
+    for (const w of this.blobWaits.values()) w.done(null)
+    this.blobWaits.clear()
   }
 }

@@ -25,6 +25,8 @@ export interface SwarmOptions {
   port?: number
   /** Address to listen on; all interfaces by default, so LAN devices reach it. */
   host?: string
+  /** Manifest blobs this device holds, served to own devices over the device channel. */
+  blob?: (id: string) => Promise<Uint8Array | undefined>
 }
 
 export class SwarmError extends Error {
@@ -69,7 +71,7 @@ export class Swarm extends EventEmitter<Events> {
   constructor(private readonly opts: SwarmOptions) {
     super()
     this.channel = deviceChannelInfoHash(opts.circleSecret)
-    this.devices = new DeviceChannel({ peerPort: () => this.port, answer: (sha) => this.answer(sha) })
+    this.devices = new DeviceChannel({ peerPort: () => this.port, answer: (sha) => this.answer(sha), blob: opts.blob })
     this.devices.on('link', (l) => this.emit('device', l))
     this.devices.on('link-gone', (l) => this.emit('device-gone', l))
   }
