@@ -11,11 +11,13 @@ import { startCommand } from './commands/start.ts'
 import { pairCommand } from './commands/pair.ts'
 import { joinCommand } from './commands/join.ts'
 import { trackerCommand } from './commands/tracker.ts'
+import { bootstrapCommand } from './commands/bootstrap.ts'
 import { serveCommand } from './commands/serve.ts'
 import { getCommand } from './commands/get.ts'
+import { playlistCommand } from './commands/playlist.ts'
 
 export const COMMANDS: readonly Command[] = [
-  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, serveCommand, getCommand, trackerCommand, startCommand,
+  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, playlistCommand, serveCommand, getCommand, trackerCommand, bootstrapCommand, startCommand,
 ]
 
 function topHelp(): string {

@@ -1,12 +1,14 @@
 // How a node finds its other own devices: signed announces of the device
-// channel to every circle tracker, plus the addresses it learned before
-// (<home>/peers.json), so a tracker outage does not cut devices that already
-// know each other.
+// channel to every circle tracker, the same channel announced on the DHT
+// (BEP 5; the channel's infohash is keyed by the circle secret), plus the
+// addresses it learned before (<home>/peers.json), so a tracker outage does
+// not cut devices that already know each other.
 import { readFile, writeFile, rename } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { announce, type Swarm } from '../swarm/index.ts'
 import type { AnnounceSigner } from '../swarm/announce.ts'
+import type { DhtNode } from '../manifest/index.ts'
 
 export const ANNOUNCE_INTERVAL = 60_000 // ms
 const REDIAL_INTERVAL = 3_000 // ms: known addresses not connected are dialled again
@@ -22,6 +24,8 @@ export interface DiscoveryOptions {
   swarm: Swarm
   home: string
   trackers: () => string[]
+  /** When given, the device channel is announced and looked up on the DHT too. */
+  dht?: DhtNode | null
   signer: AnnounceSigner
   /** This device's key (hex): a tracker lists us too, and we do not dial ourselves. */
   self: string
@@ -66,10 +70,22 @@ export class Discovery {
     this.redial.unref()
   }
 
-  /** Announces to every tracker now and dials the devices they list. */
+  /** Announces to every tracker (and the DHT) now and dials the devices they list. */
   async announceAll(event?: 'started'): Promise<void> {
-    await Promise.all(
-      this.opts.trackers().map(async (url) => {
+    // Not awaited: a DHT lookup takes up to seconds and must not hold up start-up.
+    const dht = this.opts.dht
+    if (dht) {
+      void (async () => {
+        try {
+          await dht.announce(this.opts.swarm.channel, this.opts.swarm.port)
+          for (const p of await dht.lookup(this.opts.swarm.channel)) this.learn(p)
+        } catch (err) {
+          this.opts.onWarning?.(err as Error)
+        }
+      })()
+    }
+    await Promise.all([
+      ...this.opts.trackers().map(async (url) => {
         try {
           const r = await announce(url, {
             infoHash: this.opts.swarm.channel,
@@ -84,10 +100,11 @@ export class Discovery {
           this.opts.onWarning?.(err as Error)
         }
       }),
-    )
+    ])
   }
 
-  private learn(a: Address): void {
+  /** Remembers a device address to dial until it is linked. */
+  learn(a: Address): void {
     if (this.known.size < MAX_KNOWN || this.known.has(key(a))) this.known.set(key(a), a)
     this.dial(a)
   }

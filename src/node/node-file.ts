@@ -9,6 +9,10 @@ export interface NodeInfo {
   api: string
   peerPort: number
   tracker?: string
+  /** UDP port of the node's DHT node. */
+  dhtPort?: number
+  /** host:port this node advertises as the circle's DHT bootstrap. */
+  bootstrap?: string
 }
 
 const nodeFile = (home: string) => join(home, 'node.json')

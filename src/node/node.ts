@@ -1,9 +1,10 @@
 // The node: one device's running djcloud. It wires identity, library, swarm,
-// discovery, the embedded tracker (when this device serves the circle) and
-// the local API together, and owns the home's LevelDB while it runs.
+// discovery, the DHT node (the circle's bootstrap when this device serves the
+// circle), the embedded tracker, manifests and the local API together, and
+// owns the home's LevelDB while it runs.
 import { join } from 'node:path'
 import { readFile, writeFile } from 'node:fs/promises'
-import { encodeCertificate, lanAddress, loadIdentity, saveRoster, verifyRoster, type Identity, type Roster } from '../identity/index.ts'
+import { addDevice, adoptRoster, encodeCertificate, lanAddress, loadIdentity, saveRoster, verifyRoster, type Identity, type Roster } from '../identity/index.ts'
 import { LocalLibrary, openLibrary, type Library, type ScanOptions } from '../library/index.ts'
 import { Swarm, metaFromTrack } from '../swarm/index.ts'
 import { announceSigner } from '../swarm/announce.ts'
@@ -13,10 +14,13 @@ import { homePaths } from '../home.ts'
 import { Discovery, type Address } from './discovery.ts'
 import { SwarmTrackSource } from './swarm-track-source.ts'
 import { nodeRoutes } from './routes.ts'
+import { playlistRoutes } from './playlist-routes.ts'
+import { ManifestSync } from './manifest-sync.ts'
+import { DhtNode, ManifestBook, ManifestStore, listUnion, parseHostPort, unionTracks, type UnionTrack } from '../manifest/index.ts'
 import { removeNodeInfo, writeNodeInfo, type NodeInfo } from './node-file.ts'
 
 /** Default ports, chosen clear of BitTorrent's 6881-6889 and common dev servers. */
-export const DEFAULT_PORTS = { peer: 7461, api: 7462, tracker: 7463 } as const
+export const DEFAULT_PORTS = { peer: 7461, api: 7462, tracker: 7463, dht: 7464 } as const
 const ROSTER_RELOAD = 5_000 // ms: `djcloud trust revoke` on this home takes effect within this
 
 export interface NodeOptions {
@@ -35,21 +39,32 @@ export interface NodeOptions {
    * neither the roster nor `trackers` names one.
    */
   tracker?: { port?: number; host?: string; advertise?: string } | false
+  /** The DHT node (UDP). Default port 7464 on all interfaces; false runs none (manifests then travel only between linked devices). */
+  dht?: { port?: number; host?: string; advertise?: string } | false
+  /** DHT bootstrap nodes (host:port) besides the roster's. */
+  bootstrap?: string[]
   onWarning?: (err: Error) => void
 }
 
 export class Node {
   private constructor(
     readonly home: string,
-    private identity: Identity,
+    private readonly current: { identity: Identity },
     readonly library: LocalLibrary,
     readonly swarm: Swarm,
     readonly api: ApiServer,
     readonly discovery: Discovery,
     readonly tracker: AdmissionTracker | null,
+    readonly dht: DhtNode | null,
+    readonly book: ManifestBook,
+    readonly sync: ManifestSync,
     readonly info: NodeInfo,
     private readonly reload: NodeJS.Timeout,
   ) {}
+
+  private get identity(): Identity {
+    return this.current.identity
+  }
 
   get roster(): Roster {
     return this.identity.roster
@@ -57,58 +72,127 @@ export class Node {
 
   static async start(opts: NodeOptions): Promise<Node> {
     const home = opts.home
-    let identity = await loadIdentity(home)
+    const current = { identity: await loadIdentity(home) }
+    const id = () => current.identity
     const warn = opts.onWarning ?? (() => {})
-    const library = (await openLibrary(home, { circleSecret: identity.circleSecret })) as LocalLibrary
+    const library = (await openLibrary(home, { circleSecret: id().circleSecret })) as LocalLibrary
     const cleanup: Array<() => Promise<unknown>> = [() => library.close()]
-    // Assigned once everything is up; closures below read the live roster through it.
-    let node: Node | undefined
     try {
+      const store = await ManifestStore.open(home, id().circleSecret)
+      const book = await ManifestBook.open({ store, identity: id })
+      book.on('refused', (r) => warn(new Error(`refused a manifest from ${r.source}: ${r.reason} (${r.code})`)))
+
       // The circle's tracker: our own when we serve the circle.
       let tracker: AdmissionTracker | null = null
       let trackerUrl: string | undefined
-      const wantTracker = opts.tracker !== undefined ? opts.tracker !== false : !!identity.owner && identity.roster.trackers.length === 0 && !opts.trackers?.length
+      const wantTracker = opts.tracker !== undefined ? opts.tracker !== false : !!id().owner && id().roster.trackers.length === 0 && !opts.trackers?.length
       if (wantTracker) {
         const t = opts.tracker || {}
-        tracker = createAdmissionTracker({ roster: identity.roster, token: await loadOrCreateTrackerToken(home) })
+        tracker = createAdmissionTracker({ roster: id().roster, token: await loadOrCreateTrackerToken(home) })
         tracker.on('warning', warn)
         const { httpPort } = await tracker.listen(t.port ?? DEFAULT_PORTS.tracker, t.host ?? '0.0.0.0')
         cleanup.push(() => tracker!.close())
         trackerUrl = `http://${t.advertise ?? lanAddress()}:${httpPort}/announce`
-        // Devices learn the circle's trackers from the roster. This device's
-        // previous URL (another port or LAN address) is replaced, not kept.
-        const mine = join(home, 'embedded-tracker')
-        const previous = (await readFile(mine, 'utf8').catch(() => '')).trim()
-        if (identity.owner && !identity.roster.trackers.includes(trackerUrl)) {
-          const trackers = [...identity.roster.trackers.filter((u) => u !== previous), trackerUrl]
-          identity = await saveRoster(identity, { ...identity.roster, seq: identity.roster.seq + 1, created: Date.now(), trackers })
-          tracker.setRoster(identity.roster)
-        }
-        await writeFile(mine, trackerUrl + '\n', { mode: 0o600 })
       }
 
+      // The DHT node. On the device that serves the circle it is the circle's bootstrap node.
+      let dht: DhtNode | null = null
+      let bootstrapAddress: string | undefined
+      if (opts.dht !== false) {
+        const d = opts.dht || {}
+        const bootstrap = [...(opts.bootstrap ?? []), ...id().roster.bootstrap].filter((a) => {
+          try {
+            parseHostPort(a)
+            return true
+          } catch {
+            warn(new Error(`ignoring bootstrap address "${a}"`))
+            return false
+          }
+        })
+        dht = await DhtNode.start({
+          port: d.port ?? DEFAULT_PORTS.dht,
+          host: d.host ?? opts.peerHost ?? '0.0.0.0',
+          bootstrap,
+          stateFile: join(home, 'dht-state.json'),
+          onWarning: warn,
+        })
+        cleanup.push(() => dht!.close())
+        const serveCircle = !!id().owner && (wantTracker || id().roster.bootstrap.length === 0) && !opts.bootstrap?.length
+        const host = d.host ?? opts.peerHost ?? '0.0.0.0'
+        const wildcard = host === '0.0.0.0' || host === '::'
+        if (serveCircle) bootstrapAddress = `${d.advertise ?? (wildcard ? lanAddress() : host)}:${dht.port}`
+      }
+
+      // Devices learn the circle's tracker and bootstrap addresses from the
+      // roster. This device's previous ones (another port or LAN address) are
+      // replaced, not kept.
+      current.identity = await advertise(home, id(), { tracker: trackerUrl, bootstrap: bootstrapAddress })
+      tracker?.setRoster(id().roster)
+
       const swarm = new Swarm({
-        credentials: { deviceSeed: identity.device.seed, certificate: encodeCertificate(identity.certificate) },
-        roster: () => node?.identity.roster ?? identity.roster,
-        circleSecret: identity.circleSecret,
+        credentials: { deviceSeed: id().device.seed, certificate: encodeCertificate(id().certificate) },
+        roster: () => id().roster,
+        circleSecret: id().circleSecret,
         cacheDir: join(home, 'cache'),
         port: opts.peerPort ?? DEFAULT_PORTS.peer,
         host: opts.peerHost ?? '0.0.0.0',
+        blob: (blobId) => store.getBlob(blobId),
       })
       swarm.on('warning', warn)
       const peerPort = await swarm.start()
       cleanup.push(() => swarm.close())
-      await offerLibrary(swarm, library, identity.circleSecret)
+      await offerLibrary(swarm, library, id().circleSecret)
 
-      // The API sees a library whose scans also make new tracks servable.
+      let node: Node | undefined
+      const discovery = new Discovery({
+        swarm,
+        home,
+        dht,
+        trackers: () => [...new Set([...(opts.trackers ?? []), ...id().roster.trackers])],
+        signer: announceSigner(id()),
+        self: Buffer.from(id().device.publicKey).toString('hex'),
+        peers: opts.peers,
+        onWarning: warn,
+      })
+      const sync = new ManifestSync({
+        identity: id,
+        book,
+        swarm,
+        dht,
+        library,
+        learn: (a) => discovery.learn(a),
+        adoptRoster: async (_roster, signed) => {
+          current.identity = await adoptRoster(id(), signed)
+          // An admin device recovered from the phrase is not on the roster its
+          // lost devices published: it adds itself, as version max + 1.
+          const me = id()
+          if (me.owner && !me.roster.devices.some((c) => Buffer.from(c.device).equals(me.device.publicKey))) {
+            current.identity = await saveRoster(me, addDevice(me.roster, me.certificate))
+          }
+          await node?.applyRoster()
+          await sync.publishRoster()
+        },
+        onWarning: warn,
+      })
+      cleanup.push(async () => sync.stop())
+
+      // The API sees the union library; a scan also makes new tracks servable and publishes them.
+      const union = async (): Promise<Map<string, UnionTrack>> =>
+        unionTracks({
+          self: { device: Buffer.from(id().device.publicKey).toString('hex'), name: id().certificate.name },
+          local: await library.list(),
+          remotes: book.remoteLibraries(),
+          online: new Set(swarm.devices.online().map((l) => l.device)),
+        })
       const served: Library = {
-        list: (o) => library.list(o),
-        track: (s) => library.track(s),
+        list: async (o) => listUnion((await union()).values(), o),
+        track: async (s) => (await library.track(s)) ?? (await union()).get(s),
         stats: () => library.stats(),
         close: async () => {},
         scan: async (roots: string[], o?: Omit<ScanOptions, 'circleSecret'>) => {
           const summary = await library.scan(roots, o)
-          await offerLibrary(swarm, library, identity.circleSecret)
+          await offerLibrary(swarm, library, id().circleSecret)
+          await sync.publishLibrary().catch(warn)
           return summary
         },
       }
@@ -118,26 +202,25 @@ export class Node {
         tracks: firstTrackSource([new LocalFileTrackSource(library), new SwarmTrackSource(swarm)]),
         token: await loadOrCreateApiToken(home),
         allowRemote: !['127.0.0.1', 'localhost', '::1'].includes(apiHost),
-        routes: nodeRoutes(swarm),
+        routes: [...nodeRoutes(swarm), ...playlistRoutes({ book, sync, union })],
       })
       const bound = await api.listen(opts.apiPort ?? DEFAULT_PORTS.api, apiHost)
       cleanup.push(() => api.close())
 
-      const discovery = new Discovery({
-        swarm,
-        home,
-        trackers: () => [...new Set([...(opts.trackers ?? []), ...(node?.identity.roster.trackers ?? identity.roster.trackers)])],
-        signer: announceSigner(identity),
-        self: Buffer.from(identity.device.publicKey).toString('hex'),
-        peers: opts.peers,
-        onWarning: warn,
-      })
-      const info: NodeInfo = { pid: process.pid, api: `http://${bound.host}:${bound.port}`, peerPort, tracker: trackerUrl }
+      const info: NodeInfo = {
+        pid: process.pid,
+        api: `http://${bound.host}:${bound.port}`,
+        peerPort,
+        tracker: trackerUrl,
+        ...(dht ? { dhtPort: dht.port } : {}),
+        ...(bootstrapAddress ? { bootstrap: bootstrapAddress } : {}),
+      }
       await writeNodeInfo(home, info)
       const reload = setInterval(() => void node?.reloadRoster().catch(warn), ROSTER_RELOAD)
       reload.unref()
-      node = new Node(home, identity, library, swarm, api, discovery, tracker, info, reload)
+      node = new Node(home, current, library, swarm, api, discovery, tracker, dht, book, sync, info, reload)
       await discovery.start()
+      await sync.start()
       return node
     } catch (err) {
       for (const fn of cleanup.reverse()) await fn().catch(() => {})
@@ -145,14 +228,21 @@ export class Node {
     }
   }
 
-  /** Picks up roster changes made on this home (e.g. `djcloud trust revoke`). */
+  /** Picks up roster changes made on this home (e.g. `djcloud trust revoke`, pairing). */
   async reloadRoster(): Promise<void> {
     const bytes = await readFile(join(homePaths(this.home).identity, 'roster'))
     const roster = verifyRoster(bytes, this.identity.certificate.owner)
     if (roster.seq <= this.identity.roster.seq) return
-    this.identity = { ...this.identity, roster }
-    this.tracker?.setRoster(roster)
+    this.current.identity = { ...this.identity, roster }
+    await this.applyRoster()
+    await this.sync.publishRoster()
+  }
+
+  /** Makes the current roster take effect: the tracker's admissions, open wires, revoked devices' manifests. */
+  async applyRoster(): Promise<void> {
+    this.tracker?.setRoster(this.identity.roster)
     await this.swarm.enforceRoster()
+    await this.book.dropRevoked()
   }
 
   private closing: Promise<void> | null = null
@@ -161,10 +251,12 @@ export class Node {
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.reload)
+      this.sync.stop()
       this.discovery.stop()
       await this.api.close().catch(() => {})
       await this.swarm.close().catch(() => {})
       await this.tracker?.close().catch(() => {})
+      await this.dht?.close().catch(() => {})
       await this.library.close().catch(() => {})
       await removeNodeInfo(this.home)
     })()
@@ -182,6 +274,29 @@ async function offerLibrary(swarm: Swarm, library: LocalLibrary, circleSecret: U
       return { meta: metaFromTrack({ ...t, pieces }, circleSecret), path: t.paths[0]! }
     })
   }
+}
+
+/**
+ * Puts this device's embedded tracker URL and bootstrap address in the roster
+ * (admin devices only), replacing the ones it advertised before; one new
+ * roster version for both.
+ */
+async function advertise(home: string, identity: Identity, mine: { tracker?: string; bootstrap?: string }): Promise<Identity> {
+  const files = { tracker: join(home, 'embedded-tracker'), bootstrap: join(home, 'embedded-bootstrap') }
+  const previous = {
+    tracker: (await readFile(files.tracker, 'utf8').catch(() => '')).trim(),
+    bootstrap: (await readFile(files.bootstrap, 'utf8').catch(() => '')).trim(),
+  }
+  const r = identity.roster
+  const trackers = mine.tracker && !r.trackers.includes(mine.tracker) ? [...r.trackers.filter((u) => u !== previous.tracker), mine.tracker] : r.trackers
+  const bootstrap = mine.bootstrap && !r.bootstrap.includes(mine.bootstrap) ? [...r.bootstrap.filter((u) => u !== previous.bootstrap), mine.bootstrap] : r.bootstrap
+  let out = identity
+  if (identity.owner && (trackers !== r.trackers || bootstrap !== r.bootstrap)) {
+    out = await saveRoster(identity, { ...r, seq: r.seq + 1, created: Date.now(), trackers, bootstrap })
+  }
+  if (mine.tracker) await writeFile(files.tracker, mine.tracker + '\n', { mode: 0o600 })
+  if (mine.bootstrap) await writeFile(files.bootstrap, mine.bootstrap + '\n', { mode: 0o600 })
+  return out
 }
 
 export function startNode(opts: NodeOptions): Promise<Node> {

@@ -15,6 +15,7 @@ export type ApiErrorCode =
   | 'ERR_BAD_ROOT' // 400: a scan root that is not a folder
   | 'ERR_NOT_FOUND' // 404: no such endpoint
   | 'ERR_TRACK_NOT_FOUND' // 404: no such track here
+  | 'ERR_PLAYLIST_NOT_FOUND' // 404: no such playlist on any own device
   | 'ERR_METHOD_NOT_ALLOWED' // 405 (with Allow)
   | 'ERR_CONFLICT' // 409: e.g. a scan is already running
   | 'ERR_PAYLOAD_TOO_LARGE' // 413

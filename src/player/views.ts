@@ -25,9 +25,11 @@ export interface TrackView {
   updated: number
   /** Relative URL of the bytes. */
   stream: string
+  /** The own devices that hold it, in the union library (this one first, then online ones). */
+  holders?: Array<{ device: string; name: string; online: boolean; self: boolean }>
 }
 
-export function trackView(t: TrackRecord): TrackView {
+export function trackView(t: TrackRecord & { holders?: TrackView['holders'] }): TrackView {
   const view: TrackView = {
     sha256: t.sha256,
     audioHash: t.audioHash,
@@ -44,5 +46,6 @@ export function trackView(t: TrackRecord): TrackView {
     stream: `/stream/${t.sha256}`,
   }
   if (t.lastPaths?.length) view.lastPaths = t.lastPaths
+  if (t.holders) view.holders = t.holders
   return view
 }

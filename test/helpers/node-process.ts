@@ -13,7 +13,7 @@ export interface NodeProcess {
 }
 
 export async function serveNode(t: ExecutionContext, home: string, args: string[]): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--json', '--port', '0', '--api-port', '0', '--peer-host', '127.0.0.1', ...args], {
+  const child = spawn(process.execPath, [BIN, 'serve', '--json', '--port', '0', '--api-port', '0', '--peer-host', '127.0.0.1', '--dht-port', '0', ...args], {
     env: { ...process.env, DJCLOUD_HOME: home, DJCLOUD_DEBUG: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

@@ -184,8 +184,8 @@ test('an oversized manifest is refused before it is parsed, and per kind', (t) =
   const c = circle()
   const d = c.devices[0]!
   refused(t, () => decodeManifest(new Uint8Array(MANIFEST_LIMITS.library.maxBytes + 1), { roster: c.roster, now: NOW }), 'ERR_TOO_LARGE')
-  // 2 MiB is fine for a library and too big for a playlist.
-  const big = { blob: new Uint8Array(60 * 1024), list: Array.from({ length: 40 }, () => new Uint8Array(50 * 1024)) }
+  // 6 MiB is fine for a library (8 MiB) and too big for a playlist (4 MiB).
+  const big = { blob: new Uint8Array(60 * 1024), list: Array.from({ length: 120 }, () => new Uint8Array(50 * 1024)) }
   const lib = encodeManifest({ kind: 'library', seq: 1, created: NOW, body: big }, d.credentials)
   t.is(decodeManifest(lib, { roster: c.roster, now: NOW }).kind, 'library')
   const asPlaylist = signRaw({ ...unsignedOf(lib), kind: 'playlist' } as never, d.key.seed)
@@ -195,7 +195,7 @@ test('an oversized manifest is refused before it is parsed, and per kind', (t) =
   // One string over the cap; too many items.
   const longString = signRaw({ ...unsignedOf(lib), kind: 'playlist', body: new Uint8Array(20 * 1024) } as never, d.key.seed)
   refused(t, () => decodeManifest(longString, { roster: c.roster, now: NOW }), 'ERR_TOO_LARGE')
-  const many = signRaw({ ...unsignedOf(lib), kind: 'playlist', body: new Array(100_001).fill(0) } as never, d.key.seed)
+  const many = signRaw({ ...unsignedOf(lib), kind: 'playlist', body: new Array(MANIFEST_LIMITS.playlist.maxItems + 1).fill(0) } as never, d.key.seed)
   refused(t, () => decodeManifest(many, { roster: c.roster, now: NOW }), 'ERR_TOO_LARGE', /items/)
 })
 

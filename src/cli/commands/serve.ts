@@ -1,6 +1,7 @@
 import { resolveHome } from '../../home.ts'
 import { DEFAULT_PORTS, runningNode, startNode, type Address } from '../../node/index.ts'
 import { UsageError, type Command } from '../command.ts'
+import { parseHostPort } from '../../manifest/index.ts'
 
 function port(v: unknown, flag: string): number | undefined {
   if (v === undefined) return undefined
@@ -17,11 +18,12 @@ function address(text: string): Address {
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'Run this device\'s node: the swarm, the local API and, when this device serves the circle, its tracker.',
-  usage: '[--port N] [--listen ADDR] [--tracker URL]... [--peer HOST:PORT]... [--json]',
+  summary: 'Run this device\'s node: the swarm, manifests over the DHT, the local API and, when this device serves the circle, its tracker and bootstrap node.',
+  usage: '[--port N] [--listen ADDR] [--tracker URL]... [--bootstrap HOST:PORT]... [--peer HOST:PORT]... [--json]',
   details:
-    `Ports: peers ${DEFAULT_PORTS.peer} on all interfaces, the local API ${DEFAULT_PORTS.api} on 127.0.0.1, the\n` +
-    `embedded tracker ${DEFAULT_PORTS.tracker} (an admin device runs it unless the roster or --tracker names one).\n` +
+    `Ports: peers ${DEFAULT_PORTS.peer} (TCP) on all interfaces, the local API ${DEFAULT_PORTS.api} on 127.0.0.1, the\n` +
+    `embedded tracker ${DEFAULT_PORTS.tracker} (an admin device runs it unless the roster or --tracker names one), and\n` +
+    `the DHT ${DEFAULT_PORTS.dht} (UDP; on the admin device that serves the circle it is the circle's bootstrap node).\n` +
     'While the node runs, other commands for this home go through it. Stop it with Ctrl-C.',
   options: {
     port: { type: 'string', value: 'N', description: `peer port (default ${DEFAULT_PORTS.peer}; 0 = any free port)` },
@@ -32,6 +34,9 @@ export const serveCommand: Command = {
     'tracker-host': { type: 'string', value: 'ADDR', description: 'address the embedded tracker binds and advertises (default all interfaces, advertised as the LAN address)' },
     'no-tracker': { type: 'boolean', description: 'do not run the embedded tracker' },
     peer: { type: 'string', multiple: true, value: 'HOST:PORT', description: 'dial this device directly' },
+    bootstrap: { type: 'string', multiple: true, value: 'HOST:PORT', description: 'join the DHT through this node as well as the roster\'s' },
+    'dht-port': { type: 'string', value: 'N', description: `DHT port, UDP (default ${DEFAULT_PORTS.dht}; 0 = any free port)` },
+    'no-dht': { type: 'boolean', description: 'run no DHT node (manifests then travel only between linked devices)' },
     'peer-host': { type: 'string', value: 'ADDR', description: 'address for the peer port (default all interfaces)' },
     json: { type: 'boolean', description: 'print the node\'s addresses as one JSON line' },
   },
@@ -47,6 +52,15 @@ export const serveCommand: Command = {
       apiHost: values.listen as string | undefined,
       trackers: values.tracker as string[] | undefined,
       peers: ((values.peer as string[] | undefined) ?? []).map(address),
+      bootstrap: ((values.bootstrap as string[] | undefined) ?? []).map((b) => {
+        try {
+          parseHostPort(b)
+        } catch (err) {
+          throw new UsageError(`--bootstrap: ${(err as Error).message}`)
+        }
+        return b
+      }),
+      dht: values['no-dht'] ? false : { port: port(values['dht-port'], '--dht-port') },
       tracker: values['no-tracker']
         ? false
         : values['tracker-port'] !== undefined || values['tracker-host'] !== undefined
@@ -69,6 +83,7 @@ export const serveCommand: Command = {
     else {
       stdout.write(`djcloud node running (pid ${process.pid})\n  peers     port ${node.info.peerPort}\n  local API ${node.info.api}\n`)
       if (node.info.tracker) stdout.write(`  tracker   ${node.info.tracker}\n`)
+      if (node.info.dhtPort !== undefined) stdout.write(`  DHT       port ${node.info.dhtPort} (UDP)${node.info.bootstrap ? `, the circle's bootstrap node at ${node.info.bootstrap}` : ''}\n`)
       stdout.write('Press Ctrl-C to stop.\n')
     }
     await new Promise<void>((resolve) => {

@@ -1,0 +1,150 @@
+// djcloud playlist: playlists across own devices, through the running node
+// (it owns the manifests and publishes every edit at once).
+import { resolveHome } from '../../home.ts'
+import { runningNode, type NodeInfo } from '../../node/index.ts'
+import type { PlaylistView } from '../../node/playlist-routes.ts'
+import { readApiToken } from '../../player/index.ts'
+import { UsageError, writeJson, type Command } from '../command.ts'
+import { callNode } from '../remote-library.ts'
+
+const SUBCOMMANDS = [
+  'ls                          list playlists (merged over all own devices)',
+  'create <name>               make an empty playlist',
+  'show <name>                 the tracks, in order, with where each one is held',
+  'add <name> <track-id>...    add tracks (ids or unique id prefixes of 8+ hex digits; --at N to insert at position N)',
+  'rm <name> <position>...     remove the tracks at these 1-based positions',
+  'move <name> <from> <to>     move the track at position <from> to position <to>',
+  'publish <name>              publish this device\'s edits now and report where they went',
+  'share <name> --with <owner-id> [--off]   let a friend\'s devices read it (and stream its tracks)',
+]
+
+type Call = <T>(method: string, path: string, body?: unknown) => Promise<T>
+
+interface Listed {
+  playlists: Array<{ name: string; tracks: number; shared: string[]; editedBy: number }>
+}
+
+const enc = encodeURIComponent
+
+function positions(args: string[], count: number): number[] {
+  return args.map((a) => {
+    const n = Number(a)
+    if (!Number.isInteger(n) || n < 1 || n > count) throw new UsageError(`"${a}" is not a position in this playlist (1-${count})`)
+    return n
+  })
+}
+
+function showTable(p: PlaylistView): string {
+  if (p.entries.length === 0) return `${p.name}: empty\n`
+  const lines = p.entries.map((e) => {
+    const t = e.track
+    const title = [t?.tags.artist ?? e.ref.artist, t?.tags.title ?? e.ref.title].filter(Boolean).join(' - ') || e.ref.sha256.slice(0, 12)
+    const where = !t || !t.holders?.length ? 'not held by any own device' : t.holders.map((h) => `${h.name}${h.online ? '' : ' (offline)'}`).join(', ')
+    return `${String(e.position).padStart(3)}  ${title}  [${where}]`
+  })
+  const shared = p.shared.length ? `  (shared with ${p.shared.length} friend${p.shared.length > 1 ? 's' : ''})` : ''
+  return `${p.name}${shared}\n${lines.join('\n')}\n`
+}
+
+async function resolveTracks(call: Call, ids: string[]): Promise<string[]> {
+  const needsLookup = ids.some((i) => i.length < 64)
+  const all = needsLookup ? (await call<{ tracks: Array<{ sha256: string }> }>('GET', '/api/library')).tracks.map((t) => t.sha256) : []
+  return ids.map((raw) => {
+    const id = raw.toLowerCase()
+    if (!/^[0-9a-f]{8,64}$/.test(id)) throw new UsageError(`"${raw}" is not a track id (8-64 hex digits)`)
+    if (id.length === 64) return id
+    const hits = all.filter((s) => s.startsWith(id))
+    if (hits.length !== 1) throw new Error(hits.length ? `track id prefix "${raw}" is ambiguous` : `no track id starts with "${raw}"`)
+    return hits[0]!
+  })
+}
+
+export const playlistCommand: Command = {
+  name: 'playlist',
+  summary: 'Make and edit playlists; every own device sees the same merged playlist.',
+  usage: 'ls | create | show | add | rm | move | publish | share ...',
+  details:
+    SUBCOMMANDS.map((s) => '  ' + s).join('\n') +
+    '\nEdits made on devices apart are merged when they meet: additions, removals and moves are never lost.\n' +
+    'A retagged file (same audio, new id) keeps its place. Needs the node of this home running (djcloud serve).',
+  options: {
+    at: { type: 'string', value: 'N', description: 'for "add": insert at this 1-based position (default: the end)' },
+    with: { type: 'string', value: 'OWNER-ID', description: 'for "share": the friend\'s owner id' },
+    off: { type: 'boolean', description: 'for "share": stop sharing' },
+    json: { type: 'boolean', description: 'print as JSON' },
+  },
+  args: [1, 10_001],
+  async run({ values, positionals, stdout }) {
+    const [sub, name, ...rest] = positionals
+    const home = resolveHome(values.home as string | undefined)
+    const needName = () => {
+      if (!name) throw new UsageError(`"playlist ${sub}" needs a playlist name`)
+      return name
+    }
+    const known = ['ls', 'create', 'show', 'add', 'rm', 'move', 'publish', 'share']
+    if (!known.includes(sub!)) throw new UsageError(`unknown subcommand "${sub}" (one of: ${known.join(', ')})`)
+    if (sub !== 'ls') needName()
+    const node: NodeInfo | null = await runningNode(home)
+    if (!node) throw new Error('no node runs on this home: start it with "djcloud serve" (it keeps and publishes playlists)')
+    const token = (await readApiToken(home)) ?? ''
+    const call: Call = (method, path, body) => callNode(node, token, method, path, body)
+    const print = (p: PlaylistView) => (values.json ? writeJson(stdout, p) : stdout.write(showTable(p)))
+    const base = `/api/playlists/${enc(name ?? '')}`
+
+    switch (sub) {
+      case 'ls': {
+        if (name) throw new UsageError('"playlist ls" takes no argument')
+        const { playlists } = await call<Listed>('GET', '/api/playlists')
+        if (values.json) return writeJson(stdout, playlists)
+        if (playlists.length === 0) return void stdout.write('No playlists yet: make one with "djcloud playlist create <name>".\n')
+        for (const p of playlists) stdout.write(`${p.name}  ${p.tracks} track${p.tracks === 1 ? '' : 's'}${p.shared.length ? '  shared' : ''}\n`)
+        return
+      }
+      case 'create': {
+        if (rest.length) throw new UsageError('"playlist create" takes one name (quote names with spaces)')
+        const { playlist } = await call<{ playlist: PlaylistView }>('POST', '/api/playlists', { name })
+        return void (values.json ? writeJson(stdout, playlist) : stdout.write(`Created playlist "${playlist.name}".\n`))
+      }
+      case 'show': {
+        if (rest.length) throw new UsageError('"playlist show" takes one name')
+        return void print((await call<{ playlist: PlaylistView }>('GET', base)).playlist)
+      }
+      case 'add': {
+        if (rest.length === 0) throw new UsageError('"playlist add" needs one or more track ids')
+        const at = values.at === undefined ? undefined : Number(values.at)
+        if (at !== undefined && !(Number.isInteger(at) && at >= 1)) throw new UsageError('--at is a 1-based position')
+        const tracks = await resolveTracks(call, rest)
+        return void print((await call<{ playlist: PlaylistView }>('POST', `${base}/tracks`, { tracks, ...(at ? { at: at - 1 } : {}) })).playlist)
+      }
+      case 'rm': {
+        if (rest.length === 0) throw new UsageError('"playlist rm" needs one or more positions')
+        const current = (await call<{ playlist: PlaylistView }>('GET', base)).playlist
+        const entries = positions(rest, current.entries.length).map((n) => current.entries[n - 1]!.id)
+        return void print((await call<{ playlist: PlaylistView }>('POST', `${base}/remove`, { entries })).playlist)
+      }
+      case 'move': {
+        if (rest.length !== 2) throw new UsageError('"playlist move" takes <from> and <to> positions')
+        const current = (await call<{ playlist: PlaylistView }>('GET', base)).playlist
+        const [from, to] = positions(rest, current.entries.length)
+        const entry = current.entries[from! - 1]!.id
+        return void print((await call<{ playlist: PlaylistView }>('POST', `${base}/move`, { entry, to: to! - 1 })).playlist)
+      }
+      case 'publish': {
+        if (rest.length) throw new UsageError('"playlist publish" takes one name')
+        const r = await call<{ name: string; seq: number; infoHash: string; dhtNodes: number; devices: string[] }>('POST', `${base}/publish`)
+        if (values.json) return writeJson(stdout, r)
+        return void stdout.write(
+          `Published "${r.name}" version ${r.seq}: stored on ${r.dhtNodes} DHT node${r.dhtNodes === 1 ? '' : 's'}, ` +
+            `sent to ${r.devices.length ? r.devices.join(', ') : 'no linked device'}.\n`,
+        )
+      }
+      case 'share': {
+        if (rest.length) throw new UsageError('"playlist share" takes one name and --with OWNER-ID')
+        if (typeof values.with !== 'string') throw new UsageError('"playlist share" needs --with <owner-id> (a friend on the roster)')
+        const { playlist } = await call<{ playlist: PlaylistView }>('POST', `${base}/share`, { friend: values.with, off: values.off === true })
+        if (values.json) return writeJson(stdout, playlist)
+        return void stdout.write(values.off ? `"${playlist.name}" is no longer shared with that friend.\n` : `"${playlist.name}" is shared with ${playlist.shared.length} friend(s).\n`)
+      }
+    }
+  },
+}
