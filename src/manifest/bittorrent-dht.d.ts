@@ -22,6 +22,8 @@ declare module 'bittorrent-dht' {
     verify?: (sig: Buffer, msg: Buffer, publicKey: Buffer) => boolean
     /** Items kept in the store (an LRU; default 1000). */
     maxValues?: number
+    /** Our own address: announce() then lists us in our own peer store too. */
+    host?: string
   }
 
   /** A BEP 44 item as the store keeps it (decoded bencode in `v`). */

@@ -46,6 +46,8 @@ export interface DhtStartOptions {
   host?: string
   /** 'host:port' entries; [] means none (never the public routers). */
   bootstrap: string[]
+  /** The IPv4 address others reach this node at (its own announces then list it in its own peer store). */
+  advertise?: string
   /** The routing table as JSON: loaded at start, saved every minute and on close. */
   stateFile?: string
   /** Items this node stores for others (an LRU; default 1000). */
@@ -269,6 +271,10 @@ export class DhtNode {
     const dht = new DHT({
       nodeId: state.id,
       bootstrap,
+      // With our address known, an announce also lists us in our own peer
+      // store, so the announcing node itself answers get_peers (in a small
+      // DHT it may be the only node that ever hears of the infohash).
+      ...(opts.advertise ? { host: opts.advertise } : {}),
       maxValues: opts.maxValues,
       verify: (sig, msg, k) => verifyBytes(k, msg, sig),
     })

@@ -16,6 +16,7 @@ import { SwarmTrackSource } from './swarm-track-source.ts'
 import { nodeRoutes } from './routes.ts'
 import { playlistRoutes } from './playlist-routes.ts'
 import { ManifestSync } from './manifest-sync.ts'
+import { Sharing } from './sharing.ts'
 import { DhtNode, ManifestBook, ManifestStore, listUnion, parseHostPort, unionTracks, type UnionTrack } from '../manifest/index.ts'
 import { removeNodeInfo, writeNodeInfo, type NodeInfo } from './node-file.ts'
 
@@ -58,6 +59,7 @@ export class Node {
     readonly dht: DhtNode | null,
     readonly book: ManifestBook,
     readonly sync: ManifestSync,
+    readonly sharing: Sharing,
     readonly info: NodeInfo,
     private readonly reload: NodeJS.Timeout,
   ) {}
@@ -109,18 +111,20 @@ export class Node {
             return false
           }
         })
+        const host = d.host ?? opts.peerHost ?? '0.0.0.0'
+        const wildcard = host === '0.0.0.0' || host === '::'
+        const advertise = d.advertise ?? (wildcard ? lanAddress() : host)
         dht = await DhtNode.start({
           port: d.port ?? DEFAULT_PORTS.dht,
-          host: d.host ?? opts.peerHost ?? '0.0.0.0',
+          host,
+          advertise,
           bootstrap,
           stateFile: join(home, 'dht-state.json'),
           onWarning: warn,
         })
         cleanup.push(() => dht!.close())
         const serveCircle = !!id().owner && (wantTracker || id().roster.bootstrap.length === 0) && !opts.bootstrap?.length
-        const host = d.host ?? opts.peerHost ?? '0.0.0.0'
-        const wildcard = host === '0.0.0.0' || host === '::'
-        if (serveCircle) bootstrapAddress = `${d.advertise ?? (wildcard ? lanAddress() : host)}:${dht.port}`
+        if (serveCircle) bootstrapAddress = `${advertise}:${dht.port}`
       }
 
       // Devices learn the circle's tracker and bootstrap addresses from the
@@ -129,6 +133,15 @@ export class Node {
       current.identity = await advertise(home, id(), { tracker: trackerUrl, bootstrap: bootstrapAddress })
       tracker?.setRoster(id().roster)
 
+      let swarmRef: Swarm | undefined
+      const sharing = new Sharing({
+        identity: id,
+        book,
+        swarm: () => swarmRef!,
+        dht,
+        union: () => union(),
+        onWarning: warn,
+      })
       const swarm = new Swarm({
         credentials: { deviceSeed: id().device.seed, certificate: encodeCertificate(id().certificate) },
         roster: () => id().roster,
@@ -137,7 +150,9 @@ export class Node {
         port: opts.peerPort ?? DEFAULT_PORTS.peer,
         host: opts.peerHost ?? '0.0.0.0',
         blob: (blobId) => store.getBlob(blobId),
+        sharing,
       })
+      swarmRef = swarm
       swarm.on('warning', warn)
       const peerPort = await swarm.start()
       cleanup.push(() => swarm.close())
@@ -175,6 +190,7 @@ export class Node {
         onWarning: warn,
       })
       cleanup.push(async () => sync.stop())
+      cleanup.push(async () => sharing.stop())
 
       // The API sees the union library; a scan also makes new tracks servable and publishes them.
       const union = async (): Promise<Map<string, UnionTrack>> =>
@@ -193,16 +209,21 @@ export class Node {
           const summary = await library.scan(roots, o)
           await offerLibrary(swarm, library, id().circleSecret)
           await sync.publishLibrary().catch(warn)
+          sharing.changed()
           return summary
         },
       }
       const apiHost = opts.apiHost ?? '127.0.0.1'
       const api = createApiServer({
         library: served,
-        tracks: firstTrackSource([new LocalFileTrackSource(library), new SwarmTrackSource(swarm)]),
+        tracks: firstTrackSource([
+          new LocalFileTrackSource(library),
+          SwarmTrackSource.ofOwnDevices(swarm),
+          new SwarmTrackSource((sha) => sharing.open(sha)),
+        ]),
         token: await loadOrCreateApiToken(home),
         allowRemote: !['127.0.0.1', 'localhost', '::1'].includes(apiHost),
-        routes: [...nodeRoutes(swarm), ...playlistRoutes({ book, sync, union })],
+        routes: [...nodeRoutes(swarm), ...playlistRoutes({ book, sync, union, sharing })],
       })
       const bound = await api.listen(opts.apiPort ?? DEFAULT_PORTS.api, apiHost)
       cleanup.push(() => api.close())
@@ -218,9 +239,10 @@ export class Node {
       await writeNodeInfo(home, info)
       const reload = setInterval(() => void node?.reloadRoster().catch(warn), ROSTER_RELOAD)
       reload.unref()
-      node = new Node(home, current, library, swarm, api, discovery, tracker, dht, book, sync, info, reload)
+      node = new Node(home, current, library, swarm, api, discovery, tracker, dht, book, sync, sharing, info, reload)
       await discovery.start()
       await sync.start()
+      sharing.start()
       return node
     } catch (err) {
       for (const fn of cleanup.reverse()) await fn().catch(() => {})
@@ -243,6 +265,7 @@ export class Node {
     this.tracker?.setRoster(this.identity.roster)
     await this.swarm.enforceRoster()
     await this.book.dropRevoked()
+    this.sharing.changed()
   }
 
   private closing: Promise<void> | null = null
@@ -252,6 +275,7 @@ export class Node {
     this.closing ??= (async () => {
       clearInterval(this.reload)
       this.sync.stop()
+      this.sharing.stop()
       this.discovery.stop()
       await this.api.close().catch(() => {})
       await this.swarm.close().catch(() => {})

@@ -8,11 +8,14 @@ import {
 } from '../manifest/index.ts'
 import { ApiError, readJsonBody, sendJson, SHA256_HEX, trackView, type Route, type TrackView } from '../player/index.ts'
 import type { ManifestSync } from './manifest-sync.ts'
+import type { Sharing } from './sharing.ts'
+import { formatId } from '../identity/index.ts'
 
 export interface PlaylistRoutesOptions {
   book: ManifestBook
   sync: ManifestSync
   union: () => Promise<Map<string, UnionTrack>>
+  sharing: Sharing
 }
 
 export interface PlaylistEntryView {
@@ -72,7 +75,7 @@ function translate(err: unknown): never {
   throw err
 }
 
-export function playlistRoutes({ book, sync, union }: PlaylistRoutesOptions): Route[] {
+export function playlistRoutes({ book, sync, union, sharing }: PlaylistRoutesOptions): Route[] {
   const view = async (name: string): Promise<PlaylistView> => {
     const p = book.playlist(name)
     if (!p) throw new ApiError(404, 'ERR_PLAYLIST_NOT_FOUND', `no playlist named "${name}"`)
@@ -85,12 +88,26 @@ export function playlistRoutes({ book, sync, union }: PlaylistRoutesOptions): Ro
     } catch (err) {
       translate(err)
     }
+    await sharing.settled()
     return { playlist: await view(name) }
   }
   const route = (methods: string[], path: string, fn: Route['handle']): Route => ({ methods, path, handle: fn })
   const self = () => book.selfId
 
   return [
+    // Playlists friends share with us: what their devices last sent, tracks streamable at /stream/<sha256>.
+    route(['GET'], '/api/shared', async ({ res }) => {
+      sendJson(res, 200, {
+        friends: sharing.sharedWithMe().map((f) => ({
+          owner: formatId('owner', Buffer.from(f.owner, 'hex')),
+          name: f.name,
+          devicesOnline: f.online,
+          from: f.device,
+          updated: f.created,
+          playlists: f.playlists.map((p) => ({ name: p.name, entries: p.entries.map((e) => ({ ...e, stream: `/stream/${e.sha256}` })) })),
+        })),
+      })
+    }),
     route(['GET'], '/api/playlists', async ({ res }) => {
       const playlists = book.playlistNames().map((name) => {
         const p = book.playlist(name)!

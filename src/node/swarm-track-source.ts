@@ -1,5 +1,6 @@
-// Streams tracks that live only on other own devices: the swarm finds the
-// holders and fetches pieces in the order the player reads them.
+// Streams tracks that live only on other devices (own ones, or a friend's for
+// a shared playlist): the swarm finds the holders and fetches pieces in the
+// order the player reads them.
 import type { Swarm, Torrent } from '../swarm/index.ts'
 import type { TrackHandle, TrackSource } from '../player/index.ts'
 import { TrackUnavailableError } from '../player/index.ts'
@@ -7,15 +8,21 @@ import { TrackUnavailableError } from '../player/index.ts'
 const READ_CHUNK = 256 * 1024 // bytes handed to the HTTP response at a time
 
 export class SwarmTrackSource implements TrackSource {
-  constructor(private readonly swarm: Swarm) {}
+  /** `open` gives the torrent of a track, or null (or throws) when nobody reachable holds it. */
+  constructor(private readonly open: (sha256: string) => Promise<Torrent | null>) {}
+
+  static ofOwnDevices(swarm: Swarm): SwarmTrackSource {
+    return new SwarmTrackSource((sha) => swarm.open(sha))
+  }
 
   async resolve(sha256: string): Promise<TrackHandle | null> {
-    let torrent: Torrent
+    let torrent: Torrent | null
     try {
-      torrent = await this.swarm.open(sha256)
+      torrent = await this.open(sha256)
     } catch {
       return null
     }
+    if (!torrent) return null
     return {
       size: torrent.meta.size,
       prefetch: (start, end) => torrent.prioritize(start, end),

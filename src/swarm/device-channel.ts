@@ -43,6 +43,8 @@ export interface ManifestNotice {
   /** Infohash (hex) of the manifest's root blob. */
   infoHash: string
   seq: number
+  /** SHA-256 (hex) of the blob, for receivers that cannot compute its infohash (friends: no circle secret). */
+  sha256?: string
 }
 
 export interface Holder {
@@ -58,10 +60,10 @@ interface Events {
 
 export interface DeviceChannelOptions {
   peerPort: () => number
-  /** The info dict of a track this device can serve, or null. */
-  answer: (sha256: string) => Promise<Uint8Array | null>
-  /** A manifest blob held here, by SHA-256 (64 hex) or infohash (40 hex). */
-  blob?: (id: string) => Promise<Uint8Array | undefined>
+  /** The info dict of a track this device can serve to this link, or null. */
+  answer: (sha256: string, link: DeviceLink) => Promise<Uint8Array | null>
+  /** A manifest blob held here for this link, by SHA-256 (64 hex) or infohash (40 hex). */
+  blob?: (id: string, link: DeviceLink) => Promise<Uint8Array | undefined>
 }
 
 type BlobAnswer = { size: number; data?: Uint8Array } | null
@@ -110,7 +112,7 @@ export class DeviceChannel extends EventEmitter<Events> {
           const id = asInt(m.id, 'id')
           const sha = Buffer.from(asBytes(m.sha, 'sha', 32)).toString('hex')
           if (++pending > MAX_PENDING_PER_LINK) return wire.destroy()
-          this.opts.answer(sha).then(
+          this.opts.answer(sha, link).then(
             (info) => {
               pending--
               if (!wire.destroyed) wire.extended(LOOKUP_EXTENSION, encode({ t: 'r', id, ...(info ? { info } : {}) }))
@@ -123,7 +125,7 @@ export class DeviceChannel extends EventEmitter<Events> {
           const off = asInt(m.off, 'off')
           if ((key.length !== 40 && key.length !== 64) || off < 0 || off > MAX_BLOB_BYTES) return wire.destroy()
           if (++pending > MAX_PENDING_PER_LINK) return wire.destroy()
-          const blob = this.opts.blob ? this.opts.blob(key) : Promise.resolve(undefined)
+          const blob = this.opts.blob ? this.opts.blob(key, link) : Promise.resolve(undefined)
           blob.then(
             (data) => {
               pending--
@@ -147,6 +149,7 @@ export class DeviceChannel extends EventEmitter<Events> {
             seq: asInt(m.seq, 'seq'),
           }
           if (m.name !== undefined) notice.name = asString(m.name, 'name', 256)
+          if (m.sha !== undefined) notice.sha256 = Buffer.from(asBytes(m.sha, 'sha', 32)).toString('hex')
           this.emit('notice', link, notice)
         } else if (t === 'r') {
           const w = this.waiting.get(asInt(m.id, 'id'))
@@ -170,8 +173,8 @@ export class DeviceChannel extends EventEmitter<Events> {
   }
 
   /** Asks every online own device; resolves with the holders once all answered or the time is up. */
-  lookup(sha256: string, timeoutMs = LOOKUP_TIMEOUT): Promise<Holder[]> {
-    const links = this.online()
+  lookup(sha256: string, timeoutMs = LOOKUP_TIMEOUT, only?: DeviceLink[]): Promise<Holder[]> {
+    const links = only ?? this.online()
     if (this.closed || links.length === 0) return Promise.resolve([])
     const id = this.nextId++
     return new Promise((resolve) => {
@@ -195,6 +198,7 @@ export class DeviceChannel extends EventEmitter<Events> {
       t: 'm',
       kind: n.kind,
       ...(n.name === undefined ? {} : { name: n.name }),
+      ...(n.sha256 === undefined ? {} : { sha: Buffer.from(n.sha256, 'hex') }),
       signer: Buffer.from(n.signer, 'hex'),
       ih: Buffer.from(n.infoHash, 'hex'),
       seq: n.seq,

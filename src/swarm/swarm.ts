@@ -8,13 +8,15 @@ import { once } from 'node:events'
 import { access, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Roster } from '../identity/index.ts'
-import { authenticate, type PeerSession } from './protocol/session.ts'
+import { authenticate, type Admission, type PeerSession } from './protocol/session.ts'
 import type { LocalCredentials } from './protocol/auth.ts'
-import { DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION, type DeviceLink } from './device-channel.ts'
+import { DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION, type DeviceLink, type Holder } from './device-channel.ts'
 import { Torrent } from './torrent.ts'
 import { CompleteFile, PartialFile, cachePaths } from './piece-file.ts'
-import { encodeInfoDict, metaFromInfoDict, type TorrentMeta } from './torrent-meta.ts'
+import { encodeInfoDict, metaFromForeignInfoDict, metaFromInfoDict, type TorrentMeta } from './torrent-meta.ts'
 import { BanList } from './ban-list.ts'
+import { createHash } from 'node:crypto'
+import type { VerifiedPeer } from './protocol/auth.ts'
 
 export interface SwarmOptions {
   credentials: LocalCredentials
@@ -27,6 +29,24 @@ export interface SwarmOptions {
   host?: string
   /** Manifest blobs this device holds, served to own devices over the device channel. */
   blob?: (id: string) => Promise<Uint8Array | undefined>
+  /** What friends may reach (playlists shared with them); without it friends reach nothing. */
+  sharing?: SwarmSharing
+}
+
+/**
+ * The sharing rules the swarm enforces at the wire. A friend's device reaches
+ * this device only on a share channel made for its owner, and a track's
+ * torrent only when that track is in a playlist shared with its owner.
+ */
+export interface SwarmSharing {
+  /** The friend (owner key hex) a share channel infohash (hex) is for, if it is one of ours. */
+  channelFor(infoHash: string): string | undefined
+  /** Whether the friend (owner key hex) may fetch this track torrent (infohash hex). */
+  allows(friendOwner: string, infoHash: string): boolean
+  /** Info dict of a shared track held here, for that friend; null when not shared or not held. */
+  answer(friendOwner: string, sha256: string): Promise<Uint8Array | null>
+  /** A blob (share list) for that friend, by SHA-256 hex. */
+  blob(friendOwner: string, id: string): Promise<Uint8Array | undefined>
 }
 
 export class SwarmError extends Error {
@@ -48,16 +68,24 @@ interface Offer {
 interface Events {
   warning: [err: Error]
   device: [link: DeviceLink]
+  friend: [link: DeviceLink, owner: string]
   'device-gone': [link: DeviceLink]
   refused: [host: string, reason: string]
 }
 
 const EXTENSIONS = [LOOKUP_EXTENSION]
+const ownerOf = (p: VerifiedPeer) => Buffer.from(p.certificate.owner).toString('hex')
+/** The share channel between a sharing owner and a friend: both sides compute it from the two owner keys. */
+export function shareChannelInfoHash(sharingOwner: Uint8Array, friendOwner: Uint8Array): Buffer {
+  return createHash('sha1').update('djcloud/share-channel/v1:').update(sharingOwner).update(friendOwner).digest()
+}
 const isLoopback = (host: string) => host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.')
 const ALL_SOURCES_WAIT = 1_000 // ms a whole-track fetch waits for slow holders before starting (a dead one fails faster)
 
 export class Swarm extends EventEmitter<Events> {
   readonly devices: DeviceChannel
+  /** Links with friends' devices over share channels (both directions); only shared things pass. */
+  readonly friends: DeviceChannel
   readonly channel: Buffer
   private server: Server | null = null
   private readonly offers = new Map<string, Offer>() // by infohash hex
@@ -72,6 +100,13 @@ export class Swarm extends EventEmitter<Events> {
     super()
     this.channel = deviceChannelInfoHash(opts.circleSecret)
     this.devices = new DeviceChannel({ peerPort: () => this.port, answer: (sha) => this.answer(sha), blob: opts.blob })
+    const friendOf = (link: DeviceLink) => Buffer.from(link.session.peer.certificate.owner).toString('hex')
+    this.friends = new DeviceChannel({
+      peerPort: () => this.port,
+      answer: async (sha, link) => (opts.sharing ? opts.sharing.answer(friendOf(link), sha) : null),
+      blob: async (id, link) => (opts.sharing ? opts.sharing.blob(friendOf(link), id) : undefined),
+    })
+    this.friends.on('link', (l) => this.emit('friend', l, friendOf(l)))
     this.devices.on('link', (l) => this.emit('device', l))
     this.devices.on('link-gone', (l) => this.emit('device-gone', l))
   }
@@ -125,7 +160,7 @@ export class Swarm extends EventEmitter<Events> {
       credentials: this.opts.credentials,
       roster: this.opts.roster,
       extensions: EXTENSIONS,
-      accept: (ih) => (ih.equals(this.channel) || this.offers.has(ih.toString('hex')) || this.torrents.has(ih.toString('hex')) ? {} : null),
+      accept: (ih) => this.admission(ih),
     }).then(
       (s) => this.onSession(s),
       (err: Error & { reason?: string }) => {
@@ -139,10 +174,25 @@ export class Swarm extends EventEmitter<Events> {
     )
   }
 
+  /** Who may use an infohash asked for by an incoming peer; null when it is not served here. */
+  private admission(ih: Buffer): Admission | null {
+    const hex = ih.toString('hex')
+    if (ih.equals(this.channel)) return {}
+    const sharing = this.opts.sharing
+    const friend = sharing?.channelFor(hex)
+    if (friend) return { allow: (p) => p.kind === 'friend' && ownerOf(p) === friend }
+    if (!this.offers.has(hex) && !this.torrents.has(hex)) return null
+    return { allow: (p) => p.kind === 'own' || (p.kind === 'friend' && !!sharing?.allows(ownerOf(p), hex)) }
+  }
+
   private onSession(s: PeerSession): void {
     if (this.closed) return void s.wire.destroy()
     if (s.infoHash.equals(this.channel)) {
       this.devices.add(s)
+      return
+    }
+    if (s.peer.kind === 'friend' && this.opts.sharing?.channelFor(s.infoHash.toString('hex'))) {
+      this.friends.add(s)
       return
     }
     this.torrentFor(s.infoHash.toString('hex')).then(
@@ -154,10 +204,18 @@ export class Swarm extends EventEmitter<Events> {
     )
   }
 
-  private dial(host: string, port: number, infoHash: Buffer): Promise<PeerSession> {
+  private dial(host: string, port: number, infoHash: Buffer, allow?: (p: VerifiedPeer) => boolean): Promise<PeerSession> {
     const sock = connect(port, host)
     this.track(sock)
-    return authenticate(sock, { credentials: this.opts.credentials, roster: this.opts.roster, extensions: EXTENSIONS, infoHash, remote: { host, port } })
+    return authenticate(sock, { credentials: this.opts.credentials, roster: this.opts.roster, extensions: EXTENSIONS, infoHash, remote: { host, port }, allow })
+  }
+
+  /** Joins a friend's share channel (found on the DHT): only a device of that friend may answer. */
+  async connectFriend(host: string, port: number, channel: Buffer, friendOwner: string): Promise<DeviceLink> {
+    const s = await this.dial(host, port, channel, (p) => p.kind === 'friend' && ownerOf(p) === friendOwner)
+    const link = this.friends.add(s)
+    if (link.peerPort === undefined) await once(this.friends, 'link')
+    return link
   }
 
   /** Joins another own device's channel (addresses come from trackers, pairing or config). */
@@ -178,16 +236,29 @@ export class Swarm extends EventEmitter<Events> {
     const revoked = new Set(roster.revoked.map((k) => Buffer.from(k).toString('hex')))
     const isRevoked = (device: Uint8Array) => revoked.has(Buffer.from(device).toString('hex'))
     let dropped = 0
+    const friends = new Set(roster.friends.map((f) => Buffer.from(f.owner).toString('hex')))
+    const sharing = this.opts.sharing
     for (const link of this.devices.online()) {
       if (isRevoked(link.session.peer.certificate.device)) {
         link.session.wire.destroy()
         dropped++
       }
     }
+    for (const link of this.friends.online()) {
+      if (!friends.has(ownerOf(link.session.peer))) {
+        link.session.wire.destroy()
+        dropped++
+      }
+    }
     for (const t of await Promise.allSettled(this.torrents.values())) {
       if (t.status !== 'fulfilled') continue
+      const ih = t.value.meta.infoHash.toString('hex')
       for (const p of t.value.peers) {
-        if (isRevoked(p.session.peer.certificate.device)) {
+        const peer = p.session.peer
+        const gone = peer.kind === 'own'
+          ? isRevoked(peer.certificate.device)
+          : !friends.has(ownerOf(peer)) || !sharing?.allows(ownerOf(peer), ih)
+        if (gone) {
           p.session.wire.destroy()
           dropped++
         }
@@ -218,6 +289,16 @@ export class Swarm extends EventEmitter<Events> {
     return t
   }
 
+  /** The info dict of a track this device serves (library or verified cache), or null. */
+  infoDictOf(sha256: string): Promise<Uint8Array | null> {
+    return this.answer(sha256)
+  }
+
+  /** The infohash (hex) of a track this device serves, or undefined. */
+  infoHashOf(sha256: string): string | undefined {
+    return this.bySha.get(sha256)
+  }
+
   private async answer(sha256: string): Promise<Uint8Array | null> {
     const ih = this.bySha.get(sha256)
     const offer = ih ? this.offers.get(ih) : undefined
@@ -235,11 +316,38 @@ export class Swarm extends EventEmitter<Events> {
     const known = this.bySha.get(sha256)
     if (known) return this.torrentFor(known)
     const holders = await this.devices.lookup(sha256)
+    return this.openFrom(sha256, holders, (info) => metaFromInfoDict(info, sha256, this.opts.circleSecret), opts)
+  }
+
+  /**
+   * A track shared by a friend: its holders are that friend's devices on the
+   * share channel, authenticated as that friend's; we cannot check their
+   * circle tag, and the file is SHA-256-verified when complete.
+   */
+  async openShared(sha256: string, friendOwner: string, opts: { allSources?: boolean } = {}): Promise<Torrent> {
+    if (this.closed) throw new SwarmError('ERR_NOT_RUNNING', 'the swarm is stopped')
+    const known = this.bySha.get(sha256)
+    if (known) return this.torrentFor(known)
+    const links = this.friends.online().filter((l) => ownerOf(l.session.peer) === friendOwner)
+    const holders = await this.friends.lookup(sha256, undefined, links)
+    const allow = (p: VerifiedPeer) => p.kind === 'friend' && ownerOf(p) === friendOwner
+    return this.openFrom(sha256, holders, (info) => metaFromForeignInfoDict(info, sha256), opts, allow, true)
+  }
+
+  private async openFrom(
+    sha256: string,
+    holders: Holder[],
+    check: (info: Uint8Array) => TorrentMeta,
+    opts: { allSources?: boolean },
+    allow?: (p: VerifiedPeer) => boolean,
+    /** Another circle's torrent: kept for this run, not re-served (its info dict is not ours). */
+    foreign = false,
+  ): Promise<Torrent> {
     let meta: TorrentMeta | undefined
     const sources: DeviceLink[] = []
     for (const h of holders) {
       try {
-        const m = metaFromInfoDict(h.info, sha256, this.opts.circleSecret)
+        const m = check(h.info)
         if (meta && !meta.infoHash.equals(m.infoHash)) continue
         meta = m
         sources.push(h.link)
@@ -255,6 +363,7 @@ export class Swarm extends EventEmitter<Events> {
       t = PartialFile.open(this.opts.cacheDir, m).then((store) => {
         const torrent = this.register(new Torrent(m, store))
         torrent.once('done', (path) => {
+          if (foreign) return
           void writeFile(cachePaths(this.opts.cacheDir, m.sha256).final + '.info', encodeInfoDict(m, this.opts.circleSecret)).catch(() => {})
           this.offer(m, path)
         })
@@ -265,7 +374,7 @@ export class Swarm extends EventEmitter<Events> {
     const torrent = await t
     const dials = sources
       .filter((link) => link.peerPort !== undefined)
-      .map((link) => this.dial(link.host, link.peerPort!, meta!.infoHash))
+      .map((link) => this.dial(link.host, link.peerPort!, meta!.infoHash, allow))
     if (opts.allSources) {
       // A whole-track fetch starts once every holder answered (or a moment
       // passed), so the first to connect does not take every piece.
@@ -306,6 +415,7 @@ export class Swarm extends EventEmitter<Events> {
     if (this.closed) return
     this.closed = true
     this.devices.close()
+    this.friends.close()
     const torrents = await Promise.allSettled(this.torrents.values())
     await Promise.all(torrents.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)))
     for (const s of this.sockets) s.destroy()

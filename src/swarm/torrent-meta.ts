@@ -54,6 +54,27 @@ export function metaFromInfoDict(bytes: Uint8Array, sha256: string, circleSecret
   return meta
 }
 
+/**
+ * An info dict of another circle's track (a friend's shared one, sent by an
+ * authenticated device of theirs): everything is checked but the circle
+ * tag's value, which needs their circle secret.
+ */
+export function metaFromForeignInfoDict(bytes: Uint8Array, sha256: string): TorrentMeta {
+  const d = asDict(decode(bytes, { maxBytes: 64 * 1024, maxDepth: 1, maxItems: 16, maxStringBytes: 60 * 1024 }), 'info dict')
+  const size = asInt(d.length, 'length')
+  const pieceLength = asInt(d['piece length'], 'piece length')
+  const pieces = asBytes(d.pieces, 'pieces')
+  asBytes(d.circle, 'circle', 32)
+  if (asString(d.name, 'name', 64) !== sha256) throw new Error('the info dict is for another track')
+  if (size <= 0 || pieceLength !== pieceLengthFor(size)) throw new Error('the info dict has an impossible size or piece length')
+  if (pieces.length !== Math.ceil(size / pieceLength) * 20) throw new Error('the info dict has the wrong number of pieces')
+  if (Object.keys(d).sort().join(',') !== 'circle,length,name,piece length,pieces,private' || asInt(d.private, 'private') !== 1) {
+    throw new Error('the info dict is not a djcloud track torrent')
+  }
+  if (!Buffer.from(encode(d)).equals(bytes)) throw new Error('the info dict is not canonical')
+  return { infoHash: createHash('sha1').update(bytes).digest(), sha256, size, pieceLength, pieces, pieceCount: pieces.length / 20 }
+}
+
 export function pieceSize(m: TorrentMeta, index: number): number {
   return index === m.pieceCount - 1 ? m.size - m.pieceLength * (m.pieceCount - 1) : m.pieceLength
 }

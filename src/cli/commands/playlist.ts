@@ -8,9 +8,9 @@ import { UsageError, writeJson, type Command } from '../command.ts'
 import { callNode } from '../remote-library.ts'
 
 const SUBCOMMANDS = [
-  'ls                          list playlists (merged over all own devices)',
+  'ls                          list playlists (merged over all own devices) and those friends share with you',
   'create <name>               make an empty playlist',
-  'show <name>                 the tracks, in order, with where each one is held',
+  'show <name> [--from FRIEND] the tracks, in order, with where each one is held (--from: one a friend shares)',
   'add <name> <track-id>...    add tracks (ids or unique id prefixes of 8+ hex digits; --at N to insert at position N)',
   'rm <name> <position>...     remove the tracks at these 1-based positions',
   'move <name> <from> <to>     move the track at position <from> to position <to>',
@@ -22,6 +22,15 @@ type Call = <T>(method: string, path: string, body?: unknown) => Promise<T>
 
 interface Listed {
   playlists: Array<{ name: string; tracks: number; shared: string[]; editedBy: number }>
+}
+
+interface SharedList {
+  friends: Array<{
+    owner: string
+    name: string
+    devicesOnline: number
+    playlists: Array<{ name: string; entries: Array<{ sha256: string; title?: string; artist?: string; stream: string }> }>
+  }>
 }
 
 const enc = encodeURIComponent
@@ -70,6 +79,7 @@ export const playlistCommand: Command = {
   options: {
     at: { type: 'string', value: 'N', description: 'for "add": insert at this 1-based position (default: the end)' },
     with: { type: 'string', value: 'OWNER-ID', description: 'for "share": the friend\'s owner id' },
+    from: { type: 'string', value: 'FRIEND', description: 'for "show": a playlist this friend (name or owner id) shares with you' },
     off: { type: 'boolean', description: 'for "share": stop sharing' },
     json: { type: 'boolean', description: 'print as JSON' },
   },
@@ -95,9 +105,14 @@ export const playlistCommand: Command = {
       case 'ls': {
         if (name) throw new UsageError('"playlist ls" takes no argument')
         const { playlists } = await call<Listed>('GET', '/api/playlists')
-        if (values.json) return writeJson(stdout, playlists)
-        if (playlists.length === 0) return void stdout.write('No playlists yet: make one with "djcloud playlist create <name>".\n')
-        for (const p of playlists) stdout.write(`${p.name}  ${p.tracks} track${p.tracks === 1 ? '' : 's'}${p.shared.length ? '  shared' : ''}\n`)
+        const { friends } = await call<SharedList>('GET', '/api/shared')
+        const fromFriends = friends.flatMap((f) => f.playlists.map((p) => ({ name: p.name, tracks: p.entries.length, from: f.name, friend: f.owner })))
+        if (values.json) return writeJson(stdout, [...playlists, ...fromFriends])
+        if (playlists.length === 0 && fromFriends.length === 0) return void stdout.write('No playlists yet: make one with "djcloud playlist create <name>".\n')
+        const count = (n: number) => `${n} track${n === 1 ? '' : 's'}`
+        for (const p of playlists) stdout.write(`${p.name}  ${count(p.tracks)}${p.shared.length ? '  shared' : ''}\n`)
+        if (fromFriends.length) stdout.write('Shared with you:\n')
+        for (const p of fromFriends) stdout.write(`  ${p.name}  ${count(p.tracks)}  from ${p.from}\n`)
         return
       }
       case 'create': {
@@ -107,6 +122,15 @@ export const playlistCommand: Command = {
       }
       case 'show': {
         if (rest.length) throw new UsageError('"playlist show" takes one name')
+        if (typeof values.from === 'string') {
+          const { friends } = await call<SharedList>('GET', '/api/shared')
+          const friend = friends.find((f) => f.name === values.from || f.owner === values.from)
+          const p = friend?.playlists.find((x) => x.name === name)
+          if (!friend || !p) throw new Error(`no playlist "${name}" shared with you by "${values.from}"`)
+          if (values.json) return writeJson(stdout, { name: p.name, from: friend.name, friend: friend.owner, entries: p.entries })
+          const lines = p.entries.map((e, i) => `${String(i + 1).padStart(3)}  ${[e.artist, e.title].filter(Boolean).join(' - ') || e.sha256.slice(0, 12)}`)
+          return void stdout.write(`${p.name} (shared by ${friend.name})\n${lines.join('\n')}\n`)
+        }
         return void print((await call<{ playlist: PlaylistView }>('GET', base)).playlist)
       }
       case 'add': {

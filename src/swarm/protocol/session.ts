@@ -29,6 +29,8 @@ export interface SessionOptions {
   extensions?: string[]
   /** Outgoing: the infohash dialled. */
   infoHash?: Buffer
+  /** Outgoing: who may answer (default: own devices only; a friend's device when dialling a friend). */
+  allow?: (p: VerifiedPeer) => boolean
   /** Incoming: whether the infohash the peer asks for is served here, and to whom. */
   accept?: (infoHash: Buffer) => Admission | null
   deadlineMs?: number
@@ -58,7 +60,7 @@ export function authenticate(socket: Socket, opts: SessionOptions): Promise<Peer
   const wire = new Wire(socket, [AUTH_EXTENSION, ...(opts.extensions ?? [])])
   const myPeerId = newPeerId()
   let infoHash = opts.infoHash ?? null
-  let admission: Admission | null = opts.infoHash ? {} : null
+  let admission: Admission | null = opts.infoHash ? { allow: opts.allow } : null
   let theirPeerId: Buffer | null = null
   let sentAuth = false
 
