@@ -173,6 +173,7 @@ export class Sharing implements SwarmSharing {
     const selfOwner = id.roster.owner
     const friends = id.roster.friends.map((f) => hex(f.owner))
     this.channels = new Map(id.roster.friends.map((f) => [shareChannelInfoHash(selfOwner, f.owner).toString('hex'), hex(f.owner)]))
+    if (friends.length === 0 && this.offered.size === 0) return // nobody to share with: nothing to work out
     const union = await this.opts.union()
     const next = new Map<string, Offered>()
     for (const friend of friends) {

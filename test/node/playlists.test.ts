@@ -11,6 +11,7 @@ import { serveNode, type NodeProcess } from '../helpers/node-process.ts'
 import { runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 import { freePort } from '../helpers/ports.ts'
+import { readApiToken } from '../../src/player/index.ts'
 
 interface Shown {
   name: string
@@ -77,6 +78,12 @@ test('playlist edits reach the other device; edits made apart merge; a retagged 
     return JSON.stringify(titles(a)) === JSON.stringify(expected) && JSON.stringify(titles(b)) === JSON.stringify(expected) ? a : undefined
   }, 15_000)
   t.deepEqual(titles(merged), expected)
+  await until(linked(h, 'laptop'))
+  const published = JSON.parse(await cli(laptop!, ['playlist', 'publish', 'Friday Set', '--json'])) as { seq: number; infoHash: string; devices: string[]; dhtNodes: number }
+  t.is(published.seq, 2, 'the laptop made two versions of its edits (a move, an add)')
+  t.regex(published.infoHash, /^[0-9a-f]{40}$/)
+  t.deepEqual(published.devices, ['home-pc'])
+  t.true(published.dhtNodes >= 0)
 
   // DJ software retags Alpha: new file bytes, same audio. It keeps its place.
   const alphaBefore = merged.entries.find((e) => e.track?.tags.title === 'Alpha')!
@@ -112,4 +119,33 @@ test('playlist: usage errors exit 2, a missing playlist or a stopped node exit 1
   t.regex(again.stderr, /already exists/)
   const badPos = await runCli(['playlist', 'rm', 'Once', '1'], { DJCLOUD_HOME: home! })
   t.is(badPos.code, 2)
+})
+
+test('the playlist API refuses what it should: no token, bad names and bodies, unknown tracks and entries', async (t) => {
+  const root = await tempDir(t)
+  const [home] = await makeHomes(root, ['solo'])
+  const n = await serveNode(t, home!, ['--no-tracker'])
+  const token = (await readApiToken(home!))!
+  const call = (method: string, path: string, body?: unknown, auth = true) =>
+    fetch(n.info.api + path, {
+      method,
+      headers: { ...(auth ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+  t.is((await call('POST', '/api/playlists', { name: 'X' }, false)).status, 401)
+  t.is((await call('POST', '/api/playlists', { name: '' })).status, 400)
+  t.is((await call('POST', '/api/playlists', { name: 'a\u0000b' })).status, 400)
+  t.is((await call('POST', '/api/playlists', { name: 'x'.repeat(300) })).status, 400)
+  t.is((await call('POST', '/api/playlists', ['not', 'an', 'object'])).status, 400)
+  t.is((await call('POST', '/api/playlists', { name: 'Set' })).status, 201)
+  t.is((await call('POST', '/api/playlists/Set/tracks', { tracks: ['nothex'] })).status, 400)
+  const unknown = await call('POST', '/api/playlists/Set/tracks', { tracks: ['a'.repeat(64)] })
+  t.is(unknown.status, 404)
+  t.is(((await unknown.json()) as { error: { code: string } }).error.code, 'ERR_TRACK_NOT_FOUND')
+  t.is((await call('POST', '/api/playlists/Set/remove', { entries: ['nope.1'] })).status, 400)
+  t.is((await call('POST', '/api/playlists/Set/move', { entry: 'nope.1', to: 0 })).status, 400)
+  t.is((await call('POST', '/api/playlists/Set/share', { friend: 'not-an-id' })).status, 400)
+  t.is((await call('GET', '/api/playlists/Nope')).status, 404)
+  const got = (await (await call('GET', '/api/playlists/Set')).json()) as { playlist: { name: string; entries: unknown[] } }
+  t.deepEqual(got.playlist, { name: 'Set', entries: [], shared: [] })
 })
