@@ -18,9 +18,22 @@ function privateKeyObject(seed: Uint8Array): KeyObject {
   return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' })
 }
 
+// The same few keys are checked over and over (a DHT get verifies each
+// answering node's copy of an item: ~20 signatures by one key), and building
+// a KeyObject costs more than the check itself.
+const KEY_CACHE_SIZE = 256
+const publicKeys = new Map<string, KeyObject>()
+
 function publicKeyObject(publicKey: Uint8Array): KeyObject {
   if (publicKey.length !== 32) throw new RangeError('an Ed25519 public key is 32 bytes')
-  return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' })
+  const id = Buffer.from(publicKey).toString('base64')
+  let key = publicKeys.get(id)
+  if (!key) {
+    key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' })
+    if (publicKeys.size >= KEY_CACHE_SIZE) publicKeys.delete(publicKeys.keys().next().value!)
+    publicKeys.set(id, key)
+  }
+  return key
 }
 
 export function keyPairFromSeed(seed: Uint8Array): KeyPair {
