@@ -7,7 +7,7 @@
 //   tracks  sha256 -> TrackRecord (json)
 //   paths   absolute path -> PathEntry (json)
 //   pieces  sha256 -> concatenated SHA-1 piece hashes (binary)
-import { Level } from 'level'
+import type { Level } from 'level'
 import type { AudioFormat } from './formats.ts'
 import type { Tags } from './tags.ts'
 import { LibraryError } from './errors.ts'
@@ -58,6 +58,8 @@ export class LevelLibraryStore {
   ) {}
 
   static async open(location: string): Promise<LevelLibraryStore> {
+    // Loaded here: a process that never opens a store does not load LevelDB.
+    const { Level } = await import('level')
     const db = new Level<string, unknown>(location, { valueEncoding: 'json' })
     try {
       await db.open()

@@ -1,7 +1,11 @@
 // Tags and stream facts via music-metadata. Only headers are read; covers
 // are loaded by the parser (it offers no way to learn that one exists
 // without reading it) but only their presence is kept.
-import { parseBuffer, parseFile, type IAudioMetadata } from 'music-metadata'
+import type { IAudioMetadata } from 'music-metadata'
+
+// Loaded on first use: commands that never read tags do not pay for the parser.
+let parser: Promise<typeof import('music-metadata')> | undefined
+const musicMetadata = () => (parser ??= import('music-metadata'))
 import { ScanError } from './errors.ts'
 
 export interface Tags {
@@ -66,8 +70,8 @@ export async function readTags(path: string, whole?: Uint8Array): Promise<Tags> 
   let meta: IAudioMetadata
   try {
     meta = whole
-      ? await parseBuffer(whole, { path, size: whole.length }, PARSE_OPTIONS)
-      : await parseFile(path, PARSE_OPTIONS)
+      ? await (await musicMetadata()).parseBuffer(whole, { path, size: whole.length }, PARSE_OPTIONS)
+      : await (await musicMetadata()).parseFile(path, PARSE_OPTIONS)
   } catch (err) {
     throw new ScanError('ERR_CORRUPT', `unreadable audio metadata: ${(err as Error).message.split('\n')[0]}`)
   }

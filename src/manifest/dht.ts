@@ -18,7 +18,8 @@
 //   whose target is one) throws inside its message handler and ends the
 //   process. Every packet is therefore checked before it reaches the library.
 // - The socket is udp4 and compact node/peer info is IPv4: no IPv6 here.
-import DHT, { type DhtContact, type StoredItem } from 'bittorrent-dht'
+import type DHT from 'bittorrent-dht'
+import type { DhtContact, StoredItem } from 'bittorrent-dht'
 import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { lookup as dnsLookup } from 'node:dns/promises'
 import { readFile, rename, rm, writeFile } from 'node:fs/promises'
@@ -268,7 +269,9 @@ export class DhtNode {
     const state = opts.stateFile ? await loadState(opts.stateFile, warn) : { nodes: [] }
     const bootstrap = await resolveBootstrap(entries, warn)
 
-    const dht = new DHT({
+    // Loaded here: commands that run no DHT node do not load it.
+    const { default: Dht } = await import('bittorrent-dht')
+    const dht = new Dht({
       nodeId: state.id,
       bootstrap,
       // With our address known, an announce also lists us in our own peer
