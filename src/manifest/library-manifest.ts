@@ -74,17 +74,17 @@ function trackToValue(t: ManifestTrack): BDict | Record<string, unknown> {
   return { sha256: Buffer.from(t.sha256, 'hex'), audio: Buffer.from(t.audioHash, 'hex'), size: t.size, format: t.format, tags }
 }
 
-function trackFromValue(v: BValue): ManifestTrack {
+function trackFromValue(v: BValue, intern: (s: string) => string): ManifestTrack {
   const d = asDict(v, 'track')
   const sha256 = Buffer.from(asBytes(d.sha256, 'sha256', 32)).toString('hex')
   const audioHash = Buffer.from(asBytes(d.audio, 'audio', 32)).toString('hex')
   const size = asInt(d.size, 'size')
   if (!Number.isSafeInteger(size) || size <= 0) malformed('a track size must be a positive integer')
-  const format = asString(d.format, 'format', 8) as AudioFormat
+  const format = intern(asString(d.format, 'format', 8)) as AudioFormat
   if (!FORMATS.includes(format)) malformed(`unknown track format "${format}"`)
   const td = asDict(d.tags, 'tags')
   const tags: ManifestTrack['tags'] = {}
-  for (const k of TEXT_TAGS) if (td[k] !== undefined) tags[k] = asString(td[k], k, MAX_TAG_BYTES)
+  for (const k of TEXT_TAGS) if (td[k] !== undefined) tags[k] = intern(asString(td[k], k, MAX_TAG_BYTES))
   for (const k of INT_TAGS) if (td[k] !== undefined) tags[k] = asInt(td[k], k)
   if (td.durationMs !== undefined) tags.duration = asInt(td.durationMs, 'durationMs') / 1000
   if (td.centiBpm !== undefined) tags.bpm = asInt(td.centiBpm, 'centiBpm') / 100
@@ -104,15 +104,18 @@ export function encodePages(tracks: readonly ManifestTrack[]): Uint8Array[] {
   })
 }
 
-/** Reads one page; `index` and `pageCount` say which SHA-256s may be on it. */
-export function decodePage(plain: Uint8Array, index: number, pageCount: number): ManifestTrack[] {
+/**
+ * Reads one page; `index` and `pageCount` say which SHA-256s may be on it.
+ * `intern` may return one shared copy of equal tag texts.
+ */
+export function decodePage(plain: Uint8Array, index: number, pageCount: number, intern: (s: string) => string = (s) => s): ManifestTrack[] {
   try {
     const d = asDict(
       decode(plain, { maxBytes: LIBRARY_CAPS.pageBytes, maxDepth: 4, maxItems: LIBRARY_CAPS.tracksPerPage * 24, maxStringBytes: MAX_TAG_BYTES }),
       'page',
     )
     const list = asList(d.tracks, 'tracks', LIBRARY_CAPS.tracksPerPage)
-    const out = list.map(trackFromValue)
+    const out = list.map((v) => trackFromValue(v, intern))
     for (let i = 0; i < out.length; i++) {
       if (pageOf(out[i]!.sha256, pageCount) !== index) malformed('a track sits on the wrong page')
       if (i > 0 && out[i - 1]!.sha256 >= out[i]!.sha256) malformed('a page is not sorted by SHA-256 or repeats a track')

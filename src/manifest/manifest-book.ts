@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events'
 import { createHash } from 'node:crypto'
 import { decode, encode } from '../codec/index.ts'
 import { encodeCertificate, signRoster, type Identity, type Roster } from '../identity/index.ts'
+import { pieceLengthFor, type TrackRecord } from '../library/index.ts'
 import { blobOf, checkBlob, packBlob, unpackBlob, type Blob } from './blob.ts'
 import { decodeManifest, encodeManifest, MANIFEST_LIMITS, type DeviceSigner, type ManifestKind } from './envelope.ts'
 import { ManifestError } from './errors.ts'
@@ -34,7 +35,7 @@ interface RemoteDevice {
   name: string
   seq: number
   root: LibraryRoot
-  tracks: ManifestTrack[]
+  tracks: TrackRecord[]
   playlists: Map<string, { seq: number; edits: PlaylistEdits }>
 }
 
@@ -60,8 +61,20 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 const digest = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 const MAX_REFUSALS = 100
 
+const NO_PATHS: readonly string[] = Object.freeze([])
+
 export class ManifestBook extends EventEmitter<Events> {
   private readonly devices = new Map<string, RemoteDevice>()
+  /** One record per track content, shared by every device that lists it (memory: a union of 30,000). */
+  private readonly records = new Map<string, TrackRecord>()
+  /** One copy of each tag text (artists, albums, genres repeat across a library). */
+  private readonly texts = new Map<string, string>()
+  private readonly intern = (s: string): string => {
+    const have = this.texts.get(s)
+    if (have !== undefined) return have
+    this.texts.set(s, s)
+    return s
+  }
   readonly refusals: Refusal[] = []
   /** Applications run one at a time, so two versions never race into the state. */
   private queue: Promise<unknown> = Promise.resolve()
@@ -164,9 +177,13 @@ export class ManifestBook extends EventEmitter<Events> {
 
   // ---- reading ------------------------------------------------------------
 
+  /**
+   * Not revoked. A device missing from our roster is still ours when its
+   * certificate is the owner's (it paired after our roster was made): its
+   * manifests count until a roster revokes it.
+   */
   private isLive(device: string): boolean {
-    const r = this.id.roster
-    return r.devices.some((c) => hex(c.device) === device) && !r.revoked.some((k) => hex(k) === device)
+    return !this.id.roster.revoked.some((k) => hex(k) === device)
   }
 
   /** The other own devices' libraries (revoked devices left out). */
@@ -341,12 +358,12 @@ export class ManifestBook extends EventEmitter<Events> {
         if (device === this.self) return false // our own, come back to us
         const root = rootFromBody(m.body)
         const pageCount = pageCountFor(root.count)
-        const tracks: ManifestTrack[] = []
+        const tracks: TrackRecord[] = []
         const blobs: Blob[] = [blobOf(data, this.circleSecret)]
         for (let i = 0; i < root.pages.length; i++) {
           const page = await this.fetchChecked(root.pages[i]!, fetch)
           blobs.push(page)
-          tracks.push(...decodePage(unpackBlob(page.data, LIBRARY_CAPS.pageBytes), i, pageCount))
+          for (const t of decodePage(unpackBlob(page.data, LIBRARY_CAPS.pageBytes), i, pageCount, this.intern)) tracks.push(this.record(t))
         }
         if (tracks.length !== root.count) throw new ManifestError('ERR_MISMATCH', `the root says ${root.count} tracks, its pages hold ${tracks.length}`)
         const prev = this.devices.get(device)
@@ -371,6 +388,7 @@ export class ManifestBook extends EventEmitter<Events> {
           if (p.seq === ref.seq) known[knownKey('playlist', device, ref.name)] = { seq: ref.seq, root: ref.blob }
         }
         this.devices.set(device, { device, name: m.certificate!.name, seq: m.seq, root, tracks, playlists })
+        if (prev) this.pruneRecords()
         await this.opts.store.save()
         this.emit('changed', 'library', device)
         return true
@@ -414,6 +432,34 @@ export class ManifestBook extends EventEmitter<Events> {
     return blob
   }
 
+  /** The record of a manifest track, shared with any device listing the very same track. */
+  private record(t: ManifestTrack): TrackRecord {
+    const have = this.records.get(t.sha256)
+    if (have && sameTrack(have, t)) return have
+    const record: TrackRecord = {
+      sha256: t.sha256,
+      audioHash: t.audioHash,
+      size: t.size,
+      format: t.format,
+      pieceLength: pieceLengthFor(t.size),
+      // The decoded tags object becomes the record's (it is fresh from decodePage).
+      tags: Object.assign(t.tags, { hasCover: t.tags.hasCover ?? false }),
+      paths: NO_PATHS as string[],
+      missing: false,
+      added: 0,
+      updated: 0,
+    }
+    this.records.set(t.sha256, record)
+    return record
+  }
+
+  /** Drops records no device lists any more. */
+  private pruneRecords(): void {
+    const used = new Set<string>()
+    for (const d of this.devices.values()) for (const t of d.tracks) used.add(t.sha256)
+    for (const sha of this.records.keys()) if (!used.has(sha)) this.records.delete(sha)
+  }
+
   /** Forgets the manifests of devices the roster revoked. */
   async dropRevoked(): Promise<number> {
     let n = 0
@@ -424,6 +470,7 @@ export class ManifestBook extends EventEmitter<Events> {
       n++
     }
     if (n) await this.opts.store.save()
+    this.emit('changed', 'roster', hex(this.id.roster.owner)) // what counts as live may have changed
     return n
   }
 
@@ -440,4 +487,13 @@ export class ManifestBook extends EventEmitter<Events> {
     }
     await this.opts.store.collect(keep)
   }
+}
+
+/** Whether a record made earlier says exactly what this manifest track says. */
+function sameTrack(r: TrackRecord, t: ManifestTrack): boolean {
+  if (r.audioHash !== t.audioHash || r.size !== t.size || r.format !== t.format) return false
+  const a = r.tags as unknown as Record<string, unknown>
+  const b = { ...t.tags, hasCover: t.tags.hasCover ?? false } as Record<string, unknown>
+  const keys = Object.keys(b)
+  return keys.length === Object.keys(a).length && keys.every((k) => a[k] === b[k])
 }

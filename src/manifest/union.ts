@@ -1,10 +1,10 @@
 // The union library: this device's tracks and every other own device's
 // library manifest merged into one list, each track with the devices that
-// hold it and whether they are online now. Remote tracks take the shape of a
-// local TrackRecord (no paths) so search, sort and views work on both.
-import { pieceLengthFor, type ListOptions, type TrackRecord } from '../library/index.ts'
+// hold it and whether they are online now. Entries point at the records the
+// library and the manifest book already hold (no copies): a union of 30,000
+// entries costs a small object and a holders array each.
+import type { ListOptions, TrackRecord } from '../library/index.ts'
 import { matches, queryTokens, sortTracks } from '../library/index.ts'
-import type { ManifestTrack } from './library-manifest.ts'
 
 export interface TrackHolder {
   /** Device key, hex. */
@@ -15,27 +15,20 @@ export interface TrackHolder {
   self: boolean
 }
 
+export interface UnionEntry {
+  /** The local record when this device has one, else the first remote one. */
+  track: TrackRecord
+  holders: TrackHolder[]
+}
+
+/** A union entry as the API and `ls --json` show it. */
 export type UnionTrack = TrackRecord & { holders: TrackHolder[] }
 
 export interface RemoteLibraryView {
   device: string
   name: string
-  tracks: readonly ManifestTrack[]
-}
-
-function fromManifest(t: ManifestTrack): TrackRecord {
-  return {
-    sha256: t.sha256,
-    audioHash: t.audioHash,
-    size: t.size,
-    format: t.format,
-    pieceLength: pieceLengthFor(t.size),
-    tags: { ...t.tags, hasCover: t.tags.hasCover ?? false },
-    paths: [],
-    missing: false,
-    added: 0,
-    updated: 0,
-  }
+  /** Records made from the device's manifest (no paths; see ManifestBook). */
+  tracks: readonly TrackRecord[]
 }
 
 export interface UnionInput {
@@ -46,35 +39,41 @@ export interface UnionInput {
 }
 
 /** Every track held anywhere (and local ones gone missing), with its holders. */
-export function unionTracks({ self, local, remotes, online }: UnionInput): Map<string, UnionTrack> {
-  const out = new Map<string, UnionTrack>()
-  for (const t of local) {
-    out.set(t.sha256, { ...t, holders: t.missing ? [] : [{ device: self.device, name: self.name, online: true, self: true }] })
-  }
+export function unionTracks({ self, local, remotes, online }: UnionInput): Map<string, UnionEntry> {
+  const out = new Map<string, UnionEntry>()
+  const me: TrackHolder = { device: self.device, name: self.name, online: true, self: true }
+  for (const t of local) out.set(t.sha256, { track: t, holders: t.missing ? [] : [me] })
   for (const r of remotes) {
     if (r.device === self.device) continue
     const holder: TrackHolder = { device: r.device, name: r.name, online: online.has(r.device), self: false }
     for (const t of r.tracks) {
-      let u = out.get(t.sha256)
-      if (!u) out.set(t.sha256, (u = { ...fromManifest(t), holders: [] }))
-      u.holders.push(holder)
+      const u = out.get(t.sha256)
+      if (u) u.holders.push(holder)
+      else out.set(t.sha256, { track: t, holders: [holder] })
     }
   }
   for (const u of out.values()) {
-    if (u.holders.length > 0) u.missing = false
-    u.holders.sort((a, b) => Number(b.self) - Number(a.self) || Number(b.online) - Number(a.online) || a.name.localeCompare(b.name))
+    if (u.holders.length > 1) u.holders.sort((a, b) => Number(b.self) - Number(a.self) || Number(b.online) - Number(a.online) || a.name.localeCompare(b.name))
   }
   return out
 }
 
+/** The shape shown: the record, missing only when no device holds it, and its holders. */
+export function unionTrack(u: UnionEntry): UnionTrack {
+  return { ...u.track, missing: u.holders.length === 0, holders: u.holders }
+}
+
 /** Search, sort and limit over the union, as LocalLibrary.list does over local tracks. */
-export function listUnion(all: Iterable<UnionTrack>, opts: ListOptions = {}): UnionTrack[] {
+export function listUnion(all: Iterable<UnionEntry>, opts: ListOptions = {}): UnionEntry[] {
   const tokens = queryTokens(opts.query ?? '')
-  const out: UnionTrack[] = []
-  for (const t of all) {
-    if (t.missing && opts.includeMissing === false) continue
-    if (matches(t, tokens)) out.push(t)
+  const byTrack = new Map<TrackRecord, UnionEntry>()
+  const picked: TrackRecord[] = []
+  for (const u of all) {
+    if (u.holders.length === 0 && opts.includeMissing === false) continue
+    if (!matches(u.track, tokens)) continue
+    picked.push(u.track)
+    byTrack.set(u.track, u)
   }
-  sortTracks(out, opts.sort ?? 'artist', opts.reverse)
-  return opts.limit ? out.slice(0, opts.limit) : out
+  sortTracks(picked, opts.sort ?? 'artist', opts.reverse)
+  return (opts.limit ? picked.slice(0, opts.limit) : picked).map((t) => byTrack.get(t)!)
 }

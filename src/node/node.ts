@@ -17,7 +17,7 @@ import { nodeRoutes } from './routes.ts'
 import { playlistRoutes } from './playlist-routes.ts'
 import { ManifestSync } from './manifest-sync.ts'
 import { Sharing } from './sharing.ts'
-import { DhtNode, ManifestBook, ManifestStore, listUnion, parseHostPort, unionTracks, type UnionTrack } from '../manifest/index.ts'
+import { DhtNode, ManifestBook, ManifestStore, listUnion, parseHostPort, unionTrack, unionTracks, type UnionEntry } from '../manifest/index.ts'
 import { removeNodeInfo, writeNodeInfo, type NodeInfo } from './node-file.ts'
 
 /** Default ports, chosen clear of BitTorrent's 6881-6889 and common dev servers. */
@@ -193,20 +193,34 @@ export class Node {
       cleanup.push(async () => sharing.stop())
 
       // The API sees the union library; a scan also makes new tracks servable and publishes them.
-      const union = async (): Promise<Map<string, UnionTrack>> =>
-        unionTracks({
-          self: { device: Buffer.from(id().device.publicKey).toString('hex'), name: id().certificate.name },
-          local: await library.list(),
-          remotes: book.remoteLibraries(),
-          online: new Set(swarm.devices.online().map((l) => l.device)),
-        })
+      // The union is built once and kept until something in it changes: a
+      // scan, a manifest taken in, a device coming or going (its online flag).
+      let unionCache: Promise<Map<string, UnionEntry>> | null = null
+      const unionChanged = () => void (unionCache = null)
+      const union = (): Promise<Map<string, UnionEntry>> =>
+        (unionCache ??= (async () =>
+          unionTracks({
+            self: { device: Buffer.from(id().device.publicKey).toString('hex'), name: id().certificate.name },
+            local: await library.list(),
+            remotes: book.remoteLibraries(),
+            online: new Set(swarm.devices.online().map((l) => l.device)),
+          }))().catch((err: unknown) => {
+          unionCache = null
+          throw err
+        }))
+      book.on('changed', unionChanged)
+      swarm.on('device', unionChanged)
+      swarm.on('device-gone', unionChanged)
       const served: Library = {
-        list: async (o) => listUnion((await union()).values(), o),
-        track: async (s) => (await library.track(s)) ?? (await union()).get(s),
+        list: async (o) => listUnion((await union()).values(), o).map(unionTrack),
+        track: async (s) => {
+          const u = (await union()).get(s)
+          return u ? unionTrack(u) : undefined
+        },
         stats: () => library.stats(),
         close: async () => {},
         scan: async (roots: string[], o?: Omit<ScanOptions, 'circleSecret'>) => {
-          const summary = await library.scan(roots, o)
+          const summary = await library.scan(roots, o).finally(unionChanged)
           await offerLibrary(swarm, library, id().circleSecret)
           await sync.publishLibrary().catch(warn)
           sharing.changed()

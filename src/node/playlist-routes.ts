@@ -4,8 +4,9 @@
 // (by SHA-256, else by audio hash, so a retagged file keeps its place).
 import { parseId } from '../identity/index.ts'
 import {
-  addTracks, ManifestError, moveEntry, removeEntries, setShare, type ManifestBook, type MergedPlaylist, type TrackRef, type UnionTrack,
+  addTracks, ManifestError, moveEntry, removeEntries, setShare, type ManifestBook, type MergedPlaylist, type TrackRef, type UnionEntry,
 } from '../manifest/index.ts'
+import { unionTrack } from '../manifest/index.ts'
 import { ApiError, readJsonBody, sendJson, SHA256_HEX, trackView, type Route, type TrackView } from '../player/index.ts'
 import type { ManifestSync } from './manifest-sync.ts'
 import type { Sharing } from './sharing.ts'
@@ -14,7 +15,7 @@ import { formatId } from '../identity/index.ts'
 export interface PlaylistRoutesOptions {
   book: ManifestBook
   sync: ManifestSync
-  union: () => Promise<Map<string, UnionTrack>>
+  union: () => Promise<Map<string, UnionEntry>>
   sharing: Sharing
 }
 
@@ -53,15 +54,15 @@ function body<T>(raw: unknown): Partial<T> {
 const ownerHex = (id: string) => Buffer.from(parseId('owner', id)).toString('hex')
 
 /** Resolves each entry: the exact file if any device lists it, else the same recording retagged. */
-export function resolveEntries(p: MergedPlaylist, union: Map<string, UnionTrack>): PlaylistEntryView[] {
-  let byAudio: Map<string, UnionTrack> | undefined
+export function resolveEntries(p: MergedPlaylist, union: Map<string, UnionEntry>): PlaylistEntryView[] {
+  let byAudio: Map<string, UnionEntry> | undefined
   return p.entries.map((e, i) => {
-    let t = union.get(e.track.sha256)
-    if ((!t || t.holders.length === 0) && e.track.audio) {
-      byAudio ??= new Map([...union.values()].filter((u) => u.holders.length).map((u) => [u.audioHash, u]))
-      t = byAudio.get(e.track.audio) ?? t
+    let u = union.get(e.track.sha256)
+    if ((!u || u.holders.length === 0) && e.track.audio) {
+      byAudio ??= new Map([...union.values()].filter((x) => x.holders.length).map((x) => [x.track.audioHash, x]))
+      u = byAudio.get(e.track.audio) ?? u
     }
-    return { id: e.id, position: i + 1, ref: e.track, track: t ? trackView(t) : null }
+    return { id: e.id, position: i + 1, ref: e.track, track: u ? trackView(unionTrack(u)) : null }
   })
 }
 
@@ -130,7 +131,7 @@ export function playlistRoutes({ book, sync, union, sharing }: PlaylistRoutesOpt
       }
       const all = await union()
       const refs: TrackRef[] = (b.tracks as string[]).map((sha) => {
-        const t = all.get(sha)
+        const t = all.get(sha)?.track
         if (!t) throw new ApiError(404, 'ERR_TRACK_NOT_FOUND', `no own device lists track ${sha.slice(0, 12)}`)
         const ref: TrackRef = { sha256: t.sha256, audio: t.audioHash }
         if (t.tags.title) ref.title = t.tags.title

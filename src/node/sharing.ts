@@ -8,7 +8,7 @@
 // DHT, link to their devices, take in their list, and stream their tracks.
 import { asDict, asInt, asList, asString, asBytes, decode, encode, BencodeError, type BValue } from '../codec/index.ts'
 import type { Identity } from '../identity/index.ts'
-import { packBlob, unpackBlob, type DhtNode, type ManifestBook, type UnionTrack } from '../manifest/index.ts'
+import { packBlob, unpackBlob, type DhtNode, type ManifestBook, type UnionEntry } from '../manifest/index.ts'
 import { shareChannelInfoHash, type DeviceLink, type ManifestNotice, type Swarm, type SwarmSharing, type Torrent } from '../swarm/index.ts'
 import { resolveEntries } from './playlist-routes.ts'
 import { createHash } from 'node:crypto'
@@ -49,7 +49,7 @@ export interface SharingOptions {
   book: ManifestBook
   swarm: () => Swarm
   dht: DhtNode | null
-  union: () => Promise<Map<string, UnionTrack>>
+  union: () => Promise<Map<string, UnionEntry>>
   onWarning?: (err: Error) => void
 }
 

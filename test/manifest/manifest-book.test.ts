@@ -47,7 +47,7 @@ test('a library published by one device is taken in by the other and shows in th
   t.is(union.size, 300)
   const one = union.get(tracks[7]!.sha256)!
   t.deepEqual(one.holders, [{ device: Buffer.from(c.devices[0]!.key.publicKey).toString('hex'), name: 'laptop', online: false, self: false }])
-  t.is(one.tags.title, tracks[7]!.tags.title)
+  t.is(one.track.tags.title, tracks[7]!.tags.title)
 })
 
 test('a replayed or rolled-back library is refused as a replay; the newer one stays', async (t) => {
