@@ -20,13 +20,33 @@ export async function serveNode(t: ExecutionContext, home: string, args: string[
   let err = ''
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
   const exited = once(child, 'exit')
+  let nodePid: number | undefined // the node's own process (serve runs it in a child)
+  const killNode = () => {
+    try {
+      if (nodePid) process.kill(nodePid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
+    // A crash is a crash of the node itself, not only of the process that started it.
+    if (signal === 'SIGKILL') killNode()
     child.kill(signal)
     const [code] = await exited
     return code as number | null
   }
-  t.teardown(() => stop('SIGKILL').then(() => {}))
+  // `serve` runs the node in a child of its own (bin/djcloud.js): stop it
+  // gracefully so nothing writes into the home while the test removes it;
+  // kill both if that takes too long.
+  t.teardown(async () => {
+    const timer = setTimeout(() => {
+      killNode()
+      child.kill('SIGKILL')
+    }, 5_000)
+    await stop('SIGTERM')
+    clearTimeout(timer)
+  })
   const line = await new Promise<string>((resolve, reject) => {
     let out = ''
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -36,5 +56,7 @@ export async function serveNode(t: ExecutionContext, home: string, args: string[
     })
     child.once('exit', (code) => reject(new Error(`djcloud serve exited with ${code}: ${err}`)))
   })
-  return { child, info: JSON.parse(line) as NodeInfo, stderr: () => err, stop }
+  const info = JSON.parse(line) as NodeInfo
+  nodePid = info.pid
+  return { child, info, stderr: () => err, stop }
 }

@@ -69,7 +69,7 @@ test('one of three holders killed mid-stream: the stream goes on and the bytes v
     received += value.length
     if (!killed && received > bytes.length / 10) {
       killed = true
-      others[0]!.child.kill('SIGKILL') // the phone drops out, no goodbye
+      void others[0]!.stop('SIGKILL') // the phone's node dies, no goodbye
     }
   }
   t.true(killed)
