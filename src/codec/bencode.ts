@@ -53,13 +53,51 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length
 }
 
-export function encode(value: BInput): Uint8Array {
-  const parts: Uint8Array[] = []
-  write(value, parts, 0)
-  return Buffer.concat(parts)
+/** A growing output buffer: tokens are written in place, not as a buffer each. */
+class Writer {
+  private buf = Buffer.allocUnsafe(1024)
+  private len = 0
+
+  private ensure(n: number): void {
+    if (this.len + n <= this.buf.length) return
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n))
+    this.buf.copy(next, 0, 0, this.len)
+    this.buf = next
+  }
+
+  ascii(s: string): void {
+    this.ensure(s.length)
+    this.len += this.buf.write(s, this.len, 'latin1')
+  }
+
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length)
+    this.buf.set(b, this.len)
+    this.len += b.length
+  }
+
+  text(s: string): void {
+    const n = Buffer.byteLength(s)
+    this.ascii(`${n}:`)
+    this.ensure(n)
+    this.len += this.buf.write(s, this.len, 'utf8')
+  }
+
+  /** The bytes written, in a buffer of their own size. */
+  done(): Uint8Array {
+    return Buffer.from(this.buf.subarray(0, this.len))
+  }
 }
 
-function write(value: BInput, out: Uint8Array[], depth: number): void {
+const ASCII = /^[\x00-\x7f]*$/
+
+export function encode(value: BInput): Uint8Array {
+  const w = new Writer()
+  write(value, w, 0)
+  return w.done()
+}
+
+function write(value: BInput, out: Writer, depth: number): void {
   if (depth > 64) throw new BencodeError('value nested too deeply to encode')
   if (typeof value === 'number' || typeof value === 'bigint') {
     if (typeof value === 'number' && !Number.isSafeInteger(value)) {
@@ -69,27 +107,27 @@ function write(value: BInput, out: Uint8Array[], depth: number): void {
     if (typeof value === 'bigint' && (value > INT64_MAX || value < INT64_MIN)) {
       throw new BencodeError('cannot encode an integer beyond 64 bits')
     }
-    out.push(enc.encode(`i${value}e`))
+    out.ascii(`i${value}e`)
   } else if (typeof value === 'string') {
-    const bytes = enc.encode(value)
-    out.push(enc.encode(`${bytes.length}:`), bytes)
+    out.text(value)
   } else if (value instanceof Uint8Array) {
-    out.push(enc.encode(`${value.length}:`), value)
+    out.ascii(`${value.length}:`)
+    out.bytes(value)
   } else if (Array.isArray(value)) {
-    out.push(enc.encode('l'))
+    out.ascii('l')
     for (const item of value) write(item, out, depth + 1)
-    out.push(enc.encode('e'))
+    out.ascii('e')
   } else if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value)
-      .filter((e): e is [string, BInput] => e[1] !== undefined)
-      .map(([k, v]) => [enc.encode(k), v] as const)
-      .sort((a, b) => compareBytes(a[0], b[0]))
-    out.push(enc.encode('d'))
-    for (const [k, v] of entries) {
-      out.push(enc.encode(`${k.length}:`), k)
-      write(v, out, depth + 1)
+    const keys = Object.keys(value).filter((k) => value[k] !== undefined)
+    // Keys sort by their UTF-8 bytes; for ASCII keys that is plain string order.
+    if (keys.every((k) => ASCII.test(k))) keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    else keys.sort((a, b) => compareBytes(enc.encode(a), enc.encode(b)))
+    out.ascii('d')
+    for (const k of keys) {
+      out.text(k)
+      write(value[k] as BInput, out, depth + 1)
     }
-    out.push(enc.encode('e'))
+    out.ascii('e')
   } else {
     throw new BencodeError(`cannot encode ${typeof value}`)
   }

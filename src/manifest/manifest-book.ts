@@ -36,6 +36,8 @@ interface RemoteDevice {
   seq: number
   root: LibraryRoot
   tracks: TrackRecord[]
+  /** The records of each page, by "<sha256>:<index>:<page count>", so an update reads only new pages. */
+  pages: Map<string, TrackRecord[]>
   playlists: Map<string, { seq: number; edits: PlaylistEdits }>
 }
 
@@ -67,6 +69,8 @@ export class ManifestBook extends EventEmitter<Events> {
   private readonly devices = new Map<string, RemoteDevice>()
   /** One record per track content, shared by every device that lists it (memory: a union of 30,000). */
   private readonly records = new Map<string, TrackRecord>()
+  /** This device's page blobs of its last library, by digest of their plain bytes. */
+  private readonly ownPages = new Map<string, Blob>()
   /** One copy of each tag text (artists, albums, genres repeat across a library). */
   private readonly texts = new Map<string, string>()
   private readonly intern = (s: string): string => {
@@ -239,21 +243,34 @@ export class ManifestBook extends EventEmitter<Events> {
    */
   publishLibrary(tracks: readonly ManifestTrack[]): Promise<Publication | null> {
     return this.serial(async () => {
-      const pages = encodePages(tracks).map((p) => packBlob(p, this.circleSecret))
-      const root: LibraryRoot = { pages: pages.map((b) => b.sha256), count: tracks.length, playlists: this.ownPlaylistRefs() }
-      const body = rootToBody(root)
-      const state = this.opts.store.state
-      const bodyHash = digest(encode(body))
-      if (state.own.library?.body === bodyHash) return null
-      const seq = (state.own.library?.seq ?? 0) + 1
-      const blob = packBlob(encodeManifest({ kind: 'library', seq, created: this.now(), body }, this.signer()), this.circleSecret)
-      for (const p of pages) await this.opts.store.putBlob(p)
-      await this.opts.store.putBlob(blob)
-      state.own.library = { seq, root: blob.sha256, body: bodyHash }
-      await this.opts.store.save()
-      await this.collect()
-      return { kind: 'library', seq, blob }
+      // A page whose bytes did not change is the blob it was: not compressed again.
+      const pages = encodePages(tracks).map((p) => {
+        const key = digest(p)
+        let blob = this.ownPages.get(key)
+        if (!blob) this.ownPages.set(key, (blob = packBlob(p, this.circleSecret)))
+        return { key, blob }
+      })
+      const keys = new Set(pages.map((p) => p.key))
+      for (const k of this.ownPages.keys()) if (!keys.has(k)) this.ownPages.delete(k)
+      return this.publishRoot(tracks.length, pages.map((p) => p.blob))
     })
+  }
+
+  /** Signs and stores a new root over these pages, unless it would say what the last one said. */
+  private async publishRoot(count: number, pages: Blob[]): Promise<Publication | null> {
+    const root: LibraryRoot = { pages: pages.map((b) => b.sha256), count, playlists: this.ownPlaylistRefs() }
+    const body = rootToBody(root)
+    const state = this.opts.store.state
+    const bodyHash = digest(encode(body))
+    if (state.own.library?.body === bodyHash) return null
+    const seq = (state.own.library?.seq ?? 0) + 1
+    const blob = packBlob(encodeManifest({ kind: 'library', seq, created: this.now(), body }, this.signer()), this.circleSecret)
+    for (const p of pages) await this.opts.store.putBlob(p)
+    await this.opts.store.putBlob(blob)
+    state.own.library = { seq, root: blob.sha256, body: bodyHash }
+    await this.opts.store.save()
+    await this.collect()
+    return { kind: 'library', seq, blob }
   }
 
   /** Applies an edit to this device's own edits of a playlist and publishes them. */
@@ -360,10 +377,19 @@ export class ManifestBook extends EventEmitter<Events> {
         const pageCount = pageCountFor(root.count)
         const tracks: TrackRecord[] = []
         const blobs: Blob[] = [blobOf(data, this.circleSecret)]
+        const readBefore = this.devices.get(device)?.pages
+        const pages = new Map<string, TrackRecord[]>()
         for (let i = 0; i < root.pages.length; i++) {
-          const page = await this.fetchChecked(root.pages[i]!, fetch)
-          blobs.push(page)
-          for (const t of decodePage(unpackBlob(page.data, LIBRARY_CAPS.pageBytes), i, pageCount, this.intern)) tracks.push(this.record(t))
+          // A page this device sent before, at the same place: already checked and read.
+          const key = `${root.pages[i]}:${i}:${pageCount}`
+          let read = readBefore?.get(key)
+          if (!read) {
+            const page = await this.fetchChecked(root.pages[i]!, fetch)
+            blobs.push(page)
+            read = decodePage(unpackBlob(page.data, LIBRARY_CAPS.pageBytes), i, pageCount, this.intern).map((t) => this.record(t))
+          }
+          pages.set(key, read)
+          for (const t of read) tracks.push(t)
         }
         if (tracks.length !== root.count) throw new ManifestError('ERR_MISMATCH', `the root says ${root.count} tracks, its pages hold ${tracks.length}`)
         const prev = this.devices.get(device)
@@ -387,7 +413,7 @@ export class ManifestBook extends EventEmitter<Events> {
           const p = playlists.get(ref.name)!
           if (p.seq === ref.seq) known[knownKey('playlist', device, ref.name)] = { seq: ref.seq, root: ref.blob }
         }
-        this.devices.set(device, { device, name: m.certificate!.name, seq: m.seq, root, tracks, playlists })
+        this.devices.set(device, { device, name: m.certificate!.name, seq: m.seq, root, tracks, pages, playlists })
         if (prev) this.pruneRecords()
         await this.opts.store.save()
         this.emit('changed', 'library', device)
@@ -410,7 +436,7 @@ export class ManifestBook extends EventEmitter<Events> {
         await this.opts.store.putBlob(blob)
         let d = this.devices.get(device)
         if (!d) {
-          d = { device, name: m.certificate!.name, seq: 0, root: { pages: [], count: 0, playlists: [] }, tracks: [], playlists: new Map() }
+          d = { device, name: m.certificate!.name, seq: 0, root: { pages: [], count: 0, playlists: [] }, tracks: [], pages: new Map(), playlists: new Map() }
           this.devices.set(device, d)
         }
         d.playlists.set(m.name, { seq: m.seq, edits })
