@@ -97,16 +97,17 @@ export class ManifestSync extends EventEmitter<Events> {
     this.publishTimer.unref()
   }
 
+  /** Publishes the library root if it changed; linked devices are told at once, the DHT put runs on. */
   async publishLibrary(): Promise<Publication | null> {
     const tracks = (await this.opts.library.list({ includeMissing: false })).map(toManifestTrack)
     const p = await this.opts.book.publishLibrary(tracks)
-    if (p) await this.announce(p)
+    if (p) void this.announce(p)
     return p
   }
 
   async publishRoster(): Promise<Publication | null> {
     const p = await this.opts.book.publishRoster()
-    if (p) await this.announce(p)
+    if (p) void this.announce(p)
     return p
   }
 
@@ -121,7 +122,11 @@ export class ManifestSync extends EventEmitter<Events> {
     return manifestSalt(this.id.circleSecret, p.kind, p.name)
   }
 
-  /** Tells linked devices, and puts the pointer on the DHT; resolves with the number of DHT nodes that stored it. */
+  /**
+   * Tells linked devices, and puts the pointer on the DHT; resolves with the
+   * number of DHT nodes that stored it. Never rejects (a DHT failure is a
+   * warning: the next re-put tries again).
+   */
   private async announce(p: Publication): Promise<number> {
     const id = this.id
     const signer = p.kind === 'roster' ? id.roster.owner : id.device.publicKey
@@ -149,14 +154,19 @@ export class ManifestSync extends EventEmitter<Events> {
     this.reputTimer.unref()
   }
 
-  /** Puts every item of ours again: DHT nodes forget items after a while, and nodes come and go. */
-  async reput(): Promise<void> {
+  /**
+   * Puts every item of ours again: DHT nodes forget items after a while, and
+   * nodes come and go. Resolves with what was put and how many nodes stored it.
+   */
+  async reput(): Promise<Array<{ item: string; seq: number; stored: number }>> {
     const items = ['library', ...Object.keys(this.opts.book.store.state.own).filter((k) => k.startsWith('playlist:'))]
     if (this.id.owner) items.push('roster')
+    const out: Array<{ item: string; seq: number; stored: number }> = []
     for (const item of items) {
       const p = await this.opts.book.ownPublication(item)
-      if (p) await this.announce(p)
+      if (p) out.push({ item, seq: p.seq, stored: await this.announce(p) })
     }
+    return out
   }
 
   // ---- receiving -------------------------------------------------------------

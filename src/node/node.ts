@@ -102,7 +102,9 @@ export class Node {
       let bootstrapAddress: string | undefined
       if (opts.dht !== false) {
         const d = opts.dht || {}
-        const bootstrap = [...(opts.bootstrap ?? []), ...id().roster.bootstrap].filter((a) => {
+        // Not our own previous address: a node does not bootstrap from itself.
+        const ownPrevious = (await readFile(join(home, 'embedded-bootstrap'), 'utf8').catch(() => '')).trim()
+        const bootstrap = [...(opts.bootstrap ?? []), ...id().roster.bootstrap.filter((a) => a !== ownPrevious)].filter((a) => {
           try {
             parseHostPort(a)
             return true

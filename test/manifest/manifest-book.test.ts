@@ -126,6 +126,19 @@ test('forged, foreign, revoked, non-admin, oversized, nested, malformed and mism
   }
 })
 
+test('bytes fetched for a pointer or a page that do not hash to it are refused and logged', async (t) => {
+  const { a, b } = await pair(t)
+  const pub = (await a.publishLibrary(fakeTracks(5)))!
+  t.true(b.checkFetched(pub.blob.data, pub.blob.infoHash, 'laptop'))
+  t.true(b.checkFetched(pub.blob.data, pub.blob.sha256, 'laptop'))
+  const other = packBlob(Buffer.from('something else'), randomBytes(32))
+  t.false(b.checkFetched(other.data, pub.blob.infoHash, 'laptop'))
+  t.is(b.refusals.at(-1)!.code, 'ERR_MISMATCH')
+  t.false(b.checkFetched(other.data, pub.blob.sha256, 'laptop'))
+  t.is(b.refusals.at(-1)!.code, 'ERR_MISMATCH')
+  t.is(b.refusals.length, 2)
+})
+
 test('a roster manifest signed by a device (even an admin one) is refused; an owner-signed newer roster is read', async (t) => {
   const { c, b } = await pair(t)
   const next = { ...c.roster, seq: c.roster.seq + 1, created: Date.now() }

@@ -2,7 +2,8 @@ import test from 'ava'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { openLibrary } from '../../src/library/index.ts'
-import { initIdentity } from '../../src/identity/index.ts'
+import { initIdentity, loadIdentity } from '../../src/identity/index.ts'
+import { DhtNode, manifestSalt } from '../../src/manifest/index.ts'
 import { startNode } from '../../src/node/index.ts'
 import { buildId3, encodeWav } from '../../src/demo/index.ts'
 import { tempDir } from '../helpers/temp.ts'
@@ -21,7 +22,7 @@ test('a node starts on a library without opening, verifying or announcing any tr
   await lib.scan([music])
   await lib.close()
 
-  const node = await startNode({ home, peerPort: 0, apiPort: 0, peerHost: '127.0.0.1', tracker: false })
+  const node = await startNode({ home, peerPort: 0, apiPort: 0, peerHost: '127.0.0.1', tracker: false, dht: { port: 0 } })
   t.teardown(() => node.close())
   t.is(node.swarm.openTorrents, 0)
   const first = (await node.library.list())[0]!
@@ -33,8 +34,29 @@ test('restarting the admin node with another tracker port replaces its tracker U
   const home = await tempDir(t)
   await initIdentity(home)
   for (let i = 0; i < 3; i++) {
-    const node = await startNode({ home, peerPort: 0, apiPort: 0, peerHost: '127.0.0.1', tracker: { port: 0, host: '127.0.0.1', advertise: '127.0.0.1' } })
+    const node = await startNode({ home, peerPort: 0, apiPort: 0, peerHost: '127.0.0.1', tracker: { port: 0, host: '127.0.0.1', advertise: '127.0.0.1' }, dht: { port: 0 } })
     t.deepEqual(node.roster.trackers, [node.info.tracker])
     await node.close()
   }
+})
+
+test('re-putting republishes every item of ours (library, playlists, the roster on an admin) at its current seq', async (t) => {
+  const home = await tempDir(t)
+  await initIdentity(home, { name: 'solo' })
+  const peerDht = await DhtNode.start({ port: 0, host: '127.0.0.1', bootstrap: [] })
+  t.teardown(() => peerDht.close())
+  const node = await startNode({
+    home, peerPort: 0, apiPort: 0, peerHost: '127.0.0.1', tracker: false, dht: { port: 0 }, bootstrap: [`127.0.0.1:${peerDht.port}`],
+  })
+  t.teardown(() => node.close())
+  const { publication } = await node.book.editPlaylist('Set', (own) => ({ ...own, clock: own.clock + 1 }), { create: true })
+  await node.sync.publishPlaylist(publication)
+  const again = await node.sync.reput()
+  t.deepEqual(again.map((r) => r.item).sort(), ['library', 'playlist:Set', 'roster'])
+  t.is(again.find((r) => r.item === 'playlist:Set')!.seq, publication.seq)
+  // The other DHT node holds each pointer at that seq.
+  const id = await loadIdentity(home)
+  const got = await peerDht.getPointer({ publicKey: id.device.publicKey, salt: manifestSalt(id.circleSecret, 'playlist', 'Set') })
+  t.is(got?.seq, publication.seq)
+  t.is(got?.infoHash.toString('hex'), publication.blob.infoHash)
 })
