@@ -1,11 +1,10 @@
 // Command line of the manifest benchmark: runs it, prints a summary and writes
 // the results as JSON. Returns an exit code: 0 done (targets missed or not:
 // they are reported, not enforced), 1 the benchmark itself failed, 2 bad usage.
-import { mkdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { positiveCount } from '../common.ts'
+import { positiveCount, runAndReport } from '../common.ts'
 import { REPO } from '../scan/measure.ts'
 import { runManifestBench, type ManifestBenchResults } from './manifest-bench.ts'
 
@@ -140,17 +139,5 @@ export async function manifestBenchMain(argv: string[]): Promise<number> {
     process.stderr.write(`${(err as Error).message}\n\n${USAGE}`)
     return 2
   }
-  try {
-    const results = await runManifestBench({ ...opts, debug: !!process.env.DJCLOUD_BENCH_DEBUG, log: (line) => process.stderr.write(`bench:manifest ${line}\n`) })
-    process.stdout.write(`\n${formatResults(results)}\n`)
-    if (opts.out) {
-      await mkdir(dirname(opts.out), { recursive: true })
-      await writeFile(opts.out, JSON.stringify(results, null, 2) + '\n')
-      process.stdout.write(`\nresults written to ${opts.out}\n`)
-    }
-    return 0
-  } catch (err) {
-    process.stderr.write(`bench:manifest failed: ${(err as Error).stack ?? err}\n`)
-    return 1
-  }
+  return runAndReport('manifest', opts.out, (log) => runManifestBench({ ...opts, debug: !!process.env.DJCLOUD_BENCH_DEBUG, log }), formatResults)
 }

@@ -1,14 +1,13 @@
 // Command line of the swarm benchmark: runs it, prints the table and writes
 // the results as JSON. Returns an exit code: 0 done (targets missed or not:
 // they are reported, not enforced), 1 the benchmark itself failed, 2 bad usage.
-import { mkdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { REPO } from '../scan/measure.ts'
 import { formatResults } from './report.ts'
 import { runSwarmBench } from './swarm-bench.ts'
-import { positiveCount } from '../common.ts'
+import { positiveCount, runAndReport } from '../common.ts'
 
 const USAGE = `Usage: npm run bench:swarm -- [options]
 
@@ -55,17 +54,5 @@ export async function swarmBenchMain(argv: string[]): Promise<number> {
     process.stderr.write(`${(err as Error).message}\n\n${USAGE}`)
     return 2
   }
-  try {
-    const results = await runSwarmBench({ ...opts, log: (line) => process.stderr.write(`bench:swarm ${line}\n`) })
-    process.stdout.write(`\n${formatResults(results)}\n`)
-    if (opts.out) {
-      await mkdir(dirname(opts.out), { recursive: true })
-      await writeFile(opts.out, JSON.stringify(results, null, 2) + '\n')
-      process.stdout.write(`\nresults written to ${opts.out}\n`)
-    }
-    return 0
-  } catch (err) {
-    process.stderr.write(`bench:swarm failed: ${(err as Error).stack ?? err}\n`)
-    return 1
-  }
+  return runAndReport('swarm', opts.out, (log) => runSwarmBench({ ...opts, log }), formatResults)
 }
