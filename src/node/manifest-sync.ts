@@ -20,6 +20,7 @@ const REPUT_MIN = 30 * 60_000
 const REPUT_JITTER = 30 * 60_000
 const PUBLISH_DELAY = 200 // ms: a scan's or a burst of edits' changes go out as one version
 const LINK_WAIT = 2_000 // ms to wait for devices found on the DHT to link
+const MAX_TAKEN = 10_000 // versions remembered as taken in (then forgotten, harmlessly)
 
 export interface ManifestSyncOptions {
   identity: () => Identity
@@ -50,6 +51,9 @@ export class ManifestSync extends EventEmitter<Events> {
   private reputTimer: NodeJS.Timeout | null = null
   private publishTimer: NodeJS.Timeout | null = null
   private stopped = false
+  /** Versions (root infohashes) being taken in, and taken in already. */
+  private readonly taking = new Map<string, Promise<boolean>>()
+  private readonly taken = new Set<string>()
 
   constructor(private readonly opts: ManifestSyncOptions) {
     super()
@@ -210,7 +214,28 @@ export class ManifestSync extends EventEmitter<Events> {
     }
   }
 
-  private async take(kind: ManifestKind, infoHash: string, prefer: DeviceLink[], source: string): Promise<boolean> {
+  /**
+   * Takes in one version, once: a notice and a DHT poll often bring the same
+   * version at the same time, and the second would be refused as a replay.
+   */
+  private take(kind: ManifestKind, infoHash: string, prefer: DeviceLink[], source: string): Promise<boolean> {
+    if (this.taken.has(infoHash)) return Promise.resolve(false)
+    let running = this.taking.get(infoHash)
+    if (!running) {
+      running = this.takeOnce(kind, infoHash, prefer, source).then((ok) => {
+        if (ok) {
+          if (this.taken.size >= MAX_TAKEN) this.taken.clear()
+          this.taken.add(infoHash)
+        }
+        return ok
+      })
+      this.taking.set(infoHash, running)
+      void running.finally(() => this.taking.delete(infoHash)).catch(() => {})
+    }
+    return running
+  }
+
+  private async takeOnce(kind: ManifestKind, infoHash: string, prefer: DeviceLink[], source: string): Promise<boolean> {
     const book = this.opts.book
     const fetch = this.fetcher(prefer)
     const data = (await book.store.getBlob(infoHash)) ?? (await fetch(infoHash)) // checked against the infohash
