@@ -4,12 +4,14 @@ import { scanBenchMain } from './scan/main.ts'
 import { swarmBenchMain } from './swarm/main.ts'
 import { lookupBenchMain } from './swarm/lookup-bench.ts'
 import { manifestBenchMain } from './manifest/main.ts'
+import { analysisBenchMain } from './analysis/main.ts'
 
 const BENCHES: Record<string, (argv: string[]) => Promise<number>> = {
   scan: scanBenchMain,
   swarm: swarmBenchMain,
   lookup: lookupBenchMain,
   manifest: manifestBenchMain,
+  analysis: analysisBenchMain,
 }
 
 const names = process.argv.slice(2)

@@ -337,7 +337,7 @@ export async function runManifestBench(opts: ManifestBenchOptions): Promise<Mani
     const [homeA, homeB] = (await makeHomes(join(work, 'homes'), ['A', 'B'])) as [string, string]
     const idA = await loadIdentity(homeA)
     if (idA.roster.bootstrap.length || idA.roster.trackers.length) throw new Error('the roster names bootstrap nodes or trackers: this benchmark must stay off the public network')
-    const nodeOpts = { peerPort: 0, peerHost: '127.0.0.1', apiPort: 0, tracker: false as const, dht: { port: 0, host: '127.0.0.1' }, bootstrap: [boot] }
+    const nodeOpts = { peerPort: 0, peerHost: '127.0.0.1', apiPort: 0, tracker: false as const, dht: { port: 0, host: '127.0.0.1' }, bootstrap: [boot], analyze: false }
     const A = await startNode({ home: homeA, ...nodeOpts, onWarning: warn('A') })
     nodes.push(A)
     const B = await startNode({ home: homeB, ...nodeOpts, peers: [{ host: '127.0.0.1', port: A.info.peerPort }], onWarning: warn('B') })

@@ -15,9 +15,10 @@ import { bootstrapCommand } from './commands/bootstrap.ts'
 import { serveCommand } from './commands/serve.ts'
 import { getCommand } from './commands/get.ts'
 import { playlistCommand } from './commands/playlist.ts'
+import { analyzeCommand } from './commands/analyze.ts'
 
 export const COMMANDS: readonly Command[] = [
-  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, playlistCommand, serveCommand, getCommand, trackerCommand, bootstrapCommand, startCommand,
+  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, analyzeCommand, playlistCommand, serveCommand, getCommand, trackerCommand, bootstrapCommand, startCommand,
 ]
 
 function topHelp(): string {

@@ -14,3 +14,7 @@ export { foldText, matches, queryTokens, sortTracks, SORT_FIELDS } from './searc
 export type { SortField } from './search.ts'
 export { ScanError, LibraryError } from './errors.ts'
 export type { ScanErrorCode } from './errors.ts'
+export { analyzeLibrary } from './analyze-run.ts'
+export type { AnalyzeOptions, AnalyzeSummary, AnalyzeProgress, AnalyzeIssue, SharedAnalysis } from './analyze-run.ts'
+export { splitAnalysis, waveformLevels } from './analysis-record.ts'
+export type { AnalysisSummary, StoredAnalysis, StoredWaveform } from './analysis-record.ts'

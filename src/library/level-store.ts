@@ -7,10 +7,13 @@
 //   tracks  sha256 -> TrackRecord (json)
 //   paths   absolute path -> PathEntry (json)
 //   pieces  sha256 -> concatenated SHA-1 piece hashes (binary)
+//   analysis   audio hash -> StoredAnalysis (json): tempo, key, loudness, or the error
+//   waveforms  audio hash -> waveform levels (json, base64 columns), read one track at a time
 import type { Level } from 'level'
 import type { AudioFormat } from './formats.ts'
 import type { Tags } from './tags.ts'
 import { LibraryError } from './errors.ts'
+import type { AnalysisSummary, StoredAnalysis, StoredWaveform } from './analysis-record.ts'
 
 export const SCHEMA_VERSION = 1
 
@@ -31,6 +34,8 @@ export interface TrackRecord {
   /** ms since the epoch */
   added: number
   updated: number
+  /** Filled in when listing (kept apart, by audio hash): tempo, key, loudness as analysed. */
+  analysis?: AnalysisSummary
 }
 
 export interface PathEntry {
@@ -55,6 +60,8 @@ export class LevelLibraryStore {
     private readonly paths: Sub<PathEntry>,
     private readonly pieces: Sub<Uint8Array>,
     private readonly meta: Sub<unknown>,
+    private readonly analyses: Sub<StoredAnalysis>,
+    private readonly waveforms: Sub<StoredWaveform>,
   ) {}
 
   static async open(location: string): Promise<LevelLibraryStore> {
@@ -83,6 +90,8 @@ export class LevelLibraryStore {
       sublevel<PathEntry>(db, 'paths', 'json'),
       sublevel<Uint8Array>(db, 'pieces', 'view'),
       meta,
+      sublevel<StoredAnalysis>(db, 'analysis', 'json'),
+      sublevel<StoredWaveform>(db, 'waveforms', 'json'),
     )
   }
 
@@ -100,6 +109,27 @@ export class LevelLibraryStore {
 
   allPaths(): AsyncIterable<[string, PathEntry]> {
     return this.paths.iterator()
+  }
+
+  getAnalysis(audioHash: string): Promise<StoredAnalysis | undefined> {
+    return this.analyses.get(audioHash)
+  }
+
+  allAnalyses(): AsyncIterable<[string, StoredAnalysis]> {
+    return this.analyses.iterator()
+  }
+
+  getWaveform(audioHash: string): Promise<StoredWaveform | undefined> {
+    return this.waveforms.get(audioHash)
+  }
+
+  /** One track's result, written at once (a kill -9 keeps every result already written). */
+  async putAnalysis(audioHash: string, record: StoredAnalysis, waveform?: StoredWaveform): Promise<void> {
+    const batch = this.db.batch()
+    batch.put(audioHash, record, { sublevel: this.analyses })
+    if (waveform) batch.put(audioHash, waveform, { sublevel: this.waveforms })
+    else batch.del(audioHash, { sublevel: this.waveforms })
+    await batch.write()
   }
 
   async getMeta<T>(key: string): Promise<T | undefined> {

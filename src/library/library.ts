@@ -8,6 +8,8 @@ import { LevelLibraryStore, type TrackRecord } from './level-store.ts'
 import { scan, type ScanOptions, type ScanSummary } from './scanner.ts'
 import { matches, queryTokens, sortTracks, type SortField } from './search.ts'
 import { infohashOf } from './torrent-info.ts'
+import { analyzeLibrary, type AnalyzeOptions, type AnalyzeSummary } from './analyze-run.ts'
+import type { StoredAnalysis, StoredWaveform } from './analysis-record.ts'
 import { createHash } from 'node:crypto'
 
 export interface ListOptions {
@@ -77,10 +79,14 @@ export class LocalLibrary implements Library {
 
   async list(opts: ListOptions = {}): Promise<TrackRecord[]> {
     const tokens = queryTokens(opts.query ?? '')
+    const analyses = new Map<string, StoredAnalysis>()
+    for await (const [audioHash, a] of this.store.allAnalyses()) analyses.set(audioHash, a)
     const out: TrackRecord[] = []
     for await (const t of this.store.allTracks()) {
       if (t.missing && opts.includeMissing === false) continue
-      if (matches(t, tokens)) out.push(t)
+      if (!matches(t, tokens)) continue
+      const a = analyses.get(t.audioHash)
+      out.push(a?.result ? { ...t, analysis: a.result } : t)
     }
     sortTracks(out, opts.sort ?? 'artist', opts.reverse)
     return opts.limit ? out.slice(0, opts.limit) : out
@@ -88,6 +94,20 @@ export class LocalLibrary implements Library {
 
   track(sha256: string): Promise<TrackRecord | undefined> {
     return this.store.getTrack(sha256)
+  }
+
+  /** Analyses every present recording not yet analysed by this analyser version; resumable. */
+  analyze(opts: AnalyzeOptions): Promise<AnalyzeSummary> {
+    return analyzeLibrary(this.store, opts)
+  }
+
+  /** The stored analysis of a recording (by audio hash), its result or its error. */
+  analysisOf(audioHash: string): Promise<StoredAnalysis | undefined> {
+    return this.store.getAnalysis(audioHash)
+  }
+
+  waveformOf(audioHash: string): Promise<StoredWaveform | undefined> {
+    return this.store.getWaveform(audioHash)
   }
 
   /** The stored SHA-1 piece hashes of a track's torrent. */

@@ -14,7 +14,28 @@ export interface ManifestTrack {
   size: number
   format: AudioFormat
   tags: Omit<Tags, 'hasCover' | 'comment' | 'codec'> & { hasCover?: boolean }
+  /** As analysed on the publishing device, so no other own device analyses it again. */
+  analysis?: ManifestAnalysis
 }
+
+/** An analysis as a library manifest carries it: the summary and the overview waveform. */
+export interface ManifestAnalysis {
+  version: number
+  duration: number
+  bpm: number
+  bpmConfidence: number
+  beatOffset: number
+  key: string
+  camelot: string
+  openKey: string
+  keyStrength: number
+  lufs: number
+  peakDb: number
+  /** The coarsest waveform level (about 128 columns of peak, low, mid, high). */
+  overview?: { columns: number; secondsPerColumn: number; data: Uint8Array }
+}
+
+const MAX_OVERVIEW_COLUMNS = 512
 
 export interface PlaylistRef {
   name: string
@@ -71,7 +92,54 @@ function trackToValue(t: ManifestTrack): BDict | Record<string, unknown> {
   if (t.tags.duration !== undefined && Number.isFinite(t.tags.duration)) tags.durationMs = Math.round(t.tags.duration * 1000)
   if (t.tags.bpm !== undefined && Number.isFinite(t.tags.bpm)) tags.centiBpm = Math.round(t.tags.bpm * 100)
   if (t.tags.hasCover) tags.cover = 1
-  return { sha256: Buffer.from(t.sha256, 'hex'), audio: Buffer.from(t.audioHash, 'hex'), size: t.size, format: t.format, tags }
+  const out: Record<string, unknown> = { sha256: Buffer.from(t.sha256, 'hex'), audio: Buffer.from(t.audioHash, 'hex'), size: t.size, format: t.format, tags }
+  if (t.analysis) out.analysis = analysisToValue(t.analysis)
+  return out
+}
+
+// Numbers are scaled to integers (bencode has no floats): ms, hundredths, thousandths.
+function analysisToValue(a: ManifestAnalysis): Record<string, unknown> {
+  const v: Record<string, unknown> = {
+    v: a.version,
+    durationMs: Math.round(a.duration * 1000),
+    centiBpm: Math.round(a.bpm * 100),
+    bpmConfidence: Math.round(a.bpmConfidence * 1000),
+    beatOffsetMs: Math.round(a.beatOffset * 1000),
+    key: a.key,
+    camelot: a.camelot,
+    openKey: a.openKey,
+    keyStrength: Math.round(a.keyStrength * 1000),
+    centiLufs: Math.round(a.lufs * 100),
+    centiPeakDb: Math.round(a.peakDb * 100),
+  }
+  if (a.overview) v.overview = { columns: a.overview.columns, msPerColumn: Math.round(a.overview.secondsPerColumn * 1000), data: a.overview.data }
+  return v
+}
+
+function analysisFromValue(v: BValue): ManifestAnalysis {
+  const d = asDict(v, 'analysis')
+  const a: ManifestAnalysis = {
+    version: asInt(d.v, 'analysis version'),
+    duration: asInt(d.durationMs, 'durationMs') / 1000,
+    bpm: asInt(d.centiBpm, 'centiBpm') / 100,
+    bpmConfidence: asInt(d.bpmConfidence, 'bpmConfidence') / 1000,
+    beatOffset: asInt(d.beatOffsetMs, 'beatOffsetMs') / 1000,
+    key: asString(d.key, 'key', 32),
+    camelot: asString(d.camelot, 'camelot', 4),
+    openKey: asString(d.openKey, 'openKey', 4),
+    keyStrength: asInt(d.keyStrength, 'keyStrength') / 1000,
+    lufs: asInt(d.centiLufs, 'centiLufs') / 100,
+    peakDb: asInt(d.centiPeakDb, 'centiPeakDb') / 100,
+  }
+  if (a.bpm <= 0 || a.bpm > 1000 || a.duration < 0) malformed('an analysis has an impossible tempo or duration')
+  if (d.overview !== undefined) {
+    const o = asDict(d.overview, 'overview')
+    const columns = asInt(o.columns, 'columns')
+    const data = asBytes(o.data, 'overview data')
+    if (columns < 1 || columns > MAX_OVERVIEW_COLUMNS || data.length !== columns * 4) malformed('an overview waveform has the wrong size')
+    a.overview = { columns, secondsPerColumn: asInt(o.msPerColumn, 'msPerColumn') / 1000, data }
+  }
+  return a
 }
 
 function trackFromValue(v: BValue, intern: (s: string) => string): ManifestTrack {
@@ -89,7 +157,9 @@ function trackFromValue(v: BValue, intern: (s: string) => string): ManifestTrack
   if (td.durationMs !== undefined) tags.duration = asInt(td.durationMs, 'durationMs') / 1000
   if (td.centiBpm !== undefined) tags.bpm = asInt(td.centiBpm, 'centiBpm') / 100
   if (td.cover !== undefined) tags.hasCover = asInt(td.cover, 'cover') === 1
-  return { sha256, audioHash, size, format, tags }
+  const out: ManifestTrack = { sha256, audioHash, size, format, tags }
+  if (d.analysis !== undefined) out.analysis = analysisFromValue(d.analysis)
+  return out
 }
 
 /** Splits tracks into pages (plain bencoded bytes, one per bucket, in bucket order). */
@@ -111,7 +181,7 @@ export function encodePages(tracks: readonly ManifestTrack[]): Uint8Array[] {
 export function decodePage(plain: Uint8Array, index: number, pageCount: number, intern: (s: string) => string = (s) => s): ManifestTrack[] {
   try {
     const d = asDict(
-      decode(plain, { maxBytes: LIBRARY_CAPS.pageBytes, maxDepth: 4, maxItems: LIBRARY_CAPS.tracksPerPage * 24, maxStringBytes: MAX_TAG_BYTES }),
+      decode(plain, { maxBytes: LIBRARY_CAPS.pageBytes, maxDepth: 5, maxItems: LIBRARY_CAPS.tracksPerPage * 48, maxStringBytes: MAX_OVERVIEW_COLUMNS * 4 }),
       'page',
     )
     const list = asList(d.tracks, 'tracks', LIBRARY_CAPS.tracksPerPage)

@@ -13,7 +13,7 @@ import { blobOf, checkBlob, packBlob, unpackBlob, type Blob } from './blob.ts'
 import { decodeManifest, encodeManifest, MANIFEST_LIMITS, type DeviceSigner, type ManifestKind } from './envelope.ts'
 import { ManifestError } from './errors.ts'
 import {
-  decodePage, encodePages, LIBRARY_CAPS, pageCountFor, rootFromBody, rootToBody, type LibraryRoot, type ManifestTrack, type PlaylistRef,
+  decodePage, encodePages, LIBRARY_CAPS, pageCountFor, rootFromBody, rootToBody, type LibraryRoot, type ManifestAnalysis, type ManifestTrack, type PlaylistRef,
 } from './library-manifest.ts'
 import { knownKey, type ManifestStore } from './manifest-store.ts'
 import { editsFromBody, editsToBody, emptyEdits, mergePlaylist, type MergedPlaylist, type PlaylistEdits } from './playlist-doc.ts'
@@ -69,6 +69,8 @@ export class ManifestBook extends EventEmitter<Events> {
   private readonly devices = new Map<string, RemoteDevice>()
   /** One record per track content, shared by every device that lists it (memory: a union of 30,000). */
   private readonly records = new Map<string, TrackRecord>()
+  /** Analyses seen in other devices' manifests, by audio hash (with overviews). */
+  private readonly analyses = new Map<string, ManifestAnalysis>()
   /** This device's page blobs of its last library, by digest of their plain bytes. */
   private readonly ownPages = new Map<string, Blob>()
   /** One copy of each tag text (artists, albums, genres repeat across a library). */
@@ -462,6 +464,7 @@ export class ManifestBook extends EventEmitter<Events> {
   private record(t: ManifestTrack): TrackRecord {
     const have = this.records.get(t.sha256)
     if (have && sameTrack(have, t)) return have
+    if (t.analysis) this.analyses.set(t.audioHash, t.analysis)
     const record: TrackRecord = {
       sha256: t.sha256,
       audioHash: t.audioHash,
@@ -470,6 +473,7 @@ export class ManifestBook extends EventEmitter<Events> {
       pieceLength: pieceLengthFor(t.size),
       // The decoded tags object becomes the record's (it is fresh from decodePage).
       tags: Object.assign(t.tags, { hasCover: t.tags.hasCover ?? false }),
+      ...(t.analysis ? { analysis: summaryOf(t.analysis) } : {}),
       paths: NO_PATHS as string[],
       missing: false,
       added: 0,
@@ -479,11 +483,27 @@ export class ManifestBook extends EventEmitter<Events> {
     return record
   }
 
+  /**
+   * Analyses other own devices made, by audio hash (the newest analyser
+   * version seen), with their overview waveform: what this device need not
+   * compute again.
+   */
+  sharedAnalyses(): Map<string, ManifestAnalysis> {
+    const out = new Map<string, ManifestAnalysis>()
+    for (const [audioHash, a] of this.analyses) {
+      const have = out.get(audioHash)
+      if (!have || a.version > have.version) out.set(audioHash, a)
+    }
+    return out
+  }
+
   /** Drops records no device lists any more. */
   private pruneRecords(): void {
     const used = new Set<string>()
     for (const d of this.devices.values()) for (const t of d.tracks) used.add(t.sha256)
     for (const sha of this.records.keys()) if (!used.has(sha)) this.records.delete(sha)
+    const recordings = new Set([...this.records.values()].map((r) => r.audioHash))
+    for (const ah of this.analyses.keys()) if (!recordings.has(ah)) this.analyses.delete(ah)
   }
 
   /** Forgets the manifests of devices the roster revoked. */
@@ -515,9 +535,16 @@ export class ManifestBook extends EventEmitter<Events> {
   }
 }
 
+/** The analysis summary of a manifest track (its overview waveform stays with the book's analyses). */
+function summaryOf(a: ManifestAnalysis): NonNullable<TrackRecord['analysis']> {
+  const { overview: _o, ...summary } = a
+  return summary
+}
+
 /** Whether a record made earlier says exactly what this manifest track says. */
 function sameTrack(r: TrackRecord, t: ManifestTrack): boolean {
   if (r.audioHash !== t.audioHash || r.size !== t.size || r.format !== t.format) return false
+  if (JSON.stringify(r.analysis ?? null) !== JSON.stringify(t.analysis ? summaryOf(t.analysis) : null)) return false
   const a = r.tags as unknown as Record<string, unknown>
   const b = { ...t.tags, hasCover: t.tags.hasCover ?? false } as Record<string, unknown>
   const keys = Object.keys(b)

@@ -8,9 +8,9 @@
 // Our own items are re-put every 30-60 minutes (BEP 44 items expire).
 import { EventEmitter } from 'node:events'
 import type { Identity, Roster } from '../identity/index.ts'
-import type { LocalLibrary, TrackRecord } from '../library/index.ts'
+import { waveformLevels, type LocalLibrary, type TrackRecord } from '../library/index.ts'
 import {
-  manifestSalt, type BlobFetcher, type DhtNode, type ManifestBook, type ManifestTrack, type Publication, type ManifestKind,
+  manifestSalt, type BlobFetcher, type DhtNode, type ManifestAnalysis, type ManifestBook, type ManifestTrack, type Publication, type ManifestKind,
 } from '../manifest/index.ts'
 import type { DeviceLink, ManifestNotice, Swarm } from '../swarm/index.ts'
 import type { Address } from './discovery.ts'
@@ -41,9 +41,18 @@ interface Events {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
-export function toManifestTrack(t: TrackRecord): ManifestTrack {
+export function toManifestTrack(t: TrackRecord, overview?: ManifestAnalysis['overview']): ManifestTrack {
   const { hasCover, comment: _c, codec: _k, ...tags } = t.tags
-  return { sha256: t.sha256, audioHash: t.audioHash, size: t.size, format: t.format, tags: { ...tags, ...(hasCover ? { hasCover } : {}) } }
+  const out: ManifestTrack = { sha256: t.sha256, audioHash: t.audioHash, size: t.size, format: t.format, tags: { ...tags, ...(hasCover ? { hasCover } : {}) } }
+  if (t.analysis) out.analysis = { ...t.analysis, ...(overview ? { overview } : {}) }
+  return out
+}
+
+/** The coarsest waveform level of an analysed recording, to ship in the manifest. */
+async function overviewOf(library: LocalLibrary, audioHash: string): Promise<ManifestAnalysis['overview']> {
+  const w = await library.waveformOf(audioHash)
+  const level = w && [...waveformLevels(w)].sort((a, b) => a.columns - b.columns)[0]
+  return level && level.columns <= 512 ? level : undefined
 }
 
 export class ManifestSync extends EventEmitter<Events> {
@@ -103,7 +112,10 @@ export class ManifestSync extends EventEmitter<Events> {
 
   /** Publishes the library root if it changed; linked devices are told at once, the DHT put runs on. */
   async publishLibrary(): Promise<Publication | null> {
-    const tracks = (await this.opts.library.list({ includeMissing: false })).map(toManifestTrack)
+    const tracks: ManifestTrack[] = []
+    for (const t of await this.opts.library.list({ includeMissing: false })) {
+      tracks.push(toManifestTrack(t, t.analysis ? await overviewOf(this.opts.library, t.audioHash) : undefined))
+    }
     const p = await this.opts.book.publishLibrary(tracks)
     if (p) void this.announce(p)
     return p

@@ -17,6 +17,7 @@ import { nodeRoutes } from './routes.ts'
 import { playlistRoutes } from './playlist-routes.ts'
 import { ManifestSync } from './manifest-sync.ts'
 import { Sharing } from './sharing.ts'
+import { NodeAnalysis } from './analysis-routes.ts'
 import { DhtNode, ManifestBook, ManifestStore, listUnion, parseHostPort, unionTrack, unionTracks, type UnionEntry } from '../manifest/index.ts'
 import { removeNodeInfo, writeNodeInfo, type NodeInfo } from './node-file.ts'
 
@@ -44,6 +45,8 @@ export interface NodeOptions {
   dht?: { port?: number; host?: string; advertise?: string } | false
   /** DHT bootstrap nodes (host:port) besides the roster's. */
   bootstrap?: string[]
+  /** Analyse new tracks in the background (default true). */
+  analyze?: boolean
   onWarning?: (err: Error) => void
 }
 
@@ -60,6 +63,7 @@ export class Node {
     readonly book: ManifestBook,
     readonly sync: ManifestSync,
     readonly sharing: Sharing,
+    readonly analysis: NodeAnalysis,
     readonly info: NodeInfo,
     private readonly reload: NodeJS.Timeout,
   ) {}
@@ -213,6 +217,23 @@ export class Node {
       book.on('changed', unionChanged)
       swarm.on('device', unionChanged)
       swarm.on('device-gone', unionChanged)
+      const analysis = new NodeAnalysis({
+        library,
+        // Looked up per run: the book's view changes as manifests come in.
+        shared: (() => {
+          let cache: Map<string, import('../manifest/index.ts').ManifestAnalysis> | null = null
+          book.on('changed', () => void (cache = null))
+          return (audioHash: string) => (cache ??= book.sharedAnalyses()).get(audioHash)
+        })(),
+        onWarning: warn,
+        onAnalysed: () => {
+          unionChanged()
+          void sync.publishLibrary().catch(warn)
+        },
+      })
+      cleanup.push(() => analysis.close())
+      // Another device's manifest may bring analyses of tracks held here: take them in.
+      if (opts.analyze !== false) book.on('changed', (kind) => kind === 'library' && analysis.background())
       const served: Library = {
         list: async (o) => listUnion((await union()).values(), o).map(unionTrack),
         track: async (s) => {
@@ -226,6 +247,7 @@ export class Node {
           await offerLibrary(swarm, library, id().circleSecret)
           await sync.publishLibrary().catch(warn)
           sharing.changed()
+          if (opts.analyze !== false) analysis.background()
           return summary
         },
       }
@@ -239,7 +261,7 @@ export class Node {
         ]),
         token: await loadOrCreateApiToken(home),
         allowRemote: !['127.0.0.1', 'localhost', '::1'].includes(apiHost),
-        routes: [...nodeRoutes(swarm), ...playlistRoutes({ book, sync, union, sharing })],
+        routes: [...nodeRoutes(swarm), ...playlistRoutes({ book, sync, union, sharing }), ...analysis.routes()],
       })
       const bound = await api.listen(opts.apiPort ?? DEFAULT_PORTS.api, apiHost)
       cleanup.push(() => api.close())
@@ -255,10 +277,11 @@ export class Node {
       await writeNodeInfo(home, info)
       const reload = setInterval(() => void node?.reloadRoster().catch(warn), ROSTER_RELOAD)
       reload.unref()
-      node = new Node(home, current, library, swarm, api, discovery, tracker, dht, book, sync, sharing, info, reload)
+      node = new Node(home, current, library, swarm, api, discovery, tracker, dht, book, sync, sharing, analysis, info, reload)
       await discovery.start()
       await sync.start()
       sharing.start()
+      if (opts.analyze !== false) analysis.background()
       return node
     } catch (err) {
       for (const fn of cleanup.reverse()) await fn().catch(() => {})
@@ -292,6 +315,7 @@ export class Node {
       clearInterval(this.reload)
       this.sync.stop()
       this.sharing.stop()
+      await this.analysis.close()
       this.discovery.stop()
       await this.api.close().catch(() => {})
       await this.swarm.close().catch(() => {})

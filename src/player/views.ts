@@ -25,6 +25,8 @@ export interface TrackView {
   updated: number
   /** Relative URL of the bytes. */
   stream: string
+  /** Tempo, key and loudness as analysed (the file's own BPM and key tags stay in `tags`). */
+  analysis?: TrackRecord['analysis']
   /** The own devices that hold it, in the union library (this one first, then online ones). */
   holders?: Array<{ device: string; name: string; online: boolean; self: boolean }>
 }
@@ -46,6 +48,7 @@ export function trackView(t: TrackRecord & { holders?: TrackView['holders'] }): 
     stream: `/stream/${t.sha256}`,
   }
   if (t.lastPaths?.length) view.lastPaths = t.lastPaths
+  if (t.analysis) view.analysis = t.analysis
   if (t.holders) view.holders = t.holders
   return view
 }

@@ -12,8 +12,14 @@ export interface NodeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-export async function serveNode(t: ExecutionContext, home: string, args: string[]): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--json', '--port', '0', '--api-port', '0', '--peer-host', '127.0.0.1', '--dht-port', '0', ...args], {
+/**
+ * Starts `djcloud serve` on loopback with ports from the OS. Background
+ * analysis is off unless `analyze` is set: it would load every test's
+ * machine with work the test is not about.
+ */
+export async function serveNode(t: ExecutionContext, home: string, args: string[], opts: { analyze?: boolean } = {}): Promise<NodeProcess> {
+  const base = ['serve', '--json', '--port', '0', '--api-port', '0', '--peer-host', '127.0.0.1', '--dht-port', '0', ...(opts.analyze ? [] : ['--no-analyze'])]
+  const child = spawn(process.execPath, [BIN, ...base, ...args], {
     env: { ...process.env, DJCLOUD_HOME: home, DJCLOUD_DEBUG: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

@@ -22,7 +22,7 @@ test('a node starts on a library without opening, verifying or announcing any tr
   await lib.scan([music])
   await lib.close()
 
-  const node = await startNode({ home, peerPort: 0, apiPort: 0, peerHost: '127.0.0.1', tracker: false, dht: { port: 0 } })
+  const node = await startNode({ home, peerPort: 0, apiPort: 0, peerHost: '127.0.0.1', tracker: false, dht: { port: 0 }, analyze: false })
   t.teardown(() => node.close())
   t.is(node.swarm.openTorrents, 0)
   const first = (await node.library.list())[0]!
@@ -34,7 +34,7 @@ test('restarting the admin node with another tracker port replaces its tracker U
   const home = await tempDir(t)
   await initIdentity(home)
   for (let i = 0; i < 3; i++) {
-    const node = await startNode({ home, peerPort: 0, apiPort: 0, peerHost: '127.0.0.1', tracker: { port: 0, host: '127.0.0.1', advertise: '127.0.0.1' }, dht: { port: 0 } })
+    const node = await startNode({ home, peerPort: 0, apiPort: 0, peerHost: '127.0.0.1', tracker: { port: 0, host: '127.0.0.1', advertise: '127.0.0.1' }, dht: { port: 0 }, analyze: false })
     t.deepEqual(node.roster.trackers, [node.info.tracker])
     await node.close()
   }
@@ -46,7 +46,7 @@ test('re-putting republishes every item of ours (library, playlists, the roster 
   const peerDht = await DhtNode.start({ port: 0, host: '127.0.0.1', bootstrap: [] })
   t.teardown(() => peerDht.close())
   const node = await startNode({
-    home, peerPort: 0, apiPort: 0, peerHost: '127.0.0.1', tracker: false, dht: { port: 0 }, bootstrap: [`127.0.0.1:${peerDht.port}`],
+    home, peerPort: 0, apiPort: 0, peerHost: '127.0.0.1', tracker: false, dht: { port: 0 }, analyze: false, bootstrap: [`127.0.0.1:${peerDht.port}`],
   })
   t.teardown(() => node.close())
   const { publication } = await node.book.editPlaylist('Set', (own) => ({ ...own, clock: own.clock + 1 }), { create: true })

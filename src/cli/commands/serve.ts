@@ -37,6 +37,7 @@ export const serveCommand: Command = {
     bootstrap: { type: 'string', multiple: true, value: 'HOST:PORT', description: 'join the DHT through this node as well as the roster\'s' },
     'dht-port': { type: 'string', value: 'N', description: `DHT port, UDP (default ${DEFAULT_PORTS.dht}; 0 = any free port)` },
     'no-dht': { type: 'boolean', description: 'run no DHT node (manifests then travel only between linked devices)' },
+    'no-analyze': { type: 'boolean', description: 'do not analyse new tracks in the background (djcloud analyze still works)' },
     'peer-host': { type: 'string', value: 'ADDR', description: 'address for the peer port (default all interfaces)' },
     json: { type: 'boolean', description: 'print the node\'s addresses as one JSON line' },
   },
@@ -61,6 +62,7 @@ export const serveCommand: Command = {
         return b
       }),
       dht: values['no-dht'] ? false : { port: port(values['dht-port'], '--dht-port') },
+      analyze: values['no-analyze'] !== true,
       tracker: values['no-tracker']
         ? false
         : values['tracker-port'] !== undefined || values['tracker-host'] !== undefined

@@ -1,0 +1,5 @@
+export { ANALYZER_VERSION, analyzePcm, analyzeFile } from './analyze.ts'
+export { decodeFile } from './decode.ts'
+export { AnalysisError } from './errors.ts'
+export { camelotOf, openKeyOf } from './keys.ts'
+export type { Analysis, TempoRange, WaveformLevel } from './types.ts'
