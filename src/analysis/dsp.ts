@@ -34,6 +34,23 @@ export class Biquad {
     return new Biquad(alpha / a0, 0, -alpha / a0, (-2 * cos) / a0, (1 - alpha) / a0)
   }
 
+  /** The same filter in the same state. */
+  clone(): Biquad {
+    const copy = new Biquad(this.b0, this.b1, this.b2, this.a1, this.a2)
+    copy.setState(this.z1, this.z2)
+    return copy
+  }
+
+  /** The filter's state, for loops that run it inline (see LoudnessMeter). */
+  state(): [number, number] {
+    return [this.z1, this.z2]
+  }
+
+  setState(z1: number, z2: number): void {
+    this.z1 = Math.abs(z1) < 1e-25 ? 0 : z1
+    this.z2 = Math.abs(z2) < 1e-25 ? 0 : z2
+  }
+
   /** Filters `input` into `output` (which may be the same array). */
   process(input: Float32Array, output: Float32Array = input, length = input.length): Float32Array {
     const { b0, b1, b2, a1, a2 } = this
@@ -72,7 +89,7 @@ export class Decimator {
 
   constructor(
     readonly factor: number,
-    tapsPerFactor = 12,
+    tapsPerFactor = 8,
   ) {
     if (factor === 1) {
       this.taps = new Float32Array([1])

@@ -5,6 +5,7 @@ export type AnalysisErrorCode =
   | 'ERR_TOO_SHORT' // too little audio to analyse
   | 'ERR_WORKER' // the analysing worker died
   | 'ERR_CLOSED' // the pool was closed before the job ran
+  | 'ERR_ANALYSIS' // the analyser itself failed on this audio
 
 /** A per-file problem with a one-line reason; a library scan skips the file and goes on. */
 export class AnalysisError extends Error {

@@ -33,13 +33,11 @@ export function essentia(): Essentia {
   // Emscripten's Node glue installs process-wide uncaughtException and
   // unhandledRejection handlers (the latter aborts the WASM runtime): take
   // them out again, so errors elsewhere in the process keep Node's behaviour.
-  const events = ['uncaughtException', 'unhandledRejection'] as const
-  const listeners = (e: string) => (process.listeners as (event: string) => Array<(...a: unknown[]) => void>)(e)
-  const before = events.map((e) => new Set(listeners(e)))
+  const exceptions = new Set(process.listeners('uncaughtException'))
+  const rejections = new Set(process.listeners('unhandledRejection'))
   const wasm: unknown = require('essentia.js/dist/essentia-wasm.umd.js')
-  events.forEach((e, i) => {
-    for (const l of listeners(e)) if (!before[i]!.has(l)) process.removeListener(e, l)
-  })
+  for (const l of process.listeners('uncaughtException')) if (!exceptions.has(l)) process.removeListener('uncaughtException', l)
+  for (const l of process.listeners('unhandledRejection')) if (!rejections.has(l)) process.removeListener('unhandledRejection', l)
   const Core = require('essentia.js/dist/essentia.js-core.umd.js') as new (wasm: unknown) => Essentia
   instance = new Core(wasm)
   return instance

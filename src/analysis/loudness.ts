@@ -32,17 +32,24 @@ export function kWeighting(sampleRate: number): [Biquad, Biquad] {
   return [shelf, highpass]
 }
 
-/** Channel weights: 1 for front channels, 1.41 for surrounds, 0 for LFE (5.1 order L R C LFE Ls Rs). */
+/**
+ * Channel weights: 1 for front channels, 1.41 for surrounds, 0 for LFE (5.1
+ * order L R C LFE Ls Rs). A single channel counts twice (+3 dB, "dual mono"):
+ * a DJ plays a mono file through both speakers, where it sounds as loud as a
+ * stereo file with the same signal in both channels; and the mp3 and AAC
+ * decoders hand such stereo files over as mono, so only this keeps one
+ * recording's loudness the same in every format.
+ */
 function channelWeights(channels: number): number[] {
+  if (channels === 1) return [2]
   if (channels === 6) return [1, 1, 1, 0, 1.41, 1.41]
   return new Array<number>(channels).fill(1)
 }
 
 export class LoudnessMeter {
   private readonly filters: Array<[Biquad, Biquad]>
-  private readonly weights: number[]
+  private weights: number[]
   private readonly subBlock: number // samples per 100 ms
-  private scratch = new Float32Array(0)
   private partial = 0 // weighted sum of squares in the unfinished sub-block
   private partialLength = 0
   /** Weighted mean square per 100 ms sub-block. */
@@ -51,7 +58,7 @@ export class LoudnessMeter {
 
   constructor(
     sampleRate: number,
-    readonly channels: number,
+    private channels: number,
   ) {
     this.filters = Array.from({ length: channels }, () => kWeighting(sampleRate))
     this.weights = channelWeights(channels)
@@ -59,32 +66,68 @@ export class LoudnessMeter {
   }
 
   push(block: Float32Array[], length: number): void {
-    if (this.scratch.length < length) this.scratch = new Float32Array(length)
-    const energy = new Float64Array(length) // weighted K-filtered square, summed over channels
+    // The block in pieces that end where a 100 ms sub-block does.
+    const ends: number[] = []
+    for (let at = this.subBlock - this.partialLength; at < length; at += this.subBlock) ends.push(at)
+    ends.push(length)
+    const sums = new Float64Array(ends.length)
     let peak = this.peak
     for (let c = 0; c < this.channels; c++) {
-      const input = block[c]!
-      for (let i = 0; i < length; i++) {
-        const a = Math.abs(input[i]!)
-        if (a > peak) peak = a
-      }
+      const x = block[c]!
       const w = this.weights[c]!
       const [shelf, highpass] = this.filters[c]!
-      shelf.process(input, this.scratch, length)
-      highpass.process(this.scratch, this.scratch, length)
-      if (w === 0) continue
-      const y = this.scratch
-      for (let i = 0; i < length; i++) energy[i]! += w * y[i]! * y[i]!
+      // Both K-weighting sections inline, with their state in locals: one
+      // pass per channel, the hottest loop of the analysis.
+      const { b0, b1, b2, a1, a2 } = shelf
+      const { b0: c0, b1: c1, b2: c2, a1: d1, a2: d2 } = highpass
+      let [s1, s2] = shelf.state()
+      let [h1, h2] = highpass.state()
+      let start = 0
+      for (let k = 0; k < ends.length; k++) {
+        const end = ends[k]!
+        let sum = 0
+        for (let i = start; i < end; i++) {
+          const v = x[i]!
+          const a = v < 0 ? -v : v
+          if (a > peak) peak = a
+          const y = b0 * v + s1
+          s1 = b1 * v - a1 * y + s2
+          s2 = b2 * v - a2 * y
+          const z = c0 * y + h1
+          h1 = c1 * y - d1 * z + h2
+          h2 = c2 * y - d2 * z
+          sum += z * z
+        }
+        sums[k]! += w * sum
+        start = end
+      }
+      shelf.setState(s1, s2)
+      highpass.setState(h1, h2)
     }
     this.peak = peak
-    for (let i = 0; i < length; i++) {
-      this.partial += energy[i]!
-      if (++this.partialLength === this.subBlock) {
+    let start = 0
+    for (let k = 0; k < ends.length; k++) {
+      this.partial += sums[k]!
+      this.partialLength += ends[k]! - start
+      start = ends[k]!
+      if (this.partialLength === this.subBlock) {
         this.subBlocks.push(this.partial / this.subBlock)
         this.partial = 0
         this.partialLength = 0
       }
     }
+  }
+
+  /**
+   * From one channel to two identical ones so far: the new channel's filters
+   * take the first's state, and dual mono's weight 2 becomes 1 + 1.
+   */
+  widenToStereo(): void {
+    if (this.channels !== 1) throw new Error('only a mono meter widens to stereo')
+    const [shelf, highpass] = this.filters[0]!
+    this.filters.push([shelf.clone(), highpass.clone()])
+    this.channels = 2
+    this.weights = channelWeights(2)
   }
 
   /** Sample peak, dBFS. */

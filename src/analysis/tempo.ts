@@ -2,16 +2,18 @@
 //
 //   1. periodicity  each band's onset envelope is autocorrelated; a tempo's
 //                   salience is the mean autocorrelation at 1-4 beat periods,
-//                   over the bands (a comb over one bar)
-//   2. octave       the most salient tempo over two octaves around the range
-//                   is folded by octaves into the range; where two octaves
-//                   both fit (85-87.5 and 170-175), the faster wins unless
-//                   the kick marks every slow beat and nothing between them
-//   3. precision    the tempo is refined to ~0.01 BPM by folding the whole
-//                   envelope at candidate beat periods and keeping the one
-//                   whose beats line up sharpest
-//   4. phase        the beat offset is where the folded kick-weighted
-//                   envelope peaks
+//                   over the bands (a comb over one bar), and its family
+//                   score adds the saliences of half and twice the tempo:
+//                   the true beat pulses at every metrical level, a tempo
+//                   3/2 or 2/3 off it does not
+//   2. candidate    the tempo in the range with the best family score
+//   3. precision    refined to ~0.01 BPM by folding the whole envelope at
+//                   candidate beat periods and keeping the one whose beats
+//                   line up sharpest
+//   4. octave       folded into the range; where both octaves fit (85-87.5
+//                   and 170-175 by default) the groove decides (slowGroove)
+//   5. phase        the beat offset is where the folded envelope peaks, the
+//                   kick and the snare weighing most
 import { autocorrelation } from './dsp.ts'
 import { LOW_BAND, type OnsetEnvelopes } from './onset.ts'
 import type { TempoRange } from './types.ts'
@@ -28,11 +30,11 @@ const GRID_RATIO = 1.002
 /** Comb teeth: beat periods looked at, 1..TEETH (a bar of 4/4). */
 const TEETH = 4
 /**
- * The range's edges give by 1 %, so a measurement a hair past an edge does
- * not flip the octave (175.5 stays 175.5 rather than 87.75). More would widen
- * the band where both octaves fit, and hip-hop at 88 would read 176.
+ * The range's edges give by 0.2 % (0.35 BPM at 175), so measurement noise
+ * does not flip the octave of a track right at an edge. More would widen the
+ * band where both octaves fit: hip-hop at 88 would read 176.
  */
-const EDGE = 1.01
+const EDGE = 1.002
 
 interface Periodicity {
   frameRate: number
@@ -58,7 +60,7 @@ function detrend(env: Float32Array, window: number): Float64Array {
   return out
 }
 
-export function periodicity(env: OnsetEnvelopes, maxLag: number): Periodicity {
+function periodicity(env: OnsetEnvelopes, maxLag: number): Periodicity {
   const acf = env.bands.map((band) => {
     const x = detrend(band, Math.round(env.frameRate))
     const n = x.length
@@ -87,13 +89,11 @@ function near(r: Float64Array, lag: number): number {
 }
 
 /** Mean autocorrelation at 1..TEETH beat periods (as many as the track holds), over the bands. */
-export function salience(p: Periodicity, bpm: number, bands?: number[]): number {
+function salience(p: Periodicity, bpm: number): number {
   const period = (60 * p.frameRate) / bpm
   let sum = 0
   let count = 0
-  const which = bands ?? p.acf.map((_, i) => i)
-  for (const b of which) {
-    const r = p.acf[b]
+  for (const r of p.acf) {
     if (!r) continue
     for (let k = 1; k <= TEETH; k++) {
       if (k * period > r.length - 1) break
@@ -104,19 +104,7 @@ export function salience(p: Periodicity, bpm: number, bands?: number[]): number 
   return count ? sum / count : 0
 }
 
-export interface Candidate {
-  bpm: number
-  salience: number
-}
-
-/** Salience on a log grid from `lo` to `hi` BPM. */
-export function salienceCurve(p: Periodicity, lo: number, hi: number): Candidate[] {
-  const out: Candidate[] = []
-  for (let bpm = lo; bpm <= hi; bpm *= GRID_RATIO) out.push({ bpm, salience: salience(p, bpm) })
-  return out
-}
-
-/** Tempo, octave-folded into `range`: the candidate whose own, half and double tempo pulse strongest. */
+/** The tempo in (or just past) `range` whose own, half and double tempo pulse strongest. */
 function chooseTempo(p: Periodicity, range: TempoRange): { bpm: number; score: number; scores: number[] } {
   const family = (bpm: number) => salience(p, bpm) + salience(p, bpm / 2) + salience(p, bpm * 2)
   const lo = range.min / EDGE
@@ -141,32 +129,100 @@ function chooseTempo(p: Periodicity, range: TempoRange): { bpm: number; score: n
       best = centre * (1 + r)
     }
   }
-  const fits = (bpm: number) => bpm >= lo && bpm <= hi
-  if (!fits(best)) {
-    if (fits(best * 2)) best *= 2
-    else if (fits(best / 2)) best /= 2
-    return { bpm: best, score: bestScore, scores }
-  }
-  // Where both octaves fit the range (85-87.5 and 170-175 by default), the
-  // family score cannot tell them apart: the same pulses count for both. DJ
-  // convention reads the fast one (drum and bass is 174 whatever its snare
-  // does), unless the kick marks every slow beat and not the ones between.
-  const slow = fits(best * 2) ? best : fits(best / 2) ? best / 2 : 0
-  if (slow > 0) {
-    const low = p.acf[LOW_BAND]
-    const period = (60 * p.frameRate) / slow
-    const onSlow = low && period < low.length ? near(low, period) : 0
-    const between = low ? near(low, period / 2) : 0
-    const fourOnTheFloorSlow = onSlow >= 0.4 && between <= 0.6 * onSlow
-    best = fourOnTheFloorSlow ? slow : slow * 2
-  }
   return { bpm: best, score: bestScore, scores }
 }
 
 /**
+ * Whether a track that could be read at a tempo or at twice it grooves at
+ * the slow one. DJ convention reads drum and bass at 170-175 whatever its
+ * snare does (a half-time snare on 3 sounds like a hip-hop backbeat at 87),
+ * so the fast reading wins unless the slow one shows itself:
+ *   - a kick on every slow beat and not between them (four to the floor);
+ *   - hats on one phase of the fast beat only: the fast reading would have
+ *     no eighth notes, which drum and bass and hardcore always have;
+ *   - swung sixteenths at the slow tempo (eighths at the fast one): hip-hop
+ *     swings, drum and bass runs straight.
+ */
+function slowGroove(env: OnsetEnvelopes, slowPeriod: number): boolean {
+  // The kick's own (loudness-weighted) envelope: a bass line's off-beat notes barely register in it.
+  const onSlow = lagCorrelation(env.kick, slowPeriod)
+  const onFast = lagCorrelation(env.kick, slowPeriod / 2)
+  if (onSlow >= 0.4 && onFast <= 0.6 * onSlow) return true
+  const hats = hatEnvelope(env)
+  if (!hats) return false
+  // The hats folded at the fast beat: the main peak, and the strongest in
+  // the middle of the beat after it, both above the fold's floor.
+  const h = fold(hats, slowPeriod / 2)
+  const { index: beat, value: top } = peakOf(h)
+  const floor = Math.min(...h)
+  const at = (offset: number) => h[(beat + offset + FOLD_BINS) % FOLD_BINS]!
+  let between = 0
+  let where = 0
+  for (let d = Math.round(0.3 * FOLD_BINS); d <= Math.round(0.7 * FOLD_BINS); d++) {
+    if (at(d) > between) {
+      between = at(d)
+      where = d
+    }
+  }
+  if (between - floor < SUBDIVIDED * (top - floor)) return true
+  // Interpolated distance between the two, as a share of the fast beat; the
+  // main peak may be the swung one, so a swing shows either side of 0.5.
+  const a = at(where - 1)
+  const c = at(where + 1)
+  const denom = a - 2 * between + c
+  const position = (where + (denom < 0 ? (0.5 * (a - c)) / denom : 0)) / FOLD_BINS
+  return Math.abs(position - 0.5) >= SWING - 0.5
+}
+
+/** Off-beat hats this strong (over the floor, against the strongest) subdivide the fast beat. */
+const SUBDIVIDED = 0.12
+
+/** Normalised autocorrelation of `x` at a fractional lag (the best of the two nearest whole lags). */
+function lagCorrelation(x: Float32Array, lag: number): number {
+  const n = x.length
+  let mean = 0
+  for (let i = 0; i < n; i++) mean += x[i]!
+  mean /= n
+  let energy = 0
+  for (let i = 0; i < n; i++) energy += (x[i]! - mean) ** 2
+  if (!(energy > 0)) return 0
+  let best = -1
+  for (const l of [Math.floor(lag), Math.ceil(lag)]) {
+    if (l <= 0 || l >= n) continue
+    let sum = 0
+    for (let i = 0; i + l < n; i++) sum += (x[i]! - mean) * (x[i + l]! - mean)
+    best = Math.max(best, ((sum / energy) * n) / (n - l))
+  }
+  return best
+}
+
+/** An off-beat this late (a share of the beat) is swung: MPC swing 54 % is light, 58-62 % typical of hip-hop. */
+const SWING = 0.56
+
+/** The hats: the air band (above 6 kHz) if measured, else the bands above 2 kHz; each normalised to unit mean; null if silent. */
+function hatEnvelope(env: OnsetEnvelopes): Float64Array | null {
+  const n = env.kick.length
+  const out = new Float64Array(n)
+  let any = false
+  env.bands.forEach((band, b) => {
+    if (env.air >= 0 ? b !== env.air : b < HIGH_BANDS) return
+    let mean = 0
+    for (let i = 0; i < n; i++) mean += band[i]!
+    mean /= n
+    if (!(mean > 0)) return
+    any = true
+    for (let i = 0; i < n; i++) out[i]! += band[i]! / mean
+  })
+  return any ? out : null
+}
+
+/** Bands from this index up are above 2 kHz. */
+const HIGH_BANDS = 4
+
+/**
  * The onset envelope the beat grid is fitted to: the bands, each normalised
- * to unit mean (the hats' bands count half), plus the loudness-weighted
- * kick envelope counted three times.
+ * to unit mean and weighted (GRID_BAND_WEIGHTS; the air band counts half),
+ * plus the loudness-weighted kick envelope counted twice.
  */
 function gridEnvelope(env: OnsetEnvelopes): Float64Array {
   const n = env.kick.length
@@ -265,16 +321,23 @@ export function estimateTempo(env: OnsetEnvelopes, range: TempoRange): TempoEsti
   const maxLag = Math.ceil(((60 * env.frameRate) / (range.min / 2)) * TEETH) + 2
   const p = periodicity(env, maxLag)
   if (frames === 0 || p.acf.every((r) => r === null)) return { bpm: 0, confidence: 0, beatOffset: 0 }
-  const { bpm, score, scores } = chooseTempo(p, range)
   const x = gridEnvelope(env)
-  const period = refinePeriod(x, (60 * env.frameRate) / bpm)
-  let refined = (60 * env.frameRate) / period
-  // Refining may cross the range's edge: the octave inside it is the answer then.
-  if (refined > range.max * EDGE && refined / 2 >= range.min / EDGE) refined /= 2
-  else if (refined < range.min / EDGE && refined * 2 <= range.max * EDGE) refined *= 2
-  // Confidence: how far the winning family stands above a typical tempo's.
+  const { bpm, score, scores } = chooseTempo(p, range)
+  const toPeriod = (tempo: number) => (60 * env.frameRate) / tempo
+  let tempo = (60 * env.frameRate) / refinePeriod(x, toPeriod(bpm))
+  // Octaves: the one in the range; where both fit (85-87.5 and 170-175 by
+  // default) the family score cannot tell them apart, the same pulses count
+  // for both, and the groove decides.
+  const fits = (t: number) => t >= range.min / EDGE && t <= range.max * EDGE
+  if (!fits(tempo) && fits(tempo * 2)) tempo *= 2
+  else if (!fits(tempo) && fits(tempo / 2)) tempo /= 2
+  const slow = fits(tempo) && fits(tempo * 2) ? tempo : fits(tempo) && fits(tempo / 2) ? tempo / 2 : 0
+  if (slow > 0) tempo = slowGroove(env, toPeriod(slow)) ? slow : slow * 2
+  // Confidence: how far the winning family stands above a typical tempo's
+  // (scores are sums of three mean correlations; 1.2 maps clean dance
+  // music near 1 and noise near 0).
   const sorted = [...scores].sort((a, b) => a - b)
   const median = sorted[Math.floor(sorted.length / 2)] ?? 0
   const confidence = Math.max(0, Math.min(1, (score - median) / 1.2))
-  return { bpm: Math.round(refined * 100) / 100, confidence, beatOffset: beatPhase(x, (60 * env.frameRate) / refined, env) }
+  return { bpm: Math.round(tempo * 100) / 100, confidence, beatOffset: beatPhase(x, toPeriod(tempo), env) }
 }

@@ -37,7 +37,7 @@ export interface Analysis {
   openKey: string
   /** 0..1 */
   keyStrength: number
-  /** Integrated loudness (ITU-R BS.1770-4), LUFS; -70 for silence. */
+  /** Integrated loudness (ITU-R BS.1770-4), LUFS; a mono file counts as dual mono (as played on two speakers); -70 for silence. */
   lufs: number
   /** Sample peak, dBFS; -120 for digital silence. */
   peakDb: number

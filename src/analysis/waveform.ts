@@ -25,12 +25,10 @@ export class WaveformFrames {
     readonly decimation: number,
     /** Decimated samples per frame. */
     readonly framePerDecimated: number,
-    expectedSamples: number,
   ) {
     this.frameLength = decimation * framePerDecimated
-    const capacity = Math.ceil(expectedSamples / this.frameLength) + 1
-    this.peaks = new Float32Array(capacity)
-    this.energy = new Float32Array(capacity)
+    this.peaks = new Float32Array(4096)
+    this.energy = new Float32Array(4096)
   }
 
   /** Adds a block: `channels` for the peak, `mono` for the energy. */

@@ -1,12 +1,27 @@
-// The analysis worker: one file at a time, in its own thread (essentia's
-// WASM and the decoders are initialised once per worker).
-import { parentPort } from 'node:worker_threads'
+// Entry of an AnalysisPool worker thread: initialises essentia once, then
+// decodes and analyses one file per message. Shipped as its own bundle
+// (dist/analysis-worker.js) next to the command's, and run from the source
+// through tsx in tests.
+import { parentPort, workerData } from 'node:worker_threads'
 import { analyzeFile } from './analyze.ts'
-import type { TempoRange } from './types.ts'
+import { AnalysisError, oneLine } from './errors.ts'
+import { essentia } from './essentia.ts'
+import type { WorkerData, WorkerReply, WorkerRequest } from './pool.ts'
 
-parentPort?.on('message', (job: { id: number; path: string; tempoRange?: TempoRange }) => {
-  analyzeFile(job.path, job.tempoRange ? { tempoRange: job.tempoRange } : {}).then(
-    (analysis) => parentPort!.postMessage({ id: job.id, analysis }),
-    (err: Error & { code?: string }) => parentPort!.postMessage({ id: job.id, error: { code: err.code, message: err.message } }),
-  )
+const port = parentPort
+if (!port) throw new Error('src/analysis/worker.ts runs in an AnalysisPool worker thread')
+const { tempoRange } = workerData as WorkerData
+essentia()
+
+port.on('message', async ({ id, path }: WorkerRequest) => {
+  let reply: WorkerReply
+  const transfer: ArrayBuffer[] = []
+  try {
+    const analysis = await analyzeFile(path, tempoRange ? { tempoRange } : {})
+    for (const level of analysis.waveform) transfer.push(level.data.buffer as ArrayBuffer)
+    reply = { id, ok: true, analysis }
+  } catch (err) {
+    reply = { id, ok: false, code: err instanceof AnalysisError ? err.code : 'ERR_ANALYSIS', message: oneLine(err) }
+  }
+  port.postMessage(reply, transfer)
 })
