@@ -3,7 +3,7 @@
 // written one by one, so a run killed midway resumes where it stopped. The
 // analyser itself is handed in (a worker pool from src/analysis), so the
 // library does not depend on it.
-import type { Analysis } from '../analysis/index.ts'
+import type { Analysis, WaveformLevel } from '../analysis/index.ts'
 import type { LevelLibraryStore } from './level-store.ts'
 import { splitAnalysis, type AnalysisSummary } from './analysis-record.ts'
 
@@ -42,7 +42,7 @@ export interface AnalyzeOptions {
 }
 
 /** What a library manifest carries of an analysis: the summary and the coarsest waveform. */
-export type SharedAnalysis = AnalysisSummary & { overview?: { columns: number; secondsPerColumn: number; data: Uint8Array } }
+export type SharedAnalysis = AnalysisSummary & { overview?: WaveformLevel }
 
 export interface AnalyzeSummary {
   /** Recordings present (tracks with the same audio hash count once). */

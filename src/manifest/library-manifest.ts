@@ -5,6 +5,7 @@
 // page and the root; the other pages are already held by every reader.
 import { asBytes, asDict, asInt, asList, asString, decode, encode, BencodeError, type BDict, type BValue } from '../codec/index.ts'
 import type { AudioFormat, Tags } from '../library/index.ts'
+import type { Analysis, WaveformLevel } from '../analysis/index.ts'
 import { ManifestError } from './errors.ts'
 
 /** What a library manifest says about one track. */
@@ -18,22 +19,8 @@ export interface ManifestTrack {
   analysis?: ManifestAnalysis
 }
 
-/** An analysis as a library manifest carries it: the summary and the overview waveform. */
-export interface ManifestAnalysis {
-  version: number
-  duration: number
-  bpm: number
-  bpmConfidence: number
-  beatOffset: number
-  key: string
-  camelot: string
-  openKey: string
-  keyStrength: number
-  lufs: number
-  peakDb: number
-  /** The coarsest waveform level (about 128 columns of peak, low, mid, high). */
-  overview?: { columns: number; secondsPerColumn: number; data: Uint8Array }
-}
+/** An analysis as a library manifest carries it: the summary and the coarsest waveform level (about 128 columns). */
+export type ManifestAnalysis = Omit<Analysis, 'waveform'> & { overview?: WaveformLevel }
 
 const MAX_OVERVIEW_COLUMNS = 512
 
