@@ -8,6 +8,8 @@ import { randomTrackFile, startLeecher, startSeeder } from '../helpers/swarm.ts'
 import { CompleteFile, PartialFile } from '../../src/swarm/piece-file.ts'
 import { authenticate } from '../../src/swarm/protocol/session.ts'
 import { connect } from 'node:net'
+import { deferred } from '../helpers/deferred.ts'
+import { until } from '../helpers/until.ts'
 
 const MB = 1024 * 1024
 
@@ -193,9 +195,22 @@ test('end-game: the last blocks are asked of every holder and the slower copy is
   const fast = await startSeeder(t, c.devices[0]!, c.roster, meta, path)
   const slow = await startSeeder(t, c.devices[1]!, c.roster, meta, controlled(await CompleteFile.open(path, meta), () => new Promise((r) => setTimeout(r, 150))))
   let cancels = 0
-  slow.torrent.on('peer', (s) => s.wire.on('cancel', () => cancels++))
-  const leecher = await startLeecher(t, c.devices[2]!, c.roster, meta, join(dir, 'cache'), [slow.port, fast.port])
+  let slowRequests = 0
+  const asked = deferred<void>()
+  slow.torrent.on('peer', (s) => {
+    s.wire.on('cancel', () => cancels++)
+    s.wire.on('request', () => ++slowRequests === 1 && asked.resolve())
+  })
+  // The fast seeder joins only once the slow one holds requests, or on a busy
+  // machine it can finish alone before the slow one's handshake is done.
+  const leecher = await startLeecher(t, c.devices[2]!, c.roster, meta, join(dir, 'cache'), [slow.port])
+  await asked.promise
+  const sock = connect(fast.port, '127.0.0.1')
+  sock.on('error', () => {})
+  leecher.addPeer(await authenticate(sock, { credentials: c.devices[2]!.credentials, roster: () => c.roster, infoHash: meta.infoHash }))
   const [final] = await once(leecher, 'done')
   t.true((await readFile(final as string)).equals(bytes))
+  // the cancels left before 'done'; give the slow seeder's wire a moment to parse them
+  await until(async () => (cancels > 0 ? true : undefined), 2_000, 20).catch(() => {})
   t.true(cancels > 0, 'blocks duplicated in end-game were cancelled on the slow seeder')
 })
