@@ -7,13 +7,18 @@ import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { AnalysisError, oneLine, type AnalysisErrorCode } from './errors.ts'
-import { checkRange } from './analyze.ts'
+import { checkRange } from './tempo-range.ts'
 import type { Analysis, TempoRange } from './types.ts'
 
 export interface AnalysisPoolOptions {
   /** Worker threads (default: os.availableParallelism()). */
   size?: number
   tempoRange?: TempoRange
+  /**
+   * 'low' runs the workers at the lowest CPU priority (nice 19, per thread on
+   * Linux), so background analysis takes only time nothing else wants.
+   */
+  priority?: 'normal' | 'low'
   /**
    * The workers' module (a file URL), instead of the analyser's: for tests,
    * e.g. a stand-in that crashes. It gets WorkerRequests and sends WorkerReplies.
@@ -24,6 +29,8 @@ export interface AnalysisPoolOptions {
 /** @internal the messages between the pool and its workers */
 export interface WorkerData {
   tempoRange?: TempoRange
+  /** A nice value the worker sets on its own thread. */
+  nice?: number
 }
 export interface WorkerRequest {
   id: number
@@ -72,7 +79,10 @@ export class AnalysisPool {
 
   constructor(opts: AnalysisPoolOptions = {}) {
     this.size = Math.max(1, Math.floor(opts.size ?? availableParallelism()))
-    this.data = opts.tempoRange ? { tempoRange: { ...checkRange(opts.tempoRange) } } : {}
+    this.data = {
+      ...(opts.tempoRange ? { tempoRange: { ...checkRange(opts.tempoRange) } } : {}),
+      ...(opts.priority === 'low' ? { nice: 19 } : {}),
+    }
     this.module = opts.workerModule
   }
 

@@ -2,6 +2,7 @@
 // decodes and analyses one file per message. Shipped as its own bundle
 // (dist/analysis-worker.js) next to the command's, and run from the source
 // through tsx in tests.
+import { setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
 import { analyzeFile } from './analyze.ts'
 import { AnalysisError, oneLine } from './errors.ts'
@@ -10,7 +11,15 @@ import type { WorkerData, WorkerReply, WorkerRequest } from './pool.ts'
 
 const port = parentPort
 if (!port) throw new Error('src/analysis/worker.ts runs in an AnalysisPool worker thread')
-const { tempoRange } = workerData as WorkerData
+const { tempoRange, nice } = workerData as WorkerData
+// On Linux nice is per thread and pid 0 names the calling one, so only this
+// worker yields. Elsewhere it would lower the whole process (streaming too),
+// so there a background pool relies on having one worker.
+if (nice !== undefined && process.platform === 'linux') {
+  try {
+    setPriority(0, nice)
+  } catch {} // not allowed here: run as it is
+}
 essentia()
 
 port.on('message', async ({ id, path }: WorkerRequest) => {

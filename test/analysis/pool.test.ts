@@ -2,7 +2,7 @@
 // file or a dying worker fails that file alone; closing ends the threads.
 import test from 'ava'
 import { execFile } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { AnalysisError, AnalysisPool } from '../../src/analysis/index.ts'
@@ -76,6 +76,27 @@ test('the tempo range reaches the workers', async (t) => {
   t.teardown(() => pool.close())
   t.true(Math.abs((await pool.analyze(dnb)).bpm - 87) < 0.5)
   t.throws(() => new AnalysisPool({ tempoRange: { min: 0, max: 100 } }), { instanceOf: RangeError })
+})
+
+/** Nice values of this process's threads (Linux /proc; CI and the product's servers are Linux). */
+async function threadNices(): Promise<number[]> {
+  const tasks = await readdir('/proc/self/task')
+  const stats = await Promise.all(tasks.map((tid) => readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => '')))
+  // the fields after the ")" that closes the command name: nice is the 17th
+  return stats.filter(Boolean).map((s) => Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[16]))
+}
+
+test('a low-priority pool runs its worker at nice 19 and leaves the other threads alone', async (t) => {
+  const dir = await tempDir(t)
+  const { house } = await tracks(dir)
+  const before = await threadNices()
+  t.false(before.includes(19))
+  const pool = new AnalysisPool({ size: 1, priority: 'low' })
+  t.teardown(() => pool.close())
+  t.true(Math.abs((await pool.analyze(house)).bpm - 125) < 0.5) // analyses as well as ever
+  const after = await threadNices()
+  t.is(after.filter((n) => n === 19).length, 1, 'exactly the worker thread')
+  t.deepEqual(after.filter((n) => n !== 19).filter((n) => n !== 0), [], 'the rest run as before')
 })
 
 test('an idle pool does not keep the process alive, closed or not', async (t) => {
