@@ -3,16 +3,10 @@
 import { Analyzer } from './analyzer.ts'
 import { AnalysisError } from './errors.ts'
 import { streamFile } from './decode.ts'
-import { DEFAULT_TEMPO_RANGE, type Analysis, type AnalyzeOptions, type TempoRange } from './types.ts'
+import { checkRange } from './tempo-range.ts'
+import { DEFAULT_TEMPO_RANGE, type Analysis, type AnalyzeOptions } from './types.ts'
 
 export { ANALYZER_VERSION, MIN_SECONDS } from './analyzer.ts'
-
-export function checkRange(range: TempoRange): TempoRange {
-  if (!(range.min > 0 && range.max >= range.min && Number.isFinite(range.max))) {
-    throw new RangeError(`invalid tempo range ${range.min}-${range.max}`)
-  }
-  return range
-}
 
 /** Analyses decoded audio (one array per channel) in the calling thread. */
 export async function analyzePcm(channels: Float32Array[], sampleRate: number, opts: AnalyzeOptions = {}): Promise<Analysis> {

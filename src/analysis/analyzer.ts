@@ -119,6 +119,7 @@ export class Analyzer {
       version: ANALYZER_VERSION,
       duration,
       bpm: tempo.bpm,
+      tempoRange: { min: this.range.min, max: this.range.max },
       bpmConfidence: tempo.confidence,
       beatOffset: tempo.beatOffset,
       key,

@@ -25,6 +25,8 @@ export interface Analysis {
   /** Seconds. */
   duration: number
   bpm: number
+  /** The range `bpm` was folded into: a result made for another range is stale. */
+  tempoRange: TempoRange
   /** 0..1: how clearly the track pulses at that tempo. */
   bpmConfidence: number
   /** Seconds: the first beat of the grid, in [0, 60 / bpm). */

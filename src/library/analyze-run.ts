@@ -3,7 +3,7 @@
 // written one by one, so a run killed midway resumes where it stopped. The
 // analyser itself is handed in (a worker pool from src/analysis), so the
 // library does not depend on it.
-import type { Analysis, WaveformLevel } from '../analysis/index.ts'
+import { DEFAULT_TEMPO_RANGE, sameTempoRange, type Analysis, type TempoRange, type WaveformLevel } from '../analysis/index.ts'
 import type { LevelLibraryStore } from './level-store.ts'
 import { splitAnalysis, type AnalysisSummary } from './analysis-record.ts'
 
@@ -27,6 +27,8 @@ export interface AnalyzeOptions {
   analyze: (path: string) => Promise<Analysis>
   /** The analyser's version: a result of another version is stale. */
   version: number
+  /** The tempo range `analyze` folds into (default: club music): a result for another range is stale. */
+  tempoRange?: TempoRange
   /** Analyse again even where a result of this version exists. */
   force?: boolean
   /**
@@ -56,6 +58,8 @@ export interface AnalyzeSummary {
   issues: AnalyzeIssue[]
   /** Seconds of audio analysed in this run. */
   audioSeconds: number
+  /** The range tempos were folded into. */
+  tempoRange: TempoRange
   ms: number
 }
 
@@ -67,16 +71,20 @@ export async function analyzeLibrary(store: LevelLibraryStore, opts: AnalyzeOpti
     if (t.missing || !t.paths[0] || recordings.has(t.audioHash)) continue
     recordings.set(t.audioHash, { sha256: t.sha256, path: t.paths[0], size: t.size })
   }
-  const summary: AnalyzeSummary = { recordings: recordings.size, analysed: 0, cached: 0, fromDevices: 0, failed: 0, issues: [], audioSeconds: 0, ms: 0 }
+  const range = opts.tempoRange ?? DEFAULT_TEMPO_RANGE
+  // An error is the bytes' fault, whatever the range; a result of version 2 without a range used the default.
+  const current = (a: { version: number; tempoRange?: TempoRange } | undefined, error = false) =>
+    a?.version === opts.version && (error || sameTempoRange(a.tempoRange ?? DEFAULT_TEMPO_RANGE, range))
+  const summary: AnalyzeSummary = { recordings: recordings.size, analysed: 0, cached: 0, fromDevices: 0, failed: 0, issues: [], audioSeconds: 0, tempoRange: { min: range.min, max: range.max }, ms: 0 }
   const todo: Array<[string, { sha256: string; path: string; size: number }]> = []
   for (const entry of recordings) {
     const have = await store.getAnalysis(entry[0])
-    if (!opts.force && have?.version === opts.version) {
+    if (!opts.force && have && current({ version: have.version, tempoRange: have.result?.tempoRange }, have.error !== undefined)) {
       summary.cached++
       continue
     }
     const shared = opts.force ? undefined : opts.shared?.(entry[0])
-    if (shared?.version === opts.version) {
+    if (shared && current(shared)) {
       const { overview, ...result } = shared
       const waveform = overview && { levels: [{ columns: overview.columns, secondsPerColumn: overview.secondsPerColumn, data: Buffer.from(overview.data).toString('base64') }] }
       await store.putAnalysis(entry[0], { version: opts.version, at: Date.now(), source: 'device', result }, waveform)

@@ -11,6 +11,7 @@ import { infohashOf } from './torrent-info.ts'
 import { analyzeLibrary, type AnalyzeOptions, type AnalyzeSummary } from './analyze-run.ts'
 import type { StoredAnalysis, StoredWaveform } from './analysis-record.ts'
 import { createHash } from 'node:crypto'
+import { DEFAULT_TEMPO_RANGE, checkUserRange, type TempoRange } from '../analysis/index.ts'
 
 export interface ListOptions {
   query?: string
@@ -99,6 +100,17 @@ export class LocalLibrary implements Library {
   /** Analyses every present recording not yet analysed by this analyser version; resumable. */
   analyze(opts: AnalyzeOptions): Promise<AnalyzeSummary> {
     return analyzeLibrary(this.store, opts)
+  }
+
+  /** The device's DJ tempo range for analysis (set with `djcloud analyze --tempo-range`). */
+  async tempoRange(): Promise<TempoRange> {
+    return (await this.store.getMeta<TempoRange>('tempoRange')) ?? { ...DEFAULT_TEMPO_RANGE }
+  }
+
+  /** Keeps a new range (checked as a user's); the next analysis run redoes results of another range. */
+  async setTempoRange(range: TempoRange): Promise<void> {
+    const checked = checkUserRange(range)
+    await this.store.putMeta('tempoRange', { min: checked.min, max: checked.max })
   }
 
   /** The stored analysis of a recording (by audio hash), its result or its error. */

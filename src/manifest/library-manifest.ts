@@ -5,7 +5,7 @@
 // page and the root; the other pages are already held by every reader.
 import { asBytes, asDict, asInt, asList, asString, decode, encode, BencodeError, type BDict, type BValue } from '../codec/index.ts'
 import type { AudioFormat, Tags } from '../library/index.ts'
-import type { Analysis, WaveformLevel } from '../analysis/index.ts'
+import { DEFAULT_TEMPO_RANGE, type Analysis, type TempoRange, type WaveformLevel } from '../analysis/index.ts'
 import { ManifestError } from './errors.ts'
 
 /** What a library manifest says about one track. */
@@ -90,6 +90,7 @@ function analysisToValue(a: ManifestAnalysis): Record<string, unknown> {
     v: a.version,
     durationMs: Math.round(a.duration * 1000),
     centiBpm: Math.round(a.bpm * 100),
+    centiRange: [Math.round(a.tempoRange.min * 100), Math.round(a.tempoRange.max * 100)],
     bpmConfidence: Math.round(a.bpmConfidence * 1000),
     beatOffsetMs: Math.round(a.beatOffset * 1000),
     key: a.key,
@@ -103,12 +104,23 @@ function analysisToValue(a: ManifestAnalysis): Record<string, unknown> {
   return v
 }
 
+// Analyses of analyser version 2 went out before the range did: all of them used the default.
+function tempoRangeFromValue(v: BValue | undefined): TempoRange {
+  if (v === undefined) return { ...DEFAULT_TEMPO_RANGE }
+  const list = asList(v, 'centiRange', 2)
+  if (list.length !== 2) malformed('a tempo range is two numbers')
+  const [min, max] = list.map((x) => asInt(x, 'centiRange') / 100) as [number, number]
+  if (!(min > 0 && max >= min && max <= 1000)) malformed('an analysis has an impossible tempo range')
+  return { min, max }
+}
+
 function analysisFromValue(v: BValue): ManifestAnalysis {
   const d = asDict(v, 'analysis')
   const a: ManifestAnalysis = {
     version: asInt(d.v, 'analysis version'),
     duration: asInt(d.durationMs, 'durationMs') / 1000,
     bpm: asInt(d.centiBpm, 'centiBpm') / 100,
+    tempoRange: tempoRangeFromValue(d.centiRange),
     bpmConfidence: asInt(d.bpmConfidence, 'bpmConfidence') / 1000,
     beatOffset: asInt(d.beatOffsetMs, 'beatOffsetMs') / 1000,
     key: asString(d.key, 'key', 32),

@@ -92,3 +92,25 @@ test('a blob that inflates past its cap is refused as too large (no decompressio
   // (Not random bytes: now and then those are a valid brotli stream.)
   t.is(t.throws(() => unpackBlob(Buffer.from('this is not brotli at all'), 1024), { instanceOf: ManifestError }).code, 'ERR_MALFORMED')
 })
+
+test('an analysis rides in its track: summary, tempo range and overview round-trip; one from before the range reads as the default', (t) => {
+  const [track] = fakeTracks(1)
+  const overview = { columns: 128, secondsPerColumn: 1.5, data: new Uint8Array(128 * 4).map((_, i) => i % 256) }
+  const analysis = {
+    version: 2, duration: 192.5, bpm: 87.02, tempoRange: { min: 60, max: 120 }, bpmConfidence: 0.812, beatOffset: 0.123,
+    key: 'F minor', camelot: '4A', openKey: '9m', keyStrength: 0.77, lufs: -8.25, peakDb: -0.31, overview,
+  }
+  const [page] = encodePages([{ ...track!, analysis }])
+  const back = decodePage(page!, 0, 1)[0]!.analysis!
+  t.deepEqual({ ...back, overview: undefined }, { ...analysis, overview: undefined })
+  t.deepEqual(Buffer.from(back.overview!.data), Buffer.from(overview.data))
+  t.is(back.overview!.secondsPerColumn, 1.5)
+
+  const raw = decode(page!) as { tracks: Array<{ analysis: Record<string, unknown> }> }
+  delete raw.tracks[0]!.analysis.centiRange
+  t.deepEqual(decodePage(encode(raw as never), 0, 1)[0]!.analysis!.tempoRange, { min: 85, max: 175 })
+  for (const bad of [[17500, 8500], [8500], [0, 100]]) {
+    raw.tracks[0]!.analysis.centiRange = bad
+    t.is(t.throws(() => decodePage(encode(raw as never), 0, 1), { instanceOf: ManifestError }).code, 'ERR_MALFORMED', String(bad))
+  }
+})
