@@ -24,6 +24,7 @@ import { removeNodeInfo, writeNodeInfo, type NodeInfo } from './node-file.ts'
 /** Default ports, chosen clear of BitTorrent's 6881-6889 and common dev servers. */
 export const DEFAULT_PORTS = { peer: 7461, api: 7462, tracker: 7463, dht: 7464 } as const
 const ROSTER_RELOAD = 5_000 // ms: `djcloud trust revoke` on this home takes effect within this
+const PUBLISH_DURING_ANALYSIS = 60_000 // ms: how often a long analysis run republishes the library manifest
 
 export interface NodeOptions {
   home: string
@@ -217,6 +218,7 @@ export class Node {
       book.on('changed', unionChanged)
       swarm.on('device', unionChanged)
       swarm.on('device-gone', unionChanged)
+      let lastPublished = Date.now()
       const analysis = new NodeAnalysis({
         library,
         // Looked up per run: the book's view changes as manifests come in.
@@ -226,8 +228,17 @@ export class Node {
           return (audioHash: string) => (cache ??= book.sharedAnalyses()).get(audioHash)
         })(),
         onWarning: warn,
+        // Results show in the listing as they come; other devices get them
+        // every minute of a long run, and all at its end.
+        onProgress: () => {
+          unionChanged()
+          if (Date.now() - lastPublished < PUBLISH_DURING_ANALYSIS) return
+          lastPublished = Date.now()
+          void sync.publishLibrary().catch(warn)
+        },
         onAnalysed: () => {
           unionChanged()
+          lastPublished = Date.now()
           void sync.publishLibrary().catch(warn)
         },
       })

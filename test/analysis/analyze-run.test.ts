@@ -11,6 +11,9 @@ import { makeHomes } from '../helpers/homes.ts'
 import { serveNode, type NodeProcess } from '../helpers/node-process.ts'
 import { runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
+import { readApiToken } from '../../src/player/index.ts'
+import { LocalLibrary } from '../../src/library/index.ts'
+import { analyzeFile, ANALYZER_VERSION } from '../../src/analysis/index.ts'
 
 interface Summary {
   recordings: number
@@ -63,6 +66,9 @@ test('analyze: tempo and key land in the listing; a second run reuses them; --fo
     t.true(a.lufs < 0 && a.lufs > -40)
   }
   t.is(by('Broken').analysis, undefined)
+  const table = (await runCli(['ls'], { DJCLOUD_HOME: home! })).stdout
+  t.regex(table, /Drum and Bass\s+17\d\.\d\s+8A Am\s+-\d+\.\d\s/, 'the table shows the analysed tempo, Camelot key and loudness')
+  t.regex(table, /Broken\s+128\*\s/, 'and the tag, marked, where there is no analysis')
 
   const second = await cli<Summary>(home!, ['analyze'])
   t.deepEqual([second.analysed, second.cached, second.failed], [0, 3, 0], 'results and the recorded failure are kept')
@@ -94,4 +100,94 @@ test('a recording analysed on one own device is taken from its library manifest 
   const mine = (await cli<Listed[]>(laptop!, ['ls'])).find((x) => x.tags.title === 'Tune')!
   t.true(Math.abs(mine.analysis!.bpm - 128) <= 128 * 0.04)
   t.truthy(l)
+})
+
+test('the tempo range is kept for the device; tempos made for another range are redone; a bad range is a usage error', async (t) => {
+  const root = await tempDir(t)
+  const [home] = await makeHomes(root, ['solo'])
+  const music = join(root, 'music')
+  await mkdir(music)
+  await writeTrack(join(music, 'dnb.wav'), { title: 'Drum and Bass', bpm: 174 }, 2, 20)
+  await cli(home!, ['scan', music])
+  const bpm = async () => (await cli<Listed[]>(home!, ['ls']))[0]!.analysis!.bpm
+
+  const slow = await cli<Summary & { tempoRange: { min: number; max: number } }>(home!, ['analyze', '--tempo-range', '60-120'])
+  t.deepEqual(slow.tempoRange, { min: 60, max: 120 })
+  t.is(slow.analysed, 1)
+  t.true(Math.abs((await bpm()) - 87) < 1, 'folded into 60-120')
+  // kept: the next run (and a node) uses it and finds nothing stale
+  const again = await cli<Summary & { tempoRange: { min: number; max: number } }>(home!, ['analyze'])
+  t.deepEqual([again.analysed, again.cached, again.tempoRange.min], [0, 1, 60])
+  const back = await cli<Summary>(home!, ['analyze', '--tempo-range', 'default'])
+  t.is(back.analysed, 1, 'a result made for another range is stale')
+  t.true(Math.abs((await bpm()) - 174) < 1)
+
+  for (const bad of ['100-150', 'fast', '10-400']) {
+    const r = await runCli(['analyze', '--tempo-range', bad], { DJCLOUD_HOME: home! })
+    t.is(r.code, 2, bad)
+    t.regex(r.stderr.split("\n")[0]!, /tempo range/, bad)
+  }
+  t.is((await cli<Summary>(home!, ['analyze'])).cached, 1, 'a refused range changes nothing')
+})
+
+test('a node killed with -9 in the middle of its background analysis resumes where it stopped', async (t) => {
+  const root = await tempDir(t)
+  const [home] = await makeHomes(root, ['solo'])
+  const music = join(root, 'music')
+  await mkdir(music)
+  const N = 6
+  // minutes-long tracks so a run lasts long enough to be caught in the middle
+  for (let i = 0; i < N; i++) await writeTrack(join(music, `t${i}.wav`), { title: `T${i}`, bpm: 120 + i }, 10 + i, 150)
+  const first = await serveNode(t, home!, [], { analyze: true })
+  await cli(home!, ['scan', music])
+  const token = (await readApiToken(home!))!
+  const analysed = async () => {
+    const res = await fetch(`${first.info.api}/api/library`, { headers: { authorization: `Bearer ${token}` } })
+    const { tracks } = (await res.json()) as { tracks: Listed[] }
+    return tracks.filter((x) => x.analysis).length
+  }
+  const before = await until(async () => {
+    const n = await analysed()
+    return n >= 1 ? n : undefined
+  }, 60_000, 20)
+  t.true(before < N, `the kill came after the whole run (${before} of ${N} done): make the tracks longer`)
+  await first.stop('SIGKILL')
+
+  await serveNode(t, home!, []) // no background run: the asked-for run below tells what was left
+  const resumed = await cli<Summary>(home!, ['analyze'])
+  t.log(`killed with ${before} of ${N} seen done; the next run found ${resumed.cached} and analysed ${resumed.analysed}`)
+  t.true(resumed.cached >= before, `results written before the kill are kept (${resumed.cached} >= ${before})`)
+  t.true(resumed.analysed >= 1, 'the run was cut in the middle')
+  t.is(resumed.cached + resumed.analysed, N, 'and the rest is analysed, once')
+  t.is(resumed.failed, 0)
+})
+
+test("another device's analysis is taken only when made by this analyser version for this tempo range", async (t) => {
+  const root = await tempDir(t)
+  const music = join(root, 'music')
+  await mkdir(music)
+  await writeTrack(join(music, 'dnb.wav'), { title: 'Drum and Bass', bpm: 174 }, 2, 20)
+  const lib = await LocalLibrary.open(join(root, 'home'))
+  t.teardown(() => lib.close())
+  await lib.scan([music])
+  const [track] = await lib.list()
+  const theirs = await analyzeFile(track!.paths[0]!, { tempoRange: { min: 60, max: 120 } })
+  const { waveform, ...summary } = theirs
+  const offered = (over: Partial<typeof summary>) => () => ({ ...summary, ...over, overview: waveform[0] })
+  let computed = 0
+  const run = (shared: ReturnType<typeof offered>, tempoRange = { min: 60, max: 120 }) =>
+    lib.analyze({ analyze: (p) => (computed++, analyzeFile(p, { tempoRange })), version: ANALYZER_VERSION, tempoRange, shared, force: false })
+
+  t.is((await run(offered({ version: ANALYZER_VERSION - 1 }))).analysed, 1, 'another version is computed here')
+  t.is(computed, 1)
+  // The device switches to the default range: the result here and the offered one are both stale.
+  const switched = await run(offered({}), { min: 85, max: 175 })
+  t.deepEqual([switched.fromDevices, switched.analysed], [0, 1])
+  t.true(Math.abs((await lib.analysisOf(track!.audioHash))!.result!.bpm - 174) < 1)
+  // Back to 60-120: the offered result fits and is taken as it is.
+  const back = await run(offered({}))
+  t.deepEqual([back.fromDevices, back.analysed, computed], [1, 0, 2])
+  const stored = (await lib.analysisOf(track!.audioHash))!
+  t.is(stored.source, 'device')
+  t.true(Math.abs(stored.result!.bpm - 87) < 1)
 })

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import type { ExecutionContext } from 'ava'
 import { BIN } from './cli.ts'
+import { until } from './until.ts'
 import type { NodeInfo } from '../../src/node/index.ts'
 
 export interface NodeProcess {
@@ -40,6 +41,8 @@ export async function serveNode(t: ExecutionContext, home: string, args: string[
     if (signal === 'SIGKILL') killNode()
     child.kill(signal)
     const [code] = await exited
+    // SIGKILL lands asynchronously: a node started next on this home must not see this one alive.
+    if (signal === 'SIGKILL' && nodePid) await until(async () => (pidAlive(nodePid!) ? undefined : true), 5_000, 20)
     return code as number | null
   }
   // `serve` runs the node in a child of its own (bin/djcloud.js): stop it
@@ -65,4 +68,13 @@ export async function serveNode(t: ExecutionContext, home: string, args: string[
   const info = JSON.parse(line) as NodeInfo
   nodePid = info.pid
   return { child, info, stderr: () => err, stop }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
 }
