@@ -40,10 +40,14 @@ function sortValue(t: TrackRecord, field: SortField): string | number | undefine
     case 'artist':
     case 'album':
     case 'genre':
-    case 'key':
       return t.tags[field]
-    case 'year':
+    // Analysed values first: the tags of a DJ's files are often missing or wrong.
+    // Camelot codes sort numerically (1A, 1B, 2A, ...): neighbours mix in key.
     case 'bpm':
+      return t.analysis?.bpm ?? t.tags.bpm
+    case 'key':
+      return t.analysis?.camelot ?? t.tags.key
+    case 'year':
     case 'duration':
     case 'bitrate':
       return t.tags[field]

@@ -120,7 +120,9 @@ test('scan and ls end to end: JSON shapes, search, sort, skipped files and exit 
   const sorted = JSON.parse((await runCli(['ls', '--sort', 'bpm', '--reverse', '--json'], env)).stdout)
   t.deepEqual(sorted.map((x: { tags: { bpm: number } }) => x.tags.bpm), [127, 99])
   const table = await runCli(['ls'], env)
-  t.regex(table.stdout, /^ARTIST\s+TITLE\s+BPM\s+KEY\s+TIME\s+FORMAT\s+ID\n/)
+  t.regex(table.stdout, /^ARTIST\s+TITLE\s+BPM\s+KEY\s+LUFS\s+TIME\s+FORMAT\s+ID\n/)
+  t.regex(table.stdout, /\s99\*\s/) // not analysed yet: the tag, marked
+  t.regex(table.stdout, /^\* from the file.s tags/m)
   t.regex(table.stdout, /Aphex Twin/)
 
   t.is((await runCli(['ls', '--sort', 'colour'], env)).code, 2)

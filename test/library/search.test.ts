@@ -39,3 +39,14 @@ test('text sorts ignore case and accents and order numbers naturally', (t) => {
   const tracks = [track({ title: 'track 10' }), track({ title: 'Track 2' }), track({ title: 'Éclair' }), track({ title: 'apple' })]
   t.deepEqual(sortTracks(tracks, 'title').map((x) => x.tags.title), ['apple', 'Éclair', 'Track 2', 'track 10'])
 })
+
+test('tempo and key sort by the analysis where there is one, else the tag; keys go round the Camelot wheel', (t) => {
+  const analysis = (bpm: number, camelot: string) =>
+    ({ version: 2, duration: 60, bpm, tempoRange: { min: 85, max: 175 }, bpmConfidence: 1, beatOffset: 0, key: 'A minor', camelot, openKey: '1m', keyStrength: 1, lufs: -9, peakDb: -1 })
+  const wrongTag = track({ title: 'dnb', bpm: 87, key: 'Am' }, undefined, { analysis: analysis(174, '8A') })
+  const tagged = track({ title: 'tagged', bpm: 128, key: '10A' })
+  const eleven = track({ title: 'eleven', bpm: 90 }, undefined, { analysis: analysis(90, '11B') })
+  const nothing = track({ title: 'nothing' })
+  t.deepEqual(sortTracks([wrongTag, tagged, eleven, nothing], 'bpm').map((x) => x.tags.title), ['eleven', 'tagged', 'dnb', 'nothing'])
+  t.deepEqual(sortTracks([eleven, tagged, wrongTag, nothing], 'key').map((x) => x.tags.title), ['dnb', 'tagged', 'eleven', 'nothing'])
+})
