@@ -1,8 +1,10 @@
 // The djcloud downloader, in a process of its own so that its CPU time and
 // peak RSS are its alone (bench/swarm). The parent bundles this file with
 // esbuild and runs it with plain node, as the CLI ships:
-//   node --import rss-probe.mjs downloader.mjs --config FILE --mode fetch|latency --ports P1,P2,.. --cache DIR [--samples N]
-// and reads one JSON line from stdout.
+//   node --import rss-probe.mjs downloader.mjs --config FILE --mode fetch|latency --ports P1,P2,.. --cache DIR [--samples N] [--analyse AUDIO]
+// and reads one JSON line from stdout. With --analyse, a background analysis
+// (one low-priority worker, as `serve` runs it) analyses AUDIO over and over
+// in this process meanwhile.
 //
 // fetch: a PartialFile + Torrent fed by the seeders; wall time and CPU from
 //   the first connect to 'done' (every piece SHA-1 checked, the whole file's
@@ -20,6 +22,7 @@ import { Torrent } from '../../src/swarm/torrent.ts'
 import { PartialFile } from '../../src/swarm/piece-file.ts'
 import { Bitfield } from '../../src/swarm/bitfield.ts'
 import { DOWNLOADER, flags, loadConfig, type BenchConfig } from './config.ts'
+import { startBackgroundAnalysis } from './background-analysis.ts'
 import type { FetchReport, LatencyReport } from './report.ts'
 
 /** Bytes of one read, as an HTTP range stream would hand them out. */
@@ -242,7 +245,9 @@ async function latency(cacheRoot: string, samples: number): Promise<LatencyRepor
 }
 
 try {
+  const background = args.analyse ? await startBackgroundAnalysis(args.analyse) : null
   const report = args.mode === 'latency' ? await latency(args.cache!, Number(args.samples ?? 20)) : await fetchAll(config, args.cache!)
+  if (background) report.analysed = await background.stop()
   process.stdout.write(JSON.stringify(report) + '\n')
   await source.close()
   process.exit(0)

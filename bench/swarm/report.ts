@@ -15,6 +15,8 @@ export interface FetchReport {
   cpuSystemMs: number
   /** Bytes received per seeder. */
   sources: Record<string, number>
+  /** With a background analysis: files it analysed meanwhile. */
+  analysed?: number
 }
 
 /** One libtorrent download, as bench/swarm/libtorrent_peer.py reports it. */
@@ -38,6 +40,8 @@ export interface LatencyReport {
   streamedBeforeSeek: number[]
   /** CPU of the whole latency run (process start-up excluded). */
   cpuSec: number
+  /** With a background analysis: files it analysed meanwhile. */
+  analysed?: number
 }
 
 export interface Download {
@@ -55,6 +59,8 @@ export interface Download {
   lastPieceMs?: number
   /** djcloud only: MB received from each seeder. */
   sourcesMB?: Record<string, number>
+  /** With a background analysis: files it analysed during the download. */
+  analysed?: number
 }
 
 export interface Series {
@@ -103,6 +109,8 @@ export interface SwarmBenchResults {
     ratio3: ({ value: number } & Target) | null
     /** djcloud 1 seeder over libtorrent 1 seeder (no target). */
     ratio1: number | null
+    /** djcloud 3 seeders with the node's background analysis in the downloader's process, over without. */
+    analysing: { seeders3: Series; overIdle: number; analysedPerDownload: number }
     /** djcloud: 2 and 3 seeders over 1 seeder (median MB/s). */
     scaling: { twoOverOne: number; threeOverOne: number } & Target
   }
@@ -111,6 +119,8 @@ export interface SwarmBenchResults {
     warmTtfb: Percentiles & Target & { sessions: number }
     /** A jump away from a sequential read in progress: the first 64 KiB there. */
     seek: Percentiles & Target & { sessions: number; streamedBeforeSeekMB: number }
+    /** The same reads with the background analysis going on. */
+    whileAnalysing: { warmTtfb: Percentiles & Target; seek: Percentiles & Target; analysed: number; ttfbP95OverIdle: number; seekP95OverIdle: number }
     downloaderCpuSec: number
     downloaderRssMB: number | null
     deviceWarm: NotMeasured
@@ -169,6 +179,7 @@ export function formatResults(r: SwarmBenchResults): string {
     seriesRow('djcloud, 1 seeder', t.djcloud.seeders1, t.ratio1 === null ? '' : `${x(t.ratio1)} lt`, ''),
     seriesRow('djcloud, 2 seeders', t.djcloud.seeders2, `${x(t.scaling.twoOverOne)} 1 seeder`, ''),
     seriesRow('djcloud, 3 seeders', t.djcloud.seeders3, t.ratio3 ? `${x(t.ratio3.value)} lt` : '', t.ratio3 ? ok(t.ratio3) : ''),
+    seriesRow('djcloud, 3 seeders, analysing', t.analysing.seeders3, `${x(t.analysing.overIdle)} idle`, ''),
   ]
   if (lt) {
     rows.push(seriesRow('libtorrent, 1 seeder', lt.seeders1, '', ''))
@@ -179,6 +190,8 @@ export function formatResults(r: SwarmBenchResults): string {
     ['first 64 KiB of an unfetched range', 'p50', 'p95', 'max', 'target'],
     ['warm wires, out of the blue', `${l.warmTtfb.p50.toFixed(1)} ms`, `${l.warmTtfb.p95.toFixed(1)} ms`, `${l.warmTtfb.max.toFixed(1)} ms`, ok(l.warmTtfb)],
     ['seek during a sequential read', `${l.seek.p50.toFixed(1)} ms`, `${l.seek.p95.toFixed(1)} ms`, `${l.seek.max.toFixed(1)} ms`, ok(l.seek)],
+    ['warm wires, while analysing', `${l.whileAnalysing.warmTtfb.p50.toFixed(1)} ms`, `${l.whileAnalysing.warmTtfb.p95.toFixed(1)} ms`, `${l.whileAnalysing.warmTtfb.max.toFixed(1)} ms`, `${ok(l.whileAnalysing.warmTtfb)} (p95 ${x(l.whileAnalysing.ttfbP95OverIdle)} idle)`],
+    ['seek, while analysing', `${l.whileAnalysing.seek.p50.toFixed(1)} ms`, `${l.whileAnalysing.seek.p95.toFixed(1)} ms`, `${l.whileAnalysing.seek.max.toFixed(1)} ms`, `${ok(l.whileAnalysing.seek)} (p95 ${x(l.whileAnalysing.seekP95OverIdle)} idle)`],
     ['device-warm (device channel open)', 'not measured yet', '', '', ''],
     ['first contact (tracker lookup)', 'not measured yet', '', '', ''],
   ]
@@ -187,6 +200,7 @@ export function formatResults(r: SwarmBenchResults): string {
     '',
     table(rows),
     `more seeders never slower than one (medians): 2/1 ${x(t.scaling.twoOverOne)}, 3/1 ${x(t.scaling.threeOverOne)}: ${ok(t.scaling)}`,
+    `analysing: one low-priority worker in the downloader's process analysed ${t.analysing.analysedPerDownload} files (20 s each) per download (median), ${l.whileAnalysing.analysed} during the latency reads`,
     '',
     table(lat),
     `(${l.warmTtfb.samplesMs.length} reads each; downloader CPU ${l.downloaderCpuSec.toFixed(2)} s, peak RSS ${mb(l.downloaderRssMB)})`,

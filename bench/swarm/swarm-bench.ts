@@ -4,7 +4,8 @@
 // libtorrent downloader in the same run; then warm time-to-first-byte and
 // seek latency against the 3 djcloud seeders.
 import { spawnSync } from 'node:child_process'
-import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { encodeWav, synthLoop } from '../../src/demo/index.ts'
 import { rmSync } from 'node:fs'
 import { machineInfo } from '../common.ts'
 import { join } from 'node:path'
@@ -15,7 +16,7 @@ import { SEEDERS } from './config.ts'
 import { makeFixture, type Fixture } from './fixture.ts'
 import { children, cpuSeconds, killChildren, runJson, startService, type Service } from './procs.ts'
 import {
-  median, percentiles, round, type Download, type FetchReport, type LatencyReport, type LibtorrentFetchReport, type Series, type SwarmBenchResults,
+  median, percentile, percentiles, round, type Download, type FetchReport, type LatencyReport, type LibtorrentFetchReport, type Series, type SwarmBenchResults,
 } from './report.ts'
 
 export interface SwarmBenchOptions {
@@ -44,14 +45,18 @@ type Impl = 'djcloud' | 'libtorrent'
 interface Config {
   impl: Impl
   seeders: number
+  /** With the node's background analysis going on in the downloader's process. */
+  analysing?: boolean
 }
 const CONFIGS: Config[] = [
   { impl: 'djcloud', seeders: 1 },
   { impl: 'djcloud', seeders: 2 },
   { impl: 'djcloud', seeders: 3 },
+  { impl: 'djcloud', seeders: 3, analysing: true },
   { impl: 'libtorrent', seeders: 1 },
   { impl: 'libtorrent', seeders: 3 },
 ]
+const ANALYSED_SECONDS = 20
 
 export function libtorrentVersion(): string | null {
   const r = spawnSync(PYTHON, ['-c', 'import libtorrent; print(libtorrent.__version__)'], { encoding: 'utf8' })
@@ -60,7 +65,7 @@ export function libtorrentVersion(): string | null {
 
 
 /** What the benchmark runs: the downloader bundle's sources and the benchmark itself. */
-const MEASURED_PATHS = ['src/swarm', 'src/identity', 'src/codec', 'src/library', 'bench/swarm', 'bench/scan/rss-probe.mjs']
+const MEASURED_PATHS = ['src/swarm', 'src/identity', 'src/codec', 'src/library', 'src/analysis', 'bench/swarm', 'bench/scan/rss-probe.mjs']
 
 /** HEAD, with "+dirty" when files the benchmark runs have uncommitted changes (listed in `dirty`). */
 function commit(): { commit: string | null; dirty: string[] } {
@@ -74,7 +79,10 @@ function commit(): { commit: string | null; dirty: string[] } {
 /** The downloader as the CLI ships: one esbuild bundle run by plain node (no tsx loader thread in its RSS). */
 async function bundleDownloader(work: string): Promise<string> {
   const outfile = join(work, 'downloader.mjs')
-  await build({ entryPoints: [DOWNLOADER], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' })
+  const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' } as const
+  await build({ entryPoints: [DOWNLOADER], outfile, ...common })
+  // The background analysis's worker, where the bundled pool looks for it (as dist/ ships it).
+  await build({ entryPoints: [join(REPO, 'src/analysis/worker.ts')], outfile: join(work, 'analysis-worker.js'), ...common })
   // Its dependencies stay external: let them resolve from the repository.
   await symlink(join(REPO, 'node_modules'), join(work, 'node_modules'), 'dir')
   return outfile
@@ -118,6 +126,9 @@ export async function runSwarmBench(opts: SwarmBenchOptions): Promise<SwarmBench
     flushToDisk()
     log(`track: ${(opts.size / 1e6).toFixed(0)} MB, ${fx.meta.pieceCount} pieces of ${fx.meta.pieceLength / 1024} KiB, made in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
     const bundle = await bundleDownloader(work)
+    // What the background analysis analyses, over and over: a 20 s track (44.1 kHz mono WAV), so several finish during one download.
+    const analysed = join(work, 'analysed.wav')
+    await writeFile(analysed, encodeWav(synthLoop({ bpm: 126, key: 'A minor', seconds: ANALYSED_SECONDS, seed: 7, sampleRate: 44100 }), 44100, 1))
 
     t0 = performance.now()
     const dj = await Promise.all(
@@ -137,11 +148,12 @@ export async function runSwarmBench(opts: SwarmBenchOptions): Promise<SwarmBench
       const seeders = (c.impl === 'djcloud' ? dj : ltSeeders).slice(0, c.seeders)
       const ports = seeders.map((s) => s.ready.port).join(',')
       const cache = join(work, 'dl', `${c.impl}-${c.seeders}-${++runNo}`)
+      const analyse = c.analysing ? ['--analyse', analysed] : []
       const cpu0 = seeders.map((s) => cpuSeconds(s.pid))
       let d: Download
       if (c.impl === 'djcloud') {
         const rssFile = join(work, `rss-${runNo}`)
-        const r = await runJson<FetchReport>('djcloud downloader', process.execPath, ['--import', RSS_PROBE, bundle, '--config', fx.configPath, '--mode', 'fetch', '--ports', ports, '--cache', cache], {
+        const r = await runJson<FetchReport>('djcloud downloader', process.execPath, ['--import', RSS_PROBE, bundle, '--config', fx.configPath, '--mode', 'fetch', '--ports', ports, '--cache', cache, ...analyse], {
           cwd: REPO,
           env: { ...process.env, DJCLOUD_BENCH_RSS_FILE: rssFile },
           timeoutMs: DOWNLOAD_TIMEOUT,
@@ -158,6 +170,7 @@ export async function runSwarmBench(opts: SwarmBenchOptions): Promise<SwarmBench
           authMs: round(r.authMs),
           lastPieceMs: round(r.lastPieceMs),
           sourcesMB: Object.fromEntries(Object.entries(r.sources).map(([k, v]) => [k, round(v / 1e6)])),
+          ...(c.analysing ? { analysed: r.analysed ?? 0 } : {}),
         }
       } else {
         const r = await runJson<LibtorrentFetchReport>('libtorrent downloader', PYTHON, [LT_PEER, 'fetch', fx.torrentPath, cache, ports], { cwd: REPO, timeoutMs: DOWNLOAD_TIMEOUT })
@@ -190,22 +203,30 @@ export async function runSwarmBench(opts: SwarmBenchOptions): Promise<SwarmBench
       for (const c of order) {
         const d = await download(c, r)
         results.get(c)!.push(d)
-        line.push(`${c.impl === 'djcloud' ? 'dj' : 'lt'}${c.seeders} ${d.mbPerSec.toFixed(0)}`)
+        line.push(`${c.impl === 'djcloud' ? 'dj' : 'lt'}${c.seeders}${c.analysing ? '+analysis' : ''} ${d.mbPerSec.toFixed(0)}`)
       }
       log(`round ${r}/${opts.rounds} (MB/s): ${line.join(', ')}`)
     }
 
-    // Latency: one downloader process against the 3 djcloud seeders.
-    const rssFile = join(work, 'rss-latency')
-    const cpu0 = performance.now()
-    const lat = await runJson<LatencyReport>(
-      'djcloud latency',
-      process.execPath,
-      ['--import', RSS_PROBE, bundle, '--config', fx.configPath, '--mode', 'latency', '--ports', dj.map((s) => s.ready.port).join(','), '--cache', join(work, 'latency'), '--samples', String(opts.samples)],
-      { cwd: REPO, env: { ...process.env, DJCLOUD_BENCH_RSS_FILE: rssFile }, timeoutMs: DOWNLOAD_TIMEOUT },
-    )
-    const latRss = kibToMB(await readKiB(rssFile))
-    log(`latency: ${lat.ttfbMs.length} reads in ${lat.ttfbSessions} torrent(s), ${lat.seekMs.length} seeks in ${lat.seekSessions}, ${((performance.now() - cpu0) / 1000).toFixed(1)} s`)
+    // Latency: one downloader process against the 3 djcloud seeders; then the same with a background analysis.
+    const latencyRun = async (analysing: boolean) => {
+      const rssFile = join(work, `rss-latency${analysing ? '-analysing' : ''}`)
+      const t0 = performance.now()
+      const lat = await runJson<LatencyReport>(
+        'djcloud latency',
+        process.execPath,
+        [
+          '--import', RSS_PROBE, bundle, '--config', fx.configPath, '--mode', 'latency', '--ports', dj.map((s) => s.ready.port).join(','),
+          '--cache', join(work, `latency${analysing ? '-analysing' : ''}`), '--samples', String(opts.samples), ...(analysing ? ['--analyse', analysed] : []),
+        ],
+        { cwd: REPO, env: { ...process.env, DJCLOUD_BENCH_RSS_FILE: rssFile }, timeoutMs: DOWNLOAD_TIMEOUT },
+      )
+      const rss = kibToMB(await readKiB(rssFile))
+      log(`latency${analysing ? ' while analysing' : ''}: ${lat.ttfbMs.length} reads in ${lat.ttfbSessions} torrent(s), ${lat.seekMs.length} seeks in ${lat.seekSessions}, ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+      return { lat, rss }
+    }
+    const { lat, rss: latRss } = await latencyRun(false)
+    const { lat: latA } = await latencyRun(true)
 
     const series = (c: Config): Series => {
       const runs = results.get(c)!
@@ -222,7 +243,12 @@ export async function runSwarmBench(opts: SwarmBenchOptions): Promise<SwarmBench
         seedersCpuSec: round(median(runs.map((d) => d.seedersCpuSec)), 2),
       }
     }
-    const [dj1, dj2, dj3, lt1, lt3] = configs.map(series) as [Series, Series, Series, Series?, Series?]
+    const find = (impl: Impl, seeders: number, analysing = false) => {
+      const c = configs.find((x) => x.impl === impl && x.seeders === seeders && (x.analysing ?? false) === analysing)
+      return c && series(c)
+    }
+    const [dj1, dj2, dj3, dj3a] = [find('djcloud', 1)!, find('djcloud', 2)!, find('djcloud', 3)!, find('djcloud', 3, true)!]
+    const [lt1, lt3] = [find('libtorrent', 1), find('libtorrent', 3)]
     const ratio3 = lt3 ? dj3.mbPerSec / lt3.mbPerSec : null
     const ttfb = percentiles(lat.ttfbMs)
     const seek = percentiles(lat.seekMs)
@@ -240,6 +266,7 @@ export async function runSwarmBench(opts: SwarmBenchOptions): Promise<SwarmBench
         `latency: one downloader process, 3 djcloud seeders, wires warm (connected, authenticated, every seeder already sending: the torrent prefetches from the start on its own); ${opts.samples} reads of 64 KiB (waitFor + readAt, bytes checked) at random offsets whose 64 KiB and the 8 MiB before them hold no piece received yet (handed to the store's writePiece; in-flight prefetch sits right after received pieces, at most 2 MiB per wire); a new torrent (fresh cache file, new wires) when none is left`,
         'seek: a greedy sequential reader (waitFor + readAt in a loop, chunked as SwarmTrackSource: to the end of the piece, at most 256 KiB, one abort signal) runs 100 ms from the start, then is aborted and the first 64 KiB at the new offset timed; the reader resumes after it',
         'percentiles: nearest rank (p95 of 20 is the 19th smallest)',
+        `while analysing: the same download (3 djcloud seeders) and latency runs with the node's background analysis in the downloader's process: an AnalysisPool of one low-priority worker (nice 19 on its thread), warm (one file done before timing), analysing a ${ANALYSED_SECONDS} s 44.1 kHz WAV over and over; ratios are over the runs without it`,
       ],
       track: { bytes: opts.size, pieceLength: fx.meta.pieceLength, pieces: fx.meta.pieceCount },
       rounds: opts.rounds,
@@ -248,6 +275,11 @@ export async function runSwarmBench(opts: SwarmBenchOptions): Promise<SwarmBench
         libtorrent: lt1 && lt3 ? { seeders1: lt1, seeders3: lt3 } : null,
         ratio3: ratio3 === null ? null : { value: round(ratio3, 3), target: `>= ${TARGETS.ratio3}x`, met: ratio3 >= TARGETS.ratio3 },
         ratio1: lt1 ? round(dj1.mbPerSec / lt1.mbPerSec, 3) : null,
+        analysing: {
+          seeders3: dj3a,
+          overIdle: round(dj3a.mbPerSec / dj3.mbPerSec, 3),
+          analysedPerDownload: median(dj3a.runs.map((d) => d.analysed ?? 0)),
+        },
         scaling: {
           twoOverOne: round(dj2.mbPerSec / dj1.mbPerSec, 3),
           threeOverOne: round(dj3.mbPerSec / dj1.mbPerSec, 3),
@@ -263,6 +295,14 @@ export async function runSwarmBench(opts: SwarmBenchOptions): Promise<SwarmBench
           streamedBeforeSeekMB: round(median(lat.streamedBeforeSeek) / 1e6, 2),
           target: `p95 < ${TARGETS.seekP95Ms} ms`,
           met: seek.p95 < TARGETS.seekP95Ms,
+        },
+        whileAnalysing: {
+          // Streaming is not stalled when reads stay within the streaming targets.
+          warmTtfb: { ...percentiles(latA.ttfbMs), target: `p95 < ${TARGETS.ttfbP95Ms} ms`, met: percentile(latA.ttfbMs, 95) < TARGETS.ttfbP95Ms },
+          seek: { ...percentiles(latA.seekMs), target: `p95 < ${TARGETS.seekP95Ms} ms`, met: percentile(latA.seekMs, 95) < TARGETS.seekP95Ms },
+          analysed: latA.analysed ?? 0,
+          ttfbP95OverIdle: round(percentile(latA.ttfbMs, 95) / ttfb.p95, 3),
+          seekP95OverIdle: round(percentile(latA.seekMs, 95) / seek.p95, 3),
         },
         downloaderCpuSec: round(lat.cpuSec, 2),
         downloaderRssMB: latRss,
