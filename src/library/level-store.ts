@@ -9,11 +9,13 @@
 //   pieces  sha256 -> concatenated SHA-1 piece hashes (binary)
 //   analysis   audio hash -> StoredAnalysis (json): tempo, key, loudness, or the error
 //   waveforms  audio hash -> waveform levels (json, base64 columns), read one track at a time
+//   cues       audio hash -> CueRegister[] (json): this device's cue edits of the recording
 import type { Level } from 'level'
 import type { AudioFormat } from './formats.ts'
 import type { Tags } from './tags.ts'
 import { LibraryError } from './errors.ts'
 import type { AnalysisSummary, StoredAnalysis, StoredWaveform } from './analysis-record.ts'
+import type { CueRegister } from './cues.ts'
 
 export const SCHEMA_VERSION = 1
 
@@ -62,6 +64,7 @@ export class LevelLibraryStore {
     private readonly meta: Sub<unknown>,
     private readonly analyses: Sub<StoredAnalysis>,
     private readonly waveforms: Sub<StoredWaveform>,
+    private readonly cues: Sub<CueRegister[]>,
   ) {}
 
   static async open(location: string): Promise<LevelLibraryStore> {
@@ -92,6 +95,7 @@ export class LevelLibraryStore {
       meta,
       sublevel<StoredAnalysis>(db, 'analysis', 'json'),
       sublevel<StoredWaveform>(db, 'waveforms', 'json'),
+      sublevel<CueRegister[]>(db, 'cues', 'json'),
     )
   }
 
@@ -130,6 +134,18 @@ export class LevelLibraryStore {
     if (waveform) batch.put(audioHash, waveform, { sublevel: this.waveforms })
     else batch.del(audioHash, { sublevel: this.waveforms })
     await batch.write()
+  }
+
+  getCues(audioHash: string): Promise<CueRegister[] | undefined> {
+    return this.cues.get(audioHash)
+  }
+
+  allCues(): AsyncIterable<[string, CueRegister[]]> {
+    return this.cues.iterator()
+  }
+
+  putCues(audioHash: string, registers: CueRegister[]): Promise<void> {
+    return this.cues.put(audioHash, registers)
   }
 
   async getMeta<T>(key: string): Promise<T | undefined> {

@@ -11,6 +11,7 @@ import { infohashOf } from './torrent-info.ts'
 import { analyzeLibrary, type AnalyzeOptions, type AnalyzeSummary } from './analyze-run.ts'
 import type { StoredAnalysis, StoredWaveform } from './analysis-record.ts'
 import { createHash } from 'node:crypto'
+import type { CueRegister } from './cues.ts'
 import { DEFAULT_TEMPO_RANGE, checkUserRange, type TempoRange } from '../analysis/index.ts'
 
 export interface ListOptions {
@@ -120,6 +121,22 @@ export class LocalLibrary implements Library {
 
   waveformOf(audioHash: string): Promise<StoredWaveform | undefined> {
     return this.store.getWaveform(audioHash)
+  }
+
+  /** This device's cue edits of a recording (empty when it made none). */
+  async cueEdits(audioHash: string): Promise<CueRegister[]> {
+    return (await this.store.getCues(audioHash)) ?? []
+  }
+
+  /** This device's cue edits of every recording it edited cues of, for its library manifest. */
+  async allCueEdits(): Promise<Map<string, CueRegister[]>> {
+    const out = new Map<string, CueRegister[]>()
+    for await (const [audioHash, regs] of this.store.allCues()) if (regs.length) out.set(audioHash, regs)
+    return out
+  }
+
+  putCueEdits(audioHash: string, registers: CueRegister[]): Promise<void> {
+    return this.store.putCues(audioHash, registers)
   }
 
   /** The stored SHA-1 piece hashes of a track's torrent. */

@@ -7,6 +7,8 @@ import { asBytes, asDict, asInt, asList, asString, decode, encode, BencodeError,
 import type { AudioFormat, Tags } from '../library/index.ts'
 import { DEFAULT_TEMPO_RANGE, type Analysis, type TempoRange, type WaveformLevel } from '../analysis/index.ts'
 import { ManifestError } from './errors.ts'
+import { cueEntriesFromValue, cueEntriesToValue, type CueSets } from './cue-manifest.ts'
+import { CUE_CAPS, type CueRegister } from '../library/index.ts'
 
 /** What a library manifest says about one track. */
 export interface ManifestTrack {
@@ -161,23 +163,35 @@ function trackFromValue(v: BValue, intern: (s: string) => string): ManifestTrack
   return out
 }
 
-/** Splits tracks into pages (plain bencoded bytes, one per bucket, in bucket order). */
-export function encodePages(tracks: readonly ManifestTrack[]): Uint8Array[] {
+/**
+ * Splits tracks into pages (plain bencoded bytes, one per bucket, in bucket
+ * order); this device's cue registers go on the page their audio hash names.
+ */
+export function encodePages(tracks: readonly ManifestTrack[], cues: CueSets = new Map()): Uint8Array[] {
   if (tracks.length > LIBRARY_CAPS.tracks) throw new ManifestError('ERR_TOO_LARGE', `a library manifest holds at most ${LIBRARY_CAPS.tracks} tracks`)
+  if (cues.size > CUE_CAPS.recordings) throw new ManifestError('ERR_TOO_LARGE', `a library manifest holds cues of at most ${CUE_CAPS.recordings} recordings`)
   const n = pageCountFor(tracks.length)
   const buckets: ManifestTrack[][] = Array.from({ length: n }, () => [])
   for (const t of tracks) buckets[pageOf(t.sha256, n)]!.push(t)
-  return buckets.map((b) => {
+  const cueBuckets: Array<Array<[string, readonly CueRegister[]]>> = Array.from({ length: n }, () => [])
+  for (const [audio, regs] of cues) cueBuckets[pageOf(audio, n)]!.push([audio, regs])
+  return buckets.map((b, i) => {
     b.sort((x, y) => (x.sha256 < y.sha256 ? -1 : x.sha256 > y.sha256 ? 1 : 0))
-    return encode({ tracks: b.map(trackToValue) as never })
+    const page: Record<string, unknown> = { tracks: b.map(trackToValue) }
+    const c = cueEntriesToValue(cueBuckets[i]!)
+    if (c.length) page.cues = c
+    return encode(page as never)
   })
 }
 
 /**
- * Reads one page; `index` and `pageCount` say which SHA-256s may be on it.
- * `intern` may return one shared copy of equal tag texts.
+ * Reads one page; `index` and `pageCount` say which SHA-256s (and audio
+ * hashes of cues) may be on it. `intern` may return one shared copy of equal
+ * tag texts.
  */
-export function decodePage(plain: Uint8Array, index: number, pageCount: number, intern: (s: string) => string = (s) => s): ManifestTrack[] {
+export function decodeLibraryPage(
+  plain: Uint8Array, index: number, pageCount: number, intern: (s: string) => string = (s) => s,
+): { tracks: ManifestTrack[]; cues: Map<string, CueRegister[]> } {
   try {
     const d = asDict(
       decode(plain, { maxBytes: LIBRARY_CAPS.pageBytes, maxDepth: 5, maxItems: LIBRARY_CAPS.tracksPerPage * 48, maxStringBytes: MAX_OVERVIEW_COLUMNS * 4 }),
@@ -189,11 +203,17 @@ export function decodePage(plain: Uint8Array, index: number, pageCount: number, 
       if (pageOf(out[i]!.sha256, pageCount) !== index) malformed('a track sits on the wrong page')
       if (i > 0 && out[i - 1]!.sha256 >= out[i]!.sha256) malformed('a page is not sorted by SHA-256 or repeats a track')
     }
-    return out
+    const cues = cueEntriesFromValue(d.cues, (audio) => pageOf(audio, pageCount) === index, LIBRARY_CAPS.tracksPerPage)
+    return { tracks: out, cues }
   } catch (err) {
     if (err instanceof BencodeError) throw new ManifestError(err.overLimit ? 'ERR_TOO_LARGE' : 'ERR_MALFORMED', `library page: ${err.message}`)
     throw err
   }
+}
+
+/** The tracks of one page (see decodeLibraryPage). */
+export function decodePage(plain: Uint8Array, index: number, pageCount: number, intern: (s: string) => string = (s) => s): ManifestTrack[] {
+  return decodeLibraryPage(plain, index, pageCount, intern).tracks
 }
 
 export function rootToBody(root: LibraryRoot) {

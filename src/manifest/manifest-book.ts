@@ -8,14 +8,15 @@ import { EventEmitter } from 'node:events'
 import { createHash } from 'node:crypto'
 import { decode, encode } from '../codec/index.ts'
 import { encodeCertificate, signRoster, type Identity, type Roster } from '../identity/index.ts'
-import { pieceLengthFor, type TrackRecord } from '../library/index.ts'
+import { pieceLengthFor, type CueRegister, type TrackRecord } from '../library/index.ts'
 import { blobOf, checkBlob, packBlob, unpackBlob, type Blob } from './blob.ts'
 import { decodeManifest, encodeManifest, MANIFEST_LIMITS, type DeviceSigner, type ManifestKind } from './envelope.ts'
 import { ManifestError } from './errors.ts'
 import {
-  decodePage, encodePages, LIBRARY_CAPS, pageCountFor, rootFromBody, rootToBody, type LibraryRoot, type ManifestAnalysis, type ManifestTrack, type PlaylistRef,
+  decodeLibraryPage, encodePages, LIBRARY_CAPS, pageCountFor, rootFromBody, rootToBody, type LibraryRoot, type ManifestAnalysis, type ManifestTrack, type PlaylistRef,
 } from './library-manifest.ts'
 import { knownKey, type ManifestStore } from './manifest-store.ts'
+import type { CueSets } from './cue-manifest.ts'
 import { editsFromBody, editsToBody, emptyEdits, mergePlaylist, type MergedPlaylist, type PlaylistEdits } from './playlist-doc.ts'
 import type { RemoteLibraryView } from './union.ts'
 
@@ -37,8 +38,15 @@ interface RemoteDevice {
   root: LibraryRoot
   tracks: TrackRecord[]
   /** The records of each page, by "<sha256>:<index>:<page count>", so an update reads only new pages. */
-  pages: Map<string, TrackRecord[]>
+  pages: Map<string, PageRead>
+  /** The device's cue registers, by audio hash. */
+  cues: Map<string, CueRegister[]>
   playlists: Map<string, { seq: number; edits: PlaylistEdits }>
+}
+
+interface PageRead {
+  tracks: TrackRecord[]
+  cues: Map<string, CueRegister[]>
 }
 
 export interface Publication {
@@ -220,6 +228,16 @@ export class ManifestBook extends EventEmitter<Events> {
     return sets
   }
 
+  /** Every other live own device's cue registers of a recording, by author (devices without any left out). */
+  cueEdits(audioHash: string): Map<string, CueRegister[]> {
+    const out = new Map<string, CueRegister[]>()
+    for (const d of this.devices.values()) {
+      const regs = d.cues.get(audioHash)
+      if (regs && this.isLive(d.device)) out.set(d.device, regs)
+    }
+    return out
+  }
+
   playlist(name: string): MergedPlaylist | undefined {
     const sets = this.playlistEdits(name)
     return sets.size ? mergePlaylist(sets) : undefined
@@ -240,13 +258,13 @@ export class ManifestBook extends EventEmitter<Events> {
   }
 
   /**
-   * Publishes this device's library root when the tracks or playlists changed.
-   * Returns the new root, or null when nothing changed.
+   * Publishes this device's library root when the tracks, its cue edits or
+   * its playlists changed. Returns the new root, or null when nothing changed.
    */
-  publishLibrary(tracks: readonly ManifestTrack[]): Promise<Publication | null> {
+  publishLibrary(tracks: readonly ManifestTrack[], cues?: CueSets): Promise<Publication | null> {
     return this.serial(async () => {
       // A page whose bytes did not change is the blob it was: not compressed again.
-      const pages = encodePages(tracks).map((p) => {
+      const pages = encodePages(tracks, cues).map((p) => {
         const key = digest(p)
         let blob = this.ownPages.get(key)
         if (!blob) this.ownPages.set(key, (blob = packBlob(p, this.circleSecret)))
@@ -378,9 +396,10 @@ export class ManifestBook extends EventEmitter<Events> {
         const root = rootFromBody(m.body)
         const pageCount = pageCountFor(root.count)
         const tracks: TrackRecord[] = []
+        const cues = new Map<string, CueRegister[]>()
         const blobs: Blob[] = [blobOf(data, this.circleSecret)]
         const readBefore = this.devices.get(device)?.pages
-        const pages = new Map<string, TrackRecord[]>()
+        const pages = new Map<string, PageRead>()
         for (let i = 0; i < root.pages.length; i++) {
           // A page this device sent before, at the same place: already checked and read.
           const key = `${root.pages[i]}:${i}:${pageCount}`
@@ -388,10 +407,12 @@ export class ManifestBook extends EventEmitter<Events> {
           if (!read) {
             const page = await this.fetchChecked(root.pages[i]!, fetch)
             blobs.push(page)
-            read = decodePage(unpackBlob(page.data, LIBRARY_CAPS.pageBytes), i, pageCount, this.intern).map((t) => this.record(t))
+            const got = decodeLibraryPage(unpackBlob(page.data, LIBRARY_CAPS.pageBytes), i, pageCount, this.intern)
+            read = { tracks: got.tracks.map((t) => this.record(t)), cues: got.cues }
           }
           pages.set(key, read)
-          for (const t of read) tracks.push(t)
+          for (const t of read.tracks) tracks.push(t)
+          for (const [audio, regs] of read.cues) cues.set(audio, regs)
         }
         if (tracks.length !== root.count) throw new ManifestError('ERR_MISMATCH', `the root says ${root.count} tracks, its pages hold ${tracks.length}`)
         const prev = this.devices.get(device)
@@ -415,7 +436,7 @@ export class ManifestBook extends EventEmitter<Events> {
           const p = playlists.get(ref.name)!
           if (p.seq === ref.seq) known[knownKey('playlist', device, ref.name)] = { seq: ref.seq, root: ref.blob }
         }
-        this.devices.set(device, { device, name: m.certificate!.name, seq: m.seq, root, tracks, pages, playlists })
+        this.devices.set(device, { device, name: m.certificate!.name, seq: m.seq, root, tracks, pages, cues, playlists })
         if (prev) this.pruneRecords()
         await this.opts.store.save()
         this.emit('changed', 'library', device)
@@ -438,7 +459,7 @@ export class ManifestBook extends EventEmitter<Events> {
         await this.opts.store.putBlob(blob)
         let d = this.devices.get(device)
         if (!d) {
-          d = { device, name: m.certificate!.name, seq: 0, root: { pages: [], count: 0, playlists: [] }, tracks: [], pages: new Map(), playlists: new Map() }
+          d = { device, name: m.certificate!.name, seq: 0, root: { pages: [], count: 0, playlists: [] }, tracks: [], pages: new Map(), cues: new Map(), playlists: new Map() }
           this.devices.set(device, d)
         }
         d.playlists.set(m.name, { seq: m.seq, edits })
