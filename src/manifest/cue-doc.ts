@@ -6,8 +6,8 @@
 // - per cue id the register with the highest clock wins, then the higher
 //   author (device key hex); a deletion is a register like any other, so the
 //   later of "changed" and "deleted" wins;
-// - two different cues holding one hot slot: the later write (clock, author)
-//   keeps the slot, the other shows as a memory cue at its position;
+// - two different cues holding one hot slot: the later write (clock, author,
+//   then cue id) keeps the slot, the other shows as a memory cue at its position;
 // - shown in order of position, then id.
 // Pure functions, no I/O.
 import { CUE_CAPS, CUE_COLOR, CUE_ID, CUE_SLOTS, type Cue, type CueRegister, type CueSlot } from '../library/index.ts'
@@ -24,6 +24,8 @@ interface Write {
 }
 
 const later = (a: Write, b: Write) => a.reg.clock > b.reg.clock || (a.reg.clock === b.reg.clock && a.author > b.author)
+/** For a slot: one device may have written two cues into it at one clock (a slot taken apart, then both kept); the higher id settles that. */
+const laterForSlot = (a: Write, b: Write) => later(a, b) || (a.reg.clock === b.reg.clock && a.author === b.author && a.reg.id > b.reg.id)
 
 /** The winning register of every cue id over all authors' register sets. */
 function winners(sets: ReadonlyMap<string, readonly CueRegister[]>): { won: Map<string, Write>; clock: number } {
@@ -49,7 +51,7 @@ export function mergeCues(sets: ReadonlyMap<string, readonly CueRegister[]>): Me
     const slot = w.reg.cue!.kind === 'hot' ? w.reg.cue!.slot : undefined
     if (!slot) continue
     const have = slotHolder.get(slot)
-    if (!have || later(w, have)) slotHolder.set(slot, w)
+    if (!have || laterForSlot(w, have)) slotHolder.set(slot, w)
   }
   const cues = live.map((w): Cue => {
     const c = { id: w.reg.id, ...w.reg.cue! }

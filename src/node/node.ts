@@ -15,6 +15,7 @@ import { Discovery, type Address } from './discovery.ts'
 import { SwarmTrackSource } from './swarm-track-source.ts'
 import { nodeRoutes } from './routes.ts'
 import { playlistRoutes } from './playlist-routes.ts'
+import { cueRoutes } from './cue-routes.ts'
 import { ManifestSync } from './manifest-sync.ts'
 import { Sharing } from './sharing.ts'
 import { NodeAnalysis } from './analysis-routes.ts'
@@ -272,7 +273,7 @@ export class Node {
         ]),
         token: await loadOrCreateApiToken(home),
         allowRemote: !['127.0.0.1', 'localhost', '::1'].includes(apiHost),
-        routes: [...nodeRoutes(swarm), ...playlistRoutes({ book, sync, union, sharing }), ...analysis.routes()],
+        routes: [...nodeRoutes(swarm), ...playlistRoutes({ book, sync, union, sharing }), ...analysis.routes(), ...cueRoutes({ library, book, sync, union })],
       })
       const bound = await api.listen(opts.apiPort ?? DEFAULT_PORTS.api, apiHost)
       cleanup.push(() => api.close())
