@@ -54,12 +54,17 @@ export function mergeCues(sets: ReadonlyMap<string, readonly CueRegister[]>): Me
     if (!have || laterForSlot(w, have)) slotHolder.set(slot, w)
   }
   const cues = live.map((w): Cue => {
-    const c = { id: w.reg.id, ...w.reg.cue! }
-    if (c.kind === 'hot' && (!c.slot || slotHolder.get(c.slot) !== w)) {
-      c.kind = 'memory'
-      delete c.slot
+    const { kind, slot, position, name, color } = w.reg.cue!
+    // Fields in one order, whatever order the register was stored in.
+    const keepsSlot = kind === 'hot' && !!slot && slotHolder.get(slot) === w
+    return {
+      id: w.reg.id,
+      kind: keepsSlot ? 'hot' : 'memory',
+      ...(keepsSlot ? { slot } : {}),
+      position,
+      ...(name !== undefined ? { name } : {}),
+      ...(color !== undefined ? { color } : {}),
     }
-    return c
   })
   cues.sort((a, b) => a.position - b.position || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   return { cues, clock }
