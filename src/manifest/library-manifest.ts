@@ -38,6 +38,8 @@ export interface LibraryRoot {
   pages: string[]
   /** Tracks over all pages. */
   count: number
+  /** Recordings this device has cue edits of, over all pages (absent: none). */
+  cued?: number
   playlists: PlaylistRef[]
 }
 
@@ -67,6 +69,11 @@ export function pageCountFor(tracks: number): number {
   let n = 1
   while (n < LIBRARY_CAPS.pages && tracks > n * TRACKS_PER_PAGE) n *= 2
   return n
+}
+
+/** The pages of a root: tracks and recordings with cues both count, so cues alone never crowd one page. */
+export function rootPageCount(root: Pick<LibraryRoot, 'count' | 'cued'>): number {
+  return pageCountFor(root.count + (root.cued ?? 0))
 }
 
 /** Which page a track goes to: the top bits of its SHA-256, so pages are stable as tracks come and go. */
@@ -169,8 +176,9 @@ function trackFromValue(v: BValue, intern: (s: string) => string): ManifestTrack
  */
 export function encodePages(tracks: readonly ManifestTrack[], cues: CueSets = new Map()): Uint8Array[] {
   if (tracks.length > LIBRARY_CAPS.tracks) throw new ManifestError('ERR_TOO_LARGE', `a library manifest holds at most ${LIBRARY_CAPS.tracks} tracks`)
+  cues = new Map([...cues].filter(([, regs]) => regs.length > 0))
   if (cues.size > CUE_CAPS.recordings) throw new ManifestError('ERR_TOO_LARGE', `a library manifest holds cues of at most ${CUE_CAPS.recordings} recordings`)
-  const n = pageCountFor(tracks.length)
+  const n = rootPageCount({ count: tracks.length, cued: cues.size })
   const buckets: ManifestTrack[][] = Array.from({ length: n }, () => [])
   for (const t of tracks) buckets[pageOf(t.sha256, n)]!.push(t)
   const cueBuckets: Array<Array<[string, readonly CueRegister[]]>> = Array.from({ length: n }, () => [])
@@ -219,6 +227,7 @@ export function decodePage(plain: Uint8Array, index: number, pageCount: number, 
 export function rootToBody(root: LibraryRoot) {
   return {
     count: root.count,
+    ...(root.cued ? { cued: root.cued } : {}),
     pages: root.pages.map((h) => Buffer.from(h, 'hex')),
     playlists: root.playlists.map((p) => ({ name: p.name, seq: p.seq, blob: Buffer.from(p.blob, 'hex') })),
   }
@@ -230,8 +239,11 @@ export function rootFromBody(body: BValue): LibraryRoot {
     const d = asDict(body, 'library root')
     const count = asInt(d.count, 'count')
     if (!Number.isSafeInteger(count) || count < 0 || count > LIBRARY_CAPS.tracks) malformed(`a library lists 0-${LIBRARY_CAPS.tracks} tracks`)
+    const cued = d.cued === undefined ? 0 : asInt(d.cued, 'cued')
+    if (!Number.isSafeInteger(cued) || cued < 0 || cued > CUE_CAPS.recordings) malformed(`a library has cues of 0-${CUE_CAPS.recordings} recordings`)
     const pages = asList(d.pages, 'pages', LIBRARY_CAPS.pages).map((p) => Buffer.from(asBytes(p, 'page', 32)).toString('hex'))
-    if (pages.length !== pageCountFor(count)) malformed(`${count} tracks go on ${pageCountFor(count)} pages, not ${pages.length}`)
+    const want = rootPageCount({ count, cued })
+    if (pages.length !== want) malformed(`${count} tracks and cues of ${cued} recordings go on ${want} pages, not ${pages.length}`)
     const names = new Set<string>()
     const playlists = asList(d.playlists, 'playlists', LIBRARY_CAPS.playlists).map((v) => {
       const p = asDict(v, 'playlist')
@@ -242,7 +254,7 @@ export function rootFromBody(body: BValue): LibraryRoot {
       if (!Number.isSafeInteger(seq) || seq < 1) malformed('a playlist seq is a positive integer')
       return { name, seq, blob: Buffer.from(asBytes(p.blob, 'playlist blob', 32)).toString('hex') }
     })
-    return { count, pages, playlists }
+    return { count, ...(cued ? { cued } : {}), pages, playlists }
   } catch (err) {
     if (err instanceof BencodeError) throw new ManifestError('ERR_MALFORMED', `library root: ${err.message}`)
     throw err

@@ -13,7 +13,7 @@ import { blobOf, checkBlob, packBlob, unpackBlob, type Blob } from './blob.ts'
 import { decodeManifest, encodeManifest, MANIFEST_LIMITS, type DeviceSigner, type ManifestKind } from './envelope.ts'
 import { ManifestError } from './errors.ts'
 import {
-  decodeLibraryPage, encodePages, LIBRARY_CAPS, pageCountFor, rootFromBody, rootToBody, type LibraryRoot, type ManifestAnalysis, type ManifestTrack, type PlaylistRef,
+  decodeLibraryPage, encodePages, LIBRARY_CAPS, rootFromBody, rootPageCount, rootToBody, type LibraryRoot, type ManifestAnalysis, type ManifestTrack, type PlaylistRef,
 } from './library-manifest.ts'
 import { knownKey, type ManifestStore } from './manifest-store.ts'
 import type { CueSets } from './cue-manifest.ts'
@@ -272,13 +272,14 @@ export class ManifestBook extends EventEmitter<Events> {
       })
       const keys = new Set(pages.map((p) => p.key))
       for (const k of this.ownPages.keys()) if (!keys.has(k)) this.ownPages.delete(k)
-      return this.publishRoot(tracks.length, pages.map((p) => p.blob))
+      const cued = cues ? [...cues.values()].filter((r) => r.length > 0).length : 0
+      return this.publishRoot(tracks.length, cued, pages.map((p) => p.blob))
     })
   }
 
   /** Signs and stores a new root over these pages, unless it would say what the last one said. */
-  private async publishRoot(count: number, pages: Blob[]): Promise<Publication | null> {
-    const root: LibraryRoot = { pages: pages.map((b) => b.sha256), count, playlists: this.ownPlaylistRefs() }
+  private async publishRoot(count: number, cued: number, pages: Blob[]): Promise<Publication | null> {
+    const root: LibraryRoot = { pages: pages.map((b) => b.sha256), count, ...(cued ? { cued } : {}), playlists: this.ownPlaylistRefs() }
     const body = rootToBody(root)
     const state = this.opts.store.state
     const bodyHash = digest(encode(body))
@@ -394,7 +395,7 @@ export class ManifestBook extends EventEmitter<Events> {
         const device = hex(m.signer)
         if (device === this.self) return false // our own, come back to us
         const root = rootFromBody(m.body)
-        const pageCount = pageCountFor(root.count)
+        const pageCount = rootPageCount(root)
         const tracks: TrackRecord[] = []
         const cues = new Map<string, CueRegister[]>()
         const blobs: Blob[] = [blobOf(data, this.circleSecret)]
@@ -415,6 +416,7 @@ export class ManifestBook extends EventEmitter<Events> {
           for (const [audio, regs] of read.cues) cues.set(audio, regs)
         }
         if (tracks.length !== root.count) throw new ManifestError('ERR_MISMATCH', `the root says ${root.count} tracks, its pages hold ${tracks.length}`)
+        if (cues.size !== (root.cued ?? 0)) throw new ManifestError('ERR_MISMATCH', `the root says cues of ${root.cued ?? 0} recordings, its pages hold ${cues.size}`)
         const prev = this.devices.get(device)
         const playlists = new Map(prev?.playlists ?? [])
         for (const ref of root.playlists) {

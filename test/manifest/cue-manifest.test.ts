@@ -7,8 +7,10 @@ import fc from 'fast-check'
 import { randomBytes } from 'node:crypto'
 import { decode, encode, type BDict } from '../../src/codec/index.ts'
 import {
-  decodeLibraryPage, decodePage, encodePages, ManifestBook, ManifestError, ManifestStore, mergeCues, packBlob, pageCountFor, pageOf, setCues, type BlobFetcher,
+  decodeLibraryPage, decodePage, encodeManifest, encodePages, ManifestBook, ManifestError, ManifestStore, mergeCues, packBlob, pageCountFor, pageOf,
+  rootFromBody, rootPageCount, rootToBody, setCues, type BlobFetcher,
 } from '../../src/manifest/index.ts'
+import { encodeCertificate } from '../../src/identity/index.ts'
 import type { CueRegister } from '../../src/library/index.ts'
 import type { Identity } from '../../src/identity/index.ts'
 import { makeCircle } from '../helpers/circle.ts'
@@ -65,11 +67,28 @@ test('a one-recording cue change rewrites one page: the rest are byte-identical 
   changed.set(target, setCues('a'.repeat(64), new Map([['a'.repeat(64), cues.get(target)!]]), [{ id: 'new-cue-1', kind: 'memory', position: 3 }]))
   const after = encodePages(tracks, changed).map((p) => packBlob(p, secret).sha256)
   const differing = before.map((h, i) => (h !== after[i] ? i : -1)).filter((i) => i >= 0)
-  t.deepEqual(differing, [pageOf(target, pageCountFor(10_000))])
+  t.deepEqual(differing, [pageOf(target, before.length)])
   // A recording no track here has (cues set on another device's track) goes on its page too.
   const elsewhere = new Map(cues).set('f'.repeat(64), [{ id: 'far-cue-1', clock: 1, cue: { kind: 'memory', position: 1 } }])
   const third = encodePages(tracks, elsewhere).map((p) => packBlob(p, secret).sha256)
-  t.deepEqual(before.map((h, i) => (h !== third[i] ? i : -1)).filter((i) => i >= 0), [pageCountFor(10_000) - 1])
+  t.is(pageCountFor(10_501), before.length, 'one more recording with cues does not change the page count here')
+  t.deepEqual(before.map((h, i) => (h !== third[i] ? i : -1)).filter((i) => i >= 0), [before.length - 1])
+})
+
+test('recordings with cues count toward the pages, so a device with few tracks and many cued recordings spreads them out', (t) => {
+  const cues = cueSets(2000)
+  const pages = encodePages(fakeTracks(10), cues)
+  t.is(pages.length, rootPageCount({ count: 10, cued: 2000 }))
+  t.is(pages.length, 32)
+  t.true(Math.max(...pages.map((p, i) => decodeLibraryPage(p, i, pages.length).cues.size)) < 150)
+  const root = { count: 10, cued: 2000, pages: pages.map(() => 'a'.repeat(64)), playlists: [] }
+  t.deepEqual(rootFromBody(decode(encode(rootToBody(root)))), root)
+  t.false('cued' in rootToBody({ ...root, cued: 0, pages: ['a'.repeat(64)] }), 'a root without cues is what it was before cues')
+  for (const bad of [-1, 100_001]) {
+    t.is(t.throws(() => rootFromBody(decode(encode({ ...rootToBody(root), cued: bad } as never))), { instanceOf: ManifestError }).code, 'ERR_MALFORMED')
+  }
+  const short = { ...rootToBody(root), pages: rootToBody(root).pages.slice(0, 16) }
+  t.regex(t.throws(() => rootFromBody(decode(encode(short as never))), { instanceOf: ManifestError }).message, /go on 32 pages/)
 })
 
 test('hostile cue sections are refused with ERR_MALFORMED or ERR_TOO_LARGE', (t) => {
@@ -156,4 +175,25 @@ test('another own device takes the cues in with the library and hands them out b
   t.true(await b.applyLibrary((await a.publishLibrary(tracks, new Map([[audio, v2]])))!.blob.data, fromA, 'laptop'))
   t.deepEqual(mergeCues(b.cueEdits(audio)).cues, [])
   t.deepEqual(b.cueEdits(audio).get(a.selfId), v2, 'the deletion travels')
+})
+
+test('a root that miscounts the recordings with cues its pages hold is refused, and nothing is taken in', async (t) => {
+  const c = makeCircle(['laptop', 'phone'])
+  const home = await tempDir(t)
+  const d = c.devices[1]!
+  const id: Identity = { home, device: d.key, certificate: d.certificate, circleSecret: c.circleSecret, roster: c.roster }
+  const b = await ManifestBook.open({ store: await ManifestStore.open(home, c.circleSecret), identity: () => id })
+  const laptop = c.devices[0]!
+  const tracks = fakeTracks(5)
+  const pages = encodePages(tracks, cueSets(1)).map((p) => packBlob(p, c.circleSecret))
+  const body = rootToBody({ count: 5, pages: pages.map((p) => p.sha256), playlists: [] }) // says: no cues
+  const root = packBlob(
+    encodeManifest({ kind: 'library', seq: 1, created: Date.now(), body }, { deviceSeed: laptop.key.seed, certificate: encodeCertificate(laptop.certificate) }),
+    c.circleSecret,
+  )
+  const fetch: BlobFetcher = async (sha) => Buffer.from(pages.find((p) => p.sha256 === sha)?.data ?? [])
+  t.false(await b.applyLibrary(Buffer.from(root.data), fetch, 'laptop'))
+  t.is(b.refusals.at(-1)!.code, 'ERR_MISMATCH')
+  t.regex(b.refusals.at(-1)!.reason, /cues of 0 recordings, its pages hold 1/)
+  t.deepEqual(b.remoteLibraries(), [])
 })
