@@ -10,7 +10,7 @@ import {
   decodeLibraryPage, decodePage, encodeManifest, encodePages, ManifestBook, ManifestError, ManifestStore, mergeCues, packBlob, pageCountFor, pageOf,
   rootFromBody, rootPageCount, rootToBody, setCues, type BlobFetcher,
 } from '../../src/manifest/index.ts'
-import { encodeCertificate } from '../../src/identity/index.ts'
+import { encodeCertificate, revokeDevice } from '../../src/identity/index.ts'
 import type { CueRegister } from '../../src/library/index.ts'
 import type { Identity } from '../../src/identity/index.ts'
 import { makeCircle } from '../helpers/circle.ts'
@@ -156,10 +156,12 @@ test('arbitrary and mutated cue pages give cues or a ManifestError, never a cras
 test('another own device takes the cues in with the library and hands them out by audio hash; a newer version replaces them', async (t) => {
   const c = makeCircle(['laptop', 'phone'])
   const books: ManifestBook[] = []
+  const ids: Identity[] = []
   for (let i = 0; i < 2; i++) {
     const home = await tempDir(t)
     const d = c.devices[i]!
     const id: Identity = { home, device: d.key, certificate: d.certificate, circleSecret: c.circleSecret, roster: c.roster, ...(i === 0 ? { owner: c.owner } : {}) }
+    ids.push(id)
     books.push(await ManifestBook.open({ store: await ManifestStore.open(home, c.circleSecret), identity: () => id }))
   }
   const [a, b] = books as [ManifestBook, ManifestBook]
@@ -175,6 +177,9 @@ test('another own device takes the cues in with the library and hands them out b
   t.true(await b.applyLibrary((await a.publishLibrary(tracks, new Map([[audio, v2]])))!.blob.data, fromA, 'laptop'))
   t.deepEqual(mergeCues(b.cueEdits(audio)).cues, [])
   t.deepEqual(b.cueEdits(audio).get(a.selfId), v2, 'the deletion travels')
+  // A revoked device's cue edits count no more.
+  ids[1]!.roster = revokeDevice(c.roster, c.devices[0]!.key.publicKey)
+  t.is(b.cueEdits(audio).size, 0)
 })
 
 test('a root that miscounts the recordings with cues its pages hold is refused, and nothing is taken in', async (t) => {
