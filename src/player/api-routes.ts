@@ -1,16 +1,30 @@
 // The JSON API under /api/. Handlers are thin: check the input (params.ts),
 // call the Library, shape the answer (views.ts).
-import { LibraryError, type Library } from '../library/index.ts'
+import { LibraryError, type Library, type ListOptions } from '../library/index.ts'
 import { ApiError } from './errors.ts'
 import { readJsonBody, sendJson } from './http-io.ts'
 import { libraryListOptions, queryParams, scanRequest } from './params.ts'
 import type { RequestContext, Route } from './router.ts'
 import { SHA256_HEX } from './track-source.ts'
 import { trackView } from './views.ts'
+import { compactLibrary, type LibraryEntry } from './compact.ts'
+
+/** `view` (full, the default, or compact) taken out of /api/library's query. */
+function libraryView(query: URLSearchParams): { view: 'full' | 'compact'; rest: URLSearchParams } {
+  const views = query.getAll('view')
+  if (views.length > 1) throw new ApiError(400, 'ERR_BAD_PARAM', 'parameter "view" given twice')
+  const view = views[0] ?? 'full'
+  if (view !== 'full' && view !== 'compact') throw new ApiError(400, 'ERR_BAD_PARAM', 'view must be full or compact')
+  const rest = new URLSearchParams(query)
+  rest.delete('view')
+  return { view, rest }
+}
 
 export interface ApiRoutesOptions {
   library: Library
   version: string
+  /** The compact view's source: listed entries without copies (the node's union); default library.list. */
+  entries?: (opts: ListOptions) => Promise<Iterable<LibraryEntry>>
 }
 
 /** A GET/POST route whose handler returns the JSON body of a 200. */
@@ -23,7 +37,7 @@ const json = (methods: string[], path: string, fn: (ctx: RequestContext) => Prom
   },
 })
 
-export function apiRoutes({ library, version }: ApiRoutesOptions): Route[] {
+export function apiRoutes({ library, version, entries }: ApiRoutesOptions): Route[] {
   let scanning = false
   return [
     json(['GET'], '/api/health', async ({ query }) => {
@@ -32,8 +46,12 @@ export function apiRoutes({ library, version }: ApiRoutesOptions): Route[] {
     }),
 
     json(['GET'], '/api/library', async ({ query }) => {
-      const tracks = await library.list(libraryListOptions(query))
-      return { tracks: tracks.map(trackView) }
+      const { view, rest } = libraryView(query)
+      const opts = libraryListOptions(rest)
+      if (view === 'compact') {
+        return compactLibrary(entries ? await entries(opts) : (await library.list(opts)).map((t) => ({ track: t, holders: (t as { holders?: LibraryEntry['holders'] }).holders })))
+      }
+      return { tracks: (await library.list(opts)).map(trackView) }
     }),
 
     json(['GET'], '/api/stats', async ({ query }) => {
