@@ -64,6 +64,7 @@ test('/api/streams: a track held by another device shows that device and its byt
     return rows.find((r) => r[2] === 'Remote Tune')
   })
   const sha = remote[0] as string
+  t.deepEqual(remote.at(-1), [['home-pc', 1, 0]], 'holders: [name, online, self]')
   t.deepEqual((await (await p.api(p.laptop, '/api/streams')).json()) as StreamsBody, { streams: [] })
 
   const before = Date.now()
