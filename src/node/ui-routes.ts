@@ -27,16 +27,17 @@ export interface UiRoutesOptions {
   onWarning?: (err: Error) => void
 }
 
-interface OpenPairing {
-  host: PairingHost
-  qrSvg: string
+interface PairingSlot {
+  ready: Promise<{ host: PairingHost; qrSvg: string }>
+  /** Set once listening. */
+  host?: PairingHost
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
 export class UiRoutes {
   readonly streams: StreamMonitor
-  private pairing: OpenPairing | null = null
+  private pairing: PairingSlot | null = null
   private closed = false
   /** Listings of the current union by their options (the sort is the costly part). */
   private listed: { union: Map<string, UnionEntry>; byOptions: Map<string, UnionEntry[]> } | null = null
@@ -88,9 +89,9 @@ export class UiRoutes {
   async close(): Promise<void> {
     this.closed = true
     this.streams.close()
-    const open = this.pairing
+    const slot = this.pairing
     this.pairing = null
-    await open?.host.close()
+    await slot?.ready.then((o) => o.host.close(), () => {})
   }
 
   /** This device's analysis (both levels), else the overview another own device's manifest carries. */
@@ -165,30 +166,45 @@ export class UiRoutes {
     const id = this.opts.identity()
     if (!id.owner) throw new ApiError(403, 'ERR_FORBIDDEN', 'pairing needs an admin device (one holding the owner key)')
     if (this.closed) throw new ApiError(503, 'ERR_INTERNAL', 'the node is stopping')
-    if (!this.pairing || this.pairing.host.expires <= Date.now()) {
-      let host: PairingHost
-      try {
-        host = await startPairingHost({
-          identity: id,
-          ...(ttlMs !== undefined ? { ttlMs } : {}),
-          ...(this.opts.pairListen ? { listen: this.opts.pairListen } : {}),
-          onWarning: (w) => this.opts.onWarning?.(new Error(`pairing: refused ${w.address}: ${w.reason}`)),
-        })
-      } catch (err) {
-        if (err instanceof IdentityError && err.code === 'ERR_NOT_ADMIN') throw new ApiError(403, 'ERR_FORBIDDEN', err.message)
-        throw err
-      }
-      const open: OpenPairing = { host, qrSvg: qrSvg(host.code) }
-      this.pairing = open
-      host.done.then(
-        () => this.opts.onPaired().catch((e: unknown) => this.opts.onWarning?.(e as Error)),
-        () => {}, // expired, burned or closed: a new POST opens another
-      ).finally(() => {
-        if (this.pairing === open) this.pairing = null
-      })
+    const current = this.pairing
+    // Two POSTs at once share one host: a second listener would be left open.
+    if (!current || (current.host && current.host.expires <= Date.now())) this.pairing = this.openPairing(id, ttlMs)
+    const slot = this.pairing!
+    try {
+      const { host, qrSvg: svg } = await slot.ready
+      return { code: host.code, expiresAt: host.expires, qrSvg: svg, address: host.address, fingerprint: host.fingerprint }
+    } catch (err) {
+      if (this.pairing === slot) this.pairing = null
+      if (err instanceof IdentityError && err.code === 'ERR_NOT_ADMIN') throw new ApiError(403, 'ERR_FORBIDDEN', err.message)
+      throw err
     }
-    const { host, qrSvg: svg } = this.pairing
-    return { code: host.code, expiresAt: host.expires, qrSvg: svg, address: host.address, fingerprint: host.fingerprint }
+  }
+
+  private openPairing(identity: Identity, ttlMs: number | undefined): PairingSlot {
+    const slot: PairingSlot = { ready: Promise.resolve(null as never) }
+    slot.ready = (async () => {
+      const host = await startPairingHost({
+        identity,
+        ...(ttlMs !== undefined ? { ttlMs } : {}),
+        ...(this.opts.pairListen ? { listen: this.opts.pairListen } : {}),
+        onWarning: (w) => this.opts.onWarning?.(new Error(`pairing: refused ${w.address}: ${w.reason}`)),
+      })
+      slot.host = host
+      if (this.closed) {
+        await host.close()
+        throw new ApiError(503, 'ERR_INTERNAL', 'the node is stopping')
+      }
+      host.done
+        .then(
+          () => this.opts.onPaired().catch((e: unknown) => this.opts.onWarning?.(e as Error)),
+          () => {}, // expired, burned or closed: the next POST opens another
+        )
+        .finally(() => {
+          if (this.pairing === slot) this.pairing = null
+        })
+      return { host, qrSvg: qrSvg(host.code) }
+    })()
+    return slot
   }
 }
 

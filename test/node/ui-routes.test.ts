@@ -169,9 +169,14 @@ test('/api/circle and /api/pair: devices with role, online state and tracks; a d
   for (const body of ['{"ttl":0}', '{"ttl":"60"}', '{"ttl":4000}', '{"other":1}', '[]']) {
     t.is((await p.api(p.home, '/api/pair', { method: 'POST', token: true, body })).status, 400, body)
   }
-  const opened = await p.api(p.home, '/api/pair', { method: 'POST', token: true, body: '{"ttl":120}' })
+  // Two POSTs at once get one code (one listener).
+  const [opened, other] = await Promise.all([
+    p.api(p.home, '/api/pair', { method: 'POST', token: true, body: '{"ttl":120}' }),
+    p.api(p.home, '/api/pair', { method: 'POST', token: true, body: '{"ttl":120}' }),
+  ])
   t.is(opened.status, 200)
   const pairing = (await opened.json()) as { code: string; expiresAt: number; qrSvg: string }
+  t.is(((await other.json()) as { code: string }).code, pairing.code)
   t.regex(pairing.code, /^djpair1:[A-Z2-7]+$/)
   t.true(pairing.expiresAt > Date.now() + 100_000 && pairing.expiresAt <= Date.now() + 120_000)
   t.regex(pairing.qrSvg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" viewBox="0 0 \d+ \d+"[^>]*>.*<path fill="#000" d="M[0-9hvMz -]+"\/><\/svg>$/)
