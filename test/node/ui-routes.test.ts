@@ -5,43 +5,49 @@
 import test, { type ExecutionContext } from 'ava'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { formatId, joinWithCode, loadIdentity, saveJoinedIdentity } from '../../src/identity/index.ts'
+import { formatId, joinWithCode, shortId, loadIdentity, revokeDevice, saveJoinedIdentity, saveRoster } from '../../src/identity/index.ts'
 import { startNode, type Node } from '../../src/node/index.ts'
 import { readApiToken } from '../../src/player/index.ts'
 import { makeHomes } from '../helpers/homes.ts'
 import { tempDir } from '../helpers/temp.ts'
-import { writeTrack } from '../helpers/tracks.ts'
+import { writeNoiseWav, writeTrack } from '../helpers/tracks.ts'
 import { until } from '../helpers/until.ts'
 
 interface Pair {
   root: string
   home: Node
   laptop: Node
+  others: Node[]
   api: (n: Node, path: string, init?: RequestInit & { token?: boolean }) => Promise<Response>
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
-async function twoDevices(t: ExecutionContext): Promise<Pair> {
+/** Linked devices on one roster: home-pc (admin, runs the tracker), then members. */
+async function twoDevices(t: ExecutionContext, more: string[] = []): Promise<Pair> {
   const root = await tempDir(t)
-  const [homeDir, laptopDir] = await makeHomes(root, ['home-pc', 'laptop'])
+  const [homeDir, ...memberDirs] = await makeHomes(root, ['home-pc', 'laptop', ...more])
   const common = { peerPort: 0, apiPort: 0, peerHost: '127.0.0.1', dht: { port: 0, host: '127.0.0.1' }, analyze: false, uiDir: null }
   const home = await startNode({ ...common, home: homeDir!, tracker: { port: 0, host: '127.0.0.1', advertise: '127.0.0.1' } })
   t.teardown(() => home.close())
-  const laptop = await startNode({ ...common, home: laptopDir!, tracker: false, trackers: [home.info.tracker!] })
-  t.teardown(() => laptop.close())
-  const tokens = new Map([
-    [home, (await readApiToken(homeDir!))!],
-    [laptop, (await readApiToken(laptopDir!))!],
-  ])
+  const members: Node[] = []
+  for (const dir of memberDirs) {
+    const n = await startNode({ ...common, home: dir!, tracker: false, trackers: [home.info.tracker!] })
+    t.teardown(() => n.close())
+    members.push(n)
+  }
+  const tokens = new Map<Node, string>()
+  for (const n of [home, ...members]) tokens.set(n, (await readApiToken(n.home))!)
   const api = (n: Node, path: string, init: RequestInit & { token?: boolean } = {}) => {
     const headers = new Headers(init.headers)
     if (init.token) headers.set('authorization', `Bearer ${tokens.get(n)}`)
     if (init.body) headers.set('content-type', 'application/json')
     return fetch(n.info.api + path, { ...init, headers })
   }
-  await until(async () => (laptop.swarm.devices.online().some((l) => l.name === 'home-pc') ? true : undefined))
-  return { root, home, laptop, api }
+  const laptop = members[0]!
+  const names = ['home-pc', ...more]
+  await until(async () => (names.every((name) => laptop.swarm.devices.online().some((l) => l.name === name)) ? true : undefined))
+  return { root, home, laptop, others: members.slice(1), api }
 }
 
 async function scan(p: Pair, n: Node, dir: string, titles: string[], seconds = 4): Promise<void> {
@@ -199,4 +205,44 @@ test('/api/circle and /api/pair: devices with role, online state and tracks; a d
   // That code is spent: the next POST opens a new one.
   const next = (await (await p.api(p.home, '/api/pair', { method: 'POST', token: true })).json()) as { code: string }
   t.not(next.code, pairing.code)
+})
+
+test('/api/streams: a track two other devices hold is fed by both, each with its own bytes', async (t) => {
+  const p = await twoDevices(t, ['phone'])
+  const phone = p.others[0]!
+  for (const [n, dir] of [[p.home, 'home-music'], [phone, 'phone-music']] as const) {
+    await mkdir(join(p.root, dir))
+    await writeNoiseWav(join(p.root, dir, 'shared.wav'), 8 * 1024 * 1024, 42)
+    const r = await p.api(n, '/api/scan', { method: 'POST', token: true, body: JSON.stringify({ roots: [join(p.root, dir)] }) })
+    t.is(r.status, 200)
+  }
+  const row = await until(async () => {
+    const { rows } = (await (await p.api(p.laptop, '/api/library?view=compact')).json()) as { rows: unknown[][] }
+    const r = rows.find((x) => x[2] === 'Noise 42')
+    return r && (r.at(-1) as unknown[]).length === 2 ? r : undefined
+  })
+  t.deepEqual(row.at(-1), [['home-pc', 1, 0], ['phone', 1, 0]])
+  const size = (await (await p.api(p.laptop, `/stream/${row[0]}`)).arrayBuffer()).byteLength
+  t.is(size, row[8] as number)
+  const { streams } = (await (await p.api(p.laptop, '/api/streams')).json()) as StreamsBody
+  const sources = streams[0]!.sources
+  t.deepEqual(sources.map((x) => x.name).sort(), ['home-pc', 'phone'], JSON.stringify(sources))
+  const keys = new Map([[p.home, hex((await loadIdentity(p.home.home)).device.publicKey)], [phone, hex((await loadIdentity(phone.home)).device.publicKey)]])
+  t.deepEqual(sources.map((x) => x.device).sort(), [...keys.values()].sort())
+  for (const x of sources) t.true(x.bytes > 0 && x.rate > 0, JSON.stringify(x))
+  t.true(sources.reduce((a, x) => a + x.bytes, 0) >= size)
+})
+
+test('/api/circle: a revoked device is listed as revoked and offline', async (t) => {
+  const p = await twoDevices(t)
+  const laptopKey = (await loadIdentity(p.laptop.home)).device.publicKey
+  const admin = await loadIdentity(p.home.home)
+  await saveRoster(admin, revokeDevice(admin.roster, laptopKey))
+  await p.home.reloadRoster()
+  const c = (await (await p.api(p.home, '/api/circle')).json()) as CircleBody
+  t.deepEqual(
+    c.devices.map((d) => [d.name, d.role, d.online, d.revoked]),
+    [['home-pc', 'admin', true, false], [shortId(laptopKey), null, false, true]],
+  )
+  t.is(c.devices[1]!.device, hex(laptopKey))
 })
