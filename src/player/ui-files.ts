@@ -91,8 +91,8 @@ export class UiFiles {
   }
 
   routes(token: string): Route[] {
-    const page = async ({ req, res, query }: { req: IncomingMessage; res: ServerResponse; query: URLSearchParams }) => {
-      queryParams(query, ['test']) // ?test=1: the end-to-end tests' hook, read by the page itself
+    // The page's query (?test=1, the end-to-end tests' hook) is the page's own business.
+    const page = async ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => {
       if (this.page === null) throw new ApiError(503, 'ERR_UI_UNAVAILABLE', this.missing)
       const html = servedToThisMachine(req) ? withToken(this.page, token) : this.page
       send(req, res, Buffer.from(html, 'utf8'), {
