@@ -2,7 +2,7 @@
 // call the Library, shape the answer (views.ts).
 import { LibraryError, type Library, type ListOptions } from '../library/index.ts'
 import { ApiError } from './errors.ts'
-import { readJsonBody, sendJson } from './http-io.ts'
+import { readJsonBody, sendJson, sendJsonText } from './http-io.ts'
 import { libraryListOptions, queryParams, scanRequest } from './params.ts'
 import type { RequestContext, Route } from './router.ts'
 import { SHA256_HEX } from './track-source.ts'
@@ -39,20 +39,31 @@ const json = (methods: string[], path: string, fn: (ctx: RequestContext) => Prom
 
 export function apiRoutes({ library, version, entries }: ApiRoutesOptions): Route[] {
   let scanning = false
+  const compactJson = new WeakMap<Iterable<LibraryEntry>, string>()
   return [
     json(['GET'], '/api/health', async ({ query }) => {
       queryParams(query, [])
       return { ok: true, version }
     }),
 
-    json(['GET'], '/api/library', async ({ query }) => {
-      const { view, rest } = libraryView(query)
-      const opts = libraryListOptions(rest)
-      if (view === 'compact') {
-        return compactLibrary(entries ? await entries(opts) : (await library.list(opts)).map((t) => ({ track: t, holders: (t as { holders?: LibraryEntry['holders'] }).holders })))
-      }
-      return { tracks: (await library.list(opts)).map(trackView) }
-    }),
+    {
+      methods: ['GET'],
+      path: '/api/library',
+      async handle({ res, query }) {
+        const { view, rest } = libraryView(query)
+        const opts = libraryListOptions(rest)
+        if (view !== 'compact') return sendJson(res, 200, { tracks: (await library.list(opts)).map(trackView) })
+        if (!entries) {
+          const tracks = await library.list(opts)
+          return sendJson(res, 200, compactLibrary(tracks.map((t) => ({ track: t, holders: (t as { holders?: LibraryEntry['holders'] }).holders }))))
+        }
+        // The node hands out the same listing until the union changes: its JSON is made once.
+        const listed = await entries(opts)
+        let text = compactJson.get(listed)
+        if (text === undefined) compactJson.set(listed, (text = JSON.stringify(compactLibrary(listed))))
+        sendJsonText(res, 200, text)
+      },
+    },
 
     json(['GET'], '/api/stats', async ({ query }) => {
       queryParams(query, [])
