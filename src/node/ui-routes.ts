@@ -130,7 +130,12 @@ export class UiRoutes {
       listed.add(key)
       devices.push(device(key, l.name, l.session.peer.certificate.role))
     }
-    for (const r of this.opts.book.remoteLibraries()) if (!listed.has(r.device)) devices.push(device(r.device, r.name, null)), listed.add(r.device)
+    // Devices known only from a manifest, then revoked keys (their names went with their certificates).
+    for (const r of this.opts.book.remoteLibraries()) {
+      if (listed.has(r.device)) continue
+      listed.add(r.device)
+      devices.push(device(r.device, r.name, null))
+    }
     for (const key of revoked) if (!listed.has(key)) devices.push(device(key, shortId(Buffer.from(key, 'hex')), null))
     // Friends' devices linked now, over either direction's share channel.
     const friendDevices = new Map<string, Set<string>>()
