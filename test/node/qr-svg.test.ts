@@ -3,7 +3,7 @@
 import test from 'ava'
 import QRCode from 'qrcode-terminal/vendor/QRCode/index.js'
 import levels from 'qrcode-terminal/vendor/QRCode/QRErrorCorrectLevel.js'
-import { qrSvg } from '../../src/node/qr-svg.ts'
+import { qrSvg } from '../../src/node/index.ts'
 
 /** The dark modules the path draws, and whatever of the path is not a row run. */
 function drawn(svg: string): { size: number; dark: Set<string>; rest: string } {

@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { openLibrary } from '../../src/library/index.ts'
 import { LocalFileTrackSource } from '../../src/player/index.ts'
-import { LINGER, RATE_WINDOW, StreamMonitor } from '../../src/node/stream-monitor.ts'
+import { LINGER, RATE_WINDOW, StreamMonitor } from '../../src/node/index.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { writeTrack } from '../helpers/tracks.ts'
 
