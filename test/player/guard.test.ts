@@ -1,10 +1,9 @@
 import test from 'ava'
 import type { IncomingMessage } from 'node:http'
 import {
-  ApiError, bearerToken, guardRequest, hostPolicy, isLoopbackAddress, sessionCookie, SessionStore, SESSION_MAX_AGE, tokenMatches, withToken, type GuardPolicy,
+  ApiError, bearerToken, guardRequest, hostPolicy, isLoopbackAddress, MAX_SESSIONS, servedToThisMachine, sessionCookie, SessionStore, SESSION_MAX_AGE,
+  tokenMatches, withToken, type GuardPolicy,
 } from '../../src/player/index.ts'
-import { MAX_SESSIONS } from '../../src/player/session.ts'
-import { servedToThisMachine } from '../../src/player/ui-files.ts'
 import { parseTarget } from '../../src/player/router.ts'
 
 const TOKEN = 'c'.repeat(64)
