@@ -12,13 +12,13 @@ import { createApiServer, firstTrackSource, LocalFileTrackSource, loadOrCreateAp
 import { createAdmissionTracker, loadOrCreateTrackerToken, type AdmissionTracker } from '../../tracker/index.ts'
 import { homePaths } from '../home.ts'
 import { Discovery, type Address } from './discovery.ts'
-import { SwarmTrackSource } from './swarm-track-source.ts'
 import { nodeRoutes } from './routes.ts'
 import { playlistRoutes } from './playlist-routes.ts'
 import { cueRoutes } from './cue-routes.ts'
 import { ManifestSync } from './manifest-sync.ts'
 import { Sharing } from './sharing.ts'
 import { NodeAnalysis } from './analysis-routes.ts'
+import { UiRoutes } from './ui-routes.ts'
 import { DhtNode, ManifestBook, ManifestStore, listUnion, parseHostPort, unionTrack, unionTracks, type UnionEntry } from '../manifest/index.ts'
 import { removeNodeInfo, writeNodeInfo, type NodeInfo } from './node-file.ts'
 
@@ -49,6 +49,8 @@ export interface NodeOptions {
   bootstrap?: string[]
   /** Analyse new tracks in the background (default true). */
   analyze?: boolean
+  /** The built web UI served at / (default: dist/ui of this package; null: none). */
+  uiDir?: string | null
   onWarning?: (err: Error) => void
 }
 
@@ -68,6 +70,7 @@ export class Node {
     readonly analysis: NodeAnalysis,
     readonly info: NodeInfo,
     private readonly reload: NodeJS.Timeout,
+    readonly ui: UiRoutes,
   ) {}
 
   private get identity(): Identity {
@@ -263,17 +266,32 @@ export class Node {
           return summary
         },
       }
+      const ui = new UiRoutes({
+        identity: id, swarm, book, library, union, onWarning: warn,
+        ...(opts.peerHost ? { pairListen: opts.peerHost } : {}),
+        onPaired: async () => node?.reloadRoster(),
+      })
+      cleanup.push(() => ui.close())
       const apiHost = opts.apiHost ?? '127.0.0.1'
       const api = createApiServer({
         library: served,
+        libraryEntries: (o) => ui.entries(o),
+        // Wrapped so /api/streams sees every stream and which devices feed it.
         tracks: firstTrackSource([
-          new LocalFileTrackSource(library),
-          SwarmTrackSource.ofOwnDevices(swarm),
-          new SwarmTrackSource((sha) => sharing.open(sha)),
+          ui.streams.local(new LocalFileTrackSource(library)),
+          ui.streams.swarm((sha) => swarm.open(sha)),
+          ui.streams.swarm((sha) => sharing.open(sha)),
         ]),
+        ...(opts.uiDir !== undefined ? { uiDir: opts.uiDir } : {}),
         token: await loadOrCreateApiToken(home),
         allowRemote: !['127.0.0.1', 'localhost', '::1'].includes(apiHost),
-        routes: [...nodeRoutes(swarm), ...playlistRoutes({ book, sync, union, sharing }), ...analysis.routes(), ...cueRoutes({ library, book, sync, union })],
+        routes: [
+          ...nodeRoutes(swarm),
+          ...playlistRoutes({ book, sync, union, sharing }),
+          ...analysis.routes(),
+          ...cueRoutes({ library, book, sync, union }),
+          ...ui.routes(),
+        ],
       })
       const bound = await api.listen(opts.apiPort ?? DEFAULT_PORTS.api, apiHost)
       cleanup.push(() => api.close())
@@ -289,7 +307,7 @@ export class Node {
       await writeNodeInfo(home, info)
       const reload = setInterval(() => void node?.reloadRoster().catch(warn), ROSTER_RELOAD)
       reload.unref()
-      node = new Node(home, current, library, swarm, api, discovery, tracker, dht, book, sync, sharing, analysis, info, reload)
+      node = new Node(home, current, library, swarm, api, discovery, tracker, dht, book, sync, sharing, analysis, info, reload, ui)
       await discovery.start()
       await sync.start()
       sharing.start()
@@ -328,6 +346,7 @@ export class Node {
       this.sync.stop()
       this.sharing.stop()
       await this.analysis.close()
+      await this.ui.close()
       this.discovery.stop()
       await this.api.close().catch(() => {})
       await this.swarm.close().catch(() => {})

@@ -1,16 +1,30 @@
 // The JSON API under /api/. Handlers are thin: check the input (params.ts),
 // call the Library, shape the answer (views.ts).
-import { LibraryError, type Library } from '../library/index.ts'
+import { LibraryError, type Library, type ListOptions } from '../library/index.ts'
 import { ApiError } from './errors.ts'
-import { readJsonBody, sendJson } from './http-io.ts'
+import { readJsonBody, sendJson, sendJsonText } from './http-io.ts'
 import { libraryListOptions, queryParams, scanRequest } from './params.ts'
 import type { RequestContext, Route } from './router.ts'
 import { SHA256_HEX } from './track-source.ts'
 import { trackView } from './views.ts'
+import { compactLibrary, type LibraryEntry } from './compact.ts'
+
+/** `view` (full, the default, or compact) taken out of /api/library's query. */
+function libraryView(query: URLSearchParams): { view: 'full' | 'compact'; rest: URLSearchParams } {
+  const views = query.getAll('view')
+  if (views.length > 1) throw new ApiError(400, 'ERR_BAD_PARAM', 'parameter "view" given twice')
+  const view = views[0] ?? 'full'
+  if (view !== 'full' && view !== 'compact') throw new ApiError(400, 'ERR_BAD_PARAM', 'view must be full or compact')
+  const rest = new URLSearchParams(query)
+  rest.delete('view')
+  return { view, rest }
+}
 
 export interface ApiRoutesOptions {
   library: Library
   version: string
+  /** The compact view's source: listed entries without copies (the node's union); default library.list. */
+  entries?: (opts: ListOptions) => Promise<Iterable<LibraryEntry>>
 }
 
 /** A GET/POST route whose handler returns the JSON body of a 200. */
@@ -23,18 +37,33 @@ const json = (methods: string[], path: string, fn: (ctx: RequestContext) => Prom
   },
 })
 
-export function apiRoutes({ library, version }: ApiRoutesOptions): Route[] {
+export function apiRoutes({ library, version, entries }: ApiRoutesOptions): Route[] {
   let scanning = false
+  const compactJson = new WeakMap<Iterable<LibraryEntry>, string>()
   return [
     json(['GET'], '/api/health', async ({ query }) => {
       queryParams(query, [])
       return { ok: true, version }
     }),
 
-    json(['GET'], '/api/library', async ({ query }) => {
-      const tracks = await library.list(libraryListOptions(query))
-      return { tracks: tracks.map(trackView) }
-    }),
+    {
+      methods: ['GET'],
+      path: '/api/library',
+      async handle({ res, query }) {
+        const { view, rest } = libraryView(query)
+        const opts = libraryListOptions(rest)
+        if (view !== 'compact') return sendJson(res, 200, { tracks: (await library.list(opts)).map(trackView) })
+        if (!entries) {
+          const tracks = await library.list(opts)
+          return sendJson(res, 200, compactLibrary(tracks.map((t) => ({ track: t, holders: (t as { holders?: LibraryEntry['holders'] }).holders }))))
+        }
+        // The node hands out the same listing until the union changes: its JSON is made once.
+        const listed = await entries(opts)
+        let text = compactJson.get(listed)
+        if (text === undefined) compactJson.set(listed, (text = JSON.stringify(compactLibrary(listed))))
+        sendJsonText(res, 200, text)
+      },
+    },
 
     json(['GET'], '/api/stats', async ({ query }) => {
       queryParams(query, [])

@@ -23,6 +23,8 @@ export type ApiErrorCode =
   | 'ERR_RANGE_NOT_SATISFIABLE' // 416 (with Content-Range: bytes */SIZE)
   | 'ERR_INTERNAL' // 500
   | 'ERR_TRACK_UNAVAILABLE' // 503: known, but its bytes cannot be had now
+  | 'ERR_UI_UNAVAILABLE' // 503: the web UI is not built
+  | 'ERR_FORBIDDEN' // 403: this device may not do that (pairing on a member device)
 
 export class ApiError extends Error {
   override name = 'ApiError'

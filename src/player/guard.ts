@@ -7,8 +7,10 @@
 //      Sec-Fetch-Site, when present, must say same-origin or none (typed or
 //      bookmarked): a page of another site cannot use the API, nor embed a
 //      stream to learn which tracks exist.
-//   3. The token (Authorization: Bearer TOKEN) for anything that is not
-//      GET/HEAD/OPTIONS, and for every request when remote access is on.
+//   3. The token (Authorization: Bearer TOKEN, or the djcloud_session cookie
+//      POST /api/session gave for it) for anything that is not GET/HEAD/OPTIONS,
+//      and for every request when remote access is on. Routes marked public
+//      (the UI's static files, POST /api/session itself) skip this step only.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { isIPv6 } from 'node:net'
@@ -27,6 +29,8 @@ export interface GuardPolicy {
   token: string
   /** Remote access: the token is needed for every request. */
   allowRemote: boolean
+  /** Browser sessions: a valid djcloud_session cookie stands in for the token. */
+  sessions?: { has(id: string): boolean }
 }
 
 export interface HostPolicyInput {
@@ -96,8 +100,27 @@ function single(req: IncomingMessage, name: string): string | undefined {
   return values[0]
 }
 
+export const SESSION_COOKIE = 'djcloud_session'
+
+/** The value of the djcloud_session cookie, or undefined (several Cookie headers are joined, as HTTP/2 splits them). */
+export function sessionCookie(req: IncomingMessage): string | undefined {
+  const header = req.headersDistinct['cookie']
+  if (!header) return undefined
+  for (const pair of header.join('; ').split(';')) {
+    const eq = pair.indexOf('=')
+    if (eq > 0 && pair.slice(0, eq).trim() === SESSION_COOKIE) return pair.slice(eq + 1).trim()
+  }
+  return undefined
+}
+
 /** Throws the ApiError that refuses the request, or returns when it may go on. */
 export function guardRequest(req: IncomingMessage, policy: GuardPolicy): void {
+  guardOrigin(req, policy)
+  guardToken(req, policy)
+}
+
+/** Steps 1 and 2: Host, Origin and fetch metadata. */
+export function guardOrigin(req: IncomingMessage, policy: GuardPolicy): void {
   const host = single(req, 'host')
   if (host === undefined || !policy.hosts.has(host.toLowerCase())) {
     throw new ApiError(403, 'ERR_FORBIDDEN_HOST', 'this server does not answer to that Host')
@@ -110,8 +133,17 @@ export function guardRequest(req: IncomingMessage, policy: GuardPolicy): void {
   if (site !== undefined && site !== 'same-origin' && site !== 'none') {
     throw new ApiError(403, 'ERR_FORBIDDEN_ORIGIN', 'requests from other sites are refused')
   }
+}
+
+/** Step 3: the token (or a session cookie) where it is needed. */
+export function guardToken(req: IncomingMessage, policy: GuardPolicy): void {
   if (!policy.allowRemote && SAFE_METHODS.has(req.method ?? '')) return
-  const given = bearerToken(single(req, 'authorization'))
+  const header = single(req, 'authorization')
+  if (header === undefined && policy.sessions) {
+    const session = sessionCookie(req)
+    if (session !== undefined && policy.sessions.has(session)) return
+  }
+  const given = bearerToken(header)
   if (given === undefined || !tokenMatches(given, policy.token)) {
     throw new ApiError(401, 'ERR_UNAUTHORIZED', 'this request needs the API token (Authorization: Bearer TOKEN)', {
       'WWW-Authenticate': 'Bearer realm="djcloud"',

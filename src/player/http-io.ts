@@ -20,7 +20,11 @@ const JSON_HEADERS: Readonly<Record<string, string>> = {
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
-  const text = JSON.stringify(body)
+  sendJsonText(res, status, JSON.stringify(body), headers)
+}
+
+/** sendJson for a body already serialised (a cached answer). */
+export function sendJsonText(res: ServerResponse, status: number, text: string, headers: Readonly<Record<string, string>> = {}): void {
   res.writeHead(status, { ...COMMON_HEADERS, ...JSON_HEADERS, ...headers, 'Content-Length': Buffer.byteLength(text) })
   res.end(text)
 }

@@ -30,6 +30,12 @@ export interface Route {
   path: string
   /** Work that may send nothing for minutes (a scan): the idle-socket timeout is lifted. */
   longRunning?: boolean
+  /**
+   * No token needed, even with remote access (Host and Origin are still
+   * checked): the UI's static files, and POST /api/session, which checks the
+   * token in its body itself.
+   */
+  public?: boolean
   handle(ctx: RequestContext): Promise<void>
 }
 

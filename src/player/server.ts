@@ -7,13 +7,15 @@ import { isIP } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import pkg from '../../package.json' with { type: 'json' }
 import type { Library } from '../library/index.ts'
-import { apiRoutes } from './api-routes.ts'
+import { apiRoutes, type ApiRoutesOptions } from './api-routes.ts'
 import type { Route } from './router.ts'
 import { ApiError, PlayerError, TrackUnavailableError } from './errors.ts'
-import { guardRequest, hostLiteral, hostPolicy, isLoopbackAddress, WILDCARD_ADDRESSES, type GuardPolicy } from './guard.ts'
+import { guardOrigin, guardToken, hostLiteral, hostPolicy, isLoopbackAddress, WILDCARD_ADDRESSES, type GuardPolicy } from './guard.ts'
 import { announcesBody, COMMON_HEADERS, sendError } from './http-io.ts'
 import { parseTarget, Router } from './router.ts'
 import { streamRoute } from './stream.ts'
+import { SessionStore, sessionRoute } from './session.ts'
+import { defaultUiDirs, UiFiles } from './ui-files.ts'
 import type { TrackSource } from './track-source.ts'
 
 // Server limits (node:http options).
@@ -44,6 +46,10 @@ export interface ApiServerOptions {
   log?: ApiLog
   /** More routes (the node's: devices, fetch); same guard, same error shape. */
   routes?: readonly Route[]
+  /** Where GET /api/library?view=compact lists from (the node's union entries); default library.list. */
+  libraryEntries?: ApiRoutesOptions['entries']
+  /** The built web UI (index.html, assets/); default dist/ui of this package; null serves no UI. */
+  uiDir?: string | null
 }
 
 export interface ApiServer {
@@ -64,6 +70,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   if (!TOKEN_SHAPE.test(opts.token)) throw new PlayerError('ERR_BAD_OPTION', 'the API token must be 16 to 512 visible ASCII characters')
   const allowRemote = opts.allowRemote === true
   const log: ApiLog = opts.log ?? (() => {})
+  const sessions = new SessionStore()
+  const ui = opts.uiDir === null ? null : new UiFiles(opts.uiDir === undefined ? defaultUiDirs() : [opts.uiDir])
   const router = new Router([
     streamRoute({
       tracks: opts.tracks,
@@ -71,8 +79,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       stallTimeoutMs: opts.stallTimeoutMs,
       warn: (message, fields) => log('warn', message, fields),
     }),
-    ...apiRoutes({ library: opts.library, version: opts.version ?? pkg.version }),
+    ...apiRoutes({ library: opts.library, version: opts.version ?? pkg.version, ...(opts.libraryEntries ? { entries: opts.libraryEntries } : {}) }),
     ...(opts.routes ?? []),
+    sessionRoute(sessions, opts.token),
+    ...(ui ? ui.routes(opts.token) : []),
   ])
 
   const server = createServer({
@@ -93,11 +103,23 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   async function handle(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
     try {
       if (!policy) throw new ApiError(503, 'ERR_INTERNAL', 'the server is not ready')
-      guardRequest(req, policy)
+      guardOrigin(req, policy)
       const method = req.method ?? ''
+      // The route is looked up first only to know whether it is public (the
+      // UI's files, POST /api/session); the token is still checked before a
+      // bad path or an unknown route is reported.
+      let matched: ({ target: ReturnType<typeof parseTarget> } & ReturnType<Router['match']>) | undefined
+      let unmatched: unknown
+      try {
+        const target = parseTarget(req.url)
+        matched = { target, ...router.match(method, target.segments) }
+      } catch (err) {
+        unmatched = err
+      }
+      if (!matched?.route.public) guardToken(req, policy)
       if (BODYLESS.has(method) && announcesBody(req)) throw new ApiError(400, 'ERR_BAD_REQUEST', `a ${method} request has no body`)
-      const target = parseTarget(req.url)
-      const { route, params, allow } = router.match(method, target.segments)
+      if (!matched) throw unmatched
+      const { target, route, params, allow } = matched
       if (method === 'OPTIONS') {
         res.writeHead(204, { ...COMMON_HEADERS, Allow: allow.join(', ') })
         res.end()
@@ -149,6 +171,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         throw new PlayerError('ERR_REMOTE_DISABLED', `${address} is not a loopback address; remote access must be enabled to listen on it`)
       }
       state = 'starting'
+      await ui?.load()
       try {
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject)
@@ -178,6 +201,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         }),
         token: opts.token,
         allowRemote,
+        sessions,
       }
       const urlHost = bound.address === '0.0.0.0' ? '127.0.0.1' : bound.address === '::' ? '::1' : bound.address
       url = `http://${hostLiteral(urlHost)}:${bound.port}`

@@ -47,6 +47,32 @@ test('GET /api/library refuses bad parameters with 400', async (t) => {
   t.is((await f.send({ path: '/api/library?limit=100000&sort=added&reverse=0' })).status, 200)
 })
 
+test('GET /api/library?view=compact: one array per track in the fields\' order, same search, sort and limit', async (t) => {
+  const f = await startFixture(t, { count: 3 })
+  const full = (await f.send({ path: '/api/library?sort=title' })).json().tracks
+  const r = await f.send({ path: '/api/library?view=compact&sort=title' })
+  t.is(r.status, 200)
+  const { fields, rows } = r.json()
+  t.deepEqual(fields, ['sha256', 'audioHash', 'title', 'artist', 'album', 'genre', 'duration', 'format', 'size', 'bpm', 'key', 'tagBpm', 'tagKey', 'camelot', 'openKey', 'lufs', 'holders'])
+  t.is(rows.length, 3)
+  const row = Object.fromEntries(fields.map((name: string, i: number) => [name, rows[0][i]]))
+  t.deepEqual(row, {
+    sha256: full[0].sha256, audioHash: full[0].audioHash, title: 'Track 0', artist: 'Artist 0', album: null, genre: null,
+    duration: full[0].tags.duration, format: 'wav', size: full[0].size, bpm: null, key: null, tagBpm: 120, tagKey: null,
+    camelot: null, openKey: null, lufs: null, holders: [],
+  })
+  t.true(row.duration > 1.9 && row.duration < 2.1)
+  const sorted = (await f.send({ path: '/api/library?sort=bpm&reverse=1&limit=2&view=compact' })).json()
+  t.deepEqual(sorted.rows.map((x: unknown[]) => x[11]), [122, 121])
+  t.deepEqual((await f.send({ path: '/api/library?view=compact&query=artist%202' })).json().rows.map((x: unknown[]) => x[2]), ['Track 2'])
+  t.is((await f.send({ path: '/api/library?view=full' })).json().tracks.length, 3)
+  for (const q of ['view=table', 'view=compact&view=compact', 'view=compact&nope=1']) {
+    const bad = await f.send({ path: `/api/library?${q}` })
+    t.is(bad.status, 400, q)
+    t.is(bad.json().error.code, 'ERR_BAD_PARAM', q)
+  }
+})
+
 test('GET /api/tracks/<sha256>: one track, 404 unknown, 400 malformed', async (t) => {
   const f = await startFixture(t)
   const r = await f.send({ path: `/api/tracks/${f.tracks[1]!.sha256}` })

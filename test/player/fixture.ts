@@ -82,7 +82,7 @@ export async function startFixture(
   if (opts.scan !== false) await library.scan([music])
   const listed = await library.list({ sort: 'title' })
   const tracks = listed.map((r) => ({ path: r.paths[0]!, sha256: r.sha256, size: r.size }))
-  const server = createApiServer({ library, tracks: new LocalFileTrackSource(library), token: TOKEN, ...opts.server })
+  const server = createApiServer({ library, tracks: new LocalFileTrackSource(library), token: TOKEN, uiDir: null, ...opts.server })
   const { port } = await server.listen(0, opts.host ?? '127.0.0.1')
   t.teardown(async () => {
     await server.close()

@@ -1,6 +1,9 @@
 import test from 'ava'
 import type { IncomingMessage } from 'node:http'
-import { ApiError, bearerToken, guardRequest, hostPolicy, isLoopbackAddress, tokenMatches, type GuardPolicy } from '../../src/player/index.ts'
+import {
+  ApiError, bearerToken, guardRequest, hostPolicy, isLoopbackAddress, MAX_SESSIONS, servedToThisMachine, sessionCookie, SessionStore, SESSION_MAX_AGE,
+  tokenMatches, withToken, type GuardPolicy,
+} from '../../src/player/index.ts'
 import { parseTarget } from '../../src/player/router.ts'
 
 const TOKEN = 'c'.repeat(64)
@@ -87,4 +90,53 @@ test('request targets: decoded segments; traversal, bad escapes and absolute for
     const code = codeOf(() => parseTarget(bad))
     t.is(code, '400 ERR_BAD_PATH', bad)
   }
+})
+
+test('a session cookie stands in for the token; only sessions the store made, unexpired', (t) => {
+  let now = 1_000_000
+  const sessions = new SessionStore(() => now)
+  const id = sessions.create()
+  t.regex(id, /^[A-Za-z0-9_-]{43}$/)
+  t.not(sessions.create(), id)
+  const remote = local({ allowRemote: true, sessions })
+  const host = { host: '127.0.0.1:4000' }
+  t.is(codeOf(() => guardRequest(req('GET', { ...host, cookie: `djcloud_session=${id}` }), remote)), 'ok')
+  t.is(codeOf(() => guardRequest(req('POST', { ...host, cookie: `a=b; djcloud_session=${id}; c=d` }), local({ sessions }))), 'ok')
+  t.is(codeOf(() => guardRequest(req('POST', { ...host, cookie: ['a=b', `djcloud_session=${id}`] }), local({ sessions }))), 'ok')
+  for (const cookie of [`djcloud_session=${id}x`, `djcloud_session=${'A'.repeat(43)}`, `xdjcloud_session=${id}`, 'djcloud_session=']) {
+    t.is(codeOf(() => guardRequest(req('GET', { ...host, cookie }), remote)), '401 ERR_UNAUTHORIZED', cookie)
+  }
+  // The cookie never gets past the Host and Origin checks, and a policy without sessions ignores it.
+  t.is(codeOf(() => guardRequest(req('POST', { ...host, origin: 'http://evil.example', cookie: `djcloud_session=${id}` }), remote)), '403 ERR_FORBIDDEN_ORIGIN')
+  t.is(codeOf(() => guardRequest(req('POST', { ...host, cookie: `djcloud_session=${id}` }), local())), '401 ERR_UNAUTHORIZED')
+  // A wrong Authorization header is not rescued by the cookie.
+  t.is(codeOf(() => guardRequest(req('POST', { ...host, authorization: 'Bearer nope', cookie: `djcloud_session=${id}` }), remote)), '401 ERR_UNAUTHORIZED')
+  t.is(sessionCookie(req('GET', { cookie: ` djcloud_session = ${id} ` })), id)
+  now += SESSION_MAX_AGE * 1000 + 1
+  t.false(sessions.has(id), 'expired after 30 days')
+  t.is(codeOf(() => guardRequest(req('GET', { ...host, cookie: `djcloud_session=${id}` }), remote)), '401 ERR_UNAUTHORIZED')
+})
+
+test('the session store keeps at most MAX_SESSIONS, dropping the oldest', (t) => {
+  const sessions = new SessionStore()
+  const first = sessions.create()
+  const second = sessions.create()
+  for (let i = 2; i < MAX_SESSIONS; i++) sessions.create()
+  t.true(sessions.has(first))
+  sessions.create()
+  t.is(sessions.size, MAX_SESSIONS)
+  t.false(sessions.has(first))
+  t.true(sessions.has(second))
+})
+
+test('the token goes into the page only for a loopback Host from a loopback peer', (t) => {
+  const page = (host: string, remoteAddress: string) => ({ headers: { host }, socket: { remoteAddress } }) as unknown as IncomingMessage
+  t.true(servedToThisMachine(page('127.0.0.1:4000', '127.0.0.1')))
+  t.true(servedToThisMachine(page('localhost:4000', '::1')))
+  t.true(servedToThisMachine(page('[::1]:4000', '::ffff:127.0.0.1')))
+  t.false(servedToThisMachine(page('127.0.0.1:4000', '192.168.1.30')), 'a LAN client naming a loopback Host')
+  t.false(servedToThisMachine(page('dj-laptop.local:4000', '127.0.0.1')))
+  t.false(servedToThisMachine(page('192.168.1.20:4000', '192.168.1.30')))
+  t.is(withToken('<HTML><HEAD lang="x"><title>t</title></HEAD></HTML>', 'a"<b'), '<HTML><HEAD lang="x"><meta name="djcloud-token" content="a&quot;&lt;b"><title>t</title></HEAD></HTML>')
+  t.is(withToken('<p>no head</p>', 'tok'), '<meta name="djcloud-token" content="tok"><p>no head</p>')
 })
