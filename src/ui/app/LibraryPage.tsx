@@ -53,7 +53,8 @@ export function LibraryPage({ lib, playing, onPlay, onAdd, playlists, target, on
   }, [lib])
 
   const order = useMemo(() => (sort ? sortOrder(lib, sort.col, sort.desc) : undefined), [lib, sort])
-  const keys = useMemo(() => (compatible ? compatibleKeys(playing?.camelot) : undefined), [compatible, playing?.camelot])
+  // Without a playing track of known key there is nothing to be compatible with: no filter.
+  const keys = useMemo(() => (compatible && playing?.camelot ? compatibleKeys(playing.camelot) : undefined), [compatible, playing?.camelot])
   const rows = useMemo(
     () => filterRows(lib, { query: deferredQuery, bpmMin: numberOrUndefined(bpmMin), bpmMax: numberOrUndefined(bpmMax), keys }, order, index),
     [lib, deferredQuery, bpmMin, bpmMax, keys, order, index],

@@ -230,7 +230,7 @@ export function Player({ queue, setQueue, notify }: Props) {
           <span data-testid="time-total">{formatTime(duration)}</span>
         </div>
         <label className="volume">
-          <span aria-hidden>🔈</span>
+          <span className="dim">Vol</span>
           <input
             data-testid="volume"
             type="range"
