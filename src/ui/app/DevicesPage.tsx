@@ -93,9 +93,9 @@ export function DevicesPage({ notify }: { notify: Notify }) {
       {pairing && (
         <div className="pairing">
           <img data-testid="pair-qr" alt="Pairing QR code" src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(pairing.qrSvg)}`} />
-          <div>
+          <div className="pair-text">
             <p>
-              On the new device: <code>djcloud pair</code> and type
+              On the new device run <code>djcloud join &lt;code&gt;</code> with this code (a phone can scan it):
             </p>
             <p className="code" data-testid="pair-code">
               {pairing.code}

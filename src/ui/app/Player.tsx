@@ -2,7 +2,7 @@
 // the waveform with cues, live stream sources, volume, and the next track of
 // the queue prefetched. Space plays/pauses, left/right arrows seek 5 s.
 import { useCallback, useEffect, useRef, useState, type Dispatch, type SetStateAction } from 'react'
-import { advance, formatRate, formatTime, prefetchRange, upNext } from '../logic/index.ts'
+import { advance, formatBytes, formatRate, formatTime, prefetchRange, upNext } from '../logic/index.ts'
 import { api, ApiError, describe, streamProblem } from './api.ts'
 import { Cues, useCues } from './Cues.tsx'
 import { Waveform } from './Waveform.tsx'
@@ -253,7 +253,7 @@ export function Player({ queue, setQueue, notify }: Props) {
         <ul className="sources" data-testid="stream-sources" aria-label="Devices feeding the stream">
           {sources.map((s) => (
             <li key={s.device} data-testid="stream-source" data-device={s.name}>
-              <b>{s.device === 'local' ? 'this device' : s.name}</b> {formatRate(s.rate)}
+              <b>{s.device === 'local' ? 'this device' : s.name}</b> {formatRate(s.rate)} <span title="bytes so far">({formatBytes(s.bytes)})</span>
             </li>
           ))}
         </ul>
