@@ -2,7 +2,7 @@
 // player docked at the bottom for every page.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { fromCompact, fromTrackViews, type CompactLibrary, type Library, type TrackViewLike } from '../logic/index.ts'
-import { api, ApiError, describe, pageToken } from './api.ts'
+import { api, ApiError, describe, ensureStreamSession, pageToken } from './api.ts'
 import { ErrorBoundary } from './ErrorBoundary.tsx'
 import { LibraryPage } from './LibraryPage.tsx'
 import { Player } from './Player.tsx'
@@ -43,6 +43,11 @@ export function App() {
       noticeTimer.current = window.setTimeout(() => setNotice(null), 3000)
     }
   }, [])
+
+  // The page's token as a cookie too, when the node wants it for /stream (remote access on).
+  useEffect(() => {
+    if (pageToken()) ensureStreamSession().catch((err) => notify(`Playback may fail: ${describe(err)}`))
+  }, [notify])
 
   // Without a token in the page, a remote browser needs a session first.
   useEffect(() => {

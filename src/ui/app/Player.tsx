@@ -3,7 +3,7 @@
 // the queue prefetched. Space plays/pauses, left/right arrows seek 5 s.
 import { useCallback, useEffect, useRef, useState, type Dispatch, type SetStateAction } from 'react'
 import { advance, formatBytes, formatRate, formatTime, prefetchRange, upNext } from '../logic/index.ts'
-import { api, ApiError, describe, streamProblem } from './api.ts'
+import { api, ApiError, authHeaders, describe, streamProblem } from './api.ts'
 import { Cues, useCues } from './Cues.tsx'
 import { Waveform } from './Waveform.tsx'
 import type { Notify, PlayEntry, PlayQueue } from './types.ts'
@@ -138,7 +138,7 @@ export function Player({ queue, setQueue, notify }: Props) {
   useEffect(() => {
     if (!playing || !next) return
     const ac = new AbortController()
-    fetch(`/stream/${next.sha256}`, { headers: { Range: prefetchRange() }, signal: ac.signal, credentials: 'same-origin' })
+    fetch(`/stream/${next.sha256}`, { headers: { Range: prefetchRange(), ...authHeaders() }, signal: ac.signal, credentials: 'same-origin' })
       .then((r) => r.arrayBuffer())
       .catch(() => undefined) // a hint only: playing it later reports any error
     return () => ac.abort()

@@ -1,7 +1,7 @@
 // A page not served to loopback has no token in it: the person types it once
 // and the node sets a session cookie (POST /api/session).
 import { useState, type FormEvent } from 'react'
-import { describe, startSession } from './api.ts'
+import { ApiError, describe, startSession } from './api.ts'
 
 export function TokenForm() {
   const [value, setValue] = useState('')
@@ -15,7 +15,7 @@ export function TokenForm() {
       await startSession(value.trim())
       location.reload()
     } catch (err) {
-      setError(describe(err))
+      setError(err instanceof ApiError && err.status === 401 ? 'That is not this node’s token.' : describe(err))
       setBusy(false)
     }
   }

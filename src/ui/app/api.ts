@@ -17,7 +17,7 @@ export function pageToken(): string | null {
 
 let token: string | null | undefined
 
-function authHeaders(): Record<string, string> {
+export function authHeaders(): Record<string, string> {
   if (token === undefined) token = pageToken()
   return token ? { Authorization: `Bearer ${token}` } : {}
 }
@@ -42,8 +42,8 @@ export interface RequestOptions {
 }
 
 export async function api<T>(path: string, { method = 'GET', body, signal }: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' }
-  if (method !== 'GET') Object.assign(headers, authHeaders())
+  // The token goes on reads too: with remote access (--listen) the node wants it on every request.
+  const headers: Record<string, string> = { Accept: 'application/json', ...authHeaders() }
   if (body !== undefined) headers['Content-Type'] = 'application/json'
   let res: Response
   try {
@@ -60,7 +60,7 @@ export async function api<T>(path: string, { method = 'GET', body, signal }: Req
 /** Why a stream cannot play, asked of the node after the audio element failed. */
 export async function streamProblem(sha256: string): Promise<ApiError | null> {
   try {
-    const res = await fetch(`/stream/${sha256}`, { headers: { Range: 'bytes=0-0' }, credentials: 'same-origin' })
+    const res = await fetch(`/stream/${sha256}`, { headers: { Range: 'bytes=0-0', ...authHeaders() }, credentials: 'same-origin' })
     if (res.ok) {
       await res.body?.cancel()
       return null
@@ -80,6 +80,18 @@ export async function startSession(t: string): Promise<void> {
     credentials: 'same-origin',
   })
   if (!res.ok) throw await errorOf(res)
+}
+
+/**
+ * An <audio> element cannot send the Bearer header: when the node wants the
+ * token on reads too (remote access is on), the page's token is exchanged for
+ * the session cookie, which /stream accepts.
+ */
+export async function ensureStreamSession(): Promise<void> {
+  const t = pageToken()
+  if (!t) return
+  const res = await fetch('/api/health', { credentials: 'same-origin' })
+  if (res.status === 401) await startSession(t)
 }
 
 /** A person's reading of an error. */
