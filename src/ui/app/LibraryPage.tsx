@@ -10,7 +10,7 @@ import {
 import { entryOf } from './entries.ts'
 import type { PlayEntry, PlaylistSummary } from './types.ts'
 
-export const ROW_HEIGHT = 34 // px, as .row in styles.css
+export const ROW_HEIGHT = 34 // px, the default of --row in styles.css (phones: 44)
 const OVERSCAN = 10 // rows each side
 const LIBRARY_QUEUE = 200 // tracks after the one played that form its queue
 
@@ -145,13 +145,20 @@ function VirtualRows({ lib, rows, playing, onPlay, onAdd }: RowsProps) {
   const box = useRef<HTMLDivElement>(null)
   const [scrollTop, setScrollTop] = useState(0)
   const [height, setHeight] = useState(600)
+  const [rowHeight, setRowHeight] = useState(ROW_HEIGHT)
   const frame = useRef(0)
 
+  // The viewport and the row height (--row: taller rows on phones) whenever the layout changes.
   useLayoutEffect(() => {
     const el = box.current
     if (!el) return
-    setHeight(el.clientHeight)
-    const ro = new ResizeObserver(() => setHeight(el.clientHeight))
+    const measure = () => {
+      setHeight(el.clientHeight)
+      const css = parseFloat(getComputedStyle(el).getPropertyValue('--row'))
+      setRowHeight(css > 0 ? css : ROW_HEIGHT)
+    }
+    measure()
+    const ro = new ResizeObserver(measure)
     ro.observe(el)
     return () => ro.disconnect()
   }, [])
@@ -165,7 +172,7 @@ function VirtualRows({ lib, rows, playing, onPlay, onAdd }: RowsProps) {
     cancelAnimationFrame(frame.current)
     frame.current = requestAnimationFrame(() => setScrollTop(box.current?.scrollTop ?? 0))
   }
-  const w = virtualWindow(scrollTop, height, ROW_HEIGHT, rows.length, OVERSCAN)
+  const w = virtualWindow(scrollTop, height, rowHeight, rows.length, OVERSCAN)
   const visible = []
   for (let pos = w.start; pos < w.end; pos++) {
     const r = rows[pos]!
