@@ -13,6 +13,8 @@ import type { PlayEntry, PlaylistSummary, PlayQueue } from './types.ts'
 
 type Page = 'library' | 'playlists' | 'devices'
 
+const LIBRARY_REFRESH = 30_000 // ms
+
 /** GET /api/library?view=compact, or the full view mapped into the same shape when the node has no compact view. */
 async function loadLibrary(): Promise<Library> {
   try {
@@ -75,6 +77,9 @@ export function App() {
     if (auth !== 'ok') return
     reloadLibrary()
     reloadPlaylists()
+    // Devices come and go: holders' online state, and tracks they publish, refresh while the page is seen.
+    const t = window.setInterval(() => document.visibilityState === 'visible' && reloadLibrary(), LIBRARY_REFRESH)
+    return () => window.clearInterval(t)
   }, [auth, reloadLibrary, reloadPlaylists])
 
   const play = useCallback((entries: PlayEntry[], index: number, source: string) => {

@@ -127,7 +127,14 @@ export function LibraryPage({ lib, playing, onPlay, onAdd, playlists, target, on
         <span className="cell c-avail">Devices</span>
         <span className="cell c-act" />
       </div>
-      <VirtualRows lib={lib} rows={rows} playing={playing?.sha256 ?? null} onPlay={playRow} onAdd={onAdd} />
+      <VirtualRows
+        lib={lib}
+        rows={rows}
+        resetKey={`${deferredQuery}\u0000${bpmMin}\u0000${bpmMax}\u0000${[...(keys ?? [])].join()}\u0000${sort?.col}${sort?.desc}`}
+        playing={playing?.sha256 ?? null}
+        onPlay={playRow}
+        onAdd={onAdd}
+      />
       {lib.size === 0 && <p className="empty">No tracks yet: scan a folder with <code>djcloud scan DIR</code>, or pair a device that has some.</p>}
     </section>
   )
@@ -136,12 +143,14 @@ export function LibraryPage({ lib, playing, onPlay, onAdd, playlists, target, on
 interface RowsProps {
   lib: Library
   rows: number[]
+  /** Changes when the filter or sort does (not when the library reloads): scrolls back to the top. */
+  resetKey: string
   playing: string | null
   onPlay: (pos: number) => void
   onAdd: (sha256: string) => void
 }
 
-function VirtualRows({ lib, rows, playing, onPlay, onAdd }: RowsProps) {
+function VirtualRows({ lib, rows, resetKey, playing, onPlay, onAdd }: RowsProps) {
   const box = useRef<HTMLDivElement>(null)
   const [scrollTop, setScrollTop] = useState(0)
   const [height, setHeight] = useState(600)
@@ -162,11 +171,11 @@ function VirtualRows({ lib, rows, playing, onPlay, onAdd }: RowsProps) {
     ro.observe(el)
     return () => ro.disconnect()
   }, [])
-  // A new filter starts at the top.
+  // A new filter or sort starts at the top.
   useEffect(() => {
     if (box.current) box.current.scrollTop = 0
     setScrollTop(0)
-  }, [rows])
+  }, [resetKey])
 
   const onScroll = () => {
     cancelAnimationFrame(frame.current)
