@@ -164,6 +164,8 @@ export function Player({ queue, setQueue, notify }: Props) {
     if (!a || !current) return
     if (a.paused) {
       setProblem(null)
+      // After a failed load, try the stream again (a device may be back); a new failure reports again.
+      if (a.error) a.src = `/stream/${current.sha256}`
       a.play().catch(() => undefined)
     } else a.pause()
   }, [current])
