@@ -2,7 +2,7 @@
 // decoding, resampling and colours, seeking by click, and cue edits.
 import test from 'ava'
 import {
-  addMemoryCue, advance, bandColor, cueLabel, cueProblem, decodeBase64, deleteCue, hotCue, newCueId, nextIndex, pickLevel,
+  addMemoryCue, advance, moveItem, bandColor, cueLabel, cueProblem, decodeBase64, deleteCue, hotCue, newCueId, nextIndex, pickLevel,
   prefetchRange, PREFETCH_BYTES, previousIndex, reconcile, renameCue, resample, sanitizeCues, seekTime, setHotCue, upNext,
   type Cue, type Queue,
 } from '../../src/ui/logic/index.ts'
@@ -37,6 +37,14 @@ test('reconcile keeps the playing track when its playlist is reordered', (t) => 
   t.is(r.index, 0)
   t.is(upNext(r)?.sha256, '2')
   t.is(reconcile(queue, [queue.entries[0]!], '1').index, -1)
+})
+
+test('moving a playlist entry, as the drop shows it before the node answers', (t) => {
+  t.deepEqual(moveItem(['a', 'b', 'c', 'd'], 0, 2), ['b', 'c', 'a', 'd'])
+  t.deepEqual(moveItem(['a', 'b', 'c', 'd'], 3, 0), ['d', 'a', 'b', 'c'])
+  t.deepEqual(moveItem(['a', 'b', 'c'], 1, 1), ['a', 'b', 'c'])
+  t.deepEqual(moveItem(['a', 'b', 'c'], 0, 99), ['b', 'c', 'a'])
+  t.deepEqual(moveItem(['a', 'b'], 5, 0), ['a', 'b'])
 })
 
 test('base64 decoding matches Buffer, both alphabets', (t) => {

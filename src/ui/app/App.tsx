@@ -1,7 +1,7 @@
 // The shell: navigation, the error banner, the library loaded once, and the
 // player docked at the bottom for every page.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import { fromCompact, fromTrackViews, type CompactLibrary, type Library, type TrackViewLike } from '../logic/index.ts'
+import { fromCompact, fromTrackViews, reconcile, type CompactLibrary, type Library, type TrackViewLike } from '../logic/index.ts'
 import { api, ApiError, describe, ensureStreamSession, pageToken } from './api.ts'
 import { ErrorBoundary } from './ErrorBoundary.tsx'
 import { LibraryPage } from './LibraryPage.tsx'
@@ -86,6 +86,16 @@ export function App() {
     setQueue((q) => ({ source, entries, index, started: (q?.started ?? 0) + 1 }))
   }, [])
 
+  // A playlist edited while it plays: the queue follows, the playing track goes on.
+  const playlistChanged = useCallback((name: string, entries: PlayEntry[]) => {
+    setQueue((q) => {
+      const now = q?.entries[q.index]
+      if (!q || !now || q.source !== `playlist:${name}`) return q
+      const next = reconcile(q, entries, now.sha256)
+      return next.index < 0 ? q : { ...next, started: q.started }
+    })
+  }, [])
+
   const addToPlaylist = useCallback(
     async (sha256: string) => {
       if (!target) return notify('Create a playlist first (Playlists), then add tracks to it from here.')
@@ -163,6 +173,7 @@ export function App() {
               notify={notify}
               playing={playing}
               onPlay={(entries, i, name) => play(entries, i, `playlist:${name}`)}
+              onEntries={playlistChanged}
             />
           )}
           {page === 'devices' && <DevicesPage notify={notify} />}

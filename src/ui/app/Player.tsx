@@ -80,7 +80,8 @@ export function Player({ queue, setQueue, notify }: Props) {
       if (err instanceof DOMException && err.name === 'AbortError') return
       if (err instanceof DOMException && err.name === 'NotAllowedError') setProblem('The browser blocked playback: press play')
     })
-  }, [current?.sha256, queue?.started, queue?.index]) // eslint-disable-line react-hooks/exhaustive-deps
+    // Keyed on the play request, not the index: a reordered playlist moves the index without a restart.
+  }, [current?.sha256, queue?.started]) // eslint-disable-line react-hooks/exhaustive-deps
 
   useEffect(() => {
     if (audio.current) audio.current.volume = volume

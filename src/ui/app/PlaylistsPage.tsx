@@ -2,7 +2,7 @@
 // drop (POST .../move), remove, publish and share with a friend. Double-click
 // an entry to play the playlist from there.
 import { useCallback, useEffect, useState, type DragEvent, type FormEvent } from 'react'
-import { formatTime, toCamelot, type Holder } from '../logic/index.ts'
+import { formatTime, moveItem, toCamelot, type Holder } from '../logic/index.ts'
 import { api, describe } from './api.ts'
 import type { Notify, PlayEntry, PlaylistSummary } from './types.ts'
 
@@ -34,6 +34,8 @@ interface Props {
   notify: Notify
   playing: PlayEntry | null
   onPlay: (entries: PlayEntry[], index: number, name: string) => void
+  /** The open playlist's entries whenever they change (the player's queue follows). */
+  onEntries: (name: string, entries: PlayEntry[]) => void
 }
 
 const path = (name: string, rest = '') => `/api/playlists/${encodeURIComponent(name)}${rest}`
@@ -53,15 +55,7 @@ function playEntry(e: EntryView): PlayEntry {
   }
 }
 
-/** The entries in their new order after moving `from` to `to` (both 0-based). */
-export function moved<T>(list: readonly T[], from: number, to: number): T[] {
-  const out = [...list]
-  const [x] = out.splice(from, 1)
-  if (x !== undefined) out.splice(to, 0, x)
-  return out
-}
-
-export function PlaylistsPage({ playlists, onChanged, onOpen, notify, playing, onPlay }: Props) {
+export function PlaylistsPage({ playlists, onChanged, onOpen, notify, playing, onPlay, onEntries }: Props) {
   const [open, setOpen] = useState<string | null>(playlists[0]?.name ?? null)
   const [view, setView] = useState<PlaylistView | null>(null)
   const [newName, setNewName] = useState('')
@@ -86,6 +80,10 @@ export function PlaylistsPage({ playlists, onChanged, onOpen, notify, playing, o
       void load(open)
     }
   }, [open, load, onOpen])
+
+  useEffect(() => {
+    if (view) onEntries(view.name, view.entries.map(playEntry))
+  }, [view, onEntries])
 
   const edit = async (rest: string, body: unknown, what: string) => {
     if (!open) return
@@ -123,7 +121,7 @@ export function PlaylistsPage({ playlists, onChanged, onOpen, notify, playing, o
     const entry = view.entries[d.from]
     if (!entry) return
     // Shown at once; the node's answer replaces it.
-    setView({ ...view, entries: moved(view.entries, d.from, to) })
+    setView({ ...view, entries: moveItem(view.entries, d.from, to) })
     void edit('/move', { entry: entry.id, to }, 'Could not move the track')
   }
 
@@ -211,7 +209,7 @@ export function PlaylistsPage({ playlists, onChanged, onOpen, notify, playing, o
                         ev.preventDefault()
                         const to = i + (ev.key === 'ArrowUp' ? -1 : 1)
                         if (to >= 0 && to < entries.length) {
-                          setView({ ...view!, entries: moved(entries, i, to) })
+                          setView({ ...view!, entries: moveItem(entries, i, to) })
                           void edit('/move', { entry: e.id, to }, 'Could not move the track')
                         }
                       }

@@ -47,6 +47,18 @@ export function reconcile<E extends QueueEntry>(q: Queue<E>, entries: readonly E
   return { ...q, entries, index }
 }
 
+/**
+ * A list after moving the item at `from` to `to` (0-based, as POST
+ * /api/playlists/<name>/move takes it): shown at once while the node answers.
+ */
+export function moveItem<T>(list: readonly T[], from: number, to: number): T[] {
+  if (from < 0 || from >= list.length) return [...list]
+  const out = [...list]
+  const [x] = out.splice(from, 1)
+  out.splice(Math.max(0, Math.min(to, out.length)), 0, x!)
+  return out
+}
+
 /** The byte range fetched ahead of the next track: enough for the first seconds of any format. */
 export const PREFETCH_BYTES = 256 * 1024
 export const prefetchRange = (): string => `bytes=0-${PREFETCH_BYTES - 1}`
