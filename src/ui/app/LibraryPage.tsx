@@ -219,8 +219,9 @@ const Row = memo(function Row({ lib, r, pos, playing, onPlay, onAdd }: RowProps)
       tabIndex={0}
       data-testid="track-row"
       data-sha256={sha}
-      onDoubleClick={() => onPlay(pos)}
+      onDoubleClick={(e) => !(e.target as HTMLElement).closest('button') && onPlay(pos)}
       onKeyDown={(e) => {
+        if (e.target !== e.currentTarget) return // keys on the row's buttons are theirs
         if (e.key === 'Enter') onPlay(pos)
         else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
           e.preventDefault()
