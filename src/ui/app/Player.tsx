@@ -81,7 +81,7 @@ export function Player({ queue, setQueue, notify }: Props) {
       if (err instanceof DOMException && err.name === 'NotAllowedError') setProblem('The browser blocked playback: press play')
     })
     // Keyed on the play request, not the index: a reordered playlist moves the index without a restart.
-  }, [current?.sha256, queue?.started]) // eslint-disable-line react-hooks/exhaustive-deps
+  }, [current?.sha256, queue?.started])
 
   useEffect(() => {
     if (audio.current) audio.current.volume = volume
@@ -143,7 +143,7 @@ export function Player({ queue, setQueue, notify }: Props) {
       .then((r) => r.arrayBuffer())
       .catch(() => undefined) // a hint only: playing it later reports any error
     return () => ac.abort()
-  }, [playing, next?.sha256]) // eslint-disable-line react-hooks/exhaustive-deps
+  }, [playing, next?.sha256])
 
   const onEnded = useCallback(() => {
     setQueue((q) => {
