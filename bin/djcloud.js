@@ -18,6 +18,8 @@ function bundleIsFresh() {
   // The bundle holds src/ and the standalone servers the commands start.
   for (const dir of ['src', 'tracker', 'bootstrap']) {
     for (const name of readdirSync(`${root}${dir}`, { recursive: true })) {
+      // src/ui is the web app (dist/ui), not part of this bundle.
+      if (dir === 'src' && String(name).startsWith('ui/')) continue
       if (String(name).endsWith('.ts') && statSync(`${root}${dir}/${name}`).mtimeMs > built) return false
     }
   }

@@ -1,0 +1,187 @@
+// The shell: navigation, the error banner, the library loaded once, and the
+// player docked at the bottom for every page.
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
+import { fromCompact, fromTrackViews, reconcile, type CompactLibrary, type Library, type TrackViewLike } from '../logic/index.ts'
+import { api, ApiError, describe, ensureStreamSession, pageToken } from './api.ts'
+import { ErrorBoundary } from './ErrorBoundary.tsx'
+import { LibraryPage } from './LibraryPage.tsx'
+import { Player } from './Player.tsx'
+import { PlaylistsPage } from './PlaylistsPage.tsx'
+import { DevicesPage } from './DevicesPage.tsx'
+import { TokenForm } from './TokenForm.tsx'
+import type { PlayEntry, PlaylistSummary, PlayQueue } from './types.ts'
+
+type Page = 'library' | 'playlists' | 'devices'
+
+const LIBRARY_REFRESH = 30_000 // ms
+
+/** GET /api/library?view=compact, or the full view mapped into the same shape when the node has no compact view. */
+async function loadLibrary(): Promise<Library> {
+  try {
+    return fromCompact(await api<CompactLibrary>('/api/library?view=compact'))
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 400) throw err
+    const { tracks } = await api<{ tracks: TrackViewLike[] }>('/api/library')
+    return fromTrackViews(tracks)
+  }
+}
+
+export function App() {
+  const [auth, setAuth] = useState<'checking' | 'ok' | 'needed'>(() => (pageToken() ? 'ok' : 'checking'))
+  const [page, setPage] = useState<Page>('library')
+  const [lib, setLib] = useState<Library | null>(null)
+  const [banner, setBanner] = useState<string | null>(null)
+  const [notice, setNotice] = useState<string | null>(null)
+  const [queue, setQueue] = useState<PlayQueue | null>(null)
+  const [playlists, setPlaylists] = useState<PlaylistSummary[]>([])
+  const [target, setTarget] = useState<string>('')
+  const noticeTimer = useRef<number>(0)
+
+  const notify = useCallback((message: string, kind: 'error' | 'info' = 'error') => {
+    if (kind === 'error') setBanner(message)
+    else {
+      setNotice(message)
+      window.clearTimeout(noticeTimer.current)
+      noticeTimer.current = window.setTimeout(() => setNotice(null), 3000)
+    }
+  }, [])
+
+  // The page's token as a cookie too, when the node wants it for /stream (remote access on).
+  useEffect(() => {
+    if (pageToken()) ensureStreamSession().catch((err) => notify(`Playback may fail: ${describe(err)}`))
+  }, [notify])
+
+  // Without a token in the page, a remote browser needs a session first.
+  useEffect(() => {
+    if (auth !== 'checking') return
+    api('/api/health')
+      .then(() => setAuth('ok'))
+      .catch((err) => (err instanceof ApiError && err.status === 401 ? setAuth('needed') : (setAuth('ok'), notify(describe(err)))))
+  }, [auth, notify])
+
+  const reloadLibrary = useCallback(() => {
+    loadLibrary().then(setLib, (err) => notify(`The library could not be loaded: ${describe(err)}`))
+  }, [notify])
+
+  const reloadPlaylists = useCallback(() => {
+    api<{ playlists: PlaylistSummary[] }>('/api/playlists').then(
+      ({ playlists }) => {
+        setPlaylists(playlists)
+        setTarget((t) => (t && playlists.some((p) => p.name === t) ? t : (playlists[0]?.name ?? '')))
+      },
+      (err) => notify(`Playlists could not be loaded: ${describe(err)}`),
+    )
+  }, [notify])
+
+  useEffect(() => {
+    if (auth !== 'ok') return
+    reloadLibrary()
+    reloadPlaylists()
+    // Devices come and go: holders' online state, and tracks they publish, refresh while the page is seen.
+    const t = window.setInterval(() => document.visibilityState === 'visible' && reloadLibrary(), LIBRARY_REFRESH)
+    return () => window.clearInterval(t)
+  }, [auth, reloadLibrary, reloadPlaylists])
+
+  const play = useCallback((entries: PlayEntry[], index: number, source: string) => {
+    setQueue((q) => ({ source, entries, index, started: (q?.started ?? 0) + 1 }))
+  }, [])
+
+  // A playlist edited while it plays: the queue follows, the playing track goes on.
+  const playlistChanged = useCallback((name: string, entries: PlayEntry[]) => {
+    setQueue((q) => {
+      const now = q?.entries[q.index]
+      if (!q || !now || q.source !== `playlist:${name}`) return q
+      const next = reconcile(q, entries, now.sha256)
+      return next.index < 0 ? q : { ...next, started: q.started }
+    })
+  }, [])
+
+  const addToPlaylist = useCallback(
+    async (sha256: string) => {
+      if (!target) return notify('Create a playlist first (Playlists), then add tracks to it from here.')
+      try {
+        await api(`/api/playlists/${encodeURIComponent(target)}/tracks`, { method: 'POST', body: { tracks: [sha256] } })
+        notify(`Added to ${target}`, 'info')
+        reloadPlaylists()
+      } catch (err) {
+        notify(`Could not add to ${target}: ${describe(err)}`)
+      }
+    },
+    [target, notify, reloadPlaylists],
+  )
+
+  const playing = queue ? (queue.entries[queue.index] ?? null) : null
+  const nav = useMemo(
+    () =>
+      (
+        [
+          ['library', 'Library'],
+          ['playlists', 'Playlists'],
+          ['devices', 'Devices'],
+        ] as const
+      ).map(([id, label]) => (
+        <button key={id} data-testid={`nav-${id}`} className={page === id ? 'active' : ''} aria-current={page === id ? 'page' : undefined} onClick={() => setPage(id)}>
+          {label}
+        </button>
+      )),
+    [page],
+  )
+
+  if (auth === 'needed') return <TokenForm />
+
+  return (
+    <div className="app">
+      <header className="top">
+        <span className="brand">djcloud</span>
+        <nav>{nav}</nav>
+        {notice && (
+          <span className="notice" data-testid="notice" role="status">
+            {notice}
+          </span>
+        )}
+      </header>
+      {banner && (
+        <div className="error-banner" data-testid="error-banner" role="alert">
+          <span>{banner}</span>
+          <button aria-label="Dismiss" onClick={() => setBanner(null)}>
+            ×
+          </button>
+        </div>
+      )}
+      <main className="main">
+        <ErrorBoundary where={page}>
+          {page === 'library' &&
+            (lib ? (
+              <LibraryPage
+                lib={lib}
+                playing={playing}
+                onPlay={(rows, i) => play(rows, i, 'library')}
+                onAdd={addToPlaylist}
+                playlists={playlists}
+                target={target}
+                onTarget={setTarget}
+                onReload={reloadLibrary}
+              />
+            ) : (
+              <p className="loading">Loading the library…</p>
+            ))}
+          {page === 'playlists' && (
+            <PlaylistsPage
+              playlists={playlists}
+              onChanged={reloadPlaylists}
+              onOpen={setTarget}
+              notify={notify}
+              playing={playing}
+              onPlay={(entries, i, name) => play(entries, i, `playlist:${name}`)}
+              onEntries={playlistChanged}
+            />
+          )}
+          {page === 'devices' && <DevicesPage notify={notify} />}
+        </ErrorBoundary>
+      </main>
+      <ErrorBoundary where="The player">
+        <Player queue={queue} setQueue={setQueue} notify={notify} />
+      </ErrorBoundary>
+    </div>
+  )
+}

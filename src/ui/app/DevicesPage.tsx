@@ -1,0 +1,109 @@
+// The circle: own devices (online, what each holds), friends, and pairing a
+// new device (a code to type and a QR code for phones).
+import { useCallback, useEffect, useState } from 'react'
+import { api, describe } from './api.ts'
+import type { Notify } from './types.ts'
+
+interface Circle {
+  owner: string
+  self: string
+  devices: Array<{ device: string; name: string; role: string; online: boolean; self: boolean; revoked: boolean; tracks: number }>
+  friends: Array<{ owner: string; name: string; devicesOnline: number }>
+}
+
+interface Pairing {
+  code: string
+  expiresAt: number
+  qrSvg: string
+}
+
+const REFRESH = 5000 // ms
+
+export function DevicesPage({ notify }: { notify: Notify }) {
+  const [circle, setCircle] = useState<Circle | null>(null)
+  const [pairing, setPairing] = useState<Pairing | null>(null)
+  const [busy, setBusy] = useState(false)
+  const [now, setNow] = useState(Date.now())
+
+  const load = useCallback(
+    () => api<Circle>('/api/circle').then(setCircle, (err) => notify(`Devices could not be loaded: ${describe(err)}`)),
+    [notify],
+  )
+  useEffect(() => {
+    void load()
+    const t = window.setInterval(() => void load(), REFRESH)
+    return () => window.clearInterval(t)
+  }, [load])
+  useEffect(() => {
+    if (!pairing) return
+    const t = window.setInterval(() => setNow(Date.now()), 1000)
+    return () => window.clearInterval(t)
+  }, [pairing])
+
+  const pair = async () => {
+    setBusy(true)
+    try {
+      setPairing(await api<Pairing>('/api/pair', { method: 'POST', body: {} }))
+      setNow(Date.now())
+    } catch (err) {
+      notify(`Pairing could not start: ${describe(err)}`)
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  const left = pairing ? Math.max(0, Math.round((pairing.expiresAt - now) / 1000)) : 0
+  return (
+    <section className="devices">
+      <h2>Your devices</h2>
+      <ul className="device-list">
+        {circle?.devices.map((d) => (
+          <li key={d.device} data-testid="device-item" data-name={d.name} data-online={String(d.online)} className={`${d.online ? 'on' : 'off'}${d.revoked ? ' revoked' : ''}`}>
+            <span className="dot" aria-hidden />
+            <b>{d.name}</b>
+            {d.self && <i className="here">this device</i>}
+            <span className="dim">{d.role}</span>
+            <span>{d.revoked ? 'revoked' : d.online ? 'online' : 'offline'}</span>
+            <span className="dim">{d.tracks} tracks</span>
+          </li>
+        ))}
+        {!circle && <li className="dim">Loading…</li>}
+      </ul>
+      <h2>Friends</h2>
+      <ul className="device-list">
+        {circle?.friends.map((f) => (
+          <li key={f.owner} data-testid="friend-item" data-name={f.name} className={f.devicesOnline ? 'on' : 'off'}>
+            <span className="dot" aria-hidden />
+            <b>{f.name}</b>
+            <span className="dim">{f.devicesOnline} online</span>
+            <code className="dim" title="Owner id (to share playlists with)">{f.owner}</code>
+          </li>
+        ))}
+        {circle && circle.friends.length === 0 && <li className="dim">No friends yet</li>}
+      </ul>
+      {circle && (
+        <p className="dim">
+          Your owner id (friends share with it): <code data-testid="owner-id">{circle.owner}</code>
+        </p>
+      )}
+      <h2>Pair a device</h2>
+      <button data-testid="pair-start" onClick={() => void pair()} disabled={busy}>
+        {pairing ? 'New code' : 'Pair a new device'}
+      </button>
+      {pairing && (
+        <div className="pairing">
+          <img data-testid="pair-qr" alt="Pairing QR code" src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(pairing.qrSvg)}`} />
+          <div className="pair-text">
+            <p>
+              On the new device run <code>djcloud join &lt;code&gt;</code> with this code (a phone can scan it):
+            </p>
+            <p className="code" data-testid="pair-code">
+              {pairing.code}
+            </p>
+            <p className="dim">{left > 0 ? `expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}` : 'expired: make a new code'}</p>
+          </div>
+        </div>
+      )}
+    </section>
+  )
+}

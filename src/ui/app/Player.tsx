@@ -1,0 +1,272 @@
+// The player docked at the bottom: one HTMLAudioElement on /stream/<sha256>,
+// the waveform with cues, live stream sources, volume, and the next track of
+// the queue prefetched. Space plays/pauses, left/right arrows seek 5 s.
+import { useCallback, useEffect, useRef, useState, type Dispatch, type SetStateAction } from 'react'
+import { advance, formatBytes, formatRate, formatTime, prefetchRange, upNext } from '../logic/index.ts'
+import { api, ApiError, authHeaders, describe, streamProblem } from './api.ts'
+import { Cues, useCues } from './Cues.tsx'
+import { Waveform } from './Waveform.tsx'
+import type { Notify, PlayEntry, PlayQueue } from './types.ts'
+
+const SEEK_STEP = 5 // s, per arrow key
+const STREAMS_POLL = 1000 // ms, while playing
+
+interface StreamSource {
+  device: string
+  name: string
+  bytes: number
+  rate: number
+}
+
+interface StreamInfo {
+  sha256: string
+  bytes: number
+  sources: StreamSource[]
+}
+
+interface Props {
+  queue: PlayQueue | null
+  setQueue: Dispatch<SetStateAction<PlayQueue | null>>
+  notify: Notify
+}
+
+declare global {
+  interface Window {
+    __djcloud?: { audio: HTMLAudioElement }
+  }
+}
+
+const isTyping = (t: EventTarget | null) =>
+  t instanceof HTMLElement && (t.isContentEditable || t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT')
+
+function unavailableMessage(entry: PlayEntry, err: ApiError | null): string {
+  const away = entry.holders.filter((h) => !h.online && !h.self).map((h) => h.name)
+  if (err?.code === 'ERR_TRACK_UNAVAILABLE' && away.length && !entry.holders.some((h) => h.online))
+    return `Track unavailable: ${away.join(', ')} ${away.length > 1 ? 'are' : 'is'} offline`
+  if (err) return describe(err)
+  return 'This track cannot be played here (the browser could not decode it, or the stream broke off)'
+}
+
+export function Player({ queue, setQueue, notify }: Props) {
+  const audio = useRef<HTMLAudioElement>(null)
+  const playhead = useRef<HTMLDivElement>(null)
+  const timeText = useRef<HTMLSpanElement>(null)
+  const [playing, setPlaying] = useState(false)
+  const [duration, setDuration] = useState(NaN)
+  const [volume, setVolume] = useState(() => {
+    const v = Number(localStorage.getItem('djcloud.volume'))
+    return Number.isFinite(v) && v >= 0 && v <= 1 && localStorage.getItem('djcloud.volume') !== null ? v : 0.8
+  })
+  const [problem, setProblem] = useState<string | null>(null)
+  const [stream, setStream] = useState<StreamInfo | null>(null)
+  const current = queue ? (queue.entries[queue.index] ?? null) : null
+  const cues = useCues(current?.audioHash ?? null, notify)
+
+  // Tests read the element (only with ?test=1 in the URL).
+  useEffect(() => {
+    if (audio.current && new URLSearchParams(location.search).has('test')) window.__djcloud = { audio: audio.current }
+  }, [])
+
+  // A play request: load the stream and start.
+  useEffect(() => {
+    const a = audio.current
+    if (!a || !current) return
+    setProblem(null)
+    setStream(null)
+    setDuration(Number.isFinite(current.duration) ? current.duration : NaN)
+    a.src = `/stream/${current.sha256}`
+    a.play().catch((err: unknown) => {
+      // AbortError: another track was asked for before this one started.
+      if (err instanceof DOMException && err.name === 'AbortError') return
+      if (err instanceof DOMException && err.name === 'NotAllowedError') setProblem('The browser blocked playback: press play')
+    })
+    // Keyed on the play request, not the index: a reordered playlist moves the index without a restart.
+  }, [current?.sha256, queue?.started])
+
+  useEffect(() => {
+    if (audio.current) audio.current.volume = volume
+    localStorage.setItem('djcloud.volume', String(volume))
+  }, [volume])
+
+  // The playhead and clock follow the audio every frame while playing.
+  useEffect(() => {
+    const a = audio.current
+    if (!a) return
+    let raf = 0
+    const draw = () => {
+      const d = Number.isFinite(a.duration) ? a.duration : duration
+      if (playhead.current) playhead.current.style.left = `${d > 0 ? Math.min(100, (a.currentTime / d) * 100) : 0}%`
+      if (timeText.current) timeText.current.textContent = formatTime(a.currentTime)
+      if (!a.paused) raf = requestAnimationFrame(draw)
+    }
+    draw()
+    a.addEventListener('seeked', draw)
+    a.addEventListener('timeupdate', draw)
+    return () => {
+      cancelAnimationFrame(raf)
+      a.removeEventListener('seeked', draw)
+      a.removeEventListener('timeupdate', draw)
+    }
+  }, [playing, duration, current?.sha256])
+
+  // Who feeds the stream, every second while playing.
+  useEffect(() => {
+    if (!playing || !current) return
+    let stopped = false
+    const poll = () =>
+      api<{ streams: StreamInfo[] }>('/api/streams').then(
+        ({ streams }) => {
+          if (stopped) return
+          const s = streams.find((x) => x.sha256 === current.sha256)
+          if (s) setStream(s)
+        },
+        (err) => {
+          // A node without the endpoint: stop asking.
+          if (err instanceof ApiError && err.status === 404) stopped = true
+        },
+      )
+    void poll()
+    const t = window.setInterval(() => !stopped && void poll(), STREAMS_POLL)
+    return () => {
+      stopped = true
+      window.clearInterval(t)
+    }
+  }, [playing, current])
+
+  // The next track's first bytes are fetched once this one plays, so the node
+  // (and the browser cache) have them when it starts.
+  const next = upNext(queue)
+  useEffect(() => {
+    if (!playing || !next) return
+    const ac = new AbortController()
+    fetch(`/stream/${next.sha256}`, { headers: { Range: prefetchRange(), ...authHeaders() }, signal: ac.signal, credentials: 'same-origin' })
+      .then((r) => r.arrayBuffer())
+      .catch(() => undefined) // a hint only: playing it later reports any error
+    return () => ac.abort()
+  }, [playing, next?.sha256])
+
+  const onEnded = useCallback(() => {
+    setQueue((q) => {
+      const n = q ? advance(q) : null
+      return n ? { ...n, started: q!.started + 1 } : q
+    })
+  }, [setQueue])
+
+  const onError = useCallback(async () => {
+    const a = audio.current
+    if (!a || !current || !a.getAttribute('src')) return
+    const err = await streamProblem(current.sha256)
+    setProblem(unavailableMessage(current, err))
+    setPlaying(false)
+  }, [current])
+
+  const toggle = useCallback(() => {
+    const a = audio.current
+    if (!a || !current) return
+    if (a.paused) {
+      setProblem(null)
+      // After a failed load, try the stream again (a device may be back); a new failure reports again.
+      if (a.error) a.src = `/stream/${current.sha256}`
+      a.play().catch(() => undefined)
+    } else a.pause()
+  }, [current])
+
+  const seek = useCallback((t: number) => {
+    const a = audio.current
+    if (!a || !current) return
+    const d = Number.isFinite(a.duration) ? a.duration : duration
+    a.currentTime = Math.max(0, Number.isFinite(d) ? Math.min(d, t) : t)
+  }, [current, duration])
+
+  // Keyboard: space, left, right (not while typing in a field).
+  useEffect(() => {
+    const down = (e: KeyboardEvent) => {
+      if (e.altKey || e.ctrlKey || e.metaKey || isTyping(e.target)) return
+      const a = audio.current
+      if (e.code === 'Space' || e.key === ' ') {
+        e.preventDefault() // no page scroll, no click on a focused button
+        toggle()
+      } else if ((e.key === 'ArrowLeft' || e.key === 'ArrowRight') && a && current) {
+        e.preventDefault()
+        seek(a.currentTime + (e.key === 'ArrowLeft' ? -SEEK_STEP : SEEK_STEP))
+      }
+    }
+    const up = (e: KeyboardEvent) => {
+      if ((e.code === 'Space' || e.key === ' ') && !isTyping(e.target)) e.preventDefault()
+    }
+    window.addEventListener('keydown', down)
+    window.addEventListener('keyup', up)
+    return () => {
+      window.removeEventListener('keydown', down)
+      window.removeEventListener('keyup', up)
+    }
+  }, [toggle, seek, current])
+
+  const sources = stream?.sources ?? []
+  return (
+    <footer className={`player${current ? '' : ' idle'}`} data-testid="player">
+      <audio
+        ref={audio}
+        preload="auto"
+        onPlay={() => setPlaying(true)}
+        onPause={() => setPlaying(false)}
+        onEnded={onEnded}
+        onError={() => void onError()}
+        onDurationChange={(e) => Number.isFinite(e.currentTarget.duration) && setDuration(e.currentTarget.duration)}
+        onPlaying={() => setProblem(null)}
+      />
+      <div className="transport">
+        <button data-testid="play-pause" className="play" onClick={toggle} disabled={!current} aria-label={playing ? 'Pause' : 'Play'}>
+          {playing ? '❚❚' : '▶'}
+        </button>
+        <div className="now">
+          <div className="title" title={current?.title}>
+            {current ? current.title || current.sha256.slice(0, 12) : 'Nothing playing: double-click a track'}
+          </div>
+          <div className="artist">{current?.artist}</div>
+        </div>
+        <div className="time">
+          <span data-testid="time-current" ref={timeText}>
+            0:00
+          </span>
+          {' / '}
+          <span data-testid="time-total">{formatTime(duration)}</span>
+        </div>
+        <label className="volume">
+          <span className="dim">Vol</span>
+          <input
+            data-testid="volume"
+            type="range"
+            min={0}
+            max={1}
+            step={0.01}
+            value={volume}
+            onChange={(e) => setVolume(Number(e.target.value))}
+            aria-label="Volume"
+          />
+        </label>
+      </div>
+      {problem && (
+        <div className="player-error" data-testid="player-error" role="alert">
+          {problem}
+        </div>
+      )}
+      <Waveform audioHash={current?.audioHash ?? null} duration={duration} cues={cues.list} onSeek={seek} playheadRef={playhead} />
+      <div className="player-extra">
+        <ul className="sources" data-testid="stream-sources" aria-label="Devices feeding the stream">
+          {sources.map((s) => (
+            <li key={s.device} data-testid="stream-source" data-device={s.name}>
+              <b>{s.device === 'local' ? 'this device' : s.name}</b> {formatRate(s.rate)} <span title="bytes so far">({formatBytes(s.bytes)})</span>
+            </li>
+          ))}
+        </ul>
+        {current && <Cues cues={cues} audioRef={audio} onJump={seek} />}
+        {next && (
+          <span className="up-next" data-testid="up-next">
+            Next: {next.title || next.sha256.slice(0, 12)}
+          </span>
+        )}
+      </div>
+    </footer>
+  )
+}

@@ -1,0 +1,239 @@
+// Playlists: the list, create, open one, reorder its entries by drag and
+// drop (POST .../move), remove, publish and share with a friend. Double-click
+// an entry to play the playlist from there.
+import { useCallback, useEffect, useState, type DragEvent, type FormEvent } from 'react'
+import { formatTime, moveItem, toCamelot, type Holder } from '../logic/index.ts'
+import { api, describe } from './api.ts'
+import type { Notify, PlayEntry, PlaylistSummary } from './types.ts'
+
+interface TrackViewLite {
+  sha256: string
+  audioHash: string
+  tags: { title?: string; artist?: string; duration?: number; bpm?: number; key?: string }
+  analysis?: { bpm?: number; camelot?: string; duration?: number }
+  holders?: Holder[]
+}
+
+interface EntryView {
+  id: string
+  position: number
+  ref: { sha256: string; audio?: string; title?: string; artist?: string }
+  track: TrackViewLite | null
+}
+
+interface PlaylistView {
+  name: string
+  entries: EntryView[]
+  shared: string[]
+}
+
+interface Props {
+  playlists: PlaylistSummary[]
+  onChanged: () => void
+  onOpen: (name: string) => void
+  notify: Notify
+  playing: PlayEntry | null
+  onPlay: (entries: PlayEntry[], index: number, name: string) => void
+  /** The open playlist's entries whenever they change (the player's queue follows). */
+  onEntries: (name: string, entries: PlayEntry[]) => void
+}
+
+const path = (name: string, rest = '') => `/api/playlists/${encodeURIComponent(name)}${rest}`
+
+function playEntry(e: EntryView): PlayEntry {
+  const t = e.track
+  const holders = t?.holders ?? []
+  return {
+    sha256: t?.sha256 ?? e.ref.sha256,
+    audioHash: t?.audioHash ?? e.ref.audio ?? '',
+    title: t?.tags.title ?? e.ref.title ?? '',
+    artist: t?.tags.artist ?? e.ref.artist ?? '',
+    camelot: toCamelot(t?.analysis?.camelot) ?? toCamelot(t?.tags.key) ?? '',
+    duration: t?.analysis?.duration ?? t?.tags.duration ?? NaN,
+    holders,
+    playable: t && holders.length ? undefined : false,
+  }
+}
+
+export function PlaylistsPage({ playlists, onChanged, onOpen, notify, playing, onPlay, onEntries }: Props) {
+  const [open, setOpen] = useState<string | null>(playlists[0]?.name ?? null)
+  const [view, setView] = useState<PlaylistView | null>(null)
+  const [newName, setNewName] = useState('')
+  const [friend, setFriend] = useState('')
+  const [drag, setDrag] = useState<{ from: number; over: number } | null>(null)
+
+  const load = useCallback(
+    (name: string) =>
+      api<{ playlist: PlaylistView }>(path(name)).then(
+        ({ playlist }) => setView(playlist),
+        (err) => notify(`Playlist ${name}: ${describe(err)}`),
+      ),
+    [notify],
+  )
+  useEffect(() => {
+    if (!open && playlists[0]) setOpen(playlists[0].name)
+  }, [open, playlists])
+  useEffect(() => {
+    setView(null)
+    if (open) {
+      onOpen(open)
+      void load(open)
+    }
+  }, [open, load, onOpen])
+
+  useEffect(() => {
+    if (view) onEntries(view.name, view.entries.map(playEntry))
+  }, [view, onEntries])
+
+  const edit = async (rest: string, body: unknown, what: string) => {
+    if (!open) return
+    try {
+      const r = await api<{ playlist?: PlaylistView }>(path(open, rest), { method: 'POST', body })
+      if (r?.playlist) setView(r.playlist)
+      onChanged()
+      return r
+    } catch (err) {
+      notify(`${what}: ${describe(err)}`)
+      void load(open)
+    }
+  }
+
+  const create = async (e: FormEvent) => {
+    e.preventDefault()
+    const name = newName.trim()
+    if (!name) return
+    try {
+      await api('/api/playlists', { method: 'POST', body: { name } })
+      setNewName('')
+      onChanged()
+      setOpen(name)
+      notify(`Created ${name}`, 'info')
+    } catch (err) {
+      notify(`Could not create ${name}: ${describe(err)}`)
+    }
+  }
+
+  const drop = (e: DragEvent, to: number) => {
+    e.preventDefault()
+    const d = drag
+    setDrag(null)
+    if (!view || !d || d.from === to) return
+    const entry = view.entries[d.from]
+    if (!entry) return
+    // Shown at once; the node's answer replaces it.
+    setView({ ...view, entries: moveItem(view.entries, d.from, to) })
+    void edit('/move', { entry: entry.id, to }, 'Could not move the track')
+  }
+
+  const publish = async () => {
+    const r = (await edit('/publish', undefined, 'Could not publish')) as { devices?: number } | undefined
+    if (r) notify(`Published ${open}${typeof r.devices === 'number' ? ` to ${r.devices} devices` : ''}`, 'info')
+  }
+
+  const share = async (e: FormEvent) => {
+    e.preventDefault()
+    const id = friend.trim()
+    if (!id) return
+    const r = await edit('/share', { friend: id }, 'Could not share')
+    if (r) {
+      setFriend('')
+      notify(`Shared ${open} with ${id.slice(0, 16)}…`, 'info')
+    }
+  }
+
+  const entries = view?.entries ?? []
+  return (
+    <section className="playlists">
+      <aside className="sidebar">
+        <form onSubmit={create} className="create">
+          <input data-testid="playlist-create-name" placeholder="New playlist" value={newName} onChange={(e) => setNewName(e.target.value)} maxLength={200} />
+          <button data-testid="playlist-create" disabled={!newName.trim()}>
+            Create
+          </button>
+        </form>
+        <ul>
+          {playlists.map((p) => (
+            <li key={p.name}>
+              <button data-testid="playlist-item" data-name={p.name} className={p.name === open ? 'active' : ''} onClick={() => setOpen(p.name)}>
+                {p.name} <span className="dim">{p.tracks}</span>
+                {p.shared.length > 0 && <span className="badge" title="Shared with friends">shared</span>}
+              </button>
+            </li>
+          ))}
+          {playlists.length === 0 && <li className="dim">No playlists yet</li>}
+        </ul>
+      </aside>
+      <div className="playlist">
+        {open && (
+          <>
+            <div className="toolbar">
+              <h2>{open}</h2>
+              <button data-testid="playlist-publish" onClick={() => void publish()}>
+                Publish
+              </button>
+              <form onSubmit={share} className="share">
+                <input data-testid="playlist-share-friend" placeholder="Friend's owner id" value={friend} onChange={(e) => setFriend(e.target.value)} />
+                <button data-testid="playlist-share" disabled={!friend.trim()}>
+                  Share
+                </button>
+              </form>
+            </div>
+            {view && view.shared.length > 0 && <p className="dim">Shared with {view.shared.join(', ')}</p>}
+            <ol className="entries" onDragOver={(e) => e.preventDefault()}>
+              {entries.map((e, i) => {
+                const pe = playEntry(e)
+                const over = drag && drag.over === i && drag.from !== i ? (drag.from < i ? ' drop-after' : ' drop-before') : ''
+                return (
+                  <li
+                    key={e.id}
+                    data-testid="playlist-entry"
+                    data-sha256={pe.sha256}
+                    data-entry={e.id}
+                    draggable
+                    tabIndex={0}
+                    className={`entry${playing?.sha256 === pe.sha256 ? ' playing' : ''}${pe.playable === false ? ' offline' : ''}${over}`}
+                    onDragStart={(ev) => {
+                      ev.dataTransfer.effectAllowed = 'move'
+                      ev.dataTransfer.setData('text/plain', e.id)
+                      setDrag({ from: i, over: i })
+                    }}
+                    onDragEnter={() => setDrag((d) => (d ? { ...d, over: i } : d))}
+                    onDragOver={(ev) => ev.preventDefault()}
+                    onDrop={(ev) => drop(ev, i)}
+                    onDragEnd={() => setDrag(null)}
+                    onDoubleClick={() => onPlay(entries.map(playEntry), i, open)}
+                    onKeyDown={(ev) => {
+                      if (ev.key === 'Enter') onPlay(entries.map(playEntry), i, open)
+                      // Keyboard reordering: alt+up/down.
+                      if (ev.altKey && (ev.key === 'ArrowUp' || ev.key === 'ArrowDown')) {
+                        ev.preventDefault()
+                        const to = i + (ev.key === 'ArrowUp' ? -1 : 1)
+                        if (to >= 0 && to < entries.length) {
+                          setView({ ...view!, entries: moveItem(entries, i, to) })
+                          void edit('/move', { entry: e.id, to }, 'Could not move the track')
+                        }
+                      }
+                    }}
+                  >
+                    <span className="grip" aria-hidden>
+                      ⋮⋮
+                    </span>
+                    <span className="pos">{i + 1}</span>
+                    <span className="title">{pe.title || <em>{pe.sha256.slice(0, 12)}</em>}</span>
+                    <span className="artist">{pe.artist}</span>
+                    <span className="camelot">{pe.camelot}</span>
+                    <span className="num">{formatTime(pe.duration)}</span>
+                    <button className="ghost" data-testid="playlist-entry-remove" title="Remove from the playlist" onClick={() => void edit('/remove', { entries: [e.id] }, 'Could not remove')}>
+                      ×
+                    </button>
+                  </li>
+                )
+              })}
+            </ol>
+            {view && entries.length === 0 && <p className="dim">Empty: add tracks from the Library with +.</p>}
+          </>
+        )}
+      </div>
+    </section>
+  )
+}

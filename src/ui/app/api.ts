@@ -1,0 +1,112 @@
+// Talking to the node: JSON in and out, the token on every state change, and
+// errors turned into ApiError with the node's code and message.
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError'
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message)
+  }
+}
+
+/** The token the node put in the page (loopback only); remote pages use the session cookie. */
+export function pageToken(): string | null {
+  const meta = document.querySelector<HTMLMetaElement>('meta[name="djcloud-token"]')
+  const v = meta?.content.trim()
+  return v ? v : null
+}
+
+let token: string | null | undefined
+
+export function authHeaders(): Record<string, string> {
+  if (token === undefined) token = pageToken()
+  return token ? { Authorization: `Bearer ${token}` } : {}
+}
+
+async function errorOf(res: Response): Promise<ApiError> {
+  let code = `HTTP_${res.status}`
+  let message = res.statusText || `HTTP ${res.status}`
+  try {
+    const body = (await res.json()) as { error?: { code?: string; message?: string } }
+    if (body.error?.code) code = body.error.code
+    if (body.error?.message) message = body.error.message
+  } catch {
+    // Not JSON (a proxy's page): the status says enough.
+  }
+  return new ApiError(res.status, code, message)
+}
+
+export interface RequestOptions {
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE'
+  body?: unknown
+  signal?: AbortSignal
+}
+
+export async function api<T>(path: string, { method = 'GET', body, signal }: RequestOptions = {}): Promise<T> {
+  // The token goes on reads too: with remote access (--listen) the node wants it on every request.
+  const headers: Record<string, string> = { Accept: 'application/json', ...authHeaders() }
+  if (body !== undefined) headers['Content-Type'] = 'application/json'
+  let res: Response
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal, credentials: 'same-origin' })
+  } catch (err) {
+    if (signal?.aborted) throw err
+    throw new ApiError(0, 'ERR_OFFLINE', 'the djcloud node does not answer (is `djcloud serve` running?)')
+  }
+  if (!res.ok) throw await errorOf(res)
+  if (res.status === 204) return undefined as T
+  return (await res.json()) as T
+}
+
+/** Why a stream cannot play, asked of the node after the audio element failed. */
+export async function streamProblem(sha256: string): Promise<ApiError | null> {
+  try {
+    const res = await fetch(`/stream/${sha256}`, { headers: { Range: 'bytes=0-0', ...authHeaders() }, credentials: 'same-origin' })
+    if (res.ok) {
+      await res.body?.cancel()
+      return null
+    }
+    return await errorOf(res)
+  } catch {
+    return new ApiError(0, 'ERR_OFFLINE', 'the djcloud node does not answer')
+  }
+}
+
+/** Exchanges the token for the session cookie (remote browsers). */
+export async function startSession(t: string): Promise<void> {
+  const res = await fetch('/api/session', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${t}` },
+    body: JSON.stringify({ token: t }),
+    credentials: 'same-origin',
+  })
+  if (!res.ok) throw await errorOf(res)
+}
+
+/**
+ * An <audio> element cannot send the Bearer header: when the node wants the
+ * token on reads too (remote access is on), the page's token is exchanged for
+ * the session cookie, which /stream accepts.
+ */
+export async function ensureStreamSession(): Promise<void> {
+  const t = pageToken()
+  if (!t) return
+  const res = await fetch('/api/health', { credentials: 'same-origin' })
+  if (res.status === 401) await startSession(t)
+}
+
+/** A person's reading of an error. */
+export function describe(err: unknown): string {
+  if (err instanceof ApiError) {
+    switch (err.code) {
+      case 'ERR_TRACK_UNAVAILABLE':
+        return `Track unavailable: no device holding it is online or it could not be read (${err.message})`
+      case 'ERR_TRACK_NOT_FOUND':
+        return 'Track not found on any of your devices'
+      case 'ERR_UNAUTHORIZED':
+        return 'The node refused the token: reload the page, or enter the token again'
+      default:
+        return err.message
+    }
+  }
+  return err instanceof Error ? err.message : String(err)
+}

@@ -1,0 +1,25 @@
+// The web app (src/ui) bundled to dist/ui, which the node serves at /.
+// JSX goes through Vite's own esbuild (no React plugin: it needs a newer npm
+// than CI's); no Fast Refresh, which only the dev server would use.
+import { defineConfig } from 'vite'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('./src/ui', import.meta.url))
+const outDir = fileURLToPath(new URL('./dist/ui', import.meta.url))
+
+export default defineConfig({
+  root,
+  base: '/',
+  publicDir: false,
+  esbuild: { jsx: 'automatic' },
+  build: {
+    outDir,
+    emptyOutDir: true,
+    target: 'es2022',
+    // The node's CSP allows only 'self' scripts: no inline polyfill.
+    modulePreload: { polyfill: false },
+    sourcemap: false,
+    reportCompressedSize: false,
+  },
+  logLevel: 'warn',
+})
