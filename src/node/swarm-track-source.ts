@@ -6,6 +6,7 @@ import type { TrackHandle, TrackSource } from '../player/index.ts'
 import { TrackUnavailableError } from '../player/index.ts'
 
 const READ_CHUNK = 256 * 1024 // bytes handed to the HTTP response at a time
+const TAIL_BYTES = 64 * 1024 // fetched early when playback starts: what players read at the end
 
 export class SwarmTrackSource implements TrackSource {
   /** `open` gives the torrent of a track, or null (or throws) when nobody reachable holds it. */
@@ -25,7 +26,11 @@ export class SwarmTrackSource implements TrackSource {
     if (!torrent) return null
     return {
       size: torrent.meta.size,
-      prefetch: (start, end) => torrent.prioritize(start, end),
+      prefetch: (start, end) => {
+        torrent.prioritize(start, end)
+        // Playback from the start: the player reads the tail next (tags, trailing chunks).
+        if (start === 0) torrent.prioritizeTail(TAIL_BYTES)
+      },
       read: (start, end, signal) => readRange(torrent, start, end, signal),
     }
   }

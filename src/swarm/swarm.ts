@@ -90,6 +90,8 @@ export class Swarm extends EventEmitter<Events> {
   private server: Server | null = null
   private readonly offers = new Map<string, Offer>() // by infohash hex
   private readonly bySha = new Map<string, string>() // sha256 -> infohash hex
+  /** Tracks of other own devices being fetched, by SHA-256 (gone once verified: then bySha has them). */
+  private readonly fetching = new Map<string, Promise<Torrent>>()
   private readonly torrents = new Map<string, Promise<Torrent>>()
   private readonly bans = new BanList()
   private readonly sockets = new Set<Socket>()
@@ -315,8 +317,20 @@ export class Swarm extends EventEmitter<Events> {
     if (this.closed) throw new SwarmError('ERR_NOT_RUNNING', 'the swarm is stopped')
     const known = this.bySha.get(sha256)
     if (known) return this.torrentFor(known)
-    const holders = await this.devices.lookup(sha256)
-    return this.openFrom(sha256, holders, (info) => metaFromInfoDict(info, sha256, this.opts.circleSecret), opts)
+    // A track being fetched already: the next range of the same player (the
+    // tail it reads after the start, a seek) must not wait for a lookup round
+    // trip to every device. Without wires left, look up and dial again.
+    const fetching = await this.fetching.get(sha256)?.catch(() => undefined)
+    if (fetching && !fetching.complete && fetching.peerCount > 0 && !opts.allSources) return fetching
+    const opening = this.devices
+      .lookup(sha256)
+      .then((holders) => this.openFrom(sha256, holders, (info) => metaFromInfoDict(info, sha256, this.opts.circleSecret), opts))
+    this.fetching.set(sha256, opening)
+    opening.then(
+      (t) => t.once('done', () => this.fetching.get(sha256) === opening && this.fetching.delete(sha256)),
+      () => this.fetching.get(sha256) === opening && this.fetching.delete(sha256),
+    )
+    return opening
   }
 
   /**
@@ -371,10 +385,17 @@ export class Swarm extends EventEmitter<Events> {
       })
       this.torrents.set(ih, t)
     }
-    const torrent = await t
+    // Dialled while the cache file opens: the handshakes need only the infohash.
     const dials = sources
       .filter((link) => link.peerPort !== undefined)
       .map((link) => this.dial(link.host, link.peerPort!, meta!.infoHash, allow))
+    let torrent: Torrent
+    try {
+      torrent = await t
+    } catch (err) {
+      for (const d of dials) d.then((s) => s.wire.destroy(), () => {})
+      throw err
+    }
     if (opts.allSources) {
       // A whole-track fetch starts once every holder answered (or a moment
       // passed), so the first to connect does not take every piece.

@@ -95,6 +95,11 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     return this.store.have
   }
 
+  /** Wires open to peers now. */
+  get peerCount(): number {
+    return this.peers.size
+  }
+
   get complete(): boolean {
     return this.store.have.full && !(this.store instanceof PartialFile)
   }
@@ -181,6 +186,22 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     for (let i = first; i <= last; i++) if (!this.store.have.get(i)) wanted.push(i)
     this.priority = [...wanted, ...this.priority.filter((i) => i < first || i > last)]
     this.cursor = last + 1
+    for (const p of this.peers) this.fill(p)
+  }
+
+  /**
+   * The file's last `bytes` come right after the first piece wanted now: a
+   * media player reads the start and then the tail (ID3v1 and APE tags,
+   * chunks after a WAV's data, an MP4's moov) before it plays. As torrent
+   * clients do for media, so that read does not wait behind the whole file.
+   */
+  prioritizeTail(bytes: number): void {
+    const first = Math.max(0, Math.floor((this.meta.size - bytes) / this.meta.pieceLength))
+    const tail: number[] = []
+    for (let i = first; i < this.meta.pieceCount; i++) if (!this.store.have.get(i)) tail.push(i)
+    if (tail.length === 0) return
+    const rest = this.priority.filter((i) => !tail.includes(i))
+    this.priority = [...rest.slice(0, 1), ...tail, ...rest.slice(1)]
     for (const p of this.peers) this.fill(p)
   }
 
