@@ -47,14 +47,34 @@ export function synthTrack(spec: TrackSpec): Int16Array {
   const root = chord[0]! / 2 // bass, an octave below the pad
   const halfTime = spec.bpm < 100 // hip-hop: kick on 1 and 3 only
 
-  // The pad: the key's chord all through (louder in the breakdown), with a slow swell.
+  // The pad: the key's chord all through (louder in the breakdown), with a
+  // slow swell. Sines by rotating phasors (a multiply-add a sample instead of
+  // Math.sin) keep a whole library to a second or two.
+  const notes = [...chord, 1 / 8] // the last one is the swell, one cycle in 8 s
+  const cos = Float64Array.from(notes, (f) => Math.cos((2 * Math.PI * f) / rate))
+  const sin = Float64Array.from(notes, (f) => Math.sin((2 * Math.PI * f) / rate))
+  const re = new Float64Array(notes.length).fill(1)
+  const im = new Float64Array(notes.length)
+  const swell = notes.length - 1
+  const barLength = beat * 4
   for (let i = 0; i < n; i++) {
-    const t = i / rate
-    const bar = Math.floor(i / (beat * 4))
-    const gain = sectionOf(bar, bars) === 'breakdown' ? 0.09 : 0.05
+    if ((i & 4095) === 0) {
+      // keep the phasors on the unit circle
+      for (let k = 0; k < notes.length; k++) {
+        const r = 1 / Math.hypot(re[k]!, im[k]!)
+        re[k]! *= r
+        im[k]! *= r
+      }
+    }
     let v = 0
-    for (const f of chord) v += Math.sin(2 * Math.PI * f * t)
-    out[i] = gain * (0.8 + 0.2 * Math.sin((2 * Math.PI * t) / 8)) * v
+    for (let k = 0; k < swell; k++) v += im[k]!
+    const gain = sectionOf(Math.floor(i / barLength), bars) === 'breakdown' ? 0.09 : 0.05
+    out[i] = gain * (0.8 + 0.2 * im[swell]!) * v
+    for (let k = 0; k < notes.length; k++) {
+      const r = re[k]! * cos[k]! - im[k]! * sin[k]!
+      im[k] = im[k]! * cos[k]! + re[k]! * sin[k]!
+      re[k] = r
+    }
   }
 
   const add = (at: number, length: number, fn: (j: number, t: number) => number) => {
