@@ -17,7 +17,7 @@ function describe(demo: RunningDemo): string {
   const both = DEMO_TRACKS.find((t) => t.holders.length === 2 && t.holders.includes('home-pc') && t.holders.includes('phone'))!
   const phoneOnly = DEMO_TRACKS.find((t) => t.holders.length === 1 && t.holders[0] === 'phone')!
   const laptop = shellQuote(demo.homes.laptop)
-  const roles: Record<string, string> = { 'home-pc': "admin, runs the circle's tracker and DHT bootstrap", laptop: 'the one you look through', phone: '' }
+  const roles: Record<string, string> = { 'home-pc': "admin, runs the circle's tracker and DHT bootstrap", laptop: 'where you browse and play', phone: 'a member device too' }
   return [
     `djcloud demo: three devices of one circle on this machine, data in ${demo.root}${demo.created.length ? ` (new: ${demo.created.join(', ')})` : ''}`,
     ...Object.values(demo.devices).map(
