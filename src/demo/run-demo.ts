@@ -149,10 +149,22 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
       await startDevice('home-pc', homes['home-pc'], [...base, '--api-port', '0', '--tracker-port', '0', '--tracker-host', LOOPBACK], opts.env),
     )
     const circle = ['--tracker', home.info.tracker!, ...(home.info.bootstrap ? ['--bootstrap', home.info.bootstrap] : [])]
-    const laptopPort = opts.laptopApiPort ?? ((await portFree(DEFAULT_PORTS.api)) ? DEFAULT_PORTS.api : 0)
+    const startLaptop = async () => {
+      const start = (port: number) => startDevice('laptop', homes.laptop, [...base, '--api-port', String(port), ...circle], opts.env)
+      if (opts.laptopApiPort !== undefined) return start(opts.laptopApiPort)
+      // The usual port when free; another demo may take it between the check and the listen.
+      if (await portFree(DEFAULT_PORTS.api)) {
+        try {
+          return await start(DEFAULT_PORTS.api)
+        } catch (err) {
+          if (!/EADDRINUSE|address already in use/i.test((err as Error).message)) throw err
+        }
+      }
+      return start(0)
+    }
     step('starting laptop and phone')
     const both = await Promise.allSettled([
-      startDevice('laptop', homes.laptop, [...base, '--api-port', String(laptopPort), ...circle], opts.env),
+      startLaptop(),
       startDevice('phone', homes.phone, [...base, '--api-port', '0', ...circle], opts.env),
     ])
     for (const r of both) if (r.status === 'fulfilled') track(r.value)

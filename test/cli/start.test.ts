@@ -146,7 +146,7 @@ test('npm start brings up three devices; the laptop lists the union with holders
   for (const home of Object.values(line.homes)) await t.throwsAsync(access(join(home, 'node.json')))
 })
 
-test('a second start reuses the circle and its library; a demo killed with SIGKILL leaves no node behind', async (t) => {
+test('a second start reuses the circle and its library; a demo killed with SIGKILL leaves no node behind; a device that dies stops the demo', async (t) => {
   const root = await tempDir(t)
   const first = await startDemo(t, root, ['--no-analyze'])
   const ids = await Promise.all(DEMO_DEVICES.map(async (n) => Buffer.from((await loadIdentity(first.line.homes[n]!)).device.publicKey).toString('hex')))
@@ -166,4 +166,11 @@ test('a second start reuses the circle and its library; a demo killed with SIGKI
   await second.exited
   await allGone(Object.values(second.line.pids))
   t.false(Object.values(second.line.pids).some(alive))
+
+  // A device that dies stops the demo: the others are stopped, exit 1 with the reason.
+  const third = await startDemo(t, root, ['--no-analyze'])
+  process.kill(third.line.pids.phone!, 'SIGKILL')
+  t.is((await third.exited)[0], 1)
+  t.regex(third.stderr(), /^djcloud start: phone stopped unexpectedly/m)
+  await allGone(Object.values(third.line.pids))
 })
