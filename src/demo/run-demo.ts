@@ -50,6 +50,11 @@ const READY_TIMEOUT = 60_000 // ms
 const READY_POLL = 250 // ms
 const LOOPBACK = '127.0.0.1'
 
+/** An Error (AbortSignal's own reason is a DOMException) named AbortError. */
+function checkAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw Object.assign(new Error('the demo was stopped while it started'), { name: 'AbortError' })
+}
+
 /** Whether `port` can be bound on loopback now. */
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -92,7 +97,7 @@ async function waitReady(
   let gone: DeviceProcess | undefined
   void failed.then((d) => (gone = d))
   for (;;) {
-    signal?.throwIfAborted()
+    checkAborted(signal)
     if (gone) throw new Error(`${gone.name} stopped while the demo started: ${gone.stderr().trim().split('\n').pop() ?? ''}`)
     last = await laptopState(api).catch(() => last)
     if (others.every((n) => last.online.includes(n)) && last.tracks >= expected) return
@@ -110,7 +115,7 @@ async function waitReady(
 export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
   const signal = opts.signal
   const step = (text: string) => {
-    signal?.throwIfAborted()
+    checkAborted(signal)
     opts.onStep?.(text)
   }
   const root = opts.root
