@@ -4,6 +4,7 @@
 // demo leaves no process behind, and the next run finds the same circle.
 import test, { type ExecutionContext } from 'ava'
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { access, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -137,6 +138,13 @@ test('npm start brings up three devices; the laptop lists the union with holders
   t.deepEqual(Object.keys(fetched.sources).sort(), ['home-pc', 'phone'])
   t.true(Object.values(fetched.sources).every((b) => b > 0))
   t.is(Object.values(fetched.sources).reduce((a, b) => a + b, 0), target.size)
+
+  // Playing goes through /stream: another track only home-pc and phone hold plays on the laptop, whole and verified.
+  const other = DEMO_TRACKS.find((d) => d !== wanted && d.holders.length === 2 && d.holders.includes('home-pc') && d.holders.includes('phone'))!
+  const played = tracks.find((x) => x.tags.title === other.title)!
+  const stream = await fetch(`${line.apis.laptop}/stream/${played.sha256}`)
+  t.is(stream.status, 200)
+  t.is(createHash('sha256').update(Buffer.from(await stream.arrayBuffer())).digest('hex'), played.sha256)
 
   // SIGTERM: the demo stops all three nodes and exits 0; no process is left, no node.json either.
   demo.child.kill('SIGTERM')
