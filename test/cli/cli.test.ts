@@ -1,7 +1,9 @@
 import test from 'ava'
 import { join } from 'node:path'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { runCli } from '../helpers/cli.ts'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { BIN, runCli } from '../helpers/cli.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { writeTrack } from '../helpers/tracks.ts'
 
@@ -131,16 +133,31 @@ test('scan and ls end to end: JSON shapes, search, sort, skipped files and exit 
   t.is((await runCli(['ls', '--bogus'], env)).code, 2)
 })
 
-test('npm start runs the demo: a home, a tagged library, a summary and commands to try', async (t) => {
-  const home = await tempDir(t)
-  const r = await runCli(['start', '--json'], { DJCLOUD_HOME: home })
-  t.is(r.code, 0, r.stderr)
-  const out = JSON.parse(r.stdout)
-  t.is(out.home, home)
-  t.like(out.summary, { added: 8, skipped: 0 })
-  t.true(out.tracks.some((x: { tags: { artist: string; bpm: number } }) => x.tags.artist === 'Søren Lyd' && x.tags.bpm === 174))
-  const text = await runCli(['start'], { DJCLOUD_HOME: home })
-  t.is(text.code, 0)
-  t.regex(text.stdout, /0 new, 0 changed, 8 unchanged/)
-  t.regex(text.stdout, /Try:\n/)
+test('npm start runs the demo: three devices up, the laptop\'s UI address and what to try; Ctrl-C stops it', async (t) => {
+  const root = await tempDir(t)
+  const child = spawn(process.execPath, [BIN, 'start', '--home', root, '--api-port', '0', '--no-analyze'], {
+    env: { ...process.env, DJCLOUD_HOME: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const exited = once(child, 'exit')
+  t.teardown(() => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')))
+  let out = ''
+  let err = ''
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d
+      if (out.includes('Ctrl-C stops')) resolve()
+    })
+    void exited.then(([code]) => reject(new Error(`djcloud start exited with ${code}: ${err}`)))
+  })
+  t.regex(out, /^djcloud demo: three devices of one circle/)
+  t.regex(out, /^ {2}home-pc +11 tracks/m)
+  t.regex(out, /Open the laptop's djcloud: {2}http:\/\/127\.0\.0\.1:\d+\/\n/)
+  t.regex(out, /only home-pc and phone hold it, so it streams from both/)
+  t.regex(err, /pairing codes/) // the steps, on stderr
+  child.kill('SIGINT')
+  const [code] = await exited
+  t.is(code, 0, err)
+  t.notRegex(err, /djcloud start:/)
 })
