@@ -7,6 +7,7 @@ import { TrackUnavailableError } from '../player/index.ts'
 
 const READ_CHUNK = 256 * 1024 // bytes handed to the HTTP response at a time
 const TAIL_BYTES = 64 * 1024 // fetched early when playback starts: what players read at the end
+const STARTUP_HOLD_MS = 400 // after playback starts, the prefetch window and tail only (Chromium starts in ~30-60 ms)
 
 export class SwarmTrackSource implements TrackSource {
   /** `open` gives the torrent of a track, or null (or throws) when nobody reachable holds it. */
@@ -28,8 +29,12 @@ export class SwarmTrackSource implements TrackSource {
       size: torrent.meta.size,
       prefetch: (start, end) => {
         torrent.prioritize(start, end)
-        // Playback from the start: the player reads the tail next (tags, trailing chunks).
-        if (start === 0) torrent.prioritizeTail(TAIL_BYTES)
+        // Playback from the start: the player reads the tail next (tags,
+        // trailing chunks), and starts up before the rest of the file is worth fetching.
+        if (start === 0) {
+          torrent.prioritizeTail(TAIL_BYTES)
+          torrent.holdBackground(STARTUP_HOLD_MS)
+        }
       },
       read: (start, end, signal) => readRange(torrent, start, end, signal),
     }

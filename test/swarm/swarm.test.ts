@@ -5,6 +5,7 @@ import { Swarm } from '../../src/swarm/index.ts'
 import { makeCircle, type TestCircle } from '../helpers/circle.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { randomTrackFile } from '../helpers/swarm.ts'
+import { until } from '../helpers/until.ts'
 
 const MB = 1024 * 1024
 
@@ -55,4 +56,24 @@ test('a device of another circle cannot join the device channel', async (t) => {
   await t.throwsAsync(stranger.connectDevice('127.0.0.1', home.port))
   t.is(await refused, 'asked for an infohash not served here')
   t.deepEqual(home.devices.online(), [])
+})
+
+test('a second open of a track being fetched takes the same torrent and its wires: no new lookup, no new dials', async (t) => {
+  const c = makeCircle(['home', 'phone', 'laptop'])
+  const dir = await tempDir(t)
+  const { path, meta } = await randomTrackFile(dir, 8 * MB, c.circleSecret)
+  const [home, phone, laptop] = await Promise.all([0, 1, 2].map((i) => startSwarm(t, c, i, dir)))
+  home!.offer(meta, path)
+  phone!.offer(meta, path)
+  await laptop!.connectDevice('127.0.0.1', home!.port)
+  await laptop!.connectDevice('127.0.0.1', phone!.port)
+  const first = await laptop!.open(meta.sha256)
+  first.holdBackground(5_000) // nothing asked for: the download stays where it is while we look
+  await until(async () => (first.peerCount === 2 ? true : undefined), 5_000, 20)
+  const again = await Promise.all([laptop!.open(meta.sha256), laptop!.open(meta.sha256)])
+  t.is(again[0], first)
+  t.is(again[1], first)
+  await new Promise((r) => setTimeout(r, 300)) // new dials, had there been any, would have connected by now
+  t.is(first.peerCount, 2)
+  t.false(first.complete)
 })

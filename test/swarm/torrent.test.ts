@@ -214,3 +214,26 @@ test('end-game: the last blocks are asked of every holder and the slower copy is
   await until(async () => (cancels > 0 ? true : undefined), 2_000, 20).catch(() => {})
   t.true(cancels > 0, 'blocks duplicated in end-game were cancelled on the slow seeder')
 })
+
+test('starting playback: the asked-for start and the tail come first; the rest of the file waits out the hold, then completes', async (t) => {
+  const c = makeCircle(['home', 'laptop'])
+  const dir = await tempDir(t)
+  const { path, bytes, meta } = await randomTrackFile(dir, 4 * MB, c.circleSecret)
+  const seeder = await startSeeder(t, c.devices[0]!, c.roster, meta, path)
+  const asked: Array<{ index: number; at: number }> = []
+  seeder.torrent.on('peer', (s) => s.wire.on('request', (index: number) => asked.push({ index, at: performance.now() })))
+  const leecher = await startLeecher(t, c.devices[1]!, c.roster, meta, join(dir, 'cache'), [seeder.port])
+  const started = performance.now()
+  leecher.prioritize(0, meta.pieceLength - 1)
+  leecher.prioritizeTail(64 * 1024)
+  leecher.holdBackground(600)
+  const [final] = await once(leecher, 'done')
+  t.true((await readFile(final as string)).equals(bytes))
+  const tail = new Set(Array.from({ length: meta.pieceCount }, (_, i) => i).filter((i) => (i + 1) * meta.pieceLength > meta.size - 64 * 1024))
+  const during = new Set(asked.filter((a) => a.at < started + 550).map((a) => a.index))
+  t.deepEqual([...during].sort((a, b) => a - b), [0, ...tail].sort((a, b) => a - b), 'during the hold: the start and the tail only')
+  const order = [...new Set(asked.map((a) => a.index))]
+  t.is(order[0], 0)
+  t.true([...tail].every((i) => order.indexOf(i) < order.indexOf(1)), 'the tail before the second piece')
+  t.true(asked.some((a) => a.at >= started + 550), 'the rest after the hold')
+})
