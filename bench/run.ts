@@ -5,6 +5,7 @@ import { swarmBenchMain } from './swarm/main.ts'
 import { lookupBenchMain } from './swarm/lookup-bench.ts'
 import { manifestBenchMain } from './manifest/main.ts'
 import { analysisBenchMain } from './analysis/main.ts'
+import { uiBenchMain } from './ui/main.ts'
 
 const BENCHES: Record<string, (argv: string[]) => Promise<number>> = {
   scan: scanBenchMain,
@@ -12,6 +13,7 @@ const BENCHES: Record<string, (argv: string[]) => Promise<number>> = {
   lookup: lookupBenchMain,
   manifest: manifestBenchMain,
   analysis: analysisBenchMain,
+  ui: uiBenchMain,
 }
 
 const names = process.argv.slice(2)
