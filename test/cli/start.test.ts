@@ -122,25 +122,34 @@ test('npm start brings up three devices; the laptop lists the union with holders
 
   // A track held only by home-pc and phone comes to the laptop from both (asked once the
   // devices' first analysis is over, as a person would press play: not in a race with it).
-  const wanted = DEMO_TRACKS.find((d) => d.holders.length === 2 && d.holders.includes('home-pc') && d.holders.includes('phone'))!
-  const target = tracks.find((x) => x.tags.title === wanted.title)!
-  t.false(target.holders.some((h) => h.name === 'laptop'))
+  // A whole fetch waits up to 1 s for every holder's wire; on a machine loaded by other
+  // tests one holder can miss that and the other sends it all: a second such track is
+  // tried then (both held by the same two devices), and a third is left for /stream.
+  const pair = DEMO_TRACKS.filter((d) => d.holders.length === 2 && d.holders.includes('home-pc') && d.holders.includes('phone'))
+  t.true(pair.length >= 3, 'the demo has three tracks held by home-pc and phone only')
   const token = (await readFile(join(line.homes.laptop!, 'api-token'), 'utf8')).trim()
-  const f = await fetch(`${line.apis.laptop}/api/fetch`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ sha256: target.sha256 }),
-  })
-  t.is(f.status, 200)
-  const fetched = (await f.json()) as { bytes: number; sources: Record<string, number>; path: string }
-  t.log('sources', fetched.sources)
-  t.is(fetched.bytes, target.size)
-  t.deepEqual(Object.keys(fetched.sources).sort(), ['home-pc', 'phone'])
-  t.true(Object.values(fetched.sources).every((b) => b > 0))
-  t.is(Object.values(fetched.sources).reduce((a, b) => a + b, 0), target.size)
+  let fetched: { bytes: number; sources: Record<string, number>; path: string } | undefined
+  let target: TrackView | undefined
+  for (const wanted of pair.slice(0, 2)) {
+    target = tracks.find((x) => x.tags.title === wanted.title)!
+    t.false(target.holders.some((h) => h.name === 'laptop'))
+    const f = await fetch(`${line.apis.laptop}/api/fetch`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ sha256: target.sha256 }),
+    })
+    t.is(f.status, 200)
+    fetched = (await f.json()) as { bytes: number; sources: Record<string, number>; path: string }
+    t.log(wanted.title, 'sources', fetched.sources)
+    if (Object.keys(fetched.sources).length === 2) break
+  }
+  t.is(fetched!.bytes, target!.size)
+  t.deepEqual(Object.keys(fetched!.sources).sort(), ['home-pc', 'phone'])
+  t.true(Object.values(fetched!.sources).every((b) => b > 0))
+  t.is(Object.values(fetched!.sources).reduce((a, b) => a + b, 0), target!.size)
 
   // Playing goes through /stream: another track only home-pc and phone hold plays on the laptop, whole and verified.
-  const other = DEMO_TRACKS.find((d) => d !== wanted && d.holders.length === 2 && d.holders.includes('home-pc') && d.holders.includes('phone'))!
+  const other = pair[2]!
   const played = tracks.find((x) => x.tags.title === other.title)!
   const stream = await fetch(`${line.apis.laptop}/stream/${played.sha256}`)
   t.is(stream.status, 200)
