@@ -222,6 +222,7 @@ export class Node {
       book.on('changed', unionChanged)
       swarm.on('device', unionChanged)
       swarm.on('device-gone', unionChanged)
+      swarm.on('cached', unionChanged) // a fetched track is whole here now: the listing shows it cached
       let lastPublished = Date.now()
       const analysis = new NodeAnalysis({
         library,
@@ -276,6 +277,7 @@ export class Node {
       const api = createApiServer({
         library: served,
         libraryEntries: (o) => ui.entries(o),
+        cachedTrack: (sha) => swarm.holds(sha),
         // Wrapped so /api/streams sees every stream and which devices feed it.
         tracks: firstTrackSource([
           ui.streams.local(new LocalFileTrackSource(library)),

@@ -25,6 +25,8 @@ export interface ApiRoutesOptions {
   version: string
   /** The compact view's source: listed entries without copies (the node's union); default library.list. */
   entries?: (opts: ListOptions) => Promise<Iterable<LibraryEntry>>
+  /** Whether this device has a track whole in its cache of fetched tracks (the compact view's `cached`). */
+  cached?: (sha256: string) => boolean
 }
 
 /** A GET/POST route whose handler returns the JSON body of a 200. */
@@ -37,7 +39,7 @@ const json = (methods: string[], path: string, fn: (ctx: RequestContext) => Prom
   },
 })
 
-export function apiRoutes({ library, version, entries }: ApiRoutesOptions): Route[] {
+export function apiRoutes({ library, version, entries, cached }: ApiRoutesOptions): Route[] {
   let scanning = false
   const compactJson = new WeakMap<Iterable<LibraryEntry>, string>()
   return [
@@ -60,7 +62,7 @@ export function apiRoutes({ library, version, entries }: ApiRoutesOptions): Rout
         // The node hands out the same listing until the union changes: its JSON is made once.
         const listed = await entries(opts)
         let text = compactJson.get(listed)
-        if (text === undefined) compactJson.set(listed, (text = JSON.stringify(compactLibrary(listed))))
+        if (text === undefined) compactJson.set(listed, (text = JSON.stringify(compactLibrary(listed, cached))))
         sendJsonText(res, 200, text)
       },
     },

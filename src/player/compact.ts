@@ -5,7 +5,7 @@ import type { TrackRecord } from '../library/index.ts'
 
 export const COMPACT_FIELDS = [
   'sha256', 'audioHash', 'title', 'artist', 'album', 'genre', 'duration', 'format', 'size',
-  'bpm', 'key', 'tagBpm', 'tagKey', 'camelot', 'openKey', 'lufs', 'holders',
+  'bpm', 'key', 'tagBpm', 'tagKey', 'camelot', 'openKey', 'lufs', 'holders', 'cached',
 ] as const
 
 export interface CompactHolder {
@@ -20,8 +20,11 @@ export interface LibraryEntry {
   holders?: readonly CompactHolder[]
 }
 
-/** `bpm` and `key` are the analysis' (the file's own tags are `tagBpm`, `tagKey`); missing values are null. */
-export function compactRow(t: TrackRecord, holders: readonly CompactHolder[] | undefined): unknown[] {
+/**
+ * `bpm` and `key` are the analysis' (the file's own tags are `tagBpm`, `tagKey`); missing values are null.
+ * `cached` is 1 when this device has the whole track in its cache of fetched tracks (not in its library).
+ */
+export function compactRow(t: TrackRecord, holders: readonly CompactHolder[] | undefined, cached = false): unknown[] {
   const tags = t.tags
   const a = t.analysis
   return [
@@ -42,11 +45,12 @@ export function compactRow(t: TrackRecord, holders: readonly CompactHolder[] | u
     a?.openKey ?? null,
     a?.lufs ?? null,
     holders ? holders.map((h) => [h.name, h.online ? 1 : 0, h.self ? 1 : 0]) : [],
+    cached && !holders?.some((h) => h.self) ? 1 : 0,
   ]
 }
 
-export function compactLibrary(entries: Iterable<LibraryEntry>): { fields: readonly string[]; rows: unknown[][] } {
+export function compactLibrary(entries: Iterable<LibraryEntry>, cached?: (sha256: string) => boolean): { fields: readonly string[]; rows: unknown[][] } {
   const rows: unknown[][] = []
-  for (const e of entries) rows.push(compactRow(e.track, e.holders))
+  for (const e of entries) rows.push(compactRow(e.track, e.holders, cached?.(e.track.sha256)))
   return { fields: COMPACT_FIELDS, rows }
 }

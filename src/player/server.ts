@@ -48,6 +48,8 @@ export interface ApiServerOptions {
   routes?: readonly Route[]
   /** Where GET /api/library?view=compact lists from (the node's union entries); default library.list. */
   libraryEntries?: ApiRoutesOptions['entries']
+  /** See ApiRoutesOptions.cached. */
+  cachedTrack?: ApiRoutesOptions['cached']
   /** The built web UI (index.html, assets/); default dist/ui of this package; null serves no UI. */
   uiDir?: string | null
 }
@@ -79,7 +81,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       stallTimeoutMs: opts.stallTimeoutMs,
       warn: (message, fields) => log('warn', message, fields),
     }),
-    ...apiRoutes({ library: opts.library, version: opts.version ?? pkg.version, ...(opts.libraryEntries ? { entries: opts.libraryEntries } : {}) }),
+    ...apiRoutes({ library: opts.library, version: opts.version ?? pkg.version, ...(opts.libraryEntries ? { entries: opts.libraryEntries } : {}), ...(opts.cachedTrack ? { cached: opts.cachedTrack } : {}) }),
     ...(opts.routes ?? []),
     sessionRoute(sessions, opts.token),
     ...(ui ? ui.routes(opts.token) : []),

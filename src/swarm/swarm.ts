@@ -71,6 +71,8 @@ interface Events {
   friend: [link: DeviceLink, owner: string]
   'device-gone': [link: DeviceLink]
   refused: [host: string, reason: string]
+  /** A track fetched from other own devices is whole and verified in the cache (sha256). */
+  cached: [sha256: string]
 }
 
 const EXTENSIONS = [LOOKUP_EXTENSION]
@@ -380,6 +382,7 @@ export class Swarm extends EventEmitter<Events> {
           if (foreign) return
           void writeFile(cachePaths(this.opts.cacheDir, m.sha256).final + '.info', encodeInfoDict(m, this.opts.circleSecret)).catch(() => {})
           this.offer(m, path)
+          this.emit('cached', m.sha256)
         })
         return torrent
       })

@@ -129,11 +129,15 @@ test('the laptop UI: library, search, sort by BPM, a track from two other device
   const fjord = byTitle.get('Far Away Fjord')!
   await farRow.dblclick()
   await page.waitForFunction(() => (window as unknown as { __djcloud: { audio: HTMLAudioElement } }).__djcloud.audio.currentTime > 1.5, undefined, { timeout: 30_000 })
+  let seen: unknown
   const streams = await until(async () => {
     const { streams } = await get<{ streams: Array<{ sha256: string; sources: Array<{ name: string; bytes: number }> }> }>('/api/streams')
     const s = streams.find((x) => x.sha256 === fjord.sha256)
+    seen = s
     return s && s.sources.filter((x) => x.bytes > 0).length >= 2 ? s : undefined
-  }, 15_000, 200)
+  }, 15_000, 200).catch((err: Error) => {
+    throw new Error(`${err.message}: the stream's sources were ${JSON.stringify(seen)}`)
+  })
   t.deepEqual(streams.sources.filter((x) => x.bytes > 0).map((x) => x.name).sort(), ['home-pc', 'phone'])
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=stream-source]').length >= 2, undefined, { timeout: 10_000 })
   await shot(page, '4-playing-from-two-devices')
@@ -151,6 +155,13 @@ test('the laptop UI: library, search, sort by BPM, a track from two other device
   )
   await page.click('[data-testid=play-pause]') // pause
   await shot(page, '5-sought')
+
+  // Played whole, the track is in the laptop's cache: the library says so.
+  await until(async () => {
+    await page.click('[data-testid=library-reload]')
+    return (await farRow.locator('[data-testid=cached-here]').count()) === 1 ? true : undefined
+  }, 15_000, 500)
+  t.is(await page.locator('[data-testid=track-row][data-sha256="' + byTitle.get('Far Away Tide')!.sha256 + '"] [data-testid=cached-here]').count(), 0)
 
   // A playlist: created, three tracks added from the library, reordered by drag.
   await page.click('[data-testid=nav-playlists]')

@@ -5,7 +5,7 @@ import {
   compatibleKeys, filterRows, fold, fromCompact, fromTrackViews, scrollToRow, sortOrder, virtualWindow, type CompactLibrary,
 } from '../../src/ui/logic/index.ts'
 
-const FIELDS = ['sha256', 'audioHash', 'title', 'artist', 'album', 'genre', 'duration', 'format', 'size', 'bpm', 'key', 'tagBpm', 'tagKey', 'camelot', 'openKey', 'lufs', 'holders']
+const FIELDS = ['sha256', 'audioHash', 'title', 'artist', 'album', 'genre', 'duration', 'format', 'size', 'bpm', 'key', 'tagBpm', 'tagKey', 'camelot', 'openKey', 'lufs', 'holders', 'cached']
 const sha = (i: number) => i.toString(16).padStart(64, '0')
 
 function compact(rows: Array<Partial<Record<string, unknown>>>): CompactLibrary {
@@ -15,7 +15,7 @@ function compact(rows: Array<Partial<Record<string, unknown>>>): CompactLibrary 
 const sample = compact([
   { title: 'Café del Mar', artist: 'Energy 52', bpm: 132, key: 'A minor', camelot: '8A', duration: 400, format: 'mp3', holders: [['laptop', 1, 1]] },
   { title: 'Strings of Life', artist: 'Rhythim Is Rhythim', tagBpm: 124, tagKey: 'Ebm', duration: 380, format: 'flac', holders: [['home', 0, 0], ['phone', 1, 0]] },
-  { title: 'Xpander', artist: 'Sasha', bpm: 128.5, camelot: '9A', duration: 600, format: 'wav', holders: [] },
+  { title: 'Xpander', artist: 'Sasha', bpm: 128.5, camelot: '9A', duration: 600, format: 'wav', holders: [], cached: 1 },
   { title: 'BEYONCÉ DEEP', artist: 'beyonce', bpm: 120, camelot: '7A', format: 'mp3', holders: [['home', 1, 0]] },
   { title: '', artist: '', format: 'ogg', holders: [['phone', 1, 0]] },
 ])
@@ -61,6 +61,7 @@ test('fromCompact reads columns by name, analysed values before tags', (t) => {
   t.deepEqual(lib.holders[1], [{ name: 'home', online: false, self: false }, { name: 'phone', online: true, self: false }])
   t.true(Number.isNaN(lib.bpm[4]!))
   t.true(Number.isNaN(lib.duration[3]!))
+  t.deepEqual([...lib.cached], [0, 0, 1, 0, 0], 'cached here: the fetched track only')
   // Another column order reads the same.
   const reversed = { fields: [...sample.fields].reverse(), rows: sample.rows.map((r) => [...r].reverse()) }
   t.deepEqual(fromCompact(reversed), lib)

@@ -112,7 +112,7 @@ export function LibraryPage({ lib, playing, onPlay, onAdd, playlists, target, on
         <span className="count" data-testid="track-count">
           {rows.length === lib.size ? `${lib.size} tracks` : `${rows.length} of ${lib.size}`}
         </span>
-        <button className="ghost" onClick={onReload} title="Load the library again">
+        <button className="ghost" data-testid="library-reload" onClick={onReload} title="Load the library again">
           ↻
         </button>
       </div>
@@ -247,8 +247,13 @@ const Row = memo(function Row({ lib, r, pos, playing, onPlay, onAdd }: RowProps)
       <span className="cell c-duration num">{formatTime(lib.duration[r])}</span>
       <span className="cell c-format">{lib.format[r]}</span>
       <span className="cell c-avail" data-testid="availability">
+        {lib.cached[r] === 1 && (
+          <span data-testid="cached-here" className="holder cached" title="fetched from other devices: whole and verified in this device's cache">
+            cached here
+          </span>
+        )}
         {holders.length === 0 ? (
-          <span className="none">nowhere</span>
+          lib.cached[r] === 1 ? null : <span className="none">nowhere</span>
         ) : (
           holders.map((h) => (
             <span key={h.name} data-testid="holder" data-online={String(h.online)} className={`holder${h.online ? ' on' : ''}${h.self ? ' self' : ''}`} title={h.online ? 'online' : 'offline'}>

@@ -31,6 +31,8 @@ export interface Library {
   /** The key as people read it ("A minor", or the tag's text). */
   keyName: string[]
   holders: Holder[][]
+  /** 1 when this device has the track whole in its cache (fetched, not in its own library). */
+  cached: Uint8Array
 }
 
 export interface CompactLibrary {
@@ -56,6 +58,7 @@ function emptyLibrary(n: number): Library {
     camelot: new Array(n),
     keyName: new Array(n),
     holders: new Array(n),
+    cached: new Uint8Array(n),
   }
 }
 
@@ -79,7 +82,7 @@ export function fromCompact(c: CompactLibrary): Library {
   const I = {
     sha256: at('sha256'), audioHash: at('audioHash'), title: at('title'), artist: at('artist'), album: at('album'),
     genre: at('genre'), duration: at('duration'), format: at('format'), bpm: at('bpm'), key: at('key'),
-    tagBpm: at('tagBpm'), tagKey: at('tagKey'), camelot: at('camelot'), holders: at('holders'),
+    tagBpm: at('tagBpm'), tagKey: at('tagKey'), camelot: at('camelot'), holders: at('holders'), cached: at('cached'),
   }
   const get = (row: unknown[], i: number): unknown => (i < 0 ? undefined : row[i])
   const lib = emptyLibrary(c.rows.length)
@@ -99,6 +102,7 @@ export function fromCompact(c: CompactLibrary): Library {
     lib.keyName[r] = key
     lib.camelot[r] = toCamelot(str(get(row, I.camelot))) ?? toCamelot(key) ?? ''
     lib.holders[r] = holdersOf(get(row, I.holders))
+    lib.cached[r] = get(row, I.cached) === 1 ? 1 : 0
   }
   return lib
 }
