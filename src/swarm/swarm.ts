@@ -399,14 +399,50 @@ export class Swarm extends EventEmitter<Events> {
       for (const d of dials) d.then((s) => s.wire.destroy(), () => {})
       throw err
     }
-    if (opts.allSources) {
-      // A whole-track fetch starts once every holder answered (or a moment
-      // passed), so the first to connect does not take every piece.
-      const settled = Promise.allSettled(dials)
-      await Promise.race([settled, new Promise((r) => setTimeout(r, ALL_SOURCES_WAIT).unref())])
-    }
+    // A whole-track fetch asks for nothing until every holder is ready to
+    // send (or a moment passed), so the first to be ready does not take every
+    // piece: a holder that first has to open the track would otherwise miss a
+    // small file altogether.
+    const together = opts.allSources ? this.startTogether(torrent, dials, ALL_SOURCES_WAIT) : null
     for (const d of dials) d.then((s) => torrent.addPeer(s), (err: Error) => this.emit('warning', err))
+    await together
     return torrent
+  }
+
+  /**
+   * Holds the torrent until every dialled holder is ready to send, failed or
+   * went, or `ms` passed; then lets it fetch from all that are there.
+   */
+  private async startTogether(torrent: Torrent, dials: Array<Promise<PeerSession>>, ms: number): Promise<void> {
+    torrent.holdBackground(ms)
+    const waiting = new Set<PeerSession>()
+    const readyNow = new Set<PeerSession>()
+    let wake = () => {}
+    const onReady = (s: PeerSession) => {
+      readyNow.add(s)
+      if (waiting.delete(s) && waiting.size === 0) wake()
+    }
+    torrent.on('ready', onReady)
+    const dialled = Promise.allSettled(
+      dials.map((d) =>
+        d.then((s) => {
+          if (readyNow.has(s) || s.wire.destroyed) return
+          waiting.add(s)
+          s.wire.once('close', () => onReady(s))
+        }),
+      ),
+    )
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await Promise.race([
+        dialled.then(() => (waiting.size === 0 ? undefined : new Promise<void>((r) => (wake = r)))),
+        new Promise<void>((r) => (timer = setTimeout(r, ms))),
+      ])
+    } finally {
+      clearTimeout(timer)
+      torrent.off('ready', onReady)
+      torrent.releaseHold()
+    }
   }
 
   /** Fetches a whole track into the cache; resolves once its SHA-256 is verified. */

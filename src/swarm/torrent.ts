@@ -34,6 +34,8 @@ export interface TorrentEvents {
   stalled: [peer: PeerSession]
   warning: [err: Error]
   peer: [peer: PeerSession]
+  /** The peer unchoked us and has pieces to give. */
+  ready: [peer: PeerSession]
   'peer-gone': [peer: PeerSession]
 }
 
@@ -131,15 +133,27 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.peers.add(peer)
     const { wire } = session
     wire.on('close', () => this.removePeer(peer))
+    // 'ready': the peer lets us ask and has something to give (a whole fetch waits for every holder's).
+    let ready = false
+    const checkReady = () => {
+      if (ready || wire.peerChoking || peer.has.count === 0) return
+      ready = true
+      this.emit('ready', session)
+    }
     wire.on('bitfield', (bits) => {
       peer.has = new Bitfield(this.meta.pieceCount, bits)
       this.updateInterest(peer)
+      checkReady()
     })
     wire.on('have', (i) => {
       peer.has.set(i)
       this.updateInterest(peer)
+      checkReady()
     })
-    wire.on('unchoke', () => this.fill(peer))
+    wire.on('unchoke', () => {
+      checkReady()
+      this.fill(peer)
+    })
     wire.on('choke', () => this.release(peer))
     wire.on('interested', () => wire.unchoke())
     wire.on('not-interested', () => wire.choke())
@@ -207,6 +221,13 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       for (const p of this.peers) this.fill(p)
     }, Math.max(0, this.backgroundFrom - performance.now()))
     this.holdTimer.unref()
+  }
+
+  /** Ends a hold at once (see holdBackground). */
+  releaseHold(): void {
+    clearTimeout(this.holdTimer)
+    this.backgroundFrom = 0
+    for (const p of this.peers) this.fill(p)
   }
 
   /**

@@ -77,3 +77,22 @@ test('a second open of a track being fetched takes the same torrent and its wire
   t.is(first.peerCount, 2)
   t.false(first.complete)
 })
+
+test('a whole fetch waits for a holder that is slow to open the track, so a small file still comes from both', async (t) => {
+  const c = makeCircle(['home', 'phone', 'laptop'])
+  const dir = await tempDir(t)
+  const { path, bytes, meta } = await randomTrackFile(dir, 1 * MB, c.circleSecret)
+  const [home, phone, laptop] = await Promise.all([0, 1, 2].map((i) => startSwarm(t, c, i, dir)))
+  // home has to read the track's details first (a library track is opened on first ask): 300 ms
+  home!.offerLazy(meta.infoHash.toString('hex'), meta.sha256, async () => {
+    await new Promise((r) => setTimeout(r, 300))
+    return { meta, path }
+  })
+  phone!.offer(meta, path)
+  await laptop!.connectDevice('127.0.0.1', home!.port)
+  await laptop!.connectDevice('127.0.0.1', phone!.port)
+  const got = await laptop!.fetch(meta.sha256)
+  t.true((await readFile(got.path)).equals(bytes))
+  t.deepEqual(Object.keys(got.sources).sort(), ['home', 'phone'])
+  t.true(Object.values(got.sources).every((b) => b > 0), JSON.stringify(got.sources))
+})
