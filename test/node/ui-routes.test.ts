@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { formatId, joinWithCode, shortId, loadIdentity, revokeDevice, saveJoinedIdentity, saveRoster } from '../../src/identity/index.ts'
 import { startNode, type Node } from '../../src/node/index.ts'
-import { readApiToken } from '../../src/player/index.ts'
+import { COMPACT_FIELDS, readApiToken } from '../../src/player/index.ts'
 import { makeHomes } from '../helpers/homes.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { writeNoiseWav, writeTrack } from '../helpers/tracks.ts'
@@ -57,6 +57,9 @@ async function scan(p: Pair, n: Node, dir: string, titles: string[], seconds = 4
   if (r.status !== 200) throw new Error(`scan: ${r.status} ${await r.text()}`)
 }
 
+const HOLDERS = COMPACT_FIELDS.indexOf('holders')
+const CACHED = COMPACT_FIELDS.indexOf('cached')
+
 interface StreamsBody {
   streams: Array<{ sha256: string; startedAt: number; bytes: number; sources: Array<{ device: string; name: string; bytes: number; rate: number }> }>
 }
@@ -70,7 +73,8 @@ test('/api/streams: a track held by another device shows that device and its byt
     return rows.find((r) => r[2] === 'Remote Tune')
   })
   const sha = remote[0] as string
-  t.deepEqual(remote.at(-1), [['home-pc', 1, 0]], 'holders: [name, online, self]')
+  t.deepEqual(remote[HOLDERS], [['home-pc', 1, 0]], 'holders: [name, online, self]')
+  t.is(remote[CACHED], 0, 'not cached here before it is played')
   t.deepEqual((await (await p.api(p.laptop, '/api/streams')).json()) as StreamsBody, { streams: [] })
 
   const before = Date.now()
@@ -219,11 +223,16 @@ test('/api/streams: a track two other devices hold is fed by both, each with its
   const row = await until(async () => {
     const { rows } = (await (await p.api(p.laptop, '/api/library?view=compact')).json()) as { rows: unknown[][] }
     const r = rows.find((x) => x[2] === 'Noise 42')
-    return r && (r.at(-1) as unknown[]).length === 2 ? r : undefined
+    return r && (r[HOLDERS] as unknown[]).length === 2 ? r : undefined
   })
-  t.deepEqual(row.at(-1), [['home-pc', 1, 0], ['phone', 1, 0]])
+  t.deepEqual(row[HOLDERS], [['home-pc', 1, 0], ['phone', 1, 0]])
   const size = (await (await p.api(p.laptop, `/stream/${row[0]}`)).arrayBuffer()).byteLength
   t.is(size, row[8] as number)
+  // Streamed whole, it is verified into the laptop's cache: the listing says so.
+  await until(async () => {
+    const { rows } = (await (await p.api(p.laptop, '/api/library?view=compact')).json()) as { rows: unknown[][] }
+    return rows.find((x) => x[0] === row[0])?.[CACHED] === 1 ? true : undefined
+  }, 10_000, 100)
   const { streams } = (await (await p.api(p.laptop, '/api/streams')).json()) as StreamsBody
   const sources = streams[0]!.sources
   t.deepEqual(sources.map((x) => x.name).sort(), ['home-pc', 'phone'], JSON.stringify(sources))

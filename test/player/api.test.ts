@@ -53,13 +53,13 @@ test('GET /api/library?view=compact: one array per track in the fields\' order, 
   const r = await f.send({ path: '/api/library?view=compact&sort=title' })
   t.is(r.status, 200)
   const { fields, rows } = r.json()
-  t.deepEqual(fields, ['sha256', 'audioHash', 'title', 'artist', 'album', 'genre', 'duration', 'format', 'size', 'bpm', 'key', 'tagBpm', 'tagKey', 'camelot', 'openKey', 'lufs', 'holders'])
+  t.deepEqual(fields, ['sha256', 'audioHash', 'title', 'artist', 'album', 'genre', 'duration', 'format', 'size', 'bpm', 'key', 'tagBpm', 'tagKey', 'camelot', 'openKey', 'lufs', 'holders', 'cached'])
   t.is(rows.length, 3)
   const row = Object.fromEntries(fields.map((name: string, i: number) => [name, rows[0][i]]))
   t.deepEqual(row, {
     sha256: full[0].sha256, audioHash: full[0].audioHash, title: 'Track 0', artist: 'Artist 0', album: null, genre: null,
     duration: full[0].tags.duration, format: 'wav', size: full[0].size, bpm: null, key: null, tagBpm: 120, tagKey: null,
-    camelot: null, openKey: null, lufs: null, holders: [],
+    camelot: null, openKey: null, lufs: null, holders: [], cached: 0,
   })
   t.true(row.duration > 1.9 && row.duration < 2.1)
   const sorted = (await f.send({ path: '/api/library?sort=bpm&reverse=1&limit=2&view=compact' })).json()
