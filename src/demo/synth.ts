@@ -12,7 +12,8 @@ export interface LoopSpec {
   seed?: number
 }
 
-function mulberry32(seed: number) {
+/** A small seeded PRNG: the same seed gives the same audio on every machine. */
+export function mulberry32(seed: number) {
   return () => {
     seed = (seed + 0x6d2b79f5) | 0
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)

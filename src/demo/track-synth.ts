@@ -2,7 +2,7 @@
 // phrases (intro, groove, breakdown, groove, outro) over a chord pad and a
 // bass line in the track's key, so tempo and key analysis find something
 // real and the waveform has a shape. Deterministic for a given seed.
-import { chordFrequencies } from './synth.ts'
+import { chordFrequencies, mulberry32 } from './synth.ts'
 
 export interface TrackSpec {
   bpm: number
@@ -16,15 +16,6 @@ export interface TrackSpec {
 type Section = 'intro' | 'groove' | 'breakdown' | 'outro'
 
 const PHRASE_BARS = 8
-
-function mulberry32(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** The section a bar falls in: intro and outro one phrase each, a breakdown in the middle. */
 function sectionOf(bar: number, bars: number): Section {
