@@ -15,6 +15,7 @@ import { Torrent } from './torrent.ts'
 import { CompleteFile, PartialFile, cachePaths } from './piece-file.ts'
 import { encodeInfoDict, metaFromForeignInfoDict, metaFromInfoDict, type TorrentMeta } from './torrent-meta.ts'
 import { BanList } from './ban-list.ts'
+import { SwarmError } from './errors.ts'
 import { createHash } from 'node:crypto'
 import type { VerifiedPeer } from './protocol/auth.ts'
 
@@ -49,15 +50,7 @@ export interface SwarmSharing {
   blob(friendOwner: string, id: string): Promise<Uint8Array | undefined>
 }
 
-export class SwarmError extends Error {
-  override name = 'SwarmError'
-  constructor(
-    readonly code: 'ERR_NO_HOLDER' | 'ERR_NOT_RUNNING' | 'ERR_BAD_INFO',
-    message: string,
-  ) {
-    super(message)
-  }
-}
+export { SwarmError } from './errors.ts'
 
 interface Offer {
   sha256: string
