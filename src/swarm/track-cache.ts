@@ -285,8 +285,8 @@ export class TrackCache extends EventEmitter<Events> {
     const e = this.entries.get(sha256)
     if (!e || e.state === 'cached') return
     const p = cachePaths(this.opts.dir, sha256)
-    await rm(p.part, { force: true })
-    await rm(p.have, { force: true })
+    // The whole file too: a download that failed after its rename (it could not be reopened) leaves it.
+    for (const path of [p.part, p.have, p.final]) await rm(path, { force: true })
     if (this.entries.get(sha256) === e) this.set(sha256, null)
     this.lastUse.delete(sha256)
     this.scheduleSave()
