@@ -37,7 +37,7 @@ export type CacheEntryState =
   | 'cached'
   /** A download in flight in this run: its whole footprint is reserved. */
   | 'fetching'
-  /** A partial file left by an earlier run, not being fetched now: resumed by the next fetch, evicted first. */
+  /** A partial file left by an earlier run, not being fetched now: resumed by the next fetch; evicted first unless pinned. */
   | 'partial'
 
 export interface CacheEntry {
@@ -57,7 +57,7 @@ export interface CacheStats {
   cached: number
   fetching: number
   partial: number
-  /** Bytes of pinned tracks present (cached or being fetched). */
+  /** Bytes of pinned tracks present (cached, being fetched, or partial). */
   pinned: number
   tracks: number
   /** Pins, including pins of tracks not cached yet. */
@@ -193,7 +193,7 @@ export class TrackCache extends EventEmitter<Events> {
     for (const [sha, e] of this.entries) {
       s[e.state] += e.bytes
       if (e.state === 'cached') s.tracks++
-      if (e.state !== 'partial' && this.pinSet.has(sha)) s.pinned += e.bytes
+      if (this.pinSet.has(sha)) s.pinned += e.bytes
     }
     return s
   }
@@ -321,12 +321,11 @@ export class TrackCache extends EventEmitter<Events> {
     } else this.entries.delete(sha256)
   }
 
-  /** Bytes that no eviction can free: pinned tracks present, and downloads in flight. */
+  /** Bytes that no eviction can free: pinned tracks present (whole or not), and downloads in flight. */
   private kept(): { pinned: number; fetching: number } {
     let pinned = 0
     let fetching = 0
     for (const [sha, e] of this.entries) {
-      if (e.state === 'partial') continue
       if (this.pinSet.has(sha)) pinned += e.bytes
       else if (e.state === 'fetching') fetching += e.bytes
     }
@@ -342,13 +341,13 @@ export class TrackCache extends EventEmitter<Events> {
   }
 
   /**
-   * Evicts until `need` bytes are freed: partial files of earlier runs first,
-   * then cached unpinned tracks, least recently used first. Checks first
+   * Evicts until `need` bytes are freed, never a pinned track: partial files
+   * of earlier runs first, then cached tracks, least recently used first. Checks first
    * that it can: when it cannot, nothing is evicted and a download (`forSha`)
    * is refused with ERR_CACHE_FULL.
    */
   private async makeRoom(need: number, forSha: string | null, forBytes = 0): Promise<void> {
-    const order = this.list().filter((e) => e.sha256 !== forSha && (e.state === 'partial' || (e.state === 'cached' && !e.pinned)))
+    const order = this.list().filter((e) => e.sha256 !== forSha && !e.pinned && e.state !== 'fetching')
     order.sort((a, b) => (a.state === b.state ? 0 : a.state === 'partial' ? -1 : 1))
     const freeable = order.reduce((n, e) => n + e.bytes, 0)
     if (freeable < need) {

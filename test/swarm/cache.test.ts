@@ -122,19 +122,27 @@ test('a reservation becomes the cached track when done, or is freed with its par
   t.like(c.stats(), { used: 48 * KB, fetching: 0 })
 })
 
-test('partial files of an earlier run are evicted before any cached track, and a fetch of the same track takes its partial over', async (t) => {
+test('partial files of an earlier run are evicted before any cached track unless pinned, and a fetch of the same track takes its partial over', async (t) => {
   const dir = await tempDir(t)
   await cachedFile(dir, 1, 40 * KB)
   await tick()
+  await writeFile(join(dir, `${sha(5)}.part`), Buffer.alloc(10 * KB)) // pinned: kept
+  await tick()
   await writeFile(join(dir, `${sha(2)}.part`), Buffer.alloc(30 * KB)) // newer than track 1, still goes first
   await writeFile(join(dir, `${sha(3)}.part`), Buffer.alloc(20 * KB))
-  const c = await openCache(t, { dir, budget: 100 * KB })
+  const c = await openCache(t, { dir, budget: 110 * KB })
+  await c.pin(sha(5))
+  t.is(c.stats().pinned, 10 * KB)
   await c.reserve(sha(3), 20 * KB) // resumed: no new bytes
-  t.like(c.stats(), { used: 90 * KB, fetching: 20 * KB, partial: 30 * KB })
+  t.like(c.stats(), { used: 100 * KB, fetching: 20 * KB, partial: 40 * KB })
   await c.reserve(sha(4), 30 * KB)
   t.false(await exists(join(dir, `${sha(2)}.part`)))
+  t.true(await exists(join(dir, `${sha(5)}.part`)))
   t.true(c.has(sha(1)))
-  t.like(c.stats(), { used: 90 * KB, partial: 0 })
+  t.like(c.stats(), { used: 100 * KB, partial: 10 * KB })
+  await c.reserve(sha(6), 20 * KB) // the pinned partial stays: track 1 goes
+  t.false(c.has(sha(1)))
+  t.true(await exists(join(dir, `${sha(5)}.part`)))
 })
 
 test('setBudget: a smaller budget evicts at once; one below the pinned tracks is refused with both figures', async (t) => {
