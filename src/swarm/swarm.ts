@@ -507,7 +507,20 @@ export class Swarm extends EventEmitter<Events> {
     const torrent = await this.open(sha256, { allSources: true })
     let path: string
     if (torrent.complete) path = (await this.offers.get(torrent.meta.infoHash.toString('hex'))!.load()).path
-    else [path] = (await once(torrent, 'done')) as [string]
+    else {
+      // A file that fails its SHA-256 rejects (its partial file is gone), rather than waiting forever.
+      const failed = new AbortController()
+      const done = once(torrent, 'done', { signal: failed.signal }) as Promise<[string]>
+      const onFailed = (err: Error) => failed.abort(err)
+      torrent.once('failed', onFailed)
+      try {
+        ;[path] = await done
+      } catch (err) {
+        throw failed.signal.aborted ? (failed.signal.reason as Error) : err
+      } finally {
+        torrent.off('failed', onFailed)
+      }
+    }
     return { path, sources: torrent.sources(), ms: performance.now() - started, bytes: torrent.meta.size }
   }
 

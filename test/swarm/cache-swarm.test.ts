@@ -4,10 +4,11 @@ import { access, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { once } from 'node:events'
 import { Worker } from 'node:worker_threads'
-import { Swarm, SwarmError, encodeInfoDict, type SwarmOptions, type TorrentMeta } from '../../src/swarm/index.ts'
+import { Swarm, SwarmError, encodeInfoDict, metaFromTrack, type SwarmOptions, type TorrentMeta } from '../../src/swarm/index.ts'
 import { makeCircle, type TestCircle } from '../helpers/circle.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { randomTrackFile } from '../helpers/swarm.ts'
+import { until } from '../helpers/until.ts'
 
 const MB = 1024 * 1024
 const exists = (p: string) => access(p).then(() => true, () => false)
@@ -200,4 +201,24 @@ test('a download interrupted by a stop is accounted as a partial file at the nex
   t.true(got.sources.home! < meta.size) // resumed: the pieces fetched before the stop were not fetched again
   t.like(laptop.cache.stats(), { partial: 0, fetching: 0, cached: footprint(meta, c), tracks: 1 })
   t.is(await trackBytes(cacheDir), footprint(meta, c))
+})
+
+test('a download that fails its SHA-256 gives its reservation back and can be tried again', async (t) => {
+  const c = makeCircle(['home', 'laptop'])
+  const dir = await tempDir(t)
+  const { path, meta } = await randomTrackFile(dir, 500_000, c.circleSecret)
+  // Every piece checks, the whole file does not: the torrent claims another SHA-256.
+  const liar = metaFromTrack({ sha256: 'ab'.repeat(32), size: meta.size, pieceLength: meta.pieceLength, pieces: meta.pieces }, c.circleSecret)
+  const home = await startSwarm(t, c, 0, dir)
+  home.offer(liar, path)
+  const laptop = await startSwarm(t, c, 1, dir, { cacheBudget: 600_000 })
+  await laptop.connectDevice('127.0.0.1', home.port)
+  await t.throwsAsync(laptop.fetch(liar.sha256), { code: 'ERR_VERIFY' } as never)
+  const cacheDir = join(dir, 'cache-1')
+  await until(async () => (laptop.cache.stats().used === 0 ? true : undefined), 5_000, 10) // released just after the failure is reported
+  t.like(laptop.cache.stats(), { used: 0, fetching: 0 })
+  t.is(await trackBytes(cacheDir), 0)
+  t.false(laptop.holds(liar.sha256))
+  // Not stuck on the failed torrent: a second try fetches (and fails) again, with a new reservation.
+  await t.throwsAsync(laptop.fetch(liar.sha256), { code: 'ERR_VERIFY' } as never)
 })
