@@ -95,23 +95,26 @@ interface SavedState {
   lastUse: Record<string, number>
 }
 
-/** "10.5 MB"; two figures that would read the same are given in bytes. */
-function figures(a: number, b: number): [string, string] {
-  const fmt = (n: number) => {
-    if (n < 1000) return `${n} B`
-    const units = ['kB', 'MB', 'GB', 'TB']
-    let v = n
-    let u = -1
-    while (v >= 1000 && u < units.length - 1) {
-      v /= 1000
-      u++
-    }
-    return `${v.toPrecision(3)} ${units[u]}`
+const UNITS = ['B', 'kB', 'MB', 'GB', 'TB']
+
+/** Bytes as people read them, three significant digits: "512 B", "10.5 MB", "20.0 GB". */
+export function formatBytes(n: number): string {
+  let v = n
+  let u = 0
+  // Rounded first: 999,950 bytes read "1.00 MB", not "1.00e+3 kB".
+  while (u < UNITS.length - 1 && Number(v.toPrecision(3)) >= 1000) {
+    v /= 1000
+    u++
   }
-  const [x, y] = [fmt(a), fmt(b)]
+  if (u === 0) return `${n} B`
+  return `${v >= 1000 ? Math.round(v) : v.toPrecision(3)} ${UNITS[u]}`
+}
+
+/** Two figures to compare in one message: when they would read the same, in bytes. */
+function figures(a: number, b: number): [string, string] {
+  const [x, y] = [formatBytes(a), formatBytes(b)]
   return x === y ? [`${a} bytes`, `${b} bytes`] : [x, y]
 }
-const fmt1 = (n: number) => figures(n, -1)[0]
 
 export class TrackCache extends EventEmitter<Events> {
   private readonly entries = new Map<string, Entry>()
@@ -336,7 +339,7 @@ export class TrackCache extends EventEmitter<Events> {
     const { pinned, fetching } = this.kept()
     if (budget >= pinned + fetching) return
     const [b, p] = figures(budget, pinned)
-    const inFlight = fetching > 0 ? ` plus ${fmt1(fetching)} of downloads in flight` : ''
+    const inFlight = fetching > 0 ? ` plus ${formatBytes(fetching)} of downloads in flight` : ''
     throw new SwarmError('ERR_CACHE_BUDGET', `cache budget ${b} is smaller than the pinned tracks (${p})${inFlight}: unpin tracks or choose a larger budget`)
   }
 
@@ -352,10 +355,10 @@ export class TrackCache extends EventEmitter<Events> {
     const freeable = order.reduce((n, e) => n + e.bytes, 0)
     if (freeable < need) {
       const { pinned, fetching } = this.kept()
-      const inFlight = fetching > 0 ? `, downloads in flight ${fmt1(fetching)}` : ''
+      const inFlight = fetching > 0 ? `, downloads in flight ${formatBytes(fetching)}` : ''
       throw new SwarmError(
         'ERR_CACHE_FULL',
-        `no room in the cache for ${forSha?.slice(0, 12) ?? 'the track'} (${fmt1(forBytes)}): budget ${fmt1(this.budgetBytes)}, pinned ${fmt1(pinned)}${inFlight}`,
+        `no room in the cache for ${forSha?.slice(0, 12) ?? 'the track'} (${formatBytes(forBytes)}): budget ${formatBytes(this.budgetBytes)}, pinned ${formatBytes(pinned)}${inFlight}`,
       )
     }
     let freed = 0

@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from 'ava'
 import { access, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
-import { CACHE_STATE_FILE, DEFAULT_CACHE_BUDGET_MAX, SwarmError, TrackCache, defaultCacheBudget, type TrackCacheOptions } from '../../src/swarm/index.ts'
+import { CACHE_STATE_FILE, DEFAULT_CACHE_BUDGET_MAX, SwarmError, TrackCache, defaultCacheBudget, formatBytes, type TrackCacheOptions } from '../../src/swarm/index.ts'
 import { tempDir } from '../helpers/temp.ts'
 
 const KB = 1000
@@ -35,6 +35,10 @@ test('the default budget is 20 GB, or half the free space when that is less', (t
   t.is(defaultCacheBudget(1e12), DEFAULT_CACHE_BUDGET_MAX)
   t.is(defaultCacheBudget(8e9), 4e9)
   t.is(defaultCacheBudget(0), 0)
+})
+
+test('sizes in messages read as people read them', (t) => {
+  t.deepEqual([512, 999, 1000, 10_500_000, 999_950, 999_499, 20e9, 3e15].map(formatBytes), ['512 B', '999 B', '1.00 kB', '10.5 MB', '1.00 MB', '999 kB', '20.0 GB', '3000 TB'])
 })
 
 test('open() accounts cached files with their .info and leftover partials with their .have, and drops orphan sidecars', async (t) => {
