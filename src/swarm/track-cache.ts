@@ -218,15 +218,20 @@ export class TrackCache extends EventEmitter<Events> {
   async pin(sha256: string): Promise<void> {
     this.assertOpen()
     if (!SHA256_HEX.test(sha256)) throw new TypeError(`not a SHA-256: ${sha256}`)
-    if (this.pinSet.has(sha256)) return
-    this.pinSet.add(sha256)
-    await this.save()
+    // In the queue: an eviction under way finishes first (it chose its tracks before the pin).
+    await this.exclusive(async () => {
+      if (this.pinSet.has(sha256)) return
+      this.pinSet.add(sha256)
+      await this.save()
+    })
   }
 
   async unpin(sha256: string): Promise<void> {
     this.assertOpen()
-    if (!this.pinSet.delete(sha256)) return
-    await this.save()
+    await this.exclusive(async () => {
+      if (!this.pinSet.delete(sha256)) return
+      await this.save()
+    })
   }
 
   /**
@@ -260,11 +265,12 @@ export class TrackCache extends EventEmitter<Events> {
       this.assertOpen()
       const e = this.entries.get(sha256)
       if (e?.state === 'cached') throw new Error(`${sha256} is cached already`)
-      if (e?.state === 'fetching') return // one download per track: the same files
+      if (e?.state === 'fetching') return // one download per track (its files are named by SHA-256): reserved once
       const have = e?.bytes ?? 0
       const total = Math.max(bytes, have)
       const over = this.used - have + total - this.budgetBytes
       if (over > 0) await this.makeRoom(over, sha256, total)
+      if (this.used - have + total > this.budgetBytes) throw new Error('the cache is over its budget after eviction') // a broken invariant
       this.set(sha256, { state: 'fetching', bytes: total })
       this.lastUse.set(sha256, Date.now())
     })
@@ -284,15 +290,18 @@ export class TrackCache extends EventEmitter<Events> {
   }
 
   /** The download was abandoned (failed, refused by the disk): its partial files are deleted and its bytes freed. */
-  async release(sha256: string): Promise<void> {
-    const e = this.entries.get(sha256)
-    if (!e || e.state === 'cached') return
-    const p = cachePaths(this.opts.dir, sha256)
-    // The whole file too: a download that failed after its rename (it could not be reopened) leaves it.
-    for (const path of [p.part, p.have, p.final]) await rm(path, { force: true })
-    if (this.entries.get(sha256) === e) this.set(sha256, null)
-    this.lastUse.delete(sha256)
-    this.scheduleSave()
+  release(sha256: string): Promise<void> {
+    // In the queue: a new reservation for the same track, asked after this, is not released by it.
+    return this.exclusive(async () => {
+      const e = this.entries.get(sha256)
+      if (!e || e.state === 'cached') return
+      const p = cachePaths(this.opts.dir, sha256)
+      // The whole file too: a download that failed after its rename (it could not be reopened) leaves it.
+      for (const path of [p.part, p.have, p.final]) await rm(path, { force: true })
+      this.set(sha256, null)
+      this.lastUse.delete(sha256)
+      this.scheduleSave()
+    })
   }
 
   /** Writes pending state. Downloads in flight stay on disk as partial files, accounted at the next open(). */
