@@ -69,10 +69,17 @@ export interface TrackCacheOptions {
   /** Bytes. Wins over the saved budget for this run (not saved). Default: the saved one, else defaultCacheBudget(). */
   budget?: number
   /**
-   * Called before a cached track's files are deleted: stop serving it and
-   * close what reads it. The track is evicted even if this throws.
+   * Called before a cached track's (or a stalled download's) files are
+   * deleted: stop serving or fetching it and close what reads it. The track
+   * is evicted even if this throws.
    */
   beforeEvict?: (sha256: string) => Promise<void>
+  /**
+   * Whether a download in flight is stalled (nobody has fed it for a while):
+   * it may then be evicted like a partial file of an earlier run. Without
+   * this, downloads in flight are never evicted.
+   */
+  stalled?: (sha256: string) => boolean
   /** ms between coalesced writes of last-use times. */
   saveDelay?: number
 }
@@ -333,15 +340,20 @@ export class TrackCache extends EventEmitter<Events> {
     } else this.entries.delete(sha256)
   }
 
-  /** Bytes that no eviction can free: pinned tracks present (whole or not), and downloads in flight. */
+  /** Bytes that no eviction can free: pinned tracks present (whole or not), and downloads in flight not stalled. */
   private kept(): { pinned: number; fetching: number } {
     let pinned = 0
     let fetching = 0
     for (const [sha, e] of this.entries) {
       if (this.pinSet.has(sha)) pinned += e.bytes
-      else if (e.state === 'fetching') fetching += e.bytes
+      else if (!this.evictable(sha, e)) fetching += e.bytes
     }
     return { pinned, fetching }
+  }
+
+  private evictable(sha256: string, e: Entry): boolean {
+    if (this.pinSet.has(sha256)) return false
+    return e.state !== 'fetching' || this.opts.stalled?.(sha256) === true
   }
 
   private refuseBelowKept(budget: number): void {
@@ -354,13 +366,14 @@ export class TrackCache extends EventEmitter<Events> {
 
   /**
    * Evicts until `need` bytes are freed, never a pinned track: partial files
-   * of earlier runs first, then cached tracks, least recently used first. Checks first
-   * that it can: when it cannot, nothing is evicted and a download (`forSha`)
-   * is refused with ERR_CACHE_FULL.
+   * of earlier runs and stalled downloads first, then cached tracks, least
+   * recently used first. Checks first that it can: when it cannot, nothing
+   * is evicted and a download (`forSha`) is refused with ERR_CACHE_FULL.
    */
   private async makeRoom(need: number, forSha: string | null, forBytes = 0): Promise<void> {
-    const order = this.list().filter((e) => e.sha256 !== forSha && !e.pinned && e.state !== 'fetching')
-    order.sort((a, b) => (a.state === b.state ? 0 : a.state === 'partial' ? -1 : 1))
+    const order = this.list().filter((e) => e.sha256 !== forSha && this.evictable(e.sha256, this.entries.get(e.sha256)!))
+    const whole = (e: CacheEntry) => (e.state === 'cached' ? 1 : 0)
+    order.sort((a, b) => whole(a) - whole(b))
     const freeable = order.reduce((n, e) => n + e.bytes, 0)
     if (freeable < need) {
       const { pinned, fetching } = this.kept()
@@ -381,7 +394,7 @@ export class TrackCache extends EventEmitter<Events> {
   private async evict(sha256: string): Promise<number> {
     const e = this.entries.get(sha256)
     if (!e) return 0
-    if (e.state === 'cached') {
+    if (e.state !== 'partial') {
       await this.opts.beforeEvict?.(sha256).catch((err: Error) => this.emit('warning', err))
     }
     const p = cachePaths(this.opts.dir, sha256)

@@ -237,3 +237,22 @@ test('concurrent reservations are granted one at a time and never sum over the b
   t.like(c.stats(), { fetching: 90 * KB, cached: 0 })
   t.true(c.stats().used <= 100 * KB)
 })
+
+test('a stalled download may be evicted like a partial file, first; one still fed may not', async (t) => {
+  const dir = await tempDir(t)
+  await cachedFile(dir, 1, 30 * KB)
+  const stalled = new Set<string>()
+  const stopped: string[] = []
+  const c = await openCache(t, { dir, budget: 100 * KB, stalled: (s) => stalled.has(s), beforeEvict: async (s) => void stopped.push(s) })
+  await c.reserve(sha(2), 40 * KB)
+  await writeFile(join(dir, `${sha(2)}.part`), Buffer.alloc(40 * KB))
+  await t.throwsAsync(c.reserve(sha(3), 75 * KB), { code: 'ERR_CACHE_FULL' } as never)
+  // the budget check counts a download still fed as kept, a stalled one not
+  await t.throwsAsync(c.setBudget(39 * KB), { message: /plus 40.0 kB of downloads in flight/ })
+  stalled.add(sha(2))
+  await c.reserve(sha(3), 65 * KB) // the stalled download goes first, before the cached track
+  t.deepEqual(stopped, [sha(2)])
+  t.false(await exists(join(dir, `${sha(2)}.part`)))
+  t.true(c.has(sha(1)))
+  t.like(c.stats(), { used: 95 * KB, fetching: 65 * KB })
+})
