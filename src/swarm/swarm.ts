@@ -35,6 +35,8 @@ export interface SwarmOptions {
   sharing?: SwarmSharing
   /** Byte budget of the cache of fetched tracks, for this run; default: the saved one (see TrackCache). */
   cacheBudget?: number
+  /** ms a download in flight may go without any peer before the cache may evict it for room; default STALLED_AFTER. */
+  stalledAfter?: number
 }
 
 /**
@@ -83,6 +85,8 @@ export function shareChannelInfoHash(sharingOwner: Uint8Array, friendOwner: Uint
 }
 const isLoopback = (host: string) => host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.')
 const ALL_SOURCES_WAIT = 1_000 // ms a whole-track fetch waits for slow holders before starting (a dead one fails faster)
+/** A download with no peer for this long is stalled: its reservation may be evicted for room (its holders went away). */
+const STALLED_AFTER = 60_000 // ms
 
 export class Swarm extends EventEmitter<Events> {
   readonly devices: DeviceChannel
@@ -99,6 +103,8 @@ export class Swarm extends EventEmitter<Events> {
   private readonly ready = new Map<string, Torrent>()
   /** .info files being written beside tracks just fetched, by SHA-256: an eviction waits for them. */
   private readonly infoWrites = new Map<string, Promise<void>>()
+  /** When an open torrent's last peer left (performance.now()); absent while it has peers. */
+  private readonly lonelySince = new WeakMap<Torrent, number>()
   /** Fetched tracks: budget, LRU eviction, pins. Open once start() resolved. */
   readonly cache: TrackCache
   private readonly bans = new BanList()
@@ -119,7 +125,12 @@ export class Swarm extends EventEmitter<Events> {
     this.friends.on('link', (l) => this.emit('friend', l, friendOf(l)))
     this.devices.on('link', (l) => this.emit('device', l))
     this.devices.on('link-gone', (l) => this.emit('device-gone', l))
-    this.cache = new TrackCache({ dir: opts.cacheDir, budget: opts.cacheBudget, beforeEvict: (sha) => this.dropCached(sha) })
+    this.cache = new TrackCache({
+      dir: opts.cacheDir,
+      budget: opts.cacheBudget,
+      beforeEvict: (sha) => this.drop(sha),
+      stalled: (sha) => this.stalled(sha),
+    })
     this.cache.on('warning', (err) => this.emit('warning', err))
     this.cache.on('evicted', (sha) => this.emit('evicted', sha))
   }
@@ -306,6 +317,9 @@ export class Swarm extends EventEmitter<Events> {
   private register(t: Torrent): Torrent {
     const ih = t.meta.infoHash.toString('hex')
     this.ready.set(ih, t)
+    this.lonelySince.set(t, performance.now())
+    t.on('peer', () => this.lonelySince.delete(t))
+    t.on('peer-gone', () => t.peerCount === 0 && this.lonelySince.set(t, performance.now()))
     t.on('warning', (err) => this.emit('warning', err))
     t.on('banned', (peer) => {
       if (!isLoopback(peer.remote.host)) this.bans.ban(peer.remote.host)
@@ -482,8 +496,21 @@ export class Swarm extends EventEmitter<Events> {
     this.emit('cached', m.sha256)
   }
 
-  /** Before the cache deletes a track's files: this device stops offering it and closes its torrent. */
-  private async dropCached(sha256: string): Promise<void> {
+  /** Whether the download of a track has had no peer for stalledAfter: the cache may evict it. */
+  private stalled(sha256: string): boolean {
+    for (const t of this.ready.values()) {
+      if (t.meta.sha256 !== sha256 || t.have.full) continue
+      const since = this.lonelySince.get(t)
+      return since !== undefined && performance.now() - since >= (this.opts.stalledAfter ?? STALLED_AFTER)
+    }
+    return false // still opening its file
+  }
+
+  /**
+   * Before the cache deletes a track's files (a cached track, or a stalled
+   * download): this device stops offering it and closes its torrent.
+   */
+  private async drop(sha256: string): Promise<void> {
     await this.infoWrites.get(sha256)
     const ih = this.bySha.get(sha256)
     const opening = ih ? this.torrents.get(ih) : undefined
@@ -494,9 +521,10 @@ export class Swarm extends EventEmitter<Events> {
     // A torrent opening for it now (a player or peer just asked) is waited for, then closed too.
     if (opening && ih && !this.ready.has(ih)) await opening.catch(() => undefined)
     for (const [key, t] of this.ready) {
-      if (t.meta.sha256 !== sha256 || !t.complete) continue
+      if (t.meta.sha256 !== sha256) continue
       this.torrents.delete(key)
       this.ready.delete(key)
+      if (!t.complete) this.fetching.delete(sha256)
       await t.close()
     }
   }
@@ -507,21 +535,31 @@ export class Swarm extends EventEmitter<Events> {
     const torrent = await this.open(sha256, { allSources: true })
     let path: string
     if (torrent.complete) path = (await this.offers.get(torrent.meta.infoHash.toString('hex'))!.load()).path
-    else {
-      // A file that fails its SHA-256 rejects (its partial file is gone), rather than waiting forever.
-      const failed = new AbortController()
-      const done = once(torrent, 'done', { signal: failed.signal }) as Promise<[string]>
-      const onFailed = (err: Error) => failed.abort(err)
-      torrent.once('failed', onFailed)
-      try {
-        ;[path] = await done
-      } catch (err) {
-        throw failed.signal.aborted ? (failed.signal.reason as Error) : err
-      } finally {
-        torrent.off('failed', onFailed)
-      }
-    }
+    else path = await this.whenDone(torrent)
     return { path, sources: torrent.sources(), ms: performance.now() - started, bytes: torrent.meta.size }
+  }
+
+  /** The path of a download once whole; rejects if it fails its SHA-256 or is stopped first (rather than waiting forever). */
+  private whenDone(t: Torrent): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const off = () => {
+        t.off('done', onDone)
+        t.off('failed', onFailed)
+        t.off('closed', onClosed)
+      }
+      const onDone = (path: string) => (off(), resolve(path))
+      const onFailed = (err: Error) => (off(), reject(err))
+      const onClosed = () => {
+        off()
+        const what = `the download of ${t.meta.sha256.slice(0, 12)}`
+        reject(this.closed
+          ? new SwarmError('ERR_NOT_RUNNING', `${what} stopped: the swarm is stopped`)
+          : new SwarmError('ERR_NO_HOLDER', `${what} stopped: no holder fed it and the cache needed its room`))
+      }
+      t.on('done', onDone)
+      t.on('failed', onFailed)
+      t.on('closed', onClosed)
+    })
   }
 
   /** Tracks fetched earlier are served again after a restart: their info dicts sit beside them. */

@@ -31,6 +31,8 @@ export interface TorrentEvents {
   done: [path: string]
   /** The whole file failed its SHA-256: its partial file is deleted, the torrent serves nothing more. */
   failed: [err: Error]
+  /** close() was called: nothing more is served or fetched. */
+  closed: []
   banned: [peer: PeerSession, reason: string]
   /** A peer sent nothing for REQUEST_TIMEOUT with requests outstanding: its work went elsewhere. */
   stalled: [peer: PeerSession]
@@ -512,6 +514,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     clearTimeout(this.holdTimer)
     for (const p of this.peers) p.session.wire.destroy()
     this.failWaiters(new Error('torrent closed'))
+    this.emit('closed')
     await this.store.close()
   }
 }

@@ -222,3 +222,40 @@ test('a download that fails its SHA-256 gives its reservation back and can be tr
   // Not stuck on the failed torrent: a second try fetches (and fails) again, with a new reservation.
   await t.throwsAsync(laptop.fetch(liar.sha256), { code: 'ERR_VERIFY' } as never)
 })
+
+test('a download whose holders went away is stalled: after stalledAfter, a download that needs its room evicts it, and its fetch rejects', async (t) => {
+  const c = makeCircle(['home', 'laptop', 'phone'])
+  const dir = await tempDir(t)
+  const a = await randomTrackFile(dir, 4 * MB, c.circleSecret)
+  const [b, d] = await Promise.all([0, 1].map(() => randomTrackFile(dir, 1 * MB, c.circleSecret)))
+  const home = await startSwarm(t, c, 0, dir)
+  home.offer(a.meta, a.path)
+  const phone = await startSwarm(t, c, 2, dir)
+  phone.offer(b!.meta, b!.path)
+  phone.offer(d!.meta, d!.path)
+  const budget = footprint(a.meta, c) + footprint(b!.meta, c) + 100_000 // d fits only if a's reservation goes
+  const laptop = await startSwarm(t, c, 1, dir, { cacheBudget: budget, stalledAfter: 3_000 })
+  await laptop.connectDevice('127.0.0.1', home.port)
+  await laptop.connectDevice('127.0.0.1', phone.port)
+  const ta = await laptop.open(a.meta.sha256)
+  ta.holdBackground(60_000) // only the start, as a player that stopped after a few seconds
+  await ta.waitFor(0, 100_000)
+  const pending = laptop.fetch(a.meta.sha256) // waits for the whole track
+  pending.catch(() => {})
+  await laptop.fetch(b!.meta.sha256)
+  await laptop.cache.pin(b!.meta.sha256) // so only a's room can be had
+  await home.close() // a's only holder goes away
+  await until(async () => (ta.peerCount === 0 ? true : undefined), 5_000, 10)
+  // Not stalled yet: still a download in flight, kept.
+  await t.throwsAsync(laptop.fetch(d!.meta.sha256), { code: 'ERR_CACHE_FULL', message: /pinned 1\.05 MB, downloads in flight 4\.\d\d MB$/ } as never)
+  await new Promise((r) => setTimeout(r, 3_000))
+  await laptop.fetch(d!.meta.sha256)
+  await t.throwsAsync(pending, { code: 'ERR_NO_HOLDER', message: /stopped: no holder fed it/ } as never)
+  const cacheDir = join(dir, 'cache-1')
+  t.false(await exists(join(cacheDir, `${a.meta.sha256}.part`)))
+  t.false(await exists(join(cacheDir, `${a.meta.sha256}.have`)))
+  t.true(laptop.holds(b!.meta.sha256))
+  t.true(laptop.holds(d!.meta.sha256))
+  t.like(laptop.cache.stats(), { fetching: 0, tracks: 2, used: footprint(b!.meta, c) + footprint(d!.meta, c) })
+  t.true((await trackBytes(cacheDir)) <= budget)
+})
