@@ -471,12 +471,14 @@ export class Swarm extends EventEmitter<Events> {
     const torrent = this.register(new Torrent(m, store))
     torrent.once('done', (path) => this.cacheDone(m, path, info))
     torrent.once('failed', () => {
-      // Its partial file is gone: a later open starts over, with a new reservation.
+      // Its partial file is gone: closed, and a later open starts over, with a new reservation.
       const ih = m.infoHash.toString('hex')
       if (this.ready.get(ih) === torrent) {
         this.ready.delete(ih)
         this.torrents.delete(ih)
+        this.fetching.delete(m.sha256)
       }
+      queueMicrotask(() => void torrent.close()) // after every 'failed' listener: a fetch() waiting gets the failure, not the close
       void this.cache.release(m.sha256)
     })
     return torrent
