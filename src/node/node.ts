@@ -223,6 +223,7 @@ export class Node {
       swarm.on('device', unionChanged)
       swarm.on('device-gone', unionChanged)
       swarm.on('cached', unionChanged) // a fetched track is whole here now: the listing shows it cached
+      swarm.on('evicted', unionChanged) // and no longer, once the cache budget evicted it
       let lastPublished = Date.now()
       const analysis = new NodeAnalysis({
         library,

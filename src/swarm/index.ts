@@ -10,3 +10,6 @@ export { authenticate, AUTH_DEADLINE, SessionError } from './protocol/session.ts
 export type { PeerSession } from './protocol/session.ts'
 export type { LocalCredentials } from './protocol/auth.ts'
 export { announce, announceSigner, signedAnnounceParams, AnnounceError } from './announce.ts'
+export { TrackCache, defaultCacheBudget, formatBytes, CACHE_STATE_FILE, DEFAULT_CACHE_BUDGET_MAX } from './track-cache.ts'
+export type { TrackCacheOptions, CacheEntry, CacheEntryState, CacheStats } from './track-cache.ts'
+export type { SwarmErrorCode } from './errors.ts'

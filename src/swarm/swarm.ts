@@ -15,6 +15,8 @@ import { Torrent } from './torrent.ts'
 import { CompleteFile, PartialFile, cachePaths } from './piece-file.ts'
 import { encodeInfoDict, metaFromForeignInfoDict, metaFromInfoDict, type TorrentMeta } from './torrent-meta.ts'
 import { BanList } from './ban-list.ts'
+import { SwarmError } from './errors.ts'
+import { TrackCache } from './track-cache.ts'
 import { createHash } from 'node:crypto'
 import type { VerifiedPeer } from './protocol/auth.ts'
 
@@ -31,6 +33,10 @@ export interface SwarmOptions {
   blob?: (id: string) => Promise<Uint8Array | undefined>
   /** What friends may reach (playlists shared with them); without it friends reach nothing. */
   sharing?: SwarmSharing
+  /** Byte budget of the cache of fetched tracks, for this run; default: the saved one (see TrackCache). */
+  cacheBudget?: number
+  /** ms a download in flight may go without any peer before the cache may evict it for room; default STALLED_AFTER. */
+  stalledAfter?: number
 }
 
 /**
@@ -49,20 +55,14 @@ export interface SwarmSharing {
   blob(friendOwner: string, id: string): Promise<Uint8Array | undefined>
 }
 
-export class SwarmError extends Error {
-  override name = 'SwarmError'
-  constructor(
-    readonly code: 'ERR_NO_HOLDER' | 'ERR_NOT_RUNNING' | 'ERR_BAD_INFO',
-    message: string,
-  ) {
-    super(message)
-  }
-}
+export { SwarmError } from './errors.ts'
 
 interface Offer {
   sha256: string
   /** Loaded when a peer first asks: piece hashes are not read at start-up. */
   load: () => Promise<{ meta: TorrentMeta; path: string }>
+  /** A fetched track in the cache (not a library file): evictable. */
+  cached?: boolean
 }
 
 interface Events {
@@ -73,6 +73,8 @@ interface Events {
   refused: [host: string, reason: string]
   /** A track fetched from other own devices is whole and verified in the cache (sha256). */
   cached: [sha256: string]
+  /** A cached track was evicted (its files deleted): this device no longer holds it (sha256). */
+  evicted: [sha256: string]
 }
 
 const EXTENSIONS = [LOOKUP_EXTENSION]
@@ -83,6 +85,8 @@ export function shareChannelInfoHash(sharingOwner: Uint8Array, friendOwner: Uint
 }
 const isLoopback = (host: string) => host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.')
 const ALL_SOURCES_WAIT = 1_000 // ms a whole-track fetch waits for slow holders before starting (a dead one fails faster)
+/** A download with no peer for this long is stalled: its reservation may be evicted for room (its holders went away). */
+const STALLED_AFTER = 60_000 // ms
 
 export class Swarm extends EventEmitter<Events> {
   readonly devices: DeviceChannel
@@ -95,6 +99,14 @@ export class Swarm extends EventEmitter<Events> {
   /** Tracks of other own devices being fetched, by SHA-256 (gone once verified: then bySha has them). */
   private readonly fetching = new Map<string, Promise<Torrent>>()
   private readonly torrents = new Map<string, Promise<Torrent>>()
+  /** The torrents of `torrents` that are open, by infohash hex. */
+  private readonly ready = new Map<string, Torrent>()
+  /** .info files being written beside tracks just fetched, by SHA-256: an eviction waits for them. */
+  private readonly infoWrites = new Map<string, Promise<void>>()
+  /** When an open torrent's last peer left (performance.now()); absent while it has peers. */
+  private readonly lonelySince = new WeakMap<Torrent, number>()
+  /** Fetched tracks: budget, LRU eviction, pins. Open once start() resolved. */
+  readonly cache: TrackCache
   private readonly bans = new BanList()
   private readonly sockets = new Set<Socket>()
   private closed = false
@@ -113,9 +125,18 @@ export class Swarm extends EventEmitter<Events> {
     this.friends.on('link', (l) => this.emit('friend', l, friendOf(l)))
     this.devices.on('link', (l) => this.emit('device', l))
     this.devices.on('link-gone', (l) => this.emit('device-gone', l))
+    this.cache = new TrackCache({
+      dir: opts.cacheDir,
+      budget: opts.cacheBudget,
+      beforeEvict: (sha) => this.drop(sha),
+      stalled: (sha) => this.stalled(sha),
+    })
+    this.cache.on('warning', (err) => this.emit('warning', err))
+    this.cache.on('evicted', (sha) => this.emit('evicted', sha))
   }
 
   async start(): Promise<number> {
+    await this.cache.open()
     await this.indexCache()
     const server = createServer((sock) => this.onIncoming(sock))
     server.on('error', (err) => this.emit('warning', err))
@@ -135,6 +156,11 @@ export class Swarm extends EventEmitter<Events> {
   offerLazy(infoHash: string, sha256: string, load: Offer['load']): void {
     this.offers.set(infoHash, { sha256, load })
     this.bySha.set(sha256, infoHash)
+  }
+
+  private offerCached(meta: TorrentMeta, path: string): void {
+    this.offers.set(meta.infoHash.toString('hex'), { sha256: meta.sha256, load: async () => ({ meta, path }), cached: true })
+    this.bySha.set(meta.sha256, meta.infoHash.toString('hex'))
   }
 
   /** Torrents opened so far (served or fetched); offers alone open none. */
@@ -200,7 +226,10 @@ export class Swarm extends EventEmitter<Events> {
       return
     }
     this.torrentFor(s.infoHash.toString('hex')).then(
-      (t) => t.addPeer(s),
+      (t) => {
+        this.cache.touch(t.meta.sha256) // served to a peer: recently used
+        t.addPeer(s)
+      },
       (err: Error) => {
         this.emit('warning', err)
         s.wire.destroy()
@@ -286,6 +315,11 @@ export class Swarm extends EventEmitter<Events> {
   }
 
   private register(t: Torrent): Torrent {
+    const ih = t.meta.infoHash.toString('hex')
+    this.ready.set(ih, t)
+    this.lonelySince.set(t, performance.now())
+    t.on('peer', () => this.lonelySince.delete(t))
+    t.on('peer-gone', () => t.peerCount === 0 && this.lonelySince.set(t, performance.now()))
     t.on('warning', (err) => this.emit('warning', err))
     t.on('banned', (peer) => {
       if (!isLoopback(peer.remote.host)) this.bans.ban(peer.remote.host)
@@ -318,7 +352,10 @@ export class Swarm extends EventEmitter<Events> {
   async open(sha256: string, opts: { allSources?: boolean } = {}): Promise<Torrent> {
     if (this.closed) throw new SwarmError('ERR_NOT_RUNNING', 'the swarm is stopped')
     const known = this.bySha.get(sha256)
-    if (known) return this.torrentFor(known)
+    if (known) {
+      this.cache.touch(sha256) // served to the player (a no-op for library tracks)
+      return this.torrentFor(known)
+    }
     // A track being fetched already: the next range of the same player (the
     // tail it reads after the start, a seek) must not wait for a lookup round
     // trip to every device. Without wires left, look up and dial again.
@@ -343,7 +380,10 @@ export class Swarm extends EventEmitter<Events> {
   async openShared(sha256: string, friendOwner: string, opts: { allSources?: boolean } = {}): Promise<Torrent> {
     if (this.closed) throw new SwarmError('ERR_NOT_RUNNING', 'the swarm is stopped')
     const known = this.bySha.get(sha256)
-    if (known) return this.torrentFor(known)
+    if (known) {
+      this.cache.touch(sha256)
+      return this.torrentFor(known)
+    }
     const links = this.friends.online().filter((l) => ownerOf(l.session.peer) === friendOwner)
     const holders = await this.friends.lookup(sha256, undefined, links)
     const allow = (p: VerifiedPeer) => p.kind === 'friend' && ownerOf(p) === friendOwner
@@ -375,19 +415,11 @@ export class Swarm extends EventEmitter<Events> {
     const ih = meta.infoHash.toString('hex')
     let t = this.torrents.get(ih)
     if (!t) {
-      const m = meta
-      t = PartialFile.open(this.opts.cacheDir, m).then((store) => {
-        const torrent = this.register(new Torrent(m, store))
-        torrent.once('done', (path) => {
-          if (foreign) return
-          void writeFile(cachePaths(this.opts.cacheDir, m.sha256).final + '.info', encodeInfoDict(m, this.opts.circleSecret)).catch(() => {})
-          this.offer(m, path)
-          this.emit('cached', m.sha256)
-        })
-        return torrent
-      })
-      this.torrents.set(ih, t)
-    }
+      const opening = this.startFetch(meta, foreign)
+      this.torrents.set(ih, (t = opening))
+      // Refused (cache full) or failed to open: a later open tries again.
+      opening.catch(() => this.torrents.get(ih) === opening && this.torrents.delete(ih))
+    } else this.cache.touch(meta.sha256) // a friend's track cached here, played again
     // Dialled while the cache file opens: the handshakes need only the infohash.
     const dials = sources
       .filter((link) => link.peerPort !== undefined)
@@ -445,14 +477,127 @@ export class Swarm extends EventEmitter<Events> {
     }
   }
 
+  /**
+   * A track's torrent in the cache: its whole footprint (file and sidecar)
+   * is reserved in the cache budget before the file is created; the
+   * reservation becomes the cached track when it is done, and is freed if
+   * the download fails. A track already whole here (a friend's, or one whose
+   * .info was lost) is served from its file.
+   */
+  private async startFetch(m: TorrentMeta, foreign: boolean): Promise<Torrent> {
+    const paths = cachePaths(this.opts.cacheDir, m.sha256)
+    if (this.cache.has(m.sha256)) {
+      const torrent = this.register(new Torrent(m, await CompleteFile.open(paths.final, m)))
+      if (!foreign) {
+        // Its .info is not rewritten: those bytes were not reserved. It is found this way again after a restart.
+        this.offerCached(m, paths.final)
+        this.emit('cached', m.sha256)
+      }
+      return torrent
+    }
+    const info = foreign ? null : encodeInfoDict(m, this.opts.circleSecret)
+    await this.cache.reserve(m.sha256, m.size + Math.max(info?.length ?? 0, Math.ceil(m.pieceCount / 8)))
+    let store: PartialFile
+    try {
+      store = await PartialFile.open(this.opts.cacheDir, m)
+    } catch (err) {
+      await this.cache.release(m.sha256)
+      throw err
+    }
+    const torrent = this.register(new Torrent(m, store))
+    torrent.once('done', (path) => this.cacheDone(m, path, info))
+    torrent.once('failed', () => {
+      // Its partial file is gone: closed, and a later open starts over, with a new reservation.
+      const ih = m.infoHash.toString('hex')
+      if (this.ready.get(ih) === torrent) {
+        this.ready.delete(ih)
+        this.torrents.delete(ih)
+        this.fetching.delete(m.sha256)
+      }
+      queueMicrotask(() => void torrent.close()) // after every 'failed' listener: a fetch() waiting gets the failure, not the close
+      void this.cache.release(m.sha256)
+    })
+    return torrent
+  }
+
+  /**
+   * A fetched track is whole: accounted as cached (its .info counted before
+   * it is written), served from here on when it is of this circle.
+   */
+  private cacheDone(m: TorrentMeta, path: string, info: Uint8Array | null): void {
+    this.cache.complete(m.sha256, m.size + (info?.length ?? 0))
+    if (!info) return
+    const writing = writeFile(`${path}.info`, info).catch(() => {}) // without it, served this run only
+    this.infoWrites.set(m.sha256, writing)
+    void writing.then(() => this.infoWrites.get(m.sha256) === writing && this.infoWrites.delete(m.sha256))
+    this.offerCached(m, path)
+    this.emit('cached', m.sha256)
+  }
+
+  /** Whether the download of a track has had no peer for stalledAfter: the cache may evict it. */
+  private stalled(sha256: string): boolean {
+    for (const t of this.ready.values()) {
+      if (t.meta.sha256 !== sha256 || t.have.full) continue
+      const since = this.lonelySince.get(t)
+      return since !== undefined && performance.now() - since >= (this.opts.stalledAfter ?? STALLED_AFTER)
+    }
+    return false // still opening its file
+  }
+
+  /**
+   * Before the cache deletes a track's files (a cached track, or a stalled
+   * download): this device stops offering it and closes its torrent.
+   */
+  private async drop(sha256: string): Promise<void> {
+    await this.infoWrites.get(sha256)
+    const ih = this.bySha.get(sha256)
+    const opening = ih ? this.torrents.get(ih) : undefined
+    if (ih && this.offers.get(ih)?.cached) {
+      this.offers.delete(ih)
+      this.bySha.delete(sha256)
+    }
+    // A torrent opening for it now (a player or peer just asked) is waited for, then closed too.
+    if (opening && ih && !this.ready.has(ih)) await opening.catch(() => undefined)
+    for (const [key, t] of this.ready) {
+      if (t.meta.sha256 !== sha256) continue
+      this.torrents.delete(key)
+      this.ready.delete(key)
+      if (!t.complete) this.fetching.delete(sha256)
+      await t.close()
+    }
+  }
+
   /** Fetches a whole track into the cache; resolves once its SHA-256 is verified. */
   async fetch(sha256: string): Promise<{ path: string; sources: Record<string, number>; ms: number; bytes: number }> {
     const started = performance.now()
     const torrent = await this.open(sha256, { allSources: true })
     let path: string
     if (torrent.complete) path = (await this.offers.get(torrent.meta.infoHash.toString('hex'))!.load()).path
-    else [path] = (await once(torrent, 'done')) as [string]
+    else path = await this.whenDone(torrent)
     return { path, sources: torrent.sources(), ms: performance.now() - started, bytes: torrent.meta.size }
+  }
+
+  /** The path of a download once whole; rejects if it fails its SHA-256 or is stopped first (rather than waiting forever). */
+  private whenDone(t: Torrent): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const off = () => {
+        t.off('done', onDone)
+        t.off('failed', onFailed)
+        t.off('closed', onClosed)
+      }
+      const onDone = (path: string) => (off(), resolve(path))
+      const onFailed = (err: Error) => (off(), reject(err))
+      const onClosed = () => {
+        off()
+        const what = `the download of ${t.meta.sha256.slice(0, 12)}`
+        reject(this.closed
+          ? new SwarmError('ERR_NOT_RUNNING', `${what} stopped: the swarm is stopped`)
+          : new SwarmError('ERR_NO_HOLDER', `${what} stopped: no holder fed it and the cache needed its room`))
+      }
+      t.on('done', onDone)
+      t.on('failed', onFailed)
+      t.on('closed', onClosed)
+    })
   }
 
   /** Tracks fetched earlier are served again after a restart: their info dicts sit beside them. */
@@ -462,9 +607,10 @@ export class Swarm extends EventEmitter<Events> {
       if (!/^[0-9a-f]{64}$/.test(name)) continue
       const path = join(this.opts.cacheDir, name)
       try {
+        if (!this.cache.has(name)) continue // evicted at open
         const meta = metaFromInfoDict(await readFile(`${path}.info`), name, this.opts.circleSecret)
         await access(path)
-        this.offer(meta, path)
+        this.offerCached(meta, path)
       } catch {
         // an unfinished or foreign file: not served
       }
@@ -480,5 +626,6 @@ export class Swarm extends EventEmitter<Events> {
     await Promise.all(torrents.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)))
     for (const s of this.sockets) s.destroy()
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()))
+    await this.cache.close()
   }
 }

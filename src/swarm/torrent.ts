@@ -29,6 +29,10 @@ const blockKey = (index: number, offset: number) => index * BLOCKS_PER_PIECE_MAX
 export interface TorrentEvents {
   piece: [index: number]
   done: [path: string]
+  /** The whole file failed its SHA-256: its partial file is deleted, the torrent serves nothing more. */
+  failed: [err: Error]
+  /** close() was called: nothing more is served or fetched. */
+  closed: []
   banned: [peer: PeerSession, reason: string]
   /** A peer sent nothing for REQUEST_TIMEOUT with requests outstanding: its work went elsewhere. */
   stalled: [peer: PeerSession]
@@ -449,6 +453,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       this.emit('done', path)
     } catch (err) {
       this.emit('warning', err as Error)
+      this.emit('failed', err as Error)
       this.failWaiters(err as Error)
     }
   }
@@ -530,6 +535,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     clearTimeout(this.holdTimer)
     for (const p of this.peers) p.session.wire.destroy()
     this.failWaiters(new Error('torrent closed'))
+    this.emit('closed')
     await this.store.close()
   }
 }

@@ -1,0 +1,19 @@
+// The swarm's typed errors: callers and tests branch on `code`, never on the text.
+export type SwarmErrorCode =
+  | 'ERR_NO_HOLDER'
+  | 'ERR_NOT_RUNNING'
+  | 'ERR_BAD_INFO'
+  /** A download does not fit in the cache budget even after evicting every unpinned track. */
+  | 'ERR_CACHE_FULL'
+  /** A cache budget smaller than what must stay (pinned tracks, downloads in flight). */
+  | 'ERR_CACHE_BUDGET'
+
+export class SwarmError extends Error {
+  override name = 'SwarmError'
+  constructor(
+    readonly code: SwarmErrorCode,
+    message: string,
+  ) {
+    super(message)
+  }
+}
