@@ -446,7 +446,7 @@ export class Swarm extends EventEmitter<Events> {
    * went, or `ms` passed; then lets it fetch from all that are there.
    */
   private async startTogether(torrent: Torrent, dials: Array<Promise<PeerSession>>, ms: number): Promise<void> {
-    torrent.holdBackground(ms)
+    const release = torrent.holdBackground(ms)
     const waiting = new Set<PeerSession>()
     const readyNow = new Set<PeerSession>()
     let wake = () => {}
@@ -473,7 +473,7 @@ export class Swarm extends EventEmitter<Events> {
     } finally {
       clearTimeout(timer)
       torrent.off('ready', onReady)
-      torrent.releaseHold()
+      release()
     }
   }
 

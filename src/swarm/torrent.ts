@@ -86,6 +86,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private cursor = 0
   /** Before this (performance.now()), only prioritized pieces are fetched: see holdBackground. */
   private backgroundFrom = 0
+  private readonly holds = new Set<{ until: number }>()
   private holdTimer: NodeJS.Timeout | undefined
   private waiters = new Set<Waiter>()
   private readonly suspect = new Set<number>()
@@ -216,22 +217,29 @@ export class Torrent extends EventEmitter<TorrentEvents> {
    * download, and fetching the whole file at full speed then delays the
    * start of playback (bench/ui: click-to-playing p50 102 -> 68 ms).
    */
-  holdBackground(ms: number): void {
-    this.backgroundFrom = Math.max(this.backgroundFrom, performance.now() + ms)
-    clearTimeout(this.holdTimer)
-    this.holdTimer = setTimeout(() => {
-      // Ends the hold here: a timer may fire a fraction of a ms before performance.now() reaches it.
-      this.backgroundFrom = 0
-      for (const p of this.peers) this.fill(p)
-    }, Math.max(0, this.backgroundFrom - performance.now()))
-    this.holdTimer.unref()
+  holdBackground(ms: number): () => void {
+    const hold = { until: performance.now() + ms }
+    this.holds.add(hold)
+    this.rehold()
+    // Ends this hold early (others keep theirs).
+    return () => {
+      if (this.holds.delete(hold)) this.rehold()
+    }
   }
 
-  /** Ends a hold at once (see holdBackground). */
-  releaseHold(): void {
+  /** The rest waits for the latest running hold; when none is left, every wire is filled again. */
+  private rehold(): void {
+    // A timer may fire a fraction of a ms before performance.now() reaches a hold's end.
+    const now = performance.now() + 1
+    for (const h of this.holds) if (h.until <= now) this.holds.delete(h)
+    this.backgroundFrom = Math.max(0, ...[...this.holds].map((h) => h.until))
     clearTimeout(this.holdTimer)
-    this.backgroundFrom = 0
-    for (const p of this.peers) this.fill(p)
+    if (this.backgroundFrom === 0) {
+      for (const p of this.peers) this.fill(p)
+      return
+    }
+    this.holdTimer = setTimeout(() => this.rehold(), Math.max(0, this.backgroundFrom - performance.now()))
+    this.holdTimer.unref()
   }
 
   /**
