@@ -336,4 +336,3 @@ function decodeChecked(plain: Uint8Array, expect: { owner: Uint8Array; seq: numb
   }
 }
 
-export const isHex64 = (s: string) => HEX64.test(s)
