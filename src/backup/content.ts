@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto'
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib'
 import {
-  BencodeError, asBytes, asDict, asInt, asList, asString, decode, encode, type BDict, type BInput, type BValue,
+  BencodeError, asBytes, asDict, asInt, asString, decode, encode, type BDict, type BInput, type BValue,
 } from '../codec/index.ts'
 import { IdentityError, verifyRoster, type Roster } from '../identity/index.ts'
 import type { CueRegister, StoredAnalysis, StoredWaveform } from '../library/index.ts'
@@ -152,6 +152,13 @@ export function decompressContent(data: Uint8Array, maxBytes: number = BACKUP_CA
   }
 }
 
+/** A list of at most `max` items; more is a cap, not a syntax error. */
+function capped(v: BValue | undefined, what: string, max: number): BValue[] {
+  if (!Array.isArray(v)) return bad(`${what}: expected a list`)
+  if (v.length > max) tooLarge(`${what}: ${v.length} items, over the cap of ${max}`)
+  return v
+}
+
 function only(d: BDict, what: string, keys: readonly string[]): void {
   for (const k of Object.keys(d)) if (!keys.includes(k)) bad(`${what}: unknown field "${k.slice(0, 32)}"`)
 }
@@ -277,7 +284,7 @@ function decodeChecked(plain: Uint8Array, expect: { owner: Uint8Array; seq: numb
     throw err
   }
 
-  const playlists = asList(d.playlists, 'playlists', BACKUP_CAPS.playlistSets).map((v, i): BackupPlaylistSet => {
+  const playlists = capped(d.playlists, 'playlists', BACKUP_CAPS.playlistSets).map((v, i): BackupPlaylistSet => {
     const p = asDict(v, `playlists[${i}]`)
     only(p, `playlists[${i}]`, ['name', 'author', 'edits'])
     const name = asString(p.name, 'playlist name', MAX_NAME_BYTES)
@@ -288,7 +295,7 @@ function decodeChecked(plain: Uint8Array, expect: { owner: Uint8Array; seq: numb
 
   const cues = new Map<string, Map<string, CueRegister[]>>()
   const authors: string[] = []
-  for (const [i, v] of asList(d.cues, 'cues', BACKUP_CAPS.cueAuthors).entries()) {
+  for (const [i, v] of capped(d.cues, 'cues', BACKUP_CAPS.cueAuthors).entries()) {
     const c = asDict(v, `cues[${i}]`)
     only(c, `cues[${i}]`, ['author', 'sets'])
     const author = hex(asBytes(c.author, 'cue author', 32))
@@ -299,7 +306,7 @@ function decodeChecked(plain: Uint8Array, expect: { owner: Uint8Array; seq: numb
   }
   sortedUnique(authors, 'cue authors')
 
-  const analyses = asList(d.analyses, 'analyses', BACKUP_CAPS.analyses).map((v, i): BackupAnalysis => {
+  const analyses = capped(d.analyses, 'analyses', BACKUP_CAPS.analyses).map((v, i): BackupAnalysis => {
     const a = asDict(v, `analyses[${i}]`)
     only(a, `analyses[${i}]`, ['audio', 'rec', 'wave'])
     const out: BackupAnalysis = {
@@ -314,7 +321,7 @@ function decodeChecked(plain: Uint8Array, expect: { owner: Uint8Array; seq: numb
   const m = asDict(d.manifests, 'manifests')
   only(m, 'manifests', ['libraries', 'playlists', 'blobs'])
   const blobs = new Map<string, Uint8Array>()
-  for (const b of asList(m.blobs, 'blobs', BACKUP_CAPS.blobs)) {
+  for (const b of capped(m.blobs, 'blobs', BACKUP_CAPS.blobs)) {
     const bytes = asBytes(b, 'blob')
     if (bytes.length === 0 || bytes.length > MAX_BLOB_BYTES) tooLarge(`a blob of ${bytes.length} bytes is outside 1-${MAX_BLOB_BYTES}`)
     blobs.set(sha256(bytes), bytes)
@@ -322,7 +329,7 @@ function decodeChecked(plain: Uint8Array, expect: { owner: Uint8Array; seq: numb
   sortedUnique([...blobs.keys()], 'blobs')
   if (blobs.size !== (m.blobs as BValue[]).length) bad('blobs repeat')
   const refs = (v: BValue | undefined, what: string) => {
-    const list = asList(v, what, BACKUP_CAPS.blobs).map((x) => hex(asBytes(x, what, 32)))
+    const list = capped(v, what, BACKUP_CAPS.blobs).map((x) => hex(asBytes(x, what, 32)))
     sortedUnique(list, what)
     for (const s of list) if (!blobs.has(s)) bad(`${what}: blob ${s.slice(0, 12)} is not in the backup`)
     return list
