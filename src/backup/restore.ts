@@ -134,14 +134,23 @@ export async function importBackup(home: string, bytes: Uint8Array, opts: Import
   for (const sets of cueSets.values()) joinCueRegisters(sets)
 
   // ---- from here on the home changes ----
-  let id = existing ?? (await initIdentity(home, { recoverPhrase: secrets.phrase, name: opts.name }))
-  if (roster.seq >= id.roster.seq) {
-    // The backed-up roster (devices, revocations, friends, trackers) with this device on it, one version above both.
-    id = await saveRoster(id, addDevice(roster, id.certificate))
+  // On a home that has a library, take its lock first: a node running there (LevelDB is one
+  // process's) stops the restore before the roster changes.
+  let library = existing ? await LocalLibrary.open(home, { circleSecret: existing.circleSecret }) : undefined
+  let id: Identity
+  try {
+    id = existing ?? (await initIdentity(home, { recoverPhrase: secrets.phrase, name: opts.name }))
+    if (roster.seq >= id.roster.seq) {
+      // The backed-up roster (devices, revocations, friends, trackers) with this device on it, one version above both.
+      id = await saveRoster(id, addDevice(roster, id.certificate))
+    }
+    library ??= await LocalLibrary.open(home, { circleSecret: id.circleSecret })
+  } catch (err) {
+    await library?.close()
+    throw err
   }
   const self = hex(id.device.publicKey)
 
-  const library = await LocalLibrary.open(home, { circleSecret: id.circleSecret })
   try {
     for (const a of content.analyses) {
       const have = await library.analysisOf(a.audio)
