@@ -9,7 +9,8 @@
 //     roster: <the owner-signed roster bytes>,
 //     playlists: [{name, author, edits}],     every own device's edit set of every playlist (author = device key)
 //     cues: [{author, sets: [{audio, regs}]}],  every own device's cue registers, by recording
-//     analyses: [{audio, rec, wave?}],        the library store's analyses (JSON text), by audio hash
+//     analyses: [{audio, rec, wave?}],        the library store's analyses (rec: JSON text), by audio hash,
+//                                             wave: [{cols, spc, data}] (spc: seconds per column as text, data: 4 bytes a column)
 //     manifests: {libraries: [sha256], playlists: [sha256], blobs: [bytes]} }
 //
 // Lists are sorted and hold no repeats, so the encoding of a content is unique.
@@ -29,8 +30,12 @@ export const CONTENT_TYPE = 'djcloud-backup'
 
 /** Hard caps, checked while decoding. */
 export const BACKUP_CAPS = {
-  /** The decompressed content (what brotli may inflate to). */
-  contentBytes: 128 * 1024 * 1024,
+  /**
+   * The decompressed content (what brotli may inflate to). An analysed
+   * recording costs about 5 KB (a 4.6 KB waveform and its record), so this
+   * holds some 45,000 of them beside the manifests.
+   */
+  contentBytes: 256 * 1024 * 1024,
   depth: 10,
   /** Items across all lists and dicts. */
   items: 4_000_000,
@@ -45,8 +50,6 @@ export const BACKUP_CAPS = {
   analyses: 200_000,
   /** One analysis record, as JSON text. */
   recordBytes: 4096,
-  /** One waveform (all levels), as JSON text. */
-  waveformBytes: 64 * 1024,
   waveformLevels: 4,
   waveformColumns: 8192,
   blobs: 65_536,
@@ -122,7 +125,7 @@ export function encodeContent(c: BackupContent): Uint8Array {
     cues: cues.map(([author, sets]) => ({ author: Buffer.from(author, 'hex'), sets: cueEntriesToValue([...sets]) as BInput[] })),
     analyses: analyses.map((a) => {
       const out: { [key: string]: BInput } = { audio: Buffer.from(a.audio, 'hex'), rec: JSON.stringify(a.record) }
-      if (a.waveform) out.wave = JSON.stringify(a.waveform)
+      if (a.waveform) out.wave = a.waveform.levels.map((l) => ({ cols: l.columns, spc: String(l.secondsPerColumn), data: Buffer.from(l.data, 'base64') }))
       return out
     }),
     manifests: {
@@ -226,23 +229,20 @@ export function checkStoredAnalysis(o: Record<string, unknown>, what = 'analysis
   return out
 }
 
-export function checkStoredWaveform(o: Record<string, unknown>, what = 'waveform'): StoredWaveform {
-  object(o, what, ['levels'])
-  if (!Array.isArray(o.levels) || o.levels.length > BACKUP_CAPS.waveformLevels) return bad(`${what}: at most ${BACKUP_CAPS.waveformLevels} levels`)
-  return {
-    levels: o.levels.map((l: unknown, i) => {
-      const level = object(l, `${what}: level ${i}`, ['columns', 'secondsPerColumn', 'data'])
-      const columns = finite(level.columns, `${what}: columns`)
-      if (!Number.isSafeInteger(columns) || columns < 1 || columns > BACKUP_CAPS.waveformColumns) bad(`${what}: columns out of range`)
-      const secondsPerColumn = finite(level.secondsPerColumn, `${what}: secondsPerColumn`)
-      if (!(secondsPerColumn >= 0)) bad(`${what}: secondsPerColumn is not negative`)
-      const data = level.data
-      if (typeof data !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(data) || Buffer.from(data, 'base64').length !== columns * 4) {
-        bad(`${what}: data is base64 of 4 bytes per column`)
-      }
-      return { columns, secondsPerColumn, data: data as string }
-    }),
-  }
+/** A waveform as the backup carries it (binary levels), back to the store's form. */
+function waveformFromValue(v: BValue): StoredWaveform {
+  const levels = capped(v, 'waveform', BACKUP_CAPS.waveformLevels).map((x, i) => {
+    const l = asDict(x, `waveform level ${i}`)
+    only(l, `waveform level ${i}`, ['cols', 'spc', 'data'])
+    const columns = asInt(l.cols, 'waveform columns')
+    if (!Number.isSafeInteger(columns) || columns < 1 || columns > BACKUP_CAPS.waveformColumns) bad(`waveform columns ${columns} out of range`)
+    const spc = asString(l.spc, 'waveform seconds per column', 32)
+    const secondsPerColumn = Number(spc)
+    if (!/^[0-9.e+-]+$/i.test(spc) || !Number.isFinite(secondsPerColumn) || secondsPerColumn < 0) bad('waveform seconds per column is not a number')
+    const data = asBytes(l.data, 'waveform data', columns * 4)
+    return { columns, secondsPerColumn, data: Buffer.from(data).toString('base64') }
+  })
+  return { levels }
 }
 
 /** Reads decompressed content; `expect` is what the authenticated header says. */
@@ -313,7 +313,7 @@ function decodeChecked(plain: Uint8Array, expect: { owner: Uint8Array; seq: numb
       audio: hex(asBytes(a.audio, 'analysis audio hash', 32)),
       record: checkStoredAnalysis(json(a.rec, 'analysis record', BACKUP_CAPS.recordBytes)),
     }
-    if (a.wave !== undefined) out.waveform = checkStoredWaveform(json(a.wave, 'waveform', BACKUP_CAPS.waveformBytes))
+    if (a.wave !== undefined) out.waveform = waveformFromValue(a.wave)
     return out
   })
   sortedUnique(analyses.map((a) => a.audio), 'analyses')

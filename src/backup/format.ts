@@ -32,8 +32,8 @@ export const TAG_BYTES = 16
 export const SIGNATURE_BYTES = 64
 const SIG_CONTEXT = Buffer.from('djcloud-backup/v1 sig\0', 'latin1')
 
-/** The most ciphertext a backup may carry (compressed content + tag): 128 MiB. */
-export const MAX_CIPHERTEXT_BYTES = 128 * 1024 * 1024
+/** The most ciphertext a backup may carry (compressed content + tag): 256 MiB, the content cap (content.ts) plus room. */
+export const MAX_CIPHERTEXT_BYTES = 256 * 1024 * 1024 + 1024
 /** The largest backup file: header + ciphertext + signature. */
 export const MAX_BACKUP_BYTES = HEADER_BYTES + MAX_CIPHERTEXT_BYTES + SIGNATURE_BYTES
 /** Nothing djcloud made predates 2020-01-01. */

@@ -54,7 +54,7 @@ test('a well-formed content reads back as it was written', (t) => {
 
 test('a decompression bomb stops at the content cap', (t) => {
   t.is(t.throws(() => decompressContent(compressContent(Buffer.alloc(1 << 20)), 1 << 16), { instanceOf: BackupError })?.code, 'ERR_TOO_LARGE')
-  // The real cap, end to end: 1 byte over 128 MiB of zeros compresses to almost nothing.
+  // The real cap, end to end: 1 byte over 256 MiB of zeros compresses to almost nothing.
   const bomb = brotliCompressSync(Buffer.alloc(BACKUP_CAPS.contentBytes + 1), { params: { [constants.BROTLI_PARAM_QUALITY]: 0 } })
   t.true(bomb.length < 1 << 20)
   t.is(refusal(sealBackup(bomb, { owner: secrets.owner, backupKey: secrets.backupKey, seq: 1, created: NOW })), 'ERR_TOO_LARGE')
@@ -93,8 +93,13 @@ test('malformed entries are refused: analyses, waveforms, edit sets, cue registe
   t.is(refusal(withRaw((d) => (d.analyses = [{ audio, rec: 'x'.repeat(BACKUP_CAPS.recordBytes + 1) }]))), 'ERR_CONTENT')
   const okRec = JSON.stringify({ version: 3, at: 1, source: 'local', error: { code: 'E', message: 'm' } })
   t.is(refusal(withRaw((d) => (d.analyses = [{ audio, rec: okRec }, { audio, rec: okRec }]))), 'ERR_CONTENT', 'repeated recording')
-  t.is(refusal(withRaw((d) => (d.analyses = [{ audio, rec: okRec, wave: JSON.stringify({ levels: [{ columns: 2, secondsPerColumn: 1, data: 'AAAA' }] }) }]))), 'ERR_CONTENT', 'waveform data of the wrong length')
-  t.is(refusal(withRaw((d) => (d.analyses = [{ audio, rec: okRec, wave: JSON.stringify({ levels: [{ columns: 1, secondsPerColumn: 1, data: 'AAAAAA==' }] }) }]))), 'ok')
+  const wave = (cols: number, spc: string, bytes: number) => withRaw((d) => (d.analyses = [{ audio, rec: okRec, wave: [{ cols, spc, data: Buffer.alloc(bytes) }] }]))
+  t.is(refusal(wave(2, '0.5', 8)), 'ok')
+  t.is(refusal(wave(2, '0.5', 7)), 'ERR_CONTENT', 'waveform data of the wrong length')
+  t.is(refusal(wave(2, 'NaN', 8)), 'ERR_CONTENT')
+  t.is(refusal(wave(2, '-1', 8)), 'ERR_CONTENT')
+  t.is(refusal(wave(0, '1', 0)), 'ERR_CONTENT')
+  t.is(refusal(wave(BACKUP_CAPS.waveformColumns + 1, '1', 4 * (BACKUP_CAPS.waveformColumns + 1))), 'ERR_CONTENT')
   t.is(refusal(withRaw((d) => (d.playlists = [{ name: 'x', author: device.publicKey, edits: { clock: 0 } }]))), 'ERR_CONTENT')
   t.is(refusal(withRaw((d) => (d.cues = [{ author: device.publicKey, sets: [{ audio, regs: [{ c: 1, id: 'short', kind: 'hot', ms: 1, slot: 'A' }] }] }]))), 'ERR_CONTENT')
   t.is(refusal(withRaw((d) => (d.manifests = { libraries: [Buffer.alloc(32)], playlists: [], blobs: [] }))), 'ERR_CONTENT', 'a root that is not there')
