@@ -260,3 +260,21 @@ test('a restored home makes the next backup above the restored seq; the roster k
   t.deepEqual(id.roster.devices.map((c) => c.name).sort(), ['desk', 'fresh', 'laptop', 'third'])
   t.is(id.roster.seq, h.deskId.roster.seq + 2)
 })
+
+test('a node running on the target home stops the restore before the roster changes', async (t) => {
+  const h = await livedInHomes(t)
+  const { bytes } = await exportBackup(h.desk)
+  const recovered = join(h.root, 'recovered')
+  await initIdentity(recovered, { recoverPhrase: h.deskId.phrase!, name: 'recovered' })
+  const n = await serveNode(t, recovered, ['--tracker-port', String(await freePort()), '--tracker-host', '127.0.0.1'])
+  const identityBefore = await snapshot(join(recovered, 'identity'))
+  const err = await t.throwsAsync(importBackup(recovered, bytes, { phrase: h.deskId.phrase! }))
+  t.regex(err!.message, /in use by another djcloud process/)
+  t.deepEqual(await snapshot(join(recovered, 'identity')), identityBefore)
+  t.is((await readBackupState(recovered)).seq, 0)
+  await n.stop()
+  // Stopped, the same restore goes through.
+  const s = await importBackup(recovered, bytes, { phrase: h.deskId.phrase! })
+  t.false(s.createdIdentity)
+  t.deepEqual((await loadIdentity(recovered)).roster.devices.map((c) => c.name).sort(), ['desk', 'laptop', 'recovered'])
+})
