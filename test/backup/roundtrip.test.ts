@@ -6,7 +6,7 @@ import test, { type ExecutionContext } from 'ava'
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  addFriend, deriveOwnerSecrets, initIdentity, loadIdentity, newRecoveryPhrase, saveRoster, type Identity,
+  addFriend, deriveOwnerSecrets, initIdentity, loadIdentity, newRecoveryPhrase, revokeDevice, saveRoster, type Identity,
 } from '../../src/identity/index.ts'
 import { LocalLibrary, splitAnalysis, type Cue, type CueRegister, type TrackRecord } from '../../src/library/index.ts'
 import {
@@ -277,4 +277,16 @@ test('a node running on the target home stops the restore before the roster chan
   const s = await importBackup(recovered, bytes, { phrase: h.deskId.phrase! })
   t.false(s.createdIdentity)
   t.deepEqual((await loadIdentity(recovered)).roster.devices.map((c) => c.name).sort(), ['desk', 'laptop', 'recovered'])
+})
+
+test('a home whose device the backed-up roster revoked is not restored onto, and is left as it was', async (t) => {
+  const h = await livedInHomes(t)
+  const recovered = join(h.root, 'recovered')
+  const rec = await initIdentity(recovered, { recoverPhrase: h.deskId.phrase!, name: 'recovered' })
+  await saveRoster(await loadIdentity(h.desk), revokeDevice((await loadIdentity(h.desk)).roster, rec.device.publicKey))
+  const { bytes } = await exportBackup(h.desk)
+  const before = await snapshot(recovered)
+  const err = await t.throwsAsync(importBackup(recovered, bytes, { phrase: h.deskId.phrase! }), { instanceOf: BackupError })
+  t.is(err?.code, 'ERR_CONFLICT')
+  t.deepEqual(await snapshot(recovered), before)
 })
