@@ -13,7 +13,7 @@ import { LocalLibrary, type CueRegister, type StoredAnalysis } from '../library/
 import {
   decodeLibraryPage, decodeManifest, LIBRARY_CAPS, ManifestBook, ManifestError, MANIFEST_LIMITS, ManifestStore, rootFromBody, rootPageCount, unpackBlob,
 } from '../manifest/index.ts'
-import { compressContent, encodeContent, type BackupAnalysis, type BackupContent, type BackupPlaylistSet } from './content.ts'
+import { compressContent, decodeContent, encodeContent, type BackupAnalysis, type BackupContent, type BackupPlaylistSet } from './content.ts'
 import { BackupError } from './errors.ts'
 import { parseHeader, sealBackup, type BackupHeader } from './format.ts'
 import { noteBackupSeq, readBackupState } from './state.ts'
@@ -125,7 +125,10 @@ export async function exportBackup(home: string, opts: ExportOptions = {}): Prom
     analyses,
     manifests: { libraries, playlists: keptPlaylists, blobs },
   }
-  const bytes = sealBackup(compressContent(encodeContent(content)), { owner: id.owner, backupKey: id.backupKey, seq, created: now })
+  const plain = encodeContent(content)
+  // Never make what a restore would refuse (a cap, say): read it back first, as the restoring device will.
+  decodeContent(plain, { owner: id.owner.publicKey, seq, created: now })
+  const bytes = sealBackup(compressContent(plain), { owner: id.owner, backupKey: id.backupKey, seq, created: now })
   await noteBackupSeq(home, seq)
   return { bytes, header: parseHeader(bytes, now), counts: countsOf(content) }
 }
