@@ -123,6 +123,16 @@ export class LocalLibrary implements Library {
     return this.store.getWaveform(audioHash)
   }
 
+  /** Every stored analysis (results and errors), by audio hash: what a backup carries. */
+  allAnalyses(): AsyncIterable<[string, StoredAnalysis]> {
+    return this.store.allAnalyses()
+  }
+
+  /** Stores a recording's analysis as it is (with its waveform, or none): how a backup is restored. */
+  putAnalysis(audioHash: string, record: StoredAnalysis, waveform?: StoredWaveform): Promise<void> {
+    return this.store.putAnalysis(audioHash, record, waveform)
+  }
+
   /** This device's cue edits of a recording (empty when it made none). */
   async cueEdits(audioHash: string): Promise<CueRegister[]> {
     return (await this.store.getCues(audioHash)) ?? []

@@ -1,0 +1,170 @@
+// Making a backup of a home: everything the owner would lose with every
+// device (roster, playlists, cues, analyses, the signed library manifests)
+// gathered into one content (content.ts), compressed and sealed (format.ts).
+// Only an admin device can: it holds the owner key (to sign) and the backup
+// key (to encrypt). Opens the home's library and manifest store, so no node
+// may run on the home meanwhile (LevelDB takes one process).
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { homePaths } from '../home.ts'
+import { loadIdentity } from '../identity/index.ts'
+import { LocalLibrary, type CueRegister, type StoredAnalysis } from '../library/index.ts'
+import {
+  decodeLibraryPage, decodeManifest, LIBRARY_CAPS, ManifestBook, ManifestError, MANIFEST_LIMITS, ManifestStore, rootFromBody, rootPageCount, unpackBlob,
+} from '../manifest/index.ts'
+import { compressContent, decodeContent, encodeContent, type BackupAnalysis, type BackupContent, type BackupPlaylistSet } from './content.ts'
+import { BackupError } from './errors.ts'
+import { parseHeader, sealBackup, type BackupHeader } from './format.ts'
+import { noteBackupSeq, readBackupState } from './state.ts'
+
+export interface ExportOptions {
+  /** Our clock, ms since the epoch (default Date.now()). */
+  now?: number
+}
+
+export interface BackupCounts {
+  /** Playlists, and the (playlist, device) edit sets behind them. */
+  playlists: number
+  playlistSets: number
+  /** Recordings with cue registers (over all devices). */
+  cuedRecordings: number
+  analyses: number
+  /** Signed library manifests (one per own device this one knew). */
+  libraries: number
+  blobs: number
+}
+
+export interface ExportResult {
+  bytes: Uint8Array
+  header: BackupHeader
+  counts: BackupCounts
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
+
+export function countsOf(c: BackupContent): BackupCounts {
+  const recordings = new Set<string>()
+  for (const sets of c.cues.values()) for (const audio of sets.keys()) recordings.add(audio)
+  return {
+    playlists: new Set(c.playlists.map((p) => p.name)).size,
+    playlistSets: c.playlists.length,
+    cuedRecordings: recordings.size,
+    analyses: c.analyses.length,
+    libraries: c.manifests.libraries.length,
+    blobs: c.manifests.blobs.size,
+  }
+}
+
+/** Makes the next backup of an admin home and remembers its seq there. */
+export async function exportBackup(home: string, opts: ExportOptions = {}): Promise<ExportResult> {
+  const now = opts.now ?? Date.now()
+  const id = await loadIdentity(home)
+  if (!id.owner || !id.backupKey) {
+    throw new BackupError('ERR_NOT_ADMIN', 'only an admin device (one holding the owner and backup keys) can make a backup')
+  }
+  const self = hex(id.device.publicKey)
+
+  // The library store: analyses with their waveforms, this device's cue edits.
+  const analyses: BackupAnalysis[] = []
+  const cues = new Map<string, Map<string, CueRegister[]>>()
+  const library = await LocalLibrary.open(home, { circleSecret: id.circleSecret })
+  try {
+    const records: Array<[string, StoredAnalysis]> = []
+    for await (const entry of library.allAnalyses()) records.push(entry)
+    for (const [audio, record] of records) {
+      const waveform = await library.waveformOf(audio)
+      analyses.push(waveform ? { audio, record, waveform } : { audio, record })
+    }
+    const own = await library.allCueEdits()
+    if (own.size) cues.set(self, own)
+  } finally {
+    await library.close()
+  }
+
+  // The manifest store: every edit set of every playlist, the signed manifests and their blobs.
+  const store = await ManifestStore.open(home, id.circleSecret)
+  const book = await ManifestBook.open({ store, identity: () => id, now: () => now })
+  const playlists: BackupPlaylistSet[] = []
+  for (const name of book.playlistNames()) {
+    for (const [author, edits] of book.playlistEdits(name)) playlists.push({ name, author, edits })
+  }
+  const blobs = new Map<string, Uint8Array>()
+  const libraries: string[] = []
+  const playlistManifests: string[] = []
+  const rootIds: string[] = []
+  for (const [key, pub] of [...Object.entries(store.state.own), ...Object.entries(store.state.known)]) {
+    if (key === 'library' || key.startsWith('library:')) rootIds.push(pub.root)
+    else if (key.startsWith('playlist:')) playlistManifests.push(pub.root)
+  }
+  for (const root of rootIds) {
+    const got = await readLibrary(store, root, id.roster, now)
+    if (!got) continue // a root whose blobs are not all here cannot be restored: the rest of the backup still is
+    for (const [sha, data] of got.blobs) blobs.set(sha, data)
+    libraries.push(root)
+    if (got.device !== self && got.cues.size) cues.set(got.device, got.cues)
+  }
+  const keptPlaylists: string[] = []
+  for (const sha of playlistManifests) {
+    const data = await store.getBlob(sha)
+    if (!data || sha256(data) !== sha) continue
+    blobs.set(sha, data)
+    keptPlaylists.push(sha)
+  }
+
+  const seq = (await readBackupState(home)).seq + 1
+  const content: BackupContent = {
+    owner: id.owner.publicKey,
+    seq,
+    created: now,
+    device: { key: id.device.publicKey, name: id.certificate.name },
+    roster: await rosterBytes(home),
+    playlists,
+    cues,
+    analyses,
+    manifests: { libraries, playlists: keptPlaylists, blobs },
+  }
+  const plain = encodeContent(content)
+  // Never make what a restore would refuse (a cap, say): read it back first, as the restoring device will.
+  decodeContent(plain, { owner: id.owner.publicKey, seq, created: now })
+  const bytes = sealBackup(compressContent(plain), { owner: id.owner, backupKey: id.backupKey, seq, created: now })
+  await noteBackupSeq(home, seq)
+  return { bytes, header: parseHeader(bytes, now), counts: countsOf(content) }
+}
+
+/** The roster exactly as the owner signed it (as loadIdentity verified it). */
+function rosterBytes(home: string): Promise<Uint8Array> {
+  return readFile(join(homePaths(home).identity, 'roster'))
+}
+
+/** A stored library root with every page and playlist blob it names, and the cues on its pages; null if anything is missing. */
+async function readLibrary(
+  store: ManifestStore, root: string, roster: Parameters<typeof decodeManifest>[1]['roster'], now: number,
+): Promise<{ device: string; blobs: Map<string, Uint8Array>; cues: Map<string, CueRegister[]> } | null> {
+  const blobs = new Map<string, Uint8Array>()
+  const get = async (sha: string) => {
+    const data = await store.getBlob(sha)
+    if (!data || sha256(data) !== sha) return null
+    blobs.set(sha, data)
+    return data
+  }
+  try {
+    const data = await get(root)
+    if (!data) return null
+    const m = decodeManifest(unpackBlob(data, MANIFEST_LIMITS.library.maxBytes), { roster, expectedKind: 'library', now })
+    const r = rootFromBody(m.body)
+    const pageCount = rootPageCount(r)
+    const cues = new Map<string, CueRegister[]>()
+    for (const [i, page] of r.pages.entries()) {
+      const p = await get(page)
+      if (!p) return null
+      for (const [audio, regs] of decodeLibraryPage(unpackBlob(p, LIBRARY_CAPS.pageBytes), i, pageCount).cues) cues.set(audio, regs)
+    }
+    for (const ref of r.playlists) if (!(await get(ref.blob))) return null
+    return { device: hex(m.signer), blobs, cues }
+  } catch (err) {
+    if (err instanceof ManifestError) return null
+    throw err
+  }
+}

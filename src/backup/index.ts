@@ -1,0 +1,16 @@
+export { BackupError } from './errors.ts'
+export type { BackupErrorCode } from './errors.ts'
+export {
+  sealBackup, verifyBackup, openBackup, parseHeader, encodeHeader,
+  BACKUP_MAGIC, BACKUP_VERSION, HEADER_BYTES, NONCE_BYTES, TAG_BYTES, SIGNATURE_BYTES, MAX_BACKUP_BYTES, MAX_CIPHERTEXT_BYTES,
+} from './format.ts'
+export type { BackupHeader, SealOptions, VerifyOptions } from './format.ts'
+export { encodeContent, decodeContent, compressContent, decompressContent, BACKUP_CAPS, CONTENT_TYPE } from './content.ts'
+export type { BackupContent, CheckedContent, BackupPlaylistSet, BackupAnalysis } from './content.ts'
+export { joinPlaylistEdits, joinCueRegisters } from './join.ts'
+export { exportBackup } from './export.ts'
+export type { ExportOptions, ExportResult, BackupCounts } from './export.ts'
+export { importBackup, readBackup } from './restore.ts'
+export type { ImportOptions, ImportSummary, ReadOptions } from './restore.ts'
+export { readBackupState } from './state.ts'
+export type { BackupState } from './state.ts'
