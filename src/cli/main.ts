@@ -11,6 +11,7 @@ import { startCommand } from './commands/start.ts'
 import { pairCommand } from './commands/pair.ts'
 import { joinCommand } from './commands/join.ts'
 import { trackerCommand } from './commands/tracker.ts'
+import { cacheCommand } from './commands/cache.ts'
 import { bootstrapCommand } from './commands/bootstrap.ts'
 import { serveCommand } from './commands/serve.ts'
 import { getCommand } from './commands/get.ts'
@@ -19,7 +20,7 @@ import { analyzeCommand } from './commands/analyze.ts'
 import { backupCommand } from './commands/backup.ts'
 
 export const COMMANDS: readonly Command[] = [
-  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, analyzeCommand, playlistCommand, backupCommand, serveCommand, getCommand, trackerCommand, bootstrapCommand, startCommand,
+  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, analyzeCommand, playlistCommand, cacheCommand, backupCommand, serveCommand, getCommand, trackerCommand, bootstrapCommand, startCommand,
 ]
 
 function topHelp(): string {

@@ -15,6 +15,7 @@ import { Discovery, type Address } from './discovery.ts'
 import { nodeRoutes } from './routes.ts'
 import { playlistRoutes } from './playlist-routes.ts'
 import { cueRoutes } from './cue-routes.ts'
+import { cacheRoutes } from './cache-routes.ts'
 import { ManifestSync } from './manifest-sync.ts'
 import { Sharing } from './sharing.ts'
 import { NodeAnalysis } from './analysis-routes.ts'
@@ -293,6 +294,7 @@ export class Node {
           ...playlistRoutes({ book, sync, union, sharing }),
           ...analysis.routes(),
           ...cueRoutes({ library, book, sync, union }),
+          ...cacheRoutes(swarm),
           ...ui.routes(),
         ],
       })

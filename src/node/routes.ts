@@ -27,6 +27,7 @@ export function nodeRoutes(swarm: Swarm): Route[] {
           sendJson(res, 200, await swarm.fetch(sha256))
         } catch (err) {
           if (err instanceof SwarmError && err.code === 'ERR_NO_HOLDER') throw new ApiError(404, 'ERR_TRACK_NOT_FOUND', err.message)
+          if (err instanceof SwarmError && err.code === 'ERR_CACHE_FULL') throw new ApiError(507, 'ERR_CACHE_FULL', err.message)
           throw err
         }
       },

@@ -25,6 +25,8 @@ export type ApiErrorCode =
   | 'ERR_TRACK_UNAVAILABLE' // 503: known, but its bytes cannot be had now
   | 'ERR_UI_UNAVAILABLE' // 503: the web UI is not built
   | 'ERR_FORBIDDEN' // 403: this device may not do that (pairing on a member device)
+  | 'ERR_CACHE_BUDGET' // 409: a cache budget below the pinned tracks (and downloads in flight)
+  | 'ERR_CACHE_FULL' // 507: no room in the cache budget (pinned tracks fill it)
 
 export class ApiError extends Error {
   override name = 'ApiError'
