@@ -170,7 +170,7 @@ test('the laptop UI: library, search, sort by BPM, a track from two other device
   await page.waitForSelector('[data-testid=playlist-item][data-name="E2E Set"]')
   await page.click('[data-testid=nav-library]')
   await page.selectOption('[data-testid=add-target]', 'E2E Set')
-  const picks = ['Near Velvet', 'Near Ember', 'Far Away Tide'].map((x) => byTitle.get(x)!.sha256)
+  const picks = ['Near Velvet', 'Far Away Tide', 'Near Ember'].map((x) => byTitle.get(x)!.sha256)
   for (const sha of picks) {
     await page.locator(`[data-testid=track-row][data-sha256="${sha}"] [data-testid=add-to-playlist]`).click()
     await until(async () => {
@@ -192,6 +192,17 @@ test('the laptop UI: library, search, sort by BPM, a track from two other device
   t.deepEqual(moved, [picks[2], picks[0], picks[1]])
   await page.waitForFunction((first) => document.querySelector('[data-testid=playlist-entry]')?.getAttribute('data-sha256') === first, picks[2]!)
   await shot(page, '6-playlist-reordered')
+
+  // Playing the playlist from its first track fetches what follows whole: Far Away Tide, two
+  // tracks on (the one in between is the laptop's own), ends up cached here.
+  await page.locator('[data-testid=playlist-entry]').nth(0).dblclick()
+  await page.waitForFunction(() => (window as unknown as { __djcloud: { audio: HTMLAudioElement } }).__djcloud.audio.currentTime > 0.5, undefined, { timeout: 15_000 })
+  await page.click('[data-testid=nav-library]') // it plays on
+  const tideRow = page.locator(`[data-testid=track-row][data-sha256="${picks[1]}"]`)
+  await until(async () => {
+    await page.click('[data-testid=library-reload]')
+    return (await tideRow.locator('[data-testid=cached-here]').count()) === 1 ? true : undefined
+  }, 20_000, 500)
 
   // A phone's width: the same library, still usable.
   await page.setViewportSize({ width: 390, height: 844 })

@@ -3,7 +3,7 @@
 import test from 'ava'
 import {
   addMemoryCue, advance, moveItem, bandColor, cueLabel, cueProblem, decodeBase64, deleteCue, hotCue, newCueId, nextIndex, pickLevel,
-  prefetchRange, PREFETCH_BYTES, previousIndex, reconcile, renameCue, resample, sanitizeCues, seekTime, setHotCue, upNext,
+  prefetchRange, PREFETCH_BYTES, previousIndex, reconcile, renameCue, resample, sanitizeCues, seekTime, setHotCue, upNext, wholeFetchesAhead,
   type Cue, type Queue,
 } from '../../src/ui/logic/index.ts'
 
@@ -154,4 +154,15 @@ test('new cue ids are valid and differ', (t) => {
   t.regex(a, /^[A-Za-z0-9_-]{12}$/)
   t.not(a, b)
   t.is(newCueId(() => new Uint8Array(12)), 'AAAAAAAAAAAA')
+})
+
+test('a playlist fetches its next playable tracks whole, not those held here; a library queue fetches none', (t) => {
+  const e = (sha: string, self = false, playable = true) => ({ sha256: sha, playable, holders: [{ self }] })
+  const entries = [e('a'), e('b'), e('c', true), e('d', false, false), e('e'), e('f')]
+  const playlist = { source: 'playlist:Friday', entries, index: 0 }
+  t.deepEqual(wholeFetchesAhead(playlist, 2).map((x) => x.sha256), ['b', 'e'])
+  t.deepEqual(wholeFetchesAhead({ ...playlist, index: 4 }, 2).map((x) => x.sha256), ['f'])
+  t.deepEqual(wholeFetchesAhead({ ...playlist, index: 5 }, 2), [])
+  t.deepEqual(wholeFetchesAhead({ ...playlist, source: 'library' }, 2), [])
+  t.deepEqual(wholeFetchesAhead(null, 2), [])
 })

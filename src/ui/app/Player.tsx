@@ -2,7 +2,7 @@
 // the waveform with cues, live stream sources, volume, and the next track of
 // the queue prefetched. Space plays/pauses, left/right arrows seek 5 s.
 import { useCallback, useEffect, useRef, useState, type Dispatch, type SetStateAction } from 'react'
-import { advance, formatBytes, formatRate, formatTime, prefetchRange, upNext } from '../logic/index.ts'
+import { advance, formatBytes, formatRate, formatTime, prefetchRange, upNext, wholeFetchesAhead } from '../logic/index.ts'
 import { api, ApiError, authHeaders, describe, streamProblem } from './api.ts'
 import { Cues, useCues } from './Cues.tsx'
 import { Waveform } from './Waveform.tsx'
@@ -10,6 +10,7 @@ import type { Notify, PlayEntry, PlayQueue } from './types.ts'
 
 const SEEK_STEP = 5 // s, per arrow key
 const STREAMS_POLL = 1000 // ms, while playing
+const FETCH_AHEAD = 2 // tracks of a playlist fetched whole while the one before them plays
 
 interface StreamSource {
   device: string
@@ -144,6 +145,27 @@ export function Player({ queue, setQueue, notify }: Props) {
       .catch(() => undefined) // a hint only: playing it later reports any error
     return () => ac.abort()
   }, [playing, next?.sha256])
+
+  // A playlist's next tracks come whole into this device's cache while this one plays.
+  const ahead = wholeFetchesAhead(queue, FETCH_AHEAD).map((e) => e.sha256)
+  useEffect(() => {
+    if (!playing || ahead.length === 0) return
+    const ac = new AbortController()
+    void (async () => {
+      for (const sha256 of ahead) {
+        if (ac.signal.aborted) return
+        // One at a time, after the playing track's own stream; a failure shows when it is played.
+        await fetch('/api/fetch', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...authHeaders() },
+          body: JSON.stringify({ sha256 }),
+          signal: ac.signal,
+          credentials: 'same-origin',
+        }).catch(() => undefined)
+      }
+    })()
+    return () => ac.abort()
+  }, [playing, ahead.join(',')])
 
   const onEnded = useCallback(() => {
     setQueue((q) => {

@@ -40,6 +40,21 @@ export function upNext<E extends QueueEntry>(q: Queue<E> | null): E | null {
   return i < 0 ? null : q.entries[i]!
 }
 
+/**
+ * While a playlist plays, the next `count` playable tracks this device does
+ * not hold are fetched whole into its cache (a gig must not wait on the
+ * network between tracks); a library queue only gets the next track's start.
+ */
+export function wholeFetchesAhead<E extends QueueEntry & { holders?: ReadonlyArray<{ self: boolean }> }>(q: Queue<E> | null, count: number): E[] {
+  if (!q || !q.source.startsWith('playlist:')) return []
+  const out: E[] = []
+  for (let i = nextIndex(q.entries, q.index); i >= 0 && out.length < count; i = nextIndex(q.entries, i)) {
+    const e = q.entries[i]!
+    if (!e.holders?.some((h) => h.self)) out.push(e)
+  }
+  return out
+}
+
 /** The queue after its entries changed (a playlist edited while it plays): keeps the playing track's place. */
 export function reconcile<E extends QueueEntry>(q: Queue<E>, entries: readonly E[], playing: string): Queue<E> {
   const same = entries.findIndex((e, i) => e.sha256 === playing && i === q.index)
