@@ -25,6 +25,9 @@ export type ApiErrorCode =
   | 'ERR_TRACK_UNAVAILABLE' // 503: known, but its bytes cannot be had now
   | 'ERR_UI_UNAVAILABLE' // 503: the web UI is not built
   | 'ERR_FORBIDDEN' // 403: this device may not do that (pairing on a member device)
+  | 'ERR_REFUSED' // 403: another own device refused the request (gig pull), with its reason
+  | 'ERR_DEVICE_NOT_FOUND' // 404: not an own device on the roster
+  | 'ERR_DEVICE_OFFLINE' // 503: an own device that is not linked now
 
 export class ApiError extends Error {
   override name = 'ApiError'
