@@ -16,9 +16,10 @@ import { serveCommand } from './commands/serve.ts'
 import { getCommand } from './commands/get.ts'
 import { playlistCommand } from './commands/playlist.ts'
 import { analyzeCommand } from './commands/analyze.ts'
+import { pullCommand } from './commands/pull.ts'
 
 export const COMMANDS: readonly Command[] = [
-  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, analyzeCommand, playlistCommand, serveCommand, getCommand, trackerCommand, bootstrapCommand, startCommand,
+  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, analyzeCommand, playlistCommand, serveCommand, getCommand, pullCommand, trackerCommand, bootstrapCommand, startCommand,
 ]
 
 function topHelp(): string {
