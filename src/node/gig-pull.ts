@@ -170,8 +170,10 @@ export class GigPull extends EventEmitter<Events> {
     this.emit('progress')
     const here = this.tracks.filter((t) => t.state === 'present' || t.state === 'fetched')
     await this.pool(here, (t) => this.verify(t), signal)
+    // Stopped (the node is closing): no report, since not every track was checked.
+    signal?.throwIfAborted()
     this.phase = 'done'
-    const ok = this.tracks.filter((t) => t.state === 'present' || t.state === 'fetched')
+    const ok = this.tracks.filter((t) => (t.state === 'present' || t.state === 'fetched') && t.verified)
     this.report = {
       playlist: this.opts.playlist,
       device: this.opts.device,

@@ -142,4 +142,10 @@ test('two fetches at a time; an empty playlist is trivially ready; without a pin
   const empty = await new GigPull({ playlist: 'E', device: { id: 'd', name: 'n' }, entries: [], swarm: fakeSwarm(script), locate: async () => undefined }).run()
   t.true(empty.ready)
   t.is(empty.tracks.length, 0)
+  // a stopped job gives no report: nothing it did not check is called ready
+  const stopped = new AbortController()
+  stopped.abort()
+  const job = new GigPull({ playlist: 'S', device: { id: 'd', name: 'n' }, entries: [{ sha256: shas[0]!, title: 'T', position: 1, size: 7, listed: true }], swarm: fakeSwarm(script), locate: async (s) => files.get(s) })
+  await t.throwsAsync(job.run(stopped.signal), { name: 'AbortError' })
+  t.is(job.report, null)
 })
