@@ -171,7 +171,7 @@ export class GigPull extends EventEmitter<Events> {
     const here = this.tracks.filter((t) => t.state === 'present' || t.state === 'fetched')
     await this.pool(here, (t) => this.verify(t), signal)
     // Stopped (the node is closing): no report, since not every track was checked.
-    signal?.throwIfAborted()
+    if (signal?.aborted) throw Object.assign(new Error('the pull was stopped (the node is closing)'), { name: 'AbortError' })
     this.phase = 'done'
     const ok = this.tracks.filter((t) => (t.state === 'present' || t.state === 'fetched') && t.verified)
     this.report = {
