@@ -308,7 +308,7 @@ export class PullService {
         const status = code === 'ERR_CONFLICT' ? 409 : code === 'ERR_PLAYLIST_NOT_FOUND' ? 404 : 403
         throw new ApiError(status, status === 403 ? 'ERR_REFUSED' : code, `${target.name}: ${asString(a.msg, 'msg')}`)
       }
-      const { key: _key, ...device } = target
+      const device = { id: target.id, name: target.name, self: false }
       const job = new RemoteJob(asString(a.job, 'job', 32), playlist, device)
       this.running = job
       this.keep(job)
