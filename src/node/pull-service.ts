@@ -56,6 +56,7 @@ export interface PullJobView {
   report?: GigReport
 }
 
+const PULL_COMMANDS = ['pull', 'pull-status', 'pull-report'] as const
 const MAX_JOBS_KEPT = 16
 const REMOTE_POLL = 500 // ms between status questions to the target
 const LINK_GRACE = 30_000 // ms a remote job waits for a lost link to come back
@@ -184,14 +185,18 @@ export class PullService {
   constructor(private readonly opts: PullServiceOptions) {}
 
   start(): void {
-    this.opts.swarm.devices.onCommand((kind, body, link) => this.onCommand(kind, body, link, true))
-    this.opts.swarm.friends.onCommand((kind, body, link) => this.onCommand(kind, body, link, false))
+    for (const kind of PULL_COMMANDS) {
+      this.opts.swarm.devices.onCommand(kind, (body, link) => this.onCommand(kind, body, link, true))
+      this.opts.swarm.friends.onCommand(kind, (body, link) => this.onCommand(kind, body, link, false))
+    }
   }
 
   stop(): void {
     this.abort.abort()
-    this.opts.swarm.devices.onCommand(null)
-    this.opts.swarm.friends.onCommand(null)
+    for (const kind of PULL_COMMANDS) {
+      this.opts.swarm.devices.onCommand(kind, null)
+      this.opts.swarm.friends.onCommand(kind, null)
+    }
   }
 
   private get self(): PullJobView['device'] {

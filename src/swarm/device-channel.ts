@@ -65,7 +65,7 @@ interface Events {
  * to the channel (the node checks and signs what it needs). The handler
  * answers with bytes or refuses with a one-line reason sent back (`cr`).
  */
-export type CommandHandler = (kind: string, body: Uint8Array, link: DeviceLink) => Promise<CommandAnswer>
+export type CommandHandler = (body: Uint8Array, link: DeviceLink, kind: string) => Promise<CommandAnswer>
 export type CommandAnswer = { body: Uint8Array } | { refused: string }
 
 export class CommandError extends Error {
@@ -100,7 +100,7 @@ export class DeviceChannel extends EventEmitter<Events> {
   private readonly waiting = new Map<number, { expect: Set<DeviceLink>; holders: Holder[]; done: () => void }>()
   private readonly blobWaits = new Map<number, { link: DeviceLink; done: (a: BlobAnswer) => void }>()
   private readonly commandWaits = new Map<number, { link: DeviceLink; done: (a: CommandAnswer | Error) => void }>()
-  private commandHandler: CommandHandler | null = null
+  private readonly commandHandlers = new Map<string, CommandHandler>()
   private closed = false
 
   constructor(private readonly opts: DeviceChannelOptions) {
@@ -169,8 +169,8 @@ export class DeviceChannel extends EventEmitter<Events> {
           const body = asBytes(m.b, 'b')
           if (body.length > MAX_COMMAND_BODY) return wire.destroy()
           if (++pending > MAX_PENDING_PER_LINK) return wire.destroy()
-          const handler = this.commandHandler
-          const answer: Promise<CommandAnswer> = handler ? handler(kind, body, link) : Promise.resolve({ refused: `"${kind}" is not served here` })
+          const handler = this.commandHandlers.get(kind)
+          const answer: Promise<CommandAnswer> = handler ? handler(body, link, kind) : Promise.resolve({ refused: `"${kind}" is not served here` })
           answer.then(
             (a) => {
               pending--
@@ -263,9 +263,13 @@ export class DeviceChannel extends EventEmitter<Events> {
     for (const l of links) if (!l.session.wire.destroyed) l.session.wire.extended(LOOKUP_EXTENSION, msg)
   }
 
-  /** Who answers commands from linked devices; without one, every command is refused. */
-  onCommand(handler: CommandHandler | null): void {
-    this.commandHandler = handler
+  /**
+   * Who answers one kind of command from linked devices (null: nobody); a
+   * kind without a handler is refused. Each service registers its own kinds.
+   */
+  onCommand(kind: string, handler: CommandHandler | null): void {
+    if (handler) this.commandHandlers.set(kind, handler)
+    else this.commandHandlers.delete(kind)
   }
 
   /**
