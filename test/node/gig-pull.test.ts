@@ -112,6 +112,10 @@ test.serial('a playlist pulled to a third device from two; a holder killed mid-p
   t.is(notReady.code, 1)
   t.regex(notReady.stdout, /MISSING: no online holder/)
   t.regex(notReady.stdout, /NOT gig-ready/)
+  // a pull asked of the phone now: it is not linked
+  const offline = await api<{ error: { code: string } }>(l, laptop!, 'POST', '/api/pull', { playlist: 'Peak', device: 'phone' })
+  t.is(offline.status, 503)
+  t.is(offline.json.error.code, 'ERR_DEVICE_OFFLINE')
 
   // 3. The phone is back: the re-run fetches only the big track.
   p = await serveNode(t, phone!, phoneArgs)
@@ -138,6 +142,11 @@ test.serial('a playlist pulled to a third device from two; a holder killed mid-p
   // the phone's node shows the job it ran, and who asked for it
   const { json: onPhone } = await api<{ jobs: PullJobView[] }>(p, phone!, 'GET', '/api/pull')
   t.is(onPhone.jobs[0]!.requestedBy, 'laptop')
+  // a playlist the phone does not know: its answer, passed on
+  const nope = await api<{ error: { code: string; message: string } }>(l, laptop!, 'POST', '/api/pull', { playlist: 'Nope', device: 'phone' })
+  t.is(nope.status, 404)
+  t.is(nope.json.error.code, 'ERR_PLAYLIST_NOT_FOUND')
+  t.regex(nope.json.error.message, /^phone: no playlist named "Nope"/)
   // by name too; an unknown device is 404
   t.is((await runCli(['pull', '--playlist', 'Warmup', '--device', 'phone'], { DJCLOUD_HOME: laptop! })).code, 0)
   const unknown = await runCli(['pull', '--playlist', 'Warmup', '--device', 'toaster'], { DJCLOUD_HOME: laptop! })
