@@ -3,10 +3,10 @@
 // circle), the embedded tracker, manifests and the local API together, and
 // owns the home's LevelDB while it runs.
 import { join } from 'node:path'
-import { readFile, writeFile } from 'node:fs/promises'
+import { access, readFile, stat, writeFile } from 'node:fs/promises'
 import { addDevice, adoptRoster, encodeCertificate, lanAddress, loadIdentity, saveRoster, verifyRoster, type Identity, type Roster } from '../identity/index.ts'
 import { LocalLibrary, openLibrary, type Library, type ScanOptions } from '../library/index.ts'
-import { Swarm, metaFromTrack } from '../swarm/index.ts'
+import { Swarm, cachePaths, metaFromTrack } from '../swarm/index.ts'
 import { announceSigner } from '../swarm/announce.ts'
 import { createApiServer, firstTrackSource, LocalFileTrackSource, loadOrCreateApiToken, type ApiServer } from '../player/index.ts'
 import { createAdmissionTracker, loadOrCreateTrackerToken, type AdmissionTracker } from '../../tracker/index.ts'
@@ -20,6 +20,7 @@ import { ManifestSync } from './manifest-sync.ts'
 import { Sharing } from './sharing.ts'
 import { NodeAnalysis } from './analysis-routes.ts'
 import { UiRoutes } from './ui-routes.ts'
+import { PullService } from './pull-service.ts'
 import { DhtNode, ManifestBook, ManifestStore, listUnion, parseHostPort, unionTrack, unionTracks, type UnionEntry } from '../manifest/index.ts'
 import { removeNodeInfo, writeNodeInfo, type NodeInfo } from './node-file.ts'
 
@@ -72,6 +73,7 @@ export class Node {
     readonly info: NodeInfo,
     private readonly reload: NodeJS.Timeout,
     readonly ui: UiRoutes,
+    readonly pulls: PullService,
   ) {}
 
   private get identity(): Identity {
@@ -275,6 +277,15 @@ export class Node {
         onPaired: async () => node?.reloadRoster(),
       })
       cleanup.push(() => ui.close())
+      // Gig preparation: pulls of a playlist here, or asked of / by another own device.
+      const pulls = new PullService({
+        identity: id, swarm, book, union, onWarning: warn,
+        locate: (sha) => locateTrack(library, join(home, 'cache'), sha),
+        // Pulled tracks stay: the cache never evicts a pinned track (`djcloud cache unpin` lets it go).
+        pin: (sha) => swarm.cache.pin(sha),
+      })
+      pulls.start()
+      cleanup.push(async () => pulls.stop())
       const apiHost = opts.apiHost ?? '127.0.0.1'
       const api = createApiServer({
         library: served,
@@ -296,6 +307,7 @@ export class Node {
           ...cueRoutes({ library, book, sync, union }),
           ...cacheRoutes(swarm),
           ...ui.routes(),
+          ...pulls.routes(),
         ],
       })
       const bound = await api.listen(opts.apiPort ?? DEFAULT_PORTS.api, apiHost)
@@ -312,7 +324,7 @@ export class Node {
       await writeNodeInfo(home, info)
       const reload = setInterval(() => void node?.reloadRoster().catch(warn), ROSTER_RELOAD)
       reload.unref()
-      node = new Node(home, current, library, swarm, api, discovery, tracker, dht, book, sync, sharing, analysis, info, reload, ui)
+      node = new Node(home, current, library, swarm, api, discovery, tracker, dht, book, sync, sharing, analysis, info, reload, ui, pulls)
       await discovery.start()
       await sync.start()
       sharing.start()
@@ -348,6 +360,7 @@ export class Node {
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.reload)
+      this.pulls.stop()
       this.sync.stop()
       this.sharing.stop()
       await this.analysis.close()
@@ -374,6 +387,16 @@ async function offerLibrary(swarm: Swarm, library: LocalLibrary, circleSecret: U
       return { meta: metaFromTrack({ ...t, pieces }, circleSecret), path: t.paths[0]! }
     })
   }
+}
+
+/** Where a track's bytes are on this device: a library file still of its size, else the cache. */
+async function locateTrack(library: LocalLibrary, cacheDir: string, sha256: string): Promise<string | undefined> {
+  const t = await library.track(sha256)
+  for (const p of t && !t.missing ? t.paths : []) {
+    if (await stat(p).then((s) => s.isFile() && s.size === t!.size, () => false)) return p
+  }
+  const cached = cachePaths(cacheDir, sha256).final
+  return (await access(cached).then(() => true, () => false)) ? cached : undefined
 }
 
 /**

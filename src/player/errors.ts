@@ -27,6 +27,9 @@ export type ApiErrorCode =
   | 'ERR_FORBIDDEN' // 403: this device may not do that (pairing on a member device)
   | 'ERR_CACHE_BUDGET' // 409: a cache budget below the pinned tracks (and downloads in flight)
   | 'ERR_CACHE_FULL' // 507: no room in the cache budget (pinned tracks fill it)
+  | 'ERR_REFUSED' // 403: another own device refused the request (gig pull), with its reason
+  | 'ERR_DEVICE_NOT_FOUND' // 404: not an own device on the roster
+  | 'ERR_DEVICE_OFFLINE' // 503: an own device that is not linked now
 
 export class ApiError extends Error {
   override name = 'ApiError'

@@ -5,7 +5,9 @@
 // nothing has to be announced per track. The same messages carry manifests
 // among own devices: a notice when a device publishes a new version, and
 // blob requests answered in chunks (the receiver checks every blob against
-// the hash it asked for, so a holder cannot feed it anything else).
+// the hash it asked for, so a holder cannot feed it anything else). Commands
+// (`cq`/`cr`) carry requests one device makes of another (a gig pull); their
+// bodies are opaque here and checked by whoever handles them.
 import { EventEmitter } from 'node:events'
 import { createHash, createHmac } from 'node:crypto'
 import { asBytes, asDict, asInt, asString, decode, encode } from '../codec/index.ts'
@@ -58,6 +60,24 @@ interface Events {
   notice: [link: DeviceLink, notice: ManifestNotice]
 }
 
+/**
+ * A command from a linked device (`cq`): `kind` names it, `body` is opaque
+ * to the channel (the node checks and signs what it needs). The handler
+ * answers with bytes or refuses with a one-line reason sent back (`cr`).
+ */
+export type CommandHandler = (body: Uint8Array, link: DeviceLink, kind: string) => Promise<CommandAnswer>
+export type CommandAnswer = { body: Uint8Array } | { refused: string }
+
+export class CommandError extends Error {
+  override name = 'CommandError'
+  constructor(
+    readonly code: 'ERR_REFUSED' | 'ERR_TIMEOUT' | 'ERR_LINK_GONE',
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
 export interface DeviceChannelOptions {
   peerPort: () => number
   /** The info dict of a track this device can serve to this link, or null. */
@@ -66,6 +86,12 @@ export interface DeviceChannelOptions {
   blob?: (id: string, link: DeviceLink) => Promise<Uint8Array | undefined>
 }
 
+/** Bytes of a command's body or answer: one message, under the cap. */
+export const MAX_COMMAND_BODY = 64 * 1024
+const MAX_COMMAND_KIND = 32
+const MAX_REFUSAL = 256
+export const COMMAND_TIMEOUT = 10_000 // ms for an answer
+
 type BlobAnswer = { size: number; data?: Uint8Array } | null
 
 export class DeviceChannel extends EventEmitter<Events> {
@@ -73,6 +99,8 @@ export class DeviceChannel extends EventEmitter<Events> {
   private nextId = 1
   private readonly waiting = new Map<number, { expect: Set<DeviceLink>; holders: Holder[]; done: () => void }>()
   private readonly blobWaits = new Map<number, { link: DeviceLink; done: (a: BlobAnswer) => void }>()
+  private readonly commandWaits = new Map<number, { link: DeviceLink; done: (a: CommandAnswer | Error) => void }>()
+  private readonly commandHandlers = new Map<string, CommandHandler>()
   private closed = false
 
   constructor(private readonly opts: DeviceChannelOptions) {
@@ -135,6 +163,32 @@ export class DeviceChannel extends EventEmitter<Events> {
             },
             () => pending--,
           )
+        } else if (t === 'cq') {
+          const id = asInt(m.id, 'id')
+          const kind = asString(m.k, 'k', MAX_COMMAND_KIND)
+          const body = asBytes(m.b, 'b')
+          if (body.length > MAX_COMMAND_BODY) return wire.destroy()
+          if (++pending > MAX_PENDING_PER_LINK) return wire.destroy()
+          const handler = this.commandHandlers.get(kind)
+          const answer: Promise<CommandAnswer> = handler ? handler(body, link, kind) : Promise.resolve({ refused: `"${kind}" is not served here` })
+          answer.then(
+            (a) => {
+              pending--
+              if (wire.destroyed) return
+              const reply = 'body' in a ? { b: a.body.subarray(0, MAX_COMMAND_BODY) } : { err: a.refused.slice(0, MAX_REFUSAL) }
+              wire.extended(LOOKUP_EXTENSION, encode({ t: 'cr', id, ...reply }))
+            },
+            () => {
+              pending--
+              if (!wire.destroyed) wire.extended(LOOKUP_EXTENSION, encode({ t: 'cr', id, err: 'internal error' }))
+            },
+          )
+        } else if (t === 'cr') {
+          const id = asInt(m.id, 'id')
+          const w = this.commandWaits.get(id)
+          if (!w || w.link !== link) return
+          this.commandWaits.delete(id)
+          w.done(m.b !== undefined ? { body: asBytes(m.b, 'b') } : { refused: asString(m.err, 'err', MAX_REFUSAL) })
         } else if (t === 'br') {
           const id = asInt(m.id, 'id')
           const w = this.blobWaits.get(id)
@@ -163,6 +217,9 @@ export class DeviceChannel extends EventEmitter<Events> {
     })
     wire.on('close', () => {
       for (const [id, w] of this.blobWaits) if (w.link === link) (this.blobWaits.delete(id), w.done(null))
+      for (const [id, w] of this.commandWaits) {
+        if (w.link === link) (this.commandWaits.delete(id), w.done(new CommandError('ERR_LINK_GONE', `the link to ${link.name} closed`)))
+      }
       if (!this.links.delete(link)) return
       for (const w of this.waiting.values()) if (w.expect.delete(link) && w.expect.size === 0) w.done()
       this.emit('link-gone', link)
@@ -204,6 +261,42 @@ export class DeviceChannel extends EventEmitter<Events> {
       seq: n.seq,
     })
     for (const l of links) if (!l.session.wire.destroyed) l.session.wire.extended(LOOKUP_EXTENSION, msg)
+  }
+
+  /**
+   * Who answers one kind of command from linked devices (null: nobody); a
+   * kind without a handler is refused. Each service registers its own kinds.
+   */
+  onCommand(kind: string, handler: CommandHandler | null): void {
+    if (handler) this.commandHandlers.set(kind, handler)
+    else this.commandHandlers.delete(kind)
+  }
+
+  /**
+   * Sends a command to one linked device and resolves with its answer body;
+   * rejects with CommandError: ERR_REFUSED (its reason), ERR_TIMEOUT, ERR_LINK_GONE.
+   */
+  command(link: DeviceLink, kind: string, body: Uint8Array, timeoutMs = COMMAND_TIMEOUT): Promise<Uint8Array> {
+    if (body.length > MAX_COMMAND_BODY) return Promise.reject(new RangeError(`a command body is at most ${MAX_COMMAND_BODY} bytes`))
+    if (this.closed || link.session.wire.destroyed) return Promise.reject(new CommandError('ERR_LINK_GONE', `${link.name} is not linked`))
+    const id = this.nextId++
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.commandWaits.delete(id)
+        reject(new CommandError('ERR_TIMEOUT', `${link.name} did not answer "${kind}" within ${timeoutMs} ms`))
+      }, timeoutMs)
+      timer.unref()
+      this.commandWaits.set(id, {
+        link,
+        done: (a) => {
+          clearTimeout(timer)
+          if (a instanceof Error) reject(a)
+          else if ('body' in a) resolve(a.body)
+          else reject(new CommandError('ERR_REFUSED', a.refused))
+        },
+      })
+      link.session.wire.extended(LOOKUP_EXTENSION, encode({ t: 'cq', id, k: kind, b: body }))
+    })
   }
 
   private askBlob(link: DeviceLink, key: Buffer, off: number): Promise<BlobAnswer> {
@@ -257,5 +350,7 @@ export class DeviceChannel extends EventEmitter<Events> {
     for (const w of this.waiting.values()) w.done()
     for (const w of this.blobWaits.values()) w.done(null)
     this.blobWaits.clear()
+    for (const w of this.commandWaits.values()) w.done(new CommandError('ERR_LINK_GONE', 'the device channel closed'))
+    this.commandWaits.clear()
   }
 }

@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useState, type DragEvent, type FormEvent } from 'react'
 import { formatTime, moveItem, toCamelot, type Holder } from '../logic/index.ts'
 import { api, describe } from './api.ts'
+import { GigPanel } from './GigPanel.tsx'
 import type { Notify, PlayEntry, PlaylistSummary } from './types.ts'
 
 interface TrackViewLite {
@@ -231,6 +232,7 @@ export function PlaylistsPage({ playlists, onChanged, onOpen, notify, playing, o
               })}
             </ol>
             {view && entries.length === 0 && <p className="dim">Empty: add tracks from the Library with +.</p>}
+            {view && entries.length > 0 && <GigPanel playlist={open} notify={notify} />}
           </>
         )}
       </div>
