@@ -86,7 +86,13 @@ test.serial('a playlist pulled to a third device from two; a holder killed mid-p
   t.deepEqual(byTitle(r1)['Home One']!.positions, [1, 4])
   t.deepEqual(Object.keys(byTitle(r1)['Phone One']!.sources), ['phone'])
   t.deepEqual(Object.keys(byTitle(r1)['Home One']!.sources), ['home-pc'])
-  t.false(r1.pinned) // no cache pins in this build
+  // Pulled tracks are pinned: the cache keeps them whatever else comes in.
+  t.true(r1.pinned)
+  const cache = await api<{ tracks: Array<{ sha256: string; pinned: boolean }> }>(l, laptop!, 'GET', '/api/cache')
+  t.deepEqual(
+    r1.tracks.map((x) => cache.json.tracks.find((c) => c.sha256 === x.sha256)?.pinned),
+    r1.tracks.map(() => true),
+  )
 
   // 2. Peak: the phone, only holder of the big track, dies while it is being fetched.
   const started = await api<{ job: PullJobView }>(l, laptop!, 'POST', '/api/pull', { playlist: 'Peak' })

@@ -32,7 +32,7 @@ export function summaryLine(r: GigReport): string {
   const head = r.ready ? `Gig-ready: "${r.playlist}" on ${r.device.name}` : `NOT gig-ready: "${r.playlist}" on ${r.device.name}`
   const counts = `${r.present}/${r.tracks.length} tracks present and verified (${r.fetched} fetched, ${(r.bytes / MB).toFixed(1)} MB in ${(r.ms / 1000).toFixed(1)} s)`
   const missing = r.missing ? `, ${r.missing} missing` : ''
-  const pins = r.pinned ? '' : '; not pinned (this build has no cache pins)'
+  const pins = r.pinned ? '; pinned in the cache' : '; not pinned'
   return `${head}: ${counts}${missing}${pins}\n`
 }
 
