@@ -204,11 +204,21 @@ test('the laptop UI: library, search, sort by BPM, a track from two other device
     return (await tideRow.locator('[data-testid=cached-here]').count()) === 1 ? true : undefined
   }, 20_000, 500)
 
+  // Gig preparation from the playlist page: every track of the set here, verified and pinned.
+  await page.click('[data-testid=nav-playlists]')
+  await page.click('[data-testid=playlist-item][data-name="E2E Set"]')
+  await page.click('[data-testid=gig-pull]')
+  await page.waitForSelector('[data-testid=gig-report][data-ready=true]', { timeout: 30_000 })
+  t.is(await page.locator('[data-testid=gig-missing]').count(), 0)
+  const cache = await get<{ tracks: Array<{ sha256: string; pinned: boolean }> }>('/api/cache')
+  t.true(cache.tracks.find((x) => x.sha256 === picks[1])?.pinned, 'the fetched track of the set is pinned')
+  await shot(page, '7-gig-ready')
+
   // A phone's width: the same library, still usable.
   await page.setViewportSize({ width: 390, height: 844 })
   await page.click('[data-testid=nav-library]')
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=track-row]').length === 6)
-  await shot(page, '7-phone')
+  await shot(page, '8-phone')
 
   t.deepEqual(errors, [], 'no uncaught errors in the page')
 })
