@@ -6,6 +6,7 @@ import { lookupBenchMain } from './swarm/lookup-bench.ts'
 import { manifestBenchMain } from './manifest/main.ts'
 import { analysisBenchMain } from './analysis/main.ts'
 import { uiBenchMain } from './ui/main.ts'
+import { gigBenchMain } from './gig/main.ts'
 
 const BENCHES: Record<string, (argv: string[]) => Promise<number>> = {
   scan: scanBenchMain,
@@ -14,6 +15,7 @@ const BENCHES: Record<string, (argv: string[]) => Promise<number>> = {
   manifest: manifestBenchMain,
   analysis: analysisBenchMain,
   ui: uiBenchMain,
+  gig: gigBenchMain,
 }
 
 const names = process.argv.slice(2)

@@ -1,0 +1,282 @@
+// The gig benchmark (see bench/README.md): pulling a playlist of 50 tracks
+// (~500 MB) held by two own devices onto a third, next to `cp` of the same
+// bytes from local disk in the same run; and the metadata backup of a
+// 10,000-track library with analyses and cues (size, export and restore
+// time), next to `tar czf | openssl enc -aes-256-ctr` of the same metadata.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile, copyFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { initIdentity, loadIdentity, deriveOwnerSecrets } from '../../src/identity/index.ts'
+import { LocalLibrary } from '../../src/library/index.ts'
+import { ManifestBook, ManifestStore, setCues } from '../../src/manifest/index.ts'
+import { exportBackup, importBackup, parseHeader, openBackup, decompressContent } from '../../src/backup/index.ts'
+import { machineInfo, type MachineInfo } from '../common.ts'
+import { REPO, flushToDisk } from '../scan/measure.ts'
+import { syntheticTracks } from '../manifest/tracks.ts'
+import { children, killChildren, startService, type Service } from '../swarm/procs.ts'
+import { makeHomes } from '../../test/helpers/homes.ts'
+import { writeNoiseWav } from '../../test/helpers/tracks.ts'
+
+export interface GigBenchOptions {
+  /** Tracks in the playlist. */
+  tracks: number
+  /** Bytes of each track. */
+  trackBytes: number
+  /** Recordings in the backed-up library. */
+  library: number
+  tmp: string
+  log: (line: string) => void
+}
+
+export interface GigBenchResults {
+  date: string
+  machine: MachineInfo
+  commit: string | null
+  method: string[]
+  pull: { tracks: number; bytes: number; ms: number; cpMs: number; ratio: number; ready: boolean; sources: Record<string, number> }
+  backup: {
+    recordings: number
+    cued: number
+    bytes: number
+    exportMs: number
+    restoreMs: number
+    yardstick: { plainBytes: number; bytes: number; ms: number; restoreMs: number }
+    sizeRatio: number
+    exportRatio: number
+    restoreRatio: number
+  }
+}
+
+const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d
+const BIN = join(REPO, 'bin/djcloud.js')
+
+interface NodeInfo {
+  pid: number
+  api: string
+  tracker?: string
+}
+
+function serve(name: string, home: string, extra: string[]): Promise<Service<NodeInfo>> {
+  const args = [BIN, 'serve', '--json', '--home', home, '--port', '0', '--api-port', '0', '--peer-host', '127.0.0.1', '--dht-port', '0', '--no-analyze', ...extra]
+  return startService<NodeInfo>(name, process.execPath, args, REPO, 60_000)
+}
+
+function cli(home: string, args: string[]): string {
+  const r = spawnSync(process.execPath, [BIN, ...args, '--home', home, '--json'], { cwd: REPO, encoding: 'utf8', maxBuffer: 64 << 20 })
+  if (r.status !== 0) throw new Error(`djcloud ${args.join(' ')}: ${r.stderr.trim()}`)
+  return r.stdout
+}
+
+async function call<T>(base: string, token: string, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${await res.text()}`)
+  return (await res.json()) as T
+}
+
+function commit(): string | null {
+  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' })
+  if (r.status !== 0) return null
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src', 'bench/gig'], { cwd: REPO, encoding: 'utf8' }).stdout.trim()
+  return r.stdout.trim() + (dirty ? '+dirty' : '')
+}
+
+async function dirBytes(dir: string): Promise<number> {
+  let n = 0
+  for (const f of await readdir(dir)) n += (await stat(join(dir, f))).size
+  return n
+}
+
+/** Pull: a playlist of `tracks` noise WAVs held by home-pc and phone, pulled onto the laptop. */
+async function pullPart(work: string, opts: GigBenchOptions, services: Service<NodeInfo>[]): Promise<GigBenchResults['pull']> {
+  const { log } = opts
+  const [homePc, phone, laptop] = await makeHomes(join(work, 'pull'), ['home-pc', 'phone', 'laptop'])
+  const music = join(work, 'music')
+  await mkdir(music)
+  for (let i = 0; i < opts.tracks; i++) await writeNoiseWav(join(music, `track-${String(i).padStart(2, '0')}.wav`), opts.trackBytes, 1000 + i)
+  const phoneMusic = join(work, 'phone-music')
+  await mkdir(phoneMusic)
+  for (const f of await readdir(music)) await copyFile(join(music, f), join(phoneMusic, f))
+  cli(homePc!, ['scan', music])
+  cli(phone!, ['scan', phoneMusic])
+  const bytes = await dirBytes(music)
+  flushToDisk()
+
+  const admin = await serve('home-pc', homePc!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
+  services.push(admin, await serve('phone', phone!, ['--tracker', admin.ready.tracker!]))
+  const lap = await serve('laptop', laptop!, ['--tracker', admin.ready.tracker!])
+  services.push(lap)
+  const token = (await loadToken(laptop!))!
+  // The playlist, made on the laptop once its union lists every track with both holders online.
+  const end = Date.now() + 120_000
+  let shas: string[] = []
+  for (;;) {
+    const { tracks } = await call<{ tracks: Array<{ sha256: string; holders?: Array<{ name: string; online: boolean }> }> }>(lap.ready.api, token, 'GET', '/api/library')
+    const ready = tracks.filter((t) => (t.holders ?? []).filter((h) => h.online && h.name !== 'laptop').length === 2)
+    if (ready.length === opts.tracks) {
+      shas = ready.map((t) => t.sha256)
+      break
+    }
+    if (Date.now() > end) throw new Error(`the laptop lists ${ready.length} of ${opts.tracks} tracks with both holders online`)
+    await new Promise((r) => setTimeout(r, 500))
+  }
+  await call(lap.ready.api, token, 'POST', '/api/playlists', { name: 'Gig' })
+  await call(lap.ready.api, token, 'POST', '/api/playlists/Gig/tracks', { tracks: shas })
+  log(`pull: ${opts.tracks} tracks, ${(bytes / 1e6).toFixed(0)} MB on home-pc and phone; playlist "Gig" made on the laptop`)
+
+  // Yardstick: cp of the same files from local disk (page cache warm: just written and read by the scans).
+  const cpDir = join(work, 'cp-copy')
+  let t0 = performance.now()
+  execFileSync('cp', ['-r', music, cpDir])
+  execFileSync('sync')
+  const cpMs = performance.now() - t0
+  await rm(cpDir, { recursive: true, force: true })
+
+  t0 = performance.now()
+  const started = await call<{ job: { id: string } }>(lap.ready.api, token, 'POST', '/api/pull', { playlist: 'Gig' })
+  let job: { state: string; report?: { ready: boolean; tracks: Array<{ sources?: Record<string, number> }> } }
+  for (;;) {
+    job = (await call<{ job: typeof job }>(lap.ready.api, token, 'GET', `/api/pull/${started.job.id}`)).job
+    if (job.report) break
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  execFileSync('sync')
+  const ms = performance.now() - t0
+  const sources: Record<string, number> = {}
+  for (const t of job.report!.tracks) for (const [k, v] of Object.entries(t.sources ?? {})) sources[k] = (sources[k] ?? 0) + v
+  log(`pull: ${(ms / 1000).toFixed(2)} s (ready: ${job.report!.ready}), cp: ${(cpMs / 1000).toFixed(2)} s`)
+  return { tracks: opts.tracks, bytes, ms: round(ms), cpMs: round(cpMs), ratio: round(ms / cpMs, 2), ready: job.report!.ready, sources }
+}
+
+async function loadToken(home: string): Promise<string | undefined> {
+  const { readApiToken } = await import('../../src/player/index.ts')
+  return readApiToken(home)
+}
+
+/** Backup: an admin home with `library` analysed recordings (waveforms included), cues on a fifth, its library manifest. */
+export async function backupPart(work: string, opts: GigBenchOptions): Promise<GigBenchResults['backup']> {
+  const { log } = opts
+  const home = join(work, 'backup-home')
+  const id = await initIdentity(home, { name: 'home-pc' })
+  const phrase = id.phrase!
+  const lib = await LocalLibrary.open(home, { circleSecret: id.circleSecret })
+  const tracks = syntheticTracks(opts.library, 701)
+  // Waveforms shaped like music (a loud body, quieter intro and breakdown, bands
+  // moving with it, a little noise), not random bytes: they compress as real ones do.
+  const level = (columns: number, seed: number) => {
+    const data = Buffer.alloc(columns * 4)
+    const noise = randomBytes(columns * 4)
+    for (let c = 0; c < columns; c++) {
+      const x = c / columns
+      const body = x < 0.08 || (x > 0.5 && x < 0.6) ? 0.35 : 0.85
+      const beat = 0.1 * Math.sin((c + seed) * 1.7)
+      for (let b = 0; b < 4; b++) data[c * 4 + b] = Math.max(0, Math.min(255, Math.round(255 * (body + beat) * [1, 0.8, 0.5, 0.3][b]! + (noise[c * 4 + b]! % 9) - 4)))
+    }
+    return { columns, secondsPerColumn: 1, data: data.toString('base64') }
+  }
+  const self = Buffer.from(id.device.publicKey).toString('hex')
+  let cued = 0
+  for (const [i, t] of tracks.entries()) {
+    const result = {
+      version: 2, duration: t.tags.duration!, bpm: t.tags.bpm!, tempoRange: { min: 85, max: 175 }, bpmConfidence: 0.8, beatOffset: 0.1,
+      key: 'A minor', camelot: '8A', openKey: '1m', keyStrength: 0.7, lufs: -9, peakDb: -0.5,
+    }
+    await lib.putAnalysis(t.audioHash, { version: 2, at: Date.now(), source: 'local', result }, { levels: [level(128, i), level(1024, i)] })
+    if (i % 5 === 0) {
+      const cues = [
+        { id: `hot-a-${String(i).padStart(6, '0')}`, kind: 'hot' as const, slot: 'A' as const, position: 12.5, name: 'Drop' },
+        { id: `memory-${String(i).padStart(6, '0')}`, kind: 'memory' as const, position: 64 },
+      ]
+      await lib.putCueEdits(t.audioHash, setCues(self, new Map(), cues))
+      cued++
+    }
+  }
+  await lib.close()
+  {
+    const me = await loadIdentity(home)
+    const book = await ManifestBook.open({ store: await ManifestStore.open(home, me.circleSecret), identity: () => me })
+    await book.publishLibrary(tracks)
+  }
+  log(`backup: ${opts.library} analysed recordings with waveforms, cues on ${cued}, a library manifest of ${tracks.length} tracks`)
+
+  let t0 = performance.now()
+  const exported = await exportBackup(home)
+  const exportMs = performance.now() - t0
+  const bytes = exported.bytes
+  const fresh = join(work, 'restored-home')
+  t0 = performance.now()
+  await importBackup(fresh, bytes, { phrase, name: 'new-laptop' })
+  const restoreMs = performance.now() - t0
+  log(`backup: ${(bytes.length / 1e6).toFixed(1)} MB, export ${(exportMs / 1000).toFixed(2)} s, restore ${(restoreMs / 1000).toFixed(2)} s`)
+
+  // Yardstick: the same metadata, decrypted and decompressed (what export encodes), as a file:
+  // tar czf of it piped into openssl enc -aes-256-ctr, and back.
+  const header = parseHeader(bytes)
+  const plain = decompressContent(openBackup(bytes, header, deriveOwnerSecrets(phrase).backupKey))
+  const plainDir = join(work, 'metadata')
+  await mkdir(plainDir)
+  await writeFile(join(plainDir, 'metadata.bencode'), plain)
+  flushToDisk()
+  const out = join(work, 'metadata.tar.gz.enc')
+  const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { cwd: work })
+  t0 = performance.now()
+  sh(`tar czf - -C ${plainDir} . | openssl enc -aes-256-ctr -pbkdf2 -pass pass:bench -out ${out}`)
+  const yMs = performance.now() - t0
+  const yBytes = (await stat(out)).size
+  const back = join(work, 'metadata-back')
+  await mkdir(back)
+  t0 = performance.now()
+  sh(`openssl enc -d -aes-256-ctr -pbkdf2 -pass pass:bench -in ${out} | tar xzf - -C ${back}`)
+  const yRestoreMs = performance.now() - t0
+  log(`yardstick: ${(plain.length / 1e6).toFixed(1)} MB of metadata -> ${(yBytes / 1e6).toFixed(1)} MB in ${(yMs / 1000).toFixed(2)} s, back in ${(yRestoreMs / 1000).toFixed(2)} s`)
+  return {
+    recordings: opts.library,
+    cued,
+    bytes: bytes.length,
+    exportMs: round(exportMs),
+    restoreMs: round(restoreMs),
+    yardstick: { plainBytes: plain.length, bytes: yBytes, ms: round(yMs), restoreMs: round(yRestoreMs) },
+    sizeRatio: round(bytes.length / yBytes, 2),
+    exportRatio: round(exportMs / yMs, 2),
+    restoreRatio: round(restoreMs / yRestoreMs, 2),
+  }
+}
+
+export async function runGigBench(opts: GigBenchOptions): Promise<GigBenchResults> {
+  const work = await mkdtemp(join(opts.tmp, 'djcloud-bench-gig-'))
+  const services: Service<NodeInfo>[] = []
+  const onSignal = (signal: NodeJS.Signals) => {
+    killChildren()
+    void rm(work, { recursive: true, force: true }).finally(() => process.kill(process.pid, signal))
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    const pull = await pullPart(work, opts, services)
+    await Promise.all(services.splice(0).map((s) => s.stop()))
+    const backup = await backupPart(work, opts)
+    return {
+      date: new Date().toISOString().slice(0, 10),
+      machine: machineInfo(),
+      commit: commit(),
+      method: [
+        `pull: home-pc (admin, tracker) and phone hold ${opts.tracks} distinct ${(opts.trackBytes / 1e6).toFixed(0)} MB WAVs (seeded noise, written by the benchmark); the laptop, holding none, makes a playlist of them and POST /api/pull runs; time from the POST to the job's report (every track fetched from both holders, SHA-256 verified, re-read and verified, pinned), then sync; three \`djcloud serve\` processes on 127.0.0.1, analysis off`,
+        'yardstick for pull: cp -r of the same files from local disk to a new folder, then sync, in the same run (page cache warm for both: the files were just written and scanned)',
+        `backup: an admin home with ${opts.library} analysed recordings (summary and two waveform levels each, as stored), cue registers on a fifth of them, and a signed library manifest of ${opts.library} tracks (bench/manifest/tracks.ts); exportBackup (gather, bencode, brotli, XChaCha20-Poly1305, owner signature) and importBackup onto a new home from the recovery phrase (verify, decrypt, decompress, check, write the stores)`,
+        'yardstick for backup: the same metadata as export encodes it (the decrypted, decompressed content) in one file, `tar czf - | openssl enc -aes-256-ctr -pbkdf2` and back (`openssl enc -d | tar xzf -`), in the same run',
+      ],
+      pull,
+      backup,
+    }
+  } finally {
+    await Promise.all(services.map((s) => s.stop()))
+    if (children.size) killChildren()
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    await rm(work, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,68 @@
+// Command line of the gig benchmark: runs it, prints the figures and writes
+// them as JSON. Returns an exit code: 0 done (targets are reported, the issue
+// sets none), 1 the benchmark itself failed, 2 bad usage.
+import { tmpdir } from 'node:os'
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { positiveCount, runAndReport } from '../common.ts'
+import { REPO } from '../scan/measure.ts'
+import { runGigBench, type GigBenchResults } from './gig-bench.ts'
+
+const USAGE = `Usage: npm run bench:gig -- [options]
+
+  --tracks N    tracks in the pulled playlist (default 50)
+  --mb N        MB of each track (default 10: ~500 MB in all)
+  --library N   recordings in the backed-up library (default 10000)
+  --quick       a smoke run: 6 tracks of 5 MB, a library of 500; results not written unless --out is given
+  --out FILE    where to write the JSON results (default bench/results/gig.json)
+  --tmp DIR     where the homes and tracks go (default: the OS temp dir, $TMPDIR)
+`
+
+export function formatResults(r: GigBenchResults): string {
+  const p = r.pull
+  const b = r.backup
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`
+  const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`
+  return [
+    `gig benchmark, ${r.date}, ${r.machine.cpu} (${r.machine.cores} cores), Node ${r.machine.node}, commit ${r.commit ?? '?'}`,
+    '',
+    `pull of ${p.tracks} tracks (${mb(p.bytes)}) from home-pc and phone: ${s(p.ms)} (${(p.bytes / 1e6 / (p.ms / 1000)).toFixed(0)} MB/s), gig-ready: ${p.ready}; sources ${Object.entries(p.sources).map(([k, v]) => `${k} ${mb(v)}`).join(', ')}`,
+    `  cp -r of the same files from local disk: ${s(p.cpMs)}; ratio ${p.ratio}x`,
+    `backup of ${b.recordings} analysed recordings (cues on ${b.cued}): ${mb(b.bytes)}, export ${s(b.exportMs)}, restore ${s(b.restoreMs)}`,
+    `  tar czf | openssl enc -aes-256-ctr of the same ${mb(b.yardstick.plainBytes)} of metadata: ${mb(b.yardstick.bytes)}, ${s(b.yardstick.ms)}, back ${s(b.yardstick.restoreMs)}`,
+    `  ratios: size ${b.sizeRatio}x, export ${b.exportRatio}x, restore ${b.restoreRatio}x`,
+  ].join('\n')
+}
+
+export async function gigBenchMain(argv: string[]): Promise<number> {
+  let opts
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        tracks: { type: 'string' },
+        mb: { type: 'string' },
+        library: { type: 'string' },
+        quick: { type: 'boolean' },
+        out: { type: 'string' },
+        tmp: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    })
+    if (values.help) {
+      process.stdout.write(USAGE)
+      return 0
+    }
+    opts = {
+      tracks: positiveCount(values.tracks, values.quick ? 6 : 50),
+      trackBytes: positiveCount(values.mb, values.quick ? 5 : 10) * 1_000_000,
+      library: positiveCount(values.library, values.quick ? 500 : 10_000),
+      out: values.out ?? (values.quick ? undefined : resolve(REPO, 'bench/results/gig.json')),
+      tmp: resolve(values.tmp ?? tmpdir()),
+    }
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`)
+    return 2
+  }
+  return runAndReport('gig', opts.out, (log) => runGigBench({ ...opts, log }), formatResults)
+}

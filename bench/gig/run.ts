@@ -1,0 +1,4 @@
+// npm run bench:gig
+import { gigBenchMain } from './main.ts'
+
+process.exitCode = await gigBenchMain(process.argv.slice(2))
