@@ -1,4 +1,4 @@
-export { Swarm, SwarmError, shareChannelInfoHash } from './swarm.ts'
+export { Swarm, SwarmError, shareChannelInfoHash, backupChannelInfoHash, MAX_BACKUP_BLOB_BYTES } from './swarm.ts'
 export type { SwarmOptions, SwarmSharing } from './swarm.ts'
 export { Torrent } from './torrent.ts'
 export { DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION } from './device-channel.ts'
