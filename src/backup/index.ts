@@ -14,3 +14,7 @@ export { importBackup, readBackup } from './restore.ts'
 export type { ImportOptions, ImportSummary, ReadOptions } from './restore.ts'
 export { readBackupState } from './state.ts'
 export type { BackupState } from './state.ts'
+export {
+  BACKUP_SALT, KEEP_VERSIONS, DEFAULT_QUOTA_BYTES, encodePointer, decodePointer, VersionDir, pushedDir, heldDir, heldOwners, readQuotas, quotaFor, setQuota,
+} from './net.ts'
+export type { BackupVersion } from './net.ts'

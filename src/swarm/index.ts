@@ -1,5 +1,5 @@
 export { Swarm, SwarmError, shareChannelInfoHash, backupChannelInfoHash, MAX_BACKUP_BLOB_BYTES } from './swarm.ts'
-export type { SwarmOptions, SwarmSharing } from './swarm.ts'
+export type { SwarmOptions, SwarmSharing, SwarmBackups } from './swarm.ts'
 export { Torrent } from './torrent.ts'
 export { DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION } from './device-channel.ts'
 export type { DeviceLink, Holder, ManifestNotice } from './device-channel.ts'
