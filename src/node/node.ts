@@ -17,6 +17,8 @@ import { playlistRoutes } from './playlist-routes.ts'
 import { cueRoutes } from './cue-routes.ts'
 import { ManifestSync } from './manifest-sync.ts'
 import { Sharing } from './sharing.ts'
+import { NodeBackups } from './backups.ts'
+import { backupRoutes } from './backup-routes.ts'
 import { NodeAnalysis } from './analysis-routes.ts'
 import { UiRoutes } from './ui-routes.ts'
 import { DhtNode, ManifestBook, ManifestStore, listUnion, parseHostPort, unionTrack, unionTracks, type UnionEntry } from '../manifest/index.ts'
@@ -47,6 +49,8 @@ export interface NodeOptions {
   dht?: { port?: number; host?: string; advertise?: string } | false
   /** DHT bootstrap nodes (host:port) besides the roster's. */
   bootstrap?: string[]
+  /** ms between polls of friends' backup pointers (default 10 minutes; also DJCLOUD_BACKUP_POLL_MS). */
+  backupPollMs?: number
   /** Analyse new tracks in the background (default true). */
   analyze?: boolean
   /** The built web UI served at / (default: dist/ui of this package; null: none). */
@@ -71,6 +75,7 @@ export class Node {
     readonly info: NodeInfo,
     private readonly reload: NodeJS.Timeout,
     readonly ui: UiRoutes,
+    readonly backups: NodeBackups,
   ) {}
 
   private get identity(): Identity {
@@ -153,6 +158,16 @@ export class Node {
         union: () => union(),
         onWarning: warn,
       })
+      const envPoll = Number(process.env.DJCLOUD_BACKUP_POLL_MS)
+      const backups = new NodeBackups({
+        home,
+        identity: id,
+        swarm: () => swarmRef!,
+        dht,
+        stores: () => ({ identity: id(), library, store, book }),
+        ...(opts.backupPollMs ?? (envPoll > 0 ? envPoll : undefined) ? { pollMs: opts.backupPollMs ?? envPoll } : {}),
+        onWarning: warn,
+      })
       const swarm = new Swarm({
         credentials: { deviceSeed: id().device.seed, certificate: encodeCertificate(id().certificate) },
         roster: () => id().roster,
@@ -162,6 +177,7 @@ export class Node {
         host: opts.peerHost ?? '0.0.0.0',
         blob: (blobId) => store.getBlob(blobId),
         sharing,
+        backups,
       })
       swarmRef = swarm
       swarm.on('warning', warn)
@@ -202,6 +218,7 @@ export class Node {
       })
       cleanup.push(async () => sync.stop())
       cleanup.push(async () => sharing.stop())
+      cleanup.push(async () => backups.stop())
 
       // The API sees the union library; a scan also makes new tracks servable and publishes them.
       // The union is built once and kept until something in it changes: a
@@ -294,6 +311,7 @@ export class Node {
           ...analysis.routes(),
           ...cueRoutes({ library, book, sync, union }),
           ...ui.routes(),
+          ...backupRoutes(backups),
         ],
       })
       const bound = await api.listen(opts.apiPort ?? DEFAULT_PORTS.api, apiHost)
@@ -310,10 +328,11 @@ export class Node {
       await writeNodeInfo(home, info)
       const reload = setInterval(() => void node?.reloadRoster().catch(warn), ROSTER_RELOAD)
       reload.unref()
-      node = new Node(home, current, library, swarm, api, discovery, tracker, dht, book, sync, sharing, analysis, info, reload, ui)
+      node = new Node(home, current, library, swarm, api, discovery, tracker, dht, book, sync, sharing, analysis, info, reload, ui, backups)
       await discovery.start()
       await sync.start()
       sharing.start()
+      backups.start()
       if (opts.analyze !== false) analysis.background()
       return node
     } catch (err) {
@@ -348,6 +367,7 @@ export class Node {
       clearInterval(this.reload)
       this.sync.stop()
       this.sharing.stop()
+      this.backups.stop()
       await this.analysis.close()
       await this.ui.close()
       this.discovery.stop()

@@ -234,11 +234,11 @@ export class DeviceChannel extends EventEmitter<Events> {
 
   /**
    * Fetches a blob (by SHA-256 or infohash, hex) from the first online own
-   * device that has it, the given ones first. The caller checks the bytes.
+   * device that has it, the given ones first (or only those). The caller checks the bytes.
    */
-  async fetchBlob(id: string, prefer: DeviceLink[] = []): Promise<{ data: Buffer; link: DeviceLink } | null> {
+  async fetchBlob(id: string, prefer: DeviceLink[] = [], onlyThese = false): Promise<{ data: Buffer; link: DeviceLink } | null> {
     const key = Buffer.from(id, 'hex')
-    const links = [...new Set([...prefer, ...this.online()])]
+    const links = onlyThese ? prefer : [...new Set([...prefer, ...this.online()])]
     for (const link of links) {
       const first = await this.askBlob(link, key, 0)
       if (!first?.data || first.size <= 0 || first.size > this.maxBlob || first.data.length > first.size) continue

@@ -1,0 +1,292 @@
+// Backups over the network, on a running node (docs/backup.md, "Over the
+// network").
+// - An admin device pushes: a backup made from the node's open stores, kept
+//   with the last KEEP_VERSIONS pushed, served on this owner's backup channel
+//   (an infohash computed from the owner key alone), and named by a BEP 44
+//   item under the owner key (salt "djcloud/backup").
+// - Every device polls each friend's backup item, fetches versions it does
+//   not hold from whoever serves that friend's backup channel, checks them
+//   (SHA-256 named by the item, then the owner signature: a friend cannot
+//   decrypt, but can reject a tampered copy), keeps them within the quota set
+//   for that friend, and serves them on that friend's channel to that
+//   friend's devices (a restoring device among them).
+// - Status: which friends' devices hold which of our versions, asked over
+//   our backup channel ("do you hold SHA-256 X").
+import { createHash } from 'node:crypto'
+import type { Identity } from '../identity/index.ts'
+import type { DhtNode } from '../manifest/index.ts'
+import { backupChannelInfoHash, type DeviceLink, type Swarm, type SwarmBackups } from '../swarm/index.ts'
+import {
+  BACKUP_SALT, BackupError, decodePointer, encodePointer, exportFromStores, heldDir, heldOwners, KEEP_VERSIONS, pushedDir, quotaFor, verifyBackup,
+  type BackupVersion, type OpenStores,
+} from '../backup/index.ts'
+import type { VerifiedPeer } from '../swarm/protocol/auth.ts'
+
+export const BACKUP_POLL_INTERVAL = 10 * 60_000 // ms between polls of friends' backup items
+const LOOKUP_MS = 2_000
+
+export interface NodeBackupsOptions {
+  home: string
+  identity: () => Identity
+  swarm: () => Swarm
+  dht: DhtNode | null
+  stores: () => OpenStores
+  /** ms between polls of friends' backup items (default BACKUP_POLL_INTERVAL). */
+  pollMs?: number
+  onWarning?: (err: Error) => void
+}
+
+export interface PushResult {
+  seq: number
+  sha256: string
+  bytes: number
+  /** DHT nodes that stored the pointer. */
+  stored: number
+  /** The versions the pointer names now, newest first. */
+  versions: BackupVersion[]
+}
+
+export interface BackupStatus {
+  /** Versions the pointer on the DHT names (newest first); [] when none was found. */
+  pointer: BackupVersion[]
+  /** Versions pushed from this device and kept here. */
+  pushed: BackupVersion[]
+  /** Friends' devices that answered, with the versions of ours they hold. */
+  friends: Array<{ friend: string; name: string; device: string; versions: number[] }>
+  /** Friends' backups held here. */
+  held: Array<{ owner: string; name?: string; versions: BackupVersion[]; bytes: number; quota: number }>
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
+const ownerOf = (p: VerifiedPeer) => hex(p.certificate.owner)
+
+export class NodeBackups implements SwarmBackups {
+  private timer: NodeJS.Timeout | null = null
+  private stopped = false
+  private polling: Promise<void> | null = null
+  private pushing: Promise<PushResult> | null = null
+
+  constructor(private readonly opts: NodeBackupsOptions) {}
+
+  private get id(): Identity {
+    return this.opts.identity()
+  }
+
+  private warn(err: unknown): void {
+    this.opts.onWarning?.(err as Error)
+  }
+
+  private ownChannel(): string {
+    return backupChannelInfoHash(this.id.roster.owner).toString('hex')
+  }
+
+  /** Owner (hex) of a friend's backup channel (hex), if that friend is on the roster. */
+  private friendOfChannel(ih: string): string | undefined {
+    for (const f of this.id.roster.friends) if (backupChannelInfoHash(f.owner).toString('hex') === ih) return hex(f.owner)
+    return undefined
+  }
+
+  // ---- SwarmBackups ----------------------------------------------------------
+
+  admit(ih: string): ((p: VerifiedPeer) => boolean) | undefined {
+    // Ours: own devices and friends (who fetch to seed them).
+    if (ih === this.ownChannel()) return (p) => p.kind === 'own' || p.kind === 'friend'
+    // A friend's: that friend's devices only (its own devices, or one restoring from its phrase).
+    const friend = this.friendOfChannel(ih)
+    if (friend) return (p) => p.kind === 'friend' && ownerOf(p) === friend
+    return undefined
+  }
+
+  async holds(ih: string, sha256: string): Promise<boolean> {
+    return (await this.blob(ih, sha256)) !== undefined
+  }
+
+  async blob(ih: string, sha256: string): Promise<Uint8Array | undefined> {
+    if (ih === this.ownChannel()) return this.id.owner ? pushedDir(this.opts.home).read(sha256) : undefined
+    const friend = this.friendOfChannel(ih)
+    return friend ? heldDir(this.opts.home, friend).read(sha256) : undefined
+  }
+
+  // ---- running ---------------------------------------------------------------
+
+  start(): void {
+    const every = this.opts.pollMs ?? BACKUP_POLL_INTERVAL
+    this.timer = setInterval(() => void this.poll().catch((e) => this.warn(e)), every)
+    this.timer.unref()
+    void this.poll().catch((e) => this.warn(e))
+  }
+
+  stop(): void {
+    this.stopped = true
+    if (this.timer) clearInterval(this.timer)
+  }
+
+  /** One round: announce the channels served here, then fetch friends' new versions. Runs once at a time. */
+  poll(): Promise<void> {
+    this.polling ??= (async () => {
+      try {
+        await this.announce()
+        for (const f of this.id.roster.friends) {
+          if (this.stopped) return
+          await this.pollFriend(hex(f.owner), f.owner).catch((e) => this.warn(e))
+        }
+        await this.announce()
+      } finally {
+        this.polling = null
+      }
+    })()
+    return this.polling
+  }
+
+  private async announce(): Promise<void> {
+    const dht = this.opts.dht
+    if (!dht || this.stopped) return
+    const port = this.opts.swarm().port
+    const channels: Buffer[] = []
+    if (this.id.owner && (await pushedDir(this.opts.home).list()).length) channels.push(backupChannelInfoHash(this.id.roster.owner))
+    const friends = new Set(this.id.roster.friends.map((f) => hex(f.owner)))
+    for (const owner of await heldOwners(this.opts.home)) {
+      if (friends.has(owner) && (await heldDir(this.opts.home, owner).list()).length) channels.push(backupChannelInfoHash(Buffer.from(owner, 'hex')))
+    }
+    for (const c of channels) await dht.announce(c, port).catch((e) => this.warn(e))
+  }
+
+  /** The versions the owner's pointer names (newest first); [] when none is found or it is malformed. */
+  async pointer(owner: Uint8Array): Promise<{ seq: number; versions: BackupVersion[] }> {
+    const item = await this.opts.dht?.getItem({ publicKey: owner, salt: BACKUP_SALT }).catch(() => null)
+    if (!item) return { seq: 0, versions: [] }
+    const versions = decodePointer(item.v)
+    if (!versions) {
+      this.warn(new Error(`the backup pointer of ${hex(owner).slice(0, 12)} is malformed (seq ${item.seq})`))
+      return { seq: item.seq, versions: [] }
+    }
+    return { seq: item.seq, versions }
+  }
+
+  private async pollFriend(ownerHex: string, owner: Uint8Array): Promise<void> {
+    const { versions } = await this.pointer(owner)
+    if (versions.length === 0) return
+    const dir = heldDir(this.opts.home, ownerHex)
+    const quota = await quotaFor(this.opts.home, ownerHex)
+    const held = await dir.list()
+    const newestHeld = held.at(-1)?.seq ?? 0
+    // Newest first; never an older version than the newest held (it would be pruned first anyway).
+    for (const v of versions.slice(0, KEEP_VERSIONS)) {
+      if (v.seq <= newestHeld && held.some((h) => h.seq === v.seq)) continue
+      if (v.seq < newestHeld) continue
+      if (v.size > quota) {
+        this.warn(new Error(`backup seq ${v.seq} of ${ownerHex.slice(0, 12)} (${v.size} bytes) is over the quota of ${quota} bytes: not held`))
+        continue
+      }
+      const data = await this.fetchVersion(owner, v, (p) => p.kind === 'friend' && ownerOf(p) === ownerHex)
+      if (!data) continue
+      await dir.add(v.seq, data)
+      const dropped = await dir.prune(KEEP_VERSIONS, quota)
+      for (const d of dropped) this.warn(new Error(`dropped backup seq ${d.seq} of ${ownerHex.slice(0, 12)} (quota ${quota} bytes, keep ${KEEP_VERSIONS})`))
+    }
+  }
+
+  /** Links on an owner's backup channel: those open, else devices found on the DHT. */
+  private async holderLinks(owner: Uint8Array, allow: (p: VerifiedPeer) => boolean): Promise<DeviceLink[]> {
+    const swarm = this.opts.swarm()
+    const channel = backupChannelInfoHash(owner)
+    const open = () => swarm.holders.online().filter((l) => l.session.infoHash.equals(channel) && allow(l.session.peer))
+    const dht = this.opts.dht
+    if (dht) {
+      const peers = await dht.lookup(channel, LOOKUP_MS).catch(() => [])
+      await Promise.all(
+        peers
+          .filter((a) => !(a.port === swarm.port && (a.host.startsWith('127.') || a.host === '0.0.0.0')))
+          .map((a) => swarm.connectHolder(a.host, a.port, channel, allow).catch(() => undefined)),
+      )
+    }
+    return open()
+  }
+
+  /** A version from whoever serves it, checked (SHA-256 named by the pointer, owner signature, seq); a bad copy is refused and the next holder asked. */
+  private async fetchVersion(owner: Uint8Array, v: BackupVersion, allow: (p: VerifiedPeer) => boolean): Promise<Uint8Array | null> {
+    const swarm = this.opts.swarm()
+    for (const link of await this.holderLinks(owner, allow)) {
+      const got = await swarm.holders.fetchBlob(v.sha256, [link], true)
+      if (!got) continue
+      const refusal = checkCopy(got.data, owner, v)
+      if (!refusal) return got.data
+      this.warn(new Error(`refused backup seq ${v.seq} from ${link.name}: ${refusal}`))
+    }
+    return null
+  }
+
+  // ---- the owner's side ------------------------------------------------------
+
+  /** Makes a backup from the open stores, keeps it with the last few, and points the DHT item at them. */
+  push(): Promise<PushResult> {
+    this.pushing ??= this.pushOnce().finally(() => (this.pushing = null))
+    return this.pushing
+  }
+
+  private async pushOnce(): Promise<PushResult> {
+    const id = this.id
+    if (!id.owner) throw new BackupError('ERR_NOT_ADMIN', 'only an admin device (one holding the owner and backup keys) can push a backup')
+    const dht = this.opts.dht
+    const pointer = await this.pointer(id.roster.owner)
+    const known = Math.max(pointer.seq, ...pointer.versions.map((v) => v.seq), 0)
+    const made = await exportFromStores(this.opts.home, this.opts.stores(), { atLeast: known + 1 })
+    const seq = made.header.seq
+    const dir = pushedDir(this.opts.home)
+    const mine = await dir.add(seq, made.bytes)
+    await dir.prune(KEEP_VERSIONS)
+    // The pointer names ours and, below them, older ones another admin device pushed (friends may hold those).
+    const names = new Map<number, BackupVersion>()
+    for (const v of [...pointer.versions, ...(await dir.list())]) names.set(v.seq, v)
+    const versions = [...names.values()].sort((a, b) => b.seq - a.seq).slice(0, KEEP_VERSIONS)
+    let stored = 0
+    if (dht) {
+      stored = (await dht.putItem({ seed: id.owner.seed, salt: BACKUP_SALT, seq, v: encodePointer(versions) })).stored
+      await dht.announce(backupChannelInfoHash(id.roster.owner), this.opts.swarm().port).catch((e) => this.warn(e))
+    }
+    return { seq, sha256: mine.sha256, bytes: mine.size, stored, versions }
+  }
+
+  /** Our versions and who holds them; friends' backups held here. */
+  async status(): Promise<BackupStatus> {
+    const id = this.id
+    const owner = id.roster.owner
+    const pointer = (await this.pointer(owner)).versions
+    const pushed = this.id.owner ? (await pushedDir(this.opts.home).list()).reverse() : []
+    const versions = new Map<string, number>()
+    for (const v of [...pointer, ...pushed]) versions.set(v.sha256, v.seq)
+    const names = new Map(id.roster.friends.map((f) => [hex(f.owner), f.name]))
+    const friends: BackupStatus['friends'] = []
+    const links = await this.holderLinks(owner, (p) => p.kind === 'friend')
+    const swarm = this.opts.swarm()
+    const byLink = new Map<DeviceLink, number[]>()
+    for (const [sha, seq] of versions) {
+      for (const h of await swarm.holders.lookup(sha, 1_500, links)) byLink.set(h.link, [...(byLink.get(h.link) ?? []), seq])
+    }
+    for (const link of links) {
+      const friend = ownerOf(link.session.peer)
+      friends.push({ friend, name: names.get(friend) ?? '', device: link.name, versions: (byLink.get(link) ?? []).sort((a, b) => b - a) })
+    }
+    const held: BackupStatus['held'] = []
+    for (const o of await heldOwners(this.opts.home)) {
+      const vs = (await heldDir(this.opts.home, o).list()).reverse()
+      if (vs.length === 0) continue
+      held.push({ owner: o, ...(names.has(o) ? { name: names.get(o) } : {}), versions: vs, bytes: vs.reduce((n, v) => n + v.size, 0), quota: await quotaFor(this.opts.home, o) })
+    }
+    return { pointer, pushed, friends: friends.sort((a, b) => a.name.localeCompare(b.name) || a.device.localeCompare(b.device)), held }
+  }
+}
+
+/** Why a fetched copy is refused (null: it is the version asked for, signed by the owner). */
+export function checkCopy(data: Uint8Array, owner: Uint8Array, v: BackupVersion): string | null {
+  if (sha256hex(data) !== v.sha256) return 'its bytes do not hash to the SHA-256 the pointer names (altered or another file)'
+  try {
+    const h = verifyBackup(data, owner)
+    if (h.seq !== v.seq) return `it is seq ${h.seq}, not ${v.seq}`
+  } catch (err) {
+    if (err instanceof BackupError) return `${err.code}: ${err.message}`
+    throw err
+  }
+  return null
+}
