@@ -152,6 +152,7 @@ test('push, friends seed what they cannot read, status; a wiped owner restores f
   t.deepEqual(Buffer.from(id.roster.owner), Buffer.from(alexId.roster.owner))
   t.truthy(id.owner)
   t.deepEqual(id.roster.friends.map((x) => x.name).sort(), ['Fiona', 'Gus'])
+  await serveNode(t, fresh, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', `127.0.0.1:${mDht.port}`])
   const lists = JSON.parse(await cli(fresh, ['playlist', 'ls', '--json'])) as Array<{ name: string; tracks: number }>
   t.deepEqual(lists.map((l) => [l.name, l.tracks]), [['Secret Gig Set', 1]])
 })
