@@ -24,6 +24,7 @@ import type { VerifiedPeer } from '../swarm/protocol/auth.ts'
 
 export const BACKUP_POLL_INTERVAL = 10 * 60_000 // ms between polls of friends' backup items
 const LOOKUP_MS = 2_000
+const REPUT_EVERY = 30 * 60_000 // ms: BEP 44 items expire after about two hours
 
 export interface NodeBackupsOptions {
   home: string
@@ -66,6 +67,7 @@ export class NodeBackups implements SwarmBackups {
   private stopped = false
   private polling: Promise<void> | null = null
   private pushing: Promise<PushResult> | null = null
+  private lastPut = 0
 
   constructor(private readonly opts: NodeBackupsOptions) {}
 
@@ -126,6 +128,7 @@ export class NodeBackups implements SwarmBackups {
   poll(): Promise<void> {
     this.polling ??= (async () => {
       try {
+        if (this.id.owner && Date.now() - this.lastPut >= REPUT_EVERY) await this.reput().catch((e) => this.warn(e))
         await this.announce()
         for (const f of this.id.roster.friends) {
           if (this.stopped) return
@@ -243,9 +246,31 @@ export class NodeBackups implements SwarmBackups {
     let stored = 0
     if (dht) {
       stored = (await dht.putItem({ seed: id.owner.seed, salt: BACKUP_SALT, seq, v: encodePointer(versions) })).stored
+      this.lastPut = Date.now()
       await dht.announce(backupChannelInfoHash(id.roster.owner), this.opts.swarm().port).catch((e) => this.warn(e))
     }
     return { seq, sha256: mine.sha256, bytes: mine.size, stored, versions }
+  }
+
+  /**
+   * Puts the pointer again (DHT nodes forget items, and come and go): the one
+   * found when it is at our newest push or later, else our pushed versions.
+   */
+  private async reput(): Promise<void> {
+    const id = this.id
+    const dht = this.opts.dht
+    if (!dht || !id.owner) return
+    const pushed = await pushedDir(this.opts.home).list()
+    if (pushed.length === 0) return
+    const newest = pushed.at(-1)!.seq
+    const found = await this.pointer(id.roster.owner)
+    const names = new Map<number, BackupVersion>()
+    for (const v of [...found.versions, ...pushed]) names.set(v.seq, v)
+    const seq = Math.max(found.seq, newest)
+    // The same seq must carry the same value (nodes holding it refuse another at that seq).
+    const versions = found.versions.length && found.seq >= newest ? found.versions : [...names.values()]
+    await dht.putItem({ seed: id.owner.seed, salt: BACKUP_SALT, seq, v: encodePointer(versions) })
+    this.lastPut = Date.now()
   }
 
   /** Our versions and who holds them; friends' backups held here. */
