@@ -156,3 +156,41 @@ test('push, friends seed what they cannot read, status; a wiped owner restores f
   const lists = JSON.parse(await cli(fresh, ['playlist', 'ls', '--json'])) as Array<{ name: string; tracks: number }>
   t.deepEqual(lists.map((l) => [l.name, l.tracks]), [['Secret Gig Set', 1]])
 })
+
+test('the owner keeps and names the last three versions; a friend keeps what fits its quota, dropping the oldest', async (t) => {
+  t.timeout(120_000)
+  const root = await tempDir(t)
+  const [alex] = await makeHomes(join(root, 'a'), ['alex-pc'])
+  const [fiona] = await makeHomes(join(root, 'f'), ['fiona-pc'])
+  const ownerOf = async (home: string) => (JSON.parse(await cli(home, ['id', '--json'])) as { ownerId: string }).ownerId
+  const [alexOwner, fionaOwner] = [await ownerOf(alex!), await ownerOf(fiona!)]
+  await cli(alex!, ['trust', 'add', fionaOwner, '--role', 'friend', '--name', 'Fiona'])
+  await cli(fiona!, ['trust', 'add', alexOwner, '--role', 'friend', '--name', 'Alex'])
+  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
+  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!])
+  let seen: number[] = []
+  const held = async () => {
+    const s = JSON.parse(await cli(fiona!, ['backup', 'status', '--json'])) as Status
+    return (seen = s.held[0]?.versions.map((v) => v.seq) ?? [])
+  }
+  const waitHeld = (want: number[]) =>
+    until(async () => (JSON.stringify(await held()) === JSON.stringify(want) ? true : undefined), 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}: fiona holds ${JSON.stringify(seen)}\nALEX\n${a.stderr()}\nFIONA\n${f.stderr()}`)
+    })
+  const push = async () => JSON.parse(await cli(alex!, ['backup', 'push', '--json'])) as { seq: number; bytes: number; versions: Array<{ seq: number }> }
+
+  const first = await push()
+  await waitHeld([1])
+  // Room for two versions of this size at Fiona's.
+  await cli(fiona!, ['trust', 'quota', alexOwner, String((first.bytes * 2.5) / (1024 * 1024))])
+  await push()
+  await push()
+  const last = await push()
+  t.is(last.seq, 4)
+  t.deepEqual(last.versions.map((v) => v.seq), [4, 3, 2])
+  await waitHeld([4, 3])
+  const s = JSON.parse(await cli(alex!, ['backup', 'status', '--json'])) as Status & { pushed: Array<{ seq: number }> }
+  t.deepEqual(s.pushed.map((v) => v.seq), [4, 3, 2])
+  t.deepEqual(s.pointer.map((v) => v.seq), [4, 3, 2])
+  t.deepEqual(s.friends.map((x) => [x.name, x.device, x.versions]), [['Fiona', 'fiona-pc', [4, 3]]])
+})
