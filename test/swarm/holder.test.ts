@@ -53,3 +53,41 @@ test('a dial with trustAnyOwner accepts a device of an unknown owner as a holder
   await t.throwsAsync(out)
   await t.throwsAsync(sessions.at(-1)!, { message: /unknown-owner/ })
 })
+
+test('a backup channel carries a blob past the manifest cap, in windows, to whom it admits; others are refused', async (t) => {
+  const { Swarm, backupChannelInfoHash } = await import('../../src/swarm/index.ts')
+  const { tempDir } = await import('../helpers/temp.ts')
+  const owner = makeCircle(['restoring'])
+  const friend = makeCircle(['friend-pc'])
+  const stranger = makeCircle(['stranger'])
+  const friendRoster = addFriend(friend.roster, owner.owner.publicKey, 'Owner')
+  const channel = backupChannelInfoHash(owner.owner.publicKey)
+  const big = randomBytes(9 * 1024 * 1024 + 12345)
+  const sha = (await import('node:crypto')).createHash('sha256').update(big).digest('hex')
+  const dir = await tempDir(t)
+  const holder = new Swarm({
+    credentials: friend.devices[0]!.credentials, roster: () => friendRoster, circleSecret: friend.circleSecret, cacheDir: `${dir}/h`, port: 0, host: '127.0.0.1',
+    backups: {
+      admit: (ih) => (ih === channel.toString('hex') ? (p) => p.kind === 'friend' && Buffer.from(p.certificate.owner).equals(owner.owner.publicKey) : undefined),
+      holds: async (_ih, s) => s === sha,
+      blob: async (_ih, s) => (s === sha ? big : undefined),
+    },
+  })
+  await holder.start()
+  t.teardown(() => holder.close())
+  const client = (c: ReturnType<typeof makeCircle>, name: string) =>
+    new Swarm({ credentials: c.devices[0]!.credentials, roster: () => c.roster, circleSecret: c.circleSecret, cacheDir: `${dir}/${name}`, port: 0, host: '127.0.0.1' })
+  const me = client(owner, 'me')
+  await me.start()
+  t.teardown(() => me.close())
+  const link = await me.connectHolder('127.0.0.1', holder.port, channel, () => true, true)
+  t.deepEqual((await me.holders.lookup(sha, 1500, [link])).map((h) => h.link), [link])
+  const got = await me.holders.fetchBlob(sha, [link], true)
+  t.true(got?.data.equals(big))
+  t.is(await me.holders.fetchBlob('00'.repeat(32), [link], true), null)
+
+  const other = client(stranger, 'other')
+  await other.start()
+  t.teardown(() => other.close())
+  await t.throwsAsync(other.connectHolder('127.0.0.1', holder.port, channel, () => true, true))
+})
