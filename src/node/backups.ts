@@ -13,6 +13,9 @@
 // - Status: which friends' devices hold which of our versions, asked over
 //   our backup channel ("do you hold SHA-256 X").
 import { createHash } from 'node:crypto'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { decode, encode, type BDict } from '../codec/index.ts'
 import type { Identity } from '../identity/index.ts'
 import type { DhtNode } from '../manifest/index.ts'
 import { backupChannelInfoHash, type DeviceLink, type Swarm, type SwarmBackups } from '../swarm/index.ts'
@@ -68,6 +71,8 @@ export class NodeBackups implements SwarmBackups {
   private polling: Promise<void> | null = null
   private pushing: Promise<PushResult> | null = null
   private lastPut = 0
+  /** When each friend's pointer (owner hex) was last put again from here. */
+  private readonly friendPut = new Map<string, number>()
 
   constructor(private readonly opts: NodeBackupsOptions) {}
 
@@ -167,8 +172,42 @@ export class NodeBackups implements SwarmBackups {
     return { seq: item.seq, versions }
   }
 
+  /**
+   * A friend's pointer: the newest of the one on the DHT and the signed copy
+   * kept here, which this device puts again every 30 minutes (and at once
+   * when the DHT has none), so the pointer outlives the owner's devices.
+   */
+  private async friendPointer(ownerHex: string, owner: Uint8Array): Promise<BackupVersion[]> {
+    const dht = this.opts.dht
+    if (!dht) return []
+    const file = join(this.opts.home, 'backup', 'held', ownerHex, 'pointer.json')
+    let saved: { seq: number; v: BDict; sig: Buffer } | null = null
+    try {
+      const j = JSON.parse(await readFile(file, 'utf8')) as { seq: number; v: string; sig: string }
+      saved = { seq: j.seq, v: decode(Buffer.from(j.v, 'hex'), { maxBytes: 1000, maxDepth: 4, maxItems: 100 }) as BDict, sig: Buffer.from(j.sig, 'hex') }
+    } catch {
+      // none kept yet
+    }
+    const item = await dht.getItem({ publicKey: owner, salt: BACKUP_SALT }).catch(() => null)
+    if (item?.sig && decodePointer(item.v) && (!saved || item.seq > saved.seq)) {
+      saved = { seq: item.seq, v: item.v as BDict, sig: item.sig }
+      await mkdir(join(this.opts.home, 'backup', 'held', ownerHex), { recursive: true, mode: 0o700 })
+      await writeFile(`${file}.tmp`, JSON.stringify({ seq: saved.seq, v: Buffer.from(encode(saved.v)).toString('hex'), sig: saved.sig.toString('hex') }), { mode: 0o600 })
+      await rename(`${file}.tmp`, file)
+    }
+    if (!saved) return []
+    const due = Date.now() - (this.friendPut.get(ownerHex) ?? 0) >= REPUT_EVERY
+    if (!item || item.seq < saved.seq || due) {
+      await dht.putSigned({ publicKey: owner, salt: BACKUP_SALT, ...saved }).then(
+        () => this.friendPut.set(ownerHex, Date.now()),
+        (e) => this.warn(e),
+      )
+    }
+    return decodePointer(saved.v) ?? []
+  }
+
   private async pollFriend(ownerHex: string, owner: Uint8Array): Promise<void> {
-    const { versions } = await this.pointer(owner)
+    const versions = await this.friendPointer(ownerHex, owner)
     if (versions.length === 0) return
     const dir = heldDir(this.opts.home, ownerHex)
     const quota = await quotaFor(this.opts.home, ownerHex)
