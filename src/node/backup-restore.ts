@@ -90,12 +90,14 @@ export async function restoreOverNetwork(home: string, opts: NetworkRestoreOptio
           const key = `${at}/${v.seq}`
           if (tried.has(key)) continue
           tried.add(key)
+          let unreachable = false
           const link = await swarm.connectHolder(a.host, a.port, channel, allow, true).catch((err: Error) => {
             warn(new Error(`${at}: ${err.message}`))
+            unreachable = /ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|in time/.test(err.message)
             return null
           })
           if (!link) {
-            tried.delete(key) // unreachable now: perhaps later
+            if (unreachable) tried.delete(key) // offline now: perhaps later (a refusal is not asked again)
             continue
           }
           const got = await swarm.holders.fetchBlob(v.sha256, [link], true)

@@ -28,6 +28,8 @@ import type { VerifiedPeer } from '../swarm/protocol/auth.ts'
 export const BACKUP_POLL_INTERVAL = 10 * 60_000 // ms between polls of friends' backup items
 const LOOKUP_MS = 2_000
 const REPUT_EVERY = 30 * 60_000 // ms: BEP 44 items expire after about two hours
+/** ms an address that refused us on a backup channel is not dialled again (another friend of that owner: it admits only the owner's devices, and counts refusals towards a ban). */
+const REFUSED_FOR = 60 * 60_000
 
 export interface NodeBackupsOptions {
   home: string
@@ -73,6 +75,8 @@ export class NodeBackups implements SwarmBackups {
   private lastPut = 0
   /** When each friend's pointer (owner hex) was last put again from here. */
   private readonly friendPut = new Map<string, number>()
+  /** `channel@host:port` -> until when it is not dialled (it refused us). */
+  private readonly refused = new Map<string, number>()
 
   constructor(private readonly opts: NodeBackupsOptions) {}
 
@@ -214,6 +218,7 @@ export class NodeBackups implements SwarmBackups {
     const held = await dir.list()
     const newestHeld = held.at(-1)?.seq ?? 0
     // Newest first; never an older version than the newest held (it would be pruned first anyway).
+    let links: DeviceLink[] | undefined
     for (const v of versions.slice(0, KEEP_VERSIONS)) {
       if (v.seq <= newestHeld && held.some((h) => h.seq === v.seq)) continue
       if (v.seq < newestHeld) continue
@@ -221,7 +226,8 @@ export class NodeBackups implements SwarmBackups {
         this.warn(new Error(`backup seq ${v.seq} of ${ownerHex.slice(0, 12)} (${v.size} bytes) is over the quota of ${quota} bytes: not held`))
         continue
       }
-      const data = await this.fetchVersion(owner, v, (p) => p.kind === 'friend' && ownerOf(p) === ownerHex)
+      links ??= await this.holderLinks(owner, (p) => p.kind === 'friend' && ownerOf(p) === ownerHex) // once a poll: few dials
+      const data = await this.fetchVersion(v, owner, links)
       if (!data) continue
       await dir.add(v.seq, data)
       const dropped = await dir.prune(KEEP_VERSIONS, quota)
@@ -229,27 +235,39 @@ export class NodeBackups implements SwarmBackups {
     }
   }
 
-  /** Links on an owner's backup channel: those open, else devices found on the DHT. */
+  /** Links on an owner's backup channel: those open, and devices found on the DHT (not those that refused us lately). */
   private async holderLinks(owner: Uint8Array, allow: (p: VerifiedPeer) => boolean): Promise<DeviceLink[]> {
     const swarm = this.opts.swarm()
     const channel = backupChannelInfoHash(owner)
     const open = () => swarm.holders.online().filter((l) => l.session.infoHash.equals(channel) && allow(l.session.peer))
     const dht = this.opts.dht
     if (dht) {
+      const now = Date.now()
+      for (const [k, until] of this.refused) if (until <= now) this.refused.delete(k)
       const peers = await dht.lookup(channel, LOOKUP_MS).catch(() => [])
       await Promise.all(
         peers
           .filter((a) => !(a.port === swarm.port && (a.host.startsWith('127.') || a.host === '0.0.0.0')))
-          .map((a) => swarm.connectHolder(a.host, a.port, channel, allow).catch(() => undefined)),
+          .filter((a) => !this.refused.has(`${channel.toString('hex')}@${a.host}:${a.port}`))
+          .map((a) =>
+            swarm.connectHolder(a.host, a.port, channel, allow).catch((err: Error) => {
+              // Refused at the wire (not just unreachable): leave it alone for a while.
+              if (!/ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|in time/.test(err.message)) {
+                if (this.refused.size >= 10_000) this.refused.clear()
+                this.refused.set(`${channel.toString('hex')}@${a.host}:${a.port}`, Date.now() + REFUSED_FOR)
+              }
+            }),
+          ),
       )
     }
     return open()
   }
 
-  /** A version from whoever serves it, checked (SHA-256 named by the pointer, owner signature, seq); a bad copy is refused and the next holder asked. */
-  private async fetchVersion(owner: Uint8Array, v: BackupVersion, allow: (p: VerifiedPeer) => boolean): Promise<Uint8Array | null> {
+  /** A version from one of these links, checked (SHA-256 named by the pointer, owner signature, seq); a bad copy is refused and the next holder asked. */
+  private async fetchVersion(v: BackupVersion, owner: Uint8Array, links: DeviceLink[]): Promise<Uint8Array | null> {
     const swarm = this.opts.swarm()
-    for (const link of await this.holderLinks(owner, allow)) {
+    for (const link of links) {
+      if (link.session.wire.destroyed) continue
       const got = await swarm.holders.fetchBlob(v.sha256, [link], true)
       if (!got) continue
       const refusal = checkCopy(got.data, owner, v)
