@@ -331,6 +331,15 @@ export class Swarm extends EventEmitter<Events> {
         dropped++
       }
     }
+    for (const link of this.holders.online()) {
+      const peer = link.session.peer
+      const gone = peer.kind === 'own' ? isRevoked(peer.certificate.device) : peer.kind === 'friend' && !friends.has(ownerOf(peer))
+      const backups = this.opts.backups
+      if (gone || (backups && !backups.admit(link.session.infoHash.toString('hex'))?.(peer))) {
+        link.session.wire.destroy()
+        dropped++
+      }
+    }
     for (const link of this.friends.online()) {
       if (!friends.has(ownerOf(link.session.peer))) {
         link.session.wire.destroy()
