@@ -60,7 +60,7 @@ test('a backup channel carries a blob past the manifest cap, in windows, to whom
   const owner = makeCircle(['restoring'])
   const friend = makeCircle(['friend-pc'])
   const stranger = makeCircle(['stranger'])
-  const friendRoster = addFriend(friend.roster, owner.owner.publicKey, 'Owner')
+  let friendRoster = addFriend(friend.roster, owner.owner.publicKey, 'Owner')
   const channel = backupChannelInfoHash(owner.owner.publicKey)
   const big = randomBytes(9 * 1024 * 1024 + 12345)
   const sha = (await import('node:crypto')).createHash('sha256').update(big).digest('hex')
@@ -90,4 +90,11 @@ test('a backup channel carries a blob past the manifest cap, in windows, to whom
   await other.start()
   t.teardown(() => other.close())
   await t.throwsAsync(other.connectHolder('127.0.0.1', holder.port, channel, () => true, true))
+
+  // The owner taken off the holder's roster: its open link on the channel is dropped.
+  friendRoster = friend.roster
+  const closed = new Promise((r) => link.session.wire.once('close', r))
+  t.is(await holder.enforceRoster(), 1)
+  await closed
+  t.is(me.holders.online().length, 0)
 })
