@@ -57,8 +57,12 @@ export interface BackupStatus {
   pointer: BackupVersion[]
   /** Versions pushed from this device and kept here. */
   pushed: BackupVersion[]
-  /** Friends' devices that answered, with the versions of ours they hold. */
-  friends: Array<{ friend: string; name: string; device: string; versions: number[] }>
+  /**
+   * Friends' devices that answered, with the versions of ours they hold;
+   * then every friend on the roster none of whose devices answered
+   * (`online: false`, `device: null`: what it holds is not known now).
+   */
+  friends: Array<{ friend: string; name: string; device: string | null; online: boolean; versions: number[] }>
   /** Friends' backups held here. */
   held: Array<{ owner: string; name?: string; versions: BackupVersion[]; bytes: number; quota: number }>
 }
@@ -348,15 +352,18 @@ export class NodeBackups implements SwarmBackups {
     }
     for (const link of links) {
       const friend = ownerOf(link.session.peer)
-      friends.push({ friend, name: names.get(friend) ?? '', device: link.name, versions: (byLink.get(link) ?? []).sort((a, b) => b - a) })
+      friends.push({ friend, name: names.get(friend) ?? '', device: link.name, online: true, versions: (byLink.get(link) ?? []).sort((a, b) => b - a) })
     }
+    const answered = new Set(friends.map((f) => f.friend))
+    const offline = [...names].filter(([o]) => !answered.has(o)).map(([friend, name]) => ({ friend, name, device: null, online: false, versions: [] }))
     const held: BackupStatus['held'] = []
     for (const o of await heldOwners(this.opts.home)) {
       const vs = (await heldDir(this.opts.home, o).list()).reverse()
       if (vs.length === 0) continue
       held.push({ owner: o, ...(names.has(o) ? { name: names.get(o) } : {}), versions: vs, bytes: vs.reduce((n, v) => n + v.size, 0), quota: await quotaFor(this.opts.home, o) })
     }
-    return { pointer, pushed, friends: friends.sort((a, b) => a.name.localeCompare(b.name) || a.device.localeCompare(b.device)), held }
+    friends.sort((a, b) => a.name.localeCompare(b.name) || (a.device ?? '').localeCompare(b.device ?? ''))
+    return { pointer, pushed, friends: [...friends, ...offline.sort((a, b) => a.name.localeCompare(b.name))], held }
   }
 }
 

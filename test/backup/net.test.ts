@@ -48,3 +48,19 @@ test('a file damaged on disk is not served', async (t) => {
   t.is(await dir.read(v.sha256), undefined)
   t.is(await dir.read(sha('other')), undefined)
 })
+
+test('a fetched copy is checked against the pointer: its SHA-256, the owner signature, the seq', async (t) => {
+  const { checkCopy } = await import('../../src/node/backups.ts')
+  const { sealBackup } = await import('../../src/backup/index.ts')
+  const { generateKeyPair } = await import('../../src/identity/index.ts')
+  const owner = generateKeyPair()
+  const bytes = sealBackup(Buffer.from('compressed content'), { owner, backupKey: Buffer.alloc(32, 7), seq: 5, created: Date.now() })
+  const named = (b: Uint8Array, seq = 5) => ({ seq, sha256: createHash('sha256').update(b).digest('hex'), size: b.length })
+  t.is(checkCopy(bytes, owner.publicKey, named(bytes)), null)
+  const flipped = Buffer.from(bytes)
+  flipped[100]! ^= 1
+  t.regex(checkCopy(flipped, owner.publicKey, named(bytes))!, /do not hash/)
+  t.regex(checkCopy(flipped, owner.publicKey, named(flipped))!, /^ERR_BAD_SIGNATURE/) // a pointer naming a forged file (it cannot be: the pointer is signed too)
+  t.regex(checkCopy(bytes, generateKeyPair().publicKey, named(bytes))!, /^ERR_OTHER_OWNER/)
+  t.regex(checkCopy(bytes, owner.publicKey, named(bytes, 4))!, /seq 5, not 4/)
+})

@@ -29,7 +29,7 @@ async function cli(home: string, args: string[]): Promise<string> {
 
 interface Status {
   pointer: Array<{ seq: number }>
-  friends: Array<{ name: string; device: string; versions: number[] }>
+  friends: Array<{ name: string; device: string | null; online: boolean; versions: number[] }>
   held: Array<{ owner: string; versions: Array<{ seq: number }> }>
 }
 
@@ -192,5 +192,10 @@ test('the owner keeps and names the last three versions; a friend keeps what fit
   const s = JSON.parse(await cli(alex!, ['backup', 'status', '--json'])) as Status & { pushed: Array<{ seq: number }> }
   t.deepEqual(s.pushed.map((v) => v.seq), [4, 3, 2])
   t.deepEqual(s.pointer.map((v) => v.seq), [4, 3, 2])
-  t.deepEqual(s.friends.map((x) => [x.name, x.device, x.versions]), [['Fiona', 'fiona-pc', [4, 3]]])
+  t.deepEqual(s.friends.map((x) => [x.name, x.device, x.online, x.versions]), [['Fiona', 'fiona-pc', true, [4, 3]]])
+  // Fiona offline: still listed, as offline.
+  await f.stop()
+  const off = JSON.parse(await cli(alex!, ['backup', 'status', '--json'])) as Status
+  t.deepEqual(off.friends.map((x) => [x.name, x.device, x.online, x.versions]), [['Fiona', null, false, []]])
+  t.regex(await cli(alex!, ['backup', 'status']), /Fiona: no device online/)
 })

@@ -139,8 +139,11 @@ export const backupCommand: Command = {
       const lines = [`Latest versions on the DHT: ${st.pointer.length ? st.pointer.map((v) => v.seq).join(', ') : '(none found)'}`]
       if (st.pushed.length) lines.push(`Pushed from this device: ${st.pushed.map((v) => `${v.seq} (${v.size} bytes)`).join(', ')}`)
       lines.push('Held by friends:')
-      if (st.friends.length === 0) lines.push('  (no friend device answered)')
-      for (const f of st.friends) lines.push(`  ${f.name || f.friend.slice(0, 12)} / ${f.device}: ${f.versions.length ? `seq ${f.versions.join(', ')}` : 'none'}`)
+      if (st.friends.length === 0) lines.push('  (no friends on the roster)')
+      for (const f of st.friends) {
+        const who = f.name || f.friend.slice(0, 12)
+        lines.push(f.online ? `  ${who} / ${f.device}: ${f.versions.length ? `seq ${f.versions.join(', ')}` : 'none'}` : `  ${who}: no device online`)
+      }
       for (const h of st.held) lines.push(`Holding for ${h.name ?? h.owner.slice(0, 12)}: seq ${h.versions.map((v) => v.seq).join(', ')} (${h.bytes} of ${h.quota} bytes)`)
       stdout.write(lines.join('\n') + '\n')
       return
