@@ -21,7 +21,7 @@ import type { DhtNode } from '../manifest/index.ts'
 import { backupChannelInfoHash, type DeviceLink, type Swarm, type SwarmBackups } from '../swarm/index.ts'
 import {
   BACKUP_SALT, BackupError, decodePointer, encodePointer, exportFromStores, heldDir, heldOwners, KEEP_VERSIONS, pushedDir, quotaFor, verifyBackup,
-  type BackupVersion, type OpenStores,
+  VersionDir, type BackupVersion, type OpenStores,
 } from '../backup/index.ts'
 import type { VerifiedPeer } from '../swarm/protocol/auth.ts'
 
@@ -30,6 +30,8 @@ const LOOKUP_MS = 2_000
 const REPUT_EVERY = 30 * 60_000 // ms: BEP 44 items expire after about two hours
 /** ms an address that refused us on a backup channel is not dialled again (another friend of that owner: it admits only the owner's devices, and counts refusals towards a ban). */
 const REFUSED_FOR = 60 * 60_000
+const SERVED_CACHE = 2 // backups kept in memory while being served
+const SERVED_FOR = 60_000 // ms
 
 export interface NodeBackupsOptions {
   home: string
@@ -79,6 +81,8 @@ export class NodeBackups implements SwarmBackups {
   private lastPut = 0
   /** When each friend's pointer (owner hex) was last put again from here. */
   private readonly friendPut = new Map<string, number>()
+  /** Backups being served, read once: folder/sha256 -> bytes, until when kept. */
+  private readonly served = new Map<string, { data: Uint8Array; until: number }>()
   /** `channel@host:port` -> until when it is not dialled (it refused us). */
   private readonly refused = new Map<string, number>()
 
@@ -114,13 +118,30 @@ export class NodeBackups implements SwarmBackups {
   }
 
   async holds(ih: string, sha256: string): Promise<boolean> {
-    return (await this.blob(ih, sha256)) !== undefined
+    const dir = this.dirOf(ih)
+    return dir ? dir.has(sha256) : false
   }
 
   async blob(ih: string, sha256: string): Promise<Uint8Array | undefined> {
-    if (ih === this.ownChannel()) return this.id.owner ? pushedDir(this.opts.home).read(sha256) : undefined
+    const dir = this.dirOf(ih)
+    if (!dir || !(await dir.has(sha256))) return undefined
+    // A fetch asks for a backup in 64 KiB chunks: it is read (and its SHA-256 checked) once, not per chunk.
+    const key = `${dir.dir}/${sha256}`
+    const hit = this.served.get(key)
+    if (hit && hit.until > Date.now()) return hit.data
+    const data = await dir.read(sha256)
+    if (!data) return undefined
+    for (const [k, v] of this.served) if (v.until <= Date.now()) this.served.delete(k)
+    while (this.served.size >= SERVED_CACHE) this.served.delete(this.served.keys().next().value!)
+    this.served.set(key, { data, until: Date.now() + SERVED_FOR })
+    return data
+  }
+
+  /** The folder a channel's backups are served from here: ours (admin devices) or a friend's; undefined otherwise. */
+  private dirOf(ih: string): VersionDir | undefined {
+    if (ih === this.ownChannel()) return this.id.owner ? pushedDir(this.opts.home) : undefined
     const friend = this.friendOfChannel(ih)
-    return friend ? heldDir(this.opts.home, friend).read(sha256) : undefined
+    return friend ? heldDir(this.opts.home, friend) : undefined
   }
 
   // ---- running ---------------------------------------------------------------
