@@ -18,7 +18,7 @@ import { join } from 'node:path'
 import { decode, encode, type BDict } from '../codec/index.ts'
 import type { Identity } from '../identity/index.ts'
 import type { DhtNode } from '../manifest/index.ts'
-import { backupChannelInfoHash, type DeviceLink, type Swarm, type SwarmBackups } from '../swarm/index.ts'
+import { backupChannelInfoHash, type DeviceLink, type ManifestNotice, type Swarm, type SwarmBackups } from '../swarm/index.ts'
 import {
   BACKUP_SALT, BackupError, decodePointer, encodePointer, exportFromStores, heldDir, heldOwners, KEEP_VERSIONS, pushedDir, quotaFor, verifyBackup,
   VersionDir, type BackupVersion, type OpenStores,
@@ -81,6 +81,8 @@ export class NodeBackups implements SwarmBackups {
   private lastPut = 0
   /** When each friend's pointer (owner hex) was last put again from here. */
   private readonly friendPut = new Map<string, number>()
+  /** Fetches started by a notice, by owner hex. */
+  private readonly fetching = new Map<string, Promise<void>>()
   /** Backups being served, read once: folder/sha256 -> bytes, until when kept. */
   private readonly served = new Map<string, { data: Uint8Array; until: number }>()
   /** `channel@host:port` -> until when it is not dialled (it refused us). */
@@ -147,6 +149,10 @@ export class NodeBackups implements SwarmBackups {
   // ---- running ---------------------------------------------------------------
 
   start(): void {
+    const swarm = this.opts.swarm()
+    const onNotice = (link: DeviceLink, n: ManifestNotice) => void this.onNotice(link, n).catch((e) => this.warn(e))
+    swarm.holders.on('notice', onNotice)
+    swarm.friends.on('notice', onNotice)
     const every = this.opts.pollMs ?? BACKUP_POLL_INTERVAL
     this.timer = setInterval(() => void this.poll().catch((e) => this.warn(e)), every)
     this.timer.unref()
@@ -156,6 +162,19 @@ export class NodeBackups implements SwarmBackups {
   stop(): void {
     this.stopped = true
     if (this.timer) clearInterval(this.timer)
+  }
+
+  /** A friend's device says its owner pushed a backup: fetch it now rather than at the next poll. */
+  private async onNotice(link: DeviceLink, n: ManifestNotice): Promise<void> {
+    const peer = link.session.peer
+    if (n.kind !== 'backup' || peer.kind !== 'friend' || n.signer !== ownerOf(peer) || this.stopped) return
+    const friend = this.id.roster.friends.find((f) => hex(f.owner) === n.signer)
+    if (!friend) return
+    let running = this.fetching.get(n.signer)
+    if (running) return void (await running)
+    running = this.pollFriend(n.signer, friend.owner).finally(() => this.fetching.delete(n.signer))
+    this.fetching.set(n.signer, running)
+    await running
   }
 
   /** One round: announce the channels served here, then fetch friends' new versions. Runs once at a time. */
@@ -331,6 +350,12 @@ export class NodeBackups implements SwarmBackups {
       this.lastPut = Date.now()
       await dht.announce(backupChannelInfoHash(id.roster.owner), this.opts.swarm().port).catch((e) => this.warn(e))
     }
+    // Friends' devices linked now (they fetched from us before, or read what we share) hear of it at once.
+    const swarm = this.opts.swarm()
+    const channel = backupChannelInfoHash(id.roster.owner)
+    const notice: ManifestNotice = { kind: 'backup', signer: hex(id.roster.owner), infoHash: channel.toString('hex'), seq }
+    swarm.holders.notify(notice, swarm.holders.online().filter((l) => l.session.infoHash.equals(channel) && l.session.peer.kind === 'friend'))
+    swarm.friends.notify(notice)
     return { seq, sha256: mine.sha256, bytes: mine.size, stored, versions }
   }
 
