@@ -30,6 +30,7 @@ const LOOKUP_MS = 2_000
 const REPUT_EVERY = 30 * 60_000 // ms: BEP 44 items expire after about two hours
 /** ms an address that refused us on a backup channel is not dialled again (another friend of that owner: it admits only the owner's devices, and counts refusals towards a ban). */
 const REFUSED_FOR = 60 * 60_000
+const NOTICE_GAP = 5_000 // ms between polls a friend's notices may start
 const SERVED_CACHE = 2 // backups kept in memory while being served
 const SERVED_FOR = 60_000 // ms
 
@@ -81,6 +82,8 @@ export class NodeBackups implements SwarmBackups {
   private lastPut = 0
   /** When each friend's pointer (owner hex) was last put again from here. */
   private readonly friendPut = new Map<string, number>()
+  /** When a notice last made us poll an owner (hex). */
+  private readonly noticed = new Map<string, number>()
   /** Fetches started by a notice, by owner hex. */
   private readonly fetching = new Map<string, Promise<void>>()
   /** Backups being served, read once: folder/sha256 -> bytes, until when kept. */
@@ -172,6 +175,10 @@ export class NodeBackups implements SwarmBackups {
     if (!friend) return
     let running = this.fetching.get(n.signer)
     if (running) return void (await running)
+    // A friend's device cannot make us poll more than every few seconds by sending notices.
+    if (Date.now() - (this.noticed.get(n.signer) ?? 0) < NOTICE_GAP) return
+    if (this.noticed.size >= 10_000) this.noticed.clear()
+    this.noticed.set(n.signer, Date.now())
     running = this.pollFriend(n.signer, friend.owner).finally(() => this.fetching.delete(n.signer))
     this.fetching.set(n.signer, running)
     await running
