@@ -21,6 +21,8 @@ export type BackupErrorCode =
   | 'ERR_NOT_ADMIN'
   /** The target home cannot take this backup (e.g. its device key was revoked by the backed-up roster). */
   | 'ERR_CONFLICT'
+  /** Over the network: no backup pointer for the owner on the DHT, or no holder served a valid copy in time. */
+  | 'ERR_NOT_FOUND'
 
 /** Every refusal of a backup; `code` is stable, the message is one line. */
 export class BackupError extends Error {

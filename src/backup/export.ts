@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { homePaths } from '../home.ts'
-import { loadIdentity } from '../identity/index.ts'
+import { loadIdentity, type Identity } from '../identity/index.ts'
 import { LocalLibrary, type CueRegister, type StoredAnalysis } from '../library/index.ts'
 import {
   decodeLibraryPage, decodeManifest, LIBRARY_CAPS, ManifestBook, ManifestError, MANIFEST_LIMITS, ManifestStore, rootFromBody, rootPageCount, unpackBlob,
@@ -21,6 +21,16 @@ import { noteBackupSeq, readBackupState } from './state.ts'
 export interface ExportOptions {
   /** Our clock, ms since the epoch (default Date.now()). */
   now?: number
+  /** The seq to use when above the home's own (e.g. one above the DHT pointer's); default the home's plus one. */
+  atLeast?: number
+}
+
+/** A home's stores, open already (a running node's). */
+export interface OpenStores {
+  identity: Identity
+  library: LocalLibrary
+  store: ManifestStore
+  book: ManifestBook
 }
 
 export interface BackupCounts {
@@ -57,20 +67,39 @@ export function countsOf(c: BackupContent): BackupCounts {
   }
 }
 
-/** Makes the next backup of an admin home and remembers its seq there. */
+/** Makes the next backup of an admin home and remembers its seq there (opens the home's stores: no node may run on it). */
 export async function exportBackup(home: string, opts: ExportOptions = {}): Promise<ExportResult> {
   const now = opts.now ?? Date.now()
   const id = await loadIdentity(home)
+  adminOnly(id)
+  const library = await LocalLibrary.open(home, { circleSecret: id.circleSecret })
+  try {
+    const store = await ManifestStore.open(home, id.circleSecret)
+    const book = await ManifestBook.open({ store, identity: () => id, now: () => now })
+    return await exportFromStores(home, { identity: id, library, store, book }, opts)
+  } finally {
+    await library.close()
+  }
+}
+
+function adminOnly(id: Identity): asserts id is Identity & { owner: NonNullable<Identity['owner']>; backupKey: NonNullable<Identity['backupKey']> } {
   if (!id.owner || !id.backupKey) {
     throw new BackupError('ERR_NOT_ADMIN', 'only an admin device (one holding the owner and backup keys) can make a backup')
   }
+}
+
+/** Makes the next backup from stores open already (a running node's), and remembers its seq on the home. */
+export async function exportFromStores(home: string, src: OpenStores, opts: ExportOptions = {}): Promise<ExportResult> {
+  const now = opts.now ?? Date.now()
+  const id = src.identity
+  adminOnly(id)
   const self = hex(id.device.publicKey)
 
   // The library store: analyses with their waveforms, this device's cue edits.
   const analyses: BackupAnalysis[] = []
   const cues = new Map<string, Map<string, CueRegister[]>>()
-  const library = await LocalLibrary.open(home, { circleSecret: id.circleSecret })
-  try {
+  const library = src.library
+  {
     const records: Array<[string, StoredAnalysis]> = []
     for await (const entry of library.allAnalyses()) records.push(entry)
     for (const [audio, record] of records) {
@@ -79,13 +108,11 @@ export async function exportBackup(home: string, opts: ExportOptions = {}): Prom
     }
     const own = await library.allCueEdits()
     if (own.size) cues.set(self, own)
-  } finally {
-    await library.close()
   }
 
   // The manifest store: every edit set of every playlist, the signed manifests and their blobs.
-  const store = await ManifestStore.open(home, id.circleSecret)
-  const book = await ManifestBook.open({ store, identity: () => id, now: () => now })
+  const store = src.store
+  const book = src.book
   const playlists: BackupPlaylistSet[] = []
   for (const name of book.playlistNames()) {
     for (const [author, edits] of book.playlistEdits(name)) playlists.push({ name, author, edits })
@@ -113,7 +140,7 @@ export async function exportBackup(home: string, opts: ExportOptions = {}): Prom
     keptPlaylists.push(sha)
   }
 
-  const seq = (await readBackupState(home)).seq + 1
+  const seq = Math.max((await readBackupState(home)).seq + 1, opts.atLeast ?? 0)
   const content: BackupContent = {
     owner: id.owner.publicKey,
     seq,

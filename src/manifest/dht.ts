@@ -96,7 +96,7 @@ const sha1 = (b: Uint8Array) => createHash('sha1').update(b).digest()
 const closedError = () => new Error('the DHT node is closed')
 
 /** The bytes BEP 44 signs: the bencoded dict {salt, seq, v} without its 'd' and 'e'. */
-function signedBytes(salt: Uint8Array, seq: number, v: { ih: Uint8Array }): Uint8Array {
+function signedBytes(salt: Uint8Array, seq: number, v: BDict): Uint8Array {
   const dict = encode({ salt, seq, v })
   return dict.subarray(1, dict.length - 1)
 }
@@ -380,6 +380,83 @@ export class DhtNode {
       this.#warn(new Error(`ignoring a BEP 44 item from ${item.where} that is not a pointer {ih} (seq ${item.seq})`))
     }
     return null
+  }
+
+  /**
+   * Publishes any small bencoded dict `v` (BEP 44 caps it at 1000 bytes
+   * encoded) under (public key of seed, salt) at `seq`: the backup pointer,
+   * which names several versions. Kept in this node's store as putPointer does.
+   */
+  async putItem(p: { seed: Uint8Array; salt: Uint8Array; seq: number; v: BDict }): Promise<{ stored: number }> {
+    this.#checkOpen()
+    checkBytes(p.seed, 'seed', 32)
+    checkBytes(p.salt, 'salt', 1, MAX_SALT_BYTES)
+    if (encode(p.v).length > 1000) throw new RangeError('a BEP 44 value is at most 1000 bytes')
+    if (!Number.isSafeInteger(p.seq) || p.seq < 0) throw new RangeError(`seq must be a non-negative integer, not ${p.seq}`)
+    const k = Buffer.from(keyPairFromSeed(p.seed).publicKey)
+    const salt = Buffer.from(p.salt)
+    const sig = Buffer.from(signBytes(p.seed, signedBytes(salt, p.seq, p.v)))
+    const key = sha1(Buffer.concat([k, salt])).toString('hex')
+    const held = this.#dht._values.get(key)
+    if (!held || typeof held.seq !== 'number' || held.seq < p.seq) {
+      this.#dht._values.set(key, { v: p.v as never, k, salt, sig, seq: p.seq, id: this.#dht.nodeId })
+    }
+    return this.#op((done) => {
+      this.#dht.put({ k, salt, seq: p.seq, v: p.v as never, sig }, (err, _target, n) => {
+        if (err && err.message !== 'No nodes to query' && err.code !== 302) this.#warn(new Error(`DHT put (seq ${p.seq}): ${err.message}`))
+        done({ stored: err ? 0 : (n ?? 0) })
+      })
+    })
+  }
+
+  /** The verified item with the highest seq under (publicKey, salt), here or on the network; null when none. */
+  async getItem(p: { publicKey: Uint8Array; salt: Uint8Array }): Promise<{ v: unknown; seq: number; sig?: Buffer } | null> {
+    this.#checkOpen()
+    checkBytes(p.publicKey, 'publicKey', 32)
+    checkBytes(p.salt, 'salt', 1, MAX_SALT_BYTES)
+    const k = Buffer.from(p.publicKey)
+    const salt = Buffer.from(p.salt)
+    const target = sha1(Buffer.concat([k, salt]))
+    const found: Array<{ v: unknown; seq: number; sig?: Buffer }> = []
+    const held: StoredItem | undefined = this.#dht._values.get(target.toString('hex'))
+    if (held?.k && k.equals(held.k)) found.push({ v: held.v, seq: held.seq ?? 0, ...(held.sig ? { sig: Buffer.from(held.sig) } : {}) })
+    const remote = await this.#op<{ v: unknown; seq?: number; k?: Buffer; sig?: Buffer } | null>((done) => {
+      this.#dht.get(target, { salt, cache: false }, (err, value) => {
+        if (err) this.#warn(new Error(`DHT get: ${err.message}`))
+        done(err ? null : value)
+      })
+    })
+    if (remote?.k && k.equals(remote.k)) found.push({ v: remote.v, seq: remote.seq ?? 0, ...(remote.sig ? { sig: Buffer.from(remote.sig) } : {}) })
+    found.sort((a, b) => b.seq - a.seq)
+    return found[0] ?? null
+  }
+
+  /**
+   * Puts again an item someone else signed (as got from getItem): how a
+   * friend keeps an owner's backup pointer alive while the owner's devices
+   * are offline. The signature is checked first; a bad one throws.
+   */
+  async putSigned(p: { publicKey: Uint8Array; salt: Uint8Array; seq: number; v: BDict; sig: Uint8Array }): Promise<{ stored: number }> {
+    this.#checkOpen()
+    checkBytes(p.publicKey, 'publicKey', 32)
+    checkBytes(p.salt, 'salt', 1, MAX_SALT_BYTES)
+    checkBytes(p.sig, 'sig', 64)
+    if (!Number.isSafeInteger(p.seq) || p.seq < 0) throw new RangeError(`seq must be a non-negative integer, not ${p.seq}`)
+    const k = Buffer.from(p.publicKey)
+    const salt = Buffer.from(p.salt)
+    const sig = Buffer.from(p.sig)
+    if (!verifyBytes(k, signedBytes(salt, p.seq, p.v), sig)) throw new RangeError('the item\'s signature does not verify')
+    const key = sha1(Buffer.concat([k, salt])).toString('hex')
+    const held = this.#dht._values.get(key)
+    if (!held || typeof held.seq !== 'number' || held.seq < p.seq) {
+      this.#dht._values.set(key, { v: p.v as never, k, salt, sig, seq: p.seq, id: this.#dht.nodeId })
+    }
+    return this.#op((done) => {
+      this.#dht.put({ k, salt, seq: p.seq, v: p.v as never, sig }, (err, _target, n) => {
+        if (err && err.message !== 'No nodes to query' && err.code !== 302) this.#warn(new Error(`DHT put (seq ${p.seq}): ${err.message}`))
+        done({ stored: err ? 0 : (n ?? 0) })
+      })
+    })
   }
 
   /** BEP 5 announce_peer: `port` (1-65535) of this device serves `infoHash`. */

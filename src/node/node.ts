@@ -18,6 +18,8 @@ import { cueRoutes } from './cue-routes.ts'
 import { cacheRoutes } from './cache-routes.ts'
 import { ManifestSync } from './manifest-sync.ts'
 import { Sharing } from './sharing.ts'
+import { NodeBackups } from './backups.ts'
+import { backupRoutes } from './backup-routes.ts'
 import { NodeAnalysis } from './analysis-routes.ts'
 import { UiRoutes } from './ui-routes.ts'
 import { PullService } from './pull-service.ts'
@@ -49,6 +51,8 @@ export interface NodeOptions {
   dht?: { port?: number; host?: string; advertise?: string } | false
   /** DHT bootstrap nodes (host:port) besides the roster's. */
   bootstrap?: string[]
+  /** ms between polls of friends' backup pointers (default 10 minutes; also DJCLOUD_BACKUP_POLL_MS). */
+  backupPollMs?: number
   /** Analyse new tracks in the background (default true). */
   analyze?: boolean
   /** The built web UI served at / (default: dist/ui of this package; null: none). */
@@ -74,6 +78,7 @@ export class Node {
     private readonly reload: NodeJS.Timeout,
     readonly ui: UiRoutes,
     readonly pulls: PullService,
+    readonly backups: NodeBackups,
   ) {}
 
   private get identity(): Identity {
@@ -156,6 +161,16 @@ export class Node {
         union: () => union(),
         onWarning: warn,
       })
+      const envPoll = Number(process.env.DJCLOUD_BACKUP_POLL_MS)
+      const backups = new NodeBackups({
+        home,
+        identity: id,
+        swarm: () => swarmRef!,
+        dht,
+        stores: () => ({ identity: id(), library, store, book }),
+        ...(opts.backupPollMs ?? (envPoll > 0 ? envPoll : undefined) ? { pollMs: opts.backupPollMs ?? envPoll } : {}),
+        onWarning: warn,
+      })
       const swarm = new Swarm({
         credentials: { deviceSeed: id().device.seed, certificate: encodeCertificate(id().certificate) },
         roster: () => id().roster,
@@ -165,6 +180,7 @@ export class Node {
         host: opts.peerHost ?? '0.0.0.0',
         blob: (blobId) => store.getBlob(blobId),
         sharing,
+        backups,
       })
       swarmRef = swarm
       swarm.on('warning', warn)
@@ -205,6 +221,7 @@ export class Node {
       })
       cleanup.push(async () => sync.stop())
       cleanup.push(async () => sharing.stop())
+      cleanup.push(async () => backups.stop())
 
       // The API sees the union library; a scan also makes new tracks servable and publishes them.
       // The union is built once and kept until something in it changes: a
@@ -308,6 +325,7 @@ export class Node {
           ...cacheRoutes(swarm),
           ...ui.routes(),
           ...pulls.routes(),
+          ...backupRoutes(backups),
         ],
       })
       const bound = await api.listen(opts.apiPort ?? DEFAULT_PORTS.api, apiHost)
@@ -324,10 +342,11 @@ export class Node {
       await writeNodeInfo(home, info)
       const reload = setInterval(() => void node?.reloadRoster().catch(warn), ROSTER_RELOAD)
       reload.unref()
-      node = new Node(home, current, library, swarm, api, discovery, tracker, dht, book, sync, sharing, analysis, info, reload, ui, pulls)
+      node = new Node(home, current, library, swarm, api, discovery, tracker, dht, book, sync, sharing, analysis, info, reload, ui, pulls, backups)
       await discovery.start()
       await sync.start()
       sharing.start()
+      backups.start()
       if (opts.analyze !== false) analysis.background()
       return node
     } catch (err) {
@@ -363,6 +382,7 @@ export class Node {
       this.pulls.stop()
       this.sync.stop()
       this.sharing.stop()
+      this.backups.stop()
       await this.analysis.close()
       await this.ui.close()
       this.discovery.stop()

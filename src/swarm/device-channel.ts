@@ -20,6 +20,7 @@ export const BLOB_CHUNK = 64 * 1024
 const MAX_BLOB_BYTES = 8 * 1024 * 1024
 const BLOB_TIMEOUT = 3_000 // ms per chunk before the next holder is asked
 const MAX_PENDING_PER_LINK = 64 // queries a peer may have open with us
+const BLOB_WINDOW = 32 // blob chunks asked for at once, well under MAX_PENDING_PER_LINK
 export const LOOKUP_TIMEOUT = 1_500 // ms
 
 export function deviceChannelInfoHash(circleSecret: Uint8Array): Buffer {
@@ -84,6 +85,8 @@ export interface DeviceChannelOptions {
   answer: (sha256: string, link: DeviceLink) => Promise<Uint8Array | null>
   /** A manifest blob held here for this link, by SHA-256 (64 hex) or infohash (40 hex). */
   blob?: (id: string, link: DeviceLink) => Promise<Uint8Array | undefined>
+  /** The largest blob asked for or served (default 8 MiB: manifests; backups are larger). */
+  maxBlobBytes?: number
 }
 
 /** Bytes of a command's body or answer: one message, under the cap. */
@@ -103,8 +106,11 @@ export class DeviceChannel extends EventEmitter<Events> {
   private readonly commandHandlers = new Map<string, CommandHandler>()
   private closed = false
 
+  private readonly maxBlob: number
+
   constructor(private readonly opts: DeviceChannelOptions) {
     super()
+    this.maxBlob = opts.maxBlobBytes ?? MAX_BLOB_BYTES
   }
 
   online(): DeviceLink[] {
@@ -151,7 +157,7 @@ export class DeviceChannel extends EventEmitter<Events> {
           const id = asInt(m.id, 'id')
           const key = Buffer.from(asBytes(m.k, 'k')).toString('hex')
           const off = asInt(m.off, 'off')
-          if ((key.length !== 40 && key.length !== 64) || off < 0 || off > MAX_BLOB_BYTES) return wire.destroy()
+          if ((key.length !== 40 && key.length !== 64) || off < 0 || off > this.maxBlob) return wire.destroy()
           if (++pending > MAX_PENDING_PER_LINK) return wire.destroy()
           const blob = this.opts.blob ? this.opts.blob(key, link) : Promise.resolve(undefined)
           blob.then(
@@ -321,22 +327,26 @@ export class DeviceChannel extends EventEmitter<Events> {
 
   /**
    * Fetches a blob (by SHA-256 or infohash, hex) from the first online own
-   * device that has it, the given ones first. The caller checks the bytes.
+   * device that has it, the given ones first (or only those). The caller checks the bytes.
    */
-  async fetchBlob(id: string, prefer: DeviceLink[] = []): Promise<{ data: Buffer; link: DeviceLink } | null> {
+  async fetchBlob(id: string, prefer: DeviceLink[] = [], onlyThese = false): Promise<{ data: Buffer; link: DeviceLink } | null> {
     const key = Buffer.from(id, 'hex')
-    const links = [...new Set([...prefer, ...this.online()])]
+    const links = onlyThese ? prefer : [...new Set([...prefer, ...this.online()])]
     for (const link of links) {
       const first = await this.askBlob(link, key, 0)
-      if (!first?.data || first.size <= 0 || first.size > MAX_BLOB_BYTES || first.data.length > first.size) continue
+      if (!first?.data || first.size <= 0 || first.size > this.maxBlob || first.data.length > first.size) continue
       const parts: Uint8Array[] = [first.data]
       let ok = true
-      // The rest of a large blob is asked for all at once; answers come back in order on one wire.
-      const rest: Promise<BlobAnswer>[] = []
-      for (let off = first.data.length; off < first.size; off += BLOB_CHUNK) rest.push(this.askBlob(link, key, off))
-      for (const r of await Promise.all(rest)) {
-        if (!r?.data || r.size !== first.size) ok = false
-        else parts.push(r.data)
+      // The rest of a large blob is asked for in windows (the holder drops a wire with too many
+      // queries open); answers come back in order on one wire.
+      const offsets: number[] = []
+      for (let off = first.data.length; off < first.size; off += BLOB_CHUNK) offsets.push(off)
+      for (let i = 0; ok && i < offsets.length; i += BLOB_WINDOW) {
+        const rest = offsets.slice(i, i + BLOB_WINDOW).map((off) => this.askBlob(link, key, off))
+        for (const r of await Promise.all(rest)) {
+          if (!r?.data || r.size !== first.size) ok = false
+          else parts.push(r.data)
+        }
       }
       const data = Buffer.concat(parts)
       if (ok && data.length === first.size) return { data, link }

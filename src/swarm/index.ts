@@ -1,5 +1,5 @@
-export { Swarm, SwarmError, shareChannelInfoHash } from './swarm.ts'
-export type { SwarmOptions, SwarmSharing } from './swarm.ts'
+export { Swarm, SwarmError, shareChannelInfoHash, backupChannelInfoHash, MAX_BACKUP_BLOB_BYTES } from './swarm.ts'
+export type { SwarmOptions, SwarmSharing, SwarmBackups } from './swarm.ts'
 export { Torrent } from './torrent.ts'
 export { DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION, CommandError, MAX_COMMAND_BODY, COMMAND_TIMEOUT } from './device-channel.ts'
 export type { DeviceLink, Holder, ManifestNotice, CommandHandler, CommandAnswer } from './device-channel.ts'

@@ -33,6 +33,8 @@ export interface SwarmOptions {
   blob?: (id: string) => Promise<Uint8Array | undefined>
   /** What friends may reach (playlists shared with them); without it friends reach nothing. */
   sharing?: SwarmSharing
+  /** Backup channels: whose backups this device serves (its owner's, friends' it holds), and to whom. */
+  backups?: SwarmBackups
   /** Byte budget of the cache of fetched tracks, for this run; default: the saved one (see TrackCache). */
   cacheBudget?: number
   /** ms a download in flight may go without any peer before the cache may evict it for room; default STALLED_AFTER. */
@@ -54,6 +56,28 @@ export interface SwarmSharing {
   /** A blob (share list) for that friend, by SHA-256 hex. */
   blob(friendOwner: string, id: string): Promise<Uint8Array | undefined>
 }
+
+/**
+ * Backup channels (one infohash per owner, see backupChannelInfoHash): a
+ * device serving an owner's backups admits there whom `admit` allows, and
+ * answers blob requests and "do you hold" queries (by SHA-256) from them.
+ */
+export interface SwarmBackups {
+  /** Who may use this backup channel (infohash hex); undefined when it is not served here. */
+  admit(infoHash: string): ((p: VerifiedPeer) => boolean) | undefined
+  /** Whether this device holds the backup with this SHA-256 for the channel's owner. */
+  holds(infoHash: string, sha256: string): Promise<boolean>
+  /** The bytes of that backup. */
+  blob(infoHash: string, sha256: string): Promise<Uint8Array | undefined>
+}
+
+/** The backup channel of an owner: computable from the owner key alone (a restoring device knows nothing else). */
+export function backupChannelInfoHash(owner: Uint8Array): Buffer {
+  return createHash('sha1').update('djcloud/backup-channel/v1:').update(owner).digest()
+}
+
+/** The largest blob a backup channel carries: the backup format's cap. */
+export const MAX_BACKUP_BLOB_BYTES = 88 + 256 * 1024 * 1024 + 1024 + 64
 
 export { SwarmError } from './errors.ts'
 
@@ -92,6 +116,8 @@ export class Swarm extends EventEmitter<Events> {
   readonly devices: DeviceChannel
   /** Links with friends' devices over share channels (both directions); only shared things pass. */
   readonly friends: DeviceChannel
+  /** Links on backup channels (either side); only backups pass. */
+  readonly holders: DeviceChannel
   readonly channel: Buffer
   private server: Server | null = null
   private readonly offers = new Map<string, Offer>() // by infohash hex
@@ -121,6 +147,13 @@ export class Swarm extends EventEmitter<Events> {
       peerPort: () => this.port,
       answer: async (sha, link) => (opts.sharing ? opts.sharing.answer(friendOf(link), sha) : null),
       blob: async (id, link) => (opts.sharing ? opts.sharing.blob(friendOf(link), id) : undefined),
+    })
+    const channelOf = (link: DeviceLink) => link.session.infoHash.toString('hex')
+    this.holders = new DeviceChannel({
+      peerPort: () => this.port,
+      answer: async (sha, link) => ((await opts.backups?.holds(channelOf(link), sha)) ? new Uint8Array([1]) : null),
+      blob: async (id, link) => (id.length === 64 ? opts.backups?.blob(channelOf(link), id) : undefined),
+      maxBlobBytes: MAX_BACKUP_BLOB_BYTES,
     })
     this.friends.on('link', (l) => this.emit('friend', l, friendOf(l)))
     this.devices.on('link', (l) => this.emit('device', l))
@@ -211,6 +244,8 @@ export class Swarm extends EventEmitter<Events> {
     const sharing = this.opts.sharing
     const friend = sharing?.channelFor(hex)
     if (friend) return { allow: (p) => p.kind === 'friend' && ownerOf(p) === friend }
+    const backup = this.opts.backups?.admit(hex)
+    if (backup) return { allow: backup }
     if (!this.offers.has(hex) && !this.torrents.has(hex)) return null
     return { allow: (p) => p.kind === 'own' || (p.kind === 'friend' && !!sharing?.allows(ownerOf(p), hex)) }
   }
@@ -225,6 +260,10 @@ export class Swarm extends EventEmitter<Events> {
       this.friends.add(s)
       return
     }
+    if (this.opts.backups?.admit(s.infoHash.toString('hex'))) {
+      this.holders.add(s)
+      return
+    }
     this.torrentFor(s.infoHash.toString('hex')).then(
       (t) => {
         this.cache.touch(t.meta.sha256) // served to a peer: recently used
@@ -237,10 +276,25 @@ export class Swarm extends EventEmitter<Events> {
     )
   }
 
-  private dial(host: string, port: number, infoHash: Buffer, allow?: (p: VerifiedPeer) => boolean): Promise<PeerSession> {
+  private dial(host: string, port: number, infoHash: Buffer, allow?: (p: VerifiedPeer) => boolean, trustAnyOwner = false): Promise<PeerSession> {
     const sock = connect(port, host)
     this.track(sock)
-    return authenticate(sock, { credentials: this.opts.credentials, roster: this.opts.roster, extensions: EXTENSIONS, infoHash, remote: { host, port }, allow })
+    return authenticate(sock, { credentials: this.opts.credentials, roster: this.opts.roster, extensions: EXTENSIONS, infoHash, remote: { host, port }, allow, trustAnyOwner })
+  }
+
+  /**
+   * Joins a backup channel at a device found on the DHT. `allow` says who may
+   * answer; `trustAnyOwner` lets a device of an owner our roster does not
+   * know answer (a restoring device knows no friends yet: what it fetches is
+   * checked by the owner signature).
+   */
+  async connectHolder(host: string, port: number, channel: Buffer, allow: (p: VerifiedPeer) => boolean, trustAnyOwner = false): Promise<DeviceLink> {
+    const existing = this.holders.online().find((l) => l.host === host && l.peerPort === port && l.session.infoHash.equals(channel))
+    if (existing) return existing
+    const s = await this.dial(host, port, channel, allow, trustAnyOwner)
+    const link = this.holders.add(s)
+    if (link.peerPort === undefined) await once(this.holders, 'link')
+    return link
   }
 
   /** Joins a friend's share channel (found on the DHT): only a device of that friend may answer. */
@@ -273,6 +327,15 @@ export class Swarm extends EventEmitter<Events> {
     const sharing = this.opts.sharing
     for (const link of this.devices.online()) {
       if (isRevoked(link.session.peer.certificate.device)) {
+        link.session.wire.destroy()
+        dropped++
+      }
+    }
+    for (const link of this.holders.online()) {
+      const peer = link.session.peer
+      const gone = peer.kind === 'own' ? isRevoked(peer.certificate.device) : peer.kind === 'friend' && !friends.has(ownerOf(peer))
+      const backups = this.opts.backups
+      if (gone || (backups && !backups.admit(link.session.infoHash.toString('hex'))?.(peer))) {
         link.session.wire.destroy()
         dropped++
       }
@@ -622,6 +685,7 @@ export class Swarm extends EventEmitter<Events> {
     this.closed = true
     this.devices.close()
     this.friends.close()
+    this.holders.close()
     const torrents = await Promise.allSettled(this.torrents.values())
     await Promise.all(torrents.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)))
     for (const s of this.sockets) s.destroy()

@@ -345,3 +345,28 @@ test('parseHostPort reads host:port, IPv4 and bracketed IPv6, and refuses the re
     t.false(err?.message.includes('\n'), JSON.stringify(text))
   }
 })
+
+test('any small item: put, got with its signature, put again by another node after the publisher left; a forged signature is refused', async (t) => {
+  const a = await startNode(t, [])
+  const owner = generateKeyPair()
+  const s = Buffer.from('djcloud/backup')
+  const v = { v: 1, b: [{ q: 3, s: randomBytes(32), n: 1234 }] }
+  await a.node.putItem({ seed: owner.seed, salt: s, seq: 3, v })
+  const b = await startNode(t, [at(a.node)])
+  const got = await b.node.getItem({ publicKey: owner.publicKey, salt: s })
+  t.is(got?.seq, 3)
+  t.is(got?.sig?.length, 64)
+  t.deepEqual(encode(got!.v as never), encode(v))
+  await a.node.close()
+  // A node that joins later through b finds it only once b puts it again.
+  const c = await startNode(t, [at(b.node)])
+  await b.node.putSigned({ publicKey: owner.publicKey, salt: s, seq: got!.seq, v: got!.v as never, sig: got!.sig! })
+  const again = await c.node.getItem({ publicKey: owner.publicKey, salt: s })
+  t.is(again?.seq, 3)
+  t.deepEqual(encode(again!.v as never), encode(v))
+  const forged = Buffer.from(got!.sig!)
+  forged[0]! ^= 1
+  await t.throwsAsync(b.node.putSigned({ publicKey: owner.publicKey, salt: s, seq: 4, v: got!.v as never, sig: got!.sig! }), { message: /does not verify/ })
+  await t.throwsAsync(b.node.putSigned({ publicKey: owner.publicKey, salt: s, seq: 3, v: got!.v as never, sig: forged }), { message: /does not verify/ })
+  await t.throwsAsync(b.node.putItem({ seed: owner.seed, salt: s, seq: 5, v: { big: Buffer.alloc(1000) } }), { message: /1000 bytes/ })
+})

@@ -1,10 +1,11 @@
+import { setQuota } from '../../backup/index.ts'
 import {
   addFriend, formatId, IdentityError, loadIdentity, parseId, removeFriend, revokeDevice, saveRoster, type Identity,
 } from '../../identity/index.ts'
 import { resolveHome } from '../../home.ts'
 import { UsageError, writeJson, type Command } from '../command.ts'
 
-const SUBCOMMANDS = 'add <owner-id> --role friend [--name NAME] | ls [--json] | rm <id> | revoke <device-id>'
+const SUBCOMMANDS = 'add <owner-id> --role friend [--name NAME] | ls [--json] | rm <id> | revoke <device-id> | quota <owner-id> <MB>'
 
 function rosterView(id: Identity) {
   const r = id.roster
@@ -44,15 +45,17 @@ export const trustCommand: Command = {
     'ls          list own devices, revoked devices, friends, trackers and bootstrap nodes\n' +
     'rm          remove a friend (owner id) or revoke one of your devices (device id)\n' +
     'revoke      revoke one of your devices; it loses access once the new roster reaches the circle\n' +
+    'quota       storage this device gives a friend\'s backups, in MB (default 200); the oldest versions go first\n' +
     'Changing the roster needs an admin device (one that holds the owner key).',
   options: {
     role: { type: 'string', value: 'ROLE', description: 'role for "add": friend' },
     name: { type: 'string', value: 'NAME', description: 'a name for the friend (default: the start of the id)' },
     json: { type: 'boolean', description: 'print as JSON' },
   },
-  args: [1, 2],
+  args: [1, 3],
   async run({ values, positionals, stdout }) {
-    const [sub, arg] = positionals
+    const [sub, arg, extra] = positionals
+    if (sub !== 'quota' && extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`)
     let id = await loadIdentity(resolveHome(values.home as string | undefined))
     const needArg = () => {
       if (!arg) throw new UsageError(`"trust ${sub}" needs an id`)
@@ -97,6 +100,17 @@ export const trustCommand: Command = {
         }
         id = await saveRoster(id, revokeDevice(id.roster, target.key))
         stdout.write(`Revoked device ${formatId('device', target.key)}.\n`)
+        return
+      }
+      case 'quota': {
+        const key = parseId('owner', needArg())
+        const mb = Number(extra)
+        if (extra === undefined || !Number.isFinite(mb) || mb < 0 || mb > 1e7) throw new UsageError('"trust quota" needs <owner-id> <MB> (a number of megabytes, 0 or more)')
+        if (!id.roster.friends.some((f) => Buffer.from(f.owner).equals(key))) throw new UsageError('that owner is not a friend on this roster ("trust add" it first)')
+        const bytes = Math.round(mb * 1024 * 1024)
+        await setQuota(resolveHome(values.home as string | undefined), Buffer.from(key).toString('hex'), bytes)
+        if (values.json) return writeJson(stdout, { owner: formatId('owner', key), quotaBytes: bytes })
+        stdout.write(`Backups of ${formatId('owner', key)} may use ${mb} MB on this device (applied at the next poll).\n`)
         return
       }
       default:

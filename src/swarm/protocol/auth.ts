@@ -3,7 +3,7 @@
 // connection, so a signature over (infohash, sender id, receiver id) cannot
 // be replayed on another connection.
 import { asBytes, asDict, decode, encode } from '../../codec/index.ts'
-import { classifyCertificate, signBytes, verifyBytes, type DeviceCertificate, type Roster } from '../../identity/index.ts'
+import { classifyCertificate, decodeCertificate, IdentityError, signBytes, verifyBytes, type DeviceCertificate, type Roster } from '../../identity/index.ts'
 
 export const AUTH_EXTENSION = 'dj_auth'
 const MAX_AUTH_BYTES = 1024
@@ -32,7 +32,12 @@ export function createAuthMessage(me: LocalCredentials, infoHash: Uint8Array, my
 }
 
 export interface VerifiedPeer {
-  kind: 'own' | 'friend'
+  /**
+   * 'holder': a device of an owner this roster does not know, accepted only
+   * where the caller asked for it (a restoring device fetching a backup from
+   * whoever holds it: the backup is checked by the owner signature).
+   */
+  kind: 'own' | 'friend' | 'holder'
   certificate: DeviceCertificate
 }
 
@@ -42,7 +47,7 @@ export interface VerifiedPeer {
  */
 export function verifyAuthMessage(
   bytes: Uint8Array,
-  ctx: { roster: Roster; infoHash: Uint8Array; theirPeerId: Uint8Array; myPeerId: Uint8Array; allow?: (p: VerifiedPeer) => boolean },
+  ctx: { roster: Roster; infoHash: Uint8Array; theirPeerId: Uint8Array; myPeerId: Uint8Array; allow?: (p: VerifiedPeer) => boolean; trustAnyOwner?: boolean },
 ): VerifiedPeer {
   let cert: Uint8Array
   let sig: Uint8Array
@@ -55,11 +60,19 @@ export function verifyAuthMessage(
     throw new AuthError('malformed')
   }
   const decision = classifyCertificate(ctx.roster, cert)
-  if (!decision.trusted) throw new AuthError(decision.reason)
-  if (!verifyBytes(decision.certificate.device, transcript(ctx.infoHash, ctx.theirPeerId, ctx.myPeerId), sig)) {
+  let peer: VerifiedPeer
+  if (decision.trusted) peer = { kind: decision.kind, certificate: decision.certificate }
+  else if (decision.reason === 'unknown-owner' && ctx.trustAnyOwner) {
+    try {
+      peer = { kind: 'holder', certificate: decodeCertificate(cert) }
+    } catch (err) {
+      if (err instanceof IdentityError) throw new AuthError('bad-certificate')
+      throw err
+    }
+  } else throw new AuthError(decision.reason)
+  if (!verifyBytes(peer.certificate.device, transcript(ctx.infoHash, ctx.theirPeerId, ctx.myPeerId), sig)) {
     throw new AuthError('bad-signature')
   }
-  const peer = { kind: decision.kind, certificate: decision.certificate }
   if (ctx.allow && !ctx.allow(peer)) throw new AuthError('not-allowed')
   return peer
 }

@@ -31,6 +31,8 @@ export interface SessionOptions {
   infoHash?: Buffer
   /** Outgoing: who may answer (default: own devices only; a friend's device when dialling a friend). */
   allow?: (p: VerifiedPeer) => boolean
+  /** Outgoing: accept a device of an owner the roster does not know (kind 'holder'); `allow` still decides. */
+  trustAnyOwner?: boolean
   /** Incoming: whether the infohash the peer asks for is served here, and to whom. */
   accept?: (infoHash: Buffer) => Admission | null
   deadlineMs?: number
@@ -112,6 +114,7 @@ export function authenticate(socket: Socket, opts: SessionOptions): Promise<Peer
           theirPeerId,
           myPeerId,
           allow: admission?.allow ?? ownOnly,
+          trustAnyOwner: !!opts.infoHash && !!opts.trustAnyOwner,
         })
         if (!sentAuth) sendAuth()
         settled = true

@@ -1,0 +1,434 @@
+// Backups over the network, on a running node (docs/backup.md, "Over the
+// network").
+// - An admin device pushes: a backup made from the node's open stores, kept
+//   with the last KEEP_VERSIONS pushed, served on this owner's backup channel
+//   (an infohash computed from the owner key alone), and named by a BEP 44
+//   item under the owner key (salt "djcloud/backup").
+// - Every device polls each friend's backup item, fetches versions it does
+//   not hold from whoever serves that friend's backup channel, checks them
+//   (SHA-256 named by the item, then the owner signature: a friend cannot
+//   decrypt, but can reject a tampered copy), keeps them within the quota set
+//   for that friend, and serves them on that friend's channel to that
+//   friend's devices (a restoring device among them).
+// - Status: which friends' devices hold which of our versions, asked over
+//   our backup channel ("do you hold SHA-256 X").
+import { createHash } from 'node:crypto'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { decode, encode, type BDict } from '../codec/index.ts'
+import type { Identity } from '../identity/index.ts'
+import type { DhtNode } from '../manifest/index.ts'
+import { backupChannelInfoHash, type DeviceLink, type ManifestNotice, type Swarm, type SwarmBackups } from '../swarm/index.ts'
+import {
+  BACKUP_SALT, BackupError, decodePointer, encodePointer, exportFromStores, heldDir, heldOwners, KEEP_VERSIONS, pushedDir, quotaFor, verifyBackup,
+  VersionDir, type BackupVersion, type OpenStores,
+} from '../backup/index.ts'
+import type { VerifiedPeer } from '../swarm/protocol/auth.ts'
+
+export const BACKUP_POLL_INTERVAL = 10 * 60_000 // ms between polls of friends' backup items
+const LOOKUP_MS = 2_000
+const REPUT_EVERY = 30 * 60_000 // ms: BEP 44 items expire after about two hours
+/** ms an address that refused us on a backup channel is not dialled again (another friend of that owner: it admits only the owner's devices, and counts refusals towards a ban). */
+const REFUSED_FOR = 60 * 60_000
+const NOTICE_GAP = 5_000 // ms between polls a friend's notices may start
+const SERVED_CACHE = 2 // backups kept in memory while being served
+const SERVED_FOR = 60_000 // ms
+
+export interface NodeBackupsOptions {
+  home: string
+  identity: () => Identity
+  swarm: () => Swarm
+  dht: DhtNode | null
+  stores: () => OpenStores
+  /** ms between polls of friends' backup items (default BACKUP_POLL_INTERVAL). */
+  pollMs?: number
+  onWarning?: (err: Error) => void
+}
+
+export interface PushResult {
+  seq: number
+  sha256: string
+  bytes: number
+  /** DHT nodes that stored the pointer. */
+  stored: number
+  /** The versions the pointer names now, newest first. */
+  versions: BackupVersion[]
+}
+
+export interface BackupStatus {
+  /** Versions the pointer on the DHT names (newest first); [] when none was found. */
+  pointer: BackupVersion[]
+  /** Versions pushed from this device and kept here. */
+  pushed: BackupVersion[]
+  /**
+   * Friends' devices that answered, with the versions of ours they hold;
+   * then every friend on the roster none of whose devices answered
+   * (`online: false`, `device: null`: what it holds is not known now).
+   */
+  friends: Array<{ friend: string; name: string; device: string | null; online: boolean; versions: number[] }>
+  /** Friends' backups held here. */
+  held: Array<{ owner: string; name?: string; versions: BackupVersion[]; bytes: number; quota: number }>
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
+const ownerOf = (p: VerifiedPeer) => hex(p.certificate.owner)
+
+export class NodeBackups implements SwarmBackups {
+  private timer: NodeJS.Timeout | null = null
+  private stopped = false
+  private polling: Promise<void> | null = null
+  private pushing: Promise<PushResult> | null = null
+  private lastPut = 0
+  /** When each friend's pointer (owner hex) was last put again from here. */
+  private readonly friendPut = new Map<string, number>()
+  /** When a notice last made us poll an owner (hex). */
+  private readonly noticed = new Map<string, number>()
+  /** Fetches started by a notice, by owner hex. */
+  private readonly fetching = new Map<string, Promise<void>>()
+  /** Backups being served, read once: folder/sha256 -> bytes, until when kept. */
+  private readonly served = new Map<string, { data: Uint8Array; until: number }>()
+  /** `channel@host:port` -> until when it is not dialled (it refused us). */
+  private readonly refused = new Map<string, number>()
+
+  constructor(private readonly opts: NodeBackupsOptions) {}
+
+  private get id(): Identity {
+    return this.opts.identity()
+  }
+
+  private warn(err: unknown): void {
+    this.opts.onWarning?.(err as Error)
+  }
+
+  private ownChannel(): string {
+    return backupChannelInfoHash(this.id.roster.owner).toString('hex')
+  }
+
+  /** Owner (hex) of a friend's backup channel (hex), if that friend is on the roster. */
+  private friendOfChannel(ih: string): string | undefined {
+    for (const f of this.id.roster.friends) if (backupChannelInfoHash(f.owner).toString('hex') === ih) return hex(f.owner)
+    return undefined
+  }
+
+  // ---- SwarmBackups ----------------------------------------------------------
+
+  admit(ih: string): ((p: VerifiedPeer) => boolean) | undefined {
+    // Ours: own devices and friends (who fetch to seed them).
+    if (ih === this.ownChannel()) return (p) => p.kind === 'own' || p.kind === 'friend'
+    // A friend's: that friend's devices only (its own devices, or one restoring from its phrase).
+    const friend = this.friendOfChannel(ih)
+    if (friend) return (p) => p.kind === 'friend' && ownerOf(p) === friend
+    return undefined
+  }
+
+  async holds(ih: string, sha256: string): Promise<boolean> {
+    const dir = this.dirOf(ih)
+    return dir ? dir.has(sha256) : false
+  }
+
+  async blob(ih: string, sha256: string): Promise<Uint8Array | undefined> {
+    const dir = this.dirOf(ih)
+    if (!dir || !(await dir.has(sha256))) return undefined
+    // A fetch asks for a backup in 64 KiB chunks: it is read (and its SHA-256 checked) once, not per chunk.
+    const key = `${dir.dir}/${sha256}`
+    const hit = this.served.get(key)
+    if (hit && hit.until > Date.now()) return hit.data
+    const data = await dir.read(sha256)
+    if (!data) return undefined
+    for (const [k, v] of this.served) if (v.until <= Date.now()) this.served.delete(k)
+    while (this.served.size >= SERVED_CACHE) this.served.delete(this.served.keys().next().value!)
+    this.served.set(key, { data, until: Date.now() + SERVED_FOR })
+    return data
+  }
+
+  /** The folder a channel's backups are served from here: ours (admin devices) or a friend's; undefined otherwise. */
+  private dirOf(ih: string): VersionDir | undefined {
+    if (ih === this.ownChannel()) return this.id.owner ? pushedDir(this.opts.home) : undefined
+    const friend = this.friendOfChannel(ih)
+    return friend ? heldDir(this.opts.home, friend) : undefined
+  }
+
+  // ---- running ---------------------------------------------------------------
+
+  start(): void {
+    const swarm = this.opts.swarm()
+    const onNotice = (link: DeviceLink, n: ManifestNotice) => void this.onNotice(link, n).catch((e) => this.warn(e))
+    swarm.holders.on('notice', onNotice)
+    swarm.friends.on('notice', onNotice)
+    const every = this.opts.pollMs ?? BACKUP_POLL_INTERVAL
+    this.timer = setInterval(() => void this.poll().catch((e) => this.warn(e)), every)
+    this.timer.unref()
+    void this.poll().catch((e) => this.warn(e))
+  }
+
+  stop(): void {
+    this.stopped = true
+    if (this.timer) clearInterval(this.timer)
+  }
+
+  /** A friend's device says its owner pushed a backup: fetch it now rather than at the next poll. */
+  private async onNotice(link: DeviceLink, n: ManifestNotice): Promise<void> {
+    const peer = link.session.peer
+    if (n.kind !== 'backup' || peer.kind !== 'friend' || n.signer !== ownerOf(peer) || this.stopped) return
+    const friend = this.id.roster.friends.find((f) => hex(f.owner) === n.signer)
+    if (!friend) return
+    let running = this.fetching.get(n.signer)
+    if (running) return void (await running)
+    // A friend's device cannot make us poll more than every few seconds by sending notices.
+    if (Date.now() - (this.noticed.get(n.signer) ?? 0) < NOTICE_GAP) return
+    if (this.noticed.size >= 10_000) this.noticed.clear()
+    this.noticed.set(n.signer, Date.now())
+    running = this.pollFriend(n.signer, friend.owner).finally(() => this.fetching.delete(n.signer))
+    this.fetching.set(n.signer, running)
+    await running
+  }
+
+  /** One round: announce the channels served here, then fetch friends' new versions. Runs once at a time. */
+  poll(): Promise<void> {
+    this.polling ??= (async () => {
+      try {
+        if (this.id.owner && Date.now() - this.lastPut >= REPUT_EVERY) await this.reput().catch((e) => this.warn(e))
+        await this.announce()
+        for (const f of this.id.roster.friends) {
+          if (this.stopped) return
+          await this.pollFriend(hex(f.owner), f.owner).catch((e) => this.warn(e))
+        }
+        await this.announce()
+      } finally {
+        this.polling = null
+      }
+    })()
+    return this.polling
+  }
+
+  private async announce(): Promise<void> {
+    const dht = this.opts.dht
+    if (!dht || this.stopped) return
+    const port = this.opts.swarm().port
+    const channels: Buffer[] = []
+    if (this.id.owner && (await pushedDir(this.opts.home).list()).length) channels.push(backupChannelInfoHash(this.id.roster.owner))
+    const friends = new Set(this.id.roster.friends.map((f) => hex(f.owner)))
+    for (const owner of await heldOwners(this.opts.home)) {
+      if (friends.has(owner) && (await heldDir(this.opts.home, owner).list()).length) channels.push(backupChannelInfoHash(Buffer.from(owner, 'hex')))
+    }
+    for (const c of channels) await dht.announce(c, port).catch((e) => this.warn(e))
+  }
+
+  /** The versions the owner's pointer names (newest first); [] when none is found or it is malformed. */
+  async pointer(owner: Uint8Array): Promise<{ seq: number; versions: BackupVersion[] }> {
+    const item = await this.opts.dht?.getItem({ publicKey: owner, salt: BACKUP_SALT }).catch(() => null)
+    if (!item) return { seq: 0, versions: [] }
+    const versions = decodePointer(item.v)
+    if (!versions) {
+      this.warn(new Error(`the backup pointer of ${hex(owner).slice(0, 12)} is malformed (seq ${item.seq})`))
+      return { seq: item.seq, versions: [] }
+    }
+    return { seq: item.seq, versions }
+  }
+
+  /**
+   * A friend's pointer: the newest of the one on the DHT and the signed copy
+   * kept here, which this device puts again every 30 minutes (and at once
+   * when the DHT has none), so the pointer outlives the owner's devices.
+   */
+  private async friendPointer(ownerHex: string, owner: Uint8Array): Promise<BackupVersion[]> {
+    const dht = this.opts.dht
+    if (!dht) return []
+    const file = join(this.opts.home, 'backup', 'held', ownerHex, 'pointer.json')
+    let saved: { seq: number; v: BDict; sig: Buffer } | null = null
+    try {
+      const j = JSON.parse(await readFile(file, 'utf8')) as { seq: number; v: string; sig: string }
+      saved = { seq: j.seq, v: decode(Buffer.from(j.v, 'hex'), { maxBytes: 1000, maxDepth: 4, maxItems: 100 }) as BDict, sig: Buffer.from(j.sig, 'hex') }
+    } catch {
+      // none kept yet
+    }
+    const item = await dht.getItem({ publicKey: owner, salt: BACKUP_SALT }).catch(() => null)
+    if (item?.sig && decodePointer(item.v) && (!saved || item.seq > saved.seq)) {
+      saved = { seq: item.seq, v: item.v as BDict, sig: item.sig }
+      await mkdir(join(this.opts.home, 'backup', 'held', ownerHex), { recursive: true, mode: 0o700 })
+      await writeFile(`${file}.tmp`, JSON.stringify({ seq: saved.seq, v: Buffer.from(encode(saved.v)).toString('hex'), sig: saved.sig.toString('hex') }), { mode: 0o600 })
+      await rename(`${file}.tmp`, file)
+    }
+    if (!saved) return []
+    const due = Date.now() - (this.friendPut.get(ownerHex) ?? 0) >= REPUT_EVERY
+    if (!item || item.seq < saved.seq || due) {
+      await dht.putSigned({ publicKey: owner, salt: BACKUP_SALT, ...saved }).then(
+        () => this.friendPut.set(ownerHex, Date.now()),
+        (e) => this.warn(e),
+      )
+    }
+    return decodePointer(saved.v) ?? []
+  }
+
+  private async pollFriend(ownerHex: string, owner: Uint8Array): Promise<void> {
+    const versions = await this.friendPointer(ownerHex, owner)
+    if (versions.length === 0) return
+    const dir = heldDir(this.opts.home, ownerHex)
+    const quota = await quotaFor(this.opts.home, ownerHex)
+    const held = await dir.list()
+    const newestHeld = held.at(-1)?.seq ?? 0
+    // Newest first; never an older version than the newest held (it would be pruned first anyway).
+    let links: DeviceLink[] | undefined
+    for (const v of versions.slice(0, KEEP_VERSIONS)) {
+      if (v.seq <= newestHeld && held.some((h) => h.seq === v.seq)) continue
+      if (v.seq < newestHeld) continue
+      if (v.size > quota) {
+        this.warn(new Error(`backup seq ${v.seq} of ${ownerHex.slice(0, 12)} (${v.size} bytes) is over the quota of ${quota} bytes: not held`))
+        continue
+      }
+      links ??= await this.holderLinks(owner, (p) => p.kind === 'friend' && ownerOf(p) === ownerHex) // once a poll: few dials
+      const data = await this.fetchVersion(v, owner, links)
+      if (!data) continue
+      await dir.add(v.seq, data)
+      const dropped = await dir.prune(KEEP_VERSIONS, quota)
+      for (const d of dropped) this.warn(new Error(`dropped backup seq ${d.seq} of ${ownerHex.slice(0, 12)} (quota ${quota} bytes, keep ${KEEP_VERSIONS})`))
+    }
+  }
+
+  /** Links on an owner's backup channel: those open, and devices found on the DHT (not those that refused us lately). */
+  private async holderLinks(owner: Uint8Array, allow: (p: VerifiedPeer) => boolean): Promise<DeviceLink[]> {
+    const swarm = this.opts.swarm()
+    const channel = backupChannelInfoHash(owner)
+    const open = () => swarm.holders.online().filter((l) => l.session.infoHash.equals(channel) && allow(l.session.peer))
+    const dht = this.opts.dht
+    if (dht) {
+      const now = Date.now()
+      for (const [k, until] of this.refused) if (until <= now) this.refused.delete(k)
+      const peers = await dht.lookup(channel, LOOKUP_MS).catch(() => [])
+      await Promise.all(
+        peers
+          .filter((a) => !(a.port === swarm.port && (a.host.startsWith('127.') || a.host === '0.0.0.0')))
+          .filter((a) => !this.refused.has(`${channel.toString('hex')}@${a.host}:${a.port}`))
+          .map((a) =>
+            swarm.connectHolder(a.host, a.port, channel, allow).catch((err: Error) => {
+              // Refused at the wire (not just unreachable): leave it alone for a while.
+              if (!/ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|in time/.test(err.message)) {
+                if (this.refused.size >= 10_000) this.refused.clear()
+                this.refused.set(`${channel.toString('hex')}@${a.host}:${a.port}`, Date.now() + REFUSED_FOR)
+              }
+            }),
+          ),
+      )
+    }
+    return open()
+  }
+
+  /** A version from one of these links, checked (SHA-256 named by the pointer, owner signature, seq); a bad copy is refused and the next holder asked. */
+  private async fetchVersion(v: BackupVersion, owner: Uint8Array, links: DeviceLink[]): Promise<Uint8Array | null> {
+    const swarm = this.opts.swarm()
+    for (const link of links) {
+      if (link.session.wire.destroyed) continue
+      const got = await swarm.holders.fetchBlob(v.sha256, [link], true)
+      if (!got) continue
+      const refusal = checkCopy(got.data, owner, v)
+      if (!refusal) return got.data
+      this.warn(new Error(`refused backup seq ${v.seq} from ${link.name}: ${refusal}`))
+    }
+    return null
+  }
+
+  // ---- the owner's side ------------------------------------------------------
+
+  /** Makes a backup from the open stores, keeps it with the last few, and points the DHT item at them. */
+  push(): Promise<PushResult> {
+    this.pushing ??= this.pushOnce().finally(() => (this.pushing = null))
+    return this.pushing
+  }
+
+  private async pushOnce(): Promise<PushResult> {
+    const id = this.id
+    if (!id.owner) throw new BackupError('ERR_NOT_ADMIN', 'only an admin device (one holding the owner and backup keys) can push a backup')
+    const dht = this.opts.dht
+    const pointer = await this.pointer(id.roster.owner)
+    const known = Math.max(pointer.seq, ...pointer.versions.map((v) => v.seq), 0)
+    const made = await exportFromStores(this.opts.home, this.opts.stores(), { atLeast: known + 1 })
+    const seq = made.header.seq
+    const dir = pushedDir(this.opts.home)
+    const mine = await dir.add(seq, made.bytes)
+    await dir.prune(KEEP_VERSIONS)
+    // The pointer names ours and, below them, older ones another admin device pushed (friends may hold those).
+    const names = new Map<number, BackupVersion>()
+    for (const v of [...pointer.versions, ...(await dir.list())]) names.set(v.seq, v)
+    const versions = [...names.values()].sort((a, b) => b.seq - a.seq).slice(0, KEEP_VERSIONS)
+    let stored = 0
+    if (dht) {
+      stored = (await dht.putItem({ seed: id.owner.seed, salt: BACKUP_SALT, seq, v: encodePointer(versions) })).stored
+      this.lastPut = Date.now()
+      await dht.announce(backupChannelInfoHash(id.roster.owner), this.opts.swarm().port).catch((e) => this.warn(e))
+    }
+    // Friends' devices linked now (they fetched from us before, or read what we share) hear of it at once.
+    const swarm = this.opts.swarm()
+    const channel = backupChannelInfoHash(id.roster.owner)
+    const notice: ManifestNotice = { kind: 'backup', signer: hex(id.roster.owner), infoHash: channel.toString('hex'), seq }
+    swarm.holders.notify(notice, swarm.holders.online().filter((l) => l.session.infoHash.equals(channel) && l.session.peer.kind === 'friend'))
+    swarm.friends.notify(notice)
+    return { seq, sha256: mine.sha256, bytes: mine.size, stored, versions }
+  }
+
+  /**
+   * Puts the pointer again (DHT nodes forget items, and come and go): the one
+   * found when it is at our newest push or later, else our pushed versions.
+   */
+  private async reput(): Promise<void> {
+    const id = this.id
+    const dht = this.opts.dht
+    if (!dht || !id.owner) return
+    const pushed = await pushedDir(this.opts.home).list()
+    if (pushed.length === 0) return
+    const newest = pushed.at(-1)!.seq
+    const found = await this.pointer(id.roster.owner)
+    const names = new Map<number, BackupVersion>()
+    for (const v of [...found.versions, ...pushed]) names.set(v.seq, v)
+    const seq = Math.max(found.seq, newest)
+    // The same seq must carry the same value (nodes holding it refuse another at that seq).
+    const versions = found.versions.length && found.seq >= newest ? found.versions : [...names.values()]
+    await dht.putItem({ seed: id.owner.seed, salt: BACKUP_SALT, seq, v: encodePointer(versions) })
+    this.lastPut = Date.now()
+  }
+
+  /** Our versions and who holds them; friends' backups held here. */
+  async status(): Promise<BackupStatus> {
+    const id = this.id
+    const owner = id.roster.owner
+    const pointer = (await this.pointer(owner)).versions
+    const pushed = this.id.owner ? (await pushedDir(this.opts.home).list()).reverse() : []
+    const versions = new Map<string, number>()
+    for (const v of [...pointer, ...pushed]) versions.set(v.sha256, v.seq)
+    const names = new Map(id.roster.friends.map((f) => [hex(f.owner), f.name]))
+    const friends: BackupStatus['friends'] = []
+    const links = await this.holderLinks(owner, (p) => p.kind === 'friend')
+    const swarm = this.opts.swarm()
+    const byLink = new Map<DeviceLink, number[]>()
+    for (const [sha, seq] of versions) {
+      for (const h of await swarm.holders.lookup(sha, 1_500, links)) byLink.set(h.link, [...(byLink.get(h.link) ?? []), seq])
+    }
+    for (const link of links) {
+      const friend = ownerOf(link.session.peer)
+      friends.push({ friend, name: names.get(friend) ?? '', device: link.name, online: true, versions: (byLink.get(link) ?? []).sort((a, b) => b - a) })
+    }
+    const answered = new Set(friends.map((f) => f.friend))
+    const offline = [...names].filter(([o]) => !answered.has(o)).map(([friend, name]) => ({ friend, name, device: null, online: false, versions: [] }))
+    const held: BackupStatus['held'] = []
+    for (const o of await heldOwners(this.opts.home)) {
+      const vs = (await heldDir(this.opts.home, o).list()).reverse()
+      if (vs.length === 0) continue
+      held.push({ owner: o, ...(names.has(o) ? { name: names.get(o) } : {}), versions: vs, bytes: vs.reduce((n, v) => n + v.size, 0), quota: await quotaFor(this.opts.home, o) })
+    }
+    friends.sort((a, b) => a.name.localeCompare(b.name) || (a.device ?? '').localeCompare(b.device ?? ''))
+    return { pointer, pushed, friends: [...friends, ...offline.sort((a, b) => a.name.localeCompare(b.name))], held }
+  }
+}
+
+/** Why a fetched copy is refused (null: it is the version asked for, signed by the owner). */
+export function checkCopy(data: Uint8Array, owner: Uint8Array, v: BackupVersion): string | null {
+  if (sha256hex(data) !== v.sha256) return 'its bytes do not hash to the SHA-256 the pointer names (altered or another file)'
+  try {
+    const h = verifyBackup(data, owner)
+    if (h.seq !== v.seq) return `it is seq ${h.seq}, not ${v.seq}`
+  } catch (err) {
+    if (err instanceof BackupError) return `${err.code}: ${err.message}`
+    throw err
+  }
+  return null
+}
