@@ -4,13 +4,13 @@
 // 10,000-track library with analyses and cues (size, export and restore
 // time), next to `tar czf | openssl enc -aes-256-ctr` of the same metadata.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile, copyFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile as readFileBytes, rm, stat, writeFile, copyFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { initIdentity, loadIdentity, deriveOwnerSecrets } from '../../src/identity/index.ts'
+import { loadIdentity, deriveOwnerSecrets } from '../../src/identity/index.ts'
 import { LocalLibrary } from '../../src/library/index.ts'
 import { ManifestBook, ManifestStore, setCues } from '../../src/manifest/index.ts'
-import { exportBackup, importBackup, parseHeader, openBackup, decompressContent } from '../../src/backup/index.ts'
+import { parseHeader, openBackup, decompressContent } from '../../src/backup/index.ts'
 import { machineInfo, type MachineInfo } from '../common.ts'
 import { REPO, flushToDisk } from '../scan/measure.ts'
 import { syntheticTracks } from '../manifest/tracks.ts'
@@ -39,11 +39,15 @@ export interface GigBenchResults {
     recordings: number
     cued: number
     bytes: number
-    exportMs: number
+    /** POST /api/backup/push answered (export from the open stores, sealed, pointer put). */
+    pushMs: number
+    /** From the push until both friends hold the version. */
+    heldMs: number
+    /** `djcloud backup restore` on a new home, from the phrase and a friend's DHT address, process start to exit. */
     restoreMs: number
     yardstick: { plainBytes: number; bytes: number; ms: number; restoreMs: number }
     sizeRatio: number
-    exportRatio: number
+    pushRatio: number
     restoreRatio: number
   }
 }
@@ -55,6 +59,8 @@ interface NodeInfo {
   pid: number
   api: string
   tracker?: string
+  dhtPort?: number
+  bootstrap?: string
 }
 
 function serve(name: string, home: string, extra: string[]): Promise<Service<NodeInfo>> {
@@ -157,14 +163,11 @@ async function loadToken(home: string): Promise<string | undefined> {
   return readApiToken(home)
 }
 
-/** Backup: an admin home with `library` analysed recordings (waveforms included), cues on a fifth, its library manifest. */
-export async function backupPart(work: string, opts: GigBenchOptions): Promise<GigBenchResults['backup']> {
-  const { log } = opts
-  const home = join(work, 'backup-home')
-  const id = await initIdentity(home, { name: 'home-pc' })
-  const phrase = id.phrase!
+/** Fills an admin home's stores: `library` analysed recordings (waveforms included), cues on a fifth, its library manifest. */
+async function fillLibrary(home: string, library: number): Promise<number> {
+  const id = await loadIdentity(home)
   const lib = await LocalLibrary.open(home, { circleSecret: id.circleSecret })
-  const tracks = syntheticTracks(opts.library, 701)
+  const tracks = syntheticTracks(library, 701)
   // Waveforms shaped like music (a loud body, quieter intro and breakdown, bands
   // moving with it, a little noise), not random bytes: they compress as real ones do.
   const level = (columns: number, seed: number) => {
@@ -196,27 +199,68 @@ export async function backupPart(work: string, opts: GigBenchOptions): Promise<G
     }
   }
   await lib.close()
-  {
-    const me = await loadIdentity(home)
-    const book = await ManifestBook.open({ store: await ManifestStore.open(home, me.circleSecret), identity: () => me })
-    await book.publishLibrary(tracks)
-  }
-  log(`backup: ${opts.library} analysed recordings with waveforms, cues on ${cued}, a library manifest of ${tracks.length} tracks`)
+  const book = await ManifestBook.open({ store: await ManifestStore.open(home, id.circleSecret), identity: () => id })
+  await book.publishLibrary(tracks)
+  return cued
+}
+
+/**
+ * Backup over the network: the owner's node pushes (export from its open
+ * stores, sealed, the DHT pointer put) and two friends' nodes fetch and hold
+ * the version; then a brand-new home restores from the recovery phrase and a
+ * friend's DHT address. Next to tar czf | openssl enc of the same metadata.
+ */
+async function backupPart(work: string, opts: GigBenchOptions, services: Service<NodeInfo>[]): Promise<GigBenchResults['backup']> {
+  const { log } = opts
+  const [owner] = await makeHomes(join(work, 'owner'), ['owner-pc'])
+  const [fiona] = await makeHomes(join(work, 'fiona'), ['fiona-pc'])
+  const [gus] = await makeHomes(join(work, 'gus'), ['gus-pc'])
+  const ownerId = (h: string) => (JSON.parse(cli(h, ['id'])) as { ownerId: string }).ownerId
+  const [o, f, g] = [ownerId(owner!), ownerId(fiona!), ownerId(gus!)]
+  cli(owner!, ['trust', 'add', f, '--role', 'friend', '--name', 'Fiona'])
+  cli(owner!, ['trust', 'add', g, '--role', 'friend', '--name', 'Gus'])
+  for (const friend of [fiona!, gus!]) cli(friend, ['trust', 'add', o, '--role', 'friend', '--name', 'Owner'])
+  const phrase = (await loadIdentity(owner!)).phrase!
+  const phraseFile = join(work, 'phrase.txt')
+  await writeFile(phraseFile, phrase, { mode: 0o600 })
+  const cued = await fillLibrary(owner!, opts.library)
+  log(`backup: ${opts.library} analysed recordings with waveforms, cues on ${cued}, a library manifest of ${opts.library} tracks`)
+
+  // Friends poll the owner's pointer every 500 ms here (10 minutes by default; a linked friend gets a notice).
+  process.env.DJCLOUD_BACKUP_POLL_MS = '500'
+  const ownerNode = await serve('owner-pc', owner!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
+  services.push(ownerNode)
+  const bootstrap = ownerNode.ready.bootstrap ?? `127.0.0.1:${ownerNode.ready.dhtPort}`
+  const friendNodes = await Promise.all([fiona!, gus!].map((h, i) => serve(i ? 'gus-pc' : 'fiona-pc', h, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', bootstrap])))
+  services.push(...friendNodes)
+  const token = (await loadToken(owner!))!
 
   let t0 = performance.now()
-  const exported = await exportBackup(home)
-  const exportMs = performance.now() - t0
-  const bytes = exported.bytes
+  const pushed = await call<{ seq: number; bytes: number }>(ownerNode.ready.api, token, 'POST', '/api/backup/push')
+  const pushMs = performance.now() - t0
+  for (;;) {
+    const s = await call<{ friends: Array<{ name: string; versions: number[] }> }>(ownerNode.ready.api, token, 'GET', '/api/backup/status')
+    if (['Fiona', 'Gus'].every((n) => s.friends.some((x) => x.name === n && x.versions.includes(pushed.seq)))) break
+    if (performance.now() - t0 > 120_000) throw new Error(`friends did not hold backup ${pushed.seq} within 120 s`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  const heldMs = performance.now() - t0
+  const friendDht = `127.0.0.1:${friendNodes[0]!.ready.dhtPort}`
+  await ownerNode.stop() // the owner's devices are gone: the copies at friends are what is left
+
   const fresh = join(work, 'restored-home')
   t0 = performance.now()
-  await importBackup(fresh, bytes, { phrase, name: 'new-laptop' })
+  cli(fresh, ['backup', 'restore', '--phrase-file', phraseFile, '--bootstrap', friendDht, '--name', 'new-laptop'])
   const restoreMs = performance.now() - t0
-  log(`backup: ${(bytes.length / 1e6).toFixed(1)} MB, export ${(exportMs / 1000).toFixed(2)} s, restore ${(restoreMs / 1000).toFixed(2)} s`)
+  const bytes = pushed.bytes
+  log(`backup: ${(bytes / 1e6).toFixed(1)} MB, push ${(pushMs / 1000).toFixed(2)} s (both friends holding it at ${(heldMs / 1000).toFixed(2)} s), restore from the phrase ${(restoreMs / 1000).toFixed(2)} s`)
 
-  // Yardstick: the same metadata, decrypted and decompressed (what export encodes), as a file:
-  // tar czf of it piped into openssl enc -aes-256-ctr, and back.
-  const header = parseHeader(bytes)
-  const plain = decompressContent(openBackup(bytes, header, deriveOwnerSecrets(phrase).backupKey))
+  // Yardstick: the same metadata as push encodes it (the sealed file decrypted and
+  // decompressed), in one file: tar czf | openssl enc -aes-256-ctr, and back.
+  const pushedDir = join(owner!, 'backup', 'pushed')
+  const names = (await readdir(pushedDir)).sort()
+  const sealed = await readFileBytes(join(pushedDir, names.at(-1)!))
+  const plain = decompressContent(openBackup(sealed, parseHeader(sealed), deriveOwnerSecrets(phrase).backupKey))
   const plainDir = join(work, 'metadata')
   await mkdir(plainDir)
   await writeFile(join(plainDir, 'metadata.bencode'), plain)
@@ -236,12 +280,13 @@ export async function backupPart(work: string, opts: GigBenchOptions): Promise<G
   return {
     recordings: opts.library,
     cued,
-    bytes: bytes.length,
-    exportMs: round(exportMs),
+    bytes,
+    pushMs: round(pushMs),
+    heldMs: round(heldMs),
     restoreMs: round(restoreMs),
     yardstick: { plainBytes: plain.length, bytes: yBytes, ms: round(yMs), restoreMs: round(yRestoreMs) },
-    sizeRatio: round(bytes.length / yBytes, 2),
-    exportRatio: round(exportMs / yMs, 2),
+    sizeRatio: round(bytes / yBytes, 2),
+    pushRatio: round(pushMs / yMs, 2),
     restoreRatio: round(restoreMs / yRestoreMs, 2),
   }
 }
@@ -258,7 +303,7 @@ export async function runGigBench(opts: GigBenchOptions): Promise<GigBenchResult
   try {
     const pull = await pullPart(work, opts, services)
     await Promise.all(services.splice(0).map((s) => s.stop()))
-    const backup = await backupPart(work, opts)
+    const backup = await backupPart(work, opts, services)
     return {
       date: new Date().toISOString().slice(0, 10),
       machine: machineInfo(),
@@ -266,8 +311,8 @@ export async function runGigBench(opts: GigBenchOptions): Promise<GigBenchResult
       method: [
         `pull: home-pc (admin, tracker) and phone hold ${opts.tracks} distinct ${(opts.trackBytes / 1e6).toFixed(0)} MB WAVs (seeded noise, written by the benchmark); the laptop, holding none, makes a playlist of them and POST /api/pull runs; time from the POST to the job's report (every track fetched from both holders, SHA-256 verified, re-read and verified, pinned), then sync; three \`djcloud serve\` processes on 127.0.0.1, analysis off`,
         'yardstick for pull: cp -r of the same files from local disk to a new folder, then sync, in the same run (page cache warm for both: the files were just written and scanned)',
-        `backup: an admin home with ${opts.library} analysed recordings (summary and two waveform levels each, as stored), cue registers on a fifth of them, and a signed library manifest of ${opts.library} tracks (bench/manifest/tracks.ts); exportBackup (gather, bencode, brotli, XChaCha20-Poly1305, owner signature) and importBackup onto a new home from the recovery phrase (verify, decrypt, decompress, check, write the stores)`,
-        'yardstick for backup: the same metadata as export encodes it (the decrypted, decompressed content) in one file, `tar czf - | openssl enc -aes-256-ctr -pbkdf2` and back (`openssl enc -d | tar xzf -`), in the same run',
+        `backup: the owner's admin home with ${opts.library} analysed recordings (summary and two waveform levels each, as stored), cue registers on a fifth of them, and a signed library manifest of ${opts.library} tracks (bench/manifest/tracks.ts); two friends' nodes (the owner on their rosters, they on its); push = POST /api/backup/push on the owner's node (export from its open stores, bencode, brotli, XChaCha20-Poly1305, owner signature, DHT pointer put); held = until both friends hold it (they poll the pointer every 500 ms here, 10 minutes by default); then the owner's node stops and \`djcloud backup restore --phrase-file F --bootstrap <a friend's DHT address>\` runs on a brand-new home (find the pointer, fetch from a friend, verify, decrypt, restore the stores), timed from process start to exit`,
+        'yardstick for backup: the same metadata as push encodes it (the sealed file decrypted and decompressed) in one file, `tar czf - | openssl enc -aes-256-ctr -pbkdf2` and back (`openssl enc -d | tar xzf -`), in the same run',
       ],
       pull,
       backup,

@@ -28,9 +28,9 @@ export function formatResults(r: GigBenchResults): string {
     '',
     `pull of ${p.tracks} tracks (${mb(p.bytes)}) from home-pc and phone: ${s(p.ms)} (${(p.bytes / 1e6 / (p.ms / 1000)).toFixed(0)} MB/s), gig-ready: ${p.ready}; sources ${Object.entries(p.sources).map(([k, v]) => `${k} ${mb(v)}`).join(', ')}`,
     `  cp -r of the same files from local disk: ${s(p.cpMs)}; ratio ${p.ratio}x`,
-    `backup of ${b.recordings} analysed recordings (cues on ${b.cued}): ${mb(b.bytes)}, export ${s(b.exportMs)}, restore ${s(b.restoreMs)}`,
+    `backup of ${b.recordings} analysed recordings (cues on ${b.cued}): ${mb(b.bytes)}, push ${s(b.pushMs)} (both friends holding it at ${s(b.heldMs)}), restore from the phrase ${s(b.restoreMs)}`,
     `  tar czf | openssl enc -aes-256-ctr of the same ${mb(b.yardstick.plainBytes)} of metadata: ${mb(b.yardstick.bytes)}, ${s(b.yardstick.ms)}, back ${s(b.yardstick.restoreMs)}`,
-    `  ratios: size ${b.sizeRatio}x, export ${b.exportRatio}x, restore ${b.restoreRatio}x`,
+    `  ratios: size ${b.sizeRatio}x, push ${b.pushRatio}x, restore ${b.restoreRatio}x`,
   ].join('\n')
 }
 
