@@ -35,8 +35,11 @@ test('a friend that fetched once hears of the next push at once', async (t) => {
   await cli(fiona!, ['backup', 'sync']) // the first one by hand (her node polled at start, before the push)
   t.is(await held(), '[1]')
   await cli(alex!, ['backup', 'push'])
-  await until(async () => ((await held()) === '[2,1]' ? true : undefined), 20_000).catch((err: Error) => {
+  const after = await until(async () => {
+    const h = await held()
+    return h === '[2,1]' ? h : undefined
+  }, 20_000).catch((err: Error) => {
     throw new Error(`${err.message}\nALEX\n${a.stderr()}\nFIONA\n${f.stderr()}`)
   })
-  t.pass()
+  t.is(after, '[2,1]', 'the second push reached her without a sync')
 })
