@@ -329,21 +329,30 @@ export class DhtNode {
     checkBytes(p.salt, 'salt', 1, MAX_SALT_BYTES)
     checkBytes(p.infoHash, 'infoHash', INFO_HASH_BYTES)
     if (!Number.isSafeInteger(p.seq) || p.seq < 0) throw new RangeError(`seq must be a non-negative integer, not ${p.seq}`)
-    const k = Buffer.from(keyPairFromSeed(p.seed).publicKey)
-    const salt = Buffer.from(p.salt)
-    const v = { ih: Buffer.from(p.infoHash) }
-    const sig = Buffer.from(signBytes(p.seed, signedBytes(salt, p.seq, v)))
+    return this.#signAndPut(p.seed, p.salt, p.seq, { ih: Buffer.from(p.infoHash) })
+  }
 
+  /** Signs `v` under the seed's key and puts it (putPointer, putItem). */
+  #signAndPut(seed: Uint8Array, salt: Uint8Array, seq: number, v: BDict): Promise<{ stored: number }> {
+    const k = Buffer.from(keyPairFromSeed(seed).publicKey)
+    const sig = Buffer.from(signBytes(seed, signedBytes(Buffer.from(salt), seq, v)))
+    return this.#keepAndPut(k, Buffer.from(salt), seq, v, sig)
+  }
+
+  /**
+   * Keeps a signed item in this node's own store (unless it holds a higher or
+   * equal seq) and puts it on the network; `stored` counts the nodes that took it.
+   */
+  #keepAndPut(k: Buffer, salt: Buffer, seq: number, v: BDict, sig: Buffer): Promise<{ stored: number }> {
     const key = sha1(Buffer.concat([k, salt])).toString('hex')
     const held = this.#dht._values.get(key)
-    if (!held || typeof held.seq !== 'number' || held.seq < p.seq) {
-      this.#dht._values.set(key, { v, k, salt, sig, seq: p.seq, id: this.#dht.nodeId })
+    if (!held || typeof held.seq !== 'number' || held.seq < seq) {
+      this.#dht._values.set(key, { v: v as never, k, salt, sig, seq, id: this.#dht.nodeId })
     }
-
     return this.#op((done) => {
-      this.#dht.put({ k, salt, seq: p.seq, v, sig }, (err, _target, n) => {
+      this.#dht.put({ k, salt, seq, v: v as never, sig }, (err, _target, n) => {
         // No nodes, or all refused the seq (302: what a re-put of the same item gets): not worth a warning.
-        if (err && err.message !== 'No nodes to query' && err.code !== 302) this.#warn(new Error(`DHT put (seq ${p.seq}): ${err.message}`))
+        if (err && err.message !== 'No nodes to query' && err.code !== 302) this.#warn(new Error(`DHT put (seq ${seq}): ${err.message}`))
         done({ stored: err ? 0 : (n ?? 0) })
       })
     })
@@ -393,20 +402,7 @@ export class DhtNode {
     checkBytes(p.salt, 'salt', 1, MAX_SALT_BYTES)
     if (encode(p.v).length > 1000) throw new RangeError('a BEP 44 value is at most 1000 bytes')
     if (!Number.isSafeInteger(p.seq) || p.seq < 0) throw new RangeError(`seq must be a non-negative integer, not ${p.seq}`)
-    const k = Buffer.from(keyPairFromSeed(p.seed).publicKey)
-    const salt = Buffer.from(p.salt)
-    const sig = Buffer.from(signBytes(p.seed, signedBytes(salt, p.seq, p.v)))
-    const key = sha1(Buffer.concat([k, salt])).toString('hex')
-    const held = this.#dht._values.get(key)
-    if (!held || typeof held.seq !== 'number' || held.seq < p.seq) {
-      this.#dht._values.set(key, { v: p.v as never, k, salt, sig, seq: p.seq, id: this.#dht.nodeId })
-    }
-    return this.#op((done) => {
-      this.#dht.put({ k, salt, seq: p.seq, v: p.v as never, sig }, (err, _target, n) => {
-        if (err && err.message !== 'No nodes to query' && err.code !== 302) this.#warn(new Error(`DHT put (seq ${p.seq}): ${err.message}`))
-        done({ stored: err ? 0 : (n ?? 0) })
-      })
-    })
+    return this.#signAndPut(p.seed, p.salt, p.seq, p.v)
   }
 
   /** The verified item with the highest seq under (publicKey, salt), here or on the network; null when none. */
@@ -446,17 +442,7 @@ export class DhtNode {
     const salt = Buffer.from(p.salt)
     const sig = Buffer.from(p.sig)
     if (!verifyBytes(k, signedBytes(salt, p.seq, p.v), sig)) throw new RangeError('the item\'s signature does not verify')
-    const key = sha1(Buffer.concat([k, salt])).toString('hex')
-    const held = this.#dht._values.get(key)
-    if (!held || typeof held.seq !== 'number' || held.seq < p.seq) {
-      this.#dht._values.set(key, { v: p.v as never, k, salt, sig, seq: p.seq, id: this.#dht.nodeId })
-    }
-    return this.#op((done) => {
-      this.#dht.put({ k, salt, seq: p.seq, v: p.v as never, sig }, (err, _target, n) => {
-        if (err && err.message !== 'No nodes to query' && err.code !== 302) this.#warn(new Error(`DHT put (seq ${p.seq}): ${err.message}`))
-        done({ stored: err ? 0 : (n ?? 0) })
-      })
-    })
+    return this.#keepAndPut(k, salt, p.seq, p.v, sig)
   }
 
   /** BEP 5 announce_peer: `port` (1-65535) of this device serves `infoHash`. */
