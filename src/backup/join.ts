@@ -7,22 +7,8 @@
 // device that comes back later merges with it without duplicates (the entry
 // ids and clocks are the originals). Pure functions, no I/O.
 import { CUE_CAPS, type CueRegister } from '../library/index.ts'
-import { mergeCues, PLAYLIST_CAPS, type PlaylistEdits } from '../manifest/index.ts'
+import { mergeCues, PLAYLIST_CAPS, writeBeats, type PlaylistEdits, type PlaylistWrite } from '../manifest/index.ts'
 import { BackupError } from './errors.ts'
-
-interface Write {
-  pos: string
-  clock: number
-  author: string
-}
-
-/** The order mergePlaylist uses: higher clock, then higher author, then larger pos. */
-function beats(w: Write, cur: Write | undefined): boolean {
-  if (!cur) return true
-  if (w.clock !== cur.clock) return w.clock > cur.clock
-  if (w.author !== cur.author) return w.author > cur.author
-  return w.pos > cur.pos
-}
 
 /**
  * One edit set that merges (alone, or with any of `sets`) to what `sets`
@@ -38,14 +24,14 @@ export function joinPlaylistEdits(sets: ReadonlyMap<string, PlaylistEdits>, self
     clock = Math.max(clock, e.clock)
     for (const id of e.removed) removed.add(id)
   }
-  const adds = new Map<string, { entry: PlaylistEdits['entries'][number]; w: Write }>()
-  const place = new Map<string, Write>()
+  const adds = new Map<string, { entry: PlaylistEdits['entries'][number]; w: PlaylistWrite }>()
+  const place = new Map<string, PlaylistWrite>()
   for (const author of authors) {
     for (const x of sets.get(author)!.entries) {
       if (removed.has(x.id)) continue
       const w = { pos: x.pos, clock: x.clock, author }
-      if (beats(w, adds.get(x.id)?.w)) adds.set(x.id, { entry: x, w })
-      if (beats(w, place.get(x.id))) place.set(x.id, w)
+      if (writeBeats(w, adds.get(x.id)?.w)) adds.set(x.id, { entry: x, w })
+      if (writeBeats(w, place.get(x.id))) place.set(x.id, w)
     }
   }
   const shares = new Map<string, { on: boolean; clock: number; author: string }>()
@@ -54,7 +40,7 @@ export function joinPlaylistEdits(sets: ReadonlyMap<string, PlaylistEdits>, self
     for (const m of e.moves) {
       if (!adds.has(m.id)) continue
       const w = { pos: m.pos, clock: m.clock, author }
-      if (beats(w, place.get(m.id))) place.set(m.id, w)
+      if (writeBeats(w, place.get(m.id))) place.set(m.id, w)
     }
     for (const s of e.shares) {
       const cur = shares.get(s.owner)

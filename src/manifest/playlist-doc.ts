@@ -100,14 +100,18 @@ export function emptyEdits(): PlaylistEdits {
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
-interface Write {
+/** A position write of an entry: where, when (Lamport clock) and by which device. */
+export interface PlaylistWrite {
   pos: string
   clock: number
   author: string
 }
 
-/** Does write `w` beat `cur`? Higher clock, then higher author; the larger pos settles a full tie. */
-function beats(w: Write, cur: Write | undefined): boolean {
+/**
+ * Does write `w` beat `cur`? Higher clock, then higher author; the larger pos
+ * settles a full tie. The one order every merge of playlist edits follows.
+ */
+export function writeBeats(w: PlaylistWrite, cur: PlaylistWrite | undefined): boolean {
   if (!cur) return true
   if (w.clock !== cur.clock) return w.clock > cur.clock
   if (w.author !== cur.author) return w.author > cur.author
@@ -137,15 +141,15 @@ export function mergePlaylist(editSets: ReadonlyMap<string, PlaylistEdits>): Mer
     for (const id of e.removed) removed.add(id)
   }
   // The add that wins (for the track, should two sets carry one id) and the place write that wins.
-  const added = new Map<string, { track: TrackRef; w: Write }>()
-  const place = new Map<string, Write>()
+  const added = new Map<string, { track: TrackRef; w: PlaylistWrite }>()
+  const place = new Map<string, PlaylistWrite>()
   for (const author of authors) {
     for (const x of editSets.get(author)!.entries) {
       clock = Math.max(clock, x.clock)
       if (removed.has(x.id)) continue
-      const w: Write = { pos: x.pos, clock: x.clock, author }
-      if (beats(w, added.get(x.id)?.w)) added.set(x.id, { track: x.track, w })
-      if (beats(w, place.get(x.id))) place.set(x.id, w)
+      const w: PlaylistWrite = { pos: x.pos, clock: x.clock, author }
+      if (writeBeats(w, added.get(x.id)?.w)) added.set(x.id, { track: x.track, w })
+      if (writeBeats(w, place.get(x.id))) place.set(x.id, w)
     }
   }
   const shares = new Map<string, { on: boolean; clock: number; author: string }>()
@@ -154,8 +158,8 @@ export function mergePlaylist(editSets: ReadonlyMap<string, PlaylistEdits>): Mer
     for (const m of e.moves) {
       clock = Math.max(clock, m.clock)
       if (!added.has(m.id)) continue // removed, or an add we have not seen
-      const w: Write = { pos: m.pos, clock: m.clock, author }
-      if (beats(w, place.get(m.id))) place.set(m.id, w)
+      const w: PlaylistWrite = { pos: m.pos, clock: m.clock, author }
+      if (writeBeats(w, place.get(m.id))) place.set(m.id, w)
     }
     for (const s of e.shares) {
       clock = Math.max(clock, s.clock)
