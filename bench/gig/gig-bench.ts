@@ -3,7 +3,7 @@
 // bytes from local disk in the same run; and the metadata backup of a
 // 10,000-track library with analyses and cues (size, export and restore
 // time), next to `tar czf | openssl enc -aes-256-ctr` of the same metadata.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdir, mkdtemp, readdir, readFile as readFileBytes, rm, stat, writeFile, copyFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -12,9 +12,10 @@ import { LocalLibrary } from '../../src/library/index.ts'
 import { ManifestBook, ManifestStore, setCues } from '../../src/manifest/index.ts'
 import { parseHeader, openBackup, decompressContent } from '../../src/backup/index.ts'
 import { machineInfo, type MachineInfo } from '../common.ts'
-import { REPO, flushToDisk } from '../scan/measure.ts'
+import { flushToDisk } from '../scan/measure.ts'
 import { syntheticTracks } from '../manifest/tracks.ts'
-import { children, killChildren, startService, type Service } from '../swarm/procs.ts'
+import { children, killChildren, type Service } from '../swarm/procs.ts'
+import { commitOf, djcloud, serveNode, type ServedNode } from '../djcloud-procs.ts'
 import { makeHomes } from '../../test/helpers/homes.ts'
 import { writeNoiseWav } from '../../test/helpers/tracks.ts'
 
@@ -53,27 +54,6 @@ export interface GigBenchResults {
 }
 
 const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d
-const BIN = join(REPO, 'bin/djcloud.js')
-
-interface NodeInfo {
-  pid: number
-  api: string
-  tracker?: string
-  dhtPort?: number
-  bootstrap?: string
-}
-
-function serve(name: string, home: string, extra: string[]): Promise<Service<NodeInfo>> {
-  const args = [BIN, 'serve', '--json', '--home', home, '--port', '0', '--api-port', '0', '--peer-host', '127.0.0.1', '--dht-port', '0', '--no-analyze', ...extra]
-  return startService<NodeInfo>(name, process.execPath, args, REPO, 60_000)
-}
-
-function cli(home: string, args: string[]): string {
-  const r = spawnSync(process.execPath, [BIN, ...args, '--home', home, '--json'], { cwd: REPO, encoding: 'utf8', maxBuffer: 64 << 20 })
-  if (r.status !== 0) throw new Error(`djcloud ${args.join(' ')}: ${r.stderr.trim()}`)
-  return r.stdout
-}
-
 async function call<T>(base: string, token: string, method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(base + path, {
     method,
@@ -84,13 +64,6 @@ async function call<T>(base: string, token: string, method: string, path: string
   return (await res.json()) as T
 }
 
-function commit(): string | null {
-  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' })
-  if (r.status !== 0) return null
-  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src', 'bench/gig'], { cwd: REPO, encoding: 'utf8' }).stdout.trim()
-  return r.stdout.trim() + (dirty ? '+dirty' : '')
-}
-
 async function dirBytes(dir: string): Promise<number> {
   let n = 0
   for (const f of await readdir(dir)) n += (await stat(join(dir, f))).size
@@ -98,7 +71,7 @@ async function dirBytes(dir: string): Promise<number> {
 }
 
 /** Pull: a playlist of `tracks` noise WAVs held by home-pc and phone, pulled onto the laptop. */
-async function pullPart(work: string, opts: GigBenchOptions, services: Service<NodeInfo>[]): Promise<GigBenchResults['pull']> {
+async function pullPart(work: string, opts: GigBenchOptions, services: Service<ServedNode>[]): Promise<GigBenchResults['pull']> {
   const { log } = opts
   const [homePc, phone, laptop] = await makeHomes(join(work, 'pull'), ['home-pc', 'phone', 'laptop'])
   const music = join(work, 'music')
@@ -107,14 +80,14 @@ async function pullPart(work: string, opts: GigBenchOptions, services: Service<N
   const phoneMusic = join(work, 'phone-music')
   await mkdir(phoneMusic)
   for (const f of await readdir(music)) await copyFile(join(music, f), join(phoneMusic, f))
-  cli(homePc!, ['scan', music])
-  cli(phone!, ['scan', phoneMusic])
+  djcloud(homePc!, ['scan', music])
+  djcloud(phone!, ['scan', phoneMusic])
   const bytes = await dirBytes(music)
   flushToDisk()
 
-  const admin = await serve('home-pc', homePc!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
-  services.push(admin, await serve('phone', phone!, ['--tracker', admin.ready.tracker!]))
-  const lap = await serve('laptop', laptop!, ['--tracker', admin.ready.tracker!])
+  const admin = await serveNode('home-pc', homePc!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
+  services.push(admin, await serveNode('phone', phone!, ['--tracker', admin.ready.tracker!]))
+  const lap = await serveNode('laptop', laptop!, ['--tracker', admin.ready.tracker!])
   services.push(lap)
   const token = (await loadToken(laptop!))!
   // The playlist, made on the laptop once its union lists every track with both holders online.
@@ -210,16 +183,16 @@ async function fillLibrary(home: string, library: number): Promise<number> {
  * the version; then a brand-new home restores from the recovery phrase and a
  * friend's DHT address. Next to tar czf | openssl enc of the same metadata.
  */
-async function backupPart(work: string, opts: GigBenchOptions, services: Service<NodeInfo>[]): Promise<GigBenchResults['backup']> {
+async function backupPart(work: string, opts: GigBenchOptions, services: Service<ServedNode>[]): Promise<GigBenchResults['backup']> {
   const { log } = opts
   const [owner] = await makeHomes(join(work, 'owner'), ['owner-pc'])
   const [fiona] = await makeHomes(join(work, 'fiona'), ['fiona-pc'])
   const [gus] = await makeHomes(join(work, 'gus'), ['gus-pc'])
-  const ownerId = (h: string) => (JSON.parse(cli(h, ['id'])) as { ownerId: string }).ownerId
+  const ownerId = (h: string) => (JSON.parse(djcloud(h, ['id'])) as { ownerId: string }).ownerId
   const [o, f, g] = [ownerId(owner!), ownerId(fiona!), ownerId(gus!)]
-  cli(owner!, ['trust', 'add', f, '--role', 'friend', '--name', 'Fiona'])
-  cli(owner!, ['trust', 'add', g, '--role', 'friend', '--name', 'Gus'])
-  for (const friend of [fiona!, gus!]) cli(friend, ['trust', 'add', o, '--role', 'friend', '--name', 'Owner'])
+  djcloud(owner!, ['trust', 'add', f, '--role', 'friend', '--name', 'Fiona'])
+  djcloud(owner!, ['trust', 'add', g, '--role', 'friend', '--name', 'Gus'])
+  for (const friend of [fiona!, gus!]) djcloud(friend, ['trust', 'add', o, '--role', 'friend', '--name', 'Owner'])
   const phrase = (await loadIdentity(owner!)).phrase!
   const phraseFile = join(work, 'phrase.txt')
   await writeFile(phraseFile, phrase, { mode: 0o600 })
@@ -228,10 +201,10 @@ async function backupPart(work: string, opts: GigBenchOptions, services: Service
 
   // Friends poll the owner's pointer every 500 ms here (10 minutes by default; a linked friend gets a notice).
   process.env.DJCLOUD_BACKUP_POLL_MS = '500'
-  const ownerNode = await serve('owner-pc', owner!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
+  const ownerNode = await serveNode('owner-pc', owner!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
   services.push(ownerNode)
   const bootstrap = ownerNode.ready.bootstrap ?? `127.0.0.1:${ownerNode.ready.dhtPort}`
-  const friendNodes = await Promise.all([fiona!, gus!].map((h, i) => serve(i ? 'gus-pc' : 'fiona-pc', h, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', bootstrap])))
+  const friendNodes = await Promise.all([fiona!, gus!].map((h, i) => serveNode(i ? 'gus-pc' : 'fiona-pc', h, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', bootstrap])))
   services.push(...friendNodes)
   const token = (await loadToken(owner!))!
 
@@ -250,7 +223,7 @@ async function backupPart(work: string, opts: GigBenchOptions, services: Service
 
   const fresh = join(work, 'restored-home')
   t0 = performance.now()
-  cli(fresh, ['backup', 'restore', '--phrase-file', phraseFile, '--bootstrap', friendDht, '--name', 'new-laptop'])
+  djcloud(fresh, ['backup', 'restore', '--phrase-file', phraseFile, '--bootstrap', friendDht, '--name', 'new-laptop'])
   const restoreMs = performance.now() - t0
   const bytes = pushed.bytes
   log(`backup: ${(bytes / 1e6).toFixed(1)} MB, push ${(pushMs / 1000).toFixed(2)} s (both friends holding it at ${(heldMs / 1000).toFixed(2)} s), restore from the phrase ${(restoreMs / 1000).toFixed(2)} s`)
@@ -293,7 +266,7 @@ async function backupPart(work: string, opts: GigBenchOptions, services: Service
 
 export async function runGigBench(opts: GigBenchOptions): Promise<GigBenchResults> {
   const work = await mkdtemp(join(opts.tmp, 'djcloud-bench-gig-'))
-  const services: Service<NodeInfo>[] = []
+  const services: Service<ServedNode>[] = []
   const onSignal = (signal: NodeJS.Signals) => {
     killChildren()
     void rm(work, { recursive: true, force: true }).finally(() => process.kill(process.pid, signal))
@@ -307,7 +280,7 @@ export async function runGigBench(opts: GigBenchOptions): Promise<GigBenchResult
     return {
       date: new Date().toISOString().slice(0, 10),
       machine: machineInfo(),
-      commit: commit(),
+      commit: commitOf(['src', 'bench/gig']),
       method: [
         `pull: home-pc (admin, tracker) and phone hold ${opts.tracks} distinct ${(opts.trackBytes / 1e6).toFixed(0)} MB WAVs (seeded noise, written by the benchmark); the laptop, holding none, makes a playlist of them and POST /api/pull runs; time from the POST to the job's report (every track fetched from both holders, SHA-256 verified, re-read and verified, pinned), then sync; three \`djcloud serve\` processes on 127.0.0.1, analysis off`,
         'yardstick for pull: cp -r of the same files from local disk to a new folder, then sync, in the same run (page cache warm for both: the files were just written and scanned)',

@@ -21,9 +21,9 @@ import { ManifestBook, ManifestStore } from '../../src/manifest/index.ts'
 import { encodeWav, synthLoop, buildId3 } from '../../src/demo/index.ts'
 import { writeFile } from 'node:fs/promises'
 import { machineInfo, type MachineInfo } from '../common.ts'
-import { REPO } from '../scan/measure.ts'
 import { syntheticTracks } from '../manifest/tracks.ts'
-import { children, killChildren, startService, type Service } from '../swarm/procs.ts'
+import { children, killChildren, type Service } from '../swarm/procs.ts'
+import { commitOf, djcloud, serveNode, type ServedNode } from '../djcloud-procs.ts'
 import { makeHomes } from '../../test/helpers/homes.ts'
 import { launchChromium, CHROMIUM } from '../../test/helpers/chromium.ts'
 
@@ -72,33 +72,6 @@ function percentiles(samples: number[]): Percentiles {
   const s = [...samples].sort((a, b) => a - b)
   const rank = (p: number) => s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)]!
   return { samplesMs: samples.map((v) => round(v)), p50: round(rank(50)), p95: round(rank(95)), max: round(s.at(-1)!) }
-}
-
-function commit(): string | null {
-  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' })
-  if (r.status !== 0) return null
-  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src', 'bench/ui'], { cwd: REPO, encoding: 'utf8' }).stdout.trim()
-  return r.stdout.trim() + (dirty ? '+dirty' : '')
-}
-
-const BIN = join(REPO, 'bin/djcloud.js')
-
-interface NodeInfo {
-  pid: number
-  api: string
-  tracker?: string
-  bootstrap?: string
-}
-
-function serve(name: string, home: string, extra: string[]): Promise<Service<NodeInfo>> {
-  // Background analysis off: it would load the two cores while timing.
-  const args = [BIN, 'serve', '--json', '--home', home, '--port', '0', '--api-port', '0', '--peer-host', '127.0.0.1', '--dht-port', '0', '--no-analyze', ...extra]
-  return startService<NodeInfo>(name, process.execPath, args, REPO, 60_000)
-}
-
-function cli(home: string, args: string[]): void {
-  const r = spawnSync(process.execPath, [BIN, ...args, '--home', home, '--json'], { cwd: REPO, encoding: 'utf8' })
-  if (r.status !== 0) throw new Error(`djcloud ${args.join(' ')}: ${r.stderr.trim()}`)
 }
 
 /** The played tracks: distinct real audio (44.1 kHz mono WAV) with a title that finds it alone. */
@@ -233,7 +206,7 @@ async function timeStaticPlay(page: Page, url: string): Promise<number> {
 export async function runUiBench(opts: UiBenchOptions): Promise<UiBenchResults> {
   const { log } = opts
   const work = await mkdtemp(join(opts.tmp, 'djcloud-bench-ui-'))
-  const services: Service<NodeInfo>[] = []
+  const services: Service<ServedNode>[] = []
   let staticSrv: Server | undefined
   const stopAll = async () => {
     await Promise.all(services.map((s) => s.stop()))
@@ -264,15 +237,15 @@ export async function runUiBench(opts: UiBenchOptions): Promise<UiBenchResults> 
     }
     const music = join(work, 'music')
     const played = await writePlayed(music, opts.plays + 1, opts.seconds)
-    for (const home of [homePc!, phone!]) cli(home, ['scan', music])
+    for (const home of [homePc!, phone!]) djcloud(home, ['scan', music])
     log(`homes, ${2 * opts.tracks} synthetic tracks on two offline devices, ${opts.plays} played tracks of ${opts.seconds} s scanned on home-pc and phone: ${((performance.now() - t0) / 1000).toFixed(1)} s`)
 
     t0 = performance.now()
-    const admin = await serve('home-pc', homePc!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
+    const admin = await serveNode('home-pc', homePc!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
     services.push(admin)
     const tracker = ['--tracker', admin.ready.tracker!, ...(admin.ready.bootstrap ? ['--bootstrap', admin.ready.bootstrap] : [])]
-    services.push(await serve('phone', phone!, tracker))
-    const lap = await serve('laptop', laptop!, tracker)
+    services.push(await serveNode('phone', phone!, tracker))
+    const lap = await serveNode('laptop', laptop!, tracker)
     services.push(lap)
     const base = lap.ready.api
     // The played tracks' SHA-256s, from home-pc's own listing.
@@ -331,7 +304,7 @@ export async function runUiBench(opts: UiBenchOptions): Promise<UiBenchResults> 
       return {
         date: new Date().toISOString().slice(0, 10),
         machine: { ...machineInfo(), chromium: spawnSync(CHROMIUM, ['--version'], { encoding: 'utf8' }).stdout.trim() },
-        commit: commit(),
+        commit: commitOf(['src', 'bench/ui']),
         method: [
           `homes: home-pc (admin: tracker, DHT bootstrap), laptop, phone, and two offline own devices whose signed library manifests (${opts.tracks} synthetic tracks each) the laptop took in before starting; the three nodes are \`djcloud serve\` processes on 127.0.0.1 with background analysis off`,
           `played: ${opts.plays} distinct ${opts.seconds} s 44.1 kHz mono WAVs scanned by home-pc and phone, not by the laptop; each played once, after one untimed play of another; before each play the previous track's download has ended (no source sending for it in /api/streams)`,
