@@ -1,7 +1,9 @@
 // What every benchmark shares: the machine it ran on, and its flag parsing.
 import { mkdir, writeFile } from 'node:fs/promises'
-import { availableParallelism, cpus, release, totalmem, type as osType } from 'node:os'
-import { dirname } from 'node:path'
+import { availableParallelism, cpus, release, tmpdir, totalmem, type as osType } from 'node:os'
+import { dirname, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { REPO } from './scan/measure.ts'
 
 export interface MachineInfo {
   cpu: string
@@ -51,4 +53,44 @@ export async function runAndReport<R>(
     process.stderr.write(`bench:${name} failed: ${(err as Error).stack ?? err}\n`)
     return 1
   }
+}
+
+type FlagValues = Record<string, string | boolean | undefined>
+
+/**
+ * A benchmark's command line: its own flags plus --quick, --out FILE, --tmp
+ * DIR and --help; results go to bench/results/<name>.json unless --quick
+ * (then only with --out). Exit code 0 done, 1 the run failed, 2 bad usage.
+ */
+export async function benchMain<O, R>(spec: {
+  name: string
+  argv: string[]
+  usage: string
+  flags: Record<string, { type: 'string' | 'boolean'; short?: string }>
+  /** The run's options from the flags (may throw on a bad value: usage error). */
+  options: (values: FlagValues, quick: boolean) => O
+  run: (opts: O & { tmp: string; log: (line: string) => void }) => Promise<R>
+  format: (results: R) => string
+}): Promise<number> {
+  let opts: O
+  let out: string | undefined
+  let tmp: string
+  try {
+    const { values } = parseArgs({
+      args: spec.argv,
+      options: { ...spec.flags, quick: { type: 'boolean' }, out: { type: 'string' }, tmp: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    })
+    if (values.help) {
+      process.stdout.write(spec.usage)
+      return 0
+    }
+    const quick = values.quick === true
+    opts = spec.options(values, quick)
+    out = (values.out as string | undefined) ?? (quick ? undefined : resolve(REPO, `bench/results/${spec.name}.json`))
+    tmp = resolve((values.tmp as string | undefined) ?? tmpdir())
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${spec.usage}`)
+    return 2
+  }
+  return runAndReport(spec.name, out, (log) => spec.run({ ...opts, tmp, log }), spec.format)
 }

@@ -2,11 +2,8 @@
 // writes the results as JSON. Returns an exit code: 0 done (targets missed
 // or not: they are reported, not enforced), 1 the benchmark itself failed,
 // 2 bad usage.
-import { tmpdir } from 'node:os'
 import { resolve } from 'node:path'
-import { parseArgs } from 'node:util'
-import { positiveCount, runAndReport } from '../common.ts'
-import { REPO } from '../scan/measure.ts'
+import { benchMain, positiveCount } from '../common.ts'
 import { runAnalysisBench } from './analysis-bench.ts'
 import { formatResults } from './report.ts'
 
@@ -21,38 +18,20 @@ const USAGE = `Usage: npm run bench:analysis -- [options]
   --no-yardstick  djcloud only (quick iterations on src/analysis; no ratios)
 `
 
-export async function analysisBenchMain(argv: string[]): Promise<number> {
-  let opts
-  try {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        tracks: { type: 'string' },
-        quick: { type: 'boolean' },
-        corpus: { type: 'string' },
-        out: { type: 'string' },
-        tmp: { type: 'string' },
-        'no-yardstick': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
-    if (values.help) {
-      process.stdout.write(USAGE)
-      return 0
-    }
-    const quick = !!values.quick
-    opts = {
-      tracks: positiveCount(values.tracks, quick ? 8 : 24),
+export function analysisBenchMain(argv: string[]): Promise<number> {
+  return benchMain({
+    name: 'analysis',
+    argv,
+    usage: USAGE,
+    flags: { tracks: { type: 'string' }, corpus: { type: 'string' }, 'no-yardstick': { type: 'boolean' } },
+    options: (values, quick) => ({
+      tracks: positiveCount(values.tracks as string | undefined, quick ? 8 : 24),
       minSeconds: quick ? 30 : 60,
       maxSeconds: quick ? 30 : 90,
-      ...(values.corpus ? { corpusDir: resolve(values.corpus) } : {}),
-      out: values.out ?? (quick ? undefined : resolve(REPO, 'bench/results/analysis.json')),
-      tmp: resolve(values.tmp ?? tmpdir()),
+      ...(values.corpus ? { corpusDir: resolve(values.corpus as string) } : {}),
       yardstick: !values['no-yardstick'],
-    }
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`)
-    return 2
-  }
-  return runAndReport('analysis', opts.out, (log) => runAnalysisBench({ ...opts, log }), formatResults)
+    }),
+    run: runAnalysisBench,
+    format: formatResults,
+  })
 }

@@ -1,11 +1,7 @@
 // Command line of the gig benchmark: runs it, prints the figures and writes
 // them as JSON. Returns an exit code: 0 done (targets are reported, the issue
 // sets none), 1 the benchmark itself failed, 2 bad usage.
-import { tmpdir } from 'node:os'
-import { resolve } from 'node:path'
-import { parseArgs } from 'node:util'
-import { positiveCount, runAndReport } from '../common.ts'
-import { REPO } from '../scan/measure.ts'
+import { benchMain, positiveCount } from '../common.ts'
 import { runGigBench, type GigBenchResults } from './gig-bench.ts'
 
 const USAGE = `Usage: npm run bench:gig -- [options]
@@ -34,35 +30,18 @@ export function formatResults(r: GigBenchResults): string {
   ].join('\n')
 }
 
-export async function gigBenchMain(argv: string[]): Promise<number> {
-  let opts
-  try {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        tracks: { type: 'string' },
-        mb: { type: 'string' },
-        library: { type: 'string' },
-        quick: { type: 'boolean' },
-        out: { type: 'string' },
-        tmp: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
-    if (values.help) {
-      process.stdout.write(USAGE)
-      return 0
-    }
-    opts = {
-      tracks: positiveCount(values.tracks, values.quick ? 6 : 50),
-      trackBytes: positiveCount(values.mb, values.quick ? 5 : 10) * 1_000_000,
-      library: positiveCount(values.library, values.quick ? 500 : 10_000),
-      out: values.out ?? (values.quick ? undefined : resolve(REPO, 'bench/results/gig.json')),
-      tmp: resolve(values.tmp ?? tmpdir()),
-    }
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`)
-    return 2
-  }
-  return runAndReport('gig', opts.out, (log) => runGigBench({ ...opts, log }), formatResults)
+export function gigBenchMain(argv: string[]): Promise<number> {
+  return benchMain({
+    name: 'gig',
+    argv,
+    usage: USAGE,
+    flags: { tracks: { type: 'string' }, mb: { type: 'string' }, library: { type: 'string' } },
+    options: (values, quick) => ({
+      tracks: positiveCount(values.tracks as string | undefined, quick ? 6 : 50),
+      trackBytes: positiveCount(values.mb as string | undefined, quick ? 5 : 10) * 1_000_000,
+      library: positiveCount(values.library as string | undefined, quick ? 500 : 10_000),
+    }),
+    run: runGigBench,
+    format: formatResults,
+  })
 }

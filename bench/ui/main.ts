@@ -1,11 +1,7 @@
 // Command line of the UI benchmark: runs it, prints the figures and writes
 // them as JSON. Returns an exit code: 0 done (targets missed or not: they
 // are reported, not enforced), 1 the benchmark itself failed, 2 bad usage.
-import { tmpdir } from 'node:os'
-import { resolve } from 'node:path'
-import { parseArgs } from 'node:util'
-import { positiveCount, runAndReport } from '../common.ts'
-import { REPO } from '../scan/measure.ts'
+import { benchMain, positiveCount } from '../common.ts'
 import { runUiBench, type UiBenchResults } from './ui-bench.ts'
 
 const USAGE = `Usage: npm run bench:ui -- [options]
@@ -36,36 +32,19 @@ export function formatResults(r: UiBenchResults): string {
   ].join('\n')
 }
 
-export async function uiBenchMain(argv: string[]): Promise<number> {
-  let opts
-  try {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        tracks: { type: 'string' },
-        plays: { type: 'string' },
-        loads: { type: 'string' },
-        quick: { type: 'boolean' },
-        out: { type: 'string' },
-        tmp: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
-    if (values.help) {
-      process.stdout.write(USAGE)
-      return 0
-    }
-    opts = {
-      tracks: positiveCount(values.tracks, values.quick ? 1000 : 10_000),
-      plays: positiveCount(values.plays, values.quick ? 3 : 10),
-      loads: positiveCount(values.loads, values.quick ? 2 : 5),
+export function uiBenchMain(argv: string[]): Promise<number> {
+  return benchMain({
+    name: 'ui',
+    argv,
+    usage: USAGE,
+    flags: { tracks: { type: 'string' }, plays: { type: 'string' }, loads: { type: 'string' } },
+    options: (values, quick) => ({
+      tracks: positiveCount(values.tracks as string | undefined, quick ? 1000 : 10_000),
+      plays: positiveCount(values.plays as string | undefined, quick ? 3 : 10),
+      loads: positiveCount(values.loads as string | undefined, quick ? 2 : 5),
       seconds: 90,
-      out: values.out ?? (values.quick ? undefined : resolve(REPO, 'bench/results/ui.json')),
-      tmp: resolve(values.tmp ?? tmpdir()),
-    }
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`)
-    return 2
-  }
-  return runAndReport('ui', opts.out, (log) => runUiBench({ ...opts, log }), formatResults)
+    }),
+    run: runUiBench,
+    format: formatResults,
+  })
 }
