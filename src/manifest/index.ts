@@ -20,6 +20,7 @@ export { emptyEdits, mergePlaylist, addTracks, removeEntries, moveEntry, setShar
 export type { TrackRef, PlaylistEdits, MergedPlaylist } from './playlist-doc.ts'
 export { DhtNode, manifestSalt, parseHostPort } from './dht.ts'
 export type { DhtStartOptions, PointerPut } from './dht.ts'
+export type { PutLimits } from './put-limiter.ts'
 export { mergeCues, setCues, checkCues } from './cue-doc.ts'
 export type { MergedCues } from './cue-doc.ts'
 export { cueEntriesToValue, cueEntriesFromValue } from './cue-manifest.ts'

@@ -189,6 +189,7 @@ export class NodeBackups implements SwarmBackups {
     this.polling ??= (async () => {
       try {
         if (this.id.owner && Date.now() - this.lastPut >= REPUT_EVERY) await this.reput().catch((e) => this.warn(e))
+        else await this.pointer(this.id.roster.owner) // every own device keeps (and so serves) the owner's pointer
         await this.announce()
         for (const f of this.id.roster.friends) {
           if (this.stopped) return
@@ -217,7 +218,7 @@ export class NodeBackups implements SwarmBackups {
 
   /** The versions the owner's pointer names (newest first); [] when none is found or it is malformed. */
   async pointer(owner: Uint8Array): Promise<{ seq: number; versions: BackupVersion[] }> {
-    const item = await this.opts.dht?.getItem({ publicKey: owner, salt: BACKUP_SALT }).catch(() => null)
+    const item = await this.opts.dht?.getItem({ publicKey: owner, salt: BACKUP_SALT, keep: true }).catch(() => null)
     if (!item) return { seq: 0, versions: [] }
     const versions = decodePointer(item.v)
     if (!versions) {
@@ -243,7 +244,8 @@ export class NodeBackups implements SwarmBackups {
     } catch {
       // none kept yet
     }
-    const item = await dht.getItem({ publicKey: owner, salt: BACKUP_SALT }).catch(() => null)
+    // Kept: no volume of strangers' puts evicts this friend's pointer from our node.
+    const item = await dht.getItem({ publicKey: owner, salt: BACKUP_SALT, keep: true }).catch(() => null)
     if (item?.sig && decodePointer(item.v) && (!saved || item.seq > saved.seq)) {
       saved = { seq: item.seq, v: item.v as BDict, sig: item.sig }
       await mkdir(join(this.opts.home, 'backup', 'held', ownerHex), { recursive: true, mode: 0o700 })
