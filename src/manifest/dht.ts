@@ -124,6 +124,19 @@ function signedBytes(salt: Uint8Array, seq: number, v: BDict): Uint8Array {
   return dict.subarray(1, dict.length - 1)
 }
 
+/**
+ * Whether `sig` is the BEP 44 signature of (salt, seq, v) under `publicKey`:
+ * how an item handed over outside the DHT (a friend's kept copy) is checked.
+ */
+export function verifySignedItem(p: { publicKey: Uint8Array; salt: Uint8Array; seq: number; v: BDict; sig: Uint8Array }): boolean {
+  if (p.publicKey.length !== 32 || p.sig.length !== 64 || !Number.isSafeInteger(p.seq) || p.seq < 0) return false
+  try {
+    return verifyBytes(p.publicKey, signedBytes(p.salt, p.seq, p.v), p.sig)
+  } catch {
+    return false
+  }
+}
+
 function checkValue(v: BDict): void {
   if (encode(v).length > MAX_VALUE_BYTES) throw new RangeError(`a BEP 44 value is at most ${MAX_VALUE_BYTES} bytes bencoded`)
 }
