@@ -19,6 +19,7 @@ import { DhtNode } from '../manifest/index.ts'
 import { backupChannelInfoHash, Swarm, type DeviceLink } from '../swarm/index.ts'
 import { BACKUP_SALT, BackupError, decodePointer, importBackup, type BackupVersion, type ImportSummary } from '../backup/index.ts'
 import { checkCopy, POINTER_COMMAND, readPointerAnswer } from './backups.ts'
+import { newestRoster } from './restore-roster.ts'
 
 export interface NetworkRestoreOptions {
   phrase: string
@@ -42,10 +43,17 @@ export interface NetworkRestoreResult extends ImportSummary {
   source: string
   /** Copies refused on the way, with why. */
   refused: string[]
+  /**
+   * Where the roster restored came from: "the backup", or the own device
+   * that served a newer one (see restore-roster.ts); and a newer seq named
+   * (by the DHT or a device) that no device served, if any.
+   */
+  roster: { from: string; seq: number; newerNamed?: number }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const POINTER_ASK_MS = 5_000
+const ROSTER_SEARCH_MS = 5_000 // at most, for a newer roster than the backup's
 
 /** The newest pointer seen so far, from any source. */
 interface Newest {
@@ -143,8 +151,19 @@ export async function restoreOverNetwork(home: string, opts: NetworkRestoreOptio
             refused.push(`seq ${want.seq} from ${link.name} (${at}): ${why}`)
             continue
           }
-          const s = await importBackup(home, got.data, { phrase: opts.phrase, knownSeq: want.seq - 1, ...(opts.name ? { name: opts.name } : {}) })
-          return { ...s, versions: newest!.versions, pointerFrom: newest!.from, source: `${link.name} (${at})`, refused: [...s.refused, ...refused] }
+          // Never a roster older than one an own device (or the DHT) still has: a later revocation stays.
+          const found = await newestRoster({
+            dht, swarm, owner: owner.publicKey, circleSecret: secrets.circleSecret, certificate,
+            timeoutMs: Math.max(1_000, Math.min(ROSTER_SEARCH_MS, deadline - Date.now())), onWarning: warn,
+          })
+          const s = await importBackup(home, got.data, {
+            phrase: opts.phrase, knownSeq: want.seq - 1, ...(opts.name ? { name: opts.name } : {}), ...(found.roster ? { newerRoster: found.roster.signed } : {}),
+          })
+          const fromNewer = !!found.roster && found.roster.seq > s.backupRosterSeq
+          const rosterSeen = fromNewer ? found.roster!.seq : s.backupRosterSeq
+          const roster = { from: fromNewer ? found.roster!.from : 'the backup', seq: rosterSeen, ...(found.named > rosterSeen ? { newerNamed: found.named } : {}) }
+          if (roster.newerNamed) warn(new Error(`a roster of seq ${roster.newerNamed} is named but no device served it; restored seq ${rosterSeen}`))
+          return { ...s, versions: newest!.versions, pointerFrom: newest!.from, source: `${link.name} (${at})`, refused: [...s.refused, ...refused], roster }
         }
       }
       await sleep(1_000)
