@@ -221,7 +221,10 @@ export class PartialFile implements PieceSource {
           while (end + 1 < this.meta.pieceCount && end + 1 - i < per && this.unverified.has(end + 1) && !this.checking.has(end + 1)) end++
           const from = i * L
           const to = Math.min(this.meta.size, (end + 1) * L)
-          const { bytesRead } = await this.fh.read(buf, 0, to - from, from)
+          let bytesRead = 0
+          for (let n = -1; n !== 0 && bytesRead < to - from; bytesRead += n) {
+            n = (await this.fh.read(buf, bytesRead, to - from - bytesRead, from + bytesRead)).bytesRead
+          }
           if (this.closed) return
           for (let k = i; k <= end; k++) {
             const at = (k - i) * L
