@@ -3,7 +3,8 @@
 // per wire, a 128-block request queue refilled below 64, requests batched
 // into one socket write, SHA-1 on node:crypto, positional writes). Handles
 // chokes, disconnects, request timeouts and end-game; a peer that sends a
-// piece failing its hash alone is banned.
+// piece failing its hash alone is banned. A resumed download serves nothing
+// of its earlier run before that piece's SHA-1 is checked again (resume()).
 import { EventEmitter } from 'node:events'
 import { createHash } from 'node:crypto'
 import { Bitfield } from './bitfield.ts'
@@ -32,7 +33,7 @@ export interface TorrentEvents {
   /** A resumed piece (or one on disk when the whole file failed) failed its SHA-1: it is fetched again. */
   corrupt: [index: number]
   done: [path: string]
-  /** The whole file failed its SHA-256: its partial file is deleted, the torrent serves nothing more. */
+  /** The whole file failed its SHA-256 (again, or with every piece passing its SHA-1): its partial file is deleted, the torrent serves nothing more. */
   failed: [err: Error]
   /** close() was called: nothing more is served or fetched. */
   closed: []
