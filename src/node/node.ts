@@ -5,7 +5,7 @@
 import { join } from 'node:path'
 import { access, readFile, stat, writeFile } from 'node:fs/promises'
 import { addDevice, adoptRoster, encodeCertificate, lanAddress, loadIdentity, saveRoster, verifyRoster, type Identity, type Roster } from '../identity/index.ts'
-import { LocalLibrary, openLibrary, type Library, type ScanOptions } from '../library/index.ts'
+import { LocalLibrary, openLibrary, type Library, type ScanOptions, type TrackRecord } from '../library/index.ts'
 import { Swarm, cachePaths, metaFromTrack } from '../swarm/index.ts'
 import { announceSigner } from '../swarm/announce.ts'
 import { createApiServer, firstTrackSource, LocalFileTrackSource, loadOrCreateApiToken, type ApiServer } from '../player/index.ts'
@@ -244,6 +244,9 @@ export class Node {
       swarm.on('device-gone', unionChanged)
       swarm.on('cached', unionChanged) // a fetched track is whole here now: the listing shows it cached
       swarm.on('evicted', unionChanged) // and no longer, once the cache budget evicted it
+      // A library track cached too was offered from the cache (offerLibrary skips what the
+      // swarm holds): once that copy is gone, the library copy is offered in its place.
+      swarm.on('evicted', (sha) => void offerLibraryTrack(swarm, library, sha, id().circleSecret).catch(warn))
       let lastPublished = Date.now()
       const analysis = new NodeAnalysis({
         library,
@@ -399,14 +402,22 @@ export class Node {
 
 /** Makes every present library track servable; piece hashes load on first request. */
 async function offerLibrary(swarm: Swarm, library: LocalLibrary, circleSecret: Uint8Array): Promise<void> {
-  for (const t of await library.list({ includeMissing: false })) {
-    if (!t.infohash || swarm.holds(t.sha256)) continue
-    swarm.offerLazy(t.infohash, t.sha256, async () => {
-      const pieces = await library.pieces(t.sha256)
-      if (!pieces) throw new Error(`no piece hashes stored for ${t.sha256}`)
-      return { meta: metaFromTrack({ ...t, pieces }, circleSecret), path: t.paths[0]! }
-    })
-  }
+  for (const t of await library.list({ includeMissing: false })) offerTrack(swarm, library, t, circleSecret)
+}
+
+/** One library track, if it is present and not served already (after its cached copy was evicted). */
+async function offerLibraryTrack(swarm: Swarm, library: LocalLibrary, sha256: string, circleSecret: Uint8Array): Promise<void> {
+  const t = await library.track(sha256)
+  if (t && !t.missing) offerTrack(swarm, library, t, circleSecret)
+}
+
+function offerTrack(swarm: Swarm, library: LocalLibrary, t: TrackRecord, circleSecret: Uint8Array): void {
+  if (!t.infohash || swarm.holds(t.sha256)) return
+  swarm.offerLazy(t.infohash, t.sha256, async () => {
+    const pieces = await library.pieces(t.sha256)
+    if (!pieces) throw new Error(`no piece hashes stored for ${t.sha256}`)
+    return { meta: metaFromTrack({ ...t, pieces }, circleSecret), path: t.paths[0]! }
+  })
 }
 
 /** Where a track's bytes are on this device: a library file still of its size, else the cache. */
