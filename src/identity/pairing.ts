@@ -19,7 +19,7 @@
 // a man in the middle who saw the code. See docs/identity.md, "Pairing (as built)".
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { networkInterfaces } from 'node:os'
-import { asBytes, asString, encode } from '../codec/index.ts'
+import { asBytes, asString, encode, fieldList, onlyFields, type FieldList } from '../codec/index.ts'
 import { decodeCertificate, encodeCertificate, issueCertificate, type DeviceCertificate } from './certificate.ts'
 import { IdentityError } from './errors.ts'
 import { loadIdentity, saveRoster, type Identity } from './identity-store.ts'
@@ -502,6 +502,16 @@ function field<T>(fn: () => T): T {
   }
 }
 
+/** The fields each message may carry (t is the type): anything else is a protocol error. */
+const MESSAGE_FIELDS: Readonly<Record<string, FieldList>> = {
+  hello: fieldList('t', 'v', 'e', 'device'), // device: the host's only
+  proof: fieldList('t', 'mac', 'sig'), // sig: the host's only
+  join: fieldList('t', 'device', 'name', 'sig'),
+  welcome: fieldList('t', 'cert', 'roster', 'circle'),
+  ack: fieldList('t'),
+  error: fieldList('t', 'code', 'message'),
+}
+
 const REMOTE_ERRORS: Record<string, PairingErrorCode> = {
   'wrong-secret': 'ERR_PAIRING_WRONG_SECRET',
   attempts: 'ERR_PAIRING_ATTEMPTS',
@@ -511,6 +521,8 @@ const REMOTE_ERRORS: Record<string, PairingErrorCode> = {
 
 /** Checks the message type; an `error` message from the peer becomes a PairingError. */
 function expect(m: Message, type: string): Message {
+  const fields = MESSAGE_FIELDS[m.t]
+  if (fields) field(() => onlyFields(m.d, fields, `a "${m.t}" message`))
   if (m.t === 'error') {
     const code = field(() => asString(m.d.code, 'error code', 32))
     const text = field(() => asString(m.d.message, 'error message', 4096))

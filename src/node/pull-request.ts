@@ -6,7 +6,7 @@
 // authenticated the link; the signature binds the request itself to the
 // device that sent it (and is checked against that link's device).
 import { randomBytes } from 'node:crypto'
-import { asBytes, asDict, asInt, asString, decode, encode } from '../codec/index.ts'
+import { asBytes, asDict, asInt, asStrictDict, asString, decode, encode, fieldList } from '../codec/index.ts'
 import { isRevoked, signBytes, verifyBytes, type Roster } from '../identity/index.ts'
 
 const REQUEST_TYPE = 'djcloud-device-request'
@@ -16,6 +16,8 @@ export const MAX_REQUEST_TTL = 5 * 60_000 // ms
 const MAX_NONCES = 4096
 const MAX_PLAYLIST_BYTES = 256
 const MAX_REQUEST_BYTES = 1024
+/** The wire form's fields; the request inside must be canonical (re-encoded, the very bytes signed), so it has no others. */
+const SIGNED_FIELDS = fieldList('req', 'sig')
 
 export interface PullRequest {
   kind: 'pull'
@@ -100,7 +102,7 @@ export function checkPullRequest(wire: Uint8Array, ctx: CheckContext): PullReque
   let sig: Uint8Array | undefined
   let r: PullRequest
   try {
-    const outer = asDict(decode(wire, { maxBytes: MAX_REQUEST_BYTES + 128, maxDepth: 1, maxItems: 4 }), 'signed request')
+    const outer = asStrictDict(decode(wire, { maxBytes: MAX_REQUEST_BYTES + 128, maxDepth: 1, maxItems: 4 }), SIGNED_FIELDS, 'signed request')
     req = asBytes(outer.req, 'req')
     sig = outer.sig === undefined ? undefined : asBytes(outer.sig, 'sig')
     if (req.length > MAX_REQUEST_BYTES) throw new Error('request too large')
