@@ -77,6 +77,15 @@ test('remote browser: token form, library, playback and a playlist; the session 
   t.is((await send('/api/playlists', withKey, { name: 'With Key' })).status, 201)
   const { playlists } = (await (await send('/api/playlists', withKey)).json()) as { playlists: Array<{ name: string }> }
   t.deepEqual(playlists.map((p) => p.name).sort(), ['Remote Set', 'With Key'])
+  // A page on this machine (loopback: the token is in the page) of a node with remote access: its
+  // <audio> element needs a session too, which the page opens with its own token.
+  const local = await browser.newPage()
+  local.on('pageerror', (e) => errors.push(e.message))
+  await local.goto(`http://127.0.0.1:${port}/?test=1`)
+  await local.waitForFunction(() => document.querySelectorAll('[data-testid=track-row]').length === 1, undefined, { timeout: 30_000 })
+  await local.locator('[data-testid=track-row]').first().dblclick()
+  await local.waitForFunction(() => (window as unknown as { __djcloud: { audio: HTMLAudioElement } }).__djcloud.audio.currentTime > 1, undefined, { timeout: 30_000 })
+  await local.click('[data-testid=play-pause]')
   // The session still works in the page after all that.
   await until(async () => ((await page.evaluate(async () => (await fetch('/api/health', { headers: { 'X-Djcloud-Session': JSON.parse(localStorage.getItem('djcloud.session')!).key } })).status)) === 200 ? true : undefined), 5_000, 100)
   t.deepEqual(errors, [], 'no uncaught errors in the page')
