@@ -10,6 +10,7 @@ import {
   type Identity, type PairingHostOptions, type PairingPeer, type PairingWarning,
 } from '../../src/identity/index.ts'
 import { tempDir } from '../helpers/temp.ts'
+import { pickEviction } from '../../src/identity/pairing.ts'
 import { encode } from '../../src/codec/index.ts'
 
 async function admin(t: ExecutionContext, name = 'home-pc'): Promise<Identity> {
@@ -272,4 +273,16 @@ test('a revoked device key is refused by the admin, with the reason', async (t) 
   t.is(refused.code, 'ERR_PAIRING_REFUSED')
   t.regex(refused.message, /revoked/)
   t.is((await errorOf(h.done)).code, 'ERR_PAIRING_REFUSED')
+})
+
+test('eviction order when the pending cap is reached: silent first, then the most crowded address, then the oldest', (t) => {
+  const c = (ip: string, opened: number, heard: boolean) => ({ ip, opened, heard })
+  // A silent connection goes before any that said hello, however old.
+  t.deepEqual(pickEviction([c('10.0.0.1', 0, true), c('10.0.0.2', 5, false)]), c('10.0.0.2', 5, false))
+  // Among silent ones: the address holding the most connections, then the oldest of it.
+  const flood = [c('10.0.0.9', 3, false), c('10.0.0.9', 2, false), c('10.0.0.1', 0, false)]
+  t.deepEqual(pickEviction(flood), c('10.0.0.9', 2, false))
+  // Same crowd: the oldest.
+  t.deepEqual(pickEviction([c('10.0.0.1', 7, true), c('10.0.0.2', 4, true)]), c('10.0.0.2', 4, true))
+  t.is(pickEviction([]), undefined)
 })
