@@ -23,6 +23,7 @@ import { backupRoutes } from './backup-routes.ts'
 import { NodeAnalysis } from './analysis-routes.ts'
 import { UiRoutes } from './ui-routes.ts'
 import { PullService } from './pull-service.ts'
+import { pullNoncesPath } from './pull-request.ts'
 import { DhtNode, ManifestBook, ManifestStore, listUnion, parseHostPort, unionTrack, unionTracks, type UnionEntry } from '../manifest/index.ts'
 import { removeNodeInfo, writeNodeInfo, type NodeInfo } from './node-file.ts'
 
@@ -301,6 +302,7 @@ export class Node {
       const pulls = new PullService({
         identity: id, swarm, book, union, onWarning: warn,
         locate: (sha) => locateTrack(library, join(home, 'cache'), sha),
+        nonceFile: pullNoncesPath(home),
         // Pulled tracks stay: the cache never evicts a pinned track (`djcloud cache unpin` lets it go).
         pin: (sha) => swarm.cache.pin(sha),
       })
