@@ -58,6 +58,8 @@ export interface NodeOptions {
   analyze?: boolean
   /** The built web UI served at / (default: dist/ui of this package; null: none). */
   uiDir?: string | null
+  /** Put the API token in the page served to browsers on this machine (default true); see ApiServerOptions.pageToken. */
+  pageToken?: boolean
   onWarning?: (err: Error) => void
 }
 
@@ -320,6 +322,7 @@ export class Node {
           ui.streams.swarm((sha) => sharing.open(sha)),
         ]),
         ...(opts.uiDir !== undefined ? { uiDir: opts.uiDir } : {}),
+        ...(opts.pageToken === false ? { pageToken: false } : {}),
         token: await loadOrCreateApiToken(home),
         allowRemote: !['127.0.0.1', 'localhost', '::1'].includes(apiHost),
         routes: [

@@ -1,5 +1,6 @@
 // A remote browser against a real node with remote access (serve --listen
-// 0.0.0.0), in Debian's Chromium: the page has no token, the person types it,
+// 0.0.0.0 --no-page-token, so a browser on loopback is served as a remote one
+// is: traffic stays on loopback), in Debian's Chromium: the page has no token, the person types it,
 // the node opens a session, and the library loads, a track plays and a
 // playlist is made. Then what another service on another port of the same host
 // receives (the session cookie: cookies are not isolated by port) is replayed
@@ -8,7 +9,6 @@ import test from 'ava'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { buildId3, encodeWav, synthLoop } from '../../src/demo/index.ts'
-import { lanAddress } from '../../src/identity/index.ts'
 import { readApiToken } from '../../src/player/index.ts'
 import { launchChromium } from '../helpers/chromium.ts'
 import { runCli } from '../helpers/cli.ts'
@@ -19,20 +19,22 @@ import { until } from '../helpers/until.ts'
 
 test('remote browser: token form, library, playback and a playlist; the session cookie alone is refused', async (t) => {
   t.timeout(180_000)
-  // The page must be reached under a non-loopback address, or the node puts its token in it.
-  const lan = lanAddress()
-  t.not(lan, '127.0.0.1', 'this test needs a non-loopback IPv4 interface')
   const root = await tempDir(t)
-  const [home] = await makeHomes(root, ['laptop'])
+  const [home, desk] = await makeHomes(root, ['laptop', 'desk'])
   const music = join(root, 'music')
   await mkdir(music)
   const pcm = synthLoop({ bpm: 124, key: 'A minor', seconds: 20, seed: 7, sampleRate: 44100 })
   await writeFile(join(music, 'Remote Ridge.wav'), encodeWav(pcm, 44100, 1, buildId3({ title: 'Remote Ridge', artist: 'E2E', bpm: 124 })))
-  const scanned = await runCli(['scan', music, '--json'], { DJCLOUD_HOME: home! })
-  t.is(scanned.code, 0, scanned.stderr)
-  const node = await serveNode(t, home!, ['--listen', '0.0.0.0'])
+  for (const h of [home!, desk!]) {
+    const scanned = await runCli(['scan', music, '--json'], { DJCLOUD_HOME: h })
+    t.is(scanned.code, 0, scanned.stderr)
+  }
+  // --no-page-token: the page never carries the token, so this browser is treated as a remote one.
+  const node = await serveNode(t, home!, ['--listen', '0.0.0.0', '--no-page-token'])
   const port = new URL(node.info.api).port
-  const base = `http://${lan}:${port}`
+  const base = `http://127.0.0.1:${port}`
+  const noToken = await (await fetch(`${base}/`)).text()
+  t.false(noToken.includes('djcloud-token'), 'no token in the page')
   const token = (await readApiToken(home!))!
 
   const browser = await launchChromium()
@@ -77,11 +79,14 @@ test('remote browser: token form, library, playback and a playlist; the session 
   t.is((await send('/api/playlists', withKey, { name: 'With Key' })).status, 201)
   const { playlists } = (await (await send('/api/playlists', withKey)).json()) as { playlists: Array<{ name: string }> }
   t.deepEqual(playlists.map((p) => p.name).sort(), ['Remote Set', 'With Key'])
-  // A page on this machine (loopback: the token is in the page) of a node with remote access: its
-  // <audio> element needs a session too, which the page opens with its own token.
+  // A page on this machine (loopback: the token is in the page) of a node with remote access (the
+  // default page token): its <audio> element needs a session too, which the page opens with its own token.
+  const other = await serveNode(t, desk!, ['--listen', '0.0.0.0'])
+  const otherPort = new URL(other.info.api).port
+  t.true((await (await fetch(`http://127.0.0.1:${otherPort}/`)).text()).includes('djcloud-token'), 'the token is in a loopback page')
   const local = await browser.newPage()
   local.on('pageerror', (e) => errors.push(e.message))
-  await local.goto(`http://127.0.0.1:${port}/?test=1`)
+  await local.goto(`http://127.0.0.1:${otherPort}/?test=1`)
   await local.waitForFunction(() => document.querySelectorAll('[data-testid=track-row]').length === 1, undefined, { timeout: 30_000 })
   await local.locator('[data-testid=track-row]').first().dblclick()
   await local.waitForFunction(() => (window as unknown as { __djcloud: { audio: HTMLAudioElement } }).__djcloud.audio.currentTime > 1, undefined, { timeout: 30_000 })
