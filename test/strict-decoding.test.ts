@@ -11,8 +11,6 @@ import {
 } from '../src/identity/index.ts'
 import { decodePointer, encodePointer } from '../src/backup/index.ts'
 import { DhtNode } from '../src/manifest/index.ts'
-import { checkPullRequest, NonceBook, signPullRequest } from '../src/node/pull-request.ts'
-import { createAuthMessage, verifyAuthMessage } from '../src/swarm/protocol/auth.ts'
 import { makeCircle } from './helpers/circle.ts'
 import { tempDir } from './helpers/temp.ts'
 import { until } from './helpers/until.ts'
@@ -55,26 +53,6 @@ test('a roster with an extra field, at its top or in a friend entry, is refused 
   t.regex(codeOf(() => verifyRoster(resign({ ...unsigned, extra: 1 }))), /^ERR_BAD_ROSTER: .*unknown field "extra"/)
   const friends = (unsigned.friends as BDict[]).map((f) => ({ ...f, extra: 1 }))
   t.regex(codeOf(() => verifyRoster(resign({ ...unsigned, friends } as BDict))), /^ERR_BAD_ROSTER: .*friend: unknown field "extra"/)
-})
-
-test('a pull request with an extra field, beside the request or inside it, is refused as malformed', (t) => {
-  const ctx = () => ({ roster: circle.roster, self: laptop.key.publicKey, sender: homePc.key.publicKey, nonces: new NonceBook() })
-  const { wire } = signPullRequest({ seed: homePc.key.seed, publicKey: homePc.key.publicKey }, laptop.key.publicKey, 'Set')
-  t.is(codeOf(() => checkPullRequest(wire, ctx())), 'accepted')
-  const outer = dict(wire)
-  t.is(codeOf(() => checkPullRequest(encode({ ...outer, extra: 1 } as BInput), ctx())), 'malformed request: malformed request')
-  const inner = { ...dict(outer.req as Uint8Array), extra: 1 }
-  const req = encode(inner as BInput)
-  t.is(codeOf(() => checkPullRequest(encode({ req, sig: signBytes(homePc.key.seed, req) }), ctx())), 'malformed request: malformed request')
-})
-
-test('a dj_auth message with an extra field is refused as malformed', (t) => {
-  const ih = randomBytes(20)
-  const [a, b] = [randomBytes(20), randomBytes(20)]
-  const msg = createAuthMessage({ deviceSeed: homePc.key.seed, certificate: encodeCertificate(homePc.certificate) }, ih, a, b)
-  const ctx = { roster: circle.roster, infoHash: ih, theirPeerId: a, myPeerId: b }
-  t.is(codeOf(() => verifyAuthMessage(msg, ctx)), 'accepted')
-  t.is(codeOf(() => verifyAuthMessage(encode({ ...dict(msg), extra: 1 } as BInput), ctx)), 'malformed: peer authentication failed: malformed')
 })
 
 test('a backup pointer with an extra field, at its top or in a version, is malformed', (t) => {

@@ -18,7 +18,7 @@ import { ApiError, readJsonBody, sendJson, type ApiErrorCode, type Route } from 
 import { CommandError, MAX_COMMAND_BODY, type CommandAnswer, type DeviceLink, type Swarm } from '../swarm/index.ts'
 import { GigPull, type GigReport, type PullEntry, type PullTrack } from './gig-pull.ts'
 import { checkPullRequest, NonceBook, RequestRefused, signPullRequest } from './pull-request.ts'
-import { resolveEntries } from './playlist-routes.ts'
+import { resolveEntries } from './playlist-view.ts'
 
 export interface PullServiceOptions {
   identity: () => Identity
