@@ -24,3 +24,5 @@ export { encodePairingCode, decodePairingCode, PAIRING_CODE_PREFIX, PAIRING_SECR
 export type { PairingCode } from './pairing-code.ts'
 export { PairingError } from './pairing-errors.ts'
 export type { PairingErrorCode } from './pairing-errors.ts'
+export { friendSecret, friendSecrets, friendDerived, sealFriendSecret, openFriendSecret, withFriendSecrets } from './friend-secret.ts'
+export type { FriendSecretSource } from './friend-secret.ts'

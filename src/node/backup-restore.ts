@@ -1,7 +1,8 @@
 // Restoring over the network onto a brand-new home, from the recovery phrase
 // and a DHT bootstrap address alone: derive the owner keys, find the backup
-// item under the owner key, find the devices serving the owner's backup
-// channel (friends holding copies, own devices still alive), fetch the newest
+// item under the owner key, open the friend list sealed in it (backup key),
+// find the devices serving the backup channel with each friend (friends
+// holding copies, own admin devices still alive), fetch the newest
 // version from whichever answers, check it (the SHA-256 the item names, the
 // owner signature, the seq) and refuse a bad copy for the next holder, then
 // restore it with the format module (importBackup: everything checked again
@@ -10,10 +11,10 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { deriveOwnerSecrets, encodeCertificate, generateKeyPair, IdentityError, issueCertificate, newRoster } from '../identity/index.ts'
+import { deriveOwnerSecrets, encodeCertificate, friendSecret, generateKeyPair, IdentityError, issueCertificate, newRoster } from '../identity/index.ts'
 import { DhtNode } from '../manifest/index.ts'
 import { backupChannelInfoHash, Swarm } from '../swarm/index.ts'
-import { BACKUP_SALT, BackupError, decodePointer, importBackup, type BackupVersion, type ImportSummary } from '../backup/index.ts'
+import { BACKUP_SALT, BackupError, decodePointer, importBackup, openPointerFriends, type BackupVersion, type ImportSummary } from '../backup/index.ts'
 import { checkCopy } from './backups.ts'
 
 export interface NetworkRestoreOptions {
@@ -70,24 +71,29 @@ export async function restoreOverNetwork(home: string, opts: NetworkRestoreOptio
   try {
     await swarm.start()
     let versions: BackupVersion[] | null = null
+    let friends: Uint8Array[] = []
     while (!versions && Date.now() < deadline) {
       const item = await dht.getItem({ publicKey: owner.publicKey, salt: BACKUP_SALT }).catch(() => null)
       versions = item ? decodePointer(item.v) : null
+      friends = item ? openPointerFriends(secrets.backupKey, item.v) : []
       if (item && !versions) throw new BackupError('ERR_MALFORMED', 'the backup pointer on the DHT is malformed')
       if (!versions) await sleep(500)
     }
     if (!versions) throw new BackupError('ERR_NOT_FOUND', 'no backup pointer for this owner was found on the DHT (check the bootstrap address)')
 
-    const channel = backupChannelInfoHash(owner.publicKey)
+    // The backup channels with each friend the pointer names (sealed for the phrase): derived from each friendship secret.
+    const channels = friends.map((f) => backupChannelInfoHash(friendSecret(owner, f), owner.publicKey))
+    if (channels.length === 0) throw new BackupError('ERR_NOT_FOUND', 'the backup pointer names no friend holding the backup')
     const refused: string[] = []
     const tried = new Set<string>()
     const allow = () => true // own devices, friends, and devices of owners we do not know yet: the copy is checked
     while (Date.now() < deadline) {
-      const peers = await dht.lookup(channel, 2_000).catch(() => [])
+      const peers = (await Promise.all(channels.map(async (channel) => (await dht.lookup(channel, 2_000).catch(() => [])).map((a) => ({ ...a, channel }))))).flat()
       for (const v of versions) {
         for (const a of peers) {
+          const channel = a.channel
           const at = `${a.host}:${a.port}`
-          const key = `${at}/${v.seq}`
+          const key = `${channel.toString('hex')}@${at}/${v.seq}`
           if (tried.has(key)) continue
           tried.add(key)
           let unreachable = false

@@ -421,8 +421,9 @@ async function locateTrack(library: LocalLibrary, cacheDir: string, sha256: stri
 
 /**
  * Puts this device's embedded tracker URL and bootstrap address in the roster
- * (admin devices only), replacing the ones it advertised before; one new
- * roster version for both.
+ * (admin devices only), replacing the ones it advertised before, and seals
+ * the friendship secret of friends whose entry lacks it; one new roster
+ * version for all.
  */
 async function advertise(home: string, identity: Identity, mine: { tracker?: string; bootstrap?: string }): Promise<Identity> {
   const files = { tracker: join(home, 'embedded-tracker'), bootstrap: join(home, 'embedded-bootstrap') }
@@ -434,7 +435,9 @@ async function advertise(home: string, identity: Identity, mine: { tracker?: str
   const trackers = mine.tracker && !r.trackers.includes(mine.tracker) ? [...r.trackers.filter((u) => u !== previous.tracker), mine.tracker] : r.trackers
   const bootstrap = mine.bootstrap && !r.bootstrap.includes(mine.bootstrap) ? [...r.bootstrap.filter((u) => u !== previous.bootstrap), mine.bootstrap] : r.bootstrap
   let out = identity
-  if (identity.owner && (trackers !== r.trackers || bootstrap !== r.bootstrap)) {
+  // Friends added before friendship secrets were sealed in the roster get theirs now (saveRoster seals them).
+  const unsealed = r.friends.some((f) => !f.secret)
+  if (identity.owner && (trackers !== r.trackers || bootstrap !== r.bootstrap || unsealed)) {
     out = await saveRoster(identity, { ...r, seq: r.seq + 1, created: Date.now(), trackers, bootstrap })
   }
   if (mine.tracker) await writeFile(files.tracker, mine.tracker + '\n', { mode: 0o600 })

@@ -7,7 +7,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
 import { once } from 'node:events'
 import { access, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Roster } from '../identity/index.ts'
+import { friendDerived, type Roster } from '../identity/index.ts'
 import { authenticate, type Admission, type PeerSession } from './protocol/session.ts'
 import type { LocalCredentials } from './protocol/auth.ts'
 import { DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION, type DeviceLink, type Holder } from './device-channel.ts'
@@ -17,7 +17,6 @@ import { encodeInfoDict, metaFromForeignInfoDict, metaFromInfoDict, type Torrent
 import { BanList } from './ban-list.ts'
 import { SwarmError } from './errors.ts'
 import { TrackCache } from './track-cache.ts'
-import { createHash } from 'node:crypto'
 import type { VerifiedPeer } from './protocol/auth.ts'
 
 export interface SwarmOptions {
@@ -58,7 +57,7 @@ export interface SwarmSharing {
 }
 
 /**
- * Backup channels (one infohash per owner, see backupChannelInfoHash): a
+ * Backup channels (one infohash per owner and friend, see backupChannelInfoHash): a
  * device serving an owner's backups admits there whom `admit` allows, and
  * answers blob requests and "do you hold" queries (by SHA-256) from them.
  */
@@ -71,9 +70,14 @@ export interface SwarmBackups {
   blob(infoHash: string, sha256: string): Promise<Uint8Array | undefined>
 }
 
-/** The backup channel of an owner: computable from the owner key alone (a restoring device knows nothing else). */
-export function backupChannelInfoHash(owner: Uint8Array): Buffer {
-  return createHash('sha1').update('djcloud/backup-channel/v1:').update(owner).digest()
+/**
+ * The channel where `backupOwner`'s backups pass between that owner and one
+ * friend: derived from their friendship secret (identity/friend-secret.ts),
+ * so only the two circles can compute it (a restoring device computes it
+ * from the phrase and the friend list sealed in the backup pointer).
+ */
+export function backupChannelInfoHash(friendSecret: Uint8Array, backupOwner: Uint8Array): Buffer {
+  return friendDerived(friendSecret, 'backup-channel/v2', [backupOwner], 20)
 }
 
 /** The largest blob a backup channel carries: the backup format's cap. */
@@ -103,9 +107,9 @@ interface Events {
 
 const EXTENSIONS = [LOOKUP_EXTENSION]
 const ownerOf = (p: VerifiedPeer) => Buffer.from(p.certificate.owner).toString('hex')
-/** The share channel between a sharing owner and a friend: both sides compute it from the two owner keys. */
-export function shareChannelInfoHash(sharingOwner: Uint8Array, friendOwner: Uint8Array): Buffer {
-  return createHash('sha1').update('djcloud/share-channel/v1:').update(sharingOwner).update(friendOwner).digest()
+/** The share channel where `sharingOwner` shares with a friend: derived from their friendship secret, so only the two circles can compute it. */
+export function shareChannelInfoHash(friendSecret: Uint8Array, sharingOwner: Uint8Array): Buffer {
+  return friendDerived(friendSecret, 'share-channel/v2', [sharingOwner], 20)
 }
 const isLoopback = (host: string) => host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.')
 const ALL_SOURCES_WAIT = 1_000 // ms a whole-track fetch waits for slow holders before starting (a dead one fails faster)

@@ -6,7 +6,7 @@ import test, { type ExecutionContext } from 'ava'
 import { createServer, connect, type Server } from 'node:net'
 import { once } from 'node:events'
 import { randomBytes } from 'node:crypto'
-import { addFriend } from '../../src/identity/index.ts'
+import { addFriend, friendSecret } from '../../src/identity/index.ts'
 import { authenticate, type PeerSession } from '../../src/swarm/index.ts'
 import { makeCircle } from '../helpers/circle.ts'
 
@@ -61,7 +61,7 @@ test('a backup channel carries a blob past the manifest cap, in windows, to whom
   const friend = makeCircle(['friend-pc'])
   const stranger = makeCircle(['stranger'])
   let friendRoster = addFriend(friend.roster, owner.owner.publicKey, 'Owner')
-  const channel = backupChannelInfoHash(owner.owner.publicKey)
+  const channel = backupChannelInfoHash(friendSecret(owner.owner, friend.owner.publicKey), owner.owner.publicKey)
   const big = randomBytes(9 * 1024 * 1024 + 12345)
   const sha = (await import('node:crypto')).createHash('sha256').update(big).digest('hex')
   const dir = await tempDir(t)
