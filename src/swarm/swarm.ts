@@ -280,30 +280,37 @@ export class Swarm extends EventEmitter<Events> {
     )
   }
 
-  private dial(host: string, port: number, infoHash: Buffer, allow?: (p: VerifiedPeer) => boolean, trustAnyOwner = false): Promise<PeerSession> {
+  /**
+   * `proveSecond`: the address came from a DHT channel (anyone may announce
+   * there), so the device there proves itself first and gets our certificate
+   * only if it is whom `allow` expects.
+   */
+  private dial(host: string, port: number, infoHash: Buffer, allow?: (p: VerifiedPeer) => boolean, trustAnyOwner = false, proveSecond = false): Promise<PeerSession> {
     const sock = connect(port, host)
     this.track(sock)
-    return authenticate(sock, { credentials: this.opts.credentials, roster: this.opts.roster, extensions: EXTENSIONS, infoHash, remote: { host, port }, allow, trustAnyOwner })
+    return authenticate(sock, {
+      credentials: this.opts.credentials, roster: this.opts.roster, extensions: EXTENSIONS, infoHash, remote: { host, port }, allow, trustAnyOwner, proveSecond,
+    })
   }
 
   /**
-   * Joins a backup channel at a device found on the DHT. `allow` says who may
-   * answer; `trustAnyOwner` lets a device of an owner our roster does not
+   * Joins a backup channel at a device found on the DHT: the device there
+   * proves itself first, and `allow` says who may answer; `trustAnyOwner` lets a device of an owner our roster does not
    * know answer (a restoring device knows no friends yet: what it fetches is
    * checked by the owner signature).
    */
   async connectHolder(host: string, port: number, channel: Buffer, allow: (p: VerifiedPeer) => boolean, trustAnyOwner = false): Promise<DeviceLink> {
     const existing = this.holders.online().find((l) => l.host === host && l.peerPort === port && l.session.infoHash.equals(channel))
     if (existing) return existing
-    const s = await this.dial(host, port, channel, allow, trustAnyOwner)
+    const s = await this.dial(host, port, channel, allow, trustAnyOwner, true)
     const link = this.holders.add(s)
     if (link.peerPort === undefined) await once(this.holders, 'link')
     return link
   }
 
-  /** Joins a friend's share channel (found on the DHT): only a device of that friend may answer. */
+  /** Joins a friend's share channel (found on the DHT): only a device of that friend may answer, and it proves itself first. */
   async connectFriend(host: string, port: number, channel: Buffer, friendOwner: string): Promise<DeviceLink> {
-    const s = await this.dial(host, port, channel, (p) => p.kind === 'friend' && ownerOf(p) === friendOwner)
+    const s = await this.dial(host, port, channel, (p) => p.kind === 'friend' && ownerOf(p) === friendOwner, false, true)
     const link = this.friends.add(s)
     if (link.peerPort === undefined) await once(this.friends, 'link')
     return link

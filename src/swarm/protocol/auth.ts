@@ -31,6 +31,26 @@ export function createAuthMessage(me: LocalCredentials, infoHash: Uint8Array, my
   return encode({ cert: me.certificate, sig: signBytes(me.deviceSeed, transcript(infoHash, myPeerId, theirPeerId)) })
 }
 
+/**
+ * The two dj_auth control messages besides a proof: `ask` (the dialler asks
+ * the answering side to prove itself first) and `ok` (the answering side
+ * accepted the dialler's proof that followed).
+ */
+export type AuthControl = 'ask' | 'ok'
+export const encodeAuthControl = (c: AuthControl): Uint8Array => encode({ [c]: 1 })
+
+/** 'ask' or 'ok' when the message is one of those, null when it is (or claims to be) a proof. */
+export function authControlOf(bytes: Uint8Array): AuthControl | null {
+  if (bytes.length > 16) return null
+  try {
+    const d = asDict(decode(bytes, { maxBytes: 16, maxDepth: 1, maxItems: 2 }), 'dj_auth')
+    const keys = Object.keys(d)
+    return keys.length === 1 && d[keys[0]!] === 1 && (keys[0] === 'ask' || keys[0] === 'ok') ? (keys[0] as AuthControl) : null
+  } catch {
+    return null
+  }
+}
+
 export interface VerifiedPeer {
   /**
    * 'holder': a device of an owner this roster does not know, accepted only
