@@ -15,7 +15,7 @@ import type { Duplex } from 'node:stream'
 import Server from 'bittorrent-tracker/server'
 import type { AnnounceParams, FilterCallback, ServerOptions, TrackerWebSocket } from 'bittorrent-tracker'
 import { encode } from '../src/codec/index.ts'
-import { checkRoster, type Roster } from '../src/identity/index.ts'
+import { checkRoster, type FriendRevoked, type Roster } from '../src/identity/index.ts'
 import { Admission, REFUSAL_REASONS, type RefusalReason } from './admission.ts'
 import { TrackerError } from './errors.ts'
 import { MIN_TOKEN_CHARS } from './token.ts'
@@ -226,6 +226,15 @@ export class AdmissionTracker extends EventEmitter {
     return this.#admission.roster
   }
 
+  /**
+   * Refuses friends' devices their owners revoked (answered from the
+   * friends' rosters the node follows), from now on and in the swarms now.
+   */
+  setFriendRevoked(friendRevoked: FriendRevoked | undefined): void {
+    this.#admission.friendRevoked = friendRevoked
+    this.#dropUntrusted()
+  }
+
   /** Counts; with `infoHashes: true` also the swarms' infohashes (operator only). */
   stats(opts: { infoHashes?: boolean } = {}): TrackerStats {
     this.#sweep()
@@ -282,8 +291,11 @@ export class AdmissionTracker extends EventEmitter {
     const r = this.#admission.roster
     const owners = new Set([hex(r.owner), ...r.friends.map((f) => hex(f.owner))])
     const revoked = new Set(r.revoked.map(hex))
+    const friendRevoked = this.#admission.friendRevoked
+    const self = hex(r.owner)
     for (const [id, p] of this.#peers) {
-      if (owners.has(p.owner) && !revoked.has(p.device)) continue
+      const revokedByFriend = p.owner !== self && !!friendRevoked?.(Buffer.from(p.owner, 'hex'), Buffer.from(p.device, 'hex'))
+      if (owners.has(p.owner) && !revoked.has(p.device) && !revokedByFriend) continue
       this.#peers.delete(id)
       const swarm = this.#bt.torrents[p.infoHash]
       if (swarm?.peers.peek(p.key)) {

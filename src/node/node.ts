@@ -19,6 +19,7 @@ import { cacheRoutes } from './cache-routes.ts'
 import { ManifestSync } from './manifest-sync.ts'
 import { Sharing } from './sharing.ts'
 import { NodeBackups } from './backups.ts'
+import { FriendRosters } from './friend-rosters.ts'
 import { backupRoutes } from './backup-routes.ts'
 import { NodeAnalysis } from './analysis-routes.ts'
 import { UiRoutes } from './ui-routes.ts'
@@ -79,6 +80,7 @@ export class Node {
     readonly ui: UiRoutes,
     readonly pulls: PullService,
     readonly backups: NodeBackups,
+    readonly friendRosters: FriendRosters,
   ) {}
 
   private get identity(): Identity {
@@ -171,7 +173,14 @@ export class Node {
         ...(opts.backupPollMs ?? (envPoll > 0 ? envPoll : undefined) ? { pollMs: opts.backupPollMs ?? envPoll } : {}),
         onWarning: warn,
       })
+      // Friends' rosters, followed: their owners' revocations hold here too.
+      const friendRosters = new FriendRosters({ home, identity: id, swarm: () => swarmRef!, onWarning: warn })
+      await friendRosters.load()
+      await friendRosters.refreshOwn()
+      tracker?.setFriendRevoked(friendRosters.revoked)
       const swarm = new Swarm({
+        friendRevoked: friendRosters.revoked,
+        signedRoster: () => friendRosters.own,
         credentials: { deviceSeed: id().device.seed, certificate: encodeCertificate(id().certificate) },
         roster: () => id().roster,
         circleSecret: id().circleSecret,
@@ -222,6 +231,11 @@ export class Node {
       cleanup.push(async () => sync.stop())
       cleanup.push(async () => sharing.stop())
       cleanup.push(async () => backups.stop())
+      cleanup.push(async () => friendRosters.stop())
+      friendRosters.on('changed', () => {
+        tracker?.setFriendRevoked(friendRosters.revoked)
+        void swarm.enforceRoster().catch(warn)
+      })
 
       // The API sees the union library; a scan also makes new tracks servable and publishes them.
       // The union is built once and kept until something in it changes: a
@@ -342,11 +356,12 @@ export class Node {
       await writeNodeInfo(home, info)
       const reload = setInterval(() => void node?.reloadRoster().catch(warn), ROSTER_RELOAD)
       reload.unref()
-      node = new Node(home, current, library, swarm, api, discovery, tracker, dht, book, sync, sharing, analysis, info, reload, ui, pulls, backups)
+      node = new Node(home, current, library, swarm, api, discovery, tracker, dht, book, sync, sharing, analysis, info, reload, ui, pulls, backups, friendRosters)
       await discovery.start()
       await sync.start()
       sharing.start()
       backups.start()
+      friendRosters.start()
       if (opts.analyze !== false) analysis.background()
       return node
     } catch (err) {
@@ -371,6 +386,9 @@ export class Node {
     await this.swarm.enforceRoster()
     await this.book.dropRevoked()
     this.sharing.changed()
+    // Friends' devices linked now hear of it at once (a revocation must reach them too).
+    await this.friendRosters.refreshOwn().catch(() => {})
+    this.friendRosters.tell()
   }
 
   private closing: Promise<void> | null = null
@@ -383,6 +401,7 @@ export class Node {
       this.sync.stop()
       this.sharing.stop()
       this.backups.stop()
+      this.friendRosters.stop()
       await this.analysis.close()
       await this.ui.close()
       this.discovery.stop()

@@ -7,7 +7,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
 import { once } from 'node:events'
 import { access, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { friendDerived, type Roster } from '../identity/index.ts'
+import { friendDerived, type FriendRevoked, type Roster } from '../identity/index.ts'
 import { authenticate, type Admission, type PeerSession } from './protocol/session.ts'
 import type { LocalCredentials } from './protocol/auth.ts'
 import { DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION, type DeviceLink, type Holder } from './device-channel.ts'
@@ -34,6 +34,10 @@ export interface SwarmOptions {
   sharing?: SwarmSharing
   /** Backup channels: whose backups this device serves (its owner's, friends' it holds), and to whom. */
   backups?: SwarmBackups
+  /** Friends' devices their owners revoked (the friends' rosters this device follows); refused at the wire, dropped by enforceRoster. */
+  friendRevoked?: FriendRevoked
+  /** Our owner-signed roster, as friends' devices may fetch it (by SHA-256 hex) over friend and backup channel links. */
+  signedRoster?: () => { sha256: string; data: Uint8Array } | undefined
   /** Byte budget of the cache of fetched tracks, for this run; default: the saved one (see TrackCache). */
   cacheBudget?: number
   /** ms a download in flight may go without any peer before the cache may evict it for room; default STALLED_AFTER. */
@@ -147,16 +151,20 @@ export class Swarm extends EventEmitter<Events> {
     this.channel = deviceChannelInfoHash(opts.circleSecret)
     this.devices = new DeviceChannel({ peerPort: () => this.port, answer: (sha) => this.answer(sha), blob: opts.blob })
     const friendOf = (link: DeviceLink) => Buffer.from(link.session.peer.certificate.owner).toString('hex')
+    const roster = (id: string) => {
+      const r = opts.signedRoster?.()
+      return r && r.sha256 === id ? r.data : undefined
+    }
     this.friends = new DeviceChannel({
       peerPort: () => this.port,
       answer: async (sha, link) => (opts.sharing ? opts.sharing.answer(friendOf(link), sha) : null),
-      blob: async (id, link) => (opts.sharing ? opts.sharing.blob(friendOf(link), id) : undefined),
+      blob: async (id, link) => roster(id) ?? (opts.sharing ? opts.sharing.blob(friendOf(link), id) : undefined),
     })
     const channelOf = (link: DeviceLink) => link.session.infoHash.toString('hex')
     this.holders = new DeviceChannel({
       peerPort: () => this.port,
       answer: async (sha, link) => ((await opts.backups?.holds(channelOf(link), sha)) ? new Uint8Array([1]) : null),
-      blob: async (id, link) => (id.length === 64 ? opts.backups?.blob(channelOf(link), id) : undefined),
+      blob: async (id, link) => (id.length === 64 ? (link.session.peer.kind === 'friend' ? roster(id) : undefined) ?? opts.backups?.blob(channelOf(link), id) : undefined),
       maxBlobBytes: MAX_BACKUP_BLOB_BYTES,
     })
     this.friends.on('link', (l) => this.emit('friend', l, friendOf(l)))
@@ -226,6 +234,7 @@ export class Swarm extends EventEmitter<Events> {
     authenticate(sock, {
       credentials: this.opts.credentials,
       roster: this.opts.roster,
+      friendRevoked: this.opts.friendRevoked,
       extensions: EXTENSIONS,
       accept: (ih) => this.admission(ih),
     }).then(
@@ -289,7 +298,7 @@ export class Swarm extends EventEmitter<Events> {
     const sock = connect(port, host)
     this.track(sock)
     return authenticate(sock, {
-      credentials: this.opts.credentials, roster: this.opts.roster, extensions: EXTENSIONS, infoHash, remote: { host, port }, allow, trustAnyOwner, proveSecond,
+      credentials: this.opts.credentials, roster: this.opts.roster, friendRevoked: this.opts.friendRevoked, extensions: EXTENSIONS, infoHash, remote: { host, port }, allow, trustAnyOwner, proveSecond,
     })
   }
 
@@ -333,6 +342,8 @@ export class Swarm extends EventEmitter<Events> {
     const roster = this.opts.roster()
     const revoked = new Set(roster.revoked.map((k) => Buffer.from(k).toString('hex')))
     const isRevoked = (device: Uint8Array) => revoked.has(Buffer.from(device).toString('hex'))
+    // A friend's device its owner revoked (that friend's roster, followed here) goes like a revoked own device.
+    const friendRevoked = (p: VerifiedPeer) => p.kind === 'friend' && !!this.opts.friendRevoked?.(p.certificate.owner, p.certificate.device)
     let dropped = 0
     const friends = new Set(roster.friends.map((f) => Buffer.from(f.owner).toString('hex')))
     const sharing = this.opts.sharing
@@ -344,7 +355,7 @@ export class Swarm extends EventEmitter<Events> {
     }
     for (const link of this.holders.online()) {
       const peer = link.session.peer
-      const gone = peer.kind === 'own' ? isRevoked(peer.certificate.device) : peer.kind === 'friend' && !friends.has(ownerOf(peer))
+      const gone = peer.kind === 'own' ? isRevoked(peer.certificate.device) : peer.kind === 'friend' && (!friends.has(ownerOf(peer)) || friendRevoked(peer))
       const backups = this.opts.backups
       if (gone || (backups && !backups.admit(link.session.infoHash.toString('hex'))?.(peer))) {
         link.session.wire.destroy()
@@ -352,7 +363,7 @@ export class Swarm extends EventEmitter<Events> {
       }
     }
     for (const link of this.friends.online()) {
-      if (!friends.has(ownerOf(link.session.peer))) {
+      if (!friends.has(ownerOf(link.session.peer)) || friendRevoked(link.session.peer)) {
         link.session.wire.destroy()
         dropped++
       }
@@ -364,7 +375,7 @@ export class Swarm extends EventEmitter<Events> {
         const peer = p.session.peer
         const gone = peer.kind === 'own'
           ? isRevoked(peer.certificate.device)
-          : !friends.has(ownerOf(peer)) || !sharing?.allows(ownerOf(peer), ih)
+          : !friends.has(ownerOf(peer)) || friendRevoked(peer) || !sharing?.allows(ownerOf(peer), ih)
         if (gone) {
           p.session.wire.destroy()
           dropped++

@@ -3,7 +3,7 @@
 // connection, so a signature over (infohash, sender id, receiver id) cannot
 // be replayed on another connection.
 import { asBytes, asDict, decode, encode } from '../../codec/index.ts'
-import { classifyCertificate, decodeCertificate, IdentityError, signBytes, verifyBytes, type DeviceCertificate, type Roster } from '../../identity/index.ts'
+import { classifyCertificate, decodeCertificate, IdentityError, signBytes, verifyBytes, type DeviceCertificate, type FriendRevoked, type Roster } from '../../identity/index.ts'
 
 export const AUTH_EXTENSION = 'dj_auth'
 const MAX_AUTH_BYTES = 1024
@@ -67,7 +67,7 @@ export interface VerifiedPeer {
  */
 export function verifyAuthMessage(
   bytes: Uint8Array,
-  ctx: { roster: Roster; infoHash: Uint8Array; theirPeerId: Uint8Array; myPeerId: Uint8Array; allow?: (p: VerifiedPeer) => boolean; trustAnyOwner?: boolean },
+  ctx: { roster: Roster; friendRevoked?: FriendRevoked; infoHash: Uint8Array; theirPeerId: Uint8Array; myPeerId: Uint8Array; allow?: (p: VerifiedPeer) => boolean; trustAnyOwner?: boolean },
 ): VerifiedPeer {
   let cert: Uint8Array
   let sig: Uint8Array
@@ -79,7 +79,7 @@ export function verifyAuthMessage(
   } catch {
     throw new AuthError('malformed')
   }
-  const decision = classifyCertificate(ctx.roster, cert)
+  const decision = classifyCertificate(ctx.roster, cert, ctx.friendRevoked)
   let peer: VerifiedPeer
   if (decision.trusted) peer = { kind: decision.kind, certificate: decision.certificate }
   else if (decision.reason === 'unknown-owner' && ctx.trustAnyOwner) {

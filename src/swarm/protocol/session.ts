@@ -9,7 +9,7 @@ import type { Socket } from 'node:net'
 import { Wire } from './wire.ts'
 import { newPeerId } from './peer-id.ts'
 import { AUTH_EXTENSION, AuthError, authControlOf, createAuthMessage, encodeAuthControl, verifyAuthMessage, type LocalCredentials, type VerifiedPeer } from './auth.ts'
-import type { Roster } from '../../identity/index.ts'
+import type { FriendRevoked, Roster } from '../../identity/index.ts'
 
 export const AUTH_DEADLINE = 5_000 // ms
 
@@ -28,6 +28,8 @@ export interface Admission {
 export interface SessionOptions {
   credentials: LocalCredentials
   roster: () => Roster
+  /** Friends' devices their owners revoked (friends' rosters this device follows). */
+  friendRevoked?: FriendRevoked
   /** Extensions besides dj_auth that this wire speaks. */
   extensions?: string[]
   /** Outgoing: the infohash dialled. */
@@ -151,6 +153,7 @@ export function authenticate(socket: Socket, opts: SessionOptions): Promise<Peer
       try {
         const peer = verifyAuthMessage(payload, {
           roster: opts.roster(),
+          friendRevoked: opts.friendRevoked,
           infoHash,
           theirPeerId,
           myPeerId,
