@@ -6,22 +6,49 @@
 // device fetches it by SHA-256 over the same link and keeps it only if it
 // verifies under that friend's owner key and is newer than the one held.
 // Kept in <home>/friends/<owner hex>.roster, so revocations hold across
-// restarts. The node answers `revoked(owner, device)` from them at the wire,
+// restarts. For friends' devices with no link, an admin device also puts a
+// BEP 44 item per friend under the owner key, at a salt derived from the
+// friendship secret (only that friend can find it): the newest revoked keys
+// at the roster's seq; friends poll it, and take its revocations when its
+// seq is newer than the roster they hold (a revocation is permanent, so
+// revocations of several versions add up). The node answers `revoked(owner, device)` from them at the wire,
 // the tracker, and when it drops open links.
 import { createHash } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { IdentityError, verifyRoster, type Identity, type Roster } from '../identity/index.ts'
+import { friendDerived, friendSecrets, IdentityError, verifyRoster, type Identity, type Roster } from '../identity/index.ts'
+import type { DhtNode } from '../manifest/index.ts'
 import type { DeviceLink, ManifestNotice, Swarm } from '../swarm/index.ts'
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 const OWNER_FILE = /^([0-9a-f]{64})\.roster$/
+const REVOKED_FILE = /^([0-9a-f]{64})\.revoked$/
+/** Revoked keys an item carries (the newest): 24 x 35 bytes bencoded stays under the 1000-byte limit. */
+const ITEM_REVOKED = 24
+export const FRIEND_ROSTER_POLL = 2 * 60_000 // ms between looks at friends' revocation items
+const REPUT_EVERY = 30 * 60_000 // ms: BEP 44 items expire after about two hours
+
+/** The salt of the revocation item `owner` puts for one friend: only the two circles can compute it. */
+export function revocationSalt(friendSecret: Uint8Array, owner: Uint8Array): Buffer {
+  return friendDerived(friendSecret, 'roster-revocations/v1', [owner], 32)
+}
+
+/** The revoked keys of a revocation item's value; null when malformed. */
+function decodeRevocations(v: unknown): Uint8Array[] | null {
+  if (typeof v !== 'object' || v === null || v instanceof Uint8Array || Array.isArray(v)) return null
+  const d = v as Record<string, unknown>
+  if (d.v !== 1 || !Array.isArray(d.r) || d.r.length > ITEM_REVOKED) return null
+  return d.r.every((k) => k instanceof Uint8Array && k.length === 32) ? (d.r as Uint8Array[]) : null
+}
 
 export interface FriendRostersOptions {
   home: string
   identity: () => Identity
   swarm: () => Swarm
+  dht?: DhtNode | null
+  /** ms between looks at friends' revocation items (default FRIEND_ROSTER_POLL). */
+  pollMs?: number
   onWarning?: (err: Error) => void
 }
 
@@ -32,6 +59,11 @@ interface Events {
 
 export class FriendRosters extends EventEmitter<Events> {
   private readonly held = new Map<string, { roster: Roster; revoked: Set<string> }>()
+  /** Revocations from friends' DHT items newer than their roster held here: owner hex -> seq and keys (hex). */
+  private readonly fromDht = new Map<string, { seq: number; revoked: Set<string> }>()
+  private timer: NodeJS.Timeout | null = null
+  private lastPut = 0
+  private polling: Promise<void> | null = null
   /** Fetches running, by owner hex: one at a time per friend. */
   private readonly fetching = new Map<string, Promise<void>>()
   private stopped = false
@@ -54,6 +86,18 @@ export class FriendRosters extends EventEmitter<Events> {
   async load(): Promise<void> {
     const names = await readdir(this.dir).catch(() => [] as string[])
     for (const name of names) {
+      const r = REVOKED_FILE.exec(name)
+      if (r) {
+        try {
+          const j = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as { seq: number; revoked: string[] }
+          if (Number.isSafeInteger(j.seq) && Array.isArray(j.revoked) && j.revoked.every((k) => /^[0-9a-f]{64}$/.test(k))) {
+            this.fromDht.set(r[1]!, { seq: j.seq, revoked: new Set(j.revoked) })
+          }
+        } catch {
+          // unreadable: the next poll finds the item again
+        }
+        continue
+      }
       const m = OWNER_FILE.exec(name)
       if (!m) continue
       try {
@@ -69,7 +113,11 @@ export class FriendRosters extends EventEmitter<Events> {
   }
 
   /** Whether a friend's owner revoked this device (on the newest roster of theirs held here). */
-  readonly revoked = (owner: Uint8Array, device: Uint8Array): boolean => this.held.get(hex(owner))?.revoked.has(hex(device)) ?? false
+  readonly revoked = (owner: Uint8Array, device: Uint8Array): boolean => {
+    const o = hex(owner)
+    const d = hex(device)
+    return (this.held.get(o)?.revoked.has(d) ?? false) || (this.fromDht.get(o)?.revoked.has(d) ?? false)
+  }
 
   /** The seq of a friend's roster held here (0: none). */
   seqOf(owner: string): number {
@@ -104,10 +152,63 @@ export class FriendRosters extends EventEmitter<Events> {
     const onNotice = (link: DeviceLink, n: ManifestNotice) => void this.onNotice(link, n).catch((e) => this.warn(e))
     swarm.friends.on('notice', onNotice)
     swarm.holders.on('notice', onNotice)
+    if (this.opts.dht) {
+      this.timer = setInterval(() => void this.poll().catch((e) => this.warn(e)), this.opts.pollMs ?? FRIEND_ROSTER_POLL)
+      this.timer.unref()
+      void this.poll().catch((e) => this.warn(e))
+    }
   }
 
   stop(): void {
     this.stopped = true
+    if (this.timer) clearInterval(this.timer)
+  }
+
+  // ---- over the DHT ----------------------------------------------------------
+
+  /** Admin devices: puts our newest revocations for each friend (after a roster change, and every 30 minutes). */
+  async publish(): Promise<void> {
+    const id = this.opts.identity()
+    const dht = this.opts.dht
+    if (!dht || !id.owner || this.stopped) return
+    const v = { v: 1, r: id.roster.revoked.slice(-ITEM_REVOKED).map((k) => Buffer.from(k)) }
+    for (const secret of friendSecrets(id).values()) {
+      await dht.putItem({ seed: id.owner.seed, salt: revocationSalt(secret, id.roster.owner), seq: id.roster.seq, v }).catch((e) => this.warn(e))
+    }
+    this.lastPut = Date.now()
+  }
+
+  /** Looks at each friend's revocation item; takes in revocations newer than the friend's roster held here. */
+  poll(): Promise<void> {
+    this.polling ??= (async () => {
+      try {
+        const dht = this.opts.dht
+        if (!dht || this.stopped) return
+        if (Date.now() - this.lastPut >= REPUT_EVERY) await this.publish()
+        for (const [owner, secret] of friendSecrets(this.opts.identity())) {
+          if (this.stopped) return
+          const key = Buffer.from(owner, 'hex')
+          const item = await dht.getItem({ publicKey: key, salt: revocationSalt(secret, key) }).catch(() => null)
+          // Signed by the friend's owner key (checked by the DHT node), newer than what is held.
+          if (!item || item.seq <= Math.max(this.seqOf(owner), this.fromDht.get(owner)?.seq ?? 0)) continue
+          const keys = decodeRevocations(item.v)
+          if (!keys) {
+            this.warn(new Error(`the revocation item of friend ${owner.slice(0, 12)} is malformed (seq ${item.seq})`))
+            continue
+          }
+          const revoked = new Set([...(this.fromDht.get(owner)?.revoked ?? []), ...keys.map(hex)])
+          await mkdir(this.dir, { recursive: true, mode: 0o700 })
+          const file = join(this.dir, `${owner}.revoked`)
+          await writeFile(`${file}.tmp`, JSON.stringify({ seq: item.seq, revoked: [...revoked] }), { mode: 0o600 })
+          await rename(`${file}.tmp`, file)
+          this.fromDht.set(owner, { seq: item.seq, revoked })
+          this.emit('changed', owner)
+        }
+      } finally {
+        this.polling = null
+      }
+    })()
+    return this.polling
   }
 
   /** Reads our signed roster as this home stores it (at start and after each roster change). */

@@ -174,7 +174,10 @@ export class Node {
         onWarning: warn,
       })
       // Friends' rosters, followed: their owners' revocations hold here too.
-      const friendRosters = new FriendRosters({ home, identity: id, swarm: () => swarmRef!, onWarning: warn })
+      const envRosterPoll = Number(process.env.DJCLOUD_FRIEND_ROSTER_POLL_MS)
+      const friendRosters = new FriendRosters({
+        home, identity: id, swarm: () => swarmRef!, dht, onWarning: warn, ...(envRosterPoll > 0 ? { pollMs: envRosterPoll } : {}),
+      })
       await friendRosters.load()
       await friendRosters.refreshOwn()
       tracker?.setFriendRevoked(friendRosters.revoked)
@@ -389,6 +392,7 @@ export class Node {
     // Friends' devices linked now hear of it at once (a revocation must reach them too).
     await this.friendRosters.refreshOwn().catch(() => {})
     this.friendRosters.tell()
+    void this.friendRosters.publish().catch(() => {})
   }
 
   private closing: Promise<void> | null = null

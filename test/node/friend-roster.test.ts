@@ -19,6 +19,7 @@ import { runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 
 process.env.DJCLOUD_BACKUP_POLL_MS = '1000'
+process.env.DJCLOUD_FRIEND_ROSTER_POLL_MS = '500' // friends look at revocation items twice a second here (2 minutes by default)
 
 async function cli(home: string, args: string[]): Promise<string> {
   const r = await runCli(args, { DJCLOUD_HOME: home })
@@ -113,6 +114,44 @@ test("a device revoked by a friend's owner is dropped and refused on our share a
   for (const c of channels) t.is(await dialAs(phoneId, f.info.peerPort, c), null)
   await t.throwsAsync(phoneSwarm.connectFriend('127.0.0.1', f.info.peerPort, channels[0]!, fionaHex))
   const pc = await dialAs(alexId, f.info.peerPort, channels[0]!)
+  t.truthy(pc)
+  pc?.wire.destroy()
+})
+
+test("with no link between the circles, a friend takes the owner's revocation from its DHT item and refuses the device", async (t) => {
+  t.timeout(180_000)
+  const root = await tempDir(t)
+  const [alex, phone] = await makeHomes(join(root, 'a'), ['alex-pc', 'alex-phone'])
+  const [fiona] = await makeHomes(join(root, 'f'), ['fiona-pc'])
+  const ownerOf = async (home: string) => (JSON.parse(await cli(home, ['id', '--json'])) as { ownerId: string }).ownerId
+  const [alexOwner, fionaOwner] = [await ownerOf(alex!), await ownerOf(fiona!)]
+  await cli(alex!, ['trust', 'add', fionaOwner, '--role', 'friend', '--name', 'Fiona'])
+  await cli(fiona!, ['trust', 'add', alexOwner, '--role', 'friend', '--name', 'Alex'])
+  // Nothing shared, no backup: Alex's and Fiona's nodes never link; they share only the DHT.
+  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
+  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!])
+  const logs = (err: Error) => new Error(`${err.message}\nALEX\n${a.stderr()}\nFIONA\n${f.stderr()}`)
+  const alexId = await loadIdentity(alex!)
+  const fionaId = await loadIdentity(fiona!)
+  const alexHex = Buffer.from(alexId.roster.owner).toString('hex')
+  const phoneId = { ...(await loadIdentity(phone!)), roster: alexId.roster }
+  const channel = shareChannelInfoHash(friendSecrets(fionaId).get(alexHex)!, fionaId.roster.owner)
+  const before = await dialAs(phoneId, f.info.peerPort, channel)
+  t.truthy(before, 'the phone was refused before it was revoked')
+  before?.wire.destroy()
+
+  await cli(alex!, ['trust', 'revoke', formatId('device', phoneId.device.publicKey)])
+  await until(async () => {
+    const s = await dialAs(phoneId, f.info.peerPort, channel)
+    s?.wire.destroy()
+    return s === null || undefined
+  }, 60_000, 500).catch((err: Error) => { throw logs(err) })
+  // Learned from the item (no roster came over a link), kept across restarts.
+  t.is(await readFile(join(fiona!, 'friends', `${alexHex}.roster`)).catch(() => null), null)
+  const kept = JSON.parse(await readFile(join(fiona!, 'friends', `${alexHex}.revoked`), 'utf8')) as { revoked: string[] }
+  t.deepEqual(kept.revoked, [Buffer.from(phoneId.device.publicKey).toString('hex')])
+  // Alex's own device still gets in.
+  const pc = await dialAs(alexId, f.info.peerPort, channel)
   t.truthy(pc)
   pc?.wire.destroy()
 })
