@@ -256,9 +256,10 @@ export class Swarm extends EventEmitter<Events> {
     if (ih.equals(this.channel)) return {}
     const sharing = this.opts.sharing
     const friend = sharing?.channelFor(hex)
-    if (friend) return { allow: (p) => p.kind === 'friend' && ownerOf(p) === friend }
+    // Share and backup channels: secret names, addresses found on the DHT, so the dialler may ask this side to prove first.
+    if (friend) return { allow: (p) => p.kind === 'friend' && ownerOf(p) === friend, answerFirst: true }
     const backup = this.opts.backups?.admit(hex)
-    if (backup) return { allow: backup }
+    if (backup) return { allow: backup, answerFirst: true }
     if (!this.offers.has(hex) && !this.torrents.has(hex)) return null
     return { allow: (p) => p.kind === 'own' || (p.kind === 'friend' && !!sharing?.allows(ownerOf(p), hex)) }
   }

@@ -110,7 +110,7 @@ test('joining a share or backup channel at an address found on the DHT gives a s
   // The stranger answers as its own device would (proving itself when asked) and records what reaches it.
   const server: Server = createServer((sock) => {
     sock.on('data', (c: Buffer) => received.push(c))
-    authenticate(sock, { credentials: stranger.devices[0]!.credentials, roster: () => stranger.roster, accept: () => ({ allow: () => true }) }).catch(() => {})
+    authenticate(sock, { credentials: stranger.devices[0]!.credentials, roster: () => stranger.roster, accept: () => ({ allow: () => true, answerFirst: true }) }).catch(() => {})
   })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')

@@ -175,7 +175,7 @@ async function recordingListener(t: ExecutionContext, d: TestDevice, roster: Ros
   const sessions: Array<Promise<PeerSession>> = []
   const server = await listen(t, (s) => {
     s.on('data', (c: Buffer) => chunks.push(c))
-    const p = authenticate(s, opts(d, roster, { accept: () => ({ allow: () => true }), deadlineMs: 2_000 }))
+    const p = authenticate(s, opts(d, roster, { accept: () => ({ allow: () => true, answerFirst: true }), deadlineMs: 2_000 }))
     p.catch(() => {})
     sessions.push(p)
   })
@@ -215,23 +215,30 @@ test('with proveSecond the dialler sends a stranger at the address no certificat
   t.is(inc.peer.certificate.name, 'laptop')
 })
 
-test('an "ask" out of turn, or an "ok" to the answering side, drops the wire', async (t) => {
+test('an "ask" where the answering side does not answer first, twice, or an "ok" to it, drops the wire', async (t) => {
   const c = makeCircle(['home', 'laptop'])
   const infoHash = randomBytes(20)
-  const server = await listen(t, (s) => void authenticate(s, opts(c.devices[0]!, c.roster, { accept: () => ({}), deadlineMs: 2_000 })).catch(() => {}))
-  for (const control of [['ask', 'ask'], ['ok']]) {
-    const sock = connect(server.port, '127.0.0.1')
+  const listener = (answerFirst: boolean) =>
+    listen(t, (s) => void authenticate(s, opts(c.devices[0]!, c.roster, { accept: () => ({ answerFirst }), deadlineMs: 2_000 })).catch(() => {}))
+  const send = async (port: number, controls: string[]) => {
+    const sock = connect(port, '127.0.0.1')
     sock.on('error', () => {})
     const w = new Wire(sock, ['dj_auth'])
     const got: string[] = []
     w.on('extended', (name) => got.push(name))
     w.on('handshake', () => w.extendedHandshake())
     w.on('extended-handshake', () => {
-      for (const c of control) w.extended('dj_auth', Buffer.from(`d${c.length}:${c}i1ee`))
+      for (const c of controls) w.extended('dj_auth', Buffer.from(`d${c.length}:${c}i1ee`))
     })
     w.handshake(infoHash, newPeerId())
     await once(w, 'close')
-    // After a lone "ok", nothing came back; after "ask" twice, the proof answering the first came, then the wire closed.
-    t.deepEqual(got, control.length === 2 ? ['dj_auth'] : [])
+    return got
   }
+  const first = await listener(true)
+  // "ask" twice: the proof answering the first came, then the wire closed.
+  t.deepEqual(await send(first.port, ['ask', 'ask']), ['dj_auth'])
+  // A lone "ok": nothing came back.
+  t.deepEqual(await send(first.port, ['ok']), [])
+  // Where this side does not answer first (a track's infohash, which a leaked .torrent shows), "ask" gets nothing.
+  t.deepEqual(await send((await listener(false)).port, ['ask']), [])
 })

@@ -23,6 +23,13 @@ export interface PeerSession {
 export interface Admission {
   /** Narrows who may use this infohash; default: own devices only. */
   allow?: (p: VerifiedPeer) => boolean
+  /**
+   * Whether this side proves itself first when the dialler asks (`ask`):
+   * only on channels whose name is secret to those it admits and whose
+   * addresses are found on the DHT (share and backup channels). Elsewhere
+   * (a track's infohash, which a leaked .torrent shows) an `ask` is refused.
+   */
+  answerFirst?: boolean
 }
 
 export interface SessionOptions {
@@ -141,6 +148,7 @@ export function authenticate(socket: Socket, opts: SessionOptions): Promise<Peer
       if (control === 'ask') {
         // Only a dialler asks, once, before either side proved anything.
         if (outgoing || asked || sentAuth) return fail('authenticated out of order')
+        if (!admission?.answerFirst) return fail('asked to prove first where this side does not')
         asked = true
         return void sendAuth()
       }
