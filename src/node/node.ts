@@ -18,6 +18,7 @@ import { cacheRoutes } from './cache-routes.ts'
 import { ManifestSync } from './manifest-sync.ts'
 import { Sharing } from './sharing.ts'
 import { NodeBackups } from './backups.ts'
+import { FriendRosters } from './friend-rosters.ts'
 import { backupRoutes } from './backup-routes.ts'
 import { NodeAnalysis } from './analysis-routes.ts'
 import { UiRoutes } from './ui-routes.ts'
@@ -81,6 +82,7 @@ export class Node {
     readonly ui: UiRoutes,
     readonly pulls: PullService,
     readonly backups: NodeBackups,
+    readonly friendRosters: FriendRosters,
   ) {}
 
   private get identity(): Identity {
@@ -173,7 +175,17 @@ export class Node {
         ...(opts.backupPollMs ?? (envPoll > 0 ? envPoll : undefined) ? { pollMs: opts.backupPollMs ?? envPoll } : {}),
         onWarning: warn,
       })
+      // Friends' rosters, followed: their owners' revocations hold here too.
+      const envRosterPoll = Number(process.env.DJCLOUD_FRIEND_ROSTER_POLL_MS)
+      const friendRosters = new FriendRosters({
+        home, identity: id, swarm: () => swarmRef!, dht, onWarning: warn, ...(envRosterPoll > 0 ? { pollMs: envRosterPoll } : {}),
+      })
+      await friendRosters.load()
+      await friendRosters.refreshOwn()
+      tracker?.setFriendRevoked(friendRosters.revoked)
       const swarm = new Swarm({
+        friendRevoked: friendRosters.revoked,
+        signedRoster: () => friendRosters.own,
         credentials: { deviceSeed: id().device.seed, certificate: encodeCertificate(id().certificate) },
         roster: () => id().roster,
         circleSecret: id().circleSecret,
@@ -224,6 +236,11 @@ export class Node {
       cleanup.push(async () => sync.stop())
       cleanup.push(async () => sharing.stop())
       cleanup.push(async () => backups.stop())
+      cleanup.push(async () => friendRosters.stop())
+      friendRosters.on('changed', () => {
+        tracker?.setFriendRevoked(friendRosters.revoked)
+        void swarm.enforceRoster().catch(warn)
+      })
 
       // The API sees the union library; a scan also makes new tracks servable and publishes them.
       // The union is built once and kept until something in it changes: a
@@ -349,11 +366,12 @@ export class Node {
       await writeNodeInfo(home, info)
       const reload = setInterval(() => void node?.reloadRoster().catch(warn), ROSTER_RELOAD)
       reload.unref()
-      node = new Node(home, current, library, swarm, api, discovery, tracker, dht, book, sync, sharing, analysis, info, reload, ui, pulls, backups)
+      node = new Node(home, current, library, swarm, api, discovery, tracker, dht, book, sync, sharing, analysis, info, reload, ui, pulls, backups, friendRosters)
       await discovery.start()
       await sync.start()
       sharing.start()
       backups.start()
+      friendRosters.start()
       if (opts.analyze !== false) analysis.background()
       return node
     } catch (err) {
@@ -378,6 +396,10 @@ export class Node {
     await this.swarm.enforceRoster()
     await this.book.dropRevoked()
     this.sharing.changed()
+    // Friends' devices linked now hear of it at once (a revocation must reach them too).
+    await this.friendRosters.refreshOwn().catch(() => {})
+    this.friendRosters.tell()
+    void this.friendRosters.publish().catch(() => {})
   }
 
   private closing: Promise<void> | null = null
@@ -390,6 +412,7 @@ export class Node {
       this.sync.stop()
       this.sharing.stop()
       this.backups.stop()
+      this.friendRosters.stop()
       await this.analysis.close()
       await this.ui.close()
       this.discovery.stop()
@@ -436,8 +459,9 @@ async function locateTrack(library: LocalLibrary, cacheDir: string, sha256: stri
 
 /**
  * Puts this device's embedded tracker URL and bootstrap address in the roster
- * (admin devices only), replacing the ones it advertised before; one new
- * roster version for both.
+ * (admin devices only), replacing the ones it advertised before, and seals
+ * the friendship secret of friends whose entry lacks it; one new roster
+ * version for all.
  */
 async function advertise(home: string, identity: Identity, mine: { tracker?: string; bootstrap?: string }): Promise<Identity> {
   const files = { tracker: join(home, 'embedded-tracker'), bootstrap: join(home, 'embedded-bootstrap') }
@@ -449,7 +473,9 @@ async function advertise(home: string, identity: Identity, mine: { tracker?: str
   const trackers = mine.tracker && !r.trackers.includes(mine.tracker) ? [...r.trackers.filter((u) => u !== previous.tracker), mine.tracker] : r.trackers
   const bootstrap = mine.bootstrap && !r.bootstrap.includes(mine.bootstrap) ? [...r.bootstrap.filter((u) => u !== previous.bootstrap), mine.bootstrap] : r.bootstrap
   let out = identity
-  if (identity.owner && (trackers !== r.trackers || bootstrap !== r.bootstrap)) {
+  // Friends added before friendship secrets were sealed in the roster get theirs now (saveRoster seals them).
+  const unsealed = r.friends.some((f) => !f.secret)
+  if (identity.owner && (trackers !== r.trackers || bootstrap !== r.bootstrap || unsealed)) {
     out = await saveRoster(identity, { ...r, seq: r.seq + 1, created: Date.now(), trackers, bootstrap })
   }
   if (mine.tracker) await writeFile(files.tracker, mine.tracker + '\n', { mode: 0o600 })
