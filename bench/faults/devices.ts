@@ -25,8 +25,19 @@ export interface StopRecord {
   ignored: boolean
 }
 
+/** A node that exited while nobody stopped it. */
+export interface CrashRecord {
+  device: string
+  at: number
+  code: number | null
+  /** The end of its stderr. */
+  stderr: string
+}
+
 export class Device {
   private proc: DeviceProcess | undefined
+  /** Called when the node exits on its own (not stopped by `stop`). */
+  onCrash: ((c: CrashRecord) => void) | undefined
   /** [down since, up again at] (ms since the epoch); the last one open while down. */
   readonly downs: Array<[number, number]> = []
   api: NodeApi | undefined
@@ -57,6 +68,13 @@ export class Device {
     if (!token) throw new Error(`${this.name}: no API token in ${this.spec.home}`)
     this.proc = proc
     this.api = { base: proc.info.api, token }
+    void proc.exited.then((code) => {
+      if (this.proc !== proc) return // stopped by us
+      this.proc = undefined
+      this.api = undefined
+      this.downs.push([Date.now(), Infinity])
+      this.onCrash?.({ device: this.name, at: Date.now(), code, stderr: proc.stderr().slice(-3000) })
+    })
     const open = this.downs.at(-1)
     if (open && open[1] === Infinity) open[1] = Date.now()
   }

@@ -32,7 +32,11 @@ export async function driverLoop(ctx: OpContext, o: DriverOptions): Promise<void
       }
       const end = Date.now()
       const expected = needed.length === 0 || needed.some((n) => byName.get(n)?.downDuring(start, end, o.settleAfterRestartMs))
-      ctx.tally.failed(kind, reasonOf(err), expected, (err as Error).message)
+      const since = (n: string) => {
+        const last = byName.get(n)?.downs.at(-1)
+        return last ? `${n} up ${((end - last[1]) / 1000).toFixed(0)} s` : `${n} never down`
+      }
+      ctx.tally.failed(kind, reasonOf(err), expected, `${new Date(start).toISOString().slice(11, 19)} ${needed.map(since).join(', ')}: ${(err as Error).message}`)
     }
     await sleep(ctx.rng.int(0, o.maxPauseMs), o.signal)
   }

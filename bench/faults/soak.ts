@@ -148,6 +148,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakResults> {
     o.log(`ready after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${PLAYLISTS.length} playlists, backup ${backupSeqs[0]} held by the friend; chaos for ${(o.durationMs / 60_000).toFixed(1)} min`)
 
     const tally = new Tally()
+    for (const d of devices) {
+      d.onCrash = (c) => {
+        tally.loss('node-crashed', `${c.device} exited by itself (code ${c.code}): ${c.stderr.trim().split('\n').slice(-6).join(' | ')}`)
+        o.log(`${c.device} exited by itself (code ${c.code}):\n${c.stderr.trim().split('\n').slice(-20).join('\n')}`)
+      }
+    }
     const ctx: OpContext = {
       own, admin, model, rng: new Rng(o.seed), tally, playlists: ledger, backupSeqs,
       unionDelayMs: 15_000, opTimeoutMs: 30_000, maxPerDevice: 8,
@@ -161,7 +167,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResults> {
     const chaosStart = Date.now()
     try {
       await Promise.all([
-        chaosLoop({ devices, rng: new Rng(o.seed + 1), tally, intervalMs: o.killEveryMs, termShare, termGraceMs: TERM_GRACE_MS, maxDownMs: 3_000, signal: chaos.signal, log: o.log }),
+        chaosLoop({ devices, rng: new Rng(o.seed + 1), tally, intervalMs: o.killEveryMs, termShare, termGraceMs: TERM_GRACE_MS, targetFetchShare: 0.4, maxDownMs: 3_000, signal: chaos.signal, log: o.log }),
         driverLoop(ctx, { weights: WEIGHTS, devices, settleAfterRestartMs: 10_000, maxPauseMs: 400, signal: chaos.signal }),
       ])
     } finally {

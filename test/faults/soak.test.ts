@@ -6,11 +6,13 @@
 import test from 'ava'
 import { tmpdir } from 'node:os'
 import { runSoak } from '../../bench/faults/soak.ts'
+import { formatResults } from '../../bench/faults/main.ts'
 
 test('two minutes of kills and restarts under load lose nothing, and every end check runs', async (t) => {
   // Set-up ~20 s, chaos 2 min, settling and the end checks ~1-2 min: generous on a loaded 2-core machine.
   t.timeout(12 * 60_000)
   const r = await runSoak({ durationMs: 2 * 60_000, seed: 11, killEveryMs: 4_000, tmp: tmpdir(), log: (line) => t.log(line) })
+  t.log(formatResults(r))
   t.deepEqual(r.losses, [], 'losses')
   t.true(r.kills > 0, 'some kill -9')
   t.true(r.termStops + r.checks['final SIGTERM stops']! > 0, 'some SIGTERM stops')
