@@ -63,7 +63,13 @@ export class Device {
     const proc = await Promise.race([
       started,
       new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${this.name} did not start within ${timeoutMs} ms`)), timeoutMs))),
-    ]).finally(() => clearTimeout(timer))
+    ])
+      .catch((err: unknown) => {
+        // One that starts after all must not hold the home's stores while the next attempt starts.
+        void started.then((late) => late.stop(), () => undefined)
+        throw err
+      })
+      .finally(() => clearTimeout(timer))
     const token = await readApiToken(this.spec.home)
     if (!token) throw new Error(`${this.name}: no API token in ${this.spec.home}`)
     this.proc = proc

@@ -3,7 +3,7 @@
 // the operation needed was down (or had just come back) while it ran.
 import { reasonOf } from './api.ts'
 import type { Device } from './devices.ts'
-import { OPERATIONS, Skip, type OpContext, type OpKind } from './operations.ts'
+import { OPERATIONS, PullNotReady, Skip, type OpContext, type OpKind } from './operations.ts'
 import { sleep } from './sleep.ts'
 
 export interface DriverOptions {
@@ -36,7 +36,7 @@ export async function driverLoop(ctx: OpContext, o: DriverOptions): Promise<void
         const last = byName.get(n)?.downs.at(-1)
         return last ? `${n} up ${((end - last[1]) / 1000).toFixed(0)} s` : `${n} never down`
       }
-      ctx.tally.failed(kind, reasonOf(err), expected, `${new Date(start).toISOString().slice(11, 19)} ${needed.map(since).join(', ')}: ${(err as Error).message}`)
+      ctx.tally.failed(kind, reasonOf(err), expected, `${new Date(start).toISOString().slice(11, 19)} ${needed.map(since).join(', ')}: ${err instanceof PullNotReady ? err.detail : (err as Error).message}`)
     }
     await sleep(ctx.rng.int(0, o.maxPauseMs), o.signal)
   }

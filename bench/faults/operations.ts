@@ -56,6 +56,16 @@ async function originalSlice(path: string, start: number, end: number): Promise<
   }
 }
 
+/** A pull that ran but is not gig-ready: `message` is the tally's reason, `detail` names the tracks. */
+export class PullNotReady extends Error {
+  constructor(
+    message: string,
+    readonly detail: string,
+  ) {
+    super(message)
+  }
+}
+
 /** A whole track or one Range of it, through a device whose library does not hold it. */
 async function stream(ctx: OpContext, needs: Needs): Promise<void> {
   const d = ctx.rng.pick(upOwn(ctx).length ? upOwn(ctx) : [undefined])
@@ -93,15 +103,17 @@ async function pull(ctx: OpContext, needs: Needs): Promise<void> {
   needs(ctx.own.map((x) => x.name)) // its tracks may be held by any own device
   const r = await djcloudAsync(d!.spec.home, ['pull', '--playlist', name, '--json'], ctx.opTimeoutMs * 3)
   if (r.code === 0) return
-  let reason = `exit ${r.code ?? 'timeout'}`
+  let report: { tracks?: Array<{ sha256: string; state?: string; reason?: string; detail?: string }> } | undefined
   try {
-    const report = JSON.parse(r.stdout) as { tracks?: Array<{ state?: string; reason?: string }> }
-    const bad = (report.tracks ?? []).filter((t) => t.state === 'missing').map((t) => t.reason ?? 'missing')
-    if (bad.length) reason = `not ready: ${[...new Set(bad)].join(', ')}`
+    report = JSON.parse(r.stdout) as typeof report
   } catch {
-    reason += `: ${r.stderr.trim().split('\n').pop()?.slice(0, 120) ?? ''}`
+    // no report: the pull could not run (its node down, or it timed out)
   }
-  throw new Error(reason)
+  const bad = (report?.tracks ?? []).filter((t) => t.state === 'missing')
+  if (!bad.length) throw new Error(`exit ${r.code ?? 'timeout'}: ${r.stderr.trim().split('\n').pop()?.slice(0, 120) ?? ''}`)
+  // The reasons make the tally's kind; the details (which track, why) go with it into the examples.
+  const details = bad.map((t) => `${t.sha256.slice(0, 12)} ${t.reason}${t.detail ? ` (${t.detail})` : ''}`).join('; ')
+  throw new PullNotReady(`not ready: ${[...new Set(bad.map((t) => t.reason ?? 'missing'))].join(', ')}`, `${d!.name} "${name}": ${details}`)
 }
 
 /** Adds a new track to a device's folder, or removes one another device also holds, then rescans through the node. */

@@ -23,7 +23,7 @@ export class Tally {
   readonly losses: Loss[] = []
   readonly stops: StopRecord[] = []
   restarts = 0
-  /** Examples of unexpected failures (the first few of each kind), for the report. */
+  /** The first failure of each kind and reason, with its devices, for the report. */
   readonly examples: Record<string, string> = {}
 
   private counts(kind: string): OpCounts {
@@ -38,7 +38,7 @@ export class Tally {
     this.counts(kind)[expected ? 'expected' : 'unexpected']++
     const key = `${kind}: ${reason}${expected ? ' (device down)' : ''}`
     this.failures[key] = (this.failures[key] ?? 0) + 1
-    if (!expected && detail && !(key in this.examples)) this.examples[key] = detail.slice(0, 400)
+    if (detail && !(key in this.examples)) this.examples[key] = detail.slice(0, 400)
   }
 
   checked(what: string, n = 1): void {
