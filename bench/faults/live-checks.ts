@@ -2,6 +2,8 @@
 // the own devices link again, no fetch stays "fetching", every playlist pulls
 // gig-ready on every own device, the playlists agree on every device and
 // keep every edit, and the friend holds the newest backup.
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { call, reasonOf } from './api.ts'
 import { djcloudAsync } from './cli.ts'
 import type { Device } from './devices.ts'
@@ -56,6 +58,20 @@ async function noStuckFetch(c: LiveCheckContext): Promise<void> {
   else c.tally.loss('stuck-fetch', `still "fetching" after ${c.waitMs} ms: ${last.join(', ')}`)
 }
 
+/** What the device's cache and cache dir say of the tracks a failed pull names (for the loss's detail). */
+async function cacheState(d: Device, detail: string): Promise<string> {
+  const ids = [...new Set(detail.match(/\b[0-9a-f]{12}\b/g) ?? [])]
+  const cache = await call<CacheBody>(api(d), 'GET', '/api/cache').catch(() => undefined)
+  const files = await readdir(join(d.spec.home, 'cache')).catch(() => [] as string[])
+  return ids
+    .map((id) => {
+      const entry = cache?.tracks.find((t) => t.sha256.startsWith(id))
+      const onDisk = files.filter((f) => f.startsWith(id)).map((f) => f.slice(64) || '(final)')
+      return `${id}: cache ${entry ? `${entry.state} ${entry.bytes} bytes` : 'has no entry'}, files ${onDisk.join(' ') || 'none'}`
+    })
+    .join('; ')
+}
+
 async function pullsReady(c: LiveCheckContext): Promise<void> {
   for (const name of c.playlists.names) {
     for (const d of c.own) {
@@ -76,7 +92,7 @@ async function pullsReady(c: LiveCheckContext): Promise<void> {
         }
       }
       if (ready) c.tally.checked('final pulls gig-ready')
-      else c.tally.loss('final-pull-not-ready', `${d.name} "${name}": ${detail}`)
+      else c.tally.loss('final-pull-not-ready', `${d.name} "${name}": ${detail}; ${await cacheState(d, detail)}`)
     }
   }
 }

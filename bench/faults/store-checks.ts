@@ -66,7 +66,14 @@ async function manifestStore(name: string, home: string, circleSecret: Uint8Arra
 async function cacheFiles(name: string, home: string, tally: Tally): Promise<void> {
   const dir = join(home, 'cache')
   for (const f of await readdir(dir).catch(() => [] as string[])) {
-    if (!/^[0-9a-f]{64}$/.test(f)) continue // .part/.have/.info and the state file
+    const part = /^([0-9a-f]{64})\.part$/.exec(f)
+    if (part) {
+      // A download left partial (cut by a stop, never opened again). Whole and right: cut in its final check.
+      const whole = (await sha256File(join(dir, f))) === part[1]
+      tally.checked(whole ? 'partial downloads left behind whole and correct (cut in the final check)' : 'partial downloads left behind incomplete')
+      continue
+    }
+    if (!/^[0-9a-f]{64}$/.test(f)) continue // .have/.info and the state file
     const sha = await sha256File(join(dir, f))
     if (sha === f) tally.checked('cached files verified by SHA-256')
     else tally.loss('cache-file-corrupt', `${name}: cache/${f.slice(0, 12)} hashes to ${sha.slice(0, 12)}`)
