@@ -137,8 +137,16 @@ async function friendHoldsLatest(c: LiveCheckContext): Promise<void> {
     const s = await call<{ held: Array<{ owner: string; versions: Array<{ seq: number }> }> }>(api(c.friend), 'GET', '/api/backup/status')
     return s.held.find((h) => h.owner === c.ownerHex)?.versions.some((v) => v.seq === seq) ? true : undefined
   }, c.waitMs, 2_000)
-  if (held) c.tally.checked('friend holds the latest backup')
-  else c.tally.loss('friend-missing-backup', `${c.friend.name} does not hold backup seq ${seq} within ${c.waitMs} ms`)
+  if (held) return c.tally.checked('friend holds the latest backup')
+  // What each side says, for the loss's detail: the pointer the owner put and sees, the friend's copies.
+  type Status = { pointer: Array<{ seq: number }>; friends: Array<{ name: string; online: boolean; versions: number[] }>; held: Array<{ owner: string; versions: Array<{ seq: number }> }> }
+  const owner = await call<Status>(api(c.admin), 'GET', '/api/backup/status').catch((err: unknown) => reasonOf(err))
+  const friend = await call<Status>(api(c.friend), 'GET', '/api/backup/status').catch((err: unknown) => reasonOf(err))
+  const said =
+    (typeof owner === 'string' ? `owner status ${owner}` : `owner: pointer [${owner.pointer.map((v) => v.seq).join(' ')}], friends ${owner.friends.map((f) => `${f.name} ${f.online ? 'online' : 'offline'} [${f.versions.join(' ')}]`).join(', ')}`) +
+    '; ' +
+    (typeof friend === 'string' ? `friend status ${friend}` : `friend holds [${friend.held.find((h) => h.owner === c.ownerHex)?.versions.map((v) => v.seq).join(' ') ?? ''}]`)
+  c.tally.loss('friend-missing-backup', `${c.friend.name} does not hold backup seq ${seq} within ${c.waitMs} ms (${said})`)
 }
 
 /**
