@@ -2,7 +2,7 @@
 // keeps its timing while a pull runs) under a deadline.
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
-import { REPO } from '../scan/measure.ts'
+import { REPO } from '../common.ts'
 
 const BIN = join(REPO, 'bin/djcloud.js')
 

@@ -1,6 +1,6 @@
 // The soak's seeded choices: the same seed gives the same sequence of
 // decisions (timing on a loaded machine still differs from run to run).
-import { mulberry32 } from '../../src/demo/synth.ts'
+import { mulberry32 } from '../../src/demo/index.ts'
 
 export class Rng {
   private readonly next: () => number

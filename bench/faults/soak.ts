@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { machineInfo, type MachineInfo } from '../common.ts'
-import { commitOf } from '../djcloud-procs.ts'
+import { gitCommit } from '../common.ts'
 import { call } from './api.ts'
 import { chaosLoop } from './chaos.ts'
 import { FRIEND_DEVICE, firstScan, makeCircle, OWN_DEVICES } from './circle.ts'
@@ -191,7 +191,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResults> {
     return {
       date: new Date().toISOString().slice(0, 10),
       machine: machineInfo(),
-      commit: commitOf(['src', 'bench/faults']),
+      commit: gitCommit(['src', 'bench/faults']).commit,
       options: {
         minutes: Math.round((o.durationMs / 60_000) * 100) / 100,
         seed: o.seed,
