@@ -151,7 +151,12 @@ export class NodeBackups implements SwarmBackups {
 
   // ---- running ---------------------------------------------------------------
 
-  start(): void {
+  private started = false
+
+  /** Listens for friends' notices and starts polling. Idempotent. */
+  start(_signal?: AbortSignal): void {
+    if (this.started || this.stopped) return
+    this.started = true
     const swarm = this.opts.swarm()
     const onNotice = (link: DeviceLink, n: ManifestNotice) => void this.onNotice(link, n).catch((e) => this.warn(e))
     swarm.holders.on('notice', onNotice)

@@ -184,7 +184,9 @@ export class PullService {
 
   constructor(private readonly opts: PullServiceOptions) {}
 
-  start(): void {
+  /** Answers other own devices' pull commands. Idempotent. */
+  start(_signal?: AbortSignal): void {
+    if (this.abort.signal.aborted) return
     for (const kind of PULL_COMMANDS) {
       this.opts.swarm.devices.onCommand(kind, (body, link) => this.onCommand(kind, body, link, true))
       this.opts.swarm.friends.onCommand(kind, (body, link) => this.onCommand(kind, body, link, false))
