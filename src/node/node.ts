@@ -98,6 +98,8 @@ interface Parts {
   book: ManifestBook
   tracker: AdmissionTracker | null
   trackerUrl: string | undefined
+  /** The tracker URL this device advertised when it last ran one ('' if never). */
+  ownTrackerBefore: string
   dht: DhtNode | null
   bootstrapAddress: string | undefined
   sharing: Sharing
@@ -205,7 +207,8 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
     // The circle's tracker: our own when we serve the circle.
     service('tracker', async () => {
       p.tracker = null
-      if (!wantsTracker(opts, id())) return
+      p.ownTrackerBefore = (await readFile(join(home, 'embedded-tracker'), 'utf8').catch(() => '')).trim()
+      if (!wantsTracker(opts, id(), p.ownTrackerBefore)) return
       const o = opts.tracker || {}
       p.tracker = createAdmissionTracker({ roster: id().roster, token: await loadOrCreateTrackerToken(home) })
       p.tracker.on('warning', warn)
@@ -233,7 +236,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       const wildcard = host === '0.0.0.0' || host === '::'
       const advertise = d.advertise ?? (wildcard ? lanAddress() : host)
       p.dht = await DhtNode.start({ port: d.port ?? DEFAULT_PORTS.dht, host, advertise, bootstrap, stateFile: join(home, 'dht-state.json'), onWarning: warn })
-      const serveCircle = !!id().owner && (wantsTracker(opts, id()) || id().roster.bootstrap.length === 0) && !opts.bootstrap?.length
+      const serveCircle = !!id().owner && (wantsTracker(opts, id(), p.ownTrackerBefore) || id().roster.bootstrap.filter((a) => a !== ownPrevious).length === 0) && !opts.bootstrap?.length
       if (serveCircle) p.bootstrapAddress = `${advertise}:${p.dht.port}`
     }, () => p.dht?.close()),
 
@@ -412,8 +415,14 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
   ]
 }
 
-function wantsTracker(opts: NodeOptions, identity: Identity): boolean {
-  return opts.tracker !== undefined ? opts.tracker !== false : !!identity.owner && identity.roster.trackers.length === 0 && !opts.trackers?.length
+/**
+ * Whether this node runs the circle's tracker: as told, else on an admin
+ * device when the roster names no tracker but the one this device ran
+ * before (a restarted admin serves its circle again).
+ */
+export function wantsTracker(opts: NodeOptions, identity: Identity, ownBefore: string): boolean {
+  if (opts.tracker !== undefined) return opts.tracker !== false
+  return !!identity.owner && identity.roster.trackers.every((u) => u === ownBefore) && !opts.trackers?.length
 }
 
 /** The library the API sees: the union; a scan also makes new tracks servable and publishes them. */

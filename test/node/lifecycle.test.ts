@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { initIdentity, loadIdentity } from '../../src/identity/index.ts'
 import { openLibrary } from '../../src/library/index.ts'
 import { Lifecycle, ServiceStartError, service, startNode } from '../../src/node/index.ts'
+import { wantsTracker } from '../../src/node/node.ts'
 import { tempDir } from '../helpers/temp.ts'
 
 function recorder() {
@@ -93,4 +94,18 @@ test('the node is its list of services; a node whose API port is taken releases 
   const lib = await openLibrary(home, { circleSecret: (await loadIdentity(home)).circleSecret })
   t.true(Array.isArray(await lib.list()))
   await lib.close()
+})
+
+test('an admin restarted with the default options serves its circle again: its own earlier tracker does not count as another', async (t) => {
+  const home = await tempDir(t)
+  const id = await initIdentity(home)
+  const own = 'http://192.0.2.1:7463/announce'
+  const roster = (trackers: string[]) => ({ ...id, roster: { ...id.roster, trackers } })
+  t.true(wantsTracker({ home }, roster([]), ''))
+  t.true(wantsTracker({ home }, roster([own]), own), 'the roster names only the tracker this device ran before')
+  t.false(wantsTracker({ home }, roster([own, 'http://192.0.2.2:7463/announce']), own), 'another device runs one')
+  t.false(wantsTracker({ home, trackers: ['http://192.0.2.2:7463/announce'] }, roster([]), ''))
+  t.false(wantsTracker({ home }, { ...roster([]), owner: undefined }, ''), 'members never run it by default')
+  t.true(wantsTracker({ home, tracker: { port: 0 } }, roster([own, 'x']), own))
+  t.false(wantsTracker({ home, tracker: false }, roster([]), ''))
 })
