@@ -248,7 +248,9 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       p.tracker?.setRoster(id().roster)
     }),
 
-    service('swarm', async () => {
+    // Every part that listens to the swarm's events exists before the peer
+    // port opens, so a device that links at once is seen by all of them.
+    service('parts', () => {
       const swarm = () => p.swarm
       p.sharing = new Sharing({ identity: id, book: p.book, swarm, dht: p.dht, union: () => p.union.get(), roundMs: t.shareRound, onWarning: warn })
       p.backups = new NodeBackups({
@@ -267,15 +269,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         backups: p.backups,
       })
       p.swarm.on('warning', warn)
-      p.peerPort = await p.swarm.start()
-      await offerLibrary(p.swarm, p.library, id().circleSecret)
-    }, () => p.swarm?.close()),
-
-    service('union', () => {
       p.union = new UnionView({ identity: id, library: p.library, book: p.book, swarm: p.swarm })
-    }),
-
-    service('manifest-sync', () => {
       p.discovery = new Discovery({
         swarm: p.swarm,
         home,
@@ -310,6 +304,17 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         onWarning: warn,
       })
     }, () => p.sync?.stop()),
+
+    service('peer-port', async () => {
+      try {
+        p.peerPort = await p.swarm.start()
+        await offerLibrary(p.swarm, p.library, id().circleSecret)
+      } catch (err) {
+        // Not started, so not stopped by the lifecycle: let go of what it opened.
+        await p.swarm.close().catch(() => {})
+        throw err
+      }
+    }, () => p.swarm.close()),
 
     service('analysis', () => {
       let lastPublished = Date.now()
