@@ -1,7 +1,7 @@
 // The djcloud downloader, in a process of its own so that its CPU time and
 // peak RSS are its alone (bench/swarm). The parent bundles this file with
 // esbuild and runs it with plain node, as the CLI ships:
-//   node --import rss-probe.mjs downloader.mjs --config FILE --mode fetch|latency --ports P1,P2,.. --cache DIR [--samples N] [--analyse AUDIO]
+//   node --import rss-probe.mjs downloader.mjs --config FILE --mode fetch|latency|resume --ports P1,P2,.. --cache DIR [--samples N] [--analyse AUDIO] [--sync off]
 // and reads one JSON line from stdout. With --analyse, a background analysis
 // (one low-priority worker, as `serve` runs it) analyses AUDIO over and over
 // in this process meanwhile.
@@ -9,6 +9,11 @@
 // fetch: a PartialFile + Torrent fed by the seeders; wall time and CPU from
 //   the first connect to 'done' (every piece SHA-1 checked, the whole file's
 //   SHA-256 verified, moved into place).
+// resume: the cache dir holds a partial download left by an earlier run
+//   (.part and .have): time from opening it to the first 64 KiB of a resumed
+//   range (checked again first), to every resumed piece checked, and to 'done'.
+// --sync off (fetch): the store's fdatasync made a no-op, to measure what the
+//   durable sidecar costs.
 // latency: warm wires (connected, authenticated, unchoked, the torrent
 //   prefetching on its own) and, 20 times each, the time to the first 64 KiB
 //   of a region not fetched yet: a read out of the blue (TTFB), and a jump
@@ -23,7 +28,7 @@ import { PartialFile } from '../../src/swarm/piece-file.ts'
 import { Bitfield } from '../../src/swarm/bitfield.ts'
 import { DOWNLOADER, flags, loadConfig, type BenchConfig } from './config.ts'
 import { startBackgroundAnalysis } from './background-analysis.ts'
-import type { FetchReport, LatencyReport } from './report.ts'
+import type { FetchReport, LatencyReport, ResumeReport } from './report.ts'
 
 /** Bytes of one read, as an HTTP range stream would hand them out. */
 const READ = 64 * 1024
@@ -57,8 +62,15 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   )
 }
 
+/** Without fdatasync: what the bench compares the durable sidecar against (reaches into the store: bench only). */
+function withoutSync(store: PartialFile): PartialFile {
+  ;(store as unknown as { fh: { datasync: () => Promise<void> } }).fh.datasync = async () => {}
+  return store
+}
+
 async function fetchAll(cfg: BenchConfig, cacheDir: string): Promise<FetchReport> {
-  const torrent = new Torrent(cfg.meta, await PartialFile.open(cacheDir, cfg.meta))
+  const store = await PartialFile.open(cacheDir, cfg.meta)
+  const torrent = new Torrent(cfg.meta, args.sync === 'off' ? withoutSync(store) : store)
   let warning: Error | null = null
   torrent.on('warning', (err) => (warning ??= err))
   let lastPiece = 0
@@ -80,6 +92,40 @@ async function fetchAll(cfg: BenchConfig, cacheDir: string): Promise<FetchReport
   await torrent.close()
   if (warning) process.stderr.write(`downloader warning: ${(warning as Error).message}\n`)
   return { mode: 'fetch', ms, authMs, lastPieceMs: Math.round((lastPiece - t0) * 1000) / 1000, cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, sources }
+}
+
+// ---- resume -------------------------------------------------------------
+
+async function resume(cacheDir: string): Promise<ResumeReport> {
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const store = await PartialFile.open(cacheDir, meta)
+  const resumedPieces = store.unverifiedCount
+  if (resumedPieces === 0) throw new Error('no partial download to resume in the cache dir')
+  const torrent = new Torrent(meta, store)
+  let checkedMs = 0
+  let corrupt = 0
+  torrent.on('piece', () => {
+    if (!checkedMs && torrent.unverified === 0) checkedMs = elapsed(t0)
+  })
+  torrent.on('corrupt', () => corrupt++)
+  const done = new Promise<number>((resolve, reject) => {
+    torrent.once('done', () => resolve(elapsed(t0)))
+    torrent.once('failed', reject)
+  })
+  const connected = connectAll(torrent)
+  // A player asks for the middle of what the earlier run had fetched.
+  const offset = Math.floor((resumedPieces * meta.pieceLength) / 2)
+  await torrent.waitFor(offset, offset + READ - 1)
+  const buf = await torrent.readAt(offset, READ)
+  const ttfbMs = elapsed(t0)
+  await checkBytes(offset, buf)
+  const doneMs = await withTimeout(done, FETCH_TIMEOUT, 'resumed download')
+  await connected
+  const cpu = process.cpuUsage(cpu0)
+  const sources = torrent.sources()
+  await torrent.close()
+  return { mode: 'resume', resumedPieces, ttfbMs, checkedMs, doneMs, corrupt, fetchedBytes: Object.values(sources).reduce((a, b) => a + b, 0), cpuSec: (cpu.user + cpu.system) / 1e6 }
 }
 
 // ---- latency ------------------------------------------------------------
@@ -246,7 +292,10 @@ async function latency(cacheRoot: string, samples: number): Promise<LatencyRepor
 
 try {
   const background = args.analyse ? await startBackgroundAnalysis(args.analyse) : null
-  const report = args.mode === 'latency' ? await latency(args.cache!, Number(args.samples ?? 20)) : await fetchAll(config, args.cache!)
+  const report =
+    args.mode === 'latency' ? await latency(args.cache!, Number(args.samples ?? 20))
+    : args.mode === 'resume' ? await resume(args.cache!)
+    : await fetchAll(config, args.cache!)
   if (background) report.analysed = await background.stop()
   process.stdout.write(JSON.stringify(report) + '\n')
   await source.close()

@@ -44,6 +44,52 @@ export interface LatencyReport {
   analysed?: number
 }
 
+/** One resumed download, as the downloader process reports it (times from opening the partial file). */
+export interface ResumeReport {
+  mode: 'resume'
+  /** Pieces the .have listed: checked again before use. */
+  resumedPieces: number
+  /** To the first 64 KiB of a resumed range (its pieces checked on demand). */
+  ttfbMs: number
+  /** To every resumed piece checked (what a reader would wait for if serving waited for the whole check). */
+  checkedMs: number
+  /** To 'done': the rest fetched, the whole file's SHA-256 verified, moved into place. */
+  doneMs: number
+  /** Resumed pieces that failed their check (none in the benchmark's partial). */
+  corrupt: number
+  fetchedBytes: number
+  cpuSec: number
+  analysed?: number
+}
+
+/** The resume case: medians over the rounds, and the yardsticks of the same run. */
+export interface ResumeResults {
+  /** Share of the track's pieces the partial file holds (listed in its .have). */
+  heldShare: number
+  runs: Array<Omit<ResumeReport, 'mode'> & { sha256sumMs: number; readMs: number }>
+  ttfbMs: number
+  checkedMs: number
+  doneMs: number
+  cpuSec: number
+  fetchedMB: number
+  /** sha256sum of the same partial file (median): reading and hashing it once, the yardstick. */
+  sha256sumMs: number
+  /** cat of the same partial to /dev/null (median): reading it once. */
+  readMs: number
+  /** A fresh download of the whole track from 3 seeders (the throughput series' median). */
+  freshMs: number
+  ratios: {
+    /** Time to done over the fresh download. */
+    doneOverFresh: number
+    /** Time to done over sha256sum of the partial. */
+    doneOverSha256sum: number
+    /** Time to every resumed piece checked over sha256sum of the partial. */
+    checkedOverSha256sum: number
+    /** Time to first byte (lazy, per piece) over the time to every piece checked (what waiting for the whole check would give). */
+    ttfbOverChecked: number
+  }
+}
+
 export interface Download {
   round: number
   ms: number
@@ -113,7 +159,11 @@ export interface SwarmBenchResults {
     analysing: { seeders3: Series; overIdle: number; analysedPerDownload: number }
     /** djcloud: 2 and 3 seeders over 1 seeder (median MB/s). */
     scaling: { twoOverOne: number; threeOverOne: number } & Target
+    /** djcloud 3 seeders with the store's fdatasync made a no-op; durableOverUnsynced = MB/s with it over without. */
+    unsynced: { seeders3: Series; durableOverUnsynced: number }
   }
+  /** Resuming a partial download of the track left by an earlier run. */
+  resume: ResumeResults
   latency: {
     /** Warm wires, a range never fetched before: waitFor + readAt of 64 KiB. */
     warmTtfb: Percentiles & Target & { sessions: number }
@@ -180,6 +230,7 @@ export function formatResults(r: SwarmBenchResults): string {
     seriesRow('djcloud, 2 seeders', t.djcloud.seeders2, `${x(t.scaling.twoOverOne)} 1 seeder`, ''),
     seriesRow('djcloud, 3 seeders', t.djcloud.seeders3, t.ratio3 ? `${x(t.ratio3.value)} lt` : '', t.ratio3 ? ok(t.ratio3) : ''),
     seriesRow('djcloud, 3 seeders, analysing', t.analysing.seeders3, `${x(t.analysing.overIdle)} idle`, ''),
+    seriesRow('djcloud, 3 seeders, no fdatasync', t.unsynced.seeders3, `durable ${x(t.unsynced.durableOverUnsynced)} this`, ''),
   ]
   if (lt) {
     rows.push(seriesRow('libtorrent, 1 seeder', lt.seeders1, '', ''))
@@ -195,6 +246,17 @@ export function formatResults(r: SwarmBenchResults): string {
     ['device-warm (device channel open)', 'not measured yet', '', '', ''],
     ['first contact (tracker lookup)', 'not measured yet', '', '', ''],
   ]
+  const rs = r.resume
+  const ms = (v: number) => `${v.toFixed(0)} ms`
+  const resume: string[][] = [
+    [`resume of a ${(r.track.bytes / 1e6).toFixed(0)} MB partial (${(rs.heldShare * 100).toFixed(0)}% held)`, 'median', 'ratio'],
+    ['first 64 KiB of a resumed range', ms(rs.ttfbMs), `${x(rs.ratios.ttfbOverChecked)} waiting for the whole check`],
+    ['every resumed piece checked', ms(rs.checkedMs), `${x(rs.ratios.checkedOverSha256sum)} sha256sum`],
+    ['done (rest fetched, SHA-256, in place)', ms(rs.doneMs), `${x(rs.ratios.doneOverFresh)} fresh download, ${x(rs.ratios.doneOverSha256sum)} sha256sum`],
+    ['yardstick: sha256sum of the partial', ms(rs.sha256sumMs), ''],
+    ['yardstick: cat of the partial', ms(rs.readMs), ''],
+    ['yardstick: fresh download, 3 seeders', ms(rs.freshMs), ''],
+  ]
   return [
     `djcloud swarm benchmark, ${r.date}, ${r.machine.cpu} (${r.machine.cores} cores), Node ${r.machine.node}, libtorrent ${r.machine.libtorrent ?? 'n/a'}, commit ${r.commit ?? '?'}`,
     '',
@@ -204,6 +266,9 @@ export function formatResults(r: SwarmBenchResults): string {
     '',
     table(lat),
     `(${l.warmTtfb.samplesMs.length} reads each; downloader CPU ${l.downloaderCpuSec.toFixed(2)} s, peak RSS ${mb(l.downloaderRssMB)})`,
+    '',
+    table(resume),
+    `(fetched ${rs.fetchedMB.toFixed(0)} MB; downloader CPU ${rs.cpuSec.toFixed(2)} s; page cache warm for both)`,
     '',
     `Medians of ${r.rounds} rounds; time is first connect to done (djcloud: whole-file SHA-256 verified;`,
     'libtorrent: torrent_finished_alert). dl = the downloader process; RSS is its VmHWM.',

@@ -4,7 +4,7 @@
 // libtorrent downloader in the same run; then warm time-to-first-byte and
 // seek latency against the 3 djcloud seeders.
 import { spawnSync } from 'node:child_process'
-import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { encodeWav, synthLoop } from '../../src/demo/index.ts'
 import { rmSync } from 'node:fs'
 import { machineInfo } from '../common.ts'
@@ -16,8 +16,10 @@ import { SEEDERS } from './config.ts'
 import { makeFixture, type Fixture } from './fixture.ts'
 import { children, cpuSeconds, killChildren, runJson, startService, type Service } from './procs.ts'
 import {
-  median, percentile, percentiles, round, type Download, type FetchReport, type LatencyReport, type LibtorrentFetchReport, type Series, type SwarmBenchResults,
+  median, percentile, percentiles, round, type Download, type FetchReport, type LatencyReport, type LibtorrentFetchReport, type ResumeReport, type ResumeResults, type Series,
+  type SwarmBenchResults,
 } from './report.ts'
+import { Bitfield } from '../../src/swarm/bitfield.ts'
 
 export interface SwarmBenchOptions {
   /** Bytes of the track. */
@@ -47,16 +49,21 @@ interface Config {
   seeders: number
   /** With the node's background analysis going on in the downloader's process. */
   analysing?: boolean
+  /** With the store's fdatasync made a no-op: what the durable sidecar costs. */
+  unsynced?: boolean
 }
 const CONFIGS: Config[] = [
   { impl: 'djcloud', seeders: 1 },
   { impl: 'djcloud', seeders: 2 },
   { impl: 'djcloud', seeders: 3 },
   { impl: 'djcloud', seeders: 3, analysing: true },
+  { impl: 'djcloud', seeders: 3, unsynced: true },
   { impl: 'libtorrent', seeders: 1 },
   { impl: 'libtorrent', seeders: 3 },
 ]
 const ANALYSED_SECONDS = 20
+/** Share of the track's pieces the resumed partial holds. */
+const RESUME_HELD = 0.9
 
 export function libtorrentVersion(): string | null {
   const r = spawnSync(PYTHON, ['-c', 'import libtorrent; print(libtorrent.__version__)'], { encoding: 'utf8' })
@@ -148,7 +155,7 @@ export async function runSwarmBench(opts: SwarmBenchOptions): Promise<SwarmBench
       const seeders = (c.impl === 'djcloud' ? dj : ltSeeders).slice(0, c.seeders)
       const ports = seeders.map((s) => s.ready.port).join(',')
       const cache = join(work, 'dl', `${c.impl}-${c.seeders}-${++runNo}`)
-      const analyse = c.analysing ? ['--analyse', analysed] : []
+      const analyse = [...(c.analysing ? ['--analyse', analysed] : []), ...(c.unsynced ? ['--sync', 'off'] : [])]
       const cpu0 = seeders.map((s) => cpuSeconds(s.pid))
       let d: Download
       if (c.impl === 'djcloud') {
@@ -203,7 +210,7 @@ export async function runSwarmBench(opts: SwarmBenchOptions): Promise<SwarmBench
       for (const c of order) {
         const d = await download(c, r)
         results.get(c)!.push(d)
-        line.push(`${c.impl === 'djcloud' ? 'dj' : 'lt'}${c.seeders}${c.analysing ? '+analysis' : ''} ${d.mbPerSec.toFixed(0)}`)
+        line.push(`${c.impl === 'djcloud' ? 'dj' : 'lt'}${c.seeders}${c.analysing ? '+analysis' : ''}${c.unsynced ? '-sync' : ''} ${d.mbPerSec.toFixed(0)}`)
       }
       log(`round ${r}/${opts.rounds} (MB/s): ${line.join(', ')}`)
     }
@@ -228,6 +235,38 @@ export async function runSwarmBench(opts: SwarmBenchOptions): Promise<SwarmBench
     const { lat, rss: latRss } = await latencyRun(false)
     const { lat: latA } = await latencyRun(true)
 
+    // Resume: the partial a run killed at RESUME_HELD of the track leaves (.part and .have), made anew per round.
+    const resumeRuns: ResumeResults['runs'] = []
+    for (let r = 1; r <= opts.rounds; r++) {
+      const cache = join(work, 'resume')
+      await rm(cache, { recursive: true, force: true })
+      await mkdir(cache, { recursive: true })
+      const part = join(cache, `${fx.meta.sha256}.part`)
+      await copyFile(fx.path, part)
+      const have = new Bitfield(fx.meta.pieceCount)
+      const held = Math.floor(fx.meta.pieceCount * RESUME_HELD)
+      for (let i = 0; i < held; i++) have.set(i)
+      await writeFile(join(cache, `${fx.meta.sha256}.have`), have.bytes)
+      flushToDisk()
+      let t0 = performance.now()
+      const read = spawnSync('cat', [part], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
+      const readMs = round(performance.now() - t0)
+      if (read.status !== 0) throw new Error(`cat failed: ${read.stderr}`)
+      t0 = performance.now()
+      const sum = spawnSync('sha256sum', [part], { encoding: 'utf8' })
+      const sha256sumMs = round(performance.now() - t0)
+      if (sum.status !== 0) throw new Error(`sha256sum failed: ${sum.stderr}`)
+      const res = await runJson<ResumeReport>('djcloud resume', process.execPath, [bundle, '--config', fx.configPath, '--mode', 'resume', '--ports', dj.map((s) => s.ready.port).join(','), '--cache', cache], {
+        cwd: REPO,
+        timeoutMs: DOWNLOAD_TIMEOUT,
+      })
+      if (res.corrupt > 0) throw new Error(`${res.corrupt} resumed pieces failed their check in an intact partial`)
+      const { mode: _, ...rest } = res
+      resumeRuns.push({ ...rest, sha256sumMs, readMs })
+      log(`resume ${r}/${opts.rounds}: first 64 KiB ${res.ttfbMs.toFixed(0)} ms, checked ${res.checkedMs.toFixed(0)} ms, done ${res.doneMs.toFixed(0)} ms; cat ${readMs.toFixed(0)} ms, sha256sum ${sha256sumMs.toFixed(0)} ms`)
+    }
+    await rm(join(work, 'resume'), { recursive: true, force: true })
+
     const series = (c: Config): Series => {
       const runs = results.get(c)!
       const rss = runs.map((d) => d.rssMB).filter((v): v is number => v !== null)
@@ -244,10 +283,31 @@ export async function runSwarmBench(opts: SwarmBenchOptions): Promise<SwarmBench
       }
     }
     const find = (impl: Impl, seeders: number, analysing = false) => {
-      const c = configs.find((x) => x.impl === impl && x.seeders === seeders && (x.analysing ?? false) === analysing)
+      const c = configs.find((x) => x.impl === impl && x.seeders === seeders && (x.analysing ?? false) === analysing && !x.unsynced)
       return c && series(c)
     }
     const [dj1, dj2, dj3, dj3a] = [find('djcloud', 1)!, find('djcloud', 2)!, find('djcloud', 3)!, find('djcloud', 3, true)!]
+    const dj3u = series(configs.find((x) => x.unsynced)!)
+    const med = (f: (r: ResumeResults['runs'][number]) => number) => round(median(resumeRuns.map(f)))
+    const resume: ResumeResults = {
+      heldShare: RESUME_HELD,
+      runs: resumeRuns.map((r) => ({ ...r, cpuSec: round(r.cpuSec, 2) })),
+      ttfbMs: med((r) => r.ttfbMs),
+      checkedMs: med((r) => r.checkedMs),
+      doneMs: med((r) => r.doneMs),
+      cpuSec: round(median(resumeRuns.map((r) => r.cpuSec)), 2),
+      fetchedMB: round(median(resumeRuns.map((r) => r.fetchedBytes)) / 1e6),
+      sha256sumMs: med((r) => r.sha256sumMs),
+      readMs: med((r) => r.readMs),
+      freshMs: dj3.ms,
+      ratios: { doneOverFresh: 0, doneOverSha256sum: 0, checkedOverSha256sum: 0, ttfbOverChecked: 0 },
+    }
+    resume.ratios = {
+      doneOverFresh: round(resume.doneMs / resume.freshMs, 3),
+      doneOverSha256sum: round(resume.doneMs / resume.sha256sumMs, 3),
+      checkedOverSha256sum: round(resume.checkedMs / resume.sha256sumMs, 3),
+      ttfbOverChecked: round(resume.ttfbMs / resume.checkedMs, 3),
+    }
     const [lt1, lt3] = [find('libtorrent', 1), find('libtorrent', 3)]
     const ratio3 = lt3 ? dj3.mbPerSec / lt3.mbPerSec : null
     const ttfb = percentiles(lat.ttfbMs)
@@ -266,6 +326,8 @@ export async function runSwarmBench(opts: SwarmBenchOptions): Promise<SwarmBench
         `latency: one downloader process, 3 djcloud seeders, wires warm (connected, authenticated, every seeder already sending: the torrent prefetches from the start on its own); ${opts.samples} reads of 64 KiB (waitFor + readAt, bytes checked) at random offsets whose 64 KiB and the 8 MiB before them hold no piece received yet (handed to the store's writePiece; in-flight prefetch sits right after received pieces, at most 2 MiB per wire); a new torrent (fresh cache file, new wires) when none is left`,
         'seek: a greedy sequential reader (waitFor + readAt in a loop, chunked as SwarmTrackSource: to the end of the piece, at most 256 KiB, one abort signal) runs 100 ms from the start, then is aborted and the first 64 KiB at the new offset timed; the reader resumes after it',
         'percentiles: nearest rank (p95 of 20 is the 19th smallest)',
+        'durability: the same download from 3 seeders with the store\'s fdatasync made a no-op (the .have still goes through a temp file and a rename), in the rotation; durableOverUnsynced is MB/s with fdatasync over without',
+        `resume: a copy of the track as <sha256>.part with a .have listing its first ${RESUME_HELD * 100}% of pieces (a run killed there), written and flushed anew each round; one downloader process opens it with the 3 djcloud seeders: times from opening the partial to the first 64 KiB at the middle of the resumed region (waitFor + readAt, bytes checked), to every resumed piece SHA-1-checked again, and to done; yardsticks in the same round: cat of the same partial to /dev/null (reading it once) and sha256sum of it (reading and hashing it once), and the fresh download from 3 seeders (its median above)`,
         `while analysing: the same download (3 djcloud seeders) and latency runs with the node's background analysis in the downloader's process: an AnalysisPool of one low-priority worker (nice 19 on its thread), warm (one file done before timing), analysing a ${ANALYSED_SECONDS} s 44.1 kHz WAV over and over; ratios are over the runs without it`,
       ],
       track: { bytes: opts.size, pieceLength: fx.meta.pieceLength, pieces: fx.meta.pieceCount },
@@ -286,7 +348,9 @@ export async function runSwarmBench(opts: SwarmBenchOptions): Promise<SwarmBench
           target: 'more seeders never slower than one',
           met: dj2.mbPerSec >= dj1.mbPerSec && dj3.mbPerSec >= dj1.mbPerSec,
         },
+        unsynced: { seeders3: dj3u, durableOverUnsynced: round(dj3.mbPerSec / dj3u.mbPerSec, 3) },
       },
+      resume,
       latency: {
         warmTtfb: { ...ttfb, sessions: lat.ttfbSessions, target: `p95 < ${TARGETS.ttfbP95Ms} ms`, met: ttfb.p95 < TARGETS.ttfbP95Ms },
         seek: {

@@ -23,6 +23,8 @@ export type BackupErrorCode =
   | 'ERR_CONFLICT'
   /** Over the network: no backup pointer for the owner on the DHT, or no holder served a valid copy in time. */
   | 'ERR_NOT_FOUND'
+  /** Over the network: a newer backup is known (an owner-signed pointer names it) than any holder served; an older one is not restored. */
+  | 'ERR_STALE'
 
 /** Every refusal of a backup; `code` is stable, the message is one line. */
 export class BackupError extends Error {

@@ -8,7 +8,9 @@
 // and cue edits in the library store, and playlists and library manifests in
 // the manifest store, each through that store's own API. A node started on
 // the home afterwards has them and publishes them.
-import { addDevice, deriveOwnerSecrets, hasIdentity, IdentityError, initIdentity, loadIdentity, saveRoster, type Identity } from '../identity/index.ts'
+import {
+  addDevice, deriveOwnerSecrets, hasIdentity, IdentityError, initIdentity, loadIdentity, saveRoster, verifyRoster, type Identity, type Roster,
+} from '../identity/index.ts'
 import { LocalLibrary, type CueRegister } from '../library/index.ts'
 import {
   decodeManifest, ManifestBook, ManifestError, MANIFEST_LIMITS, ManifestStore, unpackBlob, type PlaylistEdits,
@@ -31,6 +33,13 @@ export interface ImportOptions extends ReadOptions {
   phrase: string
   /** This device's name when the home has no identity yet (default: the host name). */
   name?: string
+  /**
+   * An owner-signed roster found elsewhere (on the DHT, at an own device):
+   * restored instead of the backed-up one when its seq is higher, so a
+   * backup older than the last revocation does not bring a revoked device
+   * back. Verified here under the owner key; a bad one is refused (ERR_CONTENT).
+   */
+  newerRoster?: Uint8Array
 }
 
 export interface ImportSummary {
@@ -40,6 +49,8 @@ export interface ImportSummary {
   from: string
   /** The roster seq now on the home. */
   rosterSeq: number
+  /** The seq of the roster in the backup (below the restored one when a newer roster was given). */
+  backupRosterSeq: number
   /** Whether the home got its identity from the phrase just now. */
   createdIdentity: boolean
   /** Manifests in the backup that the manifest book refused, with reasons (none expected). */
@@ -123,7 +134,17 @@ export async function importBackup(home: string, bytes: Uint8Array, opts: Import
   }
   const knownSeq = Math.max(opts.knownSeq ?? 0, (await readBackupState(home)).seq) || undefined
   const { header, content } = readWithKeys(bytes, owner, secrets.backupKey, { ...opts, knownSeq })
-  const roster = content.rosterDecoded
+  let roster = content.rosterDecoded
+  if (opts.newerRoster) {
+    let newer: Roster
+    try {
+      newer = verifyRoster(opts.newerRoster, owner)
+    } catch (err) {
+      if (err instanceof IdentityError) throw new BackupError('ERR_CONTENT', `the newer roster given: ${err.message}`)
+      throw err
+    }
+    if (newer.seq > roster.seq) roster = newer
+  }
   if (existing && roster.revoked.some((k) => Buffer.from(k).equals(existing.device.publicKey))) {
     throw new BackupError('ERR_CONFLICT', 'the backed-up roster revoked this device; restore onto a new home')
   }
@@ -194,6 +215,7 @@ export async function importBackup(home: string, bytes: Uint8Array, opts: Import
     counts: countsOf(content),
     from: content.device.name,
     rosterSeq: id.roster.seq,
+    backupRosterSeq: content.rosterDecoded.seq,
     createdIdentity: !existing,
     refused,
   }

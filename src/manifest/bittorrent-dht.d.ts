@@ -53,6 +53,19 @@ declare module 'bittorrent-dht' {
     sig: Buffer
   }
 
+  /** A decoded KRPC query as the library hands it to its handlers. */
+  export interface KrpcQuery {
+    t: Buffer
+    q: Buffer
+    a?: { id?: Buffer; token?: Buffer; v?: unknown; k?: Buffer; salt?: unknown; sig?: Buffer; seq?: number; cas?: number }
+  }
+
+  export interface KrpcPeer {
+    address?: string
+    host?: string
+    port: number
+  }
+
   /** k-bucket's routing table. */
   export interface RoutingTable {
     count(): number
@@ -84,9 +97,16 @@ declare module 'bittorrent-dht' {
     lookup(infoHash: Buffer, cb: (err: Error | null) => void): () => void
     destroy(cb?: () => void): void
 
-    /** Internal: the item store that answers `get` queries. */
-    readonly _values: ValueStore
+    /** Internal: the item store that answers `get` queries and takes puts (replaced by dht.ts). */
+    _values: ValueStore
+    /** Internal: the handler of a `put` query (wrapped by dht.ts); `peer` is the sender's rinfo. */
+    _onput(query: KrpcQuery, peer: KrpcPeer): void
     /** Internal: k-rpc (its bootstrap list as taken) over k-rpc-socket over this UDP socket. */
-    readonly _rpc: { bootstrap: DhtContact[]; socket: { socket: UdpSocket } }
+    readonly _rpc: {
+      bootstrap: DhtContact[]
+      socket: { socket: UdpSocket }
+      /** Sends a KRPC error [code, message] in answer to a query. */
+      error(peer: KrpcPeer, query: KrpcQuery, error: [number, string]): void
+    }
   }
 }

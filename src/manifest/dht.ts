@@ -18,6 +18,13 @@
 //   whose target is one) throws inside its message handler and ends the
 //   process. Every packet is therefore checked before it reaches the library.
 // - The socket is udp4 and compact node/peer info is IPv4: no IPv6 here.
+// - Its store is one LRU of `maxValues` items that any put lands in, and its
+//   put handler caps only a byte-string `v` (a dict or list of 30 KB passes)
+//   and never the salt. So the store is replaced (ItemStore: what this node
+//   put or keeps on purpose is held apart from strangers' items, which are
+//   bounded in entries and bytes), and every put goes through a rate limit
+//   per source address and BEP 44's caps (v 1000 bytes bencoded, salt 64
+//   bytes) before the library's handler sees it.
 import type DHT from 'bittorrent-dht'
 import type { DhtContact, StoredItem } from 'bittorrent-dht'
 import { createHash, createHmac, randomBytes } from 'node:crypto'
@@ -26,11 +33,23 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { isIP, isIPv4 } from 'node:net'
 import { decode, encode, type BDict, type BValue } from '../codec/index.ts'
 import { keyPairFromSeed, signBytes, verifyBytes } from '../identity/index.ts'
+import { ItemStore } from './dht-store.ts'
+import { PutLimiter, type PutLimits } from './put-limiter.ts'
 
 /** How long start() waits for the first lookup of its own id (bootstrap nodes may be down). */
 const READY_WAIT = 2_000
 const SAVE_INTERVAL = 60_000
+/** BEP 44: a salt is at most 64 bytes, a value at most 1000 bytes bencoded. */
 const MAX_SALT_BYTES = 64
+const MAX_VALUE_BYTES = 1000
+/** BEP 44 error codes. */
+const ERR_V_TOO_BIG = 205
+const ERR_SALT_TOO_BIG = 207
+const DEFAULT_MAX_VALUES = 1000
+/** Bytes a stranger's item may take on average before the byte cap bites (the largest one takes about 1.2 KB). */
+const BYTES_PER_VALUE = 1024
+/** Targets kept on purpose at most: a circle's own items and its friends' backup pointers are far fewer. */
+const MAX_KEPT = 10_000
 const INFO_HASH_BYTES = 20
 const NODE_ID_BYTES = 20
 /** A k-bucket table of 20-node buckets rarely holds more than a few hundred. */
@@ -51,8 +70,12 @@ export interface DhtStartOptions {
   advertise?: string
   /** The routing table as JSON: loaded at start, saved every minute and on close. */
   stateFile?: string
-  /** Items this node stores for others (an LRU; default 1000). */
+  /** Strangers' items this node stores (least recently used out first; default 1000). */
   maxValues?: number
+  /** Bytes of strangers' items stored at most (default 1 KiB per maxValues). */
+  maxValueBytes?: number
+  /** Puts accepted per source address: a token bucket (default 5 a second, bursts of 200). */
+  putLimits?: Partial<PutLimits>
   onWarning?: (err: Error) => void
 }
 
@@ -99,6 +122,23 @@ const closedError = () => new Error('the DHT node is closed')
 function signedBytes(salt: Uint8Array, seq: number, v: BDict): Uint8Array {
   const dict = encode({ salt, seq, v })
   return dict.subarray(1, dict.length - 1)
+}
+
+/**
+ * Whether `sig` is the BEP 44 signature of (salt, seq, v) under `publicKey`:
+ * how an item handed over outside the DHT (a friend's kept copy) is checked.
+ */
+export function verifySignedItem(p: { publicKey: Uint8Array; salt: Uint8Array; seq: number; v: BDict; sig: Uint8Array }): boolean {
+  if (p.publicKey.length !== 32 || p.sig.length !== 64 || !Number.isSafeInteger(p.seq) || p.seq < 0) return false
+  try {
+    return verifyBytes(p.publicKey, signedBytes(p.salt, p.seq, p.v), p.sig)
+  } catch {
+    return false
+  }
+}
+
+function checkValue(v: BDict): void {
+  if (encode(v).length > MAX_VALUE_BYTES) throw new RangeError(`a BEP 44 value is at most ${MAX_VALUE_BYTES} bytes bencoded`)
 }
 
 function checkBytes(b: Uint8Array, what: string, min: number, max = min): void {
@@ -173,6 +213,36 @@ function guardPackets(dht: DHT, warn: (err: Error) => void): void {
   })
 }
 
+/**
+ * Puts the rate limit and BEP 44's caps in front of the library's put
+ * handler: a put over the rate is dropped unanswered (an answer would be
+ * more traffic for the flood), an oversize one refused with BEP 44's error
+ * and not stored.
+ */
+function guardPuts(dht: DHT, limiter: PutLimiter): void {
+  const onput = dht._onput
+  if (typeof onput !== 'function' || typeof dht._rpc?.error !== 'function') {
+    throw new Error('bittorrent-dht internals changed: cannot guard its put handler (see src/manifest/dht.ts)')
+  }
+  dht._onput = (query, peer) => {
+    if (!limiter.take(peer.address ?? peer.host ?? '')) return
+    const a = query.a
+    if (a && a.v !== undefined) {
+      let size: number
+      try {
+        size = encode(a.v as BValue).length
+      } catch {
+        size = Infinity
+      }
+      if (size > MAX_VALUE_BYTES) return dht._rpc.error(peer, query, [ERR_V_TOO_BIG, 'message (v field) too big'])
+    }
+    if (a?.salt !== undefined && (!isBytes(a.salt) || a.salt.length > MAX_SALT_BYTES)) {
+      return dht._rpc.error(peer, query, [ERR_SALT_TOO_BIG, 'salt (salt field) too big'])
+    }
+    onput.call(dht, query, peer)
+  }
+}
+
 // ---- the state file ------------------------------------------------------
 
 interface LoadedState {
@@ -232,6 +302,8 @@ async function resolveBootstrap(entries: Array<{ host: string; port: number }>, 
 export class DhtNode {
   readonly port: number
   readonly #dht: DHT
+  readonly #store: ItemStore
+  readonly #limiter: PutLimiter
   readonly #address: { host: string; port: number }
   readonly #warn: (err: Error) => void
   readonly #stateFile: string | undefined
@@ -243,8 +315,10 @@ export class DhtNode {
   /** An empty table never replaces saved nodes: a device offline for a while would forget them all. */
   #haveSavedNodes: boolean
 
-  private constructor(dht: DHT, warn: (err: Error) => void, stateFile: string | undefined, haveSavedNodes: boolean) {
+  private constructor(dht: DHT, store: ItemStore, limiter: PutLimiter, warn: (err: Error) => void, stateFile: string | undefined, haveSavedNodes: boolean) {
     this.#dht = dht
+    this.#store = store
+    this.#limiter = limiter
     this.#warn = warn
     this.#stateFile = stateFile
     this.#haveSavedNodes = haveSavedNodes
@@ -278,9 +352,11 @@ export class DhtNode {
       // store, so the announcing node itself answers get_peers (in a small
       // DHT it may be the only node that ever hears of the infohash).
       ...(opts.advertise ? { host: opts.advertise } : {}),
-      maxValues: opts.maxValues,
       verify: (sig, msg, k) => verifyBytes(k, msg, sig),
     })
+    const maxValues = opts.maxValues ?? DEFAULT_MAX_VALUES
+    const store = new ItemStore({ maxValues, maxValueBytes: opts.maxValueBytes ?? maxValues * BYTES_PER_VALUE, maxKept: MAX_KEPT, onWarning: warn })
+    const limiter = new PutLimiter(opts.putLimits)
     let bindError: ((err: Error) => void) | null = null
     dht.on('error', (err: Error) => (bindError ? bindError(err) : warn(err)))
     dht.on('warning', (err: Error) => warn(err))
@@ -288,7 +364,9 @@ export class DhtNode {
       // k-rpc falls back to the public routers for a missing list; make sure [] stayed [].
       if (dht._rpc.bootstrap.length !== bootstrap.length) throw new Error('bittorrent-dht did not take the bootstrap list as given')
       if (typeof dht._values?.get !== 'function') throw new Error('bittorrent-dht internals changed: no item store (see src/manifest/dht.ts)')
+      dht._values = store
       guardPackets(dht, warn)
+      guardPuts(dht, limiter)
       // Saved nodes go in with their ids before the library's first lookup of
       // its own id (next tick), so that lookup checks them: dead ones drop out.
       for (const n of state.nodes) dht.addNode(n)
@@ -304,7 +382,7 @@ export class DhtNode {
       bindError = null
     }
     if (bootstrap.length || state.nodes.length) await waitReady(dht, READY_WAIT)
-    return new DhtNode(dht, warn, opts.stateFile, state.nodes.length > 0)
+    return new DhtNode(dht, store, limiter, warn, opts.stateFile, state.nodes.length > 0)
   }
 
   address(): { host: string; port: number } {
@@ -340,15 +418,13 @@ export class DhtNode {
   }
 
   /**
-   * Keeps a signed item in this node's own store (unless it holds a higher or
-   * equal seq) and puts it on the network; `stored` counts the nodes that took it.
+   * Keeps a signed item in this node's kept store (unless it holds a higher or
+   * equal seq there), where no stranger's put evicts it, and puts it on the
+   * network; `stored` counts the nodes that took it.
    */
   #keepAndPut(k: Buffer, salt: Buffer, seq: number, v: BDict, sig: Buffer): Promise<{ stored: number }> {
     const key = sha1(Buffer.concat([k, salt])).toString('hex')
-    const held = this.#dht._values.get(key)
-    if (!held || typeof held.seq !== 'number' || held.seq < seq) {
-      this.#dht._values.set(key, { v: v as never, k, salt, sig, seq, id: this.#dht.nodeId })
-    }
+    this.#store.putKept(key, { v: v as never, k, salt, sig, seq, id: this.#dht.nodeId })
     return this.#op((done) => {
       this.#dht.put({ k, salt, seq, v: v as never, sig }, (err, _target, n) => {
         // No nodes, or all refused the seq (302: what a re-put of the same item gets): not worth a warning.
@@ -359,31 +435,46 @@ export class DhtNode {
   }
 
   /**
-   * The pointer with the highest seq under (publicKey, salt) in this node's
-   * store or on the network, verified; null when there is none. A value that
-   * is not `{ih: <20 bytes>}` is skipped with a warning.
+   * The verified items under (publicKey, salt) held here and found on the
+   * network, highest seq first. With `keep`, the target is kept from now on
+   * (see ItemStore) and the newest item found is held in the kept store.
    */
-  async getPointer(p: { publicKey: Uint8Array; salt: Uint8Array }): Promise<{ infoHash: Buffer; seq: number } | null> {
+  async #find(publicKey: Uint8Array, saltBytes: Uint8Array, keep: boolean): Promise<Array<{ v: unknown; seq: number; sig?: Buffer; where: string }>> {
     this.#checkOpen()
-    checkBytes(p.publicKey, 'publicKey', 32)
-    checkBytes(p.salt, 'salt', 1, MAX_SALT_BYTES)
-    const k = Buffer.from(p.publicKey)
-    const salt = Buffer.from(p.salt)
+    checkBytes(publicKey, 'publicKey', 32)
+    checkBytes(saltBytes, 'salt', 1, MAX_SALT_BYTES)
+    const k = Buffer.from(publicKey)
+    const salt = Buffer.from(saltBytes)
     const target = sha1(Buffer.concat([k, salt]))
-
-    const found: Array<{ v: unknown; seq: number; where: string }> = []
-    const held: StoredItem | undefined = this.#dht._values.get(target.toString('hex'))
-    if (held?.k && k.equals(held.k)) found.push({ v: held.v, seq: held.seq ?? 0, where: 'this node' })
-    const remote = await this.#op<{ v: unknown; seq?: number; k?: Buffer } | null>((done) => {
+    const key = target.toString('hex')
+    if (keep) this.#store.keep(key)
+    const found: Array<{ v: unknown; seq: number; sig?: Buffer; where: string }> = []
+    const held: StoredItem | undefined = this.#store.get(key)
+    if (held?.k && k.equals(held.k)) found.push({ v: held.v, seq: held.seq ?? 0, ...(held.sig ? { sig: Buffer.from(held.sig) } : {}), where: 'this node' })
+    const remote = await this.#op<{ v: unknown; seq?: number; k?: Buffer; sig?: Buffer } | null>((done) => {
       this.#dht.get(target, { salt, cache: false }, (err, value) => {
         if (err) this.#warn(new Error(`DHT get: ${err.message}`))
         done(err ? null : value)
       })
     })
-    if (remote?.k && k.equals(remote.k)) found.push({ v: remote.v, seq: remote.seq ?? 0, where: 'the network' })
+    if (remote?.k && k.equals(remote.k)) {
+      found.push({ v: remote.v, seq: remote.seq ?? 0, ...(remote.sig ? { sig: Buffer.from(remote.sig) } : {}), where: 'the network' })
+      // Verified by the library (signature, and sha1(k ‖ salt) is the target).
+      if (keep && remote.sig && typeof remote.seq === 'number') {
+        this.#store.putKept(key, { v: remote.v, k, salt, sig: Buffer.from(remote.sig), seq: remote.seq, id: this.#dht.nodeId })
+      }
+    }
+    return found.sort((a, b) => b.seq - a.seq)
+  }
 
-    found.sort((a, b) => b.seq - a.seq)
-    for (const item of found) {
+  /**
+   * The pointer with the highest seq under (publicKey, salt) in this node's
+   * store or on the network, verified; null when there is none. A value that
+   * is not `{ih: <20 bytes>}` is skipped with a warning. With `keep`, this
+   * node keeps the item from now on and serves it (see #find).
+   */
+  async getPointer(p: { publicKey: Uint8Array; salt: Uint8Array; keep?: boolean }): Promise<{ infoHash: Buffer; seq: number } | null> {
+    for (const item of await this.#find(p.publicKey, p.salt, p.keep === true)) {
       const infoHash = pointerOf(item.v)
       if (infoHash) return { infoHash, seq: item.seq }
       this.#warn(new Error(`ignoring a BEP 44 item from ${item.where} that is not a pointer {ih} (seq ${item.seq})`))
@@ -400,49 +491,43 @@ export class DhtNode {
     this.#checkOpen()
     checkBytes(p.seed, 'seed', 32)
     checkBytes(p.salt, 'salt', 1, MAX_SALT_BYTES)
-    if (encode(p.v).length > 1000) throw new RangeError('a BEP 44 value is at most 1000 bytes')
+    checkValue(p.v)
     if (!Number.isSafeInteger(p.seq) || p.seq < 0) throw new RangeError(`seq must be a non-negative integer, not ${p.seq}`)
     return this.#signAndPut(p.seed, p.salt, p.seq, p.v)
   }
 
-  /** The verified item with the highest seq under (publicKey, salt), here or on the network; null when none. */
-  async getItem(p: { publicKey: Uint8Array; salt: Uint8Array }): Promise<{ v: unknown; seq: number; sig?: Buffer } | null> {
-    this.#checkOpen()
-    checkBytes(p.publicKey, 'publicKey', 32)
-    checkBytes(p.salt, 'salt', 1, MAX_SALT_BYTES)
-    const k = Buffer.from(p.publicKey)
-    const salt = Buffer.from(p.salt)
-    const target = sha1(Buffer.concat([k, salt]))
-    const found: Array<{ v: unknown; seq: number; sig?: Buffer }> = []
-    const held: StoredItem | undefined = this.#dht._values.get(target.toString('hex'))
-    if (held?.k && k.equals(held.k)) found.push({ v: held.v, seq: held.seq ?? 0, ...(held.sig ? { sig: Buffer.from(held.sig) } : {}) })
-    const remote = await this.#op<{ v: unknown; seq?: number; k?: Buffer; sig?: Buffer } | null>((done) => {
-      this.#dht.get(target, { salt, cache: false }, (err, value) => {
-        if (err) this.#warn(new Error(`DHT get: ${err.message}`))
-        done(err ? null : value)
-      })
-    })
-    if (remote?.k && k.equals(remote.k)) found.push({ v: remote.v, seq: remote.seq ?? 0, ...(remote.sig ? { sig: Buffer.from(remote.sig) } : {}) })
-    found.sort((a, b) => b.seq - a.seq)
-    return found[0] ?? null
+  /**
+   * The verified item with the highest seq under (publicKey, salt), here or
+   * on the network; null when none. With `keep`, as getPointer.
+   */
+  async getItem(p: { publicKey: Uint8Array; salt: Uint8Array; keep?: boolean }): Promise<{ v: unknown; seq: number; sig?: Buffer } | null> {
+    const best = (await this.#find(p.publicKey, p.salt, p.keep === true))[0]
+    return best ? { v: best.v, seq: best.seq, ...(best.sig ? { sig: best.sig } : {}) } : null
   }
 
   /**
    * Puts again an item someone else signed (as got from getItem): how a
    * friend keeps an owner's backup pointer alive while the owner's devices
-   * are offline. The signature is checked first; a bad one throws.
+   * are offline. The signature is checked first; a bad one throws. The item
+   * is kept here as this node's own are.
    */
   async putSigned(p: { publicKey: Uint8Array; salt: Uint8Array; seq: number; v: BDict; sig: Uint8Array }): Promise<{ stored: number }> {
     this.#checkOpen()
     checkBytes(p.publicKey, 'publicKey', 32)
     checkBytes(p.salt, 'salt', 1, MAX_SALT_BYTES)
     checkBytes(p.sig, 'sig', 64)
+    checkValue(p.v)
     if (!Number.isSafeInteger(p.seq) || p.seq < 0) throw new RangeError(`seq must be a non-negative integer, not ${p.seq}`)
     const k = Buffer.from(p.publicKey)
     const salt = Buffer.from(p.salt)
     const sig = Buffer.from(p.sig)
     if (!verifyBytes(k, signedBytes(salt, p.seq, p.v), sig)) throw new RangeError('the item\'s signature does not verify')
     return this.#keepAndPut(k, salt, p.seq, p.v, sig)
+  }
+
+  /** What this node's item store holds, and puts refused by the rate limit so far. */
+  storeStats(): { kept: number; strangers: number; strangerBytes: number; putsRefused: number } {
+    return { ...this.#store.stats(), putsRefused: this.#limiter.refused }
   }
 
   /** BEP 5 announce_peer: `port` (1-65535) of this device serves `infoHash`. */

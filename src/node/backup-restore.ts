@@ -1,20 +1,25 @@
 // Restoring over the network onto a brand-new home, from the recovery phrase
 // and a DHT bootstrap address alone: derive the owner keys, find the backup
 // item under the owner key, find the devices serving the owner's backup
-// channel (friends holding copies, own devices still alive), fetch the newest
-// version from whichever answers, check it (the SHA-256 the item names, the
-// owner signature, the seq) and refuse a bad copy for the next holder, then
-// restore it with the format module (importBackup: everything checked again
-// before the home is touched). Nothing is written to the home before a copy
-// passed; the temporary device used to ask holders lives only in memory.
+// channel (friends holding copies, own devices still alive) and ask each
+// which owner-signed pointer it holds; the newest backup any of them (or the
+// DHT) names is the one restored, and nothing older: a DHT whose stores were
+// flushed and given an old pointer again cannot roll the restore back while
+// a holder knows better. Fetch it from whichever holder serves it, check it
+// (the SHA-256 the pointer names, the owner signature, the seq) and refuse a
+// bad copy for the next holder, then restore it with the format module
+// (importBackup: everything checked again before the home is touched).
+// Nothing is written to the home before a copy passed; the temporary device
+// used to ask holders lives only in memory.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { deriveOwnerSecrets, encodeCertificate, generateKeyPair, IdentityError, issueCertificate, newRoster } from '../identity/index.ts'
 import { DhtNode } from '../manifest/index.ts'
-import { backupChannelInfoHash, Swarm } from '../swarm/index.ts'
+import { backupChannelInfoHash, Swarm, type DeviceLink } from '../swarm/index.ts'
 import { BACKUP_SALT, BackupError, decodePointer, importBackup, type BackupVersion, type ImportSummary } from '../backup/index.ts'
-import { checkCopy } from './backups.ts'
+import { checkCopy, POINTER_COMMAND, readPointerAnswer } from './backups.ts'
+import { newestRoster } from './restore-roster.ts'
 
 export interface NetworkRestoreOptions {
   phrase: string
@@ -30,15 +35,31 @@ export interface NetworkRestoreOptions {
 }
 
 export interface NetworkRestoreResult extends ImportSummary {
-  /** The versions the pointer names, newest first. */
+  /** The versions the newest pointer names, newest first. */
   versions: BackupVersion[]
+  /** Where the newest pointer came from: "the DHT" or a holder's device. */
+  pointerFrom: string
   /** The device that served the copy restored. */
   source: string
   /** Copies refused on the way, with why. */
   refused: string[]
+  /**
+   * Where the roster restored came from: "the backup", or the own device
+   * that served a newer one (see restore-roster.ts); and a newer seq named
+   * (by the DHT or a device) that no device served, if any.
+   */
+  roster: { from: string; seq: number; newerNamed?: number }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const POINTER_ASK_MS = 5_000
+const ROSTER_SEARCH_MS = 5_000 // at most, for a newer roster than the backup's
+
+/** The newest pointer seen so far, from any source. */
+interface Newest {
+  versions: BackupVersion[]
+  from: string
+}
 
 export async function restoreOverNetwork(home: string, opts: NetworkRestoreOptions): Promise<NetworkRestoreResult> {
   let secrets
@@ -69,53 +90,98 @@ export async function restoreOverNetwork(home: string, opts: NetworkRestoreOptio
   swarm.on('warning', warn)
   try {
     await swarm.start()
-    let versions: BackupVersion[] | null = null
-    while (!versions && Date.now() < deadline) {
-      const item = await dht.getItem({ publicKey: owner.publicKey, salt: BACKUP_SALT }).catch(() => null)
-      versions = item ? decodePointer(item.v) : null
-      if (item && !versions) throw new BackupError('ERR_MALFORMED', 'the backup pointer on the DHT is malformed')
-      if (!versions) await sleep(500)
-    }
-    if (!versions) throw new BackupError('ERR_NOT_FOUND', 'no backup pointer for this owner was found on the DHT (check the bootstrap address)')
-
     const channel = backupChannelInfoHash(owner.publicKey)
+    // The newest backup any source names: the DHT's pointer is one source, every holder's kept
+    // pointer another (a flushed DHT with an old pointer replayed must not decide it).
+    let newest: Newest | null = null
+    const consider = (versions: BackupVersion[], from: string) => {
+      if (!newest || versions[0]!.seq > newest.versions[0]!.seq) newest = { versions, from }
+    }
     const refused: string[] = []
-    const tried = new Set<string>()
-    const allow = () => true // own devices, friends, and devices of owners we do not know yet: the copy is checked
+    const links = new Map<string, DeviceLink>() // holder address -> link
+    const gaveUp = new Set<string>() // addresses that refused us (not asked again)
+    const badCopies = new Set<string>() // `${address}/${sha256}` refused once
+    const allow = () => true // own devices, friends, and devices of owners we do not know yet: what they send is checked
+
     while (Date.now() < deadline) {
+      const item = await dht.getItem({ publicKey: owner.publicKey, salt: BACKUP_SALT }).catch(() => null)
+      if (item) {
+        const versions = decodePointer(item.v)
+        if (versions) consider(versions, 'the DHT')
+        else warn(new Error(`the backup pointer on the DHT is malformed (seq ${item.seq}): ignored`))
+      }
+      // Every holder found: linked, and asked which pointer it holds, before anything is fetched.
       const peers = await dht.lookup(channel, 2_000).catch(() => [])
-      for (const v of versions) {
-        for (const a of peers) {
+      const fresh: DeviceLink[] = []
+      await Promise.all(
+        peers.map(async (a) => {
           const at = `${a.host}:${a.port}`
-          const key = `${at}/${v.seq}`
-          if (tried.has(key)) continue
-          tried.add(key)
-          let unreachable = false
+          const held = links.get(at)
+          if ((held && !held.session.wire.destroyed) || gaveUp.has(at)) return
           const link = await swarm.connectHolder(a.host, a.port, channel, allow, true).catch((err: Error) => {
             warn(new Error(`${at}: ${err.message}`))
-            unreachable = /ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|in time/.test(err.message)
+            // Offline now: perhaps later; a refusal is not asked again.
+            if (!/ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|in time/.test(err.message)) gaveUp.add(at)
             return null
           })
-          if (!link) {
-            if (unreachable) tried.delete(key) // offline now: perhaps later (a refusal is not asked again)
-            continue
+          if (link) {
+            links.set(at, link)
+            fresh.push(link)
           }
-          const got = await swarm.holders.fetchBlob(v.sha256, [link], true)
-          if (!got) continue // does not hold this version
-          const why = checkCopy(got.data, owner.publicKey, v)
+        }),
+      )
+      await Promise.all(
+        fresh.map(async (link) => {
+          const body = await swarm.holders.command(link, POINTER_COMMAND, new Uint8Array(0), POINTER_ASK_MS).catch(() => null)
+          if (!body) return // an older djcloud, or it holds no pointer: its copies still count
+          const p = readPointerAnswer(body, owner.publicKey)
+          if (p) consider(p.versions, `${link.name} (${link.host})`)
+          else refused.push(`the pointer from ${link.name} (${link.host}): not signed by the owner or malformed`)
+        }),
+      )
+      const want = (newest as Newest | null)?.versions[0]
+      if (want) {
+        for (const [at, link] of links) {
+          if (link.session.wire.destroyed || badCopies.has(`${at}/${want.sha256}`)) continue
+          const got = await swarm.holders.fetchBlob(want.sha256, [link], true)
+          if (!got) continue // does not hold it (yet)
+          const why = checkCopy(got.data, owner.publicKey, want)
           if (why) {
-            refused.push(`seq ${v.seq} from ${link.name} (${at}): ${why}`)
+            badCopies.add(`${at}/${want.sha256}`)
+            refused.push(`seq ${want.seq} from ${link.name} (${at}): ${why}`)
             continue
           }
-          // Below the newest named: the newest could not be had (an older copy is still the owner's).
-          const s = await importBackup(home, got.data, { phrase: opts.phrase, knownSeq: v.seq - 1, ...(opts.name ? { name: opts.name } : {}) })
-          return { ...s, versions, source: `${link.name} (${at})`, refused: [...s.refused, ...refused] }
+          // Never a roster older than one an own device (or the DHT) still has: a later revocation stays.
+          const found = await newestRoster({
+            dht, swarm, owner: owner.publicKey, circleSecret: secrets.circleSecret, certificate,
+            timeoutMs: Math.max(1_000, Math.min(ROSTER_SEARCH_MS, deadline - Date.now())), onWarning: warn,
+          })
+          const s = await importBackup(home, got.data, {
+            phrase: opts.phrase, knownSeq: want.seq - 1, ...(opts.name ? { name: opts.name } : {}), ...(found.roster ? { newerRoster: found.roster.signed } : {}),
+          })
+          const fromNewer = !!found.roster && found.roster.seq > s.backupRosterSeq
+          const rosterSeen = fromNewer ? found.roster!.seq : s.backupRosterSeq
+          const roster = { from: fromNewer ? found.roster!.from : 'the backup', seq: rosterSeen, ...(found.named > rosterSeen ? { newerNamed: found.named } : {}) }
+          if (roster.newerNamed) warn(new Error(`a roster of seq ${roster.newerNamed} is named but no device served it; restored seq ${rosterSeen}`))
+          return { ...s, versions: newest!.versions, pointerFrom: newest!.from, source: `${link.name} (${at})`, refused: [...s.refused, ...refused], roster }
         }
       }
       await sleep(1_000)
     }
     const why = refused.length ? `; refused: ${refused.join('; ')}` : ''
-    throw new BackupError('ERR_NOT_FOUND', `no holder served a valid copy of the backup in time${why}`)
+    const found = newest as Newest | null
+    if (!found) throw new BackupError('ERR_NOT_FOUND', `no backup pointer for this owner was found on the DHT or at any holder (check the bootstrap address)${why}`)
+    const want = found.versions[0]!
+    // Never an older version instead: say which one was expected and which older ones holders serve.
+    const older = new Set<number>()
+    for (const v of found.versions.slice(1)) {
+      if ((await swarm.holders.lookup(v.sha256, 1_500, [...links.values()])).length) older.add(v.seq)
+    }
+    if (older.size) {
+      const seqs = [...older].sort((a, b) => b - a).join(', ')
+      throw new BackupError('ERR_STALE', `backup seq ${want.seq} is the newest (named by ${found.from}) but no holder served a valid copy of it in time; only seq ${seqs} could be fetched, and an older backup is not restored${why}`)
+    }
+    throw new BackupError('ERR_NOT_FOUND', `no holder served a valid copy of backup seq ${want.seq} (named by ${found.from}) in time${why}`)
   } finally {
     await swarm.close().catch(() => {})
     await dht.close().catch(() => {})

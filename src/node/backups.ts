@@ -12,13 +12,17 @@
 //   friend's devices (a restoring device among them).
 // - Status: which friends' devices hold which of our versions, asked over
 //   our backup channel ("do you hold SHA-256 X").
+// - Pointer: a device serving a backup channel answers "which pointer do you
+//   hold" (POINTER_COMMAND) with the owner-signed item it keeps, so a
+//   restoring device learns the newest seq from every holder, not from the
+//   DHT alone (whose stores can be flushed and an old item replayed).
 import { createHash } from 'node:crypto'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { decode, encode, type BDict } from '../codec/index.ts'
+import { asBytes, asDict, asInt, decode, encode, type BDict } from '../codec/index.ts'
 import type { Identity } from '../identity/index.ts'
-import type { DhtNode } from '../manifest/index.ts'
-import { backupChannelInfoHash, type DeviceLink, type ManifestNotice, type Swarm, type SwarmBackups } from '../swarm/index.ts'
+import { verifySignedItem, type DhtNode } from '../manifest/index.ts'
+import { backupChannelInfoHash, type CommandAnswer, type DeviceLink, type ManifestNotice, type Swarm, type SwarmBackups } from '../swarm/index.ts'
 import {
   BACKUP_SALT, BackupError, decodePointer, encodePointer, exportFromStores, heldDir, heldOwners, KEEP_VERSIONS, pushedDir, quotaFor, verifyBackup,
   VersionDir, type BackupVersion, type OpenStores,
@@ -68,6 +72,31 @@ export interface BackupStatus {
   friends: Array<{ friend: string; name: string; device: string | null; online: boolean; versions: number[] }>
   /** Friends' backups held here. */
   held: Array<{ owner: string; name?: string; versions: BackupVersion[]; bytes: number; quota: number }>
+}
+
+/** A holder's command on a backup channel: "the newest pointer you hold for this channel's owner" (empty body). */
+export const POINTER_COMMAND = 'backup-pointer'
+
+/** A backup pointer as its owner signed it (a BEP 44 item under BACKUP_SALT). */
+export interface SignedPointer {
+  seq: number
+  v: BDict
+  sig: Buffer
+}
+
+const POINTER_LIMITS = { maxBytes: 2048, maxDepth: 4, maxItems: 100 }
+
+/** A holder's answer to POINTER_COMMAND: the item with its versions, or null when it is malformed or not signed by `owner`. */
+export function readPointerAnswer(body: Uint8Array, owner: Uint8Array): (SignedPointer & { versions: BackupVersion[] }) | null {
+  try {
+    const d = asDict(decode(body, POINTER_LIMITS), 'pointer')
+    const p = { seq: asInt(d.seq, 'seq'), v: asDict(d.v, 'v'), sig: Buffer.from(asBytes(d.sig, 'sig', 64)) }
+    const versions = decodePointer(p.v)
+    if (!versions || !verifySignedItem({ publicKey: owner, salt: BACKUP_SALT, ...p })) return null
+    return { ...p, versions }
+  } catch {
+    return null
+  }
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
@@ -158,6 +187,7 @@ export class NodeBackups implements SwarmBackups {
     if (this.started || this.stopped) return
     this.started = true
     const swarm = this.opts.swarm()
+    swarm.holders.onCommand(POINTER_COMMAND, (_body, link) => this.answerPointer(link))
     const onNotice = (link: DeviceLink, n: ManifestNotice) => void this.onNotice(link, n).catch((e) => this.warn(e))
     swarm.holders.on('notice', onNotice)
     swarm.friends.on('notice', onNotice)
@@ -194,6 +224,7 @@ export class NodeBackups implements SwarmBackups {
     this.polling ??= (async () => {
       try {
         if (this.id.owner && Date.now() - this.lastPut >= REPUT_EVERY) await this.reput().catch((e) => this.warn(e))
+        else await this.pointer(this.id.roster.owner) // every own device keeps (and so serves) the owner's pointer
         await this.announce()
         for (const f of this.id.roster.friends) {
           if (this.stopped) return
@@ -222,7 +253,7 @@ export class NodeBackups implements SwarmBackups {
 
   /** The versions the owner's pointer names (newest first); [] when none is found or it is malformed. */
   async pointer(owner: Uint8Array): Promise<{ seq: number; versions: BackupVersion[] }> {
-    const item = await this.opts.dht?.getItem({ publicKey: owner, salt: BACKUP_SALT }).catch(() => null)
+    const item = await this.opts.dht?.getItem({ publicKey: owner, salt: BACKUP_SALT, keep: true }).catch(() => null)
     if (!item) return { seq: 0, versions: [] }
     const versions = decodePointer(item.v)
     if (!versions) {
@@ -230,6 +261,29 @@ export class NodeBackups implements SwarmBackups {
       return { seq: item.seq, versions: [] }
     }
     return { seq: item.seq, versions }
+  }
+
+  /** The signed pointer of a friend (owner hex) kept here; null when none is. */
+  private async savedPointer(ownerHex: string): Promise<SignedPointer | null> {
+    try {
+      const j = JSON.parse(await readFile(join(this.opts.home, 'backup', 'held', ownerHex, 'pointer.json'), 'utf8')) as { seq: number; v: string; sig: string }
+      return { seq: j.seq, v: decode(Buffer.from(j.v, 'hex'), POINTER_LIMITS) as BDict, sig: Buffer.from(j.sig, 'hex') }
+    } catch {
+      return null // none kept yet
+    }
+  }
+
+  /** POINTER_COMMAND on a channel served here: a friend's pointer kept here, or (on ours) the one on the DHT. */
+  private async answerPointer(link: DeviceLink): Promise<CommandAnswer> {
+    const ih = link.session.infoHash.toString('hex')
+    const friend = this.friendOfChannel(ih)
+    let p: SignedPointer | null = null
+    if (friend) p = await this.savedPointer(friend)
+    else if (ih === this.ownChannel()) {
+      const item = await this.opts.dht?.getItem({ publicKey: this.id.roster.owner, salt: BACKUP_SALT, keep: true }).catch(() => null)
+      if (item?.sig && decodePointer(item.v)) p = { seq: item.seq, v: item.v as BDict, sig: item.sig }
+    }
+    return p ? { body: encode({ seq: p.seq, v: p.v, sig: p.sig }) } : { refused: 'no backup pointer is held here' }
   }
 
   /**
@@ -241,14 +295,9 @@ export class NodeBackups implements SwarmBackups {
     const dht = this.opts.dht
     if (!dht) return []
     const file = join(this.opts.home, 'backup', 'held', ownerHex, 'pointer.json')
-    let saved: { seq: number; v: BDict; sig: Buffer } | null = null
-    try {
-      const j = JSON.parse(await readFile(file, 'utf8')) as { seq: number; v: string; sig: string }
-      saved = { seq: j.seq, v: decode(Buffer.from(j.v, 'hex'), { maxBytes: 1000, maxDepth: 4, maxItems: 100 }) as BDict, sig: Buffer.from(j.sig, 'hex') }
-    } catch {
-      // none kept yet
-    }
-    const item = await dht.getItem({ publicKey: owner, salt: BACKUP_SALT }).catch(() => null)
+    let saved = await this.savedPointer(ownerHex)
+    // Kept: no volume of strangers' puts evicts this friend's pointer from our node.
+    const item = await dht.getItem({ publicKey: owner, salt: BACKUP_SALT, keep: true }).catch(() => null)
     if (item?.sig && decodePointer(item.v) && (!saved || item.seq > saved.seq)) {
       saved = { seq: item.seq, v: item.v as BDict, sig: item.sig }
       await mkdir(join(this.opts.home, 'backup', 'held', ownerHex), { recursive: true, mode: 0o700 })

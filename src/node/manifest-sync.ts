@@ -302,7 +302,8 @@ export class ManifestSync extends EventEmitter<Events> {
     const self = hex(id.device.publicKey)
     const owner = id.roster.owner
     const tasks: Promise<unknown>[] = []
-    const rosterPtr = dht.getPointer({ publicKey: owner, salt: this.saltFor({ kind: 'roster' }) })
+    // Kept (see DhtNode): this node serves its owner's roster and its devices' pointers whatever strangers put.
+    const rosterPtr = dht.getPointer({ publicKey: owner, salt: this.saltFor({ kind: 'roster' }), keep: true })
     tasks.push(
       rosterPtr.then((ptr) => (ptr && ptr.seq > this.id.roster.seq ? this.take('roster', ptr.infoHash.toString('hex'), [], 'dht') : false)),
     )
@@ -310,7 +311,7 @@ export class ManifestSync extends EventEmitter<Events> {
       const device = hex(cert.device)
       if (device === self || id.roster.revoked.some((k) => hex(k) === device)) continue
       tasks.push(
-        dht.getPointer({ publicKey: cert.device, salt: this.saltFor({ kind: 'library' }) }).then((ptr) => {
+        dht.getPointer({ publicKey: cert.device, salt: this.saltFor({ kind: 'library' }), keep: true }).then((ptr) => {
           const known = this.opts.book.known('library', device)
           if (!ptr || (known !== undefined && ptr.seq <= known)) return false
           return this.take('library', ptr.infoHash.toString('hex'), [], 'dht')

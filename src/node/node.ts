@@ -5,7 +5,7 @@
 import { join } from 'node:path'
 import { access, readFile, stat, writeFile } from 'node:fs/promises'
 import { addDevice, adoptRoster, encodeCertificate, lanAddress, loadIdentity, saveRoster, verifyRoster, type Identity, type Roster } from '../identity/index.ts'
-import { openLibrary, type LocalLibrary, type Library, type ScanOptions } from '../library/index.ts'
+import { openLibrary, type LocalLibrary, type Library, type ScanOptions, type TrackRecord } from '../library/index.ts'
 import { Swarm, cachePaths, metaFromTrack } from '../swarm/index.ts'
 import { announceSigner } from '../swarm/announce.ts'
 import { createApiServer, firstTrackSource, LocalFileTrackSource, loadOrCreateApiToken, type ApiServer } from '../player/index.ts'
@@ -269,6 +269,9 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         backups: p.backups,
       })
       p.swarm.on('warning', warn)
+      // A library track cached too was offered from the cache (offerLibrary skips what the
+      // swarm holds): once that copy is gone, the library copy is offered in its place.
+      p.swarm.on('evicted', (sha) => void offerLibraryTrack(p.swarm, p.library, sha, id().circleSecret).catch(warn))
       p.union = new UnionView({ identity: id, library: p.library, book: p.book, swarm: p.swarm })
       p.discovery = new Discovery({
         swarm: p.swarm,
@@ -452,14 +455,22 @@ function servedLibrary(p: Parts, scanned: () => void, warn: (e: Error) => void):
 
 /** Makes every present library track servable; piece hashes load on first request. */
 async function offerLibrary(swarm: Swarm, library: LocalLibrary, circleSecret: Uint8Array): Promise<void> {
-  for (const t of await library.list({ includeMissing: false })) {
-    if (!t.infohash || swarm.holds(t.sha256)) continue
-    swarm.offerLazy(t.infohash, t.sha256, async () => {
-      const pieces = await library.pieces(t.sha256)
-      if (!pieces) throw new Error(`no piece hashes stored for ${t.sha256}`)
-      return { meta: metaFromTrack({ ...t, pieces }, circleSecret), path: t.paths[0]! }
-    })
-  }
+  for (const t of await library.list({ includeMissing: false })) offerTrack(swarm, library, t, circleSecret)
+}
+
+/** One library track, if it is present and not served already (after its cached copy was evicted). */
+async function offerLibraryTrack(swarm: Swarm, library: LocalLibrary, sha256: string, circleSecret: Uint8Array): Promise<void> {
+  const t = await library.track(sha256)
+  if (t && !t.missing) offerTrack(swarm, library, t, circleSecret)
+}
+
+function offerTrack(swarm: Swarm, library: LocalLibrary, t: TrackRecord, circleSecret: Uint8Array): void {
+  if (!t.infohash || swarm.holds(t.sha256)) return
+  swarm.offerLazy(t.infohash, t.sha256, async () => {
+    const pieces = await library.pieces(t.sha256)
+    if (!pieces) throw new Error(`no piece hashes stored for ${t.sha256}`)
+    return { meta: metaFromTrack({ ...t, pieces }, circleSecret), path: t.paths[0]! }
+  })
 }
 
 /** Where a track's bytes are on this device: a library file still of its size, else the cache. */

@@ -27,6 +27,12 @@ export class Bitfield {
     this.ones++
   }
 
+  clear(i: number): void {
+    if (!this.get(i)) return
+    this.bytes[i >> 3]! &= ~(0x80 >> (i & 7))
+    this.ones--
+  }
+
   get count(): number {
     return this.ones
   }

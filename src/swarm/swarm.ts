@@ -107,6 +107,16 @@ const ownerOf = (p: VerifiedPeer) => Buffer.from(p.certificate.owner).toString('
 export function shareChannelInfoHash(sharingOwner: Uint8Array, friendOwner: Uint8Array): Buffer {
   return createHash('sha1').update('djcloud/share-channel/v1:').update(sharingOwner).update(friendOwner).digest()
 }
+/** `p`, or the signal's reason once it aborts (`p` goes on; its outcome is ignored). */
+function orAbort<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p
+  if (signal.aborted) return Promise.reject(signal.reason as Error)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error)
+    signal.addEventListener('abort', onAbort, { once: true })
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
 const isLoopback = (host: string) => host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.')
 const ALL_SOURCES_WAIT = 1_000 // ms a whole-track fetch waits for slow holders before starting (a dead one fails faster)
 /** A download with no peer for this long is stalled: its reservation may be evicted for room (its holders went away). */
@@ -434,7 +444,7 @@ export class Swarm extends EventEmitter<Events> {
       () => this.fetching.get(sha256) === opening && this.fetching.delete(sha256),
     )
     // The caller stops waiting; the open itself goes on for other readers of the track.
-    return raceSignal(opening, opts.signal)
+    return orAbort(opening, opts.signal)
   }
 
   /**
@@ -561,7 +571,8 @@ export class Swarm extends EventEmitter<Events> {
       return torrent
     }
     const info = foreign ? null : encodeInfoDict(m, this.opts.circleSecret)
-    await this.cache.reserve(m.sha256, m.size + Math.max(info?.length ?? 0, Math.ceil(m.pieceCount / 8)))
+    // The sidecar counts twice: its next version is written beside it, then renamed over it.
+    await this.cache.reserve(m.sha256, m.size + Math.max(info?.length ?? 0, 2 * Math.ceil(m.pieceCount / 8)))
     let store: PartialFile
     try {
       store = await PartialFile.open(this.opts.cacheDir, m)
@@ -632,36 +643,51 @@ export class Swarm extends EventEmitter<Events> {
     }
   }
 
-  /** Fetches a whole track into the cache; resolves once its SHA-256 is verified. */
+  /**
+   * Fetches a whole track into the cache; resolves once its SHA-256 is
+   * verified. `signal` stops the wait (not the download): a caller that
+   * went away, or a node shutting down, is not held by a fetch that hangs.
+   */
   async fetch(sha256: string, opts: { signal?: AbortSignal } = {}): Promise<{ path: string; sources: Record<string, number>; ms: number; bytes: number }> {
     const started = performance.now()
     const torrent = await this.open(sha256, { allSources: true, signal: opts.signal })
     let path: string
-    if (torrent.complete) path = (await this.offers.get(torrent.meta.infoHash.toString('hex'))!.load()).path
-    else path = await raceSignal(this.whenDone(torrent), opts.signal)
+    if (torrent.complete && !torrent.donePath) path = (await this.offers.get(torrent.meta.infoHash.toString('hex'))!.load()).path
+    else path = await this.whenDone(torrent, opts.signal)
     return { path, sources: torrent.sources(), ms: performance.now() - started, bytes: torrent.meta.size }
   }
 
-  /** The path of a download once whole; rejects if it fails its SHA-256 or is stopped first (rather than waiting forever). */
-  private whenDone(t: Torrent): Promise<string> {
+  /**
+   * The path of a download once whole (also when it finished before this
+   * was asked: a resumed download may finish while its holders are dialled);
+   * rejects if it fails its SHA-256, is stopped, or `signal` aborts first
+   * (rather than waiting forever).
+   */
+  private whenDone(t: Torrent, signal?: AbortSignal): Promise<string> {
+    if (t.donePath) return Promise.resolve(t.donePath)
+    if (t.failure) return Promise.reject(t.failure)
+    const what = `the download of ${t.meta.sha256.slice(0, 12)}`
+    const stopped = () =>
+      this.closed
+        ? new SwarmError('ERR_NOT_RUNNING', `${what} stopped: the swarm is stopped`)
+        : new SwarmError('ERR_NO_HOLDER', `${what} stopped: no holder fed it and the cache needed its room`)
+    if (t.destroyed) return Promise.reject(stopped())
     return new Promise((resolve, reject) => {
       const off = () => {
         t.off('done', onDone)
         t.off('failed', onFailed)
         t.off('closed', onClosed)
+        signal?.removeEventListener('abort', onAbort)
       }
       const onDone = (path: string) => (off(), resolve(path))
       const onFailed = (err: Error) => (off(), reject(err))
-      const onClosed = () => {
-        off()
-        const what = `the download of ${t.meta.sha256.slice(0, 12)}`
-        reject(this.closed
-          ? new SwarmError('ERR_NOT_RUNNING', `${what} stopped: the swarm is stopped`)
-          : new SwarmError('ERR_NO_HOLDER', `${what} stopped: no holder fed it and the cache needed its room`))
-      }
+      const onClosed = () => (off(), reject(stopped()))
+      const onAbort = () => (off(), reject(signal!.reason as Error))
       t.on('done', onDone)
       t.on('failed', onFailed)
       t.on('closed', onClosed)
+      if (signal?.aborted) onAbort()
+      else signal?.addEventListener('abort', onAbort, { once: true })
     })
   }
 
@@ -696,16 +722,3 @@ export class Swarm extends EventEmitter<Events> {
   }
 }
 
-/** Rejects with the signal's reason once it aborts; the work itself is not stopped. */
-function raceSignal<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return p
-  if (signal.aborted) return Promise.reject(signal.reason)
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    p.then(
-      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
-      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e)),
-    )
-  })
-}

@@ -3,11 +3,12 @@
 // per wire, a 128-block request queue refilled below 64, requests batched
 // into one socket write, SHA-1 on node:crypto, positional writes). Handles
 // chokes, disconnects, request timeouts and end-game; a peer that sends a
-// piece failing its hash alone is banned.
+// piece failing its hash alone is banned. A resumed download serves nothing
+// of its earlier run before that piece's SHA-1 is checked again (resume()).
 import { EventEmitter } from 'node:events'
 import { createHash } from 'node:crypto'
 import { Bitfield } from './bitfield.ts'
-import { CompleteFile, PartialFile, type PieceSource } from './piece-file.ts'
+import { CompleteFile, PartialFile, PieceFileError, type PieceSource } from './piece-file.ts'
 import { BLOCK, pieceHash, pieceSize, type TorrentMeta } from './torrent-meta.ts'
 import type { PeerSession } from './protocol/session.ts'
 
@@ -27,9 +28,12 @@ const BLOCKS_PER_PIECE_MAX = 64 // 1 MiB / 16 KiB
 const blockKey = (index: number, offset: number) => index * BLOCKS_PER_PIECE_MAX + offset / BLOCK
 
 export interface TorrentEvents {
+  /** A piece is verified here: fetched, or resumed and checked again. */
   piece: [index: number]
+  /** A resumed piece (or one on disk when the whole file failed) failed its SHA-1: it is fetched again. */
+  corrupt: [index: number]
   done: [path: string]
-  /** The whole file failed its SHA-256: its partial file is deleted, the torrent serves nothing more. */
+  /** The whole file failed its SHA-256 (again, or with every piece passing its SHA-1): its partial file is deleted, the torrent serves nothing more. */
   failed: [err: Error]
   /** close() was called: nothing more is served or fetched. */
   closed: []
@@ -92,6 +96,10 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private readonly suspect = new Set<number>()
   private timer: NodeJS.Timeout | null = null
   private finishing = false
+  /** The whole file failed its SHA-256 once and its pieces were checked again: a second failure is final. */
+  private rechecked = false
+  /** Pieces offered to peers and then found bad on disk: a request for one is left unanswered, not punished. */
+  private readonly retracted = new Set<number>()
   destroyed = false
 
   constructor(
@@ -99,6 +107,37 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     private store: PieceSource,
   ) {
     super()
+    if (store instanceof PartialFile && store.unverifiedCount > 0) this.resume(store)
+  }
+
+  /**
+   * A resumed download: pieces its sidecar lists are checked again in the
+   * background (large sequential reads), and one a reader waits for is
+   * checked at once (waitFor). Until then none is served, offered or
+   * fetched; one that fails is fetched again. Once all are checked, a
+   * download that had every piece runs its whole-file check.
+   */
+  private resume(store: PartialFile): void {
+    store.onVerified = (index, ok) => {
+      if (this.destroyed) return
+      if (!ok) {
+        this.emit('corrupt', index)
+        for (const p of this.peers) this.fill(p)
+        return
+      }
+      this.resolveWaiters()
+      for (const p of this.peers) if (!p.session.wire.destroyed) p.session.wire.have(index)
+      this.emit('piece', index)
+      if (store.have.full) void this.finish()
+    }
+    store.reverify().catch((err: Error) => {
+      if (!this.destroyed && !(err instanceof PieceFileError && err.code === 'ERR_CLOSED')) this.emit('warning', err)
+    })
+  }
+
+  /** Resumed pieces still to check before they are served. */
+  get unverified(): number {
+    return this.store instanceof PartialFile ? this.store.unverifiedCount : 0
   }
 
   get have(): Bitfield {
@@ -175,6 +214,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private onRequest(peer: Peer, index: number, offset: number, length: number): void {
     const { wire } = peer.session
     if (wire.amChoking) return
+    if (this.retracted.has(index) && !this.store.have.get(index)) return // the peer's request times out; it asks elsewhere
     if (!this.store.have.get(index) || offset + length > pieceSize(this.meta, index)) {
       return this.ban(peer, 'requested a piece that is not offered')
     }
@@ -264,6 +304,11 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     const last = Math.min(this.meta.pieceCount - 1, Math.floor(end / this.meta.pieceLength))
     if (this.hasRange(first, last)) return Promise.resolve()
     if (this.destroyed) return Promise.reject(new Error('torrent closed'))
+    // Resumed pieces under the range are checked now, ahead of the background pass.
+    const store = this.store
+    if (store instanceof PartialFile) {
+      for (let i = first; i <= last; i++) if (store.isUnverified(i)) store.verifyPiece(i).catch(() => {})
+    }
     this.prioritize(start, end)
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => {
@@ -328,7 +373,9 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   }
 
   private pick(peer: Peer, urgentOnly: boolean): number {
-    const free = (i: number) => !this.store.have.get(i) && !this.active.has(i) && !this.verified.has(i) && peer.has.get(i)
+    const store = this.store instanceof PartialFile ? this.store : null
+    const free = (i: number) =>
+      !this.store.have.get(i) && !this.active.has(i) && !this.verified.has(i) && peer.has.get(i) && !store?.isUnverified(i)
     for (const i of this.priority) if (free(i)) return i
     if (urgentOnly || performance.now() < this.backgroundFrom) return -1
     const n = this.meta.pieceCount
@@ -423,12 +470,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     }
     const store = this.store as PartialFile
     this.verified.set(a.index, a.buf)
-    for (const w of this.waiters) {
-      if (this.hasRange(w.first, w.last)) {
-        this.waiters.delete(w)
-        w.resolve()
-      }
-    }
+    this.resolveWaiters()
     store.writePiece(a.index, a.buf).then(
       () => {
         this.verified.delete(a.index)
@@ -445,8 +487,17 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     )
   }
 
+  private resolveWaiters(): void {
+    for (const w of this.waiters) {
+      if (this.hasRange(w.first, w.last)) {
+        this.waiters.delete(w)
+        w.resolve()
+      }
+    }
+  }
+
   private async finish(): Promise<void> {
-    if (this.finishing) return
+    if (this.finishing || this.destroyed) return
     this.finishing = true
     const partial = this.store as PartialFile
     let path = ''
@@ -457,14 +508,46 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     try {
       await this.swap
       this.swap = null
+      if (this.destroyed) return
       for (const p of this.peers) p.session.wire.notInterested()
+      this.donePath = path
       this.emit('done', path)
     } catch (err) {
+      this.swap = null
+      // Stopped (a shutdown): the partial file stays, and the next run checks it again.
+      if (this.destroyed || (err instanceof PieceFileError && err.code === 'ERR_CLOSED')) return
+      // Every piece passed its SHA-1 when it came, yet the whole file fails:
+      // a piece went bad on disk since. Check them all once; bad ones are fetched again.
+      if (err instanceof PieceFileError && err.code === 'ERR_VERIFY' && !this.rechecked) {
+        this.rechecked = true
+        const bad = await partial.recheck().catch(() => [] as number[])
+        if (this.destroyed) return
+        if (bad.length > 0) {
+          this.finishing = false
+          for (const i of bad) {
+            this.retracted.add(i)
+            this.emit('corrupt', i)
+          }
+          this.priority = [...bad, ...this.priority]
+          for (const p of this.peers) {
+            p.session.wire.interested()
+            this.fill(p)
+          }
+          return
+        }
+      }
+      if (err instanceof PieceFileError && err.code === 'ERR_VERIFY') await partial.discard().catch(() => {})
+      this.failure = err as Error
       this.emit('warning', err as Error)
       this.emit('failed', err as Error)
       this.failWaiters(err as Error)
     }
   }
+
+  /** The finished file, once 'done' was emitted (a listener added late still learns it). */
+  donePath: string | null = null
+  /** Why the download failed, once 'failed' was emitted. */
+  failure: Error | null = null
 
   /** Gives back what was asked of a peer that choked us, went quiet or left. */
   private release(peer: Peer): void {

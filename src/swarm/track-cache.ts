@@ -304,7 +304,7 @@ export class TrackCache extends EventEmitter<Events> {
       if (!e || e.state === 'cached') return
       const p = cachePaths(this.opts.dir, sha256)
       // The whole file too: a download that failed after its rename (it could not be reopened) leaves it.
-      for (const path of [p.part, p.have, p.final]) await rm(path, { force: true })
+      for (const path of [p.part, p.have, p.haveTmp, p.final]) await rm(path, { force: true })
       this.set(sha256, null)
       this.lastUse.delete(sha256)
       this.scheduleSave()
@@ -398,7 +398,7 @@ export class TrackCache extends EventEmitter<Events> {
       await this.opts.beforeEvict?.(sha256).catch((err: Error) => this.emit('warning', err))
     }
     const p = cachePaths(this.opts.dir, sha256)
-    for (const path of [p.final, `${p.final}.info`, p.part, p.have]) await rm(path, { force: true })
+    for (const path of [p.final, `${p.final}.info`, p.part, p.have, p.haveTmp]) await rm(path, { force: true })
     this.set(sha256, null)
     this.lastUse.delete(sha256)
     this.scheduleSave()
@@ -443,6 +443,7 @@ export class TrackCache extends EventEmitter<Events> {
         continue
       }
       const orphan =
+        name.endsWith('.tmp') || // a sidecar save cut short
         (ext === 'info' && !names.has(sha)) ||
         (ext === 'have' && !names.has(`${sha}.part`)) ||
         (ext === 'part' && names.has(sha)) // the whole file is there: an interrupted re-fetch

@@ -10,6 +10,7 @@ import { generateKeyPair } from '../../src/identity/index.ts'
 import { DhtNode } from '../../src/manifest/index.ts'
 import { BIN, runCli } from '../helpers/cli.ts'
 import { tempDir } from '../helpers/temp.ts'
+import { errorCode, Stranger } from '../helpers/krpc.ts'
 
 async function dhtNode(t: ExecutionContext, bootstrap: string[]): Promise<DhtNode> {
   const node = await DhtNode.start({ port: 0, host: '127.0.0.1', bootstrap })
@@ -94,6 +95,22 @@ function startCli(t: ExecutionContext, home: string, args: string[]): Promise<Ru
     void exited.then((r) => reject(new Error(`exited ${r.code} before listening: ${r.stderr}`)))
   })
 }
+
+test('the bootstrap node refuses oversize puts and rate limits a flood from one address', async (t) => {
+  const home = await tempDir(t)
+  const boot = await startBootstrapNode({ port: 0, host: '127.0.0.1', stateFile: join(home, 'state.json'), putLimits: { rate: 1, burst: 10 } })
+  t.teardown(() => boot.close())
+  const s = await Stranger.open(t, boot, '127.0.0.2')
+  const token = await s.token()
+  t.is(errorCode(await s.ask('put', { token, v: { pad: randomBytes(30_000) } })), 205)
+  t.is(errorCode(await s.ask('put', { token, v: Buffer.from('x'), salt: Buffer.alloc(100) })), 207)
+  const tids = Array.from({ length: 50 }, () => s.send('put', { token, v: randomBytes(50) }))
+  await s.drain()
+  t.true(tids.filter((tid) => s.answers.has(tid)).length <= 10, 'the rest were dropped')
+  t.true(boot.storeStats().putsRefused >= 40)
+  const other = await Stranger.open(t, boot, '127.0.0.3')
+  t.is(errorCode(await other.ask('put', { token: await other.token(), v: randomBytes(50) })), 0)
+})
 
 test('djcloud bootstrap --json answers DHT nodes and saves its routing table on SIGTERM', async (t) => {
   const home = join(await tempDir(t), 'not-yet-made')

@@ -41,13 +41,14 @@ test('sizes in messages read as people read them', (t) => {
   t.deepEqual([512, 999, 1000, 10_500_000, 999_950, 999_499, 20e9, 3e15].map(formatBytes), ['512 B', '999 B', '1.00 kB', '10.5 MB', '1.00 MB', '999 kB', '20.0 GB', '3000 TB'])
 })
 
-test('open() accounts cached files with their .info and leftover partials with their .have, and drops orphan sidecars', async (t) => {
+test('open() accounts cached files with their .info and leftover partials with their .have, and drops orphan sidecars and cut-short sidecar saves', async (t) => {
   const dir = await tempDir(t)
   await cachedFile(dir, 1, 30 * KB)
   await writeFile(join(dir, `${sha(2)}.part`), Buffer.alloc(20 * KB))
   await writeFile(join(dir, `${sha(2)}.have`), Buffer.alloc(2))
   await writeFile(join(dir, `${sha(3)}.info`), Buffer.alloc(50)) // its file is gone
   await writeFile(join(dir, `${sha(4)}.have`), Buffer.alloc(2)) // its .part is gone
+  await writeFile(join(dir, `${sha(2)}.have.tmp`), Buffer.alloc(2)) // a sidecar save cut short
   await writeFile(join(dir, 'notes.txt'), 'not ours: left alone, not accounted')
   const c = await openCache(t, { dir })
   t.deepEqual(
@@ -57,6 +58,7 @@ test('open() accounts cached files with their .info and leftover partials with t
   t.like(c.stats(), { used: 50 * KB + 2, cached: 30 * KB, partial: 20 * KB + 2, fetching: 0, tracks: 1 })
   t.false(await exists(join(dir, `${sha(3)}.info`)))
   t.false(await exists(join(dir, `${sha(4)}.have`)))
+  t.false(await exists(join(dir, `${sha(2)}.have.tmp`)))
   t.true(await exists(join(dir, 'notes.txt')))
   t.true(c.has(sha(1)))
   t.false(c.has(sha(2)))

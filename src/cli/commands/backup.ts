@@ -163,7 +163,7 @@ export const backupCommand: Command = {
         ...(values.name ? { name: values.name as string } : {}),
         onWarning: (e) => process.env.DJCLOUD_DEBUG && stderr.write(`warning: ${e.message}\n`),
       })
-      const result = { home, source: s.source, versions: s.versions, from: s.from, rosterSeq: s.rosterSeq, createdIdentity: s.createdIdentity, refused: s.refused, ...headerJson(s.header), ...s.counts }
+      const result = { home, source: s.source, versions: s.versions, pointerFrom: s.pointerFrom, from: s.from, rosterSeq: s.rosterSeq, createdIdentity: s.createdIdentity, refused: s.refused, roster: s.roster, ...headerJson(s.header), ...s.counts }
       if (values.json) return writeJson(stdout, result)
       stdout.write(
         `Restored backup seq ${s.header.seq} from ${s.source} into ${home}: ${s.counts.playlists} playlists, cues of ${s.counts.cuedRecordings} recordings, ` +
