@@ -1,9 +1,14 @@
-// What every benchmark shares: the machine it ran on, and its flag parsing.
+// What every benchmark shares: the machine it ran on, the commit its figures
+// belong to, rounding and percentiles, a text table, and its flag parsing.
+import { spawnSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus, release, tmpdir, totalmem, type as osType } from 'node:os'
 import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { REPO } from './scan/measure.ts'
+
+/** The repository's root (with a trailing slash). */
+export const REPO = fileURLToPath(new URL('../', import.meta.url))
 
 export interface MachineInfo {
   cpu: string
@@ -21,6 +26,53 @@ export function machineInfo(): MachineInfo {
     node: process.version,
     os: `${osType()} ${release()}`,
   }
+}
+
+/** HEAD, with "+dirty" when files under `paths` have uncommitted changes (listed in `dirty`). */
+export function gitCommit(paths: string[]): { commit: string | null; dirty: string[] } {
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: REPO, encoding: 'utf8' })
+  const head = git('rev-parse', '--short', 'HEAD')
+  if (head.status !== 0) return { commit: null, dirty: [] }
+  const dirty = git('status', '--porcelain', '--', ...paths).stdout.split('\n').filter(Boolean).map((l) => l.slice(3))
+  return { commit: head.stdout.trim() + (dirty.length ? '+dirty' : ''), dirty }
+}
+
+/** Rounds for the JSON files: more digits than this are noise. */
+export const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
+/** Nearest-rank percentile: p95 of 20 samples is the 19th smallest. */
+export function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!
+}
+
+export interface Percentiles {
+  samplesMs: number[]
+  p50: number
+  p95: number
+  max: number
+}
+
+/** The samples and their p50, p95 and max, each rounded to `digits`. */
+export function percentiles(samples: number[], digits = 1): Percentiles {
+  return {
+    samplesMs: samples.map((v) => round(v, digits)),
+    p50: round(percentile(samples, 50), digits),
+    p95: round(percentile(samples, 95), digits),
+    max: round(Math.max(...samples), digits),
+  }
+}
+
+/** Rows as a text table: columns padded to their widest cell, two spaces apart. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)))
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n')
 }
 
 /** A positive whole number from a flag, or the fallback when it is absent. */

@@ -1,9 +1,9 @@
 // The djcloud processes the ui and gig benchmarks start: `djcloud serve` on
 // 127.0.0.1 with ports from the OS (analysis off: it would load the two cores
-// while timing), one-shot commands, and the commit the figures belong to.
+// while timing), and one-shot commands.
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
-import { REPO } from './scan/measure.ts'
+import { REPO } from './common.ts'
 import { startService, type Service } from './swarm/procs.ts'
 
 const BIN = join(REPO, 'bin/djcloud.js')
@@ -27,12 +27,4 @@ export function djcloud(home: string, args: string[]): string {
   const r = spawnSync(process.execPath, [BIN, ...args, '--home', home, '--json'], { cwd: REPO, encoding: 'utf8', maxBuffer: 64 << 20 })
   if (r.status !== 0) throw new Error(`djcloud ${args.join(' ')}: ${r.stderr.trim()}`)
   return r.stdout
-}
-
-/** HEAD, with "+dirty" when files under `paths` have uncommitted changes. */
-export function commitOf(paths: string[]): string | null {
-  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' })
-  if (r.status !== 0) return null
-  const dirty = spawnSync('git', ['status', '--porcelain', '--', ...paths], { cwd: REPO, encoding: 'utf8' }).stdout.trim()
-  return r.stdout.trim() + (dirty ? '+dirty' : '')
 }

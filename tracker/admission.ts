@@ -4,7 +4,7 @@
 import { classifyCertificate, verifyBytes, type Roster } from '../src/identity/index.ts'
 import {
   ANNOUNCE_NONCE_BYTES, INFO_HASH_BYTES, PEER_ID_BYTES, PROOF_PARAMS, announceSigningBytes,
-} from '../src/swarm/announce.ts'
+} from '../src/swarm/index.ts'
 import { NonceCache } from './nonce-cache.ts'
 
 export const MAX_SKEW = 60_000 // ms between the announce's ts and the tracker's clock, docs/swarm.md

@@ -16,6 +16,7 @@ import Server from 'bittorrent-tracker/server'
 import type { AnnounceParams, FilterCallback, ServerOptions, TrackerWebSocket } from 'bittorrent-tracker'
 import { encode } from '../src/codec/index.ts'
 import { checkRoster, type Roster } from '../src/identity/index.ts'
+import { logger, type Logger } from '../src/log/index.ts'
 import { Admission, REFUSAL_REASONS, type RefusalReason } from './admission.ts'
 import { TrackerError } from './errors.ts'
 import { MIN_TOKEN_CHARS } from './token.ts'
@@ -134,6 +135,8 @@ export class AdmissionTracker extends EventEmitter {
   #sweepTimer: NodeJS.Timeout | undefined
   #listening: Promise<ListenResult> | undefined
   #closing: Promise<void> | undefined
+  /** DEBUG=djcloud:tracker:admission: each refusal with its reason, admissions, peers dropped; lines start with the circle's owner key. */
+  readonly #log: Logger
 
   constructor(opts: AdmissionTrackerOptions) {
     super()
@@ -141,6 +144,7 @@ export class AdmissionTracker extends EventEmitter {
       throw new TrackerError('ERR_TRACKER_TOKEN', `the operator token must be at least ${MIN_TOKEN_CHARS} characters`)
     }
     checkRoster(opts.roster)
+    this.#log = logger('tracker:admission').instance(opts.roster.owner)
     this.#token = digest(opts.token)
     this.#admission = new Admission({
       roster: opts.roster,
@@ -157,7 +161,7 @@ export class AdmissionTracker extends EventEmitter {
         peersCacheTtl: PEER_TTL,
         filter: (infoHash, params, cb) => this.#filter(infoHash, params, cb),
       },
-      () => this.#refuse('malformed announce'),
+      () => this.#refuse('malformed announce', 'a WebSocket message'),
     )
     this.#bt.on('warning', (err: Error) => {
       if (!(err instanceof AdmissionRefusal)) this.#warn(err)
@@ -244,8 +248,9 @@ export class AdmissionTracker extends EventEmitter {
     this.emit('warning', err instanceof Error ? err : new Error(String(err)))
   }
 
-  #refuse(reason: RefusalReason): void {
+  #refuse(reason: RefusalReason, what: string): void {
     this.#refusals[reason]++
+    this.#log('refused %s: %s', what, reason)
   }
 
   #filter(infoHash: string, params: AnnounceParams, cb: FilterCallback): void {
@@ -257,13 +262,15 @@ export class AdmissionTracker extends EventEmitter {
       this.#warn(err)
       decision = { admitted: false as const, reason: 'malformed announce' as const }
     }
+    const who = this.#log.enabled ? `${params.type === 'ws' ? 'ws' : 'http'} announce for ${String(infoHash).slice(0, 8)} from ${String(params.addr ?? params.peer_id)}` : ''
     if (decision.admitted) {
+      this.#log('admitted %s: %s device %s', who, decision.kind, Buffer.from(decision.device).toString('hex').slice(0, 8))
       this.#admitted++
       this.#record(infoHash, params, decision.owner, decision.device)
       cb(null)
       return
     }
-    this.#refuse(decision.reason)
+    this.#refuse(decision.reason, who)
     cb(new AdmissionRefusal(decision.reason)) // bittorrent-tracker answers with the failure reason, synchronously
     if (params.type === 'ws' && isObject(params.socket)) (params.socket as unknown as TrackerWebSocket).close(1008, 'refused')
   }
@@ -284,6 +291,7 @@ export class AdmissionTracker extends EventEmitter {
     const revoked = new Set(r.revoked.map(hex))
     for (const [id, p] of this.#peers) {
       if (owners.has(p.owner) && !revoked.has(p.device)) continue
+      this.#log('dropped %s from %s: device %s no longer trusted', p.key, p.infoHash.slice(0, 8), p.device.slice(0, 8))
       this.#peers.delete(id)
       const swarm = this.#bt.torrents[p.infoHash]
       if (swarm?.peers.peek(p.key)) {
@@ -316,7 +324,7 @@ export class AdmissionTracker extends EventEmitter {
     if (path === '/announce') {
       if (req.method !== 'GET') return sendText(res, 405, 'announce with GET\n')
       if (!wellFormedHttpAnnounce(query)) {
-        this.#refuse('malformed announce')
+        this.#refuse('malformed announce', `http announce from ${req.socket.remoteAddress}`)
         return sendBencode(res, { 'failure reason': 'malformed announce' })
       }
       return this.#bt.onHttpRequest(req, res, { action: 'announce' })

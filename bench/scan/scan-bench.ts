@@ -1,15 +1,14 @@
 // The scan benchmark (see bench/README.md): a throughput set of full-size
 // tracks and a large library of small ones, each scanned by djcloud in its
 // own process and hashed by sha256sum in the same run.
-import { spawnSync } from 'node:child_process'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { rmSync } from 'node:fs'
-import { machineInfo } from '../common.ts'
+import { gitCommit, machineInfo, round } from '../common.ts'
 import { join } from 'node:path'
 import type { ScanSummary } from '../../src/library/index.ts'
 import { generateLibrary, type GeneratedLibrary, type LibrarySpec } from './generate.ts'
-import { flushToDisk, freeBytes, REPO, runDjcloud, runSha256sum, type Run } from './measure.ts'
-import { kibToMB, round, toMB, type ScanBenchResults, type ScanTiming, type Timing } from './report.ts'
+import { flushToDisk, freeBytes, runDjcloud, runSha256sum, type Run } from './measure.ts'
+import { kibToMB, toMB, type ScanBenchResults, type ScanTiming, type Timing } from './report.ts'
 import { makeSeedAudio } from './seed-audio.ts'
 
 export interface ScanBenchOptions {
@@ -59,14 +58,6 @@ async function newHome(work: string, name: string): Promise<string> {
 }
 
 
-/** HEAD, with "+dirty" when the code the benchmark runs (src, bin, package.json) has uncommitted changes. */
-function commit(): string | null {
-  const git = (...args: string[]) => spawnSync('git', args, { cwd: REPO, encoding: 'utf8' })
-  const head = git('rev-parse', '--short', 'HEAD')
-  if (head.status !== 0) return null
-  const dirty = git('status', '--porcelain', '--', 'src', 'bin', 'package.json', 'package-lock.json').stdout.trim() !== ''
-  return head.stdout.trim() + (dirty ? '+dirty' : '')
-}
 
 async function generate(work: string, name: string, spec: LibrarySpec, seed: Awaited<ReturnType<typeof makeSeedAudio>>, log: (l: string) => void): Promise<GeneratedLibrary> {
   const t0 = performance.now()
@@ -141,7 +132,7 @@ export async function runScanBench(opts: ScanBenchOptions): Promise<ScanBenchRes
     return {
       date: new Date().toISOString().slice(0, 10),
       machine: machineInfo(),
-      commit: commit(),
+      commit: gitCommit(['src', 'bin', 'package.json', 'package-lock.json']).commit,
       method: [
         `djcloud: "node bin/djcloud.js scan DIR --json" in a child process with a fresh DJCLOUD_HOME made by "init"; wall-clock from spawn to exit`,
         'peak RSS: VmHWM of the djcloud process (/proc/self/status), written at exit by a preloaded probe (bench/scan/rss-probe.mjs)',

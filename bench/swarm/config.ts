@@ -4,8 +4,7 @@
 // in the benchmark's temp directory; binary fields are hex.
 import { readFile } from 'node:fs/promises'
 import { verifyRoster, type Roster } from '../../src/identity/index.ts'
-import type { LocalCredentials } from '../../src/swarm/protocol/auth.ts'
-import { metaFromTrack, type TorrentMeta } from '../../src/swarm/torrent-meta.ts'
+import { metaFromTrack, type LocalCredentials, type TorrentMeta } from '../../src/swarm/index.ts'
 
 export const SEEDERS = ['seeder-1', 'seeder-2', 'seeder-3']
 export const DOWNLOADER = 'downloader'

@@ -9,7 +9,7 @@ import {
   addDevice, encodeCertificate, generateKeyPair, issueCertificate, newRoster, signRoster, type DeviceCertificate, type KeyPair,
 } from '../../src/identity/index.ts'
 import { pieceLengthFor } from '../../src/library/index.ts'
-import { encodeInfoDict, metaFromTrack, type TorrentMeta } from '../../src/swarm/torrent-meta.ts'
+import { encodeInfoDict, metaFromTrack, type TorrentMeta } from '../../src/swarm/index.ts'
 import { DOWNLOADER, SEEDERS, type ConfigFile } from './config.ts'
 
 export interface Fixture {

@@ -5,11 +5,10 @@
 //                  then the device channel, the lookup, the track wires
 // Three holders run in processes of their own; the tracker and the measuring
 // downloader run here. 20 reads each, at the middle of a different 8 MB track.
-//   node --import tsx bench/swarm/lookup-bench.ts [--out FILE]
+//   npm run bench:lookup -- [--tracks N] [--quick] [--out FILE] [--tmp DIR]
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { machineInfo } from '../common.ts'
+import { benchMain, machineInfo, percentiles, positiveCount, REPO, type Percentiles } from '../common.ts'
 import { join } from 'node:path'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -22,21 +21,53 @@ import { Swarm, announce, announceSigner, metaFromTrack, type TorrentMeta } from
 import { createAdmissionTracker } from '../../tracker/index.ts'
 import type { LookupConfig } from './lookup-config.ts'
 
-const TRACKS = 20
 const TRACK_BYTES = 8 * 1000 * 1000
 const READ = 64 * 1024
 const HOLDERS = ['holder-1', 'holder-2', 'holder-3']
-const REPO = fileURLToPath(new URL('../../', import.meta.url))
+const USAGE = `Usage: npm run bench:lookup -- [options]
 
-function percentiles(xs: number[]) {
-  const s = [...xs].sort((a, b) => a - b)
-  const at = (p: number) => s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!
-  return { p50: Math.round(at(50) * 10) / 10, p95: Math.round(at(95) * 10) / 10, max: Math.round(s.at(-1)! * 10) / 10 }
+  --tracks N    tracks offered, one timed read each per state (default 20)
+  --quick       a smoke run: 5 tracks; results not written unless --out is given
+  --out FILE    where to write the JSON results (default bench/results/swarm-lookup.json)
+  --tmp DIR     where the tracks and caches go (default: the OS temp dir, $TMPDIR)
+`
+
+type Figure = Percentiles & { target: string; met: boolean }
+
+export interface LookupBenchResults {
+  date: string
+  machine: ReturnType<typeof machineInfo>
+  method: string[]
+  deviceWarm: Figure
+  firstContact: Figure
 }
 
-export async function lookupBenchMain(argv: string[]): Promise<number> {
-  const out = argv.includes('--out') ? argv[argv.indexOf('--out') + 1]! : join(REPO, 'bench/results/swarm-lookup.json')
-  const dir = await mkdtemp(join(tmpdir(), 'djcloud-bench-lookup-'))
+export function lookupBenchMain(argv: string[]): Promise<number> {
+  return benchMain({
+    name: 'swarm-lookup',
+    argv,
+    usage: USAGE,
+    flags: { tracks: { type: 'string' } },
+    options: (values, quick) => ({ tracks: positiveCount(values.tracks as string | undefined, quick ? 5 : 20) }),
+    run: runLookupBench,
+    format: formatLookupResults,
+  })
+}
+
+export function formatLookupResults(results: LookupBenchResults): string {
+  const row = (label: string, r: Figure) =>
+    `${label.padEnd(34)}${`${r.p50} ms`.padEnd(10)}${`${r.p95} ms`.padEnd(10)}${`${r.max} ms`.padEnd(10)}${r.target} ${r.met ? 'ok' : 'MISSED'}`
+  return [
+    'first 64 KiB of a track known only by its SHA-256',
+    `${''.padEnd(34)}${'p50'.padEnd(10)}${'p95'.padEnd(10)}${'max'.padEnd(10)}target`,
+    row('device-warm (device channel open)', results.deviceWarm),
+    row('first contact (tracker lookup)', results.firstContact),
+  ].join('\n')
+}
+
+async function runLookupBench(opts: { tracks: number; tmp: string; log: (line: string) => void }): Promise<LookupBenchResults> {
+  const TRACKS = opts.tracks
+  const dir = await mkdtemp(join(opts.tmp, 'djcloud-bench-lookup-'))
   const children: ChildProcess[] = []
   const cleanup = async () => {
     for (const c of children) c.kill('SIGTERM')
@@ -113,6 +144,7 @@ export async function lookupBenchMain(argv: string[]): Promise<number> {
       if (got.length !== READ) throw new Error('short read')
     }
 
+    opts.log(`${HOLDERS.length} holders up with ${TRACKS} tracks; tracker on ${trackerUrl}`)
     // warm-up: one of each, untimed
     const warm = await newSwarm('warmup')
     await meet(warm)
@@ -129,6 +161,7 @@ export async function lookupBenchMain(argv: string[]): Promise<number> {
       deviceWarm.push(performance.now() - t0)
     }
     await dw.close()
+    opts.log(`device-warm: ${deviceWarm.length} reads`)
 
     // first contact: a new swarm each time, tracker lookup included
     const firstContact: number[] = []
@@ -141,8 +174,11 @@ export async function lookupBenchMain(argv: string[]): Promise<number> {
       await s.close()
     }
     await tracker.close()
+    opts.log(`first contact: ${firstContact.length} reads`)
 
-    const results = {
+    const dwP = percentiles(deviceWarm)
+    const fcP = percentiles(firstContact)
+    return {
       date: new Date().toISOString().slice(0, 10),
       machine: machineInfo(),
       method: [
@@ -150,19 +186,12 @@ export async function lookupBenchMain(argv: string[]): Promise<number> {
         'each sample: the first 64 KiB at the middle of a track this downloader never fetched, knowing only its SHA-256 (device-channel lookup, info dict checked, track wires opened, piece fetched and verified)',
         'device-warm: the device channel to every holder already open; first contact: a fresh swarm, a signed tracker announce, then the device channel',
       ],
-      deviceWarm: { samplesMs: deviceWarm.map((x) => Math.round(x * 10) / 10), ...percentiles(deviceWarm), target: 'p95 < 100 ms', met: percentiles(deviceWarm).p95 < 100 },
-      firstContact: { samplesMs: firstContact.map((x) => Math.round(x * 10) / 10), ...percentiles(firstContact), target: 'p95 < 400 ms', met: percentiles(firstContact).p95 < 400 },
+      deviceWarm: { ...dwP, target: 'p95 < 100 ms', met: dwP.p95 < 100 },
+      firstContact: { ...fcP, target: 'p95 < 400 ms', met: fcP.p95 < 400 },
     }
-    await writeFile(out, JSON.stringify(results, null, 2) + '\n')
-    const row = (label: string, r: { p50: number; p95: number; max: number; target: string; met: boolean }) =>
-      `${label.padEnd(34)}${`${r.p50} ms`.padEnd(10)}${`${r.p95} ms`.padEnd(10)}${`${r.max} ms`.padEnd(10)}${r.target} ${r.met ? 'ok' : 'MISSED'}`
-    process.stdout.write(
-      ['', 'first 64 KiB of a track known only by its SHA-256', `${''.padEnd(34)}${'p50'.padEnd(10)}${'p95'.padEnd(10)}${'max'.padEnd(10)}target`, row('device-warm (device channel open)', results.deviceWarm), row('first contact (tracker lookup)', results.firstContact), `results written to ${out}`, ''].join('\n'),
-    )
   } finally {
     await cleanup()
   }
-  return 0
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exitCode = await lookupBenchMain(process.argv.slice(2))

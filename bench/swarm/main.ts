@@ -1,13 +1,9 @@
 // Command line of the swarm benchmark: runs it, prints the table and writes
 // the results as JSON. Returns an exit code: 0 done (targets missed or not:
 // they are reported, not enforced), 1 the benchmark itself failed, 2 bad usage.
-import { tmpdir } from 'node:os'
-import { resolve } from 'node:path'
-import { parseArgs } from 'node:util'
-import { REPO } from '../scan/measure.ts'
 import { formatResults } from './report.ts'
 import { runSwarmBench } from './swarm-bench.ts'
-import { positiveCount, runAndReport } from '../common.ts'
+import { benchMain, positiveCount } from '../common.ts'
 
 const USAGE = `Usage: npm run bench:swarm -- [options]
 
@@ -20,39 +16,19 @@ const USAGE = `Usage: npm run bench:swarm -- [options]
   --tmp DIR     where the track and the downloads go (default: the OS temp dir, $TMPDIR)
 `
 
-const count = positiveCount
-
-export async function swarmBenchMain(argv: string[]): Promise<number> {
-  let opts
-  try {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        size: { type: 'string' },
-        rounds: { type: 'string' },
-        samples: { type: 'string' },
-        quick: { type: 'boolean' },
-        'no-yardstick': { type: 'boolean' },
-        out: { type: 'string' },
-        tmp: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
-    if (values.help) {
-      process.stdout.write(USAGE)
-      return 0
-    }
-    opts = {
-      size: count(values.size, values.quick ? 50 : 200) * 1_000_000,
-      rounds: count(values.rounds, values.quick ? 1 : 5),
-      samples: count(values.samples, values.quick ? 5 : 20),
-      out: values.out ?? (values.quick ? undefined : resolve(REPO, 'bench/results/swarm.json')),
-      tmp: resolve(values.tmp ?? tmpdir()),
+export function swarmBenchMain(argv: string[]): Promise<number> {
+  return benchMain({
+    name: 'swarm',
+    argv,
+    usage: USAGE,
+    flags: { size: { type: 'string' }, rounds: { type: 'string' }, samples: { type: 'string' }, 'no-yardstick': { type: 'boolean' } },
+    options: (values, quick) => ({
+      size: positiveCount(values.size as string | undefined, quick ? 50 : 200) * 1_000_000,
+      rounds: positiveCount(values.rounds as string | undefined, quick ? 1 : 5),
+      samples: positiveCount(values.samples as string | undefined, quick ? 5 : 20),
       yardstick: !values['no-yardstick'],
-    }
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`)
-    return 2
-  }
-  return runAndReport('swarm', opts.out, (log) => runSwarmBench({ ...opts, log }), formatResults)
+    }),
+    run: runSwarmBench,
+    format: formatResults,
+  })
 }

@@ -1,6 +1,7 @@
 // The swarm benchmark's results: what the child processes report, the shape
 // of bench/results/swarm.json, and the table printed after a run. MB are
 // 10^6 bytes throughout.
+import { percentiles as sharedPercentiles, table, type Percentiles } from '../common.ts'
 
 /** One djcloud download, as the downloader process reports it. */
 export interface FetchReport {
@@ -127,12 +128,7 @@ export interface Target {
   met: boolean
 }
 
-export interface Percentiles {
-  samplesMs: number[]
-  p50: number
-  p95: number
-  max: number
-}
+export type { Percentiles }
 
 export interface NotMeasured {
   measured: false
@@ -178,29 +174,11 @@ export interface SwarmBenchResults {
   }
 }
 
-/** Rounds for the JSON file: more digits than this are noise. */
-export const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits
+export { median, percentile, round } from '../common.ts'
 
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
-}
+/** Latencies here keep two decimals (loopback reads are a few ms). */
+export const percentiles = (samples: number[]): Percentiles => sharedPercentiles(samples, 2)
 
-/** Nearest-rank percentile: p95 of 20 samples is the 19th smallest. */
-export function percentile(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b)
-  return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)]!
-}
-
-export function percentiles(samples: number[]): Percentiles {
-  return { samplesMs: samples.map((v) => round(v, 2)), p50: round(percentile(samples, 50), 2), p95: round(percentile(samples, 95), 2), max: round(Math.max(...samples), 2) }
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)))
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n')
-}
 
 const ok = (t: Target) => `${t.target} ${t.met ? 'ok' : 'MISSED'}`
 const mb = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(0)} MB`)

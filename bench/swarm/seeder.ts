@@ -6,9 +6,7 @@
 // died), so it never outlives the benchmark.
 import { createServer, type Socket } from 'node:net'
 import { once } from 'node:events'
-import { authenticate } from '../../src/swarm/protocol/session.ts'
-import { Torrent } from '../../src/swarm/torrent.ts'
-import { CompleteFile } from '../../src/swarm/piece-file.ts'
+import { authenticate, CompleteFile, Torrent } from '../../src/swarm/index.ts'
 import { flags, loadConfig } from './config.ts'
 
 const args = flags(process.argv.slice(2))

@@ -7,11 +7,11 @@ import { spawnSync } from 'node:child_process'
 import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { encodeWav, synthLoop } from '../../src/demo/index.ts'
 import { rmSync } from 'node:fs'
-import { machineInfo } from '../common.ts'
+import { gitCommit, machineInfo, REPO } from '../common.ts'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
-import { flushToDisk, freeBytes, REPO } from '../scan/measure.ts'
+import { flushToDisk, freeBytes } from '../scan/measure.ts'
 import { SEEDERS } from './config.ts'
 import { makeFixture, type Fixture } from './fixture.ts'
 import { children, cpuSeconds, killChildren, runJson, startService, type Service } from './procs.ts'
@@ -19,7 +19,7 @@ import {
   median, percentile, percentiles, round, type Download, type FetchReport, type LatencyReport, type LibtorrentFetchReport, type ResumeReport, type ResumeResults, type Series,
   type SwarmBenchResults,
 } from './report.ts'
-import { Bitfield } from '../../src/swarm/bitfield.ts'
+import { Bitfield } from '../../src/swarm/index.ts'
 
 export interface SwarmBenchOptions {
   /** Bytes of the track. */
@@ -74,14 +74,6 @@ export function libtorrentVersion(): string | null {
 /** What the benchmark runs: the downloader bundle's sources and the benchmark itself. */
 const MEASURED_PATHS = ['src/swarm', 'src/identity', 'src/codec', 'src/library', 'src/analysis', 'bench/swarm', 'bench/scan/rss-probe.mjs']
 
-/** HEAD, with "+dirty" when files the benchmark runs have uncommitted changes (listed in `dirty`). */
-function commit(): { commit: string | null; dirty: string[] } {
-  const git = (...args: string[]) => spawnSync('git', args, { cwd: REPO, encoding: 'utf8' })
-  const head = git('rev-parse', '--short', 'HEAD')
-  if (head.status !== 0) return { commit: null, dirty: [] }
-  const dirty = git('status', '--porcelain', '--', ...MEASURED_PATHS).stdout.split('\n').filter(Boolean).map((l) => l.slice(3))
-  return { commit: head.stdout.trim() + (dirty.length ? '+dirty' : ''), dirty }
-}
 
 /** The downloader as the CLI ships: one esbuild bundle run by plain node (no tsx loader thread in its RSS). */
 async function bundleDownloader(work: string): Promise<string> {
@@ -315,7 +307,7 @@ export async function runSwarmBench(opts: SwarmBenchOptions): Promise<SwarmBench
     return {
       date: new Date().toISOString().slice(0, 10),
       machine: { ...machineInfo(), libtorrent: lt },
-      ...commit(),
+      ...gitCommit(MEASURED_PATHS),
       method: [
         `track: ${opts.size} random bytes in a temp dir (page cache warm: written, synced, read by every run), its torrent as the library makes it (private, circle tag)`,
         'djcloud seeders: bench/swarm/seeder.ts, one node --import tsx process each, CompleteFile + Torrent behind dj_auth on 127.0.0.1',

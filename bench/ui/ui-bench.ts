@@ -18,14 +18,13 @@ import { spawnSync } from 'node:child_process'
 import type { Page } from 'playwright-core'
 import { loadIdentity } from '../../src/identity/index.ts'
 import { ManifestBook, ManifestStore } from '../../src/manifest/index.ts'
-import { encodeWav, synthLoop, buildId3 } from '../../src/demo/index.ts'
+import { encodeWav, synthLoop, buildId3, makeHomes } from '../../src/demo/index.ts'
 import { writeFile } from 'node:fs/promises'
-import { machineInfo, type MachineInfo } from '../common.ts'
+import { gitCommit, machineInfo, percentiles, round, type MachineInfo, type Percentiles } from '../common.ts'
 import { syntheticTracks } from '../manifest/tracks.ts'
 import { children, killChildren, type Service } from '../swarm/procs.ts'
-import { commitOf, djcloud, serveNode, type ServedNode } from '../djcloud-procs.ts'
-import { makeHomes } from '../../test/helpers/homes.ts'
-import { launchChromium, CHROMIUM } from '../../test/helpers/chromium.ts'
+import { djcloud, serveNode, type ServedNode } from '../djcloud-procs.ts'
+import { launchChromium, CHROMIUM } from '../chromium.ts'
 
 export interface UiBenchOptions {
   /** Synthetic tracks on each of the two offline devices. */
@@ -42,12 +41,6 @@ export interface UiBenchOptions {
 
 export const TARGETS = { interactiveMs: 1000, playingP95Ms: 300, playingRatio: 2 }
 
-export interface Percentiles {
-  samplesMs: number[]
-  p50: number
-  p95: number
-  max: number
-}
 
 export interface UiBenchResults {
   date: string
@@ -66,13 +59,6 @@ export interface UiBenchResults {
   }
 }
 
-const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d
-
-function percentiles(samples: number[]): Percentiles {
-  const s = [...samples].sort((a, b) => a - b)
-  const rank = (p: number) => s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)]!
-  return { samplesMs: samples.map((v) => round(v)), p50: round(rank(50)), p95: round(rank(95)), max: round(s.at(-1)!) }
-}
 
 /** The played tracks: distinct real audio (44.1 kHz mono WAV) with a title that finds it alone. */
 async function writePlayed(dir: string, count: number, seconds: number): Promise<Array<{ title: string; path: string }>> {
@@ -304,7 +290,7 @@ export async function runUiBench(opts: UiBenchOptions): Promise<UiBenchResults> 
       return {
         date: new Date().toISOString().slice(0, 10),
         machine: { ...machineInfo(), chromium: spawnSync(CHROMIUM, ['--version'], { encoding: 'utf8' }).stdout.trim() },
-        commit: commitOf(['src', 'bench/ui']),
+        commit: gitCommit(['src', 'bench/ui']).commit,
         method: [
           `homes: home-pc (admin: tracker, DHT bootstrap), laptop, phone, and two offline own devices whose signed library manifests (${opts.tracks} synthetic tracks each) the laptop took in before starting; the three nodes are \`djcloud serve\` processes on 127.0.0.1 with background analysis off`,
           `played: ${opts.plays} distinct ${opts.seconds} s 44.1 kHz mono WAVs scanned by home-pc and phone, not by the laptop; each played once, after one untimed play of another; before each play the previous track's download has ended (no source sending for it in /api/streams)`,

@@ -8,14 +8,12 @@
 //
 // Decoders are lenient: a file cut in half decodes to its first half, and
 // some corrupt files decode to nothing at all without an error. So the
-// container is checked first with the library scanner's own integrity
-// checks (declared lengths, last-frame CRCs, Ogg's end of stream), and a
-// damaged file is refused with a one-line reason rather than analysed as
-// something it is not.
+// container is checked first with the integrity checks the library's scan
+// uses too (src/audio-file: declared lengths, last-frame CRCs, Ogg's end of
+// stream), and a damaged file is refused with a one-line reason rather than
+// analysed as something it is not.
 import { open, type FileHandle } from 'node:fs/promises'
-import { fileReader, planPayload, type RandomReader } from '../library/audio-payload.ts'
-import { OggPayloadParser } from '../library/ogg-payload.ts'
-import type { AudioFormat } from '../library/formats.ts'
+import { fileReader, OggPayloadParser, PayloadError, planPayload, type AudioFormat, type RandomReader } from '../audio-file/index.ts'
 import { AnalysisError, oneLine } from './errors.ts'
 
 export interface DecodedAudio {
@@ -131,7 +129,7 @@ export async function streamAudio(r: RandomReader, sink: PcmSink): Promise<void>
           if (!bytes) flushed = true
           return out
         } catch (err) {
-          throw err instanceof AnalysisError ? err : err instanceof Error && err.name === 'ScanError' ? new AnalysisError('ERR_DECODE', oneLine(err)) : decodeError(err)
+          throw err instanceof AnalysisError ? err : err instanceof PayloadError ? new AnalysisError('ERR_DECODE', oneLine(err)) : decodeError(err)
         }
       }
       for (let at = 0; at < r.size; at += CHUNK) deliver(await step(await r.read(at, CHUNK)))

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto'
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { fieldList } from '../codec/index.ts'
 
 /** The BEP 44 salt of the backup pointer: plain, so anyone with the owner key (a friend, a new device) finds it. */
 export const BACKUP_SALT = Buffer.from('djcloud/backup', 'latin1')
@@ -21,6 +22,11 @@ export interface BackupVersion {
   size: number
 }
 
+/** Every field of the pointer and of one version in it: a pointer with anything else is malformed. */
+const POINTER_FIELDS = fieldList('v', 'b')
+const VERSION_FIELDS = fieldList('q', 's', 'n')
+const onlyKnown = (d: object, fields: ReadonlySet<string>) => Object.keys(d).every((k) => fields.has(k))
+
 const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
 /** The pointer's value: `{v: 1, b: [{q: seq, s: sha256, n: size}]}`, newest first (about 60 bytes a version). */
@@ -33,10 +39,12 @@ export function encodePointer(versions: BackupVersion[]): { v: number; b: Array<
 export function decodePointer(v: unknown): BackupVersion[] | null {
   if (typeof v !== 'object' || v === null || v instanceof Uint8Array || Array.isArray(v)) return null
   const d = v as Record<string, unknown>
+  if (!onlyKnown(d, POINTER_FIELDS)) return null
   if (d.v !== 1 || !Array.isArray(d.b) || d.b.length === 0 || d.b.length > 16) return null
   const out: BackupVersion[] = []
   for (const e of d.b) {
     if (typeof e !== 'object' || e === null || Array.isArray(e) || e instanceof Uint8Array) return null
+    if (!onlyKnown(e, VERSION_FIELDS)) return null
     const { q, s, n } = e as Record<string, unknown>
     if (!Number.isSafeInteger(q) || (q as number) < 1 || !(s instanceof Uint8Array) || s.length !== 32) return null
     if (!Number.isSafeInteger(n) || (n as number) < 1) return null

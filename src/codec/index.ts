@@ -1,3 +1,5 @@
 export { encode, decode, asDict, asBytes, asString, asInt, asList, BencodeError, DEFAULT_LIMITS } from './bencode.ts'
 export type { BValue, BDict, BInput, DecodeLimits } from './bencode.ts'
 export { base32Encode, base32Decode } from './base32.ts'
+export { asStrictDict, fieldList, onlyFields } from './strict.ts'
+export type { FieldList } from './strict.ts'

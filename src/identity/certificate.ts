@@ -1,6 +1,6 @@
 // A device certificate: the owner key vouching for one device key. It is what
 // makes a device an "own device"; peers check it, never a claimed name.
-import { asBytes, asDict, asInt, asString, decode, encode } from '../codec/index.ts'
+import { asBytes, asInt, asStrictDict, asString, decode, encode, fieldList } from '../codec/index.ts'
 import { signBytes, verifyBytes } from './keys.ts'
 import { IdentityError } from './errors.ts'
 
@@ -8,6 +8,8 @@ export type DeviceRole = 'admin' | 'member'
 const ROLES: readonly DeviceRole[] = ['admin', 'member']
 const CERT_TYPE = 'djcloud-device-cert'
 const MAX_NAME_BYTES = 64
+/** Every field of an encoded certificate: anything else is refused. */
+const CERT_FIELDS = fieldList('type', 'v', 'owner', 'device', 'name', 'role', 'created', 'sig')
 /** A certificate is small; anything bigger is refused before parsing. */
 export const MAX_CERT_BYTES = 512
 
@@ -46,7 +48,7 @@ export function encodeCertificate(c: DeviceCertificate): Uint8Array {
 export function decodeCertificate(bytes: Uint8Array, expectedOwner?: Uint8Array): DeviceCertificate {
   if (bytes.length > MAX_CERT_BYTES) throw new IdentityError('ERR_BAD_CERTIFICATE', 'certificate too large')
   try {
-    const d = asDict(decode(bytes, { maxDepth: 2, maxItems: 16 }), 'certificate')
+    const d = asStrictDict(decode(bytes, { maxDepth: 2, maxItems: 16 }), CERT_FIELDS, 'certificate')
     if (asString(d.type, 'type') !== CERT_TYPE) throw new Error('not a device certificate')
     if (asInt(d.v, 'v') !== 1) throw new Error('unsupported certificate version')
     const role = asString(d.role, 'role') as DeviceRole

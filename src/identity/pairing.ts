@@ -19,7 +19,7 @@
 // a man in the middle who saw the code. See docs/identity.md, "Pairing (as built)".
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { networkInterfaces } from 'node:os'
-import { asBytes, asString, encode } from '../codec/index.ts'
+import { asBytes, asString, encode, fieldList, onlyFields, type FieldList } from '../codec/index.ts'
 import { decodeCertificate, encodeCertificate, issueCertificate, type DeviceCertificate } from './certificate.ts'
 import { IdentityError } from './errors.ts'
 import { loadIdentity, saveRoster, type Identity } from './identity-store.ts'
@@ -37,8 +37,9 @@ export const PAIRING_DEFAULTS = {
   ttlMs: 5 * 60_000, // ms a code stays valid
   maxAttempts: 3, // wrong secrets before the code is burned
   handshakeTimeoutMs: 10_000, // ms one connection may take, host side
+  helloTimeoutMs: 3_000, // ms a connection may stay silent before its first frame, host side
   joinTimeoutMs: 20_000, // ms the joiner waits in all, connecting included
-  maxPendingConnections: 8, // unauthenticated connections held at once
+  maxPendingConnections: 8, // unauthenticated connections held at once; a newcomer evicts one
   listen: '0.0.0.0',
 } as const
 
@@ -84,6 +85,10 @@ export interface PairingHostOptions {
   maxAttempts?: number
   /** Deadline of one connection; default 10 s. */
   handshakeTimeoutMs?: number
+  /** Deadline for a connection's first frame (the joiner's hello); default 3 s. */
+  helloTimeoutMs?: number
+  /** Connections held before one proves the secret; a newcomer evicts one over this; default 8. */
+  maxPendingConnections?: number
   /** Called once the new device has proven the secret and its key, before it is certified. */
   onFingerprint?: (peer: PairingPeer) => void
   /** Refused or failed connections that do not end the pairing (wrong secret, timeouts). */
@@ -171,13 +176,51 @@ export async function startPairingHost(opts: PairingHostOptions): Promise<Pairin
 
 type HostState = 'open' | 'claimed' | 'ended'
 
+/** A connection that has not proven the secret yet. */
+interface Pending {
+  frames: FrameStream
+  ip: string
+  address: string
+  opened: number
+  /** Its hello arrived: it is not silent. */
+  heard: boolean
+}
+
+/**
+ * Which pending connection a newcomer evicts when the cap is reached: a
+ * silent one before one that spoke, one from the most crowded address before
+ * one from an address with fewer, the oldest last. A flood from one address
+ * thus evicts itself, and a real joiner (which says hello at once) is evicted
+ * only by a flood from many addresses faster than its own round trips.
+ */
+export function pickEviction<T extends { ip: string; opened: number; heard: boolean }>(pending: Iterable<T>): T | undefined {
+  const list = [...pending]
+  const crowd = new Map<string, number>()
+  for (const p of list) crowd.set(p.ip, (crowd.get(p.ip) ?? 0) + 1)
+  let pick: T | undefined
+  for (const p of list) {
+    if (!pick) {
+      pick = p
+      continue
+    }
+    const byHeard = Number(p.heard) - Number(pick.heard)
+    const byCrowd = crowd.get(pick.ip)! - crowd.get(p.ip)!
+    if (byHeard < 0 || (byHeard === 0 && (byCrowd < 0 || (byCrowd === 0 && p.opened < pick.opened)))) pick = p
+  }
+  return pick
+}
+
 class Host {
   private readonly server: Server
   private readonly secret = newPairingSecret()
   private readonly ttlMs: number
   private readonly maxAttempts: number
   private readonly handshakeTimeoutMs: number
+  private readonly helloTimeoutMs: number
+  private readonly maxPending: number
   private readonly sockets = new Set<Socket>()
+  private readonly pending = new Map<Socket, Pending>()
+  private opened = 0
   private state: HostState = 'open'
   private attempts = 0
   private expiry: NodeJS.Timeout | undefined
@@ -195,6 +238,9 @@ class Host {
     this.ttlMs = opts.ttlMs ?? PAIRING_DEFAULTS.ttlMs
     this.maxAttempts = opts.maxAttempts ?? PAIRING_DEFAULTS.maxAttempts
     this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? PAIRING_DEFAULTS.handshakeTimeoutMs
+    this.helloTimeoutMs = opts.helloTimeoutMs ?? PAIRING_DEFAULTS.helloTimeoutMs
+    this.maxPending = opts.maxPendingConnections ?? PAIRING_DEFAULTS.maxPendingConnections
+    if (!Number.isInteger(this.maxPending) || this.maxPending < 1) throw new RangeError('maxPendingConnections must be a positive integer')
     if (!(this.ttlMs > 0)) throw new RangeError('ttlMs must be positive')
     if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) throw new RangeError('maxAttempts must be a positive integer')
     this.done = new Promise<PairingResult>((resolve, reject) => {
@@ -202,8 +248,9 @@ class Host {
       this.reject = reject
     })
     this.done.catch(() => {}) // callers that never await done must not crash the process
+    // No server.maxConnections: it refuses newcomers, so silent clients would
+    // lock a real joiner out. accept() evicts a pending connection instead.
     this.server = createServer((socket) => this.accept(socket))
-    this.server.maxConnections = PAIRING_DEFAULTS.maxPendingConnections
     this.closed = new Promise((resolve) => this.server.once('close', () => resolve()))
   }
 
@@ -291,21 +338,45 @@ class Host {
   private accept(socket: Socket): void {
     const address = hostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0)
     if (this.state === 'ended') return void socket.destroy()
+    if (this.pending.size >= this.maxPending) {
+      const victim = pickEviction(this.pending.values())
+      if (victim) {
+        this.pending.delete(victim.frames.socket)
+        victim.frames.fail(new PairingError('ERR_PAIRING_TIMEOUT', `evicted for a newer connection (${this.maxPending} connections were pending)`))
+      }
+    }
     this.sockets.add(socket)
     socket.setNoDelay(true)
     const frames = new FrameStream(socket, 2 * SMALL_FRAME_BYTES + 8)
+    const entry: Pending = { frames, ip: socket.remoteAddress ?? '?', address, opened: this.opened++, heard: false }
+    this.pending.set(socket, entry)
     const timer = setTimeout(
       () => frames.fail(new PairingError('ERR_PAIRING_TIMEOUT', `the handshake did not finish within ${this.handshakeTimeoutMs} ms`)),
       this.handshakeTimeoutMs,
     )
     timer.unref()
+    const helloTimer = setTimeout(
+      () => frames.fail(new PairingError('ERR_PAIRING_TIMEOUT', `no hello within ${this.helloTimeoutMs} ms`)),
+      this.helloTimeoutMs,
+    )
+    helloTimer.unref()
     // The deadline also covers a refused peer that never closes its side.
     socket.on('close', () => {
       clearTimeout(timer)
+      clearTimeout(helloTimer)
       this.sockets.delete(socket)
+      this.pending.delete(socket)
     })
     let claimed = false
-    this.session(frames, address, () => (claimed = true)).catch((err: Error) => {
+    const heard = () => {
+      clearTimeout(helloTimer)
+      entry.heard = true
+    }
+    const claim = () => {
+      claimed = true
+      this.pending.delete(socket)
+    }
+    this.session(frames, address, heard, claim).catch((err: Error) => {
       frames.fail(err)
       if (claimed) this.fail(err)
       else if (this.state !== 'ended') this.warn(address, err.message, err)
@@ -316,12 +387,13 @@ class Host {
     frames.end(encodeMessage('error', { code, message }))
   }
 
-  private async session(frames: FrameStream, address: string, claim: () => void): Promise<void> {
+  private async session(frames: FrameStream, address: string, heard: () => void, claim: () => void): Promise<void> {
     const identity = this.opts.identity
     if (this.state !== 'open') return this.refuse(frames, 'used', 'this pairing code is already being used by another device')
     const eph = newEphemeral()
     frames.write(encodeMessage('hello', { v: 1, e: eph.publicKey, device: identity.device.publicKey }))
     const hello = expect(decodeMessage(await frames.read(SMALL_FRAME_BYTES)), 'hello')
+    heard()
     const joinerEphemeral = field(() => asBytes(hello.d.e, 'ephemeral key', 32))
     const keys = deriveSessionKeys(
       eph,
@@ -430,6 +502,16 @@ function field<T>(fn: () => T): T {
   }
 }
 
+/** The fields each message may carry (t is the type): anything else is a protocol error. */
+const MESSAGE_FIELDS: Readonly<Record<string, FieldList>> = {
+  hello: fieldList('t', 'v', 'e', 'device'), // device: the host's only
+  proof: fieldList('t', 'mac', 'sig'), // sig: the host's only
+  join: fieldList('t', 'device', 'name', 'sig'),
+  welcome: fieldList('t', 'cert', 'roster', 'circle'),
+  ack: fieldList('t'),
+  error: fieldList('t', 'code', 'message'),
+}
+
 const REMOTE_ERRORS: Record<string, PairingErrorCode> = {
   'wrong-secret': 'ERR_PAIRING_WRONG_SECRET',
   attempts: 'ERR_PAIRING_ATTEMPTS',
@@ -439,6 +521,8 @@ const REMOTE_ERRORS: Record<string, PairingErrorCode> = {
 
 /** Checks the message type; an `error` message from the peer becomes a PairingError. */
 function expect(m: Message, type: string): Message {
+  const fields = MESSAGE_FIELDS[m.t]
+  if (fields) field(() => onlyFields(m.d, fields, `a "${m.t}" message`))
   if (m.t === 'error') {
     const code = field(() => asString(m.d.code, 'error code', 32))
     const text = field(() => asString(m.d.message, 'error message', 4096))

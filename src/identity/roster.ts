@@ -3,7 +3,7 @@
 // owner key (an admin device) can produce one; every edit bumps seq so older
 // rosters can be recognised as replays.
 import {
-  asBytes, asDict, asInt, asList, asString, decode, encode,
+  asBytes, asInt, asList, asStrictDict, asString, decode, encode, fieldList,
 } from '../codec/index.ts'
 import { decodeCertificate, encodeCertificate, type DeviceCertificate } from './certificate.ts'
 import { signBytes, verifyBytes } from './keys.ts'
@@ -19,6 +19,10 @@ export const ROSTER_LIMITS = {
   nameBytes: 64,
   addressBytes: 256,
 } as const
+
+/** Every field of a signed roster, and of a friend entry in it: anything else is refused. */
+const ROSTER_FIELDS = fieldList('type', 'v', 'owner', 'seq', 'created', 'devices', 'revoked', 'friends', 'trackers', 'bootstrap', 'sig')
+const FRIEND_FIELDS = fieldList('owner', 'name', 'added')
 
 export interface Friend {
   owner: Uint8Array
@@ -108,8 +112,9 @@ export function signRoster(r: Roster, ownerSeed: Uint8Array): Uint8Array {
  */
 export function verifyRoster(bytes: Uint8Array, expectedOwner?: Uint8Array): Roster {
   try {
-    const d = asDict(
+    const d = asStrictDict(
       decode(bytes, { maxBytes: ROSTER_LIMITS.bytes, maxDepth: 4, maxItems: 20_000, maxStringBytes: 4096 }),
+      ROSTER_FIELDS,
       'roster',
     )
     if (asString(d.type, 'type') !== ROSTER_TYPE) throw new Error('not a roster')
@@ -128,7 +133,7 @@ export function verifyRoster(bytes: Uint8Array, expectedOwner?: Uint8Array): Ros
       ),
       revoked: asList(d.revoked, 'revoked', ROSTER_LIMITS.revoked).map((k) => asBytes(k, 'revoked key', 32)),
       friends: asList(d.friends, 'friends', ROSTER_LIMITS.friends).map((f) => {
-        const fd = asDict(f, 'friend')
+        const fd = asStrictDict(f, FRIEND_FIELDS, 'friend')
         return {
           owner: asBytes(fd.owner, 'friend owner', 32),
           name: asString(fd.name, 'friend name', ROSTER_LIMITS.nameBytes),

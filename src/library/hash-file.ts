@@ -4,9 +4,7 @@
 // headers.
 import { open } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
-import type { AudioFormat } from './formats.ts'
-import { fileReader, planPayload } from './audio-payload.ts'
-import { OggPayloadParser } from './ogg-payload.ts'
+import { fileReader, OggPayloadParser, PayloadError, planPayload, type AudioFormat } from '../audio-file/index.ts'
 import { PieceHasher, pieceLengthFor } from './torrent-info.ts'
 import { ScanError } from './errors.ts'
 
@@ -97,6 +95,9 @@ export async function hashFile(path: string, format: AudioFormat, opts: HashOpti
       throw new ScanError('ERR_CHANGED', 'the file changed while it was being read; it will be picked up by the next scan')
     }
     return { sha256: file.digest('hex'), audioHash: audio.digest('hex'), size, pieceLength, pieces: pieces.digest() }
+  } catch (err) {
+    // The container checks' refusals are the scan's per-file problems.
+    throw err instanceof PayloadError ? new ScanError(err.code, err.message) : err
   } finally {
     await fh.close()
   }

@@ -11,7 +11,7 @@
 //   waveforms  audio hash -> waveform levels (json, base64 columns), read one track at a time
 //   cues       audio hash -> CueRegister[] (json): this device's cue edits of the recording
 import type { Level } from 'level'
-import type { AudioFormat } from './formats.ts'
+import type { AudioFormat } from '../audio-file/index.ts'
 import type { Tags } from './tags.ts'
 import { LibraryError } from './errors.ts'
 import type { AnalysisSummary, StoredAnalysis, StoredWaveform } from './analysis-record.ts'

@@ -15,7 +15,7 @@ import { walkAudioFiles } from './walk.ts'
 import { hashFile, READ_CHUNK, type FileHashes } from './hash-file.ts'
 import { readTags, type Tags } from './tags.ts'
 import { infohashOf } from './torrent-info.ts'
-import type { AudioFormat } from './formats.ts'
+import type { AudioFormat } from '../audio-file/index.ts'
 import type { LevelLibraryStore, PathEntry, TrackRecord } from './level-store.ts'
 import { LibraryError, ScanError } from './errors.ts'
 

@@ -4,7 +4,7 @@
 import { opendir, stat } from 'node:fs/promises'
 import type { Dir, Stats } from 'node:fs'
 import { join } from 'node:path'
-import { formatOfPath, type AudioFormat } from './formats.ts'
+import { formatOfPath, type AudioFormat } from '../audio-file/index.ts'
 import { ScanError } from './errors.ts'
 
 export interface FoundFile {

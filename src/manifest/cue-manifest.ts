@@ -7,7 +7,7 @@
 //   cues: [{audio: <32 bytes>, regs: [{c: clock, id, kind, ms, slot?, name?, color?} | {c, id, del: 1}]}]
 //
 // Entries sorted by audio hash, registers by id; everything checked as hostile.
-import { asBytes, asDict, asInt, asList, asString, type BValue } from '../codec/index.ts'
+import { asBytes, asInt, asList, asStrictDict, asString, fieldList, type BValue } from '../codec/index.ts'
 import { CUE_CAPS, CUE_COLOR, CUE_ID, CUE_SLOTS, type CueRegister, type CueSlot } from '../library/index.ts'
 import { validName } from './cue-doc.ts'
 import { ManifestError } from './errors.ts'
@@ -18,6 +18,9 @@ export type CueSets = ReadonlyMap<string, readonly CueRegister[]>
 const malformed = (message: string): never => {
   throw new ManifestError('ERR_MALFORMED', message)
 }
+/** The fields of a cue register and of an entry: signed (the page's hash is in the signed root), so nothing else. */
+const REGISTER_FIELDS = fieldList('c', 'id', 'kind', 'ms', 'slot', 'name', 'color', 'del')
+const ENTRY_FIELDS = fieldList('audio', 'regs')
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
 function registerToValue(r: CueRegister): Record<string, unknown> {
@@ -38,13 +41,13 @@ export function cueEntriesToValue(entries: Array<[string, readonly CueRegister[]
 }
 
 function registerFromValue(v: BValue): CueRegister {
-  const d = asDict(v, 'cue')
+  const d = asStrictDict(v, REGISTER_FIELDS, 'cue')
   const clock = asInt(d.c, 'cue clock')
   if (!Number.isSafeInteger(clock) || clock < 1) malformed('a cue clock is a positive integer')
   const id = asString(d.id, 'cue id', 32)
   if (!CUE_ID.test(id)) malformed('a cue id is 8-32 characters of A-Za-z0-9_-')
   if (d.del !== undefined) {
-    if (asInt(d.del, 'cue del') !== 1 || d.kind !== undefined) malformed('a deleted cue carries only its id and clock')
+    if (asInt(d.del, 'cue del') !== 1 || Object.keys(d).length !== 3) malformed('a deleted cue carries only its id and clock')
     return { id, clock, cue: null }
   }
   const kind = asString(d.kind, 'cue kind', 8)
@@ -79,7 +82,7 @@ export function cueEntriesFromValue(v: BValue | undefined, onPage: (audioHash: s
   if (v === undefined) return out
   let prev = ''
   for (const e of asList(v, 'cues', maxEntries)) {
-    const d = asDict(e, 'cue entry')
+    const d = asStrictDict(e, ENTRY_FIELDS, 'cue entry')
     const audio = Buffer.from(asBytes(d.audio, 'cue audio hash', 32)).toString('hex')
     if (audio <= prev) malformed('cue entries are not sorted by audio hash or repeat one')
     prev = audio

@@ -150,6 +150,8 @@ function checkBytes(b: Uint8Array, what: string, min: number, max = min): void {
 /** The infohash of a BEP 46 pointer, or null for any other value. */
 function pointerOf(v: unknown): Buffer | null {
   if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) return null
+  // Exactly {ih}: a signed item with more in it is not a pointer of ours.
+  if (Object.keys(v).length !== 1) return null
   const ih = (v as Record<string, unknown>).ih
   return ih instanceof Uint8Array && ih.length === INFO_HASH_BYTES ? Buffer.from(ih) : null
 }

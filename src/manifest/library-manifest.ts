@@ -3,7 +3,7 @@
 // is a blob of its own, and the signed root (the envelope body) lists the
 // pages' SHA-256s and this device's playlists. Changing one track changes one
 // page and the root; the other pages are already held by every reader.
-import { asBytes, asDict, asInt, asList, asString, decode, encode, BencodeError, type BDict, type BValue } from '../codec/index.ts'
+import { asBytes, asInt, asList, asStrictDict, asString, decode, encode, fieldList, BencodeError, type BDict, type BValue } from '../codec/index.ts'
 import type { AudioFormat, Tags } from '../library/index.ts'
 import { DEFAULT_TEMPO_RANGE, type Analysis, type TempoRange, type WaveformLevel } from '../analysis/index.ts'
 import { ManifestError } from './errors.ts'
@@ -58,6 +58,16 @@ const FORMATS: readonly AudioFormat[] = ['mp3', 'flac', 'wav', 'aiff', 'm4a', 'o
 const HEX64 = /^[0-9a-f]{64}$/
 const TEXT_TAGS = ['title', 'artist', 'album', 'albumArtist', 'genre', 'key'] as const
 const INT_TAGS = ['year', 'trackNo', 'bitrate', 'sampleRate', 'channels'] as const
+// Every field of each part: the root is signed and pages are named by hash in it, so nothing else is accepted.
+const ROOT_FIELDS = fieldList('count', 'cued', 'pages', 'playlists')
+const ROOT_PLAYLIST_FIELDS = fieldList('name', 'seq', 'blob')
+const PAGE_FIELDS = fieldList('tracks', 'cues')
+const TRACK_FIELDS = fieldList('sha256', 'audio', 'size', 'format', 'tags', 'analysis')
+const TAG_FIELDS = fieldList(...TEXT_TAGS, ...INT_TAGS, 'durationMs', 'centiBpm', 'cover')
+const ANALYSIS_FIELDS = fieldList(
+  'v', 'durationMs', 'centiBpm', 'centiRange', 'bpmConfidence', 'beatOffsetMs', 'key', 'camelot', 'openKey', 'keyStrength', 'centiLufs', 'centiPeakDb', 'overview',
+)
+const OVERVIEW_FIELDS = fieldList('columns', 'msPerColumn', 'data')
 const MAX_TAG_BYTES = 1024
 
 const malformed = (message: string): never => {
@@ -124,7 +134,7 @@ function tempoRangeFromValue(v: BValue | undefined): TempoRange {
 }
 
 function analysisFromValue(v: BValue): ManifestAnalysis {
-  const d = asDict(v, 'analysis')
+  const d = asStrictDict(v, ANALYSIS_FIELDS, 'analysis')
   const a: ManifestAnalysis = {
     version: asInt(d.v, 'analysis version'),
     duration: asInt(d.durationMs, 'durationMs') / 1000,
@@ -141,7 +151,7 @@ function analysisFromValue(v: BValue): ManifestAnalysis {
   }
   if (a.bpm <= 0 || a.bpm > 1000 || a.duration < 0) malformed('an analysis has an impossible tempo or duration')
   if (d.overview !== undefined) {
-    const o = asDict(d.overview, 'overview')
+    const o = asStrictDict(d.overview, OVERVIEW_FIELDS, 'overview')
     const columns = asInt(o.columns, 'columns')
     const data = asBytes(o.data, 'overview data')
     if (columns < 1 || columns > MAX_OVERVIEW_COLUMNS || data.length !== columns * 4) malformed('an overview waveform has the wrong size')
@@ -151,14 +161,14 @@ function analysisFromValue(v: BValue): ManifestAnalysis {
 }
 
 function trackFromValue(v: BValue, intern: (s: string) => string): ManifestTrack {
-  const d = asDict(v, 'track')
+  const d = asStrictDict(v, TRACK_FIELDS, 'track')
   const sha256 = Buffer.from(asBytes(d.sha256, 'sha256', 32)).toString('hex')
   const audioHash = Buffer.from(asBytes(d.audio, 'audio', 32)).toString('hex')
   const size = asInt(d.size, 'size')
   if (!Number.isSafeInteger(size) || size <= 0) malformed('a track size must be a positive integer')
   const format = intern(asString(d.format, 'format', 8)) as AudioFormat
   if (!FORMATS.includes(format)) malformed(`unknown track format "${format}"`)
-  const td = asDict(d.tags, 'tags')
+  const td = asStrictDict(d.tags, TAG_FIELDS, 'tags')
   const tags: ManifestTrack['tags'] = {}
   for (const k of TEXT_TAGS) if (td[k] !== undefined) tags[k] = intern(asString(td[k], k, MAX_TAG_BYTES))
   for (const k of INT_TAGS) if (td[k] !== undefined) tags[k] = asInt(td[k], k)
@@ -201,8 +211,9 @@ export function decodeLibraryPage(
   plain: Uint8Array, index: number, pageCount: number, intern: (s: string) => string = (s) => s,
 ): { tracks: ManifestTrack[]; cues: Map<string, CueRegister[]> } {
   try {
-    const d = asDict(
+    const d = asStrictDict(
       decode(plain, { maxBytes: LIBRARY_CAPS.pageBytes, maxDepth: 5, maxItems: LIBRARY_CAPS.tracksPerPage * 48, maxStringBytes: MAX_OVERVIEW_COLUMNS * 4 }),
+      PAGE_FIELDS,
       'page',
     )
     const list = asList(d.tracks, 'tracks', LIBRARY_CAPS.tracksPerPage)
@@ -236,7 +247,7 @@ export function rootToBody(root: LibraryRoot) {
 /** Validates a root (the verified envelope's body). */
 export function rootFromBody(body: BValue): LibraryRoot {
   try {
-    const d = asDict(body, 'library root')
+    const d = asStrictDict(body, ROOT_FIELDS, 'library root')
     const count = asInt(d.count, 'count')
     if (!Number.isSafeInteger(count) || count < 0 || count > LIBRARY_CAPS.tracks) malformed(`a library lists 0-${LIBRARY_CAPS.tracks} tracks`)
     const cued = d.cued === undefined ? 0 : asInt(d.cued, 'cued')
@@ -246,7 +257,7 @@ export function rootFromBody(body: BValue): LibraryRoot {
     if (pages.length !== want) malformed(`${count} tracks and cues of ${cued} recordings go on ${want} pages, not ${pages.length}`)
     const names = new Set<string>()
     const playlists = asList(d.playlists, 'playlists', LIBRARY_CAPS.playlists).map((v) => {
-      const p = asDict(v, 'playlist')
+      const p = asStrictDict(v, ROOT_PLAYLIST_FIELDS, 'playlist')
       const name = asString(p.name, 'playlist name', 256)
       if (!name || names.has(name)) malformed('playlist names are non-empty and listed once')
       names.add(name)

@@ -22,12 +22,11 @@ import { join } from 'node:path'
 import { asBytes, asDict, asInt, decode, encode, type BDict } from '../codec/index.ts'
 import type { Identity } from '../identity/index.ts'
 import { verifySignedItem, type DhtNode } from '../manifest/index.ts'
-import { backupChannelInfoHash, type CommandAnswer, type DeviceLink, type ManifestNotice, type Swarm, type SwarmBackups } from '../swarm/index.ts'
+import { backupChannelInfoHash, type CommandAnswer, type DeviceLink, type ManifestNotice, type Swarm, type SwarmBackups, type VerifiedPeer } from '../swarm/index.ts'
 import {
   BACKUP_SALT, BackupError, decodePointer, encodePointer, exportFromStores, heldDir, heldOwners, KEEP_VERSIONS, pushedDir, quotaFor, verifyBackup,
   VersionDir, type BackupVersion, type OpenStores,
 } from '../backup/index.ts'
-import type { VerifiedPeer } from '../swarm/protocol/auth.ts'
 
 export const BACKUP_POLL_INTERVAL = 10 * 60_000 // ms between polls of friends' backup items
 const LOOKUP_MS = 2_000

@@ -6,8 +6,7 @@
 import { readFile, writeFile, rename } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { announce, type Swarm } from '../swarm/index.ts'
-import type { AnnounceSigner } from '../swarm/announce.ts'
+import { announce, type AnnounceSigner, type Swarm } from '../swarm/index.ts'
 import type { DhtNode } from '../manifest/index.ts'
 
 export const ANNOUNCE_INTERVAL = 60_000 // ms

@@ -6,8 +6,7 @@ import { join } from 'node:path'
 import { access, readFile, stat, writeFile } from 'node:fs/promises'
 import { addDevice, adoptRoster, encodeCertificate, lanAddress, loadIdentity, saveRoster, verifyRoster, type Identity, type Roster } from '../identity/index.ts'
 import { openLibrary, type LocalLibrary, type Library, type ScanOptions, type TrackRecord } from '../library/index.ts'
-import { Swarm, cachePaths, metaFromTrack } from '../swarm/index.ts'
-import { announceSigner } from '../swarm/announce.ts'
+import { Swarm, announceSigner, cachePaths, metaFromTrack } from '../swarm/index.ts'
 import { createApiServer, firstTrackSource, LocalFileTrackSource, loadOrCreateApiToken, type ApiServer } from '../player/index.ts'
 import { createAdmissionTracker, loadOrCreateTrackerToken, type AdmissionTracker } from '../../tracker/index.ts'
 import { homePaths } from '../home.ts'
@@ -25,6 +24,7 @@ import { UiRoutes } from './ui-routes.ts'
 import { PullService } from './pull-service.ts'
 import { UnionView } from './union-view.ts'
 import { Lifecycle, service, type Service } from './lifecycle.ts'
+import { pullNoncesPath } from './pull-request.ts'
 import { DhtNode, ManifestBook, ManifestStore, listUnion, parseHostPort, unionTrack, type ManifestAnalysis } from '../manifest/index.ts'
 import { removeNodeInfo, writeNodeInfo, type NodeInfo } from './node-file.ts'
 
@@ -59,6 +59,8 @@ export interface NodeOptions {
   analyze?: boolean
   /** The built web UI served at / (default: dist/ui of this package; null: none). */
   uiDir?: string | null
+  /** Put the API token in the page served to browsers on this machine (default true); see ApiServerOptions.pageToken. */
+  pageToken?: boolean
   onWarning?: (err: Error) => void
 }
 
@@ -361,6 +363,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         locate: (sha) => locateTrack(p.library, join(home, 'cache'), sha),
         // Pulled tracks stay: the cache never evicts a pinned track (`djcloud cache unpin` lets it go).
         pin: (sha) => p.swarm.cache.pin(sha),
+        nonceFile: pullNoncesPath(home),
       })
       return p.pulls.start(signal)
     }, () => p.pulls?.stop()),
@@ -381,6 +384,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
           p.ui.streams.swarm((sha) => p.sharing.open(sha)),
         ]),
         ...(opts.uiDir !== undefined ? { uiDir: opts.uiDir } : {}),
+        ...(opts.pageToken === false ? { pageToken: false } : {}),
         token: await loadOrCreateApiToken(home),
         allowRemote: !['127.0.0.1', 'localhost', '::1'].includes(apiHost),
         routes: [

@@ -1,14 +1,14 @@
 // Playlists over the local API (what `djcloud playlist` and the UI call).
 // Every edit is this device's own, published at once; reads show the merge of
 // every own device's edits, each entry resolved against the union library
-// (by SHA-256, else by audio hash, so a retagged file keeps its place).
+// (playlist-view.ts). The handlers parse, call the book, shape the answer.
 import { parseId } from '../identity/index.ts'
 import {
-  addTracks, ManifestError, moveEntry, removeEntries, setShare, type ManifestBook, type MergedPlaylist, type TrackRef, type UnionEntry,
+  addTracks, ManifestError, moveEntry, removeEntries, setShare, type ManifestBook, type TrackRef, type UnionEntry,
 } from '../manifest/index.ts'
-import { unionTrack } from '../manifest/index.ts'
-import { ApiError, readJsonBody, sendJson, SHA256_HEX, trackView, type Route, type TrackView } from '../player/index.ts'
+import { ApiError, readJsonBody, sendJson, SHA256_HEX, type Route } from '../player/index.ts'
 import type { ManifestSync } from './manifest-sync.ts'
+import { resolveEntries, type PlaylistView } from './playlist-view.ts'
 import type { Sharing } from './sharing.ts'
 import { formatId } from '../identity/index.ts'
 
@@ -17,23 +17,6 @@ export interface PlaylistRoutesOptions {
   sync: ManifestSync
   union: () => Promise<Map<string, UnionEntry>>
   sharing: Sharing
-}
-
-export interface PlaylistEntryView {
-  id: string
-  /** 1-based place in the playlist. */
-  position: number
-  /** What the entry was made from (kept even when no device holds the track now). */
-  ref: TrackRef
-  /** The track as the union library has it now, or null when no own device lists it. */
-  track: TrackView | null
-}
-
-export interface PlaylistView {
-  name: string
-  entries: PlaylistEntryView[]
-  /** Friends' owner ids it is shared with. */
-  shared: string[]
 }
 
 const MAX_NAME_BYTES = 256
@@ -52,19 +35,6 @@ function body<T>(raw: unknown): Partial<T> {
 }
 
 const ownerHex = (id: string) => Buffer.from(parseId('owner', id)).toString('hex')
-
-/** Resolves each entry: the exact file if any device lists it, else the same recording retagged. */
-export function resolveEntries(p: MergedPlaylist, union: Map<string, UnionEntry>): PlaylistEntryView[] {
-  let byAudio: Map<string, UnionEntry> | undefined
-  return p.entries.map((e, i) => {
-    let u = union.get(e.track.sha256)
-    if ((!u || u.holders.length === 0) && e.track.audio) {
-      byAudio ??= new Map([...union.values()].filter((x) => x.holders.length).map((x) => [x.track.audioHash, x]))
-      u = byAudio.get(e.track.audio) ?? u
-    }
-    return { id: e.id, position: i + 1, ref: e.track, track: u ? trackView(unionTrack(u)) : null }
-  })
-}
 
 function translate(err: unknown): never {
   if (err instanceof ManifestError) {

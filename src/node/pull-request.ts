@@ -6,7 +6,9 @@
 // authenticated the link; the signature binds the request itself to the
 // device that sent it (and is checked against that link's device).
 import { randomBytes } from 'node:crypto'
-import { asBytes, asDict, asInt, asString, decode, encode } from '../codec/index.ts'
+import { readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { asBytes, asDict, asInt, asStrictDict, asString, decode, encode, fieldList } from '../codec/index.ts'
 import { isRevoked, signBytes, verifyBytes, type Roster } from '../identity/index.ts'
 
 const REQUEST_TYPE = 'djcloud-device-request'
@@ -16,6 +18,8 @@ export const MAX_REQUEST_TTL = 5 * 60_000 // ms
 const MAX_NONCES = 4096
 const MAX_PLAYLIST_BYTES = 256
 const MAX_REQUEST_BYTES = 1024
+/** The wire form's fields; the request inside must be canonical (re-encoded, the very bytes signed), so it has no others. */
+const SIGNED_FIELDS = fieldList('req', 'sig')
 
 export interface PullRequest {
   kind: 'pull'
@@ -100,7 +104,7 @@ export function checkPullRequest(wire: Uint8Array, ctx: CheckContext): PullReque
   let sig: Uint8Array | undefined
   let r: PullRequest
   try {
-    const outer = asDict(decode(wire, { maxBytes: MAX_REQUEST_BYTES + 128, maxDepth: 1, maxItems: 4 }), 'signed request')
+    const outer = asStrictDict(decode(wire, { maxBytes: MAX_REQUEST_BYTES + 128, maxDepth: 1, maxItems: 4 }), SIGNED_FIELDS, 'signed request')
     req = asBytes(outer.req, 'req')
     sig = outer.sig === undefined ? undefined : asBytes(outer.sig, 'sig')
     if (req.length > MAX_REQUEST_BYTES) throw new Error('request too large')
@@ -132,9 +136,51 @@ export function checkPullRequest(wire: Uint8Array, ctx: CheckContext): PullReque
   return r
 }
 
-/** Nonces of accepted requests, each kept until its request expires. */
+/** Where a home keeps the nonces of pull requests it accepted. */
+export const PULL_NONCES_FILE = 'pull-nonces.json'
+export const pullNoncesPath = (home: string) => join(home, PULL_NONCES_FILE)
+
+/**
+ * Nonces of accepted requests, each kept until its request expires. With a
+ * file (open()), they outlive a restart: a target restarted within a
+ * request's lifetime still refuses its replay. save() writes the book
+ * atomically; the caller awaits it before acting on the request.
+ */
 export class NonceBook {
   private readonly seen = new Map<string, number>() // nonce hex -> expires
+  private saving: Promise<void> = Promise.resolve()
+
+  constructor(private readonly file?: string) {}
+
+  /**
+   * The book kept in `file`, expired nonces dropped. A file that cannot be
+   * read as a book is reported through onBad and set aside (renamed
+   * `.bad`), and the book starts empty: refusing every pull forever would
+   * be worse than a replay window of one request lifetime.
+   */
+  static async open(file: string, opts: { now?: number; onBad?: (err: Error) => void } = {}): Promise<NonceBook> {
+    const book = new NonceBook(file)
+    const now = opts.now ?? Date.now()
+    let text: string
+    try {
+      text = await readFile(file, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return book
+      throw err
+    }
+    try {
+      const j = JSON.parse(text) as { v?: unknown; nonces?: unknown }
+      if (j.v !== 1 || typeof j.nonces !== 'object' || j.nonces === null || Array.isArray(j.nonces)) throw new Error('not a nonce book')
+      for (const [k, exp] of Object.entries(j.nonces)) {
+        if (!/^[0-9a-f]{32}$/.test(k) || !Number.isSafeInteger(exp)) throw new Error('a malformed entry')
+        if ((exp as number) > now && book.seen.size < MAX_NONCES) book.seen.set(k, exp as number)
+      }
+    } catch (err) {
+      opts.onBad?.(new Error(`${file} is not a nonce book (${(err as Error).message}); set aside as ${file}.bad`))
+      await rename(file, `${file}.bad`).catch(() => {})
+    }
+    return book
+  }
 
   /** Remembers a nonce; throws RequestRefused when it was seen (or the book is full). */
   use(nonce: Uint8Array, expires: number, now = Date.now()): void {
@@ -143,6 +189,23 @@ export class NonceBook {
     if (this.seen.has(key)) throw new RequestRefused('replayed request')
     if (this.seen.size >= MAX_NONCES) throw new RequestRefused('too many requests')
     this.seen.set(key, expires)
+  }
+
+  /** Writes the book to its file (tmp + rename), one write at a time; nothing without a file. */
+  save(): Promise<void> {
+    const file = this.file
+    if (!file) return Promise.resolve()
+    const run = async () => {
+      const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+      await writeFile(tmp, JSON.stringify({ v: 1, nonces: Object.fromEntries(this.seen) }), { mode: 0o600 })
+      await rename(tmp, file).catch(async (err: unknown) => {
+        await rm(tmp, { force: true })
+        throw err
+      })
+    }
+    const next = this.saving.then(run, run)
+    this.saving = next.catch(() => {})
+    return next
   }
 
   get size(): number {

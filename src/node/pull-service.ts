@@ -18,7 +18,7 @@ import { ApiError, readJsonBody, sendJson, type ApiErrorCode, type Route } from 
 import { CommandError, MAX_COMMAND_BODY, type CommandAnswer, type DeviceLink, type Swarm } from '../swarm/index.ts'
 import { GigPull, type GigReport, type PullEntry, type PullTrack } from './gig-pull.ts'
 import { checkPullRequest, NonceBook, RequestRefused, signPullRequest } from './pull-request.ts'
-import { resolveEntries } from './playlist-routes.ts'
+import { resolveEntries } from './playlist-view.ts'
 
 export interface PullServiceOptions {
   identity: () => Identity
@@ -28,6 +28,8 @@ export interface PullServiceOptions {
   locate: (sha256: string) => Promise<string | undefined>
   /** Keeps a pulled track from cache eviction; none in this build (see docs/gig.md). */
   pin?: (sha256: string) => void | Promise<void>
+  /** Where accepted requests' nonces are kept across restarts (pullNoncesPath(home)); default memory only. */
+  nonceFile?: string
   onWarning?: (err: Error) => void
 }
 
@@ -179,7 +181,8 @@ export class PullService {
   private running: Job | null = null
   /** Set while a job is being set up, so two requests cannot both start one. */
   private reserving = false
-  private readonly nonces = new NonceBook()
+  /** Opened at start(): from nonceFile when there is one. */
+  private nonces: Promise<NonceBook> = Promise.resolve(new NonceBook())
   private readonly abort = new AbortController()
 
   constructor(private readonly opts: PullServiceOptions) {}
@@ -187,6 +190,8 @@ export class PullService {
   /** Answers other own devices' pull commands. Idempotent. */
   start(_signal?: AbortSignal): void {
     if (this.abort.signal.aborted) return
+    const file = this.opts.nonceFile
+    if (file) this.nonces = NonceBook.open(file, { onBad: (err) => this.opts.onWarning?.(err) })
     for (const kind of PULL_COMMANDS) {
       this.opts.swarm.devices.onCommand(kind, (body, link) => this.onCommand(kind, body, link, true))
       this.opts.swarm.friends.onCommand(kind, (body, link) => this.onCommand(kind, body, link, false))
@@ -393,12 +398,15 @@ export class PullService {
     const me = this.opts.identity()
     if (kind === 'pull') {
       let playlist: string
+      const nonces = await this.nonces
       try {
-        playlist = checkPullRequest(body, { roster: me.roster, self: me.device.publicKey, sender: link.session.peer.certificate.device, nonces: this.nonces }).playlist
+        playlist = checkPullRequest(body, { roster: me.roster, self: me.device.publicKey, sender: link.session.peer.certificate.device, nonces }).playlist
       } catch (err) {
         if (err instanceof RequestRefused) return { refused: err.reason }
         throw err
       }
+      // Kept on disk before anything is done for it: a restart must not forget it.
+      await nonces.save()
       // A friend's device cannot pass the check (its key is on no roster of ours); refused here anyway.
       if (!own) return { refused: 'foreign signer' }
       try {

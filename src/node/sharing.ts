@@ -10,7 +10,7 @@ import { asDict, asInt, asList, asString, asBytes, decode, encode, BencodeError,
 import type { Identity } from '../identity/index.ts'
 import { packBlob, unpackBlob, type DhtNode, type ManifestBook, type UnionEntry } from '../manifest/index.ts'
 import { shareChannelInfoHash, type DeviceLink, type ManifestNotice, type Swarm, type SwarmSharing, type Torrent } from '../swarm/index.ts'
-import { resolveEntries } from './playlist-routes.ts'
+import { resolveEntries } from './playlist-view.ts'
 import { createHash } from 'node:crypto'
 
 export const ANNOUNCE_EVERY = 6 // rounds between DHT announces of our share channels

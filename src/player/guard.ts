@@ -7,10 +7,13 @@
 //      Sec-Fetch-Site, when present, must say same-origin or none (typed or
 //      bookmarked): a page of another site cannot use the API, nor embed a
 //      stream to learn which tracks exist.
-//   3. The token (Authorization: Bearer TOKEN, or the djcloud_session cookie
-//      POST /api/session gave for it) for anything that is not GET/HEAD/OPTIONS,
-//      and for every request when remote access is on. Routes marked public
-//      (the UI's static files, POST /api/session itself) skip this step only.
+//   3. The token (Authorization: Bearer TOKEN, or a browser session: the
+//      djcloud_session cookie POST /api/session gave for it AND that
+//      session's key in X-Djcloud-Session, or on /stream its stream key in
+//      `sk`) for anything that is not GET/HEAD/OPTIONS, and for every request
+//      when remote access is on. A cookie alone is refused: other services
+//      on the same host (any port) receive it too. Routes marked public (the
+//      UI's static files, POST /api/session itself) skip this step only.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { isIPv6 } from 'node:net'
@@ -29,8 +32,8 @@ export interface GuardPolicy {
   token: string
   /** Remote access: the token is needed for every request. */
   allowRemote: boolean
-  /** Browser sessions: a valid djcloud_session cookie stands in for the token. */
-  sessions?: { has(id: string): boolean }
+  /** Browser sessions: a valid djcloud_session cookie with its key (or stream key) stands in for the token. */
+  sessions?: { check(id: string, secret: string, kind: 'key' | 'stream'): boolean }
 }
 
 export interface HostPolicyInput {
@@ -101,6 +104,21 @@ function single(req: IncomingMessage, name: string): string | undefined {
 }
 
 export const SESSION_COOKIE = 'djcloud_session'
+/** The header that carries a session's key beside its cookie (session.ts). */
+export const SESSION_KEY_HEADER = 'x-djcloud-session'
+/** The /stream query parameter that carries a session's stream key (an <audio> element sets no header). */
+export const STREAM_KEY_PARAM = 'sk'
+
+/** The stream key of a GET or HEAD /stream/... request, or undefined: it is good for nothing else. */
+function streamKeyOf(req: IncomingMessage): string | undefined {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return undefined
+  const url = req.url ?? ''
+  if (!url.startsWith('/stream/')) return undefined
+  const q = url.indexOf('?')
+  if (q < 0) return undefined
+  const values = new URLSearchParams(url.slice(q + 1)).getAll(STREAM_KEY_PARAM)
+  return values.length === 1 ? values[0] : undefined
+}
 
 /** The value of the djcloud_session cookie, or undefined (several Cookie headers are joined, as HTTP/2 splits them). */
 export function sessionCookie(req: IncomingMessage): string | undefined {
@@ -141,7 +159,15 @@ export function guardToken(req: IncomingMessage, policy: GuardPolicy): void {
   const header = single(req, 'authorization')
   if (header === undefined && policy.sessions) {
     const session = sessionCookie(req)
-    if (session !== undefined && policy.sessions.has(session)) return
+    const key = single(req, SESSION_KEY_HEADER)
+    if (session !== undefined) {
+      if (key !== undefined) {
+        if (policy.sessions.check(session, key, 'key')) return
+      } else {
+        const streamKey = streamKeyOf(req)
+        if (streamKey !== undefined && policy.sessions.check(session, streamKey, 'stream')) return
+      }
+    }
   }
   const given = bearerToken(header)
   if (given === undefined || !tokenMatches(given, policy.token)) {

@@ -52,6 +52,12 @@ export interface ApiServerOptions {
   cachedTrack?: ApiRoutesOptions['cached']
   /** The built web UI (index.html, assets/); default dist/ui of this package; null serves no UI. */
   uiDir?: string | null
+  /**
+   * Put the token in the page served to a browser on this machine (default
+   * true). false: every browser, local ones too, types the token once and
+   * gets a session, so other users of a shared machine cannot read it there.
+   */
+  pageToken?: boolean
 }
 
 export interface ApiServer {
@@ -84,7 +90,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     ...apiRoutes({ library: opts.library, version: opts.version ?? pkg.version, ...(opts.libraryEntries ? { entries: opts.libraryEntries } : {}), ...(opts.cachedTrack ? { cached: opts.cachedTrack } : {}) }),
     ...(opts.routes ?? []),
     sessionRoute(sessions, opts.token),
-    ...(ui ? ui.routes(opts.token) : []),
+    ...(ui ? ui.routes(opts.pageToken === false ? null : opts.token) : []),
   ])
 
   const server = createServer({

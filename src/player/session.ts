@@ -1,40 +1,71 @@
 // Browser sessions for remote access. A browser cannot put a Bearer header on
 // a page load or on <audio src>, so it trades the token once (POST
-// /api/session) for a cookie: 32 random bytes, HttpOnly (page scripts cannot
-// read it), SameSite=Strict (never sent on a request another site starts).
+// /api/session) for two things:
+//   - a cookie: 32 random bytes, HttpOnly (page scripts cannot read it),
+//     SameSite=Strict (never sent on a request another site starts);
+//   - in the JSON answer, the session's key (sent back as the
+//     X-Djcloud-Session header) and stream key (the `sk` query parameter of
+//     /stream URLs, the one request an <audio> element makes).
+// A cookie alone is worth nothing: cookies are not isolated by port, so any
+// other service on the same host name receives it. The keys live in the
+// page's own storage, which is scoped to its origin, port included.
 // Kept in memory only: a restarted node asks for the token again.
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { ApiError } from './errors.ts'
 import { SESSION_COOKIE, tokenMatches } from './guard.ts'
-import { COMMON_HEADERS, readJsonBody } from './http-io.ts'
+import { readJsonBody, sendJson } from './http-io.ts'
 import { queryParams } from './params.ts'
 import type { Route } from './router.ts'
 
 export const SESSION_MAX_AGE = 30 * 24 * 3600 // s
 export const MAX_SESSIONS = 1024 // oldest dropped beyond this
-const SESSION_SHAPE = /^[A-Za-z0-9_-]{43}$/ // 32 bytes, base64url
+const SECRET_SHAPE = /^[A-Za-z0-9_-]{43}$/ // 32 bytes, base64url
+
+/** What a new session gives the browser: the cookie's value and the two keys its page keeps. */
+export interface NewSession {
+  id: string
+  key: string
+  streamKey: string
+}
+
+/** Which secret proves the page holds the session: its key (any request) or its stream key (/stream only). */
+export type SessionProof = 'key' | 'stream'
+
+interface Entry {
+  expires: number
+  key: Buffer
+  stream: Buffer
+}
 
 export class SessionStore {
-  /** SHA-256 of the id -> expiry (ms): a lookup's timing says nothing about the ids themselves. */
-  private readonly sessions = new Map<string, number>()
+  /** SHA-256 of the id -> expiry (ms) and SHA-256 of both keys: a lookup's timing says nothing about the secrets. */
+  private readonly sessions = new Map<string, Entry>()
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  create(): string {
-    const id = randomBytes(32).toString('base64url')
+  create(): NewSession {
+    const secret = () => randomBytes(32).toString('base64url')
+    const made = { id: secret(), key: secret(), streamKey: secret() }
     if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!)
-    this.sessions.set(digest(id), this.now() + SESSION_MAX_AGE * 1000)
-    return id
+    this.sessions.set(digest(made.id).toString('base64'), {
+      expires: this.now() + SESSION_MAX_AGE * 1000,
+      key: digest(made.key),
+      stream: digest(made.streamKey),
+    })
+    return made
   }
 
-  has(id: string): boolean {
-    if (!SESSION_SHAPE.test(id)) return false
-    const key = digest(id)
-    const expires = this.sessions.get(key)
-    if (expires === undefined) return false
-    if (expires > this.now()) return true
-    this.sessions.delete(key)
-    return false
+  /** Whether `id` (the cookie) names a live session and `secret` is its key of the given kind. */
+  check(id: string, secret: string, kind: SessionProof): boolean {
+    if (!SECRET_SHAPE.test(id) || !SECRET_SHAPE.test(secret)) return false
+    const name = digest(id).toString('base64')
+    const entry = this.sessions.get(name)
+    if (!entry) return false
+    if (entry.expires <= this.now()) {
+      this.sessions.delete(name)
+      return false
+    }
+    return timingSafeEqual(digest(secret), kind === 'key' ? entry.key : entry.stream)
   }
 
   get size(): number {
@@ -42,9 +73,9 @@ export class SessionStore {
   }
 }
 
-const digest = (id: string) => createHash('sha256').update(id).digest('base64')
+const digest = (s: string) => createHash('sha256').update(s).digest()
 
-/** POST /api/session {token}: public (the body carries the token), answers 204 with the cookie. */
+/** POST /api/session {token}: public (the body carries the token), answers 200 {key, streamKey, maxAge} with the cookie. */
 export function sessionRoute(sessions: SessionStore, token: string): Route {
   return {
     methods: ['POST'],
@@ -56,13 +87,10 @@ export function sessionRoute(sessions: SessionStore, token: string): Route {
       const given = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { token?: unknown }).token : undefined
       if (typeof given !== 'string' || given.length > 512) throw new ApiError(400, 'ERR_BAD_PARAM', 'the body must be {"token": "..."}')
       if (!tokenMatches(given, token)) throw new ApiError(401, 'ERR_UNAUTHORIZED', 'that is not this node\'s API token')
-      const id = sessions.create()
-      res.writeHead(204, {
-        ...COMMON_HEADERS,
-        'Cache-Control': 'no-store',
-        'Set-Cookie': `${SESSION_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MAX_AGE}`,
+      const s = sessions.create()
+      sendJson(res, 200, { key: s.key, streamKey: s.streamKey, maxAge: SESSION_MAX_AGE }, {
+        'Set-Cookie': `${SESSION_COOKIE}=${s.id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MAX_AGE}`,
       })
-      res.end()
     },
   }
 }

@@ -90,11 +90,12 @@ export class UiFiles {
     }
   }
 
-  routes(token: string): Route[] {
+  /** `token`: put in the page for browsers on this machine; null: never (a machine other people use). */
+  routes(token: string | null): Route[] {
     // The page's query (?test=1, the end-to-end tests' hook) is the page's own business.
     const page = async ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => {
       if (this.page === null) throw new ApiError(503, 'ERR_UI_UNAVAILABLE', this.missing)
-      const html = servedToThisMachine(req) ? withToken(this.page, token) : this.page
+      const html = token !== null && servedToThisMachine(req) ? withToken(this.page, token) : this.page
       send(req, res, Buffer.from(html, 'utf8'), {
         'Content-Type': TYPES['.html']!,
         'Cache-Control': 'no-store', // may hold the token; and always names the current asset hashes

@@ -1,4 +1,7 @@
 // Addresses that failed authentication repeatedly are refused for a while.
+import { logger } from '../log/index.ts'
+
+const log = logger('swarm:ban') // DEBUG=djcloud:swarm:ban
 const WINDOW = 10 * 60_000 // ms in which failures count
 const FAILURES = 3 // failures within the window that earn a ban
 const BAN = 10 * 60_000 // ms
@@ -24,11 +27,12 @@ export class BanList {
     list.push(now)
     if (this.failures.size >= MAX_ENTRIES && !this.failures.has(host)) this.failures.delete(this.failures.keys().next().value!)
     this.failures.set(host, list)
-    if (list.length >= FAILURES) this.ban(host)
+    if (list.length >= FAILURES) this.ban(host, `${list.length} failed proofs in ${WINDOW / 60_000} min`)
   }
 
-  ban(host: string): void {
+  ban(host: string, why: string): void {
     if (this.until.size >= MAX_ENTRIES) this.until.delete(this.until.keys().next().value!)
+    log('ban %s for %d s: %s', host, BAN / 1000, why)
     this.until.set(host, this.now() + BAN)
     this.failures.delete(host)
   }

@@ -6,10 +6,18 @@ export type { DeviceLink, Holder, ManifestNotice, CommandHandler, CommandAnswer 
 export { metaFromTrack, metaFromInfoDict, metaFromForeignInfoDict, encodeInfoDict, pieceSize, BLOCK } from './torrent-meta.ts'
 export type { TorrentMeta } from './torrent-meta.ts'
 export { CompleteFile, PartialFile, cachePaths, PieceFileError } from './piece-file.ts'
+export type { PieceSource } from './piece-file.ts'
+export { Bitfield } from './bitfield.ts'
 export { authenticate, AUTH_DEADLINE, SessionError } from './protocol/session.ts'
 export type { PeerSession } from './protocol/session.ts'
-export type { LocalCredentials } from './protocol/auth.ts'
+export type { LocalCredentials, VerifiedPeer } from './protocol/auth.ts'
 export { announce, announceSigner, signedAnnounceParams, AnnounceError } from './announce.ts'
+// The announce proof's wire format, which the tracker (tracker/) checks.
+export {
+  announceSigningBytes, announceUrl, parseAnnounceResponse, percentEncodeBytes,
+  ANNOUNCE_NONCE_BYTES, INFO_HASH_BYTES, PEER_ID_BYTES, PROOF_PARAMS,
+} from './announce.ts'
+export type { AnnounceSigner, AnnounceOptions, AnnounceProof, AnnounceResult, AnnouncePeer } from './announce.ts'
 export { TrackCache, defaultCacheBudget, formatBytes, CACHE_STATE_FILE, DEFAULT_CACHE_BUDGET_MAX } from './track-cache.ts'
 export type { TrackCacheOptions, CacheEntry, CacheEntryState, CacheStats } from './track-cache.ts'
 export type { SwarmErrorCode } from './errors.ts'

@@ -7,7 +7,8 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
 import { once } from 'node:events'
 import { access, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Roster } from '../identity/index.ts'
+import { decodeCertificate, type Roster } from '../identity/index.ts'
+import { logger, type Logger } from '../log/index.ts'
 import { authenticate, type Admission, type PeerSession } from './protocol/session.ts'
 import type { LocalCredentials } from './protocol/auth.ts'
 import { DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION, type DeviceLink, type Holder } from './device-channel.ts'
@@ -148,9 +149,13 @@ export class Swarm extends EventEmitter<Events> {
   private closed = false
   port = 0
 
+  /** DEBUG=djcloud:swarm: refused and dialled peers, fetches opened; lines start with this device's key. */
+  private readonly log: Logger
+
   constructor(private readonly opts: SwarmOptions) {
     super()
     this.channel = deviceChannelInfoHash(opts.circleSecret)
+    this.log = logger('swarm').instance(ownKey(opts.credentials))
     this.devices = new DeviceChannel({ peerPort: () => this.port, answer: (sha) => this.answer(sha), blob: opts.blob })
     const friendOf = (link: DeviceLink) => Buffer.from(link.session.peer.certificate.owner).toString('hex')
     this.friends = new DeviceChannel({
@@ -227,7 +232,11 @@ export class Swarm extends EventEmitter<Events> {
   private onIncoming(sock: Socket): void {
     const host = sock.remoteAddress ?? ''
     this.track(sock)
-    if (this.closed || this.bans.banned(host)) return void sock.destroy()
+    if (this.closed) return void sock.destroy()
+    if (this.bans.banned(host)) {
+      this.log('refused %s: on the ban list', host)
+      return void sock.destroy()
+    }
     const local = isLoopback(host)
     authenticate(sock, {
       credentials: this.opts.credentials,
@@ -242,6 +251,7 @@ export class Swarm extends EventEmitter<Events> {
         // Loopback is exempt: every process on this machine shares it (several
         // devices in one demo), and a local attacker has other ways in anyway.
         if (!reason.startsWith('connection closed') && !local) this.bans.failure(host)
+        this.log('refused %s: %s', host, reason)
         this.emit('refused', host, reason)
       },
     )
@@ -394,8 +404,8 @@ export class Swarm extends EventEmitter<Events> {
     t.on('peer', () => this.lonelySince.delete(t))
     t.on('peer-gone', () => t.peerCount === 0 && this.lonelySince.set(t, performance.now()))
     t.on('warning', (err) => this.emit('warning', err))
-    t.on('banned', (peer) => {
-      if (!isLoopback(peer.remote.host)) this.bans.ban(peer.remote.host)
+    t.on('banned', (peer, reason) => {
+      if (!isLoopback(peer.remote.host)) this.bans.ban(peer.remote.host, reason)
     })
     return t
   }
@@ -488,6 +498,7 @@ export class Swarm extends EventEmitter<Events> {
     }
     if (!meta) throw new SwarmError('ERR_NO_HOLDER', `no online own device holds ${sha256.slice(0, 12)}`)
     const ih = meta.infoHash.toString('hex')
+    this.log('fetch %s (%s) from %s', sha256.slice(0, 12), ih.slice(0, 8), sources.map((l) => `${l.name} ${l.host}:${l.peerPort ?? '?'}`).join(', '))
     let t = this.torrents.get(ih)
     if (!t) {
       const opening = this.startFetch(meta, foreign)
@@ -511,7 +522,15 @@ export class Swarm extends EventEmitter<Events> {
     // piece: a holder that first has to open the track would otherwise miss a
     // small file altogether.
     const together = opts.allSources ? this.startTogether(torrent, dials, ALL_SOURCES_WAIT) : null
-    for (const d of dials) d.then((s) => torrent.addPeer(s), (err: Error) => this.emit('warning', err))
+    for (const d of dials) {
+      d.then(
+        (s) => torrent.addPeer(s),
+        (err: Error) => {
+          this.log('dial for %s failed: %s', ih.slice(0, 8), err.message)
+          this.emit('warning', err)
+        },
+      )
+    }
     await together
     return torrent
   }
@@ -722,3 +741,11 @@ export class Swarm extends EventEmitter<Events> {
   }
 }
 
+/** This device's key for log lines (hex), or '?' for credentials that do not decode (the handshake reports those). */
+function ownKey(c: LocalCredentials): string {
+  try {
+    return Buffer.from(decodeCertificate(c.certificate).device).toString('hex')
+  } catch {
+    return '?'
+  }
+}

@@ -11,6 +11,7 @@ import { Bitfield } from './bitfield.ts'
 import { CompleteFile, PartialFile, PieceFileError, type PieceSource } from './piece-file.ts'
 import { BLOCK, pieceHash, pieceSize, type TorrentMeta } from './torrent-meta.ts'
 import type { PeerSession } from './protocol/session.ts'
+import { logger, type Logger } from '../log/index.ts'
 
 // Blocks outstanding per wire, refilled below QUEUE_LOW. An urgent piece (a
 // seek) waits behind what is already queued on a wire, so the queue is kept
@@ -101,12 +102,15 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   /** Pieces offered to peers and then found bad on disk: a request for one is left unanswered, not punished. */
   private readonly retracted = new Set<number>()
   destroyed = false
+  /** DEBUG=djcloud:swarm:torrent: requests, pieces, peers, stalls, bans; lines start with the infohash. */
+  private readonly log: Logger
 
   constructor(
     readonly meta: TorrentMeta,
     private store: PieceSource,
   ) {
     super()
+    this.log = logger('swarm:torrent').instance(meta.infoHash)
     if (store instanceof PartialFile && store.unverifiedCount > 0) this.resume(store)
   }
 
@@ -175,6 +179,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       uploads: 0,
     }
     this.peers.add(peer)
+    this.log('peer %s (%s:%d) added, %d peers', peer.name, session.remote.host, session.remote.port, this.peers.size)
     const { wire } = session
     wire.on('close', () => this.removePeer(peer))
     // 'ready': the peer lets us ask and has something to give (a whole fetch waits for every holder's).
@@ -198,7 +203,10 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       checkReady()
       this.fill(peer)
     })
-    wire.on('choke', () => this.release(peer))
+    wire.on('choke', () => {
+      this.log('%s choked us, %d requests given back', peer.name, peer.outstanding.size)
+      this.release(peer)
+    })
     wire.on('interested', () => wire.unchoke())
     wire.on('not-interested', () => wire.choke())
     wire.on('request', (i, off, len) => this.onRequest(peer, i, off, len))
@@ -304,6 +312,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     const last = Math.min(this.meta.pieceCount - 1, Math.floor(end / this.meta.pieceLength))
     if (this.hasRange(first, last)) return Promise.resolve()
     if (this.destroyed) return Promise.reject(new Error('torrent closed'))
+    this.log('waiting for pieces %d-%d', first, last)
     // Resumed pieces under the range are checked now, ahead of the background pass.
     const store = this.store
     if (store instanceof PartialFile) {
@@ -411,6 +420,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     const a: Active = { index, buf: Buffer.allocUnsafe(size), received: new Set(), blocks: Math.ceil(size / BLOCK), requested: new Map(), sources: new Set() }
     this.active.set(index, a)
     this.priority = this.priority.filter((i) => i !== index)
+    this.log('piece %d requested from %s (%d blocks, %d outstanding)', index, peer.name, a.blocks, peer.outstanding.size)
     for (let off = 0; off < size; off += BLOCK) this.requestBlock(peer, a, off)
   }
 
@@ -461,6 +471,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.active.delete(a.index)
     const ok = Buffer.from(createHash('sha1').update(a.buf).digest()).equals(pieceHash(this.meta, a.index))
     if (!ok) {
+      this.log('piece %d failed its hash (from %s)', a.index, [...a.sources].map((p) => p.name).join(', '))
       // Blame is certain only when one peer sent the whole piece.
       if (a.sources.size === 1) this.ban([...a.sources][0]!, `sent piece ${a.index} with a bad hash`)
       else this.suspect.add(a.index)
@@ -470,6 +481,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     }
     const store = this.store as PartialFile
     this.verified.set(a.index, a.buf)
+    if (this.log.enabled) this.log('piece %d verified (from %s)', a.index, [...a.sources].map((p) => p.name).join(', '))
     this.resolveWaiters()
     store.writePiece(a.index, a.buf).then(
       () => {
@@ -511,6 +523,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       if (this.destroyed) return
       for (const p of this.peers) p.session.wire.notInterested()
       this.donePath = path
+      this.log('done: %s', path)
       this.emit('done', path)
     } catch (err) {
       this.swap = null
@@ -538,6 +551,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       }
       if (err instanceof PieceFileError && err.code === 'ERR_VERIFY') await partial.discard().catch(() => {})
       this.failure = err as Error
+      this.log('failed: %s', (err as Error).message)
       this.emit('warning', err as Error)
       this.emit('failed', err as Error)
       this.failWaiters(err as Error)
@@ -568,6 +582,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       const heir = this.bestPeerFor(a.index, peer)
       if (heir) this.requestBlock(heir, a, offset)
       else {
+        this.log('piece %d back in the queue: no other peer can take it over', a.index)
         this.active.delete(a.index)
         if (!this.priority.includes(a.index)) this.priority.unshift(a.index)
       }
@@ -589,10 +604,12 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     if (!this.peers.delete(peer)) return
     this.release(peer)
     if (peer.bytes) this.gone[peer.name] = (this.gone[peer.name] ?? 0) + peer.bytes
+    this.log('peer %s gone (%d bytes from it), %d peers', peer.name, peer.bytes, this.peers.size)
     this.emit('peer-gone', peer.session)
   }
 
   private ban(peer: Peer, reason: string): void {
+    this.log('ban %s (%s): %s', peer.name, peer.session.remote.host, reason)
     this.emit('banned', peer.session, reason)
     peer.session.wire.destroy()
   }
@@ -608,6 +625,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     for (const p of this.peers) {
       if (p.outstanding.size > 0 && now - p.lastData > REQUEST_TIMEOUT && !p.snubbed) {
         p.snubbed = true // stop giving it work until it sends something
+        this.log('%s stalled: no data for %d ms with %d requests out; its work goes elsewhere', p.name, now - p.lastData, p.outstanding.size)
         this.release(p)
         this.emit('stalled', p.session)
       }

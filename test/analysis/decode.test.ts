@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { AnalysisError, analyzeFile, decodeFile, MIN_SECONDS, type AnalysisErrorCode } from '../../src/analysis/index.ts'
 import { decodeBytes } from '../../src/analysis/decode.ts'
-import { encodeWav } from '../../src/demo/wav.ts'
+import { encodeWav } from '../../src/demo/index.ts'
 import { ffmpegConvert, synthPattern, toPcm16, writeWav } from '../helpers/analysis-fixtures.ts'
 import { tempDir } from '../helpers/temp.ts'
 

@@ -3,7 +3,7 @@
 // within a fraction of a BPM), the grid on the beat.
 import test from 'ava'
 import { analyzePcm } from '../../src/analysis/index.ts'
-import { synthLoop } from '../../src/demo/synth.ts'
+import { synthLoop } from '../../src/demo/index.ts'
 import { rng, synthPattern, type Style } from '../helpers/analysis-fixtures.ts'
 
 const RATE = 44100

@@ -50,7 +50,7 @@ test('a file damaged on disk is not served', async (t) => {
 })
 
 test('a fetched copy is checked against the pointer: its SHA-256, the owner signature, the seq', async (t) => {
-  const { checkCopy } = await import('../../src/node/backups.ts')
+  const { checkCopy } = await import('../../src/node/index.ts')
   const { sealBackup } = await import('../../src/backup/index.ts')
   const { generateKeyPair } = await import('../../src/identity/index.ts')
   const owner = generateKeyPair()

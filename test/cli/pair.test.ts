@@ -3,6 +3,7 @@ import test from 'ava'
 import { spawn } from 'node:child_process'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { createConnection, type Socket } from 'node:net'
 import { BIN, runCli, type CliResult } from '../helpers/cli.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { initIdentity, loadIdentity } from '../../src/identity/index.ts'
@@ -109,4 +110,27 @@ test('pair and join fail cleanly: expiry, a mistyped code, bad options', async (
   const noId = await runCli(['pair'], { DJCLOUD_HOME: await tempDir(t) })
   t.is(noId.code, 1)
   t.regex(noId.stderr, /run "djcloud init" first/)
+})
+
+test('twelve clients that connect to pair and say nothing do not block a real join', async (t) => {
+  const adminHome = await tempDir(t)
+  await initIdentity(adminHome, { name: 'home-pc' })
+  const newHome = await tempDir(t)
+  // A short ttl: should the join fail, pair still ends soon.
+  const pair = startPair([...PAIR_ARGS, '--ttl', '30'], adminHome)
+  const shown = await pair.announced
+  const port = Number(shown.address.split(':')[1])
+  const silent: Socket[] = []
+  t.teardown(() => silent.forEach((s) => s.destroy()))
+  for (let i = 0; i < 12; i++) {
+    const s = createConnection({ host: '127.0.0.1', port })
+    s.on('error', () => {}).resume()
+    silent.push(s)
+    await new Promise((resolve) => s.once('connect', resolve))
+  }
+  const joined = await runCli(['join', shown.code, '--name', 'phone', '--json'], { DJCLOUD_HOME: newHome })
+  t.is(joined.code, 0, joined.stderr)
+  const paired = await pair.exited
+  t.is(paired.code, 0, paired.stderr)
+  t.is((await loadIdentity(newHome)).certificate.name, 'phone')
 })

@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { encodeWav } from '../../src/demo/wav.ts'
+import { encodeWav } from '../../src/demo/index.ts'
 import { decodeFile } from '../../src/analysis/index.ts'
 
 const run = promisify(execFile)

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import type { ExecutionContext } from 'ava'
 import { decode, asDict, asBytes } from '../../src/codec/index.ts'
 import { decodeCertificate } from '../../src/identity/index.ts'
-import { encodeInfoDict, type TorrentMeta } from '../../src/swarm/torrent-meta.ts'
+import { encodeInfoDict, type TorrentMeta } from '../../src/swarm/index.ts'
 
 export const PROTOCOL = Buffer.from('\x13BitTorrent protocol', 'latin1')
 

@@ -1,6 +1,7 @@
 // The pairing protocol in-process, over real TCP on 127.0.0.1.
 import test, { type ExecutionContext } from 'ava'
 import { createConnection, createServer, type Socket } from 'node:net'
+import { randomBytes } from 'node:crypto'
 import { access, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
@@ -9,6 +10,8 @@ import {
   type Identity, type PairingHostOptions, type PairingPeer, type PairingWarning,
 } from '../../src/identity/index.ts'
 import { tempDir } from '../helpers/temp.ts'
+import { pickEviction } from '../../src/identity/pairing.ts'
+import { encode } from '../../src/codec/index.ts'
 
 async function admin(t: ExecutionContext, name = 'home-pc'): Promise<Identity> {
   return initIdentity(await tempDir(t), { name })
@@ -200,6 +203,38 @@ test('a silent client cannot hold the listener, an oversized frame is dropped, a
   await holderClosed
 })
 
+test('twelve silent connections and three stalled after hello do not block a real join', async (t) => {
+  const id = await admin(t)
+  // Long deadlines: what makes room for the joiner must be eviction, not a timer.
+  const { h, warnings } = await host(t, { identity: id, handshakeTimeoutMs: 60_000, helloTimeoutMs: 60_000 })
+  const open = (): Promise<Socket> =>
+    new Promise((resolve, reject) => {
+      const s = createConnection({ host: '127.0.0.1', port: h.listening.port })
+      s.on('error', () => {}).resume()
+      s.once('connect', () => resolve(s)).once('error', reject)
+      t.teardown(() => void s.destroy())
+    })
+  const silent: Socket[] = []
+  for (let i = 0; i < 12; i++) silent.push(await open())
+  const hello = encode({ e: randomBytes(32), t: 'hello', v: 1 })
+  const header = Buffer.alloc(4)
+  header.writeUInt32BE(hello.length)
+  for (let i = 0; i < 3; i++) (await open()).write(Buffer.concat([header, hello]))
+  const joined = await joinWithCode(h.code, { name: 'phone', timeoutMs: 10_000 })
+  t.is(joined.certificate.name, 'phone')
+  t.is((await h.done).name, 'phone')
+  t.true(warnings.some((w) => /evicted for a newer connection/.test(w.reason)))
+})
+
+test('a connection that sends nothing is dropped at the hello deadline, well before the handshake deadline', async (t) => {
+  const id = await admin(t)
+  const { h, warnings } = await host(t, { identity: id, handshakeTimeoutMs: 60_000, helloTimeoutMs: 200 })
+  const silent = createConnection({ host: '127.0.0.1', port: h.listening.port })
+  await new Promise<void>((resolve) => silent.resume().on('close', () => resolve()).on('error', () => {}))
+  t.true(warnings.some((w) => /no hello within 200 ms/.test(w.reason)))
+  t.is((await joinWithCode(h.code, { name: 'phone' })).certificate.name, 'phone')
+})
+
 test('close() cancels a pending pairing; the joiner gives up on a silent host and on abort', async (t) => {
   const id = await admin(t)
   const { h } = await host(t, { identity: id })
@@ -238,4 +273,16 @@ test('a revoked device key is refused by the admin, with the reason', async (t) 
   t.is(refused.code, 'ERR_PAIRING_REFUSED')
   t.regex(refused.message, /revoked/)
   t.is((await errorOf(h.done)).code, 'ERR_PAIRING_REFUSED')
+})
+
+test('eviction order when the pending cap is reached: silent first, then the most crowded address, then the oldest', (t) => {
+  const c = (ip: string, opened: number, heard: boolean) => ({ ip, opened, heard })
+  // A silent connection goes before any that said hello, however old.
+  t.deepEqual(pickEviction([c('10.0.0.1', 0, true), c('10.0.0.2', 5, false)]), c('10.0.0.2', 5, false))
+  // Among silent ones: the address holding the most connections, then the oldest of it.
+  const flood = [c('10.0.0.9', 3, false), c('10.0.0.9', 2, false), c('10.0.0.1', 0, false)]
+  t.deepEqual(pickEviction(flood), c('10.0.0.9', 2, false))
+  // Same crowd: the oldest.
+  t.deepEqual(pickEviction([c('10.0.0.1', 7, true), c('10.0.0.2', 4, true)]), c('10.0.0.2', 4, true))
+  t.is(pickEviction([]), undefined)
 })

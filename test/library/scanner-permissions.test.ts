@@ -1,5 +1,6 @@
 // Unreadable files and folders. Root reads everything, so when the suite runs
-// as root (as CI does) the scan runs as the unprivileged user "nobody".
+// as root (as CI does) the scan runs as the unprivileged user "nobody", from a
+// world-readable bundle of the CLI (the checkout may be in a private home).
 import test from 'ava'
 import { chmod, chown, mkdir, readdir } from 'node:fs/promises'
 import { execFile } from 'node:child_process'
@@ -7,15 +8,17 @@ import { promisify } from 'node:util'
 import { join } from 'node:path'
 import { initIdentity } from '../../src/identity/index.ts'
 import { BIN } from '../helpers/cli.ts'
+import { sharedCli } from '../helpers/shared-cli.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { writeTrack } from '../helpers/tracks.ts'
 
 const run = promisify(execFile)
 const NOBODY = 65534
 
-async function scanAs(home: string, music: string) {
-  const cmd = [process.execPath, BIN, 'scan', music, '--json']
-  const asRoot = process.getuid?.() === 0
+const asRoot = process.getuid?.() === 0
+
+async function scanAs(cli: string[], home: string, music: string) {
+  const cmd = [...cli, 'scan', music, '--json']
   const { stdout } = await run(asRoot ? 'setpriv' : cmd[0]!, asRoot ? [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...cmd] : cmd.slice(1), {
     env: { ...process.env, DJCLOUD_HOME: home, HOME: home },
   })
@@ -23,11 +26,12 @@ async function scanAs(home: string, music: string) {
 }
 
 async function chownTree(paths: string[]) {
-  if (process.getuid?.() !== 0) return
+  if (!asRoot) return
   for (const p of paths) await chown(p, NOBODY, NOBODY)
 }
 
 test('unreadable files and folders are reported, and what was indexed under them is kept', async (t) => {
+  const cli = asRoot ? await sharedCli(t) : [process.execPath, BIN]
   const root = await tempDir(t)
   await chmod(root, 0o755)
   const home = join(root, 'home')
@@ -41,12 +45,17 @@ test('unreadable files and folders are reported, and what was indexed under them
   const homeFiles = (await readdir(home, { recursive: true })).map((f) => join(home, f))
   await chownTree([home, ...homeFiles, music, locked, good, secret, inside])
 
-  const first = await scanAs(home, music)
+  const first = await scanAs(cli, home, music)
   t.like(first, { added: 3, skipped: 0 })
 
+  // Opened up again before the temp dir goes: only root could remove a 0000 folder's contents.
+  t.teardown(async () => {
+    await chmod(locked, 0o755)
+    await chmod(secret, 0o644)
+  })
   await chmod(secret, 0o000)
   await chmod(locked, 0o000)
-  const second = await scanAs(home, music)
+  const second = await scanAs(cli, home, music)
   t.is(second.skipped, 1) // the locked folder; secret.wav is unchanged so it is not re-read
   t.like(second.issues[0], { path: locked, code: 'ERR_UNREADABLE' })
   t.regex(second.issues[0].reason, /^cannot (read|list) folder: EACCES$/)
@@ -57,7 +66,7 @@ test('unreadable files and folders are reported, and what was indexed under them
   await chmod(secret, 0o644)
   await writeTrack(secret, { title: 'Secret v2' }, 9)
   await chmod(secret, 0o000)
-  const third = await scanAs(home, music)
+  const third = await scanAs(cli, home, music)
   const issue = third.issues.find((i: { path: string }) => i.path === secret)
   t.like(issue, { code: 'ERR_UNREADABLE', reason: 'cannot open: EACCES' })
   t.is(third.missing, 0)

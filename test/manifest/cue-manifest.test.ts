@@ -118,6 +118,9 @@ test('hostile cue sections are refused with ERR_MALFORMED or ERR_TOO_LARGE', (t)
     ['del 2', [entry([{ c: 1, id: 'cue-00001', del: 2 }])]],
     ['registers unsorted', [entry([{ ...reg, id: 'cue-00002' }, reg])]],
     ['register repeated', [entry([reg, reg])]],
+    ['register with an unknown field', [entry([{ ...reg, extra: 1 }])]],
+    ['deletion with an unknown field', [entry([{ c: 1, id: 'cue-00001', del: 1, extra: 1 }])]],
+    ['entry with an unknown field', [{ ...entry([reg]), extra: 1 }]],
     ['entries repeated', [entry([reg]), entry([reg])]],
     ['too many registers', [entry(Array.from({ length: 129 }, (_, i) => ({ ...reg, id: `cue-${String(i).padStart(5, '0')}` })))]],
   ]

@@ -6,7 +6,7 @@ import test from 'ava'
 import fc from 'fast-check'
 import { decode, encode } from '../../src/codec/index.ts'
 import { decodePage, encodePages, ManifestError, rootFromBody, rootToBody } from '../../src/manifest/index.ts'
-import { decodeShareList } from '../../src/node/sharing.ts'
+import { decodeShareList } from '../../src/node/index.ts'
 import { fakeTracks } from './fake-tracks.ts'
 
 const pages = encodePages(fakeTracks(150))

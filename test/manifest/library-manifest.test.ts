@@ -84,6 +84,38 @@ test('roots: page count must match the track count; names unique; caps hold', (t
   t.throws(() => encodePages(fakeTracks(LIBRARY_CAPS.tracks + 1)), { instanceOf: ManifestError })
 })
 
+test('every part of a library manifest refuses unknown fields: root, its playlists, page, track, tags, analysis, overview', (t) => {
+  const [track] = fakeTracks(1)
+  const overview = { columns: 2, secondsPerColumn: 1, data: new Uint8Array(8) }
+  const analysis = {
+    version: 2, duration: 10, bpm: 120, tempoRange: { min: 60, max: 180 }, bpmConfidence: 0.5, beatOffset: 0, key: 'A minor', camelot: '8A',
+    openKey: '1m', keyStrength: 0.5, lufs: -9, peakDb: -1, overview,
+  }
+  const page = decode(encodePages([{ ...track!, analysis }])[0]!) as Record<string, any>
+  t.is(decodePage(encode(page as never), 0, 1).length, 1, 'the valid base case reads')
+  const withExtra = (edit: (p: Record<string, any>) => void) => {
+    const copy = decode(encode(page as never)) as Record<string, any>
+    edit(copy)
+    return encode(copy as never)
+  }
+  for (const [where, edit] of [
+    ['page', (p) => (p.extra = 1)],
+    ['track', (p) => (p.tracks[0].extra = 1)],
+    ['tags', (p) => (p.tracks[0].tags.extra = 1)],
+    ['analysis', (p) => (p.tracks[0].analysis.extra = 1)],
+    ['overview', (p) => (p.tracks[0].analysis.overview.extra = 1)],
+  ] as Array<[string, (p: Record<string, any>) => void]>) {
+    const err = t.throws(() => decodePage(withExtra(edit), 0, 1), { instanceOf: ManifestError }, where)
+    t.is(err.code, 'ERR_MALFORMED', where)
+    t.regex(err.message, new RegExp(`${where}: unknown field "extra"`), where)
+  }
+  const root = rootToBody({ count: 1, pages: [randomBytes(32).toString('hex')], playlists: [{ name: 'a', seq: 1, blob: randomBytes(32).toString('hex') }] })
+  t.is(rootFromBody(decode(encode(root))).count, 1)
+  t.regex(t.throws(() => rootFromBody(decode(encode({ ...root, extra: 1 }))), { instanceOf: ManifestError }).message, /library root: unknown field "extra"/)
+  const listed = { ...root, playlists: root.playlists.map((p) => ({ ...p, extra: 1 })) }
+  t.regex(t.throws(() => rootFromBody(decode(encode(listed))), { instanceOf: ManifestError }).message, /playlist: unknown field "extra"/)
+})
+
 test('a blob that inflates past its cap is refused as too large (no decompression bomb)', (t) => {
   const bomb = packBlob(Buffer.alloc(16 * 1024 * 1024), secret)
   t.true(bomb.data.length < 64 * 1024)

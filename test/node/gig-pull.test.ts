@@ -186,7 +186,7 @@ async function refusal(ch: DeviceChannel, link: DeviceLink, body: Uint8Array): P
   }
 }
 
-test.serial('the target refuses unsigned, forged, expired, replayed and friends\' pull requests', async (t) => {
+test.serial('the target refuses unsigned, forged, expired, replayed (across a restart) and friends\' pull requests', async (t) => {
   const root = await tempDir(t)
   const [alex, alexPhone] = await makeHomes(join(root, 'a'), ['alex-pc', 'alex-phone'])
   const [fiona] = await makeHomes(join(root, 'f'), ['fiona-pc'])
@@ -230,4 +230,13 @@ test.serial('the target refuses unsigned, forged, expired, replayed and friends\
   // nothing ran
   const { json } = await api<{ jobs: PullJobView[] }>(a, alex!, 'GET', '/api/pull')
   t.deepEqual(json.jobs, [])
+
+  // The target restarted within the request's lifetime still refuses its replay: accepted nonces are kept in its home.
+  own.ch.close()
+  await a.stop()
+  const restarted = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
+  const again = await dialChannel(phoneId, restarted.info.peerPort, deviceChannelInfoHash(phoneId.circleSecret), (x) => x.kind === 'own')
+  t.teardown(() => again.ch.close())
+  t.is(await refusal(again.ch, again.link, fresh.wire), 'replayed request')
+  t.regex(await refusal(again.ch, again.link, signPullRequest(phoneId.device, target, 'Nope').wire), /^answered .*ERR_PLAYLIST_NOT_FOUND/)
 })

@@ -2,8 +2,12 @@
 import test from 'ava'
 import { encode } from '../../src/codec/index.ts'
 import { revokeDevice, signBytes } from '../../src/identity/index.ts'
-import { checkPullRequest, encodeSigned, NonceBook, RequestRefused, signPullRequest, PULL_REQUEST_TTL } from '../../src/node/pull-request.ts'
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import {
+  checkPullRequest, encodeSigned, NonceBook, PULL_NONCES_FILE, pullNoncesPath, RequestRefused, signPullRequest, PULL_REQUEST_TTL,
+} from '../../src/node/pull-request.ts'
 import { makeCircle, makeDevice } from '../helpers/circle.ts'
+import { tempDir } from '../helpers/temp.ts'
 
 const circle = makeCircle(['laptop', 'home-pc', 'phone'])
 const [laptop, homePc, phone] = circle.devices as [typeof circle.devices[0], typeof circle.devices[0], typeof circle.devices[0]]
@@ -77,4 +81,44 @@ test('nonces are forgotten once their requests expired', (t) => {
   t.throws(() => book.use(Buffer.alloc(16, 1), now + 1_000, now + 500), { instanceOf: RequestRefused, message: 'replayed request' })
   book.use(Buffer.alloc(16, 2), now + 10_000, now + 2_000)
   t.is(book.size, 1)
+})
+
+test('accepted nonces outlive a restart: the book re-opened from the same home refuses the replay', async (t) => {
+  const home = await tempDir(t)
+  const file = pullNoncesPath(home)
+  const { wire } = signPullRequest(keys(homePc), laptop.key.publicKey, 'Friday')
+  const first = await NonceBook.open(file)
+  t.is(checkPullRequest(wire, ctx({ nonces: first })).playlist, 'Friday')
+  await first.save()
+  t.is((await stat(file)).mode & 0o777, 0o600)
+  // The target restarts within the request's lifetime.
+  const reopened = await NonceBook.open(file)
+  t.is(reopened.size, 1)
+  t.is(refusal(wire, ctx({ nonces: reopened })), 'replayed request')
+  // Another request still goes through, and is kept too.
+  const other = signPullRequest(keys(homePc), laptop.key.publicKey, 'Saturday')
+  t.is(checkPullRequest(other.wire, ctx({ nonces: reopened })).playlist, 'Saturday')
+  await reopened.save()
+  t.is((await NonceBook.open(file)).size, 2)
+  // Expired nonces are not carried over a restart, and are pruned from the file on the next save.
+  const later = Date.now() + PULL_REQUEST_TTL + 1
+  const pruned = await NonceBook.open(file, { now: later })
+  t.is(pruned.size, 0)
+  pruned.use(Buffer.alloc(16, 9), later + 1_000, later)
+  await pruned.save()
+  t.deepEqual(Object.keys((JSON.parse(await readFile(file, 'utf8')) as { nonces: object }).nonces), ['09'.repeat(16)])
+  t.deepEqual((await readdir(home)).sort(), [PULL_NONCES_FILE], 'no temp files left')
+})
+
+test('a nonce file that is not a book is set aside with a warning, and the book starts empty', async (t) => {
+  const home = await tempDir(t)
+  const file = pullNoncesPath(home)
+  for (const bad of ['not json', '{"v":2,"nonces":{}}', `{"v":1,"nonces":{"zz":1}}`]) {
+    await writeFile(file, bad)
+    const warnings: Error[] = []
+    const book = await NonceBook.open(file, { onBad: (e) => warnings.push(e) })
+    t.is(book.size, 0, bad)
+    t.regex(warnings[0]?.message ?? '', /is not a nonce book/, bad)
+    t.is(await readFile(`${file}.bad`, 'utf8'), bad)
+  }
 })

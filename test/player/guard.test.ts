@@ -9,10 +9,10 @@ import { parseTarget } from '../../src/player/router.ts'
 const TOKEN = 'c'.repeat(64)
 
 /** Just what the guard reads of a request. */
-function req(method: string, headers: Record<string, string | string[]>): IncomingMessage {
+function req(method: string, headers: Record<string, string | string[]>, url = '/api/library'): IncomingMessage {
   const distinct: Record<string, string[]> = {}
   for (const [k, v] of Object.entries(headers)) distinct[k] = Array.isArray(v) ? v : [v]
-  return { method, headersDistinct: distinct } as unknown as IncomingMessage
+  return { method, url, headersDistinct: distinct } as unknown as IncomingMessage
 }
 
 const local = (extra: Partial<GuardPolicy> = {}): GuardPolicy => ({
@@ -92,29 +92,48 @@ test('request targets: decoded segments; traversal, bad escapes and absolute for
   }
 })
 
-test('a session cookie stands in for the token; only sessions the store made, unexpired', (t) => {
+test('a session stands in for the token only as cookie AND key (or stream key on /stream); only sessions the store made, unexpired', (t) => {
   let now = 1_000_000
   const sessions = new SessionStore(() => now)
-  const id = sessions.create()
-  t.regex(id, /^[A-Za-z0-9_-]{43}$/)
-  t.not(sessions.create(), id)
+  const s = sessions.create()
+  const { id, key, streamKey } = s
+  for (const v of [id, key, streamKey]) t.regex(v, /^[A-Za-z0-9_-]{43}$/)
+  t.is(new Set([id, key, streamKey]).size, 3)
+  t.not(sessions.create().id, id)
   const remote = local({ allowRemote: true, sessions })
   const host = { host: '127.0.0.1:4000' }
-  t.is(codeOf(() => guardRequest(req('GET', { ...host, cookie: `djcloud_session=${id}` }), remote)), 'ok')
-  t.is(codeOf(() => guardRequest(req('POST', { ...host, cookie: `a=b; djcloud_session=${id}; c=d` }), local({ sessions }))), 'ok')
-  t.is(codeOf(() => guardRequest(req('POST', { ...host, cookie: ['a=b', `djcloud_session=${id}`] }), local({ sessions }))), 'ok')
-  for (const cookie of [`djcloud_session=${id}x`, `djcloud_session=${'A'.repeat(43)}`, `xdjcloud_session=${id}`, 'djcloud_session=']) {
-    t.is(codeOf(() => guardRequest(req('GET', { ...host, cookie }), remote)), '401 ERR_UNAUTHORIZED', cookie)
+  const withKey = { ...host, 'x-djcloud-session': key }
+  t.is(codeOf(() => guardRequest(req('GET', { ...withKey, cookie: `djcloud_session=${id}` }), remote)), 'ok')
+  t.is(codeOf(() => guardRequest(req('POST', { ...withKey, cookie: `a=b; djcloud_session=${id}; c=d` }), local({ sessions }))), 'ok')
+  t.is(codeOf(() => guardRequest(req('POST', { ...withKey, cookie: ['a=b', `djcloud_session=${id}`] }), local({ sessions }))), 'ok')
+  // The cookie alone (what another service on this host, any port, receives) is refused, on reads and writes.
+  t.is(codeOf(() => guardRequest(req('GET', { ...host, cookie: `djcloud_session=${id}` }), remote)), '401 ERR_UNAUTHORIZED')
+  t.is(codeOf(() => guardRequest(req('POST', { ...host, cookie: `djcloud_session=${id}` }), local({ sessions }))), '401 ERR_UNAUTHORIZED')
+  // So is the key alone, another session's key, or the stream key as the header.
+  t.is(codeOf(() => guardRequest(req('GET', withKey), remote)), '401 ERR_UNAUTHORIZED')
+  t.is(codeOf(() => guardRequest(req('GET', { ...host, 'x-djcloud-session': sessions.create().key, cookie: `djcloud_session=${id}` }), remote)), '401 ERR_UNAUTHORIZED')
+  t.is(codeOf(() => guardRequest(req('GET', { ...host, 'x-djcloud-session': streamKey, cookie: `djcloud_session=${id}` }), remote)), '401 ERR_UNAUTHORIZED')
+  // The stream key: in the query of a GET/HEAD /stream/... only; not the session key there, and not elsewhere.
+  const stream = `/stream/${'a'.repeat(64)}`
+  t.is(codeOf(() => guardRequest(req('GET', { ...host, cookie: `djcloud_session=${id}` }, `${stream}?sk=${streamKey}`), remote)), 'ok')
+  t.is(codeOf(() => guardRequest(req('HEAD', { ...host, cookie: `djcloud_session=${id}` }, `${stream}?sk=${streamKey}`), remote)), 'ok')
+  for (const url of [`${stream}?sk=${key}`, `${stream}?sk=${streamKey}&sk=${streamKey}`, `${stream}`, `/api/library?sk=${streamKey}`, `/streamx?sk=${streamKey}`]) {
+    t.is(codeOf(() => guardRequest(req('GET', { ...host, cookie: `djcloud_session=${id}` }, url), remote)), '401 ERR_UNAUTHORIZED', url)
   }
-  // The cookie never gets past the Host and Origin checks, and a policy without sessions ignores it.
-  t.is(codeOf(() => guardRequest(req('POST', { ...host, origin: 'http://evil.example', cookie: `djcloud_session=${id}` }), remote)), '403 ERR_FORBIDDEN_ORIGIN')
-  t.is(codeOf(() => guardRequest(req('POST', { ...host, cookie: `djcloud_session=${id}` }), local())), '401 ERR_UNAUTHORIZED')
-  // A wrong Authorization header is not rescued by the cookie.
-  t.is(codeOf(() => guardRequest(req('POST', { ...host, authorization: 'Bearer nope', cookie: `djcloud_session=${id}` }), remote)), '401 ERR_UNAUTHORIZED')
+  t.is(codeOf(() => guardRequest(req('GET', { ...host }, `${stream}?sk=${streamKey}`), remote)), '401 ERR_UNAUTHORIZED', 'no cookie')
+  t.is(codeOf(() => guardRequest(req('POST', { ...host, cookie: `djcloud_session=${id}` }, `${stream}?sk=${streamKey}`), local({ sessions }))), '401 ERR_UNAUTHORIZED')
+  for (const cookie of [`djcloud_session=${id}x`, `djcloud_session=${'A'.repeat(43)}`, `xdjcloud_session=${id}`, 'djcloud_session=']) {
+    t.is(codeOf(() => guardRequest(req('GET', { ...withKey, cookie }), remote)), '401 ERR_UNAUTHORIZED', cookie)
+  }
+  // The session never gets past the Host and Origin checks, and a policy without sessions ignores it.
+  t.is(codeOf(() => guardRequest(req('POST', { ...withKey, origin: 'http://evil.example', cookie: `djcloud_session=${id}` }), remote)), '403 ERR_FORBIDDEN_ORIGIN')
+  t.is(codeOf(() => guardRequest(req('POST', { ...withKey, cookie: `djcloud_session=${id}` }), local())), '401 ERR_UNAUTHORIZED')
+  // A wrong Authorization header is not rescued by the session.
+  t.is(codeOf(() => guardRequest(req('POST', { ...withKey, authorization: 'Bearer nope', cookie: `djcloud_session=${id}` }), remote)), '401 ERR_UNAUTHORIZED')
   t.is(sessionCookie(req('GET', { cookie: ` djcloud_session = ${id} ` })), id)
   now += SESSION_MAX_AGE * 1000 + 1
-  t.false(sessions.has(id), 'expired after 30 days')
-  t.is(codeOf(() => guardRequest(req('GET', { ...host, cookie: `djcloud_session=${id}` }), remote)), '401 ERR_UNAUTHORIZED')
+  t.false(sessions.check(id, key, 'key'), 'expired after 30 days')
+  t.is(codeOf(() => guardRequest(req('GET', { ...withKey, cookie: `djcloud_session=${id}` }), remote)), '401 ERR_UNAUTHORIZED')
 })
 
 test('the session store keeps at most MAX_SESSIONS, dropping the oldest', (t) => {
@@ -122,11 +141,13 @@ test('the session store keeps at most MAX_SESSIONS, dropping the oldest', (t) =>
   const first = sessions.create()
   const second = sessions.create()
   for (let i = 2; i < MAX_SESSIONS; i++) sessions.create()
-  t.true(sessions.has(first))
+  t.true(sessions.check(first.id, first.key, 'key'))
   sessions.create()
   t.is(sessions.size, MAX_SESSIONS)
-  t.false(sessions.has(first))
-  t.true(sessions.has(second))
+  t.false(sessions.check(first.id, first.key, 'key'))
+  t.true(sessions.check(second.id, second.key, 'key'))
+  t.true(sessions.check(second.id, second.streamKey, 'stream'))
+  t.false(sessions.check(second.id, second.streamKey, 'key'))
 })
 
 test('the token goes into the page only for a loopback Host from a loopback peer', (t) => {

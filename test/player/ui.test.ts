@@ -111,7 +111,7 @@ test('remote access: the page and its files load without the token, the page car
   t.is((await f.send({ path: '/assets/nope.js', headers: f.lan })).status, 404)
 })
 
-test('POST /api/session trades the token for an HttpOnly SameSite=Strict cookie the API and /stream accept', async (t) => {
+test('POST /api/session trades the token for an HttpOnly SameSite=Strict cookie plus keys; the cookie works only with them', async (t) => {
   const f = await remote(t)
   const post = (body: string, headers: Record<string, string> = {}) =>
     f.send({ method: 'POST', path: '/api/session', headers: { ...f.lan, 'content-type': 'application/json', ...headers }, body })
@@ -122,21 +122,34 @@ test('POST /api/session trades the token for an HttpOnly SameSite=Strict cookie 
   t.is((await post(JSON.stringify({ token: TOKEN }), { origin: 'http://evil.example' })).status, 403)
 
   const ok = await post(JSON.stringify({ token: TOKEN }), { origin: `http://dj-laptop.local:${f.port}` })
-  t.is(ok.status, 204)
+  t.is(ok.status, 200)
+  t.is(ok.headers['cache-control'], 'no-store')
+  const keys = ok.json() as { key: string; streamKey: string; maxAge: number }
+  t.deepEqual(Object.keys(keys).sort(), ['key', 'maxAge', 'streamKey'])
+  t.regex(keys.key, /^[A-Za-z0-9_-]{43}$/)
+  t.regex(keys.streamKey, /^[A-Za-z0-9_-]{43}$/)
+  t.is(keys.maxAge, 2592000)
   const cookie = ok.headers['set-cookie']?.[0] ?? ''
   t.regex(cookie, /^djcloud_session=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=2592000$/)
   const session = cookie.split(';')[0]!
+  const withKey = { ...f.lan, cookie: session, 'x-djcloud-session': keys.key }
   const sha = f.tracks[0]!.sha256
-  t.is((await f.send({ path: '/api/library', headers: { ...f.lan, cookie: session } })).status, 200)
-  const audio = await f.send({ path: `/stream/${sha}`, headers: { ...f.lan, cookie: `other=1; ${session}`, range: 'bytes=0-9' } })
+  t.is((await f.send({ path: '/api/library', headers: withKey })).status, 200)
+  const audio = await f.send({ path: `/stream/${sha}?sk=${keys.streamKey}`, headers: { ...f.lan, cookie: `other=1; ${session}`, range: 'bytes=0-9' } })
   t.is(audio.status, 206)
   t.is(audio.body.length, 10)
-  // A state-changing request with the cookie alone passes the guard (here: 400 for its bad body, not 401).
-  const scan = await f.send({ method: 'POST', path: '/api/scan', headers: { ...f.lan, cookie: session, 'content-type': 'application/json' }, body: '{"roots":"x"}' })
+  t.is((await f.send({ path: `/stream/${sha}`, headers: { ...withKey, range: 'bytes=0-9' } })).status, 206, 'the key works on /stream too')
+  // A state-changing request with the session passes the guard (here: 400 for its bad body, not 401).
+  const scan = await f.send({ method: 'POST', path: '/api/scan', headers: { ...withKey, 'content-type': 'application/json' }, body: '{"roots":"x"}' })
   t.is(scan.status, 400)
-  // Forged or altered sessions are refused; a wrong Bearer header is not rescued by a good cookie.
+  // The cookie alone is what any service on another port of this host receives: worth nothing.
+  t.is((await f.send({ path: '/api/library', headers: { ...f.lan, cookie: session } })).status, 401)
+  t.is((await f.send({ path: `/stream/${sha}`, headers: { ...f.lan, cookie: session } })).status, 401)
+  t.is((await f.send({ method: 'POST', path: '/api/scan', headers: { ...f.lan, cookie: session, 'content-type': 'application/json' }, body: '{"roots":"x"}' })).status, 401)
+  t.is((await f.send({ path: `/api/library?sk=${keys.streamKey}`, headers: { ...f.lan, cookie: session } })).status, 401, 'the stream key opens /stream only')
+  // Forged or altered sessions are refused; a wrong Bearer header is not rescued by a good session.
   for (const c of ['djcloud_session=' + 'A'.repeat(43), session.slice(0, -1) + (session.endsWith('A') ? 'B' : 'A'), 'djcloud_session=', session.replace('djcloud_session', 'djcloud_sessions')]) {
-    t.is((await f.send({ path: '/api/library', headers: { ...f.lan, cookie: c } })).status, 401, c)
+    t.is((await f.send({ path: '/api/library', headers: { ...withKey, cookie: c } })).status, 401, c)
   }
-  t.is((await f.send({ path: '/api/library', headers: { ...f.lan, cookie: session, authorization: 'Bearer wrong-token-0123456789' } })).status, 401)
+  t.is((await f.send({ path: '/api/library', headers: { ...withKey, authorization: 'Bearer wrong-token-0123456789' } })).status, 401)
 })

@@ -2,7 +2,7 @@
 import test from 'ava'
 import { randomBytes } from 'node:crypto'
 import { revokeDevice, addDevice, issueCertificate, encodeCertificate, removeFriend } from '../../src/identity/index.ts'
-import { announce, signedAnnounceParams } from '../../src/swarm/announce.ts'
+import { announce, signedAnnounceParams } from '../../src/swarm/index.ts'
 import { createAdmissionTracker, REFUSAL_REASONS, TrackerError } from '../../tracker/index.ts'
 import {
   deviceOf, httpGet, makeCircle, newInfoHash, newPeerId, rawAnnounce, refused, startTracker, TOKEN,

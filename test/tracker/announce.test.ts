@@ -4,7 +4,7 @@ import { createServer, type Socket } from 'node:net'
 import { encode } from '../../src/codec/index.ts'
 import {
   AnnounceError, announce, announceUrl, parseAnnounceResponse, percentEncodeBytes, signedAnnounceParams,
-} from '../../src/swarm/announce.ts'
+} from '../../src/swarm/index.ts'
 import { makeCircle, newInfoHash, newPeerId, startTracker } from './fixtures.ts'
 
 const opts = () => ({ infoHash: newInfoHash(), peerId: newPeerId(), port: 6881 })

@@ -6,7 +6,7 @@ import type { ExecutionContext } from 'ava'
 import {
   addDevice, addFriend, encodeCertificate, generateKeyPair, issueCertificate, newRoster, type DeviceCertificate, type KeyPair, type Roster,
 } from '../../src/identity/index.ts'
-import { AnnounceError, announceUrl, type AnnounceOptions, type AnnounceProof, type AnnounceSigner } from '../../src/swarm/announce.ts'
+import { AnnounceError, announceUrl, type AnnounceOptions, type AnnounceProof, type AnnounceSigner } from '../../src/swarm/index.ts'
 import { decode, type BDict } from '../../src/codec/index.ts'
 import { createAdmissionTracker, type AdmissionTracker, type AdmissionTrackerOptions } from '../../tracker/index.ts'
 

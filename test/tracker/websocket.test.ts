@@ -1,7 +1,7 @@
 // WebSocket announces (the WebRTC signaling side): the same admission as HTTP.
 import test, { type ExecutionContext } from 'ava'
 import WebSocket from 'ws'
-import { signedAnnounceParams, type AnnounceSigner } from '../../src/swarm/announce.ts'
+import { signedAnnounceParams, type AnnounceSigner } from '../../src/swarm/index.ts'
 import { makeCircle, newInfoHash, newPeerId, startTracker } from './fixtures.ts'
 
 interface Client {

@@ -49,7 +49,20 @@ test('times, rates and tempos', (t) => {
   t.is(formatRate(512), '512 B/s')
   t.is(formatRate(1_500_000), '1.5 MB/s')
   t.is(formatBytes(25_000), '25 kB')
-  t.is(formatBpm(128), '128')
-  t.is(formatBpm(128.46), '128.5')
   t.is(formatBpm(Number.NaN), '')
+})
+
+test('a tempo always reads with one decimal, whole or not, tag or analysis', (t) => {
+  t.is(formatBpm(128), '128.0')
+  t.is(formatBpm(126), '126.0')
+  t.is(formatBpm(135.04), '135.0')
+  t.is(formatBpm(128.46), '128.5')
+  t.is(formatBpm(127.95), '128.0')
+  t.is(formatBpm(128.25), '128.3')
+  t.is(formatBpm(87.5), '87.5')
+  t.is(formatBpm(174), '174.0')
+  t.is(formatBpm(Infinity), '')
+  // One rule, so every value in a column has the same shape.
+  const shapes = new Set([120, 120.5, 126, 135.04, 99.99, 174.2].map((b) => formatBpm(b).replace(/\d+/g, 'n')))
+  t.deepEqual([...shapes], ['n.n'])
 })

@@ -1,8 +1,7 @@
 // djcloud playlist: playlists across own devices, through the running node
 // (it owns the manifests and publishes every edit at once).
 import { resolveHome } from '../../home.ts'
-import { runningNode, type NodeInfo } from '../../node/index.ts'
-import type { PlaylistView } from '../../node/playlist-routes.ts'
+import { runningNode, type NodeInfo, type PlaylistView } from '../../node/index.ts'
 import { readApiToken } from '../../player/index.ts'
 import { UsageError, writeJson, type Command } from '../command.ts'
 import { callNode } from '../remote-library.ts'

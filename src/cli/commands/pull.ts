@@ -3,9 +3,7 @@
 // and prints the gig-ready report; exit 0 only when every track is present
 // and verified on the target device.
 import { resolveHome } from '../../home.ts'
-import { runningNode } from '../../node/index.ts'
-import type { GigReport, PullTrack } from '../../node/gig-pull.ts'
-import type { PullJobView } from '../../node/pull-service.ts'
+import { runningNode, type GigReport, type PullJobView, type PullTrack } from '../../node/index.ts'
 import { readApiToken } from '../../player/index.ts'
 import { UsageError, writeJson, type Command } from '../command.ts'
 import { ProgressBar } from '../progress.ts'

@@ -40,6 +40,7 @@ export const serveCommand: Command = {
     'no-analyze': { type: 'boolean', description: 'do not analyse new tracks in the background (djcloud analyze still works)' },
     'peer-host': { type: 'string', value: 'ADDR', description: 'address for the peer port (default all interfaces)' },
     json: { type: 'boolean', description: 'print the node\'s addresses as one JSON line' },
+    'no-page-token': { type: 'boolean', description: 'never put the API token in the web page, also for browsers on this machine (a machine other people use): every browser asks for it once' },
   },
   async run({ values, stdout, stderr }) {
     const home = resolveHome(values.home as string | undefined)
@@ -63,6 +64,7 @@ export const serveCommand: Command = {
       }),
       dht: values['no-dht'] ? false : { port: port(values['dht-port'], '--dht-port') },
       analyze: values['no-analyze'] !== true,
+      pageToken: values['no-page-token'] !== true,
       tracker: values['no-tracker']
         ? false
         : values['tracker-port'] !== undefined || values['tracker-host'] !== undefined

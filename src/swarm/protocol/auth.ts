@@ -2,11 +2,13 @@
 // the other side trusts, bound to this connection. Peer ids are random per
 // connection, so a signature over (infohash, sender id, receiver id) cannot
 // be replayed on another connection.
-import { asBytes, asDict, decode, encode } from '../../codec/index.ts'
+import { asBytes, asStrictDict, decode, encode, fieldList } from '../../codec/index.ts'
 import { classifyCertificate, decodeCertificate, IdentityError, signBytes, verifyBytes, type DeviceCertificate, type Roster } from '../../identity/index.ts'
 
 export const AUTH_EXTENSION = 'dj_auth'
 const MAX_AUTH_BYTES = 1024
+/** Every field of a dj_auth message: anything else is malformed. */
+const AUTH_FIELDS = fieldList('cert', 'sig')
 
 export type AuthFailure = 'malformed' | 'bad-certificate' | 'unknown-owner' | 'revoked' | 'bad-signature' | 'not-allowed'
 
@@ -53,7 +55,7 @@ export function verifyAuthMessage(
   let sig: Uint8Array
   try {
     if (bytes.length > MAX_AUTH_BYTES) throw new Error('too large')
-    const d = asDict(decode(bytes, { maxBytes: MAX_AUTH_BYTES, maxDepth: 2, maxItems: 8 }), 'dj_auth')
+    const d = asStrictDict(decode(bytes, { maxBytes: MAX_AUTH_BYTES, maxDepth: 2, maxItems: 8 }), AUTH_FIELDS, 'dj_auth')
     cert = asBytes(d.cert, 'cert')
     sig = asBytes(d.sig, 'sig', 64)
   } catch {

@@ -3,7 +3,7 @@
 // the queue prefetched. Space plays/pauses, left/right arrows seek 5 s.
 import { useCallback, useEffect, useRef, useState, type Dispatch, type SetStateAction } from 'react'
 import { advance, formatBytes, formatRate, formatTime, prefetchRange, upNext, wholeFetchesAhead } from '../logic/index.ts'
-import { api, ApiError, authHeaders, describe, streamProblem } from './api.ts'
+import { api, ApiError, authHeaders, describe, streamProblem, streamUrl } from './api.ts'
 import { Cues, useCues } from './Cues.tsx'
 import { Waveform } from './Waveform.tsx'
 import type { Notify, PlayEntry, PlayQueue } from './types.ts'
@@ -75,7 +75,7 @@ export function Player({ queue, setQueue, notify }: Props) {
     setProblem(null)
     setStream(null)
     setDuration(Number.isFinite(current.duration) ? current.duration : NaN)
-    a.src = `/stream/${current.sha256}`
+    a.src = streamUrl(current.sha256)
     a.play().catch((err: unknown) => {
       // AbortError: another track was asked for before this one started.
       if (err instanceof DOMException && err.name === 'AbortError') return
@@ -188,7 +188,7 @@ export function Player({ queue, setQueue, notify }: Props) {
     if (a.paused) {
       setProblem(null)
       // After a failed load, try the stream again (a device may be back); a new failure reports again.
-      if (a.error) a.src = `/stream/${current.sha256}`
+      if (a.error) a.src = streamUrl(current.sha256)
       a.play().catch(() => undefined)
     } else a.pause()
   }, [current])

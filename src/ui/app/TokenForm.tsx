@@ -1,5 +1,6 @@
 // A page not served to loopback has no token in it: the person types it once
-// and the node sets a session cookie (POST /api/session).
+// and the node opens a session (POST /api/session): a cookie, and keys the
+// page keeps in its origin's storage (api.ts).
 import { useState, type FormEvent } from 'react'
 import { ApiError, describe, startSession } from './api.ts'
 

@@ -8,18 +8,50 @@ export class ApiError extends Error {
   }
 }
 
-/** The token the node put in the page (loopback only); remote pages use the session cookie. */
+/** The token the node put in the page (loopback only); remote pages use a session. */
 export function pageToken(): string | null {
   const meta = document.querySelector<HTMLMetaElement>('meta[name="djcloud-token"]')
   const v = meta?.content.trim()
   return v ? v : null
 }
 
+/**
+ * A browser session's keys (POST /api/session). The cookie alone opens
+ * nothing: cookies go to every port of a host, so the node also wants the
+ * session's key in a header, or its stream key in a /stream URL. The keys are
+ * kept in localStorage, which is this page's origin's alone (scheme, host and
+ * port): a service on another port of the same host cannot read them.
+ */
+export interface SessionKeys {
+  key: string
+  streamKey: string
+}
+
+const SESSION_KEYS = 'djcloud.session'
+const KEY_SHAPE = /^[A-Za-z0-9_-]{43}$/
+
+export function sessionKeys(): SessionKeys | null {
+  try {
+    const v = JSON.parse(localStorage.getItem(SESSION_KEYS) ?? 'null') as Partial<SessionKeys> | null
+    return v && KEY_SHAPE.test(v.key ?? '') && KEY_SHAPE.test(v.streamKey ?? '') ? { key: v.key!, streamKey: v.streamKey! } : null
+  } catch {
+    return null
+  }
+}
+
 let token: string | null | undefined
 
 export function authHeaders(): Record<string, string> {
   if (token === undefined) token = pageToken()
-  return token ? { Authorization: `Bearer ${token}` } : {}
+  if (token) return { Authorization: `Bearer ${token}` }
+  const keys = sessionKeys()
+  return keys ? { 'X-Djcloud-Session': keys.key } : {}
+}
+
+/** The URL an <audio> element plays (it cannot send a header): with the session's stream key when there is one. */
+export function streamUrl(sha256: string): string {
+  const keys = sessionKeys()
+  return keys ? `/stream/${sha256}?sk=${encodeURIComponent(keys.streamKey)}` : `/stream/${sha256}`
 }
 
 async function errorOf(res: Response): Promise<ApiError> {
@@ -71,7 +103,7 @@ export async function streamProblem(sha256: string): Promise<ApiError | null> {
   }
 }
 
-/** Exchanges the token for the session cookie (remote browsers). */
+/** Exchanges the token for a session: the cookie, and the keys kept in this origin's storage. */
 export async function startSession(t: string): Promise<void> {
   const res = await fetch('/api/session', {
     method: 'POST',
@@ -80,17 +112,20 @@ export async function startSession(t: string): Promise<void> {
     credentials: 'same-origin',
   })
   if (!res.ok) throw await errorOf(res)
+  const { key, streamKey } = (await res.json()) as SessionKeys
+  localStorage.setItem(SESSION_KEYS, JSON.stringify({ key, streamKey }))
 }
 
 /**
  * An <audio> element cannot send the Bearer header: when the node wants the
  * token on reads too (remote access is on), the page's token is exchanged for
- * the session cookie, which /stream accepts.
+ * a session, whose stream key /stream URLs carry.
  */
 export async function ensureStreamSession(): Promise<void> {
   const t = pageToken()
   if (!t) return
-  const res = await fetch('/api/health', { credentials: 'same-origin' })
+  const keys = sessionKeys()
+  const res = await fetch('/api/health', { headers: keys ? { 'X-Djcloud-Session': keys.key } : {}, credentials: 'same-origin' })
   if (res.status === 401) await startSession(t)
 }
 

@@ -28,7 +28,12 @@ export function formatBytes(n: number): string {
   return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`
 }
 
+/**
+ * A tempo always with one decimal, as Traktor and Serato show it: 128 ->
+ * "128.0", 128.46 -> "128.5", 135.04 -> "135.0", so a column of tempi lines
+ * up and a whole tag and an analysed tempo read alike. Unknown -> "".
+ */
 export function formatBpm(bpm: number): string {
   if (!Number.isFinite(bpm)) return ''
-  return Number.isInteger(bpm) ? String(bpm) : bpm.toFixed(1)
+  return (Math.round(bpm * 10) / 10).toFixed(1)
 }

@@ -2,7 +2,7 @@
 // the bodies of the pages after the codec's header packets (identification,
 // comments, setup) to `sink`: retagging rewrites the comment packet and
 // renumbers pages, but leaves those bodies byte-identical.
-import { ScanError } from './errors.ts'
+import { PayloadError } from './errors.ts'
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256)
@@ -44,7 +44,7 @@ export class OggPayloadParser {
     const buf = this.pending
     while (buf.length - at >= 27) {
       if (buf.toString('latin1', at, at + 4) !== 'OggS') {
-        throw new ScanError('ERR_CORRUPT', `corrupt Ogg stream: no page marker at byte ${this.offset + at}`)
+        throw new PayloadError('ERR_CORRUPT', `corrupt Ogg stream: no page marker at byte ${this.offset + at}`)
       }
       const segments = buf[at + 26]!
       if (buf.length - at < 27 + segments) break
@@ -54,7 +54,7 @@ export class OggPayloadParser {
       if (buf.length - at < pageLength) break
       const page = buf.subarray(at, at + pageLength)
       if (oggCrc(page) !== page.readUInt32LE(22)) {
-        throw new ScanError('ERR_CORRUPT', `corrupt Ogg page at byte ${this.offset + at} (checksum mismatch)`)
+        throw new PayloadError('ERR_CORRUPT', `corrupt Ogg page at byte ${this.offset + at} (checksum mismatch)`)
       }
       if (this.headersLeft > 0) {
         // A lacing value under 255 ends a packet.
@@ -71,9 +71,9 @@ export class OggPayloadParser {
   }
 
   end(): void {
-    if (this.pending.length > 0) throw new ScanError('ERR_TRUNCATED', 'truncated: the last Ogg page is incomplete')
-    if (this.headersLeft > 0 || this.audioPages === 0) throw new ScanError('ERR_TRUNCATED', 'truncated: the Ogg stream ends before any audio')
+    if (this.pending.length > 0) throw new PayloadError('ERR_TRUNCATED', 'truncated: the last Ogg page is incomplete')
+    if (this.headersLeft > 0 || this.audioPages === 0) throw new PayloadError('ERR_TRUNCATED', 'truncated: the Ogg stream ends before any audio')
     // The last page of a complete stream carries the end-of-stream flag.
-    if ((this.lastFlags & 0x04) === 0) throw new ScanError('ERR_TRUNCATED', 'truncated: the Ogg stream has no end-of-stream page')
+    if ((this.lastFlags & 0x04) === 0) throw new PayloadError('ERR_TRUNCATED', 'truncated: the Ogg stream has no end-of-stream page')
   }
 }

@@ -8,7 +8,7 @@
 // and files cut short, with a one-line reason.
 import type { FileHandle } from 'node:fs/promises'
 import type { AudioFormat } from './formats.ts'
-import { ScanError } from './errors.ts'
+import { PayloadError } from './errors.ts'
 
 /** Byte ranges [start, end) in file order, or an Ogg stream to parse while streaming. */
 export type PayloadPlan =
@@ -63,15 +63,15 @@ export async function planPayload(format: AudioFormat, r: RandomReader): Promise
   }
 }
 
-const notAudio = (format: string, why: string) => new ScanError('ERR_NOT_AUDIO', `not a valid ${format} file: ${why}`)
-const truncated = (why: string) => new ScanError('ERR_TRUNCATED', `truncated: ${why}`)
+const notAudio = (format: string, why: string) => new PayloadError('ERR_NOT_AUDIO', `not a valid ${format} file: ${why}`)
+const truncated = (why: string) => new PayloadError('ERR_TRUNCATED', `truncated: ${why}`)
 
 /** Skips ID3v2 tags at `offset` (several may follow each other); returns the offset after them. */
 async function skipId3v2(r: RandomReader, offset: number): Promise<number> {
   for (let i = 0; i < 16; i++) {
     const h = await r.read(offset, 10)
     if (h.length < 10 || h.toString('latin1', 0, 3) !== 'ID3') return offset
-    if ((h[6]! | h[7]! | h[8]! | h[9]!) & 0x80) throw new ScanError('ERR_CORRUPT', 'corrupt ID3v2 tag header')
+    if ((h[6]! | h[7]! | h[8]! | h[9]!) & 0x80) throw new PayloadError('ERR_CORRUPT', 'corrupt ID3v2 tag header')
     const size = (h[6]! << 21) | (h[7]! << 14) | (h[8]! << 7) | h[9]!
     const footer = h[5]! & 0x10 ? 10 : 0
     offset += 10 + size + footer
@@ -93,14 +93,14 @@ async function trimTrailingTags(r: RandomReader, start: number, end: number): Pr
       const size = ape.readUInt32LE(12) // footer + items
       const hasHeader = (ape.readUInt32LE(20) & 0x80000000) !== 0
       const total = size + (hasHeader ? 32 : 0)
-      if (total > end - start) throw new ScanError('ERR_CORRUPT', 'APEv2 tag size is larger than the file')
+      if (total > end - start) throw new PayloadError('ERR_CORRUPT', 'APEv2 tag size is larger than the file')
       end -= total
       continue
     }
     const lyr = await r.read(Math.max(start, end - 15), Math.min(15, end - start))
     if (lyr.length === 15 && lyr.toString('latin1', 6) === 'LYRICS200') {
       const size = Number.parseInt(lyr.toString('latin1', 0, 6), 10)
-      if (!Number.isFinite(size) || size + 15 > end - start) throw new ScanError('ERR_CORRUPT', 'bad Lyrics3 tag')
+      if (!Number.isFinite(size) || size + 15 > end - start) throw new PayloadError('ERR_CORRUPT', 'bad Lyrics3 tag')
       end -= size + 15
       continue
     }
@@ -200,14 +200,14 @@ async function planFlac(r: RandomReader): Promise<PayloadPlan> {
   offset += 4
   let streamInfo: Buffer | undefined
   for (let i = 0; ; i++) {
-    if (i >= MAX_CHUNKS) throw new ScanError('ERR_CORRUPT', 'too many FLAC metadata blocks')
+    if (i >= MAX_CHUNKS) throw new PayloadError('ERR_CORRUPT', 'too many FLAC metadata blocks')
     const h = await r.read(offset, 4)
     if (h.length < 4) throw truncated('the file ends inside the FLAC metadata')
     const last = (h[0]! & 0x80) !== 0
     const type = h[0]! & 0x7f
     const length = h.readUIntBE(1, 3)
-    if (i === 0 && (type !== 0 || length !== 34)) throw new ScanError('ERR_CORRUPT', 'FLAC STREAMINFO block is missing')
-    if (type === 127) throw new ScanError('ERR_CORRUPT', 'invalid FLAC metadata block type')
+    if (i === 0 && (type !== 0 || length !== 34)) throw new PayloadError('ERR_CORRUPT', 'FLAC STREAMINFO block is missing')
+    if (type === 127) throw new PayloadError('ERR_CORRUPT', 'invalid FLAC metadata block type')
     if (i === 0) streamInfo = await r.read(offset + 4, 34)
     offset += 4 + length
     if (offset > r.size) throw truncated('a FLAC metadata block runs past the end of the file')
@@ -215,7 +215,7 @@ async function planFlac(r: RandomReader): Promise<PayloadPlan> {
   }
   const sync = await r.read(offset, 2)
   if (sync.length < 2) throw truncated('the FLAC file has no audio frames')
-  if (sync[0] !== 0xff || (sync[1]! & 0xfe) !== 0xf8) throw new ScanError('ERR_CORRUPT', 'no FLAC frame after the metadata')
+  if (sync[0] !== 0xff || (sync[1]! & 0xfe) !== 0xf8) throw new PayloadError('ERR_CORRUPT', 'no FLAC frame after the metadata')
   const end = await trimTrailingTags(r, offset, r.size)
   await checkFlacLength(r, streamInfo!, offset, end)
   return { kind: 'ranges', ranges: [[offset, end]] }
@@ -333,7 +333,7 @@ async function walkChunks(
   const found = new Map<string, [number, number]>()
   let offset = startAt
   for (let i = 0; offset + 8 <= r.size; i++) {
-    if (i >= MAX_CHUNKS) throw new ScanError('ERR_CORRUPT', `too many ${format} chunks`)
+    if (i >= MAX_CHUNKS) throw new PayloadError('ERR_CORRUPT', `too many ${format} chunks`)
     const h = await r.read(offset, 8)
     const id = h.toString('latin1', 0, 4)
     const size = littleEndian ? h.readUInt32LE(4) : h.readUInt32BE(4)
@@ -351,7 +351,7 @@ async function walkChunks(
     offset = payload + size + (size & 1)
   }
   for (const id of wanted) {
-    if (!found.has(id)) throw new ScanError('ERR_CORRUPT', `the ${format} file has no "${id.trim()}" chunk`)
+    if (!found.has(id)) throw new PayloadError('ERR_CORRUPT', `the ${format} file has no "${id.trim()}" chunk`)
   }
   return found
 }
@@ -380,7 +380,7 @@ async function planMp4(r: RandomReader): Promise<PayloadPlan> {
   let offset = 0
   let sawMoov = false
   for (let i = 0; offset < r.size; i++) {
-    if (i >= MAX_CHUNKS) throw new ScanError('ERR_CORRUPT', 'too many MP4 atoms')
+    if (i >= MAX_CHUNKS) throw new PayloadError('ERR_CORRUPT', 'too many MP4 atoms')
     const h = await r.read(offset, 16)
     if (h.length < 8) throw truncated('the file ends inside an MP4 atom header')
     const type = h.toString('latin1', 4, 8)
@@ -394,14 +394,14 @@ async function planMp4(r: RandomReader): Promise<PayloadPlan> {
     } else if (size === 0) {
       size = r.size - offset
     }
-    if (size < header) throw new ScanError('ERR_CORRUPT', `MP4 atom "${type}" has an impossible size`)
+    if (size < header) throw new PayloadError('ERR_CORRUPT', `MP4 atom "${type}" has an impossible size`)
     if (offset + size > r.size) throw truncated(`the MP4 "${type}" atom claims ${size} bytes, the file holds ${r.size - offset}`)
     if (type === 'moov') sawMoov = true
     if (type === 'mdat') ranges.push([offset + header, offset + size])
     offset += size
   }
-  if (!sawMoov) throw new ScanError('ERR_CORRUPT', 'the M4A file has no "moov" atom (it was never finished)')
-  if (ranges.length === 0) throw new ScanError('ERR_CORRUPT', 'the M4A file has no audio data ("mdat")')
+  if (!sawMoov) throw new PayloadError('ERR_CORRUPT', 'the M4A file has no "moov" atom (it was never finished)')
+  if (ranges.length === 0) throw new PayloadError('ERR_CORRUPT', 'the M4A file has no audio data ("mdat")')
   return { kind: 'ranges', ranges }
 }
 

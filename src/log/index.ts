@@ -1,0 +1,2 @@
+export { logger, shortId } from './logger.ts'
+export type { Logger } from './logger.ts'

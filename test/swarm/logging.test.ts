@@ -1,0 +1,63 @@
+// DEBUG=djcloud:swarm:* traces what matters for a stalled fetch or a peer
+// that cannot get in: refusals with their reason, bans, and a fetch piece by
+// piece. Real swarms on 127.0.0.1.
+import test, { type ExecutionContext } from 'ava'
+import { join } from 'node:path'
+import { Swarm } from '../../src/swarm/index.ts'
+import { BanList } from '../../src/swarm/ban-list.ts'
+import { makeCircle, type TestCircle } from '../helpers/circle.ts'
+import { debugLines } from '../helpers/debug-lines.ts'
+import { randomTrackFile } from '../helpers/swarm.ts'
+import { tempDir } from '../helpers/temp.ts'
+import { until } from '../helpers/until.ts'
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+
+async function startSwarm(t: ExecutionContext, c: TestCircle, i: number, dir: string, circleSecret = c.circleSecret): Promise<Swarm> {
+  const s = new Swarm({ credentials: c.devices[i]!.credentials, roster: () => c.roster, circleSecret, cacheDir: join(dir, `cache-${hex(c.devices[i]!.key.publicKey)}`), host: '127.0.0.1' })
+  s.on('warning', () => {})
+  t.teardown(() => s.close())
+  await s.start()
+  return s
+}
+
+test.serial('a refused peer is logged with its reason, under this device\'s short id', async (t) => {
+  const lines = debugLines(t, 'djcloud:swarm')
+  const mine = makeCircle(['home'])
+  const theirs = makeCircle(['stranger'])
+  const dir = await tempDir(t)
+  const home = await startSwarm(t, mine, 0, dir)
+  // A device of another circle that knows this circle's channel: its certificate's owner is unknown here.
+  const stranger = await startSwarm(t, theirs, 0, dir, mine.circleSecret)
+  const refused = new Promise<string>((resolve) => home.once('refused', (_host, reason) => resolve(reason)))
+  await t.throwsAsync(stranger.connectDevice('127.0.0.1', home.port))
+  t.is(await refused, 'unknown-owner')
+  const line = await until(async () => lines.find((l) => l.includes('refused 127.0.0.1: unknown-owner')), 10_000)
+  t.regex(line, new RegExp(`djcloud:swarm \\[${hex(mine.devices[0]!.key.publicKey).slice(0, 8)}\\] refused 127\\.0\\.0\\.1: unknown-owner`))
+})
+
+test.serial('the ban list logs a ban with why', (t) => {
+  const lines = debugLines(t, 'djcloud:swarm:ban')
+  const bans = new BanList(() => 1_000_000)
+  for (let i = 0; i < 3; i++) bans.failure('192.0.2.7')
+  t.true(bans.banned('192.0.2.7'))
+  t.is(lines.length, 1)
+  t.regex(lines[0]!, /djcloud:swarm:ban ban 192\.0\.2\.7 for 600 s: 3 failed proofs in 10 min/)
+})
+
+test.serial('a fetch is traced piece by piece: the peer chosen, each request, each piece verified, done', async (t) => {
+  const lines = debugLines(t, 'djcloud:swarm:torrent')
+  const c = makeCircle(['home', 'laptop'])
+  const dir = await tempDir(t)
+  const { path, meta } = await randomTrackFile(dir, 1024 * 1024, c.circleSecret)
+  const [home, laptop] = await Promise.all([0, 1].map((i) => startSwarm(t, c, i, dir)))
+  home!.offer(meta, path)
+  await laptop!.connectDevice('127.0.0.1', home!.port)
+  await laptop!.fetch(meta.sha256)
+  const id = `[${hex(meta.infoHash).slice(0, 8)}]`
+  const mine = lines.filter((l) => l.includes(id))
+  t.true(mine.some((l) => /peer home \(127\.0\.0\.1:\d+\) added/.test(l)))
+  t.true(mine.some((l) => /piece 0 requested from home/.test(l)))
+  t.is(mine.filter((l) => / piece \d+ verified \(from home\)/.test(l)).length, meta.pieceCount)
+  t.true(mine.some((l) => / done: /.test(l)))
+})
