@@ -1,7 +1,7 @@
 // Tracker admission (docs/swarm.md "Tracker admission"): an announce is let
 // into a swarm only when it carries a proof by an own or friend's device.
 // This file decides; server.ts wires the decision into bittorrent-tracker.
-import { classifyCertificate, verifyBytes, type Roster } from '../src/identity/index.ts'
+import { classifyCertificate, verifyBytes, type FriendRevoked, type Roster } from '../src/identity/index.ts'
 import {
   ANNOUNCE_NONCE_BYTES, INFO_HASH_BYTES, PEER_ID_BYTES, PROOF_PARAMS, announceSigningBytes,
 } from '../src/swarm/index.ts'
@@ -92,6 +92,8 @@ export interface AdmissionOptions {
 
 export class Admission {
   #roster: Roster
+  /** Friends' devices their owners revoked (the friends' rosters the node follows). */
+  friendRevoked: FriendRevoked | undefined
   readonly #clock: () => number
   readonly #nonces: NonceCache
 
@@ -159,7 +161,7 @@ export class Admission {
     // announce that verified, so strangers cannot fill the replay cache.
     const now = this.#clock()
     if (Math.abs(now - claim.ts) > MAX_SKEW) return refuse('stale timestamp')
-    const trust = classifyCertificate(this.#roster, cert)
+    const trust = classifyCertificate(this.#roster, cert, this.friendRevoked)
     if (!trust.trusted) {
       return refuse(trust.reason === 'revoked' ? 'revoked device' : trust.reason === 'unknown-owner' ? 'unknown owner' : 'bad certificate')
     }

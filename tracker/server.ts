@@ -15,7 +15,7 @@ import type { Duplex } from 'node:stream'
 import Server from 'bittorrent-tracker/server'
 import type { AnnounceParams, FilterCallback, ServerOptions, TrackerWebSocket } from 'bittorrent-tracker'
 import { encode } from '../src/codec/index.ts'
-import { checkRoster, type Roster } from '../src/identity/index.ts'
+import { checkRoster, type FriendRevoked, type Roster } from '../src/identity/index.ts'
 import { logger, type Logger } from '../src/log/index.ts'
 import { Admission, REFUSAL_REASONS, type RefusalReason } from './admission.ts'
 import { TrackerError } from './errors.ts'
@@ -230,6 +230,15 @@ export class AdmissionTracker extends EventEmitter {
     return this.#admission.roster
   }
 
+  /**
+   * Refuses friends' devices their owners revoked (answered from the
+   * friends' rosters the node follows), from now on and in the swarms now.
+   */
+  setFriendRevoked(friendRevoked: FriendRevoked | undefined): void {
+    this.#admission.friendRevoked = friendRevoked
+    this.#dropUntrusted()
+  }
+
   /** Counts; with `infoHashes: true` also the swarms' infohashes (operator only). */
   stats(opts: { infoHashes?: boolean } = {}): TrackerStats {
     this.#sweep()
@@ -289,8 +298,11 @@ export class AdmissionTracker extends EventEmitter {
     const r = this.#admission.roster
     const owners = new Set([hex(r.owner), ...r.friends.map((f) => hex(f.owner))])
     const revoked = new Set(r.revoked.map(hex))
+    const friendRevoked = this.#admission.friendRevoked
+    const self = hex(r.owner)
     for (const [id, p] of this.#peers) {
-      if (owners.has(p.owner) && !revoked.has(p.device)) continue
+      const revokedByFriend = p.owner !== self && !!friendRevoked?.(Buffer.from(p.owner, 'hex'), Buffer.from(p.device, 'hex'))
+      if (owners.has(p.owner) && !revoked.has(p.device) && !revokedByFriend) continue
       this.#log('dropped %s from %s: device %s no longer trusted', p.key, p.infoHash.slice(0, 8), p.device.slice(0, 8))
       this.#peers.delete(id)
       const swarm = this.#bt.torrents[p.infoHash]

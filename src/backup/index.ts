@@ -15,6 +15,6 @@ export type { ImportOptions, ImportSummary, ReadOptions } from './restore.ts'
 export { readBackupState } from './state.ts'
 export type { BackupState } from './state.ts'
 export {
-  BACKUP_SALT, KEEP_VERSIONS, DEFAULT_QUOTA_BYTES, encodePointer, decodePointer, VersionDir, pushedDir, heldDir, heldOwners, readQuotas, quotaFor, setQuota,
+  BACKUP_SALT, KEEP_VERSIONS, DEFAULT_QUOTA_BYTES, encodePointer, decodePointer, sealPointerFriends, openPointerFriends, MAX_POINTER_FRIENDS, VersionDir, pushedDir, heldDir, heldOwners, readQuotas, quotaFor, setQuota,
 } from './net.ts'
 export type { BackupVersion } from './net.ts'

@@ -3,7 +3,8 @@
 // versions a device keeps: its own pushed ones (admin device) and the ones it
 // holds for friends, within a quota per friend. Pure file and codec work; the
 // node moves the bytes (src/node/backups.ts).
-import { createHash } from 'node:crypto'
+import { createHash, createHmac, hkdfSync } from 'node:crypto'
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fieldList } from '../codec/index.ts'
@@ -23,16 +24,59 @@ export interface BackupVersion {
 }
 
 /** Every field of the pointer and of one version in it: a pointer with anything else is malformed. */
-const POINTER_FIELDS = fieldList('v', 'b')
+const POINTER_FIELDS = fieldList('v', 'b', 'f')
 const VERSION_FIELDS = fieldList('q', 's', 'n')
 const onlyKnown = (d: object, fields: ReadonlySet<string>) => Object.keys(d).every((k) => fields.has(k))
 
 const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
-/** The pointer's value: `{v: 1, b: [{q: seq, s: sha256, n: size}]}`, newest first (about 60 bytes a version). */
-export function encodePointer(versions: BackupVersion[]): { v: number; b: Array<{ q: number; s: Buffer; n: number }> } {
+/** Friends named (sealed) in the pointer: the value must stay under ~990 bytes. */
+export const MAX_POINTER_FRIENDS = 16
+
+/**
+ * The pointer's value: `{v: 1, b: [{q: seq, s: sha256, n: size}], f: sealed}`,
+ * newest first (about 60 bytes a version). `f` is the owner's friends (the
+ * devices that hold the backups) sealed with a key from the backup key: a
+ * device restoring from the phrase alone learns whom to ask (the backup
+ * channels derive from each friendship secret), and nobody else learns
+ * anything from it.
+ */
+export function encodePointer(versions: BackupVersion[], friends?: Uint8Array): { v: number; b: Array<{ q: number; s: Buffer; n: number }>; f?: Uint8Array } {
   const newest = [...versions].sort((a, b) => b.seq - a.seq).slice(0, KEEP_VERSIONS)
-  return { v: 1, b: newest.map((x) => ({ q: x.seq, s: Buffer.from(x.sha256, 'hex'), n: x.size })) }
+  const out: { v: number; b: Array<{ q: number; s: Buffer; n: number }>; f?: Uint8Array } = { v: 1, b: newest.map((x) => ({ q: x.seq, s: Buffer.from(x.sha256, 'hex'), n: x.size })) }
+  if (friends) out.f = friends
+  return out
+}
+
+function friendsKey(backupKey: Uint8Array): Uint8Array {
+  return new Uint8Array(hkdfSync('sha256', backupKey, 'djcloud/v1', 'backup-pointer-friends', 32))
+}
+
+/**
+ * Seals friend owner keys (the first MAX_POINTER_FRIENDS) for the pointer.
+ * The nonce is derived from the content: the same list seals to the same
+ * bytes, so the pointer at one seq keeps one value when put again.
+ */
+export function sealPointerFriends(backupKey: Uint8Array, friends: Uint8Array[]): Uint8Array {
+  const key = friendsKey(backupKey)
+  const plain = Buffer.concat(friends.slice(0, MAX_POINTER_FRIENDS).map((f) => Buffer.from(f)))
+  const nonce = createHmac('sha256', key).update(plain).digest().subarray(0, 24)
+  return Buffer.concat([nonce, xchacha20poly1305(key, nonce).encrypt(plain)])
+}
+
+/** The friend owner keys sealed in a pointer value; [] when it names none or they do not open with this backup key. */
+export function openPointerFriends(backupKey: Uint8Array, v: unknown): Uint8Array[] {
+  const f = typeof v === 'object' && v !== null && !(v instanceof Uint8Array) ? (v as Record<string, unknown>).f : undefined
+  if (!(f instanceof Uint8Array) || f.length < 24 + 16 || f.length > 24 + 16 + 32 * MAX_POINTER_FRIENDS) return []
+  let plain: Uint8Array
+  try {
+    plain = xchacha20poly1305(friendsKey(backupKey), f.subarray(0, 24)).decrypt(f.subarray(24))
+  } catch {
+    return []
+  }
+  const out: Uint8Array[] = []
+  for (let i = 0; i + 32 <= plain.length; i += 32) out.push(plain.slice(i, i + 32))
+  return out
 }
 
 /** Reads a pointer value found on the DHT (anyone can put under a key they hold; this one is signed by the owner, but still checked); null when malformed. */

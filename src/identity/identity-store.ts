@@ -10,6 +10,7 @@ import { generateKeyPair, keyPairFromSeed, type KeyPair } from './keys.ts'
 import { decodeCertificate, encodeCertificate, issueCertificate, verifyCertificate, type DeviceCertificate } from './certificate.ts'
 import { newRoster, signRoster, verifyRoster, type Roster } from './roster.ts'
 import { IdentityError } from './errors.ts'
+import { withFriendSecrets } from './friend-secret.ts'
 
 const FILES = {
   deviceKey: 'device.key',
@@ -152,8 +153,10 @@ export async function loadIdentity(home: string): Promise<Identity> {
 export async function saveRoster(id: Identity, next: Roster): Promise<Identity> {
   if (!id.owner) throw new IdentityError('ERR_NOT_ADMIN', 'only an admin device (one holding the owner key) can change the roster')
   if (next.seq <= id.roster.seq) throw new IdentityError('ERR_CONFLICT', 'refusing to store an older roster')
-  await writeSecret(homePaths(id.home).identity, FILES.roster, signRoster(next, id.owner.seed))
-  return { ...id, roster: next }
+  // Every friend's entry carries the friendship secret, sealed for own devices (member devices cannot compute it).
+  const sealed = withFriendSecrets(next, id.owner, id.circleSecret)
+  await writeSecret(homePaths(id.home).identity, FILES.roster, signRoster(sealed, id.owner.seed))
+  return { ...id, roster: sealed }
 }
 
 /**

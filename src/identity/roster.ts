@@ -9,6 +9,9 @@ import { decodeCertificate, encodeCertificate, type DeviceCertificate } from './
 import { signBytes, verifyBytes } from './keys.ts'
 import { IdentityError } from './errors.ts'
 
+/** Bytes of a sealed friendship secret (friend-secret.ts): nonce, secret, tag. */
+const SEALED_FRIEND_SECRET_BYTES = 24 + 32 + 16
+
 const ROSTER_TYPE = 'djcloud-roster'
 export const ROSTER_LIMITS = {
   bytes: 256 * 1024,
@@ -22,13 +25,18 @@ export const ROSTER_LIMITS = {
 
 /** Every field of a signed roster, and of a friend entry in it: anything else is refused. */
 const ROSTER_FIELDS = fieldList('type', 'v', 'owner', 'seq', 'created', 'devices', 'revoked', 'friends', 'trackers', 'bootstrap', 'sig')
-const FRIEND_FIELDS = fieldList('owner', 'name', 'added')
+const FRIEND_FIELDS = fieldList('owner', 'name', 'added', 'secret')
 
 export interface Friend {
   owner: Uint8Array
   name: string
   /** ms since the epoch */
   added: number
+  /**
+   * The friendship secret with this friend, sealed for own devices
+   * (friend-secret.ts); absent until an admin device sealed it.
+   */
+  secret?: Uint8Array
 }
 
 export interface Roster {
@@ -57,7 +65,7 @@ function body(r: Roster) {
     created: r.created,
     devices: r.devices.map(encodeCertificate),
     revoked: r.revoked,
-    friends: r.friends.map((f) => ({ owner: f.owner, name: f.name, added: f.added })),
+    friends: r.friends.map((f) => ({ owner: f.owner, name: f.name, added: f.added, secret: f.secret })),
     trackers: r.trackers,
     bootstrap: r.bootstrap,
   }
@@ -134,11 +142,13 @@ export function verifyRoster(bytes: Uint8Array, expectedOwner?: Uint8Array): Ros
       revoked: asList(d.revoked, 'revoked', ROSTER_LIMITS.revoked).map((k) => asBytes(k, 'revoked key', 32)),
       friends: asList(d.friends, 'friends', ROSTER_LIMITS.friends).map((f) => {
         const fd = asStrictDict(f, FRIEND_FIELDS, 'friend')
-        return {
+        const friend: Friend = {
           owner: asBytes(fd.owner, 'friend owner', 32),
           name: asString(fd.name, 'friend name', ROSTER_LIMITS.nameBytes),
           added: asInt(fd.added, 'friend added'),
         }
+        if (fd.secret !== undefined) friend.secret = asBytes(fd.secret, 'friend secret', SEALED_FRIEND_SECRET_BYTES)
+        return friend
       }),
       trackers: asList(d.trackers, 'trackers', ROSTER_LIMITS.addresses).map((t) =>
         asString(t, 'tracker', ROSTER_LIMITS.addressBytes),

@@ -12,8 +12,14 @@ export type TrustDecision =
 
 const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(b)
 
-/** Classifies a certificate (encoded, as received) against the roster. */
-export function classifyCertificate(roster: Roster, encoded: Uint8Array): TrustDecision {
+/**
+ * Whether a friend's device is revoked by that friend's owner: answered from
+ * the friend's own roster, which this device follows (node/friend-rosters.ts).
+ */
+export type FriendRevoked = (owner: Uint8Array, device: Uint8Array) => boolean
+
+/** Classifies a certificate (encoded, as received) against the roster, and friends' devices against their owners' revocations. */
+export function classifyCertificate(roster: Roster, encoded: Uint8Array, friendRevoked?: FriendRevoked): TrustDecision {
   let cert: DeviceCertificate
   try {
     cert = decodeCertificate(encoded)
@@ -25,6 +31,9 @@ export function classifyCertificate(roster: Roster, encoded: Uint8Array): TrustD
     if (roster.revoked.some((k) => same(k, cert.device))) return { trusted: false, reason: 'revoked' }
     return { trusted: true, kind: 'own', certificate: cert }
   }
-  if (roster.friends.some((f) => same(f.owner, cert.owner))) return { trusted: true, kind: 'friend', certificate: cert }
+  if (roster.friends.some((f) => same(f.owner, cert.owner))) {
+    if (friendRevoked?.(cert.owner, cert.device)) return { trusted: false, reason: 'revoked' }
+    return { trusted: true, kind: 'friend', certificate: cert }
+  }
   return { trusted: false, reason: 'unknown-owner' }
 }

@@ -1,8 +1,9 @@
 // Restoring over the network onto a brand-new home, from the recovery phrase
 // and a DHT bootstrap address alone: derive the owner keys, find the backup
-// item under the owner key, find the devices serving the owner's backup
-// channel (friends holding copies, own devices still alive) and ask each
-// which owner-signed pointer it holds; the newest backup any of them (or the
+// item under the owner key, open the friend list sealed in it (backup key),
+// find the devices serving the backup channel with each friend (friends
+// holding copies, own admin devices still alive; each channel is derived from
+// that friendship's secret) and ask each which owner-signed pointer it holds; the newest backup any of them (or the
 // DHT) names is the one restored, and nothing older: a DHT whose stores were
 // flushed and given an old pointer again cannot roll the restore back while
 // a holder knows better. Fetch it from whichever holder serves it, check it
@@ -14,10 +15,10 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { deriveOwnerSecrets, encodeCertificate, generateKeyPair, IdentityError, issueCertificate, newRoster } from '../identity/index.ts'
+import { deriveOwnerSecrets, encodeCertificate, friendSecret, generateKeyPair, IdentityError, issueCertificate, newRoster } from '../identity/index.ts'
 import { DhtNode } from '../manifest/index.ts'
 import { backupChannelInfoHash, Swarm, type DeviceLink } from '../swarm/index.ts'
-import { BACKUP_SALT, BackupError, decodePointer, importBackup, type BackupVersion, type ImportSummary } from '../backup/index.ts'
+import { BACKUP_SALT, BackupError, decodePointer, importBackup, openPointerFriends, type BackupVersion, type ImportSummary } from '../backup/index.ts'
 import { checkCopy, POINTER_COMMAND, readPointerAnswer } from './backups.ts'
 import { newestRoster } from './restore-roster.ts'
 
@@ -90,7 +91,14 @@ export async function restoreOverNetwork(home: string, opts: NetworkRestoreOptio
   swarm.on('warning', warn)
   try {
     await swarm.start()
-    const channel = backupChannelInfoHash(owner.publicKey)
+    // The backup channels with each friend a pointer names (sealed for the phrase), by infohash hex.
+    const channels = new Map<string, Buffer>()
+    const learnFriends = (v: unknown) => {
+      for (const f of openPointerFriends(secrets.backupKey, v)) {
+        const c = backupChannelInfoHash(friendSecret(owner, f), owner.publicKey)
+        channels.set(c.toString('hex'), c)
+      }
+    }
     // The newest backup any source names: the DHT's pointer is one source, every holder's kept
     // pointer another (a flushed DHT with an old pointer replayed must not decide it).
     let newest: Newest | null = null
@@ -107,18 +115,20 @@ export async function restoreOverNetwork(home: string, opts: NetworkRestoreOptio
       const item = await dht.getItem({ publicKey: owner.publicKey, salt: BACKUP_SALT }).catch(() => null)
       if (item) {
         const versions = decodePointer(item.v)
-        if (versions) consider(versions, 'the DHT')
-        else warn(new Error(`the backup pointer on the DHT is malformed (seq ${item.seq}): ignored`))
+        if (versions) {
+          consider(versions, 'the DHT')
+          learnFriends(item.v)
+        } else warn(new Error(`the backup pointer on the DHT is malformed (seq ${item.seq}): ignored`))
       }
       // Every holder found: linked, and asked which pointer it holds, before anything is fetched.
-      const peers = await dht.lookup(channel, 2_000).catch(() => [])
+      const peers = (await Promise.all([...channels.values()].map(async (channel) => (await dht.lookup(channel, 2_000).catch(() => [])).map((a) => ({ ...a, channel }))))).flat()
       const fresh: DeviceLink[] = []
       await Promise.all(
         peers.map(async (a) => {
           const at = `${a.host}:${a.port}`
           const held = links.get(at)
           if ((held && !held.session.wire.destroyed) || gaveUp.has(at)) return
-          const link = await swarm.connectHolder(a.host, a.port, channel, allow, true).catch((err: Error) => {
+          const link = await swarm.connectHolder(a.host, a.port, a.channel, allow, true).catch((err: Error) => {
             warn(new Error(`${at}: ${err.message}`))
             // Offline now: perhaps later; a refusal is not asked again.
             if (!/ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|in time/.test(err.message)) gaveUp.add(at)
@@ -135,7 +145,10 @@ export async function restoreOverNetwork(home: string, opts: NetworkRestoreOptio
           const body = await swarm.holders.command(link, POINTER_COMMAND, new Uint8Array(0), POINTER_ASK_MS).catch(() => null)
           if (!body) return // an older djcloud, or it holds no pointer: its copies still count
           const p = readPointerAnswer(body, owner.publicKey)
-          if (p) consider(p.versions, `${link.name} (${link.host})`)
+          if (p) {
+            consider(p.versions, `${link.name} (${link.host})`)
+            learnFriends(p.v) // a newer pointer may name friends the DHT's did not
+          }
           else refused.push(`the pointer from ${link.name} (${link.host}): not signed by the owner or malformed`)
         }),
       )
@@ -171,6 +184,7 @@ export async function restoreOverNetwork(home: string, opts: NetworkRestoreOptio
     const why = refused.length ? `; refused: ${refused.join('; ')}` : ''
     const found = newest as Newest | null
     if (!found) throw new BackupError('ERR_NOT_FOUND', `no backup pointer for this owner was found on the DHT or at any holder (check the bootstrap address)${why}`)
+    if (channels.size === 0) throw new BackupError('ERR_NOT_FOUND', 'the backup pointer names no friend holding the backup')
     const want = found.versions[0]!
     // Never an older version instead: say which one was expected and which older ones holders serve.
     const older = new Set<number>()

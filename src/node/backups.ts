@@ -20,11 +20,11 @@ import { createHash } from 'node:crypto'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { asBytes, asDict, asInt, decode, encode, type BDict } from '../codec/index.ts'
-import type { Identity } from '../identity/index.ts'
+import { friendSecrets, type Identity, type Roster } from '../identity/index.ts'
 import { verifySignedItem, type DhtNode } from '../manifest/index.ts'
 import { backupChannelInfoHash, type CommandAnswer, type DeviceLink, type ManifestNotice, type Swarm, type SwarmBackups, type VerifiedPeer } from '../swarm/index.ts'
 import {
-  BACKUP_SALT, BackupError, decodePointer, encodePointer, exportFromStores, heldDir, heldOwners, KEEP_VERSIONS, pushedDir, quotaFor, verifyBackup,
+  BACKUP_SALT, BackupError, decodePointer, encodePointer, sealPointerFriends, exportFromStores, heldDir, heldOwners, KEEP_VERSIONS, pushedDir, quotaFor, verifyBackup,
   VersionDir, type BackupVersion, type OpenStores,
 } from '../backup/index.ts'
 
@@ -118,6 +118,7 @@ export class NodeBackups implements SwarmBackups {
   private readonly served = new Map<string, { data: Uint8Array; until: number }>()
   /** `channel@host:port` -> until when it is not dialled (it refused us). */
   private readonly refused = new Map<string, number>()
+  private channelMemo: { roster: Roster; own: Map<string, string>; friends: Map<string, string> } | undefined
 
   constructor(private readonly opts: NodeBackupsOptions) {}
 
@@ -129,21 +130,48 @@ export class NodeBackups implements SwarmBackups {
     this.opts.onWarning?.(err as Error)
   }
 
-  private ownChannel(): string {
-    return backupChannelInfoHash(this.id.roster.owner).toString('hex')
+  /**
+   * The backup channels of this roster (one per friend and direction, from
+   * the friendship secret): ours with each friend (channel hex -> friend
+   * hex), and each friend's with us (channel hex -> friend hex). Recomputed
+   * when the roster object changes.
+   */
+  private channelsOf(): { own: Map<string, string>; friends: Map<string, string> } {
+    const id = this.id
+    if (this.channelMemo?.roster !== id.roster) {
+      const own = new Map<string, string>()
+      const friends = new Map<string, string>()
+      for (const [friend, secret] of friendSecrets(id)) {
+        own.set(backupChannelInfoHash(secret, id.roster.owner).toString('hex'), friend)
+        friends.set(backupChannelInfoHash(secret, Buffer.from(friend, 'hex')).toString('hex'), friend)
+      }
+      this.channelMemo = { roster: id.roster, own, friends }
+    }
+    return this.channelMemo
+  }
+
+  /** Our backup channels (one per friend). */
+  private ownChannels(): Buffer[] {
+    return [...this.channelsOf().own.keys()].map((c) => Buffer.from(c, 'hex'))
+  }
+
+  /** A friend's backup channel with us; undefined when this device has no secret with that friend yet. */
+  private friendChannel(ownerHex: string): Buffer | undefined {
+    for (const [c, f] of this.channelsOf().friends) if (f === ownerHex) return Buffer.from(c, 'hex')
+    return undefined
   }
 
   /** Owner (hex) of a friend's backup channel (hex), if that friend is on the roster. */
   private friendOfChannel(ih: string): string | undefined {
-    for (const f of this.id.roster.friends) if (backupChannelInfoHash(f.owner).toString('hex') === ih) return hex(f.owner)
-    return undefined
+    return this.channelsOf().friends.get(ih)
   }
 
   // ---- SwarmBackups ----------------------------------------------------------
 
   admit(ih: string): ((p: VerifiedPeer) => boolean) | undefined {
-    // Ours: own devices and friends (who fetch to seed them).
-    if (ih === this.ownChannel()) return (p) => p.kind === 'own' || p.kind === 'friend'
+    // Ours with one friend: own devices and that friend's (who fetch to seed them).
+    const with_ = this.channelsOf().own.get(ih)
+    if (with_) return (p) => p.kind === 'own' || (p.kind === 'friend' && ownerOf(p) === with_)
     // A friend's: that friend's devices only (its own devices, or one restoring from its phrase).
     const friend = this.friendOfChannel(ih)
     if (friend) return (p) => p.kind === 'friend' && ownerOf(p) === friend
@@ -172,7 +200,7 @@ export class NodeBackups implements SwarmBackups {
 
   /** The folder a channel's backups are served from here: ours (admin devices) or a friend's; undefined otherwise. */
   private dirOf(ih: string): VersionDir | undefined {
-    if (ih === this.ownChannel()) return this.id.owner ? pushedDir(this.opts.home) : undefined
+    if (this.channelsOf().own.has(ih)) return this.id.owner ? pushedDir(this.opts.home) : undefined
     const friend = this.friendOfChannel(ih)
     return friend ? heldDir(this.opts.home, friend) : undefined
   }
@@ -242,24 +270,31 @@ export class NodeBackups implements SwarmBackups {
     if (!dht || this.stopped) return
     const port = this.opts.swarm().port
     const channels: Buffer[] = []
-    if (this.id.owner && (await pushedDir(this.opts.home).list()).length) channels.push(backupChannelInfoHash(this.id.roster.owner))
-    const friends = new Set(this.id.roster.friends.map((f) => hex(f.owner)))
+    if (this.id.owner && (await pushedDir(this.opts.home).list()).length) channels.push(...this.ownChannels())
     for (const owner of await heldOwners(this.opts.home)) {
-      if (friends.has(owner) && (await heldDir(this.opts.home, owner).list()).length) channels.push(backupChannelInfoHash(Buffer.from(owner, 'hex')))
+      const channel = this.friendChannel(owner)
+      if (channel && (await heldDir(this.opts.home, owner).list()).length) channels.push(channel)
     }
     for (const c of channels) await dht.announce(c, port).catch((e) => this.warn(e))
   }
 
   /** The versions the owner's pointer names (newest first); [] when none is found or it is malformed. */
-  async pointer(owner: Uint8Array): Promise<{ seq: number; versions: BackupVersion[] }> {
+  async pointer(owner: Uint8Array): Promise<{ seq: number; versions: BackupVersion[]; friends?: Uint8Array }> {
     const item = await this.opts.dht?.getItem({ publicKey: owner, salt: BACKUP_SALT, keep: true }).catch(() => null)
     if (!item) return { seq: 0, versions: [] }
+    const f = (item.v as Record<string, unknown>).f
     const versions = decodePointer(item.v)
     if (!versions) {
       this.warn(new Error(`the backup pointer of ${hex(owner).slice(0, 12)} is malformed (seq ${item.seq})`))
       return { seq: item.seq, versions: [] }
     }
-    return { seq: item.seq, versions }
+    return { seq: item.seq, versions, ...(f instanceof Uint8Array ? { friends: f } : {}) }
+  }
+
+  /** Our friends, sealed for the pointer (a restore from the phrase reads them); undefined without the backup key. */
+  private sealedFriends(): Uint8Array | undefined {
+    const id = this.id
+    return id.backupKey ? sealPointerFriends(id.backupKey, id.roster.friends.map((f) => f.owner)) : undefined
   }
 
   /** The signed pointer of a friend (owner hex) kept here; null when none is. */
@@ -278,7 +313,7 @@ export class NodeBackups implements SwarmBackups {
     const friend = this.friendOfChannel(ih)
     let p: SignedPointer | null = null
     if (friend) p = await this.savedPointer(friend)
-    else if (ih === this.ownChannel()) {
+    else if (this.ownChannels().some((c) => c.toString('hex') === ih)) {
       const item = await this.opts.dht?.getItem({ publicKey: this.id.roster.owner, salt: BACKUP_SALT, keep: true }).catch(() => null)
       if (item?.sig && decodePointer(item.v)) p = { seq: item.seq, v: item.v as BDict, sig: item.sig }
     }
@@ -330,7 +365,9 @@ export class NodeBackups implements SwarmBackups {
         this.warn(new Error(`backup seq ${v.seq} of ${ownerHex.slice(0, 12)} (${v.size} bytes) is over the quota of ${quota} bytes: not held`))
         continue
       }
-      links ??= await this.holderLinks(owner, (p) => p.kind === 'friend' && ownerOf(p) === ownerHex) // once a poll: few dials
+      const channel = this.friendChannel(ownerHex)
+      if (!channel) return // no secret with this friend here yet: its channel cannot be named
+      links ??= await this.holderLinks([channel], (p) => p.kind === 'friend' && ownerOf(p) === ownerHex) // once a poll: few dials
       const data = await this.fetchVersion(v, owner, links)
       if (!data) continue
       await dir.add(v.seq, data)
@@ -339,15 +376,15 @@ export class NodeBackups implements SwarmBackups {
     }
   }
 
-  /** Links on an owner's backup channel: those open, and devices found on the DHT (not those that refused us lately). */
-  private async holderLinks(owner: Uint8Array, allow: (p: VerifiedPeer) => boolean): Promise<DeviceLink[]> {
+  /** Links on these backup channels: those open, and devices found on the DHT (not those that refused us lately). */
+  private async holderLinks(channels: Buffer[], allow: (p: VerifiedPeer) => boolean): Promise<DeviceLink[]> {
     const swarm = this.opts.swarm()
-    const channel = backupChannelInfoHash(owner)
-    const open = () => swarm.holders.online().filter((l) => l.session.infoHash.equals(channel) && allow(l.session.peer))
+    const open = () => swarm.holders.online().filter((l) => channels.some((c) => l.session.infoHash.equals(c)) && allow(l.session.peer))
     const dht = this.opts.dht
     if (dht) {
       const now = Date.now()
       for (const [k, until] of this.refused) if (until <= now) this.refused.delete(k)
+      await Promise.all(channels.map(async (channel) => {
       const peers = await dht.lookup(channel, LOOKUP_MS).catch(() => [])
       await Promise.all(
         peers
@@ -363,6 +400,7 @@ export class NodeBackups implements SwarmBackups {
             }),
           ),
       )
+      }))
     }
     return open()
   }
@@ -406,16 +444,18 @@ export class NodeBackups implements SwarmBackups {
     const versions = [...names.values()].sort((a, b) => b.seq - a.seq).slice(0, KEEP_VERSIONS)
     let stored = 0
     if (dht) {
-      stored = (await dht.putItem({ seed: id.owner.seed, salt: BACKUP_SALT, seq, v: encodePointer(versions) })).stored
+      stored = (await dht.putItem({ seed: id.owner.seed, salt: BACKUP_SALT, seq, v: encodePointer(versions, this.sealedFriends()) })).stored
       this.lastPut = Date.now()
-      await dht.announce(backupChannelInfoHash(id.roster.owner), this.opts.swarm().port).catch((e) => this.warn(e))
+      for (const c of this.ownChannels()) await dht.announce(c, this.opts.swarm().port).catch((e) => this.warn(e))
     }
-    // Friends' devices linked now (they fetched from us before, or read what we share) hear of it at once.
+    // Friends' devices linked now (they fetched from us before, or read what we share) hear of it at once, each on its channel with us.
     const swarm = this.opts.swarm()
-    const channel = backupChannelInfoHash(id.roster.owner)
-    const notice: ManifestNotice = { kind: 'backup', signer: hex(id.roster.owner), infoHash: channel.toString('hex'), seq }
-    swarm.holders.notify(notice, swarm.holders.online().filter((l) => l.session.infoHash.equals(channel) && l.session.peer.kind === 'friend'))
-    swarm.friends.notify(notice)
+    for (const [channel, friend] of this.channelsOf().own) {
+      const notice: ManifestNotice = { kind: 'backup', signer: hex(id.roster.owner), infoHash: channel, seq }
+      const ofFriend = (l: DeviceLink) => l.session.peer.kind === 'friend' && ownerOf(l.session.peer) === friend
+      swarm.holders.notify(notice, swarm.holders.online().filter((l) => l.session.infoHash.toString('hex') === channel && ofFriend(l)))
+      swarm.friends.notify(notice, swarm.friends.online().filter(ofFriend))
+    }
     return { seq, sha256: mine.sha256, bytes: mine.size, stored, versions }
   }
 
@@ -435,8 +475,9 @@ export class NodeBackups implements SwarmBackups {
     for (const v of [...found.versions, ...pushed]) names.set(v.seq, v)
     const seq = Math.max(found.seq, newest)
     // The same seq must carry the same value (nodes holding it refuse another at that seq).
-    const versions = found.versions.length && found.seq >= newest ? found.versions : [...names.values()]
-    await dht.putItem({ seed: id.owner.seed, salt: BACKUP_SALT, seq, v: encodePointer(versions) })
+    const same = found.versions.length > 0 && found.seq >= newest
+    const versions = same ? found.versions : [...names.values()]
+    await dht.putItem({ seed: id.owner.seed, salt: BACKUP_SALT, seq, v: encodePointer(versions, same ? found.friends : this.sealedFriends()) })
     this.lastPut = Date.now()
   }
 
@@ -450,7 +491,7 @@ export class NodeBackups implements SwarmBackups {
     for (const v of [...pointer, ...pushed]) versions.set(v.sha256, v.seq)
     const names = new Map(id.roster.friends.map((f) => [hex(f.owner), f.name]))
     const friends: BackupStatus['friends'] = []
-    const links = await this.holderLinks(owner, (p) => p.kind === 'friend')
+    const links = await this.holderLinks(this.ownChannels(), (p) => p.kind === 'friend')
     const swarm = this.opts.swarm()
     const byLink = new Map<DeviceLink, number[]>()
     for (const [sha, seq] of versions) {

@@ -25,6 +25,7 @@ import { PullService } from './pull-service.ts'
 import { UnionView } from './union-view.ts'
 import { Lifecycle, service, type Service } from './lifecycle.ts'
 import { pullNoncesPath } from './pull-request.ts'
+import { FriendRosters, FRIEND_ROSTER_POLL } from './friend-rosters.ts'
 import { DhtNode, ManifestBook, ManifestStore, listUnion, parseHostPort, unionTrack, type ManifestAnalysis } from '../manifest/index.ts'
 import { removeNodeInfo, writeNodeInfo, type NodeInfo } from './node-file.ts'
 
@@ -80,6 +81,8 @@ export interface NodeTimings {
   manifestPoll: number
   /** ms between DHT lookups for friends without a link. */
   shareRound: number
+  /** ms between DHT checks of friends' revocation items. */
+  friendRosterPoll: number
 }
 
 export const DEFAULT_TIMINGS: NodeTimings = {
@@ -90,6 +93,7 @@ export const DEFAULT_TIMINGS: NodeTimings = {
   announce: ANNOUNCE_INTERVAL,
   manifestPoll: POLL_INTERVAL,
   shareRound: ROUND_INTERVAL,
+  friendRosterPoll: FRIEND_ROSTER_POLL,
 }
 
 /** The node's parts, filled in as their services start (js-libp2p's components). */
@@ -106,6 +110,7 @@ interface Parts {
   bootstrapAddress: string | undefined
   sharing: Sharing
   backups: NodeBackups
+  friendRosters: FriendRosters
   swarm: Swarm
   peerPort: number
   discovery: Discovery
@@ -139,6 +144,7 @@ export class Node {
   get ui(): UiRoutes { return this.parts.ui }
   get pulls(): PullService { return this.parts.pulls }
   get backups(): NodeBackups { return this.parts.backups }
+  get friendRosters(): FriendRosters { return this.parts.friendRosters }
   /** The node's services, in start order (they stop in reverse). */
   get services(): string[] { return this.lifecycle.names }
 
@@ -175,6 +181,10 @@ export class Node {
     await this.swarm.enforceRoster()
     await this.book.dropRevoked()
     this.sharing.changed()
+    // Friends' devices linked now hear of it at once (a revocation must reach them too).
+    await this.friendRosters.refreshOwn().catch(() => {})
+    this.friendRosters.tell()
+    void this.friendRosters.publish().catch(() => {})
   }
 
   /** Graceful shutdown: every service stopped in reverse start order, node.json removed. Idempotent. */
@@ -252,14 +262,21 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
 
     // Every part that listens to the swarm's events exists before the peer
     // port opens, so a device that links at once is seen by all of them.
-    service('parts', () => {
+    service('parts', async () => {
       const swarm = () => p.swarm
+      // Friends' rosters, followed: their owners' revocations hold here too.
+      p.friendRosters = new FriendRosters({ home, identity: id, swarm, dht: p.dht, onWarning: warn, pollMs: t.friendRosterPoll })
+      await p.friendRosters.load()
+      await p.friendRosters.refreshOwn()
+      p.tracker?.setFriendRevoked(p.friendRosters.revoked)
       p.sharing = new Sharing({ identity: id, book: p.book, swarm, dht: p.dht, union: () => p.union.get(), roundMs: t.shareRound, onWarning: warn })
       p.backups = new NodeBackups({
         home, identity: id, swarm, dht: p.dht, pollMs: t.backupPoll, onWarning: warn,
         stores: () => ({ identity: id(), library: p.library, store: p.store, book: p.book }),
       })
       p.swarm = new Swarm({
+        friendRevoked: p.friendRosters.revoked,
+        signedRoster: () => p.friendRosters.own,
         credentials: { deviceSeed: id().device.seed, certificate: encodeCertificate(id().certificate) },
         roster: () => id().roster,
         circleSecret: id().circleSecret,
@@ -271,6 +288,10 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         backups: p.backups,
       })
       p.swarm.on('warning', warn)
+      p.friendRosters.on('changed', () => {
+        p.tracker?.setFriendRevoked(p.friendRosters.revoked)
+        void p.swarm.enforceRoster().catch(warn)
+      })
       // A library track cached too was offered from the cache (offerLibrary skips what the
       // swarm holds): once that copy is gone, the library copy is offered in its place.
       p.swarm.on('evicted', (sha) => void offerLibraryTrack(p.swarm, p.library, sha, id().circleSecret).catch(warn))
@@ -421,6 +442,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
     service('publishing', (signal) => p.sync.start(signal), () => p.sync.stop()),
     service('sharing', (signal) => p.sharing.start(signal), () => p.sharing.stop()),
     service('backups', (signal) => p.backups.start(signal), () => p.backups.stop()),
+    service('friend-rosters', () => p.friendRosters.start(), () => p.friendRosters.stop()),
     service('background-analysis', () => {
       if (analyze) p.analysis.background()
     }),
@@ -489,8 +511,9 @@ async function locateTrack(library: LocalLibrary, cacheDir: string, sha256: stri
 
 /**
  * Puts this device's embedded tracker URL and bootstrap address in the roster
- * (admin devices only), replacing the ones it advertised before; one new
- * roster version for both.
+ * (admin devices only), replacing the ones it advertised before, and seals
+ * the friendship secret of friends whose entry lacks it; one new roster
+ * version for all.
  */
 async function advertise(home: string, identity: Identity, mine: { tracker?: string; bootstrap?: string }): Promise<Identity> {
   const files = { tracker: join(home, 'embedded-tracker'), bootstrap: join(home, 'embedded-bootstrap') }
@@ -502,7 +525,9 @@ async function advertise(home: string, identity: Identity, mine: { tracker?: str
   const trackers = mine.tracker && !r.trackers.includes(mine.tracker) ? [...r.trackers.filter((u) => u !== previous.tracker), mine.tracker] : r.trackers
   const bootstrap = mine.bootstrap && !r.bootstrap.includes(mine.bootstrap) ? [...r.bootstrap.filter((u) => u !== previous.bootstrap), mine.bootstrap] : r.bootstrap
   let out = identity
-  if (identity.owner && (trackers !== r.trackers || bootstrap !== r.bootstrap)) {
+  // Friends added before friendship secrets were sealed in the roster get theirs now (saveRoster seals them).
+  const unsealed = r.friends.some((f) => !f.secret)
+  if (identity.owner && (trackers !== r.trackers || bootstrap !== r.bootstrap || unsealed)) {
     out = await saveRoster(identity, { ...r, seq: r.seq + 1, created: Date.now(), trackers, bootstrap })
   }
   if (mine.tracker) await writeFile(files.tracker, mine.tracker + '\n', { mode: 0o600 })

@@ -7,7 +7,7 @@
 // Reading side: for every friend, look the friend's share channel up on the
 // DHT, link to their devices, take in their list, and stream their tracks.
 import { asDict, asInt, asList, asString, asBytes, decode, encode, BencodeError, type BValue } from '../codec/index.ts'
-import type { Identity } from '../identity/index.ts'
+import { friendSecrets, type Identity } from '../identity/index.ts'
 import { packBlob, unpackBlob, type DhtNode, type ManifestBook, type UnionEntry } from '../manifest/index.ts'
 import { shareChannelInfoHash, type DeviceLink, type ManifestNotice, type Swarm, type SwarmSharing, type Torrent } from '../swarm/index.ts'
 import { resolveEntries } from './playlist-view.ts'
@@ -178,8 +178,10 @@ export class Sharing implements SwarmSharing {
     const id = this.id
     const swarm = this.opts.swarm()
     const selfOwner = id.roster.owner
-    const friends = id.roster.friends.map((f) => hex(f.owner))
-    this.channels = new Map(id.roster.friends.map((f) => [shareChannelInfoHash(selfOwner, f.owner).toString('hex'), hex(f.owner)]))
+    const secrets = friendSecrets(id)
+    // A friend whose secret this device does not have yet (a member device before an admin sealed it) gets no channel.
+    const friends = id.roster.friends.map((f) => hex(f.owner)).filter((o) => secrets.has(o))
+    this.channels = new Map(friends.map((o) => [shareChannelInfoHash(secrets.get(o)!, selfOwner).toString('hex'), o]))
     if (friends.length === 0 && this.offered.size === 0) return // nobody to share with: nothing to work out
     const union = await this.opts.union()
     const next = new Map<string, Offered>()
@@ -289,11 +291,13 @@ export class Sharing implements SwarmSharing {
     const dht = this.opts.dht
     if (!dht || this.stopped) return
     const swarm = this.opts.swarm()
-    const selfOwner = this.id.roster.owner
+    const secrets = friendSecrets(this.id)
     await Promise.all(
       this.id.roster.friends.map(async (f) => {
-        const channel = shareChannelInfoHash(f.owner, selfOwner)
         const owner = hex(f.owner)
+        const secret = secrets.get(owner)
+        if (!secret) return
+        const channel = shareChannelInfoHash(secret, f.owner)
         const linked = swarm.friends.online().filter((l) => l.session.infoHash.equals(channel))
         if (linked.length > 0) return
         for (const a of await dht.lookup(channel)) {

@@ -7,7 +7,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
 import { once } from 'node:events'
 import { access, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { decodeCertificate, type Roster } from '../identity/index.ts'
+import { decodeCertificate, friendDerived, type FriendRevoked, type Roster } from '../identity/index.ts'
 import { logger, type Logger } from '../log/index.ts'
 import { authenticate, type Admission, type PeerSession } from './protocol/session.ts'
 import type { LocalCredentials } from './protocol/auth.ts'
@@ -18,7 +18,6 @@ import { encodeInfoDict, metaFromForeignInfoDict, metaFromInfoDict, type Torrent
 import { BanList } from './ban-list.ts'
 import { SwarmError } from './errors.ts'
 import { TrackCache } from './track-cache.ts'
-import { createHash } from 'node:crypto'
 import type { VerifiedPeer } from './protocol/auth.ts'
 
 export interface SwarmOptions {
@@ -36,6 +35,10 @@ export interface SwarmOptions {
   sharing?: SwarmSharing
   /** Backup channels: whose backups this device serves (its owner's, friends' it holds), and to whom. */
   backups?: SwarmBackups
+  /** Friends' devices their owners revoked (the friends' rosters this device follows); refused at the wire, dropped by enforceRoster. */
+  friendRevoked?: FriendRevoked
+  /** Our owner-signed roster, as friends' devices may fetch it (by SHA-256 hex) over friend and backup channel links. */
+  signedRoster?: () => { sha256: string; data: Uint8Array } | undefined
   /** Byte budget of the cache of fetched tracks, for this run; default: the saved one (see TrackCache). */
   cacheBudget?: number
   /** ms a download in flight may go without any peer before the cache may evict it for room; default STALLED_AFTER. */
@@ -59,7 +62,7 @@ export interface SwarmSharing {
 }
 
 /**
- * Backup channels (one infohash per owner, see backupChannelInfoHash): a
+ * Backup channels (one infohash per owner and friend, see backupChannelInfoHash): a
  * device serving an owner's backups admits there whom `admit` allows, and
  * answers blob requests and "do you hold" queries (by SHA-256) from them.
  */
@@ -72,9 +75,14 @@ export interface SwarmBackups {
   blob(infoHash: string, sha256: string): Promise<Uint8Array | undefined>
 }
 
-/** The backup channel of an owner: computable from the owner key alone (a restoring device knows nothing else). */
-export function backupChannelInfoHash(owner: Uint8Array): Buffer {
-  return createHash('sha1').update('djcloud/backup-channel/v1:').update(owner).digest()
+/**
+ * The channel where `backupOwner`'s backups pass between that owner and one
+ * friend: derived from their friendship secret (identity/friend-secret.ts),
+ * so only the two circles can compute it (a restoring device computes it
+ * from the phrase and the friend list sealed in the backup pointer).
+ */
+export function backupChannelInfoHash(friendSecret: Uint8Array, backupOwner: Uint8Array): Buffer {
+  return friendDerived(friendSecret, 'backup-channel/v2', [backupOwner], 20)
 }
 
 /** The largest blob a backup channel carries: the backup format's cap. */
@@ -104,9 +112,9 @@ interface Events {
 
 const EXTENSIONS = [LOOKUP_EXTENSION]
 const ownerOf = (p: VerifiedPeer) => Buffer.from(p.certificate.owner).toString('hex')
-/** The share channel between a sharing owner and a friend: both sides compute it from the two owner keys. */
-export function shareChannelInfoHash(sharingOwner: Uint8Array, friendOwner: Uint8Array): Buffer {
-  return createHash('sha1').update('djcloud/share-channel/v1:').update(sharingOwner).update(friendOwner).digest()
+/** The share channel where `sharingOwner` shares with a friend: derived from their friendship secret, so only the two circles can compute it. */
+export function shareChannelInfoHash(friendSecret: Uint8Array, sharingOwner: Uint8Array): Buffer {
+  return friendDerived(friendSecret, 'share-channel/v2', [sharingOwner], 20)
 }
 /** `p`, or the signal's reason once it aborts (`p` goes on; its outcome is ignored). */
 function orAbort<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -158,16 +166,20 @@ export class Swarm extends EventEmitter<Events> {
     this.log = logger('swarm').instance(ownKey(opts.credentials))
     this.devices = new DeviceChannel({ peerPort: () => this.port, answer: (sha) => this.answer(sha), blob: opts.blob })
     const friendOf = (link: DeviceLink) => Buffer.from(link.session.peer.certificate.owner).toString('hex')
+    const roster = (id: string) => {
+      const r = opts.signedRoster?.()
+      return r && r.sha256 === id ? r.data : undefined
+    }
     this.friends = new DeviceChannel({
       peerPort: () => this.port,
       answer: async (sha, link) => (opts.sharing ? opts.sharing.answer(friendOf(link), sha) : null),
-      blob: async (id, link) => (opts.sharing ? opts.sharing.blob(friendOf(link), id) : undefined),
+      blob: async (id, link) => roster(id) ?? (opts.sharing ? opts.sharing.blob(friendOf(link), id) : undefined),
     })
     const channelOf = (link: DeviceLink) => link.session.infoHash.toString('hex')
     this.holders = new DeviceChannel({
       peerPort: () => this.port,
       answer: async (sha, link) => ((await opts.backups?.holds(channelOf(link), sha)) ? new Uint8Array([1]) : null),
-      blob: async (id, link) => (id.length === 64 ? opts.backups?.blob(channelOf(link), id) : undefined),
+      blob: async (id, link) => (id.length === 64 ? (link.session.peer.kind === 'friend' ? roster(id) : undefined) ?? opts.backups?.blob(channelOf(link), id) : undefined),
       maxBlobBytes: MAX_BACKUP_BLOB_BYTES,
     })
     this.friends.on('link', (l) => this.emit('friend', l, friendOf(l)))
@@ -241,6 +253,7 @@ export class Swarm extends EventEmitter<Events> {
     authenticate(sock, {
       credentials: this.opts.credentials,
       roster: this.opts.roster,
+      friendRevoked: this.opts.friendRevoked,
       extensions: EXTENSIONS,
       accept: (ih) => this.admission(ih),
     }).then(
@@ -263,9 +276,10 @@ export class Swarm extends EventEmitter<Events> {
     if (ih.equals(this.channel)) return {}
     const sharing = this.opts.sharing
     const friend = sharing?.channelFor(hex)
-    if (friend) return { allow: (p) => p.kind === 'friend' && ownerOf(p) === friend }
+    // Share and backup channels: secret names, addresses found on the DHT, so the dialler may ask this side to prove first.
+    if (friend) return { allow: (p) => p.kind === 'friend' && ownerOf(p) === friend, answerFirst: true }
     const backup = this.opts.backups?.admit(hex)
-    if (backup) return { allow: backup }
+    if (backup) return { allow: backup, answerFirst: true }
     if (!this.offers.has(hex) && !this.torrents.has(hex)) return null
     return { allow: (p) => p.kind === 'own' || (p.kind === 'friend' && !!sharing?.allows(ownerOf(p), hex)) }
   }
@@ -296,30 +310,37 @@ export class Swarm extends EventEmitter<Events> {
     )
   }
 
-  private dial(host: string, port: number, infoHash: Buffer, allow?: (p: VerifiedPeer) => boolean, trustAnyOwner = false): Promise<PeerSession> {
+  /**
+   * `proveSecond`: the address came from a DHT channel (anyone may announce
+   * there), so the device there proves itself first and gets our certificate
+   * only if it is whom `allow` expects.
+   */
+  private dial(host: string, port: number, infoHash: Buffer, allow?: (p: VerifiedPeer) => boolean, trustAnyOwner = false, proveSecond = false): Promise<PeerSession> {
     const sock = connect(port, host)
     this.track(sock)
-    return authenticate(sock, { credentials: this.opts.credentials, roster: this.opts.roster, extensions: EXTENSIONS, infoHash, remote: { host, port }, allow, trustAnyOwner })
+    return authenticate(sock, {
+      credentials: this.opts.credentials, roster: this.opts.roster, friendRevoked: this.opts.friendRevoked, extensions: EXTENSIONS, infoHash, remote: { host, port }, allow, trustAnyOwner, proveSecond,
+    })
   }
 
   /**
-   * Joins a backup channel at a device found on the DHT. `allow` says who may
-   * answer; `trustAnyOwner` lets a device of an owner our roster does not
+   * Joins a backup channel at a device found on the DHT: the device there
+   * proves itself first, and `allow` says who may answer; `trustAnyOwner` lets a device of an owner our roster does not
    * know answer (a restoring device knows no friends yet: what it fetches is
    * checked by the owner signature).
    */
   async connectHolder(host: string, port: number, channel: Buffer, allow: (p: VerifiedPeer) => boolean, trustAnyOwner = false): Promise<DeviceLink> {
     const existing = this.holders.online().find((l) => l.host === host && l.peerPort === port && l.session.infoHash.equals(channel))
     if (existing) return existing
-    const s = await this.dial(host, port, channel, allow, trustAnyOwner)
+    const s = await this.dial(host, port, channel, allow, trustAnyOwner, true)
     const link = this.holders.add(s)
     if (link.peerPort === undefined) await once(this.holders, 'link')
     return link
   }
 
-  /** Joins a friend's share channel (found on the DHT): only a device of that friend may answer. */
+  /** Joins a friend's share channel (found on the DHT): only a device of that friend may answer, and it proves itself first. */
   async connectFriend(host: string, port: number, channel: Buffer, friendOwner: string): Promise<DeviceLink> {
-    const s = await this.dial(host, port, channel, (p) => p.kind === 'friend' && ownerOf(p) === friendOwner)
+    const s = await this.dial(host, port, channel, (p) => p.kind === 'friend' && ownerOf(p) === friendOwner, false, true)
     const link = this.friends.add(s)
     if (link.peerPort === undefined) await once(this.friends, 'link')
     return link
@@ -342,6 +363,8 @@ export class Swarm extends EventEmitter<Events> {
     const roster = this.opts.roster()
     const revoked = new Set(roster.revoked.map((k) => Buffer.from(k).toString('hex')))
     const isRevoked = (device: Uint8Array) => revoked.has(Buffer.from(device).toString('hex'))
+    // A friend's device its owner revoked (that friend's roster, followed here) goes like a revoked own device.
+    const friendRevoked = (p: VerifiedPeer) => p.kind === 'friend' && !!this.opts.friendRevoked?.(p.certificate.owner, p.certificate.device)
     let dropped = 0
     const friends = new Set(roster.friends.map((f) => Buffer.from(f.owner).toString('hex')))
     const sharing = this.opts.sharing
@@ -353,7 +376,7 @@ export class Swarm extends EventEmitter<Events> {
     }
     for (const link of this.holders.online()) {
       const peer = link.session.peer
-      const gone = peer.kind === 'own' ? isRevoked(peer.certificate.device) : peer.kind === 'friend' && !friends.has(ownerOf(peer))
+      const gone = peer.kind === 'own' ? isRevoked(peer.certificate.device) : peer.kind === 'friend' && (!friends.has(ownerOf(peer)) || friendRevoked(peer))
       const backups = this.opts.backups
       if (gone || (backups && !backups.admit(link.session.infoHash.toString('hex'))?.(peer))) {
         link.session.wire.destroy()
@@ -361,7 +384,7 @@ export class Swarm extends EventEmitter<Events> {
       }
     }
     for (const link of this.friends.online()) {
-      if (!friends.has(ownerOf(link.session.peer))) {
+      if (!friends.has(ownerOf(link.session.peer)) || friendRevoked(link.session.peer)) {
         link.session.wire.destroy()
         dropped++
       }
@@ -373,7 +396,7 @@ export class Swarm extends EventEmitter<Events> {
         const peer = p.session.peer
         const gone = peer.kind === 'own'
           ? isRevoked(peer.certificate.device)
-          : !friends.has(ownerOf(peer)) || !sharing?.allows(ownerOf(peer), ih)
+          : !friends.has(ownerOf(peer)) || friendRevoked(peer) || !sharing?.allows(ownerOf(peer), ih)
         if (gone) {
           p.session.wire.destroy()
           dropped++

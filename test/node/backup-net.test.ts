@@ -8,7 +8,7 @@
 import test from 'ava'
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { encodeCertificate, loadIdentity } from '../../src/identity/index.ts'
+import { encodeCertificate, friendSecrets, loadIdentity } from '../../src/identity/index.ts'
 import { DhtNode } from '../../src/manifest/index.ts'
 import { backupChannelInfoHash, Swarm } from '../../src/swarm/index.ts'
 import { BackupError, openBackup, verifyBackup } from '../../src/backup/index.ts'
@@ -71,7 +71,8 @@ test('push, friends seed what they cannot read, status; a wiped owner restores f
   let tamperedSha = ''
   const mDht = await DhtNode.start({ port: 0, host: '127.0.0.1', advertise: '127.0.0.1', bootstrap: [fionaDht] })
   t.teardown(() => mDht.close())
-  const channel = backupChannelInfoHash(alexId.roster.owner)
+  // Gus's backup channel with Alex: Gus's devices open the friendship secret sealed in his roster.
+  const channel = backupChannelInfoHash(friendSecrets(gusId).get(alexHex)!, alexId.roster.owner)
   const mallory = new Swarm({
     credentials: { deviceSeed: gusId.device.seed, certificate: encodeCertificate(gusId.certificate) },
     roster: () => gusId.roster,

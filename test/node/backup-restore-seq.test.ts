@@ -9,7 +9,7 @@
 import test from 'ava'
 import { readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { formatId, loadIdentity } from '../../src/identity/index.ts'
+import { formatId, friendSecret, loadIdentity } from '../../src/identity/index.ts'
 import { DhtNode } from '../../src/manifest/index.ts'
 import { backupChannelInfoHash, deviceChannelInfoHash } from '../../src/swarm/index.ts'
 import { BACKUP_SALT } from '../../src/backup/index.ts'
@@ -78,7 +78,8 @@ test('a replayed seq-1 pointer on the DHT does not roll a restore back when a fr
   const flushed = await DhtNode.start({ port: 0, host: '127.0.0.1', advertise: '127.0.0.1', bootstrap: [] })
   t.teardown(() => flushed.close())
   await flushed.putSigned({ publicKey: alexId.roster.owner, salt: BACKUP_SALT, seq: 1, v: old!.v as BDict, sig: old!.sig! })
-  await flushed.announce(backupChannelInfoHash(alexId.roster.owner), f.info.peerPort)
+  const fionaKey = (await loadIdentity(fiona!)).roster.owner
+  await flushed.announce(backupChannelInfoHash(friendSecret(alexId.owner!, fionaKey), alexId.roster.owner), f.info.peerPort)
   await flushed.announce(deviceChannelInfoHash(alexId.circleSecret), p.info.peerPort)
   const bootstrap = `127.0.0.1:${flushed.port}`
 

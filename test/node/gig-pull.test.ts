@@ -8,7 +8,7 @@ import { copyFile, mkdir } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { asBytes, asDict, decode, encode } from '../../src/codec/index.ts'
-import { encodeCertificate, loadIdentity, signBytes, type Identity } from '../../src/identity/index.ts'
+import { encodeCertificate, friendSecret, loadIdentity, signBytes, type Identity } from '../../src/identity/index.ts'
 import { authenticate, CommandError, DeviceChannel, deviceChannelInfoHash, shareChannelInfoHash, type DeviceLink } from '../../src/swarm/index.ts'
 import { encodeSigned, signPullRequest } from '../../src/node/pull-request.ts'
 import type { GigReport } from '../../src/node/gig-pull.ts'
@@ -222,7 +222,7 @@ test.serial('the target refuses unsigned, forged, expired, replayed (across a re
   // A friend's device: the device channel does not admit it at all...
   await t.throwsAsync(dialChannel(fionaId, a.info.peerPort, deviceChannelInfoHash(alexId.circleSecret), () => true))
   // ...and on the share channel made for it, a pull request is refused.
-  const friend = await dialChannel(fionaId, a.info.peerPort, shareChannelInfoHash(alexId.roster.owner, fionaId.roster.owner), (x) => x.kind === 'friend')
+  const friend = await dialChannel(fionaId, a.info.peerPort, shareChannelInfoHash(friendSecret(alexId.owner!, fionaId.roster.owner), alexId.roster.owner), (x) => x.kind === 'friend')
   t.teardown(() => friend.ch.close())
   t.is(await refusal(friend.ch, friend.link, signPullRequest(fionaId.device, target, 'Nope').wire), 'foreign signer')
   t.is((await refusal(friend.ch, friend.link, encode({ job: 'x' })).catch((e: Error) => e.message)), 'malformed request')

@@ -6,7 +6,7 @@ import test, { type ExecutionContext } from 'ava'
 import { createServer, connect, type Server } from 'node:net'
 import { once } from 'node:events'
 import { randomBytes } from 'node:crypto'
-import { addFriend } from '../../src/identity/index.ts'
+import { addFriend, friendSecret } from '../../src/identity/index.ts'
 import { authenticate, type PeerSession } from '../../src/swarm/index.ts'
 import { makeCircle } from '../helpers/circle.ts'
 
@@ -61,7 +61,7 @@ test('a backup channel carries a blob past the manifest cap, in windows, to whom
   const friend = makeCircle(['friend-pc'])
   const stranger = makeCircle(['stranger'])
   let friendRoster = addFriend(friend.roster, owner.owner.publicKey, 'Owner')
-  const channel = backupChannelInfoHash(owner.owner.publicKey)
+  const channel = backupChannelInfoHash(friendSecret(owner.owner, friend.owner.publicKey), owner.owner.publicKey)
   const big = randomBytes(9 * 1024 * 1024 + 12345)
   const sha = (await import('node:crypto')).createHash('sha256').update(big).digest('hex')
   const dir = await tempDir(t)
@@ -97,4 +97,34 @@ test('a backup channel carries a blob past the manifest cap, in windows, to whom
   t.is(await holder.enforceRoster(), 1)
   await closed
   t.is(me.holders.online().length, 0)
+})
+
+test('joining a share or backup channel at an address found on the DHT gives a stranger there no certificate and no signature', async (t) => {
+  const { Swarm } = await import('../../src/swarm/index.ts')
+  const { tempDir } = await import('../helpers/temp.ts')
+  const me = makeCircle(['laptop'])
+  const friend = makeCircle(['friend-pc'])
+  const stranger = makeCircle(['stranger'])
+  const roster = addFriend(me.roster, friend.owner.publicKey, 'Friend')
+  const received: Buffer[] = []
+  // The stranger answers as its own device would (proving itself when asked) and records what reaches it.
+  const server: Server = createServer((sock) => {
+    sock.on('data', (c: Buffer) => received.push(c))
+    authenticate(sock, { credentials: stranger.devices[0]!.credentials, roster: () => stranger.roster, accept: () => ({ allow: () => true, answerFirst: true }) }).catch(() => {})
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())))
+  const strangerPort = (server.address() as { port: number }).port
+  const dir = await tempDir(t)
+  const swarm = new Swarm({ credentials: me.devices[0]!.credentials, roster: () => roster, circleSecret: me.circleSecret, cacheDir: `${dir}/c`, port: 0, host: '127.0.0.1' })
+  await swarm.start()
+  t.teardown(() => swarm.close())
+  const friendHex = Buffer.from(friend.owner.publicKey).toString('hex')
+  await t.throwsAsync(swarm.connectFriend('127.0.0.1', strangerPort, randomBytes(20), friendHex))
+  await t.throwsAsync(swarm.connectHolder('127.0.0.1', strangerPort, randomBytes(20), (p) => p.kind === 'friend'))
+  const all = Buffer.concat(received)
+  t.true(all.length > 0)
+  t.false(all.includes(Buffer.from(me.devices[0]!.key.publicKey)), 'a certificate reached the stranger')
+  t.false(all.includes(Buffer.from('3:sig64:')), 'a signature reached the stranger')
 })

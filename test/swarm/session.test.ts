@@ -168,3 +168,77 @@ test('the answering side reveals nothing about itself to a peer that has not pro
   t.truthy(handshake)
   t.deepEqual(Object.keys(handshake!), ['m']) // and no client name
 })
+
+/** A listener that records every byte a dialler sends it and answers as `d` would (proving itself when asked). */
+async function recordingListener(t: ExecutionContext, d: TestDevice, roster: Roster): Promise<{ port: number; received: () => Buffer; sessions: Array<Promise<PeerSession>> }> {
+  const chunks: Buffer[] = []
+  const sessions: Array<Promise<PeerSession>> = []
+  const server = await listen(t, (s) => {
+    s.on('data', (c: Buffer) => chunks.push(c))
+    const p = authenticate(s, opts(d, roster, { accept: () => ({ allow: () => true, answerFirst: true }), deadlineMs: 2_000 }))
+    p.catch(() => {})
+    sessions.push(p)
+  })
+  return { port: server.port, received: () => Buffer.concat(chunks), sessions }
+}
+
+test('with proveSecond the dialler sends a stranger at the address no certificate and no signature', async (t) => {
+  const me = makeCircle(['laptop'])
+  const friend = makeCircle(['friend-pc'])
+  const stranger = makeCircle(['stranger'])
+  const { addFriend } = await import('../../src/identity/index.ts')
+  const roster = addFriend(me.roster, friend.owner.publicKey, 'Friend')
+  const friendRoster = addFriend(friend.roster, me.owner.publicKey, 'Me')
+  const expectFriend = (p: { kind: string; certificate: { owner: Uint8Array } }) => p.kind === 'friend' && Buffer.from(p.certificate.owner).equals(friend.owner.publicKey)
+  const dial = (port: number, proveSecond: boolean) =>
+    authenticate(connect(port, '127.0.0.1').on('error', () => {}), opts(me.devices[0]!, roster, { infoHash: randomBytes(20), remote: { host: '127.0.0.1', port }, allow: expectFriend, proveSecond, deadlineMs: 2_000 }))
+  const mine = Buffer.from(me.devices[0]!.key.publicKey)
+
+  // A stranger listening on an announced address: it proves itself (it was asked), the dialler refuses it and hands over nothing.
+  const s = await recordingListener(t, stranger.devices[0]!, stranger.roster)
+  await t.throwsAsync(dial(s.port, true), { message: /unknown-owner/ })
+  t.false(s.received().includes(mine), 'the dialler sent its device key (its certificate)')
+  t.false(s.received().includes(Buffer.from('3:sig64:')), 'the dialler sent a signature')
+  // Without proveSecond, the dialler's certificate reaches the stranger: what the option prevents.
+  const s2 = await recordingListener(t, stranger.devices[0]!, stranger.roster)
+  await t.throwsAsync(dial(s2.port, false))
+  t.true(s2.received().includes(mine))
+
+  // The expected friend's device proves itself first, then gets the dialler's proof: both sides authenticated.
+  const f = await recordingListener(t, friend.devices[0]!, friendRoster)
+  const out = await dial(f.port, true)
+  const inc = await f.sessions[0]!
+  t.teardown(() => { out.wire.destroy(); inc.wire.destroy() })
+  t.is(out.peer.kind, 'friend')
+  t.is(out.peer.certificate.name, 'friend-pc')
+  t.is(inc.peer.kind, 'friend')
+  t.is(inc.peer.certificate.name, 'laptop')
+})
+
+test('an "ask" where the answering side does not answer first, twice, or an "ok" to it, drops the wire', async (t) => {
+  const c = makeCircle(['home', 'laptop'])
+  const infoHash = randomBytes(20)
+  const listener = (answerFirst: boolean) =>
+    listen(t, (s) => void authenticate(s, opts(c.devices[0]!, c.roster, { accept: () => ({ answerFirst }), deadlineMs: 2_000 })).catch(() => {}))
+  const send = async (port: number, controls: string[]) => {
+    const sock = connect(port, '127.0.0.1')
+    sock.on('error', () => {})
+    const w = new Wire(sock, ['dj_auth'])
+    const got: string[] = []
+    w.on('extended', (name) => got.push(name))
+    w.on('handshake', () => w.extendedHandshake())
+    w.on('extended-handshake', () => {
+      for (const c of controls) w.extended('dj_auth', Buffer.from(`d${c.length}:${c}i1ee`))
+    })
+    w.handshake(infoHash, newPeerId())
+    await once(w, 'close')
+    return got
+  }
+  const first = await listener(true)
+  // "ask" twice: the proof answering the first came, then the wire closed.
+  t.deepEqual(await send(first.port, ['ask', 'ask']), ['dj_auth'])
+  // A lone "ok": nothing came back.
+  t.deepEqual(await send(first.port, ['ok']), [])
+  // Where this side does not answer first (a track's infohash, which a leaked .torrent shows), "ask" gets nothing.
+  t.deepEqual(await send((await listener(false)).port, ['ask']), [])
+})

@@ -261,3 +261,18 @@ test('close is idempotent and stops serving; a taken port is a typed error', asy
   t.is((err as { code?: string }).code, 'ERR_TRACKER_UNREACHABLE')
   await t.throwsAsync(tracker.listen(0), { instanceOf: TrackerError })
 })
+
+test("a friend's device its owner revoked is refused and its peers leave at once", async (t) => {
+  const { roster, laptop, friend } = makeCircle()
+  const { tracker, url } = await startTracker(t, { roster })
+  const infoHash = newInfoHash()
+  await announce(url, { infoHash, peerId: newPeerId(), port: 7001, event: 'started', signer: laptop.signer })
+  const f = await announce(url, { infoHash, peerId: newPeerId(), port: 7002, event: 'started', signer: friend.signer })
+  t.is(f.peers.length, 2)
+  // The friend's owner revoked that device (its roster, followed by the node, says so).
+  const revokedDevice = Buffer.from(friend.cert.device)
+  tracker.setFriendRevoked((owner, device) => Buffer.from(owner).equals(friend.cert.owner) && revokedDevice.equals(device))
+  const after = await announce(url, { infoHash, peerId: newPeerId(), port: 7001, signer: laptop.signer })
+  t.deepEqual(after.peers.map((p) => p.port), [7001])
+  await refused(t, announce(url, { infoHash, peerId: newPeerId(), port: 7002, event: 'started', signer: friend.signer }), 'revoked device')
+})

@@ -2,8 +2,8 @@
 // the other side trusts, bound to this connection. Peer ids are random per
 // connection, so a signature over (infohash, sender id, receiver id) cannot
 // be replayed on another connection.
-import { asBytes, asStrictDict, decode, encode, fieldList } from '../../codec/index.ts'
-import { classifyCertificate, decodeCertificate, IdentityError, signBytes, verifyBytes, type DeviceCertificate, type Roster } from '../../identity/index.ts'
+import { asBytes, asDict, asStrictDict, decode, encode, fieldList } from '../../codec/index.ts'
+import { classifyCertificate, decodeCertificate, IdentityError, signBytes, verifyBytes, type DeviceCertificate, type FriendRevoked, type Roster } from '../../identity/index.ts'
 
 export const AUTH_EXTENSION = 'dj_auth'
 const MAX_AUTH_BYTES = 1024
@@ -33,6 +33,26 @@ export function createAuthMessage(me: LocalCredentials, infoHash: Uint8Array, my
   return encode({ cert: me.certificate, sig: signBytes(me.deviceSeed, transcript(infoHash, myPeerId, theirPeerId)) })
 }
 
+/**
+ * The two dj_auth control messages besides a proof: `ask` (the dialler asks
+ * the answering side to prove itself first) and `ok` (the answering side
+ * accepted the dialler's proof that followed).
+ */
+export type AuthControl = 'ask' | 'ok'
+export const encodeAuthControl = (c: AuthControl): Uint8Array => encode({ [c]: 1 })
+
+/** 'ask' or 'ok' when the message is one of those, null when it is (or claims to be) a proof. */
+export function authControlOf(bytes: Uint8Array): AuthControl | null {
+  if (bytes.length > 16) return null
+  try {
+    const d = asDict(decode(bytes, { maxBytes: 16, maxDepth: 1, maxItems: 2 }), 'dj_auth')
+    const keys = Object.keys(d)
+    return keys.length === 1 && d[keys[0]!] === 1 && (keys[0] === 'ask' || keys[0] === 'ok') ? (keys[0] as AuthControl) : null
+  } catch {
+    return null
+  }
+}
+
 export interface VerifiedPeer {
   /**
    * 'holder': a device of an owner this roster does not know, accepted only
@@ -49,7 +69,7 @@ export interface VerifiedPeer {
  */
 export function verifyAuthMessage(
   bytes: Uint8Array,
-  ctx: { roster: Roster; infoHash: Uint8Array; theirPeerId: Uint8Array; myPeerId: Uint8Array; allow?: (p: VerifiedPeer) => boolean; trustAnyOwner?: boolean },
+  ctx: { roster: Roster; friendRevoked?: FriendRevoked; infoHash: Uint8Array; theirPeerId: Uint8Array; myPeerId: Uint8Array; allow?: (p: VerifiedPeer) => boolean; trustAnyOwner?: boolean },
 ): VerifiedPeer {
   let cert: Uint8Array
   let sig: Uint8Array
@@ -61,7 +81,7 @@ export function verifyAuthMessage(
   } catch {
     throw new AuthError('malformed')
   }
-  const decision = classifyCertificate(ctx.roster, cert)
+  const decision = classifyCertificate(ctx.roster, cert, ctx.friendRevoked)
   let peer: VerifiedPeer
   if (decision.trusted) peer = { kind: decision.kind, certificate: decision.certificate }
   else if (decision.reason === 'unknown-owner' && ctx.trustAnyOwner) {

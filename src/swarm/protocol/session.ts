@@ -1,12 +1,15 @@
 // Turns a raw socket into an authenticated wire: BitTorrent handshake, BEP 10
 // extended handshake, then one dj_auth message each way, all under a
-// deadline. Nothing but those messages is acted on before the peer proves
+// deadline. The dialler proves itself first, except to an address found on a
+// DHT channel (`proveSecond`): it sends `ask`, the answering side proves
+// itself, the dialler checks it against whom it expected and only then sends
+// its proof, and the answering side confirms with `ok`. Nothing but those messages is acted on before the peer proves
 // itself; a peer that does not is dropped.
 import type { Socket } from 'node:net'
 import { Wire } from './wire.ts'
 import { newPeerId } from './peer-id.ts'
-import { AUTH_EXTENSION, AuthError, createAuthMessage, verifyAuthMessage, type LocalCredentials, type VerifiedPeer } from './auth.ts'
-import type { Roster } from '../../identity/index.ts'
+import { AUTH_EXTENSION, AuthError, authControlOf, createAuthMessage, encodeAuthControl, verifyAuthMessage, type LocalCredentials, type VerifiedPeer } from './auth.ts'
+import type { FriendRevoked, Roster } from '../../identity/index.ts'
 
 export const AUTH_DEADLINE = 5_000 // ms
 
@@ -20,11 +23,20 @@ export interface PeerSession {
 export interface Admission {
   /** Narrows who may use this infohash; default: own devices only. */
   allow?: (p: VerifiedPeer) => boolean
+  /**
+   * Whether this side proves itself first when the dialler asks (`ask`):
+   * only on channels whose name is secret to those it admits and whose
+   * addresses are found on the DHT (share and backup channels). Elsewhere
+   * (a track's infohash, which a leaked .torrent shows) an `ask` is refused.
+   */
+  answerFirst?: boolean
 }
 
 export interface SessionOptions {
   credentials: LocalCredentials
   roster: () => Roster
+  /** Friends' devices their owners revoked (friends' rosters this device follows). */
+  friendRevoked?: FriendRevoked
   /** Extensions besides dj_auth that this wire speaks. */
   extensions?: string[]
   /** Outgoing: the infohash dialled. */
@@ -33,6 +45,12 @@ export interface SessionOptions {
   allow?: (p: VerifiedPeer) => boolean
   /** Outgoing: accept a device of an owner the roster does not know (kind 'holder'); `allow` still decides. */
   trustAnyOwner?: boolean
+  /**
+   * Outgoing: the answering side proves itself first, and this device sends
+   * its certificate and signature only once that proof passed `allow`. For
+   * addresses found on a DHT channel, which anyone could have announced.
+   */
+  proveSecond?: boolean
   /** Incoming: whether the infohash the peer asks for is served here, and to whom. */
   accept?: (infoHash: Buffer) => Admission | null
   deadlineMs?: number
@@ -65,6 +83,11 @@ export function authenticate(socket: Socket, opts: SessionOptions): Promise<Peer
   let admission: Admission | null = opts.infoHash ? { allow: opts.allow } : null
   let theirPeerId: Buffer | null = null
   let sentAuth = false
+  const outgoing = !!opts.infoHash
+  /** Outgoing with proveSecond: we asked; incoming: the dialler asked us to prove first. */
+  let asked = false
+  /** Outgoing with proveSecond: the answering side's verified proof, until it accepts ours. */
+  let proved: VerifiedPeer | null = null
 
   return new Promise<PeerSession>((resolve, reject) => {
     let settled = false
@@ -102,27 +125,57 @@ export function authenticate(socket: Socket, opts: SessionOptions): Promise<Peer
       // The side that dialled proves itself first; the side that answers says
       // who it is only to a peer that has proved itself, so a stranger holding
       // an infohash learns nothing about the circle.
-      if (opts.infoHash) sendAuth()
+      // A dialler that found this address on the DHT (anyone may announce
+      // there) asks the answering side to go first instead, and proves itself
+      // only to a device it expected.
+      if (outgoing && opts.proveSecond) {
+        asked = true
+        wire.extended(AUTH_EXTENSION, encodeAuthControl('ask'))
+      } else if (outgoing) sendAuth()
     })
+    const done = (peer: VerifiedPeer) => {
+      settled = true
+      clearTimeout(timer)
+      wire.removeAllListeners()
+      wire.pause()
+      // The wire stays paused: its new owner subscribes, then calls resume().
+      resolve({ wire, infoHash: infoHash!, peer, remote })
+    }
     wire.on('extended', (name, payload) => {
       if (name !== AUTH_EXTENSION || settled) return
-      if (!theirPeerId || !infoHash || (opts.infoHash && !sentAuth)) return fail('authenticated out of order')
+      if (!theirPeerId || !infoHash) return fail('authenticated out of order')
+      const control = authControlOf(payload)
+      if (control === 'ask') {
+        // Only a dialler asks, once, before either side proved anything.
+        if (outgoing || asked || sentAuth) return fail('authenticated out of order')
+        if (!admission?.answerFirst) return fail('asked to prove first where this side does not')
+        asked = true
+        return void sendAuth()
+      }
+      if (control === 'ok') {
+        if (!outgoing || !proved || !sentAuth) return fail('authenticated out of order')
+        return done(proved)
+      }
+      if (outgoing && !sentAuth && !asked) return fail('authenticated out of order')
+      if (outgoing && asked && proved) return fail('authenticated out of order')
       try {
         const peer = verifyAuthMessage(payload, {
           roster: opts.roster(),
+          friendRevoked: opts.friendRevoked,
           infoHash,
           theirPeerId,
           myPeerId,
           allow: admission?.allow ?? ownOnly,
           trustAnyOwner: !!opts.infoHash && !!opts.trustAnyOwner,
         })
+        if (outgoing && asked) {
+          // The answering side proved itself and is whom we expected: now our proof; it says ok once it checked it.
+          proved = peer
+          return void sendAuth()
+        }
+        if (!outgoing && asked) wire.extended(AUTH_EXTENSION, encodeAuthControl('ok'))
         if (!sentAuth) sendAuth()
-        settled = true
-        clearTimeout(timer)
-        wire.removeAllListeners()
-        wire.pause()
-        // The wire stays paused: its new owner subscribes, then calls resume().
-        resolve({ wire, infoHash, peer, remote })
+        done(peer)
       } catch (err) {
         fail(err instanceof AuthError ? err.reason : (err as Error).message)
       }
