@@ -412,8 +412,9 @@ export class Swarm extends EventEmitter<Events> {
    * The torrent of a track: served from here when held, otherwise fetched
    * from the own devices that hold it (found over the device channel).
    */
-  async open(sha256: string, opts: { allSources?: boolean } = {}): Promise<Torrent> {
+  async open(sha256: string, opts: { allSources?: boolean; signal?: AbortSignal } = {}): Promise<Torrent> {
     if (this.closed) throw new SwarmError('ERR_NOT_RUNNING', 'the swarm is stopped')
+    opts.signal?.throwIfAborted()
     const known = this.bySha.get(sha256)
     if (known) {
       this.cache.touch(sha256) // served to the player (a no-op for library tracks)
@@ -432,7 +433,8 @@ export class Swarm extends EventEmitter<Events> {
       (t) => t.once('done', () => this.fetching.get(sha256) === opening && this.fetching.delete(sha256)),
       () => this.fetching.get(sha256) === opening && this.fetching.delete(sha256),
     )
-    return opening
+    // The caller stops waiting; the open itself goes on for other readers of the track.
+    return raceSignal(opening, opts.signal)
   }
 
   /**
@@ -631,12 +633,12 @@ export class Swarm extends EventEmitter<Events> {
   }
 
   /** Fetches a whole track into the cache; resolves once its SHA-256 is verified. */
-  async fetch(sha256: string): Promise<{ path: string; sources: Record<string, number>; ms: number; bytes: number }> {
+  async fetch(sha256: string, opts: { signal?: AbortSignal } = {}): Promise<{ path: string; sources: Record<string, number>; ms: number; bytes: number }> {
     const started = performance.now()
-    const torrent = await this.open(sha256, { allSources: true })
+    const torrent = await this.open(sha256, { allSources: true, signal: opts.signal })
     let path: string
     if (torrent.complete) path = (await this.offers.get(torrent.meta.infoHash.toString('hex'))!.load()).path
-    else path = await this.whenDone(torrent)
+    else path = await raceSignal(this.whenDone(torrent), opts.signal)
     return { path, sources: torrent.sources(), ms: performance.now() - started, bytes: torrent.meta.size }
   }
 
@@ -692,4 +694,18 @@ export class Swarm extends EventEmitter<Events> {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()))
     await this.cache.close()
   }
+}
+
+/** Rejects with the signal's reason once it aborts; the work itself is not stopped. */
+function raceSignal<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    p.then(
+      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
+      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e)),
+    )
+  })
 }

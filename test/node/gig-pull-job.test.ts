@@ -149,3 +149,29 @@ test('two fetches at a time; an empty playlist is trivially ready; without a pin
   await t.throwsAsync(job.run(stopped.signal), { name: 'AbortError' })
   t.is(job.report, null)
 })
+
+test('a job stopped while a track is mid-transfer ends at once, not at the next track or the stall timeout', async (t) => {
+  const script: Script = { held: new Set(), open: new Map() }
+  const slow = 'a'.repeat(64)
+  let torrent: FakeTorrent | undefined
+  // The transfer starts and then never finishes: pieces trickle, no 'done'.
+  script.open.set(slow, (x) => {
+    torrent = x
+    x.emit('piece')
+  })
+  const job = new GigPull({
+    playlist: 'P', device: { id: 'd', name: 'n' },
+    entries: [{ sha256: slow, title: 'Slow', position: 1, size: 10, listed: true }],
+    swarm: fakeSwarm(script), locate: async () => undefined, stallMs: 60_000,
+  })
+  const stop = new AbortController()
+  const running = job.run(stop.signal)
+  while (!torrent) await new Promise((r) => setTimeout(r, 5))
+  t.is(job.tracks[0]!.state, 'fetching')
+  const at = performance.now()
+  stop.abort(new Error('closing'))
+  const err = await t.throwsAsync(running)
+  t.is(err?.name, 'AbortError')
+  t.true(performance.now() - at < 2_000, 'the wait on the transfer ended with the signal')
+  t.not(job.tracks[0]!.state, 'missing', 'a stopped track is not reported missing')
+})
