@@ -139,6 +139,21 @@ export class Swarm extends EventEmitter<Events> {
   readonly holders: DeviceChannel
   readonly channel: Buffer
   private server: Server | null = null
+  // What this device serves and opens, in seven maps. Their invariants (kept
+  // by offerLazy/offerCached, torrentFor/register, openFrom's 'failed'
+  // handler, cacheDone and drop, and nowhere else):
+  // - offers/bySha: bySha[sha] = ih exactly when offers[ih] serves sha (a
+  //   library file or a verified cached copy); holds(sha) is bySha.has(sha).
+  //   drop() removes a cached offer only, never a library one.
+  // - torrents: every torrent opening or open, by infohash; an entry whose
+  //   open failed is removed. ready: the subset that resolved (the same
+  //   Torrent objects). A torrent removed from ready is removed from
+  //   torrents in the same step, and closed.
+  // - fetching: downloads of tracks not held yet, by sha256; removed when
+  //   the download is done, fails or is dropped, so a later open starts over.
+  // - infoWrites: a cached track's .info being written; drop() waits for it
+  //   before the files go. lonelySince: open torrents with no peer, since when
+  //   (the cache may evict a download stalled that long).
   private readonly offers = new Map<string, Offer>() // by infohash hex
   private readonly bySha = new Map<string, string>() // sha256 -> infohash hex
   /** Tracks of other own devices being fetched, by SHA-256 (gone once verified: then bySha has them). */
