@@ -7,8 +7,9 @@
 // - own devices still alive (found on the device channel, which the circle
 //   secret also gives): on a new link each tells its current roster (a
 //   notice) and serves the blob.
-// Friends do not hold their friends' rosters yet; when they follow them,
-// they are one more source here.
+// Friends keep their friends' rosters (friend-rosters.ts) but are not a
+// source here: over a backup-channel link a friend's device serves its own
+// owner's roster, not the ones it keeps.
 import { encode } from '../codec/index.ts'
 import { newRoster, type DeviceCertificate, type Roster } from '../identity/index.ts'
 import { blobOf, decodeManifest, manifestSalt, MANIFEST_LIMITS, unpackBlob, type DhtNode } from '../manifest/index.ts'

@@ -1,6 +1,6 @@
 // Playlists shared with friends, both ways.
 // Sharing side: for every friend on the roster this device answers on a share
-// channel (an infohash both sides compute from the two owner keys), announces
+// channel (an infohash both sides derive from their friendship secret), announces
 // it on the DHT while something is shared with that friend, and gives that
 // friend's devices the list of playlists shared with them, the info dicts of
 // their tracks held here, and those tracks' torrents: nothing else.
