@@ -42,8 +42,8 @@ export const serveCommand: Command = {
     json: { type: 'boolean', description: 'print the node\'s addresses as one JSON line' },
     'no-page-token': { type: 'boolean', description: 'never put the API token in the web page, also for browsers on this machine (a machine other people use): every browser asks for it once' },
   },
-  async run({ values, stdout, stderr }) {
-    const home = resolveHome(values.home as string | undefined)
+  async run({ values, stdout, stderr, env }) {
+    const home = resolveHome(values.home as string | undefined, env)
     const other = await runningNode(home)
     if (other) throw new Error(`a node already runs on this home (pid ${other.pid}, ${other.api})`)
     const node = await startNode({
@@ -74,12 +74,12 @@ export const serveCommand: Command = {
               advertise: values['tracker-host'] as string | undefined,
             }
           : undefined,
-      timings: timingsFromEnv(process.env),
+      timings: timingsFromEnv(env),
       onWarning: (err) => {
-        if (process.env.DJCLOUD_DEBUG) stderr.write(`warning: ${err.message}\n`)
+        if (env.DJCLOUD_DEBUG) stderr.write(`warning: ${err.message}\n`)
       },
     })
-    if (process.env.DJCLOUD_DEBUG) {
+    if (env.DJCLOUD_DEBUG) {
       node.swarm.on('refused', (host, reason) => stderr.write(`refused ${host}: ${reason}\n`))
       node.swarm.on('device', (l) => stderr.write(`device ${l.name} ${l.host}:${l.peerPort}\n`))
       node.swarm.on('device-gone', (l) => stderr.write(`device gone ${l.name} ${l.host}:${l.peerPort}\n`))
