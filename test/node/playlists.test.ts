@@ -8,7 +8,7 @@ import { tempDir } from '../helpers/temp.ts'
 import { writeTrack } from '../helpers/tracks.ts'
 import { makeHomes } from '../helpers/homes.ts'
 import { serveNode, type NodeProcess } from '../helpers/node-process.ts'
-import { runCli } from '../helpers/cli.ts'
+import { runCli, runCliInProcess } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 import { freePort } from '../helpers/ports.ts'
 import { readApiToken } from '../../src/player/index.ts'
@@ -19,7 +19,7 @@ interface Shown {
 }
 
 async function cli(home: string, args: string[]): Promise<string> {
-  const r = await runCli(args, { DJCLOUD_HOME: home })
+  const r = await runCliInProcess(args, { DJCLOUD_HOME: home })
   if (r.code !== 0) throw new Error(`djcloud ${args.join(' ')}: ${r.stderr}`)
   return r.stdout
 }
@@ -101,23 +101,23 @@ test('playlist edits reach the other device; edits made apart merge; a retagged 
 test('playlist: usage errors exit 2, a missing playlist or a stopped node exit 1 with one line', async (t) => {
   const root = await tempDir(t)
   const [home] = await makeHomes(root, ['solo'])
-  const noNode = await runCli(['playlist', 'ls'], { DJCLOUD_HOME: home! })
+  const noNode = await runCli(['playlist', 'ls'], { DJCLOUD_HOME: home! }) // the real binary: exit 1
   t.is(noNode.code, 1)
   t.regex(noNode.stderr, /no node runs on this home/)
-  t.is((await runCli(['playlist', 'dance'], { DJCLOUD_HOME: home! })).code, 2)
-  t.is((await runCli(['playlist', 'show'], { DJCLOUD_HOME: home! })).code, 2)
-  const help = await runCli(['playlist', '--help'], { DJCLOUD_HOME: home! })
+  t.is((await runCliInProcess(['playlist', 'dance'], { DJCLOUD_HOME: home! })).code, 2)
+  t.is((await runCliInProcess(['playlist', 'show'], { DJCLOUD_HOME: home! })).code, 2)
+  const help = await runCliInProcess(['playlist', '--help'], { DJCLOUD_HOME: home! })
   t.is(help.code, 0)
   t.regex(help.stdout, /move <name> <from> <to>/)
   await serveNode(t, home!, ['--no-tracker'])
-  const missing = await runCli(['playlist', 'show', 'Nope'], { DJCLOUD_HOME: home! })
+  const missing = await runCliInProcess(['playlist', 'show', 'Nope'], { DJCLOUD_HOME: home! })
   t.is(missing.code, 1)
   t.regex(missing.stderr, /^djcloud playlist: no playlist named "Nope"\n$/)
-  await runCli(['playlist', 'create', 'Once'], { DJCLOUD_HOME: home! })
-  const again = await runCli(['playlist', 'create', 'Once'], { DJCLOUD_HOME: home! })
+  await runCliInProcess(['playlist', 'create', 'Once'], { DJCLOUD_HOME: home! })
+  const again = await runCliInProcess(['playlist', 'create', 'Once'], { DJCLOUD_HOME: home! })
   t.is(again.code, 1)
   t.regex(again.stderr, /already exists/)
-  const badPos = await runCli(['playlist', 'rm', 'Once', '1'], { DJCLOUD_HOME: home! })
+  const badPos = await runCliInProcess(['playlist', 'rm', 'Once', '1'], { DJCLOUD_HOME: home! })
   t.is(badPos.code, 2)
 })
 
