@@ -46,7 +46,7 @@ class Capture extends Writable {
  * do not load every command.
  */
 export async function runCliInProcess(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const { main } = await import('../../src/cli/main.ts')
+  const { main } = await import('../../src/cli/index.ts')
   const stdout = new Capture()
   const stderr = new Capture()
   const code = await main(args, { stdout, stderr, env: { ...process.env, DJCLOUD_HOME: '', ...env } })
