@@ -84,13 +84,16 @@ export function positiveCount(v: string | undefined, fallback: number): number {
 
 /**
  * Runs one benchmark: progress lines on stderr as "bench:<name> ...", the
- * table on stdout, the JSON to `out` (when given). Resolves with the exit code.
+ * table on stdout, the JSON to `out` (when given). Resolves with the exit
+ * code: 1 when the run failed, else what `verdict` says of the results (0 by
+ * default; the fault soak says 1 when it saw a loss).
  */
 export async function runAndReport<R>(
   name: string,
   out: string | undefined,
   run: (log: (line: string) => void) => Promise<R>,
   format: (results: R) => string,
+  verdict: (results: R) => number = () => 0,
 ): Promise<number> {
   try {
     const results = await run((line) => process.stderr.write(`bench:${name} ${line}\n`))
@@ -98,9 +101,9 @@ export async function runAndReport<R>(
     if (out) {
       await mkdir(dirname(out), { recursive: true })
       await writeFile(out, JSON.stringify(results, null, 2) + '\n')
-      process.stdout.write(`\nresults written to ${out}\n`)
+      process.stderr.write(`results written to ${out}\n`) // stdout stays the table (or JSON) alone
     }
-    return 0
+    return verdict(results)
   } catch (err) {
     process.stderr.write(`bench:${name} failed: ${(err as Error).stack ?? err}\n`)
     return 1
@@ -123,6 +126,8 @@ export async function benchMain<O, R>(spec: {
   options: (values: FlagValues, quick: boolean) => O
   run: (opts: O & { tmp: string; log: (line: string) => void }) => Promise<R>
   format: (results: R) => string
+  /** The exit code for a run that finished (default 0). */
+  verdict?: (results: R) => number
 }): Promise<number> {
   let opts: O
   let out: string | undefined
@@ -144,5 +149,5 @@ export async function benchMain<O, R>(spec: {
     process.stderr.write(`${(err as Error).message}\n\n${spec.usage}`)
     return 2
   }
-  return runAndReport(spec.name, out, (log) => spec.run({ ...opts, tmp, log }), spec.format)
+  return runAndReport(spec.name, out, (log) => spec.run({ ...opts, tmp, log }), spec.format, spec.verdict)
 }

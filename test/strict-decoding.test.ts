@@ -4,30 +4,18 @@
 import test from 'ava'
 import { randomBytes } from 'node:crypto'
 import { createConnection } from 'node:net'
-import { asDict, decode, encode, type BDict, type BInput } from '../src/codec/index.ts'
+import { encode, type BDict, type BInput } from '../src/codec/index.ts'
 import {
   addFriend, decodeCertificate, encodeCertificate, generateKeyPair, initIdentity, PairingError, signBytes, signRoster, startPairingHost,
   verifyRoster, type PairingWarning,
 } from '../src/identity/index.ts'
 import { decodePointer, encodePointer } from '../src/backup/index.ts'
 import { DhtNode } from '../src/manifest/index.ts'
-import { makeCircle } from './helpers/circle.ts'
+import { codeOf, dict, strictCircle } from './helpers/strict.ts'
 import { tempDir } from './helpers/temp.ts'
 import { until } from './helpers/until.ts'
 
-const circle = makeCircle(['laptop', 'home-pc'])
-const [laptop, homePc] = circle.devices as [(typeof circle.devices)[0], (typeof circle.devices)[0]]
-const dict = (bytes: Uint8Array): BDict => asDict(decode(bytes), 'test')
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (err) {
-    const e = err as { code?: string; reason?: string; message: string }
-    return `${e.code ?? e.reason}: ${e.message}`
-  }
-  return 'accepted'
-}
+const { circle, laptop, homePc } = strictCircle()
 
 test('a device certificate with an extra field, signed or not, is refused (ERR_BAD_CERTIFICATE)', (t) => {
   const cert = laptop.certificate

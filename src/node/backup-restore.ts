@@ -15,12 +15,13 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { deriveOwnerSecrets, encodeCertificate, friendSecret, generateKeyPair, IdentityError, issueCertificate, newRoster } from '../identity/index.ts'
+import { deriveOwnerSecrets, encodeCertificate, friendSecret, generateKeyPair, IdentityError, issueCertificate, newRoster, verifyRoster } from '../identity/index.ts'
 import { DhtNode } from '../manifest/index.ts'
 import { backupChannelInfoHash, Swarm, type DeviceLink } from '../swarm/index.ts'
 import { BACKUP_SALT, BackupError, decodePointer, importBackup, openPointerFriends, type BackupVersion, type ImportSummary } from '../backup/index.ts'
 import { checkCopy, POINTER_COMMAND, readPointerAnswer } from './backups.ts'
-import { newestRoster } from './restore-roster.ts'
+import { newestRoster, type FoundRoster } from './restore-roster.ts'
+import { OWNER_ROSTER_COMMAND } from './friend-rosters.ts'
 
 export interface NetworkRestoreOptions {
   phrase: string
@@ -109,6 +110,9 @@ export async function restoreOverNetwork(home: string, opts: NetworkRestoreOptio
     const links = new Map<string, DeviceLink>() // holder address -> link
     const gaveUp = new Set<string>() // addresses that refused us (not asked again)
     const badCopies = new Set<string>() // `${address}/${sha256}` refused once
+    // The newest owner roster a holder (a friend following our rosters) keeps: one more source
+    // besides the DHT and own devices, so a revocation made after the backup is not undone.
+    let friendRoster: FoundRoster | null = null
     const allow = () => true // own devices, friends, and devices of owners we do not know yet: what they send is checked
 
     while (Date.now() < deadline) {
@@ -142,6 +146,15 @@ export async function restoreOverNetwork(home: string, opts: NetworkRestoreOptio
       )
       await Promise.all(
         fresh.map(async (link) => {
+          const r = await swarm.holders.command(link, OWNER_ROSTER_COMMAND, new Uint8Array(0), POINTER_ASK_MS).catch(() => null)
+          if (r) {
+            try {
+              const roster = verifyRoster(r, owner.publicKey)
+              if (!friendRoster || roster.seq > friendRoster.seq) friendRoster = { signed: r, seq: roster.seq, from: `${link.name} (${link.host})` }
+            } catch (err) {
+              refused.push(`the roster from ${link.name} (${link.host}): ${(err as Error).message}`)
+            }
+          }
           const body = await swarm.holders.command(link, POINTER_COMMAND, new Uint8Array(0), POINTER_ASK_MS).catch(() => null)
           if (!body) return // an older djcloud, or it holds no pointer: its copies still count
           const p = readPointerAnswer(body, owner.publicKey)
@@ -169,6 +182,9 @@ export async function restoreOverNetwork(home: string, opts: NetworkRestoreOptio
             dht, swarm, owner: owner.publicKey, circleSecret: secrets.circleSecret, certificate,
             timeoutMs: Math.max(1_000, Math.min(ROSTER_SEARCH_MS, deadline - Date.now())), onWarning: warn,
           })
+          const fr = friendRoster as FoundRoster | null
+          if (fr && (!found.roster || fr.seq > found.roster.seq)) found.roster = fr
+          found.named = Math.max(found.named, fr?.seq ?? 0)
           const s = await importBackup(home, got.data, {
             phrase: opts.phrase, knownSeq: want.seq - 1, ...(opts.name ? { name: opts.name } : {}), ...(found.roster ? { newerRoster: found.roster.signed } : {}),
           })

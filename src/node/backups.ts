@@ -25,6 +25,7 @@ import { asBytes, asDict, asInt, decode, encode, type BDict } from '../codec/ind
 import { friendSecrets, type Identity, type Roster } from '../identity/index.ts'
 import { verifySignedItem, type DhtNode } from '../manifest/index.ts'
 import { backupChannelInfoHash, type CommandAnswer, type DeviceLink, type ManifestNotice, type Swarm, type SwarmBackups, type VerifiedPeer } from '../swarm/index.ts'
+import { DialBackoff } from './dial-backoff.ts'
 import {
   BACKUP_SALT, BackupError, decodePointer, encodePointer, sealPointerFriends, exportFromStores, heldDir, heldOwners, KEEP_VERSIONS, pushedDir, quotaFor, verifyBackup,
   VersionDir, type BackupVersion, type OpenStores,
@@ -33,8 +34,6 @@ import {
 export const BACKUP_POLL_INTERVAL = 10 * 60_000 // ms between polls of friends' backup items
 const LOOKUP_MS = 2_000
 const REPUT_EVERY = 30 * 60_000 // ms: BEP 44 items expire after about two hours
-/** ms an address that refused us on a backup channel is not dialled again (another friend of that owner: it admits only the owner's devices, and counts refusals towards a ban). */
-const REFUSED_FOR = 60 * 60_000
 const NOTICE_GAP = 5_000 // ms between polls a friend's notices may start
 const SERVED_CACHE = 2 // backups kept in memory while being served
 const SERVED_FOR = 60_000 // ms
@@ -118,8 +117,12 @@ export class NodeBackups implements SwarmBackups {
   private readonly fetching = new Map<string, Promise<void>>()
   /** Backups being served, read once: folder/sha256 -> bytes, until when kept. */
   private readonly served = new Map<string, { data: Uint8Array; until: number }>()
-  /** `channel@host:port` -> until when it is not dialled (it refused us). */
-  private readonly refused = new Map<string, number>()
+  /**
+   * `channel@host:port` dials that failed other than as unreachable: left
+   * alone for a while (another friend of that owner admits only the owner's
+   * devices and counts refusals towards a ban), doubling per failure.
+   */
+  private readonly refused = new DialBackoff()
   private channelMemo: { roster: Roster; own: Map<string, string>; friends: Map<string, string> } | undefined
 
   constructor(private readonly opts: NodeBackupsOptions) {}
@@ -384,23 +387,22 @@ export class NodeBackups implements SwarmBackups {
     const open = () => swarm.holders.online().filter((l) => channels.some((c) => l.session.infoHash.equals(c)) && allow(l.session.peer))
     const dht = this.opts.dht
     if (dht) {
-      const now = Date.now()
-      for (const [k, until] of this.refused) if (until <= now) this.refused.delete(k)
       await Promise.all(channels.map(async (channel) => {
       const peers = await dht.lookup(channel, LOOKUP_MS).catch(() => [])
       await Promise.all(
         peers
           .filter((a) => !(a.port === swarm.port && (a.host.startsWith('127.') || a.host === '0.0.0.0')))
-          .filter((a) => !this.refused.has(`${channel.toString('hex')}@${a.host}:${a.port}`))
-          .map((a) =>
-            swarm.connectHolder(a.host, a.port, channel, allow).catch((err: Error) => {
-              // Refused at the wire (not just unreachable): leave it alone for a while.
-              if (!/ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|in time/.test(err.message)) {
-                if (this.refused.size >= 10_000) this.refused.clear()
-                this.refused.set(`${channel.toString('hex')}@${a.host}:${a.port}`, Date.now() + REFUSED_FOR)
-              }
-            }),
-          ),
+          .filter((a) => this.refused.allows(`${channel.toString('hex')}@${a.host}:${a.port}`))
+          .map((a) => {
+            const key = `${channel.toString('hex')}@${a.host}:${a.port}`
+            return swarm.connectHolder(a.host, a.port, channel, allow).then(
+              () => this.refused.succeeded(key),
+              (err: Error) => {
+                // Closed at the wire (a refusal, or a device going down mid-handshake), not just unreachable.
+                if (!/ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|in time/.test(err.message)) this.refused.failed(key)
+              },
+            )
+          }),
       )
       }))
     }

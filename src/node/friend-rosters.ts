@@ -27,6 +27,13 @@ const REVOKED_FILE = /^([0-9a-f]{64})\.revoked$/
 /** Revoked keys an item carries (the newest): 24 x 35 bytes bencoded stays under the 1000-byte limit. */
 const ITEM_REVOKED = 24
 export const FRIEND_ROSTER_POLL = 2 * 60_000 // ms between looks at friends' revocation items
+/**
+ * A command on backup channels: "which roster of my owner do you hold?",
+ * answered to that owner's devices only, with the owner-signed roster kept
+ * here. A device restoring from the phrase asks the friends it finds, so the
+ * roster it restores is never older than one a friend still holds.
+ */
+export const OWNER_ROSTER_COMMAND = 'owner-roster'
 const REPUT_EVERY = 30 * 60_000 // ms: BEP 44 items expire after about two hours
 
 /** The salt of the revocation item `owner` puts for one friend: only the two circles can compute it. */
@@ -119,6 +126,12 @@ export class FriendRosters extends EventEmitter<Events> {
     return (this.held.get(o)?.revoked.has(d) ?? false) || (this.fromDht.get(o)?.revoked.has(d) ?? false)
   }
 
+  /** A friend's owner-signed roster as kept here, or null. */
+  async signedOf(owner: string): Promise<Uint8Array | null> {
+    if (!this.held.has(owner)) return null
+    return readFile(join(this.dir, `${owner}.roster`)).catch(() => null)
+  }
+
   /** The seq of a friend's roster held here (0: none). */
   seqOf(owner: string): number {
     return this.held.get(owner)?.roster.seq ?? 0
@@ -157,6 +170,10 @@ export class FriendRosters extends EventEmitter<Events> {
     const onNotice = (link: DeviceLink, n: ManifestNotice) => void this.onNotice(link, n).catch((e) => this.warn(e))
     swarm.friends.on('notice', onNotice)
     swarm.holders.on('notice', onNotice)
+    swarm.holders.onCommand(OWNER_ROSTER_COMMAND, async (_body, link) => {
+      const signed = await this.signedOf(hex(link.session.peer.certificate.owner))
+      return signed ? { body: signed } : { refused: 'no roster of your owner is held here' }
+    })
     if (this.opts.dht) {
       this.timer = setInterval(() => void this.poll().catch((e) => this.warn(e)), this.opts.pollMs ?? FRIEND_ROSTER_POLL)
       this.timer.unref()

@@ -7,9 +7,8 @@
 // - own devices still alive (found on the device channel, which the circle
 //   secret also gives): on a new link each tells its current roster (a
 //   notice) and serves the blob.
-// Friends keep their friends' rosters (friend-rosters.ts) but are not a
-// source here: over a backup-channel link a friend's device serves its own
-// owner's roster, not the ones it keeps.
+// - friends (the restore asks each holder it links to, OWNER_ROSTER_COMMAND,
+//   src/node/friend-rosters.ts): they follow our rosters.
 import { encode } from '../codec/index.ts'
 import { newRoster, type DeviceCertificate, type Roster } from '../identity/index.ts'
 import { blobOf, decodeManifest, manifestSalt, MANIFEST_LIMITS, unpackBlob, type DhtNode } from '../manifest/index.ts'

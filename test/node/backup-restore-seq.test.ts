@@ -7,13 +7,13 @@
 // after the last backup stays). Real node processes for the owner, its phone
 // and the friend, an in-process DHT node for the replayed pointer.
 import test from 'ava'
-import { readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { formatId, friendSecret, loadIdentity } from '../../src/identity/index.ts'
 import { DhtNode } from '../../src/manifest/index.ts'
 import { backupChannelInfoHash, deviceChannelInfoHash } from '../../src/swarm/index.ts'
 import { BACKUP_SALT } from '../../src/backup/index.ts'
-import type { BDict } from '../../src/codec/index.ts'
+import { decode, type BDict } from '../../src/codec/index.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { makeHomes } from '../helpers/homes.ts'
 import { serveNode } from '../helpers/node-process.ts'
@@ -107,4 +107,25 @@ test('a replayed seq-1 pointer on the DHT does not roll a restore back when a fr
   t.regex((JSON.parse(r.stdout) as { roster: { from: string } }).roster.from, /^alex-phone/)
   t.true(restoredId.roster.revoked.some((k) => Buffer.from(k).equals(Buffer.from(oldKey))), 'alex-old stays revoked')
   t.true(restoredId.roster.seq > revokedAt)
+
+  // Every own device gone too: the newer roster a friend follows is restored (Fiona keeps Alex's).
+  const fionaKeeps = join(fiona!, 'friends', `${alexHex}.roster`)
+  await until(async () => ((await loadRosterSeq(fionaKeeps)) === revokedAt ? true : undefined), 60_000)
+  await p.stop()
+  const fresher = join(root, 'newer-laptop')
+  const r2 = await runCli(['backup', 'restore', '--phrase-file', phraseFile, '--bootstrap', bootstrap, '--timeout', '30', '--name', 'newer-laptop', '--json'], { DJCLOUD_HOME: fresher })
+  t.is(r2.code, 0, `${r2.stderr}\nFIONA\n${f.stderr()}`)
+  const second = JSON.parse(r2.stdout) as { seq: number; roster: { from: string; seq: number } }
+  t.is(second.seq, 3)
+  t.regex(second.roster.from, /^fiona-pc /, 'the roster came from the friend')
+  t.is(second.roster.seq, revokedAt)
+  const secondId = await loadIdentity(fresher)
+  t.true(secondId.roster.revoked.some((k) => Buffer.from(k).equals(Buffer.from(oldKey))), 'alex-old stays revoked with only a friend left')
 })
+
+/** The seq of an owner-signed roster file (0 when there is none). */
+async function loadRosterSeq(path: string): Promise<number> {
+  const bytes = await readFile(path).catch(() => null)
+  if (!bytes) return 0
+  return (decode(bytes) as { seq: number }).seq
+}

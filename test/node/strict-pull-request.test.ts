@@ -1,24 +1,12 @@
 // Strict decoding of signed pull requests: one field more, beside the signed
 // request or inside it (re-signed), is refused (see test/strict-decoding.test.ts).
 import test from 'ava'
-import { asDict, decode, encode, type BDict, type BInput } from '../../src/codec/index.ts'
+import { encode, type BInput } from '../../src/codec/index.ts'
 import { signBytes } from '../../src/identity/index.ts'
 import { checkPullRequest, NonceBook, signPullRequest } from '../../src/node/pull-request.ts'
-import { makeCircle } from '../helpers/circle.ts'
+import { codeOf, dict, strictCircle } from '../helpers/strict.ts'
 
-const circle = makeCircle(['laptop', 'home-pc'])
-const [laptop, homePc] = circle.devices as [(typeof circle.devices)[0], (typeof circle.devices)[0]]
-const dict = (bytes: Uint8Array): BDict => asDict(decode(bytes), 'test')
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (err) {
-    const e = err as { code?: string; reason?: string; message: string }
-    return `${e.code ?? e.reason}: ${e.message}`
-  }
-  return 'accepted'
-}
+const { circle, laptop, homePc } = strictCircle()
 
 test('a pull request with an extra field, beside the request or inside it, is refused as malformed', (t) => {
   const ctx = () => ({ roster: circle.roster, self: laptop.key.publicKey, sender: homePc.key.publicKey, nonces: new NonceBook() })
