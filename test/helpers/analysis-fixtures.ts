@@ -133,12 +133,14 @@ export function synthPattern(spec: PatternSpec): Float32Array {
     [0, third],
   ]
   const chordAt = (t: number) => progression[Math.floor(Math.max(0, t) / (barSeconds * 2)) % progression.length]!
+  // Each chord's angular frequencies, worked out once rather than per sample
+  // (the same products, so the samples are bit for bit what they were).
+  const omegas = new Map(progression.map((c) => [c, [c[0], c[0] + c[1], c[0] + 7].map((m) => 2 * Math.PI * midiHz(60 + root + m))] as const))
   for (let i = 0; i < n; i++) {
     const t = i / rate - offset
     if (t < 0) continue
-    const [shift, t3] = chordAt(t)
-    let v = 0
-    for (const m of [root + shift, root + shift + t3, root + shift + 7]) v += Math.sin(2 * Math.PI * midiHz(60 + m) * t)
+    const [w0, w1, w2] = omegas.get(chordAt(t))! as [number, number, number]
+    const v = Math.sin(w0 * t) + Math.sin(w1 * t) + Math.sin(w2 * t)
     // Sidechain pumping: the pad ducks under each beat's kick.
     const duck = spec.sidechain ? 1 - 0.8 * Math.exp(-((t % (step * 4)) / step) * 3) : 1
     out[i]! += 0.07 * v * duck
