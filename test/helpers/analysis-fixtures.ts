@@ -4,12 +4,14 @@
 // recorded piano notes (the Salamander samples, repitched). Deterministic
 // for a given seed.
 import { execFile } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { readFile, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { encodeWav } from '../../src/demo/index.ts'
 import { decodeFile } from '../../src/analysis/index.ts'
+import { cachedFile, cachedSamples, ffmpegVersionText } from './fixture-cache.ts'
 
 const run = promisify(execFile)
 
@@ -89,6 +91,11 @@ const midiHz = (m: number) => 440 * 2 ** ((m - 69) / 12)
  * fifth), as producers tune them, so they do not pull the key elsewhere.
  */
 export function synthPattern(spec: PatternSpec): Float32Array {
+  // Seconds of pure arithmetic per clip: made once per spec and cached.
+  return cachedSamples(import.meta.url, ['synthPattern', spec], () => synthesise(spec))
+}
+
+function synthesise(spec: PatternSpec): Float32Array {
   const rate = spec.sampleRate ?? 44100
   const n = Math.round(spec.seconds * rate)
   const out = new Float32Array(n)
@@ -193,13 +200,16 @@ export async function writeWav(path: string, samples: Float32Array, sampleRate: 
 
 /** Converts a file with ffmpeg (format from the output extension; extra args before the output). */
 export async function ffmpegConvert(input: string, output: string, args: string[] = []): Promise<string> {
-  try {
-    await run('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-i', input, ...args, output])
-  } catch (err) {
-    const e = err as Error & { stderr?: string }
-    throw new Error(`ffmpeg ${output} failed: ${e.stderr?.trim() || e.message}`)
-  }
-  return output
+  // Cached by the input's bytes and the arguments; one thread, as many run at once on few cores.
+  const source = createHash('sha256').update(await readFile(input)).digest('hex')
+  return cachedFile(import.meta.url, ['ffmpegConvert', source, args], output, async (out) => {
+    try {
+      await run('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-i', input, ...args, '-threads', '1', out])
+    } catch (err) {
+      const e = err as Error & { stderr?: string }
+      throw new Error(`ffmpeg ${output} failed: ${e.stderr?.trim() || e.message}`)
+    }
+  }, [await ffmpegVersionText()])
 }
 
 // --- piano ---

@@ -1,0 +1,119 @@
+// A content-addressed cache of test fixtures (ffmpeg encodes, synthesised
+// PCM), shared by every test file and every run on this machine. An entry's
+// name is a hash of its whole recipe, of the source of the helper that makes
+// it and of the tools' versions, so a changed recipe, helper or ffmpeg never
+// reuses an old file. Entries are written under a temp name and renamed into
+// place, so two ava processes making the same fixture at once both end up
+// with a complete file (the later rename wins with identical bytes).
+//
+// DJCLOUD_FIXTURE_CACHE=0 turns the cache off (every fixture made afresh);
+// DJCLOUD_FIXTURE_CACHE=<dir> puts it elsewhere than os.tmpdir().
+import { execFile } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { extname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+
+/** Bumped when the cache's own layout changes. */
+const LAYOUT = 'djcloud-fixture-cache-v1'
+
+function cacheDir(): string | undefined {
+  const setting = process.env.DJCLOUD_FIXTURE_CACHE
+  if (setting === '0' || setting === 'off') return undefined
+  return setting && setting !== '1' ? join(setting, LAYOUT) : join(tmpdir(), LAYOUT)
+}
+
+const sources = new Map<string, string>()
+
+/** sha256 of a helper's source (`import.meta.url` of the module that makes the fixture). */
+function sourceHash(moduleUrl: string): string {
+  let h = sources.get(moduleUrl)
+  if (!h) {
+    h = createHash('sha256').update(readFileSync(fileURLToPath(moduleUrl))).digest('hex')
+    sources.set(moduleUrl, h)
+  }
+  return h
+}
+
+let ffmpegVersion: Promise<string> | undefined
+
+/** `ffmpeg -version`, asked once per process: another build may encode other bytes. */
+export function ffmpegVersionText(): Promise<string> {
+  ffmpegVersion ??= run('ffmpeg', ['-hide_banner', '-version']).then(({ stdout }) => stdout)
+  return ffmpegVersion
+}
+
+function keyOf(parts: unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex')
+}
+
+const tempName = (dir: string, key: string, ext: string) => join(dir, `.${key}.${process.pid}.${randomBytes(4).toString('hex')}.tmp${ext}`)
+
+/**
+ * Puts the fixture `recipe` at `dest`: a copy of the cached file when there
+ * is one, else `make(out)` writes it (to a path with `dest`'s extension),
+ * the result is cached, and copied to `dest`. Each caller gets its own copy,
+ * free to retag or damage.
+ */
+export async function cachedFile(
+  moduleUrl: string,
+  recipe: unknown,
+  dest: string,
+  make: (out: string) => Promise<void>,
+  tools: string[] = [],
+): Promise<string> {
+  const dir = cacheDir()
+  if (!dir) {
+    await make(dest)
+    return dest
+  }
+  const ext = extname(dest)
+  const key = keyOf([sourceHash(moduleUrl), tools, recipe, ext])
+  const entry = join(dir, `${key}${ext}`)
+  try {
+    await copyFile(entry, dest)
+    return dest
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  await mkdir(dir, { recursive: true })
+  const tmp = tempName(dir, key, ext)
+  try {
+    await make(tmp)
+    await rename(tmp, entry)
+  } finally {
+    await rm(tmp, { force: true })
+  }
+  await copyFile(entry, dest)
+  return dest
+}
+
+/** Synchronous variant for float samples: `make()` runs only when `recipe` has no entry. */
+export function cachedSamples(moduleUrl: string, recipe: unknown, make: () => Float32Array): Float32Array {
+  const dir = cacheDir()
+  if (!dir) return make()
+  const entry = join(dir, `${keyOf([sourceHash(moduleUrl), recipe])}.f32`)
+  try {
+    const bytes = readFileSync(entry)
+    const out = new Float32Array(bytes.length / 4)
+    new Uint8Array(out.buffer).set(bytes)
+    return out
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  const samples = make()
+  mkdirSync(dir, { recursive: true })
+  const tmp = tempName(dir, 'samples', '.f32')
+  try {
+    writeFileSync(tmp, new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength))
+    renameSync(tmp, entry)
+  } finally {
+    rmSync(tmp, { force: true })
+  }
+  return samples
+}
