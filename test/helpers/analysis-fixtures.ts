@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { encodeWav } from '../../src/demo/index.ts'
 import { decodeFile } from '../../src/analysis/index.ts'
-import { cachedFile, cachedSamples, ffmpegVersionText } from './fixture-cache.ts'
+import { cachedFile, cachedSamples, cachedSamplesAsync, ffmpegVersionText, filesHash } from './fixture-cache.ts'
 
 const run = promisify(execFile)
 
@@ -266,6 +266,13 @@ export async function pianoNote(midi: number, seconds: number, rate: number): Pr
 
 /** Chords (arrays of MIDI notes) on the piano, one every `chordSeconds`, looped to `seconds`. */
 export async function pianoProgression(chords: number[][], chordSeconds: number, seconds: number, rate = 44100): Promise<Float32Array> {
+  // Decoding the recorded notes takes seconds: made once per progression and
+  // cached, keyed also by the decoder and the installed packages (the samples' and the decoder's versions).
+  const made = [filesHash('src/analysis/decode.ts', 'package-lock.json')]
+  return cachedSamplesAsync(import.meta.url, ['pianoProgression', chords, chordSeconds, seconds, rate, made], () => playProgression(chords, chordSeconds, seconds, rate))
+}
+
+async function playProgression(chords: number[][], chordSeconds: number, seconds: number, rate: number): Promise<Float32Array> {
   const n = Math.round(seconds * rate)
   const out = new Float32Array(n)
   const step = Math.round(chordSeconds * rate)

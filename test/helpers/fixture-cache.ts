@@ -93,11 +93,14 @@ export async function cachedFile(
   return dest
 }
 
-/** Synchronous variant for float samples: `make()` runs only when `recipe` has no entry. */
-export function cachedSamples(moduleUrl: string, recipe: unknown, make: () => Float32Array): Float32Array {
-  const dir = cacheDir()
-  if (!dir) return make()
-  const entry = join(dir, `${keyOf([sourceHash(moduleUrl), recipe])}.f32`)
+/** sha256 of the files (paths from the repository root) a fixture is made with, besides its helper. */
+export function filesHash(...paths: string[]): string {
+  const h = createHash('sha256')
+  for (const p of paths) h.update(p).update(readFileSync(fileURLToPath(new URL(`../../${p}`, import.meta.url))))
+  return h.digest('hex')
+}
+
+function readSamples(entry: string): Float32Array | undefined {
   try {
     const bytes = readFileSync(entry)
     const out = new Float32Array(bytes.length / 4)
@@ -105,8 +108,11 @@ export function cachedSamples(moduleUrl: string, recipe: unknown, make: () => Fl
     return out
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    return undefined
   }
-  const samples = make()
+}
+
+function writeSamples(dir: string, entry: string, samples: Float32Array): void {
   mkdirSync(dir, { recursive: true })
   const tmp = tempName(dir, 'samples', '.f32')
   try {
@@ -115,5 +121,28 @@ export function cachedSamples(moduleUrl: string, recipe: unknown, make: () => Fl
   } finally {
     rmSync(tmp, { force: true })
   }
+}
+
+/** Float samples made by an async `make()`, which runs only when `recipe` has no entry. */
+export async function cachedSamplesAsync(moduleUrl: string, recipe: unknown, make: () => Promise<Float32Array>): Promise<Float32Array> {
+  const dir = cacheDir()
+  if (!dir) return make()
+  const entry = join(dir, `${keyOf([sourceHash(moduleUrl), recipe])}.f32`)
+  const hit = readSamples(entry)
+  if (hit) return hit
+  const samples = await make()
+  writeSamples(dir, entry, samples)
+  return samples
+}
+
+/** Synchronous variant for float samples: `make()` runs only when `recipe` has no entry. */
+export function cachedSamples(moduleUrl: string, recipe: unknown, make: () => Float32Array): Float32Array {
+  const dir = cacheDir()
+  if (!dir) return make()
+  const entry = join(dir, `${keyOf([sourceHash(moduleUrl), recipe])}.f32`)
+  const hit = readSamples(entry)
+  if (hit) return hit
+  const samples = make()
+  writeSamples(dir, entry, samples)
   return samples
 }
