@@ -110,24 +110,38 @@ function synthesise(spec: PatternSpec): Float32Array {
   // Bars 4-7 of every 16 drop the drums (a breakdown), if asked.
   const drumsIn = (at: number) => !spec.breakdown || Math.floor((at - offset) / barSeconds) % 16 < 4 || Math.floor((at - offset) / barSeconds) % 16 >= 8
 
+  // exp(-t * decay) at every sample time t = j / rate, worked out once per
+  // decay rather than per hit: the same values, so the same samples.
+  const envelopes = new Map<number, Float64Array>()
+  const envelope = (decay: number, len: number) => {
+    let e = envelopes.get(decay)
+    if (!e || e.length < len) {
+      e = new Float64Array(len)
+      for (let j = 0; j < len; j++) e[j] = Math.exp(-(j / rate) * decay)
+      envelopes.set(decay, e)
+    }
+    return e
+  }
   const addTone = (at: number, seconds: number, f0: number, f1: number, decay: number, gain: number) => {
     const start = Math.round(at * rate)
     const len = Math.min(n - start, Math.round(seconds * rate))
+    const level = envelope(decay, len)
+    const sweep = envelope(35, len)
     let phase = 0
     for (let j = 0; j < len; j++) {
-      const t = j / rate
-      phase += (2 * Math.PI * (f1 + (f0 - f1) * Math.exp(-t * 35))) / rate
-      out[start + j]! += gain * Math.exp(-t * decay) * Math.sin(phase)
+      phase += (2 * Math.PI * (f1 + (f0 - f1) * sweep[j]!)) / rate
+      out[start + j]! += gain * level[j]! * Math.sin(phase)
     }
   }
   const addNoise = (at: number, seconds: number, decay: number, gain: number, highpass: boolean) => {
     const start = Math.round(at * rate)
     const len = Math.min(n - start, Math.round(seconds * rate), noise.length - 1)
+    const level = envelope(decay, len)
     const o = Math.floor(random() * 1000)
     for (let j = 0; j < len; j++) {
       const a = noise[(j + o) % noise.length]!
       const v = highpass ? a - noise[(j + o + 1) % noise.length]! : a
-      out[start + j]! += gain * Math.exp((-j / rate) * decay) * v
+      out[start + j]! += gain * level[j]! * v
     }
   }
 
