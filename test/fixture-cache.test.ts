@@ -1,13 +1,14 @@
 // The shared fixture cache (test/helpers/fixture-cache.ts): a recipe is made
 // once and copied from then on, never reused for another recipe or another
-// helper's source, and two makers racing on one recipe both get a whole file.
+// helper's source, two makers racing on one recipe both get a whole file, and
+// entries nobody used for days go away.
 import test from 'ava'
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { cachedFile, cachedSamples, cachedSamplesAsync } from './helpers/fixture-cache.ts'
+import { cachedFile, cachedSamples, cachedSamplesAsync, pruned } from './helpers/fixture-cache.ts'
 import { tempDir } from './helpers/temp.ts'
 import { synthPattern } from './helpers/analysis-fixtures.ts'
 
@@ -20,6 +21,35 @@ test.after.always(() => rm(cacheRoot, { recursive: true, force: true }))
 
 const helper = import.meta.url
 const entries = async () => (await readdir(join(cacheRoot, 'djcloud-fixture-cache-v1')).catch(() => [] as string[])).sort()
+
+// First, as pruning runs once per process, on the first write.
+test.serial('entries unused for three days are removed; an entry used again is kept', async (t) => {
+  const dir = await tempDir(t)
+  const cache = join(cacheRoot, 'djcloud-fixture-cache-v1')
+  await mkdir(cache, { recursive: true })
+  const days = (n: number) => new Date(Date.now() - n * 24 * 3600 * 1000)
+  const stale = join(cache, 'stale-entry.bin')
+  const deadTemp = join(cache, '.stale.123.abcd.tmp.bin')
+  const recent = join(cache, 'recent-entry.bin')
+  for (const [path, age] of [[stale, 4], [deadTemp, 4], [recent, 2]] as const) {
+    await writeFile(path, 'x')
+    await utimes(path, days(age), days(age))
+  }
+  // A used entry, aged: the use refreshes it.
+  const recipe = { id: randomUUID() }
+  const used = async () => (await entries()).find((n) => n.endsWith('.bin') && !n.startsWith('.') && !n.includes('-entry'))
+  await cachedFile(helper, recipe, join(dir, 'a.bin'), (out) => writeFile(out, 'a'))
+  await pruned()
+  const left = await entries()
+  t.false(left.includes('stale-entry.bin'))
+  t.false(left.includes('.stale.123.abcd.tmp.bin'))
+  t.true(left.includes('recent-entry.bin'))
+  const name = (await used())!
+  await utimes(join(cache, name), days(4), days(4))
+  await cachedFile(helper, recipe, join(dir, 'b.bin'), () => Promise.reject(new Error('made again')))
+  t.true(Date.now() - (await stat(join(cache, name))).mtimeMs < 60_000, 'a hit refreshes the entry')
+  t.true((await entries()).includes(name))
+})
 
 test('a recipe is made once; every caller gets a copy of its own', async (t) => {
   const dir = await tempDir(t)

@@ -6,12 +6,16 @@
 // place, so two ava processes making the same fixture at once both end up
 // with a complete file (the later rename wins with identical bytes).
 //
+// An entry used again has its mtime refreshed; entries (and temp files of
+// killed runs) untouched for three days are removed, once per process, so
+// the recipes of edited helpers do not pile up.
+//
 // DJCLOUD_FIXTURE_CACHE=0 turns the cache off (every fixture made afresh);
 // DJCLOUD_FIXTURE_CACHE=<dir> puts it elsewhere than os.tmpdir().
 import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { copyFile, mkdir, rename, rm } from 'node:fs/promises'
+import { mkdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { copyFile, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { extname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -52,6 +56,26 @@ function keyOf(parts: unknown[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex')
 }
 
+/** Entries unused for this long are removed. */
+const MAX_AGE_MS = 3 * 24 * 3600 * 1000
+
+let pruning: Promise<void> | undefined
+
+/** Removes old entries, once per process, in the background (a failure only leaves them there). */
+function prune(dir: string): void {
+  pruning ??= (async () => {
+    const now = Date.now()
+    for (const name of await readdir(dir)) {
+      const path = join(dir, name)
+      const { mtimeMs } = await stat(path).catch(() => ({ mtimeMs: now }))
+      if (now - mtimeMs > MAX_AGE_MS) await rm(path, { force: true })
+    }
+  })().catch(() => {})
+}
+
+/** Settles when this process's pruning has run (at once if it has not started). */
+export const pruned = (): Promise<void> => pruning ?? Promise.resolve()
+
 const tempName = (dir: string, key: string, ext: string) => join(dir, `.${key}.${process.pid}.${randomBytes(4).toString('hex')}.tmp${ext}`)
 
 /**
@@ -77,11 +101,14 @@ export async function cachedFile(
   const entry = join(dir, `${key}${ext}`)
   try {
     await copyFile(entry, dest)
+    const now = new Date()
+    await utimes(entry, now, now).catch(() => {})
     return dest
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
   await mkdir(dir, { recursive: true })
+  prune(dir)
   const tmp = tempName(dir, key, ext)
   try {
     await make(tmp)
@@ -105,6 +132,12 @@ function readSamples(entry: string): Float32Array | undefined {
     const bytes = readFileSync(entry)
     const out = new Float32Array(bytes.length / 4)
     new Uint8Array(out.buffer).set(bytes)
+    const now = new Date()
+    try {
+      utimesSync(entry, now, now)
+    } catch {
+      // removed meanwhile: the samples are read already
+    }
     return out
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
@@ -114,6 +147,7 @@ function readSamples(entry: string): Float32Array | undefined {
 
 function writeSamples(dir: string, entry: string, samples: Float32Array): void {
   mkdirSync(dir, { recursive: true })
+  prune(dir)
   const tmp = tempName(dir, 'samples', '.f32')
   try {
     writeFileSync(tmp, new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength))
