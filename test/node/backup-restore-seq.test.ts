@@ -44,7 +44,8 @@ test('a replayed seq-1 pointer on the DHT does not roll a restore back when a fr
   const phraseFile = join(root, 'phrase.txt')
   await writeFile(phraseFile, alexId.phrase!)
 
-  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
+  // Alex's node reads its roster file every second here (5 s by default), so the revocation goes out sooner.
+  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings: { ...timings, rosterReload: 1_000 } })
   const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!], { timings })
   const p = await serveNode(t, phone!, ['--tracker', a.info.tracker!, '--bootstrap', a.info.bootstrap!], { timings })
   const heldAt = join(fiona!, 'backup', 'held', alexHex)

@@ -86,7 +86,8 @@ test('a device revoked while connected loses its links and the tracker refuses i
   await mkdir(dir)
   const song = await writeTrack(join(dir, 'song.wav'), { title: 'Song' }, 1, 20)
   await scanHome(home!, dir)
-  const h = await serveNode(t, home!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
+  // The home node reads its roster file every second here (5 s by default): this test is about what a revocation does, not how soon.
+  const h = await serveNode(t, home!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings: { ...timings, rosterReload: 1_000 } })
   const l = await serveNode(t, laptop!, ['--tracker', h.info.tracker!], { timings })
   await until(async () => (await devicesOf(h, home!)).includes('laptop'))
 
