@@ -22,7 +22,7 @@ import { runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 import { freePort } from '../helpers/ports.ts'
 
-const timings = { redial: 500, manifestPoll: 1_000 } // ms: devices redial and check the DHT often here
+const timings = { redial: 500, manifestPoll: 1_000, pullNoWiresGrace: 1_000 } // ms: devices redial and check the DHT often here; a pull looks holders up again soon after its last wire goes
 
 async function cli(home: string, args: string[]): Promise<string> {
   const r = await runCli(args, { DJCLOUD_HOME: home })
