@@ -10,7 +10,7 @@ import { serveNode } from '../helpers/node-process.ts'
 import { runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 
-const timings = { redial: 500, manifestPoll: 1_000 } // ms: devices redial and check the DHT often here
+const timings = { redial: 500 } // ms: devices redial often here (edits travel as pushes, not polls)
 
 interface CacheView {
   stats: { budget: number; used: number; pinned: number; pins: number; tracks: number }

@@ -13,7 +13,7 @@ import { until } from '../helpers/until.ts'
 import { freePort } from '../helpers/ports.ts'
 import { readApiToken } from '../../src/player/index.ts'
 
-const timings = { redial: 500, manifestPoll: 1_000 } // ms: devices redial and check the DHT often here
+const timings = { redial: 500 } // ms: devices redial often here (edits travel as pushes, not polls)
 
 interface Shown {
   name: string
