@@ -10,7 +10,7 @@ import { serveNode } from '../helpers/node-process.ts'
 import { runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 
-const timings = { redial: 500 } // ms: devices redial often here (edits travel as pushes, not polls)
+const timings = { redial: 500 } // ms: devices redial often here
 
 interface CacheView {
   stats: { budget: number; used: number; pinned: number; pins: number; tracks: number }

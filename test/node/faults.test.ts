@@ -14,7 +14,7 @@ import { makeHomes } from '../helpers/homes.ts'
 import { serveNode, type NodeProcess } from '../helpers/node-process.ts'
 import { runCli } from '../helpers/cli.ts'
 
-const timings = { redial: 500 } // ms: devices redial often here; the roster reload is the production one
+const timings = { redial: 500 } // ms: devices redial often here
 
 async function scanHome(home: string, dir: string) {
   const lib = await openLibrary(home, { circleSecret: (await loadIdentity(home)).circleSecret })
