@@ -90,6 +90,8 @@ export interface GigPullOptions {
   concurrency?: number
   /** ms without a verified piece before a fetch that still has wires gives up. */
   stallMs?: number
+  /** ms without wires (nor pieces) before a fetch's holders are looked up again (default NO_WIRES_GRACE). */
+  noWiresGraceMs?: number
 }
 
 interface Events {
@@ -99,7 +101,7 @@ interface Events {
 
 export const PULL_CONCURRENCY = 2
 const STALL = 20_000 // ms without a piece while wires are open
-const NO_WIRES_GRACE = 2_000 // ms without wires (nor pieces) before holders are looked up again
+export const NO_WIRES_GRACE = 2_000 // ms without wires (nor pieces) before holders are looked up again
 const WATCH_INTERVAL = 500 // ms
 
 class Missing extends Error {
@@ -287,7 +289,7 @@ export class GigPull extends EventEmitter<Events> {
       const timer = setInterval(() => {
         if (torrent.complete || swarm.holds(t.sha256)) return finish()
         const quiet = Date.now() - lastPiece
-        if (torrent.peerCount === 0 && quiet > NO_WIRES_GRACE && !reopening) {
+        if (torrent.peerCount === 0 && quiet > (this.opts.noWiresGraceMs ?? NO_WIRES_GRACE) && !reopening) {
           // Every holder went: ask who holds it now (a restarted device, another one).
           reopening = true
           swarm.open(t.sha256, { allSources: true, signal }).then(

@@ -26,6 +26,7 @@ import { UnionView } from './union-view.ts'
 import { Lifecycle, service, type Service } from './lifecycle.ts'
 import { pullNoncesPath } from './pull-request.ts'
 import { FriendRosters, FRIEND_ROSTER_POLL } from './friend-rosters.ts'
+import { NO_WIRES_GRACE } from './gig-pull.ts'
 import { DhtNode, ManifestBook, ManifestStore, listUnion, parseHostPort, unionTrack, type ManifestAnalysis } from '../manifest/index.ts'
 import { removeNodeInfo, writeNodeInfo, type NodeInfo } from './node-file.ts'
 
@@ -83,6 +84,8 @@ export interface NodeTimings {
   shareRound: number
   /** ms between DHT checks of friends' revocation items. */
   friendRosterPoll: number
+  /** ms a gig pull's fetch waits with no wires (nor pieces) before it looks the holders up again. */
+  pullNoWiresGrace: number
 }
 
 export const DEFAULT_TIMINGS: NodeTimings = {
@@ -94,6 +97,7 @@ export const DEFAULT_TIMINGS: NodeTimings = {
   manifestPoll: POLL_INTERVAL,
   shareRound: ROUND_INTERVAL,
   friendRosterPoll: FRIEND_ROSTER_POLL,
+  pullNoWiresGrace: NO_WIRES_GRACE,
 }
 
 /** The node's parts, filled in as their services start (js-libp2p's components). */
@@ -385,6 +389,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         // Pulled tracks stay: the cache never evicts a pinned track (`djcloud cache unpin` lets it go).
         pin: (sha) => p.swarm.cache.pin(sha),
         nonceFile: pullNoncesPath(home),
+        noWiresGraceMs: t.pullNoWiresGrace,
       })
       return p.pulls.start(signal)
     }, () => p.pulls?.stop()),

@@ -10,6 +10,8 @@ import { serveNode } from '../helpers/node-process.ts'
 import { runCliInProcess } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 
+const timings = { redial: 500 } // ms: devices redial often here
+
 interface CacheView {
   stats: { budget: number; used: number; pinned: number; pins: number; tracks: number }
   tracks: Array<{ sha256: string; state: string; bytes: number; pinned: boolean }>
@@ -21,8 +23,8 @@ test('djcloud cache: a fetched track is listed, pinned, kept over a budget below
   const music = join(root, 'music')
   await mkdir(music)
   await writeTrack(join(music, 'tune.wav'), { title: 'Tune' }, 1, 30)
-  const h = await serveNode(t, home!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
-  await serveNode(t, laptop!, ['--tracker', h.info.tracker!])
+  const h = await serveNode(t, home!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
+  await serveNode(t, laptop!, ['--tracker', h.info.tracker!], { timings })
   const cli = async <T>(who: string, args: string[]) => {
     const r = await runCliInProcess([...args, '--json'], { DJCLOUD_HOME: who })
     if (r.code !== 0) throw new Error(`djcloud ${args.join(' ')}: ${r.stderr}`)
