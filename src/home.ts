@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises'
  * ~/.local/share/<name>. The demo passes its own name so it never mixes with
  * a real library.
  */
-export function resolveHome(flag?: string, env: NodeJS.ProcessEnv = process.env, name = 'djcloud'): string {
+export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv, name = 'djcloud'): string {
   if (flag) return resolve(flag)
   if (env.DJCLOUD_HOME) return resolve(env.DJCLOUD_HOME)
   const xdg = env.XDG_DATA_HOME && env.XDG_DATA_HOME.startsWith('/') ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share')

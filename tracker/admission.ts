@@ -1,4 +1,4 @@
-// Tracker admission (docs/swarm.md "Tracker admission"): an announce is let
+// Tracker admission (docs/tracker.md): an announce is let
 // into a swarm only when it carries a proof by an own or friend's device.
 // This file decides; server.ts wires the decision into bittorrent-tracker.
 import { classifyCertificate, verifyBytes, type FriendRevoked, type Roster } from '../src/identity/index.ts'
@@ -7,7 +7,7 @@ import {
 } from '../src/swarm/index.ts'
 import { NonceCache } from './nonce-cache.ts'
 
-export const MAX_SKEW = 60_000 // ms between the announce's ts and the tracker's clock, docs/swarm.md
+export const MAX_SKEW = 60_000 // ms between the announce's ts and the tracker's clock, docs/tracker.md
 
 export const REFUSAL_REASONS = [
   'missing proof',

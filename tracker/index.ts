@@ -1,4 +1,4 @@
-// The admission tracker (docs/swarm.md "Tracker admission"; README.md here).
+// The admission tracker (docs/tracker.md; README.md here).
 export { AdmissionTracker, createAdmissionTracker } from './server.ts'
 export type { AdmissionTrackerOptions, ListenResult, TrackerStats } from './server.ts'
 export { Admission, MAX_SKEW, REFUSAL_REASONS } from './admission.ts'

@@ -8,7 +8,7 @@
 // Nonces that leave the window by age need no such floor: an announce that
 // old already fails the freshness check (REPLAY_WINDOW > 2 x MAX_SKEW).
 
-export const REPLAY_WINDOW = 5 * 60_000 // ms, docs/swarm.md
+export const REPLAY_WINDOW = 5 * 60_000 // ms, docs/tracker.md
 export const DEFAULT_NONCE_CAP = 100_000 // entries, ~10 MB at most
 
 interface Seen {

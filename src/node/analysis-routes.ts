@@ -87,6 +87,11 @@ export class NodeAnalysis {
     )
   }
 
+  /** Stops a run and its workers. Idempotent. */
+  stop(): Promise<void> {
+    return this.close()
+  }
+
   async close(): Promise<void> {
     this.closed = true
     this.abort.abort()

@@ -2,16 +2,18 @@
 // network").
 // - An admin device pushes: a backup made from the node's open stores, kept
 //   with the last KEEP_VERSIONS pushed, served on this owner's backup channel
-//   (an infohash computed from the owner key alone), and named by a BEP 44
-//   item under the owner key (salt "djcloud/backup").
+//   with each friend (an infohash derived from that friendship's secret, so
+//   only the two circles can compute it), and named by a BEP 44 item under
+//   the owner key (salt "djcloud/backup") that also carries the friend list
+//   sealed for a restore from the phrase.
 // - Every device polls each friend's backup item, fetches versions it does
-//   not hold from whoever serves that friend's backup channel, checks them
-//   (SHA-256 named by the item, then the owner signature: a friend cannot
+//   not hold from whoever serves that friend's backup channel with us,
+//   checks them (SHA-256 named by the item, then the owner signature: a friend cannot
 //   decrypt, but can reject a tampered copy), keeps them within the quota set
 //   for that friend, and serves them on that friend's channel to that
 //   friend's devices (a restoring device among them).
 // - Status: which friends' devices hold which of our versions, asked over
-//   our backup channel ("do you hold SHA-256 X").
+//   our backup channels ("do you hold SHA-256 X").
 // - Pointer: a device serving a backup channel answers "which pointer do you
 //   hold" (POINTER_COMMAND) with the owner-signed item it keeps, so a
 //   restoring device learns the newest seq from every holder, not from the
@@ -210,7 +212,12 @@ export class NodeBackups implements SwarmBackups {
 
   // ---- running ---------------------------------------------------------------
 
-  start(): void {
+  private started = false
+
+  /** Listens for friends' notices and starts polling. Idempotent. */
+  start(_signal?: AbortSignal): void {
+    if (this.started || this.stopped) return
+    this.started = true
     const swarm = this.opts.swarm()
     swarm.holders.onCommand(POINTER_COMMAND, (_body, link) => this.answerPointer(link))
     const onNotice = (link: DeviceLink, n: ManifestNotice) => void this.onNotice(link, n).catch((e) => this.warn(e))

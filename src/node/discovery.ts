@@ -10,7 +10,7 @@ import { announce, type AnnounceSigner, type Swarm } from '../swarm/index.ts'
 import type { DhtNode } from '../manifest/index.ts'
 
 export const ANNOUNCE_INTERVAL = 60_000 // ms
-const REDIAL_INTERVAL = 3_000 // ms: known addresses not connected are dialled again
+export const REDIAL_INTERVAL = 3_000 // ms: known addresses not connected are dialled again
 const MAX_REMEMBERED = 64
 const MAX_KNOWN = 256 // addresses learned from trackers: peer-controlled, capped
 
@@ -30,6 +30,10 @@ export interface DiscoveryOptions {
   self: string
   /** Extra device addresses to dial (djcloud serve --peer). */
   peers?: Address[]
+  /** ms between dials of known addresses not connected (default REDIAL_INTERVAL). */
+  redialMs?: number
+  /** ms between announces (default ANNOUNCE_INTERVAL). */
+  announceMs?: number
   onWarning?: (err: Error) => void
 }
 
@@ -55,17 +59,23 @@ export class Discovery {
     })
   }
 
-  async start(): Promise<void> {
+  private started = false
+
+  /** Reads remembered addresses, announces and starts the timers. Idempotent. */
+  async start(signal?: AbortSignal): Promise<void> {
+    if (this.started || this.stopped) return
+    this.started = true
     this.remembered = await readFile(this.file, 'utf8').then((t) => (JSON.parse(t) as Address[]).slice(0, MAX_REMEMBERED), () => [])
     for (const a of [...(this.opts.peers ?? []), ...this.remembered]) this.learn(a)
     await this.announceAll('started')
-    this.timer = setInterval(() => void this.announceAll(), ANNOUNCE_INTERVAL)
+    if (this.stopped || signal?.aborted) return
+    this.timer = setInterval(() => void this.announceAll(), this.opts.announceMs ?? ANNOUNCE_INTERVAL)
     this.timer.unref()
     // A dial that failed (a device restarting, a busy machine) is tried again soon,
     // not only at the next announce.
     this.redial = setInterval(() => {
       for (const a of this.known.values()) this.dial(a)
-    }, REDIAL_INTERVAL)
+    }, this.opts.redialMs ?? REDIAL_INTERVAL)
     this.redial.unref()
   }
 

@@ -158,7 +158,12 @@ export class FriendRosters extends EventEmitter<Events> {
 
   // ---- over the links --------------------------------------------------------
 
+  private started = false
+
+  /** Tells linked friends our roster, takes theirs, polls their DHT items. Idempotent. */
   start(): void {
+    if (this.started || this.stopped) return
+    this.started = true
     const swarm = this.opts.swarm()
     swarm.on('friend', (link) => this.tell([link]))
     swarm.holders.on('link', (link) => link.session.peer.kind === 'friend' && this.tell([link]))

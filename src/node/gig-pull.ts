@@ -75,7 +75,7 @@ export interface PullEntry {
 /** What a pull needs from the swarm (Swarm has these). */
 export interface PullSwarm {
   holds(sha256: string): boolean
-  open(sha256: string, opts: { allSources?: boolean }): Promise<Torrent>
+  open(sha256: string, opts: { allSources?: boolean; signal?: AbortSignal }): Promise<Torrent>
 }
 
 export interface GigPullOptions {
@@ -90,6 +90,8 @@ export interface GigPullOptions {
   concurrency?: number
   /** ms without a verified piece before a fetch that still has wires gives up. */
   stallMs?: number
+  /** ms without wires (nor pieces) before a fetch's holders are looked up again (default NO_WIRES_GRACE). */
+  noWiresGraceMs?: number
 }
 
 interface Events {
@@ -99,7 +101,7 @@ interface Events {
 
 export const PULL_CONCURRENCY = 2
 const STALL = 20_000 // ms without a piece while wires are open
-const NO_WIRES_GRACE = 2_000 // ms without wires (nor pieces) before holders are looked up again
+export const NO_WIRES_GRACE = 2_000 // ms without wires (nor pieces) before holders are looked up again
 const WATCH_INTERVAL = 500 // ms
 
 class Missing extends Error {
@@ -168,11 +170,11 @@ export class GigPull extends EventEmitter<Events> {
   /** Runs the job once; resolves with the report (also emitted as 'done'). */
   async run(signal?: AbortSignal): Promise<GigReport> {
     const queue = this.tracks.filter((t) => t.state === 'pending')
-    await this.pool(queue, (t) => this.bring(t), signal)
+    await this.pool(queue, (t) => this.bring(t, signal), signal)
     this.phase = 'verifying'
     this.emit('progress')
     const here = this.tracks.filter((t) => t.state === 'present' || t.state === 'fetched')
-    await this.pool(here, (t) => this.verify(t), signal)
+    await this.pool(here, (t) => this.verify(t, signal), signal)
     // Stopped (the node is closing): no report, since not every track was checked.
     if (signal?.aborted) throw Object.assign(new Error('the pull was stopped (the node is closing)'), { name: 'AbortError' })
     this.phase = 'done'
@@ -210,7 +212,7 @@ export class GigPull extends EventEmitter<Events> {
   }
 
   /** Phase 1 and 2 for one track: present already, or fetched and pinned. */
-  private async bring(t: PullTrack): Promise<void> {
+  private async bring(t: PullTrack, signal?: AbortSignal): Promise<void> {
     const { swarm } = this.opts
     if (swarm.holds(t.sha256)) {
       t.state = 'present'
@@ -219,10 +221,12 @@ export class GigPull extends EventEmitter<Events> {
       t.state = 'fetching'
       this.emit('progress')
       try {
-        await this.fetch(t)
+        await this.fetch(t, signal)
         t.state = 'fetched'
         t.bytes = t.size
       } catch (err) {
+        // Stopped mid-track: the track is not missing, the job is stopped (run() says so).
+        if (signal?.aborted) return
         return this.missing(t, reasonOf(err))
       }
     }
@@ -244,9 +248,9 @@ export class GigPull extends EventEmitter<Events> {
    * the cache). Holders gone with no wires left are looked up again; a disk
    * full or a failed whole-file check ends it at once.
    */
-  private async fetch(t: PullTrack): Promise<void> {
+  private async fetch(t: PullTrack, signal?: AbortSignal): Promise<void> {
     const { swarm } = this.opts
-    let torrent = await swarm.open(t.sha256, { allSources: true })
+    let torrent = await swarm.open(t.sha256, { allSources: true, signal })
     if (t.size === 0) t.size = torrent.meta.size
     await new Promise<void>((resolve, reject) => {
       let lastPiece = Date.now()
@@ -272,10 +276,12 @@ export class GigPull extends EventEmitter<Events> {
         x.off('done', onDone)
         x.off('warning', onWarning)
       }
+      const onAbort = () => finish(signal!.reason as Missing)
       const finish = (err?: Missing) => {
         if (settled) return
         settled = true
         clearInterval(timer)
+        signal?.removeEventListener('abort', onAbort)
         detach(torrent)
         if (err) reject(err)
         else resolve()
@@ -283,10 +289,10 @@ export class GigPull extends EventEmitter<Events> {
       const timer = setInterval(() => {
         if (torrent.complete || swarm.holds(t.sha256)) return finish()
         const quiet = Date.now() - lastPiece
-        if (torrent.peerCount === 0 && quiet > NO_WIRES_GRACE && !reopening) {
+        if (torrent.peerCount === 0 && quiet > (this.opts.noWiresGraceMs ?? NO_WIRES_GRACE) && !reopening) {
           // Every holder went: ask who holds it now (a restarted device, another one).
           reopening = true
-          swarm.open(t.sha256, { allSources: true }).then(
+          swarm.open(t.sha256, { allSources: true, signal }).then(
             (x) => {
               reopening = false
               if (settled) return
@@ -305,12 +311,15 @@ export class GigPull extends EventEmitter<Events> {
       }, WATCH_INTERVAL)
       timer.unref()
       attach(torrent)
+      // Stopped mid-transfer: give up the wait at once, not at the next track.
+      signal?.addEventListener('abort', onAbort, { once: true })
+      if (signal?.aborted) onAbort()
       if (torrent.complete) finish()
     })
   }
 
   /** Phase 3: the bytes on disk hash to the track's id. */
-  private async verify(t: PullTrack): Promise<void> {
+  private async verify(t: PullTrack, signal?: AbortSignal): Promise<void> {
     const was = t.state as 'present' | 'fetched'
     t.state = 'verifying'
     this.emit('progress')
@@ -319,12 +328,13 @@ export class GigPull extends EventEmitter<Events> {
     let why = 'the file is not on this device'
     if (path) {
       try {
-        got = await sha256File(path)
+        got = await sha256File(path, signal)
         why = 'the bytes on disk do not match the track id'
       } catch (err) {
         why = `cannot read it: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`
       }
     }
+    if (signal?.aborted) return
     if (got !== t.sha256) return this.missing(t, new Missing('verification failed', why))
     t.state = was
     t.verified = true

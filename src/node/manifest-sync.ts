@@ -32,6 +32,8 @@ export interface ManifestSyncOptions {
   adoptRoster: (roster: Roster, signed: Uint8Array) => Promise<void>
   /** Device addresses found on the DHT, to be dialled. */
   learn?: (a: Address) => void
+  /** ms between DHT checks for newer versions (default POLL_INTERVAL). */
+  pollMs?: number
   onWarning?: (err: Error) => void
 }
 
@@ -78,11 +80,17 @@ export class ManifestSync extends EventEmitter<Events> {
     this.opts.onWarning?.(err as Error)
   }
 
-  async start(): Promise<void> {
+  private started = false
+
+  /** Publishes the roster and library, then polls. Idempotent. */
+  async start(signal?: AbortSignal): Promise<void> {
+    if (this.started || this.stopped) return
+    this.started = true
     await this.publishRoster()
     await this.publishLibrary()
+    if (this.stopped || signal?.aborted) return
     void this.poll().catch((e) => this.warn(e))
-    this.pollTimer = setInterval(() => void this.poll().catch((e) => this.warn(e)), POLL_INTERVAL)
+    this.pollTimer = setInterval(() => void this.poll().catch((e) => this.warn(e)), this.opts.pollMs ?? POLL_INTERVAL)
     this.pollTimer.unref()
     this.scheduleReput()
   }

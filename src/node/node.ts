@@ -5,32 +5,33 @@
 import { join } from 'node:path'
 import { access, readFile, stat, writeFile } from 'node:fs/promises'
 import { addDevice, adoptRoster, encodeCertificate, lanAddress, loadIdentity, saveRoster, verifyRoster, type Identity, type Roster } from '../identity/index.ts'
-import { LocalLibrary, openLibrary, type Library, type ScanOptions, type TrackRecord } from '../library/index.ts'
+import { openLibrary, type LocalLibrary, type Library, type ScanOptions, type TrackRecord } from '../library/index.ts'
 import { Swarm, announceSigner, cachePaths, metaFromTrack } from '../swarm/index.ts'
 import { createApiServer, firstTrackSource, LocalFileTrackSource, loadOrCreateApiToken, type ApiServer } from '../player/index.ts'
 import { createAdmissionTracker, loadOrCreateTrackerToken, type AdmissionTracker } from '../../tracker/index.ts'
 import { homePaths } from '../home.ts'
-import { Discovery, type Address } from './discovery.ts'
+import { Discovery, ANNOUNCE_INTERVAL, REDIAL_INTERVAL, type Address } from './discovery.ts'
 import { nodeRoutes } from './routes.ts'
 import { playlistRoutes } from './playlist-routes.ts'
 import { cueRoutes } from './cue-routes.ts'
 import { cacheRoutes } from './cache-routes.ts'
-import { ManifestSync } from './manifest-sync.ts'
-import { Sharing } from './sharing.ts'
-import { NodeBackups } from './backups.ts'
-import { FriendRosters } from './friend-rosters.ts'
+import { ManifestSync, POLL_INTERVAL } from './manifest-sync.ts'
+import { Sharing, ROUND_INTERVAL } from './sharing.ts'
+import { NodeBackups, BACKUP_POLL_INTERVAL } from './backups.ts'
 import { backupRoutes } from './backup-routes.ts'
 import { NodeAnalysis } from './analysis-routes.ts'
 import { UiRoutes } from './ui-routes.ts'
 import { PullService } from './pull-service.ts'
+import { UnionView } from './union-view.ts'
+import { Lifecycle, service, type Service } from './lifecycle.ts'
 import { pullNoncesPath } from './pull-request.ts'
-import { DhtNode, ManifestBook, ManifestStore, listUnion, parseHostPort, unionTrack, unionTracks, type UnionEntry } from '../manifest/index.ts'
+import { FriendRosters, FRIEND_ROSTER_POLL } from './friend-rosters.ts'
+import { NO_WIRES_GRACE } from './gig-pull.ts'
+import { DhtNode, ManifestBook, ManifestStore, listUnion, parseHostPort, unionTrack, type ManifestAnalysis } from '../manifest/index.ts'
 import { removeNodeInfo, writeNodeInfo, type NodeInfo } from './node-file.ts'
 
 /** Default ports, chosen clear of BitTorrent's 6881-6889 and common dev servers. */
 export const DEFAULT_PORTS = { peer: 7461, api: 7462, tracker: 7463, dht: 7464 } as const
-const ROSTER_RELOAD = 5_000 // ms: `djcloud trust revoke` on this home takes effect within this
-const PUBLISH_DURING_ANALYSIS = 60_000 // ms: how often a long analysis run republishes the library manifest
 
 export interface NodeOptions {
   home: string
@@ -52,8 +53,10 @@ export interface NodeOptions {
   dht?: { port?: number; host?: string; advertise?: string } | false
   /** DHT bootstrap nodes (host:port) besides the roster's. */
   bootstrap?: string[]
-  /** ms between polls of friends' backup pointers (default 10 minutes; also DJCLOUD_BACKUP_POLL_MS). */
+  /** ms between polls of friends' backup pointers (default 10 minutes); as `timings.backupPoll`. */
   backupPollMs?: number
+  /** Timings the services wait on (defaults: DEFAULT_TIMINGS); tests pass short ones. */
+  timings?: Partial<NodeTimings>
   /** Analyse new tracks in the background (default true). */
   analyze?: boolean
   /** The built web UI served at / (default: dist/ui of this package; null: none). */
@@ -63,321 +66,107 @@ export interface NodeOptions {
   onWarning?: (err: Error) => void
 }
 
+/** Timings the node's services wait on; production defaults, tests pass short ones. */
+export interface NodeTimings {
+  /** ms: `djcloud trust revoke` or a pairing on this home takes effect within this. */
+  rosterReload: number
+  /** ms: how often a long analysis run republishes the library manifest. */
+  publishDuringAnalysis: number
+  /** ms between polls of friends' backup pointers. */
+  backupPoll: number
+  /** ms between dials of known own-device addresses not linked. */
+  redial: number
+  /** ms between tracker and DHT announces of the device channel. */
+  announce: number
+  /** ms between DHT checks for newer manifests. */
+  manifestPoll: number
+  /** ms between DHT lookups for friends without a link. */
+  shareRound: number
+  /** ms between DHT checks of friends' revocation items. */
+  friendRosterPoll: number
+  /** ms a gig pull's fetch waits with no wires (nor pieces) before it looks the holders up again. */
+  pullNoWiresGrace: number
+}
+
+export const DEFAULT_TIMINGS: NodeTimings = {
+  rosterReload: 5_000,
+  publishDuringAnalysis: 60_000,
+  backupPoll: BACKUP_POLL_INTERVAL,
+  redial: REDIAL_INTERVAL,
+  announce: ANNOUNCE_INTERVAL,
+  manifestPoll: POLL_INTERVAL,
+  shareRound: ROUND_INTERVAL,
+  friendRosterPoll: FRIEND_ROSTER_POLL,
+  pullNoWiresGrace: NO_WIRES_GRACE,
+}
+
+/** The node's parts, filled in as their services start (js-libp2p's components). */
+interface Parts {
+  identity: Identity
+  library: LocalLibrary
+  store: ManifestStore
+  book: ManifestBook
+  tracker: AdmissionTracker | null
+  trackerUrl: string | undefined
+  /** The tracker URL this device advertised when it last ran one ('' if never). */
+  ownTrackerBefore: string
+  dht: DhtNode | null
+  bootstrapAddress: string | undefined
+  sharing: Sharing
+  backups: NodeBackups
+  friendRosters: FriendRosters
+  swarm: Swarm
+  peerPort: number
+  discovery: Discovery
+  sync: ManifestSync
+  union: UnionView
+  analysis: NodeAnalysis
+  ui: UiRoutes
+  pulls: PullService
+  api: ApiServer
+  info: NodeInfo
+}
+
 export class Node {
   private constructor(
     readonly home: string,
-    private readonly current: { identity: Identity },
-    readonly library: LocalLibrary,
-    readonly swarm: Swarm,
-    readonly api: ApiServer,
-    readonly discovery: Discovery,
-    readonly tracker: AdmissionTracker | null,
-    readonly dht: DhtNode | null,
-    readonly book: ManifestBook,
-    readonly sync: ManifestSync,
-    readonly sharing: Sharing,
-    readonly analysis: NodeAnalysis,
-    readonly info: NodeInfo,
-    private readonly reload: NodeJS.Timeout,
-    readonly ui: UiRoutes,
-    readonly pulls: PullService,
-    readonly backups: NodeBackups,
-    readonly friendRosters: FriendRosters,
+    private readonly parts: Parts,
+    private readonly lifecycle: Lifecycle,
   ) {}
 
+  get library(): LocalLibrary { return this.parts.library }
+  get swarm(): Swarm { return this.parts.swarm }
+  get api(): ApiServer { return this.parts.api }
+  get discovery(): Discovery { return this.parts.discovery }
+  get tracker(): AdmissionTracker | null { return this.parts.tracker }
+  get dht(): DhtNode | null { return this.parts.dht }
+  get book(): ManifestBook { return this.parts.book }
+  get sync(): ManifestSync { return this.parts.sync }
+  get sharing(): Sharing { return this.parts.sharing }
+  get analysis(): NodeAnalysis { return this.parts.analysis }
+  get info(): NodeInfo { return this.parts.info }
+  get ui(): UiRoutes { return this.parts.ui }
+  get pulls(): PullService { return this.parts.pulls }
+  get backups(): NodeBackups { return this.parts.backups }
+  get friendRosters(): FriendRosters { return this.parts.friendRosters }
+  /** The node's services, in start order (they stop in reverse). */
+  get services(): string[] { return this.lifecycle.names }
+
   private get identity(): Identity {
-    return this.current.identity
+    return this.parts.identity
   }
 
   get roster(): Roster {
     return this.identity.roster
   }
 
-  static async start(opts: NodeOptions): Promise<Node> {
-    const home = opts.home
-    const current = { identity: await loadIdentity(home) }
-    const id = () => current.identity
-    const warn = opts.onWarning ?? (() => {})
-    const library = (await openLibrary(home, { circleSecret: id().circleSecret })) as LocalLibrary
-    const cleanup: Array<() => Promise<unknown>> = [() => library.close()]
-    try {
-      const store = await ManifestStore.open(home, id().circleSecret)
-      const book = await ManifestBook.open({ store, identity: id })
-      book.on('refused', (r) => warn(new Error(`refused a manifest from ${r.source}: ${r.reason} (${r.code})`)))
-
-      // The circle's tracker: our own when we serve the circle.
-      let tracker: AdmissionTracker | null = null
-      let trackerUrl: string | undefined
-      const wantTracker = opts.tracker !== undefined ? opts.tracker !== false : !!id().owner && id().roster.trackers.length === 0 && !opts.trackers?.length
-      if (wantTracker) {
-        const t = opts.tracker || {}
-        tracker = createAdmissionTracker({ roster: id().roster, token: await loadOrCreateTrackerToken(home) })
-        tracker.on('warning', warn)
-        const { httpPort } = await tracker.listen(t.port ?? DEFAULT_PORTS.tracker, t.host ?? '0.0.0.0')
-        cleanup.push(() => tracker!.close())
-        trackerUrl = `http://${t.advertise ?? lanAddress()}:${httpPort}/announce`
-      }
-
-      // The DHT node. On the device that serves the circle it is the circle's bootstrap node.
-      let dht: DhtNode | null = null
-      let bootstrapAddress: string | undefined
-      if (opts.dht !== false) {
-        const d = opts.dht || {}
-        // Not our own previous address: a node does not bootstrap from itself.
-        const ownPrevious = (await readFile(join(home, 'embedded-bootstrap'), 'utf8').catch(() => '')).trim()
-        const bootstrap = [...(opts.bootstrap ?? []), ...id().roster.bootstrap.filter((a) => a !== ownPrevious)].filter((a) => {
-          try {
-            parseHostPort(a)
-            return true
-          } catch {
-            warn(new Error(`ignoring bootstrap address "${a}"`))
-            return false
-          }
-        })
-        const host = d.host ?? opts.peerHost ?? '0.0.0.0'
-        const wildcard = host === '0.0.0.0' || host === '::'
-        const advertise = d.advertise ?? (wildcard ? lanAddress() : host)
-        dht = await DhtNode.start({
-          port: d.port ?? DEFAULT_PORTS.dht,
-          host,
-          advertise,
-          bootstrap,
-          stateFile: join(home, 'dht-state.json'),
-          onWarning: warn,
-        })
-        cleanup.push(() => dht!.close())
-        const serveCircle = !!id().owner && (wantTracker || id().roster.bootstrap.length === 0) && !opts.bootstrap?.length
-        if (serveCircle) bootstrapAddress = `${advertise}:${dht.port}`
-      }
-
-      // Devices learn the circle's tracker and bootstrap addresses from the
-      // roster. This device's previous ones (another port or LAN address) are
-      // replaced, not kept.
-      current.identity = await advertise(home, id(), { tracker: trackerUrl, bootstrap: bootstrapAddress })
-      tracker?.setRoster(id().roster)
-
-      let swarmRef: Swarm | undefined
-      const sharing = new Sharing({
-        identity: id,
-        book,
-        swarm: () => swarmRef!,
-        dht,
-        union: () => union(),
-        onWarning: warn,
-      })
-      const envPoll = Number(process.env.DJCLOUD_BACKUP_POLL_MS)
-      const backups = new NodeBackups({
-        home,
-        identity: id,
-        swarm: () => swarmRef!,
-        dht,
-        stores: () => ({ identity: id(), library, store, book }),
-        ...(opts.backupPollMs ?? (envPoll > 0 ? envPoll : undefined) ? { pollMs: opts.backupPollMs ?? envPoll } : {}),
-        onWarning: warn,
-      })
-      // Friends' rosters, followed: their owners' revocations hold here too.
-      const envRosterPoll = Number(process.env.DJCLOUD_FRIEND_ROSTER_POLL_MS)
-      const friendRosters = new FriendRosters({
-        home, identity: id, swarm: () => swarmRef!, dht, onWarning: warn, ...(envRosterPoll > 0 ? { pollMs: envRosterPoll } : {}),
-      })
-      await friendRosters.load()
-      await friendRosters.refreshOwn()
-      tracker?.setFriendRevoked(friendRosters.revoked)
-      const swarm = new Swarm({
-        friendRevoked: friendRosters.revoked,
-        signedRoster: () => friendRosters.own,
-        credentials: { deviceSeed: id().device.seed, certificate: encodeCertificate(id().certificate) },
-        roster: () => id().roster,
-        circleSecret: id().circleSecret,
-        cacheDir: join(home, 'cache'),
-        port: opts.peerPort ?? DEFAULT_PORTS.peer,
-        host: opts.peerHost ?? '0.0.0.0',
-        blob: (blobId) => store.getBlob(blobId),
-        sharing,
-        backups,
-      })
-      swarmRef = swarm
-      swarm.on('warning', warn)
-      const peerPort = await swarm.start()
-      cleanup.push(() => swarm.close())
-      await offerLibrary(swarm, library, id().circleSecret)
-
-      let node: Node | undefined
-      const discovery = new Discovery({
-        swarm,
-        home,
-        dht,
-        trackers: () => [...new Set([...(opts.trackers ?? []), ...id().roster.trackers])],
-        signer: announceSigner(id()),
-        self: Buffer.from(id().device.publicKey).toString('hex'),
-        peers: opts.peers,
-        onWarning: warn,
-      })
-      const sync = new ManifestSync({
-        identity: id,
-        book,
-        swarm,
-        dht,
-        library,
-        learn: (a) => discovery.learn(a),
-        adoptRoster: async (_roster, signed) => {
-          current.identity = await adoptRoster(id(), signed)
-          // An admin device recovered from the phrase is not on the roster its
-          // lost devices published: it adds itself, as version max + 1.
-          const me = id()
-          if (me.owner && !me.roster.devices.some((c) => Buffer.from(c.device).equals(me.device.publicKey))) {
-            current.identity = await saveRoster(me, addDevice(me.roster, me.certificate))
-          }
-          await node?.applyRoster()
-          await sync.publishRoster()
-        },
-        onWarning: warn,
-      })
-      cleanup.push(async () => sync.stop())
-      cleanup.push(async () => sharing.stop())
-      cleanup.push(async () => backups.stop())
-      cleanup.push(async () => friendRosters.stop())
-      friendRosters.on('changed', () => {
-        tracker?.setFriendRevoked(friendRosters.revoked)
-        void swarm.enforceRoster().catch(warn)
-      })
-
-      // The API sees the union library; a scan also makes new tracks servable and publishes them.
-      // The union is built once and kept until something in it changes: a
-      // scan, a manifest taken in, a device coming or going (its online flag).
-      let unionCache: Promise<Map<string, UnionEntry>> | null = null
-      const unionChanged = () => void (unionCache = null)
-      const union = (): Promise<Map<string, UnionEntry>> =>
-        (unionCache ??= (async () =>
-          unionTracks({
-            self: { device: Buffer.from(id().device.publicKey).toString('hex'), name: id().certificate.name },
-            local: await library.list(),
-            remotes: book.remoteLibraries(),
-            online: new Set(swarm.devices.online().map((l) => l.device)),
-          }))().catch((err: unknown) => {
-          unionCache = null
-          throw err
-        }))
-      book.on('changed', unionChanged)
-      swarm.on('device', unionChanged)
-      swarm.on('device-gone', unionChanged)
-      swarm.on('cached', unionChanged) // a fetched track is whole here now: the listing shows it cached
-      swarm.on('evicted', unionChanged) // and no longer, once the cache budget evicted it
-      // A library track cached too was offered from the cache (offerLibrary skips what the
-      // swarm holds): once that copy is gone, the library copy is offered in its place.
-      swarm.on('evicted', (sha) => void offerLibraryTrack(swarm, library, sha, id().circleSecret).catch(warn))
-      let lastPublished = Date.now()
-      const analysis = new NodeAnalysis({
-        library,
-        // Looked up per run: the book's view changes as manifests come in.
-        shared: (() => {
-          let cache: Map<string, import('../manifest/index.ts').ManifestAnalysis> | null = null
-          book.on('changed', () => void (cache = null))
-          return (audioHash: string) => (cache ??= book.sharedAnalyses()).get(audioHash)
-        })(),
-        onWarning: warn,
-        // Results show in the listing as they come; other devices get them
-        // every minute of a long run, and all at its end.
-        onProgress: () => {
-          unionChanged()
-          if (Date.now() - lastPublished < PUBLISH_DURING_ANALYSIS) return
-          lastPublished = Date.now()
-          void sync.publishLibrary().catch(warn)
-        },
-        onAnalysed: () => {
-          unionChanged()
-          lastPublished = Date.now()
-          void sync.publishLibrary().catch(warn)
-        },
-      })
-      cleanup.push(() => analysis.close())
-      // Another device's manifest may bring analyses of tracks held here: take them in.
-      if (opts.analyze !== false) book.on('changed', (kind) => kind === 'library' && analysis.background())
-      const served: Library = {
-        list: async (o) => listUnion((await union()).values(), o).map(unionTrack),
-        track: async (s) => {
-          const u = (await union()).get(s)
-          return u ? unionTrack(u) : undefined
-        },
-        stats: () => library.stats(),
-        close: async () => {},
-        scan: async (roots: string[], o?: Omit<ScanOptions, 'circleSecret'>) => {
-          const summary = await library.scan(roots, o).finally(unionChanged)
-          await offerLibrary(swarm, library, id().circleSecret)
-          await sync.publishLibrary().catch(warn)
-          sharing.changed()
-          if (opts.analyze !== false) analysis.background()
-          return summary
-        },
-      }
-      const ui = new UiRoutes({
-        identity: id, swarm, book, library, union, onWarning: warn,
-        ...(opts.peerHost ? { pairListen: opts.peerHost } : {}),
-        onPaired: async () => node?.reloadRoster(),
-      })
-      cleanup.push(() => ui.close())
-      // Gig preparation: pulls of a playlist here, or asked of / by another own device.
-      const pulls = new PullService({
-        identity: id, swarm, book, union, onWarning: warn,
-        locate: (sha) => locateTrack(library, join(home, 'cache'), sha),
-        nonceFile: pullNoncesPath(home),
-        // Pulled tracks stay: the cache never evicts a pinned track (`djcloud cache unpin` lets it go).
-        pin: (sha) => swarm.cache.pin(sha),
-      })
-      pulls.start()
-      cleanup.push(async () => pulls.stop())
-      const apiHost = opts.apiHost ?? '127.0.0.1'
-      const api = createApiServer({
-        library: served,
-        libraryEntries: (o) => ui.entries(o),
-        cachedTrack: (sha) => swarm.holds(sha),
-        // Wrapped so /api/streams sees every stream and which devices feed it.
-        tracks: firstTrackSource([
-          ui.streams.local(new LocalFileTrackSource(library)),
-          ui.streams.swarm((sha) => swarm.open(sha)),
-          ui.streams.swarm((sha) => sharing.open(sha)),
-        ]),
-        ...(opts.uiDir !== undefined ? { uiDir: opts.uiDir } : {}),
-        ...(opts.pageToken === false ? { pageToken: false } : {}),
-        token: await loadOrCreateApiToken(home),
-        allowRemote: !['127.0.0.1', 'localhost', '::1'].includes(apiHost),
-        routes: [
-          ...nodeRoutes(swarm),
-          ...playlistRoutes({ book, sync, union, sharing }),
-          ...analysis.routes(),
-          ...cueRoutes({ library, book, sync, union }),
-          ...cacheRoutes(swarm),
-          ...ui.routes(),
-          ...pulls.routes(),
-          ...backupRoutes(backups),
-        ],
-      })
-      const bound = await api.listen(opts.apiPort ?? DEFAULT_PORTS.api, apiHost)
-      cleanup.push(() => api.close())
-
-      const info: NodeInfo = {
-        pid: process.pid,
-        api: `http://${bound.host}:${bound.port}`,
-        peerPort,
-        tracker: trackerUrl,
-        ...(dht ? { dhtPort: dht.port } : {}),
-        ...(bootstrapAddress ? { bootstrap: bootstrapAddress } : {}),
-      }
-      await writeNodeInfo(home, info)
-      const reload = setInterval(() => void node?.reloadRoster().catch(warn), ROSTER_RELOAD)
-      reload.unref()
-      node = new Node(home, current, library, swarm, api, discovery, tracker, dht, book, sync, sharing, analysis, info, reload, ui, pulls, backups, friendRosters)
-      await discovery.start()
-      await sync.start()
-      sharing.start()
-      backups.start()
-      friendRosters.start()
-      if (opts.analyze !== false) analysis.background()
-      return node
-    } catch (err) {
-      for (const fn of cleanup.reverse()) await fn().catch(() => {})
-      throw err
-    }
+  static async start(opts: NodeOptions, signal?: AbortSignal): Promise<Node> {
+    const parts = { identity: await loadIdentity(opts.home) } as Parts
+    let node: Node | undefined
+    const lifecycle = new Lifecycle(nodeServices(opts, parts, () => node), { onWarning: opts.onWarning })
+    node = new Node(opts.home, parts, lifecycle)
+    await lifecycle.start(signal)
+    return node
   }
 
   /** Picks up roster changes made on this home (e.g. `djcloud trust revoke`, pairing). */
@@ -385,7 +174,7 @@ export class Node {
     const bytes = await readFile(join(homePaths(this.home).identity, 'roster'))
     const roster = verifyRoster(bytes, this.identity.certificate.owner)
     if (roster.seq <= this.identity.roster.seq) return
-    this.current.identity = { ...this.identity, roster }
+    this.parts.identity = { ...this.identity, roster }
     await this.applyRoster()
     await this.sync.publishRoster()
   }
@@ -402,28 +191,296 @@ export class Node {
     void this.friendRosters.publish().catch(() => {})
   }
 
-  private closing: Promise<void> | null = null
-
-  /** Graceful shutdown: wires closed, state flushed, node.json removed. Idempotent. */
+  /** Graceful shutdown: every service stopped in reverse start order, node.json removed. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      clearInterval(this.reload)
-      this.pulls.stop()
-      this.sync.stop()
-      this.sharing.stop()
-      this.backups.stop()
-      this.friendRosters.stop()
-      await this.analysis.close()
-      await this.ui.close()
-      this.discovery.stop()
-      await this.api.close().catch(() => {})
-      await this.swarm.close().catch(() => {})
-      await this.tracker?.close().catch(() => {})
-      await this.dht?.close().catch(() => {})
-      await this.library.close().catch(() => {})
-      await removeNodeInfo(this.home)
-    })()
-    return this.closing
+    return this.lifecycle.stop()
+  }
+}
+
+/**
+ * The node as a list of services, in start order; they stop in reverse.
+ * Each entry makes its part (from the parts before it) and starts it; a new
+ * service is one more entry here.
+ */
+function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined): Service[] {
+  const home = opts.home
+  const t: NodeTimings = { ...DEFAULT_TIMINGS, ...(opts.backupPollMs ? { backupPoll: opts.backupPollMs } : {}), ...opts.timings }
+  const warn = opts.onWarning ?? (() => {})
+  const id = () => p.identity
+  const analyze = opts.analyze !== false
+  let reload: NodeJS.Timeout | undefined
+  return [
+    service('library', async () => {
+      p.library = (await openLibrary(home, { circleSecret: id().circleSecret })) as LocalLibrary
+    }, () => p.library.close()),
+
+    service('manifests', async () => {
+      p.store = await ManifestStore.open(home, id().circleSecret)
+      p.book = await ManifestBook.open({ store: p.store, identity: id })
+      p.book.on('refused', (r) => warn(new Error(`refused a manifest from ${r.source}: ${r.reason} (${r.code})`)))
+    }),
+
+    // The circle's tracker: our own when we serve the circle.
+    service('tracker', async () => {
+      p.tracker = null
+      p.ownTrackerBefore = (await readFile(join(home, 'embedded-tracker'), 'utf8').catch(() => '')).trim()
+      if (!wantsTracker(opts, id(), p.ownTrackerBefore)) return
+      const o = opts.tracker || {}
+      p.tracker = createAdmissionTracker({ roster: id().roster, token: await loadOrCreateTrackerToken(home) })
+      p.tracker.on('warning', warn)
+      const { httpPort } = await p.tracker.listen(o.port ?? DEFAULT_PORTS.tracker, o.host ?? '0.0.0.0')
+      p.trackerUrl = `http://${o.advertise ?? lanAddress()}:${httpPort}/announce`
+    }, () => p.tracker?.close()),
+
+    // The DHT node. On the device that serves the circle it is the circle's bootstrap node.
+    service('dht', async () => {
+      p.dht = null
+      if (opts.dht === false) return
+      const d = opts.dht || {}
+      // Not our own previous address: a node does not bootstrap from itself.
+      const ownPrevious = (await readFile(join(home, 'embedded-bootstrap'), 'utf8').catch(() => '')).trim()
+      const bootstrap = [...(opts.bootstrap ?? []), ...id().roster.bootstrap.filter((a) => a !== ownPrevious)].filter((a) => {
+        try {
+          parseHostPort(a)
+          return true
+        } catch {
+          warn(new Error(`ignoring bootstrap address "${a}"`))
+          return false
+        }
+      })
+      const host = d.host ?? opts.peerHost ?? '0.0.0.0'
+      const wildcard = host === '0.0.0.0' || host === '::'
+      const advertise = d.advertise ?? (wildcard ? lanAddress() : host)
+      p.dht = await DhtNode.start({ port: d.port ?? DEFAULT_PORTS.dht, host, advertise, bootstrap, stateFile: join(home, 'dht-state.json'), onWarning: warn })
+      const serveCircle = !!id().owner && (wantsTracker(opts, id(), p.ownTrackerBefore) || id().roster.bootstrap.filter((a) => a !== ownPrevious).length === 0) && !opts.bootstrap?.length
+      if (serveCircle) p.bootstrapAddress = `${advertise}:${p.dht.port}`
+    }, () => p.dht?.close()),
+
+    // Devices learn the circle's tracker and bootstrap addresses from the
+    // roster. This device's previous ones (another port or LAN address) are
+    // replaced, not kept.
+    service('roster-addresses', async () => {
+      p.identity = await advertise(home, id(), { tracker: p.trackerUrl, bootstrap: p.bootstrapAddress })
+      p.tracker?.setRoster(id().roster)
+    }),
+
+    // Every part that listens to the swarm's events exists before the peer
+    // port opens, so a device that links at once is seen by all of them.
+    service('parts', async () => {
+      const swarm = () => p.swarm
+      // Friends' rosters, followed: their owners' revocations hold here too.
+      p.friendRosters = new FriendRosters({ home, identity: id, swarm, dht: p.dht, onWarning: warn, pollMs: t.friendRosterPoll })
+      await p.friendRosters.load()
+      await p.friendRosters.refreshOwn()
+      p.tracker?.setFriendRevoked(p.friendRosters.revoked)
+      p.sharing = new Sharing({ identity: id, book: p.book, swarm, dht: p.dht, union: () => p.union.get(), roundMs: t.shareRound, onWarning: warn })
+      p.backups = new NodeBackups({
+        home, identity: id, swarm, dht: p.dht, pollMs: t.backupPoll, onWarning: warn,
+        stores: () => ({ identity: id(), library: p.library, store: p.store, book: p.book }),
+      })
+      p.swarm = new Swarm({
+        friendRevoked: p.friendRosters.revoked,
+        signedRoster: () => p.friendRosters.own,
+        credentials: { deviceSeed: id().device.seed, certificate: encodeCertificate(id().certificate) },
+        roster: () => id().roster,
+        circleSecret: id().circleSecret,
+        cacheDir: join(home, 'cache'),
+        port: opts.peerPort ?? DEFAULT_PORTS.peer,
+        host: opts.peerHost ?? '0.0.0.0',
+        blob: (blobId) => p.store.getBlob(blobId),
+        sharing: p.sharing,
+        backups: p.backups,
+      })
+      p.swarm.on('warning', warn)
+      p.friendRosters.on('changed', () => {
+        p.tracker?.setFriendRevoked(p.friendRosters.revoked)
+        void p.swarm.enforceRoster().catch(warn)
+      })
+      // A library track cached too was offered from the cache (offerLibrary skips what the
+      // swarm holds): once that copy is gone, the library copy is offered in its place.
+      p.swarm.on('evicted', (sha) => void offerLibraryTrack(p.swarm, p.library, sha, id().circleSecret).catch(warn))
+      p.union = new UnionView({ identity: id, library: p.library, book: p.book, swarm: p.swarm })
+      p.discovery = new Discovery({
+        swarm: p.swarm,
+        home,
+        dht: p.dht,
+        trackers: () => [...new Set([...(opts.trackers ?? []), ...id().roster.trackers])],
+        signer: announceSigner(id()),
+        self: Buffer.from(id().device.publicKey).toString('hex'),
+        peers: opts.peers,
+        redialMs: t.redial,
+        announceMs: t.announce,
+        onWarning: warn,
+      })
+      p.sync = new ManifestSync({
+        identity: id,
+        book: p.book,
+        swarm: p.swarm,
+        dht: p.dht,
+        library: p.library,
+        pollMs: t.manifestPoll,
+        learn: (a) => p.discovery.learn(a),
+        adoptRoster: async (_roster, signed) => {
+          p.identity = await adoptRoster(id(), signed)
+          // An admin device recovered from the phrase is not on the roster its
+          // lost devices published: it adds itself, as version max + 1.
+          const me = id()
+          if (me.owner && !me.roster.devices.some((c) => Buffer.from(c.device).equals(me.device.publicKey))) {
+            p.identity = await saveRoster(me, addDevice(me.roster, me.certificate))
+          }
+          await node()?.applyRoster()
+          await p.sync.publishRoster()
+        },
+        onWarning: warn,
+      })
+    }, () => p.sync?.stop()),
+
+    service('peer-port', async () => {
+      try {
+        p.peerPort = await p.swarm.start()
+        await offerLibrary(p.swarm, p.library, id().circleSecret)
+      } catch (err) {
+        // Not started, so not stopped by the lifecycle: let go of what it opened.
+        await p.swarm.close().catch(() => {})
+        throw err
+      }
+    }, () => p.swarm.close()),
+
+    service('analysis', () => {
+      let lastPublished = Date.now()
+      let shared: Map<string, ManifestAnalysis> | null = null
+      p.book.on('changed', () => void (shared = null))
+      p.analysis = new NodeAnalysis({
+        library: p.library,
+        // Looked up per run: the book's view changes as manifests come in.
+        shared: (audioHash) => (shared ??= p.book.sharedAnalyses()).get(audioHash),
+        onWarning: warn,
+        // Results show in the listing as they come; other devices get them
+        // every minute of a long run, and all at its end.
+        onProgress: () => {
+          p.union.changed()
+          if (Date.now() - lastPublished < t.publishDuringAnalysis) return
+          lastPublished = Date.now()
+          void p.sync.publishLibrary().catch(warn)
+        },
+        onAnalysed: () => {
+          p.union.changed()
+          lastPublished = Date.now()
+          void p.sync.publishLibrary().catch(warn)
+        },
+      })
+      // Another device's manifest may bring analyses of tracks held here: take them in.
+      if (analyze) p.book.on('changed', (kind) => kind === 'library' && p.analysis.background())
+    }, () => p.analysis?.stop()),
+
+    service('ui', () => {
+      p.ui = new UiRoutes({
+        identity: id, swarm: p.swarm, book: p.book, library: p.library, union: () => p.union.get(), onWarning: warn,
+        ...(opts.peerHost ? { pairListen: opts.peerHost } : {}),
+        onPaired: async () => node()?.reloadRoster(),
+      })
+    }, () => p.ui?.stop()),
+
+    // Gig preparation: pulls of a playlist here, or asked of / by another own device.
+    service('pulls', (signal) => {
+      p.pulls = new PullService({
+        identity: id, swarm: p.swarm, book: p.book, union: () => p.union.get(), onWarning: warn,
+        locate: (sha) => locateTrack(p.library, join(home, 'cache'), sha),
+        // Pulled tracks stay: the cache never evicts a pinned track (`djcloud cache unpin` lets it go).
+        pin: (sha) => p.swarm.cache.pin(sha),
+        nonceFile: pullNoncesPath(home),
+        noWiresGraceMs: t.pullNoWiresGrace,
+      })
+      return p.pulls.start(signal)
+    }, () => p.pulls?.stop()),
+
+    service('api', async () => {
+      const apiHost = opts.apiHost ?? '127.0.0.1'
+      p.api = createApiServer({
+        library: servedLibrary(p, () => {
+          p.sharing.changed()
+          if (analyze) p.analysis.background()
+        }, warn),
+        libraryEntries: (o) => p.ui.entries(o),
+        cachedTrack: (sha) => p.swarm.holds(sha),
+        // Wrapped so /api/streams sees every stream and which devices feed it.
+        tracks: firstTrackSource([
+          p.ui.streams.local(new LocalFileTrackSource(p.library)),
+          p.ui.streams.swarm((sha) => p.swarm.open(sha)),
+          p.ui.streams.swarm((sha) => p.sharing.open(sha)),
+        ]),
+        ...(opts.uiDir !== undefined ? { uiDir: opts.uiDir } : {}),
+        ...(opts.pageToken === false ? { pageToken: false } : {}),
+        token: await loadOrCreateApiToken(home),
+        allowRemote: !['127.0.0.1', 'localhost', '::1'].includes(apiHost),
+        routes: [
+          ...nodeRoutes(p.swarm),
+          ...playlistRoutes({ book: p.book, sync: p.sync, union: () => p.union.get(), sharing: p.sharing }),
+          ...p.analysis.routes(),
+          ...cueRoutes({ library: p.library, book: p.book, sync: p.sync, union: () => p.union.get() }),
+          ...cacheRoutes(p.swarm),
+          ...p.ui.routes(),
+          ...p.pulls.routes(),
+          ...backupRoutes(p.backups),
+        ],
+      })
+      const bound = await p.api.listen(opts.apiPort ?? DEFAULT_PORTS.api, apiHost)
+      p.info = {
+        pid: process.pid,
+        api: `http://${bound.host}:${bound.port}`,
+        peerPort: p.peerPort,
+        tracker: p.trackerUrl,
+        ...(p.dht ? { dhtPort: p.dht.port } : {}),
+        ...(p.bootstrapAddress ? { bootstrap: p.bootstrapAddress } : {}),
+      }
+    }, () => p.api?.close()),
+
+    // node.json says where the API is: written once it answers, removed first on the way down.
+    service('node-file', () => writeNodeInfo(home, p.info), () => removeNodeInfo(home)),
+
+    service('roster-reload', () => {
+      reload = setInterval(() => void node()?.reloadRoster().catch(warn), t.rosterReload)
+      reload.unref()
+    }, () => clearInterval(reload)),
+
+    service('discovery', (signal) => p.discovery.start(signal), () => p.discovery.stop()),
+    service('publishing', (signal) => p.sync.start(signal), () => p.sync.stop()),
+    service('sharing', (signal) => p.sharing.start(signal), () => p.sharing.stop()),
+    service('backups', (signal) => p.backups.start(signal), () => p.backups.stop()),
+    service('friend-rosters', () => p.friendRosters.start(), () => p.friendRosters.stop()),
+    service('background-analysis', () => {
+      if (analyze) p.analysis.background()
+    }),
+  ]
+}
+
+/**
+ * Whether this node runs the circle's tracker: as told, else on an admin
+ * device when the roster names no tracker but the one this device ran
+ * before (a restarted admin serves its circle again).
+ */
+export function wantsTracker(opts: NodeOptions, identity: Identity, ownBefore: string): boolean {
+  if (opts.tracker !== undefined) return opts.tracker !== false
+  return !!identity.owner && identity.roster.trackers.every((u) => u === ownBefore) && !opts.trackers?.length
+}
+
+/** The library the API sees: the union; a scan also makes new tracks servable and publishes them. */
+function servedLibrary(p: Parts, scanned: () => void, warn: (e: Error) => void): Library {
+  return {
+    list: async (o) => listUnion((await p.union.get()).values(), o).map(unionTrack),
+    track: async (s) => {
+      const u = (await p.union.get()).get(s)
+      return u ? unionTrack(u) : undefined
+    },
+    stats: () => p.library.stats(),
+    close: async () => {},
+    scan: async (roots: string[], o?: Omit<ScanOptions, 'circleSecret'>) => {
+      const summary = await p.library.scan(roots, o).finally(() => p.union.changed())
+      await offerLibrary(p.swarm, p.library, p.identity.circleSecret)
+      await p.sync.publishLibrary().catch(warn)
+      scanned()
+      return summary
+    },
   }
 }
 

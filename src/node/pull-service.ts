@@ -30,6 +30,8 @@ export interface PullServiceOptions {
   pin?: (sha256: string) => void | Promise<void>
   /** Where accepted requests' nonces are kept across restarts (pullNoncesPath(home)); default memory only. */
   nonceFile?: string
+  /** ms without wires before a pull looks a track's holders up again (GigPullOptions.noWiresGraceMs). */
+  noWiresGraceMs?: number
   onWarning?: (err: Error) => void
 }
 
@@ -187,7 +189,9 @@ export class PullService {
 
   constructor(private readonly opts: PullServiceOptions) {}
 
-  start(): void {
+  /** Answers other own devices' pull commands. Idempotent. */
+  start(_signal?: AbortSignal): void {
+    if (this.abort.signal.aborted) return
     const file = this.opts.nonceFile
     if (file) this.nonces = NonceBook.open(file, { onBad: (err) => this.opts.onWarning?.(err) })
     for (const kind of PULL_COMMANDS) {
@@ -272,6 +276,7 @@ export class PullService {
       const gig = new GigPull({
         playlist, device: { id: device.id, name: device.name }, entries, swarm, locate: this.opts.locate,
         ...(this.opts.pin ? { pin: this.opts.pin } : {}),
+        ...(this.opts.noWiresGraceMs ? { noWiresGraceMs: this.opts.noWiresGraceMs } : {}),
       })
       const job = new LocalJob(gig, playlist, device, requestedBy)
       gig.on('progress', () => job.emit('progress'))

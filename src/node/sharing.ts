@@ -1,6 +1,6 @@
 // Playlists shared with friends, both ways.
 // Sharing side: for every friend on the roster this device answers on a share
-// channel (an infohash both sides compute from the two owner keys), announces
+// channel (an infohash both sides derive from their friendship secret), announces
 // it on the DHT while something is shared with that friend, and gives that
 // friend's devices the list of playlists shared with them, the info dicts of
 // their tracks held here, and those tracks' torrents: nothing else.
@@ -50,6 +50,8 @@ export interface SharingOptions {
   swarm: () => Swarm
   dht: DhtNode | null
   union: () => Promise<Map<string, UnionEntry>>
+  /** ms between rounds of DHT lookups for friends without a link (default ROUND_INTERVAL). */
+  roundMs?: number
   onWarning?: (err: Error) => void
 }
 
@@ -140,13 +142,18 @@ export class Sharing implements SwarmSharing {
 
   // ---- running ----------------------------------------------------------------
 
-  start(): void {
+  private started = false
+
+  /** Listens for friends' links and notices and starts the rounds. Idempotent. */
+  start(_signal?: AbortSignal): void {
+    if (this.started || this.stopped) return
+    this.started = true
     const swarm = this.opts.swarm()
     swarm.on('friend', (link, owner) => void this.onLink(link, owner))
     swarm.friends.on('notice', (link, n) => void this.onNotice(link, n).catch((e) => this.warn(e)))
     this.opts.book.on('changed', () => this.changed())
     this.changed()
-    this.timer = setInterval(() => void this.round().catch((e) => this.warn(e)), ROUND_INTERVAL)
+    this.timer = setInterval(() => void this.round().catch((e) => this.warn(e)), this.opts.roundMs ?? ROUND_INTERVAL)
     this.timer.unref()
     void this.refreshing.then(() => this.round()).catch((e) => this.warn(e))
   }

@@ -86,6 +86,11 @@ export class UiRoutes {
     ]
   }
 
+  /** Closes a pairing listener and the stream monitor. Idempotent. */
+  stop(): Promise<void> {
+    return this.close()
+  }
+
   async close(): Promise<void> {
     this.closed = true
     this.streams.close()

@@ -1,7 +1,7 @@
 // Announcing to a tracker (BEP 3 over HTTP, BEP 23 compact peers, BEP 7
-// peers6) with the signed admission proof of docs/swarm.md "Tracker
-// admission". The proof format lives here because both sides need it: the
-// client signs it, the admission tracker (tracker/) checks it.
+// peers6) with the signed admission proof of docs/tracker.md. The proof
+// format lives here because both sides need it: the client signs it, the
+// admission tracker (tracker/) checks it.
 import { randomBytes } from 'node:crypto'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'

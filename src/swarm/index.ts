@@ -1,6 +1,6 @@
 export { Swarm, SwarmError, shareChannelInfoHash, backupChannelInfoHash, MAX_BACKUP_BLOB_BYTES } from './swarm.ts'
 export type { SwarmOptions, SwarmSharing, SwarmBackups } from './swarm.ts'
-export { Torrent } from './torrent.ts'
+export { Torrent, type TorrentOptions } from './torrent.ts'
 export { DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION, CommandError, MAX_COMMAND_BODY, COMMAND_TIMEOUT } from './device-channel.ts'
 export type { DeviceLink, Holder, ManifestNotice, CommandHandler, CommandAnswer } from './device-channel.ts'
 export { metaFromTrack, metaFromInfoDict, metaFromForeignInfoDict, encodeInfoDict, pieceSize, BLOCK } from './torrent-meta.ts'

@@ -139,6 +139,21 @@ export class Swarm extends EventEmitter<Events> {
   readonly holders: DeviceChannel
   readonly channel: Buffer
   private server: Server | null = null
+  // What this device serves and opens, in seven maps. Their invariants (kept
+  // by offerLazy/offerCached, torrentFor/register, openFrom's 'failed'
+  // handler, cacheDone and drop, and nowhere else):
+  // - offers/bySha: bySha[sha] = ih exactly when offers[ih] serves sha (a
+  //   library file or a verified cached copy); holds(sha) is bySha.has(sha).
+  //   drop() removes a cached offer only, never a library one.
+  // - torrents: every torrent opening or open, by infohash; an entry whose
+  //   open failed is removed. ready: the subset that resolved (the same
+  //   Torrent objects). A torrent removed from ready is removed from
+  //   torrents in the same step, and closed.
+  // - fetching: downloads of tracks not held yet, by sha256; removed when
+  //   the download is done, fails or is dropped, so a later open starts over.
+  // - infoWrites: a cached track's .info being written; drop() waits for it
+  //   before the files go. lonelySince: open torrents with no peer, since when
+  //   (the cache may evict a download stalled that long).
   private readonly offers = new Map<string, Offer>() // by infohash hex
   private readonly bySha = new Map<string, string>() // sha256 -> infohash hex
   /** Tracks of other own devices being fetched, by SHA-256 (gone once verified: then bySha has them). */
@@ -455,8 +470,9 @@ export class Swarm extends EventEmitter<Events> {
    * The torrent of a track: served from here when held, otherwise fetched
    * from the own devices that hold it (found over the device channel).
    */
-  async open(sha256: string, opts: { allSources?: boolean } = {}): Promise<Torrent> {
+  async open(sha256: string, opts: { allSources?: boolean; signal?: AbortSignal } = {}): Promise<Torrent> {
     if (this.closed) throw new SwarmError('ERR_NOT_RUNNING', 'the swarm is stopped')
+    opts.signal?.throwIfAborted()
     const known = this.bySha.get(sha256)
     if (known) {
       this.cache.touch(sha256) // served to the player (a no-op for library tracks)
@@ -475,7 +491,8 @@ export class Swarm extends EventEmitter<Events> {
       (t) => t.once('done', () => this.fetching.get(sha256) === opening && this.fetching.delete(sha256)),
       () => this.fetching.get(sha256) === opening && this.fetching.delete(sha256),
     )
-    return opening
+    // The caller stops waiting; the open itself goes on for other readers of the track.
+    return orAbort(opening, opts.signal)
   }
 
   /**
@@ -690,7 +707,7 @@ export class Swarm extends EventEmitter<Events> {
    */
   async fetch(sha256: string, opts: { signal?: AbortSignal } = {}): Promise<{ path: string; sources: Record<string, number>; ms: number; bytes: number }> {
     const started = performance.now()
-    const torrent = await orAbort(this.open(sha256, { allSources: true }), opts.signal)
+    const torrent = await this.open(sha256, { allSources: true, signal: opts.signal })
     let path: string
     if (torrent.complete && !torrent.donePath) path = (await this.offers.get(torrent.meta.infoHash.toString('hex'))!.load()).path
     else path = await this.whenDone(torrent, opts.signal)

@@ -19,7 +19,7 @@ import { logger, type Logger } from '../log/index.ts'
 // 128/64 on loopback; at 1 ms of LAN round trip it still allows ~500 MB/s.
 const QUEUE_HIGH = 32
 const QUEUE_LOW = 16
-const REQUEST_TIMEOUT = 4_000 // ms without data while requests are outstanding
+export const REQUEST_TIMEOUT = 4_000 // ms without data while requests are outstanding
 const TICK = 500 // ms
 const MAX_PEER_REQUESTS = 1024 // requests a peer may have queued with us
 /** Verified pieces waiting for the disk, at most: beyond this, no new requests go out. */
@@ -27,6 +27,11 @@ const MAX_UNWRITTEN = 64 * 1024 * 1024 // bytes
 const BLOCKS_PER_PIECE_MAX = 64 // 1 MiB / 16 KiB
 /** A block's id: numbers, not strings, on the per-block hot path. */
 const blockKey = (index: number, offset: number) => index * BLOCKS_PER_PIECE_MAX + offset / BLOCK
+
+export interface TorrentOptions {
+  /** ms without data from a peer with requests outstanding before its work goes elsewhere (default REQUEST_TIMEOUT); tests pass short ones. */
+  requestTimeoutMs?: number
+}
 
 export interface TorrentEvents {
   /** A piece is verified here: fetched, or resumed and checked again. */
@@ -39,7 +44,7 @@ export interface TorrentEvents {
   /** close() was called: nothing more is served or fetched. */
   closed: []
   banned: [peer: PeerSession, reason: string]
-  /** A peer sent nothing for REQUEST_TIMEOUT with requests outstanding: its work went elsewhere. */
+  /** A peer sent nothing for the request timeout with requests outstanding: its work went elsewhere. */
   stalled: [peer: PeerSession]
   warning: [err: Error]
   peer: [peer: PeerSession]
@@ -108,6 +113,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   constructor(
     readonly meta: TorrentMeta,
     private store: PieceSource,
+    private readonly opts: TorrentOptions = {},
   ) {
     super()
     this.log = logger('swarm:torrent').instance(meta.infoHash)
@@ -623,7 +629,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private tick(): void {
     const now = Date.now()
     for (const p of this.peers) {
-      if (p.outstanding.size > 0 && now - p.lastData > REQUEST_TIMEOUT && !p.snubbed) {
+      if (p.outstanding.size > 0 && now - p.lastData > (this.opts.requestTimeoutMs ?? REQUEST_TIMEOUT) && !p.snubbed) {
         p.snubbed = true // stop giving it work until it sends something
         this.log('%s stalled: no data for %d ms with %d requests out; its work goes elsewhere', p.name, now - p.lastData, p.outstanding.size)
         this.release(p)

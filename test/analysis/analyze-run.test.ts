@@ -138,7 +138,8 @@ test('a node killed with -9 in the middle of its background analysis resumes whe
   const N = 6
   // minutes-long tracks so a run lasts long enough to be caught in the middle
   for (let i = 0; i < N; i++) await writeTrack(join(music, `t${i}.wav`), { title: `T${i}`, bpm: 120 + i }, 10 + i, 150)
-  const first = await serveNode(t, home!, [], { analyze: true })
+  const local = ['--tracker-port', '0', '--tracker-host', '127.0.0.1'] // not the default port 7463 on every interface
+  const first = await serveNode(t, home!, local, { analyze: true })
   await cli(home!, ['scan', music])
   const token = (await readApiToken(home!))!
   const analysed = async () => {
@@ -153,7 +154,7 @@ test('a node killed with -9 in the middle of its background analysis resumes whe
   t.true(before < N, `the kill came after the whole run (${before} of ${N} done): make the tracks longer`)
   await first.stop('SIGKILL')
 
-  await serveNode(t, home!, []) // no background run: the asked-for run below tells what was left
+  await serveNode(t, home!, local) // no background run: the asked-for run below tells what was left
   const resumed = await cli<Summary>(home!, ['analyze'])
   t.log(`killed with ${before} of ${N} seen done; the next run found ${resumed.cached} and analysed ${resumed.analysed}`)
   t.true(resumed.cached >= before, `results written before the kill are kept (${resumed.cached} >= ${before})`)

@@ -1,10 +1,12 @@
-// djcloud pair and djcloud join end to end: two real processes, two homes, TCP on 127.0.0.1.
+// djcloud pair and djcloud join end to end: two homes, TCP on 127.0.0.1. pair
+// always runs as a real process; the first join does too, the other joins
+// and the usage errors run in-process (runCliInProcess).
 import test from 'ava'
 import { spawn } from 'node:child_process'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createConnection, type Socket } from 'node:net'
-import { BIN, runCli, type CliResult } from '../helpers/cli.ts'
+import { BIN, runCli, runCliInProcess as run, type CliResult } from '../helpers/cli.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { initIdentity, loadIdentity } from '../../src/identity/index.ts'
 
@@ -56,7 +58,7 @@ test('pair --json shows a code, join uses it, both print the other\'s fingerprin
   t.regex(shown.address, /^127\.0\.0\.1:\d+$/)
   t.true(Date.parse(shown.expires) > Date.now())
 
-  const joined = await runCli(['join', shown.code, '--name', 'phone', '--json'], { DJCLOUD_HOME: newHome })
+  const joined = await runCli(['join', shown.code, '--name', 'phone', '--json'], { DJCLOUD_HOME: newHome }) // the real binary
   t.is(joined.code, 0, joined.stderr)
   const j = JSON.parse(joined.stdout)
   t.like(j, { name: 'phone', role: 'member', rosterSeq: 2, admin: { name: 'home-pc', fingerprint: shown.fingerprint } })
@@ -71,17 +73,17 @@ test('pair --json shows a code, join uses it, both print the other\'s fingerprin
   t.is(member.certificate.role, 'member')
   t.deepEqual(Buffer.from(member.certificate.owner), Buffer.from(admin.certificate.owner))
   t.deepEqual((await readdir(join(newHome, 'identity'))).sort(), ['circle.secret', 'device.cert', 'device.key', 'roster'])
-  const ls = JSON.parse((await runCli(['trust', 'ls', '--json'], { DJCLOUD_HOME: adminHome })).stdout)
+  const ls = JSON.parse((await run(['trust', 'ls', '--json'], { DJCLOUD_HOME: adminHome })).stdout)
   t.deepEqual(ls.devices.map((d: { name: string; role: string }) => [d.name, d.role]), [['home-pc', 'admin'], ['phone', 'member']])
 
   // The code is single use; a home with an identity refuses to join; a member cannot pair.
-  const again = await runCli(['join', shown.code, '--name', 'tablet'], { DJCLOUD_HOME: await tempDir(t) })
+  const again = await run(['join', shown.code, '--name', 'tablet'], { DJCLOUD_HOME: await tempDir(t) })
   t.is(again.code, 1)
   t.regex(again.stderr, /^djcloud join: could not reach the pairing device at 127\.0\.0\.1:\d+ .*\n$/)
-  const exists = await runCli(['join', shown.code], { DJCLOUD_HOME: newHome })
+  const exists = await run(['join', shown.code], { DJCLOUD_HOME: newHome })
   t.is(exists.code, 1)
   t.regex(exists.stderr, /already has an identity \(device "phone", member\); pass --force/)
-  const memberPair = await runCli(['pair', ...PAIR_ARGS], { DJCLOUD_HOME: newHome })
+  const memberPair = await run(['pair', ...PAIR_ARGS], { DJCLOUD_HOME: newHome })
   t.is(memberPair.code, 1)
   t.regex(memberPair.stderr, /^djcloud pair: pairing needs an admin device/)
 })
@@ -94,20 +96,20 @@ test('pair and join fail cleanly: expiry, a mistyped code, bad options', async (
   const expired = await pair.exited
   t.is(expired.code, 1)
   t.regex(expired.stderr, /^djcloud pair: the pairing code expired/m)
-  const late = await runCli(['join', shown.code], { DJCLOUD_HOME: await tempDir(t) })
+  const late = await run(['join', shown.code], { DJCLOUD_HOME: await tempDir(t) })
   t.is(late.code, 1)
   t.regex(late.stderr, /expired/)
 
   const at = 20
   const typo = shown.code.slice(0, at) + (shown.code[at] === 'A' ? 'B' : 'A') + shown.code.slice(at + 1)
-  const bad = await runCli(['join', typo], { DJCLOUD_HOME: await tempDir(t) })
+  const bad = await run(['join', typo], { DJCLOUD_HOME: await tempDir(t) })
   t.is(bad.code, 1)
   t.regex(bad.stderr, /^djcloud join: not a valid pairing code: the checksum does not match/)
-  t.is((await runCli(['join'], { DJCLOUD_HOME: await tempDir(t) })).code, 2)
-  t.is((await runCli(['join', shown.code, '--name', ''], { DJCLOUD_HOME: await tempDir(t) })).code, 2)
-  t.is((await runCli(['pair', '--ttl', '0'], { DJCLOUD_HOME: adminHome })).code, 2)
-  t.is((await runCli(['pair', '--port', '70000'], { DJCLOUD_HOME: adminHome })).code, 2)
-  const noId = await runCli(['pair'], { DJCLOUD_HOME: await tempDir(t) })
+  t.is((await run(['join'], { DJCLOUD_HOME: await tempDir(t) })).code, 2)
+  t.is((await run(['join', shown.code, '--name', ''], { DJCLOUD_HOME: await tempDir(t) })).code, 2)
+  t.is((await run(['pair', '--ttl', '0'], { DJCLOUD_HOME: adminHome })).code, 2)
+  t.is((await run(['pair', '--port', '70000'], { DJCLOUD_HOME: adminHome })).code, 2)
+  const noId = await run(['pair'], { DJCLOUD_HOME: await tempDir(t) })
   t.is(noId.code, 1)
   t.regex(noId.stderr, /run "djcloud init" first/)
 })
@@ -128,7 +130,7 @@ test('twelve clients that connect to pair and say nothing do not block a real jo
     silent.push(s)
     await new Promise((resolve) => s.once('connect', resolve))
   }
-  const joined = await runCli(['join', shown.code, '--name', 'phone', '--json'], { DJCLOUD_HOME: newHome })
+  const joined = await run(['join', shown.code, '--name', 'phone', '--json'], { DJCLOUD_HOME: newHome })
   t.is(joined.code, 0, joined.stderr)
   const paired = await pair.exited
   t.is(paired.code, 0, paired.stderr)

@@ -30,7 +30,7 @@ test('remote browser: token form, library, playback and a playlist; the session 
     t.is(scanned.code, 0, scanned.stderr)
   }
   // --no-page-token: the page never carries the token, so this browser is treated as a remote one.
-  const node = await serveNode(t, home!, ['--listen', '0.0.0.0', '--no-page-token'])
+  const node = await serveNode(t, home!, ['--listen', '0.0.0.0', '--no-page-token', '--tracker-port', '0', '--tracker-host', '127.0.0.1'])
   const port = new URL(node.info.api).port
   const base = `http://127.0.0.1:${port}`
   const noToken = await (await fetch(`${base}/`)).text()

@@ -4,12 +4,14 @@
 // recorded piano notes (the Salamander samples, repitched). Deterministic
 // for a given seed.
 import { execFile } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { readFile, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { encodeWav } from '../../src/demo/index.ts'
 import { decodeFile } from '../../src/analysis/index.ts'
+import { cachedFile, cachedSamples, cachedSamplesAsync, ffmpegVersionText, filesHash } from './fixture-cache.ts'
 
 const run = promisify(execFile)
 
@@ -89,6 +91,11 @@ const midiHz = (m: number) => 440 * 2 ** ((m - 69) / 12)
  * fifth), as producers tune them, so they do not pull the key elsewhere.
  */
 export function synthPattern(spec: PatternSpec): Float32Array {
+  // Seconds of pure arithmetic per clip: made once per spec and cached.
+  return cachedSamples(import.meta.url, ['synthPattern', spec], () => synthesise(spec))
+}
+
+function synthesise(spec: PatternSpec): Float32Array {
   const rate = spec.sampleRate ?? 44100
   const n = Math.round(spec.seconds * rate)
   const out = new Float32Array(n)
@@ -103,24 +110,38 @@ export function synthPattern(spec: PatternSpec): Float32Array {
   // Bars 4-7 of every 16 drop the drums (a breakdown), if asked.
   const drumsIn = (at: number) => !spec.breakdown || Math.floor((at - offset) / barSeconds) % 16 < 4 || Math.floor((at - offset) / barSeconds) % 16 >= 8
 
+  // exp(-t * decay) at every sample time t = j / rate, worked out once per
+  // decay rather than per hit: the same values, so the same samples.
+  const envelopes = new Map<number, Float64Array>()
+  const envelope = (decay: number, len: number) => {
+    let e = envelopes.get(decay)
+    if (!e || e.length < len) {
+      e = new Float64Array(len)
+      for (let j = 0; j < len; j++) e[j] = Math.exp(-(j / rate) * decay)
+      envelopes.set(decay, e)
+    }
+    return e
+  }
   const addTone = (at: number, seconds: number, f0: number, f1: number, decay: number, gain: number) => {
     const start = Math.round(at * rate)
     const len = Math.min(n - start, Math.round(seconds * rate))
+    const level = envelope(decay, len)
+    const sweep = envelope(35, len)
     let phase = 0
     for (let j = 0; j < len; j++) {
-      const t = j / rate
-      phase += (2 * Math.PI * (f1 + (f0 - f1) * Math.exp(-t * 35))) / rate
-      out[start + j]! += gain * Math.exp(-t * decay) * Math.sin(phase)
+      phase += (2 * Math.PI * (f1 + (f0 - f1) * sweep[j]!)) / rate
+      out[start + j]! += gain * level[j]! * Math.sin(phase)
     }
   }
   const addNoise = (at: number, seconds: number, decay: number, gain: number, highpass: boolean) => {
     const start = Math.round(at * rate)
     const len = Math.min(n - start, Math.round(seconds * rate), noise.length - 1)
+    const level = envelope(decay, len)
     const o = Math.floor(random() * 1000)
     for (let j = 0; j < len; j++) {
       const a = noise[(j + o) % noise.length]!
       const v = highpass ? a - noise[(j + o + 1) % noise.length]! : a
-      out[start + j]! += gain * Math.exp((-j / rate) * decay) * v
+      out[start + j]! += gain * level[j]! * v
     }
   }
 
@@ -133,12 +154,14 @@ export function synthPattern(spec: PatternSpec): Float32Array {
     [0, third],
   ]
   const chordAt = (t: number) => progression[Math.floor(Math.max(0, t) / (barSeconds * 2)) % progression.length]!
+  // Each chord's angular frequencies, worked out once rather than per sample
+  // (the same products, so the samples are bit for bit what they were).
+  const omegas = new Map(progression.map((c) => [c, [c[0], c[0] + c[1], c[0] + 7].map((m) => 2 * Math.PI * midiHz(60 + root + m))] as const))
   for (let i = 0; i < n; i++) {
     const t = i / rate - offset
     if (t < 0) continue
-    const [shift, t3] = chordAt(t)
-    let v = 0
-    for (const m of [root + shift, root + shift + t3, root + shift + 7]) v += Math.sin(2 * Math.PI * midiHz(60 + m) * t)
+    const [w0, w1, w2] = omegas.get(chordAt(t))! as [number, number, number]
+    const v = Math.sin(w0 * t) + Math.sin(w1 * t) + Math.sin(w2 * t)
     // Sidechain pumping: the pad ducks under each beat's kick.
     const duck = spec.sidechain ? 1 - 0.8 * Math.exp(-((t % (step * 4)) / step) * 3) : 1
     out[i]! += 0.07 * v * duck
@@ -191,13 +214,16 @@ export async function writeWav(path: string, samples: Float32Array, sampleRate: 
 
 /** Converts a file with ffmpeg (format from the output extension; extra args before the output). */
 export async function ffmpegConvert(input: string, output: string, args: string[] = []): Promise<string> {
-  try {
-    await run('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-i', input, ...args, output])
-  } catch (err) {
-    const e = err as Error & { stderr?: string }
-    throw new Error(`ffmpeg ${output} failed: ${e.stderr?.trim() || e.message}`)
-  }
-  return output
+  // Cached by the input's bytes and the arguments; one thread, as many run at once on few cores.
+  const source = createHash('sha256').update(await readFile(input)).digest('hex')
+  return cachedFile(import.meta.url, ['ffmpegConvert', source, args], output, async (out) => {
+    try {
+      await run('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-i', input, ...args, '-threads', '1', out])
+    } catch (err) {
+      const e = err as Error & { stderr?: string }
+      throw new Error(`ffmpeg ${output} failed: ${e.stderr?.trim() || e.message}`)
+    }
+  }, [await ffmpegVersionText()])
 }
 
 // --- piano ---
@@ -254,6 +280,13 @@ export async function pianoNote(midi: number, seconds: number, rate: number): Pr
 
 /** Chords (arrays of MIDI notes) on the piano, one every `chordSeconds`, looped to `seconds`. */
 export async function pianoProgression(chords: number[][], chordSeconds: number, seconds: number, rate = 44100): Promise<Float32Array> {
+  // Decoding the recorded notes takes seconds: made once per progression and
+  // cached, keyed also by the decoder and the installed packages (the samples' and the decoder's versions).
+  const made = [filesHash('src/analysis/decode.ts', 'package-lock.json')]
+  return cachedSamplesAsync(import.meta.url, ['pianoProgression', chords, chordSeconds, seconds, rate, made], () => playProgression(chords, chordSeconds, seconds, rate))
+}
+
+async function playProgression(chords: number[][], chordSeconds: number, seconds: number, rate: number): Promise<Float32Array> {
   const n = Math.round(seconds * rate)
   const out = new Float32Array(n)
   const step = Math.round(chordSeconds * rate)

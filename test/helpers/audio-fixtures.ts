@@ -3,13 +3,16 @@
 // writes into a directory the test owns and returns the new file's path.
 //
 // Needs ffmpeg on PATH (Debian's ffmpeg: libmp3lame, libvorbis, libopus,
-// aac, alac, flac). Clips are a few seconds long so the suite stays fast.
+// aac, alac, flac). Clips are a few seconds long so the suite stays fast;
+// each recipe is encoded once per machine and copied from then on (see
+// fixture-cache.ts).
 import { execFile } from 'node:child_process'
 import { mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, extname, join } from 'node:path'
 import { promisify } from 'node:util'
 import type { ExecutionContext } from 'ava'
+import { cachedFile, ffmpegVersionText } from './fixture-cache.ts'
 
 const run = promisify(execFile)
 
@@ -68,9 +71,13 @@ export async function fixtureDir(t: ExecutionContext): Promise<string> {
   return dir
 }
 
+/** Runs ffmpeg; `args` end with the output path. */
 async function ffmpeg(args: string[]): Promise<void> {
+  // One thread: these clips take milliseconds to encode, and tests run many
+  // ffmpegs at once on few cores, where a thread pool each only oversubscribes.
+  const output = args.slice(0, -1).concat('-threads', '1', args.slice(-1))
   try {
-    await run('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', ...args], { maxBuffer: 16 * 1024 * 1024 })
+    await run('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', ...output], { maxBuffer: 16 * 1024 * 1024 })
   } catch (err) {
     const e = err as Error & { stderr?: string }
     throw new Error(`ffmpeg ${args.join(' ')} failed: ${e.stderr?.trim() || e.message}`)
@@ -172,9 +179,10 @@ export async function makeAudio(dir: string, format: FixtureFormat, opts: Fixtur
     args.push('-f', 'lavfi', '-i', 'color=c=red:s=32x32:d=1', '-map', '0:a', '-map', '1:v', '-frames:v', '1', '-c:v', 'mjpeg', '-disposition:v', 'attached_pic')
     args.push('-metadata:s:v', 'comment=Cover (front)')
   }
-  args.push('-ac', String(opts.channels ?? 2), ...codecArgs(format, opts.bitrate), ...muxerArgs(format), ...metadataArgs(format, opts.tags ?? {}), path)
-  await ffmpeg(args)
-  return path
+  args.push('-ac', String(opts.channels ?? 2), ...codecArgs(format, opts.bitrate), ...muxerArgs(format), ...metadataArgs(format, opts.tags ?? {}))
+  // Made once per recipe (the name is only where it lands) and copied to `path`.
+  const { name: _name, ...recipe } = opts
+  return cachedFile(import.meta.url, { format, ...recipe }, path, (out) => ffmpeg([...args, out]), [await ffmpegVersionText()])
 }
 
 export const makeMp3 = (dir: string, opts?: FixtureOptions) => makeAudio(dir, 'mp3', opts)

@@ -4,7 +4,7 @@ import { once } from 'node:events'
 import type { ExecutionContext } from 'ava'
 import { BIN } from './cli.ts'
 import { until } from './until.ts'
-import type { NodeInfo } from '../../src/node/index.ts'
+import type { NodeInfo, NodeTimings } from '../../src/node/index.ts'
 
 export interface NodeProcess {
   child: ChildProcess
@@ -16,12 +16,15 @@ export interface NodeProcess {
 /**
  * Starts `djcloud serve` on loopback with ports from the OS. Background
  * analysis is off unless `analyze` is set: it would load every test's
- * machine with work the test is not about.
+ * machine with work the test is not about. `timings` (ms) go to the node as
+ * DJCLOUD_TIMINGS, over any the test's environment sets.
  */
-export async function serveNode(t: ExecutionContext, home: string, args: string[], opts: { analyze?: boolean } = {}): Promise<NodeProcess> {
+export async function serveNode(t: ExecutionContext, home: string, args: string[], opts: { analyze?: boolean; timings?: Partial<NodeTimings> } = {}): Promise<NodeProcess> {
   const base = ['serve', '--json', '--port', '0', '--api-port', '0', '--peer-host', '127.0.0.1', '--dht-port', '0', ...(opts.analyze ? [] : ['--no-analyze'])]
+  const envTimings = process.env.DJCLOUD_TIMINGS ? (JSON.parse(process.env.DJCLOUD_TIMINGS) as Partial<NodeTimings>) : {}
+  const timings = { ...envTimings, ...opts.timings }
   const child = spawn(process.execPath, [BIN, ...base, ...args], {
-    env: { ...process.env, DJCLOUD_HOME: home, DJCLOUD_DEBUG: '1' },
+    env: { ...process.env, DJCLOUD_HOME: home, DJCLOUD_DEBUG: '1', ...(Object.keys(timings).length ? { DJCLOUD_TIMINGS: JSON.stringify(timings) } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let err = ''

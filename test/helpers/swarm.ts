@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ExecutionContext } from 'ava'
-import { authenticate, CompleteFile, metaFromTrack, PartialFile, Torrent, type PieceSource, type TorrentMeta } from '../../src/swarm/index.ts'
+import { authenticate, CompleteFile, metaFromTrack, PartialFile, Torrent, type PieceSource, type TorrentOptions, type TorrentMeta } from '../../src/swarm/index.ts'
 import { pieceLengthFor } from '../../src/library/index.ts'
 import type { Roster } from '../../src/identity/index.ts'
 import type { TestDevice } from './circle.ts'
@@ -51,8 +51,8 @@ export async function startSeeder(t: ExecutionContext, device: TestDevice, roste
 }
 
 /** A device fetching `meta` into `cacheDir` from the given seeder ports. */
-export async function startLeecher(t: ExecutionContext, device: TestDevice, roster: Roster, meta: TorrentMeta, cacheDir: string, ports: number[]): Promise<Torrent> {
-  const torrent = new Torrent(meta, await PartialFile.open(cacheDir, meta))
+export async function startLeecher(t: ExecutionContext, device: TestDevice, roster: Roster, meta: TorrentMeta, cacheDir: string, ports: number[], opts: TorrentOptions = {}): Promise<Torrent> {
+  const torrent = new Torrent(meta, await PartialFile.open(cacheDir, meta), opts)
   torrent.on('warning', () => {})
   t.teardown(() => torrent.close())
   for (const port of ports) {

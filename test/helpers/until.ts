@@ -1,5 +1,9 @@
-/** Polls fn until it returns something other than undefined (errors count as not yet). */
-export async function until<T>(fn: () => Promise<T | undefined>, ms = 15_000, every = 100): Promise<T> {
+/**
+ * Polls fn until it returns something other than undefined (errors count as
+ * not yet). The ceiling is generous: it only bounds a test that fails, and a
+ * 2-core machine running the suite beside other work is slow.
+ */
+export async function until<T>(fn: () => Promise<T | undefined>, ms = 30_000, every = 100): Promise<T> {
   const end = Date.now() + ms
   for (;;) {
     const v = await fn().catch(() => undefined)

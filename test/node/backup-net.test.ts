@@ -19,6 +19,8 @@ import { serveNode } from '../helpers/node-process.ts'
 import { runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 
+const timings = { redial: 500, manifestPoll: 1_000, shareRound: 1_000 } // ms: devices redial, look up friends and check the DHT often here; the backup poll is set above
+
 process.env.DJCLOUD_BACKUP_POLL_MS = '1000' // friends poll the pointer every second here (10 minutes by default)
 
 async function cli(home: string, args: string[]): Promise<string> {
@@ -55,15 +57,15 @@ test('push, friends seed what they cannot read, status; a wiped owner restores f
   const music = join(root, 'music')
   await mkdir(music)
   await writeTrack(join(music, 'one.wav'), { title: 'Backed Up', artist: 'Alex' }, 1, 3)
-  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
+  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
   await cli(alex!, ['scan', music])
   const [track] = JSON.parse(await cli(alex!, ['ls', '--json'])) as Array<{ sha256: string }>
   await cli(alex!, ['playlist', 'create', 'Secret Gig Set'])
   await cli(alex!, ['playlist', 'add', 'Secret Gig Set', track!.sha256])
 
-  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!])
+  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!], { timings })
   const fionaDht = `127.0.0.1:${f.info.dhtPort}`
-  let g = await serveNode(t, gus!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!])
+  let g = await serveNode(t, gus!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!], { timings })
 
   // A device of Gus's that serves flipped bytes for Alex's backups (what a dishonest friend would do).
   const gusId = await loadIdentity(gus!)
@@ -135,7 +137,7 @@ test('push, friends seed what they cannot read, status; a wiped owner restores f
   t.is(await stat(join(fresh, 'identity')).catch(() => null), null)
 
   // Gus back online (Fiona still offline): the restore gets the copy from him.
-  g = await serveNode(t, gus!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', `127.0.0.1:${mDht.port}`])
+  g = await serveNode(t, gus!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', `127.0.0.1:${mDht.port}`], { timings })
   const restored = await until(async () => {
     const r = await runCli(['backup', 'restore', '--phrase-file', phraseFile, '--bootstrap', `127.0.0.1:${mDht.port}`, '--timeout', '15', '--name', 'new-laptop', '--json'], { DJCLOUD_HOME: fresh })
     if (r.code !== 0) t.log(r.stderr.trim())
@@ -153,7 +155,7 @@ test('push, friends seed what they cannot read, status; a wiped owner restores f
   t.deepEqual(Buffer.from(id.roster.owner), Buffer.from(alexId.roster.owner))
   t.truthy(id.owner)
   t.deepEqual(id.roster.friends.map((x) => x.name).sort(), ['Fiona', 'Gus'])
-  await serveNode(t, fresh, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', `127.0.0.1:${mDht.port}`])
+  await serveNode(t, fresh, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', `127.0.0.1:${mDht.port}`], { timings })
   const lists = JSON.parse(await cli(fresh, ['playlist', 'ls', '--json'])) as Array<{ name: string; tracks: number }>
   t.deepEqual(lists.map((l) => [l.name, l.tracks]), [['Secret Gig Set', 1]])
 })
@@ -167,8 +169,8 @@ test('the owner keeps and names the last three versions; a friend keeps what fit
   const [alexOwner, fionaOwner] = [await ownerOf(alex!), await ownerOf(fiona!)]
   await cli(alex!, ['trust', 'add', fionaOwner, '--role', 'friend', '--name', 'Fiona'])
   await cli(fiona!, ['trust', 'add', alexOwner, '--role', 'friend', '--name', 'Alex'])
-  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
-  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!])
+  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
+  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!], { timings })
   let seen: number[] = []
   const held = async () => {
     const s = JSON.parse(await cli(fiona!, ['backup', 'status', '--json'])) as Status

@@ -8,6 +8,8 @@ import { serveNode } from '../helpers/node-process.ts'
 import { runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 
+const timings = { redial: 500, manifestPoll: 1_000, shareRound: 1_000 } // ms: not the backup poll: the notice is what reaches the friend
+
 delete process.env.DJCLOUD_BACKUP_POLL_MS
 
 async function cli(home: string, args: string[]): Promise<string> {
@@ -25,8 +27,8 @@ test('a friend that fetched once hears of the next push at once', async (t) => {
   const [alexOwner, fionaOwner] = [await ownerOf(alex!), await ownerOf(fiona!)]
   await cli(alex!, ['trust', 'add', fionaOwner, '--role', 'friend', '--name', 'Fiona'])
   await cli(fiona!, ['trust', 'add', alexOwner, '--role', 'friend', '--name', 'Alex'])
-  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
-  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!])
+  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
+  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!], { timings })
   const held = async () => {
     const s = JSON.parse(await cli(fiona!, ['backup', 'status', '--json'])) as { held: Array<{ versions: Array<{ seq: number }> }> }
     return JSON.stringify(s.held[0]?.versions.map((v) => v.seq) ?? [])

@@ -20,6 +20,8 @@ import { serveNode } from '../helpers/node-process.ts'
 import { runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 
+const timings = { redial: 500, manifestPoll: 1_000, shareRound: 1_000 } // ms: devices redial, look up friends and check the DHT often here; the backup poll is set above
+
 process.env.DJCLOUD_BACKUP_POLL_MS = '1000' // friends poll the pointer every second here (10 minutes by default)
 
 async function cli(home: string, args: string[]): Promise<string> {
@@ -42,9 +44,10 @@ test('a replayed seq-1 pointer on the DHT does not roll a restore back when a fr
   const phraseFile = join(root, 'phrase.txt')
   await writeFile(phraseFile, alexId.phrase!)
 
-  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
-  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!])
-  const p = await serveNode(t, phone!, ['--tracker', a.info.tracker!, '--bootstrap', a.info.bootstrap!])
+  // Alex's node reads its roster file every second here (5 s by default), so the revocation goes out sooner.
+  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings: { ...timings, rosterReload: 1_000 } })
+  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!], { timings })
+  const p = await serveNode(t, phone!, ['--tracker', a.info.tracker!, '--bootstrap', a.info.bootstrap!], { timings })
   const heldAt = join(fiona!, 'backup', 'held', alexHex)
   const fionaHolds = async () => (await readdir(heldAt).catch(() => [] as string[])).filter((n) => n.endsWith('.djbackup')).map((n) => Number(n.split('-')[0])).sort()
   const waitHeld = (seq: number) =>

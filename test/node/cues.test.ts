@@ -16,6 +16,8 @@ import { freePort } from '../helpers/ports.ts'
 import { readApiToken } from '../../src/player/index.ts'
 import type { Cue } from '../../src/library/index.ts'
 
+const timings = { redial: 500 } // ms: devices redial often here; manifests travel as in production ("within seconds")
+
 type Api = (method: string, path: string, body?: unknown, auth?: boolean) => Promise<Response>
 
 async function api(n: NodeProcess, home: string): Promise<Api> {
@@ -54,9 +56,9 @@ test('cues set on one device show on the other; cues set on both while apart mer
   await writeTrack(join(music, 'Alpha.wav'), { title: 'Alpha', artist: 'NATO' }, 1, 5)
   // home-pc comes back on the same ports after a restart, as a real device does.
   const homeArgs = ['--tracker-port', String(await freePort()), '--tracker-host', '127.0.0.1', '--port', String(await freePort()), '--dht-port', String(await freePort())]
-  let h = await serveNode(t, home!, homeArgs)
+  let h = await serveNode(t, home!, homeArgs, { timings })
   const lapArgs = ['--tracker', h.info.tracker!]
-  let l = await serveNode(t, laptop!, lapArgs)
+  let l = await serveNode(t, laptop!, lapArgs, { timings })
   let onHome = await api(h, home!)
   let onLaptop = await api(l, laptop!)
   await until(linked(l, 'home-pc'))
@@ -79,7 +81,7 @@ test('cues set on one device show on the other; cues set on both while apart mer
   await putCues(onHome, audio, [hot('drop-0001', 'A', 32.5, 'Big drop'), memory('break-001', 60), hot('home-c-01', 'C', 90)])
   await h.stop()
   // The laptop, alone, renames the drop again, adds an outro, and later puts another cue on slot C.
-  l = await serveNode(t, laptop!, lapArgs)
+  l = await serveNode(t, laptop!, lapArgs, { timings })
   onLaptop = await api(l, laptop!)
   t.deepEqual(await getCues(onLaptop, audio), renamed, 'the laptop remembers what it saw')
   await putCues(onLaptop, audio, [memory('intro-001', 0.25), hot('drop-0001', 'A', 32.5, 'Laptop drop'), memory('outro-001', 150)])
@@ -88,7 +90,7 @@ test('cues set on one device show on the other; cues set on both while apart mer
   // They meet: the same merge on both, nothing lost. The laptop's later edits win the
   // drop's name and slot C (home-pc's cue there shows as a memory cue); home-pc's
   // deletion of the intro (an edit the laptop never saw undone) stands.
-  h = await serveNode(t, home!, homeArgs)
+  h = await serveNode(t, home!, homeArgs, { timings })
   onHome = await api(h, home!)
   const expected = [hot('drop-0001', 'A', 32.5, 'Laptop drop'), memory('break-001', 60), memory('home-c-01', 90), hot('lap-c-001', 'C', 120), memory('outro-001', 150)]
   await until(showsOn(async () => onHome, audio, expected), 15_000)
@@ -102,7 +104,7 @@ test('the cue API refuses what it should: no token, bad hashes and bodies, unkno
   const music = join(root, 'music')
   await mkdir(music)
   await writeTrack(join(music, 'One.wav'), { title: 'One' }, 1, 2)
-  const n = await serveNode(t, home!, ['--no-tracker'])
+  const n = await serveNode(t, home!, ['--no-tracker'], { timings })
   const call = await api(n, home!)
   t.is((await runCli(['scan', music], { DJCLOUD_HOME: home! })).code, 0)
   const { tracks } = (await (await call('GET', '/api/library')).json()) as { tracks: Array<{ audioHash: string }> }

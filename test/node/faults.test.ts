@@ -14,6 +14,8 @@ import { makeHomes } from '../helpers/homes.ts'
 import { serveNode, type NodeProcess } from '../helpers/node-process.ts'
 import { runCli } from '../helpers/cli.ts'
 
+const timings = { redial: 500 } // ms: devices redial often here
+
 async function scanHome(home: string, dir: string) {
   const lib = await openLibrary(home, { circleSecret: (await loadIdentity(home)).circleSecret })
   await lib.scan([dir])
@@ -47,9 +49,9 @@ test('one of three holders killed mid-stream: the stream goes on and the bytes v
     await scanHome(h!, dir)
   }
   const tracker = ['--tracker-port', '0', '--tracker-host', '127.0.0.1']
-  const h = await serveNode(t, home!, tracker)
-  const others = await Promise.all([phone, nas].map((x) => serveNode(t, x!, ['--tracker', h.info.tracker!])))
-  const l = await serveNode(t, laptop!, ['--tracker', h.info.tracker!])
+  const h = await serveNode(t, home!, tracker, { timings })
+  const others = await Promise.all([phone, nas].map((x) => serveNode(t, x!, ['--tracker', h.info.tracker!], { timings })))
+  const l = await serveNode(t, laptop!, ['--tracker', h.info.tracker!], { timings })
   await until(async () => (await devicesOf(l, laptop!)).filter((n) => n !== 'laptop').length >= 3)
 
   const bytes = await readFile(track)
@@ -84,8 +86,9 @@ test('a device revoked while connected loses its links and the tracker refuses i
   await mkdir(dir)
   const song = await writeTrack(join(dir, 'song.wav'), { title: 'Song' }, 1, 20)
   await scanHome(home!, dir)
-  const h = await serveNode(t, home!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
-  const l = await serveNode(t, laptop!, ['--tracker', h.info.tracker!])
+  // The home node reads its roster file every second here (5 s by default): this test is about what a revocation does, not how soon.
+  const h = await serveNode(t, home!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings: { ...timings, rosterReload: 1_000 } })
+  const l = await serveNode(t, laptop!, ['--tracker', h.info.tracker!], { timings })
   await until(async () => (await devicesOf(h, home!)).includes('laptop'))
 
   const laptopId = await loadIdentity(laptop!)

@@ -18,6 +18,8 @@ import { serveNode } from '../helpers/node-process.ts'
 import { runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 
+const timings = { redial: 500, manifestPoll: 1_000, shareRound: 1_000 } // ms: devices redial, look up friends and check the DHT often here; the backup poll is set above
+
 process.env.DJCLOUD_BACKUP_POLL_MS = '1000'
 
 async function cli(home: string, args: string[]): Promise<string> {
@@ -55,13 +57,13 @@ test('a spy who knows both owner ids finds no announce of the friends on the DHT
   const music = join(root, 'music')
   await mkdir(music)
   await writeTrack(join(music, 'one.wav'), { title: 'Shared One', artist: 'Alex' }, 1, 3)
-  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
+  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
   await cli(alex!, ['scan', music])
   const [track] = JSON.parse(await cli(alex!, ['ls', '--json'])) as Array<{ sha256: string }>
   await cli(alex!, ['playlist', 'create', 'For Fiona'])
   await cli(alex!, ['playlist', 'add', 'For Fiona', track!.sha256])
   await cli(alex!, ['playlist', 'share', 'For Fiona', '--with', fionaOwner])
-  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!])
+  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!], { timings })
   await cli(alex!, ['backup', 'push', '--json'])
 
   // The friends find each other: Fiona reads the share and holds the backup.

@@ -18,8 +18,10 @@ import { serveNode } from '../helpers/node-process.ts'
 import { runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 
+const timings = { redial: 500, manifestPoll: 1_000, shareRound: 1_000 } // ms: not the roster reload, which the test logs against
+
 process.env.DJCLOUD_BACKUP_POLL_MS = '1000'
-process.env.DJCLOUD_FRIEND_ROSTER_POLL_MS = '500' // friends look at revocation items twice a second here (2 minutes by default)
+process.env.DJCLOUD_TIMINGS = JSON.stringify({ friendRosterPoll: 500 }) // friends look at revocation items twice a second here (2 minutes by default)
 
 async function cli(home: string, args: string[]): Promise<string> {
   const r = await runCli(args, { DJCLOUD_HOME: home })
@@ -58,9 +60,9 @@ test("a device revoked by a friend's owner is dropped and refused on our share a
   const music = join(root, 'music')
   await mkdir(music)
   await writeTrack(join(music, 'one.wav'), { title: 'One', artist: 'Alex' }, 1, 3)
-  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
+  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
   await cli(alex!, ['scan', music])
-  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!])
+  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!], { timings })
   await cli(alex!, ['backup', 'push', '--json'])
   const logs = (err: Error) => new Error(`${err.message}\nALEX\n${a.stderr()}\nFIONA\n${f.stderr()}`)
   // Fiona holds Alex's backup (fetched over his backup channel, a link that stays open) and has his roster.
@@ -128,8 +130,8 @@ test("with no link between the circles, a friend takes the owner's revocation fr
   await cli(alex!, ['trust', 'add', fionaOwner, '--role', 'friend', '--name', 'Fiona'])
   await cli(fiona!, ['trust', 'add', alexOwner, '--role', 'friend', '--name', 'Alex'])
   // Nothing shared, no backup: Alex's and Fiona's nodes never link; they share only the DHT.
-  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
-  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!])
+  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
+  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!], { timings })
   const logs = (err: Error) => new Error(`${err.message}\nALEX\n${a.stderr()}\nFIONA\n${f.stderr()}`)
   const alexId = await loadIdentity(alex!)
   const fionaId = await loadIdentity(fiona!)

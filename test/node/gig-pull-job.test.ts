@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events'
 import { createHash } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { GigPull, type PullEntry, type PullSwarm } from '../../src/node/gig-pull.ts'
+import { GigPull, NO_WIRES_GRACE, type PullEntry, type PullSwarm } from '../../src/node/gig-pull.ts'
 import { PieceFileError, SwarmError, type Torrent } from '../../src/swarm/index.ts'
 import { tempDir } from '../helpers/temp.ts'
 
@@ -148,4 +148,65 @@ test('two fetches at a time; an empty playlist is trivially ready; without a pin
   const job = new GigPull({ playlist: 'S', device: { id: 'd', name: 'n' }, entries: [{ sha256: shas[0]!, title: 'T', position: 1, size: 7, listed: true }], swarm: fakeSwarm(script), locate: async (s) => files.get(s) })
   await t.throwsAsync(job.run(stopped.signal), { name: 'AbortError' })
   t.is(job.report, null)
+})
+
+test('a job stopped while a track is mid-transfer ends at once, not at the next track or the stall timeout', async (t) => {
+  const script: Script = { held: new Set(), open: new Map() }
+  const slow = 'a'.repeat(64)
+  let torrent: FakeTorrent | undefined
+  // The transfer starts and then never finishes: pieces trickle, no 'done'.
+  script.open.set(slow, (x) => {
+    torrent = x
+    x.emit('piece')
+  })
+  const job = new GigPull({
+    playlist: 'P', device: { id: 'd', name: 'n' },
+    entries: [{ sha256: slow, title: 'Slow', position: 1, size: 10, listed: true }],
+    swarm: fakeSwarm(script), locate: async () => undefined, stallMs: 60_000,
+  })
+  const stop = new AbortController()
+  const running = job.run(stop.signal)
+  while (!torrent) await new Promise((r) => setTimeout(r, 5))
+  t.is(job.tracks[0]!.state, 'fetching')
+  const at = performance.now()
+  stop.abort(new Error('closing'))
+  const err = await t.throwsAsync(running)
+  t.is(err?.name, 'AbortError')
+  t.true(performance.now() - at < 2_000, 'the wait on the transfer ended with the signal')
+  t.not(job.tracks[0]!.state, 'missing', 'a stopped track is not reported missing')
+})
+
+test('a fetch whose wires all went looks its holders up again after noWiresGraceMs; nobody holds it now: missing', async (t) => {
+  const gone = sha(Buffer.from('its only holder went'))
+  let lostAt = 0
+  let askedAgainAt = 0
+  const script: Script = {
+    held: new Set(),
+    open: new Map([[gone, (x: FakeTorrent) => {
+      // The holder's wire closes; from now on no device holds the track.
+      x.peerCount = 0
+      lostAt = Date.now()
+      script.open.delete(gone)
+    }]]),
+  }
+  const swarm = fakeSwarm(script)
+  const counted: PullSwarm = {
+    holds: swarm.holds,
+    open: (x, o) => {
+      if (lostAt) askedAgainAt = Date.now()
+      return swarm.open(x, o)
+    },
+  }
+  const noWiresGraceMs = 300
+  // The job's watch timer is unref'd (a node keeps the process alive); here the test does.
+  const alive = setInterval(() => {}, 1_000)
+  t.teardown(() => clearInterval(alive))
+  const r = await new GigPull({
+    playlist: 'P', device: { id: 'd', name: 'n' },
+    entries: [{ sha256: gone, title: 'Gone', position: 1, size: 10, listed: true }],
+    swarm: counted, locate: async () => undefined, noWiresGraceMs,
+  }).run()
+  t.deepEqual(r.tracks.map((x) => [x.state, x.reason]), [['missing', 'no online holder']])
+  t.true(askedAgainAt - lostAt >= noWiresGraceMs, 'not before the grace')
+  t.true(askedAgainAt - lostAt < NO_WIRES_GRACE, 'the option, not the 2 s default')
 })

@@ -22,6 +22,8 @@ import { runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 import { freePort } from '../helpers/ports.ts'
 
+const timings = { redial: 500, manifestPoll: 1_000, pullNoWiresGrace: 1_000 } // ms: devices redial and check the DHT often here; a pull looks holders up again soon after its last wire goes
+
 async function cli(home: string, args: string[]): Promise<string> {
   const r = await runCli(args, { DJCLOUD_HOME: home })
   if (r.code !== 0) throw new Error(`djcloud ${args.join(' ')}: ${r.stderr}`)
@@ -58,11 +60,11 @@ test.serial('a playlist pulled to a third device from two; a holder killed mid-p
   // both devices hold "Home Two": a pull takes it from either or both
   await copyFile(join(m.home, 'a2.wav'), join(m.phone, 'a2.wav'))
 
-  const h = await serveNode(t, home!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
+  const h = await serveNode(t, home!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
   // The phone comes back on the same ports after it is killed, as a real device does.
   const phoneArgs = ['--tracker', h.info.tracker!, '--port', String(await freePort()), '--dht-port', String(await freePort())]
-  let p = await serveNode(t, phone!, phoneArgs)
-  const l = await serveNode(t, laptop!, ['--tracker', h.info.tracker!])
+  let p = await serveNode(t, phone!, phoneArgs, { timings })
+  const l = await serveNode(t, laptop!, ['--tracker', h.info.tracker!], { timings })
   await cli(home!, ['scan', m.home])
   await cli(phone!, ['scan', m.phone])
   await until(linked(l, laptop!, ['home-pc', 'phone']), 20_000)
@@ -124,7 +126,7 @@ test.serial('a playlist pulled to a third device from two; a holder killed mid-p
   t.is(offline.json.error.code, 'ERR_DEVICE_OFFLINE')
 
   // 3. The phone is back: the re-run fetches only the big track.
-  p = await serveNode(t, phone!, phoneArgs)
+  p = await serveNode(t, phone!, phoneArgs, { timings })
   await until(linked(l, laptop!, ['phone']), 20_000)
   const again = await runCli(['pull', '--playlist', 'Peak', '--json'], { DJCLOUD_HOME: laptop! })
   t.is(again.code, 0, again.stderr)
@@ -193,7 +195,7 @@ test.serial('the target refuses unsigned, forged, expired, replayed (across a re
   const ownerOf = async (h: string) => (JSON.parse(await cli(h, ['id', '--json'])) as { ownerId: string }).ownerId
   await cli(alex!, ['trust', 'add', await ownerOf(fiona!), '--role', 'friend', '--name', 'Fiona'])
   await cli(fiona!, ['trust', 'add', await ownerOf(alex!), '--role', 'friend', '--name', 'Alex'])
-  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
+  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
   const alexId = await loadIdentity(alex!)
   const phoneId = await loadIdentity(alexPhone!)
   const fionaId = await loadIdentity(fiona!)
@@ -234,7 +236,7 @@ test.serial('the target refuses unsigned, forged, expired, replayed (across a re
   // The target restarted within the request's lifetime still refuses its replay: accepted nonces are kept in its home.
   own.ch.close()
   await a.stop()
-  const restarted = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
+  const restarted = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
   const again = await dialChannel(phoneId, restarted.info.peerPort, deviceChannelInfoHash(phoneId.circleSecret), (x) => x.kind === 'own')
   t.teardown(() => again.ch.close())
   t.is(await refusal(again.ch, again.link, fresh.wire), 'replayed request')

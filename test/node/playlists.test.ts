@@ -8,10 +8,12 @@ import { tempDir } from '../helpers/temp.ts'
 import { writeTrack } from '../helpers/tracks.ts'
 import { makeHomes } from '../helpers/homes.ts'
 import { serveNode, type NodeProcess } from '../helpers/node-process.ts'
-import { runCli } from '../helpers/cli.ts'
+import { runCli, runCliInProcess } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 import { freePort } from '../helpers/ports.ts'
 import { readApiToken } from '../../src/player/index.ts'
+
+const timings = { redial: 500 } // ms: devices redial often here (edits travel as pushes, not polls)
 
 interface Shown {
   name: string
@@ -19,7 +21,7 @@ interface Shown {
 }
 
 async function cli(home: string, args: string[]): Promise<string> {
-  const r = await runCli(args, { DJCLOUD_HOME: home })
+  const r = await runCliInProcess(args, { DJCLOUD_HOME: home })
   if (r.code !== 0) throw new Error(`djcloud ${args.join(' ')}: ${r.stderr}`)
   return r.stdout
 }
@@ -40,9 +42,9 @@ test('playlist edits reach the other device; edits made apart merge; a retagged 
   }
   // home-pc comes back on the same ports after a restart, as a real device does.
   const homeArgs = ['--tracker-port', String(await freePort()), '--tracker-host', '127.0.0.1', '--port', String(await freePort()), '--dht-port', String(await freePort())]
-  let h = await serveNode(t, home!, homeArgs)
+  let h = await serveNode(t, home!, homeArgs, { timings })
   const lapArgs = ['--tracker', h.info.tracker!]
-  let l = await serveNode(t, laptop!, lapArgs)
+  let l = await serveNode(t, laptop!, lapArgs, { timings })
   await until(linked(l, 'home-pc'))
   await cli(home!, ['scan', music])
   const ids = new Map(
@@ -65,13 +67,13 @@ test('playlist edits reach the other device; edits made apart merge; a retagged 
   await cli(home!, ['playlist', 'add', 'Friday Set', ids.get('Echo')!])
   t.deepEqual(titles(await show(home!, 'Friday Set')), ['Alpha', 'Charlie', 'Echo'])
   await h.stop()
-  l = await serveNode(t, laptop!, lapArgs)
+  l = await serveNode(t, laptop!, lapArgs, { timings })
   await cli(laptop!, ['playlist', 'move', 'Friday Set', '3', '1'])
   await cli(laptop!, ['playlist', 'add', 'Friday Set', ids.get('Delta')!, '--at', '2'])
   t.deepEqual(titles(await show(laptop!, 'Friday Set')), ['Charlie', 'Delta', 'Alpha', 'Bravo'])
 
   // They meet again: both see the same merge, nothing lost.
-  h = await serveNode(t, home!, homeArgs)
+  h = await serveNode(t, home!, homeArgs, { timings })
   const expected = ['Charlie', 'Delta', 'Alpha', 'Echo']
   const merged = await until(async () => {
     const [a, b] = [await show(home!, 'Friday Set'), await show(laptop!, 'Friday Set')]
@@ -101,30 +103,30 @@ test('playlist edits reach the other device; edits made apart merge; a retagged 
 test('playlist: usage errors exit 2, a missing playlist or a stopped node exit 1 with one line', async (t) => {
   const root = await tempDir(t)
   const [home] = await makeHomes(root, ['solo'])
-  const noNode = await runCli(['playlist', 'ls'], { DJCLOUD_HOME: home! })
+  const noNode = await runCli(['playlist', 'ls'], { DJCLOUD_HOME: home! }) // the real binary: exit 1
   t.is(noNode.code, 1)
   t.regex(noNode.stderr, /no node runs on this home/)
-  t.is((await runCli(['playlist', 'dance'], { DJCLOUD_HOME: home! })).code, 2)
-  t.is((await runCli(['playlist', 'show'], { DJCLOUD_HOME: home! })).code, 2)
-  const help = await runCli(['playlist', '--help'], { DJCLOUD_HOME: home! })
+  t.is((await runCliInProcess(['playlist', 'dance'], { DJCLOUD_HOME: home! })).code, 2)
+  t.is((await runCliInProcess(['playlist', 'show'], { DJCLOUD_HOME: home! })).code, 2)
+  const help = await runCliInProcess(['playlist', '--help'], { DJCLOUD_HOME: home! })
   t.is(help.code, 0)
   t.regex(help.stdout, /move <name> <from> <to>/)
-  await serveNode(t, home!, ['--no-tracker'])
-  const missing = await runCli(['playlist', 'show', 'Nope'], { DJCLOUD_HOME: home! })
+  await serveNode(t, home!, ['--no-tracker'], { timings })
+  const missing = await runCliInProcess(['playlist', 'show', 'Nope'], { DJCLOUD_HOME: home! })
   t.is(missing.code, 1)
   t.regex(missing.stderr, /^djcloud playlist: no playlist named "Nope"\n$/)
-  await runCli(['playlist', 'create', 'Once'], { DJCLOUD_HOME: home! })
-  const again = await runCli(['playlist', 'create', 'Once'], { DJCLOUD_HOME: home! })
+  await runCliInProcess(['playlist', 'create', 'Once'], { DJCLOUD_HOME: home! })
+  const again = await runCliInProcess(['playlist', 'create', 'Once'], { DJCLOUD_HOME: home! })
   t.is(again.code, 1)
   t.regex(again.stderr, /already exists/)
-  const badPos = await runCli(['playlist', 'rm', 'Once', '1'], { DJCLOUD_HOME: home! })
+  const badPos = await runCliInProcess(['playlist', 'rm', 'Once', '1'], { DJCLOUD_HOME: home! })
   t.is(badPos.code, 2)
 })
 
 test('the playlist API refuses what it should: no token, bad names and bodies, unknown tracks and entries', async (t) => {
   const root = await tempDir(t)
   const [home] = await makeHomes(root, ['solo'])
-  const n = await serveNode(t, home!, ['--no-tracker'])
+  const n = await serveNode(t, home!, ['--no-tracker'], { timings })
   const token = (await readApiToken(home!))!
   const call = (method: string, path: string, body?: unknown, auth = true) =>
     fetch(n.info.api + path, {

@@ -16,6 +16,8 @@ import { serveNode, type NodeProcess } from '../helpers/node-process.ts'
 import { runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 
+const timings = { redial: 500 } // ms: devices redial often here
+
 async function scanHome(home: string, dir: string) {
   const lib = await openLibrary(home, { circleSecret: (await loadIdentity(home)).circleSecret })
   await lib.scan([dir])
@@ -53,8 +55,8 @@ test('restart over a full .have: a damaged piece is fetched again and /stream se
   const damaged = await leaveFullPartial(cache, a, Math.floor(a.length / 2))
   const unfinished = await leaveFullPartial(cache, b)
 
-  const h = await serveNode(t, home!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
-  const l = await serveNode(t, laptop!, ['--tracker', h.info.tracker!])
+  const h = await serveNode(t, home!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
+  const l = await serveNode(t, laptop!, ['--tracker', h.info.tracker!], { timings })
   await until(async () => ((await devicesOf(l, laptop!)).includes('home-pc') ? true : undefined), 20_000)
 
   const res = await fetch(`${l.info.api}/stream/${damaged}`)
@@ -92,8 +94,8 @@ test('SIGTERM while a fetch is stuck (its only holder frozen): the node exits pr
   const track = await readFile(await writeNoiseWav(join(src, 'long.wav'), 96 * 1024 * 1024, 21))
   const sha = createHash('sha256').update(track).digest('hex')
   await scanHome(home!, src)
-  const h = await serveNode(t, home!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
-  const l = await serveNode(t, laptop!, ['--tracker', h.info.tracker!])
+  const h = await serveNode(t, home!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
+  const l = await serveNode(t, laptop!, ['--tracker', h.info.tracker!], { timings })
   await until(async () => ((await devicesOf(l, laptop!)).includes('home-pc') ? true : undefined), 20_000)
 
   // The holder is frozen (SIGSTOP) once the download has begun: its wires stay open and silent.

@@ -13,6 +13,8 @@ import { serveNode, type NodeProcess } from '../helpers/node-process.ts'
 import { runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 
+const timings = { redial: 500, manifestPoll: 1_000 } // ms: devices redial and check the DHT often here; the roster reload, which the test logs, is the production one
+
 async function cliJson<T>(home: string, args: string[]): Promise<T> {
   const r = await runCli([...args, '--json'], { DJCLOUD_HOME: home })
   if (r.code !== 0) throw new Error(`djcloud ${args.join(' ')}: ${r.stderr}`)
@@ -30,9 +32,9 @@ const devicesOf = async (n: NodeProcess) =>
 test('roster changes on the admin reach the other devices; a revoked device loses its links and leaves their union', async (t) => {
   const root = await tempDir(t)
   const [home, phone, laptop] = await makeHomes(root, ['home-pc', 'phone', 'laptop'])
-  const h = await serveNode(t, home!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
-  const p = await serveNode(t, phone!, ['--tracker', h.info.tracker!])
-  const l = await serveNode(t, laptop!, ['--tracker', h.info.tracker!])
+  const h = await serveNode(t, home!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
+  const p = await serveNode(t, phone!, ['--tracker', h.info.tracker!], { timings })
+  const l = await serveNode(t, laptop!, ['--tracker', h.info.tracker!], { timings })
   await until(async () => ((await devicesOf(p)).length === 2 ? true : undefined))
   const music = join(root, 'laptop-music')
   await mkdir(music)
@@ -62,8 +64,11 @@ test('roster changes on the admin reach the other devices; a revoked device lose
   await until(async () => (!(await devicesOf(p)).includes('laptop') ? true : undefined), 10_000)
   const union = await cliJson<Array<{ tags: { title?: string } }>>(phone!, ['ls'])
   t.false(union.some((x) => x.tags.title === 'On The Laptop'), "the revoked device's library is gone from the union")
-  // The laptop cannot come back: the phone refuses it on the wire.
-  await new Promise((r) => setTimeout(r, 3500)) // a redial round
+  // The laptop cannot come back: it dials again (a redial round) and the phone refuses it on the wire.
+  const mark = p.stderr().length
+  await until(async () => (/^refused /m.test(p.stderr().slice(mark)) ? true : undefined), 15_000).catch((err: Error) => {
+    throw new Error(`${err.message}: the phone refused no dial after the revocation\nPHONE\n${p.stderr()}`)
+  })
   t.false((await devicesOf(p)).includes('laptop'))
   await l.stop()
 })
@@ -75,14 +80,14 @@ test('a device recovered from the phrase adopts the newest roster it finds and a
   for (let i = 0; i < 3; i++) {
     await runCli(['trust', 'add', formatId('owner', generateKeyPair().publicKey), '--role', 'friend', '--name', `f${i}`], { DJCLOUD_HOME: home! })
   }
-  const h = await serveNode(t, home!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
-  await serveNode(t, phone!, ['--tracker', h.info.tracker!])
+  const h = await serveNode(t, home!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
+  await serveNode(t, phone!, ['--tracker', h.info.tracker!], { timings })
   const published = await cliJson<RosterView>(home!, ['trust', 'ls'])
   const phrase = (await loadIdentity(home!)).phrase!
   const recovered = join(root, 'new-laptop')
   t.is((await runCli(['init', '--recover', phrase, '--name', 'new-laptop'], { DJCLOUD_HOME: recovered })).code, 0)
   t.is((await cliJson<RosterView>(recovered, ['trust', 'ls'])).seq, 1)
-  await serveNode(t, recovered, ['--tracker', h.info.tracker!, '--no-tracker'])
+  await serveNode(t, recovered, ['--tracker', h.info.tracker!, '--no-tracker'], { timings })
   const adopted = await until(async () => {
     const r = await cliJson<RosterView>(recovered, ['trust', 'ls'])
     return r.seq > published.seq ? r : undefined

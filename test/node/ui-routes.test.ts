@@ -224,7 +224,7 @@ test('/api/streams: a track two other devices hold is fed by both, each with its
     const { rows } = (await (await p.api(p.laptop, '/api/library?view=compact')).json()) as { rows: unknown[][] }
     const r = rows.find((x) => x[2] === 'Noise 42')
     return r && (r[HOLDERS] as unknown[]).length === 2 ? r : undefined
-  })
+  }, 60_000)
   t.deepEqual(row[HOLDERS], [['home-pc', 1, 0], ['phone', 1, 0]])
   const size = (await (await p.api(p.laptop, `/stream/${row[0]}`)).arrayBuffer()).byteLength
   t.is(size, row[8] as number)
@@ -232,7 +232,7 @@ test('/api/streams: a track two other devices hold is fed by both, each with its
   await until(async () => {
     const { rows } = (await (await p.api(p.laptop, '/api/library?view=compact')).json()) as { rows: unknown[][] }
     return rows.find((x) => x[0] === row[0])?.[CACHED] === 1 ? true : undefined
-  }, 10_000, 100)
+  }, 60_000, 100)
   const { streams } = (await (await p.api(p.laptop, '/api/streams')).json()) as StreamsBody
   const sources = streams[0]!.sources
   t.deepEqual(sources.map((x) => x.name).sort(), ['home-pc', 'phone'], JSON.stringify(sources))

@@ -11,6 +11,8 @@ import { serveNode, type NodeProcess } from '../helpers/node-process.ts'
 import { runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 
+const timings = { redial: 500 } // ms: devices redial often here; manifests travel as in production (the test logs how soon)
+
 interface Listed {
   sha256: string
   tags: { title?: string }
@@ -36,9 +38,9 @@ test('a track scanned on one device appears on the other within seconds, with ho
   await mkdir(music)
   const first = await writeTrack(join(music, 'first.wav'), { title: 'First Light', artist: 'Dawn' }, 1, 20)
 
-  let h = await serveNode(t, home!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
+  let h = await serveNode(t, home!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
   const trackerArgs = ['--tracker', h.info.tracker!]
-  let l = await serveNode(t, laptop!, trackerArgs)
+  let l = await serveNode(t, laptop!, trackerArgs, { timings })
   await until(linked(l, 'home-pc'))
 
   const scan = await runCli(['scan', music, '--json'], { DJCLOUD_HOME: home! })
@@ -67,17 +69,17 @@ test('a track scanned on one device appears on the other within seconds, with ho
 
   // The laptop restarts alone: what it knew comes back from its home.
   await l.stop()
-  l = await serveNode(t, laptop!, trackerArgs)
+  l = await serveNode(t, laptop!, trackerArgs, { timings })
   const remembered = (await ls(laptop!)).find((x) => x.tags.title === 'First Light')
   t.truthy(remembered, 'the union survives a restart without the other device')
   t.false(remembered!.holders[0]!.online)
 
   // A track scanned on home-pc while the laptop is down reaches it when both are up.
   await l.stop()
-  h = await serveNode(t, home!, ['--tracker-port', String(new URL(trackerArgs[1]!).port), '--tracker-host', '127.0.0.1'])
+  h = await serveNode(t, home!, ['--tracker-port', String(new URL(trackerArgs[1]!).port), '--tracker-host', '127.0.0.1'], { timings })
   await writeTrack(join(music, 'second.wav'), { title: 'Second Wind' }, 3, 10)
   t.is((await runCli(['scan', music], { DJCLOUD_HOME: home! })).code, 0)
-  l = await serveNode(t, laptop!, trackerArgs)
+  l = await serveNode(t, laptop!, trackerArgs, { timings })
   const second = await until(async () => (await ls(laptop!)).find((x) => x.tags.title === 'Second Wind'), 15_000)
   t.true(second.holders[0]!.online)
 })

@@ -6,6 +6,7 @@ import { makeCircle } from '../helpers/circle.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { randomTrackFile, startLeecher, startSeeder } from '../helpers/swarm.ts'
 import { CompleteFile, PartialFile } from '../../src/swarm/piece-file.ts'
+import { REQUEST_TIMEOUT } from '../../src/swarm/torrent.ts'
 import { authenticate } from '../../src/swarm/protocol/session.ts'
 import { connect } from 'node:net'
 import { deferred } from '../helpers/deferred.ts'
@@ -177,11 +178,14 @@ test('a seeder that goes silent is timed out and its requests go elsewhere', asy
   const silent = await startSeeder(t, c.devices[1]!, c.roster, meta, controlled(await CompleteFile.open(path, meta), () =>
     ++reads > 8 ? new Promise<void>(() => {}) : Promise.resolve(),
   ))
-  const leecher = await startLeecher(t, c.devices[2]!, c.roster, meta, join(dir, 'cache'), [silent.port])
+  const requestTimeoutMs = 1_000 // 4 s in production
+  const leecher = await startLeecher(t, c.devices[2]!, c.roster, meta, join(dir, 'cache'), [silent.port], { requestTimeoutMs })
   const started = Date.now()
   const [stalled] = (await once(leecher, 'stalled')) as [{ peer: { certificate: { name: string } } }]
   t.is(stalled.peer.certificate.name, 'phone')
-  t.true(Date.now() - started >= 3_500, 'not before the request timeout')
+  const took = Date.now() - started
+  t.true(took >= requestTimeoutMs, 'not before the request timeout')
+  t.true(took < REQUEST_TIMEOUT, 'the option, not the 4 s default')
   // the work it held goes to a holder that arrives now
   const fast = await startSeeder(t, c.devices[0]!, c.roster, meta, path)
   const sock = connect(fast.port, '127.0.0.1')

@@ -36,8 +36,8 @@ export const analyzeCommand: Command = {
     force: { type: 'boolean', description: 'analyse every recording again' },
     json: { type: 'boolean', description: 'print the summary as JSON' },
   },
-  async run({ values, stdout, stderr }) {
-    const home = resolveHome(values.home as string | undefined)
+  async run({ values, stdout, stderr, env }) {
+    const home = resolveHome(values.home as string | undefined, env)
     const force = values.force === true
     let tempoRange: TempoRange | undefined
     if (values['tempo-range'] !== undefined) {

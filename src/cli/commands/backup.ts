@@ -64,9 +64,9 @@ export const backupCommand: Command = {
     json: { type: 'boolean', description: 'print the result as JSON' },
   },
   args: [1, 2],
-  async run({ values, positionals, stdout, stderr }) {
+  async run({ values, positionals, stdout, stderr, env }) {
     const [sub, file] = positionals
-    const home = resolveHome(values.home as string | undefined)
+    const home = resolveHome(values.home as string | undefined, env)
     const knownSeq = values['known-seq'] === undefined ? undefined : Number(values['known-seq'])
     if (knownSeq !== undefined && (!Number.isSafeInteger(knownSeq) || knownSeq < 0)) throw new UsageError('--known-seq is a non-negative integer')
     if (sub === 'export') {
@@ -161,7 +161,7 @@ export const backupCommand: Command = {
       const s = await restoreOverNetwork(home, {
         phrase, bootstrap, timeoutMs: timeout * 1000,
         ...(values.name ? { name: values.name as string } : {}),
-        onWarning: (e) => process.env.DJCLOUD_DEBUG && stderr.write(`warning: ${e.message}\n`),
+        onWarning: (e) => env.DJCLOUD_DEBUG && stderr.write(`warning: ${e.message}\n`),
       })
       const result = { home, source: s.source, versions: s.versions, pointerFrom: s.pointerFrom, from: s.from, rosterSeq: s.rosterSeq, createdIdentity: s.createdIdentity, refused: s.refused, roster: s.roster, ...headerJson(s.header), ...s.counts }
       if (values.json) return writeJson(stdout, result)

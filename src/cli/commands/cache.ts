@@ -46,10 +46,10 @@ export const cacheCommand: Command = {
     'least recently used tracks that are not pinned. Track ids are full SHA-256s (see "djcloud ls --json").',
   options: { json: { type: 'boolean', description: 'print the cache as JSON' } },
   args: [0, 10_001],
-  async run({ values, positionals, stdout }) {
+  async run({ values, positionals, stdout, env }) {
     const [sub = 'ls', ...args] = positionals
     if (!['ls', 'pin', 'unpin', 'budget'].includes(sub)) throw new UsageError(`unknown subcommand "${sub}" (ls, pin, unpin, budget)`)
-    const home = resolveHome(values.home as string | undefined)
+    const home = resolveHome(values.home as string | undefined, env)
     const node = await runningNode(home)
     if (!node) throw new Error('no node runs on this home: start it with "djcloud serve" (it keeps the cache)')
     const token = (await readApiToken(home)) ?? ''

@@ -23,10 +23,10 @@ export const getCommand: Command = {
     json: { type: 'boolean', description: 'print the result as JSON' },
   },
   args: [1, 1],
-  async run({ values, positionals, stdout }) {
+  async run({ values, positionals, stdout, env }) {
     const sha256 = positionals[0]!.toLowerCase()
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw new UsageError('a track id is its SHA-256: 64 hex digits')
-    const home = resolveHome(values.home as string | undefined)
+    const home = resolveHome(values.home as string | undefined, env)
     const node = await runningNode(home)
     if (!node) throw new Error('no node runs on this home: start it with "djcloud serve"')
     const r = await callNode<FetchResult>(node, (await readApiToken(home)) ?? '', 'POST', '/api/fetch', { sha256 })

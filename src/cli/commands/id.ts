@@ -10,8 +10,8 @@ export const idCommand: Command = {
     json: { type: 'boolean', description: 'print as JSON' },
     'recovery-phrase': { type: 'boolean', description: 'print the recovery phrase (admin devices only)' },
   },
-  async run({ values, stdout, stderr }) {
-    const id = await loadIdentity(resolveHome(values.home as string | undefined))
+  async run({ values, stdout, stderr, env }) {
+    const id = await loadIdentity(resolveHome(values.home as string | undefined, env))
     if (values['recovery-phrase']) {
       if (!id.phrase) throw new IdentityError('ERR_NOT_ADMIN', 'this device is not an admin device: it does not hold the recovery phrase')
       stderr.write('WARNING: anyone who sees this phrase owns your library. Do not share it or store it online.\n')

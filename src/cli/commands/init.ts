@@ -15,8 +15,8 @@ export const initCommand: Command = {
     force: { type: 'boolean', description: 'replace an existing identity in this home' },
     json: { type: 'boolean', description: 'print the result as JSON' },
   },
-  async run({ values, stdout, stderr }) {
-    const home = resolveHome(values.home as string | undefined)
+  async run({ values, stdout, stderr, env }) {
+    const home = resolveHome(values.home as string | undefined, env)
     const id = await initIdentity(home, {
       name: values.name as string | undefined,
       recoverPhrase: values.recover as string | undefined,

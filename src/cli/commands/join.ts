@@ -21,8 +21,8 @@ export const joinCommand: Command = {
     json: { type: 'boolean', description: 'print the result as JSON' },
   },
   args: [1, 1],
-  async run({ values, positionals, stdout, stderr }) {
-    const home = resolveHome(values.home as string | undefined)
+  async run({ values, positionals, stdout, stderr, env }) {
+    const home = resolveHome(values.home as string | undefined, env)
     let name: string
     try {
       name = checkDeviceName((values.name as string | undefined) ?? hostname())

@@ -54,12 +54,12 @@ export const lsCommand: Command = {
     limit: { type: 'string', value: 'N', description: 'show at most N tracks' },
     json: { type: 'boolean', description: 'print as JSON' },
   },
-  async run({ values, stdout }) {
+  async run({ values, stdout, env }) {
     const sort = (values.sort as string | undefined) ?? 'artist'
     if (!SORT_FIELDS.includes(sort as SortField)) throw new UsageError(`unknown sort field "${sort}" (one of: ${SORT_FIELDS.join(', ')})`)
     const limit = values.limit === undefined ? undefined : Number(values.limit)
     if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError('--limit must be a positive whole number')
-    const tracks = await withLibrary(resolveHome(values.home as string | undefined), (lib) =>
+    const tracks = await withLibrary(resolveHome(values.home as string | undefined, env), (lib) =>
       lib.list({
         query: values.query as string | undefined,
         sort: sort as SortField,

@@ -38,10 +38,10 @@ export const pairCommand: Command = {
     address: { type: 'string', value: 'HOST', description: 'address put in the code (default: this machine\'s first LAN IPv4)' },
     json: { type: 'boolean', description: 'print {code, expires, address} as one JSON line, then the result as another' },
   },
-  async run({ values, stdout, stderr }) {
+  async run({ values, stdout, stderr, env }) {
     const ttlMs = parseTtl(values.ttl as string | undefined)
     const port = parsePort(values.port as string | undefined)
-    const identity = await loadIdentity(resolveHome(values.home as string | undefined))
+    const identity = await loadIdentity(resolveHome(values.home as string | undefined, env))
     const json = values.json === true
     const host = await startPairingHost({
       identity,

@@ -83,9 +83,9 @@ export const playlistCommand: Command = {
     json: { type: 'boolean', description: 'print as JSON' },
   },
   args: [1, 10_001],
-  async run({ values, positionals, stdout }) {
+  async run({ values, positionals, stdout, env }) {
     const [sub, name, ...rest] = positionals
-    const home = resolveHome(values.home as string | undefined)
+    const home = resolveHome(values.home as string | undefined, env)
     const needName = () => {
       if (!name) throw new UsageError(`"playlist ${sub}" needs a playlist name`)
       return name

@@ -50,10 +50,10 @@ export const pullCommand: Command = {
     json: { type: 'boolean', description: 'print the report as JSON' },
   },
   args: [0, 0],
-  async run({ values, stdout, stderr }) {
+  async run({ values, stdout, stderr, env }) {
     const playlist = values.playlist
     if (typeof playlist !== 'string' || !playlist.trim()) throw new UsageError('--playlist NAME is needed')
-    const home = resolveHome(values.home as string | undefined)
+    const home = resolveHome(values.home as string | undefined, env)
     const node = await runningNode(home)
     if (!node) throw new Error('no node runs on this home: start it with "djcloud serve"')
     const token = (await readApiToken(home)) ?? ''

@@ -18,8 +18,8 @@ export const scanCommand: Command = {
     concurrency: { type: 'string', value: 'N', description: 'files read at once (default 3)' },
   },
   args: [0, 1000],
-  async run({ values, positionals, stdout, stderr }) {
-    const home = resolveHome(values.home as string | undefined)
+  async run({ values, positionals, stdout, stderr, env }) {
+    const home = resolveHome(values.home as string | undefined, env)
     const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency)
     if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 64)) {
       throw new UsageError('--concurrency must be a whole number from 1 to 64')

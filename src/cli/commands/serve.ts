@@ -1,5 +1,5 @@
 import { resolveHome } from '../../home.ts'
-import { DEFAULT_PORTS, runningNode, startNode, type Address } from '../../node/index.ts'
+import { DEFAULT_PORTS, DEFAULT_TIMINGS, runningNode, startNode, type Address, type NodeTimings } from '../../node/index.ts'
 import { UsageError, type Command } from '../command.ts'
 import { parseHostPort } from '../../manifest/index.ts'
 
@@ -42,8 +42,8 @@ export const serveCommand: Command = {
     json: { type: 'boolean', description: 'print the node\'s addresses as one JSON line' },
     'no-page-token': { type: 'boolean', description: 'never put the API token in the web page, also for browsers on this machine (a machine other people use): every browser asks for it once' },
   },
-  async run({ values, stdout, stderr }) {
-    const home = resolveHome(values.home as string | undefined)
+  async run({ values, stdout, stderr, env }) {
+    const home = resolveHome(values.home as string | undefined, env)
     const other = await runningNode(home)
     if (other) throw new Error(`a node already runs on this home (pid ${other.pid}, ${other.api})`)
     const node = await startNode({
@@ -74,11 +74,12 @@ export const serveCommand: Command = {
               advertise: values['tracker-host'] as string | undefined,
             }
           : undefined,
+      timings: timingsFromEnv(env),
       onWarning: (err) => {
-        if (process.env.DJCLOUD_DEBUG) stderr.write(`warning: ${err.message}\n`)
+        if (env.DJCLOUD_DEBUG) stderr.write(`warning: ${err.message}\n`)
       },
     })
-    if (process.env.DJCLOUD_DEBUG) {
+    if (env.DJCLOUD_DEBUG) {
       node.swarm.on('refused', (host, reason) => stderr.write(`refused ${host}: ${reason}\n`))
       node.swarm.on('device', (l) => stderr.write(`device ${l.name} ${l.host}:${l.peerPort}\n`))
       node.swarm.on('device-gone', (l) => stderr.write(`device gone ${l.name} ${l.host}:${l.peerPort}\n`))
@@ -97,4 +98,30 @@ export const serveCommand: Command = {
     })
     await node.close()
   },
+}
+
+/**
+ * Timings from the environment, for tests and benchmarks that run nodes as
+ * processes: DJCLOUD_TIMINGS is a JSON object of NodeTimings fields (ms);
+ * DJCLOUD_BACKUP_POLL_MS sets the backup poll alone.
+ */
+export function timingsFromEnv(env: NodeJS.ProcessEnv): Partial<NodeTimings> {
+  const out: Partial<NodeTimings> = {}
+  if (env.DJCLOUD_TIMINGS) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(env.DJCLOUD_TIMINGS)
+    } catch {
+      throw new UsageError('DJCLOUD_TIMINGS: not JSON')
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError('DJCLOUD_TIMINGS: a JSON object of milliseconds')
+    for (const [k, v] of Object.entries(parsed)) {
+      if (!(k in DEFAULT_TIMINGS)) throw new UsageError(`DJCLOUD_TIMINGS: unknown timing "${k}" (${Object.keys(DEFAULT_TIMINGS).join(', ')})`)
+      if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new UsageError(`DJCLOUD_TIMINGS: ${k} must be a positive whole number of ms`)
+      out[k as keyof NodeTimings] = v
+    }
+  }
+  const poll = Number(env.DJCLOUD_BACKUP_POLL_MS)
+  if (poll > 0) out.backupPoll = poll
+  return out
 }

@@ -53,10 +53,10 @@ export const trustCommand: Command = {
     json: { type: 'boolean', description: 'print as JSON' },
   },
   args: [1, 3],
-  async run({ values, positionals, stdout }) {
+  async run({ values, positionals, stdout, env }) {
     const [sub, arg, extra] = positionals
     if (sub !== 'quota' && extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`)
-    let id = await loadIdentity(resolveHome(values.home as string | undefined))
+    let id = await loadIdentity(resolveHome(values.home as string | undefined, env))
     const needArg = () => {
       if (!arg) throw new UsageError(`"trust ${sub}" needs an id`)
       return arg
@@ -108,7 +108,7 @@ export const trustCommand: Command = {
         if (extra === undefined || !Number.isFinite(mb) || mb < 0 || mb > 1e7) throw new UsageError('"trust quota" needs <owner-id> <MB> (a number of megabytes, 0 or more)')
         if (!id.roster.friends.some((f) => Buffer.from(f.owner).equals(key))) throw new UsageError('that owner is not a friend on this roster ("trust add" it first)')
         const bytes = Math.round(mb * 1024 * 1024)
-        await setQuota(resolveHome(values.home as string | undefined), Buffer.from(key).toString('hex'), bytes)
+        await setQuota(resolveHome(values.home as string | undefined, env), Buffer.from(key).toString('hex'), bytes)
         if (values.json) return writeJson(stdout, { owner: formatId('owner', key), quotaBytes: bytes })
         stdout.write(`Backups of ${formatId('owner', key)} may use ${mb} MB on this device (applied at the next poll).\n`)
         return
