@@ -111,6 +111,8 @@ export class NodeBackups implements SwarmBackups {
   private lastPut = 0
   /** When each friend's pointer (owner hex) was last put again from here. */
   private readonly friendPut = new Map<string, number>()
+  /** The friend-pointer update running per owner (hex), so they run one at a time. */
+  private readonly pointerTurns = new Map<string, Promise<void>>()
   /** When a notice last made us poll an owner (hex). */
   private readonly noticed = new Map<string, number>()
   /** Fetches started by a notice, by owner hex. */
@@ -330,7 +332,18 @@ export class NodeBackups implements SwarmBackups {
    * kept here, which this device puts again every 30 minutes (and at once
    * when the DHT has none), so the pointer outlives the owner's devices.
    */
-  private async friendPointer(ownerHex: string, owner: Uint8Array): Promise<BackupVersion[]> {
+  private friendPointer(ownerHex: string, owner: Uint8Array): Promise<BackupVersion[]> {
+    // One at a time per owner: a poll and a notice racing could otherwise
+    // write an older pointer over a newer one (both through the same temp file).
+    const prev = this.pointerTurns.get(ownerHex) ?? Promise.resolve()
+    const turn = prev.catch(() => {}).then(() => this.friendPointerNow(ownerHex, owner))
+    const tail = turn.then(() => {}, () => {})
+    this.pointerTurns.set(ownerHex, tail)
+    void tail.then(() => this.pointerTurns.get(ownerHex) === tail && this.pointerTurns.delete(ownerHex))
+    return turn
+  }
+
+  private async friendPointerNow(ownerHex: string, owner: Uint8Array): Promise<BackupVersion[]> {
     const dht = this.opts.dht
     if (!dht) return []
     const file = join(this.opts.home, 'backup', 'held', ownerHex, 'pointer.json')
