@@ -29,7 +29,8 @@ const LAYOUT = 'djcloud-fixture-cache-v1'
 function cacheDir(): string | undefined {
   const setting = process.env.DJCLOUD_FIXTURE_CACHE
   if (setting === '0' || setting === 'off') return undefined
-  return setting && setting !== '1' ? join(setting, LAYOUT) : join(tmpdir(), LAYOUT)
+  // Per user by default: another user's cache in a shared /tmp is not ours to write (nor to trust).
+  return setting && setting !== '1' ? join(setting, LAYOUT) : join(tmpdir(), `${LAYOUT}-${process.getuid?.() ?? 'user'}`)
 }
 
 const sources = new Map<string, string>()
