@@ -350,8 +350,14 @@ export class NodeBackups implements SwarmBackups {
     let saved = await this.savedPointer(ownerHex)
     // Kept: no volume of strangers' puts evicts this friend's pointer from our node.
     const item = await dht.getItem({ publicKey: owner, salt: BACKUP_SALT, keep: true }).catch(() => null)
-    if (item?.sig && decodePointer(item.v) && (!saved || item.seq > saved.seq)) {
-      saved = { seq: item.seq, v: item.v as BDict, sig: item.sig }
+    // The owner's devices linked now are asked too: a DHT whose nodes restart
+    // often can answer with an older item than the owner's own node holds.
+    const fromLinks = await this.pointerFromLinks(ownerHex, owner)
+    const newest = [item?.sig && decodePointer(item.v) ? { seq: item.seq, v: item.v as BDict, sig: item.sig } : null, fromLinks]
+      .filter((x): x is SignedPointer => !!x)
+      .sort((x, y) => y.seq - x.seq)[0]
+    if (newest && (!saved || newest.seq > saved.seq)) {
+      saved = newest
       await mkdir(join(this.opts.home, 'backup', 'held', ownerHex), { recursive: true, mode: 0o700 })
       await writeFile(`${file}.tmp`, JSON.stringify({ seq: saved.seq, v: Buffer.from(encode(saved.v)).toString('hex'), sig: saved.sig.toString('hex') }), { mode: 0o600 })
       await rename(`${file}.tmp`, file)
@@ -365,6 +371,21 @@ export class NodeBackups implements SwarmBackups {
       )
     }
     return decodePointer(saved.v) ?? []
+  }
+
+  /** The newest owner-signed pointer the owner's devices linked on our backup channel with them answer with, if any. */
+  private async pointerFromLinks(ownerHex: string, owner: Uint8Array): Promise<SignedPointer | null> {
+    const channel = this.friendChannel(ownerHex)
+    if (!channel) return null
+    const swarm = this.opts.swarm()
+    const links = swarm.holders.online().filter((l) => l.session.infoHash.equals(channel) && ownerOf(l.session.peer) === ownerHex)
+    let best: SignedPointer | null = null
+    for (const link of links.slice(0, 4)) {
+      const body = await swarm.holders.command(link, POINTER_COMMAND, new Uint8Array(0), LOOKUP_MS).catch(() => null)
+      const p = body ? readPointerAnswer(body, owner) : null
+      if (p && (!best || p.seq > best.seq)) best = { seq: p.seq, v: p.v, sig: p.sig }
+    }
+    return best
   }
 
   private async pollFriend(ownerHex: string, owner: Uint8Array): Promise<void> {
