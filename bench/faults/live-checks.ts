@@ -146,6 +146,8 @@ async function friendHoldsLatest(c: LiveCheckContext): Promise<void> {
     (typeof owner === 'string' ? `owner status ${owner}` : `owner: pointer [${owner.pointer.map((v) => v.seq).join(' ')}], friends ${owner.friends.map((f) => `${f.name} ${f.online ? 'online' : 'offline'} [${f.versions.join(' ')}]`).join(', ')}`) +
     '; ' +
     (typeof friend === 'string' ? `friend status ${friend}` : `friend holds [${friend.held.find((h) => h.owner === c.ownerHex)?.versions.map((v) => v.seq).join(' ') ?? ''}]`)
+  // Their traces (DEBUG=djcloud:backups in the soak's env) say why.
+  for (const d of [c.friend, c.admin]) c.log(`${d.name} stderr (end):\n${d.stderr().slice(-6000)}`)
   c.tally.loss('friend-missing-backup', `${c.friend.name} does not hold backup seq ${seq} within ${c.waitMs} ms (${said})`)
 }
 

@@ -136,7 +136,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResults> {
     }
     o.log(`library: ${tracks} tracks of ${((trackSeconds * 44_100) / 1e6).toFixed(1)} MB, each on one or two own devices`)
 
-    const env = { ...process.env, DJCLOUD_BACKUP_POLL_MS: '2000' } // friends poll the owner's pointer every 2 s (10 minutes by default)
+    const env = { ...process.env, DJCLOUD_BACKUP_POLL_MS: '2000', DEBUG: 'djcloud:backups', DJCLOUD_DEBUG: '1' } // friends poll the owner's pointer every 2 s (10 minutes by default)
     devices.push(...circle.specs.map((s) => new Device(s, env)))
     const [admin, , , friend] = devices as [Device, Device, Device, Device]
     const own = devices.filter((d) => d.spec.own)

@@ -26,6 +26,7 @@ import { friendSecrets, type Identity, type Roster } from '../identity/index.ts'
 import { verifySignedItem, type DhtNode } from '../manifest/index.ts'
 import { backupChannelInfoHash, type CommandAnswer, type DeviceLink, type ManifestNotice, type Swarm, type SwarmBackups, type VerifiedPeer } from '../swarm/index.ts'
 import { DialBackoff } from './dial-backoff.ts'
+import { logger } from '../log/index.ts'
 import {
   BACKUP_SALT, BackupError, decodePointer, encodePointer, sealPointerFriends, exportFromStores, heldDir, heldOwners, KEEP_VERSIONS, pushedDir, quotaFor, verifyBackup,
   VersionDir, type BackupVersion, type OpenStores,
@@ -102,6 +103,7 @@ export function readPointerAnswer(body: Uint8Array, owner: Uint8Array): (SignedP
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 const ownerOf = (p: VerifiedPeer) => hex(p.certificate.owner)
+const trace = logger('backups')
 
 export class NodeBackups implements SwarmBackups {
   private timer: NodeJS.Timeout | null = null
@@ -356,6 +358,7 @@ export class NodeBackups implements SwarmBackups {
     const newest = [item?.sig && decodePointer(item.v) ? { seq: item.seq, v: item.v as BDict, sig: item.sig } : null, fromLinks]
       .filter((x): x is SignedPointer => !!x)
       .sort((x, y) => y.seq - x.seq)[0]
+    trace('[%s] pointer: dht seq %s, links seq %s, kept seq %s', ownerHex.slice(0, 8), item?.seq ?? '-', fromLinks?.seq ?? '-', saved?.seq ?? '-')
     if (newest && (!saved || newest.seq > saved.seq)) {
       saved = newest
       await mkdir(join(this.opts.home, 'backup', 'held', ownerHex), { recursive: true, mode: 0o700 })
@@ -380,8 +383,9 @@ export class NodeBackups implements SwarmBackups {
     const swarm = this.opts.swarm()
     const links = swarm.holders.online().filter((l) => l.session.infoHash.equals(channel) && ownerOf(l.session.peer) === ownerHex)
     let best: SignedPointer | null = null
+    trace('[%s] asking %d linked owner devices for the pointer', ownerHex.slice(0, 8), links.length)
     for (const link of links.slice(0, 4)) {
-      const body = await swarm.holders.command(link, POINTER_COMMAND, new Uint8Array(0), LOOKUP_MS).catch(() => null)
+      const body = await swarm.holders.command(link, POINTER_COMMAND, new Uint8Array(0), LOOKUP_MS).catch((err: Error) => (trace('[%s] %s: pointer command failed: %s', ownerHex.slice(0, 8), link.name, err.message), null))
       const p = body ? readPointerAnswer(body, owner) : null
       if (p && (!best || p.seq > best.seq)) best = { seq: p.seq, v: p.v, sig: p.sig }
     }
@@ -408,6 +412,7 @@ export class NodeBackups implements SwarmBackups {
       if (!channel) return // no secret with this friend here yet: its channel cannot be named
       links ??= await this.holderLinks([channel], (p) => p.kind === 'friend' && ownerOf(p) === ownerHex) // once a poll: few dials
       const data = await this.fetchVersion(v, owner, links)
+      trace('[%s] seq %d from %d links: %s', ownerHex.slice(0, 8), v.seq, links.length, data ? `${data.length} bytes` : 'not fetched')
       if (!data) continue
       await dir.add(v.seq, data)
       const dropped = await dir.prune(KEEP_VERSIONS, quota)
@@ -423,6 +428,7 @@ export class NodeBackups implements SwarmBackups {
     if (dht) {
       await Promise.all(channels.map(async (channel) => {
       const peers = await dht.lookup(channel, LOOKUP_MS).catch(() => [])
+      trace('[%s] lookup: %s', channel.toString('hex').slice(0, 8), peers.map((a) => `${a.host}:${a.port}`).join(' ') || 'none')
       await Promise.all(
         peers
           .filter((a) => !(a.port === swarm.port && (a.host.startsWith('127.') || a.host === '0.0.0.0')))
@@ -432,6 +438,7 @@ export class NodeBackups implements SwarmBackups {
             return swarm.connectHolder(a.host, a.port, channel, allow).then(
               () => this.refused.succeeded(key),
               (err: Error) => {
+                trace('[%s] dial %s:%d failed: %s', channel.toString('hex').slice(0, 8), a.host, a.port, err.message)
                 // Closed at the wire (a refusal, or a device going down mid-handshake), not just unreachable.
                 if (!/ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|in time/.test(err.message)) this.refused.failed(key)
               },
