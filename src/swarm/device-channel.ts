@@ -87,7 +87,12 @@ export interface DeviceChannelOptions {
   blob?: (id: string, link: DeviceLink) => Promise<Uint8Array | undefined>
   /** The largest blob asked for or served (default 8 MiB: manifests; backups are larger). */
   maxBlobBytes?: number
+  /** ms a device we dialled has to send its hello before `ready` gives up (default HELLO_TIMEOUT). */
+  helloTimeoutMs?: number
 }
+
+/** ms for a dialled device's hello: it is sent right after the handshake, so this is generous. */
+export const HELLO_TIMEOUT = 10_000
 
 /** Bytes of a command's body or answer: one message, under the cap. */
 export const MAX_COMMAND_BODY = 64 * 1024
@@ -115,6 +120,36 @@ export class DeviceChannel extends EventEmitter<Events> {
 
   online(): DeviceLink[] {
     return [...this.links]
+  }
+
+  /**
+   * Resolves once this link's device sent its hello (the link is online);
+   * rejects (CommandError) when its wire closes first, or after the hello
+   * timeout (the wire is then closed). A device killed between the handshake
+   * and its hello must not leave the dialler waiting for ever.
+   */
+  ready(link: DeviceLink): Promise<DeviceLink> {
+    if (this.links.has(link)) return Promise.resolve(link)
+    const wire = link.session.wire
+    if (wire.destroyed) return Promise.reject(new CommandError('ERR_LINK_GONE', `${link.name} closed the link before its hello`))
+    const timeoutMs = this.opts.helloTimeoutMs ?? HELLO_TIMEOUT
+    return new Promise((resolve, reject) => {
+      const finish = (settle: () => void) => {
+        clearTimeout(timer)
+        this.off('link', onLink)
+        wire.off('close', onClose)
+        settle()
+      }
+      const onLink = (l: DeviceLink) => l === link && finish(() => resolve(link))
+      const onClose = () => finish(() => reject(new CommandError('ERR_LINK_GONE', `${link.name} closed the link before its hello`)))
+      const timer = setTimeout(() => {
+        finish(() => reject(new CommandError('ERR_TIMEOUT', `${link.name} sent no hello within ${timeoutMs} ms`)))
+        wire.destroy()
+      }, timeoutMs)
+      timer.unref()
+      this.on('link', onLink)
+      wire.on('close', onClose)
+    })
   }
 
   add(session: PeerSession): DeviceLink {

@@ -43,6 +43,8 @@ export interface SwarmOptions {
   cacheBudget?: number
   /** ms a download in flight may go without any peer before the cache may evict it for room; default STALLED_AFTER. */
   stalledAfter?: number
+  /** ms a device we dialled has to send its hello once the handshake is done (default HELLO_TIMEOUT). */
+  helloTimeoutMs?: number
 }
 
 /**
@@ -179,7 +181,8 @@ export class Swarm extends EventEmitter<Events> {
     super()
     this.channel = deviceChannelInfoHash(opts.circleSecret)
     this.log = logger('swarm').instance(ownKey(opts.credentials))
-    this.devices = new DeviceChannel({ peerPort: () => this.port, answer: (sha) => this.answer(sha), blob: opts.blob })
+    const helloTimeoutMs = opts.helloTimeoutMs
+    this.devices = new DeviceChannel({ peerPort: () => this.port, answer: (sha) => this.answer(sha), blob: opts.blob, helloTimeoutMs })
     const friendOf = (link: DeviceLink) => Buffer.from(link.session.peer.certificate.owner).toString('hex')
     const roster = (id: string) => {
       const r = opts.signedRoster?.()
@@ -189,6 +192,7 @@ export class Swarm extends EventEmitter<Events> {
       peerPort: () => this.port,
       answer: async (sha, link) => (opts.sharing ? opts.sharing.answer(friendOf(link), sha) : null),
       blob: async (id, link) => roster(id) ?? (opts.sharing ? opts.sharing.blob(friendOf(link), id) : undefined),
+      helloTimeoutMs,
     })
     const channelOf = (link: DeviceLink) => link.session.infoHash.toString('hex')
     this.holders = new DeviceChannel({
@@ -196,6 +200,7 @@ export class Swarm extends EventEmitter<Events> {
       answer: async (sha, link) => ((await opts.backups?.holds(channelOf(link), sha)) ? new Uint8Array([1]) : null),
       blob: async (id, link) => (id.length === 64 ? (link.session.peer.kind === 'friend' ? roster(id) : undefined) ?? opts.backups?.blob(channelOf(link), id) : undefined),
       maxBlobBytes: MAX_BACKUP_BLOB_BYTES,
+      helloTimeoutMs,
     })
     this.friends.on('link', (l) => this.emit('friend', l, friendOf(l)))
     this.devices.on('link', (l) => this.emit('device', l))
@@ -349,24 +354,21 @@ export class Swarm extends EventEmitter<Events> {
     if (existing) return existing
     const s = await this.dial(host, port, channel, allow, trustAnyOwner, true)
     const link = this.holders.add(s)
-    if (link.peerPort === undefined) await once(this.holders, 'link')
-    return link
+    return this.holders.ready(link)
   }
 
   /** Joins a friend's share channel (found on the DHT): only a device of that friend may answer, and it proves itself first. */
   async connectFriend(host: string, port: number, channel: Buffer, friendOwner: string): Promise<DeviceLink> {
     const s = await this.dial(host, port, channel, (p) => p.kind === 'friend' && ownerOf(p) === friendOwner, false, true)
     const link = this.friends.add(s)
-    if (link.peerPort === undefined) await once(this.friends, 'link')
-    return link
+    return this.friends.ready(link)
   }
 
   /** Joins another own device's channel (addresses come from trackers, pairing or config). */
   async connectDevice(host: string, port: number): Promise<DeviceLink> {
     const s = await this.dial(host, port, this.channel)
     const link = this.devices.add(s)
-    if (link.peerPort === undefined) await once(this.devices, 'link')
-    return link
+    return this.devices.ready(link)
   }
 
   /**

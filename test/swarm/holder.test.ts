@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { addFriend, friendSecret } from '../../src/identity/index.ts'
 import { authenticate, type PeerSession } from '../../src/swarm/index.ts'
 import { makeCircle } from '../helpers/circle.ts'
+import { until } from '../helpers/until.ts'
 
 async function listen(t: ExecutionContext, onSession: (s: Promise<PeerSession>) => void, opts: Parameters<typeof authenticate>[1]): Promise<number> {
   const server: Server = createServer((sock) => onSession(authenticate(sock, opts)))
@@ -127,4 +128,38 @@ test('joining a share or backup channel at an address found on the DHT gives a s
   t.true(all.length > 0)
   t.false(all.includes(Buffer.from(me.devices[0]!.key.publicKey)), 'a certificate reached the stranger')
   t.false(all.includes(Buffer.from('3:sig64:')), 'a signature reached the stranger')
+})
+
+test('a holder that closes the link, or stays silent, between the handshake and its hello fails the dial instead of leaving it waiting', async (t) => {
+  const { Swarm, backupChannelInfoHash } = await import('../../src/swarm/index.ts')
+  const { tempDir } = await import('../helpers/temp.ts')
+  const owner = makeCircle(['laptop'])
+  const friend = makeCircle(['friend-pc'])
+  const friendRoster = addFriend(friend.roster, owner.owner.publicKey, 'Owner')
+  const channel = backupChannelInfoHash(friendSecret(owner.owner, friend.owner.publicKey), owner.owner.publicKey)
+  // The friend's device completes the handshake (as a node killed right after it would) and then, per dial,
+  // closes its end at once or says nothing: no hello ever comes.
+  let mode: 'close' | 'silent' = 'close'
+  const open: PeerSession[] = []
+  const port = await listen(t, (s) => void s.then((session) => (mode === 'close' ? session.wire.destroy() : open.push(session)), () => {}), {
+    credentials: friend.devices[0]!.credentials,
+    roster: () => friendRoster,
+    accept: (ih) => (ih.equals(channel) ? { allow: (p) => p.kind === 'own' || p.kind === 'friend', answerFirst: true } : null),
+  })
+  t.teardown(() => open.forEach((s) => s.wire.destroy()))
+  const dir = await tempDir(t)
+  const roster = addFriend(owner.roster, friend.owner.publicKey, 'Friend')
+  const swarm = new Swarm({
+    credentials: owner.devices[0]!.credentials, roster: () => roster, circleSecret: owner.circleSecret, cacheDir: `${dir}/c`, port: 0, host: '127.0.0.1', helloTimeoutMs: 300,
+  })
+  await swarm.start()
+  t.teardown(() => swarm.close())
+  const ofFriend = (p: { kind: string }) => p.kind === 'friend'
+  await t.throwsAsync(swarm.connectHolder('127.0.0.1', port, channel, ofFriend), { message: /closed the link before its hello/ })
+  mode = 'silent'
+  const t0 = Date.now()
+  await t.throwsAsync(swarm.connectHolder('127.0.0.1', port, channel, ofFriend), { message: /sent no hello within 300 ms/ })
+  t.true(Date.now() - t0 < 5_000)
+  await until(async () => (open.length === 1 && open[0]!.wire.destroyed) || undefined, 5_000) // the dialler closed the silent link
+  t.is(swarm.holders.online().length, 0, 'no half-made link is left online')
 })
