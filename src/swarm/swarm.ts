@@ -18,6 +18,8 @@ import { encodeInfoDict, metaFromForeignInfoDict, metaFromInfoDict, type Torrent
 import { BanList } from './ban-list.ts'
 import { SwarmError } from './errors.ts'
 import { TrackCache } from './track-cache.ts'
+import { OfferTable, type Offer } from './offer-table.ts'
+import { TorrentTable } from './torrent-table.ts'
 import type { VerifiedPeer } from './protocol/auth.ts'
 
 export interface SwarmOptions {
@@ -92,14 +94,6 @@ export const MAX_BACKUP_BLOB_BYTES = 88 + 256 * 1024 * 1024 + 1024 + 64
 
 export { SwarmError } from './errors.ts'
 
-interface Offer {
-  sha256: string
-  /** Loaded when a peer first asks: piece hashes are not read at start-up. */
-  load: () => Promise<{ meta: TorrentMeta; path: string }>
-  /** A fetched track in the cache (not a library file): evictable. */
-  cached?: boolean
-}
-
 interface Events {
   warning: [err: Error]
   device: [link: DeviceLink]
@@ -141,32 +135,19 @@ export class Swarm extends EventEmitter<Events> {
   readonly holders: DeviceChannel
   readonly channel: Buffer
   private server: Server | null = null
-  // What this device serves and opens, in seven maps. Their invariants (kept
-  // by offerLazy/offerCached, torrentFor/register, openFrom's 'failed'
-  // handler, cacheDone and drop, and nowhere else):
-  // - offers/bySha: bySha[sha] = ih exactly when offers[ih] serves sha (a
-  //   library file or a verified cached copy); holds(sha) is bySha.has(sha).
-  //   drop() removes a cached offer only, never a library one.
-  // - torrents: every torrent opening or open, by infohash; an entry whose
-  //   open failed is removed. ready: the subset that resolved (the same
-  //   Torrent objects). A torrent removed from ready is removed from
-  //   torrents in the same step, and closed.
+  // What this device serves (offers: library files and verified cached
+  // copies) and has opening or open (torrents), each table keeping its own
+  // invariants (offer-table.ts, torrent-table.ts). Besides them:
   // - fetching: downloads of tracks not held yet, by sha256; removed when
-  //   the download is done, fails or is dropped, so a later open starts over.
+  //   the download is done, fails or is dropped, so a later open starts over;
   // - infoWrites: a cached track's .info being written; drop() waits for it
-  //   before the files go. lonelySince: open torrents with no peer, since when
-  //   (the cache may evict a download stalled that long).
-  private readonly offers = new Map<string, Offer>() // by infohash hex
-  private readonly bySha = new Map<string, string>() // sha256 -> infohash hex
-  /** Tracks of other own devices being fetched, by SHA-256 (gone once verified: then bySha has them). */
+  //   before the files go.
+  private readonly offers = new OfferTable()
+  private readonly torrents = new TorrentTable()
+  /** Tracks of other own devices being fetched, by SHA-256 (gone once verified: then offers hold them). */
   private readonly fetching = new Map<string, Promise<Torrent>>()
-  private readonly torrents = new Map<string, Promise<Torrent>>()
-  /** The torrents of `torrents` that are open, by infohash hex. */
-  private readonly ready = new Map<string, Torrent>()
   /** .info files being written beside tracks just fetched, by SHA-256: an eviction waits for them. */
   private readonly infoWrites = new Map<string, Promise<void>>()
-  /** When an open torrent's last peer left (performance.now()); absent while it has peers. */
-  private readonly lonelySince = new WeakMap<Torrent, number>()
   /** Fetched tracks: budget, LRU eviction, pins. Open once start() resolved. */
   readonly cache: TrackCache
   private readonly bans = new BanList()
@@ -235,12 +216,10 @@ export class Swarm extends EventEmitter<Events> {
   /** Like offer(), with the torrent's details loaded only on first use (library tracks). */
   offerLazy(infoHash: string, sha256: string, load: Offer['load']): void {
     this.offers.set(infoHash, { sha256, load })
-    this.bySha.set(sha256, infoHash)
   }
 
   private offerCached(meta: TorrentMeta, path: string): void {
     this.offers.set(meta.infoHash.toString('hex'), { sha256: meta.sha256, load: async () => ({ meta, path }), cached: true })
-    this.bySha.set(meta.sha256, meta.infoHash.toString('hex'))
   }
 
   /** Torrents opened so far (served or fetched); offers alone open none. */
@@ -250,7 +229,7 @@ export class Swarm extends EventEmitter<Events> {
 
   /** Whether this device holds the track (library or verified cache). */
   holds(sha256: string): boolean {
-    return this.bySha.has(sha256)
+    return this.offers.holds(sha256)
   }
 
   // ---- connections -------------------------------------------------------
@@ -406,10 +385,9 @@ export class Swarm extends EventEmitter<Events> {
         dropped++
       }
     }
-    for (const t of await Promise.allSettled(this.torrents.values())) {
-      if (t.status !== 'fulfilled') continue
-      const ih = t.value.meta.infoHash.toString('hex')
-      for (const p of t.value.peers) {
+    for (const t of await this.torrents.all()) {
+      const ih = t.meta.infoHash.toString('hex')
+      for (const p of t.peers) {
         const peer = p.session.peer
         const gone = peer.kind === 'own'
           ? isRevoked(peer.certificate.device)
@@ -430,19 +408,13 @@ export class Swarm extends EventEmitter<Events> {
     if (!t) {
       const offer = this.offers.get(ih)
       if (!offer) return Promise.reject(new SwarmError('ERR_NO_HOLDER', 'no such torrent here'))
-      t = offer.load().then(async ({ meta, path }) => this.register(new Torrent(meta, await CompleteFile.open(path, meta))))
-      this.torrents.set(ih, t)
-      t.catch(() => this.torrents.delete(ih))
+      t = this.torrents.add(ih, offer.load().then(async ({ meta, path }) => this.register(new Torrent(meta, await CompleteFile.open(path, meta)))))
     }
     return t
   }
 
   private register(t: Torrent): Torrent {
-    const ih = t.meta.infoHash.toString('hex')
-    this.ready.set(ih, t)
-    this.lonelySince.set(t, performance.now())
-    t.on('peer', () => this.lonelySince.delete(t))
-    t.on('peer-gone', () => t.peerCount === 0 && this.lonelySince.set(t, performance.now()))
+    this.torrents.opened(t)
     t.on('warning', (err) => this.emit('warning', err))
     t.on('banned', (peer, reason) => {
       if (!isLoopback(peer.remote.host)) this.bans.ban(peer.remote.host, reason)
@@ -457,12 +429,11 @@ export class Swarm extends EventEmitter<Events> {
 
   /** The infohash (hex) of a track this device serves, or undefined. */
   infoHashOf(sha256: string): string | undefined {
-    return this.bySha.get(sha256)
+    return this.offers.infoHashOf(sha256)
   }
 
   private async answer(sha256: string): Promise<Uint8Array | null> {
-    const ih = this.bySha.get(sha256)
-    const offer = ih ? this.offers.get(ih) : undefined
+    const offer = this.offers.offerOf(sha256)
     if (!offer) return null
     const { meta } = await offer.load()
     return encodeInfoDict(meta, this.opts.circleSecret)
@@ -475,7 +446,7 @@ export class Swarm extends EventEmitter<Events> {
   async open(sha256: string, opts: { allSources?: boolean; signal?: AbortSignal } = {}): Promise<Torrent> {
     if (this.closed) throw new SwarmError('ERR_NOT_RUNNING', 'the swarm is stopped')
     opts.signal?.throwIfAborted()
-    const known = this.bySha.get(sha256)
+    const known = this.offers.infoHashOf(sha256)
     if (known) {
       this.cache.touch(sha256) // served to the player (a no-op for library tracks)
       return this.torrentFor(known)
@@ -504,7 +475,7 @@ export class Swarm extends EventEmitter<Events> {
    */
   async openShared(sha256: string, friendOwner: string, opts: { allSources?: boolean } = {}): Promise<Torrent> {
     if (this.closed) throw new SwarmError('ERR_NOT_RUNNING', 'the swarm is stopped')
-    const known = this.bySha.get(sha256)
+    const known = this.offers.infoHashOf(sha256)
     if (known) {
       this.cache.touch(sha256)
       return this.torrentFor(known)
@@ -541,10 +512,8 @@ export class Swarm extends EventEmitter<Events> {
     this.log('fetch %s (%s) from %s', sha256.slice(0, 12), ih.slice(0, 8), sources.map((l) => `${l.name} ${l.host}:${l.peerPort ?? '?'}`).join(', '))
     let t = this.torrents.get(ih)
     if (!t) {
-      const opening = this.startFetch(meta, foreign)
-      this.torrents.set(ih, (t = opening))
-      // Refused (cache full) or failed to open: a later open tries again.
-      opening.catch(() => this.torrents.get(ih) === opening && this.torrents.delete(ih))
+      // Refused (cache full) or failed to open: the table forgets it, and a later open tries again.
+      t = this.torrents.add(ih, this.startFetch(meta, foreign))
     } else this.cache.touch(meta.sha256) // a friend's track cached here, played again
     // Dialled while the cache file opens: the handshakes need only the infohash.
     const dials = sources
@@ -643,12 +612,7 @@ export class Swarm extends EventEmitter<Events> {
     torrent.once('done', (path) => this.cacheDone(m, path, info))
     torrent.once('failed', () => {
       // Its partial file is gone: closed, and a later open starts over, with a new reservation.
-      const ih = m.infoHash.toString('hex')
-      if (this.ready.get(ih) === torrent) {
-        this.ready.delete(ih)
-        this.torrents.delete(ih)
-        this.fetching.delete(m.sha256)
-      }
+      if (this.torrents.remove(torrent)) this.fetching.delete(m.sha256)
       queueMicrotask(() => void torrent.close()) // after every 'failed' listener: a fetch() waiting gets the failure, not the close
       void this.cache.release(m.sha256)
     })
@@ -671,12 +635,10 @@ export class Swarm extends EventEmitter<Events> {
 
   /** Whether the download of a track has had no peer for stalledAfter: the cache may evict it. */
   private stalled(sha256: string): boolean {
-    for (const t of this.ready.values()) {
-      if (t.meta.sha256 !== sha256 || t.have.full) continue
-      const since = this.lonelySince.get(t)
-      return since !== undefined && performance.now() - since >= (this.opts.stalledAfter ?? STALLED_AFTER)
-    }
-    return false // still opening its file
+    const t = this.torrents.openOf(sha256).find((x) => !x.have.full)
+    if (!t) return false // still opening its file
+    const lonely = this.torrents.lonelyFor(t)
+    return lonely !== undefined && lonely >= (this.opts.stalledAfter ?? STALLED_AFTER)
   }
 
   /**
@@ -685,18 +647,13 @@ export class Swarm extends EventEmitter<Events> {
    */
   private async drop(sha256: string): Promise<void> {
     await this.infoWrites.get(sha256)
-    const ih = this.bySha.get(sha256)
+    const ih = this.offers.infoHashOf(sha256)
     const opening = ih ? this.torrents.get(ih) : undefined
-    if (ih && this.offers.get(ih)?.cached) {
-      this.offers.delete(ih)
-      this.bySha.delete(sha256)
-    }
+    this.offers.dropCached(sha256)
     // A torrent opening for it now (a player or peer just asked) is waited for, then closed too.
-    if (opening && ih && !this.ready.has(ih)) await opening.catch(() => undefined)
-    for (const [key, t] of this.ready) {
-      if (t.meta.sha256 !== sha256) continue
-      this.torrents.delete(key)
-      this.ready.delete(key)
+    if (opening && ih && !this.torrents.isOpen(ih)) await opening.catch(() => undefined)
+    for (const t of this.torrents.openOf(sha256)) {
+      this.torrents.remove(t)
       if (!t.complete) this.fetching.delete(sha256)
       await t.close()
     }
@@ -773,8 +730,7 @@ export class Swarm extends EventEmitter<Events> {
     this.devices.close()
     this.friends.close()
     this.holders.close()
-    const torrents = await Promise.allSettled(this.torrents.values())
-    await Promise.all(torrents.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)))
+    await Promise.all((await this.torrents.all()).map((t) => t.close()))
     for (const s of this.sockets) s.destroy()
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()))
     await this.cache.close()
