@@ -43,7 +43,10 @@ export interface SwarmOptions {
   signedRoster?: () => { sha256: string; data: Uint8Array } | undefined
   /** Byte budget of the cache of fetched tracks, for this run; default: the saved one (see TrackCache). */
   cacheBudget?: number
-  /** ms a download in flight may go without any peer before the cache may evict it for room; default STALLED_AFTER. */
+  /**
+   * ms a download in flight may go without any peer before it stops, its
+   * partial file kept for a resume (and evictable for room); default STALLED_AFTER.
+   */
   stalledAfter?: number
   /** ms a device we dialled has to send its hello once the handshake is done (default HELLO_TIMEOUT). */
   helloTimeoutMs?: number
@@ -153,6 +156,8 @@ export class Swarm extends EventEmitter<Events> {
   private readonly bans = new BanList()
   private readonly sockets = new Set<Socket>()
   private closed = false
+  private parkTimer: NodeJS.Timeout | undefined
+  private parking = false
   port = 0
 
   /** DEBUG=djcloud:swarm: refused and dialled peers, fetches opened; lines start with this device's key. */
@@ -199,6 +204,9 @@ export class Swarm extends EventEmitter<Events> {
   async start(): Promise<number> {
     await this.cache.open()
     await this.indexCache()
+    const after = this.opts.stalledAfter ?? STALLED_AFTER
+    this.parkTimer = setInterval(() => void this.parkStalled(after).catch((err: Error) => this.emit('warning', err)), Math.max(10, after / 4))
+    this.parkTimer.unref()
     const server = createServer((sock) => this.onIncoming(sock))
     server.on('error', (err) => this.emit('warning', err))
     server.listen(this.opts.port ?? 0, this.opts.host ?? '0.0.0.0')
@@ -642,6 +650,32 @@ export class Swarm extends EventEmitter<Events> {
   }
 
   /**
+   * Downloads no holder has fed for `after` ms stop, their partial files
+   * kept (resumed by the next open of the track, evictable for room): a
+   * download whose player went away and whose holders went down must not
+   * stay "fetching" for ever. Whoever waits for one is told no holder fed it.
+   */
+  private async parkStalled(after: number): Promise<void> {
+    if (this.parking || this.closed) return
+    this.parking = true
+    try {
+      for (const t of this.torrents.openNow()) {
+        if (t.complete || t.have.full || (this.torrents.lonelyFor(t) ?? 0) < after) continue
+        await this.cache.park(t.meta.sha256, async () => {
+          // Looked at again in the cache's turn: an open may have dialled holders for it since.
+          if (this.closed || (this.torrents.lonelyFor(t) ?? 0) < after || !this.torrents.remove(t)) return false
+          if (this.fetching.get(t.meta.sha256)) this.fetching.delete(t.meta.sha256)
+          this.log('parked %s: no holder for %d ms', t.meta.sha256.slice(0, 12), after)
+          await t.close()
+          return true
+        })
+      }
+    } finally {
+      this.parking = false
+    }
+  }
+
+  /**
    * Before the cache deletes a track's files (a cached track, or a stalled
    * download): this device stops offering it and closes its torrent.
    */
@@ -686,7 +720,7 @@ export class Swarm extends EventEmitter<Events> {
     const stopped = () =>
       this.closed
         ? new SwarmError('ERR_NOT_RUNNING', `${what} stopped: the swarm is stopped`)
-        : new SwarmError('ERR_NO_HOLDER', `${what} stopped: no holder fed it and the cache needed its room`)
+        : new SwarmError('ERR_NO_HOLDER', `${what} stopped: no holder fed it for ${Math.round((this.opts.stalledAfter ?? STALLED_AFTER) / 100) / 10} s`)
     if (t.destroyed) return Promise.reject(stopped())
     return new Promise((resolve, reject) => {
       const off = () => {
@@ -727,6 +761,7 @@ export class Swarm extends EventEmitter<Events> {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    clearInterval(this.parkTimer)
     this.devices.close()
     this.friends.close()
     this.holders.close()

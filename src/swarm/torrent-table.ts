@@ -55,6 +55,11 @@ export class TorrentTable {
     return true
   }
 
+  /** Every open torrent. */
+  openNow(): Torrent[] {
+    return [...this.open.values()]
+  }
+
   /** The open torrents of one track (a track may be open under one infohash per circle). */
   openOf(sha256: string): Torrent[] {
     return [...this.open.values()].filter((t) => t.meta.sha256 === sha256)

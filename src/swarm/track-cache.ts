@@ -311,6 +311,22 @@ export class TrackCache extends EventEmitter<Events> {
     })
   }
 
+  /**
+   * A download stops with its partial file kept: `stop` closes what writes
+   * it (and says whether it did) while no reservation can run, then the
+   * entry becomes 'partial': evictable, and taken over (resumed) by the next
+   * reservation of the track.
+   */
+  park(sha256: string, stop: () => Promise<boolean>): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.entries.get(sha256)?.state !== 'fetching' || !(await stop())) return
+      const e = this.entries.get(sha256)
+      if (e?.state !== 'fetching') return
+      this.set(sha256, { state: 'partial', bytes: e.bytes })
+      this.scheduleSave()
+    })
+  }
+
   /** Writes pending state. Downloads in flight stay on disk as partial files, accounted at the next open(). */
   async close(): Promise<void> {
     if (this.closed) return

@@ -267,3 +267,37 @@ test('a download whose holders went away is stalled: after stalledAfter, a downl
   t.like(laptop.cache.stats(), { fetching: 0, tracks: 2, used: footprint(b!.meta, c) + footprint(d!.meta, c) })
   t.true((await trackBytes(cacheDir)) <= budget)
 })
+
+test('a download no holder feeds for stalledAfter stops with its partial file kept (not "fetching" for ever); the next open resumes it', async (t) => {
+  const c = makeCircle(['home', 'laptop', 'nas'])
+  const dir = await tempDir(t)
+  const a = await randomTrackFile(dir, 4 * MB, c.circleSecret)
+  const home = await startSwarm(t, c, 0, dir)
+  home.offer(a.meta, a.path)
+  const laptop = await startSwarm(t, c, 1, dir, { stalledAfter: 500 })
+  await laptop.connectDevice('127.0.0.1', home.port)
+  const ta = await laptop.open(a.meta.sha256)
+  ta.holdBackground(60_000) // a player that read the start and went away
+  await ta.waitFor(0, 100_000)
+  await home.close() // its only holder goes away
+  await until(async () => (ta.peerCount === 0 ? true : undefined), 5_000, 10)
+  const reading = ta.waitFor(3 * MB, 3 * MB + 1000) // a reader still waiting for bytes nobody can send
+  reading.catch(() => {})
+  const entry = () => laptop.cache.list().find((e) => e.sha256 === a.meta.sha256)
+  await until(async () => (entry()?.state === 'partial' ? true : undefined), 10_000, 20)
+  t.is(laptop.openTorrents, 0, 'its torrent is closed')
+  t.is(laptop.cache.stats().fetching, 0)
+  await t.throwsAsync(reading, { message: 'torrent closed' })
+  const part = join(dir, 'cache-1', `${a.meta.sha256}.part`)
+  t.true(await exists(part), 'the partial file is kept')
+
+  // A holder comes back: the next fetch takes the partial over and fetches only what is missing.
+  const nas = await startSwarm(t, c, 2, dir)
+  nas.offer(a.meta, a.path)
+  await laptop.connectDevice('127.0.0.1', nas.port)
+  const r = await laptop.fetch(a.meta.sha256)
+  t.true((await readFile(r.path)).equals(await readFile(a.path)))
+  const fetched = Object.values(r.sources).reduce((x, y) => x + y, 0)
+  t.true(fetched > 0 && fetched < a.meta.size, `resumed: ${fetched} of ${a.meta.size} bytes fetched again`)
+  t.like(entry(), { state: 'cached' })
+})
