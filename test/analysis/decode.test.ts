@@ -9,6 +9,7 @@ import { decodeBytes } from '../../src/analysis/decode.ts'
 import { encodeWav } from '../../src/demo/index.ts'
 import { ffmpegConvert, synthPattern, toPcm16, writeWav } from '../helpers/analysis-fixtures.ts'
 import { tempDir } from '../helpers/temp.ts'
+import { byteMutations, mutateBytes } from '../helpers/byte-mutations.ts'
 
 const RATE = 44100
 const SECONDS = 10
@@ -131,20 +132,10 @@ test('cut and corrupted files of every format decode or are refused, never crash
   const valid: Array<[string, Buffer]> = []
   for (const [ext, args] of FORMATS) valid.push([ext, await readFile(await ffmpegConvert(wav, join(dir, `short.${ext}`), ['-t', '1.5', ...args]))])
   /** Byte mutations (flip, set, cut) of a valid file. */
-  const mutated = fc.tuple(
-    fc.nat(valid.length - 1),
-    fc.array(fc.tuple(fc.nat(), fc.nat(255), fc.constantFrom('flip', 'set', 'cut')), { minLength: 1, maxLength: 6 }),
-  )
+  const mutated = fc.tuple(fc.nat(valid.length - 1), byteMutations(6))
   await fc.assert(
     fc.asyncProperty(mutated, async ([which, ms]) => {
-      let b = Buffer.from(valid[which]![1])
-      for (const [at, v, op] of ms) {
-        const i = at % b.length
-        if (op === 'cut') b = b.subarray(0, i)
-        else if (op === 'set') b[i] = v
-        else b[i]! ^= 1 << (v % 8)
-        if (b.length === 0) break
-      }
+      const b = mutateBytes(valid[which]![1], ms)
       try {
         const { channels, sampleRate } = await decodeBytes(b)
         return channels.length > 0 && sampleRate > 0

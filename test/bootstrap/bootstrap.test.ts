@@ -1,14 +1,14 @@
 // The standalone bootstrap node, in process and as `djcloud bootstrap`, on
 // 127.0.0.1 only.
 import test, { type ExecutionContext } from 'ava'
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { bootstrapStatePath, DEFAULT_BOOTSTRAP_PORT, startBootstrapNode } from '../../bootstrap/index.ts'
 import { generateKeyPair } from '../../src/identity/index.ts'
 import { DhtNode } from '../../src/manifest/index.ts'
-import { BIN, runCli } from '../helpers/cli.ts'
+import { runCli } from '../helpers/cli.ts'
+import { startCliProcess, type CliProcess } from '../helpers/cli-process.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { errorCode, Stranger } from '../helpers/krpc.ts'
 
@@ -62,38 +62,9 @@ test('devices meet and trade pointers through a bootstrap node, which finds them
   t.is((await readState(stateFile)).id, saved.id, 'same node id across restarts')
 })
 
-interface Running {
-  first: string
-  signal(sig: NodeJS.Signals): void
-  exited: Promise<{ code: number | null; stdout: string; stderr: string }>
-}
-
 /** Starts `djcloud bootstrap` and waits for its first line of output. */
-function startCli(t: ExecutionContext, home: string, args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, 'bootstrap', '--port', '0', '--host', '127.0.0.1', ...args], {
-    env: { ...process.env, DJCLOUD_HOME: home, DJCLOUD_DEBUG: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  let stdout = ''
-  let stderr = ''
-  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code) => resolve({ code, stdout, stderr })),
-  )
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no output within 15 s; stderr: ${stderr}`)), 15_000)
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d
-      const nl = stdout.indexOf('\n')
-      if (nl < 0) return
-      clearTimeout(timer)
-      resolve({ first: stdout.slice(0, nl), signal: (sig) => child.kill(sig), exited })
-    })
-    void exited.then((r) => reject(new Error(`exited ${r.code} before listening: ${r.stderr}`)))
-  })
+function startCli(t: ExecutionContext, home: string, args: string[]): Promise<CliProcess> {
+  return startCliProcess(t, ['bootstrap', '--port', '0', '--host', '127.0.0.1', ...args], { DJCLOUD_HOME: home, DJCLOUD_DEBUG: '' })
 }
 
 test('the bootstrap node refuses oversize puts and rate limits a flood from one address', async (t) => {

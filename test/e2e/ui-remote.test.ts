@@ -10,7 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { buildId3, encodeWav, synthLoop } from '../../src/demo/index.ts'
 import { readApiToken } from '../../src/player/index.ts'
-import { launchChromium } from '../helpers/chromium.ts'
+import { openPage } from '../helpers/browser-page.ts'
 import { runCli } from '../helpers/cli.ts'
 import { makeHomes } from '../helpers/homes.ts'
 import { serveNode } from '../helpers/node-process.ts'
@@ -37,12 +37,7 @@ test('remote browser: token form, library, playback and a playlist; the session 
   t.false(noToken.includes('djcloud-token'), 'no token in the page')
   const token = (await readApiToken(home!))!
 
-  const browser = await launchChromium()
-  t.teardown(() => browser.close())
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
-  const errors: string[] = []
-  page.on('pageerror', (e) => errors.push(e.message))
-  await page.goto(`${base}/?test=1`)
+  const { browser, page, errors } = await openPage(t, `${base}/?test=1`)
   await page.fill('[data-testid=token-input]', token)
   await page.click('[data-testid=token-submit]')
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=track-row]').length === 1, undefined, { timeout: 30_000 })

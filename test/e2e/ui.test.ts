@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises'
 import type { Page } from 'playwright-core'
 import { buildId3, encodeWav, synthLoop } from '../../src/demo/index.ts'
 import { readApiToken } from '../../src/player/index.ts'
-import { launchChromium } from '../helpers/chromium.ts'
+import { openPage } from '../helpers/browser-page.ts'
 import { runCli } from '../helpers/cli.ts'
 import { makeHomes } from '../helpers/homes.ts'
 import { serveNode } from '../helpers/node-process.ts'
@@ -89,12 +89,7 @@ test('the laptop UI: library, search, sort by BPM, a track from two other device
   }, 60_000, 250)
   const byTitle = new Map(all.map((r) => [r.title, r]))
 
-  const browser = await launchChromium()
-  t.teardown(() => browser.close())
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
-  const errors: string[] = []
-  page.on('pageerror', (e) => errors.push(e.message))
-  await page.goto(`${base}/?test=1`)
+  const { page, errors } = await openPage(t, `${base}/?test=1`)
 
   // The library: every track, with its holders.
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=track-row]').length === 6)

@@ -26,6 +26,17 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   })
 }
 
+/**
+ * `djcloud <args>` on a home, for setup that drives a running node through
+ * the command: its stdout, or an error carrying its stderr when it fails (a
+ * setup step that fails must say why, not hand on empty output).
+ */
+export async function cli(home: string, args: string[]): Promise<string> {
+  const r = await runCli(args, { DJCLOUD_HOME: home })
+  if (r.code !== 0) throw new Error(`djcloud ${args.join(' ')}: ${r.stderr}`)
+  return r.stdout
+}
+
 /** A stream that keeps what is written to it; like a pipe, it is not a TTY. */
 class Capture extends Writable {
   text = ''

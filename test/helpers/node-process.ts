@@ -13,13 +13,18 @@ export interface NodeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
+export interface ServeOptions {
+  analyze?: boolean
+  timings?: Partial<NodeTimings>
+}
+
 /**
  * Starts `djcloud serve` on loopback with ports from the OS. Background
  * analysis is off unless `analyze` is set: it would load every test's
  * machine with work the test is not about. `timings` (ms) go to the node as
  * DJCLOUD_TIMINGS, over any the test's environment sets.
  */
-export async function serveNode(t: ExecutionContext, home: string, args: string[], opts: { analyze?: boolean; timings?: Partial<NodeTimings> } = {}): Promise<NodeProcess> {
+export async function serveNode(t: ExecutionContext, home: string, args: string[], opts: ServeOptions = {}): Promise<NodeProcess> {
   const base = ['serve', '--json', '--port', '0', '--api-port', '0', '--peer-host', '127.0.0.1', '--dht-port', '0', ...(opts.analyze ? [] : ['--no-analyze'])]
   const envTimings = process.env.DJCLOUD_TIMINGS ? (JSON.parse(process.env.DJCLOUD_TIMINGS) as Partial<NodeTimings>) : {}
   const timings = { ...envTimings, ...opts.timings }
@@ -71,6 +76,11 @@ export async function serveNode(t: ExecutionContext, home: string, args: string[
   const info = JSON.parse(line) as NodeInfo
   nodePid = info.pid
   return { child, info, stderr: () => err, stop }
+}
+
+/** `err` with each node's stderr below it under its label (`ALEX`, `FIONA`): what a wait that timed out shows, to see why. */
+export function withLogs(err: Error, nodes: Record<string, NodeProcess>): Error {
+  return new Error([err.message, ...Object.entries(nodes).map(([label, n]) => `${label}\n${n.stderr()}`)].join('\n'))
 }
 
 function pidAlive(pid: number): boolean {

@@ -8,24 +8,14 @@ import { decode, encode } from '../../src/codec/index.ts'
 import { decodePage, encodePages, ManifestError, rootFromBody, rootToBody } from '../../src/manifest/index.ts'
 import { decodeShareList } from '../../src/node/index.ts'
 import { fakeTracks } from './fake-tracks.ts'
+import { byteMutations, mutateBytes } from '../helpers/byte-mutations.ts'
 
 const pages = encodePages(fakeTracks(150))
 const root = encode(rootToBody({ count: 150, pages: pages.map((_, i) => String(i).padStart(64, '0')), playlists: [{ name: 'a', seq: 1, blob: 'f'.repeat(64) }] }))
 const share = encode({ created: 1, playlists: [{ name: 'p', entries: [{ sha256: Buffer.alloc(32, 1), title: 't', durationMs: 1000 }] }] })
 
 /** Applies byte mutations (flip, set, cut) to a valid input. */
-const mutated = (valid: Uint8Array) =>
-  fc.array(fc.tuple(fc.nat(), fc.nat(255), fc.constantFrom('flip', 'set', 'cut')), { minLength: 1, maxLength: 8 }).map((ms) => {
-    let b = Buffer.from(valid)
-    for (const [at, v, op] of ms) {
-      const i = at % b.length
-      if (op === 'cut') b = b.subarray(0, i)
-      else if (op === 'set') b[i] = v
-      else b[i]! ^= 1 << (v % 8)
-      if (b.length === 0) break
-    }
-    return new Uint8Array(b)
-  })
+const mutated = (valid: Uint8Array) => byteMutations(8).map((ms) => new Uint8Array(mutateBytes(valid, ms)))
 
 function holds(run: () => unknown, errorClass: new (...a: never[]) => Error): boolean {
   const started = performance.now()

@@ -8,26 +8,24 @@
 import test from 'ava'
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { encodeCertificate, friendSecrets, loadIdentity } from '../../src/identity/index.ts'
+import { friendSecrets, loadIdentity } from '../../src/identity/index.ts'
 import { DhtNode } from '../../src/manifest/index.ts'
-import { backupChannelInfoHash, Swarm } from '../../src/swarm/index.ts'
+import { backupChannelInfoHash } from '../../src/swarm/index.ts'
 import { BackupError, openBackup, verifyBackup } from '../../src/backup/index.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { writeTrack } from '../helpers/tracks.ts'
 import { makeHomes } from '../helpers/homes.ts'
-import { serveNode } from '../helpers/node-process.ts'
-import { runCli } from '../helpers/cli.ts'
+import { withLogs } from '../helpers/node-process.ts'
+import { cli, runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
+import { befriend, friendCircles, ownerOf } from '../helpers/friends.ts'
+import { serveFirst, serveJoining } from '../helpers/friend-nodes.ts'
+import { heldSeqs } from '../helpers/backup-held.ts'
+import { identitySwarm } from '../helpers/identity-swarm.ts'
 
 const timings = { redial: 500, manifestPoll: 1_000, shareRound: 1_000 } // ms: devices redial, look up friends and check the DHT often here; the backup poll is set above
 
 process.env.DJCLOUD_BACKUP_POLL_MS = '1000' // friends poll the pointer every second here (10 minutes by default)
-
-async function cli(home: string, args: string[]): Promise<string> {
-  const r = await runCli(args, { DJCLOUD_HOME: home })
-  if (r.code !== 0) throw new Error(`djcloud ${args.join(' ')}: ${r.stderr}`)
-  return r.stdout
-}
 
 interface Status {
   pointer: Array<{ seq: number }>
@@ -38,15 +36,10 @@ interface Status {
 test('push, friends seed what they cannot read, status; a wiped owner restores from the phrase while a tampered copy is refused and a friend is offline', async (t) => {
   t.timeout(180_000)
   const root = await tempDir(t)
-  const [alex] = await makeHomes(join(root, 'a'), ['alex-pc'])
-  const [fiona] = await makeHomes(join(root, 'f'), ['fiona-pc'])
+  const { alex: [alex], fiona: [fiona], alexOwner } = await friendCircles(root)
   const [gus] = await makeHomes(join(root, 'g'), ['gus-pc'])
-  const ownerOf = async (home: string) => (JSON.parse(await cli(home, ['id', '--json'])) as { ownerId: string }).ownerId
-  const [alexOwner, fionaOwner, gusOwner] = [await ownerOf(alex!), await ownerOf(fiona!), await ownerOf(gus!)]
-  await cli(alex!, ['trust', 'add', fionaOwner, '--role', 'friend', '--name', 'Fiona'])
-  await cli(alex!, ['trust', 'add', gusOwner, '--role', 'friend', '--name', 'Gus'])
-  await cli(fiona!, ['trust', 'add', alexOwner, '--role', 'friend', '--name', 'Alex'])
-  await cli(gus!, ['trust', 'add', alexOwner, '--role', 'friend', '--name', 'Alex'])
+  await befriend(alex!, await ownerOf(gus!), 'Gus')
+  await befriend(gus!, alexOwner, 'Alex')
   await cli(gus!, ['trust', 'quota', alexOwner, '50'])
   const alexId = await loadIdentity(alex!)
   const phraseFile = join(root, 'phrase.txt')
@@ -57,15 +50,15 @@ test('push, friends seed what they cannot read, status; a wiped owner restores f
   const music = join(root, 'music')
   await mkdir(music)
   await writeTrack(join(music, 'one.wav'), { title: 'Backed Up', artist: 'Alex' }, 1, 3)
-  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
+  const a = await serveFirst(t, alex!, { timings })
   await cli(alex!, ['scan', music])
   const [track] = JSON.parse(await cli(alex!, ['ls', '--json'])) as Array<{ sha256: string }>
   await cli(alex!, ['playlist', 'create', 'Secret Gig Set'])
   await cli(alex!, ['playlist', 'add', 'Secret Gig Set', track!.sha256])
 
-  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!], { timings })
+  const f = await serveJoining(t, fiona!, a.info.bootstrap!, { timings })
   const fionaDht = `127.0.0.1:${f.info.dhtPort}`
-  let g = await serveNode(t, gus!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!], { timings })
+  let g = await serveJoining(t, gus!, a.info.bootstrap!, { timings })
 
   // A device of Gus's that serves flipped bytes for Alex's backups (what a dishonest friend would do).
   const gusId = await loadIdentity(gus!)
@@ -75,21 +68,13 @@ test('push, friends seed what they cannot read, status; a wiped owner restores f
   t.teardown(() => mDht.close())
   // Gus's backup channel with Alex: Gus's devices open the friendship secret sealed in his roster.
   const channel = backupChannelInfoHash(friendSecrets(gusId).get(alexHex)!, alexId.roster.owner)
-  const mallory = new Swarm({
-    credentials: { deviceSeed: gusId.device.seed, certificate: encodeCertificate(gusId.certificate) },
-    roster: () => gusId.roster,
-    circleSecret: gusId.circleSecret,
-    cacheDir: join(root, 'mallory-cache'),
-    port: 0,
-    host: '127.0.0.1',
+  const mallory = await identitySwarm(t, gusId, join(root, 'mallory-cache'), {
     backups: {
       admit: (ih) => (ih === channel.toString('hex') ? () => true : undefined),
       holds: async (_ih, sha) => !!tampered && sha === tamperedSha,
       blob: async (_ih, sha) => (sha === tamperedSha ? tampered : undefined),
     },
   })
-  await mallory.start()
-  t.teardown(() => mallory.close())
 
   // Push: a backup made from the running node's stores, seq 1, named by the pointer.
   const pushed = JSON.parse(await cli(alex!, ['backup', 'push', '--json'])) as { seq: number; sha256: string; versions: Array<{ seq: number }> }
@@ -102,7 +87,7 @@ test('push, friends seed what they cannot read, status; a wiped owner restores f
     const holding = s.friends.filter((x) => x.versions.includes(1)).map((x) => x.name)
     return holding.includes('Fiona') && holding.includes('Gus') ? s : undefined
   }, 60_000).catch((err: Error) => {
-    throw new Error(`${err.message}\nALEX\n${a.stderr()}\nFIONA\n${f.stderr()}\nGUS\n${g.stderr()}`)
+    throw withLogs(err, { ALEX: a, FIONA: f, GUS: g })
   })
   t.deepEqual(status.pointer.map((v) => v.seq), [1])
   const fionaStatus = JSON.parse(await cli(fiona!, ['backup', 'status', '--json'])) as Status
@@ -137,13 +122,13 @@ test('push, friends seed what they cannot read, status; a wiped owner restores f
   t.is(await stat(join(fresh, 'identity')).catch(() => null), null)
 
   // Gus back online (Fiona still offline): the restore gets the copy from him.
-  g = await serveNode(t, gus!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', `127.0.0.1:${mDht.port}`], { timings })
+  g = await serveJoining(t, gus!, `127.0.0.1:${mDht.port}`, { timings })
   const restored = await until(async () => {
     const r = await runCli(['backup', 'restore', '--phrase-file', phraseFile, '--bootstrap', `127.0.0.1:${mDht.port}`, '--timeout', '15', '--name', 'new-laptop', '--json'], { DJCLOUD_HOME: fresh })
     if (r.code !== 0) t.log(r.stderr.trim())
     return r.code === 0 ? (JSON.parse(r.stdout) as { seq: number; source: string; createdIdentity: boolean; playlists: number }) : undefined
   }, 60_000, 1_000).catch((err: Error) => {
-    throw new Error(`${err.message}\nGUS\n${g.stderr()}`)
+    throw withLogs(err, { GUS: g })
   })
   t.is(restored.seq, 1)
   t.true(restored.createdIdentity)
@@ -155,7 +140,7 @@ test('push, friends seed what they cannot read, status; a wiped owner restores f
   t.deepEqual(Buffer.from(id.roster.owner), Buffer.from(alexId.roster.owner))
   t.truthy(id.owner)
   t.deepEqual(id.roster.friends.map((x) => x.name).sort(), ['Fiona', 'Gus'])
-  await serveNode(t, fresh, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', `127.0.0.1:${mDht.port}`], { timings })
+  await serveJoining(t, fresh, `127.0.0.1:${mDht.port}`, { timings })
   const lists = JSON.parse(await cli(fresh, ['playlist', 'ls', '--json'])) as Array<{ name: string; tracks: number }>
   t.deepEqual(lists.map((l) => [l.name, l.tracks]), [['Secret Gig Set', 1]])
 })
@@ -163,22 +148,14 @@ test('push, friends seed what they cannot read, status; a wiped owner restores f
 test('the owner keeps and names the last three versions; a friend keeps what fits its quota, dropping the oldest', async (t) => {
   t.timeout(120_000)
   const root = await tempDir(t)
-  const [alex] = await makeHomes(join(root, 'a'), ['alex-pc'])
-  const [fiona] = await makeHomes(join(root, 'f'), ['fiona-pc'])
-  const ownerOf = async (home: string) => (JSON.parse(await cli(home, ['id', '--json'])) as { ownerId: string }).ownerId
-  const [alexOwner, fionaOwner] = [await ownerOf(alex!), await ownerOf(fiona!)]
-  await cli(alex!, ['trust', 'add', fionaOwner, '--role', 'friend', '--name', 'Fiona'])
-  await cli(fiona!, ['trust', 'add', alexOwner, '--role', 'friend', '--name', 'Alex'])
-  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
-  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!], { timings })
+  const { alex: [alex], fiona: [fiona], alexOwner } = await friendCircles(root)
+  const a = await serveFirst(t, alex!, { timings })
+  const f = await serveJoining(t, fiona!, a.info.bootstrap!, { timings })
   let seen: number[] = []
-  const held = async () => {
-    const s = JSON.parse(await cli(fiona!, ['backup', 'status', '--json'])) as Status
-    return (seen = s.held[0]?.versions.map((v) => v.seq) ?? [])
-  }
+  const held = async () => (seen = await heldSeqs(fiona!))
   const waitHeld = (want: number[]) =>
     until(async () => (JSON.stringify(await held()) === JSON.stringify(want) ? true : undefined), 30_000).catch((err: Error) => {
-      throw new Error(`${err.message}: fiona holds ${JSON.stringify(seen)}\nALEX\n${a.stderr()}\nFIONA\n${f.stderr()}`)
+      throw withLogs(new Error(`${err.message}: fiona holds ${JSON.stringify(seen)}`), { ALEX: a, FIONA: f })
     })
   const push = async () => JSON.parse(await cli(alex!, ['backup', 'push', '--json'])) as { seq: number; bytes: number; versions: Array<{ seq: number }> }
 

@@ -15,44 +15,34 @@ import { backupChannelInfoHash, deviceChannelInfoHash } from '../../src/swarm/in
 import { BACKUP_SALT } from '../../src/backup/index.ts'
 import { decode, type BDict } from '../../src/codec/index.ts'
 import { tempDir } from '../helpers/temp.ts'
-import { makeHomes } from '../helpers/homes.ts'
-import { serveNode } from '../helpers/node-process.ts'
-import { runCli } from '../helpers/cli.ts'
+import { serveNode, withLogs } from '../helpers/node-process.ts'
+import { cli, runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
+import { friendCircles } from '../helpers/friends.ts'
+import { serveFirst, serveJoining } from '../helpers/friend-nodes.ts'
 
 const timings = { redial: 500, manifestPoll: 1_000, shareRound: 1_000 } // ms: devices redial, look up friends and check the DHT often here; the backup poll is set above
 
 process.env.DJCLOUD_BACKUP_POLL_MS = '1000' // friends poll the pointer every second here (10 minutes by default)
 
-async function cli(home: string, args: string[]): Promise<string> {
-  const r = await runCli(args, { DJCLOUD_HOME: home })
-  if (r.code !== 0) throw new Error(`djcloud ${args.join(' ')}: ${r.stderr}`)
-  return r.stdout
-}
-
 test('a replayed seq-1 pointer on the DHT does not roll a restore back when a friend holds seq 3, nor the roster behind a later revocation', async (t) => {
   t.timeout(240_000)
   const root = await tempDir(t)
-  const [alex, phone, retired] = await makeHomes(join(root, 'a'), ['alex-pc', 'alex-phone', 'alex-old'])
-  const [fiona] = await makeHomes(join(root, 'f'), ['fiona-pc'])
-  const ownerOf = async (home: string) => (JSON.parse(await cli(home, ['id', '--json'])) as { ownerId: string }).ownerId
-  const [alexOwner, fionaOwner] = [await ownerOf(alex!), await ownerOf(fiona!)]
-  await cli(alex!, ['trust', 'add', fionaOwner, '--role', 'friend', '--name', 'Fiona'])
-  await cli(fiona!, ['trust', 'add', alexOwner, '--role', 'friend', '--name', 'Alex'])
+  const { alex: [alex, phone, retired], fiona: [fiona] } = await friendCircles(root, ['alex-pc', 'alex-phone', 'alex-old'])
   const alexId = await loadIdentity(alex!)
   const alexHex = Buffer.from(alexId.roster.owner).toString('hex')
   const phraseFile = join(root, 'phrase.txt')
   await writeFile(phraseFile, alexId.phrase!)
 
   // Alex's node reads its roster file every second here (5 s by default), so the revocation goes out sooner.
-  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings: { ...timings, rosterReload: 1_000 } })
-  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!], { timings })
+  const a = await serveFirst(t, alex!, { timings: { ...timings, rosterReload: 1_000 } })
+  const f = await serveJoining(t, fiona!, a.info.bootstrap!, { timings })
   const p = await serveNode(t, phone!, ['--tracker', a.info.tracker!, '--bootstrap', a.info.bootstrap!], { timings })
   const heldAt = join(fiona!, 'backup', 'held', alexHex)
   const fionaHolds = async () => (await readdir(heldAt).catch(() => [] as string[])).filter((n) => n.endsWith('.djbackup')).map((n) => Number(n.split('-')[0])).sort()
   const waitHeld = (seq: number) =>
     until(async () => ((await fionaHolds()).includes(seq) ? true : undefined), 60_000).catch(async (err: Error) => {
-      throw new Error(`${err.message}: fiona holds ${JSON.stringify(await fionaHolds())}\nALEX\n${a.stderr()}\nFIONA\n${f.stderr()}`)
+      throw withLogs(new Error(`${err.message}: fiona holds ${JSON.stringify(await fionaHolds())}`), { ALEX: a, FIONA: f })
     })
 
   await cli(alex!, ['backup', 'push'])
@@ -71,7 +61,7 @@ test('a replayed seq-1 pointer on the DHT does not roll a restore back when a fr
   await cli(alex!, ['trust', 'revoke', formatId('device', oldKey)])
   const revokedAt = (await loadIdentity(alex!)).roster.seq
   await until(async () => ((await loadIdentity(phone!)).roster.seq === revokedAt ? true : undefined), 60_000).catch((err: Error) => {
-    throw new Error(`${err.message}: the phone did not take roster seq ${revokedAt}\nALEX\n${a.stderr()}\nPHONE\n${p.stderr()}`)
+    throw withLogs(new Error(`${err.message}: the phone did not take roster seq ${revokedAt}`), { ALEX: a, PHONE: p })
   })
 
   // Alex's only home is gone with its DHT node. The DHT the new home joins holds the replayed

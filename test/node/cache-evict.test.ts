@@ -4,19 +4,12 @@ import test from 'ava'
 import { copyFile, mkdir, readFile } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
-import { openLibrary } from '../../src/library/index.ts'
-import { loadIdentity } from '../../src/identity/index.ts'
 import { startNode, type Node, type NodeOptions } from '../../src/node/index.ts'
 import { tempDir } from '../helpers/temp.ts'
+import { scanHome } from '../helpers/scan-home.ts'
 import { writeTrack } from '../helpers/tracks.ts'
 import { makeHomes } from '../helpers/homes.ts'
 import { until } from '../helpers/until.ts'
-
-async function scanHome(home: string, dir: string) {
-  const lib = await openLibrary(home, { circleSecret: (await loadIdentity(home)).circleSecret })
-  await lib.scan([dir])
-  await lib.close()
-}
 
 const local = { peerPort: 0, apiPort: 0, peerHost: '127.0.0.1', tracker: false, dht: false, analyze: false, uiDir: null } satisfies Partial<NodeOptions>
 

@@ -4,29 +4,17 @@ import test from 'ava'
 import { copyFile, mkdir, readFile } from 'node:fs/promises'
 import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { openLibrary } from '../../src/library/index.ts'
 import { formatId, loadIdentity } from '../../src/identity/index.ts'
 import { announce, announceSigner, AnnounceError } from '../../src/swarm/index.ts'
-import { readApiToken } from '../../src/player/index.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { writeNoiseWav, writeTrack } from '../helpers/tracks.ts'
 import { makeHomes } from '../helpers/homes.ts'
-import { serveNode, type NodeProcess } from '../helpers/node-process.ts'
+import { serveNode } from '../helpers/node-process.ts'
+import { scanHome } from '../helpers/scan-home.ts'
+import { devicesOf } from '../helpers/node-devices.ts'
 import { runCli } from '../helpers/cli.ts'
 
 const timings = { redial: 500 } // ms: devices redial often here
-
-async function scanHome(home: string, dir: string) {
-  const lib = await openLibrary(home, { circleSecret: (await loadIdentity(home)).circleSecret })
-  await lib.scan([dir])
-  await lib.close()
-}
-
-async function devicesOf(node: NodeProcess, home: string): Promise<string[]> {
-  const token = (await readApiToken(home))!
-  const res = await fetch(node.info.api + '/api/devices', { headers: { authorization: `Bearer ${token}` } })
-  return ((await res.json()) as { devices: Array<{ name: string }> }).devices.map((d) => d.name)
-}
 
 async function until(fn: () => Promise<boolean>, ms = 15_000): Promise<void> {
   const end = Date.now() + ms

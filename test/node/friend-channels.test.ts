@@ -13,20 +13,16 @@ import { DhtNode } from '../../src/manifest/index.ts'
 import { backupChannelInfoHash, shareChannelInfoHash } from '../../src/swarm/index.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { writeTrack } from '../helpers/tracks.ts'
-import { makeHomes } from '../helpers/homes.ts'
-import { serveNode } from '../helpers/node-process.ts'
-import { runCli } from '../helpers/cli.ts'
+import { withLogs } from '../helpers/node-process.ts'
+import { cli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
+import { friendCircles } from '../helpers/friends.ts'
+import { serveFirst, serveJoining } from '../helpers/friend-nodes.ts'
+import { heldSeqs } from '../helpers/backup-held.ts'
 
 const timings = { redial: 500, manifestPoll: 1_000, shareRound: 1_000 } // ms: devices redial, look up friends and check the DHT often here; the backup poll is set above
 
 process.env.DJCLOUD_BACKUP_POLL_MS = '1000'
-
-async function cli(home: string, args: string[]): Promise<string> {
-  const r = await runCli(args, { DJCLOUD_HOME: home })
-  if (r.code !== 0) throw new Error(`djcloud ${args.join(' ')}: ${r.stderr}`)
-  return r.stdout
-}
 
 /** Every 20-byte name a spy can compute from two public owner ids with the labels it can read in the source. */
 function publicNames(a: Buffer, b: Buffer): Buffer[] {
@@ -47,35 +43,27 @@ function publicNames(a: Buffer, b: Buffer): Buffer[] {
 test('a spy who knows both owner ids finds no announce of the friends on the DHT, while they share and back up', async (t) => {
   t.timeout(180_000)
   const root = await tempDir(t)
-  const [alex] = await makeHomes(join(root, 'a'), ['alex-pc'])
-  const [fiona] = await makeHomes(join(root, 'f'), ['fiona-pc'])
-  const ownerOf = async (home: string) => (JSON.parse(await cli(home, ['id', '--json'])) as { ownerId: string }).ownerId
-  const [alexOwner, fionaOwner] = [await ownerOf(alex!), await ownerOf(fiona!)]
-  await cli(alex!, ['trust', 'add', fionaOwner, '--role', 'friend', '--name', 'Fiona'])
-  await cli(fiona!, ['trust', 'add', alexOwner, '--role', 'friend', '--name', 'Alex'])
+  const { alex: [alex], fiona: [fiona], fionaOwner } = await friendCircles(root)
 
   const music = join(root, 'music')
   await mkdir(music)
   await writeTrack(join(music, 'one.wav'), { title: 'Shared One', artist: 'Alex' }, 1, 3)
-  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
+  const a = await serveFirst(t, alex!, { timings })
   await cli(alex!, ['scan', music])
   const [track] = JSON.parse(await cli(alex!, ['ls', '--json'])) as Array<{ sha256: string }>
   await cli(alex!, ['playlist', 'create', 'For Fiona'])
   await cli(alex!, ['playlist', 'add', 'For Fiona', track!.sha256])
   await cli(alex!, ['playlist', 'share', 'For Fiona', '--with', fionaOwner])
-  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!], { timings })
+  const f = await serveJoining(t, fiona!, a.info.bootstrap!, { timings })
   await cli(alex!, ['backup', 'push', '--json'])
 
   // The friends find each other: Fiona reads the share and holds the backup.
-  const logs = (err: Error) => new Error(`${err.message}\nALEX\n${a.stderr()}\nFIONA\n${f.stderr()}`)
+  const logs = (err: Error) => withLogs(err, { ALEX: a, FIONA: f })
   await until(async () => {
     const l = JSON.parse(await cli(fiona!, ['playlist', 'ls', '--json'])) as Array<{ from?: string }>
     return l.some((p) => p.from === 'Alex') || undefined
   }, 60_000).catch((err: Error) => { throw logs(err) })
-  await until(async () => {
-    const s = JSON.parse(await cli(fiona!, ['backup', 'status', '--json'])) as { held: Array<{ versions: unknown[] }> }
-    return s.held.some((h) => h.versions.length > 0) || undefined
-  }, 60_000).catch((err: Error) => { throw logs(err) })
+  await until(async () => (await heldSeqs(fiona!)).length > 0 || undefined, 60_000).catch((err: Error) => { throw logs(err) })
 
   // The spy: a real DHT node in the same DHT.
   const spy = await DhtNode.start({ port: 0, host: '127.0.0.1', advertise: '127.0.0.1', bootstrap: [a.info.bootstrap!] })

@@ -9,32 +9,29 @@ import { connect } from 'node:net'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { mkdir } from 'node:fs/promises'
-import { encodeCertificate, formatId, friendSecrets, loadIdentity, verifyRoster, type Identity } from '../../src/identity/index.ts'
-import { authenticate, backupChannelInfoHash, shareChannelInfoHash, Swarm, type PeerSession } from '../../src/swarm/index.ts'
+import { formatId, friendSecrets, loadIdentity, verifyRoster, type Identity } from '../../src/identity/index.ts'
+import { authenticate, backupChannelInfoHash, shareChannelInfoHash, type PeerSession } from '../../src/swarm/index.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { writeTrack } from '../helpers/tracks.ts'
-import { makeHomes } from '../helpers/homes.ts'
-import { serveNode } from '../helpers/node-process.ts'
-import { runCli } from '../helpers/cli.ts'
+import { withLogs } from '../helpers/node-process.ts'
+import { cli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
+import { friendCircles } from '../helpers/friends.ts'
+import { serveFirst, serveJoining } from '../helpers/friend-nodes.ts'
+import { heldSeqs } from '../helpers/backup-held.ts'
+import { credentialsOf, identitySwarm } from '../helpers/identity-swarm.ts'
 
 const timings = { redial: 500, manifestPoll: 1_000, shareRound: 1_000 } // ms: not the roster reload, which the test logs against
 
 process.env.DJCLOUD_BACKUP_POLL_MS = '1000'
 process.env.DJCLOUD_TIMINGS = JSON.stringify({ friendRosterPoll: 500 }) // friends look at revocation items twice a second here (2 minutes by default)
 
-async function cli(home: string, args: string[]): Promise<string> {
-  const r = await runCli(args, { DJCLOUD_HOME: home })
-  if (r.code !== 0) throw new Error(`djcloud ${args.join(' ')}: ${r.stderr}`)
-  return r.stdout
-}
-
 /** A dial as `device` to a peer port for one infohash; the session, or null when refused. */
 async function dialAs(device: Identity, port: number, infoHash: Buffer): Promise<PeerSession | null> {
   const sock = connect(port, '127.0.0.1')
   sock.on('error', () => {})
   return authenticate(sock, {
-    credentials: { deviceSeed: device.device.seed, certificate: encodeCertificate(device.certificate) },
+    credentials: credentialsOf(device),
     roster: () => device.roster,
     infoHash,
     remote: { host: '127.0.0.1', port },
@@ -50,29 +47,24 @@ async function dialAs(device: Identity, port: number, infoHash: Buffer): Promise
 test("a device revoked by a friend's owner is dropped and refused on our share and backup channels", async (t) => {
   t.timeout(180_000)
   const root = await tempDir(t)
-  const [alex, phone] = await makeHomes(join(root, 'a'), ['alex-pc', 'alex-phone'])
-  const [fiona] = await makeHomes(join(root, 'f'), ['fiona-pc'])
-  const ownerOf = async (home: string) => (JSON.parse(await cli(home, ['id', '--json'])) as { ownerId: string }).ownerId
-  const [alexOwner, fionaOwner] = [await ownerOf(alex!), await ownerOf(fiona!)]
-  await cli(alex!, ['trust', 'add', fionaOwner, '--role', 'friend', '--name', 'Fiona'])
-  await cli(fiona!, ['trust', 'add', alexOwner, '--role', 'friend', '--name', 'Alex'])
+  const { alex: [alex, phone], fiona: [fiona] } = await friendCircles(root, ['alex-pc', 'alex-phone'])
 
   const music = join(root, 'music')
   await mkdir(music)
   await writeTrack(join(music, 'one.wav'), { title: 'One', artist: 'Alex' }, 1, 3)
-  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
+  const a = await serveFirst(t, alex!, { timings })
   await cli(alex!, ['scan', music])
-  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!], { timings })
+  const f = await serveJoining(t, fiona!, a.info.bootstrap!, { timings })
   await cli(alex!, ['backup', 'push', '--json'])
-  const logs = (err: Error) => new Error(`${err.message}\nALEX\n${a.stderr()}\nFIONA\n${f.stderr()}`)
+  const logs = (err: Error) => withLogs(err, { ALEX: a, FIONA: f })
   // Fiona holds Alex's backup (fetched over his backup channel, a link that stays open) and has his roster.
   const alexId = await loadIdentity(alex!)
   const alexHex = Buffer.from(alexId.roster.owner).toString('hex')
   const kept = join(fiona!, 'friends', `${alexHex}.roster`)
   await until(async () => {
-    const s = JSON.parse(await cli(fiona!, ['backup', 'status', '--json'])) as { held: Array<{ versions: unknown[] }> }
+    const held = await heldSeqs(fiona!)
     const roster = await readFile(kept).catch(() => null)
-    return (s.held.some((h) => h.versions.length > 0) && roster) || undefined
+    return (held.length > 0 && roster) || undefined
   }, 60_000).catch((err: Error) => { throw logs(err) })
 
   // Alex's phone is admitted on Fiona's share channel with Alex and on Alex's backup channel she serves.
@@ -82,16 +74,7 @@ test("a device revoked by a friend's owner is dropped and refused on our share a
   const secret = friendSecrets(fionaId).get(alexHex)!
   const channels = [shareChannelInfoHash(secret, fionaId.roster.owner), backupChannelInfoHash(secret, alexId.roster.owner)]
   // The phone, as an in-process swarm with its own key and certificate, links to Fiona's device on both.
-  const phoneSwarm = new Swarm({
-    credentials: { deviceSeed: phoneId.device.seed, certificate: encodeCertificate(phoneId.certificate) },
-    roster: () => alexId.roster,
-    circleSecret: phoneId.circleSecret,
-    cacheDir: join(root, 'phone-cache'),
-    port: 0,
-    host: '127.0.0.1',
-  })
-  await phoneSwarm.start()
-  t.teardown(() => phoneSwarm.close())
+  const phoneSwarm = await identitySwarm(t, phoneId, join(root, 'phone-cache'))
   const fionaHex = Buffer.from(fionaId.roster.owner).toString('hex')
   const ofFiona = (p: { kind: string; certificate: { owner: Uint8Array } }) => p.kind === 'friend' && Buffer.from(p.certificate.owner).toString('hex') === fionaHex
   const links = [
@@ -123,16 +106,11 @@ test("a device revoked by a friend's owner is dropped and refused on our share a
 test("with no link between the circles, a friend takes the owner's revocation from its DHT item and refuses the device", async (t) => {
   t.timeout(180_000)
   const root = await tempDir(t)
-  const [alex, phone] = await makeHomes(join(root, 'a'), ['alex-pc', 'alex-phone'])
-  const [fiona] = await makeHomes(join(root, 'f'), ['fiona-pc'])
-  const ownerOf = async (home: string) => (JSON.parse(await cli(home, ['id', '--json'])) as { ownerId: string }).ownerId
-  const [alexOwner, fionaOwner] = [await ownerOf(alex!), await ownerOf(fiona!)]
-  await cli(alex!, ['trust', 'add', fionaOwner, '--role', 'friend', '--name', 'Fiona'])
-  await cli(fiona!, ['trust', 'add', alexOwner, '--role', 'friend', '--name', 'Alex'])
+  const { alex: [alex, phone], fiona: [fiona] } = await friendCircles(root, ['alex-pc', 'alex-phone'])
   // Nothing shared, no backup: Alex's and Fiona's nodes never link; they share only the DHT.
-  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
-  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!], { timings })
-  const logs = (err: Error) => new Error(`${err.message}\nALEX\n${a.stderr()}\nFIONA\n${f.stderr()}`)
+  const a = await serveFirst(t, alex!, { timings })
+  const f = await serveJoining(t, fiona!, a.info.bootstrap!, { timings })
+  const logs = (err: Error) => withLogs(err, { ALEX: a, FIONA: f })
   const alexId = await loadIdentity(alex!)
   const fionaId = await loadIdentity(fiona!)
   const alexHex = Buffer.from(alexId.roster.owner).toString('hex')

@@ -8,7 +8,7 @@ import { copyFile, mkdir } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { asBytes, asDict, decode, encode } from '../../src/codec/index.ts'
-import { encodeCertificate, friendSecret, loadIdentity, signBytes, type Identity } from '../../src/identity/index.ts'
+import { friendSecret, loadIdentity, signBytes, type Identity } from '../../src/identity/index.ts'
 import { authenticate, CommandError, DeviceChannel, deviceChannelInfoHash, shareChannelInfoHash, type DeviceLink } from '../../src/swarm/index.ts'
 import { encodeSigned, signPullRequest } from '../../src/node/pull-request.ts'
 import type { GigReport } from '../../src/node/gig-pull.ts'
@@ -18,17 +18,12 @@ import { tempDir } from '../helpers/temp.ts'
 import { writeNoiseWav, writeTrack } from '../helpers/tracks.ts'
 import { makeHomes } from '../helpers/homes.ts'
 import { serveNode, type NodeProcess } from '../helpers/node-process.ts'
-import { runCli } from '../helpers/cli.ts'
+import { cli, runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 import { freePort } from '../helpers/ports.ts'
+import { credentialsOf } from '../helpers/identity-swarm.ts'
 
 const timings = { redial: 500, manifestPoll: 1_000, pullNoWiresGrace: 1_000 } // ms: devices redial and check the DHT often here; a pull looks holders up again soon after its last wire goes
-
-async function cli(home: string, args: string[]): Promise<string> {
-  const r = await runCli(args, { DJCLOUD_HOME: home })
-  if (r.code !== 0) throw new Error(`djcloud ${args.join(' ')}: ${r.stderr}`)
-  return r.stdout
-}
 
 async function api<T>(n: NodeProcess, home: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
   const token = (await readApiToken(home))!
@@ -166,7 +161,7 @@ test.serial('a playlist pulled to a third device from two; a holder killed mid-p
 async function dialChannel(who: Identity, port: number, infoHash: Buffer, allow: Parameters<typeof authenticate>[1]['allow']): Promise<{ ch: DeviceChannel; link: DeviceLink }> {
   const sock = connect(port, '127.0.0.1')
   const s = await authenticate(sock, {
-    credentials: { deviceSeed: who.device.seed, certificate: encodeCertificate(who.certificate) },
+    credentials: credentialsOf(who),
     roster: () => who.roster,
     extensions: ['dj_lookup'],
     infoHash,

@@ -2,20 +2,13 @@ import test from 'ava'
 import { copyFile, mkdir, readFile, access } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
-import { openLibrary } from '../../src/library/index.ts'
-import { loadIdentity } from '../../src/identity/index.ts'
 import { readApiToken } from '../../src/player/index.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { writeTrack } from '../helpers/tracks.ts'
 import { makeHomes } from '../helpers/homes.ts'
+import { scanHome } from '../helpers/scan-home.ts'
 import { serveNode } from '../helpers/node-process.ts'
 import { runCli } from '../helpers/cli.ts'
-
-async function scanHome(home: string, dir: string) {
-  const lib = await openLibrary(home, { circleSecret: (await loadIdentity(home)).circleSecret })
-  await lib.scan([dir])
-  await lib.close()
-}
 
 async function until<T>(fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
   const end = Date.now() + ms

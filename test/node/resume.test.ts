@@ -4,31 +4,20 @@ import test from 'ava'
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
-import { openLibrary, pieceLengthFor } from '../../src/library/index.ts'
-import { loadIdentity } from '../../src/identity/index.ts'
+import { pieceLengthFor } from '../../src/library/index.ts'
 import { readApiToken } from '../../src/player/index.ts'
 import { cachePaths } from '../../src/swarm/index.ts'
 import { Bitfield } from '../../src/swarm/index.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { writeNoiseWav } from '../helpers/tracks.ts'
 import { makeHomes } from '../helpers/homes.ts'
-import { serveNode, type NodeProcess } from '../helpers/node-process.ts'
+import { serveNode } from '../helpers/node-process.ts'
+import { scanHome } from '../helpers/scan-home.ts'
+import { devicesOf } from '../helpers/node-devices.ts'
 import { runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 
 const timings = { redial: 500 } // ms: devices redial often here
-
-async function scanHome(home: string, dir: string) {
-  const lib = await openLibrary(home, { circleSecret: (await loadIdentity(home)).circleSecret })
-  await lib.scan([dir])
-  await lib.close()
-}
-
-async function devicesOf(node: NodeProcess, home: string): Promise<string[]> {
-  const token = (await readApiToken(home))!
-  const res = await fetch(node.info.api + '/api/devices', { headers: { authorization: `Bearer ${token}` } })
-  return ((await res.json()) as { devices: Array<{ name: string }> }).devices.map((d) => d.name)
-}
 
 /** What a run killed after writing every piece leaves: the whole .part, a full .have (16 bytes flipped at `flipAt`, if given). */
 async function leaveFullPartial(cacheDir: string, bytes: Buffer, flipAt?: number): Promise<string> {

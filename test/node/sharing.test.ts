@@ -6,27 +6,23 @@ import test from 'ava'
 import { mkdir, readFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { join } from 'node:path'
-import { encodeCertificate, loadIdentity, type Identity } from '../../src/identity/index.ts'
+import { loadIdentity, type Identity } from '../../src/identity/index.ts'
 import { authenticate, deviceChannelInfoHash } from '../../src/swarm/index.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { writeTrack } from '../helpers/tracks.ts'
-import { makeHomes } from '../helpers/homes.ts'
-import { serveNode } from '../helpers/node-process.ts'
-import { runCli } from '../helpers/cli.ts'
+import { withLogs } from '../helpers/node-process.ts'
+import { cli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
-
-async function cli(home: string, args: string[]): Promise<string> {
-  const r = await runCli(args, { DJCLOUD_HOME: home })
-  if (r.code !== 0) throw new Error(`djcloud ${args.join(' ')}: ${r.stderr}`)
-  return r.stdout
-}
+import { friendCircles } from '../helpers/friends.ts'
+import { serveFirst, serveJoining } from '../helpers/friend-nodes.ts'
+import { credentialsOf } from '../helpers/identity-swarm.ts'
 
 /** Dials a peer port as the friend's device would, asking for one infohash; resolves whether the peer let it in. */
 async function friendDial(friend: Identity, sharingOwner: Uint8Array, port: number, infoHash: Buffer): Promise<boolean> {
   const sock = connect(port, '127.0.0.1')
   try {
     const s = await authenticate(sock, {
-      credentials: { deviceSeed: friend.device.seed, certificate: encodeCertificate(friend.certificate) },
+      credentials: credentialsOf(friend),
       roster: () => friend.roster,
       infoHash,
       remote: { host: '127.0.0.1', port },
@@ -44,12 +40,7 @@ async function friendDial(friend: Identity, sharingOwner: Uint8Array, port: numb
 
 test('a friend reads a shared playlist and streams its tracks, reaches nothing else, and loses access when it is unshared', async (t) => {
   const root = await tempDir(t)
-  const [alex] = await makeHomes(join(root, 'a'), ['alex-pc'])
-  const [fiona] = await makeHomes(join(root, 'f'), ['fiona-pc'])
-  const ownerOf = async (home: string) => (JSON.parse(await cli(home, ['id', '--json'])) as { ownerId: string }).ownerId
-  const [alexOwner, fionaOwner] = [await ownerOf(alex!), await ownerOf(fiona!)]
-  await cli(alex!, ['trust', 'add', fionaOwner, '--role', 'friend', '--name', 'Fiona'])
-  await cli(fiona!, ['trust', 'add', alexOwner, '--role', 'friend', '--name', 'Alex'])
+  const { alex: [alex], fiona: [fiona], alexOwner, fionaOwner } = await friendCircles(root)
 
   const music = join(root, 'music')
   await mkdir(music)
@@ -58,7 +49,7 @@ test('a friend reads a shared playlist and streams its tracks, reaches nothing e
     two: await writeTrack(join(music, 'two.wav'), { title: 'Shared Two', artist: 'Alex' }, 2, 5),
     secret: await writeTrack(join(music, 'secret.wav'), { title: 'Not For Friends', artist: 'Alex' }, 3, 5),
   }
-  const a = await serveNode(t, alex!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
+  const a = await serveFirst(t, alex!)
   t.truthy(a.info.bootstrap)
   await cli(alex!, ['scan', music])
   const tracks = JSON.parse(await cli(alex!, ['ls', '--json'])) as Array<{ sha256: string; infohash: string; tags: { title: string } }>
@@ -68,12 +59,12 @@ test('a friend reads a shared playlist and streams its tracks, reaches nothing e
   await cli(alex!, ['playlist', 'share', 'For Fiona', '--with', fionaOwner])
 
   // Fiona's node joins the DHT through Alex's bootstrap node and finds the share there.
-  const f = await serveNode(t, fiona!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', a.info.bootstrap!])
+  const f = await serveJoining(t, fiona!, a.info.bootstrap!)
   const listed = await until(async () => {
     const l = JSON.parse(await cli(fiona!, ['playlist', 'ls', '--json'])) as Array<{ name: string; tracks: number; from?: string }>
     return l.find((p) => p.from === 'Alex') ? l : undefined
   }, 30_000).catch((err: Error) => {
-    throw new Error(`${err.message}\nALEX\n${a.stderr()}\nFIONA\n${f.stderr()}`) // the nodes' logs, to see why
+    throw withLogs(err, { ALEX: a, FIONA: f }) // the nodes' logs, to see why
   })
   t.deepEqual(listed, [{ name: 'For Fiona', tracks: 2, from: 'Alex', friend: alexOwner }])
   const shown = JSON.parse(await cli(fiona!, ['playlist', 'show', 'For Fiona', '--from', 'Alex', '--json'])) as { entries: Array<{ title: string; sha256: string }> }

@@ -4,22 +4,15 @@ import { access, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { once } from 'node:events'
 import { Worker } from 'node:worker_threads'
-import { Swarm, SwarmError, encodeInfoDict, metaFromTrack, type SwarmOptions, type TorrentMeta } from '../../src/swarm/index.ts'
+import { SwarmError, encodeInfoDict, metaFromTrack, type TorrentMeta } from '../../src/swarm/index.ts'
 import { makeCircle, type TestCircle } from '../helpers/circle.ts'
+import { startSwarm } from '../helpers/circle-swarm.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { randomTrackFile } from '../helpers/swarm.ts'
 import { until } from '../helpers/until.ts'
 
 const MB = 1024 * 1024
 const exists = (p: string) => access(p).then(() => true, () => false)
-
-async function startSwarm(t: ExecutionContext, c: TestCircle, i: number, dir: string, opts: Partial<SwarmOptions> = {}): Promise<Swarm> {
-  const s = new Swarm({ credentials: c.devices[i]!.credentials, roster: () => c.roster, circleSecret: c.circleSecret, cacheDir: join(dir, `cache-${i}`), host: '127.0.0.1', ...opts })
-  s.on('warning', () => {})
-  t.teardown(() => s.close())
-  await s.start()
-  return s
-}
 
 /** What a fetched track takes in the cache: the file and its .info. */
 const footprint = (m: TorrentMeta, c: TestCircle) => m.size + encodeInfoDict(m, c.circleSecret).length

@@ -1,18 +1,10 @@
 // Device-channel commands between two in-process swarms: answered, refused
 // (by the handler or for want of one), timed out, and cut by the link going.
-import test, { type ExecutionContext } from 'ava'
-import { join } from 'node:path'
-import { CommandError, Swarm } from '../../src/swarm/index.ts'
-import { makeCircle, type TestCircle } from '../helpers/circle.ts'
+import test from 'ava'
+import { CommandError } from '../../src/swarm/index.ts'
+import { makeCircle } from '../helpers/circle.ts'
+import { startSwarm } from '../helpers/circle-swarm.ts'
 import { tempDir } from '../helpers/temp.ts'
-
-async function startSwarm(t: ExecutionContext, c: TestCircle, i: number, dir: string): Promise<Swarm> {
-  const s = new Swarm({ credentials: c.devices[i]!.credentials, roster: () => c.roster, circleSecret: c.circleSecret, cacheDir: join(dir, `cache-${i}`), host: '127.0.0.1' })
-  s.on('warning', () => {})
-  t.teardown(() => s.close())
-  await s.start()
-  return s
-}
 
 test('commands: an answer, a refusal, an unknown kind, a timeout, a dropped link', async (t) => {
   const c = makeCircle(['home', 'laptop'])

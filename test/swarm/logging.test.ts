@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { Swarm } from '../../src/swarm/index.ts'
 import { BanList } from '../../src/swarm/ban-list.ts'
 import { makeCircle, type TestCircle } from '../helpers/circle.ts'
+import { startSwarm as startCircleSwarm } from '../helpers/circle-swarm.ts'
 import { debugLines } from '../helpers/debug-lines.ts'
 import { randomTrackFile } from '../helpers/swarm.ts'
 import { tempDir } from '../helpers/temp.ts'
@@ -13,13 +14,9 @@ import { until } from '../helpers/until.ts'
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
-async function startSwarm(t: ExecutionContext, c: TestCircle, i: number, dir: string, circleSecret = c.circleSecret): Promise<Swarm> {
-  const s = new Swarm({ credentials: c.devices[i]!.credentials, roster: () => c.roster, circleSecret, cacheDir: join(dir, `cache-${hex(c.devices[i]!.key.publicKey)}`), host: '127.0.0.1' })
-  s.on('warning', () => {})
-  t.teardown(() => s.close())
-  await s.start()
-  return s
-}
+/** Device `i` of `c`, its cache named by its key (circles here share `dir`), on `circleSecret`'s device channel. */
+const startSwarm = (t: ExecutionContext, c: TestCircle, i: number, dir: string, circleSecret = c.circleSecret): Promise<Swarm> =>
+  startCircleSwarm(t, c, i, dir, { circleSecret, cacheDir: join(dir, `cache-${hex(c.devices[i]!.key.publicKey)}`) })
 
 test.serial('a refused peer is logged with its reason, under this device\'s short id', async (t) => {
   const lines = debugLines(t, 'djcloud:swarm')

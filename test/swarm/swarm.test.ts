@@ -1,21 +1,12 @@
-import test, { type ExecutionContext } from 'ava'
+import test from 'ava'
 import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { Swarm } from '../../src/swarm/index.ts'
-import { makeCircle, type TestCircle } from '../helpers/circle.ts'
+import { makeCircle } from '../helpers/circle.ts'
+import { startSwarm } from '../helpers/circle-swarm.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { randomTrackFile } from '../helpers/swarm.ts'
 import { until } from '../helpers/until.ts'
 
 const MB = 1024 * 1024
-
-async function startSwarm(t: ExecutionContext, c: TestCircle, i: number, dir: string): Promise<Swarm> {
-  const s = new Swarm({ credentials: c.devices[i]!.credentials, roster: () => c.roster, circleSecret: c.circleSecret, cacheDir: join(dir, `cache-${i}`), host: '127.0.0.1' })
-  s.on('warning', () => {})
-  t.teardown(() => s.close())
-  await s.start()
-  return s
-}
 
 test('a device that knows only a SHA-256 finds the holders over the device channel and fetches from both', async (t) => {
   const c = makeCircle(['home', 'phone', 'laptop'])

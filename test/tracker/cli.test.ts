@@ -1,49 +1,23 @@
 // `djcloud tracker`, run as a real process on a temp home.
 import test, { type ExecutionContext } from 'ava'
-import { spawn } from 'node:child_process'
 import { readFile, stat } from 'node:fs/promises'
 import { addDevice, initIdentity, revokeDevice, saveRoster } from '../../src/identity/index.ts'
 import { announce, announceSigner } from '../../src/swarm/index.ts'
-import { BIN, runCli } from '../helpers/cli.ts'
+import { runCli, type CliResult } from '../helpers/cli.ts'
+import { startCliProcess } from '../helpers/cli-process.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { deviceOf, httpGet, newInfoHash, newPeerId, refused } from './fixtures.ts'
 
 interface Running {
   info: { port: number; announce: string[]; websocket: string[]; stats: string; tokenFile: string; rosterSeq: number }
   signal(sig: NodeJS.Signals): void
-  exited: Promise<{ code: number | null; stdout: string; stderr: string }>
+  exited: Promise<CliResult>
 }
 
 /** Starts `djcloud tracker --json` and waits for its one JSON line. */
-function startCli(t: ExecutionContext, home: string, args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, 'tracker', '--json', ...args], {
-    env: { ...process.env, DJCLOUD_HOME: home },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  let stdout = ''
-  let stderr = ''
-  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code) => resolve({ code, stdout, stderr })),
-  )
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no JSON line within 15 s; stderr: ${stderr}`)), 15_000)
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d
-      const nl = stdout.indexOf('\n')
-      if (nl < 0) return
-      clearTimeout(timer)
-      try {
-        resolve({ info: JSON.parse(stdout.slice(0, nl)), signal: (sig) => child.kill(sig), exited })
-      } catch (err) {
-        reject(err)
-      }
-    })
-    void exited.then((r) => reject(new Error(`exited ${r.code} before listening: ${r.stderr}`)))
-  })
+async function startCli(t: ExecutionContext, home: string, args: string[]): Promise<Running> {
+  const { first, signal, exited } = await startCliProcess(t, ['tracker', '--json', ...args], { DJCLOUD_HOME: home })
+  return { info: JSON.parse(first) as Running['info'], signal, exited }
 }
 
 test('djcloud tracker serves the home\'s circle, follows its roster and stops cleanly on SIGTERM', async (t) => {

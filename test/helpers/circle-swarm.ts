@@ -1,0 +1,17 @@
+// One device of an in-memory test circle (circle.ts) as a real Swarm on
+// 127.0.0.1, port from the OS, its cache under `dir`: the unit the swarm
+// tests build their networks from. Warnings are swallowed (the tests assert
+// on what happens, not on peers' noise); closed at teardown.
+import { join } from 'node:path'
+import type { ExecutionContext } from 'ava'
+import { Swarm, type SwarmOptions } from '../../src/swarm/index.ts'
+import type { TestCircle } from './circle.ts'
+
+/** Device `i` of circle `c`, started; its cache is `dir/cache-<i>` unless `opts` says otherwise. */
+export async function startSwarm(t: ExecutionContext, c: TestCircle, i: number, dir: string, opts: Partial<SwarmOptions> = {}): Promise<Swarm> {
+  const s = new Swarm({ credentials: c.devices[i]!.credentials, roster: () => c.roster, circleSecret: c.circleSecret, cacheDir: join(dir, `cache-${i}`), host: '127.0.0.1', ...opts })
+  s.on('warning', () => {})
+  t.teardown(() => s.close())
+  await s.start()
+  return s
+}
