@@ -1,7 +1,7 @@
 // djcloud pair and djcloud join end to end: two homes, TCP on 127.0.0.1. pair
 // always runs as a real process; the first join does too, the other joins
 // and the usage errors run in-process (runCliInProcess).
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { spawn } from 'node:child_process'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -16,11 +16,13 @@ interface PairProcess {
   exited: Promise<CliResult>
 }
 
-function startPair(args: string[], home: string): PairProcess {
+function startPair(t: ExecutionContext, args: string[], home: string): PairProcess {
   const child = spawn(process.execPath, [BIN, 'pair', ...args], {
     env: { ...process.env, DJCLOUD_HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  // A test that fails before the pairing ends must not leave the process listening.
+  t.teardown(() => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')))
   let stdout = ''
   let stderr = ''
   let announce!: (v: never) => void
@@ -52,7 +54,7 @@ test('pair --json shows a code, join uses it, both print the other\'s fingerprin
   const admin = await initIdentity(adminHome, { name: 'home-pc' })
   const newHome = await tempDir(t)
 
-  const pair = startPair(PAIR_ARGS, adminHome)
+  const pair = startPair(t, PAIR_ARGS, adminHome)
   const shown = await pair.announced
   t.regex(shown.code, /^djpair1:[A-Z2-7]+$/)
   t.regex(shown.address, /^127\.0\.0\.1:\d+$/)
@@ -91,7 +93,7 @@ test('pair --json shows a code, join uses it, both print the other\'s fingerprin
 test('pair and join fail cleanly: expiry, a mistyped code, bad options', async (t) => {
   const adminHome = await tempDir(t)
   await initIdentity(adminHome, { name: 'home-pc' })
-  const pair = startPair([...PAIR_ARGS, '--ttl', '0.5'], adminHome)
+  const pair = startPair(t, [...PAIR_ARGS, '--ttl', '0.5'], adminHome)
   const shown = await pair.announced
   const expired = await pair.exited
   t.is(expired.code, 1)
@@ -119,7 +121,7 @@ test('twelve clients that connect to pair and say nothing do not block a real jo
   await initIdentity(adminHome, { name: 'home-pc' })
   const newHome = await tempDir(t)
   // A short ttl: should the join fail, pair still ends soon.
-  const pair = startPair([...PAIR_ARGS, '--ttl', '30'], adminHome)
+  const pair = startPair(t, [...PAIR_ARGS, '--ttl', '30'], adminHome)
   const shown = await pair.announced
   const port = Number(shown.address.split(':')[1])
   const silent: Socket[] = []
