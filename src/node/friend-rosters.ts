@@ -34,7 +34,7 @@ export const FRIEND_ROSTER_POLL = 2 * 60_000 // ms between looks at friends' rev
  * roster it restores is never older than one a friend still holds.
  */
 export const OWNER_ROSTER_COMMAND = 'owner-roster'
-const REPUT_EVERY = 30 * 60_000 // ms: BEP 44 items expire after about two hours
+export const FRIEND_ROSTER_REPUT = 30 * 60_000 // ms between puts of our revocation items: BEP 44 items expire after about two hours
 
 /** The salt of the revocation item `owner` puts for one friend: only the two circles can compute it. */
 export function revocationSalt(friendSecret: Uint8Array, owner: Uint8Array): Buffer {
@@ -56,6 +56,8 @@ export interface FriendRostersOptions {
   dht?: DhtNode | null
   /** ms between looks at friends' revocation items (default FRIEND_ROSTER_POLL). */
   pollMs?: number
+  /** ms between puts of our revocation items for friends (admin devices; default FRIEND_ROSTER_REPUT). */
+  reputMs?: number
   onWarning?: (err: Error) => void
 }
 
@@ -206,7 +208,7 @@ export class FriendRosters extends EventEmitter<Events> {
       try {
         const dht = this.opts.dht
         if (!dht || this.stopped) return
-        if (Date.now() - this.lastPut >= REPUT_EVERY) await this.publish()
+        if (Date.now() - this.lastPut >= (this.opts.reputMs ?? FRIEND_ROSTER_REPUT)) await this.publish()
         for (const [owner, secret] of friendSecrets(this.opts.identity())) {
           if (this.stopped) return
           const key = Buffer.from(owner, 'hex')
