@@ -230,17 +230,29 @@ export class NodeBackups implements SwarmBackups {
 
   // ---- running ---------------------------------------------------------------
 
+  private attached = false
   private started = false
 
-  /** Listens for friends' notices and starts polling. Idempotent. */
-  start(_signal?: AbortSignal): void {
-    if (this.started || this.stopped) return
-    this.started = true
+  /**
+   * Answers POINTER_COMMAND and listens for friends' notices. The node calls
+   * it before its peer port opens, so a device that links at once is
+   * answered; start() calls it too. Idempotent.
+   */
+  attach(): void {
+    if (this.attached || this.stopped) return
+    this.attached = true
     const swarm = this.opts.swarm()
     swarm.holders.onCommand(POINTER_COMMAND, (_body, link) => this.answerPointer(link))
     const onNotice = (link: DeviceLink, n: ManifestNotice) => void this.onNotice(link, n).catch((e) => this.warn(e))
     swarm.holders.on('notice', onNotice)
     swarm.friends.on('notice', onNotice)
+  }
+
+  /** Attaches (above) and starts polling. Idempotent. */
+  start(_signal?: AbortSignal): void {
+    if (this.started || this.stopped) return
+    this.started = true
+    this.attach()
     const every = this.opts.pollMs ?? BACKUP_POLL_INTERVAL
     this.timer = setInterval(() => void this.poll().catch((e) => this.warn(e)), every)
     this.timer.unref()

@@ -160,12 +160,18 @@ export class FriendRosters extends EventEmitter<Events> {
 
   // ---- over the links --------------------------------------------------------
 
+  private attached = false
   private started = false
 
-  /** Tells linked friends our roster, takes theirs, polls their DHT items. Idempotent. */
-  start(): void {
-    if (this.started || this.stopped) return
-    this.started = true
+  /**
+   * Tells each friend's device that links our roster, takes theirs, answers
+   * OWNER_ROSTER_COMMAND. The node calls it before its peer port opens, so a
+   * device that links at once is told and answered; start() calls it too.
+   * Idempotent.
+   */
+  attach(): void {
+    if (this.attached || this.stopped) return
+    this.attached = true
     const swarm = this.opts.swarm()
     swarm.on('friend', (link) => this.tell([link]))
     swarm.holders.on('link', (link) => link.session.peer.kind === 'friend' && this.tell([link]))
@@ -176,6 +182,13 @@ export class FriendRosters extends EventEmitter<Events> {
       const signed = await this.signedOf(hex(link.session.peer.certificate.owner))
       return signed ? { body: signed } : { refused: 'no roster of your owner is held here' }
     })
+  }
+
+  /** Attaches (above) and polls friends' DHT items. Idempotent. */
+  start(): void {
+    if (this.started || this.stopped) return
+    this.started = true
+    this.attach()
     if (this.opts.dht) {
       this.timer = setInterval(() => void this.poll().catch((e) => this.warn(e)), this.opts.pollMs ?? FRIEND_ROSTER_POLL)
       this.timer.unref()

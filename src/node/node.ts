@@ -371,7 +371,18 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         },
         onWarning: warn,
       })
-    }, () => p.sync?.stop()),
+      // Their link and notice listeners and command handlers too: a device
+      // linking or asking at once is answered, not refused as "not served here".
+      p.friendRosters.attach()
+      p.sharing.attach()
+      p.backups.attach()
+    }, () => {
+      // What a handler started before its service did (a friend's poll on a notice) stops here too.
+      p.sync?.stop()
+      p.sharing?.stop()
+      p.backups?.stop()
+      p.friendRosters?.stop()
+    }),
 
     service('peer-port', async () => {
       try {
