@@ -8,7 +8,9 @@ import { serveNode } from '../helpers/node-process.ts'
 import { runCli } from '../helpers/cli.ts'
 import { until } from '../helpers/until.ts'
 
-const timings = { redial: 500, manifestPoll: 1_000, shareRound: 1_000 } // ms: not the backup poll: the notice is what reaches the friend
+// ms: not the backup poll (the notice is what reaches the friend); the notice gap is short so the
+// second push's notice counts even when the first one's came a moment before (5 s by default)
+const timings = { redial: 500, manifestPoll: 1_000, shareRound: 1_000, backupNoticeGap: 200 }
 
 delete process.env.DJCLOUD_BACKUP_POLL_MS
 
