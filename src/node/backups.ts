@@ -33,9 +33,9 @@ import {
 } from '../backup/index.ts'
 
 export const BACKUP_POLL_INTERVAL = 10 * 60_000 // ms between polls of friends' backup items
-const LOOKUP_MS = 2_000
-const REPUT_EVERY = 30 * 60_000 // ms: BEP 44 items expire after about two hours
-const NOTICE_GAP = 5_000 // ms between polls a friend's notices may start
+export const BACKUP_LOOKUP = 2_000 // ms a backup channel's DHT lookup, or a linked owner device's pointer answer, is waited for
+export const BACKUP_REPUT = 30 * 60_000 // ms between re-puts of a pointer: BEP 44 items expire after about two hours
+export const BACKUP_NOTICE_GAP = 5_000 // ms between polls a friend's notices may start
 const SERVED_CACHE = 2 // backups kept in memory while being served
 const SERVED_FOR = 60_000 // ms
 
@@ -47,6 +47,12 @@ export interface NodeBackupsOptions {
   stores: () => OpenStores
   /** ms between polls of friends' backup items (default BACKUP_POLL_INTERVAL). */
   pollMs?: number
+  /** ms a backup channel's DHT lookup, or a linked owner device's pointer answer, is waited for (default BACKUP_LOOKUP). */
+  lookupMs?: number
+  /** ms between re-puts of our pointer and of friends' pointers kept here (default BACKUP_REPUT). */
+  reputMs?: number
+  /** ms between polls of one friend that its notices may start (default BACKUP_NOTICE_GAP). */
+  noticeGapMs?: number
   onWarning?: (err: Error) => void
 }
 
@@ -139,6 +145,14 @@ export class NodeBackups implements SwarmBackups {
     this.opts.onWarning?.(err as Error)
   }
 
+  private get lookupMs(): number {
+    return this.opts.lookupMs ?? BACKUP_LOOKUP
+  }
+
+  private get reputMs(): number {
+    return this.opts.reputMs ?? BACKUP_REPUT
+  }
+
   /**
    * The backup channels of this roster (one per friend and direction, from
    * the friendship secret): ours with each friend (channel hex -> friend
@@ -216,17 +230,29 @@ export class NodeBackups implements SwarmBackups {
 
   // ---- running ---------------------------------------------------------------
 
+  private attached = false
   private started = false
 
-  /** Listens for friends' notices and starts polling. Idempotent. */
-  start(_signal?: AbortSignal): void {
-    if (this.started || this.stopped) return
-    this.started = true
+  /**
+   * Answers POINTER_COMMAND and listens for friends' notices. The node calls
+   * it before its peer port opens, so a device that links at once is
+   * answered; start() calls it too. Idempotent.
+   */
+  attach(): void {
+    if (this.attached || this.stopped) return
+    this.attached = true
     const swarm = this.opts.swarm()
     swarm.holders.onCommand(POINTER_COMMAND, (_body, link) => this.answerPointer(link))
     const onNotice = (link: DeviceLink, n: ManifestNotice) => void this.onNotice(link, n).catch((e) => this.warn(e))
     swarm.holders.on('notice', onNotice)
     swarm.friends.on('notice', onNotice)
+  }
+
+  /** Attaches (above) and starts polling. Idempotent. */
+  start(_signal?: AbortSignal): void {
+    if (this.started || this.stopped) return
+    this.started = true
+    this.attach()
     const every = this.opts.pollMs ?? BACKUP_POLL_INTERVAL
     this.timer = setInterval(() => void this.poll().catch((e) => this.warn(e)), every)
     this.timer.unref()
@@ -247,7 +273,7 @@ export class NodeBackups implements SwarmBackups {
     let running = this.fetching.get(n.signer)
     if (running) return void (await running)
     // A friend's device cannot make us poll more than every few seconds by sending notices.
-    if (Date.now() - (this.noticed.get(n.signer) ?? 0) < NOTICE_GAP) return
+    if (Date.now() - (this.noticed.get(n.signer) ?? 0) < (this.opts.noticeGapMs ?? BACKUP_NOTICE_GAP)) return
     if (this.noticed.size >= 10_000) this.noticed.clear()
     this.noticed.set(n.signer, Date.now())
     running = this.pollFriend(n.signer, friend.owner).finally(() => this.fetching.delete(n.signer))
@@ -259,7 +285,7 @@ export class NodeBackups implements SwarmBackups {
   poll(): Promise<void> {
     this.polling ??= (async () => {
       try {
-        if (this.id.owner && Date.now() - this.lastPut >= REPUT_EVERY) await this.reput().catch((e) => this.warn(e))
+        if (this.id.owner && Date.now() - this.lastPut >= this.reputMs) await this.reput().catch((e) => this.warn(e))
         else await this.pointer(this.id.roster.owner) // every own device keeps (and so serves) the owner's pointer
         await this.announce()
         for (const f of this.id.roster.friends) {
@@ -366,7 +392,7 @@ export class NodeBackups implements SwarmBackups {
       await rename(`${file}.tmp`, file)
     }
     if (!saved) return []
-    const due = Date.now() - (this.friendPut.get(ownerHex) ?? 0) >= REPUT_EVERY
+    const due = Date.now() - (this.friendPut.get(ownerHex) ?? 0) >= this.reputMs
     if (!item || item.seq < saved.seq || due) {
       await dht.putSigned({ publicKey: owner, salt: BACKUP_SALT, ...saved }).then(
         () => this.friendPut.set(ownerHex, Date.now()),
@@ -385,7 +411,7 @@ export class NodeBackups implements SwarmBackups {
     let best: SignedPointer | null = null
     trace('[%s] asking %d linked owner devices for the pointer', ownerHex.slice(0, 8), links.length)
     for (const link of links.slice(0, 4)) {
-      const body = await swarm.holders.command(link, POINTER_COMMAND, new Uint8Array(0), LOOKUP_MS).catch((err: Error) => (trace('[%s] %s: pointer command failed: %s', ownerHex.slice(0, 8), link.name, err.message), null))
+      const body = await swarm.holders.command(link, POINTER_COMMAND, new Uint8Array(0), this.lookupMs).catch((err: Error) => (trace('[%s] %s: pointer command failed: %s', ownerHex.slice(0, 8), link.name, err.message), null))
       const p = body ? readPointerAnswer(body, owner) : null
       if (p && (!best || p.seq > best.seq)) best = { seq: p.seq, v: p.v, sig: p.sig }
     }
@@ -427,7 +453,7 @@ export class NodeBackups implements SwarmBackups {
     const dht = this.opts.dht
     if (dht) {
       await Promise.all(channels.map(async (channel) => {
-      const peers = await dht.lookup(channel, LOOKUP_MS).catch(() => [])
+      const peers = await dht.lookup(channel, this.lookupMs).catch(() => [])
       trace('[%s] lookup: %s', channel.toString('hex').slice(0, 8), peers.map((a) => `${a.host}:${a.port}`).join(' ') || 'none')
       await Promise.all(
         peers

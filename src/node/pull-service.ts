@@ -32,6 +32,10 @@ export interface PullServiceOptions {
   nonceFile?: string
   /** ms without wires before a pull looks a track's holders up again (GigPullOptions.noWiresGraceMs). */
   noWiresGraceMs?: number
+  /** ms without a piece before a pull's fetch with wires gives up (GigPullOptions.stallMs). */
+  stallMs?: number
+  /** ms between checks of a pull's fetch (GigPullOptions.watchMs). */
+  watchMs?: number
   onWarning?: (err: Error) => void
 }
 
@@ -277,6 +281,8 @@ export class PullService {
         playlist, device: { id: device.id, name: device.name }, entries, swarm, locate: this.opts.locate,
         ...(this.opts.pin ? { pin: this.opts.pin } : {}),
         ...(this.opts.noWiresGraceMs ? { noWiresGraceMs: this.opts.noWiresGraceMs } : {}),
+        ...(this.opts.stallMs ? { stallMs: this.opts.stallMs } : {}),
+        ...(this.opts.watchMs ? { watchMs: this.opts.watchMs } : {}),
       })
       const job = new LocalJob(gig, playlist, device, requestedBy)
       gig.on('progress', () => job.emit('progress'))

@@ -9,7 +9,9 @@ import { friendCircles } from '../helpers/friends.ts'
 import { serveFirst, serveJoining } from '../helpers/friend-nodes.ts'
 import { heldSeqs } from '../helpers/backup-held.ts'
 
-const timings = { redial: 500, manifestPoll: 1_000, shareRound: 1_000 } // ms: not the backup poll: the notice is what reaches the friend
+// ms: not the backup poll (the notice is what reaches the friend); the notice gap is short so the
+// second push's notice counts even when the first one's came a moment before (5 s by default)
+const timings = { redial: 500, manifestPoll: 1_000, shareRound: 1_000, backupNoticeGap: 200 }
 
 delete process.env.DJCLOUD_BACKUP_POLL_MS
 
