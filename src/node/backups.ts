@@ -123,6 +123,8 @@ export class NodeBackups implements SwarmBackups {
   private readonly pointerTurns = new Map<string, Promise<void>>()
   /** When a notice last made us poll an owner (hex). */
   private readonly noticed = new Map<string, number>()
+  /** A poll due after a notice that came while busy or within the gap, by owner hex (one each). */
+  private readonly trailing = new Map<string, NodeJS.Timeout>()
   /** Fetches started by a notice, by owner hex. */
   private readonly fetching = new Map<string, Promise<void>>()
   /** Backups being served, read once: folder/sha256 -> bytes, until when kept. */
@@ -262,22 +264,45 @@ export class NodeBackups implements SwarmBackups {
   stop(): void {
     this.stopped = true
     if (this.timer) clearInterval(this.timer)
+    for (const t of this.trailing.values()) clearTimeout(t)
+    this.trailing.clear()
   }
 
-  /** A friend's device says its owner pushed a backup: fetch it now rather than at the next poll. */
+  /**
+   * A friend's device says its owner pushed a backup: fetch it now rather
+   * than at the next poll. A notice that comes while a fetch for that owner
+   * runs, or within the notice gap of the last one, is not dropped: one
+   * poll follows when the running fetch ends and the gap has passed (a
+   * friend's device still cannot make us poll more often than the gap).
+   */
   private async onNotice(link: DeviceLink, n: ManifestNotice): Promise<void> {
     const peer = link.session.peer
     if (n.kind !== 'backup' || peer.kind !== 'friend' || n.signer !== ownerOf(peer) || this.stopped) return
     const friend = this.id.roster.friends.find((f) => hex(f.owner) === n.signer)
     if (!friend) return
-    let running = this.fetching.get(n.signer)
-    if (running) return void (await running)
-    // A friend's device cannot make us poll more than every few seconds by sending notices.
-    if (Date.now() - (this.noticed.get(n.signer) ?? 0) < (this.opts.noticeGapMs ?? BACKUP_NOTICE_GAP)) return
+    const wait = (this.noticed.get(n.signer) ?? -Infinity) + (this.opts.noticeGapMs ?? BACKUP_NOTICE_GAP) - Date.now()
+    if (this.fetching.has(n.signer) || wait > 0) {
+      if (this.trailing.has(n.signer)) return // one follows already
+      const timer = setTimeout(() => {
+        this.trailing.delete(n.signer)
+        void this.noticedPoll(n.signer, friend.owner).catch((e) => this.warn(e))
+      }, Math.max(0, wait))
+      timer.unref()
+      this.trailing.set(n.signer, timer)
+      return
+    }
+    await this.noticedPoll(n.signer, friend.owner)
+  }
+
+  /** A poll of one friend's pointer because of a notice, after any fetch for that owner running now. */
+  private async noticedPoll(ownerHex: string, owner: Uint8Array): Promise<void> {
+    await this.fetching.get(ownerHex)?.catch(() => {})
+    // Another that started meanwhile started after the notice: it finds what the notice named.
+    if (this.stopped || this.fetching.has(ownerHex)) return
     if (this.noticed.size >= 10_000) this.noticed.clear()
-    this.noticed.set(n.signer, Date.now())
-    running = this.pollFriend(n.signer, friend.owner).finally(() => this.fetching.delete(n.signer))
-    this.fetching.set(n.signer, running)
+    this.noticed.set(ownerHex, Date.now())
+    const running = this.pollFriend(ownerHex, owner).finally(() => this.fetching.delete(ownerHex))
+    this.fetching.set(ownerHex, running)
     await running
   }
 

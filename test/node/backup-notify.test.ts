@@ -34,3 +34,25 @@ test('a friend that fetched once hears of the next push at once', async (t) => {
   })
   t.is(after, '[2,1]', 'the second push reached her without a sync')
 })
+
+test('pushes made one right after another all reach the friend: a notice within the gap, or during a fetch, is followed by one poll, not dropped', async (t) => {
+  t.timeout(90_000)
+  const root = await tempDir(t)
+  const { alex: [alex], fiona: [fiona] } = await friendCircles(root)
+  const gapped = { ...timings, backupNoticeGap: 2_000 }
+  const a = await serveFirst(t, alex!, { timings: gapped })
+  const f = await serveJoining(t, fiona!, a.info.bootstrap!, { timings: gapped })
+  const held = async () => JSON.stringify(await heldSeqs(fiona!))
+  await cli(alex!, ['backup', 'push'])
+  await cli(fiona!, ['backup', 'sync'])
+  t.is(await held(), '[1]')
+  await cli(alex!, ['backup', 'push'])
+  await cli(alex!, ['backup', 'push']) // its notice comes within the gap of the last one (or while that fetch runs)
+  const after = await until(async () => {
+    const h = await held()
+    return h.startsWith('[3') ? h : undefined
+  }, 30_000).catch((err: Error) => {
+    throw withLogs(err, { ALEX: a, FIONA: f })
+  })
+  t.is(after, '[3,2,1]', 'the third push reached her without a sync or a poll')
+})
