@@ -373,15 +373,28 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       })
       // Their link and notice listeners and command handlers too: a device
       // linking or asking at once is answered, not refused as "not served here".
+      // Gig preparation: pulls of a playlist here, or asked of / by another own device.
+      p.pulls = new PullService({
+        identity: id, swarm: p.swarm, book: p.book, union: () => p.union.get(), onWarning: warn,
+        locate: (sha) => locateTrack(p.library, join(home, 'cache'), sha),
+        // Pulled tracks stay: the cache never evicts a pinned track (`djcloud cache unpin` lets it go).
+        pin: (sha) => p.swarm.cache.pin(sha),
+        nonceFile: pullNoncesPath(home),
+        noWiresGraceMs: t.pullNoWiresGrace,
+        stallMs: t.pullStall,
+        watchMs: t.pullWatch,
+      })
       p.friendRosters.attach()
       p.sharing.attach()
       p.backups.attach()
+      p.pulls.attach()
     }, () => {
       // What a handler started before its service did (a friend's poll on a notice) stops here too.
       p.sync?.stop()
       p.sharing?.stop()
       p.backups?.stop()
       p.friendRosters?.stop()
+      p.pulls?.stop()
     }),
 
     service('peer-port', async () => {
@@ -431,20 +444,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       })
     }, () => p.ui?.stop()),
 
-    // Gig preparation: pulls of a playlist here, or asked of / by another own device.
-    service('pulls', (signal) => {
-      p.pulls = new PullService({
-        identity: id, swarm: p.swarm, book: p.book, union: () => p.union.get(), onWarning: warn,
-        locate: (sha) => locateTrack(p.library, join(home, 'cache'), sha),
-        // Pulled tracks stay: the cache never evicts a pinned track (`djcloud cache unpin` lets it go).
-        pin: (sha) => p.swarm.cache.pin(sha),
-        nonceFile: pullNoncesPath(home),
-        noWiresGraceMs: t.pullNoWiresGrace,
-        stallMs: t.pullStall,
-        watchMs: t.pullWatch,
-      })
-      return p.pulls.start(signal)
-    }, () => p.pulls?.stop()),
+    service('pulls', (signal) => p.pulls.start(signal), () => p.pulls?.stop()),
 
     service('api', async () => {
       const apiHost = opts.apiHost ?? '127.0.0.1'

@@ -45,7 +45,7 @@ test("a friend's device linking while the node starts is answered, told the rost
   t.timeout(120_000)
   const root = await tempDir(t)
   const [alex] = await makeHomes(join(root, 'a'), ['alex-pc'])
-  const [fiona] = await makeHomes(join(root, 'f'), ['fiona-pc'])
+  const [fiona, fionaPhone] = await makeHomes(join(root, 'f'), ['fiona-pc', 'fiona-phone'])
   const ownerId = async (home: string) => formatId('owner', (await loadIdentity(home)).roster.owner)
   const trust = async (home: string, owner: string, name: string) => {
     const r = await runCliInProcess(['trust', 'add', owner, '--role', 'friend', '--name', name], { DJCLOUD_HOME: home })
@@ -106,10 +106,24 @@ test("a friend's device linking while the node starts is answered, told the rost
   const roster = await alexSwarm.holders.command(backupLink, OWNER_ROSTER_COMMAND, new Uint8Array(0))
   const pointer = readPointerAnswer(await alexSwarm.holders.command(backupLink, POINTER_COMMAND, new Uint8Array(0)), alexId.roster.owner)
   const shareLink = await alexSwarm.connectFriend('127.0.0.1', peerPort, shareChannelInfoHash(secret, fionaId.roster.owner), fionaHex)
+  // Her phone, an own device, asks about a pull job: answered by the pull service, not refused as "not served here".
+  const phoneId = await loadIdentity(fionaPhone!)
+  const phone = new Swarm({
+    credentials: { deviceSeed: phoneId.device.seed, certificate: encodeCertificate(phoneId.certificate) },
+    roster: () => phoneId.roster, circleSecret: phoneId.circleSecret, cacheDir: join(root, 'phone-cache'), port: 0, host: '127.0.0.1',
+  })
+  await phone.start()
+  t.teardown(() => phone.close())
+  const phoneLink = await phone.connectDevice('127.0.0.1', peerPort)
+  const pullStatus = await phone.devices.command(phoneLink, 'pull-status', encode({ job: 'no-such-job' })).then(
+    (b) => `answered ${b.length} bytes`,
+    (err: Error) => `refused: ${err.message}`,
+  )
   await until(async () => (told.filter((x) => x.n.kind === 'roster').length >= 2 ? true : undefined), 30_000).catch((err: Error) => {
     throw new Error(`${err.message}: told ${JSON.stringify(told.map((x) => [x.on, x.n.kind]))}`)
   })
   t.false(started, 'all of this happened while the node was still starting')
+  t.notRegex(pullStatus, /not served here/, 'the pull service answered its own device during start-up')
 
   t.true(Buffer.from(roster).equals(alexRoster), "Alex's roster as Fiona's node keeps it")
   t.is(pointer?.seq, 1, "Alex's pointer as Fiona's node keeps it")
