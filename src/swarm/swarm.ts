@@ -354,6 +354,11 @@ export class Swarm extends EventEmitter<Events> {
   /** Joins another own device's channel (addresses come from trackers, pairing or config). */
   async connectDevice(host: string, port: number): Promise<DeviceLink> {
     const s = await this.dial(host, port, this.channel)
+    // A tracker or the DHT lists this device too: told apart by its key, and closed before any hello.
+    if (Buffer.from(s.peer.certificate.device).toString('hex') === ownKey(this.opts.credentials)) {
+      s.wire.destroy()
+      throw new SwarmError('ERR_SELF', `${host}:${port} is this device`)
+    }
     const link = this.devices.add(s)
     return this.devices.ready(link)
   }
