@@ -22,6 +22,7 @@ import { BACKUP_SALT, BackupError, decodePointer, importBackup, openPointerFrien
 import { checkCopy, POINTER_COMMAND, readPointerAnswer } from './backups.ts'
 import { newestRoster, type FoundRoster } from './restore-roster.ts'
 import { OWNER_ROSTER_COMMAND } from './friend-rosters.ts'
+import { unreachable } from './dial-backoff.ts'
 
 export interface NetworkRestoreOptions {
   phrase: string
@@ -140,7 +141,7 @@ export async function restoreOverNetwork(home: string, opts: NetworkRestoreOptio
           const link = await swarm.connectHolder(a.host, a.port, a.channel, allow, true).catch((err: Error) => {
             warn(new Error(`${at}: ${err.message}`))
             // Offline now: perhaps later; a refusal is not asked again.
-            if (!/ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|in time/.test(err.message)) gaveUp.add(at)
+            if (!unreachable(err)) gaveUp.add(at)
             return null
           })
           if (link) {

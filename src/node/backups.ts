@@ -25,7 +25,7 @@ import { asBytes, asDict, asInt, decode, encode, type BDict } from '../codec/ind
 import { friendSecrets, type Identity, type Roster } from '../identity/index.ts'
 import { verifySignedItem, type DhtNode } from '../manifest/index.ts'
 import { backupChannelInfoHash, type CommandAnswer, type DeviceLink, type ManifestNotice, type Swarm, type SwarmBackups, type VerifiedPeer } from '../swarm/index.ts'
-import { DialBackoff } from './dial-backoff.ts'
+import { DialBackoff, unreachable } from './dial-backoff.ts'
 import { logger } from '../log/index.ts'
 import {
   BACKUP_SALT, BackupError, decodePointer, encodePointer, sealPointerFriends, exportFromStores, heldDir, heldOwners, KEEP_VERSIONS, pushedDir, quotaFor, verifyBackup,
@@ -478,24 +478,25 @@ export class NodeBackups implements SwarmBackups {
     const dht = this.opts.dht
     if (dht) {
       await Promise.all(channels.map(async (channel) => {
-      const peers = await dht.lookup(channel, this.lookupMs).catch(() => [])
-      trace('[%s] lookup: %s', channel.toString('hex').slice(0, 8), peers.map((a) => `${a.host}:${a.port}`).join(' ') || 'none')
-      await Promise.all(
-        peers
-          .filter((a) => !(a.port === swarm.port && (a.host.startsWith('127.') || a.host === '0.0.0.0')))
-          .filter((a) => this.refused.allows(`${channel.toString('hex')}@${a.host}:${a.port}`))
-          .map((a) => {
-            const key = `${channel.toString('hex')}@${a.host}:${a.port}`
-            return swarm.connectHolder(a.host, a.port, channel, allow).then(
-              () => this.refused.succeeded(key),
-              (err: Error) => {
-                trace('[%s] dial %s:%d failed: %s', channel.toString('hex').slice(0, 8), a.host, a.port, err.message)
-                // Closed at the wire (a refusal, or a device going down mid-handshake), not just unreachable.
-                if (!/ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|in time/.test(err.message)) this.refused.failed(key)
-              },
-            )
-          }),
-      )
+        const ih = channel.toString('hex')
+        const peers = await dht.lookup(channel, this.lookupMs).catch(() => [])
+        trace('[%s] lookup: %s', ih.slice(0, 8), peers.map((a) => `${a.host}:${a.port}`).join(' ') || 'none')
+        await Promise.all(
+          peers
+            .filter((a) => !(a.port === swarm.port && (a.host.startsWith('127.') || a.host === '0.0.0.0')))
+            .map((a) => ({ a, key: `${ih}@${a.host}:${a.port}` }))
+            .filter(({ key }) => this.refused.allows(key))
+            .map(({ a, key }) =>
+              swarm.connectHolder(a.host, a.port, channel, allow).then(
+                () => this.refused.succeeded(key),
+                (err: Error) => {
+                  trace('[%s] dial %s:%d failed: %s', ih.slice(0, 8), a.host, a.port, err.message)
+                  // Closed at the wire (a refusal, or a device going down mid-handshake), not just unreachable.
+                  if (!unreachable(err)) this.refused.failed(key)
+                },
+              ),
+            ),
+        )
       }))
     }
     return open()
