@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { machineInfo, type MachineInfo } from '../common.ts'
 import { gitCommit } from '../common.ts'
 import { call } from './api.ts'
-import { chaosLoop } from './chaos.ts'
+import { chaosLoop, startWithRetries } from './chaos.ts'
 import { FRIEND_DEVICE, firstScan, makeCircle, OWN_DEVICES } from './circle.ts'
 import { Device } from './devices.ts'
 import { driverLoop } from './driver.ts'
@@ -18,7 +18,7 @@ import { liveChecks } from './live-checks.ts'
 import type { OpContext, OpKind, PlaylistBody } from './operations.ts'
 import { PlaylistLedger } from './playlist-ledger.ts'
 import { Rng } from './rng.ts'
-import { sleep, waitFor } from './sleep.ts'
+import { waitFor } from './sleep.ts'
 import { storeChecks } from './store-checks.ts'
 import { Tally, type Loss, type OpCounts } from './tally.ts'
 
@@ -141,19 +141,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResults> {
     const [admin, , , friend] = devices as [Device, Device, Device, Device]
     const own = devices.filter((d) => d.spec.own)
     // A start that fails (the error said in the log) is tried again twice, as the chaos loop does.
-    const startDevice = async (d: Device) => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await d.start()
-        } catch (err) {
-          o.log(`${d.name} did not start (attempt ${attempt}): ${(err as Error).message.split('\n')[0]}`)
-          if (attempt === 3) throw err
-          await sleep(2_000)
-        }
-      }
-    }
-    await startDevice(admin)
-    await Promise.all(devices.slice(1).map(startDevice))
+    await startWithRetries(admin, o.log)
+    await Promise.all(devices.slice(1).map((d) => startWithRetries(d, o.log)))
     const ledger = new PlaylistLedger(PLAYLISTS)
     await prepare(own, model, ledger, waitMs)
     const backupSeqs = [await firstBackup(admin, friend, circle.ownerHex, waitMs)]

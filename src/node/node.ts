@@ -371,8 +371,6 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         },
         onWarning: warn,
       })
-      // Their link and notice listeners and command handlers too: a device
-      // linking or asking at once is answered, not refused as "not served here".
       // Gig preparation: pulls of a playlist here, or asked of / by another own device.
       p.pulls = new PullService({
         identity: id, swarm: p.swarm, book: p.book, union: () => p.union.get(), onWarning: warn,
@@ -384,6 +382,8 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         stallMs: t.pullStall,
         watchMs: t.pullWatch,
       })
+      // Their link and notice listeners and command handlers too: a device
+      // linking or asking at once is answered, not refused as "not served here".
       p.friendRosters.attach()
       p.sharing.attach()
       p.backups.attach()
