@@ -1,0 +1,2 @@
+export { selfSignedCertificate, ed25519KeyOf } from './certificate.ts'
+export type { TlsCredentials } from './certificate.ts'
