@@ -18,7 +18,7 @@
 //   prefetching on its own) and, 20 times each, the time to the first 64 KiB
 //   of a region not fetched yet: a read out of the blue (TTFB), and a jump
 //   away from a sequential read in progress (seek).
-import { connect } from 'node:net'
+import { dialLink } from '../../src/link/index.ts'
 import { open, rm } from 'node:fs/promises'
 import { randomInt } from 'node:crypto'
 import { join } from 'node:path'
@@ -44,7 +44,7 @@ const elapsed = (t0: number) => Math.round((performance.now() - t0) * 1000) / 10
 function connectAll(torrent: Torrent): Promise<void> {
   return Promise.all(
     ports.map(async (port) => {
-      const sock = connect(port, '127.0.0.1')
+      const sock = await dialLink('127.0.0.1', port)
       sock.on('error', () => {})
       const session = await authenticate(sock, { credentials, roster: () => config.roster, infoHash: meta.infoHash })
       torrent.addPeer(session)

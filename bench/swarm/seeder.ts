@@ -4,7 +4,8 @@
 // dj_auth, on 127.0.0.1 and a port the OS picks, printed on stdout as
 // {"port": N}. Exits on SIGTERM or SIGINT, and when stdin closes (its parent
 // died), so it never outlives the benchmark.
-import { createServer, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
+import { createLinkServer } from '../../src/link/index.ts'
 import { once } from 'node:events'
 import { authenticate, CompleteFile, Torrent } from '../../src/swarm/index.ts'
 import { flags, loadConfig } from './config.ts'
@@ -17,7 +18,7 @@ const { meta, roster } = config
 const torrent = new Torrent(meta, await CompleteFile.open(config.source, meta))
 torrent.on('warning', (err) => process.stderr.write(`seeder ${args.device}: ${err.message}\n`))
 const sockets = new Set<Socket>()
-const server = createServer((sock) => {
+const server = createLinkServer((sock) => {
   sockets.add(sock)
   sock.on('close', () => sockets.delete(sock))
   sock.on('error', () => {})

@@ -37,7 +37,7 @@ export function selfSignedCertificate(seed?: Uint8Array): TlsCredentials {
     new RelativeDistinguishedName([new AttributeTypeAndValue({ type: '2.5.4.3', value: new AttributeValue({ utf8String: 'djcloud' }) })]),
   ])
   const serial = randomBytes(8)
-  serial[0] = serial[0]! & 0x7f // a positive INTEGER
+  serial[0] = serial[0]! & 0x7f || 1 // a positive INTEGER in minimal DER (no leading zero byte)
   const tbs = new TBSCertificate({
     version: Version.v3,
     serialNumber: toArrayBuffer(serial),

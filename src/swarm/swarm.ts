@@ -3,7 +3,9 @@
 // connection for a known infohash opens that track's torrent then; nothing
 // is verified or announced per track at start-up.
 import { EventEmitter } from 'node:events'
-import { createServer, connect, type Server, type Socket } from 'node:net'
+import type { Server, Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import { createLinkServer, dialLink } from '../link/index.ts'
 import { once } from 'node:events'
 import { access, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -50,6 +52,8 @@ export interface SwarmOptions {
   stalledAfter?: number
   /** ms a device we dialled has to send its hello once the handshake is done (default HELLO_TIMEOUT). */
   helloTimeoutMs?: number
+  /** ms a link's TLS handshake may take, either way (default LINK_HANDSHAKE_TIMEOUT). */
+  handshakeTimeoutMs?: number
 }
 
 /**
@@ -212,7 +216,12 @@ export class Swarm extends EventEmitter<Events> {
     await this.indexCache()
     this.parkTimer = setInterval(() => void this.parkStalled().catch((err: Error) => this.emit('warning', err)), Math.max(10, this.stalledAfter / 4))
     this.parkTimer.unref()
-    const server = createServer((sock) => this.onIncoming(sock))
+    // Every peer connection is a TLS 1.3 link (src/link/); dj_auth runs inside it.
+    const server = createLinkServer((sock) => this.onIncoming(sock), {
+      handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
+      onRefused: (host, reason) => this.refused(host, reason),
+    })
+    server.on('connection', (sock: Socket) => this.onConnection(sock))
     server.on('error', (err) => this.emit('warning', err))
     server.listen(this.opts.port ?? 0, this.opts.host ?? '0.0.0.0')
     await once(server, 'listening')
@@ -253,15 +262,31 @@ export class Swarm extends EventEmitter<Events> {
     sock.on('error', () => {})
   }
 
-  private onIncoming(sock: Socket): void {
+  /** A TCP connection, before its TLS handshake: banned hosts get nothing, not even a ServerHello. */
+  private onConnection(sock: Socket): void {
     const host = sock.remoteAddress ?? ''
     this.track(sock)
     if (this.closed) return void sock.destroy()
     if (this.bans.banned(host)) {
       this.log('refused %s: on the ban list', host)
-      return void sock.destroy()
+      sock.destroy()
     }
-    const local = isLoopback(host)
+  }
+
+  /** A peer refused before or during its proof. */
+  private refused(host: string, reason: string): void {
+    // A dropped connection is not a failed proof; everything else counts.
+    // Loopback is exempt: every process on this machine shares it (several
+    // devices in one demo), and a local attacker has other ways in anyway.
+    if (!reason.startsWith('connection closed') && !isLoopback(host)) this.bans.failure(host)
+    this.log('refused %s: %s', host, reason)
+    this.emit('refused', host, reason)
+  }
+
+  private onIncoming(sock: TLSSocket): void {
+    const host = sock.remoteAddress ?? ''
+    this.track(sock)
+    if (this.closed) return void sock.destroy()
     authenticate(sock, {
       credentials: this.opts.credentials,
       roster: this.opts.roster,
@@ -270,15 +295,7 @@ export class Swarm extends EventEmitter<Events> {
       accept: (ih) => this.admission(ih),
     }).then(
       (s) => this.onSession(s),
-      (err: Error & { reason?: string }) => {
-        const reason = err.reason ?? err.message
-        // A dropped connection is not a failed proof; everything else counts.
-        // Loopback is exempt: every process on this machine shares it (several
-        // devices in one demo), and a local attacker has other ways in anyway.
-        if (!reason.startsWith('connection closed') && !local) this.bans.failure(host)
-        this.log('refused %s: %s', host, reason)
-        this.emit('refused', host, reason)
-      },
+      (err: Error & { reason?: string }) => this.refused(host, err.reason ?? err.message),
     )
   }
 
@@ -327,8 +344,12 @@ export class Swarm extends EventEmitter<Events> {
    * there), so the device there proves itself first and gets our certificate
    * only if it is whom `allow` expects.
    */
-  private dial(host: string, port: number, infoHash: Buffer, allow?: (p: VerifiedPeer) => boolean, trustAnyOwner = false, proveSecond = false): Promise<PeerSession> {
-    const sock = connect(port, host)
+  private async dial(host: string, port: number, infoHash: Buffer, allow?: (p: VerifiedPeer) => boolean, trustAnyOwner = false, proveSecond = false): Promise<PeerSession> {
+    const sock = await dialLink(host, port, { handshakeTimeoutMs: this.opts.handshakeTimeoutMs })
+    if (this.closed) {
+      sock.destroy()
+      throw new SwarmError('ERR_NOT_RUNNING', 'the swarm is closed')
+    }
     this.track(sock)
     return authenticate(sock, {
       credentials: this.opts.credentials, roster: this.opts.roster, friendRevoked: this.opts.friendRevoked, extensions: EXTENSIONS, infoHash, remote: { host, port }, allow, trustAnyOwner, proveSecond,

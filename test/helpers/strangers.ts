@@ -2,9 +2,13 @@
 // .torrent and know a seeder's address but are not trusted devices. Also a
 // tap on a seeder's listener that records, per connection, every byte each
 // way, so a test can check from the seeder's side what it sent and when it
-// hung up. The BitTorrent parsing here is our own (not src/'s Wire) so the
-// test does not trust the code it tests.
+// hung up. The seeder's port is a TLS link port (src/link/): the tap records
+// what moved inside TLS for peers that completed the TLS handshake, and the
+// raw bytes for those that did not. The BitTorrent parsing here is our own
+// (not src/'s Wire) so the test does not trust the code it tests.
 import { connect, type Server, type Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import { linkSocket } from './link.ts'
 import { execFile, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { ExecutionContext } from 'ava'
@@ -65,7 +69,11 @@ export interface TappedConnection {
   /** The peer sent FIN before the socket closed: it hung up, not the seeder. */
   peerEndedFirst: boolean
   remotePort: number
+  /** Whether the peer completed the TLS handshake (a djcloud link). */
+  tls: boolean
+  /** What the peer sent inside TLS (the TLS layer reads the raw socket in C++: a peer that never completed TLS shows nothing). */
   received: Buffer[]
+  /** What the seeder wrote inside TLS (nothing goes to a peer without TLS but TLS records). */
   sent: Buffer[]
 }
 
@@ -81,22 +89,18 @@ export function outgoing(c: TappedConnection): BtStream {
 }
 
 /**
- * Records every connection the server accepts. Registered after the seeder's
- * own handler, it sees the same socket before any byte moves; it only
- * listens (and notes what the seeder writes), it changes nothing.
+ * Records every connection the server accepts: open and close times from the
+ * TCP socket, and once a TLS handshake completes, every byte each way inside
+ * it. Registered after the seeder's own handlers, it sees each socket before
+ * any byte moves; it only listens (and notes what the seeder writes).
  */
 export function tapServer(server: Server): TappedConnection[] {
   const conns: TappedConnection[] = []
+  const byPort = new Map<number, TappedConnection>()
   server.on('connection', (sock: Socket) => {
-    const c: TappedConnection = { openedAt: Date.now(), closedAt: null, peerEndedFirst: false, remotePort: sock.remotePort ?? 0, received: [], sent: [] }
+    const c: TappedConnection = { openedAt: Date.now(), closedAt: null, peerEndedFirst: false, remotePort: sock.remotePort ?? 0, tls: false, received: [], sent: [] }
     conns.push(c)
-    const write = sock.write
-    sock.write = function (this: Socket, chunk: unknown, ...rest: unknown[]) {
-      if (typeof chunk === 'string') c.sent.push(Buffer.from(chunk))
-      else if (chunk instanceof Uint8Array) c.sent.push(Buffer.from(chunk))
-      return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest)
-    } as typeof sock.write
-    sock.on('data', (d: Buffer) => c.received.push(Buffer.from(d)))
+    byPort.set(c.remotePort, c)
     sock.on('end', () => {
       if (c.closedAt === null) c.peerEndedFirst = true
     })
@@ -104,15 +108,30 @@ export function tapServer(server: Server): TappedConnection[] {
       c.closedAt = Date.now()
     })
   })
+  server.on('secureConnection', (sock: TLSSocket) => {
+    const c = byPort.get(sock.remotePort ?? -1)
+    if (!c) return
+    c.tls = true
+    const write = sock.write
+    sock.write = function (this: Socket, chunk: unknown, ...rest: unknown[]) {
+      if (typeof chunk === 'string') c.sent.push(Buffer.from(chunk))
+      else if (chunk instanceof Uint8Array) c.sent.push(Buffer.from(chunk))
+      return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest)
+    } as typeof sock.write
+    sock.on('data', (d: Buffer) => c.received.push(Buffer.from(d)))
+  })
   return conns
 }
+
 
 /**
  * Who is on the other end, from what it sent the seeder: peer id prefixes of
  * the stock clients, the device name in a dj_auth certificate for djcloud
- * devices, 'encrypted' for an MSE/PE handshake (not BitTorrent in clear).
+ * devices, 'no-tls' for a peer that never completed the link's TLS handshake
+ * (plaintext or MSE/PE BitTorrent clients, and old djcloud devices).
  */
 export function whoIs(c: TappedConnection): string {
+  if (!c.tls) return 'no-tls'
   const s = incoming(c)
   if (!s.bittorrent) return 'encrypted'
   if (!s.handshake) return 'silent'
@@ -143,7 +162,7 @@ export interface RawPeerResult {
 }
 
 export interface RawPeer {
-  socket: Socket
+  socket: Socket | TLSSocket
   /** Resolves when the socket closes or `watchMs` passes, whichever comes first. */
   result: Promise<RawPeerResult>
 }
@@ -164,11 +183,13 @@ export function rawPeer(
     /** Sent right after our handshake, before anything arrives. */
     early?: Buffer[]
     /** Called on every arrival with all the seeder sent so far, until it returns true. */
-    script?: (seeder: BtStream, send: (b: Buffer) => void) => boolean
+    script?: (seeder: BtStream, send: (b: Buffer) => void, socket: TLSSocket | Socket) => boolean
     watchMs: number
+    /** Speak BitTorrent inside a TLS link (a stranger who knows djcloud's link protocol); default: plaintext TCP. */
+    link?: boolean
   },
 ): RawPeer {
-  const socket = connect(port, '127.0.0.1')
+  const socket = opts.link ? linkSocket(port) : connect(port, '127.0.0.1')
   socket.on('error', () => {})
   t.teardown(() => void socket.destroy())
   const chunks: Buffer[] = []
@@ -176,7 +197,7 @@ export function rawPeer(
   let scripted = false
   const reserved = Buffer.alloc(8)
   if (opts.extensionBit) reserved[5] = 0x10
-  socket.on('connect', () => {
+  socket.on(opts.link ? 'secureConnect' : 'connect', () => {
     connectedAt = Date.now()
     socket.write(Buffer.concat([PROTOCOL, reserved, opts.infoHash, opts.peerId, ...(opts.early ?? [])]))
   })
@@ -184,7 +205,7 @@ export function rawPeer(
     chunks.push(d)
     if (scripted || !opts.script) return
     const s = parseBtStream(Buffer.concat(chunks))
-    if (s.handshake) scripted = opts.script(s, (b) => void socket.write(b))
+    if (s.handshake) scripted = opts.script(s, (b) => void socket.write(b), socket)
   })
   const result = new Promise<RawPeerResult>((resolve) => {
     const done = (droppedAfter: number | null) => {

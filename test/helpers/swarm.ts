@@ -1,5 +1,6 @@
-// Small in-process swarms on 127.0.0.1 for tests: real TCP, real dj_auth.
-import { createServer, connect, type Server } from 'node:net'
+// Small in-process swarms on 127.0.0.1 for tests: real TLS links, real dj_auth.
+import type { Server } from 'node:net'
+import { createLinkServer, dialLink } from '../../src/link/index.ts'
 import { once } from 'node:events'
 import { createHash, randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
@@ -33,7 +34,7 @@ export async function startSeeder(t: ExecutionContext, device: TestDevice, roste
   const store = typeof source === 'string' ? await CompleteFile.open(source, meta) : source
   const torrent = new Torrent(meta, store)
   torrent.on('warning', () => {})
-  const server = createServer((sock) => {
+  const server = createLinkServer((sock) => {
     sock.on('error', () => {})
     authenticate(sock, { credentials: device.credentials, roster: () => roster, accept: (ih) => (ih.equals(meta.infoHash) ? {} : null) }).then(
       (s) => torrent.addPeer(s),
@@ -56,9 +57,12 @@ export async function startLeecher(t: ExecutionContext, device: TestDevice, rost
   torrent.on('warning', () => {})
   t.teardown(() => torrent.close())
   for (const port of ports) {
-    const sock = connect(port, '127.0.0.1')
-    sock.on('error', () => {})
-    authenticate(sock, { credentials: device.credentials, roster: () => roster, infoHash: meta.infoHash, remote: { host: '127.0.0.1', port } }).then(
+    dialLink('127.0.0.1', port)
+      .then((sock) => {
+        sock.on('error', () => {})
+        return authenticate(sock, { credentials: device.credentials, roster: () => roster, infoHash: meta.infoHash, remote: { host: '127.0.0.1', port } })
+      })
+      .then(
       (s) => torrent.addPeer(s),
       () => {},
     )

@@ -5,7 +5,7 @@
 // it there from then on. Real node processes, plus the revoked device's
 // dials made in-process with its own key and certificate.
 import test from 'ava'
-import { connect } from 'node:net'
+import { dialLink } from '../../src/link/index.ts'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { mkdir } from 'node:fs/promises'
@@ -28,7 +28,7 @@ process.env.DJCLOUD_TIMINGS = JSON.stringify({ friendRosterPoll: 500 }) // frien
 
 /** A dial as `device` to a peer port for one infohash; the session, or null when refused. */
 async function dialAs(device: Identity, port: number, infoHash: Buffer): Promise<PeerSession | null> {
-  const sock = connect(port, '127.0.0.1')
+  const sock = await dialLink('127.0.0.1', port)
   sock.on('error', () => {})
   return authenticate(sock, {
     credentials: credentialsOf(device),

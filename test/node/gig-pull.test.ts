@@ -5,7 +5,7 @@
 // signature, expired, replayed, a friend's device).
 import test from 'ava'
 import { copyFile, mkdir } from 'node:fs/promises'
-import { connect } from 'node:net'
+import { dialLink } from '../../src/link/index.ts'
 import { join } from 'node:path'
 import { asBytes, asDict, decode, encode } from '../../src/codec/index.ts'
 import { friendSecret, loadIdentity, signBytes, type Identity } from '../../src/identity/index.ts'
@@ -159,7 +159,7 @@ test.serial('a playlist pulled to a third device from two; a holder killed mid-p
 
 /** Dials a node's peer port as `who` on `infoHash` and wraps the session in a device channel. */
 async function dialChannel(who: Identity, port: number, infoHash: Buffer, allow: Parameters<typeof authenticate>[1]['allow']): Promise<{ ch: DeviceChannel; link: DeviceLink }> {
-  const sock = connect(port, '127.0.0.1')
+  const sock = await dialLink('127.0.0.1', port)
   const s = await authenticate(sock, {
     credentials: credentialsOf(who),
     roster: () => who.roster,

@@ -4,7 +4,7 @@
 // every other torrent and the device channel); unsharing cuts it off.
 import test from 'ava'
 import { mkdir, readFile } from 'node:fs/promises'
-import { connect } from 'node:net'
+import { dialLink } from '../../src/link/index.ts'
 import { join } from 'node:path'
 import { loadIdentity, type Identity } from '../../src/identity/index.ts'
 import { authenticate, deviceChannelInfoHash } from '../../src/swarm/index.ts'
@@ -19,7 +19,7 @@ import { credentialsOf } from '../helpers/identity-swarm.ts'
 
 /** Dials a peer port as the friend's device would, asking for one infohash; resolves whether the peer let it in. */
 async function friendDial(friend: Identity, sharingOwner: Uint8Array, port: number, infoHash: Buffer): Promise<boolean> {
-  const sock = connect(port, '127.0.0.1')
+  const sock = await dialLink('127.0.0.1', port)
   try {
     const s = await authenticate(sock, {
       credentials: credentialsOf(friend),

@@ -3,7 +3,8 @@
 // (what it fetches is checked by the owner signature). Only when it asks for
 // it, and only on the dialling side.
 import test, { type ExecutionContext } from 'ava'
-import { createServer, connect, type Server } from 'node:net'
+import type { Server } from 'node:net'
+import { createLinkServer, dialLink } from '../../src/link/index.ts'
 import { once } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import { addFriend, friendSecret } from '../../src/identity/index.ts'
@@ -12,7 +13,7 @@ import { makeCircle } from '../helpers/circle.ts'
 import { until } from '../helpers/until.ts'
 
 async function listen(t: ExecutionContext, onSession: (s: Promise<PeerSession>) => void, opts: Parameters<typeof authenticate>[1]): Promise<number> {
-  const server: Server = createServer((sock) => onSession(authenticate(sock, opts)))
+  const server: Server = createLinkServer((sock) => onSession(authenticate(sock, opts)))
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   t.teardown(() => new Promise<void>((r) => server.close(() => r())))
@@ -30,8 +31,8 @@ test('a dial with trustAnyOwner accepts a device of an unknown owner as a holder
     roster: () => friendRoster,
     accept: (ih) => (ih.equals(infoHash) ? { allow: (p) => p.kind === 'friend' } : null),
   })
-  const dial = (trustAnyOwner: boolean) => {
-    const sock = connect(port, '127.0.0.1')
+  const dial = async (trustAnyOwner: boolean) => {
+    const sock = await dialLink('127.0.0.1', port)
     t.teardown(() => void sock.destroy())
     return authenticate(sock, {
       credentials: owner.devices[0]!.credentials, roster: () => owner.roster, infoHash, remote: { host: '127.0.0.1', port }, allow: () => true, trustAnyOwner,
@@ -48,7 +49,7 @@ test('a dial with trustAnyOwner accepts a device of an unknown owner as a holder
   const strangerPort = await listen(t, (p) => sessions.push(p), {
     credentials: owner.devices[0]!.credentials, roster: () => owner.roster, accept: () => ({ allow: () => true }), trustAnyOwner: true,
   })
-  const sock = connect(strangerPort, '127.0.0.1')
+  const sock = await dialLink('127.0.0.1', strangerPort)
   t.teardown(() => void sock.destroy())
   const out = authenticate(sock, { credentials: friend.devices[0]!.credentials, roster: () => friendRoster, infoHash, remote: { host: '127.0.0.1', port: strangerPort }, allow: () => true })
   await t.throwsAsync(out)
@@ -109,7 +110,7 @@ test('joining a share or backup channel at an address found on the DHT gives a s
   const roster = addFriend(me.roster, friend.owner.publicKey, 'Friend')
   const received: Buffer[] = []
   // The stranger answers as its own device would (proving itself when asked) and records what reaches it.
-  const server: Server = createServer((sock) => {
+  const server: Server = createLinkServer((sock) => {
     sock.on('data', (c: Buffer) => received.push(c))
     authenticate(sock, { credentials: stranger.devices[0]!.credentials, roster: () => stranger.roster, accept: () => ({ allow: () => true, answerFirst: true }) }).catch(() => {})
   })

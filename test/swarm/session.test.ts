@@ -1,5 +1,8 @@
 import test, { type ExecutionContext } from 'ava'
-import { createServer, connect, type Socket, type Server } from 'node:net'
+import type { Server } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import { channelBinding, createLinkServer } from '../../src/link/index.ts'
+import { linkSocket } from '../helpers/link.ts'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { authenticate, SessionError, type PeerSession, type SessionOptions } from '../../src/swarm/protocol/session.ts'
@@ -11,8 +14,8 @@ import { makeCircle, makeDevice, type TestDevice } from '../helpers/circle.ts'
 import type { Roster } from '../../src/identity/index.ts'
 import { deferred } from '../helpers/deferred.ts'
 
-async function listen(t: ExecutionContext, onSocket: (s: Socket) => void): Promise<Server & { port: number }> {
-  const server = createServer(onSocket)
+async function listen(t: ExecutionContext, onSocket: (s: TLSSocket) => void): Promise<Server & { port: number }> {
+  const server = createLinkServer(onSocket)
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   t.teardown(() => new Promise<void>((r) => server.close(() => r())))
@@ -29,7 +32,7 @@ test('two own devices authenticate each other, and messages sent right after aut
   const incoming = new Promise<PeerSession>((resolve, reject) => {
     void listen(t, (s) => authenticate(s, opts(c.devices[0]!, c.roster, { accept: (ih) => (ih.equals(infoHash) ? {} : null) })).then(resolve, reject))
       .then((server) => {
-        const sock = connect(server.port, '127.0.0.1')
+        const sock = linkSocket(server.port)
         authenticate(sock, opts(c.devices[1]!, c.roster, { infoHash })).then(
           (s) => {
             // the very first thing after auth, in the same chunk as nothing else
@@ -54,14 +57,14 @@ test('two own devices authenticate each other, and messages sent right after aut
 
 /** A client that authenticates itself but never checks the server: it only sends. */
 function rawDial(port: number, infoHash: Buffer, credentials: { deviceSeed: Uint8Array; certificate: Uint8Array }) {
-  const sock = connect(port, '127.0.0.1')
+  const sock = linkSocket(port)
   sock.on('error', () => {})
   const w = new Wire(sock, ['dj_auth'])
   const myId = newPeerId()
   w.handshake(infoHash, myId)
   w.on('handshake', (_ih, theirId) => {
     w.extendedHandshake()
-    w.once('extended-handshake', () => w.extended('dj_auth', createAuthMessage(credentials, infoHash, myId, theirId)))
+    w.once('extended-handshake', () => w.extended('dj_auth', createAuthMessage(credentials, infoHash, myId, theirId, channelBinding(sock))))
   })
 }
 
@@ -110,7 +113,7 @@ test('a plain BitTorrent peer without the extension is dropped, and one that sta
   const c = makeCircle(['home'])
   const infoHash = randomBytes(20)
   const noExt = await refusedBy(t, opts(c.devices[0]!, c.roster, { accept: () => ({}) }), (port) => {
-    const sock = connect(port, '127.0.0.1')
+    const sock = linkSocket(port)
     // handshake with the extension bit off
     sock.write(Buffer.concat([Buffer.from('\x13BitTorrent protocol', 'latin1'), Buffer.alloc(8), infoHash, randomBytes(20)]))
     sock.on('error', () => {})
@@ -118,7 +121,7 @@ test('a plain BitTorrent peer without the extension is dropped, and one that sta
   t.is(noExt, 'no extension protocol (BEP 10)')
   const started = Date.now()
   const silent = await refusedBy(t, opts(c.devices[0]!, c.roster, { accept: () => ({}), deadlineMs: 300 }), (port) => {
-    const sock = connect(port, '127.0.0.1')
+    const sock = linkSocket(port)
     sock.on('error', () => {})
     const w = new Wire(sock, ['dj_auth'])
     w.handshake(infoHash, randomBytes(20))
@@ -138,7 +141,7 @@ test('an infohash not served here is refused before anything else', async (t) =>
 
 test('a message longer than the cap closes the wire', async (t) => {
   const server = await listen(t, () => {})
-  const sock = connect(server.port, '127.0.0.1')
+  const sock = linkSocket(server.port)
   const w = new Wire(sock)
   const closed = once(w, 'close')
   // feed our own parser a handshake and then a 1 GB length prefix
@@ -154,7 +157,7 @@ test('the answering side reveals nothing about itself to a peer that has not pro
   const server = await listen(t, (s) => {
     authenticate(s, opts(c.devices[0]!, c.roster, { accept: () => ({}), deadlineMs: 500 })).catch(() => {})
   })
-  const sock = connect(server.port, '127.0.0.1')
+  const sock = linkSocket(server.port)
   sock.on('error', () => {})
   const w = new Wire(sock, ['dj_auth'])
   const got: string[] = []
@@ -191,7 +194,7 @@ test('with proveSecond the dialler sends a stranger at the address no certificat
   const friendRoster = addFriend(friend.roster, me.owner.publicKey, 'Me')
   const expectFriend = (p: { kind: string; certificate: { owner: Uint8Array } }) => p.kind === 'friend' && Buffer.from(p.certificate.owner).equals(friend.owner.publicKey)
   const dial = (port: number, proveSecond: boolean) =>
-    authenticate(connect(port, '127.0.0.1').on('error', () => {}), opts(me.devices[0]!, roster, { infoHash: randomBytes(20), remote: { host: '127.0.0.1', port }, allow: expectFriend, proveSecond, deadlineMs: 2_000 }))
+    authenticate(linkSocket(port).on('error', () => {}), opts(me.devices[0]!, roster, { infoHash: randomBytes(20), remote: { host: '127.0.0.1', port }, allow: expectFriend, proveSecond, deadlineMs: 2_000 }))
   const mine = Buffer.from(me.devices[0]!.key.publicKey)
 
   // A stranger listening on an announced address: it proves itself (it was asked), the dialler refuses it and hands over nothing.
@@ -221,7 +224,7 @@ test('an "ask" where the answering side does not answer first, twice, or an "ok"
   const listener = (answerFirst: boolean) =>
     listen(t, (s) => void authenticate(s, opts(c.devices[0]!, c.roster, { accept: () => ({ answerFirst }), deadlineMs: 2_000 })).catch(() => {}))
   const send = async (port: number, controls: string[]) => {
-    const sock = connect(port, '127.0.0.1')
+    const sock = linkSocket(port)
     sock.on('error', () => {})
     const w = new Wire(sock, ['dj_auth'])
     const got: string[] = []

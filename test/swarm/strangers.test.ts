@@ -1,9 +1,13 @@
 // Issue 3: strangers that hold a track's .torrent and know a seeder's address
 // get 0 content bytes, and a peer without the extension, with an unknown or
-// revoked key or a bad signature is dropped within 5 s. Everything is real
-// and on 127.0.0.1: a djcloud seeder (Torrent behind a TCP listener doing
-// dj_auth), stock webtorrent 3, stock libtorrent (python3-libtorrent), djcloud
-// devices of another circle or revoked, and hand-written BitTorrent peers.
+// revoked key or a bad signature is dropped within 5 s. Issue 13: the port is
+// a TLS link port, so stock clients (which speak plaintext or MSE/PE
+// BitTorrent) and old djcloud devices never get past the TLS handshake, and
+// hand-written peers that do speak TLS meet dj_auth inside it, bound to the
+// link. Everything is real and on 127.0.0.1: a djcloud seeder (Torrent behind
+// a TLS link listener doing dj_auth), stock webtorrent 3, stock libtorrent
+// (python3-libtorrent), djcloud devices of another circle or revoked, and
+// hand-written BitTorrent peers.
 // All strangers come at once while an own device downloads the whole file
 // from the same seeder (so the seeder demonstrably serves, just not to them).
 import test, { type ExecutionContext } from 'ava'
@@ -15,6 +19,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { encode, decode, asDict } from '../../src/codec/index.ts'
 import { revokeDevice } from '../../src/identity/index.ts'
 import { createAuthMessage } from '../../src/swarm/protocol/auth.ts'
+import { channelBinding } from '../../src/link/index.ts'
+import type { TLSSocket } from 'node:tls'
 import { makeCircle, makeDevice } from '../helpers/circle.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { randomTrackFile, startLeecher, startSeeder } from '../helpers/swarm.ts'
@@ -132,43 +138,47 @@ test('strangers holding the .torrent get 0 content bytes and are dropped within 
   const ih = meta.infoHash
   const greedy = [interested, request(0), request(1)]
   const extHandshake = btMessage(20, [], Buffer.concat([Buffer.from([0]), encode({ m: { dj_auth: 1 } })]))
-  /** Speaks BEP 10 and dj_auth, sends `auth(its peer id, the seeder's)` as its proof, then asks for pieces. */
-  const authPeer = (tag: string, auth: (myId: Buffer, theirId: Buffer) => Uint8Array) => {
+  /** Speaks TLS, BEP 10 and dj_auth, sends `auth(its peer id, the seeder's, this link's binding)` as its proof, then asks for pieces. */
+  const authPeer = (tag: string, auth: (myId: Buffer, theirId: Buffer, binding: Uint8Array) => Uint8Array) => {
     const peerId = rawPeerId(tag, randomBytes(12))
     return rawPeer(t, seeder.port, {
-      infoHash: ih, peerId, extensionBit: true, watchMs: WATCH, early: [extHandshake],
-      script: (s, send) => {
+      infoHash: ih, peerId, extensionBit: true, watchMs: WATCH, early: [extHandshake], link: true,
+      script: (s, send, sock) => {
         const id = seederAuthId(s)
         if (id === null) return false
-        send(Buffer.concat([btMessage(20, [], Buffer.concat([Buffer.from([id]), auth(peerId, s.handshake!.peerId)])), ...greedy]))
+        send(Buffer.concat([btMessage(20, [], Buffer.concat([Buffer.from([id]), auth(peerId, s.handshake!.peerId, channelBinding(sock as TLSSocket))])), ...greedy]))
         return true
       },
     })
   }
   const raw = {
-    // no extension bit, asks at once
-    noext: rawPeer(t, seeder.port, { infoHash: ih, peerId: rawPeerId('noex', randomBytes(12)), extensionBit: false, early: greedy, watchMs: WATCH }),
+    // plaintext BitTorrent with a valid-looking start (an old djcloud device or a stock client): no TLS, nothing back
+    plain: rawPeer(t, seeder.port, { infoHash: ih, peerId: rawPeerId('plai', randomBytes(12)), extensionBit: true, early: [extHandshake, ...greedy], watchMs: WATCH }),
+    // inside TLS from here on. No extension bit, asks at once
+    noext: rawPeer(t, seeder.port, { infoHash: ih, peerId: rawPeerId('noex', randomBytes(12)), extensionBit: false, early: greedy, watchMs: WATCH, link: true }),
     // extension bit, then interested + requests, never authenticates (waits out the deadline)
-    noauth: rawPeer(t, seeder.port, { infoHash: ih, peerId: rawPeerId('noau', randomBytes(12)), extensionBit: true, early: greedy, watchMs: WATCH }),
+    noauth: rawPeer(t, seeder.port, { infoHash: ih, peerId: rawPeerId('noau', randomBytes(12)), extensionBit: true, early: greedy, watchMs: WATCH, link: true }),
     // speaks BEP 10 but not dj_auth, like a stock client
     nodj: rawPeer(t, seeder.port, {
-      infoHash: ih, peerId: rawPeerId('nodj', randomBytes(12)), extensionBit: true, watchMs: WATCH,
+      infoHash: ih, peerId: rawPeerId('nodj', randomBytes(12)), extensionBit: true, watchMs: WATCH, link: true,
       early: [btMessage(20, [], Buffer.concat([Buffer.from([0]), encode({ m: { ut_metadata: 3 }, v: 'stranger' })])), ...greedy],
     }),
     // a stolen certificate of an own device, signed with another key over the right transcript
-    badsig: authPeer('bsig', (myId, theirId) => {
+    badsig: authPeer('bsig', (myId, theirId, binding) => {
       const thief = makeDevice(c.owner, 'thief')
-      return createAuthMessage({ deviceSeed: thief.key.seed, certificate: laptop.credentials.certificate }, ih, myId, theirId)
+      return createAuthMessage({ deviceSeed: thief.key.seed, certificate: laptop.credentials.certificate }, ih, myId, theirId, binding)
     }),
     // the own device's genuine dj_auth from another connection, replayed (its `to` is that connection's peer id)
-    replay: authPeer('rply', (myId) => createAuthMessage(laptop.credentials, ih, myId, randomBytes(20))),
+    replay: authPeer('rply', (myId, _theirId, binding) => createAuthMessage(laptop.credentials, ih, myId, randomBytes(20), binding)),
+    // a genuine proof for these peer ids made on another link (relayed by someone in the middle): another channel binding
+    relay: authPeer('rlay', (myId, theirId) => createAuthMessage(laptop.credentials, ih, myId, theirId, randomBytes(32))),
     // a malformed dj_auth message
     malformed: authPeer('malf', () => Buffer.from('d4:certi1ee')),
   }
 
   // Controls: the same hand-written peer with a genuine proof is served, and an
   // own device downloads the whole file from the same seeder meanwhile.
-  const control = authPeer('ctrl', (myId, theirId) => createAuthMessage(laptop.credentials, ih, myId, theirId))
+  const control = authPeer('ctrl', (myId, theirId, binding) => createAuthMessage(laptop.credentials, ih, myId, theirId, binding))
   const own = await startLeecher(t, laptop, c.roster, meta, join(dir, 'laptop-cache'), [seeder.port])
   const [final] = await once(own, 'done')
   t.true((await readFile(final as string)).equals(bytes), 'the own device got the file')
@@ -186,10 +196,13 @@ test('strangers holding the .torrent get 0 content bytes and are dropped within 
   }
   const summary = [...byWho].map(([who, cs]) => `${who}: ${cs.length} conn, open ${cs.map((x) => openFor(x, now).toFixed(3)).join('/')} s, seeder sent ${cs.map((x) => names(outgoing(x)).filter((n) => n !== 'piece').join(',') || '-').join(' | ')}`)
   t.log(summary.join('\n'))
-  // every stranger reached the seeder (otherwise their 0 bytes would prove nothing)
-  for (const who of ['WW', 'LT', 'encrypted', 'djcloud:stranger', 'djcloud:phone', 'raw:noex', 'raw:noau', 'raw:nodj', 'raw:bsig', 'raw:rply', 'raw:malf']) {
+  // every stranger reached the seeder (otherwise their 0 bytes would prove nothing): those speaking TLS by name,
+  // the stock clients (libtorrent and webtorrent, plaintext and MSE/PE) and the plaintext raw peer as connections that never completed TLS
+  for (const who of ['djcloud:stranger', 'djcloud:phone', 'raw:noex', 'raw:noau', 'raw:nodj', 'raw:bsig', 'raw:rply', 'raw:rlay', 'raw:malf']) {
     t.true(byWho.has(who), `${who} reached the seeder`)
   }
+  t.true((byWho.get('no-tls')?.length ?? 0) >= 5, `${byWho.get('no-tls')?.length ?? 0} connections without TLS: libtorrent x2, webtorrent x2 and the plaintext peer at least`)
+  t.true(ltP.connects.length >= 1 && ltE.connects.length >= 1, 'both libtorrents connected')
   t.deepEqual(admitted, ['laptop', 'laptop'], 'the seeder admitted the own device (twice: Torrent and the raw control) only')
   const ctrl = await control.result
   t.deepEqual(names(ctrl.stream).filter((n) => n !== 'extended'), ['bitfield', 'unchoke', 'piece', 'piece'], 'the raw control with a genuine proof is served')
@@ -207,7 +220,8 @@ test('strangers holding the .torrent get 0 content bytes and are dropped within 
     if (who === 'djcloud:laptop' || who === 'raw:ctrl') continue
     for (const conn of cs) {
       const sent = outgoing(conn)
-      // handshake, extended handshake, dj_auth: nothing else ever goes to a stranger
+      // handshake, extended handshake, dj_auth: nothing else ever goes to a stranger (and nothing at all inside TLS to one without it)
+      if (!conn.tls) t.deepEqual(conn.sent, [], `${who}: nothing written to a peer that did not complete TLS`)
       t.deepEqual(names(sent).filter((n) => n !== 'extended'), [], `${who}: the seeder sent only the handshakes`)
       t.false(sent.messages.some((m) => m.id === 20 && m.payload[0] !== 0 && m.payload.length > 2048), `${who}: no large extended message`)
       if (conn.closedAt === null) {
@@ -249,8 +263,8 @@ test('strangers holding the .torrent get 0 content bytes and are dropped within 
       else t.true((w.closedAt - w.at) / 1000 < DROP_LIMIT)
     }
   }
-  t.true(wtPlain.wires.length >= 1, 'plaintext webtorrent completed a BitTorrent handshake with the seeder')
-  t.true(wtPlain.wires.some((w) => w.closedAt !== null), 'and its wire was dropped')
+  // A BitTorrent handshake never completes: the port answers only a TLS ClientHello.
+  t.is(wtPlain.wires.length + wtEnc.wires.length, 0, 'webtorrent never completed a BitTorrent handshake with the seeder')
   t.log(`webtorrent plaintext wires: ${wtPlain.wires.map((w) => (w.closedAt === null ? 'open' : `${w.closedAt - w.at} ms`)).join(', ')}; encrypted: ${wtEnc.wires.length} wires`)
 
   // ---- libtorrent ----
@@ -263,7 +277,8 @@ test('strangers holding the .torrent get 0 content bytes and are dropped within 
     t.true(r.connects.length >= 1 && r.disconnects.length >= 1, `libtorrent ${name}: connected and was dropped`)
     t.true(await absentOrZero(join(saveDir, meta.sha256)), `libtorrent ${name}: nothing on disk`)
   }
-  t.true(ltP.ever_connected, 'plaintext libtorrent completed a BitTorrent handshake with the seeder')
+  t.false(ltP.ever_connected || ltE.ever_connected, 'libtorrent never completed a BitTorrent handshake with the seeder')
+  t.true(ltP.disconnects.every((d) => !d.handshake), 'plaintext libtorrent was dropped before any handshake came back')
 
   // ---- djcloud strangers ----
   for (const [name, leecher] of [['other circle', stranger], ['revoked', revoked]] as const) {

@@ -76,9 +76,9 @@ test('torrents: a failed open is forgotten (not one that took its place), a remo
 
   // Lonely from the start, not while a peer is on; lonely again when it leaves.
   t.true(table.lonelyFor(seeder)! >= 0)
-  const { createServer } = await import('node:net')
+  const { createLinkServer } = await import('../../src/link/index.ts')
   const { authenticate } = await import('../../src/swarm/index.ts')
-  const server = createServer((sock) => {
+  const server = createLinkServer((sock) => {
     sock.on('error', () => {})
     authenticate(sock, { credentials: c.devices[0]!.credentials, roster: () => c.roster, accept: () => ({}) }).then((s) => seeder.addPeer(s), () => {})
   })

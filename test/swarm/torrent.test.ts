@@ -8,7 +8,7 @@ import { randomTrackFile, startLeecher, startSeeder } from '../helpers/swarm.ts'
 import { CompleteFile, PartialFile } from '../../src/swarm/piece-file.ts'
 import { REQUEST_TIMEOUT } from '../../src/swarm/torrent.ts'
 import { authenticate } from '../../src/swarm/protocol/session.ts'
-import { connect } from 'node:net'
+import { dialLink } from '../../src/link/index.ts'
 import { deferred } from '../helpers/deferred.ts'
 import { until } from '../helpers/until.ts'
 
@@ -123,7 +123,7 @@ test('a peer asking for a piece that is not offered is dropped', async (t) => {
   // a device that holds nothing of the track yet
   const seeder = await startSeeder(t, c.devices[0]!, c.roster, meta, await PartialFile.open(join(dir, 'c1'), meta))
   const banned = once(seeder.torrent, 'banned')
-  const sock = connect(seeder.port, '127.0.0.1')
+  const sock = await dialLink('127.0.0.1', seeder.port)
   sock.on('error', () => {})
   const session = await authenticate(sock, { credentials: c.devices[1]!.credentials, roster: () => c.roster, infoHash: meta.infoHash })
   const closed = once(session.wire, 'close')
@@ -188,7 +188,7 @@ test('a seeder that goes silent is timed out and its requests go elsewhere', asy
   t.true(took < REQUEST_TIMEOUT, 'the option, not the 4 s default')
   // the work it held goes to a holder that arrives now
   const fast = await startSeeder(t, c.devices[0]!, c.roster, meta, path)
-  const sock = connect(fast.port, '127.0.0.1')
+  const sock = await dialLink('127.0.0.1', fast.port)
   sock.on('error', () => {})
   leecher.addPeer(await authenticate(sock, { credentials: c.devices[2]!.credentials, roster: () => c.roster, infoHash: meta.infoHash }))
   const [final] = await once(leecher, 'done')
@@ -212,7 +212,7 @@ test('end-game: the last blocks are asked of every holder and the slower copy is
   // machine it can finish alone before the slow one's handshake is done.
   const leecher = await startLeecher(t, c.devices[2]!, c.roster, meta, join(dir, 'cache'), [slow.port])
   await asked.promise
-  const sock = connect(fast.port, '127.0.0.1')
+  const sock = await dialLink('127.0.0.1', fast.port)
   sock.on('error', () => {})
   leecher.addPeer(await authenticate(sock, { credentials: c.devices[2]!.credentials, roster: () => c.roster, infoHash: meta.infoHash }))
   const [final] = await once(leecher, 'done')

@@ -1,7 +1,9 @@
 // dj_auth (BEP 10): each side proves it holds the device key of a certificate
-// the other side trusts, bound to this connection. Peer ids are random per
-// connection, so a signature over (infohash, sender id, receiver id) cannot
-// be replayed on another connection.
+// the other side trusts, bound to this connection: the signature covers the
+// link's TLS exporter value (src/link/), which differs on every TLS session,
+// so a proof seen by one peer cannot be replayed or relayed to another (a
+// relay terminating TLS on each side sees two different values). The random
+// per-connection peer ids and the infohash are covered too.
 import { asBytes, asDict, asStrictDict, decode, encode, fieldList } from '../../codec/index.ts'
 import { classifyCertificate, decodeCertificate, IdentityError, signBytes, verifyBytes, type DeviceCertificate, type FriendRevoked, type Roster } from '../../identity/index.ts'
 
@@ -25,12 +27,13 @@ export interface LocalCredentials {
   certificate: Uint8Array
 }
 
-function transcript(infoHash: Uint8Array, from: Uint8Array, to: Uint8Array): Uint8Array {
-  return encode({ type: 'djcloud-wire-auth', v: 1, infohash: infoHash, from, to })
+/** v 2: bound to the link's channel binding (v 1 proofs, before encrypted links, had none). */
+function transcript(infoHash: Uint8Array, from: Uint8Array, to: Uint8Array, binding: Uint8Array): Uint8Array {
+  return encode({ type: 'djcloud-wire-auth', v: 2, infohash: infoHash, from, to, binding })
 }
 
-export function createAuthMessage(me: LocalCredentials, infoHash: Uint8Array, myPeerId: Uint8Array, theirPeerId: Uint8Array): Uint8Array {
-  return encode({ cert: me.certificate, sig: signBytes(me.deviceSeed, transcript(infoHash, myPeerId, theirPeerId)) })
+export function createAuthMessage(me: LocalCredentials, infoHash: Uint8Array, myPeerId: Uint8Array, theirPeerId: Uint8Array, binding: Uint8Array): Uint8Array {
+  return encode({ cert: me.certificate, sig: signBytes(me.deviceSeed, transcript(infoHash, myPeerId, theirPeerId, binding)) })
 }
 
 /**
@@ -69,7 +72,7 @@ export interface VerifiedPeer {
  */
 export function verifyAuthMessage(
   bytes: Uint8Array,
-  ctx: { roster: Roster; friendRevoked?: FriendRevoked; infoHash: Uint8Array; theirPeerId: Uint8Array; myPeerId: Uint8Array; allow?: (p: VerifiedPeer) => boolean; trustAnyOwner?: boolean },
+  ctx: { roster: Roster; friendRevoked?: FriendRevoked; infoHash: Uint8Array; theirPeerId: Uint8Array; myPeerId: Uint8Array; binding: Uint8Array; allow?: (p: VerifiedPeer) => boolean; trustAnyOwner?: boolean },
 ): VerifiedPeer {
   let cert: Uint8Array
   let sig: Uint8Array
@@ -92,7 +95,7 @@ export function verifyAuthMessage(
       throw err
     }
   } else throw new AuthError(decision.reason)
-  if (!verifyBytes(peer.certificate.device, transcript(ctx.infoHash, ctx.theirPeerId, ctx.myPeerId), sig)) {
+  if (!verifyBytes(peer.certificate.device, transcript(ctx.infoHash, ctx.theirPeerId, ctx.myPeerId, ctx.binding), sig)) {
     throw new AuthError('bad-signature')
   }
   if (ctx.allow && !ctx.allow(peer)) throw new AuthError('not-allowed')

@@ -1,11 +1,15 @@
-// Turns a raw socket into an authenticated wire: BitTorrent handshake, BEP 10
+// Turns an encrypted link (a TLS 1.3 socket from src/link/) into an
+// authenticated wire: BitTorrent handshake, BEP 10
 // extended handshake, then one dj_auth message each way, all under a
 // deadline. The dialler proves itself first, except to an address found on a
 // DHT channel (`proveSecond`): it sends `ask`, the answering side proves
 // itself, the dialler checks it against whom it expected and only then sends
 // its proof, and the answering side confirms with `ok`. Nothing but those messages is acted on before the peer proves
-// itself; a peer that does not is dropped.
-import type { Socket } from 'node:net'
+// itself; a peer that does not is dropped. Every proof covers the link's
+// channel binding.
+import { TLSSocket } from 'node:tls'
+import type { Duplex } from 'node:stream'
+import { channelBinding, LinkError } from '../../link/index.ts'
 import { Wire } from './wire.ts'
 import { newPeerId } from './peer-id.ts'
 import { AUTH_EXTENSION, AuthError, authControlOf, createAuthMessage, encodeAuthControl, verifyAuthMessage, type LocalCredentials, type VerifiedPeer } from './auth.ts'
@@ -56,6 +60,13 @@ export interface SessionOptions {
   deadlineMs?: number
   /** Outgoing: the address dialled (the socket does not know it before it connects). */
   remote?: { host: string; port: number }
+  /**
+   * The link's channel binding when the socket is not a TLS link from
+   * src/link/ (whose exporter value is the default): a transport with its own
+   * binding, or the benchmark's plaintext baseline. A plain socket without
+   * one fails: nothing authenticates outside an encrypted link by accident.
+   */
+  binding?: () => Uint8Array
 }
 
 export class SessionError extends Error {
@@ -75,8 +86,9 @@ const ownOnly = (p: VerifiedPeer) => p.kind === 'own'
  * (messages that arrived with the peer's proof wait in its buffer) and its
  * owner calls `wire.resume()` once subscribed, however long that takes.
  */
-export function authenticate(socket: Socket, opts: SessionOptions): Promise<PeerSession> {
-  const remote = opts.remote ?? { host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 }
+export function authenticate(socket: Duplex, opts: SessionOptions): Promise<PeerSession> {
+  const net = socket as Partial<TLSSocket>
+  const remote = opts.remote ?? { host: net.remoteAddress ?? '?', port: net.remotePort ?? 0 }
   const wire = new Wire(socket, [AUTH_EXTENSION, ...(opts.extensions ?? [])])
   const myPeerId = newPeerId()
   let infoHash = opts.infoHash ?? null
@@ -88,6 +100,14 @@ export function authenticate(socket: Socket, opts: SessionOptions): Promise<Peer
   let asked = false
   /** Outgoing with proveSecond: the answering side's verified proof, until it accepts ours. */
   let proved: VerifiedPeer | null = null
+  let binding: Uint8Array | null = null
+  /** Read once, when the first proof is made or checked: the TLS handshake is done by then on both sides. */
+  const bound = (): Uint8Array => {
+    if (binding) return binding
+    if (opts.binding) return (binding = opts.binding())
+    if (!(socket instanceof TLSSocket)) throw new LinkError('not an encrypted link')
+    return (binding = channelBinding(socket))
+  }
 
   return new Promise<PeerSession>((resolve, reject) => {
     let settled = false
@@ -117,7 +137,13 @@ export function authenticate(socket: Socket, opts: SessionOptions): Promise<Peer
     })
     const sendAuth = () => {
       sentAuth = true
-      return wire.extended(AUTH_EXTENSION, createAuthMessage(opts.credentials, infoHash!, myPeerId, theirPeerId!))
+      let proof: Uint8Array
+      try {
+        proof = createAuthMessage(opts.credentials, infoHash!, myPeerId, theirPeerId!, bound())
+      } catch (err) {
+        return fail(err instanceof LinkError ? err.reason : (err as Error).message)
+      }
+      wire.extended(AUTH_EXTENSION, proof)
     }
     wire.on('extended-handshake', () => {
       if (!theirPeerId || !infoHash || sentAuth) return
@@ -165,6 +191,7 @@ export function authenticate(socket: Socket, opts: SessionOptions): Promise<Peer
           infoHash,
           theirPeerId,
           myPeerId,
+          binding: bound(),
           allow: admission?.allow ?? ownOnly,
           trustAnyOwner: !!opts.infoHash && !!opts.trustAnyOwner,
         })
@@ -177,7 +204,7 @@ export function authenticate(socket: Socket, opts: SessionOptions): Promise<Peer
         if (!sentAuth) sendAuth()
         done(peer)
       } catch (err) {
-        fail(err instanceof AuthError ? err.reason : (err as Error).message)
+        fail(err instanceof AuthError || err instanceof LinkError ? err.reason : (err as Error).message)
       }
     })
     if (opts.infoHash) wire.handshake(opts.infoHash, myPeerId)

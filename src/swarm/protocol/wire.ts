@@ -15,6 +15,9 @@ export const MAX_MESSAGE_BYTES = 128 * 1024 + 13
 /** Largest block a peer may request (BEP 3 convention is 16 KiB). */
 export const MAX_REQUEST_BYTES = 128 * 1024
 const MAX_EXTENSIONS = 32
+/** A wire closed without an error flushes at most this much, for at most LINGER_MS, before its socket goes. */
+const LINGER_MAX_BYTES = 64 * 1024
+const LINGER_MS = 1_000
 
 export const MSG = {
   choke: 0,
@@ -183,7 +186,18 @@ export class Wire extends EventEmitter<WireEvents> {
   destroy(err?: Error): void {
     if (this.destroyed) return
     this.destroyed = true
-    this.socket.destroy()
+    const socket = this.socket
+    if (err || socket.writableLength > LINGER_MAX_BYTES) socket.destroy()
+    else {
+      // A wire closed on purpose still delivers its last messages (a proof, an
+      // 'ok'): TLS encrypts and writes them asynchronously, so destroying the
+      // socket now would drop them. It goes once they are out, or after a
+      // moment if the peer stops reading.
+      const timer = setTimeout(() => socket.destroy(), LINGER_MS)
+      timer.unref()
+      socket.once('close', () => clearTimeout(timer))
+      socket.end(() => socket.destroy())
+    }
     this.pending = Buffer.alloc(0)
     this.emit('close', err)
   }
