@@ -114,6 +114,7 @@ export function dialLink(host: string, port: number, opts: { handshakeTimeoutMs?
     })
     const fail = (err: Error & { code?: string }) => {
       cleanup()
+      socket.on('error', () => {}) // a TLS alert may still surface after the first error
       socket.destroy()
       reject(new LinkError(`peer ${host}:${port}: ${linkFailure(err)}`))
     }
