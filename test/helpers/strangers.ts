@@ -10,6 +10,8 @@ import { connect, type Server, type Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { linkSocket } from './link.ts'
 import { execFile, type ChildProcess } from 'node:child_process'
+import { createServer as createHttpServer } from 'node:http'
+import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import type { ExecutionContext } from 'ava'
 import { decode, asDict, asBytes } from '../../src/codec/index.ts'
@@ -346,4 +348,56 @@ const parseTorrentModule: string = 'parse-torrent'
 export async function parseTorrentInfoHash(torrent: Uint8Array): Promise<string> {
   const { default: parseTorrent } = (await import(parseTorrentModule)) as { default: (t: Uint8Array) => Promise<{ infoHash: string }> }
   return (await parseTorrent(torrent)).infoHash
+}
+
+// ---- aria2c -------------------------------------------------------------
+
+export interface Aria2Report {
+  /** aria2c's exit code (it gives up after --bt-stop-timeout with no progress). */
+  code: number | null
+  /** Announces the one-peer tracker answered: aria2c learned the seeder's address. */
+  announces: number
+  stdout: string
+}
+
+/**
+ * Stock aria2c (Debian `aria2`) holding the .torrent: the torrent is private,
+ * so it finds peers only through a tracker; a one-peer HTTP tracker here hands
+ * it the seeder's address. `requireCrypto` makes it speak MSE/PE only.
+ */
+export async function runAria2(
+  t: ExecutionContext,
+  args: { torrentPath: string; saveDir: string; port: number; seconds: number; requireCrypto: boolean },
+): Promise<Aria2Report> {
+  let announces = 0
+  const peer = Buffer.from([127, 0, 0, 1, args.port >> 8, args.port & 0xff])
+  const tracker = createHttpServer((_req, res) => {
+    announces++
+    res.end(Buffer.concat([Buffer.from('d8:intervali60e5:peers6:', 'latin1'), peer, Buffer.from('e', 'latin1')]))
+  })
+  tracker.listen(0, '127.0.0.1')
+  await once(tracker, 'listening')
+  t.teardown(() => new Promise<void>((r) => tracker.close(() => r())))
+  const url = `http://127.0.0.1:${(tracker.address() as { port: number }).port}/announce`
+  let child: ChildProcess | undefined
+  const done = new Promise<Aria2Report>((resolve, reject) => {
+    child = execFile(
+      'aria2c',
+      [
+        `--dir=${args.saveDir}`, `--bt-tracker=${url}`, '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false',
+        `--bt-require-crypto=${args.requireCrypto}`, `--bt-min-crypto-level=${args.requireCrypto ? 'arc4' : 'plain'}`, `--bt-stop-timeout=${Math.ceil(args.seconds)}`,
+        '--seed-time=0', '--summary-interval=0', '--console-log-level=warn', '--no-conf=true', '--file-allocation=none', args.torrentPath,
+      ],
+      { timeout: (args.seconds + 20) * 1000 },
+      (err, stdout) => {
+        if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') return reject(new Error('aria2c not found: CI must install the Debian package aria2'))
+        resolve({ code: child?.exitCode ?? null, announces, stdout })
+      },
+    )
+  })
+  t.teardown(() => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  done.catch(() => {})
+  return done
 }

@@ -25,7 +25,7 @@ import { makeCircle, makeDevice } from '../helpers/circle.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { randomTrackFile, startLeecher, startSeeder } from '../helpers/swarm.ts'
 import {
-  btMessage, loadWebTorrent, MSG_NAMES, openFor, outgoing, parseTorrentInfoHash, rawPeer, rawPeerId, requireLibtorrent, runLibtorrentPeer,
+  btMessage, loadWebTorrent, runAria2, MSG_NAMES, openFor, outgoing, parseTorrentInfoHash, rawPeer, rawPeerId, requireLibtorrent, runLibtorrentPeer,
   tapServer, torrentFileFor, whoIs, type BtStream, type TappedConnection, type WtClient, type WtTorrent,
 } from '../helpers/strangers.ts'
 
@@ -120,6 +120,13 @@ test('strangers holding the .torrent get 0 content bytes and are dropped within 
   const ltPlain = runLibtorrentPeer(t, { torrentPath, saveDir: ltPlainDir, port: seeder.port, seconds: ltSeconds, encryption: 'plaintext' })
   const ltEnc = runLibtorrentPeer(t, { torrentPath, saveDir: ltEncDir, port: seeder.port, seconds: ltSeconds, encryption: 'enabled' })
 
+  // aria2c, plaintext allowed and MSE/PE required
+  const ariaPlainDir = join(dir, 'aria-plain')
+  const ariaEncDir = join(dir, 'aria-enc')
+  await Promise.all([mkdir(ariaPlainDir), mkdir(ariaEncDir)])
+  const ariaPlain = runAria2(t, { torrentPath, saveDir: ariaPlainDir, port: seeder.port, seconds: ltSeconds, requireCrypto: false })
+  const ariaEnc = runAria2(t, { torrentPath, saveDir: ariaEncDir, port: seeder.port, seconds: ltSeconds, requireCrypto: true })
+
   // webtorrent 3: plaintext, and with its default encryption (MSE/PE)
   const [wtPlain, wtEnc] = await Promise.all([
     webtorrentStranger(t, join(dir, 'wt-plain'), torrentFile, seeder.port, { secure: 0 }),
@@ -201,7 +208,8 @@ test('strangers holding the .torrent get 0 content bytes and are dropped within 
   for (const who of ['djcloud:stranger', 'djcloud:phone', 'raw:noex', 'raw:noau', 'raw:nodj', 'raw:bsig', 'raw:rply', 'raw:rlay', 'raw:malf']) {
     t.true(byWho.has(who), `${who} reached the seeder`)
   }
-  t.true((byWho.get('no-tls')?.length ?? 0) >= 5, `${byWho.get('no-tls')?.length ?? 0} connections without TLS: libtorrent x2, webtorrent x2 and the plaintext peer at least`)
+  const [ariaP, ariaE] = await Promise.all([ariaPlain, ariaEnc])
+  t.true((byWho.get('no-tls')?.length ?? 0) >= 7, `${byWho.get('no-tls')?.length ?? 0} connections without TLS: libtorrent x2, webtorrent x2, aria2c x2 and the plaintext peer at least`)
   t.true(ltP.connects.length >= 1 && ltE.connects.length >= 1, 'both libtorrents connected')
   t.deepEqual(admitted, ['laptop', 'laptop'], 'the seeder admitted the own device (twice: Torrent and the raw control) only')
   const ctrl = await control.result
@@ -279,6 +287,14 @@ test('strangers holding the .torrent get 0 content bytes and are dropped within 
   }
   t.false(ltP.ever_connected || ltE.ever_connected, 'libtorrent never completed a BitTorrent handshake with the seeder')
   t.true(ltP.disconnects.every((d) => !d.handshake), 'plaintext libtorrent was dropped before any handshake came back')
+
+  // ---- aria2c ----
+  for (const [name, r, saveDir] of [['plaintext', ariaP, ariaPlainDir], ['MSE/PE required', ariaE, ariaEncDir]] as const) {
+    t.log(`aria2c ${name}: exit ${r.code}, ${r.announces} announces answered`)
+    t.true(r.announces >= 1, `aria2c ${name}: it was handed the seeder's address`)
+    t.not(r.code, 0, `aria2c ${name}: it did not complete the download`)
+    t.true(await absentOrZero(join(saveDir, meta.sha256)), `aria2c ${name}: nothing on disk`)
+  }
 
   // ---- djcloud strangers ----
   for (const [name, leecher] of [['other circle', stranger], ['revoked', revoked]] as const) {
