@@ -160,6 +160,7 @@ export function authenticate(socket: Duplex, opts: SessionOptions): Promise<Peer
       } else if (outgoing) sendAuth()
     })
     const done = (peer: VerifiedPeer) => {
+      if (settled) return // a proof that could not be sent failed the session first
       settled = true
       clearTimeout(timer)
       wire.removeAllListeners()
