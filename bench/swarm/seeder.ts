@@ -18,7 +18,7 @@ const { meta, roster } = config
 const torrent = new Torrent(meta, await CompleteFile.open(config.source, meta))
 torrent.on('warning', (err) => process.stderr.write(`seeder ${args.device}: ${err.message}\n`))
 const sockets = new Set<Socket>()
-const server = createLinkServer((sock) => {
+const server = await createLinkServer((sock) => {
   sockets.add(sock)
   sock.on('close', () => sockets.delete(sock))
   sock.on('error', () => {})

@@ -1,11 +1,8 @@
 // Self-signed Ed25519 X.509 certificates for node:tls, which needs one on
 // every TLS server. The DER is built by @peculiar/asn1-x509's schemas and
-// signed by node:crypto; nothing here is hand-written crypto.
-import { AsnConvert } from '@peculiar/asn1-schema'
-import {
-  AlgorithmIdentifier, AttributeTypeAndValue, AttributeValue, Certificate, Name, RelativeDistinguishedName,
-  SubjectPublicKeyInfo, TBSCertificate, Validity, Version,
-} from '@peculiar/asn1-x509'
+// signed by node:crypto; nothing here is hand-written crypto. The ASN.1
+// libraries load on first use (docs/decisions/lazy-heavy-dependencies.md):
+// most commands never open a port.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto'
 
 const ED25519_OID = '1.3.101.112'
@@ -27,7 +24,10 @@ const toArrayBuffer = (b: Uint8Array): ArrayBuffer => b.buffer.slice(b.byteOffse
  * phones and fresh devices are often wrong; nothing here relies on dates).
  * `seed` (32 bytes) makes it from a device key; without it, a throwaway key.
  */
-export function selfSignedCertificate(seed?: Uint8Array): TlsCredentials {
+export async function selfSignedCertificate(seed?: Uint8Array): Promise<TlsCredentials> {
+  const { AsnConvert } = await import('@peculiar/asn1-schema')
+  const { AlgorithmIdentifier, AttributeTypeAndValue, AttributeValue, Certificate, Name, RelativeDistinguishedName, SubjectPublicKeyInfo, TBSCertificate, Validity, Version } =
+    await import('@peculiar/asn1-x509')
   const privateKey: KeyObject = seed
     ? createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' })
     : generateKeyPairSync('ed25519').privateKey

@@ -69,8 +69,8 @@ export interface LinkServerOptions {
  * `onLink` gets each socket once its handshake is done; authentication is
  * the caller's (dj_auth over the socket, bound by channelBinding()).
  */
-export function createLinkServer(onLink: (socket: TLSSocket) => void, opts: LinkServerOptions = {}): Server {
-  const creds: TlsCredentials = selfSignedCertificate()
+export async function createLinkServer(onLink: (socket: TLSSocket) => void, opts: LinkServerOptions = {}): Promise<Server> {
+  const creds: TlsCredentials = await selfSignedCertificate()
   const server = createServer(
     {
       key: creds.key,

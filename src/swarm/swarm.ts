@@ -217,7 +217,7 @@ export class Swarm extends EventEmitter<Events> {
     this.parkTimer = setInterval(() => void this.parkStalled().catch((err: Error) => this.emit('warning', err)), Math.max(10, this.stalledAfter / 4))
     this.parkTimer.unref()
     // Every peer connection is a TLS 1.3 link (src/link/); dj_auth runs inside it.
-    const server = createLinkServer((sock) => this.onIncoming(sock), {
+    const server = await createLinkServer((sock) => this.onIncoming(sock), {
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
       onRefused: (host, reason) => this.refused(host, reason),
     })

@@ -34,7 +34,7 @@ export async function startSeeder(t: ExecutionContext, device: TestDevice, roste
   const store = typeof source === 'string' ? await CompleteFile.open(source, meta) : source
   const torrent = new Torrent(meta, store)
   torrent.on('warning', () => {})
-  const server = createLinkServer((sock) => {
+  const server = await createLinkServer((sock) => {
     sock.on('error', () => {})
     authenticate(sock, { credentials: device.credentials, roster: () => roster, accept: (ih) => (ih.equals(meta.infoHash) ? {} : null) }).then(
       (s) => torrent.addPeer(s),

@@ -52,14 +52,14 @@ test('authentication outside an encrypted link fails on both sides: nothing auth
 })
 
 test('a device of a later link version is told apart from a broken one, both ways', async (t) => {
-  const creds = selfSignedCertificate()
+  const creds = await selfSignedCertificate()
   const later = createTlsServer({ key: creds.key, cert: creds.cert, minVersion: 'TLSv1.3', ALPNProtocols: ['djcloud-link/3'] })
   later.on('tlsClientError', () => {})
   const port = await listening(t, later)
   await t.throwsAsync(dialLink('127.0.0.1', port), { message: `peer 127.0.0.1:${port}: the peer speaks another djcloud link version (this device speaks ${LINK_ALPN})` })
 
   const reasons: string[] = []
-  const server = createLinkServer(() => t.fail('a link of another version came through'), { onRefused: (_h, reason) => reasons.push(reason) })
+  const server = await createLinkServer(() => t.fail('a link of another version came through'), { onRefused: (_h, reason) => reasons.push(reason) })
   const ours = await listening(t, server)
   const { connect: tlsConnect } = await import('node:tls')
   const s = tlsConnect({ port: ours, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['djcloud-link/3'] })
@@ -70,7 +70,7 @@ test('a device of a later link version is told apart from a broken one, both way
 
 test('a TLS client that offers no link protocol at all is dropped after its handshake, before any BitTorrent byte', async (t) => {
   const reasons: string[] = []
-  const server = createLinkServer(() => t.fail('reached the link handler'), { onRefused: (_h, reason) => reasons.push(reason) })
+  const server = await createLinkServer(() => t.fail('reached the link handler'), { onRefused: (_h, reason) => reasons.push(reason) })
   const port = await listening(t, server)
   const { connect: tlsConnect } = await import('node:tls')
   const s = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false })
@@ -81,7 +81,7 @@ test('a TLS client that offers no link protocol at all is dropped after its hand
 
 test('a TLS handshake that never finishes is dropped at the handshake deadline', async (t) => {
   const reasons: string[] = []
-  const server = createLinkServer(() => t.fail('reached the link handler'), { handshakeTimeoutMs: 200, onRefused: (_h, reason) => reasons.push(reason) })
+  const server = await createLinkServer(() => t.fail('reached the link handler'), { handshakeTimeoutMs: 200, onRefused: (_h, reason) => reasons.push(reason) })
   const port = await listening(t, server)
   const sock = connect(port, '127.0.0.1')
   sock.on('error', () => {})
@@ -99,7 +99,7 @@ test('a TLS handshake that never finishes is dropped at the handshake deadline',
  */
 async function terminatingRelay(t: ExecutionContext, targetPort: number): Promise<{ port: number; seen: Buffer[] }> {
   const seen: Buffer[] = []
-  const server = createLinkServer((front: TLSSocket) => {
+  const server = await createLinkServer((front: TLSSocket) => {
     front.on('error', () => {})
     front.pause()
     void dialLink('127.0.0.1', targetPort).then(

@@ -13,7 +13,7 @@ import { makeCircle } from '../helpers/circle.ts'
 import { until } from '../helpers/until.ts'
 
 async function listen(t: ExecutionContext, onSession: (s: Promise<PeerSession>) => void, opts: Parameters<typeof authenticate>[1]): Promise<number> {
-  const server: Server = createLinkServer((sock) => onSession(authenticate(sock, opts)))
+  const server: Server = await createLinkServer((sock) => onSession(authenticate(sock, opts)))
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   t.teardown(() => new Promise<void>((r) => server.close(() => r())))
@@ -110,7 +110,7 @@ test('joining a share or backup channel at an address found on the DHT gives a s
   const roster = addFriend(me.roster, friend.owner.publicKey, 'Friend')
   const received: Buffer[] = []
   // The stranger answers as its own device would (proving itself when asked) and records what reaches it.
-  const server: Server = createLinkServer((sock) => {
+  const server: Server = await createLinkServer((sock) => {
     sock.on('data', (c: Buffer) => received.push(c))
     authenticate(sock, { credentials: stranger.devices[0]!.credentials, roster: () => stranger.roster, accept: () => ({ allow: () => true, answerFirst: true }) }).catch(() => {})
   })

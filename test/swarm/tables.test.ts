@@ -78,7 +78,7 @@ test('torrents: a failed open is forgotten (not one that took its place), a remo
   t.true(table.lonelyFor(seeder)! >= 0)
   const { createLinkServer } = await import('../../src/link/index.ts')
   const { authenticate } = await import('../../src/swarm/index.ts')
-  const server = createLinkServer((sock) => {
+  const server = await createLinkServer((sock) => {
     sock.on('error', () => {})
     authenticate(sock, { credentials: c.devices[0]!.credentials, roster: () => c.roster, accept: () => ({}) }).then((s) => seeder.addPeer(s), () => {})
   })
