@@ -42,10 +42,10 @@ test('a tracker that does not answer times out; an abort is an abort', async (t)
 test('HTTP errors and unreachable trackers are typed errors', async (t) => {
   const { roster, laptop } = makeCircle()
   const { base, tracker } = await startTracker(t, { roster })
-  const notFound = await t.throwsAsync(announce(`${base}/nope`, { ...opts(), signer: laptop.signer }), { instanceOf: AnnounceError })
+  const notFound = await t.throwsAsync(announce(`${base}/nope`, { ...opts(), signer: laptop.signer, roster }), { instanceOf: AnnounceError })
   t.is(notFound?.code, 'ERR_TRACKER_HTTP')
   await tracker.close()
-  const gone = await t.throwsAsync(announce(`${base}/announce`, { ...opts(), signer: laptop.signer }), { instanceOf: AnnounceError })
+  const gone = await t.throwsAsync(announce(`${base}/announce`, { ...opts(), signer: laptop.signer, roster }), { instanceOf: AnnounceError })
   t.is(gone?.code, 'ERR_TRACKER_UNREACHABLE')
 })
 
