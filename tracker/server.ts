@@ -117,6 +117,8 @@ export interface AdmissionTrackerOptions {
   intervalMs?: number
   /** Nonces remembered at most (default 100,000). */
   nonceCap?: number
+  /** ms a connection may take for its first byte, then for its TLS handshake (default 10 s). */
+  handshakeTimeoutMs?: number
 }
 
 export interface TrackerStats {
@@ -144,6 +146,7 @@ export class AdmissionTracker extends EventEmitter {
   readonly #admission: Admission
   readonly #bt: GatedServer
   readonly #https: HttpsServer
+  readonly #handshakeTimeout: number
   /** Every TCP connection, TLS or not yet known: close() ends them all. */
   readonly #connections = new Set<Socket>()
   readonly #token: Buffer
@@ -168,6 +171,7 @@ export class AdmissionTracker extends EventEmitter {
     if (!(opts.deviceSeed instanceof Uint8Array) || opts.deviceSeed.length !== DEVICE_SEED_BYTES) {
       throw new TrackerError('ERR_TRACKER_KEY', `the device seed must be ${DEVICE_SEED_BYTES} bytes`)
     }
+    this.#handshakeTimeout = opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT
     const tls = selfSignedCertificate(opts.deviceSeed)
     this.publicKey = tls.publicKey
     this.#https = createHttpsServer({
@@ -175,7 +179,7 @@ export class AdmissionTracker extends EventEmitter {
       cert: tls.cert,
       minVersion: 'TLSv1.3',
       maxVersion: 'TLSv1.3',
-      handshakeTimeout: HANDSHAKE_TIMEOUT,
+      handshakeTimeout: this.#handshakeTimeout,
       requestTimeout: 10_000,
       headersTimeout: 5_000,
     })
@@ -376,7 +380,7 @@ export class AdmissionTracker extends EventEmitter {
     this.#connections.add(socket)
     socket.once('close', () => this.#connections.delete(socket))
     splitTlsFromPlain(socket, {
-      timeoutMs: HANDSHAKE_TIMEOUT,
+      timeoutMs: this.#handshakeTimeout,
       tls: () => tlsConnection.call(this.#https, socket),
       plain: () => this.#log('refused a plain-HTTP connection from %s: TLS only', socket.remoteAddress),
     })

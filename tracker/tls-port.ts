@@ -24,12 +24,16 @@ export interface SplitOptions {
 /** Waits for a new connection's first bytes and routes it to TLS or to the plain-HTTP refusal. */
 export function splitTlsFromPlain(socket: Socket, o: SplitOptions): void {
   socket.on('error', () => socket.destroy()) // a reset before or during the handshake is not ours to report
-  socket.setTimeout(o.timeoutMs, () => socket.destroy())
+  const onTimeout = () => socket.destroy()
+  socket.setTimeout(o.timeoutMs)
+  socket.on('timeout', onTimeout)
   socket.once('data', (chunk: Buffer) => {
     socket.pause()
     socket.unshift(chunk) // the TLS layer (or the refusal) reads them again
     if (chunk[0] === TLS_HANDSHAKE_RECORD) {
-      socket.setTimeout(0) // the TLS server's handshakeTimeout takes over
+      // The TLS server's handshakeTimeout, then the HTTP server's timeouts, take over.
+      socket.setTimeout(0)
+      socket.off('timeout', onTimeout)
       o.tls()
     } else {
       o.plain()

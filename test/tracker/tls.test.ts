@@ -221,3 +221,19 @@ test('an older client announcing plain HTTP to the TLS port is refused with a re
   t.is(insecure?.code, 'ERR_TRACKER_INSECURE')
   t.is(sniffed.length, 0)
 })
+
+test('a connection that stays silent, or a plain request that never ends its head, is closed after the handshake timeout', async (t) => {
+  const { roster } = makeCircle()
+  const { port } = await startTracker(t, { roster, handshakeTimeoutMs: 300 })
+  const closedAfter = async (write?: string) => {
+    const started = Date.now()
+    const s = netConnect(port, '127.0.0.1')
+    s.on('error', () => {})
+    if (write) s.write(write)
+    await new Promise<void>((resolve) => s.on('close', () => resolve()))
+    return Date.now() - started
+  }
+  t.true(await closedAfter() < 5_000, 'silent')
+  t.true(await closedAfter('GET /announce?info_hash=') < 5_000, 'a plain request head never finished')
+  t.true(await closedAfter('\x16\x03\x01') < 5_000, 'a TLS handshake never finished')
+})
