@@ -143,6 +143,8 @@ export interface ListenResult {
  * (unparseable requests, socket errors); refusals are counted, not warned.
  */
 export class AdmissionTracker extends EventEmitter {
+  /** The tracker's TLS key: the device key of the device running it. */
+  readonly publicKey: Uint8Array
   readonly #admission: Admission
   readonly #bt: GatedServer
   readonly #https: HttpsServer
@@ -214,9 +216,6 @@ export class AdmissionTracker extends EventEmitter {
     this.#https.on('request', (req, res) => this.#onRequest(req, res))
     this.#https.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head))
   }
-
-  /** The tracker's TLS key: the device key of the device running it. */
-  readonly publicKey: Uint8Array
 
   /** Listens for HTTPS and WSS announces (default 127.0.0.1, a port from the OS). */
   listen(port = 0, host = '127.0.0.1'): Promise<ListenResult> {
