@@ -1,5 +1,7 @@
 // The admission tracker: bittorrent-tracker 11's swarm bookkeeping behind our
-// own HTTP server, which routes every request itself:
+// own HTTPS server (TLS 1.3 only, a self-signed certificate of the device key
+// of the device running it: clients pin it by the roster), which routes
+// every request itself:
 //   GET /announce      signed announces (BEP 3), checked by Admission
 //   GET /stats.json    counts; infohashes only with the operator's token
 //   /scrape            refused (a scrape without info_hash lists every swarm)
@@ -7,19 +9,25 @@
 // bittorrent-tracker runs with http, udp and stats off (no UDP: it cannot
 // carry proofs; its /stats pages list clients and its scrape lists swarms)
 // and its WebSocket server in noServer mode, fed by our upgrade handler.
+// Plain-HTTP connections to the port (older djclouds) get a refusal they can
+// show (tls-port.ts).
 import { EventEmitter } from 'node:events'
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import type { Socket } from 'node:net'
 import querystring from 'node:querystring'
 import type { Duplex } from 'node:stream'
 import Server from 'bittorrent-tracker/server'
 import type { AnnounceParams, FilterCallback, ServerOptions, TrackerWebSocket } from 'bittorrent-tracker'
 import { encode } from '../src/codec/index.ts'
 import { checkRoster, type FriendRevoked, type Roster } from '../src/identity/index.ts'
+import { selfSignedCertificate } from '../src/link/index.ts'
 import { logger, type Logger } from '../src/log/index.ts'
 import { Admission, REFUSAL_REASONS, type RefusalReason } from './admission.ts'
 import { TrackerError } from './errors.ts'
 import { MIN_TOKEN_CHARS } from './token.ts'
+import { splitTlsFromPlain } from './tls-port.ts'
 
 const ANNOUNCE_INTERVAL = 10 * 60_000 // ms, told to HTTP clients (WebSocket clients get a fifth)
 const PEER_TTL = 25 * 60_000 // ms without an announce before a peer is dropped (> 2 intervals)
@@ -28,6 +36,8 @@ const MAX_WEBSOCKETS = 10_000 // open WebSocket connections
 const MAX_WS_MESSAGE = 64 * 1024 // bytes; an announce with 10 WebRTC offers is ~20 KB
 const MAX_QUERY_KEYS = 64
 const SCRAPE_REFUSED = 'scrape is not served'
+const HANDSHAKE_TIMEOUT = 10_000 // ms for a connection's first byte, then for its TLS handshake
+const DEVICE_SEED_BYTES = 32
 
 /** The error a refused announce carries through bittorrent-tracker: its message is the failure reason. */
 class AdmissionRefusal extends Error {
@@ -93,6 +103,12 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 export interface AdmissionTrackerOptions {
   /** The circle's roster: its own devices, revoked keys and friends. */
   roster: Roster
+  /**
+   * The Ed25519 seed of the device key of the device running the tracker:
+   * its TLS certificate is made from it, and clients accept the tracker only
+   * when that key is a device on their roster, not revoked.
+   */
+  deviceSeed: Uint8Array
   /** The operator token; /stats.json lists infohashes to `Authorization: Bearer <token>`. */
   token: string
   /** ms since the epoch; default Date.now. */
@@ -101,6 +117,8 @@ export interface AdmissionTrackerOptions {
   intervalMs?: number
   /** Nonces remembered at most (default 100,000). */
   nonceCap?: number
+  /** ms a connection may take for its first byte, then for its TLS handshake (default 10 s). */
+  handshakeTimeoutMs?: number
 }
 
 export interface TrackerStats {
@@ -114,7 +132,8 @@ export interface TrackerStats {
 }
 
 export interface ListenResult {
-  httpPort: number
+  /** The port of HTTPS and WSS announces. */
+  port: number
   host: string
 }
 
@@ -124,9 +143,14 @@ export interface ListenResult {
  * (unparseable requests, socket errors); refusals are counted, not warned.
  */
 export class AdmissionTracker extends EventEmitter {
+  /** The tracker's TLS key: the device key of the device running it. */
+  readonly publicKey: Uint8Array
   readonly #admission: Admission
   readonly #bt: GatedServer
-  readonly #http = createServer({ requestTimeout: 10_000, headersTimeout: 5_000 })
+  readonly #https: HttpsServer
+  readonly #handshakeTimeout: number
+  /** Every TCP connection, TLS or not yet known: close() ends them all. */
+  readonly #connections = new Set<Socket>()
   readonly #token: Buffer
   readonly #sockets = new Set<TrackerWebSocket>()
   readonly #peers = new Map<string, PeerRecord>()
@@ -146,6 +170,28 @@ export class AdmissionTracker extends EventEmitter {
     checkRoster(opts.roster)
     this.#log = logger('tracker:admission').instance(opts.roster.owner)
     this.#token = digest(opts.token)
+    if (!(opts.deviceSeed instanceof Uint8Array) || opts.deviceSeed.length !== DEVICE_SEED_BYTES) {
+      throw new TrackerError('ERR_TRACKER_KEY', `the device seed must be ${DEVICE_SEED_BYTES} bytes`)
+    }
+    this.#handshakeTimeout = opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT
+    const tls = selfSignedCertificate(opts.deviceSeed)
+    this.publicKey = tls.publicKey
+    this.#https = createHttpsServer({
+      key: tls.key,
+      cert: tls.cert,
+      minVersion: 'TLSv1.3',
+      maxVersion: 'TLSv1.3',
+      handshakeTimeout: this.#handshakeTimeout,
+      requestTimeout: 10_000,
+      headersTimeout: 5_000,
+    })
+    // Every connection reaches the TLS layer only if it opens with a TLS
+    // handshake; the listener node:tls installed is called by hand after that.
+    const [tlsConnection] = this.#https.listeners('connection') as Array<(socket: Socket) => void>
+    if (typeof tlsConnection !== 'function') throw new Error('node:https has no connection listener to wrap')
+    this.#https.removeAllListeners('connection')
+    this.#https.on('connection', (socket: Socket) => this.#onConnection(socket, tlsConnection))
+    this.#https.on('tlsClientError', (err: Error, socket: { remoteAddress?: string }) => this.#log('TLS handshake with %s failed: %s', socket.remoteAddress, err.message))
     this.#admission = new Admission({
       roster: opts.roster,
       ...(opts.clock ? { clock: opts.clock } : {}),
@@ -167,29 +213,29 @@ export class AdmissionTracker extends EventEmitter {
       if (!(err instanceof AdmissionRefusal)) this.#warn(err)
     })
     this.#bt.on('error', (err: Error) => this.#warn(err)) // its WebSocket server's errors arrive here too
-    this.#http.on('request', (req, res) => this.#onRequest(req, res))
-    this.#http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head))
+    this.#https.on('request', (req, res) => this.#onRequest(req, res))
+    this.#https.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head))
   }
 
-  /** Listens for HTTP and WebSocket announces (default 127.0.0.1, a port from the OS). */
+  /** Listens for HTTPS and WSS announces (default 127.0.0.1, a port from the OS). */
   listen(port = 0, host = '127.0.0.1'): Promise<ListenResult> {
     if (this.#closing) return Promise.reject(new TrackerError('ERR_TRACKER_STATE', 'the tracker is closed'))
     if (this.#listening) return Promise.reject(new TrackerError('ERR_TRACKER_STATE', 'the tracker is already listening'))
     this.#listening = new Promise<ListenResult>((resolve, reject) => {
       const onError = (err: Error) => {
-        this.#http.off('listening', onListening)
+        this.#https.off('listening', onListening)
         reject(new TrackerError('ERR_TRACKER_LISTEN', `cannot listen on ${host}:${port}: ${err.message}`, { cause: err }))
       }
       const onListening = () => {
-        this.#http.off('error', onError)
-        this.#http.on('error', (err) => this.#warn(err))
+        this.#https.off('error', onError)
+        this.#https.on('error', (err) => this.#warn(err))
         this.#sweepTimer = setInterval(() => this.#sweep(), SWEEP_INTERVAL).unref()
-        const address = this.#http.address()
-        resolve({ httpPort: typeof address === 'object' && address ? address.port : port, host })
+        const address = this.#https.address()
+        resolve({ port: typeof address === 'object' && address ? address.port : port, host })
       }
-      this.#http.once('error', onError)
-      this.#http.once('listening', onListening)
-      this.#http.listen(port, host)
+      this.#https.once('error', onError)
+      this.#https.once('listening', onListening)
+      this.#https.listen(port, host)
     })
     return this.#listening
   }
@@ -202,10 +248,10 @@ export class AdmissionTracker extends EventEmitter {
       await new Promise<void>((resolve) => this.#bt.close(() => resolve()))
       for (const ws of this.#sockets) ws.terminate()
       this.#sockets.clear()
-      if (this.#http.listening) {
+      if (this.#https.listening) {
         await new Promise<void>((resolve) => {
-          this.#http.close(() => resolve())
-          this.#http.closeAllConnections()
+          this.#https.close(() => resolve())
+          for (const socket of this.#connections) socket.destroy()
         })
       }
     })()
@@ -326,6 +372,17 @@ export class AdmissionTracker extends EventEmitter {
     for (const [id, p] of this.#peers) {
       if (!torrents[p.infoHash]?.peers.peek(p.key)) this.#peers.delete(id)
     }
+  }
+
+  #onConnection(socket: Socket, tlsConnection: (socket: Socket) => void): void {
+    if (this.#closing) return void socket.destroy()
+    this.#connections.add(socket)
+    socket.once('close', () => this.#connections.delete(socket))
+    splitTlsFromPlain(socket, {
+      timeoutMs: this.#handshakeTimeout,
+      tls: () => tlsConnection.call(this.#https, socket),
+      plain: () => this.#log('refused a plain-HTTP connection from %s: TLS only', socket.remoteAddress),
+    })
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {

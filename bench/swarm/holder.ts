@@ -32,6 +32,7 @@ await announce(trackerUrl, {
   peerId: randomBytes(20),
   port,
   event: 'started',
+  roster,
   signer: announceSigner({ device: { seed: hex(me.seed), publicKey: certificate.device }, certificate }),
 })
 process.stdout.write(JSON.stringify({ port }) + '\n')

@@ -112,10 +112,11 @@ async function runLookupBench(opts: { tracks: number; tmp: string; log: (line: s
     await writeFile(configPath, JSON.stringify(config), { mode: 0o600 })
 
     // tracker and holders
-    const tracker = createAdmissionTracker({ roster, token: randomBytes(16).toString('hex') })
+    // The tracker runs as holder-1 (its TLS key is that device's, pinned by the roster).
+    const tracker = createAdmissionTracker({ roster, token: randomBytes(16).toString('hex'), deviceSeed: devices['holder-1']!.key.seed })
     tracker.on('warning', () => {})
-    const { httpPort } = await tracker.listen(0, '127.0.0.1')
-    const trackerUrl = `http://127.0.0.1:${httpPort}/announce`
+    const { port: trackerPort } = await tracker.listen(0, '127.0.0.1')
+    const trackerUrl = `https://127.0.0.1:${trackerPort}/announce`
     for (const name of HOLDERS) {
       const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'bench/swarm/holder.ts'), configPath, name, trackerUrl], { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] })
       children.push(child)
@@ -133,7 +134,7 @@ async function runLookupBench(opts: { tracks: number; tmp: string; log: (line: s
     }
     /** Tracker announce, then the device channel to every device it lists. */
     const meet = async (s: Swarm) => {
-      const { peers } = await announce(trackerUrl, { infoHash: s.channel, peerId: randomBytes(20), port: s.port, signer })
+      const { peers } = await announce(trackerUrl, { infoHash: s.channel, peerId: randomBytes(20), port: s.port, signer, roster })
       await Promise.allSettled(peers.filter((p) => p.port !== s.port).map((p) => s.connectDevice(p.host, p.port)))
     }
     const firstBytes = async (s: Swarm, meta: TorrentMeta) => {

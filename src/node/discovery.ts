@@ -7,6 +7,7 @@ import { readFile, writeFile, rename } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { announce, type AnnounceSigner, type Swarm } from '../swarm/index.ts'
+import type { Roster } from '../identity/index.ts'
 import type { DhtNode } from '../manifest/index.ts'
 
 export const ANNOUNCE_INTERVAL = 60_000 // ms
@@ -22,7 +23,14 @@ export interface Address {
 export interface DiscoveryOptions {
   swarm: Swarm
   home: string
+  /**
+   * Tracker announce URLs. Only https:// ones are announced to: a tracker's
+   * key must be a device on `roster`; a plain http:// one is skipped with a
+   * warning (ERR_TRACKER_INSECURE), as it would show the proof to the network.
+   */
   trackers: () => string[]
+  /** The roster that pins the trackers' keys. */
+  roster: () => Roster
   /** When given, the device channel is announced and looked up on the DHT too. */
   dht?: DhtNode | null
   signer: AnnounceSigner
@@ -102,6 +110,7 @@ export class Discovery {
             port: this.opts.swarm.port,
             event,
             signer: this.opts.signer,
+            roster: this.opts.roster(),
             timeoutMs: 5_000,
           })
           for (const p of r.peers) this.learn(p)

@@ -259,10 +259,11 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       p.ownTrackerBefore = (await readFile(join(home, 'embedded-tracker'), 'utf8').catch(() => '')).trim()
       if (!wantsTracker(opts, id(), p.ownTrackerBefore)) return
       const o = opts.tracker || {}
-      p.tracker = createAdmissionTracker({ roster: id().roster, token: await loadOrCreateTrackerToken(home) })
+      // TLS with this device's key: devices accept the tracker because that key is on the roster.
+      p.tracker = createAdmissionTracker({ roster: id().roster, token: await loadOrCreateTrackerToken(home), deviceSeed: id().device.seed })
       p.tracker.on('warning', warn)
-      const { httpPort } = await p.tracker.listen(o.port ?? DEFAULT_PORTS.tracker, o.host ?? '0.0.0.0')
-      p.trackerUrl = `http://${o.advertise ?? lanAddress()}:${httpPort}/announce`
+      const { port } = await p.tracker.listen(o.port ?? DEFAULT_PORTS.tracker, o.host ?? '0.0.0.0')
+      p.trackerUrl = `https://${o.advertise ?? lanAddress()}:${port}/announce`
     }, () => p.tracker?.close()),
 
     // The DHT node. On the device that serves the circle it is the circle's bootstrap node.
@@ -339,6 +340,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         home,
         dht: p.dht,
         trackers: () => [...new Set([...(opts.trackers ?? []), ...id().roster.trackers])],
+        roster: () => id().roster,
         signer: announceSigner(id()),
         self: Buffer.from(id().device.publicKey).toString('hex'),
         peers: opts.peers,
@@ -568,7 +570,8 @@ async function locateTrack(library: LocalLibrary, cacheDir: string, sha256: stri
 
 /**
  * Puts this device's embedded tracker URL and bootstrap address in the roster
- * (admin devices only), replacing the ones it advertised before, and seals
+ * (admin devices only), replacing the ones it advertised before (and the
+ * plain http:// twin of its tracker URL, from before the tracker spoke TLS), and seals
  * the friendship secret of friends whose entry lacks it; one new roster
  * version for all.
  */
@@ -579,7 +582,10 @@ async function advertise(home: string, identity: Identity, mine: { tracker?: str
     bootstrap: (await readFile(files.bootstrap, 'utf8').catch(() => '')).trim(),
   }
   const r = identity.roster
-  const trackers = mine.tracker && !r.trackers.includes(mine.tracker) ? [...r.trackers.filter((u) => u !== previous.tracker), mine.tracker] : r.trackers
+  const stale = new Set([previous.tracker, mine.tracker?.replace(/^https:/, 'http:')].filter((u) => u && u !== mine.tracker))
+  const trackers = mine.tracker && (!r.trackers.includes(mine.tracker) || r.trackers.some((u) => stale.has(u)))
+    ? [...r.trackers.filter((u) => !stale.has(u) && u !== mine.tracker), mine.tracker]
+    : r.trackers
   const bootstrap = mine.bootstrap && !r.bootstrap.includes(mine.bootstrap) ? [...r.bootstrap.filter((u) => u !== previous.bootstrap), mine.bootstrap] : r.bootstrap
   let out = identity
   // Friends added before friendship secrets were sealed in the roster get theirs now (saveRoster seals them).

@@ -2,11 +2,20 @@
 // peers6) with the signed admission proof of docs/tracker.md. The proof
 // format lives here because both sides need it: the client signs it, the
 // admission tracker (tracker/) checks it.
+//
+// A circle's tracker serves TLS with a self-signed certificate of the device
+// key of the device running it. The client opens the TLS connection itself
+// and checks that key against the roster (a device on it, not revoked)
+// before a single request byte is written; a proof never goes out over plain
+// HTTP unless the caller says so.
 import { randomBytes } from 'node:crypto'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
+import { isIP } from 'node:net'
+import { connect as tlsConnect, type TLSSocket } from 'node:tls'
 import { asBytes, asDict, asInt, asList, decode, encode, type BValue } from '../codec/index.ts'
-import { encodeCertificate, signBytes, type Identity } from '../identity/index.ts'
+import { encodeCertificate, signBytes, type Identity, type Roster } from '../identity/index.ts'
+import { ed25519KeyOf } from '../link/index.ts'
 
 export const ANNOUNCE_PROOF_TYPE = 'djcloud-announce'
 export const ANNOUNCE_PROOF_VERSION = 1
@@ -69,6 +78,8 @@ export type AnnounceErrorCode =
   | 'ERR_TRACKER_RESPONSE' // not a valid tracker response
   | 'ERR_TRACKER_HTTP' // a status other than 200
   | 'ERR_TRACKER_UNREACHABLE' // connection failed
+  | 'ERR_TRACKER_IDENTITY' // the tracker's TLS key is not a device on the roster (or is revoked): nothing was sent
+  | 'ERR_TRACKER_INSECURE' // a signed announce to a plain http:// URL without allowPlainHttp: nothing was sent
   | 'ERR_TRACKER_TIMEOUT'
   | 'ERR_ABORTED'
 
@@ -160,9 +171,28 @@ export interface AnnounceOptions extends Partial<AnnounceProof> {
    * goes out unsigned (for standard trackers).
    */
   signer?: AnnounceSigner
+  /**
+   * Pins an https:// tracker: its TLS certificate's Ed25519 key must be the
+   * device key of a device on this roster, not revoked. Required for signed
+   * announces over https (without it an unsigned one checks the certificate
+   * against the system's CAs, as any HTTPS client).
+   */
+  roster?: Roster
+  /**
+   * Sends a signed announce to a plain http:// URL, where anyone on the path
+   * reads the certificate and the infohash. Off by default: such an announce
+   * is refused with ERR_TRACKER_INSECURE before anything is sent.
+   */
+  allowPlainHttp?: boolean
   signal?: AbortSignal
   /** Default 10 s. */
   timeoutMs?: number
+}
+
+/** Whether a tracker's TLS key is one of the roster's devices and not revoked. */
+export function trackerKeyTrusted(roster: Roster, key: Uint8Array): boolean {
+  const same = (k: Uint8Array) => Buffer.from(k).equals(key)
+  return roster.devices.some((d) => same(d.device)) && !roster.revoked.some(same)
 }
 
 export interface AnnouncePeer {
@@ -300,6 +330,46 @@ export function parseAnnounceResponse(body: Uint8Array): AnnounceResult {
   }
 }
 
+/**
+ * Opens a TLS connection to an https:// tracker and resolves once its key is
+ * checked against the roster. A tracker that is not one of the circle's
+ * devices is dropped right after the handshake, before any request byte.
+ */
+function pinnedConnection(url: URL, roster: Roster, signal: AbortSignal): Promise<TLSSocket> {
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason)
+    const socket = tlsConnect({
+      host,
+      port: Number(url.port || 443),
+      ...(isIP(host) ? {} : { servername: host }),
+      minVersion: 'TLSv1.3',
+      // The certificate is self-signed: it is checked against the roster below, not against CAs.
+      rejectUnauthorized: false,
+    })
+    const onAbort = () => socket.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'))
+    const done = () => {
+      signal.removeEventListener('abort', onAbort)
+      socket.off('error', onError)
+    }
+    const onError = (err: Error) => {
+      done()
+      reject(err)
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+    socket.once('error', onError)
+    socket.once('secureConnect', () => {
+      done()
+      const der = socket.getPeerX509Certificate()?.raw
+      const key = der ? ed25519KeyOf(der) : null
+      if (key && trackerKeyTrusted(roster, key)) return resolve(socket)
+      socket.destroy()
+      const what = key ? `its TLS key ${Buffer.from(key).toString('hex').slice(0, 16)} is not a device on the roster, or is revoked` : 'its TLS certificate has no Ed25519 key'
+      reject(new AnnounceError('ERR_TRACKER_IDENTITY', `tracker ${url.host} is not one of this circle's devices (${what}); nothing was sent`))
+    })
+  })
+}
+
 /** Announces over HTTP(S) GET and returns the peers. Rejects with AnnounceError. */
 export async function announce(trackerUrl: string, o: AnnounceOptions): Promise<AnnounceResult> {
   const given = PROOF_PARAMS.filter((k) => o[k] !== undefined)
@@ -311,21 +381,37 @@ export async function announce(trackerUrl: string, o: AnnounceOptions): Promise<
       ? { dj_cert: o.dj_cert!, dj_ts: o.dj_ts!, dj_nonce: o.dj_nonce!, dj_sig: o.dj_sig! }
       : undefined
   const url = announceUrl(trackerUrl, o, proof)
+  if (proof && url.protocol === 'http:' && !o.allowPlainHttp) {
+    throw new AnnounceError('ERR_TRACKER_INSECURE', `tracker ${url.host} is plain http://: a signed announce would show this device's certificate and the infohash to the network; nothing was sent`)
+  }
+  if (proof && url.protocol === 'https:' && !o.roster) throw new TypeError('a signed announce over https needs the roster that pins the tracker')
   const timeout = AbortSignal.timeout(o.timeoutMs ?? DEFAULT_TIMEOUT)
   const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout
   if (o.signal?.aborted) throw new AnnounceError('ERR_ABORTED', 'announce aborted', undefined, { cause: o.signal.reason })
-  const body = await new Promise<Uint8Array>((resolve, reject) => {
-    const fail = (err: unknown) => {
-      if (o.signal?.aborted) reject(new AnnounceError('ERR_ABORTED', 'announce aborted', undefined, { cause: o.signal.reason }))
-      else if (timeout.aborted) reject(new AnnounceError('ERR_TRACKER_TIMEOUT', `tracker ${url.host} did not answer within ${o.timeoutMs ?? DEFAULT_TIMEOUT} ms`))
-      else reject(new AnnounceError('ERR_TRACKER_UNREACHABLE', `tracker ${url.host}: ${(err as Error).message}`, undefined, { cause: err }))
+  const failure = (err: unknown): AnnounceError => {
+    if (err instanceof AnnounceError) return err
+    if (o.signal?.aborted) return new AnnounceError('ERR_ABORTED', 'announce aborted', undefined, { cause: o.signal.reason })
+    if (timeout.aborted) return new AnnounceError('ERR_TRACKER_TIMEOUT', `tracker ${url.host} did not answer within ${o.timeoutMs ?? DEFAULT_TIMEOUT} ms`)
+    return new AnnounceError('ERR_TRACKER_UNREACHABLE', `tracker ${url.host}: ${(err as Error).message}`, undefined, { cause: err })
+  }
+  let pinned: TLSSocket | undefined
+  if (url.protocol === 'https:' && o.roster) {
+    try {
+      pinned = await pinnedConnection(url, o.roster, signal)
+    } catch (err) {
+      throw failure(err)
     }
-    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
+  }
+  const body = await new Promise<Uint8Array>((resolve, reject) => {
+    const fail = (err: unknown) => reject(failure(err))
+    const common = {
       method: 'GET',
-      agent: false, // one connection per announce; nothing lingers after it
       headers: { connection: 'close', 'accept-encoding': 'identity' },
       signal,
-    })
+    }
+    const req = pinned
+      ? httpRequest({ ...common, host: url.hostname, port: url.port || 443, path: url.pathname + url.search, headers: { ...common.headers, host: url.host }, createConnection: () => pinned! })
+      : (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { ...common, agent: false }) // one connection per announce; nothing lingers after it
     req.on('error', fail)
     req.on('response', (res: IncomingMessage) => {
       res.on('error', fail)

@@ -11,7 +11,7 @@ export { Bitfield } from './bitfield.ts'
 export { authenticate, AUTH_DEADLINE, SessionError } from './protocol/session.ts'
 export type { PeerSession } from './protocol/session.ts'
 export type { LocalCredentials, VerifiedPeer } from './protocol/auth.ts'
-export { announce, announceSigner, signedAnnounceParams, AnnounceError } from './announce.ts'
+export { announce, announceSigner, signedAnnounceParams, trackerKeyTrusted, AnnounceError } from './announce.ts'
 // The announce proof's wire format, which the tracker (tracker/) checks.
 export {
   announceSigningBytes, announceUrl, parseAnnounceResponse, percentEncodeBytes,

@@ -22,7 +22,7 @@ test('a dial to this device\'s own address fails as ERR_SELF, links nothing, and
   laptop.connectDevice = (host, port) => (dials.push(port), connect(host, port))
   const self = Buffer.from(c.devices[0]!.key.publicKey).toString('hex')
   const d = new Discovery({
-    swarm: laptop, home: dir, trackers: () => [], dht: null, self, redialMs: 20, announceMs: 60_000,
+    swarm: laptop, home: dir, trackers: () => [], roster: () => c.roster, dht: null, self, redialMs: 20, announceMs: 60_000,
     signer: { seed: c.devices[0]!.key.seed, certificate: c.devices[0]!.credentials.certificate },
     peers: [{ host: '127.0.0.1', port: laptop.port }, { host: '127.0.0.1', port: phone.port }],
   })

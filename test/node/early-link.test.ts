@@ -6,7 +6,7 @@
 // answers its first announce only when the test says so; the peer port it
 // announces is where the friend's device dials.
 import test from 'ava'
-import { createServer } from 'node:http'
+import { createServer } from 'node:https'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { encode } from '../../src/codec/index.ts'
@@ -14,6 +14,7 @@ import { encodeCertificate, formatId, friendSecrets, loadIdentity, signBytes } f
 import { BACKUP_SALT, encodePointer } from '../../src/backup/index.ts'
 import { backupChannelInfoHash, shareChannelInfoHash, Swarm, type DeviceLink, type ManifestNotice, type VerifiedPeer } from '../../src/swarm/index.ts'
 import { Node } from '../../src/node/index.ts'
+import { selfSignedCertificate } from '../../src/link/index.ts'
 import { POINTER_COMMAND, readPointerAnswer } from '../../src/node/backups.ts'
 import { OWNER_ROSTER_COMMAND } from '../../src/node/friend-rosters.ts'
 import { runCliInProcess } from '../helpers/cli.ts'
@@ -24,11 +25,15 @@ import { until } from '../helpers/until.ts'
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
-/** A tracker that holds each announce until released; resolves `port` with the first announced peer port. */
-async function heldTracker(t: import('ava').ExecutionContext) {
+/**
+ * A tracker that holds each announce until released; resolves `port` with the
+ * first announced peer port. It serves TLS with `deviceSeed`'s key (a device
+ * on the announcing node's roster, or the node would not announce to it).
+ */
+async function heldTracker(t: import('ava').ExecutionContext, deviceSeed: Uint8Array) {
   const port = deferred<number>()
   const release = deferred<void>()
-  const server = createServer((req, res) => {
+  const server = createServer(selfSignedCertificate(deviceSeed), (req, res) => {
     port.resolve(Number(new URL(req.url!, 'http://x').searchParams.get('port')))
     void release.promise.then(() => res.end('d8:intervali60e5:peers0:e'))
   })
@@ -38,7 +43,7 @@ async function heldTracker(t: import('ava').ExecutionContext) {
     server.closeAllConnections()
     return new Promise<void>((r) => server.close(() => r()))
   })
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/announce`, port: port.promise, release: () => release.resolve() }
+  return { url: `https://127.0.0.1:${(server.address() as { port: number }).port}/announce`, port: port.promise, release: () => release.resolve() }
 }
 
 test("a friend's device linking while the node starts is answered, told the roster and admitted on our share channel", async (t) => {
@@ -84,7 +89,7 @@ test("a friend's device linking while the node starts is answered, told the rost
   alexSwarm.friends.on('notice', (_l: DeviceLink, n: ManifestNotice) => void told.push({ on: 'share', n }))
 
   // Fiona's node starts, and stays in mid-start (discovery waits on the tracker) until released.
-  const tracker = await heldTracker(t)
+  const tracker = await heldTracker(t, fionaId.device.seed)
   let started = false
   const warnings: string[] = []
   const starting = Node.start({

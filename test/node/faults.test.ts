@@ -90,7 +90,7 @@ test('a device revoked while connected loses its links and the tracker refuses i
   t.is(get.code, 1)
   // ...and announces by the tracker
   const err = await t.throwsAsync(
-    announce(h.info.tracker!, { infoHash: randomBytes(20), peerId: randomBytes(20), port: 1, signer: announceSigner(laptopId) }),
+    announce(h.info.tracker!, { infoHash: randomBytes(20), peerId: randomBytes(20), port: 1, signer: announceSigner(laptopId), roster: laptopId.roster }),
     { instanceOf: AnnounceError },
   )
   t.is(err?.reason, 'revoked device')

@@ -1,6 +1,7 @@
 import test from 'ava'
 import { copyFile, mkdir, readFile, access } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
+import { get as httpsGet } from 'node:https'
 import { join } from 'node:path'
 import { readApiToken } from '../../src/player/index.ts'
 import { tempDir } from '../helpers/temp.ts'
@@ -9,6 +10,17 @@ import { makeHomes } from '../helpers/homes.ts'
 import { scanHome } from '../helpers/scan-home.ts'
 import { serveNode } from '../helpers/node-process.ts'
 import { runCli } from '../helpers/cli.ts'
+
+/** The counts of the tracker behind an https:// announce URL (any certificate: counts are public). */
+function trackerStats(announceUrl: string): Promise<{ admitted: number; swarms: number }> {
+  return new Promise((resolve, reject) => {
+    httpsGet(new URL('/stats.json', announceUrl), { rejectUnauthorized: false }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString())))
+    }).on('error', reject)
+  })
+}
 
 async function until<T>(fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
   const end = Date.now() + ms
@@ -37,7 +49,7 @@ test('three devices meet through the circle tracker; get and /stream fetch from 
 
   const h = await serveNode(t, home!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
   t.truthy(h.info.tracker)
-  t.regex(h.info.tracker!, /^http:\/\/127\.0\.0\.1:\d+\/announce$/)
+  t.regex(h.info.tracker!, /^https:\/\/127\.0\.0\.1:\d+\/announce$/)
   const p = await serveNode(t, phone!, ['--tracker', h.info.tracker!])
   const l = await serveNode(t, laptop!, ['--tracker', h.info.tracker!])
 
@@ -54,6 +66,12 @@ test('three devices meet through the circle tracker; get and /stream fetch from 
     throw new Error(`${err.message}: ${JSON.stringify(last)}\nHOME ${h.stderr()}\nPHONE ${p.stderr()}\nLAPTOP ${l.stderr()}`)
   })
   t.deepEqual([...new Set(names)], ['home-pc', 'phone'])
+  // They met through the tracker: its key is the home PC's device key, which their rosters pin.
+  const stats = await until(async () => {
+    const s = await trackerStats(h.info.tracker!)
+    return s.admitted >= 3 ? s : undefined
+  })
+  t.is(stats.swarms, 1, 'one device channel')
 
   // get: a track held by two devices comes from both and verifies
   const out = join(root, 'got.wav')

@@ -1,11 +1,12 @@
 import test from 'ava'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { openLibrary } from '../../src/library/index.ts'
-import { initIdentity, loadIdentity } from '../../src/identity/index.ts'
+import { initIdentity, loadIdentity, saveRoster } from '../../src/identity/index.ts'
 import { DhtNode, manifestSalt } from '../../src/manifest/index.ts'
 import { startNode } from '../../src/node/index.ts'
 import { buildId3, encodeWav } from '../../src/demo/index.ts'
+import { freePort } from '../helpers/ports.ts'
 import { tempDir } from '../helpers/temp.ts'
 
 test('a node starts on a library without opening, verifying or announcing any track torrent', async (t) => {
@@ -38,6 +39,35 @@ test('restarting the admin node with another tracker port replaces its tracker U
     t.deepEqual(node.roster.trackers, [node.info.tracker])
     await node.close()
   }
+})
+
+test("an admin whose roster still lists its tracker's plain http:// URL advertises the https:// one in its place", async (t) => {
+  const home = await tempDir(t)
+  let id = await initIdentity(home)
+  const port = await freePort()
+  const plain = `http://127.0.0.1:${port}/announce`
+  const other = 'https://192.0.2.9:7463/announce'
+  const start = async () => {
+    const n = await startNode({ home, peerPort: 0, apiPort: 0, peerHost: '127.0.0.1', tracker: { port, host: '127.0.0.1', advertise: '127.0.0.1' }, dht: false, analyze: false })
+    t.teardown(() => n.close())
+    return n
+  }
+
+  // Upgraded in place: the roster and <home>/embedded-tracker both name the old URL.
+  id = await saveRoster(id, { ...id.roster, seq: id.roster.seq + 1, trackers: [plain] })
+  await writeFile(join(home, 'embedded-tracker'), plain + '\n')
+  let node = await start()
+  t.is(node.info.tracker, `https://127.0.0.1:${port}/announce`)
+  t.deepEqual(node.roster.trackers, [node.info.tracker])
+  await node.close()
+
+  // Without the file (a restored home): the plain twin of its URL is still its own, and replaced; others stay.
+  id = await loadIdentity(home)
+  id = await saveRoster(id, { ...id.roster, seq: id.roster.seq + 1, trackers: [plain, other] })
+  await rm(join(home, 'embedded-tracker'))
+  node = await start()
+  t.deepEqual(node.roster.trackers, [other, node.info.tracker])
+  await node.close()
 })
 
 test('re-putting republishes every item of ours (library, playlists, the roster on an admin) at its current seq', async (t) => {

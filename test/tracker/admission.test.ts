@@ -1,11 +1,11 @@
-// The admission tracker over HTTP: real tracker, real signed announces, all on 127.0.0.1.
+// The admission tracker over HTTPS: real tracker, real signed announces, all on 127.0.0.1.
 import test from 'ava'
 import { randomBytes } from 'node:crypto'
 import { revokeDevice, addDevice, issueCertificate, encodeCertificate, removeFriend } from '../../src/identity/index.ts'
-import { announce, signedAnnounceParams } from '../../src/swarm/index.ts'
+import { signedAnnounceParams } from '../../src/swarm/index.ts'
 import { createAdmissionTracker, REFUSAL_REASONS, TrackerError } from '../../tracker/index.ts'
 import {
-  deviceOf, httpGet, makeCircle, newInfoHash, newPeerId, rawAnnounce, refused, startTracker, TOKEN,
+  announce, deviceOf, httpGet, makeCircle, newInfoHash, newPeerId, rawAnnounce, refused, startTracker, TOKEN,
 } from './fixtures.ts'
 
 test('own devices are admitted and find each other, as compact and as dict peers', async (t) => {
@@ -250,7 +250,7 @@ test('/stats.json shows counts to anyone and infohashes only with the operator t
 test('close is idempotent and stops serving; a taken port is a typed error', async (t) => {
   const { roster, laptop } = makeCircle()
   const { tracker, url, port } = await startTracker(t, { roster })
-  const second = createAdmissionTracker({ roster, token: TOKEN })
+  const second = createAdmissionTracker({ roster, token: TOKEN, deviceSeed: laptop.key.seed })
   const taken = await t.throwsAsync(second.listen(port, '127.0.0.1'), { instanceOf: TrackerError })
   t.is(taken?.code, 'ERR_TRACKER_LISTEN')
   await second.close()

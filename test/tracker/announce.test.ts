@@ -37,15 +37,24 @@ test('a tracker that does not answer times out; an abort is an abort', async (t)
   t.is(aborted?.code, 'ERR_ABORTED')
   const early = await t.throwsAsync(announce(url, { ...opts(), signal: AbortSignal.abort() }), { instanceOf: AnnounceError })
   t.is(early?.code, 'ERR_ABORTED')
+  // The same while waiting for a pinned TLS handshake.
+  const { roster, laptop } = makeCircle()
+  const tls = `https://127.0.0.1:${port}/announce`
+  const tlsTimedOut = await t.throwsAsync(announce(tls, { ...opts(), signer: laptop.signer, roster, timeoutMs: 200 }), { instanceOf: AnnounceError })
+  t.is(tlsTimedOut?.code, 'ERR_TRACKER_TIMEOUT')
+  const ac2 = new AbortController()
+  setTimeout(() => ac2.abort(), 50)
+  const tlsAborted = await t.throwsAsync(announce(tls, { ...opts(), signer: laptop.signer, roster, signal: ac2.signal }), { instanceOf: AnnounceError })
+  t.is(tlsAborted?.code, 'ERR_ABORTED')
 })
 
 test('HTTP errors and unreachable trackers are typed errors', async (t) => {
   const { roster, laptop } = makeCircle()
   const { base, tracker } = await startTracker(t, { roster })
-  const notFound = await t.throwsAsync(announce(`${base}/nope`, { ...opts(), signer: laptop.signer }), { instanceOf: AnnounceError })
+  const notFound = await t.throwsAsync(announce(`${base}/nope`, { ...opts(), signer: laptop.signer, roster }), { instanceOf: AnnounceError })
   t.is(notFound?.code, 'ERR_TRACKER_HTTP')
   await tracker.close()
-  const gone = await t.throwsAsync(announce(`${base}/announce`, { ...opts(), signer: laptop.signer }), { instanceOf: AnnounceError })
+  const gone = await t.throwsAsync(announce(`${base}/announce`, { ...opts(), signer: laptop.signer, roster }), { instanceOf: AnnounceError })
   t.is(gone?.code, 'ERR_TRACKER_UNREACHABLE')
 })
 

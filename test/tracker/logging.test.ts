@@ -1,9 +1,9 @@
 // DEBUG=djcloud:tracker:admission: each refused announce is logged with who
 // sent it and why, under the circle owner's short id; admitted ones too.
 import test from 'ava'
-import { announce, AnnounceError } from '../../src/swarm/index.ts'
+import { AnnounceError } from '../../src/swarm/index.ts'
 import { debugLines } from '../helpers/debug-lines.ts'
-import { makeCircle, newInfoHash, newPeerId, startTracker } from './fixtures.ts'
+import { announce, makeCircle, newInfoHash, newPeerId, startTracker } from './fixtures.ts'
 
 test.serial('refused announces are logged with their reason; an admitted one with its device', async (t) => {
   const lines = debugLines(t, 'djcloud:tracker:*')

@@ -1,4 +1,7 @@
-// WebSocket announces (the WebRTC signaling side): the same admission as HTTP.
+// WebSocket announces (the WebRTC signaling side), over TLS on the tracker's
+// one port (wss://): the same admission as HTTPS. The certificate is the
+// tracker device's self-signed one, so the client takes any certificate
+// here; pinning is tested in tls.test.ts.
 import test, { type ExecutionContext } from 'ava'
 import WebSocket from 'ws'
 import { signedAnnounceParams, type AnnounceSigner } from '../../src/swarm/index.ts'
@@ -13,7 +16,7 @@ interface Client {
 }
 
 async function connect(t: ExecutionContext, url: string): Promise<Client> {
-  const ws = new WebSocket(url)
+  const ws = new WebSocket(url, { rejectUnauthorized: false })
   const queue: Array<Record<string, unknown>> = []
   const waiting: Array<(m: Record<string, unknown>) => void> = []
   ws.on('message', (data: Buffer) => {

@@ -29,7 +29,7 @@ export const serveCommand: Command = {
     port: { type: 'string', value: 'N', description: `peer port (default ${DEFAULT_PORTS.peer}; 0 = any free port)` },
     'api-port': { type: 'string', value: 'N', description: `local API port (default ${DEFAULT_PORTS.api})` },
     listen: { type: 'string', value: 'ADDR', description: 'serve the API on ADDR too (remote access: every request needs the token)' },
-    tracker: { type: 'string', multiple: true, value: 'URL', description: 'announce to this tracker as well' },
+    tracker: { type: 'string', multiple: true, value: 'URL', description: 'announce to this tracker as well (https://; its TLS key must be a device on the roster)' },
     'tracker-port': { type: 'string', value: 'N', description: `embedded tracker port (default ${DEFAULT_PORTS.tracker})` },
     'tracker-host': { type: 'string', value: 'ADDR', description: 'address the embedded tracker binds and advertises (default all interfaces, advertised as the LAN address)' },
     'no-tracker': { type: 'boolean', description: 'do not run the embedded tracker' },

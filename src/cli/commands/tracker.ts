@@ -1,6 +1,7 @@
 import { networkInterfaces } from 'node:os'
 import { resolveHome } from '../../home.ts'
-import { formatId, loadIdentity } from '../../identity/index.ts'
+import { formatId, loadIdentity, type Identity } from '../../identity/index.ts'
+import { trackerKeyTrusted } from '../../swarm/index.ts'
 import { createAdmissionTracker, loadOrCreateTrackerToken, trackerTokenPath, type AdmissionTracker } from '../../../tracker/index.ts'
 import { UsageError, type Command } from '../command.ts'
 
@@ -30,12 +31,25 @@ function reachableHosts(host: string): string[] {
 
 const urlHost = (h: string) => (h.includes(':') ? `[${h}]` : h)
 
+/**
+ * Why devices would refuse this tracker, or undefined: they accept it only
+ * when its TLS key (this device's key) is a device on their roster, not revoked.
+ */
+function notServable(id: Identity): string | undefined {
+  if (trackerKeyTrusted(id.roster, id.device.publicKey)) return undefined
+  const state = id.roster.revoked.some((k) => Buffer.from(k).equals(id.device.publicKey)) ? 'is revoked' : 'is not on the roster'
+  return `this device ("${id.certificate.name}") ${state}: the tracker's TLS key is this device's key, and devices accept the tracker only when that key is a device of their roster`
+}
+
 export const trackerCommand: Command = {
   name: 'tracker',
   summary: "Run this circle's admission tracker: only your own and your friends' devices get peers.",
   usage: '[--port N] [--host ADDR] [--json]',
   details:
-    'Serves HTTP and WebSocket announces (no UDP: it cannot carry the signed proof). An announce is\n' +
+    'Serves HTTPS and WSS announces (TLS 1.3 only, no UDP: it cannot carry the signed proof). Its\n' +
+    'certificate is self-signed with this device\'s key; devices accept it because that key is on\n' +
+    'their roster. Plain-HTTP announces (older djclouds) get a failure reason asking for an update.\n' +
+    'An announce is\n' +
     'admitted only with a certificate of one of your devices or a friend\'s, a fresh timestamp, an\n' +
     'unseen nonce and a valid signature; anything else gets a failure reason and no peers.\n' +
     'GET /stats.json shows counts; with "Authorization: Bearer <token>" (the token is in\n' +
@@ -43,7 +57,7 @@ export const trackerCommand: Command = {
     'A newer roster in the home (trust revoke, trust add) is picked up within seconds, or at once on SIGHUP.\n' +
     'Stops on Ctrl+C or SIGTERM. Set DJCLOUD_DEBUG to print warnings about malformed requests.',
   options: {
-    port: { type: 'string', value: 'N', description: `port for HTTP and WebSocket announces (default ${DEFAULT_TRACKER_PORT}; 0 picks a free one)` },
+    port: { type: 'string', value: 'N', description: `port for HTTPS and WSS announces (default ${DEFAULT_TRACKER_PORT}; 0 picks a free one)` },
     host: { type: 'string', value: 'ADDR', description: `address to listen on (default ${DEFAULT_HOST}: every IPv4 interface; "::" for IPv6 too)` },
     json: { type: 'boolean', description: 'print the URLs as one JSON line once listening' },
   },
@@ -52,8 +66,13 @@ export const trackerCommand: Command = {
     const host = (values.host as string | undefined) ?? DEFAULT_HOST
     const home = resolveHome(values.home as string | undefined, env)
     const id = await loadIdentity(home)
+    const refused = notServable(id)
+    if (refused) {
+      stderr.write(`djcloud tracker: ${refused}. Run the tracker on a device of the circle.\n`)
+      return 1
+    }
     const token = await loadOrCreateTrackerToken(home)
-    const tracker: AdmissionTracker = createAdmissionTracker({ roster: id.roster, token })
+    const tracker: AdmissionTracker = createAdmissionTracker({ roster: id.roster, token, deviceSeed: id.device.seed })
     tracker.on('warning', (err: Error) => {
       if (env.DJCLOUD_DEBUG) stderr.write(`djcloud tracker: warning: ${err.message}\n`)
     })
@@ -66,6 +85,14 @@ export const trackerCommand: Command = {
       try {
         const latest = await loadIdentity(home)
         if (latest.roster.seq > tracker.roster.seq) {
+          const gone = notServable(latest)
+          if (gone) {
+            // Nobody would accept this tracker any more: say why and stop.
+            stderr.write(`djcloud tracker: stopping: ${gone}.\n`)
+            exitCode = 1
+            stop()
+            return
+          }
           tracker.setRoster(latest.roster)
           if (!values.json) stdout.write(`Now serving roster version ${latest.roster.seq}.\n`)
         }
@@ -79,6 +106,7 @@ export const trackerCommand: Command = {
       }
     }
 
+    let exitCode = 0
     let stop!: () => void
     const stopped = new Promise<void>((resolve) => (stop = resolve))
     const onHup = () => void reload()
@@ -87,17 +115,19 @@ export const trackerCommand: Command = {
     process.on('SIGHUP', onHup)
     const poll = setInterval(() => void reload(), ROSTER_POLL).unref()
     try {
-      const { httpPort } = await tracker.listen(port, host)
+      const { port: bound } = await tracker.listen(port, host)
       const hosts = reachableHosts(host).map(urlHost)
       const statsHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : urlHost(host)
       const info = {
         owner: formatId('owner', id.roster.owner),
         rosterSeq: id.roster.seq,
         host,
-        port: httpPort,
-        announce: hosts.map((h) => `http://${h}:${httpPort}/announce`),
-        websocket: hosts.map((h) => `ws://${h}:${httpPort}`),
-        stats: `http://${statsHost}:${httpPort}/stats.json`,
+        port: bound,
+        /** The TLS key devices check against their roster: this device's. */
+        device: formatId('device', id.device.publicKey),
+        announce: hosts.map((h) => `https://${h}:${bound}/announce`),
+        websocket: hosts.map((h) => `wss://${h}:${bound}`),
+        stats: `https://${statsHost}:${bound}/stats.json`,
         tokenFile: trackerTokenPath(home),
       }
       if (values.json) stdout.write(JSON.stringify(info) + '\n')
@@ -107,11 +137,12 @@ export const trackerCommand: Command = {
           [
             `djcloud tracker for owner ${info.owner}`,
             `(roster version ${r.seq}: ${r.devices.length} device${r.devices.length === 1 ? '' : 's'}, ${r.friends.length} friend${r.friends.length === 1 ? '' : 's'}, ${r.revoked.length} revoked)`,
+            `TLS key: device "${id.certificate.name}" ${info.device} (self-signed; devices check it against their roster)`,
             '',
             'Announce URLs:',
             ...info.announce.map((u) => `  ${u}`),
             ...info.websocket.map((u) => `  ${u}`),
-            `Stats: ${info.stats}  (infohashes with "Authorization: Bearer $(cat ${info.tokenFile})")`,
+            `Stats: ${info.stats}  (curl -k; infohashes with "Authorization: Bearer $(cat ${info.tokenFile})")`,
             '',
             'Stop with Ctrl+C.',
             '',
@@ -127,6 +158,6 @@ export const trackerCommand: Command = {
       await tracker.close()
     }
     if (!values.json) stdout.write('Tracker stopped.\n')
-    return 0
+    return exitCode
   },
 }
