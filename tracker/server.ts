@@ -21,7 +21,7 @@ import type { Duplex } from 'node:stream'
 import Server from 'bittorrent-tracker/server'
 import type { AnnounceParams, FilterCallback, ServerOptions, TrackerWebSocket } from 'bittorrent-tracker'
 import { encode } from '../src/codec/index.ts'
-import { checkRoster, type FriendRevoked, type Roster } from '../src/identity/index.ts'
+import { checkRoster, keyPairFromSeed, type FriendRevoked, type Roster } from '../src/identity/index.ts'
 import { selfSignedCertificate } from '../src/link/index.ts'
 import { logger, type Logger } from '../src/log/index.ts'
 import { Admission, REFUSAL_REASONS, type RefusalReason } from './admission.ts'
@@ -149,6 +149,7 @@ export class AdmissionTracker extends EventEmitter {
   readonly #bt: GatedServer
   readonly #https: HttpsServer
   readonly #handshakeTimeout: number
+  readonly #seed: Uint8Array
   /** Every TCP connection, TLS or not yet known: close() ends them all. */
   readonly #connections = new Set<Socket>()
   readonly #token: Buffer
@@ -174,11 +175,10 @@ export class AdmissionTracker extends EventEmitter {
       throw new TrackerError('ERR_TRACKER_KEY', `the device seed must be ${DEVICE_SEED_BYTES} bytes`)
     }
     this.#handshakeTimeout = opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT
-    const tls = selfSignedCertificate(opts.deviceSeed)
-    this.publicKey = tls.publicKey
+    this.#seed = Uint8Array.from(opts.deviceSeed)
+    this.publicKey = keyPairFromSeed(this.#seed).publicKey
+    // The certificate is made in listen() (its ASN.1 libraries load on first use).
     this.#https = createHttpsServer({
-      key: tls.key,
-      cert: tls.cert,
       minVersion: 'TLSv1.3',
       maxVersion: 'TLSv1.3',
       handshakeTimeout: this.#handshakeTimeout,
@@ -221,7 +221,8 @@ export class AdmissionTracker extends EventEmitter {
   listen(port = 0, host = '127.0.0.1'): Promise<ListenResult> {
     if (this.#closing) return Promise.reject(new TrackerError('ERR_TRACKER_STATE', 'the tracker is closed'))
     if (this.#listening) return Promise.reject(new TrackerError('ERR_TRACKER_STATE', 'the tracker is already listening'))
-    this.#listening = new Promise<ListenResult>((resolve, reject) => {
+    this.#listening = selfSignedCertificate(this.#seed).then((tls) => new Promise<ListenResult>((resolve, reject) => {
+      this.#https.setSecureContext({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' })
       const onError = (err: Error) => {
         this.#https.off('listening', onListening)
         reject(new TrackerError('ERR_TRACKER_LISTEN', `cannot listen on ${host}:${port}: ${err.message}`, { cause: err }))
@@ -236,7 +237,7 @@ export class AdmissionTracker extends EventEmitter {
       this.#https.once('error', onError)
       this.#https.once('listening', onListening)
       this.#https.listen(port, host)
-    })
+    }))
     return this.#listening
   }
 

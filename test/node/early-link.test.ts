@@ -33,7 +33,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 async function heldTracker(t: import('ava').ExecutionContext, deviceSeed: Uint8Array) {
   const port = deferred<number>()
   const release = deferred<void>()
-  const server = createServer(selfSignedCertificate(deviceSeed), (req, res) => {
+  const server = createServer(await selfSignedCertificate(deviceSeed), (req, res) => {
     port.resolve(Number(new URL(req.url!, 'http://x').searchParams.get('port')))
     void release.promise.then(() => res.end('d8:intervali60e5:peers0:e'))
   })

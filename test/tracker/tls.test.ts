@@ -16,7 +16,7 @@ import { makeCircle, newInfoHash, newPeerId, startTracker } from './fixtures.ts'
 
 /** A TLS server presenting `seed`'s key that records every decrypted byte it receives. */
 async function recordingTlsServer(t: ExecutionContext, seed?: Uint8Array) {
-  const { key, cert } = selfSignedCertificate(seed)
+  const { key, cert } = await selfSignedCertificate(seed)
   const state = { connections: 0, closed: 0, received: Buffer.alloc(0) }
   const sockets = new Set<Socket | TLSSocket>()
   const server = createTlsServer({ key, cert, minVersion: 'TLSv1.3' }, (s) => {
