@@ -530,6 +530,7 @@ function servedLibrary(p: Parts, scanned: () => void, warn: (e: Error) => void):
     close: async () => {},
     scan: async (roots: string[], o?: Omit<ScanOptions, 'circleSecret'>) => {
       const summary = await p.library.scan(roots, o).finally(() => p.union.changed())
+      await withdrawMissing(p.swarm, p.library)
       await offerLibrary(p.swarm, p.library, p.identity.circleSecret)
       await p.sync.publishLibrary().catch(warn)
       scanned()
@@ -541,6 +542,11 @@ function servedLibrary(p: Parts, scanned: () => void, warn: (e: Error) => void):
 /** Makes every present library track servable; piece hashes load on first request. */
 async function offerLibrary(swarm: Swarm, library: LocalLibrary, circleSecret: Uint8Array): Promise<void> {
   for (const t of await library.list({ includeMissing: false })) offerTrack(swarm, library, t, circleSecret)
+}
+
+/** Library tracks a scan found gone are no longer offered (a cached copy of one still is). */
+async function withdrawMissing(swarm: Swarm, library: LocalLibrary): Promise<void> {
+  for (const t of await library.list({ includeMissing: true })) if (t.missing) await swarm.withdraw(t.sha256)
 }
 
 /** One library track, if it is present and not served already (after its cached copy was evicted). */

@@ -52,6 +52,15 @@ export class OfferTable {
     return this.bySha.has(sha256)
   }
 
+  /** Stops offering a library track (its file is gone); a cached copy stays. Whether one was removed. */
+  dropLibrary(sha256: string): boolean {
+    const ih = this.bySha.get(sha256)
+    if (ih === undefined || this.byInfoHash.get(ih)!.cached) return false
+    this.byInfoHash.delete(ih)
+    this.bySha.delete(sha256)
+    return true
+  }
+
   /** Stops offering a cached copy (its files are about to go); a library track stays. Whether one was removed. */
   dropCached(sha256: string): boolean {
     const ih = this.bySha.get(sha256)

@@ -244,6 +244,21 @@ export class Swarm extends EventEmitter<Events> {
     this.offers.set(meta.infoHash.toString('hex'), { sha256: meta.sha256, load: async () => ({ meta, path }), cached: true })
   }
 
+  /**
+   * Stops offering a library track whose file is gone (a rescan marked it
+   * missing): it is no longer held, lookups no longer name this device, and
+   * a torrent serving it closes. Without this, a pull here took the track
+   * for present and failed its check until the node restarted.
+   */
+  async withdraw(sha256: string): Promise<void> {
+    if (!this.offers.dropLibrary(sha256)) return
+    for (const t of this.torrents.openOf(sha256)) {
+      if (!t.complete) continue // a download of it (into the cache) goes on
+      this.torrents.remove(t)
+      await t.close()
+    }
+  }
+
   /** Torrents opened so far (served or fetched); offers alone open none. */
   get openTorrents(): number {
     return this.torrents.size
