@@ -38,6 +38,7 @@ const ROWS: Row[] = [
   { name: 'Noise stream (@hyperswarm/secret-stream)', transport: 'noise', writes: 'bulk' },
   { name: 'plain TCP, wire writes', transport: 'plain', writes: 'wire' },
   { name: 'TLS link, wire writes', transport: 'tls', writes: 'wire' },
+  { name: 'TLS link, wire writes corked', transport: 'tls', writes: 'corked' },
   { name: 'TLS link, wire writes joined', transport: 'tls', writes: 'joined' },
 ]
 
@@ -180,7 +181,7 @@ export async function runLinksBench(opts: LinksBenchOptions): Promise<LinksBench
     method: [
       `one-way transfer of ${opts.size} bytes over 127.0.0.1 between two processes (node --import tsx bench/links/peer.ts), a fresh pair per transfer; MB/s = bytes over the sender's time from its first write to the receiver's one-byte answer (after the handshake)`,
       'CPU per side: process.cpuUsage() (user + system, all threads) over the transfer: sender from its first write to the answer, receiver from the link being up to the last byte',
-      'writes: bulk = 64 KiB per write, respecting backpressure; wire = a block as the djcloud wire serves one (a 13-byte header write, then a 16 KiB block write, uncorked); joined = header and block in one write',
+      'writes: bulk = 64 KiB per write, respecting backpressure; wire = a block as the djcloud wire serves one (a 13-byte header write, then a 16 KiB block write, uncorked); corked = the same two writes between cork() and uncork() (one writev); joined = header and block in one write (Buffer.concat)',
       'TLS: the link as built is src/link (createLinkServer, dialLink: TLS 1.3, throwaway Ed25519 certificate, ALPN); the forced rows use the same options and a certificate from the same code, with the TLS 1.3 suite set on both ends (node:tls takes TLS_* suite names in `ciphers` and hands them to OpenSSL SSL_CTX_set_ciphersuites)',
       'Noise: @hyperswarm/secret-stream (Noise XX handshake, then libsodium crypto_secretstream XChaCha20-Poly1305 per write, sodium-native), installed outside the repository and loaded from there when present',
       `one untimed transfer per row (at most 100 MB), then ${opts.rounds} rounds in a rotating order; figures are medians`,

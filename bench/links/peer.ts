@@ -11,7 +11,8 @@
 // certificate with the suite forced through `ciphers`), noise (@hyperswarm/secret-stream,
 // loaded from --noise-dir, outside the repository). Writes: bulk (64 KiB
 // each), wire (a block as the wire serves it uncorked: a 13-byte header
-// write, then the 16 KiB block), joined (header and block in one write).
+// write, then the 16 KiB block), joined (header and block in one write),
+// corked (the two writes between cork() and uncork(): one writev).
 import { createRequire } from 'node:module'
 import { once } from 'node:events'
 import { connect as netConnect, createServer as netCreateServer, type Socket } from 'node:net'
@@ -22,7 +23,7 @@ import { createLinkServer, dialLink, LINK_ALPN, selfSignedCertificate } from '..
 import { flags } from '../swarm/config.ts'
 
 export type Transport = 'plain' | 'tls' | 'tls-aes128' | 'tls-chacha20' | 'noise'
-export type Writes = 'bulk' | 'wire' | 'joined'
+export type Writes = 'bulk' | 'wire' | 'joined' | 'corked'
 
 export interface PeerReport {
   role: 'send' | 'receive'
@@ -116,8 +117,10 @@ async function send(sock: Duplex, bytes: number, writes: Writes): Promise<void> 
       ok = sock.write(joined)
       sent += joined.length
     } else {
+      if (writes === 'corked') sock.cork()
       sock.write(head)
       ok = sock.write(block)
+      if (writes === 'corked') sock.uncork()
       sent += head.length + block.length
     }
     if (!ok) await once(sock, 'drain')
