@@ -257,10 +257,11 @@ export async function runSwarmBench(opts: SwarmBenchOptions): Promise<SwarmBench
           timeoutMs: DOWNLOAD_TIMEOUT,
         })
         if (r.downloaded < opts.size) throw new Error(`libtorrent downloader reported ${r.downloaded} bytes of ${opts.size}`)
-        // Every peer connection seen during the download: all RC4 with forced encryption; with libtorrent's
-        // defaults (enc_policy enabled, level both, prefer_rc4 off) the handshake is encrypted, the payload not.
+        // Every peer connection seen during the download (sampled every 100 ms: a loaded machine may finish
+        // before the last seeder is connected): all RC4 with forced encryption; with libtorrent's defaults
+        // (enc_policy enabled, level both, prefer_rc4 off) the handshake is encrypted, the payload not.
         const { rc4, plaintext_encrypted: handshakeOnly, none } = r.encryption
-        if (forced ? rc4 < c.seeders || handshakeOnly + none > 0 : rc4 > 0 || handshakeOnly + none < c.seeders) {
+        if (forced ? rc4 === 0 || handshakeOnly + none > 0 : rc4 > 0 || handshakeOnly + none === 0) {
           throw new Error(`${c.impl} downloader's peers: ${JSON.stringify(r.encryption)}`)
         }
         for (const [k, v] of Object.entries(r.encryption)) ltEncryption[c.impl][k] = (ltEncryption[c.impl][k] ?? 0) + v
