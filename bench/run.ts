@@ -3,6 +3,7 @@
 import { scanBenchMain } from './scan/main.ts'
 import { swarmBenchMain } from './swarm/main.ts'
 import { lookupBenchMain } from './swarm/lookup-bench.ts'
+import { linksBenchMain } from './links/main.ts'
 import { manifestBenchMain } from './manifest/main.ts'
 import { analysisBenchMain } from './analysis/main.ts'
 import { uiBenchMain } from './ui/main.ts'
@@ -12,6 +13,7 @@ const BENCHES: Record<string, (argv: string[]) => Promise<number>> = {
   scan: scanBenchMain,
   swarm: swarmBenchMain,
   lookup: lookupBenchMain,
+  links: linksBenchMain,
   manifest: manifestBenchMain,
   analysis: analysisBenchMain,
   ui: uiBenchMain,

@@ -17,6 +17,12 @@ export interface ConfigFile {
   track: { sha256: string; size: number; pieceLength: number; pieces: string }
   /** The complete file the seeders serve (and the downloader checks its reads against). */
   source: string
+  /**
+   * Random bytes of this run, the channel binding both ends of a plaintext
+   * link (djcloud-plain, the encryption-cost baseline) hand to authenticate
+   * in place of a TLS exporter value.
+   */
+  plainBinding: string
 }
 
 export interface BenchConfig {
@@ -24,6 +30,7 @@ export interface BenchConfig {
   circleSecret: Uint8Array
   meta: TorrentMeta
   source: string
+  plainBinding: Uint8Array
   credentials(device: string): LocalCredentials
 }
 
@@ -39,6 +46,7 @@ export async function loadConfig(path: string): Promise<BenchConfig> {
     circleSecret,
     meta,
     source: c.source,
+    plainBinding: Uint8Array.from(hex(c.plainBinding)),
     credentials(device) {
       const d = c.devices[device]
       if (!d) throw new Error(`no device "${device}" in ${path}`)

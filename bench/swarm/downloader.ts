@@ -1,8 +1,10 @@
 // The djcloud downloader, in a process of its own so that its CPU time and
 // peak RSS are its alone (bench/swarm). The parent bundles this file with
 // esbuild and runs it with plain node, as the CLI ships:
-//   node --import rss-probe.mjs downloader.mjs --config FILE --mode fetch|latency|resume --ports P1,P2,.. --cache DIR [--samples N] [--analyse AUDIO] [--sync off]
-// and reads one JSON line from stdout. With --analyse, a background analysis
+//   node --import rss-probe.mjs downloader.mjs --config FILE --mode fetch|latency|resume --ports P1,P2,.. --cache DIR [--samples N] [--analyse AUDIO] [--sync off] [--link plain]
+// and reads one JSON line from stdout. Links are TLS (src/link) as the node
+// dials them; --link plain dials plain TCP seeders (seeder.ts --link plain)
+// with the config's per-run binding: the encryption-cost baseline. With --analyse, a background analysis
 // (one low-priority worker, as `serve` runs it) analyses AUDIO over and over
 // in this process meanwhile.
 //
@@ -19,6 +21,9 @@
 //   of a region not fetched yet: a read out of the blue (TTFB), and a jump
 //   away from a sequential read in progress (seek).
 import { dialLink } from '../../src/link/index.ts'
+import { connect, type Socket } from 'node:net'
+import { once } from 'node:events'
+import type { TLSSocket } from 'node:tls'
 import { open, rm } from 'node:fs/promises'
 import { randomInt } from 'node:crypto'
 import { join } from 'node:path'
@@ -41,12 +46,29 @@ const credentials = config.credentials(DOWNLOADER)
 const { meta } = config
 const elapsed = (t0: number) => Math.round((performance.now() - t0) * 1000) / 1000
 
+const plain = args.link === 'plain'
+/** What the links ran: TLS version and cipher suite of each (tlsSocket.getCipher()), or plain TCP. */
+const links = new Set<string>()
+
+async function dial(port: number): Promise<Socket> {
+  if (!plain) {
+    const sock: TLSSocket = await dialLink('127.0.0.1', port)
+    links.add(`${sock.getProtocol()} ${sock.getCipher().standardName}`)
+    return sock
+  }
+  const sock = connect(port, '127.0.0.1')
+  await once(sock, 'connect')
+  links.add('plain TCP')
+  return sock
+}
+
 function connectAll(torrent: Torrent): Promise<void> {
   return Promise.all(
     ports.map(async (port) => {
-      const sock = await dialLink('127.0.0.1', port)
+      const sock = await dial(port)
       sock.on('error', () => {})
-      const session = await authenticate(sock, { credentials, roster: () => config.roster, infoHash: meta.infoHash })
+      const binding = plain ? { binding: () => config.plainBinding } : {}
+      const session = await authenticate(sock, { credentials, roster: () => config.roster, infoHash: meta.infoHash, ...binding })
       torrent.addPeer(session)
     }),
   ).then(() => {})
@@ -88,7 +110,9 @@ async function fetchAll(cfg: BenchConfig, cacheDir: string): Promise<FetchReport
   const sources = torrent.sources()
   await torrent.close()
   if (warning) process.stderr.write(`downloader warning: ${(warning as Error).message}\n`)
-  return { mode: 'fetch', ms, authMs, lastPieceMs: Math.round((lastPiece - t0) * 1000) / 1000, cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, sources }
+  return {
+    mode: 'fetch', ms, authMs, lastPieceMs: Math.round((lastPiece - t0) * 1000) / 1000, cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, sources, links: [...links],
+  }
 }
 
 // ---- resume -------------------------------------------------------------

@@ -71,6 +71,7 @@ export async function makeFixture(work: string, size: number): Promise<Fixture> 
     ),
     track: { sha256: t.sha256, size, pieceLength: t.pieceLength, pieces: t.pieces.toString('hex') },
     source: path,
+    plainBinding: randomBytes(32).toString('hex'),
   }
   const configPath = join(work, 'circle.json')
   await writeFile(configPath, JSON.stringify(config), { mode: 0o600 })

@@ -1,14 +1,20 @@
 #!/usr/bin/python3
 """The benchmark's yardstick: a libtorrent peer (python3-libtorrent, Debian).
 
-  libtorrent_peer.py seed TORRENT SAVE_PATH
+  libtorrent_peer.py seed TORRENT SAVE_PATH [--forced-encryption]
       Checks the file (not seed_mode: that would hash each piece on its first
       request, during the timed downloads), then seeds on 127.0.0.1, prints
       {"port": N, "infohash": HEX} and runs until SIGTERM or stdin closes.
-  libtorrent_peer.py fetch TORRENT SAVE_PATH PORT[,PORT...]
+  libtorrent_peer.py fetch TORRENT SAVE_PATH PORT[,PORT...] [--forced-encryption]
       Downloads from the given local seeders and prints one JSON line: wall
       time from add_torrent to torrent_finished_alert, CPU of the process
-      over the same span, and its peak RSS (VmHWM) at the end.
+      over the same span, its peak RSS (VmHWM) at the end, and how its peer
+      connections were encrypted (peer_info flags, sampled during the run).
+
+--forced-encryption: libtorrent's own encryption (MSE/PE) forced both ways
+(out_enc_policy and in_enc_policy = forced) at level RC4 with prefer_rc4, so
+the whole stream is RC4-encrypted (level "both" with prefer_rc4 off settles
+on plaintext after an encrypted handshake); plaintext peers are refused.
 
 Settings from /work/shared/NOTES.md: uTP off (it managed ~6 MB/s on
 loopback), several connections per IP allowed (else it talks to one local
@@ -35,11 +41,17 @@ SETTINGS = {
     'enable_natpmp': False,
     'alert_mask': lt.alert.category_t.status_notification | lt.alert.category_t.error_notification,
 }
+FORCED_ENCRYPTION = {
+    'out_enc_policy': int(lt.enc_policy.forced),
+    'in_enc_policy': int(lt.enc_policy.forced),
+    'allowed_enc_level': int(lt.enc_level.rc4),
+    'prefer_rc4': True,
+}
 TIMEOUT = 120.0
 
 
-def session():
-    ses = lt.session(SETTINGS)
+def session(forced):
+    ses = lt.session(dict(SETTINGS, **(FORCED_ENCRYPTION if forced else {})))
     deadline = time.monotonic() + 10
     while not ses.is_listening():
         if time.monotonic() > deadline:
@@ -64,8 +76,8 @@ def peak_kib():
     return None
 
 
-def seed(torrent, save_path):
-    ses = session()
+def seed(torrent, save_path, forced):
+    ses = session(forced)
     atp = params(torrent, save_path)
     h = ses.add_torrent(atp)
     deadline = time.monotonic() + TIMEOUT
@@ -94,8 +106,20 @@ def seed(torrent, save_path):
     os._exit(0)  # the session's destructor can take seconds
 
 
-def fetch(torrent, save_path, ports):
-    ses = session()
+def links(h, seen):
+    """Records each connected peer's encryption: rc4 (the whole stream), plaintext_encrypted (handshake only) or none."""
+    for p in h.get_peer_info():
+        if p.flags & lt.peer_info.rc4_encrypted:
+            kind = 'rc4'
+        elif p.flags & lt.peer_info.plaintext_encrypted:
+            kind = 'plaintext_encrypted'
+        else:
+            kind = 'none'
+        seen['%s:%d' % p.ip] = kind
+
+
+def fetch(torrent, save_path, ports, forced):
+    ses = session(forced)
     atp = params(torrent, save_path)
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.monotonic()
@@ -103,16 +127,19 @@ def fetch(torrent, save_path, ports):
     for p in ports:
         h.connect_peer(('127.0.0.1', p))
     finished = None
+    seen = {}
     while finished is None:
         if time.monotonic() - t0 > TIMEOUT:
             sys.exit('libtorrent download: not finished in %d s' % TIMEOUT)
         ses.wait_for_alert(100)
+        links(h, seen)
         for a in ses.pop_alerts():
             if isinstance(a, lt.torrent_finished_alert):
                 finished = time.monotonic()
             elif isinstance(a, (lt.torrent_error_alert, lt.file_error_alert)):
                 sys.exit('libtorrent download: %s' % a.message())
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    links(h, seen)
     st = h.status()
     print(json.dumps({
         'ms': (finished - t0) * 1000,
@@ -121,15 +148,18 @@ def fetch(torrent, save_path, ports):
         'peakKiB': peak_kib(),
         'downloaded': st.total_payload_download,
         'peers': st.num_peers,
+        'encryption': {k: sum(1 for v in seen.values() if v == k) for k in ('rc4', 'plaintext_encrypted', 'none')},
     }), flush=True)
     os._exit(0)
 
 
 if __name__ == '__main__':
-    mode = sys.argv[1] if len(sys.argv) > 1 else ''
-    if mode == 'seed' and len(sys.argv) == 4:
-        seed(sys.argv[2], sys.argv[3])
-    elif mode == 'fetch' and len(sys.argv) == 5:
-        fetch(sys.argv[2], sys.argv[3], [int(p) for p in sys.argv[4].split(',')])
+    argv = [a for a in sys.argv[1:] if a != '--forced-encryption']
+    forced = len(argv) < len(sys.argv) - 1
+    mode = argv[0] if argv else ''
+    if mode == 'seed' and len(argv) == 3:
+        seed(argv[1], argv[2], forced)
+    elif mode == 'fetch' and len(argv) == 4:
+        fetch(argv[1], argv[2], [int(p) for p in argv[3].split(',')], forced)
     else:
         sys.exit(__doc__)

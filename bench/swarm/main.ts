@@ -10,7 +10,7 @@ const USAGE = `Usage: npm run bench:swarm -- [options]
   --size MB     size of the track in MB (default 200)
   --rounds N    timed downloads per configuration (default 5)
   --samples N   reads per latency figure (default 20)
-  --no-yardstick  skip libtorrent (djcloud figures only, no ratios)
+  --no-yardstick  skip libtorrent (djcloud TLS and plain only, no libtorrent ratios)
   --quick       a smoke run: 50 MB, 1 round, 5 samples; results not written unless --out is given
   --out FILE    where to write the JSON results (default bench/results/swarm.json)
   --tmp DIR     where the track and the downloads go (default: the OS temp dir, $TMPDIR)

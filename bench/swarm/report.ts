@@ -16,6 +16,8 @@ export interface FetchReport {
   cpuSystemMs: number
   /** Bytes received per seeder. */
   sources: Record<string, number>
+  /** What the links ran: "TLSv1.3 TLS_AES_256_GCM_SHA384" (getProtocol() and getCipher().standardName) or "plain TCP". */
+  links: string[]
   /** With a background analysis: files it analysed meanwhile. */
   analysed?: number
 }
@@ -28,6 +30,8 @@ export interface LibtorrentFetchReport {
   peakKiB: number | null
   downloaded: number
   peers: number
+  /** Peer connections seen during the download, by libtorrent's peer_info flags: the whole stream RC4, only the handshake encrypted, none. */
+  encryption: { rc4: number; plaintext_encrypted: number; none: number }
 }
 
 export interface LatencyReport {
@@ -111,7 +115,8 @@ export interface Download {
 }
 
 export interface Series {
-  impl: 'djcloud' | 'libtorrent'
+  /** djcloud-plain: plain TCP links (the encryption-cost baseline); libtorrent-enc: its own encryption forced. */
+  impl: 'djcloud' | 'djcloud-plain' | 'libtorrent' | 'libtorrent-enc'
   seeders: number
   runs: Download[]
   /** Medians over the runs (rss: the highest). */
@@ -139,6 +144,8 @@ export interface SwarmBenchResults {
   date: string
   machine: { cpu: string; cores: number; memoryGB: number; node: string; os: string; libtorrent: string | null }
   commit: string | null
+  /** os.loadavg() when the seeders were up and after the throughput rounds: the machine is 2 cores. */
+  loadAverage: { start: number[]; end: number[] }
   /** Uncommitted files among those the benchmark runs, when commit ends in +dirty. */
   dirty: string[]
   method: string[]
@@ -147,7 +154,7 @@ export interface SwarmBenchResults {
   throughput: {
     djcloud: { seeders1: Series; seeders2: Series; seeders3: Series }
     libtorrent: { seeders1: Series; seeders3: Series } | null
-    /** djcloud 3 seeders over libtorrent 3 seeders (median MB/s). */
+    /** djcloud 3 seeders (TLS links) over plaintext libtorrent 3 seeders (median MB/s). */
     ratio3: ({ value: number } & Target) | null
     /** djcloud 1 seeder over libtorrent 1 seeder (no target). */
     ratio1: number | null
@@ -157,6 +164,29 @@ export interface SwarmBenchResults {
     scaling: { twoOverOne: number; threeOverOne: number } & Target
     /** djcloud 3 seeders with the store's fdatasync made a no-op; durableOverUnsynced = MB/s with it over without. */
     unsynced: { seeders3: Series; durableOverUnsynced: number }
+  }
+  /** What the link encryption costs (issue 13), all medians of the same run. */
+  encryption: {
+    /** The same djcloud seeder and downloader over plain TCP. */
+    djcloudPlain: { seeders1: Series; seeders3: Series }
+    /** libtorrent with its RC4 encryption forced, seeders and downloader. */
+    libtorrentEncrypted: { seeders1: Series; seeders3: Series } | null
+    /** djcloud TLS over djcloud plain: 3 seeders (target >= 0.85, a cost of at most 15%) and 1 seeder. */
+    tlsOverPlain3: { value: number } & Target
+    tlsOverPlain1: number
+    /** djcloud TLS over libtorrent with encryption forced: 3 seeders (target >= 1.3) and 1 seeder. */
+    overLibtorrentEncrypted3: ({ value: number } & Target) | null
+    overLibtorrentEncrypted1: number | null
+    /** djcloud plain over plaintext libtorrent, 3 seeders (issue 3's 1.3x, for the same code without TLS). */
+    plainOverLibtorrent3: ({ value: number } & Target) | null
+    /** libtorrent's own encryption cost: forced over plain, 3 seeders. */
+    libtorrentEncryptedOverPlain3: number | null
+    /** "TLSv1.3 <suite>" of every djcloud TLS link of the throughput runs. */
+    linkCipherSuites: string[]
+    /** libtorrent downloads' peer connections by encryption, summed over the runs (forced: all rc4; plain: all none). */
+    libtorrentPeers: Record<'libtorrent' | 'libtorrent-enc', Record<string, number>> | null
+    /** A plaintext BitTorrent handshake sent to a plain and to a forced-encryption libtorrent seeder: answered with a handshake or not, and the first bytes back (hex). */
+    libtorrentPlaintextProbe: { plain: { answered: boolean; firstBytes: string }; forced: { answered: boolean; firstBytes: string } } | null
   }
   /** Resuming a partial download of the track left by an earlier run. */
   resume: ResumeResults
@@ -199,6 +229,7 @@ function seriesRow(label: string, s: Series, ratio: string, target: string): str
 
 export function formatResults(r: SwarmBenchResults): string {
   const t = r.throughput
+  const e = r.encryption
   const lt = t.libtorrent
   const l = r.latency
   const x = (v: number) => `${v.toFixed(2)}x`
@@ -207,12 +238,20 @@ export function formatResults(r: SwarmBenchResults): string {
     seriesRow('djcloud, 1 seeder', t.djcloud.seeders1, t.ratio1 === null ? '' : `${x(t.ratio1)} lt`, ''),
     seriesRow('djcloud, 2 seeders', t.djcloud.seeders2, `${x(t.scaling.twoOverOne)} 1 seeder`, ''),
     seriesRow('djcloud, 3 seeders', t.djcloud.seeders3, t.ratio3 ? `${x(t.ratio3.value)} lt` : '', t.ratio3 ? ok(t.ratio3) : ''),
+    seriesRow('djcloud plain TCP, 1 seeder', e.djcloudPlain.seeders1, `TLS ${x(e.tlsOverPlain1)} this`, ''),
+    seriesRow('djcloud plain TCP, 3 seeders', e.djcloudPlain.seeders3, `TLS ${x(e.tlsOverPlain3.value)} this`, ok(e.tlsOverPlain3)),
     seriesRow('djcloud, 3 seeders, analysing', t.analysing.seeders3, `${x(t.analysing.overIdle)} idle`, ''),
     seriesRow('djcloud, 3 seeders, no fdatasync', t.unsynced.seeders3, `durable ${x(t.unsynced.durableOverUnsynced)} this`, ''),
   ]
   if (lt) {
     rows.push(seriesRow('libtorrent, 1 seeder', lt.seeders1, '', ''))
     rows.push(seriesRow('libtorrent, 3 seeders', lt.seeders3, '', ''))
+  }
+  if (e.libtorrentEncrypted) {
+    const o1 = e.overLibtorrentEncrypted1
+    const o3 = e.overLibtorrentEncrypted3
+    rows.push(seriesRow('libtorrent, RC4 forced, 1 seeder', e.libtorrentEncrypted.seeders1, o1 === null ? '' : `dj TLS ${x(o1)} this`, ''))
+    rows.push(seriesRow('libtorrent, RC4 forced, 3 seeders', e.libtorrentEncrypted.seeders3, o3 ? `dj TLS ${x(o3.value)} this` : '', o3 ? ok(o3) : ''))
   }
   rows[0]![0] = `download, ${(r.track.bytes / 1e6).toFixed(0)} MB track`
   const lat: string[][] = [
@@ -240,6 +279,9 @@ export function formatResults(r: SwarmBenchResults): string {
     '',
     table(rows),
     `more seeders never slower than one (medians): 2/1 ${x(t.scaling.twoOverOne)}, 3/1 ${x(t.scaling.threeOverOne)}: ${ok(t.scaling)}`,
+    `links: ${e.linkCipherSuites.join(', ')}; djcloud plain over libtorrent plain, 3 seeders: ${e.plainOverLibtorrent3 ? `${x(e.plainOverLibtorrent3.value)} (${ok(e.plainOverLibtorrent3)})` : 'n/a'}; libtorrent forced over plain: ${e.libtorrentEncryptedOverPlain3 === null ? 'n/a' : x(e.libtorrentEncryptedOverPlain3)}`,
+    e.libtorrentPeers ? `libtorrent peer connections by encryption (peer_info flags): plain ${JSON.stringify(e.libtorrentPeers.libtorrent)}, forced ${JSON.stringify(e.libtorrentPeers['libtorrent-enc'])}; a plaintext handshake to a forced seeder answered: ${e.libtorrentPlaintextProbe?.forced.answered}` : '',
+    `load average (1, 5, 15 min): ${r.loadAverage.start.join(' ')} at start, ${r.loadAverage.end.join(' ')} after the throughput rounds`,
     `analysing: one low-priority worker in the downloader's process analysed ${t.analysing.analysedPerDownload} files (20 s each) per download (median), ${l.whileAnalysing.analysed} during the latency reads`,
     '',
     table(lat),

@@ -1,0 +1,4 @@
+// npm run bench:links
+import { linksBenchMain } from './main.ts'
+
+process.exitCode = await linksBenchMain(process.argv.slice(2))
