@@ -109,6 +109,7 @@ class WanLab implements Lab {
   private readonly procs = new Set<ChildProcess>()
   private readonly servers = new Set<Server>()
   private delayer: ChildProcess | null = null
+  private bridges = 0
   private destroying: Promise<void> | null = null
   private readonly onExit = () => removeNamespacesSync(this.namespaces())
 
@@ -226,7 +227,7 @@ class WanLab implements Lab {
         return { code, stdout, stderr }
       },
       forward: async (port) => {
-        const socketPath = join(this.dir, `${name}-${port}.sock`)
+        const socketPath = join(this.dir, `${name}-${port}-${++this.bridges}.sock`) // a new one per call: a restarted device is forwarded again
         const bridge = spawnIn(process.execPath, [BRIDGE, socketPath, String(port)])
         await new Promise<void>((resolve, reject) => {
           bridge.stdout!.setEncoding('utf8').on('data', (d: string) => d.includes('ready') && resolve())
