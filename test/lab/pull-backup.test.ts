@@ -2,8 +2,9 @@
 // 100 ms RTT and 1% loss, each host behind an 8 Mbit/s uplink: Alex's
 // laptop (the admin: tracker, DHT bootstrap) pulls a playlist whose tracks
 // his phone and NAS hold; his backup is pushed to his friend Fiona's device
-// (her own circle, her own tracker, met over the DHT), and a brand-new home
-// in a fifth host restores it from her with the recovery phrase alone. Real
+// (her own circle, her own tracker, met over the DHT); then every device of
+// Alex's is gone, and a brand-new home in a fifth host restores the backup
+// from her with the recovery phrase alone. Real
 // `djcloud serve` processes, one per namespace; commands run in the device's
 // namespace, as on the device.
 import test from 'ava'
@@ -51,8 +52,7 @@ labTest(title('over a 100 ms, 1% loss WAN a gig pull from two devices is gig-rea
   const lab = await createLab({ hosts: hosts.map((name) => ({ name, uplinkMbit: 8 })), rttMs: 100, lossPercent: 1 })
   t.teardown(() => lab.destroy())
   const { device: a, servers } = await startAdmin(lab, 'alex', alex!, { timings })
-  await startMember(lab, 'phone', phone!, servers, { timings })
-  await startMember(lab, 'nas', nas!, servers, { timings })
+  const own = [a, await startMember(lab, 'phone', phone!, servers, { timings }), await startMember(lab, 'nas', nas!, servers, { timings })]
   // Fiona's circle has its own tracker; her device meets Alex's over the DHT he bootstraps.
   const { device: f } = await startAdmin(lab, 'fiona', fiona!, { timings, args: ['--bootstrap', servers.bootstrap] })
 
@@ -81,7 +81,8 @@ labTest(title('over a 100 ms, 1% loss WAN a gig pull from two devices is gig-rea
     throw new Error(`${err.message}\nALEX\n${a.stderr().slice(-3000)}\nFIONA\n${f.stderr().slice(-3000)}`)
   })
 
-  // 3. A brand-new home, in a host of its own, restores it from Fiona over the WAN.
+  // 3. Alex's devices are gone (an own device would answer first); a brand-new home, in a host of its own, restores from Fiona over the WAN.
+  for (const d of own) await d.stop()
   const restore = await lab
     .host('fresh')
     .run(process.execPath, [join(process.cwd(), 'bin/djcloud.js'), 'backup', 'restore', '--phrase-file', phraseFile, '--bootstrap', `${lab.host('fiona').address}:7464`, '--name', 'new-laptop', '--json', '--home', fresh], {
