@@ -20,8 +20,8 @@ const RTT = 100 // ms
 const LOSS = 1 // %
 const UPLINK = 4 // Mbit/s per seeder
 const BYTES_PER_SECOND = 44_100 * 2 * 2 // the WAVs' bitrate: 44.1 kHz, stereo, 16 bit
-const SECONDS = 20 // of audio per track
-const PREROLL = 1_000 // ms a player buffers after the first byte before it starts playing
+const SECONDS = [20, 20, 60] // of audio per track
+const PREROLL = 2 * BYTES_PER_SECOND // bytes a player holds (2 s of audio) before it starts playing
 const SEEDERS = ['s1', 's2', 's3']
 const timings = { redial: 1_000, manifestPoll: 2_000 } // ms
 
@@ -55,13 +55,15 @@ async function readTimed(res: AsyncIterable<Buffer>, t0: number, onChunk?: (rece
 }
 
 /**
- * Where a player that starts PREROLL ms after the first byte and then plays
- * at the track's bitrate would run dry: the chunks that arrived after the
- * moment their first byte was due, with how late (ms).
+ * Where a player that starts once it holds PREROLL bytes and then plays at
+ * the track's bitrate would run dry: the chunks that arrived after the moment
+ * their first byte was due, with how late (ms). (How soon the first bytes
+ * come is bench/wan's first-byte figure, not this.)
  */
 function stalls(arrivals: Arrival[]): Array<{ start: number; lateMs: number }> {
-  const begin = arrivals[0]!.ms + PREROLL
+  const begin = (arrivals.find((a) => a.end >= PREROLL) ?? arrivals.at(-1)!).ms
   return arrivals
+    .filter((a) => a.start >= PREROLL)
     .map((a) => ({ start: a.start, lateMs: a.ms - (begin + (a.start / BYTES_PER_SECOND) * 1000) }))
     .filter((s) => s.lateMs > 0)
 }
@@ -85,7 +87,7 @@ if (unavailable) {
     const music = join(root, 'music')
     await mkdir(music)
     const titles = ['Noise 1', 'Noise 2', 'Noise 3']
-    for (const [i] of titles.entries()) await writeNoiseWav(join(music, `t${i + 1}.wav`), SECONDS * BYTES_PER_SECOND, i + 1)
+    for (const [i] of titles.entries()) await writeNoiseWav(join(music, `t${i + 1}.wav`), SECONDS[i]! * BYTES_PER_SECOND, i + 1)
     // Every seeder holds every track (hard links: one copy on disk).
     for (const h of homes.slice(1)) {
       await mkdir(join(h, 'music'))
@@ -122,7 +124,7 @@ if (unavailable) {
     const { body, arrivals } = await readTimed(res, t0)
     t.is(sha(body), sha(track.bytes))
     const late = stalls(arrivals)
-    t.deepEqual(late, [], `first byte after ${arrivals[0]!.ms.toFixed(0)} ms; whole track in ${arrivals.at(-1)!.ms.toFixed(0)} ms for ${SECONDS} s of audio`)
+    t.deepEqual(late, [], `first byte after ${arrivals[0]!.ms.toFixed(0)} ms; whole track in ${arrivals.at(-1)!.ms.toFixed(0)} ms for ${SECONDS[0]} s of audio`)
     const sources = await streamsOf(laptop, track.sha256)
     for (const s of SEEDERS) t.true((sources.get(s) ?? 0) > 0, `${s} sent nothing: ${JSON.stringify([...sources])}`)
   })
@@ -148,29 +150,31 @@ if (unavailable) {
 
   test.serial('a device that drops off mid-stream is replaced by the other two, and the stream plays on', async (t) => {
     const { laptop, seeders, tracks } = t.context as Ctx
-    const track = tracks.get('Noise 3')!
+    const track = tracks.get('Noise 3')! // the long one: a third of it is still to come when s1 dies
     const t0 = performance.now()
     const res = await laptop.request('GET', `/stream/${track.sha256}`)
     t.is(res.statusCode, 200)
-    let killed: Promise<Map<string, number>> | null = null
-    let killTime = 0
-    const { body, arrivals } = await readTimed(res, t0, (received) => {
-      // A third in, s1 dies (the node itself, SIGKILL): no goodbye, its links just break.
-      if (!killed && received > track.bytes.length / 3) killTime = Math.round(performance.now() - t0)
-      if (!killed && received > track.bytes.length / 3) killed = seeders.get('s1')!.stop('SIGKILL').then(() => streamsOf(laptop, track.sha256))
-    })
-    t.truthy(killed)
-    const atKill = await killed!
+    const reading = readTimed(res, t0)
+    // A third fetched (what the devices sent, as the laptop counts it), s1 dies: the node
+    // itself, SIGKILL, no goodbye; its links just break.
+    const atKill = await until(async () => {
+      const sent = await streamsOf(laptop, track.sha256)
+      return [...sent.values()].reduce((a, b) => a + b, 0) > track.bytes.length / 3 ? sent : undefined
+    }, 60_000, 50)
+    const killAt = Math.round(performance.now() - t0)
+    await seeders.get('s1')!.stop('SIGKILL')
+    const { body, arrivals } = await reading
     if (process.env.LAB_DEBUG) {
       const gaps = arrivals.slice(1).map((a, i) => ({ at: a.start, ms: Math.round(arrivals[i]!.ms), gap: Math.round(a.ms - arrivals[i]!.ms) })).filter((g) => g.gap > 300)
-      t.log(JSON.stringify({ killAt: killTime, gaps }))
-      t.log((t.context as Ctx).laptop.stderr().split('\n').slice(-150).join('\n'))
+      t.log(JSON.stringify({ killAt, gaps }))
+      t.log(laptop.stderr().split('\n').slice(-150).join('\n'))
     }
     t.is(sha(body), sha(track.bytes))
-    t.deepEqual(stalls(arrivals), [], `whole track in ${arrivals.at(-1)!.ms.toFixed(0)} ms`)
+    t.deepEqual(stalls(arrivals), [], `s1 killed after ${killAt} ms; whole track in ${arrivals.at(-1)!.ms.toFixed(0)} ms`)
     // What was still missing when s1 died came from s2 and s3.
     const after = await streamsOf(laptop, track.sha256)
     const others = (m: Map<string, number>) => (m.get('s2') ?? 0) + (m.get('s3') ?? 0)
     t.true(others(after) > others(atKill), `s2+s3: ${others(atKill)} -> ${others(after)}`)
+    t.true(others(after) + (atKill.get('s1') ?? 0) + 1e6 > body.length, 'after the kill, s1 sent no more than a piece or so in flight')
   })
 }

@@ -47,10 +47,13 @@ labTest(title('the lab delays, caps and drops as asked, and destroy() leaves no 
   sink.stdout!.setEncoding('utf8').on('data', (d: string) => (sinkOut += d))
   await new Promise<void>((resolve) => sink.stdout!.on('data', () => sinkOut.includes('ready') && resolve()))
 
-  // Round trip: a TCP connect is one (SYN out, SYN-ACK back). The median, as 1% loss may cost a SYN its retry.
+  // Round trip: a TCP connect is one (SYN out, SYN-ACK back). None is quicker than the
+  // delay; the quickest is close to it (a busy machine wakes the measuring process late,
+  // and 1% loss may cost a SYN its retry, so not every one is).
   const { ms } = await probeJson<{ ms: number[] }>(lab, 'a', ['connect', lab.host('b').address, '5001', '11'])
-  const median = ms.sort((x, y) => x - y)[5]!
-  t.true(median >= 99 && median < 130, `median connect ${median} ms (${ms.map((x) => x.toFixed(1)).join(' ')})`)
+  const all = ms.map((x) => x.toFixed(1)).join(' ')
+  t.true(Math.min(...ms) >= 99.5, `a connect took less than the RTT: ${all}`)
+  t.true(Math.min(...ms) < 125, `no connect near the RTT: ${all}`)
 
   // Cap: 5 s of TCP from a (8 Mbit/s uplink): its steady half near what the tbf carries as payload.
   const { forwarded: f0, dropped: d0 } = await lab.counters('a')
