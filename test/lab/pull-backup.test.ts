@@ -12,7 +12,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadIdentity } from '../../src/identity/index.ts'
 import type { GigReport } from '../../src/node/index.ts'
-import { runCli } from '../helpers/cli.ts'
+import { BIN, runCli } from '../helpers/cli.ts'
 import { friendCircles } from '../helpers/friends.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { writeNoiseWav, writeTrack } from '../helpers/tracks.ts'
@@ -85,7 +85,7 @@ labTest(title('over a 100 ms, 1% loss WAN a gig pull from two devices is gig-rea
   for (const d of own) await d.stop()
   const restore = await lab
     .host('fresh')
-    .run(process.execPath, [join(process.cwd(), 'bin/djcloud.js'), 'backup', 'restore', '--phrase-file', phraseFile, '--bootstrap', `${lab.host('fiona').address}:7464`, '--name', 'new-laptop', '--json', '--home', fresh], {
+    .run(process.execPath, [BIN, 'backup', 'restore', '--phrase-file', phraseFile, '--bootstrap', `${lab.host('fiona').address}:7464`, '--name', 'new-laptop', '--json', '--home', fresh], {
       env: { ...process.env, DJCLOUD_HOME: '' },
       timeoutMs: 90_000,
     })
