@@ -5,8 +5,8 @@
       Checks the file (not seed_mode: that would hash each piece on its first
       request, during the timed downloads), then seeds on 127.0.0.1, prints
       {"port": N, "infohash": HEX} and runs until SIGTERM or stdin closes.
-  libtorrent_peer.py fetch TORRENT SAVE_PATH PORT[,PORT...]
-      Downloads from the given local seeders and prints one JSON line: wall
+  libtorrent_peer.py fetch TORRENT SAVE_PATH [HOST:]PORT[,[HOST:]PORT...]
+      Downloads from the given seeders (127.0.0.1 without HOST) and prints one JSON line: wall
       time from add_torrent to torrent_finished_alert, CPU of the process
       over the same span, and its peak RSS (VmHWM) at the end.
 
@@ -25,7 +25,7 @@ import time
 import libtorrent as lt
 
 SETTINGS = {
-    'listen_interfaces': '127.0.0.1:0',
+    'listen_interfaces': os.environ.get('LT_LISTEN', '127.0.0.1:0'),
     'enable_outgoing_utp': False,
     'enable_incoming_utp': False,
     'allow_multiple_connections_per_ip': True,
@@ -35,7 +35,7 @@ SETTINGS = {
     'enable_natpmp': False,
     'alert_mask': lt.alert.category_t.status_notification | lt.alert.category_t.error_notification,
 }
-TIMEOUT = 120.0
+TIMEOUT = float(os.environ.get('LT_TIMEOUT', '120'))  # s; bench/wan allows more (a loss-based congestion control is slow under loss)
 
 
 def session():
@@ -94,14 +94,19 @@ def seed(torrent, save_path):
     os._exit(0)  # the session's destructor can take seconds
 
 
-def fetch(torrent, save_path, ports):
+def peer_address(spec):
+    host, _, port = spec.rpartition(':')
+    return (host or '127.0.0.1', int(port))
+
+
+def fetch(torrent, save_path, peers):
     ses = session()
     atp = params(torrent, save_path)
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.monotonic()
     h = ses.add_torrent(atp)
-    for p in ports:
-        h.connect_peer(('127.0.0.1', p))
+    for p in peers:
+        h.connect_peer(p)
     finished = None
     while finished is None:
         if time.monotonic() - t0 > TIMEOUT:
@@ -130,6 +135,6 @@ if __name__ == '__main__':
     if mode == 'seed' and len(sys.argv) == 4:
         seed(sys.argv[2], sys.argv[3])
     elif mode == 'fetch' and len(sys.argv) == 5:
-        fetch(sys.argv[2], sys.argv[3], [int(p) for p in sys.argv[4].split(',')])
+        fetch(sys.argv[2], sys.argv[3], [peer_address(p) for p in sys.argv[4].split(',')])
     else:
         sys.exit(__doc__)
