@@ -1,7 +1,7 @@
 // One track's torrent among authenticated peers: serves the pieces it has,
-// and when it is fetching, drives its own scheduler (NOTES.md: whole pieces
-// per wire, a 128-block request queue refilled below 64, requests batched
-// into one socket write, SHA-1 on node:crypto, positional writes). Handles
+// and when it is fetching, drives its own scheduler (docs/swarm.md: whole
+// pieces per wire, a request queue per wire that follows its rate, requests
+// batched into one socket write, SHA-1 on node:crypto, positional writes). Handles
 // chokes, disconnects, request timeouts and end-game; a peer that sends a
 // piece failing its hash alone is banned. A resumed download serves nothing
 // of its earlier run before that piece's SHA-1 is checked again (resume()).
