@@ -5,8 +5,8 @@
       Checks the file (not seed_mode: that would hash each piece on its first
       request, during the timed downloads), then seeds on 127.0.0.1, prints
       {"port": N, "infohash": HEX} and runs until SIGTERM or stdin closes.
-  libtorrent_peer.py fetch TORRENT SAVE_PATH PORT[,PORT...] [--forced-encryption]
-      Downloads from the given local seeders and prints one JSON line: wall
+  libtorrent_peer.py fetch TORRENT SAVE_PATH [HOST:]PORT[,[HOST:]PORT...] [--forced-encryption]
+      Downloads from the given seeders (127.0.0.1 without HOST) and prints one JSON line: wall
       time from add_torrent to torrent_finished_alert, CPU of the process
       over the same span, its peak RSS (VmHWM) at the end, and how its peer
       connections were encrypted (peer_info flags, sampled during the run).
@@ -31,7 +31,7 @@ import time
 import libtorrent as lt
 
 SETTINGS = {
-    'listen_interfaces': '127.0.0.1:0',
+    'listen_interfaces': os.environ.get('LT_LISTEN', '127.0.0.1:0'),
     'enable_outgoing_utp': False,
     'enable_incoming_utp': False,
     'allow_multiple_connections_per_ip': True,
@@ -47,7 +47,7 @@ FORCED_ENCRYPTION = {
     'allowed_enc_level': int(lt.enc_level.rc4),
     'prefer_rc4': True,
 }
-TIMEOUT = 120.0
+TIMEOUT = float(os.environ.get('LT_TIMEOUT', '120'))  # s; bench/wan allows more (a loss-based congestion control is slow under loss)
 
 
 def session(forced):
@@ -118,14 +118,19 @@ def links(h, seen):
         seen['%s:%d' % p.ip] = kind
 
 
-def fetch(torrent, save_path, ports, forced):
+def peer_address(spec):
+    host, _, port = spec.rpartition(':')
+    return (host or '127.0.0.1', int(port))
+
+
+def fetch(torrent, save_path, peers, forced):
     ses = session(forced)
     atp = params(torrent, save_path)
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.monotonic()
     h = ses.add_torrent(atp)
-    for p in ports:
-        h.connect_peer(('127.0.0.1', p))
+    for p in peers:
+        h.connect_peer(p)
     finished = None
     seen = {}
     while finished is None:
@@ -160,6 +165,6 @@ if __name__ == '__main__':
     if mode == 'seed' and len(argv) == 3:
         seed(argv[1], argv[2], forced)
     elif mode == 'fetch' and len(argv) == 4:
-        fetch(argv[1], argv[2], [int(p) for p in argv[3].split(',')], forced)
+        fetch(argv[1], argv[2], [peer_address(p) for p in argv[3].split(',')], forced)
     else:
         sys.exit(__doc__)

@@ -1,7 +1,7 @@
 // One track's torrent among authenticated peers: serves the pieces it has,
-// and when it is fetching, drives its own scheduler (NOTES.md: whole pieces
-// per wire, a 128-block request queue refilled below 64, requests batched
-// into one socket write, SHA-1 on node:crypto, positional writes). Handles
+// and when it is fetching, drives its own scheduler (docs/swarm.md: whole
+// pieces per wire, a request queue per wire that follows its rate, requests
+// batched into one socket write, SHA-1 on node:crypto, positional writes). Handles
 // chokes, disconnects, request timeouts and end-game; a peer that sends a
 // piece failing its hash alone is banned. A resumed download serves nothing
 // of its earlier run before that piece's SHA-1 is checked again (resume()).
@@ -13,12 +13,22 @@ import { BLOCK, pieceHash, pieceSize, type TorrentMeta } from './torrent-meta.ts
 import type { PeerSession } from './protocol/session.ts'
 import { logger, type Logger } from '../log/index.ts'
 
-// Blocks outstanding per wire, refilled below QUEUE_LOW. An urgent piece (a
-// seek) waits behind what is already queued on a wire, so the queue is kept
-// short: bench/swarm measured 32/16 both faster and quicker to seek than
-// 128/64 on loopback; at 1 ms of LAN round trip it still allows ~500 MB/s.
-const QUEUE_HIGH = 32
-const QUEUE_LOW = 16
+// Blocks outstanding per wire. A wire keeps about QUEUE_SECONDS of its own
+// measured rate in flight, never fewer than QUEUE_MIN (32: bench/swarm found
+// 32/16 faster and quicker to seek than 128/64 on loopback, where it allows
+// ~500 MB/s) nor more than QUEUE_MAX. A fixed 32 blocks (512 KiB) is about
+// two round trips of a 20 Mbit/s uplink at 100 ms: under 1% loss, blocks
+// held in the receiver's kernel behind a lost packet (~1 RTT each time) count
+// against that queue and the seeder runs out of requested blocks (bench/wan:
+// 11.7 Mbit/s a wire where a raw TCP flow got 18.2).
+// libtorrent sizes its queue the same way (3 s of rate, at most 500).
+const QUEUE_MIN = 32
+const QUEUE_MAX = 512 // 8 MiB; a peer bans at 1024 queued requests (MAX_PEER_REQUESTS)
+const QUEUE_SECONDS = 1
+/** The request queue a wire delivering `bytesPerSecond` gets, in blocks. */
+export function queueDepth(bytesPerSecond: number): number {
+  return Math.max(QUEUE_MIN, Math.min(QUEUE_MAX, Math.ceil((bytesPerSecond * QUEUE_SECONDS) / BLOCK)))
+}
 export const REQUEST_TIMEOUT = 4_000 // ms without data while requests are outstanding
 const TICK = 500 // ms
 const MAX_PEER_REQUESTS = 1024 // requests a peer may have queued with us
@@ -63,6 +73,13 @@ interface Peer {
   snubbed: boolean
   bytes: number
   uploads: number
+  /** Bytes of blocks received since `sampledAt`: the wire's rate is measured each tick. */
+  window: number
+  sampledAt: number
+  /** Smoothed bytes per second the wire delivered while it had requests out. */
+  rate: number
+  /** Its request queue now (queueDepth(rate)), in blocks. */
+  depth: number
 }
 
 interface Active {
@@ -73,6 +90,8 @@ interface Active {
   /** Peers a block was requested from, by offset. */
   requested: Map<number, Set<Peer>>
   sources: Set<Peer>
+  /** Started as a prioritized piece (what a reader waits for), by this peer. */
+  urgentOf: Peer | null
 }
 
 interface Waiter {
@@ -183,6 +202,10 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       snubbed: false,
       bytes: 0,
       uploads: 0,
+      window: 0,
+      sampledAt: Date.now(),
+      rate: 0,
+      depth: queueDepth(0),
     }
     this.peers.add(peer)
     this.log('peer %s (%s:%d) added, %d peers', peer.name, session.remote.host, session.remote.port, this.peers.size)
@@ -387,11 +410,13 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     return peer.outstanding.size
   }
 
-  private pick(peer: Peer, urgentOnly: boolean): number {
+  /** The next piece for this peer: prioritized ones first (unless `skipPriority`), then in order from the cursor. */
+  private pick(peer: Peer, urgentOnly: boolean, skipPriority = false): number {
     const store = this.store instanceof PartialFile ? this.store : null
+    const skip = skipPriority && this.priority.length > 0 ? new Set(this.priority) : null
     const free = (i: number) =>
-      !this.store.have.get(i) && !this.active.has(i) && !this.verified.has(i) && peer.has.get(i) && !store?.isUnverified(i)
-    for (const i of this.priority) if (free(i)) return i
+      !this.store.have.get(i) && !this.active.has(i) && !this.verified.has(i) && peer.has.get(i) && !store?.isUnverified(i) && !skip?.has(i)
+    if (!skipPriority) for (const i of this.priority) if (free(i)) return i
     if (urgentOnly || performance.now() < this.backgroundFrom) return -1
     const n = this.meta.pieceCount
     for (let k = 0; k < n; k++) {
@@ -408,12 +433,20 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.throttled = this.verified.size * this.meta.pieceLength >= MAX_UNWRITTEN
     if (this.throttled && this.priority.length === 0) return
     wire.batch(() => {
-      // Urgent pieces go out even to a full queue: a seek must not wait for prefetch.
-      for (let i = this.pick(peer, true); i >= 0; i = this.pick(peer, true)) this.startPiece(peer, i)
-      while (this.outstandingTotal(peer) < QUEUE_HIGH) {
-        const i = this.pick(peer, false)
+      // Urgent pieces go out even to a full queue: a seek must not wait for
+      // prefetch. Each wire takes its share of them, so the stream's head is
+      // fetched from every holder at once, not all from the first to ask.
+      for (let share = this.urgentShare(peer); share > 0; share--) {
+        const i = this.pick(peer, true)
+        if (i < 0) break
+        this.startPiece(peer, i, true)
+      }
+      while (this.outstandingTotal(peer) < peer.depth) {
+        const i = this.pick(peer, false, true)
         if (i < 0) {
-          this.endgame(peer)
+          // End-game only when nothing is left to start: not while the
+          // background is held, nor while prioritized pieces wait for other wires.
+          if (performance.now() >= this.backgroundFrom && this.pick(peer, false) < 0) this.endgame(peer)
           break
         }
         this.startPiece(peer, i)
@@ -421,9 +454,30 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     })
   }
 
-  private startPiece(peer: Peer, index: number): void {
+  /**
+   * How many more prioritized pieces this peer may start now: an equal share
+   * of those wanted (in flight or not yet started) among the unchoked wires
+   * that hold pieces, less those it has in flight. Always at least one for a
+   * wire with none, so nothing waits for a holder that never asks.
+   */
+  private urgentShare(peer: Peer): number {
+    let holders = 0
+    for (const p of this.peers) if (!p.session.wire.destroyed && !p.session.wire.peerChoking && !p.snubbed && p.has.count > 0) holders++
+    if (holders <= 1) return Infinity
+    let total = 0
+    let mine = 0
+    for (const a of this.active.values()) {
+      if (!a.urgentOf) continue
+      total++
+      if (a.urgentOf === peer) mine++
+    }
+    for (const i of this.priority) if (!this.store.have.get(i) && !this.active.has(i) && !this.verified.has(i)) total++
+    return Math.max(mine === 0 ? 1 : 0, Math.ceil(total / holders) - mine)
+  }
+
+  private startPiece(peer: Peer, index: number, urgent = false): void {
     const size = pieceSize(this.meta, index)
-    const a: Active = { index, buf: Buffer.allocUnsafe(size), received: new Set(), blocks: Math.ceil(size / BLOCK), requested: new Map(), sources: new Set() }
+    const a: Active = { index, buf: Buffer.allocUnsafe(size), received: new Set(), blocks: Math.ceil(size / BLOCK), requested: new Map(), sources: new Set(), urgentOf: urgent ? peer : null }
     this.active.set(index, a)
     this.priority = this.priority.filter((i) => i !== index)
     this.log('piece %d requested from %s (%d blocks, %d outstanding)', index, peer.name, a.blocks, peer.outstanding.size)
@@ -446,7 +500,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     for (const a of this.active.values()) {
       // A piece that failed its hash with blocks from several peers is fetched from one only.
       if (!peer.has.get(a.index) || this.suspect.has(a.index)) continue
-      for (let off = 0; off < a.buf.length && peer.outstanding.size < QUEUE_HIGH; off += BLOCK) {
+      for (let off = 0; off < a.buf.length && peer.outstanding.size < peer.depth; off += BLOCK) {
         if (!a.received.has(off)) this.requestBlock(peer, a, off)
       }
     }
@@ -458,6 +512,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     if (!peer.outstanding.delete(key)) return // not asked of this peer (late after a timeout, or a cancel race)
     peer.lastData = Date.now()
     peer.snubbed = false
+    peer.window += block.length
     const a = this.active.get(index)
     if (a && !a.received.has(offset)) {
       if (block.length !== Math.min(BLOCK, a.buf.length - offset)) return this.ban(peer, 'sent a block of the wrong size')
@@ -470,7 +525,10 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       })
       if (a.received.size === a.blocks) this.onPieceComplete(a)
     }
-    if (peer.outstanding.size < QUEUE_LOW) this.fill(peer)
+    // Refilled as soon as a whole piece fits (at half the depth at the latest),
+    // so the queue stays near its depth.
+    const low = Math.max(peer.depth >> 1, peer.depth - Math.ceil(this.meta.pieceLength / BLOCK))
+    if (peer.outstanding.size < low) this.fill(peer)
   }
 
   private onPieceComplete(a: Active): void {
@@ -629,6 +687,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private tick(): void {
     const now = Date.now()
     for (const p of this.peers) {
+      this.sampleRate(p, now)
       if (p.outstanding.size > 0 && now - p.lastData > (this.opts.requestTimeoutMs ?? REQUEST_TIMEOUT) && !p.snubbed) {
         p.snubbed = true // stop giving it work until it sends something
         this.log('%s stalled: no data for %d ms with %d requests out; its work goes elsewhere', p.name, now - p.lastData, p.outstanding.size)
@@ -636,6 +695,24 @@ export class Torrent extends EventEmitter<TorrentEvents> {
         this.emit('stalled', p.session)
       }
     }
+  }
+
+  /**
+   * The wire's delivery rate over the last tick sets its queue depth; an idle
+   * wire keeps its last one. A higher sample counts at once (a queue that
+   * caps the rate must not also slow its own growth), a lower one by half.
+   */
+  private sampleRate(p: Peer, now: number): void {
+    const ms = now - p.sampledAt
+    if (ms <= 0) return
+    const sample = (p.window * 1000) / ms
+    p.window = 0
+    p.sampledAt = now
+    if (sample === 0 && p.outstanding.size === 0) return
+    p.rate = sample > p.rate ? sample : (p.rate + sample) / 2
+    const depth = queueDepth(p.rate)
+    if (depth !== p.depth) this.log('%s: %d kB/s, request queue %d -> %d blocks', p.name, Math.round(p.rate / 1000), p.depth, depth)
+    p.depth = depth
   }
 
   private failWaiters(err: Error): void {

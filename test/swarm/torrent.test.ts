@@ -6,7 +6,8 @@ import { makeCircle } from '../helpers/circle.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { randomTrackFile, startLeecher, startSeeder } from '../helpers/swarm.ts'
 import { CompleteFile, PartialFile } from '../../src/swarm/piece-file.ts'
-import { REQUEST_TIMEOUT } from '../../src/swarm/torrent.ts'
+import { REQUEST_TIMEOUT, queueDepth } from '../../src/swarm/torrent.ts'
+import { BLOCK } from '../../src/swarm/torrent-meta.ts'
 import { authenticate } from '../../src/swarm/protocol/session.ts'
 import { dialLink } from '../../src/link/index.ts'
 import { deferred } from '../helpers/deferred.ts'
@@ -193,6 +194,64 @@ test('a seeder that goes silent is timed out and its requests go elsewhere', asy
   leecher.addPeer(await authenticate(sock, { credentials: c.devices[2]!.credentials, roster: () => c.roster, infoHash: meta.infoHash }))
   const [final] = await once(leecher, 'done')
   t.true((await readFile(final as string)).equals(bytes))
+})
+
+test('a wire that delivers fast gets a request queue sized to its rate, beyond the fixed minimum', async (t) => {
+  // Under loss, blocks held in the kernel behind a lost packet count against
+  // a wire's queue: a fixed 32 blocks left the seeder idle (bench/wan). The
+  // queue follows the rate the wire delivers (queueDepth), so a seeder
+  // answering one block at a time still gets far more than 32 asked of it.
+  const c = makeCircle(['home', 'laptop'])
+  const dir = await tempDir(t)
+  const { path, bytes, meta } = await randomTrackFile(dir, 16 * MB, c.circleSecret)
+  let chain = Promise.resolve()
+  let pending = 0
+  let most = 0
+  const seeder = await startSeeder(t, c.devices[0]!, c.roster, meta, controlled(await CompleteFile.open(path, meta), () => {
+    most = Math.max(most, ++pending)
+    // one block at a time, each after a short timer: a rate, not a stall
+    const mine = chain.then(() => new Promise<void>((r) => setTimeout(r, 2)))
+    chain = mine
+    return mine.then(() => void pending--)
+  }))
+  const leecher = await startLeecher(t, c.devices[1]!, c.roster, meta, join(dir, 'cache'), [seeder.port])
+  const [final] = await once(leecher, 'done')
+  t.true((await readFile(final as string)).equals(bytes))
+  // A fixed queue never has more out than its 32 blocks plus the rest of the last piece started.
+  const fixed = queueDepth(0) + meta.pieceLength / BLOCK - 1
+  t.is(queueDepth(0), 32)
+  t.true(most > fixed, `at most ${most} requests were waiting at the seeder (a fixed queue allows ${fixed})`)
+})
+
+test('the head of a stream is asked of every holder at once, not all of the first wire that asks', async (t) => {
+  const c = makeCircle(['home', 'phone', 'nas', 'laptop'])
+  const dir = await tempDir(t)
+  const { path, bytes, meta } = await randomTrackFile(dir, 4 * MB, c.circleSecret)
+  const seeders = await Promise.all([0, 1, 2].map((i) => startSeeder(t, c.devices[i]!, c.roster, meta, path)))
+  const askedOf = new Map<number, string>() // piece -> the seeder it was first asked of
+  for (const [k, s] of seeders.entries()) {
+    s.torrent.on('peer', (p) => p.wire.on('request', (index: number) => askedOf.has(index) || askedOf.set(index, c.devices[k]!.certificate.name)))
+  }
+  const leecher = await startLeecher(t, c.devices[3]!, c.roster, meta, join(dir, 'cache'), seeders.map((s) => s.port))
+  const release = leecher.holdBackground(60_000) // nothing but the head until the test says so
+  let ready = 0
+  leecher.on('ready', () => ready++)
+  await until(async () => (ready === 3 ? true : undefined))
+  const head = 9 // pieces
+  leecher.prioritize(0, head * meta.pieceLength - 1)
+  await leecher.waitFor(0, head * meta.pieceLength - 1)
+  const from = new Set(Array.from({ length: head }, (_, i) => askedOf.get(i)))
+  t.deepEqual([...from].sort(), ['home', 'nas', 'phone'], `each holder was asked for part of the head: ${JSON.stringify([...askedOf])}`)
+  release()
+  const [final] = await once(leecher, 'done')
+  t.true((await readFile(final as string)).equals(bytes))
+})
+
+test('the request queue follows the rate: 32 blocks at least, about a second of data, 512 at most', (t) => {
+  t.is(queueDepth(0), 32)
+  t.is(queueDepth(100 * 1024), 32) // 100 KiB/s: a second is 7 blocks
+  t.is(queueDepth(2.5e6), Math.ceil(2.5e6 / BLOCK)) // a 20 Mbit/s uplink: 153 blocks
+  t.is(queueDepth(1e9), 512) // loopback
 })
 
 test('end-game: the last blocks are asked of every holder and the slower copy is cancelled', async (t) => {

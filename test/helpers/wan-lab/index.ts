@@ -1,0 +1,5 @@
+// The WAN lab (docs/wan-lab.md): network namespaces joined through a router
+// with capped uplinks, random loss and a fixed delay, for tests and bench/wan.
+export { createLab, listNamespaces, payloadMbit, type HostSpec, type Lab, type LabHost, type LabOptions, type RunResult } from './lab.ts'
+export { labUnavailable } from './requirements.ts'
+export { LabCommandError } from './sh.ts'
