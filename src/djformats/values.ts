@@ -1,0 +1,64 @@
+// Reading attribute values for the model, at the parse boundary: an empty
+// attribute is an absent one (real exports write AverageBpm="" and Rating=""),
+// a value that is there must be what the format says or the file is refused
+// with the element, attribute, value and line.
+import { DjFormatError } from './errors.ts'
+import { MAX_WARNINGS, type DjWarning } from './types.ts'
+
+/** "128.00", "-0.5", "1e3"; also a decimal comma ("128,00"), which some localised tools write. */
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
+const COMMA_NUMBER = /^[+-]?\d+,\d+$/
+
+export class Values {
+  readonly warnings: DjWarning[] = []
+  warningsDropped = 0
+
+  constructor(readonly what: string) {}
+
+  warn(line: number, message: string): void {
+    if (this.warnings.length < MAX_WARNINGS) this.warnings.push({ line, message })
+    else this.warningsDropped++
+  }
+
+  bad(line: number, element: string, attr: string, value: string, expected: string): never {
+    const shown = value.length > 40 ? `${value.slice(0, 40)}...` : value
+    throw new DjFormatError('ERR_BAD_VALUE', `${this.what} line ${line}: ${element} ${attr}="${shown}" is not ${expected}`, line)
+  }
+
+  /** Text, or undefined when absent or empty. */
+  text(attrs: Record<string, string>, name: string): string | undefined {
+    const v = attrs[name]
+    return v === undefined || v === '' ? undefined : v
+  }
+
+  /** The number text of an attribute (decimal comma turned into a point), undefined when absent or blank. */
+  numberText(attrs: Record<string, string>, element: string, name: string, line: number): string | undefined {
+    const raw = attrs[name]
+    if (raw === undefined) return undefined
+    const v = raw.trim()
+    if (v === '') return undefined
+    if (NUMBER.test(v)) return v
+    if (COMMA_NUMBER.test(v)) return v.replace(',', '.')
+    return this.bad(line, element, name, raw, 'a number')
+  }
+
+  num(attrs: Record<string, string>, element: string, name: string, line: number, range?: { min?: number; max?: number }): number | undefined {
+    const t = this.numberText(attrs, element, name, line)
+    if (t === undefined) return undefined
+    const n = Number(t)
+    if (!Number.isFinite(n)) return this.bad(line, element, name, attrs[name]!, 'a finite number')
+    if (range?.min !== undefined && n < range.min) return this.bad(line, element, name, attrs[name]!, `at least ${range.min}`)
+    if (range?.max !== undefined && n > range.max) return this.bad(line, element, name, attrs[name]!, `at most ${range.max}`)
+    return n
+  }
+
+  int(attrs: Record<string, string>, element: string, name: string, line: number, range?: { min?: number; max?: number }): number | undefined {
+    const n = this.num(attrs, element, name, line, range)
+    if (n !== undefined && !Number.isSafeInteger(n)) return this.bad(line, element, name, attrs[name]!, 'a whole number')
+    return n
+  }
+}
+
+/** rekordbox Rating and Traktor RANKING: 0-255, 51 a star. */
+export const starsOf = (value: number): number => Math.round(value / 51)
+export const ratingValue = (stars: number): number => stars * 51
