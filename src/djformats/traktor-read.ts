@@ -6,7 +6,8 @@
 // marker) rows make the grid (its GRID BPM, else the track's TEMPO BPM; each
 // marker is a downbeat); one that holds a hot cue slot is also a 'grid' cue.
 // A history playlist (PLAYLIST TYPE="PROTOCOL", or every entry carrying
-// HistoryData) becomes plays in `history`, not a playlist.
+// HistoryData) becomes plays in `history`, not a playlist; plays are sorted
+// by time, so where the history playlists sit in the tree does not matter.
 import { TRAKTOR_COLORS } from './colors.ts'
 import { DjFormatError } from './errors.ts'
 import { playedAtOf } from './history-date.ts'
@@ -308,9 +309,25 @@ class TraktorReader implements XmlHandler {
         this.lib.history.push(play)
       }
     }
+    sortHistory(this.lib.history)
     this.lib.warningsDropped = this.v.warningsDropped
     return this.lib
   }
+}
+
+/**
+ * Plays in one order whatever the tree's order of history playlists: dated
+ * plays by time, then undated ones; ties by session path, then file order.
+ */
+function sortHistory(plays: DjPlay[]): void {
+  const path = (p: DjPlay) => p.session.join('\u0000')
+  const order = new Map(plays.map((p, i) => [p, i]))
+  plays.sort((a, b) => {
+    if (!!a.playedAt !== !!b.playedAt) return a.playedAt ? -1 : 1
+    if (a.playedAt && b.playedAt && a.playedAt !== b.playedAt) return a.playedAt < b.playedAt ? -1 : 1
+    const [pa, pb] = [path(a), path(b)]
+    return pa !== pb ? (pa < pb ? -1 : 1) : order.get(a)! - order.get(b)!
+  })
 }
 
 /** Reads a Traktor NML file (collection.nml, a history file, an exported playlist). Refuses with DjFormatError. */
