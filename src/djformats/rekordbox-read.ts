@@ -12,7 +12,7 @@ import { keyFromText } from './keys.ts'
 import { sortCues, sortGrid } from './order.ts'
 import { pathFromRekordboxLocation } from './paths.ts'
 import type { DjCue, DjCueType, DjFolder, DjLibrary, DjPlaylist, DjPlaylistNode, DjTrack, DjTrackRef } from './types.ts'
-import { starsOf, Values } from './values.ts'
+import { own, starsOf, Values } from './values.ts'
 import { parseXml, type XmlHandler, type XmlInput } from './xml-read.ts'
 
 export const REKORDBOX_DOCUMENT = {
@@ -51,7 +51,7 @@ class RekordboxReader implements XmlHandler {
     }
     if (parent === 'DJ_PLAYLISTS' && name === 'PRODUCT') {
       const productName = this.v.text(a, 'Name')
-      if (productName) this.lib.product = { name: productName, ...(a.Version ? { version: a.Version } : {}) }
+      if (productName) this.lib.product = { name: productName, ...(a.Version ? { version: own(a.Version) } : {}) }
     } else if (section === 'COLLECTION') {
       if (parent === 'COLLECTION' && name === 'TRACK') this.track = this.readTrack(a, line)
       else if (parent === 'TRACK' && this.track && name === 'TEMPO') this.readTempo(a, line)
@@ -61,7 +61,7 @@ class RekordboxReader implements XmlHandler {
       else if (name === 'TRACK' && parent === 'NODE' && this.playlist) {
         const key = a.Key
         if (key === undefined || key === '') this.v.warn(line, 'a playlist TRACK without a Key is passed over')
-        else this.playlist.keys.push({ key, line })
+        else this.playlist.keys.push({ key: own(key), line })
       }
     }
   }
@@ -85,7 +85,7 @@ class RekordboxReader implements XmlHandler {
 
   private readTrack(a: Record<string, string>, line: number): DjTrack {
     const v = this.v
-    const id = a.TrackID?.trim()
+    const id = a.TrackID === undefined ? undefined : own(a.TrackID.trim())
     if (!id) throw new DjFormatError('ERR_BAD_VALUE', `rekordbox XML line ${line}: a COLLECTION TRACK has no TrackID`, line)
     const seen = this.trackLines.get(id)
     if (seen !== undefined) throw new DjFormatError('ERR_DUPLICATE', `rekordbox XML line ${line}: TrackID ${id} is used again (first at line ${seen})`, line)
@@ -93,7 +93,7 @@ class RekordboxReader implements XmlHandler {
     const t: DjTrack = { id, cues: [], grid: [] }
     if (a.Location) {
       const path = pathFromRekordboxLocation(a.Location)
-      if (path) t.location = path
+      if (path) t.location = own(path)
       else v.warn(line, `TrackID ${id}: Location "${a.Location.slice(0, 60)}" is not a file URL (a streaming track?)`)
     }
     const size = v.int(a, 'TRACK', 'Size', line, { min: 0 })
@@ -171,7 +171,7 @@ class RekordboxReader implements XmlHandler {
       return
     }
     const type = v.int(a, 'NODE', 'Type', line)
-    const name = a.Name ?? ''
+    const name = own(a.Name ?? '')
     if (type === 0) {
       // The root folder ("ROOT") is the tree itself.
       if (top && name === 'ROOT') {

@@ -15,7 +15,7 @@ import { keyFromText, keyFromTraktorValue } from './keys.ts'
 import { sortCues, sortGrid } from './order.ts'
 import { pathFromTraktor, pathFromTraktorKey, traktorKey } from './paths.ts'
 import type { DjCue, DjCueType, DjFolder, DjLibrary, DjPlay, DjPlaylist, DjPlaylistNode, DjTrack, DjTrackRef } from './types.ts'
-import { starsOf, Values } from './values.ts'
+import { own, starsOf, Values } from './values.ts'
 import { parseXml, type XmlHandler, type XmlInput } from './xml-read.ts'
 
 export const TRAKTOR_DOCUMENT = {
@@ -127,8 +127,8 @@ class TraktorReader implements XmlHandler {
         if (!l.file) return v.warn(line, 'a LOCATION without FILE is passed over')
         if (!l.dir.startsWith('/:')) v.bad(line, 'LOCATION', 'DIR', l.dir, 'a folder path in "/:" form')
         e.hasLocation = true
-        t.id = traktorKey(l)
-        t.location = pathFromTraktor(l)
+        t.id = own(traktorKey(l))
+        t.location = own(pathFromTraktor(l))
       } else if (name === 'ALBUM') {
         const album = v.text(a, 'TITLE')
         if (album !== undefined) t.album = album
@@ -181,7 +181,7 @@ class TraktorReader implements XmlHandler {
     let slot: number | null = null
     if (hotcue >= 0 && hotcue <= 7) slot = hotcue
     else if (hotcue !== -1) v.warn(line, `CUE_V2 HOTCUE ${hotcue} is no hot cue slot (0-7): kept as a memory cue`)
-    const name = a.NAME && a.NAME !== TRAKTOR_NO_NAME ? a.NAME : undefined
+    const name = a.NAME && a.NAME !== TRAKTOR_NO_NAME ? own(a.NAME) : undefined
     if (type === GRID_TYPE) {
       this.marker = { positionMs: start, slot, line, ...(name !== undefined ? { name } : {}) }
       e.markers.push(this.marker)
@@ -230,7 +230,7 @@ class TraktorReader implements XmlHandler {
         return
       }
       const type = a.TYPE
-      const nodeName = a.NAME ?? ''
+      const nodeName = own(a.NAME ?? '')
       if (type === 'FOLDER') {
         if (parent === 'PLAYLISTS' && nodeName === '$ROOT') {
           this.folders.push({ type: 'folder', name: nodeName, children: this.lib.playlists })
@@ -260,7 +260,7 @@ class TraktorReader implements XmlHandler {
     else if (name === 'PRIMARYKEY' && parent === 'ENTRY' && this.playlistEntry) {
       const key = a.KEY ?? ''
       if (!key) return v.warn(line, 'a PRIMARYKEY without KEY is passed over')
-      this.playlistEntry.key = key
+      this.playlistEntry.key = own(key)
       p.entries.push(this.playlistEntry)
     } else if (name === 'EXTENDEDDATA' && parent === 'ENTRY' && this.playlistEntry) {
       const deck = v.int(a, 'EXTENDEDDATA', 'DECK', line)

@@ -9,6 +9,14 @@ import { MAX_WARNINGS, type DjWarning } from './types.ts'
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
 const COMMA_NUMBER = /^[+-]?\d+,\d+$/
 
+/**
+ * A copy of an attribute value that shares no memory with the chunk it was
+ * cut from. saxes gives values as slices of its input chunk, and V8 keeps a
+ * sliced (or concatenated) string's whole parent alive: kept as they are,
+ * a few values a track would hold every chunk of the file in memory.
+ */
+export const own = (s: string): string => (s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8'))
+
 export class Values {
   readonly warnings: DjWarning[] = []
   warningsDropped = 0
@@ -28,7 +36,7 @@ export class Values {
   /** Text, or undefined when absent or empty. */
   text(attrs: Record<string, string>, name: string): string | undefined {
     const v = attrs[name]
-    return v === undefined || v === '' ? undefined : v
+    return v === undefined || v === '' ? undefined : own(v)
   }
 
   /** The number text of an attribute (decimal comma turned into a point), undefined when absent or blank. */
