@@ -2,8 +2,10 @@
 // rekordbox's importer takes: every TRACK with a numeric TrackID, Location
 // (file URL, percent-encoded per platform), Kind, TEMPO and POSITION_MARK;
 // playlists by TrackID (KeyType 0), or by Location (KeyType 1) when a
-// playlist names files the collection does not list. rekordbox XML has no
-// play history: `history` is not written.
+// playlist names files the collection does not list. A track without a
+// location (a streaming track) is left out, as is its place in playlists,
+// and reported through onSkip. rekordbox XML has no play history:
+// `history` is not written.
 import { colorToRgb, rekordboxColour } from './colors.ts'
 import { checkLibrary } from './check.ts'
 import { fixedText, msSumToSecondsText, msToSecondsText } from './decimal.ts'
@@ -89,13 +91,23 @@ function trackChunk(t: DjTrack, trackId: string): string {
 /** rekordbox XML for a library, chunk by chunk. Throws DjFormatError ERR_BAD_MODEL before the first chunk if the library is not writable. */
 export function* rekordboxXml(lib: DjLibrary, options: RekordboxWriteOptions = {}): Generator<string> {
   checkLibrary(lib)
-  const ids = trackIds(lib.tracks)
-  const byId = new Map(lib.tracks.map((t) => [t.id, t]))
-  const product = options.product ?? { name: 'djcloud', version: '1', company: 'djcloud' }
-  yield `<?xml version="1.0" encoding="UTF-8"?>\n<DJ_PLAYLISTS Version="1.0.0">\n  <PRODUCT${attrs([['Name', product.name], ['Version', product.version], ['Company', product.company]])}/>\n  <COLLECTION Entries="${lib.tracks.length}">\n`
-  for (const t of lib.tracks) yield trackChunk(t, ids.get(t.id)!)
-  yield `  </COLLECTION>\n  <PLAYLISTS>\n    <NODE Type="0" Name="ROOT" Count="${lib.playlists.length}">\n`
   const skip = options.onSkip ?? (() => {})
+  // rekordbox's importer needs a Location on every TRACK.
+  const tracks: DjTrack[] = []
+  const unwritten = new Set<string>()
+  for (const t of lib.tracks) {
+    if (t.location !== undefined) tracks.push(t)
+    else {
+      unwritten.add(t.id)
+      skip(`track ${t.id}`, 'rekordbox needs a Location and this track has none')
+    }
+  }
+  const ids = trackIds(tracks)
+  const byId = new Map(tracks.map((t) => [t.id, t]))
+  const product = options.product ?? { name: 'djcloud', version: '1', company: 'djcloud' }
+  yield `<?xml version="1.0" encoding="UTF-8"?>\n<DJ_PLAYLISTS Version="1.0.0">\n  <PRODUCT${attrs([['Name', product.name], ['Version', product.version], ['Company', product.company]])}/>\n  <COLLECTION Entries="${tracks.length}">\n`
+  for (const t of tracks) yield trackChunk(t, ids.get(t.id)!)
+  yield `  </COLLECTION>\n  <PLAYLISTS>\n    <NODE Type="0" Name="ROOT" Count="${lib.playlists.length}">\n`
 
   function* nodes(list: DjPlaylistNode[], indent: string, at: string): Generator<string> {
     for (const n of list) {
@@ -109,12 +121,13 @@ export function* rekordboxXml(lib: DjLibrary, options: RekordboxWriteOptions = {
       const byLocation = n.entries.some((r) => 'location' in r)
       const keys: string[] = []
       for (const r of n.entries) {
-        if ('location' in r) keys.push(rekordboxLocationOf(r.location))
+        if ('trackId' in r && unwritten.has(r.trackId)) skip(`playlist ${here}: track ${r.trackId}`, 'the track is not written (no Location)')
+        else if ('location' in r) keys.push(rekordboxLocationOf(r.location))
         else if (!byLocation) keys.push(ids.get(r.trackId) ?? r.trackId)
         else {
           const location = byId.get(r.trackId)?.location
           if (location) keys.push(rekordboxLocationOf(location))
-          else skip(`playlist ${here}: track ${r.trackId}`, 'the playlist is written by Location and this track has none')
+          else skip(`playlist ${here}: track ${r.trackId}`, 'the playlist is written by Location and this track is not in the library')
         }
       }
       yield `${indent}<NODE${attrs([['Name', n.name], ['Type', 1], ['KeyType', byLocation ? 1 : 0], ['Entries', keys.length]])}>\n`

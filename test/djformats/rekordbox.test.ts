@@ -130,3 +130,15 @@ test('a library read from Traktor is written with numeric TrackIDs its playlists
   t.deepEqual(b.grid, a.grid)
   t.is(b.key, 'Ab minor')
 })
+
+test('a track without a file (a streaming track) is read without a location and left out of a write, with its playlist places, and said so', async (t) => {
+  const xml = REKORDBOX_XML.replace('Location="file://localhost/D:/DJ/third.wav"', 'Location="https://stream.example/tracks/3"')
+  const lib = await readRekordbox(xml)
+  const third = lib.tracks.find((x) => x.id === '3')!
+  t.is(third.location, undefined)
+  t.true(lib.warnings.some((w) => /TrackID 3: Location "https:\/\/stream\.example\/tracks\/3" is not a file URL/.test(w.message)))
+  const skipped: string[] = []
+  const back = await readRekordbox(text(rekordboxXml(lib, { onSkip: (what, why) => skipped.push(`${what}: ${why}`) })))
+  t.deepEqual(back.tracks.map((x) => x.id), ['21899570', '2', '4'])
+  t.deepEqual(skipped, ['track 3: rekordbox needs a Location and this track has none', 'playlist /Gigs/2026/Friday & Saturday: track 3: the track is not written (no Location)'])
+})
