@@ -142,3 +142,11 @@ test('a track without a file (a streaming track) is read without a location and 
   t.deepEqual(back.tracks.map((x) => x.id), ['21899570', '2', '4'])
   t.deepEqual(skipped, ['track 3: rekordbox needs a Location and this track has none', 'playlist /Gigs/2026/Friday & Saturday: track 3: the track is not written (no Location)'])
 })
+
+test('a UTF-16 export with a byte order mark reads like the UTF-8 one', async (t) => {
+  const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(REKORDBOX_XML.replace('encoding="UTF-8"', 'encoding="UTF-16"'), 'utf16le')])
+  async function* oddPieces() {
+    for (let i = 0; i < utf16.length; i += 7) yield utf16.subarray(i, i + 7) // splits code units
+  }
+  t.deepEqual(kept(await readRekordbox(oddPieces())), kept(await readRekordbox(REKORDBOX_XML)))
+})
