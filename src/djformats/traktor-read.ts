@@ -125,7 +125,7 @@ class TraktorReader implements XmlHandler {
       if (name === 'LOCATION') {
         const l = { volume: a.VOLUME ?? '', dir: a.DIR ?? '', file: a.FILE ?? '' }
         if (!l.file) return v.warn(line, 'a LOCATION without FILE is passed over')
-        if (!l.dir.startsWith('/:')) v.bad(line, 'LOCATION', 'DIR', l.dir, 'a folder path in "/:" form')
+        if (l.dir !== '' && !l.dir.startsWith('/:')) v.warn(line, `LOCATION DIR "${l.dir}" is not in "/:" form: read as written`)
         e.hasLocation = true
         t.id = own(traktorKey(l))
         t.location = own(pathFromTraktor(l))

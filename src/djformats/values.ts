@@ -17,6 +17,10 @@ const COMMA_NUMBER = /^[+-]?\d+,\d+$/
  */
 export const own = (s: string): string => (s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8'))
 
+/** A value quoted in a message, kept on one line: control characters as \\n, \\u0001. */
+export const oneLine = (text: string): string =>
+  text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
+
 export class Values {
   readonly warnings: DjWarning[] = []
   warningsDropped = 0
@@ -24,12 +28,12 @@ export class Values {
   constructor(readonly what: string) {}
 
   warn(line: number, message: string): void {
-    if (this.warnings.length < MAX_WARNINGS) this.warnings.push({ line, message })
+    if (this.warnings.length < MAX_WARNINGS) this.warnings.push({ line, message: oneLine(message) })
     else this.warningsDropped++
   }
 
   bad(line: number, element: string, attr: string, value: string, expected: string): never {
-    const shown = value.length > 40 ? `${value.slice(0, 40)}...` : value
+    const shown = oneLine(value.length > 40 ? `${value.slice(0, 40)}...` : value)
     throw new DjFormatError('ERR_BAD_VALUE', `${this.what} line ${line}: ${element} ${attr}="${shown}" is not ${expected}`, line)
   }
 

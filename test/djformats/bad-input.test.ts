@@ -81,6 +81,8 @@ test('a bad number names the element, attribute, value and line', async (t) => {
   t.is(cue.message, `Traktor NML line ${lineOf(TRAKTOR_NML, 'START="310.000000"')}: CUE_V2 START="abc" is not a number`)
   const key = await refusal(readTraktor(TRAKTOR_NML.replace('<MUSICAL_KEY VALUE="0">', '<MUSICAL_KEY VALUE="0.5">')))
   t.regex(key.message, /MUSICAL_KEY VALUE="0.5" is not a whole number/)
+  const multiline = await refusal(readRekordbox(REKORDBOX_XML.replace('Size="52000000"', 'Size="52&#10;000"')))
+  t.is(multiline.message, `rekordbox XML line ${lineOf(REKORDBOX_XML, 'Size="52000000"')}: TRACK Size="52\\n000" is not a number`, 'still one line')
   // A decimal comma (localised tools) and empty attributes are read, not refused.
   const comma = await readRekordbox(REKORDBOX_XML.replace('AverageBpm="124.50"', 'AverageBpm="124,50"').replace('Rating="255"', 'Rating=""'))
   const third = comma.tracks.find((x) => x.id === '3')!
@@ -105,6 +107,9 @@ test('unknown elements, attributes and mark types are read past; what is dropped
   const plain = await readRekordbox(REKORDBOX_XML)
   t.deepEqual(lib.tracks, plain.tracks)
   t.true(lib.warnings.some((w) => /Type 9/.test(w.message)))
+  const oddDir = await readTraktor(TRAKTOR_NML.replace('DIR="/:Sets/:" FILE="c.aiff"', 'DIR="" FILE="c.aiff"'))
+  t.is(oddDir.tracks[2]!.location, '/Volumes/USB Stick/c.aiff')
+  t.is(oddDir.tracks[2]!.id, 'USB Stickc.aiff', 'the key as Traktor would spell it')
 })
 
 test('writers check the whole model first: a bad one throws ERR_BAD_MODEL before any byte', (t) => {
