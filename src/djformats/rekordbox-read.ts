@@ -6,7 +6,7 @@
 // attributes are passed over; Kind (localised, with trailing spaces) is not
 // needed: the file's extension says the format.
 import { colorFromRekordbox, rgbToColor } from './colors.ts'
-import { secondsTextSpanMs, secondsTextToMs } from './decimal.ts'
+import { secondsTextSpanMs } from './decimal.ts'
 import { DjFormatError } from './errors.ts'
 import { keyFromText } from './keys.ts'
 import { sortCues, sortGrid } from './order.ts'
@@ -127,17 +127,18 @@ class RekordboxReader implements XmlHandler {
 
   private readTempo(a: Record<string, string>, line: number): void {
     const v = this.v
-    const start = v.numberText(a, 'TEMPO', 'Inizio', line)
+    const start = v.seconds(a, 'TEMPO', 'Inizio', line)
     const bpm = v.num(a, 'TEMPO', 'Bpm', line, { min: 0 })
     if (start === undefined || bpm === undefined) throw new DjFormatError('ERR_BAD_VALUE', `rekordbox XML line ${line}: TEMPO needs Inizio and Bpm`, line)
+    if (bpm === 0) return v.warn(line, 'a TEMPO row of 0 BPM is passed over')
     const beat = v.int(a, 'TEMPO', 'Battito', line, { min: 1, max: 16 }) ?? 1
-    this.track!.grid.push({ positionMs: secondsTextToMs(start)!, bpm, beatOfBar: beat })
+    this.track!.grid.push({ positionMs: start.ms, bpm, beatOfBar: beat })
   }
 
   private readMark(a: Record<string, string>, line: number): void {
     const v = this.v
     const typeNumber = v.int(a, 'POSITION_MARK', 'Type', line) ?? 0
-    const start = v.numberText(a, 'POSITION_MARK', 'Start', line)
+    const start = v.seconds(a, 'POSITION_MARK', 'Start', line)
     if (start === undefined) throw new DjFormatError('ERR_BAD_VALUE', `rekordbox XML line ${line}: POSITION_MARK has no Start`, line)
     let type = MARK_TYPES[typeNumber]
     if (!type) {
@@ -148,13 +149,15 @@ class RekordboxReader implements XmlHandler {
     let slot: number | null = null
     if (num >= 0 && num <= 7) slot = num
     else if (num !== -1) v.warn(line, `POSITION_MARK Num ${num} is no hot cue slot (0-7): kept as a memory cue`)
-    const cue: DjCue = { type, slot, positionMs: secondsTextToMs(start)! }
+    const cue: DjCue = { type, slot, positionMs: start.ms }
     if (type === 'loop') {
-      const end = v.numberText(a, 'POSITION_MARK', 'End', line)
-      if (end === undefined) {
-        v.warn(line, 'a loop POSITION_MARK without End: kept as a cue')
+      const end = v.seconds(a, 'POSITION_MARK', 'End', line)
+      const length = end && secondsTextSpanMs(start.text, end.text)!
+      if (length !== undefined && length >= 0 && Number.isFinite(length)) cue.lengthMs = length
+      else {
+        v.warn(line, `a loop POSITION_MARK ${end ? 'ending before its Start' : 'without End'}: kept as a cue`)
         cue.type = type = 'cue'
-      } else cue.lengthMs = secondsTextSpanMs(start, end)!
+      }
     }
     const name = v.text(a, 'Name')
     if (name !== undefined) cue.name = name

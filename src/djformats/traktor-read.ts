@@ -190,7 +190,14 @@ class TraktorReader implements XmlHandler {
     const cueType = CUE_TYPES[type]
     if (!cueType) return v.warn(line, `CUE_V2 TYPE ${type} is not a cue, fade, load, grid or loop marker: passed over`)
     const cue: DjCue = { type: cueType, slot, positionMs: start }
-    if (cueType === 'loop') cue.lengthMs = v.num(a, 'CUE_V2', 'LEN', line, { min: 0 }) ?? 0
+    if (cueType === 'loop') {
+      const length = v.num(a, 'CUE_V2', 'LEN', line) ?? 0
+      if (length >= 0) cue.lengthMs = length
+      else {
+        v.warn(line, 'a loop CUE_V2 with a negative LEN: kept as a cue')
+        cue.type = 'cue'
+      }
+    }
     if (name !== undefined) cue.name = name
     e.track.cues.push(cue)
   }

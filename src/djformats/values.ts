@@ -2,6 +2,7 @@
 // attribute is an absent one (real exports write AverageBpm="" and Rating=""),
 // a value that is there must be what the format says or the file is refused
 // with the element, attribute, value and line.
+import { secondsTextToMs } from './decimal.ts'
 import { DjFormatError } from './errors.ts'
 import { MAX_WARNINGS, type DjWarning } from './types.ts'
 
@@ -62,6 +63,15 @@ export class Values {
     if (range?.min !== undefined && n < range.min) return this.bad(line, element, name, attrs[name]!, `at least ${range.min}`)
     if (range?.max !== undefined && n > range.max) return this.bad(line, element, name, attrs[name]!, `at most ${range.max}`)
     return n
+  }
+
+  /** A time in seconds (rekordbox), as its text and as exact milliseconds; undefined when absent or blank. */
+  seconds(attrs: Record<string, string>, element: string, name: string, line: number): { text: string; ms: number } | undefined {
+    const text = this.numberText(attrs, element, name, line)
+    if (text === undefined) return undefined
+    const ms = secondsTextToMs(text)
+    if (ms === null || !Number.isFinite(ms)) return this.bad(line, element, name, attrs[name]!, 'a time in seconds')
+    return { text, ms }
   }
 
   int(attrs: Record<string, string>, element: string, name: string, line: number, range?: { min?: number; max?: number }): number | undefined {
