@@ -7,7 +7,7 @@ import { isKeyName } from './keys.ts'
 import type { DjLibrary, DjPlaylistNode, DjTrackRef } from './types.ts'
 
 const CUE_TYPES = new Set(['cue', 'loop', 'fade-in', 'fade-out', 'load', 'grid'])
-/** Folders nested deeper than this are refused (the writers recurse). */
+/** Folders nested deeper than this are refused, by readers and writers alike (the writers recurse). */
 export const MAX_PLAYLIST_DEPTH = 64
 
 const finite = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n)
@@ -22,12 +22,15 @@ function checkRef(ref: DjTrackRef, at: string): void {
   if (!ok) fail(`${at}: a ref is { trackId } or { location }`)
 }
 
+/** `depth`: how many folders hold these nodes. */
 function checkNodes(nodes: DjPlaylistNode[], at: string, depth: number): void {
-  if (depth > MAX_PLAYLIST_DEPTH) fail(`${at}: folders nest deeper than ${MAX_PLAYLIST_DEPTH}`)
   for (const n of nodes) {
     const here = `${at}/${n.name}`
     if (typeof n.name !== 'string') fail(`${at}: a playlist node has no name`)
-    if (n.type === 'folder') checkNodes(n.children, here, depth + 1)
+    if (n.type === 'folder') {
+      if (depth + 1 > MAX_PLAYLIST_DEPTH) fail(`${here}: folders nest deeper than ${MAX_PLAYLIST_DEPTH}`)
+      checkNodes(n.children, here, depth + 1)
+    }
     else if (n.type === 'playlist') n.entries.forEach((r, i) => checkRef(r, `playlist ${here} entry ${i + 1}`))
     else fail(`${here}: type is "folder" or "playlist"`)
   }
@@ -64,7 +67,7 @@ export function checkLibrary(lib: DjLibrary): void {
       if (!finite(b.positionMs) || !(finite(b.bpm) && b.bpm > 0) || !wholeIn(b.beatOfBar, 1, 16)) fail(`${where}: { positionMs, bpm > 0, beatOfBar 1-16 }`)
     })
   }
-  checkNodes(lib.playlists, '', 1)
+  checkNodes(lib.playlists, '', 0)
   lib.history.forEach((p, i) => {
     const at = `play ${i + 1}`
     checkRef(p.ref, at)

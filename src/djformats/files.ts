@@ -11,7 +11,8 @@ import type { DjFormat, DjLibrary } from './types.ts'
 
 /** The format of a document from its first bytes (the root element's name), or null. */
 export function detectFormat(head: string | Uint8Array): DjFormat | null {
-  const text = typeof head === 'string' ? head : new TextDecoder().decode(head)
+  const utf16 = typeof head !== 'string' && head[0] === 0xff && head[1] === 0xfe
+  const text = typeof head === 'string' ? head : new TextDecoder(utf16 ? 'utf-16le' : 'utf-8').decode(head)
   // Skip the declaration, comments, processing instructions and a DOCTYPE.
   const m = /^\uFEFF?\s*(?:(?:<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<!DOCTYPE[^>]*>)\s*)*<([A-Za-z_][\w.-]*)/.exec(text)
   if (m?.[1] === 'DJ_PLAYLISTS') return 'rekordbox'

@@ -7,6 +7,7 @@
 // needed: the file's extension says the format.
 import { colorFromRekordbox, rgbToColor } from './colors.ts'
 import { secondsTextSpanMs } from './decimal.ts'
+import { MAX_PLAYLIST_DEPTH } from './check.ts'
 import { DjFormatError } from './errors.ts'
 import { keyFromText } from './keys.ts'
 import { sortCues, sortGrid } from './order.ts'
@@ -181,6 +182,7 @@ class RekordboxReader implements XmlHandler {
         this.folders.push({ type: 'folder', name, children: this.lib.playlists })
         return
       }
+      if (this.folderDepth() >= MAX_PLAYLIST_DEPTH) throw new DjFormatError('ERR_TOO_DEEP', `rekordbox XML line ${line}: playlist folders nest deeper than ${MAX_PLAYLIST_DEPTH}`, line)
       const folder: DjFolder = { type: 'folder', name, children: [] }
       this.add(folder)
       this.folders.push(folder)
@@ -191,6 +193,11 @@ class RekordboxReader implements XmlHandler {
       this.playlist = { node, byLocation: keyType === 1, keys: [] }
       this.pending.push(this.playlist)
     } else this.v.bad(line, 'NODE', 'Type', a.Type ?? '', '0 (folder) or 1 (playlist)')
+  }
+
+  /** Folders open around the next node, the root folder not counted. */
+  private folderDepth(): number {
+    return this.folders.length - (this.folders[0]?.children === this.lib.playlists ? 1 : 0)
   }
 
   private add(node: DjPlaylistNode): void {

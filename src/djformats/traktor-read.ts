@@ -9,6 +9,7 @@
 // HistoryData) becomes plays in `history`, not a playlist; plays are sorted
 // by time, so where the history playlists sit in the tree does not matter.
 import { TRAKTOR_COLORS } from './colors.ts'
+import { MAX_PLAYLIST_DEPTH } from './check.ts'
 import { DjFormatError } from './errors.ts'
 import { playedAtOf } from './history-date.ts'
 import { keyFromText, keyFromTraktorValue } from './keys.ts'
@@ -243,7 +244,8 @@ class TraktorReader implements XmlHandler {
           this.folders.push({ type: 'folder', name: nodeName, children: this.lib.playlists })
           return
         }
-        const folder: DjFolder = { type: 'folder', name: nodeName, children: [] }
+        if (this.folderDepth() >= MAX_PLAYLIST_DEPTH) throw new DjFormatError('ERR_TOO_DEEP', `Traktor NML line ${line}: playlist folders nest deeper than ${MAX_PLAYLIST_DEPTH}`, line)
+      const folder: DjFolder = { type: 'folder', name: nodeName, children: [] }
         this.siblings().push(folder)
         this.folders.push(folder)
       } else if (type === 'PLAYLIST') {
@@ -285,6 +287,11 @@ class TraktorReader implements XmlHandler {
         ...(playedAt ? { playedAt } : {}),
       }
     }
+  }
+
+  /** Folders open around the next node, the root folder not counted. */
+  private folderDepth(): number {
+    return this.folders.length - (this.folders[0]?.children === this.lib.playlists ? 1 : 0)
   }
 
   private siblings(): DjPlaylistNode[] {

@@ -156,3 +156,19 @@ test('a write that fails leaves the old file whole and no temporary file behind'
   t.is((await refusal(readDjFile(path))).code, 'ERR_WRONG_ROOT')
   t.deepEqual(await readdir(dir), ['rekordbox.xml'])
 })
+
+test('playlist folders nested past 64 are refused when read and when written', async (t) => {
+  const nest = (n: number) => `${'<NODE Type="0" Name="f" Count="1">'.repeat(n)}<NODE Name="p" Type="1" KeyType="0" Entries="0"/>${'</NODE>'.repeat(n)}`
+  const doc = (n: number) => REKORDBOX_XML.replace('<NODE Type="0" Name="Empty folder" Count="0"/>', nest(n))
+  const deepest = await readRekordbox(doc(64))
+  t.notThrows(() => [...rekordboxXml(deepest)])
+  t.notThrows(() => [...traktorNml(deepest)])
+  const err = await refusal(readRekordbox(doc(65)))
+  t.is(err.code, 'ERR_TOO_DEEP')
+  t.regex(err.message, /^rekordbox XML line \d+: playlist folders nest deeper than 64$/)
+  const tooDeep = { ...deepest, playlists: [{ type: 'folder' as const, name: 'top', children: deepest.playlists }] }
+  t.is(t.throws(() => [...rekordboxXml(tooDeep)], { instanceOf: DjFormatError })?.code, 'ERR_BAD_MODEL')
+  const nml = [...traktorNml(deepest)].join('')
+  const deeperNml = nml.replace('<NODE TYPE="FOLDER" NAME="f">', '<NODE TYPE="FOLDER" NAME="x"><SUBNODES COUNT="1"><NODE TYPE="FOLDER" NAME="f">').replace('</SUBNODES></NODE></PLAYLISTS>', '</SUBNODES>\n</NODE>\n</SUBNODES></NODE></PLAYLISTS>')
+  t.is((await refusal(readTraktor(deeperNml))).code, 'ERR_TOO_DEEP')
+})
