@@ -1,5 +1,5 @@
 import test from 'ava'
-import { readRekordbox, readTraktor, rekordboxXml, type DjLibrary, type DjTrack } from '../../src/djformats/index.ts'
+import { detectFormat, readRekordbox, readTraktor, rekordboxXml, type DjLibrary, type DjTrack } from '../../src/djformats/index.ts'
 import { REKORDBOX_XML, TRAKTOR_NML } from './fixtures.ts'
 import { inPieces, kept, text } from './helpers.ts'
 
@@ -149,4 +149,7 @@ test('a UTF-16 export with a byte order mark reads like the UTF-8 one', async (t
     for (let i = 0; i < utf16.length; i += 7) yield utf16.subarray(i, i + 7) // splits code units
   }
   t.deepEqual(kept(await readRekordbox(oddPieces())), kept(await readRekordbox(REKORDBOX_XML)))
+  t.is(detectFormat(utf16), 'rekordbox', 'readDjFile tells it apart too')
+  t.is(detectFormat(Buffer.from(TRAKTOR_NML)), 'traktor')
+  t.is(detectFormat('<?xml version="1.0"?><!-- a comment --><html/>'), null)
 })
