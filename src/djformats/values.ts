@@ -3,7 +3,7 @@
 // a value that is there must be what the format says or the file is refused
 // with the element, attribute, value and line.
 import { secondsTextToMs } from './decimal.ts'
-import { DjFormatError } from './errors.ts'
+import { DjFormatError, oneLine } from './errors.ts'
 import { MAX_WARNINGS, type DjWarning } from './types.ts'
 
 /** "128.00", "-0.5", "1e3"; also a decimal comma ("128,00"), which some localised tools write. */
@@ -17,10 +17,6 @@ const COMMA_NUMBER = /^[+-]?\d+,\d+$/
  * a few values a track would hold every chunk of the file in memory.
  */
 export const own = (s: string): string => (s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8'))
-
-/** A value quoted in a message, kept on one line: control characters as \\n, \\u0001. */
-export const oneLine = (text: string): string =>
-  text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
 
 export class Values {
   readonly warnings: DjWarning[] = []

@@ -172,3 +172,9 @@ test('playlist folders nested past 64 are refused when read and when written', a
   const deeperNml = nml.replace('<NODE TYPE="FOLDER" NAME="f">', '<NODE TYPE="FOLDER" NAME="x"><SUBNODES COUNT="1"><NODE TYPE="FOLDER" NAME="f">').replace('</SUBNODES></NODE></PLAYLISTS>', '</SUBNODES>\n</NODE>\n</SUBNODES></NODE></PLAYLISTS>')
   t.is((await refusal(readTraktor(deeperNml))).code, 'ERR_TOO_DEEP')
 })
+
+test('a message quoting an id with a newline in it is still one line', async (t) => {
+  const err = await refusal(readRekordbox(REKORDBOX_XML.replace('TrackID="3"', 'TrackID="x&#10;y"').replace('TrackID="4"', 'TrackID="x&#10;y"')))
+  t.is(err.code, 'ERR_DUPLICATE')
+  t.regex(err.message, /TrackID x\\ny is used again/)
+})
