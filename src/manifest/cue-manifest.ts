@@ -4,7 +4,7 @@
 // a cue edit rewrites one page, and cues of a recording held only on other
 // devices travel too. Pages without cues (and older pages) have no `cues` key.
 //
-//   cues: [{audio: <32 bytes>, regs: [{c: clock, id, kind, ms, slot?, name?, color?} | {c, id, del: 1}]}]
+//   cues: [{audio: <32 bytes>, regs: [{c: clock, id, kind, ms, slot?, name?, color?, len?} | {c, id, del: 1}]}]
 //
 // Entries sorted by audio hash, registers by id; everything checked as hostile.
 import { asBytes, asInt, asList, asStrictDict, asString, fieldList, type BValue } from '../codec/index.ts'
@@ -19,7 +19,7 @@ const malformed = (message: string): never => {
   throw new ManifestError('ERR_MALFORMED', message)
 }
 /** The fields of a cue register and of an entry: signed (the page's hash is in the signed root), so nothing else. */
-const REGISTER_FIELDS = fieldList('c', 'id', 'kind', 'ms', 'slot', 'name', 'color', 'del')
+const REGISTER_FIELDS = fieldList('c', 'id', 'kind', 'ms', 'slot', 'name', 'color', 'len', 'del')
 const ENTRY_FIELDS = fieldList('audio', 'regs')
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
@@ -29,6 +29,7 @@ function registerToValue(r: CueRegister): Record<string, unknown> {
   if (r.cue.slot) v.slot = r.cue.slot
   if (r.cue.name) v.name = r.cue.name
   if (r.cue.color) v.color = r.cue.color
+  if (r.cue.length) v.len = Math.round(r.cue.length * 1000)
   return v
 }
 
@@ -69,6 +70,11 @@ function registerFromValue(v: BValue): CueRegister {
     const color = asString(d.color, 'cue color', 7)
     if (!CUE_COLOR.test(color)) malformed('a cue color is "#rrggbb" in lowercase')
     cue.color = color
+  }
+  if (d.len !== undefined) {
+    const len = asInt(d.len, 'cue length')
+    if (!Number.isSafeInteger(len) || len < 1 || len > CUE_CAPS.positionMs) malformed('a loop length is 1 ms to 24 h')
+    cue.length = len / 1000
   }
   return { id, clock, cue }
 }

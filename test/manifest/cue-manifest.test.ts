@@ -25,6 +25,7 @@ const cueSets = (n: number) =>
       [
         { id: `hot-${String(i).padStart(5, '0')}`, clock: i + 1, cue: { kind: 'hot', slot: 'A', position: i + 0.25, name: `Drop ${i} ✓`, color: '#00ff7f' } },
         { id: `mem-${String(i).padStart(5, '0')}`, clock: 1, cue: { kind: 'memory', position: 0 } },
+        { id: `lop-${String(i).padStart(5, '0')}`, clock: 3, cue: { kind: 'memory', position: 2.5, length: 0.469 } },
         { id: `old-${String(i).padStart(5, '0')}`, clock: 2, cue: null },
       ],
     ]),
@@ -114,6 +115,9 @@ test('hostile cue sections are refused with ERR_MALFORMED or ERR_TOO_LARGE', (t)
     ['name not UTF-8', [entry([{ ...reg, name: Buffer.from([0xff, 0xfe]) }])]],
     ['empty name', [entry([{ ...reg, name: '' }])]],
     ['uppercase color', [entry([{ ...reg, color: '#FF0000' }])]],
+    ['loop length 0', [entry([{ ...reg, len: 0 }])]],
+    ['loop length past 24 h', [entry([{ ...reg, len: 86_400_001 }])]],
+    ['loop length not a number', [entry([{ ...reg, len: 'x' }])]],
     ['deletion with a cue', [entry([{ c: 1, id: 'cue-00001', del: 1, kind: 'memory' }])]],
     ['del 2', [entry([{ c: 1, id: 'cue-00001', del: 2 }])]],
     ['registers unsorted', [entry([{ ...reg, id: 'cue-00002' }, reg])]],
