@@ -1,0 +1,254 @@
+// The plan of an import: what it would add or change per matched recording
+// (cues) and per playlist, compared with what djcloud has now, and what it
+// does not carry. A plan with nothing to add or change is a re-import of the
+// same file. Pure: the state is read before, the plan applied after.
+import { createHash } from 'node:crypto'
+import { CUE_CAPS, CUE_SLOTS, type Cue } from '../library/index.ts'
+import type { DjBeat, DjCue, DjLibrary, DjPlaylistNode, DjTrack, DjTrackRef } from '../djformats/index.ts'
+import type { Ambiguous, Duplicate, MatchMethod, MatchResult, Unmatched } from './match.ts'
+
+/** An entry of a djcloud playlist as it is now: the file and its recording. */
+export interface PlaylistItem {
+  sha256: string
+  audioHash: string
+}
+
+export interface CurrentState {
+  /** The merged cues of each matched recording (absent: none). */
+  cues: ReadonlyMap<string, readonly Cue[]>
+  /** djcloud's playlists by name. */
+  playlists: ReadonlyMap<string, readonly PlaylistItem[]>
+  /** Audio hash of every union track, by SHA-256. */
+  audioOf: ReadonlyMap<string, string>
+}
+
+export interface NotCarried {
+  what: string
+  reason: string
+}
+
+export interface TrackPlan {
+  entryId: string
+  sha256: string
+  audioHash: string
+  method: MatchMethod
+  artist?: string
+  title?: string
+  cues: {
+    add: Cue[]
+    /** A cue djcloud has (same hot slot, or a memory cue at the same place) that the import changes. */
+    change: Array<{ from: Cue; to: Cue }>
+    unchanged: number
+    notCarried: NotCarried[]
+  }
+  /** The recording's whole cue set after the import (what is PUT); absent when nothing changes. */
+  cuesAfter?: Cue[]
+  /** Fields djcloud has no place for, with their imported values (a user grid is recorded here for the step that adds one). */
+  notCarried: { rating?: number; color?: string; comment?: string; playCount?: number; bpm?: number; key?: string; grid?: DjBeat[] }
+}
+
+export interface PlaylistPlan {
+  name: string
+  create: boolean
+  /** SHA-256s appended, in order. */
+  add: string[]
+  unchanged: number
+  skipped: Array<{ entry: string; reason: string }>
+}
+
+export interface ImportPlan {
+  format: DjLibrary['format']
+  tracks: TrackPlan[]
+  playlists: PlaylistPlan[]
+  unmatched: Unmatched[]
+  ambiguous: Ambiguous[]
+  duplicates: Duplicate[]
+  /** Plays in the file's history: djcloud keeps no play history, so none is carried. */
+  historyPlays: number
+  summary: { entries: number; matched: number; cuesAdded: number; cuesChanged: number; playlistsCreated: number; playlistEntriesAdded: number; changes: number }
+}
+
+/** The id an imported cue gets: the same on every device and every run, so re-imports and imports on two devices agree. */
+export function importedCueId(audioHash: string, cue: Cue): string {
+  const key = [audioHash, cue.kind, cue.slot ?? '', Math.round(cue.position * 1000), cue.length === undefined ? '' : Math.round(cue.length * 1000)].join('|')
+  return 'dj' + createHash('sha256').update(key).digest('base64url').slice(0, 14)
+}
+
+/** A location-only playlist entry's id in the match (it is matched like a collection entry with nothing but its path). */
+export const locationEntryId = (location: string) => `location:${location}`
+
+/** A cue name djcloud can keep: control characters out, at most 64 characters and 256 bytes. */
+function cueName(name: string): string {
+  let out = [...name.replace(/[\u0000-\u001f\u007f]|\p{Cs}/gu, '')].slice(0, CUE_CAPS.nameChars).join('')
+  while (Buffer.byteLength(out) > CUE_CAPS.nameBytes) out = [...out].slice(0, -1).join('')
+  return out
+}
+
+const cueLabel = (c: DjCue) => `${c.type}${c.slot === null ? '' : ` ${CUE_SLOTS[c.slot] ?? c.slot}`} at ${(c.positionMs / 1000).toFixed(3)} s`
+
+/** An imported cue as a djcloud cue (without its id), or why it is not carried. */
+function toCue(c: DjCue): Omit<Cue, 'id'> | NotCarried {
+  if (c.type === 'fade-in' || c.type === 'fade-out' || c.type === 'load')
+    return { what: cueLabel(c), reason: `djcloud has no ${c.type} markers` }
+  const ms = Math.round(c.positionMs)
+  if (!(ms >= 0 && ms <= CUE_CAPS.positionMs)) return { what: cueLabel(c), reason: 'position outside 0-24 h' }
+  const slot = c.slot === null ? undefined : CUE_SLOTS[c.slot]
+  const cue: Omit<Cue, 'id'> = slot ? { kind: 'hot', slot, position: ms / 1000 } : { kind: 'memory', position: ms / 1000 }
+  const name = c.name === undefined ? '' : cueName(c.name)
+  if (name) cue.name = name
+  if (c.color) cue.color = c.color.toLowerCase()
+  const len = c.type === 'loop' && c.lengthMs !== undefined ? Math.round(c.lengthMs) : 0
+  if (len >= 1) cue.length = Math.min(len, CUE_CAPS.positionMs) / 1000
+  return cue
+}
+
+const same = (a: Omit<Cue, 'id'>, b: Omit<Cue, 'id'>) =>
+  a.kind === b.kind && a.slot === b.slot && a.position === b.position && a.name === b.name && a.color === b.color && a.length === b.length
+
+/** Merges a recording's imported cues into what djcloud has: hot slots the import fills are set, other cues added once; nothing djcloud has is removed. */
+function planCues(audioHash: string, imported: readonly DjCue[], have: readonly Cue[]): TrackPlan['cues'] & { after: Cue[] } {
+  const after = have.map((c) => ({ ...c }))
+  const out: TrackPlan['cues'] & { after: Cue[] } = { add: [], change: [], unchanged: 0, notCarried: [], after }
+  const slotsGiven = new Set<string>()
+  for (const c of imported) {
+    const cue = toCue(c)
+    if ('reason' in cue) {
+      out.notCarried.push(cue)
+      continue
+    }
+    if (cue.slot) {
+      if (slotsGiven.has(cue.slot)) {
+        out.notCarried.push({ what: cueLabel(c), reason: `the file gives hot cue ${cue.slot} twice; the first is taken` })
+        continue
+      }
+      slotsGiven.add(cue.slot)
+    }
+    // The cue djcloud has in its place: the hot cue of that slot, or a memory cue at the same position and length.
+    const i = after.findIndex((h) =>
+      cue.slot ? h.kind === 'hot' && h.slot === cue.slot : h.kind === 'memory' && cue.kind === 'memory' && h.position === cue.position && h.length === cue.length,
+    )
+    if (i >= 0) {
+      const { id, ...was } = after[i]!
+      if (same(was, cue)) out.unchanged++
+      else {
+        out.change.push({ from: after[i]!, to: { id, ...cue } })
+        after[i] = { id, ...cue }
+      }
+      continue
+    }
+    if (after.length >= CUE_CAPS.cues) {
+      out.notCarried.push({ what: cueLabel(c), reason: `djcloud keeps at most ${CUE_CAPS.cues} cues a recording` })
+      continue
+    }
+    const added = { id: importedCueId(audioHash, cue as Cue), ...cue }
+    if (after.some((h) => h.id === added.id)) {
+      out.notCarried.push({ what: cueLabel(c), reason: 'the file gives this cue twice' })
+      continue
+    }
+    out.add.push(added)
+    after.push(added)
+  }
+  return out
+}
+
+function notCarriedFields(t: DjTrack): TrackPlan['notCarried'] {
+  const out: TrackPlan['notCarried'] = {}
+  if (t.rating !== undefined && t.rating > 0) out.rating = t.rating
+  if (t.color !== undefined) out.color = t.color
+  if (t.comment !== undefined) out.comment = t.comment
+  if (t.playCount !== undefined && t.playCount > 0) out.playCount = t.playCount
+  if (t.bpm !== undefined) out.bpm = t.bpm
+  if (t.key !== undefined) out.key = t.key
+  if (t.grid.length) out.grid = t.grid
+  return out
+}
+
+/** Playlists flattened to djcloud names: folders kept as a path, "Folder/Sub/Playlist". Same-named ones are joined. */
+export function flattenPlaylists(nodes: readonly DjPlaylistNode[], prefix = '', out = new Map<string, DjTrackRef[]>()): Map<string, DjTrackRef[]> {
+  for (const n of nodes) {
+    const name = prefix + n.name
+    if (n.type === 'folder') flattenPlaylists(n.children, name + '/', out)
+    else out.set(name, [...(out.get(name) ?? []), ...n.entries])
+  }
+  return out
+}
+
+/** What djcloud accepts as a playlist name (as POST /api/playlists checks it). */
+const goodPlaylistName = (name: string) => name.length > 0 && Buffer.byteLength(name) <= 256 && !/[\u0000-\u001f\u007f]/.test(name)
+
+export function planImport(lib: DjLibrary, match: MatchResult, state: CurrentState): ImportPlan {
+  const entries = new Map(lib.tracks.map((t) => [t.id, t]))
+  const tracks: TrackPlan[] = match.matched
+    .filter((m) => entries.has(m.entryId))
+    .map((m) => {
+      const t = entries.get(m.entryId)!
+      const { after, ...cues } = planCues(m.audioHash, t.cues, state.cues.get(m.audioHash) ?? [])
+      const changed = cues.add.length > 0 || cues.change.length > 0
+      return {
+        entryId: m.entryId,
+        sha256: m.sha256,
+        audioHash: m.audioHash,
+        method: m.method,
+        ...(t.artist ? { artist: t.artist } : {}),
+        ...(t.title ? { title: t.title } : {}),
+        cues,
+        ...(changed ? { cuesAfter: after.sort((a, b) => a.position - b.position || (a.id < b.id ? -1 : 1)) } : {}),
+        notCarried: notCarriedFields(t),
+      }
+    })
+
+  const why = new Map<string, string>([
+    ...match.unmatched.map((u) => [u.entryId, `not matched: ${u.reason}`] as const),
+    ...match.ambiguous.map((a) => [a.entryId, `ambiguous: ${a.reason}`] as const),
+  ])
+  const playlists: PlaylistPlan[] = []
+  for (const [name, refs] of flattenPlaylists(lib.playlists)) {
+    const have = state.playlists.get(name)
+    const plan: PlaylistPlan = { name, create: have === undefined, add: [], unchanged: 0, skipped: [] }
+    if (!goodPlaylistName(name)) {
+      playlists.push({ ...plan, create: false, skipped: [{ entry: name, reason: 'not a playlist name djcloud takes (1-256 bytes, no control characters)' }] })
+      continue
+    }
+    // What is there already, by recording, counted (a track may be in a playlist twice).
+    const left = new Map<string, number>()
+    for (const item of have ?? []) left.set(item.audioHash, (left.get(item.audioHash) ?? 0) + 1)
+    for (const ref of refs) {
+      const entry = 'trackId' in ref ? ref.trackId : locationEntryId(ref.location)
+      const sha = match.byEntry.get(entry)
+      if (!sha) {
+        plan.skipped.push({ entry: 'trackId' in ref ? ref.trackId : ref.location, reason: why.get(entry) ?? 'not in the file\'s collection' })
+        continue
+      }
+      const audio = state.audioOf.get(sha) ?? sha
+      const n = left.get(audio) ?? 0
+      if (n > 0) {
+        left.set(audio, n - 1)
+        plan.unchanged++
+      } else plan.add.push(sha)
+    }
+    playlists.push(plan)
+  }
+
+  const cuesAdded = tracks.reduce((n, t) => n + t.cues.add.length, 0)
+  const cuesChanged = tracks.reduce((n, t) => n + t.cues.change.length, 0)
+  const playlistsCreated = playlists.filter((p) => p.create).length
+  const playlistEntriesAdded = playlists.reduce((n, p) => n + p.add.length, 0)
+  return {
+    format: lib.format,
+    tracks,
+    playlists,
+    unmatched: match.unmatched,
+    ambiguous: match.ambiguous,
+    duplicates: match.duplicates,
+    historyPlays: lib.history.length,
+    summary: {
+      entries: lib.tracks.length,
+      matched: tracks.length,
+      cuesAdded,
+      cuesChanged,
+      playlistsCreated,
+      playlistEntriesAdded,
+      changes: cuesAdded + cuesChanged + playlistsCreated + playlistEntriesAdded,
+    },
+  }
+}
