@@ -4,7 +4,7 @@
 // through the running node (run.ts). docs/djimport.md.
 export { matchTracks, pathKey, fileNameOf, DURATION_TOLERANCE_S } from './match.ts'
 export type { LibraryTrack, MatchMethod, Matched, Unmatched, Ambiguous, Duplicate, MatchResult, MatchOptions } from './match.ts'
-export { planImport, importedCueId, locationEntryId, flattenPlaylists } from './plan.ts'
+export { planImport, importedCueId, locationEntryId, flattenPlaylists, FOLDER_SEPARATOR } from './plan.ts'
 export type { ImportPlan, TrackPlan, PlaylistPlan, PlaylistItem, CurrentState, NotCarried } from './plan.ts'
 export { importLibrary } from './run.ts'
 export type { NodeAccess, ImportOptions, ImportResult } from './run.ts'

@@ -129,10 +129,12 @@ function planCues(audioHash: string, imported: readonly DjCue[], have: readonly 
     )
     if (i >= 0) {
       const { id, ...was } = after[i]!
-      if (same(was, cue)) out.unchanged++
+      // A name or colour the file does not give is kept (Traktor stores no cue colours; an unnamed cue is no rename).
+      const next: Omit<Cue, 'id'> = { ...cue, ...(cue.name === undefined && was.name !== undefined ? { name: was.name } : {}), ...(cue.color === undefined && was.color !== undefined ? { color: was.color } : {}) }
+      if (same(was, next)) out.unchanged++
       else {
-        out.change.push({ from: after[i]!, to: { id, ...cue } })
-        after[i] = { id, ...cue }
+        out.change.push({ from: after[i]!, to: { id, ...next } })
+        after[i] = { id, ...next }
       }
       continue
     }
@@ -163,18 +165,28 @@ function notCarriedFields(t: DjTrack): TrackPlan['notCarried'] {
   return out
 }
 
-/** Playlists flattened to djcloud names: folders kept as a path, "Folder/Sub/Playlist". Same-named ones are joined. */
+/**
+ * Between folder names in a playlist's djcloud name: "Folder › Sub › Playlist".
+ * Not "/": the API addresses a playlist by its name as one path segment, and
+ * a segment may not hold "/" or "\\" (src/player/router.ts).
+ */
+export const FOLDER_SEPARATOR = ' › '
+
+/** A folder or playlist name as one part of a djcloud name: "/" and "\\" (which a URL segment may not hold) become "∕" and "⧵", which look alike. */
+const part = (name: string) => name.replace(/\//g, '\u2215').replace(/\\/g, '\u29f5')
+
+/** Playlists flattened to djcloud names: folders kept as a path, "Folder › Sub › Playlist". Same-named ones are joined. */
 export function flattenPlaylists(nodes: readonly DjPlaylistNode[], prefix = '', out = new Map<string, DjTrackRef[]>()): Map<string, DjTrackRef[]> {
   for (const n of nodes) {
-    const name = prefix + n.name
-    if (n.type === 'folder') flattenPlaylists(n.children, name + '/', out)
+    const name = prefix + part(n.name)
+    if (n.type === 'folder') flattenPlaylists(n.children, name + FOLDER_SEPARATOR, out)
     else out.set(name, [...(out.get(name) ?? []), ...n.entries])
   }
   return out
 }
 
 /** What djcloud accepts as a playlist name (as POST /api/playlists checks it). */
-const goodPlaylistName = (name: string) => name.length > 0 && Buffer.byteLength(name) <= 256 && !/[\u0000-\u001f\u007f]/.test(name)
+const goodPlaylistName = (name: string) => name.length > 0 && name !== '.' && name !== '..' && Buffer.byteLength(name) <= 256 && !/[\u0000-\u001f\u007f]/.test(name)
 
 export function planImport(lib: DjLibrary, match: MatchResult, state: CurrentState): ImportPlan {
   const entries = new Map(lib.tracks.map((t) => [t.id, t]))
@@ -206,7 +218,7 @@ export function planImport(lib: DjLibrary, match: MatchResult, state: CurrentSta
     const have = state.playlists.get(name)
     const plan: PlaylistPlan = { name, create: have === undefined, add: [], unchanged: 0, skipped: [] }
     if (!goodPlaylistName(name)) {
-      playlists.push({ ...plan, create: false, skipped: [{ entry: name, reason: 'not a playlist name djcloud takes (1-256 bytes, no control characters)' }] })
+      playlists.push({ ...plan, create: false, skipped: [{ entry: name, reason: 'not a playlist name djcloud takes (1-256 bytes, no control characters, not "..")' }] })
       continue
     }
     // What is there already, by recording, counted (a track may be in a playlist twice).

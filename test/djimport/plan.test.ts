@@ -97,10 +97,10 @@ test('a plan made against its own result changes nothing (a re-import is idempot
   const again = planImport(lib, match, state)
   t.is(again.summary.changes, 0)
   t.true(again.tracks.every((x) => x.cuesAfter === undefined && x.cues.add.length === 0 && x.cues.change.length === 0))
-  t.deepEqual(again.playlists.map((p) => [p.name, p.create, p.add.length, p.unchanged]), [['Sets/Friday', false, 0, 3]])
+  t.deepEqual(again.playlists.map((p) => [p.name, p.create, p.add.length, p.unchanged]), [['Sets › Friday', false, 0, 3]])
 })
 
-test('playlists: folders kept as a path; an existing playlist gets only what it lacks, counted per recording; unresolved entries are skipped with a reason', (t) => {
+test('playlists: folders kept as a path ("Gigs › 2026 › Club"); an existing playlist gets only what it lacks, counted per recording; unresolved entries are skipped with a reason', (t) => {
   const lib = dj(
     [
       { id: '1', location: '/m/a.mp3', cues: [], grid: [] },
@@ -110,14 +110,16 @@ test('playlists: folders kept as a path; an existing playlist gets only what it 
     [
       { type: 'folder', name: 'Gigs', children: [{ type: 'folder', name: '2026', children: [{ type: 'playlist', name: 'Club', entries: [{ trackId: '1' }, { trackId: '2' }, { trackId: '2' }, { trackId: '9' }, { trackId: '404' }] }] }] },
       { type: 'playlist', name: 'Warmup', entries: [{ trackId: '2' }] },
+      { type: 'folder', name: 'A/B', children: [{ type: 'playlist', name: 'C\\D', entries: [] }] },
+      { type: 'playlist', name: '..', entries: [{ trackId: '1' }] },
     ],
     3,
   )
   const state = empty()
   // djcloud's "Gigs/2026/Club" has b once already (as a retagged file: another SHA-256, same recording).
-  state.playlists = new Map([['Gigs/2026/Club', [{ sha256: hex('c'), audioHash: hex('2') }]]])
+  state.playlists = new Map([['Gigs › 2026 › Club', [{ sha256: hex('c'), audioHash: hex('2') }]]])
   const plan = planImport(lib, matchTracks(lib.tracks, library, here), state)
-  const club = plan.playlists.find((p) => p.name === 'Gigs/2026/Club')!
+  const club = plan.playlists.find((p) => p.name === 'Gigs › 2026 › Club')!
   t.false(club.create)
   t.deepEqual(club.add, [A, B])
   t.is(club.unchanged, 1)
@@ -125,8 +127,11 @@ test('playlists: folders kept as a path; an existing playlist gets only what it 
   t.regex(club.skipped[0]!.reason, /^not matched: /)
   t.regex(club.skipped[1]!.reason, /not in the file's collection/)
   t.deepEqual(plan.playlists.find((p) => p.name === 'Warmup'), { name: 'Warmup', create: true, add: [B], unchanged: 0, skipped: [] })
+  // "/" and "\\" in a name (the API takes a name as one URL segment) become lookalikes; ".." is no name.
+  t.deepEqual(plan.playlists.find((p) => p.name === 'A\u2215B › C\u29f5D'), { name: 'A\u2215B › C\u29f5D', create: true, add: [], unchanged: 0, skipped: [] })
+  t.regex(plan.playlists.find((p) => p.name === '..')!.skipped[0]!.reason, /not a playlist name/)
   t.is(plan.historyPlays, 3)
-  t.deepEqual(plan.summary, { entries: 3, matched: 2, cuesAdded: 0, cuesChanged: 0, playlistsCreated: 1, playlistEntriesAdded: 3, changes: 4 })
+  t.deepEqual(plan.summary, { entries: 3, matched: 2, cuesAdded: 0, cuesChanged: 0, playlistsCreated: 2, playlistEntriesAdded: 3, changes: 5 })
 })
 
 test('cue names djcloud cannot keep are cleaned (control characters out, at most 64 characters); cues past 64 a recording are listed', (t) => {
@@ -142,4 +147,13 @@ test('cue names djcloud cannot keep are cleaned (control characters out, at most
   t.is(tp.cues.add.length, 64)
   t.is(tp.cues.notCarried.length, 7)
   t.true(tp.cues.notCarried.every((n) => /at most 64 cues/.test(n.reason)))
+})
+
+test('a name or colour the file does not give is kept (Traktor stores no cue colours): the same cue without them is unchanged', (t) => {
+  const lib = dj([{ id: '1', location: '/m/a.mp3', grid: [], cues: [{ type: 'cue', slot: 0, positionMs: 1000 }, { type: 'cue', slot: 1, positionMs: 3000 }] }])
+  const state = empty()
+  state.cues = new Map([[hex('1'), [{ id: 'mine-hot-a', kind: 'hot', slot: 'A', position: 1, name: 'Intro', color: '#ff0000' }, { id: 'mine-hot-b', kind: 'hot', slot: 'B', position: 2, color: '#00ff00' }] as Cue[]]])
+  const tp = planImport(lib, matchTracks(lib.tracks, library, here), state).tracks[0]!
+  t.is(tp.cues.unchanged, 1)
+  t.deepEqual(tp.cues.change.map((c) => c.to), [{ id: 'mine-hot-b', kind: 'hot', slot: 'B', position: 3, color: '#00ff00' }])
 })
