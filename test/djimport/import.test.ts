@@ -257,4 +257,5 @@ test('import refuses what it cannot read, with the reason, and needs a format it
   const help = await importCli(home!, ['--help'])
   t.is(help.code, 0)
   t.regex(help.stdout, /--dry-run/)
+  t.regex(help.stdout, /Folder › Sub › Playlist/)
 })

@@ -122,7 +122,7 @@ export const importCommand: Command = {
     'Each entry of the file is matched to a track of the library held by your devices: by its path when the\n' +
     `file is here and scanned, else by file name + size + duration, else by artist + title + duration (±${DURATION_TOLERANCE_S} s).\n` +
     'Entries that match several recordings, or none, are listed and left out. Hot cues A-H, memory cues and\n' +
-    'loops become cue points; playlists become playlists named by their folder path ("Folder/Sub/Playlist").\n' +
+    'loops become cue points; playlists become playlists named by their folder path ("Folder › Sub › Playlist").\n' +
     'Nothing djcloud has is removed; importing the same file again changes nothing. Ratings, colours, comments,\n' +
     'play counts, tempo, key, beat grids and play history have no place in djcloud yet: the plan lists them.\n' +
     'Needs the node of this home running (djcloud serve). docs/djimport.md',
