@@ -110,6 +110,7 @@ function planCues(audioHash: string, imported: readonly DjCue[], have: readonly 
   const after = have.map((c) => ({ ...c }))
   const out: TrackPlan['cues'] & { after: Cue[] } = { add: [], change: [], unchanged: 0, notCarried: [], after }
   const slotsGiven = new Set<string>()
+  const seen = new Set<string>() // ids of the file's memory cues met so far
   for (const c of imported) {
     const cue = toCue(c)
     if ('reason' in cue) {
@@ -124,8 +125,11 @@ function planCues(audioHash: string, imported: readonly DjCue[], have: readonly 
       slotsGiven.add(cue.slot)
     }
     // The cue djcloud has in its place: the hot cue of that slot, or a memory cue at the same position and length.
-    const i = after.findIndex((h) =>
-      cue.slot ? h.kind === 'hot' && h.slot === cue.slot : h.kind === 'memory' && cue.kind === 'memory' && h.position === cue.position && h.length === cue.length,
+    // Only cues djcloud had count here (those this import adds follow them in `after`).
+    const i = after.findIndex(
+      (h, j) =>
+        j < have.length &&
+        (cue.slot ? h.kind === 'hot' && h.slot === cue.slot : h.kind === 'memory' && cue.kind === 'memory' && h.position === cue.position && h.length === cue.length),
     )
     if (i >= 0) {
       const { id, ...was } = after[i]!
@@ -138,13 +142,19 @@ function planCues(audioHash: string, imported: readonly DjCue[], have: readonly 
       }
       continue
     }
-    if (after.length >= CUE_CAPS.cues) {
-      out.notCarried.push({ what: cueLabel(c), reason: `djcloud keeps at most ${CUE_CAPS.cues} cues a recording` })
+    const added = { id: importedCueId(audioHash, cue as Cue), ...cue }
+    if (seen.has(added.id)) {
+      out.notCarried.push({ what: cueLabel(c), reason: 'the file gives this cue twice' })
       continue
     }
-    const added = { id: importedCueId(audioHash, cue as Cue), ...cue }
+    seen.add(added.id)
+    // Imported before and moved or renamed in djcloud since (it keeps its id): the DJ's later edit stands.
     if (after.some((h) => h.id === added.id)) {
-      out.notCarried.push({ what: cueLabel(c), reason: 'the file gives this cue twice' })
+      out.unchanged++
+      continue
+    }
+    if (after.length >= CUE_CAPS.cues) {
+      out.notCarried.push({ what: cueLabel(c), reason: `djcloud keeps at most ${CUE_CAPS.cues} cues a recording` })
       continue
     }
     out.add.push(added)

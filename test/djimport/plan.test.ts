@@ -157,3 +157,19 @@ test('a name or colour the file does not give is kept (Traktor stores no cue col
   t.is(tp.cues.unchanged, 1)
   t.deepEqual(tp.cues.change.map((c) => c.to), [{ id: 'mine-hot-b', kind: 'hot', slot: 'B', position: 3, color: '#00ff00' }])
 })
+
+test('an imported cue moved in djcloud since keeps the move on a re-import (it keeps its id); a cue the file gives twice is listed', (t) => {
+  const lib = dj([{ id: '1', location: '/m/a.mp3', grid: [], cues: [{ type: 'cue', slot: null, positionMs: 64_000 }, { type: 'cue', slot: null, positionMs: 64_000 }] }])
+  const match = matchTracks(lib.tracks, library, here)
+  const first = planImport(lib, match, empty()).tracks[0]!
+  t.is(first.cues.add.length, 1)
+  t.deepEqual(first.cues.notCarried.map((n) => n.reason), ['the file gives this cue twice'])
+  const moved = { ...first.cues.add[0]!, position: 65 }
+  const state = empty()
+  state.cues = new Map([[hex('1'), [moved]]])
+  const again = planImport(lib, match, state)
+  t.is(again.summary.changes, 0)
+  t.is(again.tracks[0]!.cuesAfter, undefined)
+  t.is(again.tracks[0]!.cues.unchanged, 1, 'counted as there (edited since), not as a cue left out')
+  t.deepEqual(again.tracks[0]!.cues.notCarried.map((n) => n.reason), ['the file gives this cue twice'])
+})
