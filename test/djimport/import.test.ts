@@ -136,10 +136,10 @@ test('rekordbox and Traktor imports land cues and playlists on the node; a dry r
 </ENTRY>
 <ENTRY TITLE="Gone"><LOCATION DIR="/:Sets/:" FILE="gone.mp3" VOLUME="USB" VOLUMEID="USB"></LOCATION><INFO PLAYTIME="100" FILESIZE="100"></INFO></ENTRY>
 </COLLECTION>
-<PLAYLISTS><NODE TYPE="FOLDER" NAME="$ROOT"><SUBNODES COUNT="1"><NODE TYPE="FOLDER" NAME="Traktor"><SUBNODES COUNT="1"><NODE TYPE="PLAYLIST" NAME="Peak"><PLAYLIST ENTRIES="3" TYPE="LIST" UUID="01"><ENTRY><PRIMARYKEY TYPE="TRACK" KEY="Macintosh HD/:Users/:dj/:Music/:a.mp3"></PRIMARYKEY></ENTRY>
+<PLAYLISTS><NODE TYPE="FOLDER" NAME="$ROOT"><SUBNODES COUNT="2"><NODE TYPE="FOLDER" NAME="Traktor"><SUBNODES COUNT="1"><NODE TYPE="PLAYLIST" NAME="Peak"><PLAYLIST ENTRIES="3" TYPE="LIST" UUID="01"><ENTRY><PRIMARYKEY TYPE="TRACK" KEY="Macintosh HD/:Users/:dj/:Music/:a.mp3"></PRIMARYKEY></ENTRY>
 <ENTRY><PRIMARYKEY TYPE="TRACK" KEY="Macintosh HD/:Users/:dj/:Music/:c-original.mp3"></PRIMARYKEY></ENTRY>
 <ENTRY><PRIMARYKEY TYPE="TRACK" KEY="USB/:Sets/:gone.mp3"></PRIMARYKEY></ENTRY>
-</PLAYLIST></NODE></SUBNODES></NODE></SUBNODES></NODE></PLAYLISTS>
+</PLAYLIST></NODE></SUBNODES></NODE><NODE TYPE="SMARTLIST" NAME="Recent"><SMARTLIST UUID="aa"></SMARTLIST></NODE></SUBNODES></NODE></PLAYLISTS>
 </NML>
 `,
   )
@@ -154,6 +154,7 @@ test('rekordbox and Traktor imports land cues and playlists on the node; a dry r
   const dryText = await importCli(home!, ['traktor', traktor, '--dry-run'])
   t.is(dryText.code, 0, dryText.stderr)
   t.regex(dryText.stdout, /Dry run: would add 3 and change 0 cues, create 1 playlists and add 2 playlist entries; nothing changed\./)
+  t.regex(dryText.stdout, /^Read with 1 warning \(things read past\), first: line \d+: .*SMARTLIST/)
   t.regex(dryText.stdout, /Not matched:\n {2}\/Volumes\/USB\/Sets\/gone\.mp3: /)
   t.deepEqual(await everything(), before, 'the dry runs changed nothing')
 

@@ -149,6 +149,8 @@ export const importCommand: Command = {
     const dryRun = values['dry-run'] === true
     const { plan, applied } = await importLibrary(lib, nodeAccess((m, p, b) => callNode(node, token, m, p, b)), { exists: existsSync, dryRun })
     if (values.json) return writeJson(stdout, { file, dryRun, applied, ...plan, warnings: lib.warnings.length + lib.warningsDropped })
+    const warned = lib.warnings.length + lib.warningsDropped
+    if (warned) stdout.write(`Read with ${plural(warned, 'warning')} (things read past), first: line ${lib.warnings[0]!.line}: ${lib.warnings[0]!.message}\n`)
     stdout.write(planText(file, plan, dryRun, applied))
   },
 }
