@@ -42,19 +42,42 @@ function locationEntries(lib: DjLibrary): DjTrack[] {
   return [...out.values()]
 }
 
+/** Requests to the node in flight at once: its cue writes run one at a time anyway; this hides the round trips. */
+const IN_FLIGHT = 8
+
+async function eachLimited<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  let failed = false
+  const worker = async () => {
+    try {
+      while (!failed && next < items.length) await work(items[next++]!)
+    } catch (err) {
+      failed = true // the others stop after the request they are in
+      throw err
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, items.length) }, worker))
+}
+
 export async function importLibrary(lib: DjLibrary, node: NodeAccess, opts: ImportOptions): Promise<ImportResult> {
   const library = await node.library()
   const match = matchTracks([...lib.tracks, ...locationEntries(lib)], library, opts)
   const audioOf = new Map(library.map((t) => [t.sha256, t.audioHash]))
   const cues = new Map<string, Cue[]>()
   const withCues = new Set(lib.tracks.filter((t) => t.cues.length).map((t) => t.id))
-  for (const m of match.matched) if (withCues.has(m.entryId)) cues.set(m.audioHash, await node.cues(m.audioHash))
+  await eachLimited(
+    match.matched.filter((m) => withCues.has(m.entryId)),
+    async (m) => void cues.set(m.audioHash, await node.cues(m.audioHash)),
+  )
   const names = new Set(await node.playlistNames())
   const playlists = new Map<string, PlaylistItem[]>()
   for (const name of flattenPlaylists(lib.playlists).keys()) if (names.has(name)) playlists.set(name, await node.playlist(name))
   const plan = planImport(lib, match, { cues, playlists, audioOf })
   if (opts.dryRun || plan.summary.changes === 0) return { plan, applied: false }
-  for (const t of plan.tracks) if (t.cuesAfter) await node.putCues(t.audioHash, t.cuesAfter)
+  await eachLimited(
+    plan.tracks.filter((t) => t.cuesAfter),
+    (t) => node.putCues(t.audioHash, t.cuesAfter!),
+  )
   for (const p of plan.playlists) {
     if (p.create) await node.createPlaylist(p.name)
     if (p.add.length) await node.addToPlaylist(p.name, p.add)
