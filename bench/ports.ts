@@ -2,10 +2,13 @@
 import { createServer } from 'node:net'
 import { createSocket } from 'node:dgram'
 
+/** Ports handed out by this process: the OS may pick a released one again, and two nodes must not get the same. */
+const handedOut = new Set<number>()
+
 /**
  * A port free for both TCP and UDP on 127.0.0.1 now, for a node that must
  * come back on the same address after a restart (as a real device does with
- * its default ports). The OS picks it.
+ * its default ports). The OS picks it; never one this process handed out before.
  */
 export async function freePort(): Promise<number> {
   for (;;) {
@@ -21,6 +24,9 @@ export async function freePort(): Promise<number> {
       u.once('error', () => resolve(false))
       u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)))
     })
-    if (udpFree) return port
+    if (udpFree && !handedOut.has(port)) {
+      handedOut.add(port)
+      return port
+    }
   }
 }

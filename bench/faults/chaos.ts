@@ -26,22 +26,29 @@ export interface ChaosOptions {
   log: (line: string) => void
 }
 
-/** Starts a device, retrying a few times; a device that cannot come back is a loss. */
-export async function restart(d: Device, tally: Tally, log: (line: string) => void): Promise<boolean> {
-  let last: unknown
-  for (let attempt = 1; attempt <= 3; attempt++) {
+/** Starts a device: three attempts 2 s apart, each failure logged; the last one's error is thrown. */
+export async function startWithRetries(d: Device, log: (line: string) => void): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
     try {
-      await d.start()
-      tally.restarts++
-      return true
+      return await d.start()
     } catch (err) {
-      last = err
       log(`${d.name} did not start (attempt ${attempt}): ${(err as Error).message.split('\n')[0]}`)
+      if (attempt === 3) throw err
       await sleep(2_000)
     }
   }
-  tally.loss('restart-failed', `${d.name}: ${(last as Error).message}`)
-  return false
+}
+
+/** Starts a stopped device again (startWithRetries); a device that cannot come back is a loss. */
+export async function restart(d: Device, tally: Tally, log: (line: string) => void): Promise<boolean> {
+  try {
+    await startWithRetries(d, log)
+    tally.restarts++
+    return true
+  } catch (err) {
+    tally.loss('restart-failed', `${d.name}: ${(err as Error).message}`)
+    return false
+  }
 }
 
 /** Up devices with a track being fetched into their cache now. */

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { machineInfo, type MachineInfo } from '../common.ts'
 import { gitCommit } from '../common.ts'
 import { call } from './api.ts'
-import { chaosLoop } from './chaos.ts'
+import { chaosLoop, startWithRetries } from './chaos.ts'
 import { FRIEND_DEVICE, firstScan, makeCircle, OWN_DEVICES } from './circle.ts'
 import { Device } from './devices.ts'
 import { driverLoop } from './driver.ts'
@@ -140,8 +140,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResults> {
     devices.push(...circle.specs.map((s) => new Device(s, env)))
     const [admin, , , friend] = devices as [Device, Device, Device, Device]
     const own = devices.filter((d) => d.spec.own)
-    await admin.start()
-    await Promise.all(devices.slice(1).map((d) => d.start()))
+    // A start that fails (the error said in the log) is tried again twice, as the chaos loop does.
+    await startWithRetries(admin, o.log)
+    await Promise.all(devices.slice(1).map((d) => startWithRetries(d, o.log)))
     const ledger = new PlaylistLedger(PLAYLISTS)
     await prepare(own, model, ledger, waitMs)
     const backupSeqs = [await firstBackup(admin, friend, circle.ownerHex, waitMs)]

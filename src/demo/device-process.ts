@@ -26,6 +26,12 @@ export function djcloudBin(): string {
   }
 }
 
+/** The command's one-line error ("djcloud serve: ..."), not the stack DJCLOUD_DEBUG prints after it; else the last line. */
+function errorLine(stderr: string): string {
+  const lines = stderr.trim().split('\n')
+  return lines.filter((l) => l.startsWith('djcloud ')).pop() ?? lines.pop() ?? ''
+}
+
 export interface DeviceProcess {
   name: string
   home: string
@@ -59,7 +65,7 @@ export async function startDevice(name: string, home: string, args: string[], en
       if (nl >= 0) resolve(out.slice(0, nl))
     })
     child.on('error', reject) // spawn failed; later errors (a kill of a gone process) change nothing
-    void exited.then((code) => reject(new Error(`${name}: djcloud serve exited (${code ?? 'signal'}): ${err.trim().split('\n').pop() ?? ''}`)))
+    void exited.then((code) => reject(new Error(`${name}: djcloud serve exited (${code ?? 'signal'}): ${errorLine(err)}`)))
   })
   child.stdout!.resume()
   const info = JSON.parse(line) as NodeInfo

@@ -532,15 +532,28 @@ export class DhtNode {
     return { ...this.#store.stats(), putsRefused: this.#limiter.refused }
   }
 
-  /** BEP 5 announce_peer: `port` (1-65535) of this device serves `infoHash`. */
+  /**
+   * BEP 5 announce_peer: `port` (1-65535) of this device serves `infoHash`.
+   * Each announce walks to the infohash first (get_peers) for fresh tokens
+   * from the nodes closest now: the library would otherwise announce to the
+   * nodes of its first walk for good, with their tokens, which a node that
+   * restarted (or rotated its secret) refuses, so the announce reached nobody.
+   */
   async announce(infoHash: Uint8Array, port: number): Promise<void> {
     this.#checkOpen()
     checkBytes(infoHash, 'infoHash', INFO_HASH_BYTES)
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`announce port must be 1-65535, not ${port}`)
+    const ih = Buffer.from(infoHash)
     await this.#op<void>((done) => {
-      this.#dht.announce(Buffer.from(infoHash), port, (err) => {
-        if (err && err.message !== 'No nodes to query') this.#warn(new Error(`DHT announce: ${err.message}`))
-        done()
+      const announce = () =>
+        this.#dht.announce(ih, port, (err) => {
+          if (err && err.message !== 'No nodes to query') this.#warn(new Error(`DHT announce: ${err.message}`))
+          done()
+        })
+      this.#dht.lookup(ih, (err) => {
+        if (err && err.message !== 'No nodes to query') this.#warn(new Error(`DHT lookup before an announce: ${err.message}`))
+        if (this.#closing) return done()
+        announce()
       })
     })
   }

@@ -22,6 +22,7 @@ import { BACKUP_SALT, BackupError, decodePointer, importBackup, openPointerFrien
 import { checkCopy, POINTER_COMMAND, readPointerAnswer } from './backups.ts'
 import { newestRoster, type FoundRoster } from './restore-roster.ts'
 import { OWNER_ROSTER_COMMAND } from './friend-rosters.ts'
+import { unreachable } from './dial-backoff.ts'
 
 export interface NetworkRestoreOptions {
   phrase: string
@@ -33,6 +34,10 @@ export interface NetworkRestoreOptions {
   timeoutMs?: number
   /** Address the temporary peer port and DHT node bind (default 0.0.0.0). */
   host?: string
+  /** ms each holder's answer to "which pointer, which roster do you hold" is waited for (default POINTER_ASK). */
+  pointerAskMs?: number
+  /** ms, at most, to look for a roster newer than the backup's among own devices (default ROSTER_SEARCH). */
+  rosterSearchMs?: number
   onWarning?: (err: Error) => void
 }
 
@@ -54,8 +59,8 @@ export interface NetworkRestoreResult extends ImportSummary {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const POINTER_ASK_MS = 5_000
-const ROSTER_SEARCH_MS = 5_000 // at most, for a newer roster than the backup's
+export const POINTER_ASK = 5_000 // ms a holder's answer is waited for: a device busy fetching or seeding still answers within it
+export const ROSTER_SEARCH = 5_000 // ms, at most, for a newer roster than the backup's
 
 /** The newest pointer seen so far, from any source. */
 interface Newest {
@@ -74,6 +79,7 @@ export async function restoreOverNetwork(home: string, opts: NetworkRestoreOptio
   const owner = secrets.owner
   const warn = opts.onWarning ?? (() => {})
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000)
+  const pointerAsk = opts.pointerAskMs ?? POINTER_ASK
   // A device of the owner for this run only: holders admit the owner's devices.
   const device = generateKeyPair()
   const certificate = issueCertificate(owner.seed, { owner: owner.publicKey, device: device.publicKey, name: 'restoring', role: 'admin', created: Date.now() })
@@ -135,7 +141,7 @@ export async function restoreOverNetwork(home: string, opts: NetworkRestoreOptio
           const link = await swarm.connectHolder(a.host, a.port, a.channel, allow, true).catch((err: Error) => {
             warn(new Error(`${at}: ${err.message}`))
             // Offline now: perhaps later; a refusal is not asked again.
-            if (!/ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|in time/.test(err.message)) gaveUp.add(at)
+            if (!unreachable(err)) gaveUp.add(at)
             return null
           })
           if (link) {
@@ -146,7 +152,7 @@ export async function restoreOverNetwork(home: string, opts: NetworkRestoreOptio
       )
       await Promise.all(
         fresh.map(async (link) => {
-          const r = await swarm.holders.command(link, OWNER_ROSTER_COMMAND, new Uint8Array(0), POINTER_ASK_MS).catch(() => null)
+          const r = await swarm.holders.command(link, OWNER_ROSTER_COMMAND, new Uint8Array(0), pointerAsk).catch(() => null)
           if (r) {
             try {
               const roster = verifyRoster(r, owner.publicKey)
@@ -155,7 +161,7 @@ export async function restoreOverNetwork(home: string, opts: NetworkRestoreOptio
               refused.push(`the roster from ${link.name} (${link.host}): ${(err as Error).message}`)
             }
           }
-          const body = await swarm.holders.command(link, POINTER_COMMAND, new Uint8Array(0), POINTER_ASK_MS).catch(() => null)
+          const body = await swarm.holders.command(link, POINTER_COMMAND, new Uint8Array(0), pointerAsk).catch(() => null)
           if (!body) return // an older djcloud, or it holds no pointer: its copies still count
           const p = readPointerAnswer(body, owner.publicKey)
           if (p) {
@@ -180,7 +186,7 @@ export async function restoreOverNetwork(home: string, opts: NetworkRestoreOptio
           // Never a roster older than one an own device (or the DHT) still has: a later revocation stays.
           const found = await newestRoster({
             dht, swarm, owner: owner.publicKey, circleSecret: secrets.circleSecret, certificate,
-            timeoutMs: Math.max(1_000, Math.min(ROSTER_SEARCH_MS, deadline - Date.now())), onWarning: warn,
+            timeoutMs: Math.min(opts.rosterSearchMs ?? ROSTER_SEARCH, Math.max(1_000, deadline - Date.now())), onWarning: warn,
           })
           const fr = friendRoster as FoundRoster | null
           if (fr && (!found.roster || fr.seq > found.roster.seq)) found.roster = fr

@@ -25,7 +25,7 @@ import { asBytes, asDict, asInt, decode, encode, type BDict } from '../codec/ind
 import { friendSecrets, type Identity, type Roster } from '../identity/index.ts'
 import { verifySignedItem, type DhtNode } from '../manifest/index.ts'
 import { backupChannelInfoHash, type CommandAnswer, type DeviceLink, type ManifestNotice, type Swarm, type SwarmBackups, type VerifiedPeer } from '../swarm/index.ts'
-import { DialBackoff } from './dial-backoff.ts'
+import { DialBackoff, unreachable } from './dial-backoff.ts'
 import { logger } from '../log/index.ts'
 import {
   BACKUP_SALT, BackupError, decodePointer, encodePointer, sealPointerFriends, exportFromStores, heldDir, heldOwners, KEEP_VERSIONS, pushedDir, quotaFor, verifyBackup,
@@ -33,9 +33,9 @@ import {
 } from '../backup/index.ts'
 
 export const BACKUP_POLL_INTERVAL = 10 * 60_000 // ms between polls of friends' backup items
-const LOOKUP_MS = 2_000
-const REPUT_EVERY = 30 * 60_000 // ms: BEP 44 items expire after about two hours
-const NOTICE_GAP = 5_000 // ms between polls a friend's notices may start
+export const BACKUP_LOOKUP = 2_000 // ms a backup channel's DHT lookup, or a linked owner device's pointer answer, is waited for
+export const BACKUP_REPUT = 30 * 60_000 // ms between re-puts of a pointer: BEP 44 items expire after about two hours
+export const BACKUP_NOTICE_GAP = 5_000 // ms between polls a friend's notices may start
 const SERVED_CACHE = 2 // backups kept in memory while being served
 const SERVED_FOR = 60_000 // ms
 
@@ -47,6 +47,12 @@ export interface NodeBackupsOptions {
   stores: () => OpenStores
   /** ms between polls of friends' backup items (default BACKUP_POLL_INTERVAL). */
   pollMs?: number
+  /** ms a backup channel's DHT lookup, or a linked owner device's pointer answer, is waited for (default BACKUP_LOOKUP). */
+  lookupMs?: number
+  /** ms between re-puts of our pointer and of friends' pointers kept here (default BACKUP_REPUT). */
+  reputMs?: number
+  /** ms between polls of one friend that its notices may start (default BACKUP_NOTICE_GAP). */
+  noticeGapMs?: number
   onWarning?: (err: Error) => void
 }
 
@@ -117,6 +123,8 @@ export class NodeBackups implements SwarmBackups {
   private readonly pointerTurns = new Map<string, Promise<void>>()
   /** When a notice last made us poll an owner (hex). */
   private readonly noticed = new Map<string, number>()
+  /** A poll due after a notice that came while busy or within the gap, by owner hex (one each). */
+  private readonly trailing = new Map<string, NodeJS.Timeout>()
   /** Fetches started by a notice, by owner hex. */
   private readonly fetching = new Map<string, Promise<void>>()
   /** Backups being served, read once: folder/sha256 -> bytes, until when kept. */
@@ -137,6 +145,14 @@ export class NodeBackups implements SwarmBackups {
 
   private warn(err: unknown): void {
     this.opts.onWarning?.(err as Error)
+  }
+
+  private get lookupMs(): number {
+    return this.opts.lookupMs ?? BACKUP_LOOKUP
+  }
+
+  private get reputMs(): number {
+    return this.opts.reputMs ?? BACKUP_REPUT
   }
 
   /**
@@ -216,17 +232,29 @@ export class NodeBackups implements SwarmBackups {
 
   // ---- running ---------------------------------------------------------------
 
+  private attached = false
   private started = false
 
-  /** Listens for friends' notices and starts polling. Idempotent. */
-  start(_signal?: AbortSignal): void {
-    if (this.started || this.stopped) return
-    this.started = true
+  /**
+   * Answers POINTER_COMMAND and listens for friends' notices. The node calls
+   * it before its peer port opens, so a device that links at once is
+   * answered; start() calls it too. Idempotent.
+   */
+  attach(): void {
+    if (this.attached || this.stopped) return
+    this.attached = true
     const swarm = this.opts.swarm()
     swarm.holders.onCommand(POINTER_COMMAND, (_body, link) => this.answerPointer(link))
     const onNotice = (link: DeviceLink, n: ManifestNotice) => void this.onNotice(link, n).catch((e) => this.warn(e))
     swarm.holders.on('notice', onNotice)
     swarm.friends.on('notice', onNotice)
+  }
+
+  /** Attaches (above) and starts polling. Idempotent. */
+  start(_signal?: AbortSignal): void {
+    if (this.started || this.stopped) return
+    this.started = true
+    this.attach()
     const every = this.opts.pollMs ?? BACKUP_POLL_INTERVAL
     this.timer = setInterval(() => void this.poll().catch((e) => this.warn(e)), every)
     this.timer.unref()
@@ -236,22 +264,45 @@ export class NodeBackups implements SwarmBackups {
   stop(): void {
     this.stopped = true
     if (this.timer) clearInterval(this.timer)
+    for (const t of this.trailing.values()) clearTimeout(t)
+    this.trailing.clear()
   }
 
-  /** A friend's device says its owner pushed a backup: fetch it now rather than at the next poll. */
+  /**
+   * A friend's device says its owner pushed a backup: fetch it now rather
+   * than at the next poll. A notice that comes while a fetch for that owner
+   * runs, or within the notice gap of the last one, is not dropped: one
+   * poll follows when the running fetch ends and the gap has passed (a
+   * friend's device still cannot make us poll more often than the gap).
+   */
   private async onNotice(link: DeviceLink, n: ManifestNotice): Promise<void> {
     const peer = link.session.peer
     if (n.kind !== 'backup' || peer.kind !== 'friend' || n.signer !== ownerOf(peer) || this.stopped) return
     const friend = this.id.roster.friends.find((f) => hex(f.owner) === n.signer)
     if (!friend) return
-    let running = this.fetching.get(n.signer)
-    if (running) return void (await running)
-    // A friend's device cannot make us poll more than every few seconds by sending notices.
-    if (Date.now() - (this.noticed.get(n.signer) ?? 0) < NOTICE_GAP) return
+    const wait = (this.noticed.get(n.signer) ?? -Infinity) + (this.opts.noticeGapMs ?? BACKUP_NOTICE_GAP) - Date.now()
+    if (this.fetching.has(n.signer) || wait > 0) {
+      if (this.trailing.has(n.signer)) return // one follows already
+      const timer = setTimeout(() => {
+        this.trailing.delete(n.signer)
+        void this.noticedPoll(n.signer, friend.owner).catch((e) => this.warn(e))
+      }, Math.max(0, wait))
+      timer.unref()
+      this.trailing.set(n.signer, timer)
+      return
+    }
+    await this.noticedPoll(n.signer, friend.owner)
+  }
+
+  /** A poll of one friend's pointer because of a notice, after any fetch for that owner running now. */
+  private async noticedPoll(ownerHex: string, owner: Uint8Array): Promise<void> {
+    await this.fetching.get(ownerHex)?.catch(() => {})
+    // Another that started meanwhile started after the notice: it finds what the notice named.
+    if (this.stopped || this.fetching.has(ownerHex)) return
     if (this.noticed.size >= 10_000) this.noticed.clear()
-    this.noticed.set(n.signer, Date.now())
-    running = this.pollFriend(n.signer, friend.owner).finally(() => this.fetching.delete(n.signer))
-    this.fetching.set(n.signer, running)
+    this.noticed.set(ownerHex, Date.now())
+    const running = this.pollFriend(ownerHex, owner).finally(() => this.fetching.delete(ownerHex))
+    this.fetching.set(ownerHex, running)
     await running
   }
 
@@ -259,7 +310,7 @@ export class NodeBackups implements SwarmBackups {
   poll(): Promise<void> {
     this.polling ??= (async () => {
       try {
-        if (this.id.owner && Date.now() - this.lastPut >= REPUT_EVERY) await this.reput().catch((e) => this.warn(e))
+        if (this.id.owner && Date.now() - this.lastPut >= this.reputMs) await this.reput().catch((e) => this.warn(e))
         else await this.pointer(this.id.roster.owner) // every own device keeps (and so serves) the owner's pointer
         await this.announce()
         for (const f of this.id.roster.friends) {
@@ -366,7 +417,7 @@ export class NodeBackups implements SwarmBackups {
       await rename(`${file}.tmp`, file)
     }
     if (!saved) return []
-    const due = Date.now() - (this.friendPut.get(ownerHex) ?? 0) >= REPUT_EVERY
+    const due = Date.now() - (this.friendPut.get(ownerHex) ?? 0) >= this.reputMs
     if (!item || item.seq < saved.seq || due) {
       await dht.putSigned({ publicKey: owner, salt: BACKUP_SALT, ...saved }).then(
         () => this.friendPut.set(ownerHex, Date.now()),
@@ -385,7 +436,7 @@ export class NodeBackups implements SwarmBackups {
     let best: SignedPointer | null = null
     trace('[%s] asking %d linked owner devices for the pointer', ownerHex.slice(0, 8), links.length)
     for (const link of links.slice(0, 4)) {
-      const body = await swarm.holders.command(link, POINTER_COMMAND, new Uint8Array(0), LOOKUP_MS).catch((err: Error) => (trace('[%s] %s: pointer command failed: %s', ownerHex.slice(0, 8), link.name, err.message), null))
+      const body = await swarm.holders.command(link, POINTER_COMMAND, new Uint8Array(0), this.lookupMs).catch((err: Error) => (trace('[%s] %s: pointer command failed: %s', ownerHex.slice(0, 8), link.name, err.message), null))
       const p = body ? readPointerAnswer(body, owner) : null
       if (p && (!best || p.seq > best.seq)) best = { seq: p.seq, v: p.v, sig: p.sig }
     }
@@ -427,24 +478,25 @@ export class NodeBackups implements SwarmBackups {
     const dht = this.opts.dht
     if (dht) {
       await Promise.all(channels.map(async (channel) => {
-      const peers = await dht.lookup(channel, LOOKUP_MS).catch(() => [])
-      trace('[%s] lookup: %s', channel.toString('hex').slice(0, 8), peers.map((a) => `${a.host}:${a.port}`).join(' ') || 'none')
-      await Promise.all(
-        peers
-          .filter((a) => !(a.port === swarm.port && (a.host.startsWith('127.') || a.host === '0.0.0.0')))
-          .filter((a) => this.refused.allows(`${channel.toString('hex')}@${a.host}:${a.port}`))
-          .map((a) => {
-            const key = `${channel.toString('hex')}@${a.host}:${a.port}`
-            return swarm.connectHolder(a.host, a.port, channel, allow).then(
-              () => this.refused.succeeded(key),
-              (err: Error) => {
-                trace('[%s] dial %s:%d failed: %s', channel.toString('hex').slice(0, 8), a.host, a.port, err.message)
-                // Closed at the wire (a refusal, or a device going down mid-handshake), not just unreachable.
-                if (!/ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|in time/.test(err.message)) this.refused.failed(key)
-              },
-            )
-          }),
-      )
+        const ih = channel.toString('hex')
+        const peers = await dht.lookup(channel, this.lookupMs).catch(() => [])
+        trace('[%s] lookup: %s', ih.slice(0, 8), peers.map((a) => `${a.host}:${a.port}`).join(' ') || 'none')
+        await Promise.all(
+          peers
+            .filter((a) => !(a.port === swarm.port && (a.host.startsWith('127.') || a.host === '0.0.0.0')))
+            .map((a) => ({ a, key: `${ih}@${a.host}:${a.port}` }))
+            .filter(({ key }) => this.refused.allows(key))
+            .map(({ a, key }) =>
+              swarm.connectHolder(a.host, a.port, channel, allow).then(
+                () => this.refused.succeeded(key),
+                (err: Error) => {
+                  trace('[%s] dial %s:%d failed: %s', ih.slice(0, 8), a.host, a.port, err.message)
+                  // Closed at the wire (a refusal, or a device going down mid-handshake), not just unreachable.
+                  if (!unreachable(err)) this.refused.failed(key)
+                },
+              ),
+            ),
+        )
       }))
     }
     return open()

@@ -6,6 +6,15 @@
 // connection. A flat long block for the first failure left a friend without
 // an owner's new backups for an hour after one restart of the owner's device.
 
+/**
+ * Whether a dial failed only because nobody answered there now (refused,
+ * unreachable, timed out): worth trying again soon. Anything else closed at
+ * the wire, which may be a refusal of us.
+ */
+export function unreachable(err: Error): boolean {
+  return /ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|in time/.test(err.message)
+}
+
 export interface DialBackoffOptions {
   /** ms an address is left alone after its first failure (default 30 s). */
   firstMs?: number

@@ -133,7 +133,10 @@ export class Discovery {
           link.session.wire.destroy()
         }
       },
-      () => this.dialing.delete(key(a)),
+      (err: { code?: string }) => {
+        this.dialing.delete(key(a))
+        if (err.code === 'ERR_SELF') this.selves.add(key(a)) // not dialled again
+      },
     )
   }
 

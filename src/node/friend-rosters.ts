@@ -34,7 +34,7 @@ export const FRIEND_ROSTER_POLL = 2 * 60_000 // ms between looks at friends' rev
  * roster it restores is never older than one a friend still holds.
  */
 export const OWNER_ROSTER_COMMAND = 'owner-roster'
-const REPUT_EVERY = 30 * 60_000 // ms: BEP 44 items expire after about two hours
+export const FRIEND_ROSTER_REPUT = 30 * 60_000 // ms between puts of our revocation items: BEP 44 items expire after about two hours
 
 /** The salt of the revocation item `owner` puts for one friend: only the two circles can compute it. */
 export function revocationSalt(friendSecret: Uint8Array, owner: Uint8Array): Buffer {
@@ -56,6 +56,8 @@ export interface FriendRostersOptions {
   dht?: DhtNode | null
   /** ms between looks at friends' revocation items (default FRIEND_ROSTER_POLL). */
   pollMs?: number
+  /** ms between puts of our revocation items for friends (admin devices; default FRIEND_ROSTER_REPUT). */
+  reputMs?: number
   onWarning?: (err: Error) => void
 }
 
@@ -158,12 +160,18 @@ export class FriendRosters extends EventEmitter<Events> {
 
   // ---- over the links --------------------------------------------------------
 
+  private attached = false
   private started = false
 
-  /** Tells linked friends our roster, takes theirs, polls their DHT items. Idempotent. */
-  start(): void {
-    if (this.started || this.stopped) return
-    this.started = true
+  /**
+   * Tells each friend's device that links our roster, takes theirs, answers
+   * OWNER_ROSTER_COMMAND. The node calls it before its peer port opens, so a
+   * device that links at once is told and answered; start() calls it too.
+   * Idempotent.
+   */
+  attach(): void {
+    if (this.attached || this.stopped) return
+    this.attached = true
     const swarm = this.opts.swarm()
     swarm.on('friend', (link) => this.tell([link]))
     swarm.holders.on('link', (link) => link.session.peer.kind === 'friend' && this.tell([link]))
@@ -174,6 +182,13 @@ export class FriendRosters extends EventEmitter<Events> {
       const signed = await this.signedOf(hex(link.session.peer.certificate.owner))
       return signed ? { body: signed } : { refused: 'no roster of your owner is held here' }
     })
+  }
+
+  /** Attaches (above) and polls friends' DHT items. Idempotent. */
+  start(): void {
+    if (this.started || this.stopped) return
+    this.started = true
+    this.attach()
     if (this.opts.dht) {
       this.timer = setInterval(() => void this.poll().catch((e) => this.warn(e)), this.opts.pollMs ?? FRIEND_ROSTER_POLL)
       this.timer.unref()
@@ -206,7 +221,7 @@ export class FriendRosters extends EventEmitter<Events> {
       try {
         const dht = this.opts.dht
         if (!dht || this.stopped) return
-        if (Date.now() - this.lastPut >= REPUT_EVERY) await this.publish()
+        if (Date.now() - this.lastPut >= (this.opts.reputMs ?? FRIEND_ROSTER_REPUT)) await this.publish()
         for (const [owner, secret] of friendSecrets(this.opts.identity())) {
           if (this.stopped) return
           const key = Buffer.from(owner, 'hex')

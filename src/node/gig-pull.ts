@@ -88,8 +88,10 @@ export interface GigPullOptions {
   /** Keeps a track from cache eviction. Default: none (this build has no pins). */
   pin?: (sha256: string) => void | Promise<void>
   concurrency?: number
-  /** ms without a verified piece before a fetch that still has wires gives up. */
+  /** ms without a verified piece before a fetch that still has wires gives up (default PULL_STALL). */
   stallMs?: number
+  /** ms between checks of a fetch for progress, wires and a stall (default PULL_WATCH). */
+  watchMs?: number
   /** ms without wires (nor pieces) before a fetch's holders are looked up again (default NO_WIRES_GRACE). */
   noWiresGraceMs?: number
 }
@@ -100,9 +102,9 @@ interface Events {
 }
 
 export const PULL_CONCURRENCY = 2
-const STALL = 20_000 // ms without a piece while wires are open
+export const PULL_STALL = 20_000 // ms without a piece while wires are open
 export const NO_WIRES_GRACE = 2_000 // ms without wires (nor pieces) before holders are looked up again
-const WATCH_INTERVAL = 500 // ms
+export const PULL_WATCH = 500 // ms between checks of a fetch
 
 class Missing extends Error {
   constructor(
@@ -305,10 +307,10 @@ export class GigPull extends EventEmitter<Events> {
             },
             (err: unknown) => finish(reasonOf(err)),
           )
-        } else if (quiet > (this.opts.stallMs ?? STALL)) {
+        } else if (quiet > (this.opts.stallMs ?? PULL_STALL)) {
           finish(new Missing('fetch stalled', `no data for ${Math.round(quiet / 1000)} s from ${torrent.peerCount} holder(s)`))
         }
-      }, WATCH_INTERVAL)
+      }, this.opts.watchMs ?? PULL_WATCH)
       timer.unref()
       attach(torrent)
       // Stopped mid-transfer: give up the wait at once, not at the next track.

@@ -16,10 +16,10 @@ import type { DeviceLink, ManifestNotice, Swarm } from '../swarm/index.ts'
 import type { Address } from './discovery.ts'
 
 export const POLL_INTERVAL = 60_000 // ms between DHT checks for newer versions
-const REPUT_MIN = 30 * 60_000
-const REPUT_JITTER = 30 * 60_000
-const PUBLISH_DELAY = 200 // ms: a scan's or a burst of edits' changes go out as one version
-const LINK_WAIT = 2_000 // ms to wait for devices found on the DHT to link
+export const MANIFEST_REPUT = 30 * 60_000 // ms before our items are put again: BEP 44 items expire after about two hours
+export const MANIFEST_REPUT_JITTER = 30 * 60_000 // ms, random, added to MANIFEST_REPUT so devices do not re-put in step
+export const PUBLISH_DELAY = 200 // ms: a scan's or a burst of edits' changes go out as one version
+export const LINK_WAIT = 2_000 // ms to wait for devices found on the DHT to link
 const MAX_TAKEN = 10_000 // versions remembered as taken in (then forgotten, harmlessly)
 
 export interface ManifestSyncOptions {
@@ -34,6 +34,13 @@ export interface ManifestSyncOptions {
   learn?: (a: Address) => void
   /** ms between DHT checks for newer versions (default POLL_INTERVAL). */
   pollMs?: number
+  /** ms changes to the library are gathered into one version (default PUBLISH_DELAY). */
+  publishDelayMs?: number
+  /** ms a blob fetch waits for devices found on the DHT to link (default LINK_WAIT). */
+  linkWaitMs?: number
+  /** ms before our items are put again, plus up to `reputJitterMs` at random (defaults MANIFEST_REPUT, MANIFEST_REPUT_JITTER). */
+  reputMs?: number
+  reputJitterMs?: number
   onWarning?: (err: Error) => void
 }
 
@@ -114,7 +121,7 @@ export class ManifestSync extends EventEmitter<Events> {
     this.publishTimer = setTimeout(() => {
       this.publishTimer = null
       void this.publishLibrary().catch((e) => this.warn(e))
-    }, PUBLISH_DELAY)
+    }, this.opts.publishDelayMs ?? PUBLISH_DELAY)
     this.publishTimer.unref()
   }
 
@@ -174,7 +181,7 @@ export class ManifestSync extends EventEmitter<Events> {
     if (this.stopped) return
     this.reputTimer = setTimeout(() => {
       void this.reput().finally(() => this.scheduleReput())
-    }, REPUT_MIN + Math.random() * REPUT_JITTER)
+    }, (this.opts.reputMs ?? MANIFEST_REPUT) + Math.random() * (this.opts.reputJitterMs ?? MANIFEST_REPUT_JITTER))
     this.reputTimer.unref()
   }
 
@@ -224,7 +231,7 @@ export class ManifestSync extends EventEmitter<Events> {
       if (peers.length === 0) return null
       for (const a of peers) this.opts.learn(a)
       // Ask again as links come up, for a little while.
-      const end = Date.now() + LINK_WAIT
+      const end = Date.now() + (this.opts.linkWaitMs ?? LINK_WAIT)
       while (Date.now() < end && !this.stopped) {
         await new Promise((r) => setTimeout(r, 100).unref())
         const again = await tryLinks(id, devices.online())

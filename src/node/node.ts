@@ -15,9 +15,9 @@ import { nodeRoutes } from './routes.ts'
 import { playlistRoutes } from './playlist-routes.ts'
 import { cueRoutes } from './cue-routes.ts'
 import { cacheRoutes } from './cache-routes.ts'
-import { ManifestSync, POLL_INTERVAL } from './manifest-sync.ts'
+import { ManifestSync, LINK_WAIT, MANIFEST_REPUT, MANIFEST_REPUT_JITTER, POLL_INTERVAL, PUBLISH_DELAY } from './manifest-sync.ts'
 import { Sharing, ROUND_INTERVAL } from './sharing.ts'
-import { NodeBackups, BACKUP_POLL_INTERVAL } from './backups.ts'
+import { NodeBackups, BACKUP_LOOKUP, BACKUP_NOTICE_GAP, BACKUP_POLL_INTERVAL, BACKUP_REPUT } from './backups.ts'
 import { backupRoutes } from './backup-routes.ts'
 import { NodeAnalysis } from './analysis-routes.ts'
 import { UiRoutes } from './ui-routes.ts'
@@ -25,8 +25,9 @@ import { PullService } from './pull-service.ts'
 import { UnionView } from './union-view.ts'
 import { Lifecycle, service, type Service } from './lifecycle.ts'
 import { pullNoncesPath } from './pull-request.ts'
-import { FriendRosters, FRIEND_ROSTER_POLL } from './friend-rosters.ts'
-import { NO_WIRES_GRACE } from './gig-pull.ts'
+import { FriendRosters, FRIEND_ROSTER_POLL, FRIEND_ROSTER_REPUT } from './friend-rosters.ts'
+import { NO_WIRES_GRACE, PULL_STALL, PULL_WATCH } from './gig-pull.ts'
+import { LINGER } from './stream-monitor.ts'
 import { DhtNode, ManifestBook, ManifestStore, listUnion, parseHostPort, unionTrack, type ManifestAnalysis } from '../manifest/index.ts'
 import { removeNodeInfo, writeNodeInfo, type NodeInfo } from './node-file.ts'
 
@@ -86,6 +87,27 @@ export interface NodeTimings {
   friendRosterPoll: number
   /** ms a gig pull's fetch waits with no wires (nor pieces) before it looks the holders up again. */
   pullNoWiresGrace: number
+  /** ms a gig pull's fetch with wires open may go without a piece before the track is missing ("fetch stalled"). */
+  pullStall: number
+  /** ms between a gig pull's checks of a fetch (done, wires gone, stalled). */
+  pullWatch: number
+  /** ms a backup channel's DHT lookup, or a linked owner device's answer with the pointer, is waited for. */
+  backupLookup: number
+  /** ms between re-puts of our backup pointer (admin) and of friends' pointers kept here. */
+  backupReput: number
+  /** ms between polls of one friend that its backup notices may start. */
+  backupNoticeGap: number
+  /** ms changes to the library are gathered before one library version is published. */
+  publishDelay: number
+  /** ms a manifest blob fetch waits for devices found on the DHT to link. */
+  manifestLinkWait: number
+  /** ms before our manifest items are put on the DHT again, plus up to `manifestReputJitter` at random. */
+  manifestReput: number
+  manifestReputJitter: number
+  /** ms between puts of our revocation items for friends (admin devices). */
+  friendRosterReput: number
+  /** ms a finished stream stays listed at /api/streams. */
+  streamLinger: number
 }
 
 export const DEFAULT_TIMINGS: NodeTimings = {
@@ -98,6 +120,17 @@ export const DEFAULT_TIMINGS: NodeTimings = {
   shareRound: ROUND_INTERVAL,
   friendRosterPoll: FRIEND_ROSTER_POLL,
   pullNoWiresGrace: NO_WIRES_GRACE,
+  pullStall: PULL_STALL,
+  pullWatch: PULL_WATCH,
+  backupLookup: BACKUP_LOOKUP,
+  backupReput: BACKUP_REPUT,
+  backupNoticeGap: BACKUP_NOTICE_GAP,
+  publishDelay: PUBLISH_DELAY,
+  manifestLinkWait: LINK_WAIT,
+  manifestReput: MANIFEST_REPUT,
+  manifestReputJitter: MANIFEST_REPUT_JITTER,
+  friendRosterReput: FRIEND_ROSTER_REPUT,
+  streamLinger: LINGER,
 }
 
 /** The node's parts, filled in as their services start (js-libp2p's components). */
@@ -269,13 +302,14 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
     service('parts', async () => {
       const swarm = () => p.swarm
       // Friends' rosters, followed: their owners' revocations hold here too.
-      p.friendRosters = new FriendRosters({ home, identity: id, swarm, dht: p.dht, onWarning: warn, pollMs: t.friendRosterPoll })
+      p.friendRosters = new FriendRosters({ home, identity: id, swarm, dht: p.dht, onWarning: warn, pollMs: t.friendRosterPoll, reputMs: t.friendRosterReput })
       await p.friendRosters.load()
       await p.friendRosters.refreshOwn()
       p.tracker?.setFriendRevoked(p.friendRosters.revoked)
       p.sharing = new Sharing({ identity: id, book: p.book, swarm, dht: p.dht, union: () => p.union.get(), roundMs: t.shareRound, onWarning: warn })
       p.backups = new NodeBackups({
-        home, identity: id, swarm, dht: p.dht, pollMs: t.backupPoll, onWarning: warn,
+        home, identity: id, swarm, dht: p.dht, onWarning: warn,
+        pollMs: t.backupPoll, lookupMs: t.backupLookup, reputMs: t.backupReput, noticeGapMs: t.backupNoticeGap,
         stores: () => ({ identity: id(), library: p.library, store: p.store, book: p.book }),
       })
       p.swarm = new Swarm({
@@ -319,6 +353,10 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         dht: p.dht,
         library: p.library,
         pollMs: t.manifestPoll,
+        publishDelayMs: t.publishDelay,
+        linkWaitMs: t.manifestLinkWait,
+        reputMs: t.manifestReput,
+        reputJitterMs: t.manifestReputJitter,
         learn: (a) => p.discovery.learn(a),
         adoptRoster: async (_roster, signed) => {
           p.identity = await adoptRoster(id(), signed)
@@ -333,7 +371,31 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         },
         onWarning: warn,
       })
-    }, () => p.sync?.stop()),
+      // Gig preparation: pulls of a playlist here, or asked of / by another own device.
+      p.pulls = new PullService({
+        identity: id, swarm: p.swarm, book: p.book, union: () => p.union.get(), onWarning: warn,
+        locate: (sha) => locateTrack(p.library, join(home, 'cache'), sha),
+        // Pulled tracks stay: the cache never evicts a pinned track (`djcloud cache unpin` lets it go).
+        pin: (sha) => p.swarm.cache.pin(sha),
+        nonceFile: pullNoncesPath(home),
+        noWiresGraceMs: t.pullNoWiresGrace,
+        stallMs: t.pullStall,
+        watchMs: t.pullWatch,
+      })
+      // Their link and notice listeners and command handlers too: a device
+      // linking or asking at once is answered, not refused as "not served here".
+      p.friendRosters.attach()
+      p.sharing.attach()
+      p.backups.attach()
+      p.pulls.attach()
+    }, () => {
+      // What a handler started before its service did (a friend's poll on a notice) stops here too.
+      p.sync?.stop()
+      p.sharing?.stop()
+      p.backups?.stop()
+      p.friendRosters?.stop()
+      p.pulls?.stop()
+    }),
 
     service('peer-port', async () => {
       try {
@@ -378,21 +440,11 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         identity: id, swarm: p.swarm, book: p.book, library: p.library, union: () => p.union.get(), onWarning: warn,
         ...(opts.peerHost ? { pairListen: opts.peerHost } : {}),
         onPaired: async () => node()?.reloadRoster(),
+        streamLingerMs: t.streamLinger,
       })
     }, () => p.ui?.stop()),
 
-    // Gig preparation: pulls of a playlist here, or asked of / by another own device.
-    service('pulls', (signal) => {
-      p.pulls = new PullService({
-        identity: id, swarm: p.swarm, book: p.book, union: () => p.union.get(), onWarning: warn,
-        locate: (sha) => locateTrack(p.library, join(home, 'cache'), sha),
-        // Pulled tracks stay: the cache never evicts a pinned track (`djcloud cache unpin` lets it go).
-        pin: (sha) => p.swarm.cache.pin(sha),
-        nonceFile: pullNoncesPath(home),
-        noWiresGraceMs: t.pullNoWiresGrace,
-      })
-      return p.pulls.start(signal)
-    }, () => p.pulls?.stop()),
+    service('pulls', (signal) => p.pulls.start(signal), () => p.pulls?.stop()),
 
     service('api', async () => {
       const apiHost = opts.apiHost ?? '127.0.0.1'

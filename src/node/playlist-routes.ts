@@ -26,6 +26,8 @@ function playlistName(raw: string | undefined): string {
   if (!name || Buffer.byteLength(name) > MAX_NAME_BYTES || /[\u0000-\u001f]/.test(name)) {
     throw new ApiError(400, 'ERR_BAD_PARAM', `a playlist name is 1-${MAX_NAME_BYTES} bytes of text`)
   }
+  // A name is one segment of /api/playlists/<name>, where the router refuses these: a playlist made with one could never be opened.
+  if (/[/\\]/.test(name)) throw new ApiError(400, 'ERR_BAD_PARAM', 'a playlist name cannot hold "/" or "\\"')
   return name
 }
 

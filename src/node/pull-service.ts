@@ -32,6 +32,10 @@ export interface PullServiceOptions {
   nonceFile?: string
   /** ms without wires before a pull looks a track's holders up again (GigPullOptions.noWiresGraceMs). */
   noWiresGraceMs?: number
+  /** ms without a piece before a pull's fetch with wires gives up (GigPullOptions.stallMs). */
+  stallMs?: number
+  /** ms between checks of a pull's fetch (GigPullOptions.watchMs). */
+  watchMs?: number
   onWarning?: (err: Error) => void
 }
 
@@ -189,15 +193,27 @@ export class PullService {
 
   constructor(private readonly opts: PullServiceOptions) {}
 
-  /** Answers other own devices' pull commands. Idempotent. */
-  start(_signal?: AbortSignal): void {
-    if (this.abort.signal.aborted) return
+  private attached = false
+
+  /**
+   * Opens the nonce book and answers other own devices' pull commands (a
+   * command waits for the book). The node calls it before its peer port
+   * opens, so a device asking at once is answered. Idempotent.
+   */
+  attach(): void {
+    if (this.attached || this.abort.signal.aborted) return
+    this.attached = true
     const file = this.opts.nonceFile
     if (file) this.nonces = NonceBook.open(file, { onBad: (err) => this.opts.onWarning?.(err) })
     for (const kind of PULL_COMMANDS) {
       this.opts.swarm.devices.onCommand(kind, (body, link) => this.onCommand(kind, body, link, true))
       this.opts.swarm.friends.onCommand(kind, (body, link) => this.onCommand(kind, body, link, false))
     }
+  }
+
+  /** Attaches (above). Idempotent. */
+  start(_signal?: AbortSignal): void {
+    this.attach()
   }
 
   stop(): void {
@@ -277,6 +293,8 @@ export class PullService {
         playlist, device: { id: device.id, name: device.name }, entries, swarm, locate: this.opts.locate,
         ...(this.opts.pin ? { pin: this.opts.pin } : {}),
         ...(this.opts.noWiresGraceMs ? { noWiresGraceMs: this.opts.noWiresGraceMs } : {}),
+        ...(this.opts.stallMs ? { stallMs: this.opts.stallMs } : {}),
+        ...(this.opts.watchMs ? { watchMs: this.opts.watchMs } : {}),
       })
       const job = new LocalJob(gig, playlist, device, requestedBy)
       gig.on('progress', () => job.emit('progress'))

@@ -142,17 +142,33 @@ export class Sharing implements SwarmSharing {
 
   // ---- running ----------------------------------------------------------------
 
+  private attached = false
   private started = false
 
-  /** Listens for friends' links and notices and starts the rounds. Idempotent. */
-  start(_signal?: AbortSignal): void {
-    if (this.started || this.stopped) return
-    this.started = true
+  /**
+   * Listens for friends' links and notices, and works out what each friend
+   * may reach (so our share channels are admitted). The node calls it
+   * before its peer port opens, so a friend's device that links at once is
+   * admitted and sent its list; start() calls it too. Idempotent.
+   */
+  attach(): void {
+    if (this.attached || this.stopped) return
+    this.attached = true
     const swarm = this.opts.swarm()
     swarm.on('friend', (link, owner) => void this.onLink(link, owner))
     swarm.friends.on('notice', (link, n) => void this.onNotice(link, n).catch((e) => this.warn(e)))
     this.opts.book.on('changed', () => this.changed())
     this.changed()
+  }
+
+  /** Attaches (above), works out the lists again and starts the rounds. Idempotent. */
+  start(_signal?: AbortSignal): void {
+    if (this.started || this.stopped) return
+    this.started = true
+    // Attached by the node before the library's tracks were offered to the
+    // swarm: work the lists out again (a friend reaches only tracks offered).
+    if (this.attached) this.changed()
+    else this.attach()
     this.timer = setInterval(() => void this.round().catch((e) => this.warn(e)), this.opts.roundMs ?? ROUND_INTERVAL)
     this.timer.unref()
     void this.refreshing.then(() => this.round()).catch((e) => this.warn(e))
@@ -246,7 +262,8 @@ export class Sharing implements SwarmSharing {
       if (links.length) swarm.friends.notify(this.notice(o), links)
     }
     await swarm.enforceRoster()
-    void this.announce().catch((e) => this.warn(e))
+    // Not before start: the peer port is not open yet, so there is no port to announce.
+    if (this.started) void this.announce().catch((e) => this.warn(e))
   }
 
   private notice(o: Offered): ManifestNotice {

@@ -3,8 +3,8 @@
 // each device has sent for it. Swarm streams read their torrent's per-device
 // counters (Torrent.sources()); a file on this device counts as device
 // "local". Rates are bytes/s over the last RATE_WINDOW, from samples taken
-// while streams are live; a stream stays listed for LINGER after its last
-// response ended.
+// while streams are live; a stream stays listed for a linger (LINGER by
+// default) after its last response ended.
 import type { TrackHandle, TrackSource } from '../player/index.ts'
 import type { Torrent } from '../swarm/index.ts'
 import { SwarmTrackSource } from './swarm-track-source.ts'
@@ -58,8 +58,12 @@ export class StreamMonitor {
   private timer: NodeJS.Timeout | null = null
   private closed = false
 
-  /** `selfName`: this device's name, shown for local reads. */
-  constructor(private readonly selfName: () => string, private readonly now: () => number = Date.now) {}
+  private readonly lingerMs: number
+
+  /** `selfName`: this device's name, shown for local reads; `lingerMs`: how long a finished stream stays listed (default LINGER). */
+  constructor(private readonly selfName: () => string, private readonly now: () => number = Date.now, opts: { lingerMs?: number } = {}) {
+    this.lingerMs = opts.lingerMs ?? LINGER
+  }
 
   /** A source of files on this device, reported as device "local". */
   local(source: TrackSource): TrackSource {
@@ -89,7 +93,7 @@ export class StreamMonitor {
     }
   }
 
-  /** Streams live or ended within LINGER, newest first. */
+  /** Streams live or ended within the linger, newest first. */
   list(): StreamView[] {
     this.sample()
     const now = this.now()
@@ -175,11 +179,11 @@ export class StreamMonitor {
     return s
   }
 
-  /** Takes a sample of every live stream; forgets streams ended LINGER ago. */
+  /** Takes a sample of every live stream; forgets streams ended longer than the linger ago. */
   private sample(): void {
     const now = this.now()
     for (const [sha, s] of this.streams) {
-      if (s.endedAt !== undefined && now - s.endedAt > LINGER) {
+      if (s.endedAt !== undefined && now - s.endedAt > this.lingerMs) {
         this.streams.delete(sha)
         continue
       }

@@ -24,6 +24,8 @@ export interface UiRoutesOptions {
   pairListen?: string
   /** A device joined: the node takes in the roster the pairing wrote. */
   onPaired: () => Promise<void>
+  /** ms a finished stream stays listed at /api/streams (default LINGER). */
+  streamLingerMs?: number
   onWarning?: (err: Error) => void
 }
 
@@ -45,7 +47,7 @@ export class UiRoutes {
   private held = new WeakMap<Map<string, UnionEntry>, Map<string, number>>()
 
   constructor(private readonly opts: UiRoutesOptions) {
-    this.streams = new StreamMonitor(() => opts.identity().certificate.name)
+    this.streams = new StreamMonitor(() => opts.identity().certificate.name, Date.now, opts.streamLingerMs ? { lingerMs: opts.streamLingerMs } : {})
   }
 
   /** The union listed, as /api/library?view=compact reads it: entries as they are, no copies. */

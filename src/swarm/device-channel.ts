@@ -109,6 +109,8 @@ export class DeviceChannel extends EventEmitter<Events> {
   private readonly blobWaits = new Map<number, { link: DeviceLink; done: (a: BlobAnswer) => void }>()
   private readonly commandWaits = new Map<number, { link: DeviceLink; done: (a: CommandAnswer | Error) => void }>()
   private readonly commandHandlers = new Map<string, CommandHandler>()
+  /** Dials waiting for their link's hello (ready()). */
+  private readonly helloWaits = new Map<DeviceLink, () => void>()
   private closed = false
 
   private readonly maxBlob: number
@@ -136,18 +138,18 @@ export class DeviceChannel extends EventEmitter<Events> {
     return new Promise((resolve, reject) => {
       const finish = (settle: () => void) => {
         clearTimeout(timer)
-        this.off('link', onLink)
+        this.helloWaits.delete(link)
         wire.off('close', onClose)
         settle()
       }
-      const onLink = (l: DeviceLink) => l === link && finish(() => resolve(link))
       const onClose = () => finish(() => reject(new CommandError('ERR_LINK_GONE', `${link.name} closed the link before its hello`)))
       const timer = setTimeout(() => {
         finish(() => reject(new CommandError('ERR_TIMEOUT', `${link.name} sent no hello within ${timeoutMs} ms`)))
         wire.destroy()
       }, timeoutMs)
       timer.unref()
-      this.on('link', onLink)
+      // Per link, not a listener on the channel: many dials may wait at once.
+      this.helloWaits.set(link, () => finish(() => resolve(link)))
       wire.on('close', onClose)
     })
   }
@@ -176,6 +178,7 @@ export class DeviceChannel extends EventEmitter<Events> {
           if (!this.links.has(link)) {
             this.links.add(link)
             this.emit('link', link)
+            this.helloWaits.get(link)?.()
           }
         } else if (t === 'q') {
           const id = asInt(m.id, 'id')

@@ -7,6 +7,8 @@ export type SwarmErrorCode =
   | 'ERR_CACHE_FULL'
   /** A cache budget smaller than what must stay (pinned tracks, downloads in flight). */
   | 'ERR_CACHE_BUDGET'
+  /** A dialled address is this device's own (a tracker or the DHT lists us too). */
+  | 'ERR_SELF'
 
 export class SwarmError extends Error {
   override name = 'SwarmError'

@@ -158,6 +158,10 @@ export class Swarm extends EventEmitter<Events> {
   private closed = false
   private parkTimer: NodeJS.Timeout | undefined
   private parking = false
+  /** This device's key (hex): a dial that reaches it is not a link. */
+  private readonly self: string
+  /** ms a download may go without a peer before it is stalled (evictable) and stops. */
+  private readonly stalledAfter: number
   port = 0
 
   /** DEBUG=djcloud:swarm: refused and dialled peers, fetches opened; lines start with this device's key. */
@@ -166,7 +170,9 @@ export class Swarm extends EventEmitter<Events> {
   constructor(private readonly opts: SwarmOptions) {
     super()
     this.channel = deviceChannelInfoHash(opts.circleSecret)
-    this.log = logger('swarm').instance(ownKey(opts.credentials))
+    this.self = ownKey(opts.credentials)
+    this.stalledAfter = opts.stalledAfter ?? STALLED_AFTER
+    this.log = logger('swarm').instance(this.self)
     const helloTimeoutMs = opts.helloTimeoutMs
     this.devices = new DeviceChannel({ peerPort: () => this.port, answer: (sha) => this.answer(sha), blob: opts.blob, helloTimeoutMs })
     const friendOf = (link: DeviceLink) => Buffer.from(link.session.peer.certificate.owner).toString('hex')
@@ -204,8 +210,7 @@ export class Swarm extends EventEmitter<Events> {
   async start(): Promise<number> {
     await this.cache.open()
     await this.indexCache()
-    const after = this.opts.stalledAfter ?? STALLED_AFTER
-    this.parkTimer = setInterval(() => void this.parkStalled(after).catch((err: Error) => this.emit('warning', err)), Math.max(10, after / 4))
+    this.parkTimer = setInterval(() => void this.parkStalled().catch((err: Error) => this.emit('warning', err)), Math.max(10, this.stalledAfter / 4))
     this.parkTimer.unref()
     const server = createServer((sock) => this.onIncoming(sock))
     server.on('error', (err) => this.emit('warning', err))
@@ -354,6 +359,11 @@ export class Swarm extends EventEmitter<Events> {
   /** Joins another own device's channel (addresses come from trackers, pairing or config). */
   async connectDevice(host: string, port: number): Promise<DeviceLink> {
     const s = await this.dial(host, port, this.channel)
+    // A tracker or the DHT lists this device too: told apart by its key, and closed before any hello.
+    if (Buffer.from(s.peer.certificate.device).toString('hex') === this.self) {
+      s.wire.destroy()
+      throw new SwarmError('ERR_SELF', `${host}:${port} is this device`)
+    }
     const link = this.devices.add(s)
     return this.devices.ready(link)
   }
@@ -644,28 +654,31 @@ export class Swarm extends EventEmitter<Events> {
   /** Whether the download of a track has had no peer for stalledAfter: the cache may evict it. */
   private stalled(sha256: string): boolean {
     const t = this.torrents.openOf(sha256).find((x) => !x.have.full)
-    if (!t) return false // still opening its file
-    const lonely = this.torrents.lonelyFor(t)
-    return lonely !== undefined && lonely >= (this.opts.stalledAfter ?? STALLED_AFTER)
+    return t !== undefined && this.isStalled(t) // none: still opening its file
+  }
+
+  /** A download (not every piece here) with no peer for stalledAfter. */
+  private isStalled(t: Torrent): boolean {
+    return !t.have.full && (this.torrents.lonelyFor(t) ?? -1) >= this.stalledAfter
   }
 
   /**
-   * Downloads no holder has fed for `after` ms stop, their partial files
+   * Downloads no holder has fed for stalledAfter stop, their partial files
    * kept (resumed by the next open of the track, evictable for room): a
    * download whose player went away and whose holders went down must not
    * stay "fetching" for ever. Whoever waits for one is told no holder fed it.
    */
-  private async parkStalled(after: number): Promise<void> {
+  private async parkStalled(): Promise<void> {
     if (this.parking || this.closed) return
     this.parking = true
     try {
       for (const t of this.torrents.openNow()) {
-        if (t.complete || t.have.full || (this.torrents.lonelyFor(t) ?? 0) < after) continue
+        if (!this.isStalled(t)) continue
         await this.cache.park(t.meta.sha256, async () => {
           // Looked at again in the cache's turn: an open may have dialled holders for it since.
-          if (this.closed || (this.torrents.lonelyFor(t) ?? 0) < after || !this.torrents.remove(t)) return false
-          if (this.fetching.get(t.meta.sha256)) this.fetching.delete(t.meta.sha256)
-          this.log('parked %s: no holder for %d ms', t.meta.sha256.slice(0, 12), after)
+          if (this.closed || !this.isStalled(t) || !this.torrents.remove(t)) return false
+          this.fetching.delete(t.meta.sha256)
+          this.log('parked %s: no holder for %d ms', t.meta.sha256.slice(0, 12), this.stalledAfter)
           await t.close()
           return true
         })
@@ -720,7 +733,7 @@ export class Swarm extends EventEmitter<Events> {
     const stopped = () =>
       this.closed
         ? new SwarmError('ERR_NOT_RUNNING', `${what} stopped: the swarm is stopped`)
-        : new SwarmError('ERR_NO_HOLDER', `${what} stopped: no holder fed it for ${Math.round((this.opts.stalledAfter ?? STALLED_AFTER) / 100) / 10} s`)
+        : new SwarmError('ERR_NO_HOLDER', `${what} stopped: no holder fed it for ${Math.round(this.stalledAfter / 100) / 10} s`)
     if (t.destroyed) return Promise.reject(stopped())
     return new Promise((resolve, reject) => {
       const off = () => {

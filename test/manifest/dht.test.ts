@@ -217,6 +217,26 @@ test('announce and lookup find the announcing port, once', async (t) => {
   await t.throwsAsync(nodes[0]!.announce(ih, 0), { message: /1-65535/ })
 })
 
+test('an announce after the node that held it restarted reaches it again (fresh tokens from a new walk, not the first walk\'s)', async (t) => {
+  const dir = await tempDir(t)
+  const stateFile = join(dir, 'b.json')
+  const first = await DhtNode.start({ port: 0, host: '127.0.0.1', bootstrap: [], stateFile })
+  const port = first.port
+  // A does not list itself in its own store (no advertise): only B can tell others where A is.
+  const a = await startNode(t, [`127.0.0.1:${port}`])
+  const ih = infoHash()
+  await a.node.announce(ih, 40001)
+  const c = await startNode(t, [`127.0.0.1:${port}`])
+  t.deepEqual(await c.node.lookup(ih), [{ host: '127.0.0.1', port: 40001 }], 'B holds the announce')
+  // B restarts on its address with its id (its peer store empty, its token secret new), as a device does.
+  await first.close()
+  const again = await DhtNode.start({ port, host: '127.0.0.1', bootstrap: [], stateFile })
+  t.teardown(() => again.close())
+  await a.node.announce(ih, 40001)
+  const d = await startNode(t, [`127.0.0.1:${port}`])
+  t.deepEqual(await d.node.lookup(ih), [{ host: '127.0.0.1', port: 40001 }], 'the restarted node took the new announce')
+})
+
 test('the routing table survives a restart: with the state file and no bootstrap list the node is back in the DHT', async (t) => {
   const { boot, nodes } = await network(t, 5)
   const dir = await tempDir(t)

@@ -9,7 +9,9 @@ import { friendCircles } from '../helpers/friends.ts'
 import { serveFirst, serveJoining } from '../helpers/friend-nodes.ts'
 import { heldSeqs } from '../helpers/backup-held.ts'
 
-const timings = { redial: 500, manifestPoll: 1_000, shareRound: 1_000 } // ms: not the backup poll: the notice is what reaches the friend
+// ms: not the backup poll (the notice is what reaches the friend); the notice gap is short so the
+// second push's notice counts even when the first one's came a moment before (5 s by default)
+const timings = { redial: 500, manifestPoll: 1_000, shareRound: 1_000, backupNoticeGap: 200 }
 
 delete process.env.DJCLOUD_BACKUP_POLL_MS
 
@@ -31,4 +33,26 @@ test('a friend that fetched once hears of the next push at once', async (t) => {
     throw withLogs(err, { ALEX: a, FIONA: f })
   })
   t.is(after, '[2,1]', 'the second push reached her without a sync')
+})
+
+test('pushes made one right after another all reach the friend: a notice within the gap, or during a fetch, is followed by one poll, not dropped', async (t) => {
+  t.timeout(90_000)
+  const root = await tempDir(t)
+  const { alex: [alex], fiona: [fiona] } = await friendCircles(root)
+  const gapped = { ...timings, backupNoticeGap: 2_000 }
+  const a = await serveFirst(t, alex!, { timings: gapped })
+  const f = await serveJoining(t, fiona!, a.info.bootstrap!, { timings: gapped })
+  const held = async () => JSON.stringify(await heldSeqs(fiona!))
+  await cli(alex!, ['backup', 'push'])
+  await cli(fiona!, ['backup', 'sync'])
+  t.is(await held(), '[1]')
+  await cli(alex!, ['backup', 'push'])
+  await cli(alex!, ['backup', 'push']) // its notice comes within the gap of the last one (or while that fetch runs)
+  const after = await until(async () => {
+    const h = await held()
+    return h.startsWith('[3') ? h : undefined
+  }, 30_000).catch((err: Error) => {
+    throw withLogs(err, { ALEX: a, FIONA: f })
+  })
+  t.is(after, '[3,2,1]', 'the third push reached her without a sync or a poll')
 })

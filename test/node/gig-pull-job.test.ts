@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events'
 import { createHash } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { GigPull, NO_WIRES_GRACE, type PullEntry, type PullSwarm } from '../../src/node/gig-pull.ts'
+import { GigPull, NO_WIRES_GRACE, PULL_STALL, type PullEntry, type PullSwarm } from '../../src/node/gig-pull.ts'
 import { PieceFileError, SwarmError, type Torrent } from '../../src/swarm/index.ts'
 import { tempDir } from '../helpers/temp.ts'
 
@@ -209,4 +209,24 @@ test('a fetch whose wires all went looks its holders up again after noWiresGrace
   t.deepEqual(r.tracks.map((x) => [x.state, x.reason]), [['missing', 'no online holder']])
   t.true(askedAgainAt - lostAt >= noWiresGraceMs, 'not before the grace')
   t.true(askedAgainAt - lostAt < NO_WIRES_GRACE, 'the option, not the 2 s default')
+})
+
+test('a fetch with a wire but no piece for stallMs is missing as stalled, checked every watchMs', async (t) => {
+  const silent = sha(Buffer.from('its holder sends nothing'))
+  let openedAt = 0
+  // The holder's wire stays open (peerCount 1) and no piece ever comes.
+  const script: Script = { held: new Set(), open: new Map([[silent, () => void (openedAt = Date.now())]]) }
+  const alive = setInterval(() => {}, 1_000)
+  t.teardown(() => clearInterval(alive))
+  const stallMs = 400
+  const r = await new GigPull({
+    playlist: 'P', device: { id: 'd', name: 'n' },
+    entries: [{ sha256: silent, title: 'Silent', position: 1, size: 10, listed: true }],
+    swarm: fakeSwarm(script), locate: async () => undefined, stallMs, watchMs: 50,
+  }).run()
+  const endedAt = Date.now()
+  t.deepEqual(r.tracks.map((x) => [x.state, x.reason]), [['missing', 'fetch stalled']])
+  t.regex(r.tracks[0]!.detail ?? '', /no data for \d+ s from 1 holder/)
+  t.true(endedAt - openedAt >= stallMs - 50, 'not before the stall time')
+  t.true(endedAt - openedAt < PULL_STALL, 'the option, not the 20 s default')
 })

@@ -138,6 +138,12 @@ test('the playlist API refuses what it should: no token, bad names and bodies, u
   t.is((await call('POST', '/api/playlists', { name: '' })).status, 400)
   t.is((await call('POST', '/api/playlists', { name: 'a\u0000b' })).status, 400)
   t.is((await call('POST', '/api/playlists', { name: 'x'.repeat(300) })).status, 400)
+  // One segment of /api/playlists/<name>: a name with a slash could never be opened again.
+  for (const name of ['Sets/Friday', 'Sets\\Friday']) {
+    const slash = await call('POST', '/api/playlists', { name })
+    t.is(slash.status, 400)
+    t.like(await slash.json(), { error: { code: 'ERR_BAD_PARAM', message: 'a playlist name cannot hold "/" or "\\"' } })
+  }
   t.is((await call('POST', '/api/playlists', ['not', 'an', 'object'])).status, 400)
   t.is((await call('POST', '/api/playlists', { name: 'Set' })).status, 201)
   t.is((await call('POST', '/api/playlists/Set/tracks', { tracks: ['nothex'] })).status, 400)

@@ -6,7 +6,7 @@ import test, { type ExecutionContext } from 'ava'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { formatId, joinWithCode, shortId, loadIdentity, revokeDevice, saveJoinedIdentity, saveRoster } from '../../src/identity/index.ts'
-import { startNode, type Node } from '../../src/node/index.ts'
+import { LINGER, startNode, type Node } from '../../src/node/index.ts'
 import { COMPACT_FIELDS, readApiToken } from '../../src/player/index.ts'
 import { makeHomes } from '../helpers/homes.ts'
 import { tempDir } from '../helpers/temp.ts'
@@ -110,6 +110,26 @@ test('/api/streams: a track held by another device shows that device and its byt
   const third = (await (await p.api(p.laptop, '/api/streams')).json()) as StreamsBody
   t.is(third.streams.find((x) => x.sha256 === sha)!.bytes, size + 100)
   t.is((await p.api(p.laptop, '/api/streams?x=1')).status, 400)
+})
+
+test('/api/streams: a finished stream stays listed for the streamLinger timing, then goes', async (t) => {
+  const root = await tempDir(t)
+  const [dir] = await makeHomes(root, ['laptop'])
+  const streamLinger = 1_000 // ms (10 s by default)
+  const n = await startNode({ home: dir!, peerPort: 0, apiPort: 0, peerHost: '127.0.0.1', tracker: false, dht: false, analyze: false, uiDir: null, timings: { streamLinger } })
+  t.teardown(() => n.close())
+  const token = (await readApiToken(dir!))!
+  const api = (path: string, init: RequestInit = {}) => fetch(n.info.api + path, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers } })
+  await mkdir(join(root, 'music'))
+  await writeTrack(join(root, 'music', 'a.wav'), { title: 'A', artist: 'Test' }, 3, 2)
+  t.is((await api('/api/scan', { method: 'POST', body: JSON.stringify({ roots: [join(root, 'music')] }) })).status, 200)
+  const [track] = await n.library.list()
+  const listed = async () => ((await (await api('/api/streams')).json()) as StreamsBody).streams.map((x) => x.sha256)
+  await (await api(`/stream/${track!.sha256}`, { headers: { range: 'bytes=0-999' } })).arrayBuffer()
+  const ended = Date.now()
+  t.deepEqual(await listed(), [track!.sha256], 'listed once it ended')
+  await until(async () => ((await listed()).length === 0 ? true : undefined), 30_000)
+  t.true(Date.now() - ended < LINGER, 'the timing, not the 10 s default')
 })
 
 test('/api/waveform: this device\'s analysis (two levels), another device\'s overview, else 404', async (t) => {
