@@ -8,3 +8,5 @@ export { planImport, importedCueId, locationEntryId, flattenPlaylists, FOLDER_SE
 export type { ImportPlan, TrackPlan, PlaylistPlan, PlaylistItem, CurrentState, NotCarried } from './plan.ts'
 export { importLibrary } from './run.ts'
 export type { NodeAccess, ImportOptions, ImportResult } from './run.ts'
+export { httpNodeAccess } from './http-access.ts'
+export type { ApiCall, ListedTrack } from './http-access.ts'

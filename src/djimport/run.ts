@@ -2,7 +2,8 @@
 // has for the matched recordings and the imported playlists, plan, and (unless
 // a dry run) apply the plan. The node is reached through `NodeAccess`, so the
 // command calls the running node's API and tests can count what is called.
-import type { Cue } from '../library/index.ts'
+import type { Cue, TrackNotes } from '../library/index.ts'
+import type { NotesChange } from '../manifest/index.ts'
 import type { DjLibrary, DjTrack } from '../djformats/index.ts'
 import { matchTracks, type LibraryTrack, type MatchOptions } from './match.ts'
 import { flattenPlaylists, locationEntryId, planImport, type ImportPlan, type PlaylistItem } from './plan.ts'
@@ -12,10 +13,14 @@ export interface NodeAccess {
   library(): Promise<LibraryTrack[]>
   /** A recording's merged cues. */
   cues(audioHash: string): Promise<Cue[]>
+  /** A recording's merged notes. */
+  notes(audioHash: string): Promise<TrackNotes>
   /** djcloud's playlist names. */
   playlistNames(): Promise<string[]>
   playlist(name: string): Promise<PlaylistItem[]>
   putCues(audioHash: string, cues: Cue[]): Promise<void>
+  /** Sets the fields given (the others left as they are). */
+  putNotes(audioHash: string, notes: NotesChange): Promise<void>
   createPlaylist(name: string): Promise<void>
   addToPlaylist(name: string, sha256s: string[]): Promise<void>
 }
@@ -41,6 +46,9 @@ function locationEntries(lib: DjLibrary): DjTrack[] {
   walk(lib.playlists)
   return [...out.values()]
 }
+
+const hasNotes = (t: DjTrack) =>
+  t.grid.length > 0 || t.key !== undefined || (t.rating ?? 0) > 0 || t.color !== undefined || t.comment !== undefined || (t.playCount ?? 0) > 0
 
 /** Requests to the node in flight at once: its cue writes run one at a time anyway; this hides the round trips. */
 const IN_FLIGHT = 8
@@ -69,14 +77,24 @@ export async function importLibrary(lib: DjLibrary, node: NodeAccess, opts: Impo
     match.matched.filter((m) => withCues.has(m.entryId)),
     async (m) => void cues.set(m.audioHash, await node.cues(m.audioHash)),
   )
+  const notes = new Map<string, TrackNotes>()
+  const noted = new Set(lib.tracks.filter(hasNotes).map((t) => t.id))
+  await eachLimited(
+    match.matched.filter((m) => noted.has(m.entryId)),
+    async (m) => void notes.set(m.audioHash, await node.notes(m.audioHash)),
+  )
   const names = new Set(await node.playlistNames())
   const playlists = new Map<string, PlaylistItem[]>()
   for (const name of flattenPlaylists(lib.playlists).keys()) if (names.has(name)) playlists.set(name, await node.playlist(name))
-  const plan = planImport(lib, match, { cues, playlists, audioOf })
+  const plan = planImport(lib, match, { cues, notes, playlists, audioOf })
   if (opts.dryRun || plan.summary.changes === 0) return { plan, applied: false }
   await eachLimited(
     plan.tracks.filter((t) => t.cuesAfter),
     (t) => node.putCues(t.audioHash, t.cuesAfter!),
+  )
+  await eachLimited(
+    plan.tracks.filter((t) => Object.keys(t.notes.set).length),
+    (t) => node.putNotes(t.audioHash, t.notes.set),
   )
   for (const p of plan.playlists) {
     if (p.create) await node.createPlaylist(p.name)

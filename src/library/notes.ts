@@ -1,5 +1,5 @@
 // Track notes: what a DJ keeps about a recording besides its cues (a user
-// beat grid, a rating, a colour, a comment, a play count), as this device
+// beat grid, a key, a rating, a colour, a comment, a play count), as this device
 // keeps them. Per recording (audio hash), per field, the last value this
 // device set (or null once cleared), stamped with a Lamport clock. Other own
 // devices keep theirs the same way; readers merge them per field
@@ -20,6 +20,8 @@ export interface GridRow {
 export interface TrackNotes {
   /** A user grid (imported or set): one row is a fixed grid, several a variable one. It wins over djcloud's analysis, which is kept. */
   grid?: GridRow[]
+  /** The DJ's key ("A minor", "Db major": djcloud's key names), which likewise wins over the analysis'. */
+  key?: string
   /** 0-5 stars. */
   rating?: number
   /** "#rrggbb", lowercase. */
@@ -29,7 +31,7 @@ export interface TrackNotes {
   plays?: number
 }
 
-export const NOTE_FIELDS = ['grid', 'rating', 'color', 'comment', 'plays'] as const
+export const NOTE_FIELDS = ['grid', 'key', 'rating', 'color', 'comment', 'plays'] as const
 export type NoteField = (typeof NOTE_FIELDS)[number]
 
 /** One device's last write of one field of a recording's notes: the value, or null when it cleared it. */

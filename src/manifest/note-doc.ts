@@ -7,6 +7,7 @@
 // different devices apart all stay. One register per field, not one per
 // recording: an older device that does not know a field never overwrites it.
 // Pure functions, no I/O.
+import { keyName, parseKey } from '../analysis/index.ts'
 import { NOTE_CAPS, NOTE_FIELDS, type GridRow, type NoteField, type NoteRegister, type TrackNotes } from '../library/index.ts'
 
 export interface MergedNotes {
@@ -78,6 +79,12 @@ export function validComment(s: string): boolean {
   return Buffer.byteLength(s) <= NOTE_CAPS.commentBytes && !/[\u0000-\u0008\u000b-\u001f\u007f]|\p{Cs}/u.test(s)
 }
 
+/** A key as djcloud names keys ("A minor", "Db major"), the only form notes keep. */
+export function isKeyName(key: string): boolean {
+  const k = parseKey(key)
+  return !!k && keyName(k.pitchClass, k.mode) === key
+}
+
 /** A grid row as stored: position to the µs, tempo to the millionth of a BPM; null when out of range. */
 export function gridRow(position: number, bpm: number, beat: number): GridRow | null {
   const us = Math.round(position * 1e6)
@@ -90,10 +97,14 @@ export function gridRow(position: number, bpm: number, beat: number): GridRow | 
 
 /** Checks a change as a person sends it (throws a RangeError saying what is wrong); grid rows rounded and sorted by position. */
 export function checkNotes(input: unknown): NotesChange {
-  if (!input || typeof input !== 'object' || Array.isArray(input)) throw new RangeError('notes is an object of fields (grid, rating, color, comment, plays)')
+  if (!input || typeof input !== 'object' || Array.isArray(input)) throw new RangeError(`notes is an object of fields (${NOTE_FIELDS.join(', ')})`)
   const v = input as Record<string, unknown>
   const out: NotesChange = {}
   for (const k of Object.keys(v)) if (!(NOTE_FIELDS as readonly string[]).includes(k)) throw new RangeError(`unknown field "${k}" (one of ${NOTE_FIELDS.join(', ')})`)
+  if ('key' in v) {
+    if (v.key !== null && !(typeof v.key === 'string' && isKeyName(v.key))) throw new RangeError('key is a key name such as "A minor" or "Db major", or null')
+    out.key = v.key as string | null
+  }
   if ('rating' in v) {
     if (v.rating !== null && !(Number.isInteger(v.rating) && (v.rating as number) >= 0 && (v.rating as number) <= 5)) throw new RangeError('rating is 0-5 (stars) or null')
     out.rating = v.rating as number | null

@@ -5,7 +5,7 @@
 //
 //   notes: [{audio: <32 bytes>, regs: [{c: clock, f: field, v?: value}]}]
 //
-// `v` absent: the field was cleared. Values: rating 0-5, plays an integer,
+// `v` absent: the field was cleared. Values: key a key name, rating 0-5, plays an integer,
 // color "#rrggbb", comment text, grid bytes (11 a row, big-endian: position
 // in µs as a signed 48-bit integer, tempo in millionths of a BPM as 32 bits,
 // beat of the bar as 8 bits). Entries sorted by audio hash, registers by
@@ -14,7 +14,7 @@
 // per field, so the other fields still show (docs/decisions/library-page-extensions.md).
 import { asBytes, asDict, asInt, asList, asString, type BValue } from '../codec/index.ts'
 import { NOTE_CAPS, NOTE_FIELDS, type GridRow, type NoteField, type NoteRegister } from '../library/index.ts'
-import { validComment } from './note-doc.ts'
+import { isKeyName, validComment } from './note-doc.ts'
 import { ManifestError } from './errors.ts'
 
 /** A device's note registers by audio hash (64 hex). */
@@ -88,6 +88,12 @@ function registerFromValue(v: BValue): { reg: NoteRegister | null; field: string
       const c = asString(d.v, 'note color', 7)
       if (!/^#[0-9a-f]{6}$/.test(c)) malformed('a note color is "#rrggbb" in lowercase')
       value = c
+      break
+    }
+    case 'key': {
+      const k = asString(d.v, 'note key', 32)
+      if (!isKeyName(k)) malformed('a note key is a key name ("A minor")')
+      value = k
       break
     }
     case 'comment': {

@@ -71,6 +71,8 @@ test('checkNotes refuses what is not a note, rounds grids to the µs and sorts t
     { grid: [{ position: 0, bpm: 120, extra: 1 }] }, { tempo: 120 },
   ]) t.throws(() => checkNotes(bad), { instanceOf: RangeError }, JSON.stringify(bad))
   t.deepEqual(checkNotes({ comment: '' }), { comment: null }, 'an empty comment clears it')
+  t.deepEqual(checkNotes({ key: 'Db major' }), { key: 'Db major' })
+  for (const key of ['Fm', 'a minor', 'H major', '']) t.throws(() => checkNotes({ key }), { instanceOf: RangeError }, key)
 })
 
 test('grids pack to 11 bytes a row and come back exactly', (t) => {
@@ -96,6 +98,7 @@ const noteSets = (n: number) =>
       randomBytes(32).toString('hex'),
       [
         { field: 'grid', clock: 2, value: [{ position: 0.025, bpm: 139.999924, beat: 1 }, { position: 60.5, bpm: 127.98, beat: 3 }] },
+        { field: 'key', clock: 2, value: 'F# minor' },
         { field: 'rating', clock: 1, value: i % 6 },
         { field: 'color', clock: 1, value: '#ff007f' },
         { field: 'comment', clock: 3, value: `Set ${i} ✓\nline two` },
@@ -142,6 +145,7 @@ test('hostile note sections are refused with ERR_MALFORMED or ERR_TOO_LARGE; a l
     ['rating 6', [entry([{ ...reg, v: 6 }])]],
     ['plays negative', [entry([{ c: 1, f: 'plays', v: -1 }])]],
     ['uppercase colour', [entry([{ c: 1, f: 'color', v: '#FF0000' }])]],
+    ['key not a key name', [entry([{ c: 1, f: 'key', v: 'Fm' }])]],
     ['comment with a control character', [entry([{ c: 1, f: 'comment', v: 'a\u0001' }])]],
     ['comment too long', [entry([{ c: 1, f: 'comment', v: 'x'.repeat(1025) }])]],
     ['grid of 10 bytes', [entry([{ c: 1, f: 'grid', v: Buffer.alloc(10) }])]],
