@@ -45,6 +45,9 @@ export function httpNodeAccess(call: ApiCall): NodeAccess {
             ...(t.tags.duration !== undefined ? { duration: t.tags.duration } : {}),
             ...(t.tags.title ? { title: t.tags.title } : {}),
             ...(t.tags.artist ? { artist: t.tags.artist } : {}),
+            ...(t.format ? { format: t.format } : {}),
+            ...(t.analysis ? { analysis: { bpm: t.analysis.bpm, beatOffset: t.analysis.beatOffset, key: t.analysis.key } } : {}),
+            ...(t.tags.key ? { tagKey: t.tags.key } : {}),
           }),
         )
     },

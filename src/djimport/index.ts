@@ -5,6 +5,8 @@
 export { matchTracks, pathKey, fileNameOf, DURATION_TOLERANCE_S } from './match.ts'
 export type { LibraryTrack, MatchMethod, Matched, Unmatched, Ambiguous, Duplicate, MatchResult, MatchOptions } from './match.ts'
 export { planImport, importedCueId, locationEntryId, flattenPlaylists, FOLDER_SEPARATOR } from './plan.ts'
+export { timingOffsetMs, shiftTrack } from './timing.ts'
+export type { TimedTrack } from './timing.ts'
 export type { ImportPlan, TrackPlan, PlaylistPlan, PlaylistItem, CurrentState, NotCarried } from './plan.ts'
 export { importLibrary } from './run.ts'
 export type { NodeAccess, ImportOptions, ImportResult } from './run.ts'

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto'
 import { CUE_CAPS, CUE_SLOTS, NOTE_CAPS, NOTE_FIELDS, type Cue, type GridRow, type NoteField, type TrackNotes } from '../library/index.ts'
 import { gridRow, isKeyName, type NotesChange } from '../manifest/index.ts'
-import type { DjBeat, DjCue, DjLibrary, DjPlaylistNode, DjTrack, DjTrackRef } from '../djformats/index.ts'
+import { keyFromText, type DjBeat, type DjCue, type DjLibrary, type DjPlaylistNode, type DjTrack, type DjTrackRef } from '../djformats/index.ts'
 import type { Ambiguous, Duplicate, MatchMethod, MatchResult, Unmatched } from './match.ts'
 
 /** An entry of a djcloud playlist as it is now: the file and its recording. */
@@ -23,6 +23,8 @@ export interface CurrentState {
   playlists: ReadonlyMap<string, readonly PlaylistItem[]>
   /** Audio hash of every union track, by SHA-256. */
   audioOf: ReadonlyMap<string, string>
+  /** djcloud's analysis (tempo, first beat, key) and the file's key tag, by audio hash: a grid or key an export wrote from them is not imported as the DJ's. */
+  analysis?: ReadonlyMap<string, { bpm?: number; beatOffset?: number; key?: string; tagKey?: string }>
 }
 
 export interface NotCarried {
@@ -179,7 +181,7 @@ function commentText(text: string): string {
   return out
 }
 
-/** The grid as djcloud keeps it (rows to the µs, tempo to the millionth), rows it cannot keep listed. */
+/** The grid as djcloud keeps it (rows to the ns, tempo to the millionth), rows it cannot keep listed. */
 function toGrid(rows: readonly DjBeat[], notCarried: NotCarried[]): GridRow[] {
   const out: GridRow[] = []
   for (const r of rows) {
@@ -194,16 +196,19 @@ function toGrid(rows: readonly DjBeat[], notCarried: NotCarried[]): GridRow[] {
 }
 
 /** The imported notes against djcloud's: a field the file gives (a rating of 0 and a play count of 0 are none given) is set when it differs (a play count when it is higher). */
-function planNotes(t: DjTrack, have: TrackNotes): TrackPlan['notes'] {
+function planNotes(t: DjTrack, have: TrackNotes, own: { bpm?: number; beatOffset?: number; key?: string; tagKey?: string } = {}): TrackPlan['notes'] {
   const notCarried: NotCarried[] = []
   const given: NotesChange = {}
   if (t.grid.length) {
     const grid = toGrid(t.grid, notCarried)
-    if (grid.length) given.grid = grid
+    // The analysis' grid, as an export writes it for a track without a user grid, coming back: djcloud's own, not the DJ's.
+    const analysed = own.bpm !== undefined && own.beatOffset !== undefined ? gridRow(own.beatOffset, own.bpm, 1) : null
+    if (grid.length && !(have.grid === undefined && analysed && grid.length === 1 && JSON.stringify(grid[0]) === JSON.stringify(analysed))) given.grid = grid
   }
   if (t.key !== undefined) {
-    if (isKeyName(t.key)) given.key = t.key
-    else notCarried.push({ what: `key ${t.key}`, reason: 'not a key djcloud names' })
+    const ownKey = own.key ?? (own.tagKey ? keyFromText(own.tagKey) : null)
+    if (!isKeyName(t.key)) notCarried.push({ what: `key ${t.key}`, reason: 'not a key djcloud names' })
+    else if (!(have.key === undefined && t.key === ownKey)) given.key = t.key
   }
   if (t.rating !== undefined && t.rating > 0) given.rating = Math.min(5, Math.max(0, Math.round(t.rating)))
   if (t.color !== undefined) given.color = t.color.toLowerCase()
@@ -263,7 +268,7 @@ export function planImport(lib: DjLibrary, match: MatchResult, state: CurrentSta
         ...(t.title ? { title: t.title } : {}),
         cues,
         ...(changed ? { cuesAfter: after.sort((a, b) => a.position - b.position || (a.id < b.id ? -1 : 1)) } : {}),
-        notes: planNotes(t, state.notes.get(m.audioHash) ?? {}),
+        notes: planNotes(t, state.notes.get(m.audioHash) ?? {}, state.analysis?.get(m.audioHash)),
         notCarried: t.bpm !== undefined ? { bpm: t.bpm } : {},
       }
     })

@@ -6,6 +6,7 @@ import type { Cue, TrackNotes } from '../library/index.ts'
 import type { NotesChange } from '../manifest/index.ts'
 import type { DjLibrary, DjTrack } from '../djformats/index.ts'
 import { matchTracks, type LibraryTrack, type MatchOptions } from './match.ts'
+import { shiftTrack, timingOffsetMs } from './timing.ts'
 import { flattenPlaylists, locationEntryId, planImport, type ImportPlan, type PlaylistItem } from './plan.ts'
 
 export interface NodeAccess {
@@ -86,7 +87,19 @@ export async function importLibrary(lib: DjLibrary, node: NodeAccess, opts: Impo
   const names = new Set(await node.playlistNames())
   const playlists = new Map<string, PlaylistItem[]>()
   for (const name of flattenPlaylists(lib.playlists).keys()) if (names.has(name)) playlists.set(name, await node.playlist(name))
-  const plan = planImport(lib, match, { cues, notes, playlists, audioOf })
+  // Positions as djcloud's decoder puts them (timing.ts).
+  const byEntry = new Map(match.matched.map((m) => [m.entryId, m.sha256]))
+  const bySha = new Map(library.map((t) => [t.sha256, t]))
+  const timed: DjLibrary = {
+    ...lib,
+    tracks: lib.tracks.map((t) => {
+      const sha = byEntry.get(t.id)
+      const here = sha ? bySha.get(sha) : undefined
+      return here ? shiftTrack(t, timingOffsetMs(lib.format, { sha256: here.sha256, ...(here.format ? { format: here.format } : {}), ...(here.paths[0] ? { path: here.paths[0] } : {}) })) : t
+    }),
+  }
+  const analysis = new Map(library.map((t) => [t.audioHash, { ...t.analysis, ...(t.tagKey ? { tagKey: t.tagKey } : {}) }]))
+  const plan = planImport(timed, match, { cues, notes, playlists, audioOf, analysis })
   if (opts.dryRun || plan.summary.changes === 0) return { plan, applied: false }
   await eachLimited(
     plan.tracks.filter((t) => t.cuesAfter),

@@ -8,7 +8,7 @@
 
 /** One row of a beat grid: from `position` on, beats every 60/bpm s; the beat at `position` is beat `beat` of its bar. */
 export interface GridRow {
-  /** Seconds from the start, to the microsecond (may be a little before 0: a grid anchored before the audio). */
+  /** Seconds from the start, to the nanosecond (Traktor's ms with 6 decimals; may be a little before 0: a grid anchored before the audio). */
   position: number
   /** Beats per minute, to the millionth (Traktor writes 139.999924). */
   bpm: number
@@ -42,8 +42,8 @@ export type NoteRegister = {
 export const NOTE_CAPS = {
   /** Rows of a grid (a variable grid with a row per beat of a long track). */
   gridRows: 4096,
-  /** Grid positions: within ±24 h, in µs. */
-  gridPositionUs: 86_400_000_000,
+  /** Grid positions: within ±24 h, in ns (Traktor writes ms with 6 decimals). */
+  gridPositionNs: 86_400_000_000_000,
   /** Tempo of a grid row, in millionths of a BPM: 1-1000 BPM. */
   gridMicroBpmMax: 1_000_000_000,
   commentBytes: 1024,

@@ -242,6 +242,13 @@ export class ManifestBook extends EventEmitter<Events> {
     return out
   }
 
+  /** The audio hashes every other live own device has cue registers (`cues`) or note registers (`notes`) of. */
+  editedRecordings(what: 'cues' | 'notes'): Set<string> {
+    const out = new Set<string>()
+    for (const d of this.devices.values()) if (this.isLive(d.device)) for (const [h, regs] of d[what]) if (regs.length) out.add(h)
+    return out
+  }
+
   /** Every other live own device's note registers of a recording, by author (devices without any left out). */
   noteEdits(audioHash: string): Map<string, NoteRegister[]> {
     const out = new Map<string, NoteRegister[]>()

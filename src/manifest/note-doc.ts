@@ -85,17 +85,17 @@ export function isKeyName(key: string): boolean {
   return !!k && keyName(k.pitchClass, k.mode) === key
 }
 
-/** A grid row as stored: position to the µs, tempo to the millionth of a BPM; null when out of range. */
+/** A grid row as stored: position to the ns, tempo to the millionth of a BPM; null when out of range. */
 export function gridRow(position: number, bpm: number, beat: number): GridRow | null {
-  const us = Math.round(position * 1e6)
+  const ns = Math.round(position * 1e9)
   const micro = Math.round(bpm * 1e6)
-  if (!Number.isFinite(us) || Math.abs(us) > NOTE_CAPS.gridPositionUs) return null
+  if (!Number.isFinite(ns) || Math.abs(ns) > NOTE_CAPS.gridPositionNs) return null
   if (!Number.isFinite(micro) || micro < 1_000_000 || micro > NOTE_CAPS.gridMicroBpmMax) return null
   if (!Number.isInteger(beat) || beat < 1 || beat > 4) return null
-  return { position: us / 1e6, bpm: micro / 1e6, beat }
+  return { position: ns / 1e9, bpm: micro / 1e6, beat }
 }
 
-/** Checks a change as a person sends it (throws a RangeError saying what is wrong); grid rows rounded and sorted by position. */
+/** Checks a change as a person sends it (throws a RangeError saying what is wrong); grid rows rounded (ns, millionths of a BPM) and sorted by position. */
 export function checkNotes(input: unknown): NotesChange {
   if (!input || typeof input !== 'object' || Array.isArray(input)) throw new RangeError(`notes is an object of fields (${NOTE_FIELDS.join(', ')})`)
   const v = input as Record<string, unknown>

@@ -7,7 +7,7 @@
 //
 // `v` absent: the field was cleared. Values: key a key name, rating 0-5, plays an integer,
 // color "#rrggbb", comment text, grid bytes (11 a row, big-endian: position
-// in µs as a signed 48-bit integer, tempo in millionths of a BPM as 32 bits,
+// in ns as a signed 48-bit integer, tempo in millionths of a BPM as 32 bits,
 // beat of the bar as 8 bits). Entries sorted by audio hash, registers by
 // field. A register of a field this version does not know, or carrying a key
 // it does not know, is passed over (not shown, never misread): one register
@@ -30,7 +30,7 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 export function gridToBytes(rows: readonly GridRow[]): Uint8Array {
   const out = Buffer.alloc(rows.length * ROW_BYTES)
   rows.forEach((r, i) => {
-    out.writeIntBE(Math.round(r.position * 1e6), i * ROW_BYTES, 6)
+    out.writeIntBE(Math.round(r.position * 1e9), i * ROW_BYTES, 6)
     out.writeUInt32BE(Math.round(r.bpm * 1e6), i * ROW_BYTES + 6)
     out.writeUInt8(r.beat, i * ROW_BYTES + 10)
   })
@@ -42,12 +42,12 @@ export function gridFromBytes(b: Uint8Array): GridRow[] {
   const buf = Buffer.from(b.buffer, b.byteOffset, b.length)
   const rows: GridRow[] = []
   for (let o = 0; o < buf.length; o += ROW_BYTES) {
-    const us = buf.readIntBE(o, 6)
+    const ns = buf.readIntBE(o, 6)
     const micro = buf.readUInt32BE(o + 6)
     const beat = buf.readUInt8(o + 10)
-    if (Math.abs(us) > NOTE_CAPS.gridPositionUs || micro < 1_000_000 || micro > NOTE_CAPS.gridMicroBpmMax || beat < 1 || beat > 4) malformed('a grid row is out of range')
-    if (rows.length && us <= Math.round(rows[rows.length - 1]!.position * 1e6)) malformed('grid rows are not in order of position')
-    rows.push({ position: us / 1e6, bpm: micro / 1e6, beat })
+    if (Math.abs(ns) > NOTE_CAPS.gridPositionNs || micro < 1_000_000 || micro > NOTE_CAPS.gridMicroBpmMax || beat < 1 || beat > 4) malformed('a grid row is out of range')
+    if (rows.length && ns <= Math.round(rows[rows.length - 1]!.position * 1e9)) malformed('grid rows are not in order of position')
+    rows.push({ position: ns / 1e9, bpm: micro / 1e6, beat })
   }
   return rows
 }

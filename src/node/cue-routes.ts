@@ -44,6 +44,23 @@ export function cueRoutes({ library, book, sync, union }: CueRoutesOptions): Rou
 
   return [
     {
+      // Every recording of the union with cues, at once: what an export of 20,000 tracks reads instead of 20,000 requests.
+      methods: ['GET'],
+      path: '/api/cues',
+      handle: async ({ res }) => {
+        const all = await union()
+        const inUnion = new Set([...all.values()].map((u) => u.track.audioHash))
+        const hashes = new Set([...(await library.allCueEdits()).keys(), ...book.editedRecordings('cues')])
+        const out: Record<string, unknown> = {}
+        for (const h of [...hashes].sort()) {
+          if (!inUnion.has(h)) continue
+          const { cues } = await merged(h)
+          if (cues.length) out[h] = cues
+        }
+        sendJson(res, 200, { cues: out })
+      },
+    },
+    {
       methods: ['GET'],
       path: '/api/cues/:audioHash',
       handle: async ({ params, res }) => {

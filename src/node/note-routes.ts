@@ -14,9 +14,11 @@ export interface NoteRoutesOptions {
   sync: Pick<ManifestSync, 'libraryChanged'>
   /** Checks the audio hash names a recording of the union (as the cue routes do); throws an ApiError. */
   recording: (raw: string | undefined) => Promise<string>
+  /** The audio hashes of the union's recordings. */
+  recordings: () => Promise<Set<string>>
 }
 
-export function noteRoutes({ library, book, sync, recording }: NoteRoutesOptions): Route[] {
+export function noteRoutes({ library, book, sync, recording, recordings }: NoteRoutesOptions): Route[] {
   const sets = async (h: string) => {
     const out = book.noteEdits(h)
     const own = await library.noteEdits(h)
@@ -28,6 +30,22 @@ export function noteRoutes({ library, book, sync, recording }: NoteRoutesOptions
   let writing: Promise<unknown> = Promise.resolve()
 
   return [
+    {
+      // Every recording of the union with notes, at once (an export's read).
+      methods: ['GET'],
+      path: '/api/notes',
+      handle: async ({ res }) => {
+        const inUnion = await recordings()
+        const hashes = new Set([...(await library.allNoteEdits()).keys(), ...book.editedRecordings('notes')])
+        const out: Record<string, unknown> = {}
+        for (const h of [...hashes].sort()) {
+          if (!inUnion.has(h)) continue
+          const { notes } = await merged(h)
+          if (Object.keys(notes).length) out[h] = notes
+        }
+        sendJson(res, 200, { notes: out })
+      },
+    },
     {
       methods: ['GET'],
       path: '/api/notes/:audioHash',
