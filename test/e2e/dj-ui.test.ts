@@ -1,6 +1,7 @@
 // The DJ software page in Debian's Chromium on a real node: a rekordbox XML
 // chosen in the page, a dry run shown (nothing changed), then imported (the
-// track's cues and notes land on the node), and the library exported as a
+// track's cues and notes land on the node and show under the playing track),
+// and the library exported as a
 // Traktor NML download that reads back with them.
 import test from 'ava'
 import { readFile, stat, writeFile } from 'node:fs/promises'
@@ -50,6 +51,12 @@ test('the DJ software page: a dry run, then an import, then an export downloaded
   t.deepEqual((await get<{ notes: object }>(`/api/notes/${audio}`)).notes, { grid: [{ position: 0.05, bpm: 124, beat: 1 }], rating: 3 })
   t.is((await get<{ cues: unknown[] }>(`/api/cues/${audio}`)).cues.length, 1)
 
+  // The player shows the imported notes under the track's cues.
+  await page.click('[data-testid=nav-library]')
+  await page.dblclick('[data-testid=track-row]')
+  await page.waitForSelector('[data-testid=track-notes]')
+  t.is(await page.textContent('[data-testid=track-notes]'), 'Grid 124.00 BPM from 0.050 s (yours) · ★★★')
+  await page.click('[data-testid=nav-dj]')
   await page.selectOption('[data-testid=dj-export-format]', 'traktor')
   // The playlist list comes from the app's state, reloaded after the import.
   await page.waitForSelector('[data-testid=dj-export-playlist] option[value="From rekordbox"]', { state: 'attached' })

@@ -2,7 +2,7 @@
 // run, an applied import and a file with nothing new; a line per change and
 // per entry left out; the download's file name.
 import test from 'ava'
-import { downloadName, importHeadline, importLines, type ImportPlanView } from '../../src/ui/logic/index.ts'
+import { downloadName, importHeadline, importLines, notesLine, type ImportPlanView } from '../../src/ui/logic/index.ts'
 
 const plan = (over: Partial<ImportPlanView> = {}): ImportPlanView => ({
   dryRun: true,
@@ -37,4 +37,12 @@ test('a line per track and playlist that changes, then what is left out; the dow
   t.is(downloadName('attachment; filename="djcloud-traktor-Gig.nml"', 'x.nml'), 'djcloud-traktor-Gig.nml')
   t.is(downloadName('attachment; filename="../evil"', 'x.nml'), 'x.nml')
   t.is(downloadName(null, 'x.nml'), 'x.nml')
+})
+
+test('a recording\'s notes as one line under its cues; nothing when it has none', (t) => {
+  t.is(notesLine({}), '')
+  t.is(
+    notesLine({ grid: [{ position: 0.025, bpm: 128, beat: 1 }, { position: 60, bpm: 129.5, beat: 1 }], key: 'F minor', rating: 4, plays: 1, comment: 'peak\n time' }),
+    'Grid 128.00 BPM from 0.025 s (2 tempo changes) (yours) · Key F minor (yours) · ★★★★ · 1 play · “peak time”',
+  )
 })

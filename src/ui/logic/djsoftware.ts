@@ -58,3 +58,24 @@ export function downloadName(contentDisposition: string | null, fallback: string
   const m = /filename="([^"\\/]+)"/.exec(contentDisposition ?? '')
   return m ? m[1]! : fallback
 }
+
+/** A recording's notes (GET /api/notes/<audioHash>) as one line under its cues; empty when it has none. */
+export function notesLine(notes: {
+  grid?: Array<{ position: number; bpm: number; beat: number }>
+  key?: string
+  rating?: number
+  color?: string
+  comment?: string
+  plays?: number
+}): string {
+  const parts: string[] = []
+  if (notes.grid?.length) {
+    const g = notes.grid
+    parts.push(`Grid ${g[0]!.bpm.toFixed(2)} BPM from ${g[0]!.position.toFixed(3)} s${g.length > 1 ? ` (${g.length} tempo changes)` : ''} (yours)`)
+  }
+  if (notes.key) parts.push(`Key ${notes.key} (yours)`)
+  if (notes.rating) parts.push('★'.repeat(notes.rating))
+  if (notes.plays) parts.push(`${notes.plays} play${notes.plays === 1 ? '' : 's'}`)
+  if (notes.comment) parts.push(`“${notes.comment.replace(/\s+/g, ' ').slice(0, 80)}”`)
+  return parts.join(' · ')
+}
