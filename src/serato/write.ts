@@ -32,7 +32,7 @@ export type SeratoWritable = Pick<DjTrack, 'cues' | 'grid'> & Partial<Pick<DjTra
 /** Serato's saved loops: Markers2 takes 8 (what Serato DJ shows), Markers_ 9. */
 const MAX_LOOPS = Math.min(8, MARKERS1_LOOPS)
 const DEFAULT_CUE_COLOR = '#cc0000'
-/** Tags this module writes and so replaces. */
+/** Tags this module writes and so replaces (the grid only when there is one to write). */
 const OURS = ['Serato Markers2', 'Serato Markers_', 'Serato BeatGrid']
 /** Largest ID3 tag read in to rebuild (Serato's overview and cover art fit well under). */
 const MAX_TAG = 64 * 1024 * 1024
@@ -108,7 +108,8 @@ export async function writeSeratoTags(file: string, t: SeratoWritable): Promise<
     if (tagSize > MAX_TAG) throw new SeratoError('ERR_CANNOT_WRITE', `${file}: an ID3 tag of ${tagSize} bytes: not rewritten`)
     const tag = Buffer.alloc(tagSize)
     if (tagSize) await src.read(tag, 0, tagSize, 0)
-    const head = withGeobs(tag, geobs, OURS, file)
+    // Without a grid to write, the file keeps the grid it has (Serato's own analysis).
+    const head = withGeobs(tag, geobs, t.grid.length ? OURS : OURS.filter((d) => d !== 'Serato BeatGrid'), file)
     const out = await open(tmp, 'wx', mode)
     try {
       await out.write(head)
