@@ -20,7 +20,12 @@ export interface CurrentState {
   playlists: ReadonlyMap<string, readonly PlaylistItem[]>
   /** Audio hash of every union track, by SHA-256. */
   audioOf: ReadonlyMap<string, string>
+  /** The MP3 timing offset applied to each entry's positions (timing.ts), or why none could be. */
+  timing?: ReadonlyMap<string, TimingApplied>
 }
+
+/** The offset (ms) an entry's positions were moved by onto djcloud's timeline and the file's header case, or why it is unknown. */
+export type TimingApplied = { offsetMs: number; case?: string } | { unknown: string }
 
 export interface NotCarried {
   what: string
@@ -41,6 +46,8 @@ export interface TrackPlan {
     unchanged: number
     notCarried: NotCarried[]
   }
+  /** The MP3 timing offset applied to this entry's cues and grid (absent: not an MP3, or a format that needs none). */
+  timing?: TimingApplied
   /** The recording's whole cue set after the import (what is PUT); absent when nothing changes. */
   cuesAfter?: Cue[]
   /** Fields djcloud has no place for, with their imported values (a user grid is recorded here for the step that adds one). */
@@ -214,6 +221,7 @@ export function planImport(lib: DjLibrary, match: MatchResult, state: CurrentSta
         ...(t.artist ? { artist: t.artist } : {}),
         ...(t.title ? { title: t.title } : {}),
         cues,
+        ...(state.timing?.has(m.entryId) ? { timing: state.timing.get(m.entryId)! } : {}),
         ...(changed ? { cuesAfter: after.sort((a, b) => a.position - b.position || (a.id < b.id ? -1 : 1)) } : {}),
         notCarried: notCarriedFields(t),
       }

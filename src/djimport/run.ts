@@ -3,9 +3,10 @@
 // a dry run) apply the plan. The node is reached through `NodeAccess`, so the
 // command calls the running node's API and tests can count what is called.
 import type { Cue } from '../library/index.ts'
-import type { DjLibrary, DjTrack } from '../djformats/index.ts'
+import type { DjLibrary, DjTrack, Mp3TimingInfo } from '../djformats/index.ts'
 import { matchTracks, type LibraryTrack, type MatchOptions } from './match.ts'
 import { flattenPlaylists, locationEntryId, planImport, type ImportPlan, type PlaylistItem } from './plan.ts'
+import { applyTimingOffsets } from './timing.ts'
 
 export interface NodeAccess {
   /** The union library. */
@@ -22,6 +23,8 @@ export interface NodeAccess {
 
 export interface ImportOptions extends MatchOptions {
   dryRun?: boolean
+  /** Reads an MP3's header on this device (readMp3TimingInfo), so cues and grids are moved onto djcloud's timeline; absent: not moved. */
+  timingOf?: (path: string) => Promise<Mp3TimingInfo | undefined>
 }
 
 export interface ImportResult {
@@ -72,7 +75,8 @@ export async function importLibrary(lib: DjLibrary, node: NodeAccess, opts: Impo
   const names = new Set(await node.playlistNames())
   const playlists = new Map<string, PlaylistItem[]>()
   for (const name of flattenPlaylists(lib.playlists).keys()) if (names.has(name)) playlists.set(name, await node.playlist(name))
-  const plan = planImport(lib, match, { cues, playlists, audioOf })
+  const timed = opts.timingOf ? await applyTimingOffsets(lib, match, library, opts.timingOf) : undefined
+  const plan = planImport(timed?.lib ?? lib, match, { cues, playlists, audioOf, ...(timed ? { timing: timed.offsets } : {}) })
   if (opts.dryRun || plan.summary.changes === 0) return { plan, applied: false }
   await eachLimited(
     plan.tracks.filter((t) => t.cuesAfter),
