@@ -1,4 +1,4 @@
-// djcloud import rekordbox|traktor FILE: a DJ program's collection matched to
+// djcloud import rekordbox|traktor FILE | serato PATH: a DJ program's collection matched to
 // the union library and merged into cue points and playlists, through the
 // running node (it owns the cue registers and playlists and publishes every
 // edit). --dry-run prints the plan and changes nothing.
@@ -6,13 +6,13 @@ import { existsSync } from 'node:fs'
 import { resolveHome } from '../../home.ts'
 import { runningNode } from '../../node/index.ts'
 import { readApiToken } from '../../player/index.ts'
-import { DjFormatError, readDjFile, type DjFormat } from '../../djformats/index.ts'
-import { DURATION_TOLERANCE_S, importLibrary, type ImportPlan, type LibraryTrack, type NodeAccess, type PlaylistItem } from '../../djimport/index.ts'
+import { DjFormatError, readDjFile, readMp3TimingInfo, type DjFormat, type DjLibrary } from '../../djformats/index.ts'
+import { DURATION_TOLERANCE_S, importLibrary, seratoSource, type ImportPlan, type LibraryTrack, type NodeAccess, type PlaylistItem } from '../../djimport/index.ts'
 import type { Cue } from '../../library/index.ts'
 import { UsageError, writeJson, type Command } from '../command.ts'
 import { callNode } from '../remote-library.ts'
 
-const FORMATS: readonly DjFormat[] = ['rekordbox', 'traktor']
+const FORMATS: readonly DjFormat[] = ['rekordbox', 'traktor', 'serato']
 const enc = encodeURIComponent
 
 interface ListedTrack {
@@ -90,6 +90,8 @@ function planText(file: string, plan: ImportPlan, dryRun: boolean, applied: bool
         (c.notCarried.length ? `; ${c.notCarried.length} not carried (${c.notCarried.map((x) => `${x.what}: ${x.reason}`).join('; ')})` : '') +
         (kept.length ? `; not carried (djcloud has no place): ${kept.join(', ')}` : ''),
     )
+    if (t.timing && 'unknown' in t.timing) lines.push(`      timing: not moved: ${t.timing.unknown}`)
+    else if (t.timing && t.timing.offsetMs !== 0) lines.push(`      timing: positions moved ${t.timing.offsetMs.toFixed(1)} ms onto djcloud's timeline (MP3 header case ${t.timing.case})`)
     for (const ch of c.change) lines.push(`      change ${ch.from.kind}${ch.from.slot ? ` ${ch.from.slot}` : ''} at ${ch.from.position} s -> ${ch.to.position} s${ch.to.length ? ` loop ${ch.to.length} s` : ''}`)
   }
   if (plan.playlists.length) lines.push('Playlists:')
@@ -116,8 +118,8 @@ function planText(file: string, plan: ImportPlan, dryRun: boolean, applied: bool
 
 export const importCommand: Command = {
   name: 'import',
-  summary: 'Import cue points, loops and playlists from rekordbox XML or Traktor NML, matched to your library.',
-  usage: 'rekordbox|traktor FILE [--dry-run] [--json]',
+  summary: 'Import cue points, loops and playlists from rekordbox XML, Traktor NML or Serato tags and crates, matched to your library.',
+  usage: 'rekordbox|traktor FILE | serato PATH [--dry-run] [--json]',
   details:
     'Each entry of the file is matched to a track of the library held by your devices: by its path when the\n' +
     `file is here and scanned, else by file name + size + duration, else by artist + title + duration (±${DURATION_TOLERANCE_S} s).\n` +
@@ -125,6 +127,9 @@ export const importCommand: Command = {
     'loops become cue points; playlists become playlists named by their folder path ("Folder › Sub › Playlist").\n' +
     'Nothing djcloud has is removed; importing the same file again changes nothing. Ratings, colours, comments,\n' +
     'play counts, tempo, key, beat grids and play history have no place in djcloud yet: the plan lists them.\n' +
+    'serato PATH: a music folder (and its _Serato_ folder) or a _Serato_ folder: the Serato tags inside the\n' +
+    'library\'s files under it are read (hot cues, saved loops, grid, colour), its crates become playlists.\n' +
+    'MP3 positions are moved onto djcloud\'s timeline by the file\'s LAME/Xing header (docs/serato.md).\n' +
     'Needs the node of this home running (djcloud serve). docs/djimport.md',
   options: {
     'dry-run': { type: 'boolean', description: 'print the plan and change nothing' },
@@ -137,20 +142,21 @@ export const importCommand: Command = {
     const home = resolveHome(values.home as string | undefined, env)
     const node = await runningNode(home)
     if (!node) throw new Error('no node runs on this home: start it with "djcloud serve" (it keeps and publishes cue points and playlists)')
-    let lib
+    const token = (await readApiToken(home)) ?? ''
+    const access = nodeAccess((m, p, b) => callNode(node, token, m, p, b))
+    let lib: DjLibrary
     try {
-      lib = await readDjFile(file, format as DjFormat)
+      lib = format === 'serato' ? (await seratoSource(file, await access.library())).lib : await readDjFile(file, format as DjFormat)
     } catch (err) {
       if (err instanceof DjFormatError) throw new Error(`${file}: ${err.message} (${err.code})`)
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${file}: no such file`)
       throw err
     }
-    const token = (await readApiToken(home)) ?? ''
     const dryRun = values['dry-run'] === true
-    const { plan, applied } = await importLibrary(lib, nodeAccess((m, p, b) => callNode(node, token, m, p, b)), { exists: existsSync, dryRun })
+    const { plan, applied } = await importLibrary(lib, access, { exists: existsSync, dryRun, timingOf: readMp3TimingInfo })
     if (values.json) return writeJson(stdout, { file, dryRun, applied, ...plan, warnings: lib.warnings.length + lib.warningsDropped })
     const warned = lib.warnings.length + lib.warningsDropped
-    if (warned) stdout.write(`Read with ${plural(warned, 'warning')} (things read past), first: line ${lib.warnings[0]!.line}: ${lib.warnings[0]!.message}\n`)
+    if (warned) stdout.write(`Read with ${plural(warned, 'warning')} (things read past), first: ${lib.warnings[0]!.line ? `line ${lib.warnings[0]!.line}: ` : ""}${lib.warnings[0]!.message}\n`)
     stdout.write(planText(file, plan, dryRun, applied))
   },
 }
