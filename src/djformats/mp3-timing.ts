@@ -12,6 +12,7 @@
 // positions sit one frame later on every MP3 (Mixxx's SeratoTags
 // guessTimingOffsetMillis: -26 ms at 44.1 kHz, -24 ms at 48 kHz, for all
 // cases, against an FFmpeg decode). docs/decisions/mp3-timing-offsets.md.
+import { closeSync, openSync, readSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 
 export type Mp3HeaderCase = 'A' | 'B' | 'C' | 'D'
@@ -144,16 +145,35 @@ export async function readMp3TimingInfo(path: string): Promise<Mp3TimingInfo | u
   }
 }
 
+/** readMp3TimingInfo without awaiting (the import and export compute offsets inside synchronous maps). */
+export function readMp3TimingInfoSync(path: string): Mp3TimingInfo | undefined {
+  const fd = openSync(path, 'r')
+  try {
+    const head = Buffer.alloc(10)
+    const n = readSync(fd, head, 0, 10, 0)
+    const skip = id3v2Size(head.subarray(0, n))
+    if (skip > MAX_ID3_SKIP) return undefined
+    const buf = Buffer.alloc(HEAD_BYTES)
+    const r = readSync(fd, buf, 0, HEAD_BYTES, skip)
+    return mp3TimingInfo(buf.subarray(0, r))
+  } finally {
+    closeSync(fd)
+  }
+}
+
 export type TimingSource = 'rekordbox' | 'traktor' | 'serato'
 
 /**
  * Milliseconds to ADD to a position read from `source` to put it on
  * djcloud's timeline (and to SUBTRACT from djcloud's position when writing
- * for `source`). 0 for files that are not MP3 (`info` undefined).
+ * for `source`): one MPEG frame to the whole ms, or 0. 0 for files that are
+ * not MP3 (`info` undefined).
  */
 export function timingOffsetMs(source: TimingSource, info: Mp3TimingInfo | undefined): number {
   if (!info) return 0
-  const frameMs = (info.samplesPerFrame * 1000) / info.sampleRate
+  // One frame, to the whole ms (26 at 44.1 kHz, 24 at 48 kHz, as rekordbox's notes, Mixxx and
+  // dj-data-converter give it): cues are kept to the ms, so a whole-ms position comes back exactly.
+  const frameMs = Math.round((info.samplesPerFrame * 1000) / info.sampleRate)
   switch (source) {
     case 'rekordbox':
       return 0

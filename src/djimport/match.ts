@@ -27,6 +27,11 @@ export interface LibraryTrack {
   paths: string[]
   /** Paths it had before it went missing here. */
   lastPaths?: string[]
+  /** The format as scanned ("mp3", ...): the timing offset may depend on it. */
+  format?: string
+  /** djcloud's analysis (tempo, first beat, key) and the file's key tag: a grid or key coming back as djcloud wrote it is not a user one. */
+  analysis?: { bpm?: number; beatOffset?: number; key?: string }
+  tagKey?: string
 }
 
 export type MatchMethod = 'path' | 'name-size-duration' | 'tags-duration'

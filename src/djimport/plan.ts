@@ -1,10 +1,11 @@
 // The plan of an import: what it would add or change per matched recording
-// (cues) and per playlist, compared with what djcloud has now, and what it
+// (cues, notes: grid, key, rating, colour, comment, plays) and per playlist, compared with what djcloud has now, and what it
 // does not carry. A plan with nothing to add or change is a re-import of the
 // same file. Pure: the state is read before, the plan applied after.
 import { createHash } from 'node:crypto'
-import { CUE_CAPS, CUE_SLOTS, type Cue } from '../library/index.ts'
-import type { DjBeat, DjCue, DjLibrary, DjPlaylistNode, DjTrack, DjTrackRef } from '../djformats/index.ts'
+import { CUE_CAPS, CUE_SLOTS, NOTE_CAPS, NOTE_FIELDS, type Cue, type GridRow, type NoteField, type TrackNotes } from '../library/index.ts'
+import { gridRow, isKeyName, type NotesChange } from '../manifest/index.ts'
+import { keyFromText, type DjBeat, type DjCue, type DjLibrary, type DjPlaylistNode, type DjTrack, type DjTrackRef } from '../djformats/index.ts'
 import type { Ambiguous, Duplicate, MatchMethod, MatchResult, Unmatched } from './match.ts'
 
 /** An entry of a djcloud playlist as it is now: the file and its recording. */
@@ -16,11 +17,15 @@ export interface PlaylistItem {
 export interface CurrentState {
   /** The merged cues of each matched recording (absent: none). */
   cues: ReadonlyMap<string, readonly Cue[]>
+  /** The merged notes of each matched recording (absent: none). */
+  notes: ReadonlyMap<string, TrackNotes>
   /** djcloud's playlists by name. */
   playlists: ReadonlyMap<string, readonly PlaylistItem[]>
   /** Audio hash of every union track, by SHA-256. */
   audioOf: ReadonlyMap<string, string>
-  /** The MP3 timing offset applied to each entry's positions (timing.ts), or why none could be. */
+  /** djcloud's analysis (tempo, first beat, key) and the file's key tag, by audio hash: a grid or key an export wrote from them is not imported as the DJ's. */
+  analysis?: ReadonlyMap<string, { bpm?: number; beatOffset?: number; key?: string; tagKey?: string }>
+  /** The MP3 timing offset applied to each entry's positions (timing.ts), or why none could be, by entry id. */
   timing?: ReadonlyMap<string, TimingApplied>
 }
 
@@ -50,8 +55,14 @@ export interface TrackPlan {
   timing?: TimingApplied
   /** The recording's whole cue set after the import (what is PUT); absent when nothing changes. */
   cuesAfter?: Cue[]
-  /** Fields djcloud has no place for, with their imported values (a user grid is recorded here for the step that adds one). */
-  notCarried: { rating?: number; color?: string; comment?: string; playCount?: number; bpm?: number; key?: string; grid?: DjBeat[] }
+  /** The recording's notes: the fields the import sets (only those that differ from djcloud's), those already the same, and what is not carried. */
+  notes: {
+    set: NotesChange
+    unchanged: NoteField[]
+    notCarried: NotCarried[]
+  }
+  /** What the file gives that djcloud does not take from it: its average tempo (the grid, or djcloud's analysis, gives the tempo). */
+  notCarried: { bpm?: number }
 }
 
 export interface PlaylistPlan {
@@ -72,7 +83,7 @@ export interface ImportPlan {
   duplicates: Duplicate[]
   /** Plays in the file's history: djcloud keeps no play history, so none is carried. */
   historyPlays: number
-  summary: { entries: number; matched: number; cuesAdded: number; cuesChanged: number; playlistsCreated: number; playlistEntriesAdded: number; changes: number }
+  summary: { entries: number; matched: number; cuesAdded: number; cuesChanged: number; notesSet: number; playlistsCreated: number; playlistEntriesAdded: number; changes: number }
 }
 
 /** The id an imported cue gets: the same on every device and every run, so re-imports and imports on two devices agree. */
@@ -170,16 +181,58 @@ function planCues(audioHash: string, imported: readonly DjCue[], have: readonly 
   return out
 }
 
-function notCarriedFields(t: DjTrack): TrackPlan['notCarried'] {
-  const out: TrackPlan['notCarried'] = {}
-  if (t.rating !== undefined && t.rating > 0) out.rating = t.rating
-  if (t.color !== undefined) out.color = t.color
-  if (t.comment !== undefined) out.comment = t.comment
-  if (t.playCount !== undefined && t.playCount > 0) out.playCount = t.playCount
-  if (t.bpm !== undefined) out.bpm = t.bpm
-  if (t.key !== undefined) out.key = t.key
-  if (t.grid.length) out.grid = t.grid
+/** A comment djcloud keeps: control characters but newline and tab out, at most 1024 bytes. */
+function commentText(text: string): string {
+  let out = text.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f]|\p{Cs}/gu, '')
+  while (Buffer.byteLength(out) > NOTE_CAPS.commentBytes) out = [...out].slice(0, -1).join('')
   return out
+}
+
+/** The grid as djcloud keeps it (rows to the ns, tempo to the millionth), rows it cannot keep listed. */
+function toGrid(rows: readonly DjBeat[], notCarried: NotCarried[]): GridRow[] {
+  const out: GridRow[] = []
+  for (const r of rows) {
+    const row = gridRow(r.positionMs / 1000, r.bpm, r.beatOfBar)
+    const what = `grid row at ${(r.positionMs / 1000).toFixed(3)} s`
+    if (!row) notCarried.push({ what, reason: 'tempo outside 1-1000 BPM, beat outside 1-4 or position outside ±24 h' })
+    else if (out.length && row.position <= out[out.length - 1]!.position) notCarried.push({ what, reason: 'the same position as the row before' })
+    else if (out.length >= NOTE_CAPS.gridRows) notCarried.push({ what, reason: `djcloud keeps at most ${NOTE_CAPS.gridRows} grid rows` })
+    else out.push(row)
+  }
+  return out
+}
+
+/** The imported notes against djcloud's: a field the file gives (a rating of 0 and a play count of 0 are none given) is set when it differs (a play count when it is higher). */
+function planNotes(t: DjTrack, have: TrackNotes, own: { bpm?: number; beatOffset?: number; key?: string; tagKey?: string } = {}): TrackPlan['notes'] {
+  const notCarried: NotCarried[] = []
+  const given: NotesChange = {}
+  if (t.grid.length) {
+    const grid = toGrid(t.grid, notCarried)
+    // The analysis' grid, as an export writes it for a track without a user grid, coming back: djcloud's own, not the DJ's.
+    const analysed = own.bpm !== undefined && own.beatOffset !== undefined ? gridRow(own.beatOffset, own.bpm, 1) : null
+    if (grid.length && !(have.grid === undefined && analysed && grid.length === 1 && JSON.stringify(grid[0]) === JSON.stringify(analysed))) given.grid = grid
+  }
+  if (t.key !== undefined) {
+    const ownKey = own.key ?? (own.tagKey ? keyFromText(own.tagKey) : null)
+    if (!isKeyName(t.key)) notCarried.push({ what: `key ${t.key}`, reason: 'not a key djcloud names' })
+    else if (!(have.key === undefined && t.key === ownKey)) given.key = t.key
+  }
+  if (t.rating !== undefined && t.rating > 0) given.rating = Math.min(5, Math.max(0, Math.round(t.rating)))
+  if (t.color !== undefined) given.color = t.color.toLowerCase()
+  if (t.comment !== undefined) {
+    const c = commentText(t.comment)
+    if (c) given.comment = c
+  }
+  if (t.playCount !== undefined && t.playCount > 0) given.plays = Math.min(t.playCount, NOTE_CAPS.plays)
+  const set: NotesChange = {}
+  const unchanged: NoteField[] = []
+  for (const f of NOTE_FIELDS) {
+    if (given[f] === undefined) continue
+    // A play count only goes up: two programs' files imported in turn do not undo each other's count.
+    if (JSON.stringify(given[f]) === JSON.stringify(have[f]) || (f === 'plays' && (have.plays ?? 0) >= given.plays!)) unchanged.push(f)
+    else (set as Record<string, unknown>)[f] = given[f]
+  }
+  return { set, unchanged, notCarried }
 }
 
 /**
@@ -223,7 +276,8 @@ export function planImport(lib: DjLibrary, match: MatchResult, state: CurrentSta
         cues,
         ...(state.timing?.has(m.entryId) ? { timing: state.timing.get(m.entryId)! } : {}),
         ...(changed ? { cuesAfter: after.sort((a, b) => a.position - b.position || (a.id < b.id ? -1 : 1)) } : {}),
-        notCarried: notCarriedFields(t),
+        notes: planNotes(t, state.notes.get(m.audioHash) ?? {}, state.analysis?.get(m.audioHash)),
+        notCarried: t.bpm !== undefined ? { bpm: t.bpm } : {},
       }
     })
 
@@ -261,6 +315,7 @@ export function planImport(lib: DjLibrary, match: MatchResult, state: CurrentSta
 
   const cuesAdded = tracks.reduce((n, t) => n + t.cues.add.length, 0)
   const cuesChanged = tracks.reduce((n, t) => n + t.cues.change.length, 0)
+  const notesSet = tracks.reduce((n, t) => n + Object.keys(t.notes.set).length, 0)
   const playlistsCreated = playlists.filter((p) => p.create).length
   const playlistEntriesAdded = playlists.reduce((n, p) => n + p.add.length, 0)
   return {
@@ -276,9 +331,10 @@ export function planImport(lib: DjLibrary, match: MatchResult, state: CurrentSta
       matched: tracks.length,
       cuesAdded,
       cuesChanged,
+      notesSet,
       playlistsCreated,
       playlistEntriesAdded,
-      changes: cuesAdded + cuesChanged + playlistsCreated + playlistEntriesAdded,
+      changes: cuesAdded + cuesChanged + notesSet + playlistsCreated + playlistEntriesAdded,
     },
   }
 }

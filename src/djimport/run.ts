@@ -2,29 +2,34 @@
 // has for the matched recordings and the imported playlists, plan, and (unless
 // a dry run) apply the plan. The node is reached through `NodeAccess`, so the
 // command calls the running node's API and tests can count what is called.
-import type { Cue } from '../library/index.ts'
-import type { DjLibrary, DjTrack, Mp3TimingInfo } from '../djformats/index.ts'
+import type { Cue, TrackNotes } from '../library/index.ts'
+import type { NotesChange } from '../manifest/index.ts'
+import type { DjLibrary, DjTrack } from '../djformats/index.ts'
 import { matchTracks, type LibraryTrack, type MatchOptions } from './match.ts'
-import { flattenPlaylists, locationEntryId, planImport, type ImportPlan, type PlaylistItem } from './plan.ts'
-import { applyTimingOffsets } from './timing.ts'
+import { shiftTrack, timingApplied, type TimingReader } from './timing.ts'
+import { flattenPlaylists, locationEntryId, planImport, type ImportPlan, type PlaylistItem, type TimingApplied } from './plan.ts'
 
 export interface NodeAccess {
   /** The union library. */
   library(): Promise<LibraryTrack[]>
   /** A recording's merged cues. */
   cues(audioHash: string): Promise<Cue[]>
+  /** A recording's merged notes. */
+  notes(audioHash: string): Promise<TrackNotes>
   /** djcloud's playlist names. */
   playlistNames(): Promise<string[]>
   playlist(name: string): Promise<PlaylistItem[]>
   putCues(audioHash: string, cues: Cue[]): Promise<void>
+  /** Sets the fields given (the others left as they are). */
+  putNotes(audioHash: string, notes: NotesChange): Promise<void>
   createPlaylist(name: string): Promise<void>
   addToPlaylist(name: string, sha256s: string[]): Promise<void>
 }
 
 export interface ImportOptions extends MatchOptions {
   dryRun?: boolean
-  /** Reads an MP3's header on this device (readMp3TimingInfo), so cues and grids are moved onto djcloud's timeline; absent: not moved. */
-  timingOf?: (path: string) => Promise<Mp3TimingInfo | undefined>
+  /** Reads an MP3's header on this device (default: from the file, readMp3TimingInfoSync); injected by tests. */
+  readTiming?: TimingReader
 }
 
 export interface ImportResult {
@@ -44,6 +49,9 @@ function locationEntries(lib: DjLibrary): DjTrack[] {
   walk(lib.playlists)
   return [...out.values()]
 }
+
+const hasNotes = (t: DjTrack) =>
+  t.grid.length > 0 || t.key !== undefined || (t.rating ?? 0) > 0 || t.color !== undefined || t.comment !== undefined || (t.playCount ?? 0) > 0
 
 /** Requests to the node in flight at once: its cue writes run one at a time anyway; this hides the round trips. */
 const IN_FLIGHT = 8
@@ -72,15 +80,41 @@ export async function importLibrary(lib: DjLibrary, node: NodeAccess, opts: Impo
     match.matched.filter((m) => withCues.has(m.entryId)),
     async (m) => void cues.set(m.audioHash, await node.cues(m.audioHash)),
   )
+  const notes = new Map<string, TrackNotes>()
+  const noted = new Set(lib.tracks.filter(hasNotes).map((t) => t.id))
+  await eachLimited(
+    match.matched.filter((m) => noted.has(m.entryId)),
+    async (m) => void notes.set(m.audioHash, await node.notes(m.audioHash)),
+  )
   const names = new Set(await node.playlistNames())
   const playlists = new Map<string, PlaylistItem[]>()
   for (const name of flattenPlaylists(lib.playlists).keys()) if (names.has(name)) playlists.set(name, await node.playlist(name))
-  const timed = opts.timingOf ? await applyTimingOffsets(lib, match, library, opts.timingOf) : undefined
-  const plan = planImport(timed?.lib ?? lib, match, { cues, playlists, audioOf, ...(timed ? { timing: timed.offsets } : {}) })
+  // Positions as djcloud's decoder puts them (timing.ts).
+  const byEntry = new Map(match.matched.map((m) => [m.entryId, m.sha256]))
+  const bySha = new Map(library.map((t) => [t.sha256, t]))
+  const timing = new Map<string, TimingApplied>()
+  const timed: DjLibrary = {
+    ...lib,
+    tracks: lib.tracks.map((t) => {
+      const sha = byEntry.get(t.id)
+      const here = sha ? bySha.get(sha) : undefined
+      if (!here || (t.cues.length === 0 && t.grid.length === 0)) return t
+      const applied = timingApplied(lib.format, { sha256: here.sha256, ...(here.format ? { format: here.format } : {}), ...(here.paths[0] ? { path: here.paths[0] } : {}) }, opts.readTiming)
+      if (!applied) return t
+      timing.set(t.id, applied)
+      return 'offsetMs' in applied ? shiftTrack(t, applied.offsetMs) : t
+    }),
+  }
+  const analysis = new Map(library.map((t) => [t.audioHash, { ...t.analysis, ...(t.tagKey ? { tagKey: t.tagKey } : {}) }]))
+  const plan = planImport(timed, match, { cues, notes, playlists, audioOf, analysis, timing })
   if (opts.dryRun || plan.summary.changes === 0) return { plan, applied: false }
   await eachLimited(
     plan.tracks.filter((t) => t.cuesAfter),
     (t) => node.putCues(t.audioHash, t.cuesAfter!),
+  )
+  await eachLimited(
+    plan.tracks.filter((t) => Object.keys(t.notes.set).length),
+    (t) => node.putNotes(t.audioHash, t.notes.set),
   )
   for (const p of plan.playlists) {
     if (p.create) await node.createPlaylist(p.name)

@@ -13,7 +13,8 @@ import { homePaths } from '../home.ts'
 import { Discovery, ANNOUNCE_INTERVAL, REDIAL_INTERVAL, type Address } from './discovery.ts'
 import { nodeRoutes } from './routes.ts'
 import { playlistRoutes } from './playlist-routes.ts'
-import { cueRoutes } from './cue-routes.ts'
+import { cueRoutes, recordingChecker } from './cue-routes.ts'
+import { noteRoutes } from './note-routes.ts'
 import { cacheRoutes } from './cache-routes.ts'
 import { ManifestSync, LINK_WAIT, MANIFEST_REPUT, MANIFEST_REPUT_JITTER, POLL_INTERVAL, PUBLISH_DELAY } from './manifest-sync.ts'
 import { Sharing, ROUND_INTERVAL } from './sharing.ts'
@@ -470,6 +471,13 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
           ...playlistRoutes({ book: p.book, sync: p.sync, union: () => p.union.get(), sharing: p.sharing }),
           ...p.analysis.routes(),
           ...cueRoutes({ library: p.library, book: p.book, sync: p.sync, union: () => p.union.get() }),
+          ...noteRoutes({
+            library: p.library,
+            book: p.book,
+            sync: p.sync,
+            recording: recordingChecker(() => p.union.get()),
+            recordings: async () => new Set([...(await p.union.get()).values()].map((u) => u.track.audioHash)),
+          }),
           ...cacheRoutes(p.swarm),
           ...p.ui.routes(),
           ...p.pulls.routes(),

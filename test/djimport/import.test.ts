@@ -2,7 +2,8 @@
 // and a rekordbox XML and a Traktor NML naming them: some by a path that is
 // here, some moved (only name + size + duration match), some only by tags,
 // one ambiguous, one not here at all. Cues and playlists land where the
-// node's API shows them; a dry run and a second import change nothing.
+// node's API shows them, grids, keys, ratings, colours, comments and play
+// counts land in the tracks' notes; a dry run and a second import change nothing.
 import test from 'ava'
 import { mkdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -20,7 +21,7 @@ interface Listed {
 interface Plan {
   applied: boolean
   dryRun: boolean
-  tracks: Array<{ entryId: string; sha256: string; method: string; notCarried: Record<string, unknown> }>
+  tracks: Array<{ entryId: string; sha256: string; method: string; notes: { set: Record<string, unknown>; unchanged: string[] }; notCarried: Record<string, unknown> }>
   playlists: Array<{ name: string; create: boolean; add: string[]; skipped: Array<{ entry: string; reason: string }> }>
   unmatched: Array<{ entryId: string; reason: string }>
   ambiguous: Array<{ entryId: string; candidates: string[]; reason: string }>
@@ -70,7 +71,8 @@ test('rekordbox and Traktor imports land cues and playlists on the node; a dry r
     ((await (await fetch(`${api}/api/playlists/${encodeURIComponent(name)}`)).json()) as { playlist: { entries: Array<{ ref: { sha256: string } }> } }).playlist.entries.map(
       (e) => e.ref.sha256,
     )
-  const everything = async () => ({ cues: await Promise.all([A, B, C].map(cuesOf)), playlists: await playlists() })
+  const notesOf = async (track: Listed) => ((await (await fetch(`${api}/api/notes/${track.audioHash}`)).json()) as { notes: Record<string, unknown> }).notes
+  const everything = async () => ({ cues: await Promise.all([A, B, C].map(cuesOf)), notes: await Promise.all([A, B, C].map(notesOf)), playlists: await playlists() })
 
   // rekordbox: 1 by path, 2 moved, 3 only tags, 4 ambiguous (two recordings with its tags and length), 5 nowhere, 6 the same file as 1.
   const rekordbox = join(root, 'rekordbox.xml')
@@ -120,7 +122,7 @@ test('rekordbox and Traktor imports land cues and playlists on the node; a dry r
 
   // Traktor (paths on a Mac's volume, not here): a.mp3 by name + size in KiB + duration, c only by tags, one not here.
   // The MP3s are ffmpeg's (an Info frame with a Lavc tag, header case B): Traktor's positions sit one frame
-  // (1152 samples, 26.122449 ms at 44.1 kHz) later than rekordbox's, so these are rekordbox's 1.5 s, 0.5 s and 2.5 s.
+  // (1152 samples at 44.1 kHz, 26 ms to the ms) later than rekordbox's, so these are rekordbox's 1.5 s, 0.5 s and 2.5 s.
   const traktor = join(root, 'collection.nml')
   await writeFile(
     traktor,
@@ -129,12 +131,12 @@ test('rekordbox and Traktor imports land cues and playlists on the node; a dry r
 <COLLECTION ENTRIES="3">
 <ENTRY TITLE="Path Track" ARTIST="Ana"><LOCATION DIR="/:Users/:dj/:Music/:" FILE="a.mp3" VOLUME="Macintosh HD" VOLUMEID="Macintosh HD"></LOCATION>
 <INFO PLAYTIME="3" PLAYTIME_FLOAT="3.000000" FILESIZE="${Math.floor(sizeA / 1024)}" PLAYCOUNT="4"></INFO>
-<CUE_V2 NAME="Intro" DISPL_ORDER="0" TYPE="0" START="1526.122449" LEN="0.000000" REPEATS="-1" HOTCUE="0"></CUE_V2>
-<CUE_V2 NAME="n.n." DISPL_ORDER="0" TYPE="5" START="526.122449" LEN="750.000000" REPEATS="-1" HOTCUE="3"></CUE_V2>
+<CUE_V2 NAME="Intro" DISPL_ORDER="0" TYPE="0" START="1526.000000" LEN="0.000000" REPEATS="-1" HOTCUE="0"></CUE_V2>
+<CUE_V2 NAME="n.n." DISPL_ORDER="0" TYPE="5" START="526.000000" LEN="750.000000" REPEATS="-1" HOTCUE="3"></CUE_V2>
 </ENTRY>
 <ENTRY TITLE="Tagged Track" ARTIST="Cy"><LOCATION DIR="/:Users/:dj/:Music/:" FILE="c-original.mp3" VOLUME="Macintosh HD" VOLUMEID="Macintosh HD"></LOCATION>
 <INFO PLAYTIME="5" FILESIZE="1"></INFO>
-<CUE_V2 NAME="Break" DISPL_ORDER="0" TYPE="0" START="2526.122449" LEN="0.000000" REPEATS="-1" HOTCUE="1"></CUE_V2>
+<CUE_V2 NAME="Break" DISPL_ORDER="0" TYPE="0" START="2526.000000" LEN="0.000000" REPEATS="-1" HOTCUE="1"></CUE_V2>
 </ENTRY>
 <ENTRY TITLE="Gone"><LOCATION DIR="/:Sets/:" FILE="gone.mp3" VOLUME="USB" VOLUMEID="USB"></LOCATION><INFO PLAYTIME="100" FILESIZE="100"></INFO></ENTRY>
 </COLLECTION>
@@ -148,14 +150,14 @@ test('rekordbox and Traktor imports land cues and playlists on the node; a dry r
 
   // A dry run prints the plan and changes nothing.
   const before = await everything()
-  t.deepEqual(before, { cues: [[], [], []], playlists: [] })
+  t.deepEqual(before, { cues: [[], [], []], notes: [{}, {}, {}], playlists: [] })
   const dry = await importJson(home!, ['rekordbox', rekordbox, '--dry-run'])
   t.true(dry.dryRun)
   t.false(dry.applied)
   t.true(dry.summary.changes > 0)
   const dryText = await importCli(home!, ['traktor', traktor, '--dry-run'])
   t.is(dryText.code, 0, dryText.stderr)
-  t.regex(dryText.stdout, /Dry run: would add 3 and change 0 cues, create 1 playlists and add 2 playlist entries; nothing changed\./)
+  t.regex(dryText.stdout, /Dry run: would add 3 and change 0 cues, set 1 notes, create 1 playlists and add 2 playlist entries; nothing changed\./)
   t.regex(dryText.stdout, /^Read with 1 warning \(things read past\), first: line \d+: .*SMARTLIST/)
   t.regex(dryText.stdout, /Not matched:\n {2}\/Volumes\/USB\/Sets\/gone\.mp3: /)
   t.deepEqual(await everything(), before, 'the dry runs changed nothing')
@@ -174,15 +176,10 @@ test('rekordbox and Traktor imports land cues and playlists on the node; a dry r
   t.deepEqual(rb.ambiguous.map((x) => [x.entryId, x.candidates]), [['4', twins]])
   t.deepEqual(rb.unmatched.map((x) => x.entryId), ['5'])
   t.deepEqual(rb.duplicates, [{ entryId: '6', duplicateOf: '1', sha256: A.sha256 }])
-  t.deepEqual(rb.tracks[0]!.notCarried, {
-    rating: 4,
-    color: '#ff007f',
-    comment: 'opener',
-    playCount: 9,
-    bpm: 128,
-    key: 'A minor',
-    grid: [{ positionMs: 25, bpm: 128, beatOfBar: 1 }],
-  })
+  const notesA = { grid: [{ position: 0.025, bpm: 128, beat: 1 }], key: 'A minor', rating: 4, color: '#ff007f', comment: 'opener', plays: 9 }
+  t.deepEqual(rb.tracks[0]!.notes.set, notesA)
+  t.deepEqual(rb.tracks[0]!.notCarried, { bpm: 128 })
+  t.deepEqual(await notesOf(A), notesA, 'the grid, key, rating, colour, comment and play count are the track\'s notes')
 
   const strip = (cues: unknown[]) => (cues as Array<Record<string, unknown>>).map(({ id: _id, ...c }) => c)
   t.deepEqual(strip(await cuesOf(A)), [
@@ -221,6 +218,8 @@ test('rekordbox and Traktor imports land cues and playlists on the node; a dry r
     [C.sha256, 'tags-duration'],
   ])
   t.deepEqual(tk.summary, { ...tk.summary, cuesAdded: 2, cuesChanged: 0, playlistsCreated: 1, playlistEntriesAdded: 2 })
+  t.deepEqual(tk.tracks[0]!.notes, { set: {}, unchanged: ['plays'], notCarried: [] }, 'a play count only goes up (Traktor says 4, djcloud has 9)')
+  t.deepEqual(await notesOf(A), notesA)
   t.deepEqual(strip(await cuesOf(A)), [
     { kind: 'memory', position: 0.25, length: 0.5 },
     { kind: 'hot', slot: 'B', position: 0.5, color: '#ff8c00', length: 0.75 },

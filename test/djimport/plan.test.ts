@@ -5,7 +5,7 @@
 import test from 'ava'
 import { matchTracks, planImport, importedCueId, type CurrentState, type LibraryTrack } from '../../src/djimport/index.ts'
 import type { DjLibrary, DjTrack } from '../../src/djformats/index.ts'
-import type { Cue } from '../../src/library/index.ts'
+import type { Cue, TrackNotes } from '../../src/library/index.ts'
 
 const hex = (c: string) => c.repeat(64)
 const A = hex('a')
@@ -47,7 +47,7 @@ const trackA: DjTrack = {
   ],
 }
 
-const empty = (): CurrentState => ({ cues: new Map(), playlists: new Map(), audioOf: new Map(library.map((t) => [t.sha256, t.audioHash])) })
+const empty = (): CurrentState => ({ cues: new Map(), notes: new Map(), playlists: new Map(), audioOf: new Map(library.map((t) => [t.sha256, t.audioHash])) })
 
 test('imported cues become djcloud cues: hot A-H, memory, loops with length and colour; fades and a second slot A are listed, not carried', (t) => {
   const lib = dj([trackA])
@@ -62,8 +62,31 @@ test('imported cues become djcloud cues: hot A-H, memory, loops with length and 
   ])
   t.true(tp.cues.add.every((c) => c.id === importedCueId(hex('1'), c)))
   t.deepEqual(tp.cues.notCarried.map((n) => n.reason), ['djcloud has no fade-in markers', 'the file gives hot cue A twice; the first is taken'])
-  t.deepEqual(tp.notCarried, { rating: 4, color: '#ff0000', comment: 'peak time', playCount: 12, bpm: 128, key: 'A minor', grid: trackA.grid })
+  t.deepEqual(tp.notes.set, { grid: [{ position: 0.0255, bpm: 128, beat: 1 }], key: 'A minor', rating: 4, color: '#ff0000', comment: 'peak time', plays: 12 })
+  t.deepEqual(tp.notCarried, { bpm: 128 }, 'the file\'s average tempo: the grid gives the tempo')
   t.is(tp.cuesAfter?.length, 4)
+})
+
+test('notes: a field the file gives is set when it differs, kept when the same; a rating or play count of 0 is none given; rows djcloud cannot keep are listed', (t) => {
+  const lib = dj([
+    {
+      ...trackA,
+      rating: 0,
+      playCount: 0,
+      comment: 'line\r\none\u0007',
+      grid: [{ positionMs: 0, bpm: 128, beatOfBar: 1 }, { positionMs: 0, bpm: 129, beatOfBar: 1 }, { positionMs: 1000, bpm: 0.5, beatOfBar: 1 }, { positionMs: 2000, bpm: 140, beatOfBar: 2 }],
+    },
+  ])
+  const state = empty()
+  ;(state.notes as Map<string, unknown>).set(hex('1'), { key: 'A minor', rating: 5, color: '#00ff00' })
+  const tp = planImport(lib, matchTracks(lib.tracks, library, here), state).tracks[0]!
+  t.deepEqual(tp.notes.set, {
+    grid: [{ position: 0, bpm: 128, beat: 1 }, { position: 2, bpm: 140, beat: 2 }],
+    color: '#ff0000',
+    comment: 'line\none',
+  })
+  t.deepEqual(tp.notes.unchanged, ['key'])
+  t.deepEqual(tp.notes.notCarried.map((n) => n.reason), ['the same position as the row before', 'tempo outside 1-1000 BPM, beat outside 1-4 or position outside ±24 h'])
 })
 
 test('what djcloud has is kept: a hot slot the import fills is changed in place, other cues stay, an identical cue is unchanged', (t) => {
@@ -93,10 +116,12 @@ test('a plan made against its own result changes nothing (a re-import is idempot
   t.true(first.summary.changes > 0)
   const state = empty()
   state.cues = new Map(first.tracks.filter((x) => x.cuesAfter).map((x) => [x.audioHash, x.cuesAfter!]))
+  state.notes = new Map(first.tracks.map((x) => [x.audioHash, x.notes.set as TrackNotes]))
   state.playlists = new Map(first.playlists.map((p) => [p.name, p.add.map((sha256) => ({ sha256, audioHash: state.audioOf.get(sha256)! }))]))
   const again = planImport(lib, match, state)
   t.is(again.summary.changes, 0)
   t.true(again.tracks.every((x) => x.cuesAfter === undefined && x.cues.add.length === 0 && x.cues.change.length === 0))
+  t.deepEqual(again.tracks[0]!.notes, { set: {}, unchanged: ['grid', 'key', 'rating', 'color', 'comment', 'plays'], notCarried: [] })
   t.deepEqual(again.playlists.map((p) => [p.name, p.create, p.add.length, p.unchanged]), [['Sets › Friday', false, 0, 3]])
 })
 
@@ -131,7 +156,7 @@ test('playlists: folders kept as a path ("Gigs › 2026 › Club"); an existing 
   t.deepEqual(plan.playlists.find((p) => p.name === 'A\u2215B › C\u29f5D'), { name: 'A\u2215B › C\u29f5D', create: true, add: [], unchanged: 0, skipped: [] })
   t.regex(plan.playlists.find((p) => p.name === '..')!.skipped[0]!.reason, /not a playlist name/)
   t.is(plan.historyPlays, 3)
-  t.deepEqual(plan.summary, { entries: 3, matched: 2, cuesAdded: 0, cuesChanged: 0, playlistsCreated: 2, playlistEntriesAdded: 3, changes: 5 })
+  t.deepEqual(plan.summary, { entries: 3, matched: 2, cuesAdded: 0, cuesChanged: 0, notesSet: 0, playlistsCreated: 2, playlistEntriesAdded: 3, changes: 5 })
 })
 
 test('cue names djcloud cannot keep are cleaned (control characters out, at most 64 characters); cues past 64 a recording are listed', (t) => {

@@ -4,7 +4,7 @@
 import test from 'ava'
 import { importLibrary, type LibraryTrack, type NodeAccess, type PlaylistItem } from '../../src/djimport/index.ts'
 import type { DjLibrary } from '../../src/djformats/index.ts'
-import type { Cue } from '../../src/library/index.ts'
+import type { Cue, TrackNotes } from '../../src/library/index.ts'
 
 const hex = (i: number) => i.toString(16).padStart(64, '0')
 const library: LibraryTrack[] = Array.from({ length: 20 }, (_, i) => ({ sha256: hex(i + 1), audioHash: hex(i + 1001), size: 1, paths: [`/m/${i}.mp3`] }))
@@ -20,6 +20,7 @@ const opts = { exists: () => true, platform: 'linux' as const }
 
 function memoryNode(failPutAfter = Infinity) {
   const cues = new Map<string, Cue[]>()
+  const notes = new Map<string, TrackNotes>()
   const playlists = new Map<string, PlaylistItem[]>()
   const audio = new Map(library.map((t) => [t.sha256, t.audioHash]))
   let puts = 0
@@ -27,6 +28,11 @@ function memoryNode(failPutAfter = Infinity) {
   const node: NodeAccess = {
     library: async () => library,
     cues: async (h) => cues.get(h) ?? [],
+    notes: async (h) => notes.get(h) ?? {},
+    async putNotes(h, set) {
+      writes.push(`notes ${h}`)
+      notes.set(h, { ...notes.get(h), ...(set as TrackNotes) })
+    },
     playlistNames: async () => [...playlists.keys()],
     playlist: async (name) => playlists.get(name) ?? [],
     async putCues(h, set) {

@@ -20,7 +20,7 @@ const run = promisify(execFile)
 interface Plan {
   applied: boolean
   format: string
-  tracks: Array<{ entryId: string; sha256: string; method: string; timing?: { offsetMs: number; case?: string }; notCarried: Record<string, unknown> }>
+  tracks: Array<{ entryId: string; sha256: string; method: string; timing?: { offsetMs: number; case?: string }; notes: { set: Record<string, unknown> } }>
   playlists: Array<{ name: string; create: boolean; add: string[] }>
   summary: { changes: number; cuesAdded: number }
 }
@@ -84,8 +84,8 @@ test('Serato tags and crates land on the node as cues and playlists; dry runs an
   t.deepEqual(done.tracks.map((x) => [x.sha256, x.method]).sort(), [[A.sha256, 'path'], [B.sha256, 'path']].sort())
   const mp3 = done.tracks.find((x) => x.sha256 === A.sha256)!
   t.like(mp3.timing, { case: 'B' })
-  t.true(Math.abs(mp3.timing!.offsetMs + 26.122) < 0.001) // Serato's MP3 positions sit one frame later
-  t.like(mp3.notCarried, { color: '#993399' })
+  t.is(mp3.timing!.offsetMs, -26) // Serato's MP3 positions sit one frame (26.12 ms, to the ms) later
+  t.like(mp3.notes.set, { color: '#993399', grid: [{ position: 0.025, bpm: 128, beat: 1 }] })
   // Written on djcloud's timeline, stored on Serato's, imported back onto djcloud's: where they were.
   t.deepEqual(await cuesOf(A.audioHash), [
     { kind: 'memory', position: 0.5, length: 0.75, color: '#27aae1', name: 'Roll' },

@@ -8,16 +8,16 @@ import type { Cue } from '../../src/library/index.ts'
 
 const hex = (i: number) => i.toString(16).padStart(64, '0')
 const library: LibraryTrack[] = [
-  { sha256: hex(1), audioHash: hex(101), size: 1, paths: ['/m/b.mp3'] }, // header case B
-  { sha256: hex(2), audioHash: hex(102), size: 1, paths: ['/m/d.mp3'] }, // case D
-  { sha256: hex(3), audioHash: hex(103), size: 1, paths: ['/m/f.flac'] },
-  { sha256: hex(4), audioHash: hex(104), size: 1, paths: [], lastPaths: ['/m/far.mp3'] }, // held by another device
+  { sha256: hex(1), audioHash: hex(101), size: 1, format: 'mp3', paths: ['/m/b.mp3'] }, // header case B
+  { sha256: hex(2), audioHash: hex(102), size: 1, format: 'mp3', paths: ['/m/d.mp3'] }, // case D
+  { sha256: hex(3), audioHash: hex(103), size: 1, format: 'flac', paths: ['/m/f.flac'] },
+  { sha256: hex(4), audioHash: hex(104), size: 1, format: 'mp3', paths: [], lastPaths: ['/m/far.mp3'] }, // held by another device
 ]
 const headers: Record<string, Mp3TimingInfo> = {
   '/m/b.mp3': { case: 'B', sampleRate: 44100, samplesPerFrame: 1152 },
   '/m/d.mp3': { case: 'D', sampleRate: 48000, samplesPerFrame: 1152 },
 }
-const FRAME = (1152 * 1000) / 44100
+const FRAME = 26 // one frame at 44.1 kHz, to the whole ms
 
 function lib(format: DjLibrary['format']): DjLibrary {
   const entry = (id: string, location: string, size = 1) => ({
@@ -41,11 +41,13 @@ function node(): NodeAccess {
     playlistNames: async () => [],
     playlist: async () => [],
     putCues: async (h, set) => void cues.set(h, set),
+    notes: async () => ({}),
+    putNotes: async () => {},
     createPlaylist: async () => {},
     addToPlaylist: async () => {},
   }
 }
-const opts = { exists: (p: string) => p.startsWith('/m/') && !p.includes('far'), platform: 'linux' as const, dryRun: true, timingOf: async (p: string) => headers[p] }
+const opts = { exists: (p: string) => p.startsWith('/m/') && !p.includes('far'), platform: 'linux' as const, dryRun: true, readTiming: (p: string) => headers[p] }
 const hotA = (plan: Awaited<ReturnType<typeof importLibrary>>['plan'], id: string) => plan.tracks.find((x) => x.entryId === id)!
 
 test('Traktor: case B moves one frame earlier, case D not at all; a cue inside that frame lands at 0', async (t) => {
@@ -53,10 +55,10 @@ test('Traktor: case B moves one frame earlier, case D not at all; a cue inside t
   const b = hotA(plan, 'b')
   t.deepEqual(b.timing, { offsetMs: -FRAME, case: 'B' })
   t.deepEqual(b.cues.add.map((c) => [c.slot, c.position]), [
-    ['A', Math.round(2000 - FRAME) / 1000],
+    ['A', (2000 - FRAME) / 1000],
     ['B', 0],
   ])
-  t.deepEqual(b.notCarried.grid, [{ positionMs: 100 - FRAME, bpm: 128, beatOfBar: 1 }])
+  t.deepEqual(b.notes.set.grid, [{ position: (100 - FRAME) / 1000, bpm: 128, beat: 1 }])
   const d = hotA(plan, 'd')
   t.deepEqual(d.timing, { offsetMs: 0, case: 'D' })
   t.deepEqual(d.cues.add.map((c) => c.position).sort(), [0.01, 2])

@@ -6,71 +6,24 @@ import { existsSync } from 'node:fs'
 import { resolveHome } from '../../home.ts'
 import { runningNode } from '../../node/index.ts'
 import { readApiToken } from '../../player/index.ts'
-import { DjFormatError, readDjFile, readMp3TimingInfo, type DjFormat, type DjLibrary } from '../../djformats/index.ts'
-import { DURATION_TOLERANCE_S, importLibrary, seratoSource, type ImportPlan, type LibraryTrack, type NodeAccess, type PlaylistItem } from '../../djimport/index.ts'
-import type { Cue } from '../../library/index.ts'
+import { DjFormatError, readDjFile, type DjFormat, type DjLibrary } from '../../djformats/index.ts'
+import { DURATION_TOLERANCE_S, httpNodeAccess, importLibrary, seratoSource, type ImportPlan } from '../../djimport/index.ts'
 import { UsageError, writeJson, type Command } from '../command.ts'
 import { callNode } from '../remote-library.ts'
 
 const FORMATS: readonly DjFormat[] = ['rekordbox', 'traktor', 'serato']
-const enc = encodeURIComponent
-
-interface ListedTrack {
-  sha256: string
-  audioHash: string
-  size: number
-  missing: boolean
-  paths: string[]
-  lastPaths?: string[]
-  tags: { title?: string; artist?: string; duration?: number }
-}
-
-interface ShownPlaylist {
-  playlist: { entries: Array<{ ref: { sha256: string; audio?: string }; track: { audioHash: string } | null }> }
-}
-
-function nodeAccess(call: <T>(method: string, path: string, body?: unknown) => Promise<T>): NodeAccess {
-  return {
-    async library() {
-      const { tracks } = await call<{ tracks: ListedTrack[] }>('GET', '/api/library')
-      return tracks
-        .filter((t) => !t.missing)
-        .map(
-          (t): LibraryTrack => ({
-            sha256: t.sha256,
-            audioHash: t.audioHash,
-            size: t.size,
-            paths: t.paths ?? [],
-            ...(t.lastPaths ? { lastPaths: t.lastPaths } : {}),
-            ...(t.tags.duration !== undefined ? { duration: t.tags.duration } : {}),
-            ...(t.tags.title ? { title: t.tags.title } : {}),
-            ...(t.tags.artist ? { artist: t.tags.artist } : {}),
-          }),
-        )
-    },
-    cues: async (h) => (await call<{ cues: Cue[] }>('GET', `/api/cues/${h}`)).cues,
-    playlistNames: async () => (await call<{ playlists: Array<{ name: string }> }>('GET', '/api/playlists')).playlists.map((p) => p.name),
-    async playlist(name) {
-      const { playlist } = await call<ShownPlaylist>('GET', `/api/playlists/${enc(name)}`)
-      return playlist.entries.map((e): PlaylistItem => ({ sha256: e.ref.sha256, audioHash: e.track?.audioHash ?? e.ref.audio ?? e.ref.sha256 }))
-    },
-    putCues: async (h, cues) => void (await call('PUT', `/api/cues/${h}`, { cues })),
-    createPlaylist: async (name) => void (await call('POST', '/api/playlists', { name })),
-    addToPlaylist: async (name, tracks) => void (await call('POST', `/api/playlists/${enc(name)}/tracks`, { tracks })),
-  }
-}
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
 
-function notCarriedText(n: ImportPlan['tracks'][number]['notCarried']): string[] {
+/** The notes an import sets, as text: "grid (2 rows), key F minor, rating 4, ...". */
+function notesText(n: ImportPlan['tracks'][number]['notes']['set']): string[] {
   const out: string[] = []
+  if (n.grid) out.push(`grid (${plural(n.grid.length, 'row')}, ${n.grid[0]!.bpm} BPM)`)
+  if (n.key) out.push(`key ${n.key}`)
   if (n.rating !== undefined) out.push(`rating ${n.rating}`)
-  if (n.color !== undefined) out.push(`colour ${n.color}`)
-  if (n.comment !== undefined) out.push('comment')
-  if (n.playCount !== undefined) out.push(`play count ${n.playCount}`)
-  if (n.bpm !== undefined) out.push(`bpm ${n.bpm}`)
-  if (n.key !== undefined) out.push(`key ${n.key}`)
-  if (n.grid) out.push(`grid (${plural(n.grid.length, 'row')})`)
+  if (n.color) out.push(`colour ${n.color}`)
+  if (n.comment) out.push('comment')
+  if (n.plays !== undefined) out.push(`plays ${n.plays}`)
   return out
 }
 
@@ -84,11 +37,13 @@ function planText(file: string, plan: ImportPlan, dryRun: boolean, applied: bool
   if (plan.tracks.length) lines.push('Tracks:')
   for (const t of plan.tracks) {
     const c = t.cues
-    const kept = notCarriedText(t.notCarried)
+    const notes = notesText(t.notes.set)
+    const skipped = [...c.notCarried, ...t.notes.notCarried]
     lines.push(
       `  ${[t.artist, t.title].filter(Boolean).join(' - ') || t.entryId}  [${t.method}, ${t.sha256.slice(0, 12)}]  cues: ${c.add.length} to add, ${c.change.length} to change, ${c.unchanged} unchanged` +
-        (c.notCarried.length ? `; ${c.notCarried.length} not carried (${c.notCarried.map((x) => `${x.what}: ${x.reason}`).join('; ')})` : '') +
-        (kept.length ? `; not carried (djcloud has no place): ${kept.join(', ')}` : ''),
+        (notes.length ? `; notes to set: ${notes.join(', ')}` : '') +
+        (t.notes.unchanged.length ? `; notes unchanged: ${t.notes.unchanged.join(', ')}` : '') +
+        (skipped.length ? `; ${skipped.length} not carried (${skipped.map((x) => `${x.what}: ${x.reason}`).join('; ')})` : ''),
     )
     if (t.timing && 'unknown' in t.timing) lines.push(`      timing: not moved: ${t.timing.unknown}`)
     else if (t.timing && t.timing.offsetMs !== 0) lines.push(`      timing: positions moved ${t.timing.offsetMs.toFixed(1)} ms onto djcloud's timeline (MP3 header case ${t.timing.case})`)
@@ -108,9 +63,9 @@ function planText(file: string, plan: ImportPlan, dryRun: boolean, applied: bool
   if (plan.historyPlays) lines.push(`Not carried: ${plural(plan.historyPlays, 'history play')} (djcloud keeps no play history).`)
   lines.push(
     dryRun
-      ? `Dry run: would add ${s.cuesAdded} and change ${s.cuesChanged} cues, create ${s.playlistsCreated} playlists and add ${s.playlistEntriesAdded} playlist entries; nothing changed.`
+      ? `Dry run: would add ${s.cuesAdded} and change ${s.cuesChanged} cues, set ${s.notesSet} notes, create ${s.playlistsCreated} playlists and add ${s.playlistEntriesAdded} playlist entries; nothing changed.`
       : applied
-        ? `Imported: ${s.cuesAdded} cues added, ${s.cuesChanged} changed, ${s.playlistsCreated} playlists created, ${s.playlistEntriesAdded} playlist entries added.`
+        ? `Imported: ${s.cuesAdded} cues added, ${s.cuesChanged} changed, ${s.notesSet} notes set, ${s.playlistsCreated} playlists created, ${s.playlistEntriesAdded} playlist entries added.`
         : 'Nothing to change: djcloud already has everything this file carries.',
   )
   return lines.join('\n') + '\n'
@@ -118,15 +73,16 @@ function planText(file: string, plan: ImportPlan, dryRun: boolean, applied: bool
 
 export const importCommand: Command = {
   name: 'import',
-  summary: 'Import cue points, loops and playlists from rekordbox XML, Traktor NML or Serato tags and crates, matched to your library.',
+  summary: 'Import cue points, loops, grids, notes and playlists from rekordbox XML, Traktor NML or Serato tags and crates, matched to your library.',
   usage: 'rekordbox|traktor FILE | serato PATH [--dry-run] [--json]',
   details:
     'Each entry of the file is matched to a track of the library held by your devices: by its path when the\n' +
     `file is here and scanned, else by file name + size + duration, else by artist + title + duration (±${DURATION_TOLERANCE_S} s).\n` +
     'Entries that match several recordings, or none, are listed and left out. Hot cues A-H, memory cues and\n' +
     'loops become cue points; playlists become playlists named by their folder path ("Folder › Sub › Playlist").\n' +
-    'Nothing djcloud has is removed; importing the same file again changes nothing. Ratings, colours, comments,\n' +
-    'play counts, tempo, key, beat grids and play history have no place in djcloud yet: the plan lists them.\n' +
+    'The beat grid, key, rating, colour, comment and play count become the track\'s notes (the grid and key win over\n' +
+    'djcloud\'s analysis, which is kept). Nothing djcloud has is removed; importing the same file again changes\n' +
+    'nothing. Play history is not carried.\n' +
     'serato PATH: a music folder (and its _Serato_ folder) or a _Serato_ folder: the Serato tags inside the\n' +
     'library\'s files under it are read (hot cues, saved loops, grid, colour), its crates become playlists.\n' +
     'MP3 positions are moved onto djcloud\'s timeline by the file\'s LAME/Xing header (docs/serato.md).\n' +
@@ -143,7 +99,7 @@ export const importCommand: Command = {
     const node = await runningNode(home)
     if (!node) throw new Error('no node runs on this home: start it with "djcloud serve" (it keeps and publishes cue points and playlists)')
     const token = (await readApiToken(home)) ?? ''
-    const access = nodeAccess((m, p, b) => callNode(node, token, m, p, b))
+    const access = httpNodeAccess((m, p, b) => callNode(node, token, m, p, b))
     let lib: DjLibrary
     try {
       lib = format === 'serato' ? (await seratoSource(file, await access.library())).lib : await readDjFile(file, format as DjFormat)
@@ -153,10 +109,10 @@ export const importCommand: Command = {
       throw err
     }
     const dryRun = values['dry-run'] === true
-    const { plan, applied } = await importLibrary(lib, access, { exists: existsSync, dryRun, timingOf: readMp3TimingInfo })
+    const { plan, applied } = await importLibrary(lib, access, { exists: existsSync, dryRun })
     if (values.json) return writeJson(stdout, { file, dryRun, applied, ...plan, warnings: lib.warnings.length + lib.warningsDropped })
     const warned = lib.warnings.length + lib.warningsDropped
-    if (warned) stdout.write(`Read with ${plural(warned, 'warning')} (things read past), first: ${lib.warnings[0]!.line ? `line ${lib.warnings[0]!.line}: ` : ""}${lib.warnings[0]!.message}\n`)
+    if (warned) stdout.write(`Read with ${plural(warned, 'warning')} (things read past), first: ${lib.warnings[0]!.line ? `line ${lib.warnings[0]!.line}: ` : ''}${lib.warnings[0]!.message}\n`)
     stdout.write(planText(file, plan, dryRun, applied))
   },
 }
