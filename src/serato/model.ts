@@ -25,6 +25,16 @@ export interface SeratoTrackTags {
 /** Hot cues Serato has. */
 export const SERATO_HOT_CUES = 8
 
+/**
+ * The colours Serato gives hot cues 1-8 and saved loops when the DJ picks
+ * none (as stored; Mixxx's kSeratoTrackMetadataHotcueColorPalette, and every
+ * cue of serato-tags' test data). Serato always stores a colour, so these
+ * read as "no colour": a cue djcloud wrote without one comes back without
+ * one, and a re-import changes nothing.
+ */
+export const SERATO_CUE_COLORS = ['#cc0000', '#cc8800', '#0000cc', '#cccc00', '#00cc00', '#cc00cc', '#00cccc', '#8800cc'] as const
+export const SERATO_LOOP_COLOR = '#27aae1'
+
 /** Grid rows from Serato's markers: a non-terminal marker's tempo is its beats over the time to the next. */
 export function gridOf(markers: readonly SeratoGridMarker[], warn: (m: string) => void): DjBeat[] {
   const rows: DjBeat[] = []
@@ -85,14 +95,16 @@ export function seratoTrackTags(p: SeratoPayloads): SeratoTrackTags {
     }
   }
   for (const q of [...cues.values()].sort((a, b) => a.index - b.index)) {
-    out.cues.push({ type: 'cue', slot: q.index, positionMs: q.positionMs, color: q.color, ...(q.name ? { name: q.name } : {}) })
+    const color = q.color === SERATO_CUE_COLORS[q.index] ? undefined : q.color
+    out.cues.push({ type: 'cue', slot: q.index, positionMs: q.positionMs, ...(color ? { color } : {}), ...(q.name ? { name: q.name } : {}) })
   }
   for (const l of [...loops.values()].sort((a, b) => a.index - b.index)) {
     if (l.endMs <= l.startMs) {
       out.warnings.push(`Serato loop ${l.index + 1} ends (${l.endMs} ms) before it starts (${l.startMs} ms): passed over`)
       continue
     }
-    out.cues.push({ type: 'loop', slot: null, positionMs: l.startMs, lengthMs: l.endMs - l.startMs, ...(l.color ? { color: l.color } : {}), ...(l.name ? { name: l.name } : {}) })
+    const color = l.color === SERATO_LOOP_COLOR ? undefined : l.color
+    out.cues.push({ type: 'loop', slot: null, positionMs: l.startMs, lengthMs: l.endMs - l.startMs, ...(color ? { color } : {}), ...(l.name ? { name: l.name } : {}) })
   }
   const stored = m1?.trackColor && m1.trackColor !== '#ffffff' ? m1.trackColor : m2?.trackColor
   const shown = stored ? trackColorShown(stored) : undefined

@@ -14,7 +14,7 @@ import { SeratoError } from './errors.ts'
 import { withGeobs } from './id3-write.ts'
 import { buildMarkers1, MARKERS1_LOOPS } from './markers1-build.ts'
 import { buildMarkers2, type SeratoCue, type SeratoLoop } from './markers2.ts'
-import { SERATO_HOT_CUES } from './model.ts'
+import { SERATO_CUE_COLORS, SERATO_HOT_CUES, SERATO_LOOP_COLOR } from './model.ts'
 
 export interface SeratoWriteResult {
   file: string
@@ -31,7 +31,6 @@ export type SeratoWritable = Pick<DjTrack, 'cues' | 'grid'> & Partial<Pick<DjTra
 
 /** Serato's saved loops: Markers2 takes 8 (what Serato DJ shows), Markers_ 9. */
 const MAX_LOOPS = Math.min(8, MARKERS1_LOOPS)
-const DEFAULT_CUE_COLOR = '#cc0000'
 /** Tags this module writes and so replaces (the grid only when there is one to write). */
 const OURS = ['Serato Markers2', 'Serato Markers_', 'Serato BeatGrid']
 /** Largest ID3 tag read in to rebuild (Serato's overview and cover art fit well under). */
@@ -48,10 +47,10 @@ export function seratoEntries(t: SeratoWritable, shiftMs: number) {
   for (const c of t.cues) {
     if (c.type === 'loop' && c.lengthMs !== undefined) {
       if (loops.length >= MAX_LOOPS) leftOut.push(`${at(c)}: Serato keeps ${MAX_LOOPS} saved loops`)
-      else loops.push({ index: loops.length, startMs: pos(c.positionMs), endMs: pos(c.positionMs + c.lengthMs), name: c.name ?? '', locked: false, ...(c.color ? { color: c.color } : {}) })
+      else loops.push({ index: loops.length, startMs: pos(c.positionMs), endMs: pos(c.positionMs + c.lengthMs), name: c.name ?? '', locked: false, color: c.color ?? SERATO_LOOP_COLOR })
     } else if ((c.type === 'cue' || c.type === 'grid' || c.type === 'loop') && c.slot !== null && c.slot < SERATO_HOT_CUES) {
       if (cues.some((q) => q.index === c.slot)) leftOut.push(`${at(c)}: hot cue ${String.fromCharCode(65 + c.slot)} given twice`)
-      else cues.push({ index: c.slot, positionMs: pos(c.positionMs), color: c.color ?? DEFAULT_CUE_COLOR, name: c.name ?? '' })
+      else cues.push({ index: c.slot, positionMs: pos(c.positionMs), color: c.color ?? SERATO_CUE_COLORS[c.slot]!, name: c.name ?? '' })
     } else if (c.type === 'cue' || c.type === 'loop') leftOut.push(`${at(c)}: Serato has no memory cues`)
     else leftOut.push(`${at(c)}: Serato has no ${c.type} markers`)
   }
@@ -73,9 +72,9 @@ export function seratoGrid(grid: readonly DjBeat[], shiftMs: number): SeratoGrid
  * Writes `t`'s hot cues, saved loops, grid and colour into `file` (an MP3) as
  * Serato tags, replacing the Serato tags it had; every other tag and the
  * audio are kept byte for byte. Positions are djcloud's: they are moved onto
- * Serato's timeline here.
+ * Serato's timeline here (unless `onSeratoTimeline`: already moved).
  */
-export async function writeSeratoTags(file: string, t: SeratoWritable): Promise<SeratoWriteResult> {
+export async function writeSeratoTags(file: string, t: SeratoWritable, opts: { onSeratoTimeline?: boolean } = {}): Promise<SeratoWriteResult> {
   const ext = extname(file).toLowerCase()
   if (ext !== '.mp3') {
     const why =
@@ -88,7 +87,8 @@ export async function writeSeratoTags(file: string, t: SeratoWritable): Promise<
   }
   const timing = await readMp3TimingInfo(file)
   if (!timing) throw new SeratoError('ERR_CANNOT_WRITE', `${file}: no MPEG audio frames found: not written`)
-  const shiftMs = -timingOffsetMs('serato', timing)
+  // An export's model is on Serato's timeline already (djexport moves it); a model entry is on djcloud's.
+  const shiftMs = opts.onSeratoTimeline ? 0 : -timingOffsetMs('serato', timing)
   const { cues, loops, leftOut } = seratoEntries(t, shiftMs)
   const stored = trackColorStored(t.color)
   const geobs = [

@@ -34,7 +34,7 @@ test('Serato tags and crates land on the node as cues and playlists; dry runs an
   const a = await makeAudio(music, 'mp3', { name: 'a.mp3', seconds: 3, frequency: 440, tags: { artist: 'Ana', title: 'Serato Mp3' } })
   await writeSeratoTags(a, {
     cues: [
-      { type: 'cue', slot: 0, positionMs: 1500, color: '#cc0000', name: 'Intro' },
+      { type: 'cue', slot: 0, positionMs: 1500, color: '#e62828', name: 'Intro' },
       { type: 'loop', slot: null, positionMs: 500, lengthMs: 750, name: 'Roll' },
     ],
     grid: [{ positionMs: 25, bpm: 128, beatOfBar: 1 }],
@@ -45,7 +45,7 @@ test('Serato tags and crates land on the node as cues and playlists; dry runs an
   const b = join(music, 'b.flac')
   await run('ffmpeg', [
     '-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=550:duration=4', '-metadata', 'title=Serato Flac',
-    '-metadata', `SERATO_MARKERS_V2=${envelope('Serato Markers2', buildMarkers2({ cues: [{ index: 2, positionMs: 100, color: '#0000cc', name: '' }], loops: [] }))}`,
+    '-metadata', `SERATO_MARKERS_V2=${envelope('Serato Markers2', buildMarkers2({ cues: [{ index: 2, positionMs: 100, color: '#88cc00', name: '' }], loops: [] }))}`,
     '-metadata', `SERATO_BEATGRID=${envelope('Serato BeatGrid', buildBeatGrid([{ positionS: 0.1, bpm: 120 }]))}`,
     '-threads', '1', b,
   ])
@@ -88,10 +88,10 @@ test('Serato tags and crates land on the node as cues and playlists; dry runs an
   t.like(mp3.notes.set, { color: '#993399', grid: [{ position: 0.025, bpm: 128, beat: 1 }] })
   // Written on djcloud's timeline, stored on Serato's, imported back onto djcloud's: where they were.
   t.deepEqual(await cuesOf(A.audioHash), [
-    { kind: 'memory', position: 0.5, length: 0.75, color: '#27aae1', name: 'Roll' },
-    { kind: 'hot', slot: 'A', position: 1.5, name: 'Intro', color: '#cc0000' },
+    { kind: 'memory', position: 0.5, length: 0.75, name: 'Roll' },
+    { kind: 'hot', slot: 'A', position: 1.5, name: 'Intro', color: '#e62828' },
   ])
-  t.deepEqual(await cuesOf(B.audioHash), [{ kind: 'hot', slot: 'C', position: 0.1, color: '#0000cc' }])
+  t.deepEqual(await cuesOf(B.audioHash), [{ kind: 'hot', slot: 'C', position: 0.1, color: '#88cc00' }])
   t.deepEqual(
     (await playlists()).map((p) => [p.name, p.tracks]).sort(),
     [

@@ -74,12 +74,14 @@ test('Markers2 from a real file: hot cues by index with colours and names, saved
   t.is(m.trackColor, '#ffffff')
   t.false(m.bpmLock)
 
-  // In the model: hot cues A-H by index, loops as memory loops with their length, no track colour (#ffffff is none).
+  // In the model: hot cues A-H by index, loops as memory loops with their length, no track colour (#ffffff is none);
+  // the colours Serato gives when none is picked (each slot's own, the loops' blue) are no colour.
   const tags = seratoTrackTags({ container: 'mp4', tags: { 'Serato Markers2': realMarkers2() }, warnings: [] })
   t.deepEqual(tags.cues.slice(0, 2), [
-    { type: 'cue', slot: 0, positionMs: 254, color: '#cc0000', name: 'Start' },
-    { type: 'cue', slot: 1, positionMs: 21124, color: '#cc8800', name: 'After Intro' },
+    { type: 'cue', slot: 0, positionMs: 254, name: 'Start' },
+    { type: 'cue', slot: 1, positionMs: 21124, name: 'After Intro' },
   ])
+  t.true(tags.cues.every((c) => c.color === undefined))
   t.deepEqual(tags.cues.filter((c) => c.type === 'loop').map((c) => [c.slot, c.positionMs, c.lengthMs, c.name]), [
     [null, 254, 2087, undefined],
     [null, 100428, 8348, 'Electric Guitar'],
@@ -133,6 +135,7 @@ test('Markers_ wins over Markers2 where both are present; a hot cue 1-5 it leave
     { type: 'cue', slot: 0, positionMs: 1200, color: '#cc8800', name: 'Intro' },
     { type: 'cue', slot: 6, positionMs: 9000, color: '#0000cc', name: 'Six' },
   ])
+  t.is(seratoTrackTags({ container: 'id3', tags: { 'Serato Markers2': markers2 }, warnings: [] }).cues[0]!.color, undefined) // slot A's own red
 })
 
 test('BeatGrid: the documented one-marker grid, and non-terminal markers give their tempo by beats over time', (t) => {
