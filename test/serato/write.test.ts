@@ -128,3 +128,19 @@ test('a FLAC with Serato Vorbis comments (as Serato writes them) is read', async
   t.deepEqual(read.grid, [{ positionMs: 250, bpm: 124, beatOfBar: 1 }])
   t.is(read.timing, undefined) // not an MP3: no offset
 })
+
+test('a file whose Serato tag is damaged: a warning, the other tags still read, nothing thrown', async (t) => {
+  const dir = await tempDir(t)
+  const file = await mp3(dir)
+  await writeSeratoTags(file, { cues: cues.slice(0, 2), grid })
+  const bytes = await readFile(file)
+  // Break Markers2's base64 in place (same length): a character outside the alphabet.
+  const at = bytes.indexOf(Buffer.from('Serato Markers2\0', 'latin1')) + 'Serato Markers2\0'.length + 2
+  bytes[at + 5] = 0x2a // '*'
+  await writeFile(file, bytes)
+  const read = (await readSeratoFile(file))!
+  t.is(read.warnings.length, 1)
+  t.regex(read.warnings[0]!, /^Serato Markers2: base64 text holds a character outside the alphabet$/)
+  t.is(read.grid.length, 2) // the BeatGrid still reads
+  t.deepEqual(read.cues.map((c) => c.slot), [0, 3]) // from Markers_, which Serato prefers anyway
+})
