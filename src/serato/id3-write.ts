@@ -37,6 +37,17 @@ function geobDescription(body: Buffer): string | undefined {
   return body.toString(enc === 3 ? 'utf8' : 'latin1', nameEnd + 1, descEnd)
 }
 
+/** The data of the first GEOB frame with this description (after its MIME type, file name and description), if any. */
+export function geobData(frames: readonly Frame[], description: string): Buffer | undefined {
+  const f = frames.find((x) => x.id === 'GEOB' && x.description === description)
+  if (!f) return undefined
+  const body = f.raw.subarray(10)
+  const mimeEnd = body.indexOf(0, 1)
+  const nameEnd = body.indexOf(0, mimeEnd + 1)
+  const descEnd = body.indexOf(0, nameEnd + 1)
+  return body.subarray(descEnd + 1)
+}
+
 /** The frames of the ID3v2.3/2.4 tag at the start of `file` and the tag's whole size (0, no tag). */
 export function readId3Frames(file: Buffer, what: string): { major: 3 | 4; frames: Frame[]; size: number } {
   if (file.length < 10 || file.toString('latin1', 0, 3) !== 'ID3') return { major: 4, frames: [], size: 0 }

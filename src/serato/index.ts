@@ -6,7 +6,7 @@
 export { SeratoError } from './errors.ts'
 export type { SeratoErrorCode } from './errors.ts'
 export { parseMarkers2, buildMarkers2, markers2Content, markers2Entries } from './markers2.ts'
-export type { SeratoCue, SeratoLoop, SeratoMarkers2 } from './markers2.ts'
+export type { SeratoCue, SeratoLoop, SeratoMarkers2, Markers2Input } from './markers2.ts'
 export { parseMarkers1, serato32, toSerato32 } from './markers1.ts'
 export type { SeratoMarker1, SeratoMarkers1 } from './markers1.ts'
 export { buildMarkers1 } from './markers1-build.ts'

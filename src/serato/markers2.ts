@@ -33,9 +33,12 @@ export interface SeratoMarkers2 {
   /** The track colour as stored (Serato stores the colour picker's value; see trackColorShown). */
   trackColor?: string
   bpmLock?: boolean
-  /** Entry types read past (FLIP, ...), in order. */
-  skipped: string[]
+  /** Entries of other types (FLIP, ...), in order, as their bytes: not read, but kept when the tag is rewritten. */
+  others: Array<{ type: string; body: Uint8Array }>
 }
+
+/** What a Markers2 is built from: others may be left out. */
+export type Markers2Input = Omit<SeratoMarkers2, 'others'> & { others?: SeratoMarkers2['others'] }
 
 const WHAT = 'Serato Markers2'
 /** Caps far above what Serato writes (8 cues, 8 loops, a few more entries; under 1 KiB). */
@@ -73,7 +76,7 @@ function tailName(c: Cursor): string {
 
 export function parseMarkers2(data: Uint8Array): SeratoMarkers2 {
   const content = markers2Content(data)
-  const out: SeratoMarkers2 = { cues: [], loops: [], skipped: [] }
+  const out: SeratoMarkers2 = { cues: [], loops: [], others: [] }
   const c = new Cursor(content, WHAT)
   if (c.left === 0) return out // an empty tag: nothing set
   const a = c.u8('content version')
@@ -118,7 +121,7 @@ export function parseMarkers2(data: Uint8Array): SeratoMarkers2 {
         out.bpmLock = body.u8('lock') !== 0
         break
       default:
-        out.skipped.push(type)
+        if (type.length > 0 && /^[\x21-\x7e]+$/.test(type)) out.others.push({ type, body: Buffer.from(body.buf) })
     }
   }
   return out
@@ -134,8 +137,8 @@ function entry(type: string, body: Buffer): Buffer {
 const rgbBytes = (color: string) => Buffer.from(color.slice(1), 'hex')
 const cstr = (s: string) => Buffer.concat([Buffer.from(s, 'utf8'), Buffer.alloc(1)])
 
-/** The entry list (01 01, entries, NUL), as Serato writes it: COLOR, CUEs, LOOPs, BPMLOCK. */
-export function markers2Entries(m: Omit<SeratoMarkers2, 'skipped'>): Buffer {
+/** The entry list (01 01, entries, NUL), as Serato writes it: COLOR, CUEs, LOOPs, the others (FLIP, ...), BPMLOCK. */
+export function markers2Entries(m: Markers2Input): Buffer {
   const parts: Buffer[] = [Buffer.from([1, 1])]
   parts.push(entry('COLOR', Buffer.concat([Buffer.alloc(1), rgbBytes(m.trackColor ?? '#ffffff')])))
   for (const q of m.cues) {
@@ -152,6 +155,7 @@ export function markers2Entries(m: Omit<SeratoMarkers2, 'skipped'>): Buffer {
     const tail = Buffer.from([0xff, 0xff, 0xff, 0xff, 0])
     parts.push(entry('LOOP', Buffer.concat([head, tail, rgbBytes(l.color ?? '#27aae1'), Buffer.from([0, l.locked ? 1 : 0]), cstr(l.name)])))
   }
+  for (const o of m.others ?? []) parts.push(entry(o.type, Buffer.from(o.body)))
   parts.push(entry('BPMLOCK', Buffer.from([m.bpmLock ? 1 : 0])))
   parts.push(Buffer.alloc(1))
   return Buffer.concat(parts)
@@ -161,7 +165,7 @@ export function markers2Entries(m: Omit<SeratoMarkers2, 'skipped'>): Buffer {
 const MIN_PAYLOAD = 470
 
 /** The GEOB payload: 01 01, the entries in base64 (a line feed every 72 characters), NUL-padded. */
-export function buildMarkers2(m: Omit<SeratoMarkers2, 'skipped'>): Buffer {
+export function buildMarkers2(m: Markers2Input): Buffer {
   const text = Buffer.from(encodeSeratoBase64(markers2Entries(m), true), 'latin1')
   const out = Buffer.alloc(Math.max(MIN_PAYLOAD, text.length + 3))
   out[0] = 1

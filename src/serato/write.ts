@@ -11,9 +11,9 @@ import { id3v2Size, readMp3TimingInfo, timingOffsetMs } from '../djformats/index
 import { buildBeatGrid, type SeratoGridMarker } from './beatgrid.ts'
 import { trackColorStored } from './colors.ts'
 import { SeratoError } from './errors.ts'
-import { withGeobs } from './id3-write.ts'
+import { geobData, readId3Frames, withGeobs } from './id3-write.ts'
 import { buildMarkers1, MARKERS1_LOOPS } from './markers1-build.ts'
-import { buildMarkers2, type SeratoCue, type SeratoLoop } from './markers2.ts'
+import { buildMarkers2, parseMarkers2, type SeratoCue, type SeratoLoop, type SeratoMarkers2 } from './markers2.ts'
 import { SERATO_CUE_COLORS, SERATO_HOT_CUES, SERATO_LOOP_COLOR } from './model.ts'
 
 export interface SeratoWriteResult {
@@ -58,6 +58,18 @@ export function seratoEntries(t: SeratoWritable, shiftMs: number) {
   return { cues, loops, leftOut }
 }
 
+/** The file's Markers2, if it has a readable one (a damaged one is replaced: nothing in it can be kept). */
+function previousMarkers2(tag: Buffer, file: string): SeratoMarkers2 | undefined {
+  const data = geobData(readId3Frames(tag, file).frames, 'Serato Markers2')
+  if (!data) return undefined
+  try {
+    return parseMarkers2(data)
+  } catch (err) {
+    if (err instanceof SeratoError) return undefined
+    throw err
+  }
+}
+
 /** Grid rows as Serato markers: each row but the last says how many beats reach the next. */
 export function seratoGrid(grid: readonly DjBeat[], shiftMs: number): SeratoGridMarker[] {
   return grid.map((row, i) => {
@@ -90,12 +102,6 @@ export async function writeSeratoTags(file: string, t: SeratoWritable, opts: { o
   // An export's model is on Serato's timeline already (djexport moves it); a model entry is on djcloud's.
   const shiftMs = opts.onSeratoTimeline ? 0 : -timingOffsetMs('serato', timing)
   const { cues, loops, leftOut } = seratoEntries(t, shiftMs)
-  const stored = trackColorStored(t.color)
-  const geobs = [
-    { description: 'Serato Markers_', data: buildMarkers1({ cues, loops, trackColor: stored }) },
-    { description: 'Serato Markers2', data: buildMarkers2({ cues, loops, trackColor: stored, ...(t.bpmLock !== undefined ? { bpmLock: t.bpmLock } : {}) }) },
-    ...(t.grid.length ? [{ description: 'Serato BeatGrid', data: buildBeatGrid(seratoGrid(t.grid, shiftMs)) }] : []),
-  ]
 
   const src = await open(file, 'r')
   const tmp = join(dirname(file), `.${basename(file)}.djcloud-${randomBytes(4).toString('hex')}.tmp`)
@@ -108,6 +114,17 @@ export async function writeSeratoTags(file: string, t: SeratoWritable, opts: { o
     if (tagSize > MAX_TAG) throw new SeratoError('ERR_CANNOT_WRITE', `${file}: an ID3 tag of ${tagSize} bytes: not rewritten`)
     const tag = Buffer.alloc(tagSize)
     if (tagSize) await src.read(tag, 0, tagSize, 0)
+    // What Serato keeps that djcloud does not carry survives the rewrite: flips and
+    // other entries, the BPM lock, a saved loop's lock (same start and end).
+    const had = previousMarkers2(tag, file)
+    for (const l of loops) l.locked = had?.loops.some((h) => h.startMs === l.startMs && h.endMs === l.endMs && h.locked) ?? false
+    const stored = trackColorStored(t.color)
+    const bpmLock = t.bpmLock ?? had?.bpmLock
+    const geobs = [
+      { description: 'Serato Markers_', data: buildMarkers1({ cues, loops, trackColor: stored }) },
+      { description: 'Serato Markers2', data: buildMarkers2({ cues, loops, trackColor: stored, others: had?.others ?? [], ...(bpmLock !== undefined ? { bpmLock } : {}) }) },
+      ...(t.grid.length ? [{ description: 'Serato BeatGrid', data: buildBeatGrid(seratoGrid(t.grid, shiftMs)) }] : []),
+    ]
     // Without a grid to write, the file keeps the grid it has (Serato's own analysis).
     const head = withGeobs(tag, geobs, t.grid.length ? OURS : OURS.filter((d) => d !== 'Serato BeatGrid'), file)
     const out = await open(tmp, 'wx', mode)

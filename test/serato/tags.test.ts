@@ -187,7 +187,10 @@ test('Markers2 written and read back gives the same entries', (t) => {
     trackColor: '#ff99ff',
     bpmLock: true,
   }
-  t.deepEqual(parseMarkers2(buildMarkers2(m)), { ...m, skipped: [] })
+  t.deepEqual(parseMarkers2(buildMarkers2(m)), { ...m, others: [] })
+  // Entries of other types (FLIP, ...) are kept as their bytes and written back.
+  const flip = { type: 'FLIP', body: Buffer.from([0, 1, 2, 3]) }
+  t.deepEqual(parseMarkers2(buildMarkers2({ ...m, others: [flip] })).others, [flip])
 })
 
 // A deterministic byte mangler: every damaged payload reads or throws a SeratoError, never anything else.

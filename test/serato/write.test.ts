@@ -10,7 +10,7 @@ import { promisify } from 'node:util'
 import { parseFile } from 'music-metadata'
 import { id3v2Size, readMp3TimingInfo, timingOffsetMs, type DjCue } from '../../src/djformats/index.ts'
 import { hashFile } from '../../src/library/index.ts'
-import { readId3Frames, readSeratoFile, SeratoError, writeSeratoTags } from '../../src/serato/index.ts'
+import { buildMarkers2, parseMarkers2, readId3Frames, readSeratoFile, SeratoError, withGeobs, writeSeratoTags } from '../../src/serato/index.ts'
 import { tempDir } from '../helpers/temp.ts'
 
 const run = promisify(execFile)
@@ -143,4 +143,22 @@ test('a file whose Serato tag is damaged: a warning, the other tags still read, 
   t.regex(read.warnings[0]!, /^Serato Markers2: base64 text holds a character outside the alphabet$/)
   t.is(read.grid.length, 2) // the BeatGrid still reads
   t.deepEqual(read.cues.map((c) => c.slot), [0, 3]) // from Markers_, which Serato prefers anyway
+})
+
+test('what Serato keeps and djcloud does not carry survives a rewrite: flips, the BPM lock, a saved loop\'s lock', async (t) => {
+  const dir = await tempDir(t)
+  const file = await mp3(dir)
+  const flip = { type: 'FLIP', body: Buffer.from([0, 0, 1, 2, 3, 0]) }
+  // As Serato left it: the loop at 1.000-2.500 s on djcloud's timeline is 1026-2526 ms on Serato's (ffmpeg's MP3, case B), locked.
+  const serato = buildMarkers2({ cues: [], loops: [{ index: 0, startMs: 1026, endMs: 2526, name: 'Build', locked: true, color: '#27aae1' }], others: [flip], bpmLock: true })
+  await writeFile(file, withGeobs(await readFile(file), [{ description: 'Serato Markers2', data: serato }], [], file))
+  await writeSeratoTags(file, { cues, grid: [] })
+  const frame = readId3Frames(await readFile(file), file).frames.find((f) => f.description === 'Serato Markers2')!
+  const body = frame.raw.subarray(10)
+  const data = body.subarray(body.indexOf(0, body.indexOf(0, body.indexOf(0, 1) + 1) + 1) + 1)
+  const m = parseMarkers2(data)
+  t.deepEqual(m.others, [flip])
+  t.true(m.bpmLock)
+  t.deepEqual(m.loops.map((l) => [l.startMs, l.endMs, l.locked]), [[1026, 2526, true]])
+  t.deepEqual(m.cues.map((c) => c.index), [0, 3])
 })
