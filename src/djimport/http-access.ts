@@ -51,8 +51,8 @@ export function httpNodeAccess(call: ApiCall): NodeAccess {
           }),
         )
     },
-    cues: async (h) => (await call<{ cues: Cue[] }>('GET', `/api/cues/${h}`)).cues,
-    notes: async (h) => (await call<{ notes: TrackNotes }>('GET', `/api/notes/${h}`)).notes,
+    allCues: async () => new Map(Object.entries((await call<{ cues: Record<string, Cue[]> }>('GET', '/api/cues')).cues)),
+    allNotes: async () => new Map(Object.entries((await call<{ notes: Record<string, TrackNotes> }>('GET', '/api/notes')).notes)),
     playlistNames: async () => (await call<{ playlists: Array<{ name: string }> }>('GET', '/api/playlists')).playlists.map((p) => p.name),
     async playlist(name) {
       const { playlist } = await call<ShownPlaylist>('GET', `/api/playlists/${enc(name)}`)

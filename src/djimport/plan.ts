@@ -89,7 +89,9 @@ export interface ImportPlan {
 /** The id an imported cue gets: the same on every device and every run, so re-imports and imports on two devices agree. */
 export function importedCueId(audioHash: string, cue: Cue): string {
   const key = [audioHash, cue.kind, cue.slot ?? '', Math.round(cue.position * 1000), cue.length === undefined ? '' : Math.round(cue.length * 1000)].join('|')
-  return 'dj' + createHash('sha256').update(key).digest('base64url').slice(0, 14)
+  // Made flat through a buffer: 'dj' + a slice would keep the whole 43-character digest alive (V8 cons and
+  // sliced strings), some 100 bytes more for each of 160,000 cues of a large import.
+  return Buffer.from('dj' + createHash('sha256').update(key).digest('base64url').slice(0, 14), 'latin1').toString('latin1')
 }
 
 /** A location-only playlist entry's id in the match (it is matched like a collection entry with nothing but its path). */
@@ -97,6 +99,8 @@ export const locationEntryId = (location: string) => `location:${location}`
 
 /** A cue name djcloud can keep: control characters out, at most 64 characters and 256 bytes. */
 function cueName(name: string): string {
+  // Most names are short and clean: kept as they are without splitting them into characters (20,000 tracks x 8 cues).
+  if (name.length <= CUE_CAPS.nameChars && !/[\u0000-\u001f\u007f\ud800-\udfff]/.test(name) && Buffer.byteLength(name) <= CUE_CAPS.nameBytes) return name
   let out = [...name.replace(/[\u0000-\u001f\u007f]|\p{Cs}/gu, '')].slice(0, CUE_CAPS.nameChars).join('')
   while (Buffer.byteLength(out) > CUE_CAPS.nameBytes) out = [...out].slice(0, -1).join('')
   return out
@@ -183,6 +187,7 @@ function planCues(audioHash: string, imported: readonly DjCue[], have: readonly 
 
 /** A comment djcloud keeps: control characters but newline and tab out, at most 1024 bytes. */
 function commentText(text: string): string {
+  if (!/[\u0000-\u0008\u000b-\u001f\u007f\ud800-\udfff]/.test(text) && Buffer.byteLength(text) <= NOTE_CAPS.commentBytes) return text
   let out = text.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f]|\p{Cs}/gu, '')
   while (Buffer.byteLength(out) > NOTE_CAPS.commentBytes) out = [...out].slice(0, -1).join('')
   return out

@@ -12,10 +12,10 @@ import { flattenPlaylists, locationEntryId, planImport, type ImportPlan, type Pl
 export interface NodeAccess {
   /** The union library. */
   library(): Promise<LibraryTrack[]>
-  /** A recording's merged cues. */
-  cues(audioHash: string): Promise<Cue[]>
-  /** A recording's merged notes. */
-  notes(audioHash: string): Promise<TrackNotes>
+  /** Every recording's merged cues, by audio hash (recordings without cues absent): one request, not one a track. */
+  allCues(): Promise<Map<string, Cue[]>>
+  /** Every recording's merged notes, by audio hash. */
+  allNotes(): Promise<Map<string, TrackNotes>>
   /** djcloud's playlist names. */
   playlistNames(): Promise<string[]>
   playlist(name: string): Promise<PlaylistItem[]>
@@ -50,9 +50,6 @@ function locationEntries(lib: DjLibrary): DjTrack[] {
   return [...out.values()]
 }
 
-const hasNotes = (t: DjTrack) =>
-  t.grid.length > 0 || t.key !== undefined || (t.rating ?? 0) > 0 || t.color !== undefined || t.comment !== undefined || (t.playCount ?? 0) > 0
-
 /** Requests to the node in flight at once: its cue writes run one at a time anyway; this hides the round trips. */
 const IN_FLIGHT = 8
 
@@ -74,18 +71,12 @@ export async function importLibrary(lib: DjLibrary, node: NodeAccess, opts: Impo
   const library = await node.library()
   const match = matchTracks([...lib.tracks, ...locationEntries(lib)], library, opts)
   const audioOf = new Map(library.map((t) => [t.sha256, t.audioHash]))
+  // What djcloud has of the matched recordings (the rest dropped at once: a library may hold many more).
+  const matched = new Set(match.matched.map((m) => m.audioHash))
   const cues = new Map<string, Cue[]>()
-  const withCues = new Set(lib.tracks.filter((t) => t.cues.length).map((t) => t.id))
-  await eachLimited(
-    match.matched.filter((m) => withCues.has(m.entryId)),
-    async (m) => void cues.set(m.audioHash, await node.cues(m.audioHash)),
-  )
+  for (const [h, c] of await node.allCues()) if (matched.has(h)) cues.set(h, c)
   const notes = new Map<string, TrackNotes>()
-  const noted = new Set(lib.tracks.filter(hasNotes).map((t) => t.id))
-  await eachLimited(
-    match.matched.filter((m) => noted.has(m.entryId)),
-    async (m) => void notes.set(m.audioHash, await node.notes(m.audioHash)),
-  )
+  for (const [h, n] of await node.allNotes()) if (matched.has(h)) notes.set(h, n)
   const names = new Set(await node.playlistNames())
   const playlists = new Map<string, PlaylistItem[]>()
   for (const name of flattenPlaylists(lib.playlists).keys()) if (names.has(name)) playlists.set(name, await node.playlist(name))

@@ -223,3 +223,43 @@ test('export refuses what it should with one-line errors and keeps the old file'
   t.is(help.code, 0)
   t.regex(help.stdout, /--playlist NAME/)
 })
+
+test('the API imports an uploaded file (dry run, then applied) and exports a download, as the web UI does', async (t) => {
+  t.timeout(120_000)
+  const s = await setup(t)
+  const info = JSON.parse(await readFile(join(s.home, 'node.json'), 'utf8')) as { api: string }
+  const token = (await readFile(join(s.home, 'api-token'), 'utf8')).trim()
+  const call = (method: string, path: string, body?: string, auth = true) =>
+    fetch(info.api + path, { method, headers: { ...(auth ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/xml' }, ...(body !== undefined ? { body } : {}) })
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<DJ_PLAYLISTS Version="1.0.0"><COLLECTION Entries="1">
+<TRACK TrackID="1" Name="Alpha" Artist="Ana" Size="${s.sizes[0]}" TotalTime="3" Rating="255" Location="${xmlAttr(fileUrl(s.a))}">
+<TEMPO Inizio="0.05" Bpm="124.00" Metro="4/4" Battito="1"/><POSITION_MARK Name="Go" Type="0" Start="1" Num="0"/></TRACK>
+</COLLECTION><PLAYLISTS><NODE Type="0" Name="ROOT" Count="1"><NODE Name="Upload" Type="1" KeyType="0" Entries="1"><TRACK Key="1"/></NODE></NODE></PLAYLISTS></DJ_PLAYLISTS>`
+  const before = await s.state()
+  const dry = await call('POST', '/api/import/rekordbox?dryRun=1', xml)
+  t.is(dry.status, 200)
+  const plan = (await dry.json()) as { dryRun: boolean; applied: boolean; summary: { cuesAdded: number; notesSet: number; playlistsCreated: number } }
+  t.like(plan, { dryRun: true, applied: false, summary: { cuesAdded: 1, notesSet: 2, playlistsCreated: 1 } })
+  t.deepEqual(await s.state(), before, 'a dry run changes nothing')
+  const done = (await (await call('POST', '/api/import/rekordbox', xml)).json()) as { applied: boolean }
+  t.true(done.applied)
+  t.deepEqual((await s.state()).notes[0], { notes: { grid: [{ position: 0.05, bpm: 124, beat: 1 }], rating: 5 } })
+
+  const down = await call('GET', '/api/export/traktor?playlist=Upload')
+  t.is(down.status, 200)
+  t.regex(down.headers.get('content-disposition') ?? '', /attachment; filename="djcloud-traktor-Upload\.nml"/)
+  const nml = await down.text()
+  const lib = await readTraktor(nml)
+  t.deepEqual(lib.tracks.map((x) => [x.title, x.cues.length, x.grid.length]), [['Alpha', 1, 1]])
+  t.deepEqual(lib.playlists.map((p) => p.name), ['Upload'])
+
+  // Refusals: no token, unknown format, a file that is not the format, unknown parameters, a playlist that is not there.
+  t.is((await call('POST', '/api/import/rekordbox', xml, false)).status, 401)
+  t.is((await call('POST', '/api/import/serato', xml)).status, 404)
+  const bad = await call('POST', '/api/import/rekordbox', '<NML VERSION="19"></NML>')
+  t.is(bad.status, 400)
+  t.regex(((await bad.json()) as { error: { message: string } }).error.message, /ERR_WRONG_ROOT/)
+  t.is((await call('POST', '/api/import/rekordbox?apply=1', xml)).status, 400)
+  t.is((await call('GET', '/api/export/rekordbox?playlist=Nope')).status, 404)
+})

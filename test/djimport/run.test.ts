@@ -27,8 +27,8 @@ function memoryNode(failPutAfter = Infinity) {
   const writes: string[] = []
   const node: NodeAccess = {
     library: async () => library,
-    cues: async (h) => cues.get(h) ?? [],
-    notes: async (h) => notes.get(h) ?? {},
+    allCues: async () => new Map(cues),
+    allNotes: async () => new Map(notes),
     async putNotes(h, set) {
       writes.push(`notes ${h}`)
       notes.set(h, { ...notes.get(h), ...(set as TrackNotes) })

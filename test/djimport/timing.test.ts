@@ -37,11 +37,11 @@ function node(): NodeAccess {
   const cues = new Map<string, Cue[]>()
   return {
     library: async () => library,
-    cues: async (h) => cues.get(h) ?? [],
+    allCues: async () => new Map(cues),
     playlistNames: async () => [],
     playlist: async () => [],
     putCues: async (h, set) => void cues.set(h, set),
-    notes: async () => ({}),
+    allNotes: async () => new Map(),
     putNotes: async () => {},
     createPlaylist: async () => {},
     addToPlaylist: async () => {},
