@@ -30,6 +30,8 @@ export interface ImportOptions extends MatchOptions {
   dryRun?: boolean
   /** Reads an MP3's header on this device (default: from the file, readMp3TimingInfoSync); injected by tests. */
   readTiming?: TimingReader
+  /** Called as writes go out (a first import of a large collection is tens of thousands of requests): what, how many done, of how many. */
+  onProgress?: (phase: string, done: number, total: number) => void
 }
 
 export interface ImportResult {
@@ -99,15 +101,20 @@ export async function importLibrary(lib: DjLibrary, node: NodeAccess, opts: Impo
   const analysis = new Map(library.map((t) => [t.audioHash, { ...t.analysis, ...(t.tagKey ? { tagKey: t.tagKey } : {}) }]))
   const plan = planImport(timed, match, { cues, notes, playlists, audioOf, analysis, timing })
   if (opts.dryRun || plan.summary.changes === 0) return { plan, applied: false }
-  await eachLimited(
-    plan.tracks.filter((t) => t.cuesAfter),
-    (t) => node.putCues(t.audioHash, t.cuesAfter!),
-  )
-  await eachLimited(
-    plan.tracks.filter((t) => Object.keys(t.notes.set).length),
-    (t) => node.putNotes(t.audioHash, t.notes.set),
-  )
+  const progress = opts.onProgress ?? (() => {})
+  const counted = <T>(phase: string, items: T[], work: (item: T) => Promise<void>) => {
+    let done = 0
+    progress(phase, 0, items.length)
+    return eachLimited(items, async (item) => {
+      await work(item)
+      progress(phase, ++done, items.length)
+    })
+  }
+  await counted('cues', plan.tracks.filter((t) => t.cuesAfter), (t) => node.putCues(t.audioHash, t.cuesAfter!))
+  await counted('notes', plan.tracks.filter((t) => Object.keys(t.notes.set).length), (t) => node.putNotes(t.audioHash, t.notes.set))
+  let done = 0
   for (const p of plan.playlists) {
+    progress('playlists', done++, plan.playlists.length)
     if (p.create) await node.createPlaylist(p.name)
     if (p.add.length) await node.addToPlaylist(p.name, p.add)
   }

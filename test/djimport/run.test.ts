@@ -58,8 +58,10 @@ test('a dry run writes nothing; a full import run again writes nothing', async (
   t.false(dry.applied)
   t.is(dry.plan.summary.cuesAdded, 20)
   t.deepEqual(m.writes, [])
-  const done = await importLibrary(lib, m.node, opts)
+  const seen: string[] = []
+  const done = await importLibrary(lib, m.node, { ...opts, onProgress: (phase, n, total) => void seen.push(`${phase} ${n}/${total}`) })
   t.true(done.applied)
+  t.true(seen.includes('cues 0/20') && seen.includes('cues 20/20'), 'progress is reported as the writes go out')
   t.is(m.writes.length, 22)
   t.deepEqual(m.writes.slice(-2), ['create F › P', 'add F › P 20'])
   const again = await importLibrary(lib, m.node, opts)

@@ -92,7 +92,7 @@ export const importCommand: Command = {
     json: { type: 'boolean', description: 'print the plan (and whether it was applied) as JSON' },
   },
   args: [2, 2],
-  async run({ values, positionals, stdout, env }) {
+  async run({ values, positionals, stdout, stderr, env }) {
     const [format, file] = positionals as [string, string]
     if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`"${format}" is not a format to import (one of: ${FORMATS.join(', ')})`)
     const home = resolveHome(values.home as string | undefined, env)
@@ -109,7 +109,22 @@ export const importCommand: Command = {
       throw err
     }
     const dryRun = values['dry-run'] === true
-    const { plan, applied } = await importLibrary(lib, access, { exists: existsSync, dryRun })
+    // A progress line on stderr while the writes go out, on a TTY only (piped output and --json stay clean).
+    let drawn = false
+    let last = 0
+    const onProgress = (phase: string, done: number, total: number) => {
+      if (stderr.isTTY !== true || (done < total && performance.now() - last < 100)) return
+      last = performance.now()
+      stderr.write(`\r\x1b[2Kimporting ${phase} ${done}/${total}`)
+      drawn = true
+    }
+    let result
+    try {
+      result = await importLibrary(lib, access, { exists: existsSync, dryRun, onProgress })
+    } finally {
+      if (drawn) stderr.write('\r\x1b[2K')
+    }
+    const { plan, applied } = result
     if (values.json) return writeJson(stdout, { file, dryRun, applied, ...plan, warnings: lib.warnings.length + lib.warningsDropped })
     const warned = lib.warnings.length + lib.warningsDropped
     if (warned) stdout.write(`Read with ${plural(warned, 'warning')} (things read past), first: ${lib.warnings[0]!.line ? `line ${lib.warnings[0]!.line}: ` : ''}${lib.warnings[0]!.message}\n`)
