@@ -89,7 +89,7 @@ export async function runDjformatsBench(opts: { tracks: number; runs: number; tm
   try {
     opts.log(`writing a ${opts.tracks}-track collection as rekordbox XML and Traktor NML`)
     const lib = djLibrary(opts.tracks)
-    const files: Record<DjFormat, string> = { rekordbox: join(dir, 'rekordbox.xml'), traktor: join(dir, 'collection.nml') }
+    const files: Record<Exclude<DjFormat, 'serato'>, string> = { rekordbox: join(dir, 'rekordbox.xml'), traktor: join(dir, 'collection.nml') }
     await writeDjFile(files.rekordbox, rekordboxXml(lib))
     await writeDjFile(files.traktor, traktorNml(lib))
     const child = join(dir, 'child.mjs')

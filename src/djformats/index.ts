@@ -18,3 +18,6 @@ export { keyFromText, keyFromTraktorValue, rekordboxTonality, traktorKeyValue } 
 export { pathFromRekordboxLocation, rekordboxLocationOf, traktorLocationOf, traktorKey, pathFromTraktorKey, isWindowsPath } from './paths.ts'
 export type { TraktorLocation } from './paths.ts'
 export { playedAtOf } from './history-date.ts'
+export { oneLine } from './errors.ts'
+export { mp3TimingInfo, readMp3TimingInfo, readMp3TimingInfoSync, timingOffsetMs, id3v2Size } from './mp3-timing.ts'
+export type { Mp3TimingInfo, Mp3HeaderCase, TimingSource } from './mp3-timing.ts'

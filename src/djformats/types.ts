@@ -3,7 +3,7 @@
 // exact to what the file said), durations in seconds, keys by djcloud's names
 // ("A minor", "Db major"), colours "#rrggbb", ratings 0-5 stars.
 
-export type DjFormat = 'rekordbox' | 'traktor'
+export type DjFormat = 'rekordbox' | 'traktor' | 'serato'
 
 /** What a cue is: a plain cue, a loop (with a length), a fade or load marker, or a Traktor grid marker that holds a hot cue slot. */
 export type DjCueType = 'cue' | 'loop' | 'fade-in' | 'fade-out' | 'load' | 'grid'

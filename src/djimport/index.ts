@@ -1,14 +1,16 @@
-// Importing a DJ program's collection (rekordbox XML, Traktor NML) into the
-// djcloud library: entries matched to union tracks (match.ts), a plan of the
-// cue and playlist changes against what djcloud has (plan.ts), applied
-// through the running node (run.ts). docs/djimport.md.
+// Importing a DJ program's collection (rekordbox XML, Traktor NML, Serato's
+// tags and crates) into the djcloud library: entries matched to union tracks
+// (match.ts), a plan of the cue and playlist changes against what djcloud
+// has (plan.ts), applied through the running node (run.ts). docs/djimport.md.
 export { matchTracks, pathKey, fileNameOf, DURATION_TOLERANCE_S } from './match.ts'
 export type { LibraryTrack, MatchMethod, Matched, Unmatched, Ambiguous, Duplicate, MatchResult, MatchOptions } from './match.ts'
 export { planImport, importedCueId, locationEntryId, flattenPlaylists, FOLDER_SEPARATOR } from './plan.ts'
-export { timingOffsetMs, shiftTrack } from './timing.ts'
-export type { TimedTrack } from './timing.ts'
-export type { ImportPlan, TrackPlan, PlaylistPlan, PlaylistItem, CurrentState, NotCarried } from './plan.ts'
+export { timingOffsetMs, timingApplied, shiftTrack } from './timing.ts'
+export type { TimedTrack, TimingReader } from './timing.ts'
+export type { ImportPlan, TrackPlan, PlaylistPlan, PlaylistItem, CurrentState, NotCarried, TimingApplied } from './plan.ts'
 export { importLibrary } from './run.ts'
 export type { NodeAccess, ImportOptions, ImportResult } from './run.ts'
 export { httpNodeAccess } from './http-access.ts'
 export type { ApiCall, ListedTrack } from './http-access.ts'
+export { seratoSource } from './serato-source.ts'
+export type { SeratoSource } from './serato-source.ts'

@@ -25,7 +25,12 @@ export interface CurrentState {
   audioOf: ReadonlyMap<string, string>
   /** djcloud's analysis (tempo, first beat, key) and the file's key tag, by audio hash: a grid or key an export wrote from them is not imported as the DJ's. */
   analysis?: ReadonlyMap<string, { bpm?: number; beatOffset?: number; key?: string; tagKey?: string }>
+  /** The MP3 timing offset applied to each entry's positions (timing.ts), or why none could be, by entry id. */
+  timing?: ReadonlyMap<string, TimingApplied>
 }
+
+/** The offset (ms) an entry's positions were moved by onto djcloud's timeline and the file's header case, or why it is unknown. */
+export type TimingApplied = { offsetMs: number; case?: string } | { unknown: string }
 
 export interface NotCarried {
   what: string
@@ -46,6 +51,8 @@ export interface TrackPlan {
     unchanged: number
     notCarried: NotCarried[]
   }
+  /** The MP3 timing offset applied to this entry's cues and grid (absent: not an MP3, or a format that needs none). */
+  timing?: TimingApplied
   /** The recording's whole cue set after the import (what is PUT); absent when nothing changes. */
   cuesAfter?: Cue[]
   /** The recording's notes: the fields the import sets (only those that differ from djcloud's), those already the same, and what is not carried. */
@@ -272,6 +279,7 @@ export function planImport(lib: DjLibrary, match: MatchResult, state: CurrentSta
         ...(t.artist ? { artist: t.artist } : {}),
         ...(t.title ? { title: t.title } : {}),
         cues,
+        ...(state.timing?.has(m.entryId) ? { timing: state.timing.get(m.entryId)! } : {}),
         ...(changed ? { cuesAfter: after.sort((a, b) => a.position - b.position || (a.id < b.id ? -1 : 1)) } : {}),
         notes: planNotes(t, state.notes.get(m.audioHash) ?? {}, state.analysis?.get(m.audioHash)),
         notCarried: t.bpm !== undefined ? { bpm: t.bpm } : {},

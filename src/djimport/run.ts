@@ -6,8 +6,8 @@ import type { Cue, TrackNotes } from '../library/index.ts'
 import type { NotesChange } from '../manifest/index.ts'
 import type { DjLibrary, DjTrack } from '../djformats/index.ts'
 import { matchTracks, type LibraryTrack, type MatchOptions } from './match.ts'
-import { shiftTrack, timingOffsetMs } from './timing.ts'
-import { flattenPlaylists, locationEntryId, planImport, type ImportPlan, type PlaylistItem } from './plan.ts'
+import { shiftTrack, timingApplied, type TimingReader } from './timing.ts'
+import { flattenPlaylists, locationEntryId, planImport, type ImportPlan, type PlaylistItem, type TimingApplied } from './plan.ts'
 
 export interface NodeAccess {
   /** The union library. */
@@ -28,6 +28,8 @@ export interface NodeAccess {
 
 export interface ImportOptions extends MatchOptions {
   dryRun?: boolean
+  /** Reads an MP3's header on this device (default: from the file, readMp3TimingInfoSync); injected by tests. */
+  readTiming?: TimingReader
   /** Called as writes go out (a first import of a large collection is tens of thousands of requests): what, how many done, of how many. */
   onProgress?: (phase: string, done: number, total: number) => void
 }
@@ -83,16 +85,21 @@ export async function importLibrary(lib: DjLibrary, node: NodeAccess, opts: Impo
   // Positions as djcloud's decoder puts them (timing.ts).
   const byEntry = new Map(match.matched.map((m) => [m.entryId, m.sha256]))
   const bySha = new Map(library.map((t) => [t.sha256, t]))
+  const timing = new Map<string, TimingApplied>()
   const timed: DjLibrary = {
     ...lib,
     tracks: lib.tracks.map((t) => {
       const sha = byEntry.get(t.id)
       const here = sha ? bySha.get(sha) : undefined
-      return here ? shiftTrack(t, timingOffsetMs(lib.format, { sha256: here.sha256, ...(here.format ? { format: here.format } : {}), ...(here.paths[0] ? { path: here.paths[0] } : {}) })) : t
+      if (!here || (t.cues.length === 0 && t.grid.length === 0)) return t
+      const applied = timingApplied(lib.format, { sha256: here.sha256, ...(here.format ? { format: here.format } : {}), ...(here.paths[0] ? { path: here.paths[0] } : {}) }, opts.readTiming)
+      if (!applied) return t
+      timing.set(t.id, applied)
+      return 'offsetMs' in applied ? shiftTrack(t, applied.offsetMs) : t
     }),
   }
   const analysis = new Map(library.map((t) => [t.audioHash, { ...t.analysis, ...(t.tagKey ? { tagKey: t.tagKey } : {}) }]))
-  const plan = planImport(timed, match, { cues, notes, playlists, audioOf, analysis })
+  const plan = planImport(timed, match, { cues, notes, playlists, audioOf, analysis, timing })
   if (opts.dryRun || plan.summary.changes === 0) return { plan, applied: false }
   const progress = opts.onProgress ?? (() => {})
   const counted = <T>(phase: string, items: T[], work: (item: T) => Promise<void>) => {

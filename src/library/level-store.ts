@@ -35,6 +35,14 @@ export interface TrackRecord {
   /** Where it was when it went missing, so the person can find it again. */
   lastPaths?: string[]
   missing: boolean
+  /**
+   * This file was rewritten in place into another with the same audio (DJ
+   * software wrote its tags): the SHA-256 of the version that took its path.
+   * The same recording, so cues, analysis and playlists (by audio hash) follow.
+   */
+  replacedBy?: string
+  /** The SHA-256 of the version of this file that was at its path before (see replacedBy). */
+  replaces?: string
   /** ms since the epoch */
   added: number
   updated: number

@@ -121,6 +121,8 @@ test('rekordbox and Traktor imports land cues and playlists on the node; a dry r
   )
 
   // Traktor (paths on a Mac's volume, not here): a.mp3 by name + size in KiB + duration, c only by tags, one not here.
+  // The MP3s are ffmpeg's (an Info frame with a Lavc tag, header case B): Traktor's positions sit one frame
+  // (1152 samples at 44.1 kHz, 26 ms to the ms) later than rekordbox's, so these are rekordbox's 1.5 s, 0.5 s and 2.5 s.
   const traktor = join(root, 'collection.nml')
   await writeFile(
     traktor,
@@ -129,12 +131,12 @@ test('rekordbox and Traktor imports land cues and playlists on the node; a dry r
 <COLLECTION ENTRIES="3">
 <ENTRY TITLE="Path Track" ARTIST="Ana"><LOCATION DIR="/:Users/:dj/:Music/:" FILE="a.mp3" VOLUME="Macintosh HD" VOLUMEID="Macintosh HD"></LOCATION>
 <INFO PLAYTIME="3" PLAYTIME_FLOAT="3.000000" FILESIZE="${Math.floor(sizeA / 1024)}" PLAYCOUNT="4"></INFO>
-<CUE_V2 NAME="Intro" DISPL_ORDER="0" TYPE="0" START="1500.000000" LEN="0.000000" REPEATS="-1" HOTCUE="0"></CUE_V2>
-<CUE_V2 NAME="n.n." DISPL_ORDER="0" TYPE="5" START="500.000000" LEN="750.000000" REPEATS="-1" HOTCUE="3"></CUE_V2>
+<CUE_V2 NAME="Intro" DISPL_ORDER="0" TYPE="0" START="1526.000000" LEN="0.000000" REPEATS="-1" HOTCUE="0"></CUE_V2>
+<CUE_V2 NAME="n.n." DISPL_ORDER="0" TYPE="5" START="526.000000" LEN="750.000000" REPEATS="-1" HOTCUE="3"></CUE_V2>
 </ENTRY>
 <ENTRY TITLE="Tagged Track" ARTIST="Cy"><LOCATION DIR="/:Users/:dj/:Music/:" FILE="c-original.mp3" VOLUME="Macintosh HD" VOLUMEID="Macintosh HD"></LOCATION>
 <INFO PLAYTIME="5" FILESIZE="1"></INFO>
-<CUE_V2 NAME="Break" DISPL_ORDER="0" TYPE="0" START="2500.000000" LEN="0.000000" REPEATS="-1" HOTCUE="1"></CUE_V2>
+<CUE_V2 NAME="Break" DISPL_ORDER="0" TYPE="0" START="2526.000000" LEN="0.000000" REPEATS="-1" HOTCUE="1"></CUE_V2>
 </ENTRY>
 <ENTRY TITLE="Gone"><LOCATION DIR="/:Sets/:" FILE="gone.mp3" VOLUME="USB" VOLUMEID="USB"></LOCATION><INFO PLAYTIME="100" FILESIZE="100"></INFO></ENTRY>
 </COLLECTION>
@@ -239,9 +241,9 @@ test('rekordbox and Traktor imports land cues and playlists on the node; a dry r
 test('import refuses what it cannot read, with the reason, and needs a format it knows', async (t) => {
   const root = await tempDir(t)
   const [home] = await makeHomes(root, ['home-pc'])
-  const usage = await importCli(home!, ['serato', join(root, 'x')])
+  const usage = await importCli(home!, ['engine', join(root, 'x')])
   t.is(usage.code, 2)
-  t.regex(usage.stderr, /"serato" is not a format to import/)
+  t.regex(usage.stderr, /"engine" is not a format to import/)
   const noNode = await importCli(home!, ['rekordbox', join(root, 'x.xml')])
   t.is(noNode.code, 1)
   t.regex(noNode.stderr, /no node runs on this home/)

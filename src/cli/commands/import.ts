@@ -1,4 +1,4 @@
-// djcloud import rekordbox|traktor FILE: a DJ program's collection matched to
+// djcloud import rekordbox|traktor FILE | serato PATH: a DJ program's collection matched to
 // the union library and merged into cue points and playlists, through the
 // running node (it owns the cue registers and playlists and publishes every
 // edit). --dry-run prints the plan and changes nothing.
@@ -6,12 +6,12 @@ import { existsSync } from 'node:fs'
 import { resolveHome } from '../../home.ts'
 import { runningNode } from '../../node/index.ts'
 import { readApiToken } from '../../player/index.ts'
-import { DjFormatError, readDjFile, type DjFormat } from '../../djformats/index.ts'
-import { DURATION_TOLERANCE_S, httpNodeAccess, importLibrary, type ImportPlan } from '../../djimport/index.ts'
+import { DjFormatError, readDjFile, type DjFormat, type DjLibrary } from '../../djformats/index.ts'
+import { DURATION_TOLERANCE_S, httpNodeAccess, importLibrary, seratoSource, type ImportPlan } from '../../djimport/index.ts'
 import { UsageError, writeJson, type Command } from '../command.ts'
 import { callNode } from '../remote-library.ts'
 
-const FORMATS: readonly DjFormat[] = ['rekordbox', 'traktor']
+const FORMATS: readonly DjFormat[] = ['rekordbox', 'traktor', 'serato']
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
 
@@ -45,6 +45,8 @@ function planText(file: string, plan: ImportPlan, dryRun: boolean, applied: bool
         (t.notes.unchanged.length ? `; notes unchanged: ${t.notes.unchanged.join(', ')}` : '') +
         (skipped.length ? `; ${skipped.length} not carried (${skipped.map((x) => `${x.what}: ${x.reason}`).join('; ')})` : ''),
     )
+    if (t.timing && 'unknown' in t.timing) lines.push(`      timing: not moved: ${t.timing.unknown}`)
+    else if (t.timing && t.timing.offsetMs !== 0) lines.push(`      timing: positions moved ${t.timing.offsetMs.toFixed(1)} ms onto djcloud's timeline (MP3 header case ${t.timing.case})`)
     for (const ch of c.change) lines.push(`      change ${ch.from.kind}${ch.from.slot ? ` ${ch.from.slot}` : ''} at ${ch.from.position} s -> ${ch.to.position} s${ch.to.length ? ` loop ${ch.to.length} s` : ''}`)
   }
   if (plan.playlists.length) lines.push('Playlists:')
@@ -71,8 +73,8 @@ function planText(file: string, plan: ImportPlan, dryRun: boolean, applied: bool
 
 export const importCommand: Command = {
   name: 'import',
-  summary: 'Import cue points, loops, grids, notes and playlists from rekordbox XML or Traktor NML, matched to your library.',
-  usage: 'rekordbox|traktor FILE [--dry-run] [--json]',
+  summary: 'Import cue points, loops, grids, notes and playlists from rekordbox XML, Traktor NML or Serato tags and crates, matched to your library.',
+  usage: 'rekordbox|traktor FILE | serato PATH [--dry-run] [--json]',
   details:
     'Each entry of the file is matched to a track of the library held by your devices: by its path when the\n' +
     `file is here and scanned, else by file name + size + duration, else by artist + title + duration (±${DURATION_TOLERANCE_S} s).\n` +
@@ -81,6 +83,9 @@ export const importCommand: Command = {
     'The beat grid, key, rating, colour, comment and play count become the track\'s notes (the grid and key win over\n' +
     'djcloud\'s analysis, which is kept). Nothing djcloud has is removed; importing the same file again changes\n' +
     'nothing. Play history is not carried.\n' +
+    'serato PATH: a music folder (and its _Serato_ folder) or a _Serato_ folder: the Serato tags inside the\n' +
+    'library\'s files under it are read (hot cues, saved loops, grid, colour), its crates become playlists.\n' +
+    'MP3 positions are moved onto djcloud\'s timeline by the file\'s LAME/Xing header (docs/serato.md).\n' +
     'Needs the node of this home running (djcloud serve). docs/djimport.md',
   options: {
     'dry-run': { type: 'boolean', description: 'print the plan and change nothing' },
@@ -93,15 +98,16 @@ export const importCommand: Command = {
     const home = resolveHome(values.home as string | undefined, env)
     const node = await runningNode(home)
     if (!node) throw new Error('no node runs on this home: start it with "djcloud serve" (it keeps and publishes cue points and playlists)')
-    let lib
+    const token = (await readApiToken(home)) ?? ''
+    const access = httpNodeAccess((m, p, b) => callNode(node, token, m, p, b))
+    let lib: DjLibrary
     try {
-      lib = await readDjFile(file, format as DjFormat)
+      lib = format === 'serato' ? (await seratoSource(file, await access.library())).lib : await readDjFile(file, format as DjFormat)
     } catch (err) {
       if (err instanceof DjFormatError) throw new Error(`${file}: ${err.message} (${err.code})`)
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${file}: no such file`)
       throw err
     }
-    const token = (await readApiToken(home)) ?? ''
     const dryRun = values['dry-run'] === true
     // A progress line on stderr while the writes go out, on a TTY only (piped output and --json stay clean).
     let drawn = false
@@ -114,14 +120,14 @@ export const importCommand: Command = {
     }
     let result
     try {
-      result = await importLibrary(lib, httpNodeAccess((m, p, b) => callNode(node, token, m, p, b)), { exists: existsSync, dryRun, onProgress })
+      result = await importLibrary(lib, access, { exists: existsSync, dryRun, onProgress })
     } finally {
       if (drawn) stderr.write('\r\x1b[2K')
     }
     const { plan, applied } = result
     if (values.json) return writeJson(stdout, { file, dryRun, applied, ...plan, warnings: lib.warnings.length + lib.warningsDropped })
     const warned = lib.warnings.length + lib.warningsDropped
-    if (warned) stdout.write(`Read with ${plural(warned, 'warning')} (things read past), first: line ${lib.warnings[0]!.line}: ${lib.warnings[0]!.message}\n`)
+    if (warned) stdout.write(`Read with ${plural(warned, 'warning')} (things read past), first: ${lib.warnings[0]!.line ? `line ${lib.warnings[0]!.line}: ` : ''}${lib.warnings[0]!.message}\n`)
     stdout.write(planText(file, plan, dryRun, applied))
   },
 }
