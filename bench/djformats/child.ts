@@ -7,7 +7,7 @@
 // for the same tracks), so this process holds what the CLI holds, no more.
 import { createReadStream } from 'node:fs'
 import { SaxesParser } from 'saxes'
-import { readDjFile, type DjFormat } from '../../src/djformats/index.ts'
+import { readDjFile, type DjFormat, type DjTrack } from '../../src/djformats/index.ts'
 import { httpNodeAccess, importLibrary, type ApiCall } from '../../src/djimport/index.ts'
 import { exportLibrary } from '../../src/djexport/index.ts'
 
@@ -34,8 +34,9 @@ if (op === 'floor') {
   result = { ms: performance.now() - t0 }
 } else if (op === 'import') {
   const t0 = performance.now()
-  const lib = await readDjFile(b, a as DjFormat)
-  const { plan } = await importLibrary(lib, httpNodeAccess(httpApi(url)), { exists: () => true, dryRun: true })
+  // As `djcloud import` reads it: each entry matched and planned as the file is read.
+  const source = { format: a as DjFormat, read: (onTrack: (t: DjTrack) => void) => readDjFile(b, a as DjFormat, { onTrack }) }
+  const { plan } = await importLibrary(source, httpNodeAccess(httpApi(url)), { exists: () => true, dryRun: true })
   result = { ms: performance.now() - t0, entries: plan.summary.entries, matched: plan.summary.matched, cuesAdded: plan.summary.cuesAdded, notesSet: plan.summary.notesSet, playlistEntries: plan.summary.playlistEntriesAdded }
 } else if (op === 'export') {
   const t0 = performance.now()

@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path'
 import { DjFormatError } from './errors.ts'
 import { readRekordbox } from './rekordbox-read.ts'
 import { readTraktor } from './traktor-read.ts'
-import type { DjFormat, DjLibrary } from './types.ts'
+import type { DjFormat, DjLibrary, ReadOptions } from './types.ts'
 
 /** The format of a document from its first bytes (the root element's name), or null. */
 export function detectFormat(head: string | Uint8Array): DjFormat | null {
@@ -21,7 +21,7 @@ export function detectFormat(head: string | Uint8Array): DjFormat | null {
 }
 
 /** Reads a rekordbox XML or Traktor NML file, whichever it is, streaming it from disk. */
-export async function readDjFile(path: string, format?: DjFormat): Promise<DjLibrary> {
+export async function readDjFile(path: string, format?: DjFormat, options: ReadOptions = {}): Promise<DjLibrary> {
   let which = format
   if (!which) {
     const fh = await open(path, 'r')
@@ -36,7 +36,7 @@ export async function readDjFile(path: string, format?: DjFormat): Promise<DjLib
   }
   const stream = createReadStream(path, { highWaterMark: 256 * 1024 })
   try {
-    return await (which === 'rekordbox' ? readRekordbox(stream) : readTraktor(stream))
+    return await (which === 'rekordbox' ? readRekordbox(stream, options) : readTraktor(stream, options))
   } finally {
     stream.destroy()
   }

@@ -1,7 +1,7 @@
 // The DJ's other software: rekordbox XML and Traktor NML read into one
 // normalised model (types.ts) and written back out, streaming both ways.
 // Pure format code: matching to the library, merging and the CLI live elsewhere.
-export type { DjBeat, DjCue, DjCueType, DjFolder, DjFormat, DjLibrary, DjPlay, DjPlaylist, DjPlaylistNode, DjTrack, DjTrackRef, DjWarning } from './types.ts'
+export type { DjBeat, DjCue, DjCueType, DjFolder, DjFormat, DjLibrary, DjPlay, DjPlaylist, DjPlaylistNode, DjTrack, DjTrackRef, DjWarning, ReadOptions } from './types.ts'
 export { MAX_WARNINGS } from './types.ts'
 export { DjFormatError } from './errors.ts'
 export type { DjFormatErrorCode } from './errors.ts'

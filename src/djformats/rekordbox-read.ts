@@ -12,7 +12,7 @@ import { DjFormatError } from './errors.ts'
 import { keyFromText } from './keys.ts'
 import { sortCues, sortGrid } from './order.ts'
 import { pathFromRekordboxLocation } from './paths.ts'
-import type { DjCue, DjCueType, DjFolder, DjLibrary, DjPlaylist, DjPlaylistNode, DjTrack, DjTrackRef } from './types.ts'
+import type { DjCue, DjCueType, DjFolder, DjLibrary, DjPlaylist, DjPlaylistNode, DjTrack, DjTrackRef, ReadOptions } from './types.ts'
 import { own, starsOf, Values } from './values.ts'
 import { parseXml, type XmlHandler, type XmlInput } from './xml-read.ts'
 
@@ -41,6 +41,10 @@ class RekordboxReader implements XmlHandler {
   private readonly pending: PendingPlaylist[] = []
   /** Depth of NODEs inside a NODE that is not a folder (passed over). */
   private skipping = 0
+  /** The first track at each location, for playlists by Location (KeyType 1): kept as tracks go by, as they may not be kept. */
+  private readonly byPath = new Map<string, string>()
+
+  constructor(private readonly onTrack?: (track: DjTrack) => void) {}
 
   open(name: string, a: Record<string, string>, line: number): void {
     const parent = this.path[this.path.length - 1]
@@ -74,10 +78,13 @@ class RekordboxReader implements XmlHandler {
       return
     }
     if (name === 'TRACK' && this.track && this.path[this.path.length - 1] === 'COLLECTION') {
-      sortCues(this.track.cues)
-      sortGrid(this.track.grid)
-      this.lib.tracks.push(this.track)
+      const t = this.track
       this.track = null
+      sortCues(t.cues)
+      sortGrid(t.grid)
+      if (t.location !== undefined && !this.byPath.has(t.location)) this.byPath.set(t.location, t.id)
+      if (this.onTrack) this.onTrack(t)
+      else this.lib.tracks.push(t)
     } else if (name === 'NODE' && this.path[1] === 'PLAYLISTS') {
       if (this.playlist) this.playlist = null
       else this.folders.pop()
@@ -207,8 +214,7 @@ class RekordboxReader implements XmlHandler {
 
   /** Playlist keys become refs once the whole collection is known (PLAYLISTS may come first). */
   finish(): DjLibrary {
-    const byPath = new Map<string, string>()
-    for (const t of this.lib.tracks) if (t.location && !byPath.has(t.location)) byPath.set(t.location, t.id)
+    const byPath = this.byPath
     for (const p of this.pending) {
       p.node.entries = p.keys.map(({ key, line }): DjTrackRef => {
         if (!p.byLocation) {
@@ -228,8 +234,8 @@ class RekordboxReader implements XmlHandler {
 }
 
 /** Reads a rekordbox XML export (a string, bytes or a stream of chunks). Refuses with DjFormatError. */
-export async function readRekordbox(input: XmlInput): Promise<DjLibrary> {
-  const reader = new RekordboxReader()
+export async function readRekordbox(input: XmlInput, options: ReadOptions = {}): Promise<DjLibrary> {
+  const reader = new RekordboxReader(options.onTrack)
   await parseXml(input, REKORDBOX_DOCUMENT, reader)
   return reader.finish()
 }

@@ -15,7 +15,7 @@ import { playedAtOf } from './history-date.ts'
 import { keyFromText, keyFromTraktorValue } from './keys.ts'
 import { sortCues, sortGrid } from './order.ts'
 import { pathFromTraktor, pathFromTraktorKey, traktorKey } from './paths.ts'
-import type { DjCue, DjCueType, DjFolder, DjLibrary, DjPlay, DjPlaylist, DjPlaylistNode, DjTrack, DjTrackRef } from './types.ts'
+import type { DjCue, DjCueType, DjFolder, DjLibrary, DjPlay, DjPlaylist, DjPlaylistNode, DjTrack, DjTrackRef, ReadOptions } from './types.ts'
 import { own, starsOf, Values } from './values.ts'
 import { parseXml, type XmlHandler, type XmlInput } from './xml-read.ts'
 
@@ -76,6 +76,8 @@ class TraktorReader implements XmlHandler {
   /** Every playlist and history playlist, resolved at the end; a placeholder node holds its place in the tree. */
   private readonly pending: Array<{ open: OpenPlaylist; node: DjPlaylist; parent: DjPlaylistNode[] }> = []
   private skipping = 0
+
+  constructor(private readonly onTrack?: (track: DjTrack) => void) {}
 
   open(name: string, a: Record<string, string>, line: number): void {
     const parent = this.path[this.path.length - 1]
@@ -226,7 +228,8 @@ class TraktorReader implements XmlHandler {
     }
     sortCues(t.cues)
     sortGrid(t.grid)
-    this.lib.tracks.push(t)
+    if (this.onTrack) this.onTrack(t)
+    else this.lib.tracks.push(t)
   }
 
   private openPlaylists(name: string, parent: string | undefined, a: Record<string, string>, line: number): void {
@@ -345,8 +348,8 @@ function sortHistory(plays: DjPlay[]): void {
 }
 
 /** Reads a Traktor NML file (collection.nml, a history file, an exported playlist). Refuses with DjFormatError. */
-export async function readTraktor(input: XmlInput): Promise<DjLibrary> {
-  const reader = new TraktorReader()
+export async function readTraktor(input: XmlInput, options: ReadOptions = {}): Promise<DjLibrary> {
+  const reader = new TraktorReader(options.onTrack)
   await parseXml(input, TRAKTOR_DOCUMENT, reader)
   return reader.finish()
 }

@@ -98,3 +98,13 @@ export interface DjLibrary {
 }
 
 export const MAX_WARNINGS = 1000
+
+export interface ReadOptions {
+  /**
+   * Each collection entry as soon as it is read, instead of in `tracks`
+   * (which stays empty): a large file is used entry by entry and its model
+   * is never held whole. Called in file order; playlists and history are
+   * still returned at the end.
+   */
+  onTrack?: (track: DjTrack) => void
+}

@@ -124,80 +124,92 @@ function byRecording(candidates: LibraryTrack[]): LibraryTrack[] {
 
 const closeDuration = (a: number | undefined, b: number | undefined) => a === undefined || b === undefined || Math.abs(a - b) <= DURATION_TOLERANCE_S
 
-export function matchTracks(entries: readonly DjTrack[], library: readonly LibraryTrack[], opts: MatchOptions): MatchResult {
-  const platform = opts.platform ?? process.platform
-  const byPath = new Map<string, LibraryTrack[]>()
-  const byName = new Map<string, LibraryTrack[]>()
-  const byTags = new Map<string, LibraryTrack[]>()
-  for (const t of library) {
-    for (const p of t.paths) push(byPath, pathKey(p, platform), t)
-    for (const p of new Set([...t.paths, ...(t.lastPaths ?? [])].map(fileNameOf))) push(byName, nameKey(p), t)
-    const k = tagKey(t.artist, t.title)
-    if (k) push(byTags, k, t)
+/**
+ * Matches entries one at a time, in file order (a file's entries can be
+ * matched as they are read, without holding them all): `add` gives the
+ * recording an entry is imported into, or undefined (a duplicate, ambiguous
+ * or not matched); `result` collects all of it.
+ */
+export class Matcher {
+  readonly result: MatchResult = { matched: [], unmatched: [], ambiguous: [], duplicates: [], byEntry: new Map() }
+  private readonly platform: NodeJS.Platform
+  private readonly byPath = new Map<string, LibraryTrack[]>()
+  private readonly byName = new Map<string, LibraryTrack[]>()
+  private readonly byTags = new Map<string, LibraryTrack[]>()
+  private readonly firstOf = new Map<string, string>() // audio hash -> entry id that matched it
+
+  constructor(
+    library: readonly LibraryTrack[],
+    private readonly opts: MatchOptions,
+  ) {
+    this.platform = opts.platform ?? process.platform
+    for (const t of library) {
+      for (const p of t.paths) push(this.byPath, pathKey(p, this.platform), t)
+      for (const p of new Set([...t.paths, ...(t.lastPaths ?? [])].map(fileNameOf))) push(this.byName, nameKey(p), t)
+      const k = tagKey(t.artist, t.title)
+      if (k) push(this.byTags, k, t)
+    }
   }
 
-  const out: MatchResult = { matched: [], unmatched: [], ambiguous: [], duplicates: [], byEntry: new Map() }
-  const firstOf = new Map<string, string>() // audio hash -> entry id that matched it
-  const take = (e: DjTrack, t: LibraryTrack, method: MatchMethod) => {
-    const first = firstOf.get(t.audioHash)
+  /** Matches one entry; the recording it is imported into when it is the first entry to match it. */
+  add(e: DjTrack): Matched | undefined {
+    const opts = this.opts
+    // 1. The path, when the file is here and scanned.
+    if (e.location && opts.exists(e.location)) {
+      const found = byRecording(this.byPath.get(pathKey(e.location, this.platform)) ?? [])
+      if (found.length === 1) return this.take(e, found[0]!, 'path')
+    }
+    // 2. File name + size (+ duration when both sides know it).
+    if (e.location && e.size !== undefined) {
+      const tolerance = e.sizeTolerance ?? 0
+      const found = byRecording(
+        (this.byName.get(nameKey(fileNameOf(e.location))) ?? []).filter((t) => Math.abs(t.size - e.size!) <= tolerance && closeDuration(t.duration, e.durationS)),
+      )
+      if (found.length === 1) return this.take(e, found[0]!, 'name-size-duration')
+      if (found.length > 1) return this.ambiguous(e, 'name-size-duration', found, 'file name, size and duration')
+    }
+    // 3. Artist + title + duration: both durations must be known (tags alone name remixes and edits alike).
+    const k = tagKey(e.artist, e.title)
+    if (k && e.durationS !== undefined) {
+      const found = byRecording((this.byTags.get(k) ?? []).filter((t) => t.duration !== undefined && Math.abs(t.duration - e.durationS!) <= DURATION_TOLERANCE_S))
+      if (found.length === 1) return this.take(e, found[0]!, 'tags-duration')
+      if (found.length > 1) return this.ambiguous(e, 'tags-duration', found, `artist, title and duration (±${DURATION_TOLERANCE_S} s)`)
+    }
+    this.result.unmatched.push({ entryId: e.id, ...(e.location ? { location: e.location } : {}), reason: unmatchedReason(e, opts.exists) })
+    return undefined
+  }
+
+  private take(e: DjTrack, t: LibraryTrack, method: MatchMethod): Matched | undefined {
+    const out = this.result
+    const first = this.firstOf.get(t.audioHash)
     if (first !== undefined) {
       out.duplicates.push({ entryId: e.id, duplicateOf: first, sha256: out.byEntry.get(first)! })
       out.byEntry.set(e.id, out.byEntry.get(first)!)
-      return
+      return undefined
     }
-    firstOf.set(t.audioHash, e.id)
+    this.firstOf.set(t.audioHash, e.id)
     out.byEntry.set(e.id, t.sha256)
-    out.matched.push({ entryId: e.id, sha256: t.sha256, audioHash: t.audioHash, method })
+    const m: Matched = { entryId: e.id, sha256: t.sha256, audioHash: t.audioHash, method }
+    out.matched.push(m)
+    return m
   }
-  const ambiguous = (e: DjTrack, method: MatchMethod, found: LibraryTrack[], what: string) =>
-    out.ambiguous.push({
+
+  private ambiguous(e: DjTrack, method: MatchMethod, found: LibraryTrack[], what: string): undefined {
+    this.result.ambiguous.push({
       entryId: e.id,
       ...(e.location ? { location: e.location } : {}),
       method,
       candidates: found.map((c) => c.sha256).sort(),
       reason: `${found.length} recordings match by ${what}`,
     })
-
-  for (const e of entries) {
-    // 1. The path, when the file is here and scanned.
-    if (e.location && opts.exists(e.location)) {
-      const found = byRecording(byPath.get(pathKey(e.location, platform)) ?? [])
-      if (found.length === 1) {
-        take(e, found[0]!, 'path')
-        continue
-      }
-    }
-    // 2. File name + size (+ duration when both sides know it).
-    if (e.location && e.size !== undefined) {
-      const tolerance = e.sizeTolerance ?? 0
-      const found = byRecording(
-        (byName.get(nameKey(fileNameOf(e.location))) ?? []).filter((t) => Math.abs(t.size - e.size!) <= tolerance && closeDuration(t.duration, e.durationS)),
-      )
-      if (found.length === 1) {
-        take(e, found[0]!, 'name-size-duration')
-        continue
-      }
-      if (found.length > 1) {
-        ambiguous(e, 'name-size-duration', found, 'file name, size and duration')
-        continue
-      }
-    }
-    // 3. Artist + title + duration: both durations must be known (tags alone name remixes and edits alike).
-    const k = tagKey(e.artist, e.title)
-    if (k && e.durationS !== undefined) {
-      const found = byRecording((byTags.get(k) ?? []).filter((t) => t.duration !== undefined && Math.abs(t.duration - e.durationS!) <= DURATION_TOLERANCE_S))
-      if (found.length === 1) {
-        take(e, found[0]!, 'tags-duration')
-        continue
-      }
-      if (found.length > 1) {
-        ambiguous(e, 'tags-duration', found, `artist, title and duration (±${DURATION_TOLERANCE_S} s)`)
-        continue
-      }
-    }
-    out.unmatched.push({ entryId: e.id, ...(e.location ? { location: e.location } : {}), reason: unmatchedReason(e, opts.exists) })
+    return undefined
   }
-  return out
+}
+
+export function matchTracks(entries: readonly DjTrack[], library: readonly LibraryTrack[], opts: MatchOptions): MatchResult {
+  const matcher = new Matcher(library, opts)
+  for (const e of entries) matcher.add(e)
+  return matcher.result
 }
 
 function unmatchedReason(e: DjTrack, exists: (p: string) => boolean): string {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { CUE_CAPS, CUE_SLOTS, NOTE_CAPS, NOTE_FIELDS, type Cue, type GridRow, type NoteField, type TrackNotes } from '../library/index.ts'
 import { gridRow, isKeyName, type NotesChange } from '../manifest/index.ts'
 import { keyFromText, type DjBeat, type DjCue, type DjLibrary, type DjPlaylistNode, type DjTrack, type DjTrackRef } from '../djformats/index.ts'
-import type { Ambiguous, Duplicate, MatchMethod, MatchResult, Unmatched } from './match.ts'
+import type { Ambiguous, Duplicate, Matched, MatchMethod, MatchResult, Unmatched } from './match.ts'
 
 /** An entry of a djcloud playlist as it is now: the file and its recording. */
 export interface PlaylistItem {
@@ -263,35 +263,33 @@ export function flattenPlaylists(nodes: readonly DjPlaylistNode[], prefix = '', 
 /** What djcloud accepts as a playlist name (as POST /api/playlists checks it). */
 const goodPlaylistName = (name: string) => name.length > 0 && name !== '.' && name !== '..' && Buffer.byteLength(name) <= 256 && !/[\u0000-\u001f\u007f]/.test(name)
 
-export function planImport(lib: DjLibrary, match: MatchResult, state: CurrentState): ImportPlan {
-  const entries = new Map(lib.tracks.map((t) => [t.id, t]))
-  const tracks: TrackPlan[] = match.matched
-    .filter((m) => entries.has(m.entryId))
-    .map((m) => {
-      const t = entries.get(m.entryId)!
-      const { after, ...cues } = planCues(m.audioHash, t.cues, state.cues.get(m.audioHash) ?? [])
-      const changed = cues.add.length > 0 || cues.change.length > 0
-      return {
-        entryId: m.entryId,
-        sha256: m.sha256,
-        audioHash: m.audioHash,
-        method: m.method,
-        ...(t.artist ? { artist: t.artist } : {}),
-        ...(t.title ? { title: t.title } : {}),
-        cues,
-        ...(state.timing?.has(m.entryId) ? { timing: state.timing.get(m.entryId)! } : {}),
-        ...(changed ? { cuesAfter: after.sort((a, b) => a.position - b.position || (a.id < b.id ? -1 : 1)) } : {}),
-        notes: planNotes(t, state.notes.get(m.audioHash) ?? {}, state.analysis?.get(m.audioHash)),
-        notCarried: t.bpm !== undefined ? { bpm: t.bpm } : {},
-      }
-    })
+/** One matched entry's plan: its cues and notes against what djcloud has of its recording. */
+export function planTrack(t: DjTrack, m: Matched, state: Pick<CurrentState, 'cues' | 'notes' | 'analysis' | 'timing'>): TrackPlan {
+  const { after, ...cues } = planCues(m.audioHash, t.cues, state.cues.get(m.audioHash) ?? [])
+  const changed = cues.add.length > 0 || cues.change.length > 0
+  return {
+    entryId: m.entryId,
+    sha256: m.sha256,
+    audioHash: m.audioHash,
+    method: m.method,
+    ...(t.artist ? { artist: t.artist } : {}),
+    ...(t.title ? { title: t.title } : {}),
+    cues,
+    ...(state.timing?.has(m.entryId) ? { timing: state.timing.get(m.entryId)! } : {}),
+    ...(changed ? { cuesAfter: after.sort((a, b) => a.position - b.position || (a.id < b.id ? -1 : 1)) } : {}),
+    notes: planNotes(t, state.notes.get(m.audioHash) ?? {}, state.analysis?.get(m.audioHash)),
+    notCarried: t.bpm !== undefined ? { bpm: t.bpm } : {},
+  }
+}
 
+/** The playlists' plan: each flattened playlist against djcloud's of the same name. */
+export function planPlaylists(nodes: readonly DjPlaylistNode[], match: MatchResult, state: Pick<CurrentState, 'playlists' | 'audioOf'>): PlaylistPlan[] {
   const why = new Map<string, string>([
     ...match.unmatched.map((u) => [u.entryId, `not matched: ${u.reason}`] as const),
     ...match.ambiguous.map((a) => [a.entryId, `ambiguous: ${a.reason}`] as const),
   ])
   const playlists: PlaylistPlan[] = []
-  for (const [name, refs] of flattenPlaylists(lib.playlists)) {
+  for (const [name, refs] of flattenPlaylists(nodes)) {
     const have = state.playlists.get(name)
     const plan: PlaylistPlan = { name, create: have === undefined, add: [], unchanged: 0, skipped: [] }
     if (!goodPlaylistName(name)) {
@@ -317,22 +315,32 @@ export function planImport(lib: DjLibrary, match: MatchResult, state: CurrentSta
     }
     playlists.push(plan)
   }
+  return playlists
+}
 
-  const cuesAdded = tracks.reduce((n, t) => n + t.cues.add.length, 0)
-  const cuesChanged = tracks.reduce((n, t) => n + t.cues.change.length, 0)
-  const notesSet = tracks.reduce((n, t) => n + Object.keys(t.notes.set).length, 0)
+/** The whole plan from its parts: the tracks' (in file order) and the playlists' plans, the match's lists and the counts. */
+export function assemblePlan(parts: { format: DjLibrary['format']; entries: number; historyPlays: number; tracks: TrackPlan[]; playlists: PlaylistPlan[]; match: MatchResult }): ImportPlan {
+  const { tracks, playlists, match } = parts
+  let cuesAdded = 0
+  let cuesChanged = 0
+  let notesSet = 0
+  for (const t of tracks) {
+    cuesAdded += t.cues.add.length
+    cuesChanged += t.cues.change.length
+    notesSet += Object.keys(t.notes.set).length
+  }
   const playlistsCreated = playlists.filter((p) => p.create).length
   const playlistEntriesAdded = playlists.reduce((n, p) => n + p.add.length, 0)
   return {
-    format: lib.format,
+    format: parts.format,
     tracks,
     playlists,
     unmatched: match.unmatched,
     ambiguous: match.ambiguous,
     duplicates: match.duplicates,
-    historyPlays: lib.history.length,
+    historyPlays: parts.historyPlays,
     summary: {
-      entries: lib.tracks.length,
+      entries: parts.entries,
       matched: tracks.length,
       cuesAdded,
       cuesChanged,
@@ -342,4 +350,10 @@ export function planImport(lib: DjLibrary, match: MatchResult, state: CurrentSta
       changes: cuesAdded + cuesChanged + notesSet + playlistsCreated + playlistEntriesAdded,
     },
   }
+}
+
+export function planImport(lib: DjLibrary, match: MatchResult, state: CurrentState): ImportPlan {
+  const entries = new Map(lib.tracks.map((t) => [t.id, t]))
+  const tracks = match.matched.filter((m) => entries.has(m.entryId)).map((m) => planTrack(entries.get(m.entryId)!, m, state))
+  return assemblePlan({ format: lib.format, entries: lib.tracks.length, historyPlays: lib.history.length, tracks, playlists: planPlaylists(lib.playlists, match, state), match })
 }

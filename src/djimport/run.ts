@@ -4,10 +4,10 @@
 // command calls the running node's API and tests can count what is called.
 import type { Cue, TrackNotes } from '../library/index.ts'
 import type { NotesChange } from '../manifest/index.ts'
-import type { DjLibrary, DjTrack } from '../djformats/index.ts'
-import { matchTracks, type LibraryTrack, type MatchOptions } from './match.ts'
+import type { DjFormat, DjLibrary, DjTrack } from '../djformats/index.ts'
+import { Matcher, type LibraryTrack, type MatchOptions } from './match.ts'
 import { shiftTrack, timingApplied, type TimingReader } from './timing.ts'
-import { flattenPlaylists, locationEntryId, planImport, type ImportPlan, type PlaylistItem, type TimingApplied } from './plan.ts'
+import { assemblePlan, flattenPlaylists, locationEntryId, planPlaylists, planTrack, type ImportPlan, type PlaylistItem, type TimingApplied, type TrackPlan } from './plan.ts'
 
 export interface NodeAccess {
   /** The union library. */
@@ -32,6 +32,17 @@ export interface ImportOptions extends MatchOptions {
   readTiming?: TimingReader
   /** Called as writes go out (a first import of a large collection is tens of thousands of requests): what, how many done, of how many. */
   onProgress?: (phase: string, done: number, total: number) => void
+}
+
+/**
+ * A file read as the import goes (readDjFile with its onTrack option): each
+ * collection entry is matched and planned as it is read and then let go, so
+ * a large file's model is never held whole beside the plan. `read` resolves
+ * with the rest of the file (playlists, history, warnings).
+ */
+export interface StreamedLibrary {
+  format: DjFormat
+  read(onTrack: (track: DjTrack) => void): Promise<DjLibrary>
 }
 
 export interface ImportResult {
@@ -69,37 +80,45 @@ async function eachLimited<T>(items: readonly T[], work: (item: T) => Promise<vo
   await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, items.length) }, worker))
 }
 
-export async function importLibrary(lib: DjLibrary, node: NodeAccess, opts: ImportOptions): Promise<ImportResult> {
+export async function importLibrary(source: DjLibrary | StreamedLibrary, node: NodeAccess, opts: ImportOptions): Promise<ImportResult> {
+  const streamed: StreamedLibrary =
+    'read' in source ? source : { format: source.format, read: async (onTrack) => (source.tracks.forEach((t) => onTrack(t)), { ...source, tracks: [] }) }
   const library = await node.library()
-  const match = matchTracks([...lib.tracks, ...locationEntries(lib)], library, opts)
+  const matcher = new Matcher(library, opts)
   const audioOf = new Map(library.map((t) => [t.sha256, t.audioHash]))
-  // What djcloud has of the matched recordings (the rest dropped at once: a library may hold many more).
-  const matched = new Set(match.matched.map((m) => m.audioHash))
-  const cues = new Map<string, Cue[]>()
-  for (const [h, c] of await node.allCues()) if (matched.has(h)) cues.set(h, c)
-  const notes = new Map<string, TrackNotes>()
-  for (const [h, n] of await node.allNotes()) if (matched.has(h)) notes.set(h, n)
+  const bySha = new Map(library.map((t) => [t.sha256, t]))
+  const analysis = new Map(library.map((t) => [t.audioHash, { ...t.analysis, ...(t.tagKey ? { tagKey: t.tagKey } : {}) }]))
+  // What djcloud has (each recording's let go once planned: a recording is planned once).
+  const cues = await node.allCues()
+  const notes = await node.allNotes()
   const names = new Set(await node.playlistNames())
+  const tracks: TrackPlan[] = []
+  let entries = 0
+  // Each entry matched and planned as it is read, in file order.
+  const lib = await streamed.read((t) => {
+    entries++
+    const m = matcher.add(t)
+    if (!m) return
+    // Positions as djcloud's decoder puts them (timing.ts).
+    const here = bySha.get(m.sha256)
+    const timing = new Map<string, TimingApplied>()
+    let timed = t
+    if (here && (t.cues.length > 0 || t.grid.length > 0)) {
+      const applied = timingApplied(streamed.format, { sha256: here.sha256, ...(here.format ? { format: here.format } : {}), ...(here.paths[0] ? { path: here.paths[0] } : {}) }, opts.readTiming)
+      if (applied) {
+        timing.set(t.id, applied)
+        if ('offsetMs' in applied) timed = shiftTrack(t, applied.offsetMs)
+      }
+    }
+    tracks.push(planTrack(timed, m, { cues, notes, analysis, timing }))
+    cues.delete(m.audioHash)
+    notes.delete(m.audioHash)
+  })
+  for (const t of locationEntries(lib)) matcher.add(t)
   const playlists = new Map<string, PlaylistItem[]>()
   for (const name of flattenPlaylists(lib.playlists).keys()) if (names.has(name)) playlists.set(name, await node.playlist(name))
-  // Positions as djcloud's decoder puts them (timing.ts).
-  const byEntry = new Map(match.matched.map((m) => [m.entryId, m.sha256]))
-  const bySha = new Map(library.map((t) => [t.sha256, t]))
-  const timing = new Map<string, TimingApplied>()
-  const timed: DjLibrary = {
-    ...lib,
-    tracks: lib.tracks.map((t) => {
-      const sha = byEntry.get(t.id)
-      const here = sha ? bySha.get(sha) : undefined
-      if (!here || (t.cues.length === 0 && t.grid.length === 0)) return t
-      const applied = timingApplied(lib.format, { sha256: here.sha256, ...(here.format ? { format: here.format } : {}), ...(here.paths[0] ? { path: here.paths[0] } : {}) }, opts.readTiming)
-      if (!applied) return t
-      timing.set(t.id, applied)
-      return 'offsetMs' in applied ? shiftTrack(t, applied.offsetMs) : t
-    }),
-  }
-  const analysis = new Map(library.map((t) => [t.audioHash, { ...t.analysis, ...(t.tagKey ? { tagKey: t.tagKey } : {}) }]))
-  const plan = planImport(timed, match, { cues, notes, playlists, audioOf, analysis, timing })
+  const match = matcher.result
+  const plan = assemblePlan({ format: lib.format, entries, historyPlays: lib.history.length, tracks, playlists: planPlaylists(lib.playlists, match, { playlists, audioOf }), match })
   if (opts.dryRun || plan.summary.changes === 0) return { plan, applied: false }
   const progress = opts.onProgress ?? (() => {})
   const counted = <T>(phase: string, items: T[], work: (item: T) => Promise<void>) => {

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
-import { DjFormatError, readRekordbox, readTraktor, type DjFormat } from '../djformats/index.ts'
+import { DjFormatError, readRekordbox, readTraktor, type DjFormat, type DjLibrary, type DjTrack } from '../djformats/index.ts'
 import { httpNodeAccess, importLibrary, type ApiCall } from '../djimport/index.ts'
 import { collectExport, exportChunks, ExportError } from '../djexport/index.ts'
 import { cachePaths } from '../swarm/index.ts'
@@ -56,16 +56,20 @@ export function djRoutes({ home, call }: DjRoutesOptions): Route[] {
         if (importing) throw new ApiError(409, 'ERR_CONFLICT', 'an import is running')
         importing = true
         try {
-          let lib
+          // The upload is read as the import goes (each entry matched and planned as it is read); nothing is written before all of it is read.
+          // The file's paths are matched against this machine's files, as `djcloud import` does.
+          let lib: DjLibrary | undefined
+          let result
           try {
             const chunks = bodyChunks(req, DJ_UPLOAD_LIMIT)
-            lib = format === 'rekordbox' ? await readRekordbox(chunks) : await readTraktor(chunks)
+            const read = (onTrack: (t: DjTrack) => void) => (format === 'rekordbox' ? readRekordbox(chunks, { onTrack }) : readTraktor(chunks, { onTrack }))
+            result = await importLibrary({ format, read: async (onTrack) => (lib = await read(onTrack)) }, httpNodeAccess(call), { exists: existsSync, dryRun })
           } catch (err) {
             if (err instanceof DjFormatError) throw new ApiError(400, 'ERR_BAD_PARAM', `${err.message} (${err.code})`)
             throw err
           }
-          // The file's paths are matched against this machine's files, as `djcloud import` does.
-          const { plan, applied } = await importLibrary(lib, httpNodeAccess(call), { exists: existsSync, dryRun })
+          if (!lib) throw new Error('the upload was not read')
+          const { plan, applied } = result
           sendJson(res, 200, { dryRun, applied, ...plan, warnings: lib.warnings.length + lib.warningsDropped, firstWarning: lib.warnings[0] ?? null })
         } finally {
           importing = false

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs'
 import { resolveHome } from '../../home.ts'
 import { runningNode } from '../../node/index.ts'
 import { readApiToken } from '../../player/index.ts'
-import { DjFormatError, readDjFile, type DjFormat, type DjLibrary } from '../../djformats/index.ts'
+import { DjFormatError, readDjFile, type DjFormat, type DjLibrary, type DjTrack } from '../../djformats/index.ts'
 import { DURATION_TOLERANCE_S, httpNodeAccess, importLibrary, seratoSource, type ImportPlan } from '../../djimport/index.ts'
 import { UsageError, writeJson, type Command } from '../command.ts'
 import { callNode } from '../remote-library.ts'
@@ -100,14 +100,6 @@ export const importCommand: Command = {
     if (!node) throw new Error('no node runs on this home: start it with "djcloud serve" (it keeps and publishes cue points and playlists)')
     const token = (await readApiToken(home)) ?? ''
     const access = httpNodeAccess((m, p, b) => callNode(node, token, m, p, b))
-    let lib: DjLibrary
-    try {
-      lib = format === 'serato' ? (await seratoSource(file, await access.library())).lib : await readDjFile(file, format as DjFormat)
-    } catch (err) {
-      if (err instanceof DjFormatError) throw new Error(`${file}: ${err.message} (${err.code})`)
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${file}: no such file`)
-      throw err
-    }
     const dryRun = values['dry-run'] === true
     // A progress line on stderr while the writes go out, on a TTY only (piped output and --json stay clean).
     let drawn = false
@@ -118,12 +110,24 @@ export const importCommand: Command = {
       stderr.write(`\r\x1b[2Kimporting ${phase} ${done}/${total}`)
       drawn = true
     }
+    // A rekordbox or Traktor file is read as the import goes: each entry matched and planned as it is read,
+    // so a large file's model is never held whole beside the plan. Nothing is written before all of it is read.
+    let lib: DjLibrary | undefined
     let result
     try {
-      result = await importLibrary(lib, access, { exists: existsSync, dryRun, onProgress })
+      const source =
+        format === 'serato'
+          ? (lib = (await seratoSource(file, await access.library())).lib)
+          : { format: format as DjFormat, read: async (onTrack: (t: DjTrack) => void) => (lib = await readDjFile(file, format as DjFormat, { onTrack })) }
+      result = await importLibrary(source, access, { exists: existsSync, dryRun, onProgress })
+    } catch (err) {
+      if (err instanceof DjFormatError) throw new Error(`${file}: ${err.message} (${err.code})`)
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && lib === undefined) throw new Error(`${file}: no such file`)
+      throw err
     } finally {
       if (drawn) stderr.write('\r\x1b[2K')
     }
+    if (!lib) throw new Error(`${file}: not read`)
     const { plan, applied } = result
     if (values.json) return writeJson(stdout, { file, dryRun, applied, ...plan, warnings: lib.warnings.length + lib.warningsDropped })
     const warned = lib.warnings.length + lib.warningsDropped
