@@ -110,14 +110,14 @@ class RekordboxReader implements XmlHandler {
     if (duration !== undefined) t.durationS = duration
     for (const [attr, field] of [['Name', 'title'], ['Artist', 'artist'], ['Album', 'album'], ['Genre', 'genre'], ['Comments', 'comment']] as const) {
       const text = v.text(a, attr)
-      if (text !== undefined) t[field] = text
+      if (text !== undefined) t[field] = field === 'title' || field === 'comment' ? text : v.shared(text)
     }
     const bpm = v.num(a, 'TRACK', 'AverageBpm', line, { min: 0 })
     if (bpm) t.bpm = bpm // 0.00 is "not analysed"
     const tonality = v.text(a, 'Tonality')
     if (tonality !== undefined) {
       const key = keyFromText(tonality)
-      if (key) t.key = key
+      if (key) t.key = v.shared(key)
       else v.warn(line, `TrackID ${id}: Tonality "${tonality}" is not a key`)
     }
     const rating = v.int(a, 'TRACK', 'Rating', line, { min: 0, max: 255 })
@@ -125,7 +125,7 @@ class RekordboxReader implements XmlHandler {
     const colour = v.text(a, 'Colour')
     if (colour !== undefined) {
       const c = colorFromRekordbox(colour)
-      if (c) t.color = c
+      if (c) t.color = v.shared(c)
       else v.warn(line, `TrackID ${id}: Colour "${colour}" is not 0xRRGGBB`)
     }
     const plays = v.int(a, 'TRACK', 'PlayCount', line, { min: 0 })
@@ -167,10 +167,10 @@ class RekordboxReader implements XmlHandler {
         cue.type = type = 'cue'
       }
     }
-    const name = v.text(a, 'Name')
+    const name = v.shared(v.text(a, 'Name'))
     if (name !== undefined) cue.name = name
     const rgb = (['Red', 'Green', 'Blue'] as const).map((c) => v.int(a, 'POSITION_MARK', c, line, { min: 0, max: 255 }))
-    if (rgb.every((n) => n !== undefined)) cue.color = rgbToColor(rgb[0]!, rgb[1]!, rgb[2]!)
+    if (rgb.every((n) => n !== undefined)) cue.color = v.shared(rgbToColor(rgb[0]!, rgb[1]!, rgb[2]!))
     this.track!.cues.push(cue)
   }
 

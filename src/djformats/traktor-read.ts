@@ -117,7 +117,7 @@ class TraktorReader implements XmlHandler {
       const t = this.entry.track
       const title = v.text(a, 'TITLE')
       if (title !== undefined) t.title = title
-      const artist = v.text(a, 'ARTIST')
+      const artist = v.shared(v.text(a, 'ARTIST'))
       if (artist !== undefined) t.artist = artist
       return
     }
@@ -133,7 +133,7 @@ class TraktorReader implements XmlHandler {
         t.id = own(traktorKey(l))
         t.location = own(pathFromTraktor(l))
       } else if (name === 'ALBUM') {
-        const album = v.text(a, 'TITLE')
+        const album = v.shared(v.text(a, 'TITLE'))
         if (album !== undefined) t.album = album
       } else if (name === 'INFO') this.readInfo(t, a, line)
       else if (name === 'TEMPO') {
@@ -154,7 +154,7 @@ class TraktorReader implements XmlHandler {
 
   private readInfo(t: DjTrack, a: Record<string, string>, line: number): void {
     const v = this.v
-    const genre = v.text(a, 'GENRE')
+    const genre = v.shared(v.text(a, 'GENRE'))
     if (genre !== undefined) t.genre = genre
     const comment = v.text(a, 'COMMENT')
     if (comment !== undefined) t.comment = comment
@@ -184,7 +184,7 @@ class TraktorReader implements XmlHandler {
     let slot: number | null = null
     if (hotcue >= 0 && hotcue <= 7) slot = hotcue
     else if (hotcue !== -1) v.warn(line, `CUE_V2 HOTCUE ${hotcue} is no hot cue slot (0-7): kept as a memory cue`)
-    const name = a.NAME && a.NAME !== TRAKTOR_NO_NAME ? own(a.NAME) : undefined
+    const name = a.NAME && a.NAME !== TRAKTOR_NO_NAME ? this.v.shared(own(a.NAME)) : undefined
     if (type === GRID_TYPE) {
       this.marker = { positionMs: start, slot, line, ...(name !== undefined ? { name } : {}) }
       e.markers.push(this.marker)
@@ -218,7 +218,7 @@ class TraktorReader implements XmlHandler {
     this.trackLines.set(t.id, e.line)
     if (e.tempoBpm) t.bpm = e.tempoBpm
     const key = e.keyValue ?? (e.keyText ? keyFromText(e.keyText) : null)
-    if (key) t.key = key
+    if (key) t.key = this.v.shared(key)
     else if (e.keyValue === undefined && e.keyText) this.v.warn(e.line, `INFO KEY "${e.keyText}" is not a key`)
     for (const m of e.markers) {
       const bpm = m.bpm ?? e.tempoBpm

@@ -18,9 +18,14 @@ const COMMA_NUMBER = /^[+-]?\d+,\d+$/
  */
 export const own = (s: string): string => (s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8'))
 
+/** Distinct texts a reader shares at most (a file's names, colours and keys repeat; titles do not and are not shared). */
+const SHARED_MAX = 4096
+const SHARED_LENGTH = 64
+
 export class Values {
   readonly warnings: DjWarning[] = []
   warningsDropped = 0
+  private readonly sharedTexts = new Map<string, string>()
 
   constructor(readonly what: string) {}
 
@@ -32,6 +37,21 @@ export class Values {
   bad(line: number, element: string, attr: string, value: string, expected: string): never {
     const shown = oneLine(value.length > 40 ? `${value.slice(0, 40)}...` : value)
     throw new DjFormatError('ERR_BAD_VALUE', `${this.what} line ${line}: ${element} ${attr}="${shown}" is not ${expected}`, line)
+  }
+
+  /**
+   * One string for each distinct short text that repeats across a file (cue
+   * names, colours, keys, artists, albums, genres): 160,000 cues named
+   * "Intro" or coloured "#e62828" are one string each, not 160,000.
+   */
+  shared(text: string): string
+  shared(text: string | undefined): string | undefined
+  shared(text: string | undefined): string | undefined {
+    if (text === undefined || text.length > SHARED_LENGTH) return text
+    const have = this.sharedTexts.get(text)
+    if (have !== undefined) return have
+    if (this.sharedTexts.size < SHARED_MAX) this.sharedTexts.set(text, text)
+    return text
   }
 
   /** Text, or undefined when absent or empty. */
