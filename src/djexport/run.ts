@@ -36,10 +36,13 @@ export class ExportError extends Error {
   }
 }
 
-/** Reads what the export needs from the node, builds the library; nothing is written. */
-export async function collectExport(call: ApiCall, opts: ExportOptions): Promise<ExportResult> {
-  const progress = opts.onProgress ?? (() => {})
-  progress('reading the library', 0, 1)
+/**
+ * The tracks present here, by SHA-256, from the node's library listing. A
+ * function of its own so that the listing (every track's whole record) is
+ * let go before the next answer is read: a local of the async caller stays
+ * alive across its later awaits.
+ */
+async function presentTracks(call: ApiCall, opts: ExportOptions): Promise<Map<string, ExportTrack>> {
   const { tracks: listed } = await call<{ tracks: ListedTrack[] }>('GET', '/api/library')
   const cached = opts.cachePath
     ? new Set((await call<{ tracks: Array<{ sha256: string; state: string }> }>('GET', '/api/cache')).tracks.filter((t) => t.state === 'cached').map((t) => t.sha256))
@@ -64,6 +67,14 @@ export async function collectExport(call: ApiCall, opts: ExportOptions): Promise
       ...(t.analysis ? { analysis: { bpm: t.analysis.bpm, beatOffset: t.analysis.beatOffset, key: t.analysis.key } } : {}),
     })
   }
+  return tracks
+}
+
+/** Reads what the export needs from the node, builds the library; nothing is written. */
+export async function collectExport(call: ApiCall, opts: ExportOptions): Promise<ExportResult> {
+  const progress = opts.onProgress ?? (() => {})
+  progress('reading the library', 0, 1)
+  const tracks = await presentTracks(call, opts)
   progress('reading cues and notes', 0, 2)
   const cues = new Map(Object.entries((await call<{ cues: Record<string, Cue[]> }>('GET', '/api/cues')).cues))
   progress('reading cues and notes', 1, 2)
