@@ -8,7 +8,7 @@
 import { createReadStream } from 'node:fs'
 import { SaxesParser } from 'saxes'
 import { readDjFile, type DjFormat, type DjTrack } from '../../src/djformats/index.ts'
-import { httpNodeAccess, importLibrary, type ApiCall } from '../../src/djimport/index.ts'
+import { httpNodeAccess, importLibrary, jsonEntries, type ApiCall, type ApiEntries } from '../../src/djimport/index.ts'
 import { exportLibrary } from '../../src/djexport/index.ts'
 
 const CHUNK = 256 * 1024 // bytes: what the readers read at once
@@ -20,6 +20,15 @@ function httpApi(base: string): ApiCall {
     const res = await fetch(base + path)
     if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`)
     return (await res.json()) as T
+  }
+}
+
+/** The large answers read as they arrive, as the CLI reads them. */
+function httpEntries(base: string): ApiEntries {
+  return async (path, key, onEntry) => {
+    const res = await fetch(base + path)
+    if (!res.ok || !res.body) throw new Error(`${path}: HTTP ${res.status}`)
+    await jsonEntries(res.body as unknown as AsyncIterable<Uint8Array>, key, onEntry)
   }
 }
 
@@ -36,11 +45,11 @@ if (op === 'floor') {
   const t0 = performance.now()
   // As `djcloud import` reads it: each entry matched and planned as the file is read.
   const source = { format: a as DjFormat, read: (onTrack: (t: DjTrack) => void) => readDjFile(b, a as DjFormat, { onTrack }) }
-  const { plan } = await importLibrary(source, httpNodeAccess(httpApi(url)), { exists: () => true, dryRun: true })
+  const { plan } = await importLibrary(source, httpNodeAccess(httpApi(url), httpEntries(url)), { exists: () => true, dryRun: true })
   result = { ms: performance.now() - t0, entries: plan.summary.entries, matched: plan.summary.matched, cuesAdded: plan.summary.cuesAdded, notesSet: plan.summary.notesSet, playlistEntries: plan.summary.playlistEntriesAdded }
 } else if (op === 'export') {
   const t0 = performance.now()
-  const r = await exportLibrary(httpApi(url), b, { format: a as DjFormat })
+  const r = await exportLibrary(httpApi(url), b, { format: a as DjFormat, entries: httpEntries(url) })
   result = { ms: performance.now() - t0, tracks: r.summary.tracks, cues: r.summary.cues + r.summary.loops, playlistEntries: r.summary.playlistEntries, writerSkipped: r.writerSkipped.length }
 } else throw new Error(`unknown operation ${op}`)
 // CPU time (user + system, GC threads included) beside the wall time: on a shared machine the wall time is mostly waiting.

@@ -3,7 +3,7 @@
 // track), the playlists; the model built (build.ts) and written atomically
 // by the format's writer (the old file stays whole on failure).
 import { rekordboxXml, traktorNml, writeDjFile, type DjFormat } from '../djformats/index.ts'
-import type { ApiCall, ListedTrack } from '../djimport/index.ts'
+import { answerEntries, type ApiCall, type ApiEntries, type ListedTrack } from '../djimport/index.ts'
 import type { Cue, TrackNotes } from '../library/index.ts'
 import { buildExport, type ExportResult, type ExportTrack } from './build.ts'
 
@@ -17,6 +17,8 @@ export interface ExportOptions {
   onProgress?: (phase: string, done: number, total: number) => void
   /** Traktor: the volume a path outside /Volumes is on (default "Macintosh HD"). */
   bootVolume?: string
+  /** Reads the large answers (library, cues, notes) as they arrive (http-access.ts); absent: each read whole. */
+  entries?: ApiEntries
 }
 
 export interface ExportRun extends ExportResult {
@@ -43,14 +45,14 @@ export class ExportError extends Error {
  * alive across its later awaits.
  */
 async function presentTracks(call: ApiCall, opts: ExportOptions): Promise<Map<string, ExportTrack>> {
-  const { tracks: listed } = await call<{ tracks: ListedTrack[] }>('GET', '/api/library')
   const cached = opts.cachePath
     ? new Set((await call<{ tracks: Array<{ sha256: string; state: string }> }>('GET', '/api/cache')).tracks.filter((t) => t.state === 'cached').map((t) => t.sha256))
     : new Set<string>()
   const tracks = new Map<string, ExportTrack>()
-  for (const t of listed) {
+  await answerEntries(call, opts.entries, '/api/library', 'tracks', (_, entry) => {
+    const t = entry as ListedTrack
     const path = !t.missing && t.paths.length ? t.paths[0] : cached.has(t.sha256) ? opts.cachePath!(t.sha256) : undefined
-    if (!path) continue
+    if (!path) return
     tracks.set(t.sha256, {
       sha256: t.sha256,
       audioHash: t.audioHash,
@@ -66,7 +68,7 @@ async function presentTracks(call: ApiCall, opts: ExportOptions): Promise<Map<st
       ...(t.tags.key ? { tagKey: t.tags.key } : {}),
       ...(t.analysis ? { analysis: { bpm: t.analysis.bpm, beatOffset: t.analysis.beatOffset, key: t.analysis.key } } : {}),
     })
-  }
+  })
   return tracks
 }
 
@@ -76,9 +78,11 @@ export async function collectExport(call: ApiCall, opts: ExportOptions): Promise
   progress('reading the library', 0, 1)
   const tracks = await presentTracks(call, opts)
   progress('reading cues and notes', 0, 2)
-  const cues = new Map(Object.entries((await call<{ cues: Record<string, Cue[]> }>('GET', '/api/cues')).cues))
+  const cues = new Map<string, Cue[]>()
+  await answerEntries(call, opts.entries, '/api/cues', 'cues', (h, c) => void cues.set(h as string, c as Cue[]))
   progress('reading cues and notes', 1, 2)
-  const notes = new Map(Object.entries((await call<{ notes: Record<string, TrackNotes> }>('GET', '/api/notes')).notes))
+  const notes = new Map<string, TrackNotes>()
+  await answerEntries(call, opts.entries, '/api/notes', 'notes', (h, n) => void notes.set(h as string, n as TrackNotes))
   const names = (await call<{ playlists: Array<{ name: string }> }>('GET', '/api/playlists')).playlists.map((p) => p.name).sort()
   if (opts.playlist !== undefined && !names.includes(opts.playlist)) throw new ExportError('ERR_PLAYLIST_NOT_FOUND', `no playlist "${opts.playlist}" (djcloud playlist ls lists them)`)
   const playlists = []

@@ -12,7 +12,7 @@ import { cachePaths } from '../../swarm/index.ts'
 import type { DjFormat } from '../../djformats/index.ts'
 import { ExportError, exportLibrary, writeSeratoExport, type ExportRun, type SeratoTagsRun } from '../../djexport/index.ts'
 import { UsageError, writeJson, type Command } from '../command.ts'
-import { callNode } from '../remote-library.ts'
+import { callNode, nodeEntries } from '../remote-library.ts'
 
 const FORMATS: readonly DjFormat[] = ['rekordbox', 'traktor', 'serato']
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
@@ -91,6 +91,7 @@ export const exportCommand: Command = {
     let run: ExportRun
     try {
       run = await exportLibrary((m, p, b) => callNode(node, token, m, p, b), out, {
+        entries: nodeEntries(node, token),
         format: format as DjFormat,
         ...(typeof values.playlist === 'string' ? { playlist: values.playlist } : {}),
         ...(typeof values['boot-volume'] === 'string' ? { bootVolume: values['boot-volume'] } : {}),

@@ -9,7 +9,7 @@ import { readApiToken } from '../../player/index.ts'
 import { DjFormatError, readDjFile, type DjFormat, type DjLibrary, type DjTrack } from '../../djformats/index.ts'
 import { DURATION_TOLERANCE_S, httpNodeAccess, importLibrary, seratoSource, type ImportPlan } from '../../djimport/index.ts'
 import { UsageError, writeJson, type Command } from '../command.ts'
-import { callNode } from '../remote-library.ts'
+import { callNode, nodeEntries } from '../remote-library.ts'
 
 const FORMATS: readonly DjFormat[] = ['rekordbox', 'traktor', 'serato']
 
@@ -99,7 +99,7 @@ export const importCommand: Command = {
     const node = await runningNode(home)
     if (!node) throw new Error('no node runs on this home: start it with "djcloud serve" (it keeps and publishes cue points and playlists)')
     const token = (await readApiToken(home)) ?? ''
-    const access = httpNodeAccess((m, p, b) => callNode(node, token, m, p, b))
+    const access = httpNodeAccess((m, p, b) => callNode(node, token, m, p, b), nodeEntries(node, token))
     const dryRun = values['dry-run'] === true
     // A progress line on stderr while the writes go out, on a TTY only (piped output and --json stay clean).
     let drawn = false
