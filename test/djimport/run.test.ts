@@ -3,7 +3,7 @@
 // again, and a complete import run again writes nothing.
 import test from 'ava'
 import { importLibrary, type LibraryTrack, type NodeAccess, type PlaylistItem } from '../../src/djimport/index.ts'
-import type { DjLibrary } from '../../src/djformats/index.ts'
+import { DjFormatError, readRekordbox, rekordboxXml, type DjLibrary, type DjTrack } from '../../src/djformats/index.ts'
 import type { Cue, TrackNotes } from '../../src/library/index.ts'
 
 const hex = (i: number) => i.toString(16).padStart(64, '0')
@@ -82,4 +82,34 @@ test('an import cut short by a failing node is finished by running it again, and
   t.is(cueWrites.length, 20)
   t.is(new Set(cueWrites).size, 20)
   t.deepEqual(m.playlists.get('F › P')!.map((x) => x.sha256), library.map((x) => x.sha256))
+})
+
+test('a file read as the import goes (each entry planned as it is read, none kept) gives the plan of the whole model, and a bad file writes nothing', async (t) => {
+  const whole = await importLibrary(lib, memoryNode().node, { ...opts, dryRun: true })
+  const xml = rekordboxXml({ ...lib, format: 'rekordbox' })
+  const asRead = (text: string) => ({
+    format: 'rekordbox' as const,
+    read: async (onTrack: (track: DjTrack) => void) => {
+      let given = 0
+      const read = await readRekordbox(text, {
+        onTrack: (track) => {
+          given++
+          onTrack(track)
+        },
+      })
+      t.is(read.tracks.length, 0, 'the reader keeps no tracks when they are handed on')
+      t.is(given, 20)
+      return read
+    },
+  })
+  const fromFile = await importLibrary(asRead([...xml].join('')), memoryNode().node, { ...opts, dryRun: true })
+  const rekordboxOnes = await importLibrary(await readRekordbox([...rekordboxXml({ ...lib, format: 'rekordbox' })].join('')), memoryNode().node, { ...opts, dryRun: true })
+  t.deepEqual(fromFile.plan, rekordboxOnes.plan)
+  t.is(fromFile.plan.summary.cuesAdded, whole.plan.summary.cuesAdded)
+  t.is(fromFile.plan.tracks.length, 20)
+  // Cut off after its collection: refused, and nothing written although every entry was planned.
+  const m = memoryNode()
+  const text = [...xml].join('')
+  await t.throwsAsync(importLibrary(asRead(text.slice(0, text.indexOf('</COLLECTION>'))), m.node, opts), { instanceOf: DjFormatError })
+  t.deepEqual(m.writes, [])
 })
