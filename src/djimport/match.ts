@@ -101,10 +101,19 @@ const nameKey = (name: string) => name.normalize('NFC').toLowerCase()
 const tagKey = (artist: string | undefined, title: string | undefined) =>
   artist && title ? `${foldText(artist).replace(/\s+/g, ' ').trim()}\u0000${foldText(title).replace(/\s+/g, ' ').trim()}` : null
 
-function push<K, V>(map: Map<K, V[]>, key: K, value: V) {
-  const list = map.get(key)
-  if (list) list.push(value)
-  else map.set(key, [value])
+/** An index of library tracks: one track as itself (most keys name one file), several as a list. */
+type Index = Map<string, LibraryTrack | LibraryTrack[]>
+
+function push(map: Index, key: string, value: LibraryTrack) {
+  const have = map.get(key)
+  if (have === undefined) map.set(key, value)
+  else if (Array.isArray(have)) have.push(value)
+  else map.set(key, [have, value])
+}
+
+const lookup = (map: Index, key: string): LibraryTrack[] => {
+  const have = map.get(key)
+  return have === undefined ? [] : Array.isArray(have) ? have : [have]
 }
 
 /**
@@ -133,9 +142,9 @@ const closeDuration = (a: number | undefined, b: number | undefined) => a === un
 export class Matcher {
   readonly result: MatchResult = { matched: [], unmatched: [], ambiguous: [], duplicates: [], byEntry: new Map() }
   private readonly platform: NodeJS.Platform
-  private readonly byPath = new Map<string, LibraryTrack[]>()
-  private readonly byName = new Map<string, LibraryTrack[]>()
-  private readonly byTags = new Map<string, LibraryTrack[]>()
+  private readonly byPath: Index = new Map()
+  private readonly byName: Index = new Map()
+  private readonly byTags: Index = new Map()
   private readonly firstOf = new Map<string, string>() // audio hash -> entry id that matched it
 
   constructor(
@@ -156,14 +165,14 @@ export class Matcher {
     const opts = this.opts
     // 1. The path, when the file is here and scanned.
     if (e.location && opts.exists(e.location)) {
-      const found = byRecording(this.byPath.get(pathKey(e.location, this.platform)) ?? [])
+      const found = byRecording(lookup(this.byPath, pathKey(e.location, this.platform)))
       if (found.length === 1) return this.take(e, found[0]!, 'path')
     }
     // 2. File name + size (+ duration when both sides know it).
     if (e.location && e.size !== undefined) {
       const tolerance = e.sizeTolerance ?? 0
       const found = byRecording(
-        (this.byName.get(nameKey(fileNameOf(e.location))) ?? []).filter((t) => Math.abs(t.size - e.size!) <= tolerance && closeDuration(t.duration, e.durationS)),
+        lookup(this.byName, nameKey(fileNameOf(e.location))).filter((t) => Math.abs(t.size - e.size!) <= tolerance && closeDuration(t.duration, e.durationS)),
       )
       if (found.length === 1) return this.take(e, found[0]!, 'name-size-duration')
       if (found.length > 1) return this.ambiguous(e, 'name-size-duration', found, 'file name, size and duration')
@@ -171,7 +180,7 @@ export class Matcher {
     // 3. Artist + title + duration: both durations must be known (tags alone name remixes and edits alike).
     const k = tagKey(e.artist, e.title)
     if (k && e.durationS !== undefined) {
-      const found = byRecording((this.byTags.get(k) ?? []).filter((t) => t.duration !== undefined && Math.abs(t.duration - e.durationS!) <= DURATION_TOLERANCE_S))
+      const found = byRecording(lookup(this.byTags, k).filter((t) => t.duration !== undefined && Math.abs(t.duration - e.durationS!) <= DURATION_TOLERANCE_S))
       if (found.length === 1) return this.take(e, found[0]!, 'tags-duration')
       if (found.length > 1) return this.ambiguous(e, 'tags-duration', found, `artist, title and duration (±${DURATION_TOLERANCE_S} s)`)
     }

@@ -87,7 +87,12 @@ export async function importLibrary(source: DjLibrary | StreamedLibrary, node: N
   const matcher = new Matcher(library, opts)
   const audioOf = new Map(library.map((t) => [t.sha256, t.audioHash]))
   const bySha = new Map(library.map((t) => [t.sha256, t]))
-  const analysis = new Map(library.map((t) => [t.audioHash, { ...t.analysis, ...(t.tagKey ? { tagKey: t.tagKey } : {}) }]))
+  // djcloud's analysis and key tag of a recording: its last file listed (as a map by audio hash built from the listing has it), made when planned.
+  const byAudio = new Map(library.map((t) => [t.audioHash, t]))
+  const analysisOf = (h: string) => {
+    const t = byAudio.get(h)!
+    return new Map([[h, { ...t.analysis, ...(t.tagKey ? { tagKey: t.tagKey } : {}) }]])
+  }
   // What djcloud has (each recording's let go once planned: a recording is planned once).
   const cues = await node.allCues()
   const notes = await node.allNotes()
@@ -110,7 +115,7 @@ export async function importLibrary(source: DjLibrary | StreamedLibrary, node: N
         if ('offsetMs' in applied) timed = shiftTrack(t, applied.offsetMs)
       }
     }
-    tracks.push(planTrack(timed, m, { cues, notes, analysis, timing }))
+    tracks.push(planTrack(timed, m, { cues, notes, analysis: analysisOf(m.audioHash), timing }))
     cues.delete(m.audioHash)
     notes.delete(m.audioHash)
   })
