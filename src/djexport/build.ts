@@ -30,7 +30,8 @@ export interface ExportInput {
   format: DjFormat
   /** Tracks present here, by SHA-256. */
   tracks: ReadonlyMap<string, ExportTrack>
-  cues: ReadonlyMap<string, readonly Cue[]>
+  /** Each recording's cues as the node gives them, or already as the model's (ModelCues). */
+  cues: ReadonlyMap<string, readonly Cue[] | ModelCues>
   notes: ReadonlyMap<string, TrackNotes>
   /** djcloud playlists in order of name: each entry's SHA-256 (the union track it resolves to), or null when it resolves to none. */
   playlists: ReadonlyArray<{ name: string; entries: ReadonlyArray<string | null> }>
@@ -78,6 +79,18 @@ function toDjCue(c: Cue): DjCue {
   return name !== undefined ? (color !== undefined ? { type, slot, positionMs, name, color } : { type, slot, positionMs, name }) : color !== undefined ? { type, slot, positionMs, color } : { type, slot, positionMs }
 }
 
+/**
+ * A recording's cues already as the model's, converted as the node's answer
+ * arrives (collectExport): the answer's own cue objects are then never held
+ * beside the model's (160,000 of each for 20,000 tracks).
+ */
+export class ModelCues {
+  readonly cues: DjCue[]
+  constructor(cues: readonly Cue[]) {
+    this.cues = cues.map(toDjCue)
+  }
+}
+
 /** The grid an export writes: the DJ's (notes), else the analysis' (one row from its first beat), else none. */
 function gridOf(t: ExportTrack, n: TrackNotes): DjBeat[] {
   if (n.grid) return n.grid.map((r) => ({ positionMs: Math.round(r.position * 1e9) / 1e6, bpm: r.bpm, beatOfBar: r.beat }))
@@ -95,7 +108,8 @@ export function buildExport(input: ExportInput): ExportResult {
   for (const sha of [...wanted].sort()) {
     const t = input.tracks.get(sha)!
     const n = input.notes.get(t.audioHash) ?? {}
-    const cues = (input.cues.get(t.audioHash) ?? []).map(toDjCue)
+    const given = input.cues.get(t.audioHash) ?? []
+    const cues = given instanceof ModelCues ? given.cues : given.map(toDjCue)
     const grid = gridOf(t, n)
     const key = n.key ?? t.analysis?.key ?? (t.tagKey ? (keyFromText(t.tagKey) ?? undefined) : undefined)
     const bpm = grid[0]?.bpm ?? t.analysis?.bpm ?? t.tagBpm
@@ -120,7 +134,10 @@ export function buildExport(input: ExportInput): ExportResult {
     // Positions as the DJ program's decoder puts them (src/djimport/timing.ts).
     tracks.push(shiftTrack(dj, -timingOffsetMs(input.format, { sha256: sha, format: t.format, path: t.path })))
     summary.tracks++
-    for (const c of cues) c.type === 'loop' ? summary.loops++ : summary.cues++
+    for (const c of cues) {
+      if (c.type === 'loop') summary.loops++
+      else summary.cues++
+    }
     if (grid.length) summary.grids++
     if (n.grid) summary.userGrids++
     if (key) summary.keys++

@@ -5,7 +5,7 @@
 import { rekordboxXml, traktorNml, writeDjFile, type DjFormat } from '../djformats/index.ts'
 import { answerEntries, type ApiCall, type ApiEntries, type ListedTrack } from '../djimport/index.ts'
 import type { Cue, TrackNotes } from '../library/index.ts'
-import { buildExport, type ExportResult, type ExportTrack } from './build.ts'
+import { buildExport, ModelCues, type ExportResult, type ExportTrack } from './build.ts'
 
 export interface ExportOptions {
   format: DjFormat
@@ -78,8 +78,9 @@ export async function collectExport(call: ApiCall, opts: ExportOptions): Promise
   progress('reading the library', 0, 1)
   const tracks = await presentTracks(call, opts)
   progress('reading cues and notes', 0, 2)
-  const cues = new Map<string, Cue[]>()
-  await answerEntries(call, opts.entries, '/api/cues', 'cues', (h, c) => void cues.set(h as string, c as Cue[]))
+  // Each recording's cues made the model's as they arrive: the answer's cue objects are let go at once.
+  const cues = new Map<string, ModelCues>()
+  await answerEntries(call, opts.entries, '/api/cues', 'cues', (h, c) => void cues.set(h as string, new ModelCues(c as Cue[])))
   progress('reading cues and notes', 1, 2)
   const notes = new Map<string, TrackNotes>()
   await answerEntries(call, opts.entries, '/api/notes', 'notes', (h, n) => void notes.set(h as string, n as TrackNotes))

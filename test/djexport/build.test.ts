@@ -4,7 +4,8 @@
 // track is not here are listed; and the analysis' grid or key coming back in
 // a later import is not taken for the DJ's.
 import test from 'ava'
-import { buildExport, type ExportTrack } from '../../src/djexport/index.ts'
+import { buildExport, ModelCues, type ExportTrack } from '../../src/djexport/index.ts'
+import type { Cue } from '../../src/library/index.ts'
 import { matchTracks, planImport, type LibraryTrack } from '../../src/djimport/index.ts'
 
 const hex = (c: string) => c.repeat(64)
@@ -55,4 +56,18 @@ test('the analysis\' grid and key coming back from an export are not imported as
     grid: [{ position: 0.02, bpm: 124.5, beat: 1 }],
     key: 'E minor',
   })
+})
+
+test('cues made the model\'s as the node\'s answer arrives (ModelCues) build the same library as the node\'s cues', (t) => {
+  const a = track('a', { analysis: { bpm: 126, beatOffset: 0.2, key: 'C major' } })
+  const given: Cue[] = [
+    { id: 'cue-0001', kind: 'hot', slot: 'C', position: 1.5, name: 'Drop', color: '#ff0000' },
+    { id: 'cue-0002', kind: 'memory', position: 2, length: 0.5 },
+    { id: 'cue-0003', kind: 'hot', slot: 'A', position: 0.25 },
+  ]
+  const input = { format: 'traktor' as const, tracks: new Map([[a.sha256, a]]), notes: new Map(), playlists: [] }
+  const fromNode = buildExport({ ...input, cues: new Map([[a.audioHash, given]]) })
+  const converted = buildExport({ ...input, cues: new Map([[a.audioHash, new ModelCues(given)]]) })
+  t.deepEqual(converted, fromNode)
+  t.is(converted.lib.tracks[0]!.cues.length, 3)
 })
