@@ -89,7 +89,9 @@ export interface MatchOptions {
 export function pathKey(path: string, platform: NodeJS.Platform): string {
   const resolved = platform === 'win32' ? winResolve(path) : posixResolve(path)
   const nfc = resolved.normalize('NFC')
-  return platform === 'win32' || platform === 'darwin' ? nfc.toLowerCase() : nfc
+  const key = platform === 'win32' || platform === 'darwin' ? nfc.toLowerCase() : nfc
+  // The path itself when it is its own key (most are): an index of 20,000 paths then holds no second copy of each.
+  return key === path ? path : key
 }
 
 /** The file name of a path written on either platform. */
