@@ -8,6 +8,7 @@ import { manifestBenchMain } from './manifest/main.ts'
 import { analysisBenchMain } from './analysis/main.ts'
 import { uiBenchMain } from './ui/main.ts'
 import { gigBenchMain } from './gig/main.ts'
+import { djformatsBenchMain } from './djformats/main.ts'
 
 const BENCHES: Record<string, (argv: string[]) => Promise<number>> = {
   scan: scanBenchMain,
@@ -18,6 +19,7 @@ const BENCHES: Record<string, (argv: string[]) => Promise<number>> = {
   analysis: analysisBenchMain,
   ui: uiBenchMain,
   gig: gigBenchMain,
+  djformats: djformatsBenchMain,
 }
 
 const names = process.argv.slice(2)

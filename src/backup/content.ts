@@ -9,6 +9,8 @@
 //     roster: <the owner-signed roster bytes>,
 //     playlists: [{name, author, edits}],     every own device's edit set of every playlist (author = device key)
 //     cues: [{author, sets: [{audio, regs}]}],  every own device's cue registers, by recording
+//     notes?: [{author, sets: [{audio, regs}]}], every own device's note registers (grid, key, rating, ...), by recording;
+//                                             absent when there are none, so a backup without notes is what it was
 //     analyses: [{audio, rec, wave?}],        the library store's analyses (rec: JSON text), by audio hash,
 //                                             wave: [{cols, spc, data}] (spc: seconds per column as text, data: 4 bytes a column)
 //     manifests: {libraries: [sha256], playlists: [sha256], blobs: [bytes]} }
@@ -20,9 +22,10 @@ import {
   BencodeError, asBytes, asDict, asInt, asString, decode, encode, type BDict, type BInput, type BValue,
 } from '../codec/index.ts'
 import { IdentityError, verifyRoster, type Roster } from '../identity/index.ts'
-import type { CueRegister, StoredAnalysis, StoredWaveform } from '../library/index.ts'
+import type { CueRegister, NoteRegister, StoredAnalysis, StoredWaveform } from '../library/index.ts'
 import {
-  ManifestError, MAX_BLOB_BYTES, MAX_NAME_BYTES, cueEntriesFromValue, cueEntriesToValue, editsFromBody, editsToBody, type PlaylistEdits,
+  ManifestError, MAX_BLOB_BYTES, MAX_NAME_BYTES, cueEntriesFromValue, cueEntriesToValue, editsFromBody, editsToBody, noteEntriesFromValue, noteEntriesToValue,
+  type PlaylistEdits,
 } from '../manifest/index.ts'
 import { BackupError } from './errors.ts'
 
@@ -81,6 +84,8 @@ export interface BackupContent {
   playlists: BackupPlaylistSet[]
   /** Cue registers by author (device key hex), then by audio hash. */
   cues: Map<string, Map<string, CueRegister[]>>
+  /** Note registers by author (device key hex), then by audio hash (absent or empty: none). */
+  notes?: Map<string, Map<string, NoteRegister[]>>
   analyses: BackupAnalysis[]
   manifests: {
     /** SHA-256 (hex) of the library root blobs: every own device's signed library manifest this device held. */
@@ -111,6 +116,7 @@ const HEX64 = /^[0-9a-f]{64}$/
 export function encodeContent(c: BackupContent): Uint8Array {
   const playlists = [...c.playlists].sort((a, b) => cmp(a.name, b.name) || cmp(a.author, b.author))
   const cues = [...c.cues].filter(([, sets]) => [...sets.values()].some((r) => r.length > 0)).sort(([a], [b]) => cmp(a, b))
+  const notes = [...(c.notes ?? [])].filter(([, sets]) => [...sets.values()].some((r) => r.length > 0)).sort(([a], [b]) => cmp(a, b))
   const analyses = [...c.analyses].sort((a, b) => cmp(a.audio, b.audio))
   const blobs = [...c.manifests.blobs].sort(([a], [b]) => cmp(a, b))
   const value: { [key: string]: BInput } = {
@@ -123,6 +129,7 @@ export function encodeContent(c: BackupContent): Uint8Array {
     roster: c.roster,
     playlists: playlists.map((p) => ({ name: p.name, author: Buffer.from(p.author, 'hex'), edits: editsToBody(p.edits) })),
     cues: cues.map(([author, sets]) => ({ author: Buffer.from(author, 'hex'), sets: cueEntriesToValue([...sets]) as BInput[] })),
+    ...(notes.length ? { notes: notes.map(([author, sets]) => ({ author: Buffer.from(author, 'hex'), sets: noteEntriesToValue([...sets]) as BInput[] })) } : {}),
     analyses: analyses.map((a) => {
       const out: { [key: string]: BInput } = { audio: Buffer.from(a.audio, 'hex'), rec: JSON.stringify(a.record) }
       if (a.waveform) out.wave = a.waveform.levels.map((l) => ({ cols: l.columns, spc: String(l.secondsPerColumn), data: Buffer.from(l.data, 'base64') }))
@@ -262,7 +269,7 @@ function decodeChecked(plain: Uint8Array, expect: { owner: Uint8Array; seq: numb
     decode(plain, { maxBytes: BACKUP_CAPS.contentBytes, maxDepth: BACKUP_CAPS.depth, maxItems: BACKUP_CAPS.items, maxStringBytes: BACKUP_CAPS.stringBytes }),
     'backup',
   )
-  only(d, 'backup', ['type', 'v', 'owner', 'seq', 'created', 'device', 'roster', 'playlists', 'cues', 'analyses', 'manifests'])
+  only(d, 'backup', ['type', 'v', 'owner', 'seq', 'created', 'device', 'roster', 'playlists', 'cues', 'notes', 'analyses', 'manifests'])
   if (asString(d.type, 'type', 64) !== CONTENT_TYPE) bad('not djcloud backup content')
   if (asInt(d.v, 'v') !== 1) bad('unsupported backup content version')
   const owner = asBytes(d.owner, 'owner', 32)
@@ -306,6 +313,19 @@ function decodeChecked(plain: Uint8Array, expect: { owner: Uint8Array; seq: numb
   }
   sortedUnique(authors, 'cue authors')
 
+  const notes = new Map<string, Map<string, NoteRegister[]>>()
+  const noteAuthors: string[] = []
+  for (const [i, v] of (d.notes === undefined ? [] : capped(d.notes, 'notes', BACKUP_CAPS.cueAuthors)).entries()) {
+    const c = asDict(v, `notes[${i}]`)
+    only(c, `notes[${i}]`, ['author', 'sets'])
+    const author = hex(asBytes(c.author, 'note author', 32))
+    noteAuthors.push(author)
+    const sets = noteEntriesFromValue(c.sets, () => true, BACKUP_CAPS.cueRecordings)
+    if (sets.size === 0) bad('a note author without notes')
+    notes.set(author, sets)
+  }
+  sortedUnique(noteAuthors, 'note authors')
+
   const analyses = capped(d.analyses, 'analyses', BACKUP_CAPS.analyses).map((v, i): BackupAnalysis => {
     const a = asDict(v, `analyses[${i}]`)
     only(a, `analyses[${i}]`, ['audio', 'rec', 'wave'])
@@ -338,7 +358,7 @@ function decodeChecked(plain: Uint8Array, expect: { owner: Uint8Array; seq: numb
   const playlistManifests = refs(m.playlists, 'playlist manifests')
 
   return {
-    owner, seq, created, device, roster, rosterDecoded, playlists, cues, analyses,
+    owner, seq, created, device, roster, rosterDecoded, playlists, cues, notes, analyses,
     manifests: { libraries, playlists: playlistManifests, blobs },
   }
 }

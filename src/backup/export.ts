@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { homePaths } from '../home.ts'
 import { loadIdentity, type Identity } from '../identity/index.ts'
-import { LocalLibrary, type CueRegister, type StoredAnalysis } from '../library/index.ts'
+import { LocalLibrary, type CueRegister, type NoteRegister, type StoredAnalysis } from '../library/index.ts'
 import {
   decodeLibraryPage, decodeManifest, LIBRARY_CAPS, ManifestBook, ManifestError, MANIFEST_LIMITS, ManifestStore, rootFromBody, rootPageCount, unpackBlob,
 } from '../manifest/index.ts'
@@ -98,6 +98,7 @@ export async function exportFromStores(home: string, src: OpenStores, opts: Expo
   // The library store: analyses with their waveforms, this device's cue edits.
   const analyses: BackupAnalysis[] = []
   const cues = new Map<string, Map<string, CueRegister[]>>()
+  const notes = new Map<string, Map<string, NoteRegister[]>>()
   const library = src.library
   {
     const records: Array<[string, StoredAnalysis]> = []
@@ -108,6 +109,8 @@ export async function exportFromStores(home: string, src: OpenStores, opts: Expo
     }
     const own = await library.allCueEdits()
     if (own.size) cues.set(self, own)
+    const ownNotes = await library.allNoteEdits()
+    if (ownNotes.size) notes.set(self, ownNotes)
   }
 
   // The manifest store: every edit set of every playlist, the signed manifests and their blobs.
@@ -131,6 +134,7 @@ export async function exportFromStores(home: string, src: OpenStores, opts: Expo
     for (const [sha, data] of got.blobs) blobs.set(sha, data)
     libraries.push(root)
     if (got.device !== self && got.cues.size) cues.set(got.device, got.cues)
+    if (got.device !== self && got.notes.size) notes.set(got.device, got.notes)
   }
   const keptPlaylists: string[] = []
   for (const sha of playlistManifests) {
@@ -149,6 +153,7 @@ export async function exportFromStores(home: string, src: OpenStores, opts: Expo
     roster: await rosterBytes(home),
     playlists,
     cues,
+    ...(notes.size ? { notes } : {}),
     analyses,
     manifests: { libraries, playlists: keptPlaylists, blobs },
   }
@@ -168,7 +173,7 @@ function rosterBytes(home: string): Promise<Uint8Array> {
 /** A stored library root with every page and playlist blob it names, and the cues on its pages; null if anything is missing. */
 async function readLibrary(
   store: ManifestStore, root: string, roster: Parameters<typeof decodeManifest>[1]['roster'], now: number,
-): Promise<{ device: string; blobs: Map<string, Uint8Array>; cues: Map<string, CueRegister[]> } | null> {
+): Promise<{ device: string; blobs: Map<string, Uint8Array>; cues: Map<string, CueRegister[]>; notes: Map<string, NoteRegister[]> } | null> {
   const blobs = new Map<string, Uint8Array>()
   const get = async (sha: string) => {
     const data = await store.getBlob(sha)
@@ -183,13 +188,16 @@ async function readLibrary(
     const r = rootFromBody(m.body)
     const pageCount = rootPageCount(r)
     const cues = new Map<string, CueRegister[]>()
+    const notes = new Map<string, NoteRegister[]>()
     for (const [i, page] of r.pages.entries()) {
       const p = await get(page)
       if (!p) return null
-      for (const [audio, regs] of decodeLibraryPage(unpackBlob(p, LIBRARY_CAPS.pageBytes), i, pageCount).cues) cues.set(audio, regs)
+      const read = decodeLibraryPage(unpackBlob(p, LIBRARY_CAPS.pageBytes), i, pageCount)
+      for (const [audio, regs] of read.cues) if (regs.length) cues.set(audio, regs)
+      for (const [audio, regs] of read.notes) if (regs.length) notes.set(audio, regs)
     }
     for (const ref of r.playlists) if (!(await get(ref.blob))) return null
-    return { device: hex(m.signer), blobs, cues }
+    return { device: hex(m.signer), blobs, cues, notes }
   } catch (err) {
     if (err instanceof ManifestError) return null
     throw err

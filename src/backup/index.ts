@@ -7,7 +7,7 @@ export {
 export type { BackupHeader, SealOptions, VerifyOptions } from './format.ts'
 export { encodeContent, decodeContent, compressContent, decompressContent, BACKUP_CAPS, CONTENT_TYPE } from './content.ts'
 export type { BackupContent, CheckedContent, BackupPlaylistSet, BackupAnalysis } from './content.ts'
-export { joinPlaylistEdits, joinCueRegisters } from './join.ts'
+export { joinPlaylistEdits, joinCueRegisters, joinNoteRegisters } from './join.ts'
 export { exportBackup, exportFromStores } from './export.ts'
 export type { ExportOptions, ExportResult, BackupCounts, OpenStores } from './export.ts'
 export { importBackup, readBackup } from './restore.ts'

@@ -6,7 +6,7 @@
 // its manifests dropped), the result is what the backup showed, and an old
 // device that comes back later merges with it without duplicates (the entry
 // ids and clocks are the originals). Pure functions, no I/O.
-import { CUE_CAPS, type CueRegister } from '../library/index.ts'
+import { CUE_CAPS, NOTE_FIELDS, type CueRegister, type NoteRegister } from '../library/index.ts'
 import { mergeCues, PLAYLIST_CAPS, writeBeats, type PlaylistEdits, type PlaylistWrite } from '../manifest/index.ts'
 import { BackupError } from './errors.ts'
 
@@ -100,4 +100,16 @@ export function joinCueRegisters(sets: ReadonlyMap<string, readonly CueRegister[
     if (out.length > CUE_CAPS.registers) throw new BackupError('ERR_TOO_LARGE', `a recording has ${out.length} cues, over the ${CUE_CAPS.registers} a device keeps`)
   }
   return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+}
+
+/** Note registers that merge (alone, or with any of `sets`) to what `sets` merge to: per field the winning write, as it was. */
+export function joinNoteRegisters(sets: ReadonlyMap<string, readonly NoteRegister[]>): NoteRegister[] {
+  const won = new Map<string, { reg: NoteRegister; author: string }>()
+  for (const [author, regs] of sets) {
+    for (const reg of regs) {
+      const have = won.get(reg.field)
+      if (!have || reg.clock > have.reg.clock || (reg.clock === have.reg.clock && author > have.author)) won.set(reg.field, { reg, author })
+    }
+  }
+  return [...won.values()].map(({ reg }) => reg).sort((a, b) => NOTE_FIELDS.indexOf(a.field) - NOTE_FIELDS.indexOf(b.field))
 }

@@ -11,7 +11,7 @@
 import {
   addDevice, deriveOwnerSecrets, hasIdentity, IdentityError, initIdentity, loadIdentity, saveRoster, verifyRoster, type Identity, type Roster,
 } from '../identity/index.ts'
-import { LocalLibrary, type CueRegister } from '../library/index.ts'
+import { LocalLibrary, type CueRegister, type NoteRegister } from '../library/index.ts'
 import {
   decodeManifest, ManifestBook, ManifestError, MANIFEST_LIMITS, ManifestStore, unpackBlob, type PlaylistEdits,
 } from '../manifest/index.ts'
@@ -19,7 +19,7 @@ import { decodeContent, decompressContent, type CheckedContent } from './content
 import { BackupError } from './errors.ts'
 import { countsOf, type BackupCounts } from './export.ts'
 import { openBackup, verifyBackup, type BackupHeader } from './format.ts'
-import { joinCueRegisters, joinPlaylistEdits } from './join.ts'
+import { joinCueRegisters, joinNoteRegisters, joinPlaylistEdits } from './join.ts'
 import { noteBackupSeq, readBackupState } from './state.ts'
 
 export interface ReadOptions {
@@ -106,6 +106,20 @@ function cueSetsByRecording(content: CheckedContent): Map<string, Map<string, Cu
   return out
 }
 
+/** Every recording's note registers in the backup, by author. */
+function noteSetsByRecording(content: CheckedContent): Map<string, Map<string, NoteRegister[]>> {
+  const out = new Map<string, Map<string, NoteRegister[]>>()
+  for (const [author, sets] of content.notes ?? []) {
+    for (const [audio, regs] of sets) {
+      if (!regs.length) continue
+      let m = out.get(audio)
+      if (!m) out.set(audio, (m = new Map()))
+      m.set(author, regs)
+    }
+  }
+  return out
+}
+
 function playlistSetsByName(content: CheckedContent): Map<string, Map<string, PlaylistEdits>> {
   const out = new Map<string, Map<string, PlaylistEdits>>()
   for (const p of content.playlists) {
@@ -183,6 +197,12 @@ export async function importBackup(home: string, bytes: Uint8Array, opts: Import
       const all = new Map(sets)
       if (own.length) all.set(self, own)
       await library.putCueEdits(audio, joinCueRegisters(all))
+    }
+    for (const [audio, sets] of noteSetsByRecording(content)) {
+      const own = await library.noteEdits(audio)
+      const all = new Map(sets)
+      if (own.length) all.set(self, own)
+      await library.putNoteEdits(audio, joinNoteRegisters(all))
     }
   } finally {
     await library.close()

@@ -19,9 +19,11 @@ import { playlistCommand } from './commands/playlist.ts'
 import { analyzeCommand } from './commands/analyze.ts'
 import { backupCommand } from './commands/backup.ts'
 import { pullCommand } from './commands/pull.ts'
+import { importCommand } from './commands/import.ts'
+import { exportCommand } from './commands/export.ts'
 
 export const COMMANDS: readonly Command[] = [
-  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, analyzeCommand, playlistCommand, pullCommand, cacheCommand, backupCommand, serveCommand, getCommand, trackerCommand, bootstrapCommand, startCommand,
+  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, analyzeCommand, playlistCommand, importCommand, exportCommand, pullCommand, cacheCommand, backupCommand, serveCommand, getCommand, trackerCommand, bootstrapCommand, startCommand,
 ]
 
 function topHelp(): string {

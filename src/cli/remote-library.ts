@@ -2,6 +2,7 @@
 // a home's LevelDB, CLI commands for that home take this path.
 import type { Library, LibraryStats, ListOptions, ScanSummary, TrackRecord } from '../library/index.ts'
 import type { NodeInfo } from '../node/index.ts'
+import { jsonEntries, type ApiEntries } from '../djimport/index.ts'
 
 export class NodeApiError extends Error {
   override name = 'NodeApiError'
@@ -28,6 +29,23 @@ export async function callNode<T>(node: NodeInfo, token: string, method: string,
   const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } } & T
   if (!res.ok) throw new NodeApiError(res.status, json.error?.code ?? 'ERR_HTTP', json.error?.message ?? `HTTP ${res.status}`)
   return json
+}
+
+/** Large GET answers of the node read as they arrive (import and export of a whole library: its listing, cues and notes). */
+export function nodeEntries(node: NodeInfo, token: string): ApiEntries {
+  return async (path, key, onEntry) => {
+    let res: Response
+    try {
+      res = await fetch(node.api + path, { headers: { authorization: `Bearer ${token}` } })
+    } catch (err) {
+      throw new NodeApiError(0, 'ERR_UNREACHABLE', `the node on this home (pid ${node.pid}) does not answer at ${node.api}: ${(err as Error).message}`)
+    }
+    if (!res.ok || !res.body) {
+      const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } }
+      throw new NodeApiError(res.status, json.error?.code ?? 'ERR_HTTP', json.error?.message ?? `HTTP ${res.status}`)
+    }
+    await jsonEntries(res.body as unknown as AsyncIterable<Uint8Array>, key, onEntry)
+  }
 }
 
 export class RemoteLibrary implements Library {

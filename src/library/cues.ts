@@ -19,6 +19,8 @@ export interface Cue {
   name?: string
   /** "#rrggbb", lowercase. */
   color?: string
+  /** A loop's length in seconds, to the millisecond (a loop imported from DJ software); absent on a plain cue. */
+  length?: number
 }
 
 /** One device's last edit of one cue: the cue as set, or null when it deleted it. */

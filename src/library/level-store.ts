@@ -10,12 +10,14 @@
 //   analysis   audio hash -> StoredAnalysis (json): tempo, key, loudness, or the error
 //   waveforms  audio hash -> waveform levels (json, base64 columns), read one track at a time
 //   cues       audio hash -> CueRegister[] (json): this device's cue edits of the recording
+//   notes      audio hash -> NoteRegister[] (json): this device's note edits (grid, rating, ...) of the recording
 import type { Level } from 'level'
 import type { AudioFormat } from '../audio-file/index.ts'
 import type { Tags } from './tags.ts'
 import { LibraryError } from './errors.ts'
 import type { AnalysisSummary, StoredAnalysis, StoredWaveform } from './analysis-record.ts'
 import type { CueRegister } from './cues.ts'
+import type { NoteRegister } from './notes.ts'
 
 export const SCHEMA_VERSION = 1
 
@@ -33,6 +35,14 @@ export interface TrackRecord {
   /** Where it was when it went missing, so the person can find it again. */
   lastPaths?: string[]
   missing: boolean
+  /**
+   * This file was rewritten in place into another with the same audio (DJ
+   * software wrote its tags): the SHA-256 of the version that took its path.
+   * The same recording, so cues, analysis and playlists (by audio hash) follow.
+   */
+  replacedBy?: string
+  /** The SHA-256 of the version of this file that was at its path before (see replacedBy). */
+  replaces?: string
   /** ms since the epoch */
   added: number
   updated: number
@@ -65,6 +75,7 @@ export class LevelLibraryStore {
     private readonly analyses: Sub<StoredAnalysis>,
     private readonly waveforms: Sub<StoredWaveform>,
     private readonly cues: Sub<CueRegister[]>,
+    private readonly notes: Sub<NoteRegister[]>,
   ) {}
 
   static async open(location: string): Promise<LevelLibraryStore> {
@@ -96,6 +107,7 @@ export class LevelLibraryStore {
       sublevel<StoredAnalysis>(db, 'analysis', 'json'),
       sublevel<StoredWaveform>(db, 'waveforms', 'json'),
       sublevel<CueRegister[]>(db, 'cues', 'json'),
+      sublevel<NoteRegister[]>(db, 'notes', 'json'),
     )
   }
 
@@ -146,6 +158,18 @@ export class LevelLibraryStore {
 
   putCues(audioHash: string, registers: CueRegister[]): Promise<void> {
     return this.cues.put(audioHash, registers)
+  }
+
+  getNotes(audioHash: string): Promise<NoteRegister[] | undefined> {
+    return this.notes.get(audioHash)
+  }
+
+  allNotes(): AsyncIterable<[string, NoteRegister[]]> {
+    return this.notes.iterator()
+  }
+
+  putNotes(audioHash: string, registers: NoteRegister[]): Promise<void> {
+    return this.notes.put(audioHash, registers)
   }
 
   async getMeta<T>(key: string): Promise<T | undefined> {

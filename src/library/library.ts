@@ -12,6 +12,7 @@ import { analyzeLibrary, type AnalyzeOptions, type AnalyzeSummary } from './anal
 import type { StoredAnalysis, StoredWaveform } from './analysis-record.ts'
 import { createHash } from 'node:crypto'
 import type { CueRegister } from './cues.ts'
+import type { NoteRegister } from './notes.ts'
 import { DEFAULT_TEMPO_RANGE, checkUserRange, type TempoRange } from '../analysis/index.ts'
 
 export interface ListOptions {
@@ -147,6 +148,22 @@ export class LocalLibrary implements Library {
 
   putCueEdits(audioHash: string, registers: CueRegister[]): Promise<void> {
     return this.store.putCues(audioHash, registers)
+  }
+
+  /** This device's note edits (grid, rating, colour, comment, plays) of a recording (empty when it made none). */
+  async noteEdits(audioHash: string): Promise<NoteRegister[]> {
+    return (await this.store.getNotes(audioHash)) ?? []
+  }
+
+  /** This device's note edits of every recording it noted, for its library manifest. */
+  async allNoteEdits(): Promise<Map<string, NoteRegister[]>> {
+    const out = new Map<string, NoteRegister[]>()
+    for await (const [audioHash, regs] of this.store.allNotes()) if (regs.length) out.set(audioHash, regs)
+    return out
+  }
+
+  putNoteEdits(audioHash: string, registers: NoteRegister[]): Promise<void> {
+    return this.store.putNotes(audioHash, registers)
   }
 
   /** The stored SHA-1 piece hashes of a track's torrent. */

@@ -46,8 +46,14 @@ export interface ScanSummary {
   unchanged: number
   /** Known paths no longer found. */
   removedPaths: number
-  /** Tracks that lost their last path in this scan. */
+  /** Tracks that lost their last path in this scan (not counting those rewritten in place: newVersions). */
   missing: number
+  /**
+   * Files rewritten in place with the same audio (tags written by DJ
+   * software): a new SHA-256, the same recording. The old version is
+   * marked missing with `replacedBy`, the new one `replaces` it.
+   */
+  newVersions: number
   skipped: number
   issues: ScanIssue[]
   bytesRead: number
@@ -83,7 +89,7 @@ export async function scan(store: LevelLibraryStore, rootArgs: string[], opts: S
     if (!st?.isDirectory()) throw new LibraryError('ERR_BAD_ROOT', `not a folder: ${root}`)
   }
   const summary: ScanSummary = {
-    roots, files: 0, added: 0, changed: 0, newPaths: 0, unchanged: 0, removedPaths: 0, missing: 0, skipped: 0, issues: [], bytesRead: 0, ms: 0,
+    roots, files: 0, added: 0, changed: 0, newPaths: 0, unchanged: 0, removedPaths: 0, missing: 0, newVersions: 0, skipped: 0, issues: [], bytesRead: 0, ms: 0,
   }
   const progress: ScanProgress = { phase: 'walk', filesSeen: 0, filesDone: 0, filesToRead: 0, bytesDone: 0, bytesToRead: 0 }
   const report = () => opts.onProgress?.({ ...progress })
@@ -198,7 +204,21 @@ export async function scan(store: LevelLibraryStore, rootArgs: string[], opts: S
     const h = hashes
     await commit(async () => {
       const ops: TrackRecord[] = []
-      if (c.previous?.sha256 && c.previous.sha256 !== h.sha256) await detachPath(c.path, c.previous.sha256, ops)
+      // The same path now holds other bytes. With the same audio it is a new
+      // version of the same recording (its tags were rewritten): say so on both.
+      let replaces: string | undefined
+      if (c.previous?.sha256 && c.previous.sha256 !== h.sha256) {
+        await detachPath(c.path, c.previous.sha256, ops)
+        const old = ops.find((r) => r.sha256 === c.previous!.sha256)
+        if (old && old.audioHash === h.audioHash) {
+          replaces = old.sha256
+          summary.newVersions++
+          if (old.paths.length === 0) {
+            old.replacedBy = h.sha256
+            nowMissing.delete(old.sha256)
+          }
+        }
+      }
       const now = Date.now()
       const rec = await getRecord(h.sha256)
       let track: TrackRecord
@@ -209,6 +229,8 @@ export async function scan(store: LevelLibraryStore, rootArgs: string[], opts: S
           paths: rec.paths.includes(c.path) ? rec.paths : [...rec.paths, c.path],
           missing: false,
           lastPaths: undefined,
+          replacedBy: undefined,
+          ...(replaces ? { replaces } : {}),
           updated: now,
         }
         if (!rec.paths.includes(c.path)) summary.newPaths++
@@ -224,6 +246,7 @@ export async function scan(store: LevelLibraryStore, rootArgs: string[], opts: S
           tags: tags!,
           paths: [c.path],
           missing: false,
+          ...(replaces ? { replaces } : {}),
           added: now,
           updated: now,
         }

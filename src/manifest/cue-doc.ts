@@ -54,7 +54,7 @@ export function mergeCues(sets: ReadonlyMap<string, readonly CueRegister[]>): Me
     if (!have || laterForSlot(w, have)) slotHolder.set(slot, w)
   }
   const cues = live.map((w): Cue => {
-    const { kind, slot, position, name, color } = w.reg.cue!
+    const { kind, slot, position, name, color, length } = w.reg.cue!
     // Fields in one order, whatever order the register was stored in.
     const keepsSlot = kind === 'hot' && !!slot && slotHolder.get(slot) === w
     return {
@@ -64,6 +64,7 @@ export function mergeCues(sets: ReadonlyMap<string, readonly CueRegister[]>): Me
       position,
       ...(name !== undefined ? { name } : {}),
       ...(color !== undefined ? { color } : {}),
+      ...(length !== undefined ? { length } : {}),
     }
   })
   cues.sort((a, b) => a.position - b.position || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
@@ -71,7 +72,7 @@ export function mergeCues(sets: ReadonlyMap<string, readonly CueRegister[]>): Me
 }
 
 const sameCue = (a: Omit<Cue, 'id'> | null, b: Omit<Cue, 'id'>) =>
-  a !== null && a.kind === b.kind && a.slot === b.slot && a.position === b.position && a.name === b.name && a.color === b.color
+  a !== null && a.kind === b.kind && a.slot === b.slot && a.position === b.position && a.name === b.name && a.color === b.color && a.length === b.length
 
 /**
  * This device's registers after it sets the recording's cues to `wanted`
@@ -126,7 +127,7 @@ export function checkCues(input: unknown): Cue[] {
     const at = `cue ${i + 1}`
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new RangeError(`${at} is not an object`)
     const v = raw as Record<string, unknown>
-    for (const k of Object.keys(v)) if (!['id', 'kind', 'slot', 'position', 'name', 'color'].includes(k)) throw new RangeError(`${at}: unknown field "${k}"`)
+    for (const k of Object.keys(v)) if (!['id', 'kind', 'slot', 'position', 'name', 'color', 'length'].includes(k)) throw new RangeError(`${at}: unknown field "${k}"`)
     if (typeof v.id !== 'string' || !CUE_ID.test(v.id)) throw new RangeError(`${at}: id is 8-32 characters of A-Z, a-z, 0-9, "_" or "-"`)
     if (ids.has(v.id)) throw new RangeError(`${at}: id "${v.id}" is used twice`)
     ids.add(v.id)
@@ -148,6 +149,11 @@ export function checkCues(input: unknown): Cue[] {
     if (v.color !== undefined) {
       if (typeof v.color !== 'string' || !CUE_COLOR.test(v.color.toLowerCase())) throw new RangeError(`${at}: color is "#rrggbb"`)
       cue.color = v.color.toLowerCase()
+    }
+    if (v.length !== undefined) {
+      const len = typeof v.length === 'number' && Number.isFinite(v.length) ? Math.round(v.length * 1000) : NaN
+      if (!(len >= 1 && len <= CUE_CAPS.positionMs)) throw new RangeError(`${at}: length (a loop's) is seconds, 0.001-${CUE_CAPS.positionMs / 1000}`)
+      cue.length = len / 1000
     }
     return cue
   })

@@ -4,10 +4,15 @@
 // a cue edit rewrites one page, and cues of a recording held only on other
 // devices travel too. Pages without cues (and older pages) have no `cues` key.
 //
-//   cues: [{audio: <32 bytes>, regs: [{c: clock, id, kind, ms, slot?, name?, color?} | {c, id, del: 1}]}]
+//   cues: [{audio: <32 bytes>, regs: [{c: clock, id, kind, ms, slot?, name?, color?, len?} | {c, id, del: 1}]}]
 //
 // Entries sorted by audio hash, registers by id; everything checked as hostile.
-import { asBytes, asInt, asList, asStrictDict, asString, fieldList, type BValue } from '../codec/index.ts'
+// An entry or register carrying a key this version does not know (a later
+// version's addition) leaves that recording's cues from that device out
+// whole: not shown, never misread (a cue read without a field that changes
+// its meaning, as `len` does, would be), and the rest of the page is read
+// (docs/decisions/library-page-extensions.md).
+import { asBytes, asDict, asInt, asList, asString, fieldList, type BValue } from '../codec/index.ts'
 import { CUE_CAPS, CUE_COLOR, CUE_ID, CUE_SLOTS, type CueRegister, type CueSlot } from '../library/index.ts'
 import { validName } from './cue-doc.ts'
 import { ManifestError } from './errors.ts'
@@ -18,8 +23,8 @@ export type CueSets = ReadonlyMap<string, readonly CueRegister[]>
 const malformed = (message: string): never => {
   throw new ManifestError('ERR_MALFORMED', message)
 }
-/** The fields of a cue register and of an entry: signed (the page's hash is in the signed root), so nothing else. */
-const REGISTER_FIELDS = fieldList('c', 'id', 'kind', 'ms', 'slot', 'name', 'color', 'del')
+/** The fields of a cue register and of an entry this version reads. */
+const REGISTER_FIELDS = fieldList('c', 'id', 'kind', 'ms', 'slot', 'name', 'color', 'len', 'del')
 const ENTRY_FIELDS = fieldList('audio', 'regs')
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
@@ -29,6 +34,7 @@ function registerToValue(r: CueRegister): Record<string, unknown> {
   if (r.cue.slot) v.slot = r.cue.slot
   if (r.cue.name) v.name = r.cue.name
   if (r.cue.color) v.color = r.cue.color
+  if (r.cue.length) v.len = Math.round(r.cue.length * 1000)
   return v
 }
 
@@ -40,8 +46,12 @@ export function cueEntriesToValue(entries: Array<[string, readonly CueRegister[]
     .map(([audio, regs]) => ({ audio: Buffer.from(audio, 'hex'), regs: [...regs].sort((a, b) => cmp(a.id, b.id)).map(registerToValue) }))
 }
 
-function registerFromValue(v: BValue): CueRegister {
-  const d = asStrictDict(v, REGISTER_FIELDS, 'cue')
+const known = (d: Record<string, unknown>, fields: ReadonlySet<string>) => Object.keys(d).every((k) => fields.has(k))
+
+/** A register, or null when it carries a key this version does not know. */
+function registerFromValue(v: BValue): CueRegister | null {
+  const d = asDict(v, 'cue')
+  if (!known(d, REGISTER_FIELDS)) return null
   const clock = asInt(d.c, 'cue clock')
   if (!Number.isSafeInteger(clock) || clock < 1) malformed('a cue clock is a positive integer')
   const id = asString(d.id, 'cue id', 32)
@@ -70,6 +80,11 @@ function registerFromValue(v: BValue): CueRegister {
     if (!CUE_COLOR.test(color)) malformed('a cue color is "#rrggbb" in lowercase')
     cue.color = color
   }
+  if (d.len !== undefined) {
+    const len = asInt(d.len, 'cue length')
+    if (!Number.isSafeInteger(len) || len < 1 || len > CUE_CAPS.positionMs) malformed('a loop length is 1 ms to 24 h')
+    cue.length = len / 1000
+  }
   return { id, clock, cue }
 }
 
@@ -82,15 +97,17 @@ export function cueEntriesFromValue(v: BValue | undefined, onPage: (audioHash: s
   if (v === undefined) return out
   let prev = ''
   for (const e of asList(v, 'cues', maxEntries)) {
-    const d = asStrictDict(e, ENTRY_FIELDS, 'cue entry')
+    const d = asDict(e, 'cue entry')
     const audio = Buffer.from(asBytes(d.audio, 'cue audio hash', 32)).toString('hex')
     if (audio <= prev) malformed('cue entries are not sorted by audio hash or repeat one')
     prev = audio
     if (!onPage(audio)) malformed('cues sit on the wrong page')
-    const regs = asList(d.regs, 'cue registers', CUE_CAPS.registers).map(registerFromValue)
-    if (regs.length === 0) malformed('a cue entry without cues')
+    const read = asList(d.regs, 'cue registers', CUE_CAPS.registers).map(registerFromValue)
+    if (read.length === 0) malformed('a cue entry without cues')
+    const regs = read.filter((r): r is CueRegister => r !== null)
     for (let i = 1; i < regs.length; i++) if (regs[i - 1]!.id >= regs[i]!.id) malformed('cues are not sorted by id or repeat one')
-    out.set(audio, regs)
+    // Counted even when left out: the root counts recordings with cues.
+    out.set(audio, known(d, ENTRY_FIELDS) && regs.length === read.length ? regs : [])
   }
   return out
 }

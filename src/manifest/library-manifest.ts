@@ -3,12 +3,13 @@
 // is a blob of its own, and the signed root (the envelope body) lists the
 // pages' SHA-256s and this device's playlists. Changing one track changes one
 // page and the root; the other pages are already held by every reader.
-import { asBytes, asInt, asList, asStrictDict, asString, decode, encode, fieldList, BencodeError, type BDict, type BValue } from '../codec/index.ts'
+import { asBytes, asDict, asInt, asList, asStrictDict, asString, decode, encode, fieldList, BencodeError, type BDict, type BValue } from '../codec/index.ts'
 import type { AudioFormat, Tags } from '../library/index.ts'
 import { DEFAULT_TEMPO_RANGE, type Analysis, type TempoRange, type WaveformLevel } from '../analysis/index.ts'
 import { ManifestError } from './errors.ts'
 import { cueEntriesFromValue, cueEntriesToValue, type CueSets } from './cue-manifest.ts'
-import { CUE_CAPS, type CueRegister } from '../library/index.ts'
+import { noteEntriesFromValue, noteEntriesToValue, type NoteSets } from './note-manifest.ts'
+import { CUE_CAPS, NOTE_CAPS, type CueRegister, type NoteRegister } from '../library/index.ts'
 
 /** What a library manifest says about one track. */
 export interface ManifestTrack {
@@ -25,6 +26,8 @@ export interface ManifestTrack {
 export type ManifestAnalysis = Omit<Analysis, 'waveform'> & { overview?: WaveformLevel }
 
 const MAX_OVERVIEW_COLUMNS = 512
+/** The longest string on a page: a grid of 4096 rows (11 bytes each) in a note. */
+const MAX_STRING_BYTES = 4096 * 11
 
 export interface PlaylistRef {
   name: string
@@ -40,6 +43,8 @@ export interface LibraryRoot {
   count: number
   /** Recordings this device has cue edits of, over all pages (absent: none). */
   cued?: number
+  /** Recordings this device has note edits (grid, rating, ...) of, over all pages (absent: none). */
+  noted?: number
   playlists: PlaylistRef[]
 }
 
@@ -58,10 +63,10 @@ const FORMATS: readonly AudioFormat[] = ['mp3', 'flac', 'wav', 'aiff', 'm4a', 'o
 const HEX64 = /^[0-9a-f]{64}$/
 const TEXT_TAGS = ['title', 'artist', 'album', 'albumArtist', 'genre', 'key'] as const
 const INT_TAGS = ['year', 'trackNo', 'bitrate', 'sampleRate', 'channels'] as const
-// Every field of each part: the root is signed and pages are named by hash in it, so nothing else is accepted.
-const ROOT_FIELDS = fieldList('count', 'cued', 'pages', 'playlists')
+// The fields of each part. The root and tracks accept nothing else (the root decides the page layout); a page's
+// sections and cue/note registers a later version adds are passed over (docs/decisions/library-page-extensions.md).
+const ROOT_FIELDS = fieldList('count', 'cued', 'noted', 'pages', 'playlists')
 const ROOT_PLAYLIST_FIELDS = fieldList('name', 'seq', 'blob')
-const PAGE_FIELDS = fieldList('tracks', 'cues')
 const TRACK_FIELDS = fieldList('sha256', 'audio', 'size', 'format', 'tags', 'analysis')
 const TAG_FIELDS = fieldList(...TEXT_TAGS, ...INT_TAGS, 'durationMs', 'centiBpm', 'cover')
 const ANALYSIS_FIELDS = fieldList(
@@ -81,9 +86,9 @@ export function pageCountFor(tracks: number): number {
   return n
 }
 
-/** The pages of a root: tracks and recordings with cues both count, so cues alone never crowd one page. */
-export function rootPageCount(root: Pick<LibraryRoot, 'count' | 'cued'>): number {
-  return pageCountFor(root.count + (root.cued ?? 0))
+/** The pages of a root: tracks and recordings with cues or notes all count, so cues or notes alone never crowd one page. */
+export function rootPageCount(root: Pick<LibraryRoot, 'count' | 'cued' | 'noted'>): number {
+  return pageCountFor(root.count + (root.cued ?? 0) + (root.noted ?? 0))
 }
 
 /** Which page a track goes to: the top bits of its SHA-256, so pages are stable as tracks come and go. */
@@ -184,20 +189,26 @@ function trackFromValue(v: BValue, intern: (s: string) => string): ManifestTrack
  * Splits tracks into pages (plain bencoded bytes, one per bucket, in bucket
  * order); this device's cue registers go on the page their audio hash names.
  */
-export function encodePages(tracks: readonly ManifestTrack[], cues: CueSets = new Map()): Uint8Array[] {
+export function encodePages(tracks: readonly ManifestTrack[], cues: CueSets = new Map(), notes: NoteSets = new Map()): Uint8Array[] {
   if (tracks.length > LIBRARY_CAPS.tracks) throw new ManifestError('ERR_TOO_LARGE', `a library manifest holds at most ${LIBRARY_CAPS.tracks} tracks`)
   cues = new Map([...cues].filter(([, regs]) => regs.length > 0))
   if (cues.size > CUE_CAPS.recordings) throw new ManifestError('ERR_TOO_LARGE', `a library manifest holds cues of at most ${CUE_CAPS.recordings} recordings`)
-  const n = rootPageCount({ count: tracks.length, cued: cues.size })
+  notes = new Map([...notes].filter(([, regs]) => regs.length > 0))
+  if (notes.size > NOTE_CAPS.recordings) throw new ManifestError('ERR_TOO_LARGE', `a library manifest holds notes of at most ${NOTE_CAPS.recordings} recordings`)
+  const n = rootPageCount({ count: tracks.length, cued: cues.size, noted: notes.size })
   const buckets: ManifestTrack[][] = Array.from({ length: n }, () => [])
   for (const t of tracks) buckets[pageOf(t.sha256, n)]!.push(t)
   const cueBuckets: Array<Array<[string, readonly CueRegister[]]>> = Array.from({ length: n }, () => [])
   for (const [audio, regs] of cues) cueBuckets[pageOf(audio, n)]!.push([audio, regs])
+  const noteBuckets: Array<Array<[string, readonly NoteRegister[]]>> = Array.from({ length: n }, () => [])
+  for (const [audio, regs] of notes) noteBuckets[pageOf(audio, n)]!.push([audio, regs])
   return buckets.map((b, i) => {
     b.sort((x, y) => (x.sha256 < y.sha256 ? -1 : x.sha256 > y.sha256 ? 1 : 0))
     const page: Record<string, unknown> = { tracks: b.map(trackToValue) }
     const c = cueEntriesToValue(cueBuckets[i]!)
     if (c.length) page.cues = c
+    const o = noteEntriesToValue(noteBuckets[i]!)
+    if (o.length) page.notes = o
     return encode(page as never)
   })
 }
@@ -209,11 +220,11 @@ export function encodePages(tracks: readonly ManifestTrack[], cues: CueSets = ne
  */
 export function decodeLibraryPage(
   plain: Uint8Array, index: number, pageCount: number, intern: (s: string) => string = (s) => s,
-): { tracks: ManifestTrack[]; cues: Map<string, CueRegister[]> } {
+): { tracks: ManifestTrack[]; cues: Map<string, CueRegister[]>; notes: Map<string, NoteRegister[]> } {
   try {
-    const d = asStrictDict(
-      decode(plain, { maxBytes: LIBRARY_CAPS.pageBytes, maxDepth: 5, maxItems: LIBRARY_CAPS.tracksPerPage * 48, maxStringBytes: MAX_OVERVIEW_COLUMNS * 4 }),
-      PAGE_FIELDS,
+    // A page's sections this version does not know (a later version's) are passed over: docs/decisions/library-page-extensions.md.
+    const d = asDict(
+      decode(plain, { maxBytes: LIBRARY_CAPS.pageBytes, maxDepth: 5, maxItems: LIBRARY_CAPS.tracksPerPage * 48, maxStringBytes: MAX_STRING_BYTES }),
       'page',
     )
     const list = asList(d.tracks, 'tracks', LIBRARY_CAPS.tracksPerPage)
@@ -223,7 +234,8 @@ export function decodeLibraryPage(
       if (i > 0 && out[i - 1]!.sha256 >= out[i]!.sha256) malformed('a page is not sorted by SHA-256 or repeats a track')
     }
     const cues = cueEntriesFromValue(d.cues, (audio) => pageOf(audio, pageCount) === index, LIBRARY_CAPS.tracksPerPage)
-    return { tracks: out, cues }
+    const notes = noteEntriesFromValue(d.notes, (audio) => pageOf(audio, pageCount) === index, LIBRARY_CAPS.tracksPerPage)
+    return { tracks: out, cues, notes }
   } catch (err) {
     if (err instanceof BencodeError) throw new ManifestError(err.overLimit ? 'ERR_TOO_LARGE' : 'ERR_MALFORMED', `library page: ${err.message}`)
     throw err
@@ -239,6 +251,7 @@ export function rootToBody(root: LibraryRoot) {
   return {
     count: root.count,
     ...(root.cued ? { cued: root.cued } : {}),
+    ...(root.noted ? { noted: root.noted } : {}),
     pages: root.pages.map((h) => Buffer.from(h, 'hex')),
     playlists: root.playlists.map((p) => ({ name: p.name, seq: p.seq, blob: Buffer.from(p.blob, 'hex') })),
   }
@@ -252,9 +265,11 @@ export function rootFromBody(body: BValue): LibraryRoot {
     if (!Number.isSafeInteger(count) || count < 0 || count > LIBRARY_CAPS.tracks) malformed(`a library lists 0-${LIBRARY_CAPS.tracks} tracks`)
     const cued = d.cued === undefined ? 0 : asInt(d.cued, 'cued')
     if (!Number.isSafeInteger(cued) || cued < 0 || cued > CUE_CAPS.recordings) malformed(`a library has cues of 0-${CUE_CAPS.recordings} recordings`)
+    const noted = d.noted === undefined ? 0 : asInt(d.noted, 'noted')
+    if (!Number.isSafeInteger(noted) || noted < 0 || noted > NOTE_CAPS.recordings) malformed(`a library has notes of 0-${NOTE_CAPS.recordings} recordings`)
     const pages = asList(d.pages, 'pages', LIBRARY_CAPS.pages).map((p) => Buffer.from(asBytes(p, 'page', 32)).toString('hex'))
-    const want = rootPageCount({ count, cued })
-    if (pages.length !== want) malformed(`${count} tracks and cues of ${cued} recordings go on ${want} pages, not ${pages.length}`)
+    const want = rootPageCount({ count, cued, noted })
+    if (pages.length !== want) malformed(`${count} tracks and cues of ${cued} and notes of ${noted} recordings go on ${want} pages, not ${pages.length}`)
     const names = new Set<string>()
     const playlists = asList(d.playlists, 'playlists', LIBRARY_CAPS.playlists).map((v) => {
       const p = asStrictDict(v, ROOT_PLAYLIST_FIELDS, 'playlist')
@@ -265,7 +280,7 @@ export function rootFromBody(body: BValue): LibraryRoot {
       if (!Number.isSafeInteger(seq) || seq < 1) malformed('a playlist seq is a positive integer')
       return { name, seq, blob: Buffer.from(asBytes(p.blob, 'playlist blob', 32)).toString('hex') }
     })
-    return { count, ...(cued ? { cued } : {}), pages, playlists }
+    return { count, ...(cued ? { cued } : {}), ...(noted ? { noted } : {}), pages, playlists }
   } catch (err) {
     if (err instanceof BencodeError) throw new ManifestError('ERR_MALFORMED', `library root: ${err.message}`)
     throw err

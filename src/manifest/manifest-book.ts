@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events'
 import { createHash } from 'node:crypto'
 import { decode, encode } from '../codec/index.ts'
 import { encodeCertificate, signRoster, type Identity, type Roster } from '../identity/index.ts'
-import { pieceLengthFor, type CueRegister, type TrackRecord } from '../library/index.ts'
+import { pieceLengthFor, type CueRegister, type NoteRegister, type TrackRecord } from '../library/index.ts'
 import { blobOf, checkBlob, packBlob, unpackBlob, type Blob } from './blob.ts'
 import { decodeManifest, encodeManifest, MANIFEST_LIMITS, type DeviceSigner, type ManifestKind } from './envelope.ts'
 import { ManifestError } from './errors.ts'
@@ -17,6 +17,7 @@ import {
 } from './library-manifest.ts'
 import { knownKey, type ManifestStore } from './manifest-store.ts'
 import type { CueSets } from './cue-manifest.ts'
+import type { NoteSets } from './note-manifest.ts'
 import { editsFromBody, editsToBody, emptyEdits, mergePlaylist, type MergedPlaylist, type PlaylistEdits } from './playlist-doc.ts'
 import type { RemoteLibraryView } from './union.ts'
 
@@ -41,12 +42,15 @@ interface RemoteDevice {
   pages: Map<string, PageRead>
   /** The device's cue registers, by audio hash. */
   cues: Map<string, CueRegister[]>
+  /** The device's note registers, by audio hash. */
+  notes: Map<string, NoteRegister[]>
   playlists: Map<string, { seq: number; edits: PlaylistEdits }>
 }
 
 interface PageRead {
   tracks: TrackRecord[]
   cues: Map<string, CueRegister[]>
+  notes: Map<string, NoteRegister[]>
 }
 
 export interface Publication {
@@ -238,6 +242,23 @@ export class ManifestBook extends EventEmitter<Events> {
     return out
   }
 
+  /** The audio hashes every other live own device has cue registers (`cues`) or note registers (`notes`) of. */
+  editedRecordings(what: 'cues' | 'notes'): Set<string> {
+    const out = new Set<string>()
+    for (const d of this.devices.values()) if (this.isLive(d.device)) for (const [h, regs] of d[what]) if (regs.length) out.add(h)
+    return out
+  }
+
+  /** Every other live own device's note registers of a recording, by author (devices without any left out). */
+  noteEdits(audioHash: string): Map<string, NoteRegister[]> {
+    const out = new Map<string, NoteRegister[]>()
+    for (const d of this.devices.values()) {
+      const regs = d.notes.get(audioHash)
+      if (regs?.length && this.isLive(d.device)) out.set(d.device, regs)
+    }
+    return out
+  }
+
   playlist(name: string): MergedPlaylist | undefined {
     const sets = this.playlistEdits(name)
     return sets.size ? mergePlaylist(sets) : undefined
@@ -261,10 +282,10 @@ export class ManifestBook extends EventEmitter<Events> {
    * Publishes this device's library root when the tracks, its cue edits or
    * its playlists changed. Returns the new root, or null when nothing changed.
    */
-  publishLibrary(tracks: readonly ManifestTrack[], cues?: CueSets): Promise<Publication | null> {
+  publishLibrary(tracks: readonly ManifestTrack[], cues?: CueSets, notes?: NoteSets): Promise<Publication | null> {
     return this.serial(async () => {
       // A page whose bytes did not change is the blob it was: not compressed again.
-      const pages = encodePages(tracks, cues).map((p) => {
+      const pages = encodePages(tracks, cues, notes).map((p) => {
         const key = digest(p)
         let blob = this.ownPages.get(key)
         if (!blob) this.ownPages.set(key, (blob = packBlob(p, this.circleSecret)))
@@ -273,13 +294,14 @@ export class ManifestBook extends EventEmitter<Events> {
       const keys = new Set(pages.map((p) => p.key))
       for (const k of this.ownPages.keys()) if (!keys.has(k)) this.ownPages.delete(k)
       const cued = cues ? [...cues.values()].filter((r) => r.length > 0).length : 0
-      return this.publishRoot(tracks.length, cued, pages.map((p) => p.blob))
+      const noted = notes ? [...notes.values()].filter((r) => r.length > 0).length : 0
+      return this.publishRoot(tracks.length, cued, noted, pages.map((p) => p.blob))
     })
   }
 
   /** Signs and stores a new root over these pages, unless it would say what the last one said. */
-  private async publishRoot(count: number, cued: number, pages: Blob[]): Promise<Publication | null> {
-    const root: LibraryRoot = { pages: pages.map((b) => b.sha256), count, ...(cued ? { cued } : {}), playlists: this.ownPlaylistRefs() }
+  private async publishRoot(count: number, cued: number, noted: number, pages: Blob[]): Promise<Publication | null> {
+    const root: LibraryRoot = { pages: pages.map((b) => b.sha256), count, ...(cued ? { cued } : {}), ...(noted ? { noted } : {}), playlists: this.ownPlaylistRefs() }
     const body = rootToBody(root)
     const state = this.opts.store.state
     const bodyHash = digest(encode(body))
@@ -398,6 +420,7 @@ export class ManifestBook extends EventEmitter<Events> {
         const pageCount = rootPageCount(root)
         const tracks: TrackRecord[] = []
         const cues = new Map<string, CueRegister[]>()
+        const notes = new Map<string, NoteRegister[]>()
         const blobs: Blob[] = [blobOf(data, this.circleSecret)]
         const readBefore = this.devices.get(device)?.pages
         const pages = new Map<string, PageRead>()
@@ -409,14 +432,16 @@ export class ManifestBook extends EventEmitter<Events> {
             const page = await this.fetchChecked(root.pages[i]!, fetch)
             blobs.push(page)
             const got = decodeLibraryPage(unpackBlob(page.data, LIBRARY_CAPS.pageBytes), i, pageCount, this.intern)
-            read = { tracks: got.tracks.map((t) => this.record(t)), cues: got.cues }
+            read = { tracks: got.tracks.map((t) => this.record(t)), cues: got.cues, notes: got.notes }
           }
           pages.set(key, read)
           for (const t of read.tracks) tracks.push(t)
           for (const [audio, regs] of read.cues) cues.set(audio, regs)
+          for (const [audio, regs] of read.notes) notes.set(audio, regs)
         }
         if (tracks.length !== root.count) throw new ManifestError('ERR_MISMATCH', `the root says ${root.count} tracks, its pages hold ${tracks.length}`)
         if (cues.size !== (root.cued ?? 0)) throw new ManifestError('ERR_MISMATCH', `the root says cues of ${root.cued ?? 0} recordings, its pages hold ${cues.size}`)
+        if (notes.size !== (root.noted ?? 0)) throw new ManifestError('ERR_MISMATCH', `the root says notes of ${root.noted ?? 0} recordings, its pages hold ${notes.size}`)
         const prev = this.devices.get(device)
         const playlists = new Map(prev?.playlists ?? [])
         for (const ref of root.playlists) {
@@ -438,7 +463,7 @@ export class ManifestBook extends EventEmitter<Events> {
           const p = playlists.get(ref.name)!
           if (p.seq === ref.seq) known[knownKey('playlist', device, ref.name)] = { seq: ref.seq, root: ref.blob }
         }
-        this.devices.set(device, { device, name: m.certificate!.name, seq: m.seq, root, tracks, pages, cues, playlists })
+        this.devices.set(device, { device, name: m.certificate!.name, seq: m.seq, root, tracks, pages, cues, notes, playlists })
         if (prev) this.pruneRecords()
         await this.opts.store.save()
         this.emit('changed', 'library', device)
@@ -461,7 +486,7 @@ export class ManifestBook extends EventEmitter<Events> {
         await this.opts.store.putBlob(blob)
         let d = this.devices.get(device)
         if (!d) {
-          d = { device, name: m.certificate!.name, seq: 0, root: { pages: [], count: 0, playlists: [] }, tracks: [], pages: new Map(), cues: new Map(), playlists: new Map() }
+          d = { device, name: m.certificate!.name, seq: 0, root: { pages: [], count: 0, playlists: [] }, tracks: [], pages: new Map(), cues: new Map(), notes: new Map(), playlists: new Map() }
           this.devices.set(device, d)
         }
         d.playlists.set(m.name, { seq: m.seq, edits })

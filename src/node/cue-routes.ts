@@ -15,10 +15,11 @@ export interface CueRoutesOptions {
   union: () => Promise<Map<string, UnionEntry>>
 }
 
-export function cueRoutes({ library, book, sync, union }: CueRoutesOptions): Route[] {
+/** Checks that a URL names a recording of the union by its audio hash (cues and notes belong to recordings); throws an ApiError. */
+export function recordingChecker(union: () => Promise<Map<string, UnionEntry>>): (raw: string | undefined) => Promise<string> {
   // The audio hashes of a union, computed once per union (it is rebuilt when something changes).
   const recordings = new WeakMap<Map<string, UnionEntry>, Set<string>>()
-  const audioHash = async (raw: string | undefined): Promise<string> => {
+  return async (raw) => {
     const h = raw ?? ''
     if (!SHA256_HEX.test(h)) throw new ApiError(400, 'ERR_BAD_ID', 'a recording is named by its audio hash: 64 lowercase hex digits')
     const all = await union()
@@ -27,6 +28,10 @@ export function cueRoutes({ library, book, sync, union }: CueRoutesOptions): Rou
     if (!set.has(h)) throw new ApiError(404, 'ERR_NOT_FOUND', `no own device lists a recording with audio hash ${h.slice(0, 12)}`)
     return h
   }
+}
+
+export function cueRoutes({ library, book, sync, union }: CueRoutesOptions): Route[] {
+  const audioHash = recordingChecker(union)
   const sets = async (h: string) => {
     const out = book.cueEdits(h)
     const own = await library.cueEdits(h)
@@ -38,6 +43,23 @@ export function cueRoutes({ library, book, sync, union }: CueRoutesOptions): Rou
   let writing: Promise<unknown> = Promise.resolve()
 
   return [
+    {
+      // Every recording of the union with cues, at once: what an export of 20,000 tracks reads instead of 20,000 requests.
+      methods: ['GET'],
+      path: '/api/cues',
+      handle: async ({ res }) => {
+        const all = await union()
+        const inUnion = new Set([...all.values()].map((u) => u.track.audioHash))
+        const hashes = new Set([...(await library.allCueEdits()).keys(), ...book.editedRecordings('cues')])
+        const out: Record<string, unknown> = {}
+        for (const h of [...hashes].sort()) {
+          if (!inUnion.has(h)) continue
+          const { cues } = await merged(h)
+          if (cues.length) out[h] = cues
+        }
+        sendJson(res, 200, { cues: out })
+      },
+    },
     {
       methods: ['GET'],
       path: '/api/cues/:audioHash',

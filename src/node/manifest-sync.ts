@@ -131,7 +131,7 @@ export class ManifestSync extends EventEmitter<Events> {
     for (const t of await this.opts.library.list({ includeMissing: false })) {
       tracks.push(toManifestTrack(t, t.analysis ? await overviewOf(this.opts.library, t.audioHash) : undefined))
     }
-    const p = await this.opts.book.publishLibrary(tracks, await this.opts.library.allCueEdits())
+    const p = await this.opts.book.publishLibrary(tracks, await this.opts.library.allCueEdits(), await this.opts.library.allNoteEdits())
     if (p) void this.announce(p)
     return p
   }

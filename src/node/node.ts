@@ -7,13 +7,16 @@ import { access, readFile, stat, writeFile } from 'node:fs/promises'
 import { addDevice, adoptRoster, encodeCertificate, lanAddress, loadIdentity, saveRoster, verifyRoster, type Identity, type Roster } from '../identity/index.ts'
 import { openLibrary, type LocalLibrary, type Library, type ScanOptions, type TrackRecord } from '../library/index.ts'
 import { Swarm, announceSigner, cachePaths, metaFromTrack } from '../swarm/index.ts'
-import { createApiServer, firstTrackSource, LocalFileTrackSource, loadOrCreateApiToken, type ApiServer } from '../player/index.ts'
+import { ApiError, createApiServer, firstTrackSource, LocalFileTrackSource, loadOrCreateApiToken, type ApiServer } from '../player/index.ts'
+import type { ApiCall } from '../djimport/index.ts'
 import { createAdmissionTracker, loadOrCreateTrackerToken, type AdmissionTracker } from '../../tracker/index.ts'
 import { homePaths } from '../home.ts'
 import { Discovery, ANNOUNCE_INTERVAL, REDIAL_INTERVAL, type Address } from './discovery.ts'
 import { nodeRoutes } from './routes.ts'
 import { playlistRoutes } from './playlist-routes.ts'
-import { cueRoutes } from './cue-routes.ts'
+import { cueRoutes, recordingChecker } from './cue-routes.ts'
+import { noteRoutes } from './note-routes.ts'
+import { djRoutes } from './dj-routes.ts'
 import { cacheRoutes } from './cache-routes.ts'
 import { ManifestSync, LINK_WAIT, MANIFEST_REPUT, MANIFEST_REPUT_JITTER, POLL_INTERVAL, PUBLISH_DELAY } from './manifest-sync.ts'
 import { Sharing, ROUND_INTERVAL } from './sharing.ts'
@@ -450,6 +453,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
 
     service('api', async () => {
       const apiHost = opts.apiHost ?? '127.0.0.1'
+      const apiToken = await loadOrCreateApiToken(home)
       p.api = createApiServer({
         library: servedLibrary(p, () => {
           p.sharing.changed()
@@ -465,13 +469,21 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         ]),
         ...(opts.uiDir !== undefined ? { uiDir: opts.uiDir } : {}),
         ...(opts.pageToken === false ? { pageToken: false } : {}),
-        token: await loadOrCreateApiToken(home),
+        token: apiToken,
         allowRemote: !['127.0.0.1', 'localhost', '::1'].includes(apiHost),
         routes: [
           ...nodeRoutes(p.swarm),
           ...playlistRoutes({ book: p.book, sync: p.sync, union: () => p.union.get(), sharing: p.sharing }),
           ...p.analysis.routes(),
           ...cueRoutes({ library: p.library, book: p.book, sync: p.sync, union: () => p.union.get() }),
+          ...noteRoutes({
+            library: p.library,
+            book: p.book,
+            sync: p.sync,
+            recording: recordingChecker(() => p.union.get()),
+            recordings: async () => new Set([...(await p.union.get()).values()].map((u) => u.track.audioHash)),
+          }),
+          ...djRoutes({ home, call: selfCall(() => p.info.api, apiToken) }),
           ...cacheRoutes(p.swarm),
           ...p.ui.routes(),
           ...p.pulls.routes(),
@@ -562,6 +574,22 @@ function offerTrack(swarm: Swarm, library: LocalLibrary, t: TrackRecord, circleS
     if (!pieces) throw new Error(`no piece hashes stored for ${t.sha256}`)
     return { meta: metaFromTrack({ ...t, pieces }, circleSecret), path: t.paths[0]! }
   })
+}
+
+/** Calls this node's own API (an import or export from the UI goes through the API as the CLI's does). */
+function selfCall(api: () => string, token: string): ApiCall {
+  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    // A node bound to every address is reached on loopback.
+    const base = api().replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:')
+    const res = await fetch(base + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } } & T
+    if (!res.ok) throw new ApiError(res.status, (json.error?.code ?? 'ERR_INTERNAL') as never, json.error?.message ?? `HTTP ${res.status}`)
+    return json
+  }
 }
 
 /** Where a track's bytes are on this device: a library file still of its size, else the cache. */

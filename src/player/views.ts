@@ -19,6 +19,10 @@ export interface TrackView {
   paths: string[]
   /** Where it was last seen, for missing tracks. */
   lastPaths?: string[]
+  /** Rewritten in place with the same audio: the version that took its path. */
+  replacedBy?: string
+  /** The version of this file that was at its path before (same audio). */
+  replaces?: string
   missing: boolean
   /** ms since the epoch */
   added: number
@@ -48,6 +52,8 @@ export function trackView(t: TrackRecord & { holders?: TrackView['holders'] }): 
     stream: `/stream/${t.sha256}`,
   }
   if (t.lastPaths?.length) view.lastPaths = t.lastPaths
+  if (t.replacedBy) view.replacedBy = t.replacedBy
+  if (t.replaces) view.replaces = t.replaces
   if (t.analysis) view.analysis = t.analysis
   if (t.holders) view.holders = t.holders
   return view

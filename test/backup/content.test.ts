@@ -132,3 +132,20 @@ test('counts over the caps are refused while decoding', (t) => {
   for (let i = 0; i < BACKUP_CAPS.depth + 2; i++) deep = [deep]
   t.is(refusal(sealPlain(encode({ ...d, cues: [], extra: deep } as never))), 'ERR_TOO_LARGE')
 })
+
+test('track notes ride in a backup by author and come back; a backup without notes has no notes key; a bad note is refused', async (t) => {
+  const { decode } = await import('../../src/codec/index.ts')
+  const author = Buffer.from(device.publicKey).toString('hex')
+  const regs = [
+    { field: 'grid' as const, clock: 2, value: [{ position: 0.0123456, bpm: 139.999924, beat: 1 }] },
+    { field: 'rating' as const, clock: 1, value: 4 },
+    { field: 'comment' as const, clock: 3, value: null },
+  ]
+  const c = { ...base(), notes: new Map([[author, new Map([[AUDIO, regs]])]]) }
+  const { content } = readBackup(sealPlain(encodeContent(c)), PHRASE, { now: NOW })
+  t.deepEqual(content.notes?.get(author)?.get(AUDIO), [...regs].sort((a, b) => (a.field < b.field ? -1 : 1)))
+  t.false('notes' in (decode(encodeContent(base())) as object), 'without notes the content is what it was')
+  const bad = decode(encodeContent(c)) as Record<string, any>
+  bad.notes[0].sets[0].regs[0] = { c: 1, f: 'rating', v: 9 }
+  t.is(refusal(sealPlain(encode(bad as never))), 'ERR_CONTENT')
+})

@@ -104,3 +104,19 @@ test('cues: the join shows the same cues, alone or beside the originals, slot co
     }
   }), { seed: 0xc0e5, numRuns: 500 })
 })
+
+test('notes: the join per field is the winning write, so it shows the same notes alone or beside the originals', async (t) => {
+  const { joinNoteRegisters } = await import('../../src/backup/index.ts')
+  const { mergeNotes } = await import('../../src/manifest/index.ts')
+  const a = 'a'.repeat(64)
+  const b = 'b'.repeat(64)
+  const sets = new Map([
+    [a, [{ field: 'rating' as const, clock: 3, value: 4 }, { field: 'comment' as const, clock: 1, value: 'warm' }]],
+    [b, [{ field: 'rating' as const, clock: 3, value: 2 }, { field: 'comment' as const, clock: 2, value: null }, { field: 'key' as const, clock: 1, value: 'A minor' }]],
+  ])
+  const joined = joinNoteRegisters(sets)
+  const want = mergeNotes(sets).notes
+  t.deepEqual(want, { key: 'A minor', rating: 2 })
+  t.deepEqual(mergeNotes(new Map([['c'.repeat(64), joined]])).notes, want)
+  t.deepEqual(mergeNotes(new Map([...sets, ['c'.repeat(64), joined]])).notes, want)
+})

@@ -10,7 +10,7 @@ import {
 } from '../../src/identity/index.ts'
 import { LocalLibrary, splitAnalysis, type Cue, type CueRegister, type TrackRecord } from '../../src/library/index.ts'
 import {
-  addTracks, ManifestBook, ManifestStore, mergeCues, mergePlaylist, moveEntry, removeEntries, setCues, setShare, type ManifestTrack,
+  addTracks, ManifestBook, ManifestStore, mergeCues, mergePlaylist, moveEntry, removeEntries, setCues, setShare, type ManifestTrack, mergeNotes, setNotes,
 } from '../../src/manifest/index.ts'
 import { ANALYZER_VERSION, type Analysis } from '../../src/analysis/index.ts'
 import { BackupError, exportBackup, importBackup, readBackupState, type BackupErrorCode } from '../../src/backup/index.ts'
@@ -65,6 +65,8 @@ async function livedInHomes(t: ExecutionContext) {
   await lib.putAnalysis(C.audioHash, { version: ANALYZER_VERSION, at: Date.now(), source: 'local', error: { code: 'ERR_DECODE', message: 'cannot decode' } })
   const deskCues = setCues(deskSelf, new Map(), [hot('drop-0001', 'A', 32.5, 'Drop'), memory('intro-001', 0.25)])
   await lib.putCueEdits(A.audioHash, deskCues)
+  const deskNotes = setNotes(deskSelf, new Map(), { grid: [{ position: 0.0123456, bpm: 139.999924, beat: 1 }], rating: 5 })
+  await lib.putNoteEdits(A.audioHash, deskNotes)
   const manifestTracks = (await lib.list()).map(toManifestTrack)
   await lib.close()
 
@@ -75,11 +77,13 @@ async function livedInHomes(t: ExecutionContext) {
   ])
   const lapLib = await LocalLibrary.open(laptop!, { circleSecret: lapId.circleSecret })
   for (const [audio, regs] of lapCues) await lapLib.putCueEdits(audio, regs)
+  const lapNotes = new Map([[B.audioHash, setNotes(lapSelf, new Map(), { key: 'F minor', plays: 7 })]])
+  for (const [audio, regs] of lapNotes) await lapLib.putNoteEdits(audio, regs)
   await lapLib.close()
   const lapBook = await openBook(lapId)
   const ref = (tr: TrackRecord) => ({ sha256: tr.sha256, audio: tr.audioHash, title: tr.tags.title })
   await lapBook.editPlaylist('Friday', (own, merged) => addTracks(own, merged, lapSelf, [ref(C)]), { create: true })
-  const lapRoot = await lapBook.publishLibrary([], lapCues)
+  const lapRoot = await lapBook.publishLibrary([], lapCues, lapNotes)
 
   const book = await openBook(deskId)
   await book.editPlaylist('Friday', (own, merged) => addTracks(own, merged, deskSelf, [ref(A), ref(B)]), { create: true })
@@ -88,7 +92,7 @@ async function livedInHomes(t: ExecutionContext) {
   await book.editPlaylist('Friday', (own, merged) => setShare(own, merged, hex(friend.owner.publicKey), true))
   await book.editPlaylist('Warmup', (own, merged) => addTracks(own, merged, deskSelf, [ref(A), ref(B), ref(C)]), { create: true })
   await book.editPlaylist('Warmup', (own, merged) => removeEntries(own, merged, [merged.entries[1]!.id]))
-  await book.publishLibrary(manifestTracks, new Map([[A.audioHash, deskCues]]))
+  await book.publishLibrary(manifestTracks, new Map([[A.audioHash, deskCues]]), new Map([[A.audioHash, deskNotes]]))
 
   const expected = {
     playlists: Object.fromEntries(['Friday', 'Warmup'].map((n) => [n, book.playlist(n)!])),
@@ -96,6 +100,10 @@ async function livedInHomes(t: ExecutionContext) {
       [A.audioHash]: mergeCues(new Map([[deskSelf, deskCues], [lapSelf, lapCues.get(A.audioHash)!]])).cues,
       [B.audioHash]: mergeCues(new Map([[lapSelf, lapCues.get(B.audioHash)!]])).cues,
     },
+    notes: {
+      [A.audioHash]: { grid: [{ position: 0.0123456, bpm: 139.999924, beat: 1 }], rating: 5 },
+      [B.audioHash]: { key: 'F minor', plays: 7 },
+    } as Record<string, object>,
   }
   return { root, desk: desk!, laptop: laptop!, deskId, lapId, tracks: { A, B, C }, expected, friend }
 }
@@ -153,6 +161,8 @@ test('a backup restored onto a brand-new home brings back roster, playlists, cue
     own.set(audio, await lib.cueEdits(audio))
     t.deepEqual(mergeCues(new Map([[self, own.get(audio)!]])).cues, cues)
   }
+  // Notes (grid, key, rating, plays) likewise: the desk's own and the laptop's, adopted.
+  for (const [audio, notes] of Object.entries(h.expected.notes)) t.deepEqual(mergeNotes(new Map([[self, await lib.noteEdits(audio)]])).notes, notes)
   await lib.close()
 
   // ... and so do they merged with the restored devices' manifests.
@@ -179,6 +189,7 @@ test('a backup restored onto a brand-new home brings back roster, playlists, cue
   const friday = (await get('/api/playlists/Friday')).playlist
   t.deepEqual(friday.entries.map((e: { id: string }) => e.id), h.expected.playlists.Friday!.entries.map((e) => e.id))
   t.deepEqual((await get(`/api/cues/${h.tracks.A.audioHash}`)).cues, h.expected.cues[h.tracks.A.audioHash])
+  t.deepEqual((await get(`/api/notes/${h.tracks.B.audioHash}`)).notes, h.expected.notes[h.tracks.B.audioHash])
   await n.stop()
 })
 

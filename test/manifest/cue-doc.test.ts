@@ -135,6 +135,9 @@ test('checkCues refuses what the API must refuse, with a message saying what', (
     [[{ id: 'cue-00001', kind: 'memory', position: 1, name: 'a\nb' }], /name/],
     [[{ id: 'cue-00001', kind: 'memory', position: 1, color: 'red' }], /color/],
     [[{ id: 'cue-00001', kind: 'memory', position: 1, extra: 1 }], /unknown field/],
+    [[{ id: 'cue-00001', kind: 'memory', position: 1, length: 0 }], /length/],
+    [[{ id: 'cue-00001', kind: 'memory', position: 1, length: -2 }], /length/],
+    [[{ id: 'cue-00001', kind: 'memory', position: 1, length: '4' }], /length/],
     [[{ id: 'cue-00001', kind: 'hot', slot: 'A', position: 1 }, { id: 'cue-00002', kind: 'hot', slot: 'A', position: 2 }], /slot A is taken/],
     [[{ id: 'cue-00001', kind: 'memory', position: 1 }, { id: 'cue-00001', kind: 'memory', position: 2 }], /used twice/],
     [Array.from({ length: 65 }, (_, i) => ({ id: `cue-${String(i).padStart(5, '0')}`, kind: 'memory', position: i })), /at most 64/],
@@ -143,4 +146,17 @@ test('checkCues refuses what the API must refuse, with a message saying what', (
   t.deepEqual(checkCues([{ id: 'cue-00001', kind: 'hot', slot: 'H', position: 1.23456, name: 'Ünïcödé ✓', color: '#A0B0C0' }]), [
     { id: 'cue-00001', kind: 'hot', slot: 'H', position: 1.235, name: 'Ünïcödé ✓', color: '#a0b0c0' },
   ])
+})
+
+test('a loop keeps its length: checked to the ms, merged, and a changed length is an edit', (t) => {
+  t.deepEqual(checkCues([{ id: 'loop-0001', kind: 'hot', slot: 'B', position: 10, length: 1.8754 }]), [
+    { id: 'loop-0001', kind: 'hot', slot: 'B', position: 10, length: 1.875 },
+  ])
+  const seen = sets([])
+  const loop = hot('loop-0001', 'B', 10, { length: 1.875, color: '#00ff00' })
+  edit(A, seen, [loop])
+  t.deepEqual(mergeCues(seen).cues, [loop])
+  const regs = edit(A, seen, [{ ...loop, length: 3.75 }])
+  t.is(regs[0]!.clock, 2, 'a new length is a new edit')
+  t.deepEqual(mergeCues(seen).cues, [{ ...loop, length: 3.75 }])
 })

@@ -53,6 +53,7 @@ export function describe(s: ScanSummary): string {
   if (s.newPaths) parts.push(`${s.newPaths} at a new path`)
   if (s.removedPaths) parts.push(`${s.removedPaths} paths gone`)
   if (s.missing) parts.push(`${s.missing} tracks now missing`)
+  if (s.newVersions) parts.push(`${s.newVersions} rewritten with the same audio (new versions of the same tracks: cues and playlists follow)`)
   parts.push(`${s.skipped} skipped`)
   const mb = s.bytesRead / 1e6
   const rate = s.ms > 0 ? ` at ${(mb / (s.ms / 1000)).toFixed(0)} MB/s` : ''

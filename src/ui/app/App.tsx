@@ -8,10 +8,11 @@ import { LibraryPage } from './LibraryPage.tsx'
 import { Player } from './Player.tsx'
 import { PlaylistsPage } from './PlaylistsPage.tsx'
 import { DevicesPage } from './DevicesPage.tsx'
+import { DjSoftwarePage } from './DjSoftwarePage.tsx'
 import { TokenForm } from './TokenForm.tsx'
 import type { PlayEntry, PlaylistSummary, PlayQueue } from './types.ts'
 
-type Page = 'library' | 'playlists' | 'devices'
+type Page = 'library' | 'playlists' | 'dj' | 'devices'
 
 const LIBRARY_REFRESH = 30_000 // ms
 
@@ -117,6 +118,7 @@ export function App() {
         [
           ['library', 'Library'],
           ['playlists', 'Playlists'],
+          ['dj', 'DJ software'],
           ['devices', 'Devices'],
         ] as const
       ).map(([id, label]) => (
@@ -174,6 +176,16 @@ export function App() {
               playing={playing}
               onPlay={(entries, i, name) => play(entries, i, `playlist:${name}`)}
               onEntries={playlistChanged}
+            />
+          )}
+          {page === 'dj' && (
+            <DjSoftwarePage
+              playlists={playlists}
+              notify={notify}
+              onImported={() => {
+                reloadPlaylists()
+                reloadLibrary()
+              }}
             />
           )}
           {page === 'devices' && <DevicesPage notify={notify} />}

@@ -4,7 +4,7 @@
 // own device). A hot cue button jumps when set, sets at the playhead when not.
 import { useCallback, useEffect, useRef, useState, type RefObject } from 'react'
 import {
-  addMemoryCue, cueLabel, cueProblem, deleteCue, HOT_SLOTS, hotCue, renameCue, sanitizeCues, setHotCue, formatTime,
+  addMemoryCue, cueLabel, cueProblem, deleteCue, HOT_SLOTS, hotCue, renameCue, sanitizeCues, setHotCue, formatTime, notesLine,
   type Cue, type HotSlot,
 } from '../logic/index.ts'
 import { api, ApiError, describe } from './api.ts'
@@ -70,6 +70,25 @@ export function useCues(audioHash: string | null, notify: Notify): CueState {
     [notify],
   )
   return { list, save, ready }
+}
+
+/** The recording's notes (user grid, key, rating, plays, comment: imported from DJ software or set through the API) as one line. */
+export function NotesLine({ audioHash }: { audioHash: string }) {
+  const [line, setLine] = useState('')
+  useEffect(() => {
+    setLine('')
+    const ac = new AbortController()
+    api<{ notes: Parameters<typeof notesLine>[0] }>(`/api/notes/${audioHash}`, { signal: ac.signal }).then(
+      (r) => setLine(notesLine(r.notes ?? {})),
+      () => {}, // an older node without notes, or a recording not listed: nothing to show
+    )
+    return () => ac.abort()
+  }, [audioHash])
+  return line ? (
+    <p className="track-notes" data-testid="track-notes">
+      {line}
+    </p>
+  ) : null
 }
 
 interface Props {

@@ -4,7 +4,7 @@
 import { useCallback, useEffect, useRef, useState, type Dispatch, type SetStateAction } from 'react'
 import { advance, formatBytes, formatRate, formatTime, prefetchRange, upNext, wholeFetchesAhead } from '../logic/index.ts'
 import { api, ApiError, authHeaders, describe, streamProblem, streamUrl } from './api.ts'
-import { Cues, useCues } from './Cues.tsx'
+import { Cues, NotesLine, useCues } from './Cues.tsx'
 import { Waveform } from './Waveform.tsx'
 import type { Notify, PlayEntry, PlayQueue } from './types.ts'
 
@@ -283,6 +283,7 @@ export function Player({ queue, setQueue, notify }: Props) {
           ))}
         </ul>
         {current && <Cues cues={cues} audioRef={audio} onJump={seek} />}
+        {current && <NotesLine audioHash={current.audioHash} />}
         {next && (
           <span className="up-next" data-testid="up-next">
             Next: {next.title || next.sha256.slice(0, 12)}

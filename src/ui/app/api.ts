@@ -89,6 +89,30 @@ export async function api<T>(path: string, { method = 'GET', body, signal }: Req
   return (await res.json()) as T
 }
 
+/** Sends a file's bytes as the body (an import's upload); the answer is JSON. */
+export async function upload<T>(path: string, file: Blob): Promise<T> {
+  let res: Response
+  try {
+    res = await fetch(path, { method: 'POST', headers: { Accept: 'application/json', 'Content-Type': 'application/xml', ...authHeaders() }, body: file, credentials: 'same-origin' })
+  } catch {
+    throw new ApiError(0, 'ERR_OFFLINE', 'the djcloud node does not answer (is `djcloud serve` running?)')
+  }
+  if (!res.ok) throw await errorOf(res)
+  return (await res.json()) as T
+}
+
+/** Fetches a file the node makes (an export) with the page's credentials: its bytes and the name it suggests. */
+export async function download(path: string): Promise<{ blob: Blob; disposition: string | null }> {
+  let res: Response
+  try {
+    res = await fetch(path, { headers: authHeaders(), credentials: 'same-origin' })
+  } catch {
+    throw new ApiError(0, 'ERR_OFFLINE', 'the djcloud node does not answer (is `djcloud serve` running?)')
+  }
+  if (!res.ok) throw await errorOf(res)
+  return { blob: await res.blob(), disposition: res.headers.get('content-disposition') }
+}
+
 /** Why a stream cannot play, asked of the node after the audio element failed. */
 export async function streamProblem(sha256: string): Promise<ApiError | null> {
   try {

@@ -1,0 +1,23 @@
+// The DJ's other software: rekordbox XML and Traktor NML read into one
+// normalised model (types.ts) and written back out, streaming both ways.
+// Pure format code: matching to the library, merging and the CLI live elsewhere.
+export type { DjBeat, DjCue, DjCueType, DjFolder, DjFormat, DjLibrary, DjPlay, DjPlaylist, DjPlaylistNode, DjTrack, DjTrackRef, DjWarning, ReadOptions } from './types.ts'
+export { MAX_WARNINGS } from './types.ts'
+export { DjFormatError } from './errors.ts'
+export type { DjFormatErrorCode } from './errors.ts'
+export type { XmlInput } from './xml-read.ts'
+export { readRekordbox } from './rekordbox-read.ts'
+export { readTraktor } from './traktor-read.ts'
+export { rekordboxXml } from './rekordbox-write.ts'
+export type { RekordboxWriteOptions, WriteOptions } from './rekordbox-write.ts'
+export { traktorNml } from './traktor-write.ts'
+export type { TraktorWriteOptions } from './traktor-write.ts'
+export { detectFormat, readDjFile, writeDjFile } from './files.ts'
+export { checkLibrary, MAX_PLAYLIST_DEPTH } from './check.ts'
+export { keyFromText, keyFromTraktorValue, rekordboxTonality, traktorKeyValue } from './keys.ts'
+export { pathFromRekordboxLocation, rekordboxLocationOf, traktorLocationOf, traktorKey, pathFromTraktorKey, isWindowsPath } from './paths.ts'
+export type { TraktorLocation } from './paths.ts'
+export { playedAtOf } from './history-date.ts'
+export { oneLine } from './errors.ts'
+export { mp3TimingInfo, readMp3TimingInfo, readMp3TimingInfoSync, timingOffsetMs, id3v2Size } from './mp3-timing.ts'
+export type { Mp3TimingInfo, Mp3HeaderCase, TimingSource } from './mp3-timing.ts'
