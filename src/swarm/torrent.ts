@@ -90,8 +90,6 @@ interface Active {
   /** Peers a block was requested from, by offset. */
   requested: Map<number, Set<Peer>>
   sources: Set<Peer>
-  /** Started as a prioritized piece (what a reader waits for), by this peer. */
-  urgentOf: Peer | null
 }
 
 interface Waiter {
@@ -410,13 +408,11 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     return peer.outstanding.size
   }
 
-  /** The next piece for this peer: prioritized ones first (unless `skipPriority`), then in order from the cursor. */
-  private pick(peer: Peer, urgentOnly: boolean, skipPriority = false): number {
+  private pick(peer: Peer, urgentOnly: boolean): number {
     const store = this.store instanceof PartialFile ? this.store : null
-    const skip = skipPriority && this.priority.length > 0 ? new Set(this.priority) : null
     const free = (i: number) =>
-      !this.store.have.get(i) && !this.active.has(i) && !this.verified.has(i) && peer.has.get(i) && !store?.isUnverified(i) && !skip?.has(i)
-    if (!skipPriority) for (const i of this.priority) if (free(i)) return i
+      !this.store.have.get(i) && !this.active.has(i) && !this.verified.has(i) && peer.has.get(i) && !store?.isUnverified(i)
+    for (const i of this.priority) if (free(i)) return i
     if (urgentOnly || performance.now() < this.backgroundFrom) return -1
     const n = this.meta.pieceCount
     for (let k = 0; k < n; k++) {
@@ -433,20 +429,12 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.throttled = this.verified.size * this.meta.pieceLength >= MAX_UNWRITTEN
     if (this.throttled && this.priority.length === 0) return
     wire.batch(() => {
-      // Urgent pieces go out even to a full queue: a seek must not wait for
-      // prefetch. Each wire takes its share of them, so the stream's head is
-      // fetched from every holder at once, not all from the first to ask.
-      for (let share = this.urgentShare(peer); share > 0; share--) {
-        const i = this.pick(peer, true)
-        if (i < 0) break
-        this.startPiece(peer, i, true)
-      }
+      // Urgent pieces go out even to a full queue: a seek must not wait for prefetch.
+      for (let i = this.pick(peer, true); i >= 0; i = this.pick(peer, true)) this.startPiece(peer, i)
       while (this.outstandingTotal(peer) < peer.depth) {
-        const i = this.pick(peer, false, true)
+        const i = this.pick(peer, false)
         if (i < 0) {
-          // End-game only when nothing is left to start: not while the
-          // background is held, nor while prioritized pieces wait for other wires.
-          if (performance.now() >= this.backgroundFrom && this.pick(peer, false) < 0) this.endgame(peer)
+          this.endgame(peer)
           break
         }
         this.startPiece(peer, i)
@@ -454,30 +442,9 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     })
   }
 
-  /**
-   * How many more prioritized pieces this peer may start now: an equal share
-   * of those wanted (in flight or not yet started) among the unchoked wires
-   * that hold pieces, less those it has in flight. Always at least one for a
-   * wire with none, so nothing waits for a holder that never asks.
-   */
-  private urgentShare(peer: Peer): number {
-    let holders = 0
-    for (const p of this.peers) if (!p.session.wire.destroyed && !p.session.wire.peerChoking && !p.snubbed && p.has.count > 0) holders++
-    if (holders <= 1) return Infinity
-    let total = 0
-    let mine = 0
-    for (const a of this.active.values()) {
-      if (!a.urgentOf) continue
-      total++
-      if (a.urgentOf === peer) mine++
-    }
-    for (const i of this.priority) if (!this.store.have.get(i) && !this.active.has(i) && !this.verified.has(i)) total++
-    return Math.max(mine === 0 ? 1 : 0, Math.ceil(total / holders) - mine)
-  }
-
-  private startPiece(peer: Peer, index: number, urgent = false): void {
+  private startPiece(peer: Peer, index: number): void {
     const size = pieceSize(this.meta, index)
-    const a: Active = { index, buf: Buffer.allocUnsafe(size), received: new Set(), blocks: Math.ceil(size / BLOCK), requested: new Map(), sources: new Set(), urgentOf: urgent ? peer : null }
+    const a: Active = { index, buf: Buffer.allocUnsafe(size), received: new Set(), blocks: Math.ceil(size / BLOCK), requested: new Map(), sources: new Set() }
     this.active.set(index, a)
     this.priority = this.priority.filter((i) => i !== index)
     this.log('piece %d requested from %s (%d blocks, %d outstanding)', index, peer.name, a.blocks, peer.outstanding.size)

@@ -223,30 +223,6 @@ test('a wire that delivers fast gets a request queue sized to its rate, beyond t
   t.true(most > fixed, `at most ${most} requests were waiting at the seeder (a fixed queue allows ${fixed})`)
 })
 
-test('the head of a stream is asked of every holder at once, not all of the first wire that asks', async (t) => {
-  const c = makeCircle(['home', 'phone', 'nas', 'laptop'])
-  const dir = await tempDir(t)
-  const { path, bytes, meta } = await randomTrackFile(dir, 4 * MB, c.circleSecret)
-  const seeders = await Promise.all([0, 1, 2].map((i) => startSeeder(t, c.devices[i]!, c.roster, meta, path)))
-  const askedOf = new Map<number, string>() // piece -> the seeder it was first asked of
-  for (const [k, s] of seeders.entries()) {
-    s.torrent.on('peer', (p) => p.wire.on('request', (index: number) => askedOf.has(index) || askedOf.set(index, c.devices[k]!.certificate.name)))
-  }
-  const leecher = await startLeecher(t, c.devices[3]!, c.roster, meta, join(dir, 'cache'), seeders.map((s) => s.port))
-  const release = leecher.holdBackground(60_000) // nothing but the head until the test says so
-  let ready = 0
-  leecher.on('ready', () => ready++)
-  await until(async () => (ready === 3 ? true : undefined))
-  const head = 9 // pieces
-  leecher.prioritize(0, head * meta.pieceLength - 1)
-  await leecher.waitFor(0, head * meta.pieceLength - 1)
-  const from = new Set(Array.from({ length: head }, (_, i) => askedOf.get(i)))
-  t.deepEqual([...from].sort(), ['home', 'nas', 'phone'], `each holder was asked for part of the head: ${JSON.stringify([...askedOf])}`)
-  release()
-  const [final] = await once(leecher, 'done')
-  t.true((await readFile(final as string)).equals(bytes))
-})
-
 test('the request queue follows the rate: 32 blocks at least, about a second of data, 512 at most', (t) => {
   t.is(queueDepth(0), 32)
   t.is(queueDepth(100 * 1024), 32) // 100 KiB/s: a second is 7 blocks
