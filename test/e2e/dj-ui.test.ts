@@ -66,7 +66,9 @@ test('the DJ software page: a dry run, then an import, then an export downloaded
   const saved = join(root, 'download.nml')
   await dl.saveAs(saved)
   const lib = await readTraktor(await readFile(saved, 'utf8'))
-  t.deepEqual(lib.tracks.map((x) => [x.title, x.cues.map((c) => c.positionMs), x.grid.map((g) => g.bpm), x.rating]), [['Alpha', [1000], [124], 3]])
+  // ffmpeg's MP3 has a Xing tag and no LAME tag (case B): Traktor's timeline is one frame (26 ms at 44.1 kHz) after
+  // rekordbox's, so the cue at 1 s in the rekordbox file is at 1026 ms in the NML (docs/decisions/mp3-timing-offsets.md).
+  t.deepEqual(lib.tracks.map((x) => [x.title, x.cues.map((c) => c.positionMs), x.grid.map((g) => g.bpm), x.rating]), [['Alpha', [1026], [124], 3]])
   t.deepEqual(lib.playlists.map((p) => p.name), ['From rekordbox'])
   t.deepEqual(errors, [])
 })

@@ -9,7 +9,6 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { openLibrary } from '../../src/library/index.ts'
 import { writeSeratoTags } from '../../src/serato/index.ts'
-import { describe } from '../../src/cli/commands/scan.ts'
 import { tempDir } from '../helpers/temp.ts'
 
 const run = promisify(execFile)
@@ -28,7 +27,6 @@ test('Serato tags written into a scanned MP3: the rescan records a new version o
   await writeSeratoTags(file, { cues: [{ type: 'cue', slot: 0, positionMs: 500 }], grid: [] })
   const s = await lib.scan([music])
   t.like(s, { changed: 1, newVersions: 1, missing: 0 })
-  t.regex(describe(s), /1 rewritten with the same audio \(new versions of the same tracks/)
 
   const all = await lib.list({})
   const v2 = all.find((x) => x.sha256 !== v1!.sha256)!
