@@ -54,7 +54,15 @@ export interface SwarmOptions {
   helloTimeoutMs?: number
   /** ms a link's TLS handshake may take, either way (default LINK_HANDSHAKE_TIMEOUT). */
   handshakeTimeoutMs?: number
+  /**
+   * ms after start during which a lookup nobody answered waits for own
+   * devices still being linked (default STARTUP_LINK_WAIT): a track asked for
+   * right after a restart is on a device not dialled yet, not missing.
+   */
+  startupLinkWaitMs?: number
 }
+
+export const STARTUP_LINK_WAIT = 10_000 // ms
 
 /**
  * The sharing rules the swarm enforces at the wire. A friend's device reaches
@@ -166,6 +174,8 @@ export class Swarm extends EventEmitter<Events> {
   private readonly self: string
   /** ms a download may go without a peer before it is stalled (evictable) and stops. */
   private readonly stalledAfter: number
+  /** When start() opened the peer port (performance.now()), for the start-up link wait. */
+  private startedAt = 0
   port = 0
 
   /** DEBUG=djcloud:swarm: refused and dialled peers, fetches opened; lines start with this device's key. */
@@ -227,6 +237,7 @@ export class Swarm extends EventEmitter<Events> {
     await once(server, 'listening')
     this.server = server
     this.port = (server.address() as { port: number }).port
+    this.startedAt = performance.now()
     return this.port
   }
 
@@ -257,6 +268,32 @@ export class Swarm extends EventEmitter<Events> {
       this.torrents.remove(t)
       await t.close()
     }
+  }
+
+  /**
+   * Own devices holding a track. Right after start, when none of the linked
+   * devices holds it, each device linked within the start-up window is asked
+   * too: discovery is still dialling, and a player's first request after a
+   * restart must not be a 404 (the fault soak and bench/wan both met it).
+   */
+  private async lookupHolders(sha256: string): Promise<Holder[]> {
+    let holders = await this.devices.lookup(sha256)
+    const until = this.startedAt + (this.opts.startupLinkWaitMs ?? STARTUP_LINK_WAIT)
+    while (holders.length === 0 && !this.closed && performance.now() < until) {
+      const link = await new Promise<DeviceLink | null>((resolve) => {
+        const timer = setTimeout(() => finish(null), until - performance.now())
+        timer.unref()
+        const finish = (l: DeviceLink | null) => {
+          clearTimeout(timer)
+          this.devices.off('link', finish)
+          resolve(l)
+        }
+        this.devices.on('link', finish)
+      })
+      if (!link) break
+      holders = await this.devices.lookup(sha256, undefined, [link])
+    }
+    return holders
   }
 
   /** Torrents opened so far (served or fetched); offers alone open none. */
@@ -510,8 +547,7 @@ export class Swarm extends EventEmitter<Events> {
     // trip to every device. Without wires left, look up and dial again.
     const fetching = await this.fetching.get(sha256)?.catch(() => undefined)
     if (fetching && !fetching.complete && fetching.peerCount > 0 && !opts.allSources) return fetching
-    const opening = this.devices
-      .lookup(sha256)
+    const opening = this.lookupHolders(sha256)
       .then((holders) => this.openFrom(sha256, holders, (info) => metaFromInfoDict(info, sha256, this.opts.circleSecret), opts))
     this.fetching.set(sha256, opening)
     opening.then(

@@ -23,8 +23,8 @@ import { logger, type Logger } from '../log/index.ts'
 // 11.7 Mbit/s a wire where a raw TCP flow got 18.2).
 // libtorrent sizes its queue the same way (3 s of rate, at most 500).
 const QUEUE_MIN = 32
-const QUEUE_MAX = 512 // 8 MiB; a peer bans at 1024 queued requests (MAX_PEER_REQUESTS)
-const QUEUE_SECONDS = 1
+const QUEUE_MAX = 128 // 2 MiB: at most ~10 ms of a loopback wire for a seek to wait behind; 0.8 s of a 20 Mbit/s uplink
+const QUEUE_SECONDS = 0.5
 /** The request queue a wire delivering `bytesPerSecond` gets, in blocks. */
 export function queueDepth(bytesPerSecond: number): number {
   return Math.max(QUEUE_MIN, Math.min(QUEUE_MAX, Math.ceil((bytesPerSecond * QUEUE_SECONDS) / BLOCK)))

@@ -223,11 +223,11 @@ test('a wire that delivers fast gets a request queue sized to its rate, beyond t
   t.true(most > fixed, `at most ${most} requests were waiting at the seeder (a fixed queue allows ${fixed})`)
 })
 
-test('the request queue follows the rate: 32 blocks at least, about a second of data, 512 at most', (t) => {
+test('the request queue follows the rate: 32 blocks at least, about half a second of data, 128 at most', (t) => {
   t.is(queueDepth(0), 32)
-  t.is(queueDepth(100 * 1024), 32) // 100 KiB/s: a second is 7 blocks
-  t.is(queueDepth(2.5e6), Math.ceil(2.5e6 / BLOCK)) // a 20 Mbit/s uplink: 153 blocks
-  t.is(queueDepth(1e9), 512) // loopback
+  t.is(queueDepth(100 * 1024), 32) // 100 KiB/s: half a second is 4 blocks
+  t.is(queueDepth(2.5e6), Math.ceil(1.25e6 / BLOCK)) // a 20 Mbit/s uplink: 77 blocks
+  t.is(queueDepth(1e9), 128) // loopback: 2 MiB, so a seek waits behind little
 })
 
 test('end-game: the last blocks are asked of every holder and the slower copy is cancelled', async (t) => {

@@ -1,0 +1,35 @@
+// A track asked for right after a device starts, while its own devices are
+// still being linked, waits for them (within the start-up window) instead
+// of failing "no holder": the fault soak's 404 after a restart, and bench/wan's
+// cold first byte, both met it.
+import test from 'ava'
+import { readFile } from 'node:fs/promises'
+import { makeCircle } from '../helpers/circle.ts'
+import { startSwarm } from '../helpers/circle-swarm.ts'
+import { randomTrackFile } from '../helpers/swarm.ts'
+import { tempDir } from '../helpers/temp.ts'
+
+test('an open just after start waits for an own device linked within the start-up window, and fetches from it', async (t) => {
+  const c = makeCircle(['home', 'laptop'])
+  const dir = await tempDir(t)
+  const { path, bytes, meta } = await randomTrackFile(dir, 300_000, c.circleSecret)
+  const laptop = await startSwarm(t, c, 1, dir, { startupLinkWaitMs: 20_000 })
+  const opening = laptop.fetch(meta.sha256)
+  // The holder comes up and links only now (it dials the laptop, as discovery would).
+  const home = await startSwarm(t, c, 0, dir)
+  home.offer(meta, path)
+  await home.connectDevice('127.0.0.1', laptop.port)
+  const got = await opening
+  t.true((await readFile(got.path)).equals(bytes))
+  t.deepEqual(Object.keys(got.sources), ['home'])
+})
+
+test('past the start-up window, a track no linked device holds fails at once', async (t) => {
+  const c = makeCircle(['laptop'])
+  const dir = await tempDir(t)
+  const { meta } = await randomTrackFile(dir, 100_000, c.circleSecret)
+  const laptop = await startSwarm(t, c, 0, dir, { startupLinkWaitMs: 0 })
+  const t0 = Date.now()
+  await t.throwsAsync(laptop.fetch(meta.sha256), { message: /no online own device holds/ })
+  t.true(Date.now() - t0 < 5_000)
+})
