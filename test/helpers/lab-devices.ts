@@ -5,6 +5,7 @@
 // circle's tracker and DHT bootstrap on its own address and the others are
 // given both. The test reaches a device's loopback-only API through the
 // lab's forward(), and runs CLI commands inside the device's namespace.
+import { firstLine } from './first-line.ts'
 import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
@@ -74,15 +75,7 @@ async function startLabDevice(lab: Lab, hostName: string, home: string, extra: s
   let err = ''
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-65536)))
   const exited = once(child, 'exit')
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d
-      const nl = out.indexOf('\n')
-      if (nl >= 0) resolve(out.slice(0, nl))
-    })
-    void exited.then(([code]) => reject(new Error(`${hostName}: djcloud serve exited (${code}): ${err}`)))
-  })
+  const line = await firstLine(child, (code) => new Error(`${hostName}: djcloud serve exited (${code}): ${err}`))
   child.stdout!.resume()
   const info = JSON.parse(line) as NodeInfo
   const api = await host.forward(PORTS.api)

@@ -1,4 +1,5 @@
 // A real `djcloud serve` in a child process, with its --json line parsed.
+import { firstLine } from './first-line.ts'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import type { ExecutionContext } from 'ava'
@@ -64,15 +65,7 @@ export async function serveNode(t: ExecutionContext, home: string, args: string[
     await stop('SIGTERM')
     clearTimeout(timer)
   })
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d
-      const nl = out.indexOf('\n')
-      if (nl >= 0) resolve(out.slice(0, nl))
-    })
-    child.once('exit', (code) => reject(new Error(`djcloud serve exited with ${code}: ${err}`)))
-  })
+  const line = await firstLine(child, (code) => new Error(`djcloud serve exited with ${code}: ${err}`))
   const info = JSON.parse(line) as NodeInfo
   nodePid = info.pid
   return { child, info, stderr: () => err, stop }

@@ -4,32 +4,20 @@
 import test, { type ExecutionContext } from 'ava'
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { createServer, connect, type Server, type Socket } from 'node:net'
+import { createServer, connect, type Socket } from 'node:net'
 import { readFile } from 'node:fs/promises'
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import { createLinkServer, dialLink, LINK_ALPN, LinkError, selfSignedCertificate } from '../../src/link/index.ts'
-import { authenticate, SessionError, type Swarm } from '../../src/swarm/index.ts'
+import { authenticate, SessionError } from '../../src/swarm/index.ts'
 import { makeCircle } from '../helpers/circle.ts'
 import { startSwarm } from '../helpers/circle-swarm.ts'
 import { randomTrackFile } from '../helpers/swarm.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { until } from '../helpers/until.ts'
+import { listening, refusals } from '../helpers/link.ts'
 
 const MB = 1024 * 1024
 
-async function listening<T extends Server>(t: ExecutionContext, server: T, host = '127.0.0.1', port = 0): Promise<number> {
-  server.listen(port, host)
-  await once(server, 'listening')
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())))
-  return (server.address() as { port: number }).port
-}
-
-/** The refusals a swarm reports, as they come. */
-function refusals(s: Swarm): Array<{ host: string; reason: string }> {
-  const out: Array<{ host: string; reason: string }> = []
-  s.on('refused', (host: string, reason: string) => out.push({ host, reason }))
-  return out
-}
 
 test('authentication outside an encrypted link fails on both sides: nothing authenticates over plain TCP by accident', async (t) => {
   const c = makeCircle(['home', 'laptop'])

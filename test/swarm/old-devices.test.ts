@@ -1,31 +1,20 @@
 // Issue 13: devices of versions before encrypted links are refused with a
 // clear reason, not a hang, whichever side dials. The older device is played
 // by what it ran: this wire (BEP 3 + BEP 10 in clear) on a plain socket.
-import test, { type ExecutionContext } from 'ava'
+import test from 'ava'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { createServer, connect, type Server } from 'node:net'
+import { createServer, connect } from 'node:net'
 import { dialLink, LinkError } from '../../src/link/index.ts'
-import type { Swarm } from '../../src/swarm/index.ts'
 import { Wire } from '../../src/swarm/protocol/wire.ts'
 import { newPeerId } from '../../src/swarm/protocol/peer-id.ts'
 import { makeCircle } from '../helpers/circle.ts'
 import { startSwarm } from '../helpers/circle-swarm.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { until } from '../helpers/until.ts'
+import { listening, refusals } from '../helpers/link.ts'
 
-async function listening(t: ExecutionContext, server: Server): Promise<number> {
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())))
-  return (server.address() as { port: number }).port
-}
 
-function refusals(s: Swarm): Array<{ host: string; reason: string }> {
-  const out: Array<{ host: string; reason: string }> = []
-  s.on('refused', (host: string, reason: string) => out.push({ host, reason }))
-  return out
-}
 
 test('a device of a version before encrypted links dialling in is refused at once with a reason naming it, and gets no byte back', async (t) => {
   const c = makeCircle(['home', 'old-laptop'])
