@@ -272,26 +272,34 @@ export class Swarm extends EventEmitter<Events> {
 
   /**
    * Own devices holding a track. Right after start, when none of the linked
-   * devices holds it, each device linked within the start-up window is asked
-   * too: discovery is still dialling, and a player's first request after a
-   * restart must not be a 404 (the fault soak and bench/wan both met it).
+   * devices holds it, each device that links within the start-up window is
+   * asked too: discovery is still dialling, and a player's first request after
+   * a restart must not be a 404 (the fault soak and bench/wan both met it).
+   * Devices that link while an earlier answer is awaited are asked next, not
+   * missed (bench/wan's cold samples: the hub, holding nothing, linked first).
    */
   private async lookupHolders(sha256: string): Promise<Holder[]> {
-    let holders = await this.devices.lookup(sha256)
+    const asked = new Set(this.devices.online())
+    let holders = await this.devices.lookup(sha256, undefined, [...asked])
     const until = this.startedAt + (this.opts.startupLinkWaitMs ?? STARTUP_LINK_WAIT)
     while (holders.length === 0 && !this.closed && performance.now() < until) {
-      const link = await new Promise<DeviceLink | null>((resolve) => {
-        const timer = setTimeout(() => finish(null), until - performance.now())
-        timer.unref()
-        const finish = (l: DeviceLink | null) => {
-          clearTimeout(timer)
-          this.devices.off('link', finish)
-          resolve(l)
-        }
-        this.devices.on('link', finish)
-      })
-      if (!link) break
-      holders = await this.devices.lookup(sha256, undefined, [link])
+      let fresh = this.devices.online().filter((l) => !asked.has(l))
+      if (fresh.length === 0) {
+        const link = await new Promise<DeviceLink | null>((resolve) => {
+          const timer = setTimeout(() => finish(null), until - performance.now())
+          timer.unref()
+          const finish = (l: DeviceLink | null) => {
+            clearTimeout(timer)
+            this.devices.off('link', finish)
+            resolve(l)
+          }
+          this.devices.on('link', finish)
+        })
+        if (!link) break
+        fresh = [link]
+      }
+      for (const l of fresh) asked.add(l)
+      holders = await this.devices.lookup(sha256, undefined, fresh)
     }
     return holders
   }

@@ -8,6 +8,9 @@ import { makeCircle } from '../helpers/circle.ts'
 import { startSwarm } from '../helpers/circle-swarm.ts'
 import { randomTrackFile } from '../helpers/swarm.ts'
 import { tempDir } from '../helpers/temp.ts'
+import { authenticate, deviceChannelInfoHash, LOOKUP_EXTENSION } from '../../src/swarm/index.ts'
+import { dialLink } from '../../src/link/index.ts'
+import { asDict, decode, encode } from '../../src/codec/index.ts'
 
 test('an open just after start waits for an own device linked within the start-up window, and fetches from it', async (t) => {
   const c = makeCircle(['home', 'laptop'])
@@ -32,4 +35,31 @@ test('past the start-up window, a track no linked device holds fails at once', a
   const t0 = Date.now()
   await t.throwsAsync(laptop.fetch(meta.sha256), { message: /no online own device holds/ })
   t.true(Date.now() - t0 < 5_000)
+})
+
+test('a holder that links while the lookup waits on a slower device is asked too, not missed', async (t) => {
+  const c = makeCircle(['home', 'laptop', 'hub'])
+  const dir = await tempDir(t)
+  const { path, bytes, meta } = await randomTrackFile(dir, 300_000, c.circleSecret)
+  const laptop = await startSwarm(t, c, 1, dir, { startupLinkWaitMs: 30_000 })
+  // The hub links first and never answers lookups: the laptop's lookup waits on it (LOOKUP_TIMEOUT).
+  const hub = await authenticate(await dialLink('127.0.0.1', laptop.port), {
+    credentials: c.devices[2]!.credentials, roster: () => c.roster, extensions: [LOOKUP_EXTENSION], infoHash: deviceChannelInfoHash(c.circleSecret), remote: { host: '127.0.0.1', port: laptop.port },
+  })
+  t.teardown(() => hub.wire.destroy())
+  const asked = new Promise<void>((resolve) => hub.wire.on('extended', (name, payload) => name === LOOKUP_EXTENSION && asDict(decode(payload), 'q').t !== undefined && resolve()))
+  hub.wire.extended(LOOKUP_EXTENSION, encode({ t: 'hello', port: 1 }))
+  hub.wire.resume()
+  const t0 = Date.now()
+  const opening = laptop.fetch(meta.sha256)
+  await asked
+  // The holder links while the hub's answer is awaited.
+  const home = await startSwarm(t, c, 0, dir)
+  home.offer(meta, path)
+  await home.connectDevice('127.0.0.1', laptop.port)
+  const got = await opening
+  t.true((await readFile(got.path)).equals(bytes))
+  t.deepEqual(Object.keys(got.sources), ['home'])
+  // Asked once the hub's lookup timed out, not at the end of the start-up window.
+  t.true(Date.now() - t0 < 15_000, `${Date.now() - t0} ms`)
 })
