@@ -464,7 +464,10 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         // Wrapped so /api/streams sees every stream and which devices feed it.
         tracks: firstTrackSource([
           p.ui.streams.local(new LocalFileTrackSource(p.library)),
-          p.ui.streams.swarm((sha) => p.swarm.open(sha)),
+          // The library's holders share the first blocks' push (docs/swarm.md, "Pushed first blocks").
+          p.ui.streams.swarm(async (sha, from) =>
+            p.swarm.open(sha, from === undefined ? {} : { from, holders: (await p.union.get()).get(sha)?.holders.map((h) => h.device) ?? [] }),
+          ),
           p.ui.streams.swarm((sha) => p.sharing.open(sha)),
         ]),
         ...(opts.uiDir !== undefined ? { uiDir: opts.uiDir } : {}),

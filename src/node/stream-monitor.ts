@@ -76,16 +76,16 @@ export class StreamMonitor {
   }
 
   /** A SwarmTrackSource over `open` whose streams report their torrent's per-device bytes. */
-  swarm(open: (sha256: string) => Promise<Torrent | null>): TrackSource {
+  swarm(open: (sha256: string, from?: number) => Promise<Torrent | null>): TrackSource {
     const opened = new Map<string, Torrent>()
-    const inner = new SwarmTrackSource(async (sha256) => {
-      const torrent = await open(sha256)
+    const inner = new SwarmTrackSource(async (sha256, from) => {
+      const torrent = await open(sha256, from)
       if (torrent) opened.set(sha256, torrent)
       return torrent
     })
     return {
-      resolve: async (sha256) => {
-        const handle = await inner.resolve(sha256)
+      resolve: async (sha256, signal, from) => {
+        const handle = await inner.resolve(sha256, signal, from)
         const torrent = opened.get(sha256)
         opened.delete(sha256)
         return handle && this.watch(handle, sha256, torrent)

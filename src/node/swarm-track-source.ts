@@ -10,17 +10,17 @@ const TAIL_BYTES = 64 * 1024 // fetched early when playback starts: what players
 const STARTUP_HOLD_MS = 400 // after playback starts, the prefetch window and tail only (Chromium starts in ~30-60 ms)
 
 export class SwarmTrackSource implements TrackSource {
-  /** `open` gives the torrent of a track, or null (or throws) when nobody reachable holds it. */
-  constructor(private readonly open: (sha256: string) => Promise<Torrent | null>) {}
+  /** `open` gives the torrent of a track (its reader starting at byte `from`, when known), or null (or throws) when nobody reachable holds it. */
+  constructor(private readonly open: (sha256: string, from?: number) => Promise<Torrent | null>) {}
 
   static ofOwnDevices(swarm: Swarm): SwarmTrackSource {
-    return new SwarmTrackSource((sha) => swarm.open(sha))
+    return new SwarmTrackSource((sha, from) => swarm.open(sha, from === undefined ? {} : { from }))
   }
 
-  async resolve(sha256: string): Promise<TrackHandle | null> {
+  async resolve(sha256: string, _signal?: AbortSignal, from?: number): Promise<TrackHandle | null> {
     let torrent: Torrent | null
     try {
-      torrent = await this.open(sha256)
+      torrent = await this.open(sha256, from)
     } catch {
       return null
     }

@@ -40,7 +40,7 @@ export function streamRoute(opts: StreamRouteOptions): Route {
     async handle(ctx) {
       const id = ctx.params.sha256 ?? ''
       if (!SHA256_HEX.test(id)) throw new ApiError(400, 'ERR_BAD_ID', 'a track id is its SHA-256: 64 lowercase hex digits')
-      const handle = await resolveWithin(opts.tracks, id, ctx.signal)
+      const handle = await resolveWithin(opts.tracks, id, ctx.signal, ctx.req.method === 'GET' ? readerStart(ctx.req.headers.range) : undefined)
       if (!handle) throw new ApiError(404, 'ERR_TRACK_NOT_FOUND', 'this node has no such track')
       try {
         await respond(ctx, id, handle, prefetchBytes, stallTimeoutMs, warn)
@@ -58,9 +58,20 @@ function release(handle: TrackHandle, onError: (err: unknown) => void): void {
     .catch(onError)
 }
 
+/**
+ * Where a GET will start reading, as far as the Range header says before the
+ * track's size is known (a hint for sources that fetch: 0 without a Range;
+ * none for a suffix range, which needs the size).
+ */
+function readerStart(header: string | undefined): number | undefined {
+  if (header === undefined) return 0
+  const m = /^\s*bytes\s*=\s*(\d{1,15})\s*-/i.exec(header)
+  return m ? Number(m[1]) : undefined
+}
+
 /** source.resolve(), given up when the request aborts; a handle that arrives later is closed. */
-function resolveWithin(source: TrackSource, id: string, signal: AbortSignal): Promise<TrackHandle | null> {
-  const pending = source.resolve(id, signal)
+function resolveWithin(source: TrackSource, id: string, signal: AbortSignal, from: number | undefined): Promise<TrackHandle | null> {
+  const pending = source.resolve(id, signal, from)
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       reject(signal.reason)

@@ -35,18 +35,19 @@ export interface TrackSource {
    * The track with this SHA-256 (64 lowercase hex digits, checked by the
    * caller), or null when this source cannot serve it. Should answer quickly:
    * it decides between 404 and a response. `signal` aborts when the client
-   * goes away.
+   * goes away. `from`: the byte the reader will start at, when known (a
+   * source that fetches can ask for those bytes first).
    */
-  resolve(sha256: string, signal?: AbortSignal): Promise<TrackHandle | null>
+  resolve(sha256: string, signal?: AbortSignal, from?: number): Promise<TrackHandle | null>
 }
 
 /** A source that asks each of `sources` in turn and serves from the first that knows the track. */
 export function firstTrackSource(sources: readonly TrackSource[]): TrackSource {
   return {
-    async resolve(sha256, signal) {
+    async resolve(sha256, signal, from) {
       for (const source of sources) {
         signal?.throwIfAborted()
-        const handle = await source.resolve(sha256, signal)
+        const handle = await source.resolve(sha256, signal, from)
         if (handle) return handle
       }
       return null

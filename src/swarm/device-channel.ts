@@ -8,6 +8,11 @@
 // the hash it asked for, so a holder cannot feed it anything else). Commands
 // (`cq`/`cr`) carry requests one device makes of another (a gig pull); their
 // bodies are opaque here and checked by whoever handles them.
+// A lookup for a reader (`q` with `o`, the byte it starts at) also asks each
+// holder to push its share of the blocks there (`d`) right after its answer:
+// the first bytes of a track held elsewhere come in one round trip over a
+// link that is already up, while the track's own wires are still dialled
+// (docs/swarm.md, "Pushed first blocks").
 import { EventEmitter } from 'node:events'
 import { createHash, createHmac } from 'node:crypto'
 import { asBytes, asDict, asInt, asString, decode, encode } from '../codec/index.ts'
@@ -15,6 +20,8 @@ import type { PeerSession } from './protocol/session.ts'
 
 export const LOOKUP_EXTENSION = 'dj_lookup'
 const MAX_MESSAGE = 96 * 1024
+/** A pushed block: one BitTorrent block (16 KiB). */
+const PUSH_BLOCK_MAX = 16 * 1024
 /** Bytes of a blob per answer: well under the wire's message cap. */
 export const BLOB_CHUNK = 64 * 1024
 const MAX_BLOB_BYTES = 8 * 1024 * 1024
@@ -22,6 +29,10 @@ const BLOB_TIMEOUT = 3_000 // ms per chunk before the next holder is asked
 const MAX_PENDING_PER_LINK = 64 // queries a peer may have open with us
 const BLOB_WINDOW = 32 // blob chunks asked for at once, well under MAX_PENDING_PER_LINK
 export const LOOKUP_TIMEOUT = 1_500 // ms
+/** Most devices one lookup asks to share a push among. */
+const MAX_PUSH_PARTS = 16
+/** ms pushed blocks of a lookup are taken after it was sent; later ones are dropped. */
+const PUSH_WINDOW = 10_000
 
 export function deviceChannelInfoHash(circleSecret: Uint8Array): Buffer {
   return createHash('sha1').update(createHmac('sha256', circleSecret).update('djcloud/device-channel/v1').digest()).digest()
@@ -55,6 +66,24 @@ export interface Holder {
   info: Uint8Array
 }
 
+/** A block a holder pushed for a lookup: piece `index`, at `offset` in it. */
+export interface PushedBlock {
+  index: number
+  offset: number
+  data: Uint8Array
+}
+
+/**
+ * What a lookup for a reader asks of the devices in `pushers`: the one at
+ * position k pushes every block k, k+n, k+2n... (n = pushers.length) of the
+ * pieces from the one under byte `from` on; `onBlock` gets them as they come.
+ */
+export interface PushAsk {
+  from: number
+  pushers: DeviceLink[]
+  onBlock: (link: DeviceLink, block: PushedBlock) => void
+}
+
 interface Events {
   link: [link: DeviceLink]
   'link-gone': [link: DeviceLink]
@@ -85,6 +114,12 @@ export interface DeviceChannelOptions {
   answer: (sha256: string, link: DeviceLink) => Promise<Uint8Array | null>
   /** A manifest blob held here for this link, by SHA-256 (64 hex) or infohash (40 hex). */
   blob?: (id: string, link: DeviceLink) => Promise<Uint8Array | undefined>
+  /**
+   * The blocks of a track held here that a reader on this link asked to be
+   * pushed (its share `part` of `parts`, from byte `from`); none when the
+   * track is not served to this link.
+   */
+  push?: (sha256: string, link: DeviceLink, ask: { from: number; part: number; parts: number }) => Promise<PushedBlock[]>
   /** The largest blob asked for or served (default 8 MiB: manifests; backups are larger). */
   maxBlobBytes?: number
   /** ms a device we dialled has to send its hello before `ready` gives up (default HELLO_TIMEOUT). */
@@ -109,6 +144,8 @@ export class DeviceChannel extends EventEmitter<Events> {
   private readonly blobWaits = new Map<number, { link: DeviceLink; done: (a: BlobAnswer) => void }>()
   private readonly commandWaits = new Map<number, { link: DeviceLink; done: (a: CommandAnswer | Error) => void }>()
   private readonly commandHandlers = new Map<string, CommandHandler>()
+  /** Lookups whose pushed blocks are still taken, by id. */
+  private readonly pushSinks = new Map<number, { links: Set<DeviceLink>; onBlock: PushAsk['onBlock'] }>()
   /** Dials waiting for their link's hello (ready()). */
   private readonly helloWaits = new Map<DeviceLink, () => void>()
   private closed = false
@@ -183,14 +220,21 @@ export class DeviceChannel extends EventEmitter<Events> {
         } else if (t === 'q') {
           const id = asInt(m.id, 'id')
           const sha = Buffer.from(asBytes(m.sha, 'sha', 32)).toString('hex')
+          const ask = m.o === undefined ? null : { from: asInt(m.o, 'o'), part: asInt(m.k, 'k'), parts: asInt(m.n, 'n') }
+          if (ask && (ask.from < 0 || ask.parts < 1 || ask.parts > MAX_PUSH_PARTS || ask.part < 0 || ask.part >= ask.parts)) return wire.destroy()
           if (++pending > MAX_PENDING_PER_LINK) return wire.destroy()
-          this.opts.answer(sha, link).then(
-            (info) => {
-              pending--
-              if (!wire.destroyed) wire.extended(LOOKUP_EXTENSION, encode({ t: 'r', id, ...(info ? { info } : {}) }))
-            },
-            () => pending--,
-          )
+          this.opts.answer(sha, link)
+            .then(async (info) => {
+              if (wire.destroyed) return
+              wire.extended(LOOKUP_EXTENSION, encode({ t: 'r', id, ...(info ? { info } : {}) }))
+              if (!info || !ask || !this.opts.push) return
+              for (const b of await this.opts.push(sha, link, ask)) {
+                if (wire.destroyed) return
+                wire.extended(LOOKUP_EXTENSION, encode({ t: 'd', id, i: b.index, o: b.offset, b: b.data }))
+              }
+            })
+            .catch(() => {})
+            .finally(() => pending--)
         } else if (t === 'bq') {
           const id = asInt(m.id, 'id')
           const key = Buffer.from(asBytes(m.k, 'k')).toString('hex')
@@ -249,6 +293,12 @@ export class DeviceChannel extends EventEmitter<Events> {
           if (m.name !== undefined) notice.name = asString(m.name, 'name', 256)
           if (m.sha !== undefined) notice.sha256 = Buffer.from(asBytes(m.sha, 'sha', 32)).toString('hex')
           this.emit('notice', link, notice)
+        } else if (t === 'd') {
+          const sink = this.pushSinks.get(asInt(m.id, 'id'))
+          const data = asBytes(m.b, 'b')
+          if (data.length > PUSH_BLOCK_MAX) return wire.destroy()
+          // Late (the window closed) or not asked of this link: dropped, not punished.
+          if (sink?.links.has(link)) sink.onBlock(link, { index: asInt(m.i, 'i'), offset: asInt(m.o, 'o'), data })
         } else if (t === 'r') {
           const w = this.waiting.get(asInt(m.id, 'id'))
           if (!w || !w.expect.delete(link)) return
@@ -273,11 +323,20 @@ export class DeviceChannel extends EventEmitter<Events> {
     return link
   }
 
-  /** Asks every online own device; resolves with the holders once all answered or the time is up. */
-  lookup(sha256: string, timeoutMs = LOOKUP_TIMEOUT, only?: DeviceLink[]): Promise<Holder[]> {
+  /**
+   * Asks every online own device (or `only` those); resolves with the holders
+   * once all answered or the time is up. With `push`, the devices it names
+   * push their share of the blocks from its byte on, for PUSH_WINDOW ms.
+   */
+  lookup(sha256: string, timeoutMs = LOOKUP_TIMEOUT, only?: DeviceLink[], push?: PushAsk): Promise<Holder[]> {
     const links = only ?? this.online()
     if (this.closed || links.length === 0) return Promise.resolve([])
     const id = this.nextId++
+    const pushers = push ? push.pushers.filter((l) => links.includes(l)).slice(0, MAX_PUSH_PARTS) : []
+    if (push && pushers.length > 0) {
+      this.pushSinks.set(id, { links: new Set(pushers), onBlock: push.onBlock })
+      setTimeout(() => this.pushSinks.delete(id), PUSH_WINDOW).unref()
+    }
     return new Promise((resolve) => {
       const holders: Holder[] = []
       const done = () => {
@@ -289,7 +348,11 @@ export class DeviceChannel extends EventEmitter<Events> {
       timer.unref()
       this.waiting.set(id, { expect: new Set(links), holders, done })
       const q = encode({ t: 'q', id, sha: Buffer.from(sha256, 'hex') })
-      for (const l of links) l.session.wire.extended(LOOKUP_EXTENSION, q)
+      for (const l of links) {
+        const part = pushers.indexOf(l)
+        const msg = part < 0 ? q : encode({ t: 'q', id, sha: Buffer.from(sha256, 'hex'), o: push!.from, k: part, n: pushers.length })
+        l.session.wire.extended(LOOKUP_EXTENSION, msg)
+      }
     })
   }
 
@@ -400,5 +463,6 @@ export class DeviceChannel extends EventEmitter<Events> {
     this.blobWaits.clear()
     for (const w of this.commandWaits.values()) w.done(new CommandError('ERR_LINK_GONE', 'the device channel closed'))
     this.commandWaits.clear()
+    this.pushSinks.clear()
   }
 }

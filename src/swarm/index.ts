@@ -1,4 +1,4 @@
-export { Swarm, SwarmError, shareChannelInfoHash, backupChannelInfoHash, MAX_BACKUP_BLOB_BYTES } from './swarm.ts'
+export { Swarm, SwarmError, shareChannelInfoHash, backupChannelInfoHash, MAX_BACKUP_BLOB_BYTES, PUSH_BYTES } from './swarm.ts'
 export type { SwarmOptions, SwarmSharing, SwarmBackups } from './swarm.ts'
 export { Torrent, type TorrentOptions } from './torrent.ts'
 export { DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION, CommandError, MAX_COMMAND_BODY, COMMAND_TIMEOUT } from './device-channel.ts'

@@ -13,7 +13,7 @@ import { decodeCertificate, friendDerived, type FriendRevoked, type Roster } fro
 import { logger, type Logger } from '../log/index.ts'
 import { authenticate, type Admission, type PeerSession } from './protocol/session.ts'
 import type { LocalCredentials } from './protocol/auth.ts'
-import { DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION, type DeviceLink, type Holder } from './device-channel.ts'
+import { DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION, type DeviceLink, type Holder, type PushAsk, type PushedBlock } from './device-channel.ts'
 import { Torrent } from './torrent.ts'
 import { CompleteFile, PartialFile, cachePaths } from './piece-file.ts'
 import { encodeInfoDict, metaFromForeignInfoDict, metaFromInfoDict, type TorrentMeta } from './torrent-meta.ts'
@@ -60,9 +60,19 @@ export interface SwarmOptions {
    * right after a restart is on a device not dialled yet, not missing.
    */
   startupLinkWaitMs?: number
+  /** Bytes this device pushes for another's reader with its lookup answer (default PUSH_BYTES). */
+  pushBytes?: number
 }
 
 export const STARTUP_LINK_WAIT = 10_000 // ms
+/**
+ * Bytes holders push for a reader with their lookup answer (docs/swarm.md,
+ * "Pushed first blocks"): about 1.5 s of CD audio, the time the track's own
+ * wires take to come up at 100 ms RTT; at least the piece under the reader.
+ */
+export const PUSH_BYTES = 256 * 1024
+/** Pushed blocks held while the torrent is made (16 KiB each): a holder cannot make this side hold more. */
+const MAX_EARLY_PUSHED = 64
 
 /**
  * The sharing rules the swarm enforces at the wire. A friend's device reaches
@@ -188,7 +198,13 @@ export class Swarm extends EventEmitter<Events> {
     this.stalledAfter = opts.stalledAfter ?? STALLED_AFTER
     this.log = logger('swarm').instance(this.self)
     const helloTimeoutMs = opts.helloTimeoutMs
-    this.devices = new DeviceChannel({ peerPort: () => this.port, answer: (sha) => this.answer(sha), blob: opts.blob, helloTimeoutMs })
+    this.devices = new DeviceChannel({
+      peerPort: () => this.port,
+      answer: (sha) => this.answer(sha),
+      push: (sha, _link, ask) => this.pushFor(sha, ask),
+      blob: opts.blob,
+      helloTimeoutMs,
+    })
     const friendOf = (link: DeviceLink) => Buffer.from(link.session.peer.certificate.owner).toString('hex')
     const roster = (id: string) => {
       const r = opts.signedRoster?.()
@@ -278,9 +294,9 @@ export class Swarm extends EventEmitter<Events> {
    * Devices that link while an earlier answer is awaited are asked next, not
    * missed (bench/wan's cold samples: the hub, holding nothing, linked first).
    */
-  private async lookupHolders(sha256: string): Promise<Holder[]> {
+  private async lookupHolders(sha256: string, push?: (links: DeviceLink[]) => PushAsk): Promise<Holder[]> {
     const asked = new Set(this.devices.online())
-    let holders = await this.devices.lookup(sha256, undefined, [...asked])
+    let holders = await this.devices.lookup(sha256, undefined, [...asked], push?.([...asked]))
     const until = this.startedAt + (this.opts.startupLinkWaitMs ?? STARTUP_LINK_WAIT)
     while (holders.length === 0 && !this.closed && performance.now() < until) {
       let fresh = this.devices.online().filter((l) => !asked.has(l))
@@ -299,9 +315,34 @@ export class Swarm extends EventEmitter<Events> {
         fresh = [link]
       }
       for (const l of fresh) asked.add(l)
-      holders = await this.devices.lookup(sha256, undefined, fresh)
+      holders = await this.devices.lookup(sha256, undefined, fresh, push?.(fresh))
     }
     return holders
+  }
+
+  /**
+   * Where blocks pushed for a reader starting at `from` go: held until the
+   * track's torrent exists (they come right after the lookup's answers),
+   * then given to it. The devices `holders` names share the push among the
+   * links asked (all of them when it names none linked).
+   */
+  private pushSink(from: number, holders?: readonly string[]): { ask: (links: DeviceLink[]) => PushAsk; deliver: (t: Torrent) => void } {
+    let torrent: Torrent | undefined
+    const early: Array<[string, PushedBlock]> = []
+    const onBlock = (link: DeviceLink, b: PushedBlock) => {
+      if (torrent) torrent.gift(link.name, b.index, b.offset, b.data)
+      else if (early.length < MAX_EARLY_PUSHED) early.push([link.name, b])
+    }
+    return {
+      ask: (links) => {
+        const named = holders ? links.filter((l) => holders.includes(l.device)) : []
+        return { from, pushers: named.length > 0 ? named : links, onBlock }
+      },
+      deliver: (t) => {
+        torrent = t
+        for (const [name, b] of early.splice(0)) t.gift(name, b.index, b.offset, b.data)
+      },
+    }
   }
 
   /** Torrents opened so far (served or fetched); offers alone open none. */
@@ -538,11 +579,23 @@ export class Swarm extends EventEmitter<Events> {
     return encodeInfoDict(meta, this.opts.circleSecret)
   }
 
+  /** An own device's reader asked for the blocks from `from` on: this device's share of them, if it holds the track. */
+  private async pushFor(sha256: string, ask: { from: number; part: number; parts: number }): Promise<PushedBlock[]> {
+    const ih = this.offers.infoHashOf(sha256)
+    if (!ih) return []
+    const torrent = await this.torrentFor(ih)
+    return torrent.pushBlocks(ask.from, this.opts.pushBytes ?? PUSH_BYTES, ask.part, ask.parts)
+  }
+
   /**
    * The torrent of a track: served from here when held, otherwise fetched
    * from the own devices that hold it (found over the device channel).
+   * `from`: a reader starts at this byte, so the holders push the first
+   * blocks there over the device links with their answer; `holders`: the
+   * devices (keys, hex) the library says hold it, who share that push (by
+   * default every linked device).
    */
-  async open(sha256: string, opts: { allSources?: boolean; signal?: AbortSignal } = {}): Promise<Torrent> {
+  async open(sha256: string, opts: { allSources?: boolean; signal?: AbortSignal; from?: number; holders?: readonly string[] } = {}): Promise<Torrent> {
     if (this.closed) throw new SwarmError('ERR_NOT_RUNNING', 'the swarm is stopped')
     opts.signal?.throwIfAborted()
     const known = this.offers.infoHashOf(sha256)
@@ -555,11 +608,12 @@ export class Swarm extends EventEmitter<Events> {
     // trip to every device. Without wires left, look up and dial again.
     const fetching = await this.fetching.get(sha256)?.catch(() => undefined)
     if (fetching && !fetching.complete && fetching.peerCount > 0 && !opts.allSources) return fetching
-    const opening = this.lookupHolders(sha256)
+    const push = opts.from === undefined ? undefined : this.pushSink(opts.from, opts.holders)
+    const opening = this.lookupHolders(sha256, push?.ask)
       .then((holders) => this.openFrom(sha256, holders, (info) => metaFromInfoDict(info, sha256, this.opts.circleSecret), opts))
     this.fetching.set(sha256, opening)
     opening.then(
-      (t) => t.once('done', () => this.fetching.get(sha256) === opening && this.fetching.delete(sha256)),
+      (t) => (push?.deliver(t), t.once('done', () => this.fetching.get(sha256) === opening && this.fetching.delete(sha256))),
       () => this.fetching.get(sha256) === opening && this.fetching.delete(sha256),
     )
     // The caller stops waiting; the open itself goes on for other readers of the track.

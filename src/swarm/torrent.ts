@@ -90,6 +90,8 @@ interface Active {
   /** Peers a block was requested from, by offset. */
   requested: Map<number, Set<Peer>>
   sources: Set<Peer>
+  /** Started by pushed blocks (gift): blocks nobody pushed are asked of the next wire filled. */
+  gifted: boolean
 }
 
 interface Waiter {
@@ -184,7 +186,9 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   sources(): Record<string, number> {
     const out: Record<string, number> = {}
     for (const p of this.peers) if (p.bytes) out[p.name] = (out[p.name] ?? 0) + p.bytes
-    return { ...this.gone, ...out }
+    for (const [name, bytes] of Object.entries(this.gone)) out[name] = (out[name] ?? 0) + bytes
+    for (const [name, bytes] of Object.entries(this.pushed)) out[name] = (out[name] ?? 0) + bytes
+    return out
   }
 
   private gone: Record<string, number> = {}
@@ -429,6 +433,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.throttled = this.verified.size * this.meta.pieceLength >= MAX_UNWRITTEN
     if (this.throttled && this.priority.length === 0) return
     wire.batch(() => {
+      this.adoptGifts(peer)
       // Urgent pieces go out even to a full queue: a seek must not wait for prefetch.
       for (let i = this.pick(peer, true); i >= 0; i = this.pick(peer, true)) this.startPiece(peer, i)
       while (this.outstandingTotal(peer) < peer.depth) {
@@ -442,11 +447,17 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     })
   }
 
-  private startPiece(peer: Peer, index: number): void {
+  private activate(index: number, gifted: boolean): Active {
     const size = pieceSize(this.meta, index)
-    const a: Active = { index, buf: Buffer.allocUnsafe(size), received: new Set(), blocks: Math.ceil(size / BLOCK), requested: new Map(), sources: new Set() }
+    const a: Active = { index, buf: Buffer.allocUnsafe(size), received: new Set(), blocks: Math.ceil(size / BLOCK), requested: new Map(), sources: new Set(), gifted }
     this.active.set(index, a)
     this.priority = this.priority.filter((i) => i !== index)
+    return a
+  }
+
+  private startPiece(peer: Peer, index: number): void {
+    const a = this.activate(index, false)
+    const size = a.buf.length
     this.log('piece %d requested from %s (%d blocks, %d outstanding)', index, peer.name, a.blocks, peer.outstanding.size)
     for (let off = 0; off < size; off += BLOCK) this.requestBlock(peer, a, off)
   }
@@ -460,6 +471,64 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     if (!set) a.requested.set(offset, (set = new Set()))
     set.add(peer)
     peer.session.wire.request(a.index, offset, length)
+  }
+
+  /** Blocks of pushed pieces that nobody pushed (a pusher without the track, or gone) and nobody was asked for. */
+  private adoptGifts(peer: Peer): void {
+    for (const a of this.active.values()) {
+      if (!a.gifted || !peer.has.get(a.index)) continue
+      for (let off = 0; off < a.buf.length; off += BLOCK) {
+        if (!a.received.has(off) && !a.requested.get(off)?.size) this.requestBlock(peer, a, off)
+      }
+    }
+  }
+
+  /**
+   * A block an own device pushed over the device channel before any wire of
+   * this torrent was up (docs/swarm.md, "Pushed first blocks"): taken like a
+   * requested one, and its piece is SHA-1-checked whole as always. Blocks
+   * already here, of pieces held, or of the wrong size are ignored.
+   */
+  gift(from: string, index: number, offset: number, block: Uint8Array): void {
+    if (this.destroyed || !Number.isInteger(index) || index < 0 || index >= this.meta.pieceCount) return
+    if (offset % BLOCK !== 0 || this.store.have.get(index) || this.verified.has(index)) return
+    if (this.store instanceof PartialFile && this.store.isUnverified(index)) return
+    const size = pieceSize(this.meta, index)
+    if (offset < 0 || offset >= size || block.length !== Math.min(BLOCK, size - offset)) return
+    const a = this.active.get(index) ?? this.activate(index, true)
+    if (a.received.has(offset)) return
+    Buffer.from(block.buffer, block.byteOffset, block.length).copy(a.buf, offset)
+    a.received.add(offset)
+    this.pushed[from] = (this.pushed[from] ?? 0) + block.length
+    const key = blockKey(index, offset)
+    a.requested.get(offset)?.forEach((p) => {
+      if (p.outstanding.delete(key)) p.session.wire.cancel(index, offset, block.length)
+    })
+    if (a.received.size === a.blocks) this.onPieceComplete(a)
+  }
+
+  /** Bytes pushed to this torrent, by device name. */
+  private readonly pushed: Record<string, number> = {}
+
+  /**
+   * The blocks this device pushes for a reader starting at byte `from`:
+   * share `part` of `parts` (every parts-th block) of the pieces from the one
+   * under `from`, held here, up to `bytes` of them (at least that piece).
+   */
+  async pushBlocks(from: number, bytes: number, part: number, parts: number): Promise<Array<{ index: number; offset: number; data: Uint8Array }>> {
+    const out: Array<{ index: number; offset: number; data: Uint8Array }> = []
+    if (this.swap) await this.swap
+    const L = this.meta.pieceLength
+    let n = 0
+    for (let i = Math.floor(from / L); i < this.meta.pieceCount && (i - Math.floor(from / L)) * L < Math.max(bytes, L); i++) {
+      if (!this.store.have.get(i)) break
+      const size = pieceSize(this.meta, i)
+      for (let off = 0; off < size; off += BLOCK, n++) {
+        if (n % parts !== part) continue
+        out.push({ index: i, offset: off, data: await this.store.read(i, off, Math.min(BLOCK, size - off)) })
+      }
+    }
+    return out
   }
 
   /** Nothing left to start: ask this peer too for blocks still missing elsewhere. */
