@@ -259,6 +259,8 @@ export class PartialFile implements PieceSource {
       this.fh.write(data, 0, data.length, index * this.meta.pieceLength).then(() => {
         this.have.set(index)
         this.saveSidecar()
+        // After this turn: whoever awaits the write (the torrent's 'piece') runs first.
+        setImmediate(() => this.hashAhead())
       }),
     )
   }
@@ -267,6 +269,39 @@ export class PartialFile implements PieceSource {
   drop(index: number): void {
     this.have.clear(index)
     this.saveSidecar()
+    // The file's hash so far read that piece: it starts again from the top.
+    if (index * this.meta.pieceLength < this.prefix.pos) this.prefix = { hash: createHash('sha256'), pos: 0 }
+  }
+
+  /**
+   * The whole file's SHA-256, read back from the file as its pieces reach
+   * it in order: the check in finish() then reads only what is left, not
+   * the whole file after the last piece (200 MB: ~0.4 s of a 2-core
+   * machine's time, at the end of every fetch). Same bytes, same check;
+   * only earlier, while the download waits on the network.
+   */
+  private prefix = { hash: createHash('sha256'), pos: 0 }
+  private hashing: Promise<void> | null = null
+
+  private hashAhead(): void {
+    if (this.hashing || this.finishing || this.closed) return
+    this.hashing = this.track((async () => {
+      const L = this.meta.pieceLength
+      while (!this.finishing && !this.closed && this.prefix.pos < this.meta.size && this.have.get(this.prefix.pos / L)) {
+        // A run of held pieces from the hashed prefix on, at most CHECK_CHUNK bytes.
+        let end = this.prefix.pos
+        while (end < this.meta.size && end - this.prefix.pos < CHECK_CHUNK && this.have.get(end / L)) end = Math.min(this.meta.size, end + L)
+        const { hash, pos } = this.prefix
+        const data = await readAt(this.fh, pos, end - pos)
+        // A drop while reading reset the prefix: what was read is not part of it.
+        if (this.prefix.hash === hash && this.prefix.pos === pos) {
+          hash.update(data)
+          this.prefix.pos = end
+        }
+      }
+    })())
+      .catch(() => {}) // closed under us: finish() (if it comes) reads what is left
+      .finally(() => (this.hashing = null))
   }
 
   private async drain(): Promise<void> {
@@ -328,9 +363,12 @@ export class PartialFile implements PieceSource {
   }
 
   private async wholeFileMatches(): Promise<boolean> {
-    const hash = createHash('sha256')
+    await this.hashing
+    // Continues the hash read ahead during the download (a failed check starts over: recheck drops pieces).
+    const { hash, pos: from } = this.prefix
+    this.prefix = { hash: createHash('sha256'), pos: 0 }
     const chunk = Buffer.allocUnsafe(CHECK_CHUNK)
-    for (let pos = 0; pos < this.meta.size; ) {
+    for (let pos = from; pos < this.meta.size; ) {
       if (this.closed) throw new PieceFileError('ERR_CLOSED', 'closed during the check')
       const { bytesRead } = await this.fh.read(chunk, 0, Math.min(chunk.length, this.meta.size - pos), pos)
       if (bytesRead === 0) return false

@@ -8,6 +8,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { makeCircle } from '../helpers/circle.ts'
 import { tempDir } from '../helpers/temp.ts'
+import { until } from '../helpers/until.ts'
 import { randomTrackFile, startLeecher, startSeeder } from '../helpers/swarm.ts'
 import { Bitfield } from '../../src/swarm/bitfield.ts'
 import { PartialFile, PieceFileError, cachePaths } from '../../src/swarm/piece-file.ts'
@@ -205,4 +206,31 @@ test('close() stops a long resume check between chunks', async (t) => {
   await checking
   t.true(part.unverifiedCount > 0, `the check went on to the end (${part.unverifiedCount} left)`)
   t.is((await t.throwsAsync(part.readAt(0, 10), { instanceOf: PieceFileError }))?.code, 'ERR_CLOSED')
+})
+
+test('the whole-file SHA-256 is read back as pieces reach the file in order, so finishing reads only what is left', async (t) => {
+  const c = makeCircle(['home'])
+  const dir = await tempDir(t)
+  const { bytes, meta } = await randomTrackFile(dir, 20 * MB + 5, c.circleSecret)
+  const part = await PartialFile.open(join(dir, 'cache'), meta)
+  t.teardown(() => part.close())
+  const fh = (part as unknown as { fh: { read: (...a: unknown[]) => Promise<{ bytesRead: number }> } }).fh
+  const read = fh.read.bind(fh)
+  let bytesRead = 0
+  fh.read = async (...a: unknown[]) => {
+    const r = await read(...a)
+    bytesRead += r.bytesRead
+    return r
+  }
+  const L = meta.pieceLength
+  const piece = (i: number) => bytes.subarray(i * L, Math.min(meta.size, (i + 1) * L))
+  // Out of order: the hash waits for the gap, then reads the run after it.
+  for (let i = 1; i < meta.pieceCount - 1; i++) await part.writePiece(i, piece(i))
+  await part.writePiece(0, piece(0))
+  const ahead = meta.size - piece(meta.pieceCount - 1).length
+  await until(async () => (bytesRead === ahead ? true : undefined))
+  await part.writePiece(meta.pieceCount - 1, piece(meta.pieceCount - 1))
+  bytesRead = 0
+  t.true((await readFile(await part.finish())).equals(bytes))
+  t.true(bytesRead <= L, `finishing read ${bytesRead} bytes of ${meta.size}`)
 })
