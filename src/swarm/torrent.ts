@@ -242,7 +242,12 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     wire.on('not-interested', () => wire.choke())
     wire.on('request', (i, off, len) => this.onRequest(peer, i, off, len))
     wire.on('piece', (i, off, block) => this.onBlock(peer, i, off, block))
-    if (this.store.have.count > 0) wire.bitfield(this.store.have.bytes)
+    if (this.store.have.count > 0) {
+      wire.bitfield(this.store.have.bytes)
+      // Every peer here proved itself and is served whatever it asks: unchoked
+      // now, not a round trip later when its `interested` comes.
+      wire.unchoke()
+    }
     this.ensureTimer()
     this.emit('peer', session)
     wire.resume()

@@ -279,3 +279,22 @@ test('starting playback: the asked-for start and the tail come first; the rest o
   t.true([...tail].every((i) => order.indexOf(i) < order.indexOf(1)), 'the tail before the second piece')
   t.true(asked.some((a) => a.at >= started + 550), 'the rest after the hold')
 })
+
+test('a holder unchokes an authenticated peer with its bitfield, before any interested: the first request goes out a round trip sooner', async (t) => {
+  const c = makeCircle(['home', 'laptop'])
+  const dir = await tempDir(t)
+  const { path, meta } = await randomTrackFile(dir, 300_000, c.circleSecret)
+  const seeder = await startSeeder(t, c.devices[0]!, c.roster, meta, path)
+  const sock = await dialLink('127.0.0.1', seeder.port)
+  sock.on('error', () => {})
+  const s = await authenticate(sock, { credentials: c.devices[1]!.credentials, roster: () => c.roster, infoHash: meta.infoHash, remote: { host: '127.0.0.1', port: seeder.port } })
+  t.teardown(() => s.wire.destroy())
+  const seen: string[] = []
+  s.wire.on('bitfield', () => seen.push('bitfield'))
+  const unchoked = new Promise<void>((r) => s.wire.once('unchoke', () => r()))
+  s.wire.on('unchoke', () => seen.push('unchoke'))
+  s.wire.resume()
+  await unchoked
+  t.deepEqual(seen, ['bitfield', 'unchoke'])
+  t.false(s.wire.amInterested, 'nothing was sent to ask for it')
+})
