@@ -82,6 +82,11 @@ export interface PushAsk {
   from: number
   pushers: DeviceLink[]
   onBlock: (link: DeviceLink, block: PushedBlock) => void
+  /**
+   * A reader's lookup resolves with its first holder (or none, once all
+   * answered); holders answering later come here, within the lookup's time.
+   */
+  onLate: (holder: Holder) => void
 }
 
 interface Events {
@@ -303,7 +308,7 @@ export class DeviceChannel extends EventEmitter<Events> {
           const w = this.waiting.get(asInt(m.id, 'id'))
           if (!w || !w.expect.delete(link)) return
           if (m.info !== undefined) w.holders.push({ link, info: asBytes(m.info, 'info') })
-          if (w.expect.size === 0) w.done()
+          w.done()
         }
       } catch {
         wire.destroy()
@@ -315,7 +320,7 @@ export class DeviceChannel extends EventEmitter<Events> {
         if (w.link === link) (this.commandWaits.delete(id), w.done(new CommandError('ERR_LINK_GONE', `the link to ${link.name} closed`)))
       }
       if (!this.links.delete(link)) return
-      for (const w of this.waiting.values()) if (w.expect.delete(link) && w.expect.size === 0) w.done()
+      for (const w of this.waiting.values()) if (w.expect.delete(link)) w.done()
       this.emit('link-gone', link)
     })
     wire.extended(LOOKUP_EXTENSION, encode({ t: 'hello', port: this.opts.peerPort() }))
@@ -338,15 +343,26 @@ export class DeviceChannel extends EventEmitter<Events> {
       setTimeout(() => this.pushSinks.delete(id), PUSH_WINDOW).unref()
     }
     return new Promise((resolve) => {
-      const holders: Holder[] = []
+      // Called on every answer, a link gone, the timeout and close(). A reader's
+      // lookup (push) settles on its first holder; later ones go to onLate.
+      let settled = false
       const done = () => {
-        clearTimeout(timer)
-        this.waiting.delete(id)
-        resolve(holders)
+        if (!settled && (entry.expect.size === 0 || (push && entry.holders.length > 0))) {
+          settled = true
+          resolve(entry.holders.splice(0))
+        } else if (settled) for (const h of entry.holders.splice(0)) push!.onLate(h)
+        if (entry.expect.size === 0) {
+          clearTimeout(timer)
+          this.waiting.delete(id)
+        }
       }
-      const timer = setTimeout(done, timeoutMs)
+      const entry = { expect: new Set(links), holders: [] as Holder[], done }
+      const timer = setTimeout(() => {
+        entry.expect.clear()
+        done()
+      }, timeoutMs)
       timer.unref()
-      this.waiting.set(id, { expect: new Set(links), holders, done })
+      this.waiting.set(id, entry)
       const q = encode({ t: 'q', id, sha: Buffer.from(sha256, 'hex') })
       for (const l of links) {
         const part = pushers.indexOf(l)
@@ -458,7 +474,10 @@ export class DeviceChannel extends EventEmitter<Events> {
   close(): void {
     this.closed = true
     for (const l of this.links) l.session.wire.destroy()
-    for (const w of this.waiting.values()) w.done()
+    for (const w of this.waiting.values()) {
+      w.expect.clear()
+      w.done()
+    }
     for (const w of this.blobWaits.values()) w.done(null)
     this.blobWaits.clear()
     for (const w of this.commandWaits.values()) w.done(new CommandError('ERR_LINK_GONE', 'the device channel closed'))

@@ -321,28 +321,49 @@ export class Swarm extends EventEmitter<Events> {
   }
 
   /**
-   * Where blocks pushed for a reader starting at `from` go: held until the
-   * track's torrent exists (they come right after the lookup's answers),
-   * then given to it. The devices `holders` names share the push among the
-   * links asked (all of them when it names none linked).
+   * A reader's lookup (it starts at byte `from`): the holders push their
+   * share of the blocks there, held until the track's torrent exists (they
+   * come right after the answers) and then given to it; the lookup settles on
+   * the first holder, and holders that answer later join the torrent as they
+   * do (one slow answer, a lost packet at 100 ms, must not hold the start).
+   * The devices `holders` names share the push among the links asked (all of
+   * them when it names none linked).
    */
-  private pushSink(from: number, holders?: readonly string[]): { ask: (links: DeviceLink[]) => PushAsk; deliver: (t: Torrent) => void } {
+  private readerAsk(from: number, holders?: readonly string[]): { ask: (links: DeviceLink[]) => PushAsk; deliver: (t: Torrent) => void } {
     let torrent: Torrent | undefined
     const early: Array<[string, PushedBlock]> = []
+    const late: Holder[] = []
     const onBlock = (link: DeviceLink, b: PushedBlock) => {
       if (torrent) torrent.gift(link.name, b.index, b.offset, b.data)
       else if (early.length < MAX_EARLY_PUSHED) early.push([link.name, b])
     }
+    const onLate = (h: Holder) => (torrent ? this.joinLate(torrent, h) : late.push(h))
     return {
       ask: (links) => {
         const named = holders ? links.filter((l) => holders.includes(l.device)) : []
-        return { from, pushers: named.length > 0 ? named : links, onBlock }
+        return { from, pushers: named.length > 0 ? named : links, onBlock, onLate }
       },
       deliver: (t) => {
         torrent = t
         for (const [name, b] of early.splice(0)) t.gift(name, b.index, b.offset, b.data)
+        for (const h of late.splice(0)) this.joinLate(t, h)
       },
     }
+  }
+
+  /** A holder that answered a reader's lookup after it settled: a wire of the torrent too, if its info dict is the torrent's. */
+  private joinLate(torrent: Torrent, h: Holder): void {
+    if (torrent.destroyed || h.link.peerPort === undefined) return
+    try {
+      if (!metaFromInfoDict(h.info, torrent.meta.sha256, this.opts.circleSecret).infoHash.equals(torrent.meta.infoHash)) return
+    } catch (err) {
+      return void this.emit('warning', new SwarmError('ERR_BAD_INFO', `${h.link.name} sent a bad info dict: ${(err as Error).message}`))
+    }
+    this.log('fetch %s: %s answered late, joins', torrent.meta.sha256.slice(0, 12), h.link.name)
+    this.dial(h.link.host, h.link.peerPort, torrent.meta.infoHash).then(
+      (s) => torrent.addPeer(s),
+      (err: Error) => this.emit('warning', err),
+    )
   }
 
   /** Torrents opened so far (served or fetched); offers alone open none. */
@@ -608,7 +629,7 @@ export class Swarm extends EventEmitter<Events> {
     // trip to every device. Without wires left, look up and dial again.
     const fetching = await this.fetching.get(sha256)?.catch(() => undefined)
     if (fetching && !fetching.complete && fetching.peerCount > 0 && !opts.allSources) return fetching
-    const push = opts.from === undefined ? undefined : this.pushSink(opts.from, opts.holders)
+    const push = opts.from === undefined ? undefined : this.readerAsk(opts.from, opts.holders)
     const opening = this.lookupHolders(sha256, push?.ask)
       .then((holders) => this.openFrom(sha256, holders, (info) => metaFromInfoDict(info, sha256, this.opts.circleSecret), opts))
     this.fetching.set(sha256, opening)

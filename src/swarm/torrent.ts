@@ -30,6 +30,12 @@ export function queueDepth(bytesPerSecond: number): number {
   return Math.max(QUEUE_MIN, Math.min(QUEUE_MAX, Math.ceil((bytesPerSecond * QUEUE_SECONDS) / BLOCK)))
 }
 export const REQUEST_TIMEOUT = 4_000 // ms without data while requests are outstanding
+/**
+ * The piece under a reader is pushed whole by every holder up to this size
+ * (64 KiB, the smallest piece length: tracks under 64 MB); a larger one is
+ * shared, as a whole copy from each would cost more than a lost packet.
+ */
+const WHOLE_FIRST_PIECE_MAX = 64 * 1024
 const TICK = 500 // ms
 const MAX_PEER_REQUESTS = 1024 // requests a peer may have queued with us
 /** Verified pieces waiting for the disk, at most: beyond this, no new requests go out. */
@@ -516,22 +522,30 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private readonly pushed: Record<string, number> = {}
 
   /**
-   * The blocks this device pushes for a reader starting at byte `from`:
-   * share `part` of `parts` (every parts-th block) of the pieces from the one
-   * under `from`, held here, up to `bytes` of them (at least that piece).
+   * The blocks this device pushes for a reader starting at byte `from`, held
+   * here, up to `bytes` of pieces from the one under `from` (at least that
+   * piece). The piece under `from` comes whole from every pusher when it is
+   * small (WHOLE_FIRST_PIECE_MAX), each starting at its own block: the reader
+   * has it once each block came from any one of them, so a packet lost on one
+   * link does not hold the first byte (bench/wan). The rest is shared: this
+   * pusher's `part` of `parts` is every parts-th block.
    */
   async pushBlocks(from: number, bytes: number, part: number, parts: number): Promise<Array<{ index: number; offset: number; data: Uint8Array }>> {
     const out: Array<{ index: number; offset: number; data: Uint8Array }> = []
     if (this.swap) await this.swap
     const L = this.meta.pieceLength
+    const first = Math.floor(from / L)
+    const read = async (i: number, off: number) => out.push({ index: i, offset: off, data: await this.store.read(i, off, Math.min(BLOCK, pieceSize(this.meta, i) - off)) })
     let n = 0
-    for (let i = Math.floor(from / L); i < this.meta.pieceCount && (i - Math.floor(from / L)) * L < Math.max(bytes, L); i++) {
+    for (let i = first; i < this.meta.pieceCount && (i - first) * L < Math.max(bytes, L); i++) {
       if (!this.store.have.get(i)) break
-      const size = pieceSize(this.meta, i)
-      for (let off = 0; off < size; off += BLOCK, n++) {
-        if (n % parts !== part) continue
-        out.push({ index: i, offset: off, data: await this.store.read(i, off, Math.min(BLOCK, size - off)) })
+      const blocks = Math.ceil(pieceSize(this.meta, i) / BLOCK)
+      if (i === first && L <= WHOLE_FIRST_PIECE_MAX) {
+        const start = Math.floor((part * blocks) / parts)
+        for (let j = 0; j < blocks; j++) await read(i, ((start + j) % blocks) * BLOCK)
+        continue
       }
+      for (let b = 0; b < blocks; b++, n++) if (n % parts === part) await read(i, b * BLOCK)
     }
     return out
   }

@@ -11,7 +11,9 @@ import { randomTrackFile, startLeecher, startSeeder } from '../helpers/swarm.ts'
 import { dialLink } from '../../src/link/index.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { until } from '../helpers/until.ts'
-import { authenticate, PartialFile, Torrent, BLOCK, PUSH_BYTES, type Swarm } from '../../src/swarm/index.ts'
+import { authenticate, CompleteFile, PartialFile, Torrent, BLOCK, PUSH_BYTES, LOOKUP_EXTENSION, deviceChannelInfoHash, encodeInfoDict, type Swarm } from '../../src/swarm/index.ts'
+import { asDict, decode, encode } from '../../src/codec/index.ts'
+import { deferred } from '../helpers/deferred.ts'
 
 const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
   Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms).unref())])
@@ -44,7 +46,11 @@ for (const [what, from] of [['its start', 0], ['a seek', 600_000]] as const) {
     await within(torrent.waitFor(piece * meta.pieceLength, (piece + pushed) * meta.pieceLength - 1), 10_000, 'the whole push')
     t.true((await torrent.readAt(piece * meta.pieceLength, PUSH_BYTES)).equals(bytes.subarray(piece * meta.pieceLength, piece * meta.pieceLength + PUSH_BYTES)))
     t.false(torrent.have.get(piece + pushed), 'nothing past the push came')
-    t.deepEqual(torrent.sources(), { home: PUSH_BYTES / 2, studio: PUSH_BYTES / 2 })
+    // Each pushed its share (and the first piece whole: the copy that came first counts).
+    const sources = torrent.sources()
+    t.deepEqual(Object.keys(sources).sort(), ['home', 'studio'])
+    t.is(sources.home! + sources.studio!, PUSH_BYTES)
+    t.true(sources.home! >= (PUSH_BYTES - meta.pieceLength) / 2 && sources.studio! >= (PUSH_BYTES - meta.pieceLength) / 2)
   })
 }
 
@@ -103,4 +109,57 @@ test('pushed blocks that fail the piece hash are never served; a good copy pushe
   for (const [i, b] of blocks(bytes.subarray(0, meta.pieceLength)).entries()) torrent.gift('home', 0, i * BLOCK, b)
   await within(torrent.waitFor(0, 10), 5_000, 'the good piece')
   t.true((await torrent.readAt(0, 64)).equals(bytes.subarray(0, 64)))
+})
+
+test('each pusher sends the piece under the reader whole, from its own first block, and its share of the rest', async (t) => {
+  const c = makeCircle(['home'])
+  const dir = await tempDir(t)
+  const { path, bytes, meta } = await randomTrackFile(dir, 1_000_000, c.circleSecret)
+  const torrent = new Torrent(meta, await CompleteFile.open(path, meta))
+  t.teardown(() => torrent.close())
+  const L = meta.pieceLength
+  const from = 3 * L + 100
+  const parts = await Promise.all([0, 1, 2].map((k) => torrent.pushBlocks(from, PUSH_BYTES, k, 3)))
+  const blocksOfFirst = L / BLOCK
+  for (const [k, blocks] of parts.entries()) {
+    const first = blocks.filter((b) => b.index === 3)
+    t.is(first.length, blocksOfFirst, `pusher ${k} sends piece 3 whole`)
+    t.is(first[0]!.offset, Math.floor((k * blocksOfFirst) / 3) * BLOCK, `pusher ${k} starts at its own block`)
+    for (const b of blocks) t.true(Buffer.from(b.data).equals(bytes.subarray(b.index * L + b.offset, b.index * L + b.offset + b.data.length)))
+  }
+  const rest = parts.flat().filter((b) => b.index !== 3).map((b) => `${b.index}:${b.offset}`)
+  t.is(new Set(rest).size, rest.length, 'the rest is not sent twice')
+  t.is(rest.length, (PUSH_BYTES - L) / BLOCK, 'and all of it is sent')
+  t.deepEqual([...new Set(parts.flat().map((b) => b.index))].sort((a, b) => a - b), [3, 4, 5, 6])
+})
+
+test("a reader's open settles on its first holder; a holder that answers later joins the torrent as a wire", async (t) => {
+  const c = makeCircle(['home', 'studio', 'laptop'])
+  const dir = await tempDir(t)
+  const { path, bytes, meta } = await randomTrackFile(dir, 8_000_000, c.circleSecret)
+  const laptop = await startSwarm(t, c, 2, dir)
+  const home = await startSwarm(t, c, 0, dir)
+  home.offer(meta, path)
+  await linked(home, laptop)
+  // The studio serves the track from a seeder of its own and answers lookups only when the test says.
+  const seeder = await startSeeder(t, c.devices[1]!, c.roster, meta, path)
+  const studio = await authenticate(await dialLink('127.0.0.1', laptop.port), {
+    credentials: c.devices[1]!.credentials, roster: () => c.roster, extensions: [LOOKUP_EXTENSION], infoHash: deviceChannelInfoHash(c.circleSecret), remote: { host: '127.0.0.1', port: laptop.port },
+  })
+  t.teardown(() => studio.wire.destroy())
+  const answer = deferred<void>()
+  studio.wire.on('extended', (name, payload) => {
+    const m = name === LOOKUP_EXTENSION ? asDict(decode(payload), 'lookup') : {}
+    if (Buffer.from(m.t as Uint8Array).toString() !== 'q') return
+    void answer.promise.then(() => studio.wire.extended(LOOKUP_EXTENSION, encode({ t: 'r', id: m.id as number, info: encodeInfoDict(meta, c.circleSecret) })))
+  })
+  studio.wire.extended(LOOKUP_EXTENSION, encode({ t: 'hello', port: seeder.port }))
+  studio.wire.resume()
+  await until(async () => (laptop.devices.online().length === 2 ? true : undefined))
+  const torrent = await laptop.open(meta.sha256, { from: 0 })
+  t.true(torrent.peerCount <= 1, 'opened on the first holder, not waiting for the studio')
+  answer.resolve()
+  await until(async () => (torrent.peerCount === 2 ? true : undefined), 10_000)
+  await within(torrent.waitFor(0, meta.size - 1), 20_000, 'the whole track')
+  t.true((await torrent.readAt(0, meta.size)).equals(bytes))
 })
