@@ -1,0 +1,42 @@
+// Large command output written as it is read: the same bytes as the whole
+// value would give, and written no faster than the stream takes it.
+import test from 'ava'
+import { Writable } from 'node:stream'
+import { writeJsonWithList } from '../../src/cli/stream-out.ts'
+
+/** A stream that takes one small write at a time, later (a slow pipe): write() says "wait" at once. */
+class Slow extends Writable {
+  text = ''
+  writes = 0
+  maxQueued = 0
+  constructor() {
+    super({ highWaterMark: 16, decodeStrings: false })
+  }
+  override _write(chunk: string, _encoding: BufferEncoding, done: () => void): void {
+    this.writes++
+    this.maxQueued = Math.max(this.maxQueued, this.writableLength)
+    this.text += chunk
+    setImmediate(done)
+  }
+}
+
+async function* each<T>(items: T[]): AsyncGenerator<T> {
+  for (const item of items) yield item
+}
+
+test('JSON with a list read as it is written is byte for byte JSON.stringify(value, null, 2)', async (t) => {
+  const item = (i: number) => ({ id: i, name: `n${i}\n"${'x'.repeat(i % 50)}"`, nested: { tracks: [i, { a: [] }], empty: [] }, list: [], obj: {} })
+  for (const n of [0, 1, 3, 2000]) {
+    const items = Array.from({ length: n }, (_, i) => item(i))
+    const head = { file: '/a "b"\n.xml', dryRun: true, format: 'rekordbox', tracks: [] as unknown[], playlists: [{ name: 'tracks', tracks: [] }], summary: { tracks: n } }
+    const out = new Slow()
+    await writeJsonWithList(out, head, 'tracks', each(items))
+    t.is(out.text, JSON.stringify({ ...head, tracks: items }, null, 2) + '\n', `${n} items`)
+    if (n === 2000) {
+      t.true(out.text.length > 300_000)
+      t.true(out.writes > 10, 'written in chunks, not one string')
+      t.true(out.maxQueued < 100_000, `waits for the stream to take each chunk (${out.maxQueued} chars queued at most)`)
+    }
+  }
+  await t.throwsAsync(writeJsonWithList(new Slow(), { a: 1 }, 'tracks', each([])), { message: /no top-level "tracks"/ })
+})
