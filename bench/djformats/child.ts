@@ -9,22 +9,39 @@ import { createReadStream } from 'node:fs'
 import { Writable } from 'node:stream'
 import { SaxesParser } from 'saxes'
 import { FILE_CHUNK, readDjFile, type DjFormat, type DjLibrary, type DjTrack } from '../../src/djformats/index.ts'
-import { httpNodeAccess, importLibraryInto, spoolTrackPlans, type ApiCall, type ApiEntries } from '../../src/djimport/index.ts'
+import { request, type IncomingMessage } from 'node:http'
+import { httpNodeAccess, importLibraryInto, jsonEntries, printImport, spoolTrackPlans, type ApiCall, type ApiEntries } from '../../src/djimport/index.ts'
 import { exportLibrary } from '../../src/djexport/index.ts'
-import { printImport } from '../../src/cli/import-output.ts'
-import { callNode, nodeEntries } from '../../src/cli/remote-library.ts'
 
-/** The node's API at `base` (the benchmark's stand-in server in the parent process), called as the CLI calls it (src/cli/remote-library.ts). */
+/**
+ * A GET to the node's API at `base` (the benchmark's stand-in server in the
+ * parent process) as the CLI makes it (src/cli/remote-library.ts: node:http,
+ * Node's keep-alive agent; not fetch, whose undici costs ~15 MB of RSS).
+ */
+function get(base: string, path: string): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(base + path), { method: 'GET' })
+    req.on('response', (res) => (res.statusCode === 200 ? resolve(res) : reject(new Error(`${path}: HTTP ${res.statusCode}`))))
+    req.on('error', reject)
+    req.end()
+  })
+}
+
 function httpApi(base: string): ApiCall {
-  const node = { pid: process.ppid, api: base, peerPort: 0 }
-  return (method, path, body) => {
+  return async <T>(method: string, path: string): Promise<T> => {
     if (method !== 'GET') throw new Error(`the benchmark does not write: ${method} ${path}`)
-    return callNode(node, '', method, path, body)
+    const res = await get(base, path)
+    let text = ''
+    res.setEncoding('utf8')
+    for await (const chunk of res) text += chunk as string
+    return JSON.parse(text) as T
   }
 }
 
 /** The large answers read as they arrive, as the CLI reads them. */
-const httpEntries = (base: string): ApiEntries => nodeEntries({ pid: process.ppid, api: base, peerPort: 0 }, '')
+function httpEntries(base: string): ApiEntries {
+  return async (path, key, onEntry) => jsonEntries(await get(base, path), key, onEntry)
+}
 
 const [op, a = '', b = '', url = ''] = process.argv.slice(2)
 let result: Record<string, unknown>

@@ -8,10 +8,9 @@ import { resolveHome } from '../../home.ts'
 import { runningNode } from '../../node/index.ts'
 import { readApiToken } from '../../player/index.ts'
 import { DjFormatError, readDjFile, type DjFormat, type DjLibrary, type DjTrack } from '../../djformats/index.ts'
-import { DURATION_TOLERANCE_S, httpNodeAccess, importLibraryInto, seratoSource, spoolTrackPlans } from '../../djimport/index.ts'
+import { DURATION_TOLERANCE_S, httpNodeAccess, importLibraryInto, printImport, seratoSource, spoolTrackPlans } from '../../djimport/index.ts'
 import { UsageError, type Command } from '../command.ts'
 import { callNode, nodeEntries } from '../remote-library.ts'
-import { printImport } from '../import-output.ts'
 
 const FORMATS: readonly DjFormat[] = ['rekordbox', 'traktor', 'serato']
 

@@ -1,10 +1,11 @@
-// What `djcloud import` prints: the plan as text or as JSON, written as it is
-// read from where the import kept its tracks' plans (a spooled plan is read
-// back from its file), so a 20,000-track plan is never one string in memory.
-// Apart from the command so the benchmark prints exactly this without
-// loading the node (bench/djformats).
+// An import's result as `djcloud import` prints it: the plan as text or as
+// JSON, written as it is read from where the import kept its tracks' plans
+// (a spooled plan is read back from its file), so a 20,000-track plan is
+// never one string in memory. Here, not in the command, so the benchmark
+// prints exactly this (bench/djformats).
 import type { DjLibrary } from '../djformats/index.ts'
-import type { KeptImportResult, TrackPlan } from '../djimport/index.ts'
+import type { KeptImportResult } from './run.ts'
+import type { TrackPlan } from './plan.ts'
 import { textOut, writeJsonWithList } from './stream-out.ts'
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`

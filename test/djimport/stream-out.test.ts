@@ -2,7 +2,7 @@
 // value would give, and written no faster than the stream takes it.
 import test from 'ava'
 import { Writable } from 'node:stream'
-import { writeJsonWithList } from '../../src/cli/stream-out.ts'
+import { writeJsonWithList } from '../../src/djimport/index.ts'
 
 /** A stream that takes one small write at a time, later (a slow pipe): write() says "wait" at once. */
 class Slow extends Writable {
