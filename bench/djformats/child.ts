@@ -1,35 +1,46 @@
 // One measured operation in a process of its own (so its peak RSS is that
 // operation's alone), bundled by esbuild as the CLI ships. Prints JSON:
 //   floor FILE            saxes over the file with no handlers: the floor
-//   import FORMAT FILE URL  read + match + plan (a dry run) against the node's library, cues and notes at URL
+//   import FORMAT FILE URL  read + match + plan (a dry run) against the node's library, cues and notes at URL, printed
 //   export FORMAT OUT URL   the node's answers read from URL, the export built and written atomically
 // URL is the parent's stand-in for the node's API (the answers a node gives
 // for the same tracks), so this process holds what the CLI holds, no more.
 import { createReadStream } from 'node:fs'
+import { Writable } from 'node:stream'
 import { SaxesParser } from 'saxes'
-import { readDjFile, type DjFormat, type DjTrack } from '../../src/djformats/index.ts'
-import { httpNodeAccess, importLibrary, jsonEntries, type ApiCall, type ApiEntries } from '../../src/djimport/index.ts'
+import { FILE_CHUNK, readDjFile, type DjFormat, type DjLibrary, type DjTrack } from '../../src/djformats/index.ts'
+import { request, type IncomingMessage } from 'node:http'
+import { httpNodeAccess, importLibraryInto, jsonEntries, printImport, spoolTrackPlans, type ApiCall, type ApiEntries } from '../../src/djimport/index.ts'
 import { exportLibrary } from '../../src/djexport/index.ts'
 
-const CHUNK = 256 * 1024 // bytes: what the readers read at once
+/**
+ * A GET to the node's API at `base` (the benchmark's stand-in server in the
+ * parent process) as the CLI makes it (src/cli/remote-library.ts: node:http,
+ * Node's keep-alive agent; not fetch, whose undici costs ~15 MB of RSS).
+ */
+function get(base: string, path: string): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(base + path), { method: 'GET' })
+    req.on('response', (res) => (res.statusCode === 200 ? resolve(res) : reject(new Error(`${path}: HTTP ${res.statusCode}`))))
+    req.on('error', reject)
+    req.end()
+  })
+}
 
-/** The node's API at `base` (the benchmark's stand-in server in the parent process), called as the CLI calls it. */
 function httpApi(base: string): ApiCall {
   return async <T>(method: string, path: string): Promise<T> => {
     if (method !== 'GET') throw new Error(`the benchmark does not write: ${method} ${path}`)
-    const res = await fetch(base + path)
-    if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`)
-    return (await res.json()) as T
+    const res = await get(base, path)
+    let text = ''
+    res.setEncoding('utf8')
+    for await (const chunk of res) text += chunk as string
+    return JSON.parse(text) as T
   }
 }
 
 /** The large answers read as they arrive, as the CLI reads them. */
 function httpEntries(base: string): ApiEntries {
-  return async (path, key, onEntry) => {
-    const res = await fetch(base + path)
-    if (!res.ok || !res.body) throw new Error(`${path}: HTTP ${res.status}`)
-    await jsonEntries(res.body as unknown as AsyncIterable<Uint8Array>, key, onEntry)
-  }
+  return async (path, key, onEntry) => jsonEntries(await get(base, path), key, onEntry)
 }
 
 const [op, a = '', b = '', url = ''] = process.argv.slice(2)
@@ -38,15 +49,26 @@ if (op === 'floor') {
   const t0 = performance.now()
   const parser = new SaxesParser({ position: true, xmlns: false })
   const decoder = new TextDecoder('utf-8')
-  for await (const chunk of createReadStream(a, { highWaterMark: CHUNK })) parser.write(decoder.decode(chunk as Buffer, { stream: true }))
+  for await (const chunk of createReadStream(a, { highWaterMark: FILE_CHUNK })) parser.write(decoder.decode(chunk as Buffer, { stream: true }))
   parser.close()
   result = { ms: performance.now() - t0 }
 } else if (op === 'import') {
   const t0 = performance.now()
-  // As `djcloud import` reads it: each entry matched and planned as the file is read.
-  const source = { format: a as DjFormat, read: (onTrack: (t: DjTrack) => void) => readDjFile(b, a as DjFormat, { onTrack }) }
-  const { plan } = await importLibrary(source, httpNodeAccess(httpApi(url), httpEntries(url)), { exists: () => true, dryRun: true })
-  result = { ms: performance.now() - t0, entries: plan.summary.entries, matched: plan.summary.matched, cuesAdded: plan.summary.cuesAdded, notesSet: plan.summary.notesSet, playlistEntries: plan.summary.playlistEntriesAdded }
+  // As `djcloud import --dry-run` runs it: each entry matched and planned as the file is read, the tracks' plans
+  // spooled to a temporary file, then the plan printed from it (as text, to a stream that drops it).
+  let lib: DjLibrary | undefined
+  const source = { format: a as DjFormat, read: async (onTrack: (t: DjTrack) => void) => (lib = await readDjFile(b, a as DjFormat, { onTrack })) }
+  const tracks = spoolTrackPlans()
+  let printed = 0
+  const out = new Writable({ write: (chunk: Buffer, _e, done) => ((printed += chunk.length), done()) })
+  try {
+    const r = await importLibraryInto(source, httpNodeAccess(httpApi(url), httpEntries(url)), { exists: () => true, dryRun: true }, tracks)
+    await printImport(out, b, lib!, r, { dryRun: true, json: process.env.DJFORMATS_BENCH_JSON === '1' })
+    const s = r.plan.summary
+    result = { ms: performance.now() - t0, entries: s.entries, matched: s.matched, cuesAdded: s.cuesAdded, notesSet: s.notesSet, playlistEntries: s.playlistEntriesAdded, printedMB: printed / 1e6 }
+  } finally {
+    tracks.close()
+  }
 } else if (op === 'export') {
   const t0 = performance.now()
   const r = await exportLibrary(httpApi(url), b, { format: a as DjFormat, entries: httpEntries(url) })

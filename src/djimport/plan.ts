@@ -354,22 +354,34 @@ export function planPlaylists(nodes: readonly DjPlaylistNode[], match: MatchResu
   return playlists
 }
 
-/** The whole plan from its parts: the tracks' (in file order) and the playlists' plans, the match's lists and the counts. */
-export function assemblePlan(parts: { format: DjLibrary['format']; entries: number; historyPlays: number; tracks: TrackPlan[]; playlists: PlaylistPlan[]; match: MatchResult }): ImportPlan {
-  const { tracks, playlists, match } = parts
-  let cuesAdded = 0
-  let cuesChanged = 0
-  let notesSet = 0
-  for (const t of tracks) {
-    cuesAdded += t.cues.add.length
-    cuesChanged += t.cues.change.length
-    notesSet += Object.keys(t.notes.set).length
-  }
+/** What a plan says besides its tracks' plans (those may be spooled to a file while the rest is kept: plan-store.ts). */
+export type ImportPlanHead = Omit<ImportPlan, 'tracks'>
+
+/** The counts a plan's summary takes from its tracks' plans, added up as they are made. */
+export interface TrackTotals {
+  matched: number
+  cuesAdded: number
+  cuesChanged: number
+  notesSet: number
+}
+
+export const noTotals = (): TrackTotals => ({ matched: 0, cuesAdded: 0, cuesChanged: 0, notesSet: 0 })
+
+export function addTotals(totals: TrackTotals, t: TrackPlan): void {
+  totals.matched++
+  totals.cuesAdded += t.cues.add.length
+  totals.cuesChanged += t.cues.change.length
+  totals.notesSet += Object.keys(t.notes.set).length
+}
+
+/** The plan without its tracks' plans: the playlists' plans, the match's lists and the counts. */
+export function assembleHead(parts: { format: DjLibrary['format']; entries: number; historyPlays: number; totals: TrackTotals; playlists: PlaylistPlan[]; match: MatchResult }): ImportPlanHead {
+  const { totals, playlists, match } = parts
   const playlistsCreated = playlists.filter((p) => p.create).length
   const playlistEntriesAdded = playlists.reduce((n, p) => n + p.add.length, 0)
+  const { cuesAdded, cuesChanged, notesSet } = totals
   return {
     format: parts.format,
-    tracks,
     playlists,
     unmatched: match.unmatched,
     ambiguous: match.ambiguous,
@@ -377,7 +389,7 @@ export function assemblePlan(parts: { format: DjLibrary['format']; entries: numb
     historyPlays: parts.historyPlays,
     summary: {
       entries: parts.entries,
-      matched: tracks.length,
+      matched: totals.matched,
       cuesAdded,
       cuesChanged,
       notesSet,
@@ -386,6 +398,19 @@ export function assemblePlan(parts: { format: DjLibrary['format']; entries: numb
       changes: cuesAdded + cuesChanged + notesSet + playlistsCreated + playlistEntriesAdded,
     },
   }
+}
+
+/** A plan's head with its tracks (anything: the plans, or a stand-in the JSON writer replaces), the keys in the plan's order. */
+export function withTracks<T>(head: ImportPlanHead, tracks: T): Omit<ImportPlan, 'tracks'> & { tracks: T } {
+  const { format, ...rest } = head
+  return { format, tracks, ...rest }
+}
+
+/** The whole plan from its parts: the tracks' (in file order) and the playlists' plans, the match's lists and the counts. */
+export function assemblePlan(parts: { format: DjLibrary['format']; entries: number; historyPlays: number; tracks: TrackPlan[]; playlists: PlaylistPlan[]; match: MatchResult }): ImportPlan {
+  const totals = noTotals()
+  for (const t of parts.tracks) addTotals(totals, t)
+  return withTracks(assembleHead({ ...parts, totals }), parts.tracks)
 }
 
 export function planImport(lib: DjLibrary, match: MatchResult, state: CurrentState): ImportPlan {

@@ -4,13 +4,14 @@
 // and `djcloud export` do, so every edit is checked, stored and published
 // the same way whoever makes it (docs/djimport.md, docs/djexport.md).
 import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import { DjFormatError, readRekordbox, readTraktor, type DjFormat, type DjLibrary, type DjTrack } from '../djformats/index.ts'
-import { httpNodeAccess, importLibrary, type ApiCall } from '../djimport/index.ts'
+import { httpNodeAccess, importLibraryInto, spoolTrackPlans, writeJsonWithList, type ApiCall } from '../djimport/index.ts'
 import { collectExport, exportChunks, ExportError } from '../djexport/index.ts'
 import { cachePaths } from '../swarm/index.ts'
-import { ApiError, sendJson, type Route } from '../player/index.ts'
+import { ApiError, sendJsonStream, type Route } from '../player/index.ts'
 
 /** An uploaded collection: 20,000 tracks with 8 cues each is about 35 MB of NML. */
 export const DJ_UPLOAD_LIMIT = 256 * 1024 * 1024 // bytes
@@ -56,21 +57,30 @@ export function djRoutes({ home, call }: DjRoutesOptions): Route[] {
         if (importing) throw new ApiError(409, 'ERR_CONFLICT', 'an import is running')
         importing = true
         try {
-          // The upload is read as the import goes (each entry matched and planned as it is read); nothing is written before all of it is read.
-          // The file's paths are matched against this machine's files, as `djcloud import` does.
-          let lib: DjLibrary | undefined
-          let result
+          // The tracks' plans spooled to a temporary file as they are made and the answer written from it, as
+          // `djcloud import` does (docs/djimport.md): a 20,000-track plan is neither held nor one JSON string here.
+          const tracks = spoolTrackPlans(tmpdir())
           try {
-            const chunks = bodyChunks(req, DJ_UPLOAD_LIMIT)
-            const read = (onTrack: (t: DjTrack) => void) => (format === 'rekordbox' ? readRekordbox(chunks, { onTrack }) : readTraktor(chunks, { onTrack }))
-            result = await importLibrary({ format, read: async (onTrack) => (lib = await read(onTrack)) }, httpNodeAccess(call), { exists: existsSync, dryRun })
-          } catch (err) {
-            if (err instanceof DjFormatError) throw new ApiError(400, 'ERR_BAD_PARAM', `${err.message} (${err.code})`)
-            throw err
+            // The upload is read as the import goes (each entry matched and planned as it is read); nothing is written before all of it is read.
+            // The file's paths are matched against this machine's files, as `djcloud import` does.
+            let lib: DjLibrary | undefined
+            let result
+            try {
+              const chunks = bodyChunks(req, DJ_UPLOAD_LIMIT)
+              const read = (onTrack: (t: DjTrack) => void) => (format === 'rekordbox' ? readRekordbox(chunks, { onTrack }) : readTraktor(chunks, { onTrack }))
+              result = await importLibraryInto({ format, read: async (onTrack) => (lib = await read(onTrack)) }, httpNodeAccess(call), { exists: existsSync, dryRun }, tracks)
+            } catch (err) {
+              if (err instanceof DjFormatError) throw new ApiError(400, 'ERR_BAD_PARAM', `${err.message} (${err.code})`)
+              throw err
+            }
+            if (!lib) throw new Error('the upload was not read')
+            const { plan, applied } = result
+            const { format: planFormat, ...rest } = plan
+            const answer = { dryRun, applied, format: planFormat, tracks: [], ...rest, warnings: lib.warnings.length + lib.warningsDropped, firstWarning: lib.warnings[0] ?? null }
+            await sendJsonStream(res, 200, (out) => writeJsonWithList(out, answer, 'tracks', tracks.read(), { compact: true }))
+          } finally {
+            tracks.close()
           }
-          if (!lib) throw new Error('the upload was not read')
-          const { plan, applied } = result
-          sendJson(res, 200, { dryRun, applied, ...plan, warnings: lib.warnings.length + lib.warningsDropped, firstWarning: lib.warnings[0] ?? null })
         } finally {
           importing = false
         }

@@ -90,6 +90,33 @@ export function sendJsonText(res: ServerResponse, status: number, text: string, 
   z.end(text)
 }
 
+/**
+ * A JSON answer written as it is made by `write` (a large import plan read
+ * back from its spool): never one string. Compressed as sendJsonText does
+ * when the request accepts it (every such answer is large); no
+ * Content-Length. A failure once the headers are out cuts the response.
+ */
+export async function sendJsonStream(res: ServerResponse, status: number, write: (out: NodeJS.WritableStream) => Promise<void>): Promise<void> {
+  const all = { ...COMMON_HEADERS, ...JSON_HEADERS, Vary: 'Accept-Encoding' }
+  const coding = negotiateEncoding(res.req?.headers['accept-encoding'])
+  res.writeHead(status, coding ? { ...all, 'Content-Encoding': coding } : all)
+  if (res.req?.method === 'HEAD') return void res.end()
+  const z = coding === null ? null : coding === 'br' ? createBrotliCompress({ params: { [zlib.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT } }) : createGzip({ level: GZIP_LEVEL })
+  if (z) {
+    z.once('error', () => cutResponse(res))
+    res.once('close', () => z.destroy())
+    z.pipe(res)
+  }
+  try {
+    await write(z ?? res)
+  } catch (err) {
+    z?.destroy()
+    cutResponse(res)
+    throw err
+  }
+  ;(z ?? res).end()
+}
+
 /** True when the request announces a body (Content-Length > 0 or Transfer-Encoding). */
 export function announcesBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0

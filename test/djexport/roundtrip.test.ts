@@ -237,10 +237,22 @@ test('the API imports an uploaded file (dry run, then applied) and exports a dow
 <TEMPO Inizio="0.05" Bpm="124.00" Metro="4/4" Battito="1"/><POSITION_MARK Name="Go" Type="0" Start="1" Num="0"/></TRACK>
 </COLLECTION><PLAYLISTS><NODE Type="0" Name="ROOT" Count="1"><NODE Name="Upload" Type="1" KeyType="0" Entries="1"><TRACK Key="1"/></NODE></NODE></PLAYLISTS></DJ_PLAYLISTS>`
   const before = await s.state()
+  // The answer is written from the node's spooled plan as it is read: no Content-Length, the same JSON as the plan whole.
+  const plain = await fetch(info.api + '/api/import/rekordbox?dryRun=1', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'accept-encoding': 'identity' }, body: xml })
+  t.is(plain.status, 200)
+  t.is(plain.headers.get('content-length'), null)
+  t.is(plain.headers.get('content-encoding'), null)
+  const plainText = await plain.text()
+  const whole = JSON.parse(plainText) as { tracks: Array<{ sha256: string; cues: { add: unknown[] } }>; playlists: unknown[]; firstWarning: unknown }
+  t.is(plainText, JSON.stringify(whole), 'compact JSON, as sendJson writes it')
+  t.deepEqual(whole.tracks.map((x) => [x.sha256, x.cues.add.length]), [[s.A.sha256, 1]])
+  t.is(whole.playlists.length, 1)
+  t.is(whole.firstWarning, null)
   const dry = await call('POST', '/api/import/rekordbox?dryRun=1', xml)
   t.is(dry.status, 200)
   const plan = (await dry.json()) as { dryRun: boolean; applied: boolean; summary: { cuesAdded: number; notesSet: number; playlistsCreated: number } }
   t.like(plan, { dryRun: true, applied: false, summary: { cuesAdded: 1, notesSet: 2, playlistsCreated: 1 } })
+  t.deepEqual(plan, whole as unknown, 'compressed or not, the same plan')
   t.deepEqual(await s.state(), before, 'a dry run changes nothing')
   const done = (await (await call('POST', '/api/import/rekordbox', xml)).json()) as { applied: boolean }
   t.true(done.applied)

@@ -5,13 +5,15 @@
 // node's API shows them, grids, keys, ratings, colours, comments and play
 // counts land in the tracks' notes; a dry run and a second import change nothing.
 import test from 'ava'
-import { mkdir, stat, writeFile } from 'node:fs/promises'
+import { watch } from 'node:fs'
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { makeAudio } from '../helpers/audio-fixtures.ts'
 import { makeHomes } from '../helpers/homes.ts'
 import { serveNode } from '../helpers/node-process.ts'
 import { runCliInProcess } from '../helpers/cli.ts'
 import { tempDir } from '../helpers/temp.ts'
+import { until } from '../helpers/until.ts'
 
 interface Listed {
   sha256: string
@@ -33,8 +35,17 @@ interface Plan {
 const xmlAttr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')
 const fileUrl = (path: string) => 'file://localhost' + path.split('/').map(encodeURIComponent).join('/')
 
+/** The command's temporary directory in each test (TMPDIR): the spooled plan goes there, and must be gone after. */
+const spools = new Map<string, string>()
 async function importCli(home: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return runCliInProcess(['import', ...args], { DJCLOUD_HOME: home })
+  return runCliInProcess(['import', ...args], { DJCLOUD_HOME: home, ...(spools.has(home) ? { TMPDIR: spools.get(home)! } : {}) })
+}
+/** Names made in dir from now on (created, even if removed since). */
+function madeIn(t: { teardown: (fn: () => void) => void }, dir: string): Set<string> {
+  const seen = new Set<string>()
+  const watcher = watch(dir, (_event, name) => name && seen.add(String(name)))
+  t.teardown(() => watcher.close())
+  return seen
 }
 async function importJson(home: string, args: string[]): Promise<Plan> {
   const r = await importCli(home, [...args, '--json'])
@@ -58,6 +69,10 @@ test('rekordbox and Traktor imports land cues and playlists on the node; a dry r
 
   const node = await serveNode(t, home!, ['--no-tracker'])
   const api = node.info.api
+  const spool = join(root, 'tmp')
+  await mkdir(spool)
+  spools.set(home!, spool)
+  const spooled = madeIn(t, spool)
   const scan = await runCliInProcess(['scan', music], { DJCLOUD_HOME: home! })
   t.is(scan.code, 0, scan.stderr)
   const { tracks } = (await (await fetch(`${api}/api/library`)).json()) as { tracks: Listed[] }
@@ -161,6 +176,9 @@ test('rekordbox and Traktor imports land cues and playlists on the node; a dry r
   t.regex(dryText.stdout, /^Read with 1 warning \(things read past\), first: line \d+: .*SMARTLIST/)
   t.regex(dryText.stdout, /Not matched:\n {2}\/Volumes\/USB\/Sets\/gone\.mp3: /)
   t.deepEqual(await everything(), before, 'the dry runs changed nothing')
+  // The tracks' plans went through a spool file in the temp directory, removed after.
+  await until(async () => ([...spooled].some((n) => n.startsWith('djcloud-import-')) ? true : undefined), 10_000, 20)
+  t.deepEqual(await readdir(spool), [], 'the spooled plan is removed at the end')
 
   // The rekordbox import.
   const rb = await importJson(home!, ['rekordbox', rekordbox])
@@ -236,6 +254,7 @@ test('rekordbox and Traktor imports land cues and playlists on the node; a dry r
   t.is((await importJson(home!, ['traktor', traktor])).summary.changes, 0)
   t.is((await importJson(home!, ['rekordbox', rekordbox])).summary.changes, 0)
   t.deepEqual(await everything(), afterTraktor)
+  t.deepEqual(await readdir(spool), [], 'no spooled plan left behind')
 })
 
 test('import refuses what it cannot read, with the reason, and needs a format it knows', async (t) => {
@@ -253,9 +272,21 @@ test('import refuses what it cannot read, with the reason, and needs a format it
   t.regex(missing.stderr, /x\.xml: no such file/)
   const nml = join(root, 'wrong.xml')
   await writeFile(nml, '<?xml version="1.0"?><NML VERSION="19"><COLLECTION/></NML>')
+  // A file that fails past its first entries (the plans of those already spooled): refused, and its spool removed.
+  const spool = join(root, 'tmp')
+  await mkdir(spool)
+  spools.set(home!, spool)
+  const spooled = madeIn(t, spool)
+  const cut = join(root, 'cut.xml')
+  await writeFile(cut, '<?xml version="1.0"?><DJ_PLAYLISTS Version="1.0.0"><COLLECTION Entries="1"><TRACK TrackID="1" Name="x" Location="file://localhost/nowhere/x.mp3"></TRACK><TRACK')
+  const broken = await importCli(home!, ['rekordbox', cut])
+  t.is(broken.code, 1)
+  t.regex(broken.stderr, /cut\.xml: .*\(ERR_/)
   const wrong = await importCli(home!, ['rekordbox', nml])
   t.is(wrong.code, 1)
   t.regex(wrong.stderr, /ERR_WRONG_ROOT/)
+  await until(async () => ([...spooled].some((n) => n.startsWith('djcloud-import-')) ? true : undefined), 10_000, 20)
+  t.deepEqual(await readdir(spool), [], 'a failed import leaves no spooled plan')
   const help = await importCli(home!, ['--help'])
   t.is(help.code, 0)
   t.regex(help.stdout, /--dry-run/)

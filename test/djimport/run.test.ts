@@ -2,9 +2,10 @@
 // nothing, an import cut short by a failing node is finished by running it
 // again, and a complete import run again writes nothing.
 import test from 'ava'
-import { importLibrary, type LibraryTrack, type NodeAccess, type PlaylistItem } from '../../src/djimport/index.ts'
+import { importLibrary, importLibraryInto, spoolTrackPlans, type LibraryTrack, type NodeAccess, type PlaylistItem, type TrackPlans } from '../../src/djimport/index.ts'
 import { DjFormatError, readRekordbox, rekordboxXml, type DjLibrary, type DjTrack } from '../../src/djformats/index.ts'
 import type { Cue, TrackNotes } from '../../src/library/index.ts'
+import { tempDir } from '../helpers/temp.ts'
 
 const hex = (i: number) => i.toString(16).padStart(64, '0')
 const library: LibraryTrack[] = Array.from({ length: 20 }, (_, i) => ({ sha256: hex(i + 1), audioHash: hex(i + 1001), size: 1, paths: [`/m/${i}.mp3`] }))
@@ -112,4 +113,44 @@ test('a file read as the import goes (each entry planned as it is read, none kep
   const text = [...xml].join('')
   await t.throwsAsync(importLibrary(asRead(text.slice(0, text.indexOf('</COLLECTION>'))), m.node, opts), { instanceOf: DjFormatError })
   t.deepEqual(m.writes, [])
+})
+
+test('an import into a spool hands on each plan as its entry is read, applies it from the spool, and a re-import writes nothing', async (t) => {
+  const dir = await tempDir(t)
+  const m = memoryNode()
+  const events: string[] = []
+  const source = {
+    format: 'traktor' as const,
+    read: async (onTrack: (track: DjTrack) => void) => {
+      for (const track of lib.tracks) {
+        events.push(`read ${track.id}`)
+        onTrack(track)
+      }
+      return { ...lib, tracks: [] }
+    },
+  }
+  const watched = (spool: TrackPlans): TrackPlans => ({
+    add: (p) => (events.push(`plan ${p.entryId}`), spool.add(p)),
+    get length() {
+      return spool.length
+    },
+    read: () => (events.push('read plans'), spool.read()),
+    close: () => spool.close(),
+  })
+  const first = watched(spoolTrackPlans(dir))
+  t.teardown(() => first.close())
+  const done = await importLibraryInto(source, m.node, opts, first)
+  t.true(done.applied)
+  t.deepEqual(events.slice(0, 4), ['read e0', 'plan e0', 'read e1', 'plan e1'], 'planned as read, not after')
+  t.deepEqual(events.slice(-2), ['read plans', 'read plans'], 'cues, then notes, applied from the spool')
+  t.deepEqual(done.methods, { path: 20, 'name-size-duration': 0, 'tags-duration': 0 })
+  t.is(done.plan.summary.cuesAdded, 20)
+  t.is(m.writes.length, 22)
+  t.deepEqual(m.cues.get(library[3]!.audioHash)!.map((c) => c.slot), ['D'])
+  // The same as the plan held in memory, and run again: nothing to write.
+  const again = await importLibraryInto(source, m.node, opts, spoolTrackPlans(dir))
+  t.false(again.applied)
+  t.is(again.plan.summary.changes, 0)
+  again.tracks.close()
+  t.is(m.writes.length, 22)
 })
