@@ -70,7 +70,15 @@ export class Wire extends EventEmitter<WireEvents> {
   destroyed = false
 
   private readonly localExtensions = new Map<number, string>()
+  /**
+   * Unparsed bytes: the start of a message that straddles chunks, in a buffer
+   * of that message's whole size once its length is known (over TLS, whose
+   * chunks are 16 KiB records, nearly every 16 KiB block straddles two: one
+   * copy into place, not a copy of the tail and a concat), or what arrived
+   * while paused. Only the first `pendingLen` bytes are data.
+   */
   private pending: Buffer = Buffer.alloc(0)
+  private pendingLen = 0
   private gotHandshake = false
   private paused = false
 
@@ -168,8 +176,8 @@ export class Wire extends EventEmitter<WireEvents> {
     if (!this.paused) return
     this.paused = false
     // What arrived while paused is parsed as if it had just come in.
-    const held = this.pending
-    this.pending = Buffer.alloc(0)
+    const held = this.pending.subarray(0, this.pendingLen)
+    this.setPending(Buffer.alloc(0))
     this.onData(held)
   }
 
@@ -198,7 +206,7 @@ export class Wire extends EventEmitter<WireEvents> {
       socket.once('close', () => clearTimeout(timer))
       socket.end(() => socket.destroy())
     }
-    this.pending = Buffer.alloc(0)
+    this.setPending(Buffer.alloc(0))
     this.emit('close', err)
   }
 
@@ -223,37 +231,48 @@ export class Wire extends EventEmitter<WireEvents> {
 
   // ---- parsing ---------------------------------------------------------
 
+  private setPending(buf: Buffer, filled = buf.length): void {
+    this.pending = buf
+    this.pendingLen = filled
+  }
+
   private onData(chunk: Buffer): void {
     if (this.destroyed) return
     try {
       if (!this.gotHandshake || this.paused) {
         // Rare paths (the first bytes, a paused wire): simply accumulate.
-        const buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk
-        this.pending = Buffer.alloc(0)
+        const buf = this.pendingLen ? Buffer.concat([this.pending.subarray(0, this.pendingLen), chunk]) : chunk
+        this.setPending(Buffer.alloc(0))
         if (!this.gotHandshake) {
-          if (buf.length < HANDSHAKE_BYTES) {
-            this.pending = Buffer.from(buf)
-            return
-          }
+          if (buf.length < HANDSHAKE_BYTES) return this.setPending(Buffer.from(buf))
           this.onHandshake(buf.subarray(0, HANDSHAKE_BYTES))
           chunk = buf.subarray(HANDSHAKE_BYTES)
         } else chunk = buf
-        if (this.paused) {
-          this.pending = Buffer.from(chunk)
-          return
-        }
+        if (this.paused) return this.setPending(Buffer.from(chunk))
       }
       // Finish a message that straddled the previous chunk, copying only it.
-      while (this.pending.length > 0 && chunk.length > 0 && !this.destroyed && !this.paused) {
-        const have = this.pending.length
-        const need = have < 4 ? 4 - have : 4 + this.checkedLength(this.pending, 0) - have
-        const take = Math.min(need, chunk.length)
-        this.pending = Buffer.concat([this.pending, chunk.subarray(0, take)])
+      while (this.pendingLen > 0 && chunk.length > 0 && !this.destroyed && !this.paused) {
+        if (this.pendingLen < 4) {
+          // Not even its length yet (rare): a few bytes more.
+          const take = Math.min(4 - this.pendingLen, chunk.length)
+          this.setPending(Buffer.concat([this.pending.subarray(0, this.pendingLen), chunk.subarray(0, take)]))
+          chunk = chunk.subarray(take)
+          continue
+        }
+        const total = 4 + this.checkedLength(this.pending, 0)
+        if (this.pending.length < total) {
+          const whole = Buffer.allocUnsafe(total)
+          this.pending.copy(whole, 0, 0, this.pendingLen)
+          this.pending = whole
+        }
+        const take = Math.min(total - this.pendingLen, chunk.length)
+        chunk.copy(this.pending, this.pendingLen, 0, take)
+        this.pendingLen += take
         chunk = chunk.subarray(take)
-        if (this.pending.length >= 4 && this.pending.length === 4 + this.checkedLength(this.pending, 0)) {
+        if (this.pendingLen === total) {
           const message = this.pending
-          this.pending = Buffer.alloc(0)
-          if (message.length > 4) this.onMessage(message.subarray(4))
+          this.setPending(Buffer.alloc(0))
+          if (total > 4) this.onMessage(message.subarray(4))
         }
       }
       let at = 0
@@ -263,8 +282,18 @@ export class Wire extends EventEmitter<WireEvents> {
         if (length > 0) this.onMessage(chunk.subarray(at + 4, at + 4 + length))
         at += 4 + length
       }
-      // Keep the unparsed tail, copied so the socket's chunk can be freed.
-      if (at < chunk.length) this.pending = Buffer.concat([this.pending, chunk.subarray(at)])
+      // Keep the unparsed tail, copied so the socket's chunk can be freed:
+      // into a buffer of the whole message when its length is here and it is
+      // still to be parsed (not paused), so the rest is copied straight in.
+      if (at < chunk.length) {
+        const tail = chunk.subarray(at)
+        const held = this.pending.subarray(0, this.pendingLen)
+        if (this.pendingLen === 0 && tail.length >= 4 && !this.paused) {
+          const whole = Buffer.allocUnsafe(4 + this.checkedLength(tail, 0))
+          tail.copy(whole)
+          this.setPending(whole, tail.length)
+        } else this.setPending(Buffer.concat([held, tail]))
+      }
     } catch (err) {
       this.destroy(err instanceof WireError ? err : new WireError('ERR_PROTOCOL', (err as Error).message))
     }
