@@ -101,8 +101,17 @@ export async function createLinkServer(onLink: (socket: TLSSocket) => void, opts
  * A failure is a LinkError saying why in one line; unreachable addresses keep
  * the system's code (ECONNREFUSED, EHOSTUNREACH, ...) in it.
  */
+/** ms the TCP connect of each link this device dialled took: one round trip of its path. */
+const connectTimes = new WeakMap<TLSSocket, number>()
+
+/** The round trip of a dialled link's path, as its TCP connect measured it (undefined for links this side answered). */
+export function linkRtt(socket: TLSSocket): number | undefined {
+  return connectTimes.get(socket)
+}
+
 export function dialLink(host: string, port: number, opts: { handshakeTimeoutMs?: number; signal?: AbortSignal } = {}): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
+    const started = performance.now()
     const socket = connect({
       host,
       port,
@@ -132,6 +141,7 @@ export function dialLink(host: string, port: number, opts: { handshakeTimeoutMs?
     socket.once('error', onError)
     socket.once('close', onClose)
     opts.signal?.addEventListener('abort', onAbort, { once: true })
+    socket.once('connect', () => connectTimes.set(socket, performance.now() - started))
     socket.once('secureConnect', () => {
       cleanup()
       resolve(socket)

@@ -13,21 +13,27 @@ import { BLOCK, pieceHash, pieceSize, type TorrentMeta } from './torrent-meta.ts
 import type { PeerSession } from './protocol/session.ts'
 import { logger, type Logger } from '../log/index.ts'
 
-// Blocks outstanding per wire. A wire keeps about QUEUE_SECONDS of its own
-// measured rate in flight, never fewer than QUEUE_MIN (32: bench/swarm found
-// 32/16 faster and quicker to seek than 128/64 on loopback, where it allows
-// ~500 MB/s) nor more than QUEUE_MAX. A fixed 32 blocks (512 KiB) is about
-// two round trips of a 20 Mbit/s uplink at 100 ms: under 1% loss, blocks
-// held in the receiver's kernel behind a lost packet (~1 RTT each time) count
-// against that queue and the seeder runs out of requested blocks (bench/wan:
-// 11.7 Mbit/s a wire where a raw TCP flow got 18.2).
-// libtorrent sizes its queue the same way (3 s of rate, at most 500).
+// Blocks outstanding per wire. A wire keeps about QUEUE_RTTS round trips of
+// its own measured rate in flight (QUEUE_SECONDS when its round trip is not
+// known: a wire this side did not dial), never fewer than QUEUE_MIN (32:
+// bench/swarm found 32/16 faster and quicker to seek than 128/64 on
+// loopback, where it allows ~500 MB/s) nor more than QUEUE_MAX. A fixed 32
+// blocks (512 KiB) is about two round trips of a 20 Mbit/s uplink at 100 ms:
+// under 1% loss, blocks held in the receiver's kernel behind a lost packet
+// (~1 RTT each time) count against that queue and the seeder runs out of
+// requested blocks (bench/wan: 11.7 Mbit/s a wire where a raw TCP flow got
+// 18.2). Sized by time alone (half a second), a loopback or LAN wire kept
+// 2 MiB queued at the seeder for a seek to wait behind (bench/swarm's seek
+// p95 57-69 ms); sized by round trips it keeps what the path needs.
+// libtorrent sizes its queue by time (3 s of rate, at most 500).
 const QUEUE_MIN = 32
-const QUEUE_MAX = 128 // 2 MiB: at most ~10 ms of a loopback wire for a seek to wait behind; 0.8 s of a 20 Mbit/s uplink
+const QUEUE_MAX = 128 // 2 MiB: 0.8 s of a 20 Mbit/s uplink
 const QUEUE_SECONDS = 0.5
-/** The request queue a wire delivering `bytesPerSecond` gets, in blocks. */
-export function queueDepth(bytesPerSecond: number): number {
-  return Math.max(QUEUE_MIN, Math.min(QUEUE_MAX, Math.ceil((bytesPerSecond * QUEUE_SECONDS) / BLOCK)))
+const QUEUE_RTTS = 5
+/** The request queue a wire delivering `bytesPerSecond` gets, in blocks, over a path of `rttMs` round trip when known. */
+export function queueDepth(bytesPerSecond: number, rttMs?: number): number {
+  const seconds = rttMs === undefined ? QUEUE_SECONDS : Math.min(QUEUE_SECONDS, (QUEUE_RTTS * rttMs) / 1000)
+  return Math.max(QUEUE_MIN, Math.min(QUEUE_MAX, Math.ceil((bytesPerSecond * seconds) / BLOCK)))
 }
 export const REQUEST_TIMEOUT = 4_000 // ms without data while requests are outstanding
 /**
@@ -765,7 +771,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     p.sampledAt = now
     if (sample === 0 && p.outstanding.size === 0) return
     p.rate = sample > p.rate ? sample : (p.rate + sample) / 2
-    const depth = queueDepth(p.rate)
+    const depth = queueDepth(p.rate, p.session.rttMs)
     if (depth !== p.depth) this.log('%s: %d kB/s, request queue %d -> %d blocks', p.name, Math.round(p.rate / 1000), p.depth, depth)
     p.depth = depth
   }

@@ -1,4 +1,4 @@
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { once } from 'node:events'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -9,7 +9,7 @@ import { CompleteFile, PartialFile } from '../../src/swarm/piece-file.ts'
 import { REQUEST_TIMEOUT, queueDepth } from '../../src/swarm/torrent.ts'
 import { BLOCK } from '../../src/swarm/torrent-meta.ts'
 import { authenticate } from '../../src/swarm/protocol/session.ts'
-import { dialLink } from '../../src/link/index.ts'
+import { dialLink, linkRtt } from '../../src/link/index.ts'
 import { deferred } from '../helpers/deferred.ts'
 import { until } from '../helpers/until.ts'
 
@@ -196,11 +196,8 @@ test('a seeder that goes silent is timed out and its requests go elsewhere', asy
   t.true((await readFile(final as string)).equals(bytes))
 })
 
-test('a wire that delivers fast gets a request queue sized to its rate, beyond the fixed minimum', async (t) => {
-  // Under loss, blocks held in the kernel behind a lost packet count against
-  // a wire's queue: a fixed 32 blocks left the seeder idle (bench/wan). The
-  // queue follows the rate the wire delivers (queueDepth), so a seeder
-  // answering one block at a time still gets far more than 32 asked of it.
+/** Most requests waiting at a seeder that answers one block at a time (each after a short timer: a rate, not a stall), fetched over a path of `rttMs`. */
+async function mostQueued(t: ExecutionContext, rttMs: number): Promise<{ most: number; fixed: number }> {
   const c = makeCircle(['home', 'laptop'])
   const dir = await tempDir(t)
   const { path, bytes, meta } = await randomTrackFile(dir, 16 * MB, c.circleSecret)
@@ -209,25 +206,47 @@ test('a wire that delivers fast gets a request queue sized to its rate, beyond t
   let most = 0
   const seeder = await startSeeder(t, c.devices[0]!, c.roster, meta, controlled(await CompleteFile.open(path, meta), () => {
     most = Math.max(most, ++pending)
-    // one block at a time, each after a short timer: a rate, not a stall
     const mine = chain.then(() => new Promise<void>((r) => setTimeout(r, 2)))
     chain = mine
     return mine.then(() => void pending--)
   }))
-  const leecher = await startLeecher(t, c.devices[1]!, c.roster, meta, join(dir, 'cache'), [seeder.port])
+  const leecher = await startLeecher(t, c.devices[1]!, c.roster, meta, join(dir, 'cache'), [])
+  const sock = await dialLink('127.0.0.1', seeder.port)
+  sock.on('error', () => {})
+  const s = await authenticate(sock, { credentials: c.devices[1]!.credentials, roster: () => c.roster, infoHash: meta.infoHash, remote: { host: '127.0.0.1', port: seeder.port } })
+  // What the dial measured (the TCP connect) is a loopback's; the path this wire stands for is given.
+  t.true(linkRtt(sock)! >= 0)
+  s.rttMs = rttMs
+  leecher.addPeer(s)
   const [final] = await once(leecher, 'done')
   t.true((await readFile(final as string)).equals(bytes))
   // A fixed queue never has more out than its 32 blocks plus the rest of the last piece started.
-  const fixed = queueDepth(0) + meta.pieceLength / BLOCK - 1
-  t.is(queueDepth(0), 32)
+  return { most, fixed: queueDepth(0) + meta.pieceLength / BLOCK - 1 }
+}
+
+test('a wire that delivers fast over a long path gets a request queue sized to its rate, beyond the fixed minimum', async (t) => {
+  // Under loss, blocks held in the kernel behind a lost packet count against
+  // a wire's queue: a fixed 32 blocks left the seeder idle (bench/wan). The
+  // queue follows the rate the wire delivers (queueDepth), so a seeder
+  // answering one block at a time at 100 ms still gets far more than 32 asked of it.
+  const { most, fixed } = await mostQueued(t, 100)
   t.true(most > fixed, `at most ${most} requests were waiting at the seeder (a fixed queue allows ${fixed})`)
 })
 
-test('the request queue follows the rate: 32 blocks at least, about half a second of data, 128 at most', (t) => {
+test('over a short path (a LAN) the same wire keeps the minimum queue, for a seek to wait behind', async (t) => {
+  const { most, fixed } = await mostQueued(t, 1)
+  t.true(most <= fixed, `${most} requests were waiting at the seeder (the minimum allows ${fixed})`)
+})
+
+test('the request queue follows the rate: 32 blocks at least, about five round trips of data (half a second at most), 128 at most', (t) => {
   t.is(queueDepth(0), 32)
   t.is(queueDepth(100 * 1024), 32) // 100 KiB/s: half a second is 4 blocks
-  t.is(queueDepth(2.5e6), Math.ceil(1.25e6 / BLOCK)) // a 20 Mbit/s uplink: 77 blocks
-  t.is(queueDepth(1e9), 128) // loopback: 2 MiB, so a seek waits behind little
+  t.is(queueDepth(2.5e6), Math.ceil(1.25e6 / BLOCK)) // a 20 Mbit/s uplink, round trip unknown: half a second, 77 blocks
+  t.is(queueDepth(2.5e6, 100), Math.ceil(1.25e6 / BLOCK)) // the same at 100 ms: five round trips are half a second
+  t.is(queueDepth(2.5e6, 400), Math.ceil(1.25e6 / BLOCK)) // at most half a second
+  t.is(queueDepth(1e8, 4), Math.ceil(2e6 / BLOCK)) // 100 MB/s over a 4 ms LAN: 20 ms of it, 123 blocks
+  t.is(queueDepth(1e9), 128) // loopback, round trip unknown: 2 MiB
+  t.is(queueDepth(1e9, 0.1), 32) // loopback as its connect measured it: the minimum
 })
 
 test('end-game: the last blocks are asked of every holder and the slower copy is cancelled', async (t) => {

@@ -22,6 +22,8 @@ export interface PeerSession {
   infoHash: Buffer
   peer: VerifiedPeer
   remote: { host: string; port: number }
+  /** The path's round trip in ms, when this side dialled (its TCP connect): sizes a fetch's request queue. */
+  rttMs?: number
 }
 
 export interface Admission {
