@@ -149,7 +149,6 @@ function orAbort<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
 }
 const isLoopback = (host: string) => host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.')
 const ALL_SOURCES_WAIT = 1_000 // ms a whole-track fetch waits for slow holders before starting (a dead one fails faster)
-const TOGETHER_GRACE = 100 // ms, at least, the other holders get once one is ready
 /** A download with no peer for this long is stalled: its reservation may be evicted for room (its holders went away). */
 const STALLED_AFTER = 60_000 // ms
 
@@ -723,22 +722,14 @@ export class Swarm extends EventEmitter<Events> {
 
   /**
    * Holds the torrent until every dialled holder is ready to send, failed or
-   * went, or `ms` passed; then lets it fetch from all that are there. Once
-   * one holder is ready, the others get half the time it took (at least
-   * TOGETHER_GRACE): a packet lost in one holder's handshake (a SYN waits a
-   * second to be sent again) must not idle the others (bench/wan).
+   * went, or `ms` passed; then lets it fetch from all that are there.
    */
   private async startTogether(torrent: Torrent, dials: Array<Promise<PeerSession>>, ms: number): Promise<void> {
     const release = torrent.holdBackground(ms)
     const waiting = new Set<PeerSession>()
     const readyNow = new Set<PeerSession>()
-    const started = performance.now()
     let wake = () => {}
-    let graceTimer: NodeJS.Timeout | undefined
-    let graceOver = () => {}
-    const grace = new Promise<void>((r) => (graceOver = r))
     const onReady = (s: PeerSession) => {
-      if (readyNow.size === 0) graceTimer = setTimeout(graceOver, Math.max(TOGETHER_GRACE, (performance.now() - started) / 2))
       readyNow.add(s)
       if (waiting.delete(s) && waiting.size === 0) wake()
     }
@@ -748,7 +739,7 @@ export class Swarm extends EventEmitter<Events> {
         d.then((s) => {
           if (readyNow.has(s) || s.wire.destroyed) return
           waiting.add(s)
-          s.wire.once('close', () => waiting.delete(s) && waiting.size === 0 && wake())
+          s.wire.once('close', () => onReady(s))
         }),
       ),
     )
@@ -757,11 +748,9 @@ export class Swarm extends EventEmitter<Events> {
       await Promise.race([
         dialled.then(() => (waiting.size === 0 ? undefined : new Promise<void>((r) => (wake = r)))),
         new Promise<void>((r) => (timer = setTimeout(r, ms))),
-        grace,
       ])
     } finally {
       clearTimeout(timer)
-      clearTimeout(graceTimer)
       torrent.off('ready', onReady)
       release()
     }
