@@ -56,11 +56,16 @@ async function dial(port: number): Promise<Socket> {
     links.add(`${sock.getProtocol()} ${sock.getCipher().standardName}`)
     return sock
   }
+  const started = performance.now()
   const sock = connect(port, '127.0.0.1')
   await once(sock, 'connect')
+  plainRtt.set(sock, performance.now() - started)
   links.add('plain TCP')
   return sock
 }
+
+/** The plain baseline's connect times: its request queues sized by the path's round trip, as a TLS link's are (linkRtt). */
+const plainRtt = new WeakMap<object, number>()
 
 function connectAll(torrent: Torrent): Promise<void> {
   return Promise.all(
@@ -69,6 +74,8 @@ function connectAll(torrent: Torrent): Promise<void> {
       sock.on('error', () => {})
       const binding = plain ? { binding: () => config.plainBinding } : {}
       const session = await authenticate(sock, { credentials, roster: () => config.roster, infoHash: meta.infoHash, ...binding })
+      const rtt = plainRtt.get(sock)
+      if (rtt !== undefined) session.rttMs = rtt
       torrent.addPeer(session)
     }),
   ).then(() => {})

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events'
 import type { Server, Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
-import { createLinkServer, dialLink, linkRtt } from '../link/index.ts'
+import { createLinkServer, dialLink } from '../link/index.ts'
 import { once } from 'node:events'
 import { access, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -473,12 +473,9 @@ export class Swarm extends EventEmitter<Events> {
       throw new SwarmError('ERR_NOT_RUNNING', 'the swarm is closed')
     }
     this.track(sock)
-    const session = await authenticate(sock, {
+    return authenticate(sock, {
       credentials: this.opts.credentials, roster: this.opts.roster, friendRevoked: this.opts.friendRevoked, extensions: EXTENSIONS, infoHash, remote: { host, port }, allow, trustAnyOwner, proveSecond,
     })
-    const rtt = linkRtt(sock)
-    if (rtt !== undefined) session.rttMs = rtt
-    return session
   }
 
   /**

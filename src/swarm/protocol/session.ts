@@ -9,7 +9,7 @@
 // channel binding.
 import { TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
-import { channelBinding, LinkError } from '../../link/index.ts'
+import { channelBinding, LinkError, linkRtt } from '../../link/index.ts'
 import { Wire } from './wire.ts'
 import { newPeerId } from './peer-id.ts'
 import { AUTH_EXTENSION, AuthError, authControlOf, createAuthMessage, encodeAuthControl, verifyAuthMessage, type LocalCredentials, type VerifiedPeer } from './auth.ts'
@@ -168,7 +168,8 @@ export function authenticate(socket: Duplex, opts: SessionOptions): Promise<Peer
       wire.removeAllListeners()
       wire.pause()
       // The wire stays paused: its new owner subscribes, then calls resume().
-      resolve({ wire, infoHash: infoHash!, peer, remote })
+      const rttMs = socket instanceof TLSSocket ? linkRtt(socket) : undefined
+      resolve({ wire, infoHash: infoHash!, peer, remote, ...(rttMs === undefined ? {} : { rttMs }) })
     }
     wire.on('extended', (name, payload) => {
       if (name !== AUTH_EXTENSION || settled) return
