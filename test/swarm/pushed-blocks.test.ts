@@ -3,15 +3,15 @@
 // starts, so those bytes do not wait for the track's own wires. The holders
 // here listen on 127.0.0.2 but dial from 127.0.0.1, so the laptop's dials to
 // them for the track's torrent fail: what it reads came pushed, or not at all.
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { join } from 'node:path'
 import { makeCircle } from '../helpers/circle.ts'
-import { startSwarm } from '../helpers/circle-swarm.ts'
+import { handLinkedDevice, startSwarm } from '../helpers/circle-swarm.ts'
 import { randomTrackFile, startLeecher, startSeeder } from '../helpers/swarm.ts'
 import { dialLink } from '../../src/link/index.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { until } from '../helpers/until.ts'
-import { authenticate, CompleteFile, PartialFile, Torrent, BLOCK, PUSH_BYTES, LOOKUP_EXTENSION, deviceChannelInfoHash, encodeInfoDict, type Swarm } from '../../src/swarm/index.ts'
+import { authenticate, CompleteFile, PartialFile, Torrent, BLOCK, PUSH_BYTES, LOOKUP_EXTENSION, encodeInfoDict, type Swarm } from '../../src/swarm/index.ts'
 import { asDict, decode, encode } from '../../src/codec/index.ts'
 import { deferred } from '../helpers/deferred.ts'
 
@@ -23,6 +23,18 @@ async function linked(device: Swarm, reader: Swarm): Promise<void> {
   const before = reader.devices.online().length
   await device.connectDevice('127.0.0.1', reader.port)
   await until(async () => (reader.devices.online().length > before ? true : undefined))
+}
+
+/** Circle home, studio, laptop: home holds a random track of `size` bytes and is linked to the laptop. */
+async function homeHoldsForLaptop(t: ExecutionContext, size: number) {
+  const c = makeCircle(['home', 'studio', 'laptop'])
+  const dir = await tempDir(t)
+  const { path, bytes, meta } = await randomTrackFile(dir, size, c.circleSecret)
+  const laptop = await startSwarm(t, c, 2, dir)
+  const home = await startSwarm(t, c, 0, dir)
+  home.offer(meta, path)
+  await linked(home, laptop)
+  return { c, dir, path, bytes, meta, laptop }
 }
 
 for (const [what, from] of [['its start', 0], ['a seek', 600_000]] as const) {
@@ -55,13 +67,7 @@ for (const [what, from] of [['its start', 0], ['a seek', 600_000]] as const) {
 }
 
 test('a named holder that does not hold the track pushes nothing, and the read is still served', async (t) => {
-  const c = makeCircle(['home', 'studio', 'laptop'])
-  const dir = await tempDir(t)
-  const { path, bytes, meta } = await randomTrackFile(dir, 1_000_000, c.circleSecret)
-  const laptop = await startSwarm(t, c, 2, dir)
-  const home = await startSwarm(t, c, 0, dir)
-  home.offer(meta, path)
-  await linked(home, laptop)
+  const { c, dir, bytes, meta, laptop } = await homeHoldsForLaptop(t, 1_000_000)
   const studio = await startSwarm(t, c, 1, dir) // the library said it holds the track; it no longer does
   await linked(studio, laptop)
   const torrent = await laptop.open(meta.sha256, { from: 0, holders: laptop.devices.online().map((l) => l.device) })
@@ -134,26 +140,16 @@ test('each pusher sends the piece under the reader whole, from its own first blo
 })
 
 test("a reader's open settles on its first holder; a holder that answers later joins the torrent as a wire", async (t) => {
-  const c = makeCircle(['home', 'studio', 'laptop'])
-  const dir = await tempDir(t)
-  const { path, bytes, meta } = await randomTrackFile(dir, 8_000_000, c.circleSecret)
-  const laptop = await startSwarm(t, c, 2, dir)
-  const home = await startSwarm(t, c, 0, dir)
-  home.offer(meta, path)
-  await linked(home, laptop)
+  const { c, path, bytes, meta, laptop } = await homeHoldsForLaptop(t, 8_000_000)
   // The studio serves the track from a seeder of its own and answers lookups only when the test says.
   const seeder = await startSeeder(t, c.devices[1]!, c.roster, meta, path)
-  const studio = await authenticate(await dialLink('127.0.0.1', laptop.port), {
-    credentials: c.devices[1]!.credentials, roster: () => c.roster, extensions: [LOOKUP_EXTENSION], infoHash: deviceChannelInfoHash(c.circleSecret), remote: { host: '127.0.0.1', port: laptop.port },
-  })
-  t.teardown(() => studio.wire.destroy())
+  const studio = await handLinkedDevice(t, c, 1, laptop, seeder.port)
   const answer = deferred<void>()
   studio.wire.on('extended', (name, payload) => {
     const m = name === LOOKUP_EXTENSION ? asDict(decode(payload), 'lookup') : {}
     if (Buffer.from(m.t as Uint8Array).toString() !== 'q') return
     void answer.promise.then(() => studio.wire.extended(LOOKUP_EXTENSION, encode({ t: 'r', id: m.id as number, info: encodeInfoDict(meta, c.circleSecret) })))
   })
-  studio.wire.extended(LOOKUP_EXTENSION, encode({ t: 'hello', port: seeder.port }))
   studio.wire.resume()
   await until(async () => (laptop.devices.online().length === 2 ? true : undefined))
   const torrent = await laptop.open(meta.sha256, { from: 0 })

@@ -2,15 +2,21 @@
 // still being linked, waits for them (within the start-up window) instead
 // of failing "no holder": the fault soak's 404 after a restart, and bench/wan's
 // cold first byte, both met it.
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { readFile } from 'node:fs/promises'
-import { makeCircle } from '../helpers/circle.ts'
-import { startSwarm } from '../helpers/circle-swarm.ts'
+import { makeCircle, type TestCircle } from '../helpers/circle.ts'
+import { handLinkedDevice, startSwarm } from '../helpers/circle-swarm.ts'
 import { randomTrackFile } from '../helpers/swarm.ts'
 import { tempDir } from '../helpers/temp.ts'
-import { authenticate, deviceChannelInfoHash, LOOKUP_EXTENSION } from '../../src/swarm/index.ts'
-import { dialLink } from '../../src/link/index.ts'
-import { asDict, decode, encode } from '../../src/codec/index.ts'
+import { LOOKUP_EXTENSION, type Swarm, type TorrentMeta } from '../../src/swarm/index.ts'
+import { asDict, decode } from '../../src/codec/index.ts'
+
+/** Device 0 ("home") starts holding the track and dials `laptop`, as discovery would. */
+async function holderLinks(t: ExecutionContext, c: TestCircle, dir: string, track: { path: string; meta: TorrentMeta }, laptop: Swarm): Promise<void> {
+  const home = await startSwarm(t, c, 0, dir)
+  home.offer(track.meta, track.path)
+  await home.connectDevice('127.0.0.1', laptop.port)
+}
 
 test('an open just after start waits for an own device linked within the start-up window, and fetches from it', async (t) => {
   const c = makeCircle(['home', 'laptop'])
@@ -19,9 +25,7 @@ test('an open just after start waits for an own device linked within the start-u
   const laptop = await startSwarm(t, c, 1, dir, { startupLinkWaitMs: 20_000 })
   const opening = laptop.fetch(meta.sha256)
   // The holder comes up and links only now (it dials the laptop, as discovery would).
-  const home = await startSwarm(t, c, 0, dir)
-  home.offer(meta, path)
-  await home.connectDevice('127.0.0.1', laptop.port)
+  await holderLinks(t, c, dir, { path, meta }, laptop)
   const got = await opening
   t.true((await readFile(got.path)).equals(bytes))
   t.deepEqual(Object.keys(got.sources), ['home'])
@@ -43,20 +47,14 @@ test('a holder that links while the lookup waits on a slower device is asked too
   const { path, bytes, meta } = await randomTrackFile(dir, 300_000, c.circleSecret)
   const laptop = await startSwarm(t, c, 1, dir, { startupLinkWaitMs: 30_000 })
   // The hub links first and never answers lookups: the laptop's lookup waits on it (LOOKUP_TIMEOUT).
-  const hub = await authenticate(await dialLink('127.0.0.1', laptop.port), {
-    credentials: c.devices[2]!.credentials, roster: () => c.roster, extensions: [LOOKUP_EXTENSION], infoHash: deviceChannelInfoHash(c.circleSecret), remote: { host: '127.0.0.1', port: laptop.port },
-  })
-  t.teardown(() => hub.wire.destroy())
+  const hub = await handLinkedDevice(t, c, 2, laptop, 1)
   const asked = new Promise<void>((resolve) => hub.wire.on('extended', (name, payload) => name === LOOKUP_EXTENSION && asDict(decode(payload), 'q').t !== undefined && resolve()))
-  hub.wire.extended(LOOKUP_EXTENSION, encode({ t: 'hello', port: 1 }))
   hub.wire.resume()
   const t0 = Date.now()
   const opening = laptop.fetch(meta.sha256)
   await asked
   // The holder links while the hub's answer is awaited.
-  const home = await startSwarm(t, c, 0, dir)
-  home.offer(meta, path)
-  await home.connectDevice('127.0.0.1', laptop.port)
+  await holderLinks(t, c, dir, { path, meta }, laptop)
   const got = await opening
   t.true((await readFile(got.path)).equals(bytes))
   t.deepEqual(Object.keys(got.sources), ['home'])
