@@ -360,11 +360,36 @@ export class Swarm extends EventEmitter<Events> {
       return void this.emit('warning', new SwarmError('ERR_BAD_INFO', `${h.link.name} sent a bad info dict: ${(err as Error).message}`))
     }
     this.log('fetch %s: %s answered late, joins', torrent.meta.sha256.slice(0, 12), h.link.name)
-    this.dial(h.link.host, h.link.peerPort, torrent.meta.infoHash).then(
+    this.dialHolder(h.link, torrent.meta.infoHash)?.then(
       (s) => torrent.addPeer(s),
       (err: Error) => this.emit('warning', err),
     )
   }
+
+  /**
+   * Dials a holder for a track's torrent, unless a wire to that device for
+   * it is up or being dialled (null): a second reader of a track still
+   * dialling its holders (the player's next range, right after pushed first
+   * bytes) must not open a second wire to each.
+   */
+  private dialHolder(link: DeviceLink, infoHash: Buffer, allow?: (p: VerifiedPeer) => boolean): Promise<PeerSession> | null {
+    if (link.peerPort === undefined) return null
+    const ih = infoHash.toString('hex')
+    const devices = this.wired.get(ih) ?? new Set<string>()
+    if (devices.has(link.device)) return null
+    devices.add(link.device)
+    this.wired.set(ih, devices)
+    const gone = () => {
+      devices.delete(link.device)
+      if (devices.size === 0 && this.wired.get(ih) === devices) this.wired.delete(ih)
+    }
+    const dial = this.dial(link.host, link.peerPort, infoHash, allow)
+    dial.then((s) => s.wire.once('close', gone), gone)
+    return dial
+  }
+
+  /** Own devices with a wire up or being dialled, per infohash (dialHolder). */
+  private readonly wired = new Map<string, Set<string>>()
 
   /** Torrents opened so far (served or fetched); offers alone open none. */
   get openTorrents(): number {
@@ -689,9 +714,7 @@ export class Swarm extends EventEmitter<Events> {
       t = this.torrents.add(ih, this.startFetch(meta, foreign))
     } else this.cache.touch(meta.sha256) // a friend's track cached here, played again
     // Dialled while the cache file opens: the handshakes need only the infohash.
-    const dials = sources
-      .filter((link) => link.peerPort !== undefined)
-      .map((link) => this.dial(link.host, link.peerPort!, meta!.infoHash, allow))
+    const dials = sources.flatMap((link) => this.dialHolder(link, meta!.infoHash, allow) ?? [])
     let torrent: Torrent
     try {
       torrent = await t
