@@ -269,8 +269,8 @@ export class PartialFile implements PieceSource {
   drop(index: number): void {
     this.have.clear(index)
     this.saveSidecar()
-    // The file's hash so far read that piece: it starts again from the top.
-    if (index * this.meta.pieceLength < this.prefix.pos) this.prefix = { hash: createHash('sha256'), pos: 0 }
+    // The file's hash so far may have read that piece (or be reading it): it starts again from the top. Drops are rare (a failed whole-file check).
+    this.prefix = { hash: createHash('sha256'), pos: 0 }
   }
 
   /**
