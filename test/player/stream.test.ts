@@ -141,3 +141,22 @@ test('only GET and HEAD: other methods are 405 with Allow (state-changing ones n
   t.is(opts.status, 204)
   t.is(opts.headers.allow, 'GET, HEAD, OPTIONS')
 })
+
+test('the track source learns where a GET will start reading: 0 without a Range, the first byte of bytes=N-, nothing for a suffix or HEAD', async (t) => {
+  const seen: Array<number | undefined> = []
+  const f = await startFixture(t, {
+    server: {
+      tracks: {
+        resolve: async (_sha, _signal, from) => {
+          seen.push(from)
+          return null
+        },
+      },
+    },
+  })
+  const sha = f.tracks[0]!.sha256
+  const ranges: Array<Record<string, string>> = [{}, { range: 'bytes=600000-' }, { range: 'bytes=100-199' }, { range: 'bytes=-500' }]
+  for (const headers of ranges) await f.send({ path: `/stream/${sha}`, headers })
+  await f.send({ method: 'HEAD', path: `/stream/${sha}` })
+  t.deepEqual(seen, [0, 600000, 100, undefined, undefined])
+})
