@@ -149,6 +149,8 @@ function orAbort<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
 }
 const isLoopback = (host: string) => host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.')
 const ALL_SOURCES_WAIT = 1_000 // ms a whole-track fetch waits for slow holders before starting (a dead one fails faster)
+/** Files up to this size start a whole fetch with every holder (ALL_SOURCES_WAIT); larger ones with the first ready. */
+const TOGETHER_MAX_BYTES = 32 * 1024 * 1024
 /** A download with no peer for this long is stalled: its reservation may be evicted for room (its holders went away). */
 const STALLED_AFTER = 60_000 // ms
 
@@ -722,11 +724,14 @@ export class Swarm extends EventEmitter<Events> {
       for (const d of dials) d.then((s) => s.wire.destroy(), () => {})
       throw err
     }
-    // A whole-track fetch asks for nothing until every holder is ready to
-    // send (or a moment passed), so the first to be ready does not take every
-    // piece: a holder that first has to open the track would otherwise miss a
-    // small file altogether.
-    const together = opts.allSources ? this.startTogether(torrent, dials, ALL_SOURCES_WAIT) : null
+    // A whole-track fetch of a small file asks for nothing until every holder
+    // is ready to send (or a moment passed), so the first to be ready does not
+    // take every piece: a holder that first has to open the track would
+    // otherwise miss it altogether. A large file starts with the first ready
+    // holder: the others have plenty left when they join, and a packet lost in
+    // one holder's handshake (a SYN is sent again after a second) must not
+    // idle the rest (bench/wan).
+    const together = opts.allSources && torrent.meta.size <= TOGETHER_MAX_BYTES ? this.startTogether(torrent, dials, ALL_SOURCES_WAIT) : null
     for (const d of dials) {
       d.then(
         (s) => torrent.addPeer(s),
