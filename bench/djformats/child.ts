@@ -65,7 +65,7 @@ if (op === 'floor') {
     const r = await importLibraryInto(source, httpNodeAccess(httpApi(url), httpEntries(url)), { exists: () => true, dryRun: true }, tracks)
     await printImport(out, b, lib!, r, { dryRun: true, json: process.env.DJFORMATS_BENCH_JSON === '1' })
     const s = r.plan.summary
-    result = { ms: performance.now() - t0, entries: s.entries, matched: s.matched, cuesAdded: s.cuesAdded, notesSet: s.notesSet, playlistEntries: s.playlistEntriesAdded, printedMB: printed / 1e6 }
+    result = { ms: performance.now() - t0, entries: s.entries, matched: s.matched, cuesAdded: s.cuesAdded, notesSet: s.notesSet, changes: s.changes, playlistEntries: s.playlistEntriesAdded, printedMB: printed / 1e6 }
   } finally {
     tracks.close()
   }
