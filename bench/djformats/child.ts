@@ -57,7 +57,7 @@ if (op === 'floor') {
   // As `djcloud import --dry-run` runs it: each entry matched and planned as the file is read, the tracks' plans
   // spooled to a temporary file, then the plan printed from it (as text, to a stream that drops it).
   let lib: DjLibrary | undefined
-  const source = { format: a as DjFormat, read: async (onTrack: (t: DjTrack) => void) => (lib = await readDjFile(b, a as DjFormat, { onTrack })) }
+  const source = { format: a as DjFormat, read: async (onTrack: (t: DjTrack) => void | Promise<void>) => (lib = await readDjFile(b, a as DjFormat, { onTrack })) }
   const tracks = spoolTrackPlans()
   let printed = 0
   const out = new Writable({ write: (chunk: Buffer, _e, done) => ((printed += chunk.length), done()) })

@@ -77,9 +77,11 @@ async function serveTexts(texts: Record<string, string>): Promise<{ url: string;
 
 /** The first import's plan of a file against the node's answers before it (as the child's import makes it), made in this process. */
 async function firstImportPlan(format: DjFormat, file: string, texts: Record<string, string>): Promise<ImportPlan> {
+  const answer = standInAnswer(texts)
   const call: ApiCall = async <T>(method: string, path: string) => {
-    if (method !== 'GET' || texts[path] === undefined) throw new Error(`the stand-in does not answer ${method} ${path}`)
-    return JSON.parse(texts[path]!) as T
+    const text = method === 'GET' ? answer(path) : undefined
+    if (text === undefined) throw new Error(`the stand-in does not answer ${method} ${path.slice(0, 80)}`)
+    return JSON.parse(text) as T
   }
   const source = { format, read: (onTrack: (t: DjTrack) => void) => readDjFile(file, format, { onTrack }) }
   return (await importLibrary(source, httpNodeAccess(call), { exists: () => true, dryRun: true })).plan
