@@ -84,10 +84,12 @@ const IN_FLIGHT = 8
 
 /**
  * Matched entries planned together, against djcloud's cues and notes of
- * their recordings read for them (NodeAccess cuesOf, notesOf): one batch's
- * state is fetched while the next batch is read, so the import holds about
- * two batches of entries and one of state, not the whole library's state
- * (~30 MB of heap for 20,000 recordings with 8 cues each). 100: an entry held across two scavenges is promoted to the old generation, and 200 held that long made a first import ~15-30 MB larger (bench/README.md, djformats).
+ * their recordings read for them (NodeAccess cuesOf, notesOf): the import
+ * holds one batch of entries and its state, not the whole library's state
+ * (~30 MB of heap for 20,000 recordings with 8 cues each). 100: reading 100
+ * entries allocates less than V8's young generation holds, so an entry held
+ * for its batch lives through at most one scavenge and dies young (one held
+ * through two is promoted to the old generation and kept until a full GC).
  */
 export const STATE_BATCH = 100
 
@@ -180,8 +182,9 @@ async function planLibrary(source: DjLibrary | StreamedLibrary, node: NodeAccess
   }
   // Each entry matched as it is read (file order: the first entry of a recording is the one imported), then
   // planned with its batch once djcloud's cues and notes of the batch's recordings are read; the plans handed
-  // on in file order and let go. The reader waits for the batch before the one just filled, so one batch's
-  // state is read while the next batch is read from the file.
+  // on in file order and let go. The reader waits for the batch it just filled: nothing is read (nothing
+  // allocated) meanwhile, so however slow the node, a held entry lives through no more scavenges than its
+  // batch's own reading causes, and is not promoted to the old generation (STATE_BATCH).
   let batch: Array<{ t: DjTrack; m: Matched }> = []
   let planning: Promise<void> = Promise.resolve()
   const flush = (): Promise<void> => {
@@ -197,7 +200,7 @@ async function planLibrary(source: DjLibrary | StreamedLibrary, node: NodeAccess
     })()
     // Awaited by the reader (or at the end); a read that fails first must not leave it unhandled.
     planning.catch(() => {})
-    return before
+    return planning
   }
   const lib = await streamed.read((t) => {
     entries++
