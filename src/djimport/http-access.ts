@@ -62,8 +62,8 @@ function libraryTrack(t: ListedTrack): LibraryTrack {
   }
 }
 
-/** Recordings one GET /api/cues or /api/notes may name (the node's MAX_RECORDINGS_ASKED: 200 audio hashes are ~13 KB of URL). */
-export const RECORDINGS_PER_READ = 200
+/** Recordings one GET /api/cues or /api/notes may name (the node's MAX_RECORDINGS_ASKED: 100 audio hashes are ~6.5 KB of URL, the node takes 8 KiB). */
+export const RECORDINGS_PER_READ = 100
 
 /** The `audio=` queries naming these recordings, RECORDINGS_PER_READ at most each (none for none). */
 function recordingQueries(hashes: readonly string[]): string[] {

@@ -38,10 +38,10 @@ export function recordingChecker(recordings: () => Promise<Set<string>>): (raw: 
 
 /**
  * Recordings one read of GET /api/cues or /api/notes may name (`?audio=h1,h2,...`):
- * 200 audio hashes are 13,000 characters of URL, within the server's 16 KiB of
- * request head (MAX_HEADER_BYTES).
+ * 100 audio hashes are ~6,500 characters of URL, within the router's 8 KiB
+ * request target (MAX_TARGET_LENGTH).
  */
-export const MAX_RECORDINGS_ASKED = 200
+export const MAX_RECORDINGS_ASKED = 100
 
 /**
  * The recordings a read of every recording's cues or notes is narrowed to
