@@ -57,7 +57,7 @@ if (op === 'floor') {
   // As `djcloud import --dry-run` runs it: each entry matched and planned as the file is read, the tracks' plans
   // spooled to a temporary file, then the plan printed from it (as text, to a stream that drops it).
   let lib: DjLibrary | undefined
-  const source = { format: a as DjFormat, read: async (onTrack: (t: DjTrack) => void) => (lib = await readDjFile(b, a as DjFormat, { onTrack })) }
+  const source = { format: a as DjFormat, read: async (onTrack: (t: DjTrack) => void | Promise<void>) => (lib = await readDjFile(b, a as DjFormat, { onTrack })) }
   const tracks = spoolTrackPlans()
   let printed = 0
   const out = new Writable({ write: (chunk: Buffer, _e, done) => ((printed += chunk.length), done()) })
@@ -65,7 +65,7 @@ if (op === 'floor') {
     const r = await importLibraryInto(source, httpNodeAccess(httpApi(url), httpEntries(url)), { exists: () => true, dryRun: true }, tracks)
     await printImport(out, b, lib!, r, { dryRun: true, json: process.env.DJFORMATS_BENCH_JSON === '1' })
     const s = r.plan.summary
-    result = { ms: performance.now() - t0, entries: s.entries, matched: s.matched, cuesAdded: s.cuesAdded, notesSet: s.notesSet, playlistEntries: s.playlistEntriesAdded, printedMB: printed / 1e6 }
+    result = { ms: performance.now() - t0, entries: s.entries, matched: s.matched, cuesAdded: s.cuesAdded, notesSet: s.notesSet, changes: s.changes, playlistEntries: s.playlistEntriesAdded, printedMB: printed / 1e6 }
   } finally {
     tracks.close()
   }

@@ -5,8 +5,8 @@
 // /api/cues and /api/notes answer), so import matches every entry and export
 // writes every track.
 import type { DjLibrary, DjTrack } from '../../src/djformats/index.ts'
-import type { ListedTrack } from '../../src/djimport/index.ts'
-import type { Cue, TrackNotes } from '../../src/library/index.ts'
+import type { ImportPlan, ListedTrack } from '../../src/djimport/index.ts'
+import { NOTE_FIELDS, type Cue, type TrackNotes } from '../../src/library/index.ts'
 
 const KEYS = ['A minor', 'C major', 'F# minor', 'Db major']
 const PER_PLAYLIST = 200
@@ -99,4 +99,58 @@ export function apiTexts(n: number, edits: boolean): Record<string, string> {
     out[`/api/playlists/${encodeURIComponent(name)}`] = JSON.stringify({ playlist: { entries } })
   })
   return out
+}
+
+/**
+ * What the node answers after a first import of a file was applied (the
+ * re-import's node): the listing as before, every matched recording's cues
+ * (`cuesAfter`, as the node's merge orders them: by position, then id; fields
+ * in the node's order) and notes (the fields set, in the node's field order),
+ * and the imported playlists with the tracks added to them.
+ */
+export function importedTexts(before: Record<string, string>, plan: ImportPlan): Record<string, string> {
+  const cues: Record<string, Cue[]> = {}
+  const notes: Record<string, Record<string, unknown>> = {}
+  const audioOf = new Map<string, string>()
+  for (const t of plan.tracks) {
+    audioOf.set(t.sha256, t.audioHash)
+    if (t.cuesAfter?.length) cues[t.audioHash] = t.cuesAfter
+    const set = t.notes.set as Record<string, unknown>
+    const kept: Record<string, unknown> = {}
+    for (const f of NOTE_FIELDS) if (set[f] !== undefined && set[f] !== null) kept[f] = set[f]
+    if (Object.keys(kept).length) notes[t.audioHash] = kept
+  }
+  const sorted = <T>(o: Record<string, T>) => Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]!]))
+  const out: Record<string, string> = {
+    '/api/library': before['/api/library']!,
+    '/api/cache': JSON.stringify({ tracks: [] }),
+    '/api/cues': JSON.stringify({ cues: sorted(cues) }),
+    '/api/notes': JSON.stringify({ notes: sorted(notes) }),
+    '/api/playlists': JSON.stringify({ playlists: plan.playlists.map((p) => ({ name: p.name })) }),
+  }
+  for (const p of plan.playlists) {
+    const entries = p.add.map((sha256) => ({ ref: { sha256 }, track: { sha256, audioHash: audioOf.get(sha256)! } }))
+    out[`/api/playlists/${encodeURIComponent(p.name)}`] = JSON.stringify({ playlist: { entries } })
+  }
+  return out
+}
+
+/**
+ * What the stand-in answers at a URL: a prepared text, or for GET /api/cues
+ * and /api/notes narrowed to some recordings (`?audio=h1,h2,...`, what an
+ * import reads for each batch of entries) those recordings' members of the
+ * whole answer, in the node's order (by audio hash).
+ */
+export function standInAnswer(texts: Record<string, string>): (url: string) => string | undefined {
+  const members = new Map<string, Map<string, string>>()
+  return (url) => {
+    const q = url.indexOf('?')
+    const path = q < 0 ? url : url.slice(0, q)
+    if (q < 0 || (path !== '/api/cues' && path !== '/api/notes')) return texts[url]
+    const key = path.slice('/api/'.length)
+    let all = members.get(path)
+    if (!all) members.set(path, (all = new Map(Object.entries(JSON.parse(texts[path]!)[key] as Record<string, unknown>).map(([h, v]) => [h, JSON.stringify(v)]))))
+    const asked = [...new Set(new URLSearchParams(url.slice(q + 1)).get('audio')?.split(',') ?? [])].sort()
+    return `{"${key}":{${asked.flatMap((h) => (all.has(h) ? [`"${h}":${all.get(h)}`] : [])).join(',')}}}`
+  }
 }

@@ -12,9 +12,10 @@ import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { rekordboxXml, traktorNml, writeDjFile, type DjFormat } from '../../src/djformats/index.ts'
+import { readDjFile, rekordboxXml, traktorNml, writeDjFile, type DjFormat, type DjTrack } from '../../src/djformats/index.ts'
+import { httpNodeAccess, importLibrary, type ApiCall, type ImportPlan } from '../../src/djimport/index.ts'
 import { benchMain, gitCommit, machineInfo, median, positiveCount, round, table, type MachineInfo } from '../common.ts'
-import { apiTexts, djLibrary } from './library.ts'
+import { apiTexts, djLibrary, importedTexts, standInAnswer } from './library.ts'
 
 const USAGE = `Usage: npm run bench:djformats -- [options]
 
@@ -43,6 +44,8 @@ interface FormatResults {
   fileMB: number
   floor: Op
   import: Op & { entries: number; matched: number; cuesAdded: number; notesSet: number }
+  /** The same file imported again into the node the first import made: nothing to change. */
+  reimport: Op & { entries: number; matched: number; changes: number }
   export: Op & { tracks: number; cues: number; fileMB: number }
 }
 export interface DjformatsBenchResults {
@@ -61,14 +64,27 @@ export interface DjformatsBenchResults {
 
 /** The node's API as the export and import read it, answered from prepared texts (a stand-in for a node holding the tracks). */
 async function serveTexts(texts: Record<string, string>): Promise<{ url: string; close: () => Promise<void> }> {
+  const answer = standInAnswer(texts)
   const server = createServer((req, res) => {
-    const text = texts[req.url ?? '']
+    const text = answer(req.url ?? '')
     if (text === undefined) return void res.writeHead(404).end('{}')
     res.writeHead(200, { 'content-type': 'application/json' }).end(text)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) }
+}
+
+/** The first import's plan of a file against the node's answers before it (as the child's import makes it), made in this process. */
+async function firstImportPlan(format: DjFormat, file: string, texts: Record<string, string>): Promise<ImportPlan> {
+  const answer = standInAnswer(texts)
+  const call: ApiCall = async <T>(method: string, path: string) => {
+    const text = method === 'GET' ? answer(path) : undefined
+    if (text === undefined) throw new Error(`the stand-in does not answer ${method} ${path.slice(0, 80)}`)
+    return JSON.parse(text) as T
+  }
+  const source = { format, read: (onTrack: (t: DjTrack) => void) => readDjFile(file, format, { onTrack }) }
+  return (await importLibrary(source, httpNodeAccess(call), { exists: () => true, dryRun: true })).plan
 }
 
 async function runChild(child: string, args: string[]): Promise<Record<string, number>> {
@@ -95,9 +111,11 @@ export async function runDjformatsBench(opts: { tracks: number; runs: number; tm
     const child = join(dir, 'child.mjs')
     await build({ entryPoints: [new URL('./child.ts', import.meta.url).pathname], outfile: child, bundle: true, platform: 'node', format: 'esm', target: 'node20', external: ['audio-decode', 'essentia.js'], logLevel: 'warning' })
     // A node holding the tracks, before the import (no cues, notes or playlists) and after it (for the export).
-    const before = await serveTexts(apiTexts(opts.tracks, false))
+    const beforeTexts = apiTexts(opts.tracks, false)
+    const before = await serveTexts(beforeTexts)
     const after = await serveTexts(apiTexts(opts.tracks, true))
     const out = {} as Record<DjFormat, FormatResults>
+    let again: Awaited<ReturnType<typeof serveTexts>> | undefined
     try {
     for (const format of ['rekordbox', 'traktor'] as const) {
       const file = files[format]
@@ -105,6 +123,12 @@ export async function runDjformatsBench(opts: { tracks: number; runs: number; tm
       const floor = await measure(child, ['floor', file], opts.runs)
       opts.log(`${format}: import (read + match + plan)`)
       const imp = await measure(child, ['import', format, file, before.url], opts.runs)
+      // The node after the first import of this file: its cues, notes and playlists as that import writes them.
+      opts.log(`${format}: re-import (the node holds what the first import wrote)`)
+      again = await serveTexts(importedTexts(beforeTexts, await firstImportPlan(format, file, beforeTexts)))
+      const reimp = await measure(child, ['import', format, file, again.url], opts.runs)
+      await again.close()
+      again = undefined
       opts.log(`${format}: export (build + write)`)
       const exported = join(dir, `export-${format}`)
       const exp = await measure(child, ['export', format, exported, after.url], opts.runs)
@@ -113,14 +137,18 @@ export async function runDjformatsBench(opts: { tracks: number; runs: number; tm
         fileMB: round((await stat(file)).size / 1e6, 1),
         floor: { ms: floor.ms, cpuMs: floor.cpuMs, samplesMs: floor.samplesMs, peakRssMb: floor.peakRssMb },
         import: { ...grade(imp), entries: imp.counts.entries!, matched: imp.counts.matched!, cuesAdded: imp.counts.cuesAdded!, notesSet: imp.counts.notesSet! },
+        reimport: { ...grade(reimp), entries: reimp.counts.entries!, matched: reimp.counts.matched!, changes: reimp.counts.changes! },
         export: { ...grade(exp), tracks: exp.counts.tracks!, cues: exp.counts.cues!, fileMB: round((await stat(exported)).size / 1e6, 1) },
       }
-      for (const k of ['entries', 'matched'] as const) if (out[format].import[k] !== opts.tracks) throw new Error(`${format} import: ${k} ${out[format].import[k]} of ${opts.tracks}`)
+      for (const op of ['import', 'reimport'] as const)
+        for (const k of ['entries', 'matched'] as const) if (out[format][op][k] !== opts.tracks) throw new Error(`${format} ${op}: ${k} ${out[format][op][k]} of ${opts.tracks}`)
+      if (out[format].reimport.changes !== 0) throw new Error(`${format} re-import: ${out[format].reimport.changes} changes (a re-import of the same file changes nothing)`)
       if (out[format].export.tracks !== opts.tracks) throw new Error(`${format} export wrote ${out[format].export.tracks} of ${opts.tracks} tracks`)
     }
     } finally {
       await before.close()
       await after.close()
+      await again?.close()
     }
     return {
       bench: 'djformats',
@@ -147,6 +175,7 @@ export function formatResults(r: DjformatsBenchResults): string {
     const ratio = (o: Op) => `${o.ratioToFloor!.toFixed(2)}x, ${o.cpuRatioToFloor!.toFixed(2)}x`
     rows.push([`${f}: floor (saxes, no handlers)`, `${x.fileMB} MB`, s(x.floor.ms), s(x.floor.cpuMs), `${x.floor.peakRssMb} MB`, '1.00x', ''])
     rows.push([`${f}: import (read + match + plan)`, '', s(x.import.ms), s(x.import.cpuMs), `${x.import.peakRssMb} MB`, ratio(x.import), x.import.met ? 'met' : 'MISSED'])
+    rows.push([`${f}: re-import (nothing to change)`, '', s(x.reimport.ms), s(x.reimport.cpuMs), `${x.reimport.peakRssMb} MB`, ratio(x.reimport), x.reimport.met ? 'met' : 'MISSED'])
     rows.push([`${f}: export (build + write)`, `${x.export.fileMB} MB`, s(x.export.ms), s(x.export.cpuMs), `${x.export.peakRssMb} MB`, ratio(x.export), x.export.met ? 'met' : 'MISSED'])
   }
   return [

@@ -14,7 +14,7 @@ import { sortCues, sortGrid } from './order.ts'
 import { pathFromRekordboxLocation } from './paths.ts'
 import type { DjCue, DjCueType, DjFolder, DjLibrary, DjPlaylist, DjPlaylistNode, DjTrack, DjTrackRef, ReadOptions } from './types.ts'
 import { own, starsOf, Values } from './values.ts'
-import { parseXml, type XmlHandler, type XmlInput } from './xml-read.ts'
+import { parseXml, PendingTracks, type XmlHandler, type XmlInput } from './xml-read.ts'
 
 export const REKORDBOX_DOCUMENT = {
   what: 'rekordbox XML',
@@ -44,7 +44,13 @@ class RekordboxReader implements XmlHandler {
   /** The first track at each location, for playlists by Location (KeyType 1): kept as tracks go by, as they may not be kept. */
   private readonly byPath = new Map<string, string>()
 
-  constructor(private readonly onTrack?: (track: DjTrack) => void) {}
+  private readonly waiting = new PendingTracks()
+
+  constructor(private readonly onTrack?: (track: DjTrack) => void | Promise<void>) {}
+
+  settle(): Promise<void> | undefined {
+    return this.waiting.settle()
+  }
 
   open(name: string, a: Record<string, string>, line: number): void {
     const parent = this.path[this.path.length - 1]
@@ -83,7 +89,7 @@ class RekordboxReader implements XmlHandler {
       sortCues(t.cues)
       sortGrid(t.grid)
       if (t.location !== undefined && !this.byPath.has(t.location)) this.byPath.set(t.location, t.id)
-      if (this.onTrack) this.onTrack(t)
+      if (this.onTrack) this.waiting.add(this.onTrack(t))
       else this.lib.tracks.push(t)
     } else if (name === 'NODE' && this.path[1] === 'PLAYLISTS') {
       if (this.playlist) this.playlist = null

@@ -17,7 +17,7 @@ import { sortCues, sortGrid } from './order.ts'
 import { pathFromTraktor, pathFromTraktorKey, traktorKey } from './paths.ts'
 import type { DjCue, DjCueType, DjFolder, DjLibrary, DjPlay, DjPlaylist, DjPlaylistNode, DjTrack, DjTrackRef, ReadOptions } from './types.ts'
 import { own, starsOf, Values } from './values.ts'
-import { parseXml, type XmlHandler, type XmlInput } from './xml-read.ts'
+import { parseXml, PendingTracks, type XmlHandler, type XmlInput } from './xml-read.ts'
 
 export const TRAKTOR_DOCUMENT = {
   what: 'Traktor NML',
@@ -77,7 +77,13 @@ class TraktorReader implements XmlHandler {
   private readonly pending: Array<{ open: OpenPlaylist; node: DjPlaylist; parent: DjPlaylistNode[] }> = []
   private skipping = 0
 
-  constructor(private readonly onTrack?: (track: DjTrack) => void) {}
+  private readonly waiting = new PendingTracks()
+
+  constructor(private readonly onTrack?: (track: DjTrack) => void | Promise<void>) {}
+
+  settle(): Promise<void> | undefined {
+    return this.waiting.settle()
+  }
 
   open(name: string, a: Record<string, string>, line: number): void {
     const parent = this.path[this.path.length - 1]
@@ -228,7 +234,7 @@ class TraktorReader implements XmlHandler {
     }
     sortCues(t.cues)
     sortGrid(t.grid)
-    if (this.onTrack) this.onTrack(t)
+    if (this.onTrack) this.waiting.add(this.onTrack(t))
     else this.lib.tracks.push(t)
   }
 

@@ -104,7 +104,10 @@ export interface ReadOptions {
    * Each collection entry as soon as it is read, instead of in `tracks`
    * (which stays empty): a large file is used entry by entry and its model
    * is never held whole. Called in file order; playlists and history are
-   * still returned at the end.
+   * still returned at the end. A promise returned holds the reading back:
+   * the next chunk of a streamed input is parsed only once it settles (an
+   * import fetching djcloud's state for a batch of entries), and a rejection
+   * ends the read with that error.
    */
-  onTrack?: (track: DjTrack) => void
+  onTrack?: (track: DjTrack) => void | Promise<void>
 }

@@ -12,6 +12,32 @@ export interface XmlHandler {
   /** Called for every start tag; attrs as written (entities expanded). */
   open(name: string, attrs: Record<string, string>, line: number): void
   close(name: string, line: number): void
+  /** Work the handler's consumer started for the chunk just parsed: awaited before the next chunk is parsed. */
+  settle?(): Promise<void> | undefined
+}
+
+/**
+ * What a reader's onTrack returned and has not finished (ReadOptions.onTrack):
+ * settled between chunks, so a consumer that waits (for the node's state of a
+ * batch of entries) holds the reading back instead of letting entries pile up.
+ */
+export class PendingTracks {
+  private waiting: Array<Promise<void>> = []
+
+  /** Keeps what onTrack returned (nothing for a consumer that does not wait). */
+  add(result: void | Promise<void>): void {
+    if (!result) return
+    // A parse that fails later in this chunk never settles it: its rejection must not go unhandled.
+    result.catch(() => {})
+    this.waiting.push(result)
+  }
+
+  settle(): Promise<void> | undefined {
+    if (this.waiting.length === 0) return undefined
+    const all = this.waiting
+    this.waiting = []
+    return Promise.all(all).then(() => {})
+  }
 }
 
 export interface XmlDocumentSpec {
@@ -65,8 +91,10 @@ export async function parseXml(input: XmlInput, spec: XmlDocumentSpec, handler: 
       parser.write(decode(decoder, chunk, true, spec.what, parser.line))
     }
     first = false
+    await handler.settle?.()
   }
   if (decoder) parser.write(decode(decoder, undefined, false, spec.what, parser.line))
+  await handler.settle?.()
   closing = true
   if (!rootSeen) throw new DjFormatError('ERR_TRUNCATED', `${spec.what} is empty: no root element`, parser.line)
   parser.close()

@@ -62,6 +62,16 @@ function libraryTrack(t: ListedTrack): LibraryTrack {
   }
 }
 
+/** Recordings one GET /api/cues or /api/notes may name (the node's MAX_RECORDINGS_ASKED: 100 audio hashes are ~6.5 KB of URL, the node takes 8 KiB). */
+export const RECORDINGS_PER_READ = 100
+
+/** The `audio=` queries naming these recordings, RECORDINGS_PER_READ at most each (none for none). */
+function recordingQueries(hashes: readonly string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < hashes.length; i += RECORDINGS_PER_READ) out.push(`audio=${hashes.slice(i, i + RECORDINGS_PER_READ).join(',')}`)
+  return out
+}
+
 /** NodeAccess over the node's API; `entries` (optional) reads the three large answers (library, cues, notes) as they arrive. */
 export function httpNodeAccess(call: ApiCall, entries?: ApiEntries): NodeAccess {
   return {
@@ -72,14 +82,14 @@ export function httpNodeAccess(call: ApiCall, entries?: ApiEntries): NodeAccess 
       })
       return out
     },
-    async allCues() {
+    async cuesOf(hashes) {
       const out = new Map<string, Cue[]>()
-      await answerEntries(call, entries, '/api/cues', 'cues', (h, c) => void out.set(h as string, c as Cue[]))
+      for (const q of recordingQueries(hashes)) await answerEntries(call, entries, `/api/cues?${q}`, 'cues', (h, c) => void out.set(h as string, c as Cue[]))
       return out
     },
-    async allNotes() {
+    async notesOf(hashes) {
       const out = new Map<string, TrackNotes>()
-      await answerEntries(call, entries, '/api/notes', 'notes', (h, n) => void out.set(h as string, n as TrackNotes))
+      for (const q of recordingQueries(hashes)) await answerEntries(call, entries, `/api/notes?${q}`, 'notes', (h, n) => void out.set(h as string, n as TrackNotes))
       return out
     },
     playlistNames: async () => (await call<{ playlists: Array<{ name: string }> }>('GET', '/api/playlists')).playlists.map((p) => p.name),

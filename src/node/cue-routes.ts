@@ -15,23 +15,53 @@ export interface CueRoutesOptions {
   union: () => Promise<Map<string, UnionEntry>>
 }
 
+/** The audio hashes of the union's recordings, computed once per union (it is rebuilt when something changes): an import asks for a batch of recordings hundreds of times. */
+export function unionRecordings(union: () => Promise<Map<string, UnionEntry>>): () => Promise<Set<string>> {
+  const cache = new WeakMap<Map<string, UnionEntry>, Set<string>>()
+  return async () => {
+    const all = await union()
+    let set = cache.get(all)
+    if (!set) cache.set(all, (set = new Set([...all.values()].map((u) => u.track.audioHash))))
+    return set
+  }
+}
+
 /** Checks that a URL names a recording of the union by its audio hash (cues and notes belong to recordings); throws an ApiError. */
-export function recordingChecker(union: () => Promise<Map<string, UnionEntry>>): (raw: string | undefined) => Promise<string> {
-  // The audio hashes of a union, computed once per union (it is rebuilt when something changes).
-  const recordings = new WeakMap<Map<string, UnionEntry>, Set<string>>()
+export function recordingChecker(recordings: () => Promise<Set<string>>): (raw: string | undefined) => Promise<string> {
   return async (raw) => {
     const h = raw ?? ''
     if (!SHA256_HEX.test(h)) throw new ApiError(400, 'ERR_BAD_ID', 'a recording is named by its audio hash: 64 lowercase hex digits')
-    const all = await union()
-    let set = recordings.get(all)
-    if (!set) recordings.set(all, (set = new Set([...all.values()].map((u) => u.track.audioHash))))
-    if (!set.has(h)) throw new ApiError(404, 'ERR_NOT_FOUND', `no own device lists a recording with audio hash ${h.slice(0, 12)}`)
+    if (!(await recordings()).has(h)) throw new ApiError(404, 'ERR_NOT_FOUND', `no own device lists a recording with audio hash ${h.slice(0, 12)}`)
     return h
   }
 }
 
+/**
+ * Recordings one read of GET /api/cues or /api/notes may name (`?audio=h1,h2,...`):
+ * 100 audio hashes are ~6,500 characters of URL, within the router's 8 KiB
+ * request target (MAX_TARGET_LENGTH).
+ */
+export const MAX_RECORDINGS_ASKED = 100
+
+/**
+ * The recordings a read of every recording's cues or notes is narrowed to
+ * (`audio`: audio hashes joined by commas), in the order given without
+ * repeats; null when not given (every recording). Throws an ApiError.
+ */
+export function recordingsAsked(query: URLSearchParams): string[] | null {
+  for (const k of query.keys()) if (k !== 'audio') throw new ApiError(400, 'ERR_BAD_PARAM', `unknown parameter "${k.slice(0, 32)}"`)
+  const raw = query.getAll('audio')
+  if (raw.length === 0) return null
+  if (raw.length > 1) throw new ApiError(400, 'ERR_BAD_PARAM', 'give "audio" once: audio hashes joined by commas')
+  const asked = raw[0] === '' ? [] : [...new Set(raw[0]!.split(','))]
+  if (asked.length > MAX_RECORDINGS_ASKED) throw new ApiError(400, 'ERR_BAD_PARAM', `at most ${MAX_RECORDINGS_ASKED} recordings a read (${asked.length} given)`)
+  for (const h of asked) if (!SHA256_HEX.test(h)) throw new ApiError(400, 'ERR_BAD_ID', 'a recording is named by its audio hash: 64 lowercase hex digits')
+  return asked
+}
+
 export function cueRoutes({ library, book, sync, union }: CueRoutesOptions): Route[] {
-  const audioHash = recordingChecker(union)
+  const recordings = unionRecordings(union)
+  const audioHash = recordingChecker(recordings)
   const sets = async (h: string) => {
     const out = book.cueEdits(h)
     const own = await library.cueEdits(h)
@@ -45,12 +75,13 @@ export function cueRoutes({ library, book, sync, union }: CueRoutesOptions): Rou
   return [
     {
       // Every recording of the union with cues, at once: what an export of 20,000 tracks reads instead of 20,000 requests.
+      // Or those named (?audio=): what an import reads for each batch of the entries it plans.
       methods: ['GET'],
       path: '/api/cues',
-      handle: async ({ res }) => {
-        const all = await union()
-        const inUnion = new Set([...all.values()].map((u) => u.track.audioHash))
-        const hashes = new Set([...(await library.allCueEdits()).keys(), ...book.editedRecordings('cues')])
+      handle: async ({ query, res }) => {
+        const asked = recordingsAsked(query)
+        const inUnion = await recordings()
+        const hashes = asked ?? new Set([...(await library.allCueEdits()).keys(), ...book.editedRecordings('cues')])
         const out: Record<string, unknown> = {}
         for (const h of [...hashes].sort()) {
           if (!inUnion.has(h)) continue

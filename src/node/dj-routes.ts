@@ -67,7 +67,7 @@ export function djRoutes({ home, call }: DjRoutesOptions): Route[] {
             let result
             try {
               const chunks = bodyChunks(req, DJ_UPLOAD_LIMIT)
-              const read = (onTrack: (t: DjTrack) => void) => (format === 'rekordbox' ? readRekordbox(chunks, { onTrack }) : readTraktor(chunks, { onTrack }))
+              const read = (onTrack: (t: DjTrack) => void | Promise<void>) => (format === 'rekordbox' ? readRekordbox(chunks, { onTrack }) : readTraktor(chunks, { onTrack }))
               result = await importLibraryInto({ format, read: async (onTrack) => (lib = await read(onTrack)) }, httpNodeAccess(call), { exists: existsSync, dryRun }, tracks)
             } catch (err) {
               if (err instanceof DjFormatError) throw new ApiError(400, 'ERR_BAD_PARAM', `${err.message} (${err.code})`)

@@ -14,7 +14,7 @@ import { homePaths } from '../home.ts'
 import { Discovery, ANNOUNCE_INTERVAL, REDIAL_INTERVAL, type Address } from './discovery.ts'
 import { nodeRoutes } from './routes.ts'
 import { playlistRoutes } from './playlist-routes.ts'
-import { cueRoutes, recordingChecker } from './cue-routes.ts'
+import { cueRoutes, recordingChecker, unionRecordings } from './cue-routes.ts'
 import { noteRoutes } from './note-routes.ts'
 import { djRoutes } from './dj-routes.ts'
 import { cacheRoutes } from './cache-routes.ts'
@@ -454,6 +454,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
     service('api', async () => {
       const apiHost = opts.apiHost ?? '127.0.0.1'
       const apiToken = await loadOrCreateApiToken(home)
+      const recordings = unionRecordings(() => p.union.get())
       p.api = createApiServer({
         library: servedLibrary(p, () => {
           p.sharing.changed()
@@ -483,8 +484,8 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
             library: p.library,
             book: p.book,
             sync: p.sync,
-            recording: recordingChecker(() => p.union.get()),
-            recordings: async () => new Set([...(await p.union.get()).values()].map((u) => u.track.audioHash)),
+            recording: recordingChecker(recordings),
+            recordings,
           }),
           ...djRoutes({ home, call: selfCall(() => p.info.api, apiToken) }),
           ...cacheRoutes(p.swarm),

@@ -7,6 +7,7 @@ import type { LocalLibrary } from '../library/index.ts'
 import { checkNotes, mergeNotes, setNotes, type ManifestBook, type MergedNotes, type NotesChange } from '../manifest/index.ts'
 import { ApiError, readJsonBody, sendJson, type Route } from '../player/index.ts'
 import type { ManifestSync } from './manifest-sync.ts'
+import { recordingsAsked } from './cue-routes.ts'
 
 export interface NoteRoutesOptions {
   library: LocalLibrary
@@ -31,12 +32,13 @@ export function noteRoutes({ library, book, sync, recording, recordings }: NoteR
 
   return [
     {
-      // Every recording of the union with notes, at once (an export's read).
+      // Every recording of the union with notes, at once (an export's read), or those named (?audio=: an import's batch).
       methods: ['GET'],
       path: '/api/notes',
-      handle: async ({ res }) => {
+      handle: async ({ query, res }) => {
+        const asked = recordingsAsked(query)
         const inUnion = await recordings()
-        const hashes = new Set([...(await library.allNoteEdits()).keys(), ...book.editedRecordings('notes')])
+        const hashes = asked ?? new Set([...(await library.allNoteEdits()).keys(), ...book.editedRecordings('notes')])
         const out: Record<string, unknown> = {}
         for (const h of [...hashes].sort()) {
           if (!inUnion.has(h)) continue

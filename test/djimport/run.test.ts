@@ -2,7 +2,7 @@
 // nothing, an import cut short by a failing node is finished by running it
 // again, and a complete import run again writes nothing.
 import test from 'ava'
-import { importLibrary, importLibraryInto, spoolTrackPlans, type LibraryTrack, type NodeAccess, type PlaylistItem, type TrackPlans } from '../../src/djimport/index.ts'
+import { importLibrary, importLibraryInto, memoryTrackPlans, spoolTrackPlans, STATE_BATCH, type LibraryTrack, type NodeAccess, type PlaylistItem, type TrackPlans } from '../../src/djimport/index.ts'
 import { DjFormatError, readRekordbox, rekordboxXml, type DjLibrary, type DjTrack } from '../../src/djformats/index.ts'
 import type { Cue, TrackNotes } from '../../src/library/index.ts'
 import { tempDir } from '../helpers/temp.ts'
@@ -19,6 +19,9 @@ const lib: DjLibrary = {
 }
 const opts = { exists: () => true, platform: 'linux' as const }
 
+/** The entries of a map that these keys name. */
+const only = <V>(m: Map<string, V>, keys: readonly string[]) => new Map(keys.flatMap((k) => (m.has(k) ? [[k, m.get(k)!] as const] : [])))
+
 function memoryNode(failPutAfter = Infinity) {
   const cues = new Map<string, Cue[]>()
   const notes = new Map<string, TrackNotes>()
@@ -28,8 +31,8 @@ function memoryNode(failPutAfter = Infinity) {
   const writes: string[] = []
   const node: NodeAccess = {
     library: async () => library,
-    allCues: async () => new Map(cues),
-    allNotes: async () => new Map(notes),
+    cuesOf: async (hs) => only(cues, hs),
+    notesOf: async (hs) => only(notes, hs),
     async putNotes(h, set) {
       writes.push(`notes ${h}`)
       notes.set(h, { ...notes.get(h), ...(set as TrackNotes) })
@@ -121,10 +124,10 @@ test('an import into a spool hands on each plan as its entry is read, applies it
   const events: string[] = []
   const source = {
     format: 'traktor' as const,
-    read: async (onTrack: (track: DjTrack) => void) => {
+    read: async (onTrack: (track: DjTrack) => void | Promise<void>) => {
       for (const track of lib.tracks) {
         events.push(`read ${track.id}`)
-        onTrack(track)
+        await onTrack(track)
       }
       return { ...lib, tracks: [] }
     },
@@ -141,7 +144,8 @@ test('an import into a spool hands on each plan as its entry is read, applies it
   t.teardown(() => first.close())
   const done = await importLibraryInto(source, m.node, opts, first)
   t.true(done.applied)
-  t.deepEqual(events.slice(0, 4), ['read e0', 'plan e0', 'read e1', 'plan e1'], 'planned as read, not after')
+  // 20 entries are one batch (STATE_BATCH): planned, in file order, once the last is read.
+  t.deepEqual(events.slice(0, 22), [...lib.tracks.map((e) => `read ${e.id}`), 'plan e0', 'plan e1'])
   t.deepEqual(events.slice(-2), ['read plans', 'read plans'], 'cues, then notes, applied from the spool')
   t.deepEqual(done.methods, { path: 20, 'name-size-duration': 0, 'tags-duration': 0 })
   t.is(done.plan.summary.cuesAdded, 20)
@@ -153,4 +157,51 @@ test('an import into a spool hands on each plan as its entry is read, applies it
   t.is(again.plan.summary.changes, 0)
   again.tracks.close()
   t.is(m.writes.length, 22)
+})
+
+test('a large file is planned in batches: djcloud\'s state read for each batch\'s recordings only, the reader held back while a batch waits', async (t) => {
+  const n = STATE_BATCH * 3 + 17
+  const big: LibraryTrack[] = Array.from({ length: n }, (_, i) => ({ sha256: hex(i + 1), audioHash: hex(i + 100_001), size: 1, paths: [`/b/${i}.mp3`] }))
+  const have = new Map(big.map((x) => [x.audioHash, [{ id: `had-${x.audioHash.slice(-6)}`, kind: 'hot' as const, slot: 'A' as const, position: 1 }]]))
+  let read = 0
+  let planned = 0
+  let ahead = 0
+  const asked: string[][] = []
+  const node: NodeAccess = {
+    library: async () => big,
+    async cuesOf(hs) {
+      asked.push([...hs])
+      await new Promise((resolve) => setImmediate(resolve)) // a node answers later
+      return only(have, hs)
+    },
+    notesOf: async () => new Map(),
+    playlistNames: async () => [],
+    playlist: async () => [],
+    putCues: async () => {},
+    putNotes: async () => {},
+    createPlaylist: async () => {},
+    addToPlaylist: async () => {},
+  }
+  const source = {
+    format: 'rekordbox' as const,
+    read: async (onTrack: (track: DjTrack) => void | Promise<void>) => {
+      for (let i = 0; i < n; i++) {
+        read++
+        ahead = Math.max(ahead, read - planned)
+        // Slot A as djcloud has it, slot B new: the plan needs djcloud's cues of the recording.
+        await onTrack({ id: `e${i}`, location: `/b/${i}.mp3`, grid: [], cues: [{ type: 'cue', slot: 0, positionMs: 1000 }, { type: 'cue', slot: 1, positionMs: 2000 }] })
+      }
+      return { format: 'rekordbox' as const, tracks: [], playlists: [], history: [], warnings: [], warningsDropped: 0 }
+    },
+  }
+  const tracks = memoryTrackPlans()
+  const counting: TrackPlans = { ...tracks, add: (p) => (planned++, tracks.add(p)), read: () => tracks.read(), close: () => tracks.close() }
+  const { plan } = await importLibraryInto(source, node, { ...opts, dryRun: true }, counting)
+  t.is(plan.summary.matched, n)
+  t.is(plan.summary.cuesAdded, n, 'slot B added to each, slot A unchanged: each entry planned against its own recording\'s cues')
+  t.is(plan.summary.cuesChanged, 0)
+  t.deepEqual(tracks.list.map((p) => p.entryId), Array.from({ length: n }, (_, i) => `e${i}`), 'plans in file order')
+  t.deepEqual(asked.map((a) => a.length), [STATE_BATCH, STATE_BATCH, STATE_BATCH, 17], 'one read a batch, of its recordings only')
+  t.deepEqual(asked.flat(), big.map((x) => x.audioHash))
+  t.true(ahead <= STATE_BATCH, `read ${ahead} entries ahead of the plans`)
 })

@@ -37,11 +37,11 @@ function node(): NodeAccess {
   const cues = new Map<string, Cue[]>()
   return {
     library: async () => library,
-    allCues: async () => new Map(cues),
+    cuesOf: async (hs) => new Map(hs.flatMap((h) => (cues.has(h) ? [[h, cues.get(h)!] as const] : []))),
     playlistNames: async () => [],
     playlist: async () => [],
     putCues: async (h, set) => void cues.set(h, set),
-    allNotes: async () => new Map(),
+    notesOf: async () => new Map(),
     putNotes: async () => {},
     createPlaylist: async () => {},
     addToPlaylist: async () => {},

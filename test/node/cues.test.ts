@@ -133,3 +133,42 @@ test('the cue API refuses what it should: no token, bad hashes and bodies, unkno
   t.deepEqual(await putCues(call, audio, [cue]), [cue])
   t.deepEqual(await putCues(call, audio, []), [])
 })
+
+test('every recording\'s cues and notes read narrowed to some recordings (?audio=): only those named, the reads refused when malformed', async (t) => {
+  const root = await tempDir(t)
+  const [home] = await makeHomes(root, ['solo'])
+  const music = join(root, 'music')
+  await mkdir(music)
+  await writeTrack(join(music, 'One.wav'), { title: 'One' }, 1, 2)
+  await writeTrack(join(music, 'Two.wav'), { title: 'Two' }, 2, 2)
+  await writeTrack(join(music, 'Three.wav'), { title: 'Three' }, 3, 2)
+  const n = await serveNode(t, home!, ['--no-tracker'], { timings })
+  const call = await api(n, home!)
+  t.is((await runCli(['scan', music], { DJCLOUD_HOME: home! })).code, 0)
+  const { tracks } = (await (await call('GET', '/api/library')).json()) as { tracks: Array<{ audioHash: string }> }
+  const [a, b, c] = tracks.map((x) => x.audioHash).sort() as [string, string, string]
+  for (const [i, h] of [a, b, c].entries()) {
+    await putCues(call, h, [hot(`cue-${i}-0001`, 'A', i + 1)])
+    t.is((await call('PUT', `/api/notes/${h}`, { notes: { rating: i + 1 } })).status, 200)
+  }
+  const get = async (path: string) => {
+    const r = await call('GET', path)
+    return [r.status, (await r.json()) as Record<string, Record<string, unknown>>] as const
+  }
+  const unknown = 'f'.repeat(64)
+  t.deepEqual(await get(`/api/cues?audio=${c},${a},${unknown},${a}`), [200, { cues: { [a]: [hot('cue-0-0001', 'A', 1)], [c]: [hot('cue-2-0001', 'A', 3)] } }], 'named recordings only; one not in the union is absent')
+  t.deepEqual(await get(`/api/notes?audio=${b}`), [200, { notes: { [b]: { rating: 2 } } }])
+  t.deepEqual(await get('/api/cues?audio='), [200, { cues: {} }])
+  t.deepEqual(Object.keys((await get('/api/cues'))[1].cues!), [a, b, c], 'without ?audio= every recording')
+  t.deepEqual(Object.keys((await get('/api/notes'))[1].notes!), [a, b, c])
+  for (const [path, code] of [
+    ['/api/cues?audio=nothex', 'ERR_BAD_ID'],
+    [`/api/notes?audio=${a.toUpperCase()}`, 'ERR_BAD_ID'],
+    [`/api/cues?audio=${a}&audio=${b}`, 'ERR_BAD_PARAM'],
+    [`/api/cues?audio=${a}&sort=x`, 'ERR_BAD_PARAM'],
+    [`/api/notes?audio=${Array.from({ length: 101 }, (_, i) => i.toString(16).padStart(64, '0')).join(',')}`, 'ERR_BAD_PARAM'],
+  ] as const) {
+    const [status, body] = await get(path)
+    t.deepEqual([status, body.error?.code], [400, code], path.slice(0, 60))
+  }
+})

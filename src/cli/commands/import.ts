@@ -65,7 +65,7 @@ export const importCommand: Command = {
         const source =
           format === 'serato'
             ? (lib = (await seratoSource(file, await access.library())).lib)
-            : { format: format as DjFormat, read: async (onTrack: (t: DjTrack) => void) => (lib = await readDjFile(file, format as DjFormat, { onTrack })) }
+            : { format: format as DjFormat, read: async (onTrack: (t: DjTrack) => void | Promise<void>) => (lib = await readDjFile(file, format as DjFormat, { onTrack })) }
         result = await importLibraryInto(source, access, { exists: existsSync, dryRun, onProgress }, tracks)
       } catch (err) {
         if (err instanceof DjFormatError) throw new Error(`${file}: ${err.message} (${err.code})`)
