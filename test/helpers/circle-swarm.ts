@@ -4,9 +4,10 @@
 // on what happens, not on peers' noise); closed at teardown.
 import { join } from 'node:path'
 import type { ExecutionContext } from 'ava'
-import { authenticate, deviceChannelInfoHash, LOOKUP_EXTENSION, Swarm, type PeerSession, type SwarmOptions } from '../../src/swarm/index.ts'
-import { dialLink } from '../../src/link/index.ts'
-import { encode } from '../../src/codec/index.ts'
+import { once } from 'node:events'
+import { authenticate, CompleteFile, deviceChannelInfoHash, encodeInfoDict, LOOKUP_EXTENSION, Swarm, Torrent, type PeerSession, type SwarmOptions, type TorrentMeta } from '../../src/swarm/index.ts'
+import { createLinkServer, dialLink } from '../../src/link/index.ts'
+import { asDict, decode, encode } from '../../src/codec/index.ts'
 import type { TestCircle } from './circle.ts'
 
 /** Device `i` of circle `c`, started; its cache is `dir/cache-<i>` unless `opts` says otherwise. */
@@ -30,4 +31,36 @@ export async function handLinkedDevice(t: ExecutionContext, c: TestCircle, i: nu
   t.teardown(() => s.wire.destroy())
   s.wire.extended(LOOKUP_EXTENSION, encode({ t: 'hello', port: peerPort }))
   return s
+}
+
+/**
+ * Device `i` holding `meta` (from `path`) behind a track port of its own whose
+ * wires answer slowly: dj_auth starts after `authAfterMs`, the torrent takes
+ * the wire `readyAfterMs` after that. Linked to `to` by hand, it answers every
+ * lookup at once. `wires()`: connections its track port took.
+ */
+export async function slowHolder(t: ExecutionContext, c: TestCircle, i: number, to: Swarm, track: { meta: TorrentMeta; path: string }, delays: { authAfterMs?: number; readyAfterMs?: number }): Promise<{ wires: () => number }> {
+  const torrent = new Torrent(track.meta, await CompleteFile.open(track.path, track.meta))
+  t.teardown(() => torrent.close())
+  let wires = 0
+  const server = await createLinkServer((sock) => {
+    sock.on('error', () => {})
+    wires++
+    setTimeout(() => {
+      authenticate(sock, { credentials: c.devices[i]!.credentials, roster: () => c.roster, accept: () => ({}) }).then(
+        (s) => setTimeout(() => torrent.addPeer(s), delays.readyAfterMs ?? 0).unref(),
+        () => {},
+      )
+    }, delays.authAfterMs ?? 0).unref()
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => server.close())
+  const device = await handLinkedDevice(t, c, i, to, (server.address() as { port: number }).port)
+  device.wire.on('extended', (_name, payload) => {
+    const m = asDict(decode(payload), 'lookup')
+    if (Buffer.from(m.t as Uint8Array).toString() === 'q') device.wire.extended(LOOKUP_EXTENSION, encode({ t: 'r', id: m.id as number, info: encodeInfoDict(track.meta, c.circleSecret) }))
+  })
+  device.wire.resume()
+  return { wires: () => wires }
 }

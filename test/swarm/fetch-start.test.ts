@@ -3,15 +3,11 @@
 // is ready instead of idling the others for a second. (A small file still
 // waits for every holder: test/swarm/swarm.test.ts.)
 import test from 'ava'
-import { once } from 'node:events'
 import { makeCircle } from '../helpers/circle.ts'
-import { handLinkedDevice, startSwarm } from '../helpers/circle-swarm.ts'
+import { slowHolder, startSwarm } from '../helpers/circle-swarm.ts'
 import { randomTrackFile } from '../helpers/swarm.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { until } from '../helpers/until.ts'
-import { createLinkServer } from '../../src/link/index.ts'
-import { authenticate, CompleteFile, encodeInfoDict, LOOKUP_EXTENSION, Torrent } from '../../src/swarm/index.ts'
-import { asDict, decode, encode } from '../../src/codec/index.ts'
 
 test('a fetch of a large file starts with its first ready holder, not a second later for a holder still in its handshake', async (t) => {
   const c = makeCircle(['home', 'studio', 'laptop'])
@@ -22,24 +18,7 @@ test('a fetch of a large file starts with its first ready holder, not a second l
   home.offer(meta, path)
   await home.connectDevice('127.0.0.1', laptop.port)
   // The studio holds the track too, but its wire becomes ready (bitfield, unchoke) only after 3 s.
-  const studioTorrent = new Torrent(meta, await CompleteFile.open(path, meta))
-  t.teardown(() => studioTorrent.close())
-  const server = await createLinkServer((sock) => {
-    sock.on('error', () => {})
-    authenticate(sock, { credentials: c.devices[1]!.credentials, roster: () => c.roster, accept: () => ({}) }).then(
-      (s) => setTimeout(() => studioTorrent.addPeer(s), 3_000).unref(),
-      () => {},
-    )
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => server.close())
-  const studio = await handLinkedDevice(t, c, 1, laptop, (server.address() as { port: number }).port)
-  studio.wire.on('extended', (name, payload) => {
-    const m = asDict(decode(payload), 'lookup')
-    if (Buffer.from(m.t as Uint8Array).toString() === 'q') studio.wire.extended(LOOKUP_EXTENSION, encode({ t: 'r', id: m.id as number, info: encodeInfoDict(meta, c.circleSecret) }))
-  })
-  studio.wire.resume()
+  await slowHolder(t, c, 1, laptop, { meta, path }, { readyAfterMs: 3_000 })
   await until(async () => (laptop.devices.online().length === 2 ? true : undefined))
 
   const t0 = performance.now()

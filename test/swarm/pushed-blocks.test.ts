@@ -6,10 +6,9 @@
 import test, { type ExecutionContext } from 'ava'
 import { join } from 'node:path'
 import { makeCircle } from '../helpers/circle.ts'
-import { handLinkedDevice, startSwarm } from '../helpers/circle-swarm.ts'
+import { handLinkedDevice, slowHolder, startSwarm } from '../helpers/circle-swarm.ts'
 import { randomTrackFile, startLeecher, startSeeder } from '../helpers/swarm.ts'
-import { createLinkServer, dialLink } from '../../src/link/index.ts'
-import { once } from 'node:events'
+import { dialLink } from '../../src/link/index.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { until } from '../helpers/until.ts'
 import { authenticate, CompleteFile, PartialFile, Torrent, BLOCK, PUSH_BYTES, LOOKUP_EXTENSION, encodeInfoDict, type Swarm } from '../../src/swarm/index.ts'
@@ -167,25 +166,7 @@ test('a second reader of a track whose wires are still being dialled does not di
   const { path, meta } = await randomTrackFile(dir, 1_000_000, c.circleSecret)
   const laptop = await startSwarm(t, c, 2, dir)
   // The studio's track wires take 500 ms to answer (a slow link); it answers lookups at once.
-  const studioTorrent = new Torrent(meta, await CompleteFile.open(path, meta))
-  t.teardown(() => studioTorrent.close())
-  let wires = 0
-  const server = await createLinkServer((sock) => {
-    sock.on('error', () => {})
-    wires++
-    setTimeout(() => {
-      authenticate(sock, { credentials: c.devices[1]!.credentials, roster: () => c.roster, accept: () => ({}) }).then((s) => studioTorrent.addPeer(s), () => {})
-    }, 500).unref()
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => server.close())
-  const studio = await handLinkedDevice(t, c, 1, laptop, (server.address() as { port: number }).port)
-  studio.wire.on('extended', (name, payload) => {
-    const m = asDict(decode(payload), 'lookup')
-    if (Buffer.from(m.t as Uint8Array).toString() === 'q') studio.wire.extended(LOOKUP_EXTENSION, encode({ t: 'r', id: m.id as number, info: encodeInfoDict(meta, c.circleSecret) }))
-  })
-  studio.wire.resume()
+  const studio = await slowHolder(t, c, 1, laptop, { meta, path }, { authAfterMs: 500 })
   await until(async () => (laptop.devices.online().length === 1 ? true : undefined))
   const first = await laptop.open(meta.sha256, { from: 0 })
   t.is(first.peerCount, 0, 'the first open returns while its wire is being dialled')
@@ -193,6 +174,6 @@ test('a second reader of a track whose wires are still being dialled does not di
   const second = await laptop.open(meta.sha256, { from: meta.size - 64 * 1024 })
   t.is(second, first)
   await first.waitFor(0, meta.size - 1)
-  t.is(wires, 1, 'one wire to the studio, not one per open')
+  t.is(studio.wires(), 1, 'one wire to the studio, not one per open')
   t.is(first.peerCount, 1)
 })
