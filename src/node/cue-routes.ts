@@ -59,6 +59,29 @@ export function recordingsAsked(query: URLSearchParams): string[] | null {
   return asked
 }
 
+/**
+ * One read of every recording's cues or notes (an export), or of those
+ * `?audio=` names (an import's batch): each recording of the union asked,
+ * or with edits (`edited`), in hash order, whose `value` is not null.
+ */
+export async function recordingsRead<T>(
+  query: URLSearchParams,
+  recordings: () => Promise<Set<string>>,
+  edited: () => Promise<Iterable<string>>,
+  value: (audioHash: string) => Promise<T | null>,
+): Promise<Record<string, T>> {
+  const asked = recordingsAsked(query)
+  const inUnion = await recordings()
+  const hashes = asked ?? new Set(await edited())
+  const out: Record<string, T> = {}
+  for (const h of [...hashes].sort()) {
+    if (!inUnion.has(h)) continue
+    const v = await value(h)
+    if (v !== null) out[h] = v
+  }
+  return out
+}
+
 export function cueRoutes({ library, book, sync, union }: CueRoutesOptions): Route[] {
   const recordings = unionRecordings(union)
   const audioHash = recordingChecker(recordings)
@@ -79,16 +102,16 @@ export function cueRoutes({ library, book, sync, union }: CueRoutesOptions): Rou
       methods: ['GET'],
       path: '/api/cues',
       handle: async ({ query, res }) => {
-        const asked = recordingsAsked(query)
-        const inUnion = await recordings()
-        const hashes = asked ?? new Set([...(await library.allCueEdits()).keys(), ...book.editedRecordings('cues')])
-        const out: Record<string, unknown> = {}
-        for (const h of [...hashes].sort()) {
-          if (!inUnion.has(h)) continue
-          const { cues } = await merged(h)
-          if (cues.length) out[h] = cues
-        }
-        sendJson(res, 200, { cues: out })
+        const cues = await recordingsRead(
+          query,
+          recordings,
+          async () => [...(await library.allCueEdits()).keys(), ...book.editedRecordings('cues')],
+          async (h) => {
+            const { cues } = await merged(h)
+            return cues.length ? cues : null
+          },
+        )
+        sendJson(res, 200, { cues })
       },
     },
     {

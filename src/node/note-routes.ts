@@ -7,7 +7,7 @@ import type { LocalLibrary } from '../library/index.ts'
 import { checkNotes, mergeNotes, setNotes, type ManifestBook, type MergedNotes, type NotesChange } from '../manifest/index.ts'
 import { ApiError, readJsonBody, sendJson, type Route } from '../player/index.ts'
 import type { ManifestSync } from './manifest-sync.ts'
-import { recordingsAsked } from './cue-routes.ts'
+import { recordingsRead } from './cue-routes.ts'
 
 export interface NoteRoutesOptions {
   library: LocalLibrary
@@ -36,16 +36,16 @@ export function noteRoutes({ library, book, sync, recording, recordings }: NoteR
       methods: ['GET'],
       path: '/api/notes',
       handle: async ({ query, res }) => {
-        const asked = recordingsAsked(query)
-        const inUnion = await recordings()
-        const hashes = asked ?? new Set([...(await library.allNoteEdits()).keys(), ...book.editedRecordings('notes')])
-        const out: Record<string, unknown> = {}
-        for (const h of [...hashes].sort()) {
-          if (!inUnion.has(h)) continue
-          const { notes } = await merged(h)
-          if (Object.keys(notes).length) out[h] = notes
-        }
-        sendJson(res, 200, { notes: out })
+        const notes = await recordingsRead(
+          query,
+          recordings,
+          async () => [...(await library.allNoteEdits()).keys(), ...book.editedRecordings('notes')],
+          async (h) => {
+            const { notes } = await merged(h)
+            return Object.keys(notes).length ? notes : null
+          },
+        )
+        sendJson(res, 200, { notes })
       },
     },
     {
