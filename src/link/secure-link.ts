@@ -5,6 +5,7 @@
 // proof made for one link is worthless on any other. The answering side's
 // certificate is a throwaway key: it says nothing about the circle to a
 // stranger who dials (docs/decisions/tls-links-with-bound-proofs.md).
+import type { Duplex } from 'node:stream'
 import { connect, createServer, type Server, type TLSSocket } from 'node:tls'
 import { selfSignedCertificate, type TlsCredentials } from './certificate.ts'
 
@@ -62,6 +63,12 @@ export interface LinkServerOptions {
   handshakeTimeoutMs?: number
   /** A link whose TLS handshake failed: host and a one-line reason. */
   onRefused?: (host: string, reason: string) => void
+  /**
+   * Other protocols served on the same port, by ALPN name (src/reach/'s
+   * reflection and relay): a TLS client offering one of them is handed to
+   * its handler instead of `onLink`.
+   */
+  protocols?: Record<string, (socket: TLSSocket) => void>
 }
 
 /**
@@ -76,10 +83,12 @@ export async function createLinkServer(onLink: (socket: TLSSocket) => void, opts
       key: creds.key,
       cert: creds.cert,
       minVersion: 'TLSv1.3',
-      ALPNProtocols: [LINK_ALPN],
+      ALPNProtocols: [LINK_ALPN, ...Object.keys(opts.protocols ?? {})],
       handshakeTimeout: opts.handshakeTimeoutMs ?? LINK_HANDSHAKE_TIMEOUT,
     },
     (socket) => {
+      const other = socket.alpnProtocol ? opts.protocols?.[socket.alpnProtocol] : undefined
+      if (other) return other(socket)
       // A TLS client offering no ALPN at all is not a djcloud device.
       if (socket.alpnProtocol !== LINK_ALPN) {
         opts.onRefused?.(socket.remoteAddress ?? '?', `not a djcloud link: no ${LINK_ALPN} offered`)
@@ -109,17 +118,27 @@ export function linkRtt(socket: TLSSocket): number | undefined {
   return connectTimes.get(socket)
 }
 
-export function dialLink(host: string, port: number, opts: { handshakeTimeoutMs?: number; signal?: AbortSignal } = {}): Promise<TLSSocket> {
+export interface DialLinkOptions {
+  handshakeTimeoutMs?: number
+  signal?: AbortSignal
+  /** Run the TLS handshake over this stream instead of a new TCP connection (a punched socket, a relay circuit). */
+  socket?: Duplex
+  /** The local port to dial from (a hole punch's reflection). */
+  localPort?: number
+  /** The protocol asked for (default LINK_ALPN). */
+  alpn?: string
+}
+
+export function dialLink(host: string, port: number, opts: DialLinkOptions = {}): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     const started = performance.now()
     const socket = connect({
-      host,
-      port,
+      ...(opts.socket ? { socket: opts.socket } : { host, port, ...(opts.localPort ? { localPort: opts.localPort } : {}) }),
       // The answering side's certificate is a throwaway key: who it is, is
       // proved inside the link by dj_auth over channelBinding().
       rejectUnauthorized: false,
       minVersion: 'TLSv1.3',
-      ALPNProtocols: [LINK_ALPN],
+      ALPNProtocols: [opts.alpn ?? LINK_ALPN],
     })
     const fail = (err: Error & { code?: string }) => {
       cleanup()

@@ -46,7 +46,19 @@ export interface DeviceLink {
   host: string
   /** The port the device listens on for peers (told in its hello). */
   peerPort?: number
+  /** How the link runs: straight between the two, through a punched hole, or through a relay device (docs/reach.md). */
+  path: LinkPath
+  /** The device (hex) that brokered the punch or relays the link. */
+  via?: string
+  /** The link's round trip in ms, from a ping right after the hello (undefined until it came back). */
+  rttMs?: number
+  /** This device's address as the other end sees it (its hello), when it said. */
+  seen?: string
+  /** Whether the other end relays links between own devices (its hello). */
+  relays?: boolean
 }
+
+export type LinkPath = 'direct' | 'punched' | 'relayed'
 
 /** A device saying it published a new version of a manifest. */
 export interface ManifestNotice {
@@ -129,6 +141,8 @@ export interface DeviceChannelOptions {
   maxBlobBytes?: number
   /** ms a device we dialled has to send its hello before `ready` gives up (default HELLO_TIMEOUT). */
   helloTimeoutMs?: number
+  /** More hello fields (this device relays; the address it sees the link at); older devices ignore them. */
+  hello?: (link: DeviceLink) => Record<string, string | number>
 }
 
 /** ms for a dialled device's hello: it is sent right after the handshake, so this is generous. */
@@ -196,12 +210,14 @@ export class DeviceChannel extends EventEmitter<Events> {
     })
   }
 
-  add(session: PeerSession): DeviceLink {
+  /** Takes an authenticated session in; `path` says how it runs when it is not a direct connection. */
+  add(session: PeerSession, path: { path: LinkPath; via?: string } = { path: 'direct' }): DeviceLink {
     const link: DeviceLink = {
       session,
       name: session.peer.certificate.name,
       device: Buffer.from(session.peer.certificate.device).toString('hex'),
       host: session.remote.host,
+      ...path,
     }
     const { wire } = session
     let pending = 0
@@ -217,6 +233,8 @@ export class DeviceChannel extends EventEmitter<Events> {
       try {
         if (t === 'hello') {
           link.peerPort = asInt(m.port, 'port')
+          if (m.seen !== undefined) link.seen = asString(m.seen, 'seen', 64)
+          link.relays = m.relay === 1
           if (!this.links.has(link)) {
             this.links.add(link)
             this.emit('link', link)
@@ -298,6 +316,11 @@ export class DeviceChannel extends EventEmitter<Events> {
           if (m.name !== undefined) notice.name = asString(m.name, 'name', 256)
           if (m.sha !== undefined) notice.sha256 = Buffer.from(asBytes(m.sha, 'sha', 32)).toString('hex')
           this.emit('notice', link, notice)
+        } else if (t === 'pi') {
+          wire.extended(LOOKUP_EXTENSION, encode({ t: 'po', s: asInt(m.s, 's') }))
+        } else if (t === 'po') {
+          const sent = asInt(m.s, 's')
+          if (sent === pingSent) link.rttMs = Math.max(0, performance.now() - pingAt)
         } else if (t === 'd') {
           const sink = this.pushSinks.get(asInt(m.id, 'id'))
           const data = asBytes(m.b, 'b')
@@ -323,7 +346,11 @@ export class DeviceChannel extends EventEmitter<Events> {
       for (const w of this.waiting.values()) if (w.expect.delete(link)) w.done()
       this.emit('link-gone', link)
     })
-    wire.extended(LOOKUP_EXTENSION, encode({ t: 'hello', port: this.opts.peerPort() }))
+    wire.extended(LOOKUP_EXTENSION, encode({ t: 'hello', port: this.opts.peerPort(), ...this.opts.hello?.(link) }))
+    // One ping with the hello: the link's round trip, whichever side dialled and whatever the path.
+    const pingSent = this.nextId++
+    const pingAt = performance.now()
+    wire.extended(LOOKUP_EXTENSION, encode({ t: 'pi', s: pingSent }))
     wire.resume()
     return link
   }

@@ -9,6 +9,8 @@ export type SwarmErrorCode =
   | 'ERR_CACHE_BUDGET'
   /** A dialled address is this device's own (a tracker or the DHT lists us too). */
   | 'ERR_SELF'
+  | 'ERR_UNREACHABLE'
+  | 'ERR_NOT_LINKED'
 
 export class SwarmError extends Error {
   override name = 'SwarmError'

@@ -13,7 +13,10 @@ import { decodeCertificate, friendDerived, type FriendRevoked, type Roster } fro
 import { logger, type Logger } from '../log/index.ts'
 import { authenticate, type Admission, type PeerSession } from './protocol/session.ts'
 import type { LocalCredentials } from './protocol/auth.ts'
-import { DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION, type DeviceLink, type Holder, type PushAsk, type PushedBlock } from './device-channel.ts'
+import { DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION, type DeviceLink, type Holder, type LinkPath, type PushAsk, type PushedBlock } from './device-channel.ts'
+import { Paths } from './paths.ts'
+import { REFLECT_ALPN, RELAY_ALPN, serveReflection } from '../reach/index.ts'
+import type { Duplex } from 'node:stream'
 import { Torrent } from './torrent.ts'
 import { CompleteFile, PartialFile, cachePaths } from './piece-file.ts'
 import { encodeInfoDict, metaFromForeignInfoDict, metaFromInfoDict, type TorrentMeta } from './torrent-meta.ts'
@@ -62,6 +65,16 @@ export interface SwarmOptions {
   startupLinkWaitMs?: number
   /** Bytes this device pushes for another's reader with its lookup answer (default PUSH_BYTES). */
   pushBytes?: number
+  /** Relay links between own devices that cannot reach each other (docs/reach.md); default off. */
+  relay?: boolean
+  /** With `relay`: bytes a day relayed for each friend's devices (default 0: friends get no relay). */
+  relayFriendBytes?: number
+  /** ms a hole punch keeps trying (default PUNCH_TIMEOUT). */
+  punchTimeoutMs?: number
+  /** Try hole punches before relays (default true; tests of relays turn it off). */
+  punch?: boolean
+  /** Sees every chunk this device relays (tests: a relay must see only ciphertext). */
+  relayTap?: (chunk: Buffer) => void
 }
 
 export const STARTUP_LINK_WAIT = 10_000 // ms
@@ -178,7 +191,11 @@ export class Swarm extends EventEmitter<Events> {
   /** Fetched tracks: budget, LRU eviction, pins. Open once start() resolved. */
   readonly cache: TrackCache
   private readonly bans = new BanList()
-  private readonly sockets = new Set<Socket>()
+  /** Punches and relay circuits: reaching own devices that cannot be dialled. */
+  readonly paths: Paths
+  /** Devices a punch or relay circuit is expected from (adopt), and how it runs. */
+  private readonly expected = new Map<string, { path: LinkPath; via: string }>()
+  private readonly sockets = new Set<Duplex>()
   private closed = false
   private parkTimer: NodeJS.Timeout | undefined
   private parking = false
@@ -206,6 +223,22 @@ export class Swarm extends EventEmitter<Events> {
       push: (sha, _link, ask) => this.pushFor(sha, ask),
       blob: opts.blob,
       helloTimeoutMs,
+      hello: (link) => this.paths.hello(link),
+    })
+    this.paths = new Paths({
+      self: this.self,
+      credentials: opts.credentials,
+      roster: opts.roster,
+      friendRevoked: opts.friendRevoked,
+      devices: this.devices,
+      adopt: (sock, from, path, via) => this.adopt(sock, from, path, via),
+      relay: opts.relay,
+      relayFriendBytes: opts.relayFriendBytes,
+      punchTimeoutMs: opts.punchTimeoutMs,
+      punch: opts.punch,
+      tap: opts.relayTap,
+      handshakeTimeoutMs: opts.handshakeTimeoutMs,
+      log: this.log,
     })
     const friendOf = (link: DeviceLink) => Buffer.from(link.session.peer.certificate.owner).toString('hex')
     const roster = (id: string) => {
@@ -248,6 +281,7 @@ export class Swarm extends EventEmitter<Events> {
     const server = await createLinkServer((sock) => this.onIncoming(sock), {
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
       onRefused: (host, reason) => this.refused(host, reason),
+      protocols: { [REFLECT_ALPN]: serveReflection, [RELAY_ALPN]: (sock) => this.paths.relayServer.handle(sock) },
     })
     server.on('connection', (sock: Socket) => this.onConnection(sock))
     server.on('error', (err) => this.emit('warning', err))
@@ -385,7 +419,9 @@ export class Swarm extends EventEmitter<Events> {
       devices.delete(link.device)
       if (devices.size === 0 && this.wired.get(ih) === devices) this.wired.delete(ih)
     }
-    const dial = this.dial(link.host, link.peerPort, infoHash, allow)
+    const dial = link.path === 'direct' || !link.via
+      ? this.dial(link.host, link.peerPort, infoHash, allow)
+      : this.over(this.paths.open(link.device, link.path, link.via), infoHash, allow)
     dial.then((s) => s.wire.once('close', gone), gone)
     return dial
   }
@@ -405,7 +441,7 @@ export class Swarm extends EventEmitter<Events> {
 
   // ---- connections -------------------------------------------------------
 
-  private track(sock: Socket): void {
+  private track(sock: Duplex): void {
     this.sockets.add(sock)
     sock.on('close', () => this.sockets.delete(sock))
     sock.on('error', () => {})
@@ -465,7 +501,10 @@ export class Swarm extends EventEmitter<Events> {
   private onSession(s: PeerSession): void {
     if (this.closed) return void s.wire.destroy()
     if (s.infoHash.equals(this.channel)) {
-      this.devices.add(s)
+      const device = Buffer.from(s.peer.certificate.device).toString('hex')
+      const e = this.expected.get(device)
+      this.expected.delete(device)
+      this.devices.add(s, e)
       return
     }
     if (s.peer.kind === 'friend' && this.opts.sharing?.channelFor(s.infoHash.toString('hex'))) {
@@ -493,16 +532,44 @@ export class Swarm extends EventEmitter<Events> {
    * there), so the device there proves itself first and gets our certificate
    * only if it is whom `allow` expects.
    */
-  private async dial(host: string, port: number, infoHash: Buffer, allow?: (p: VerifiedPeer) => boolean, trustAnyOwner = false, proveSecond = false): Promise<PeerSession> {
-    const sock = await dialLink(host, port, { handshakeTimeoutMs: this.opts.handshakeTimeoutMs })
+  private dial(host: string, port: number, infoHash: Buffer, allow?: (p: VerifiedPeer) => boolean, trustAnyOwner = false, proveSecond = false): Promise<PeerSession> {
+    return this.over(dialLink(host, port, { handshakeTimeoutMs: this.opts.handshakeTimeoutMs }), infoHash, allow, trustAnyOwner, proveSecond, { host, port })
+  }
+
+  /** Authenticates a link this side opened (dialled, punched or through a relay) for `infoHash`. */
+  private async over(link: Promise<TLSSocket>, infoHash: Buffer, allow?: (p: VerifiedPeer) => boolean, trustAnyOwner = false, proveSecond = false, remote?: { host: string; port: number }): Promise<PeerSession> {
+    const sock = await link
     if (this.closed) {
       sock.destroy()
       throw new SwarmError('ERR_NOT_RUNNING', 'the swarm is closed')
     }
     this.track(sock)
     return authenticate(sock, {
-      credentials: this.opts.credentials, roster: this.opts.roster, friendRevoked: this.opts.friendRevoked, extensions: EXTENSIONS, infoHash, remote: { host, port }, allow, trustAnyOwner, proveSecond,
+      credentials: this.opts.credentials, roster: this.opts.roster, friendRevoked: this.opts.friendRevoked, extensions: EXTENSIONS, infoHash, remote, allow, trustAnyOwner, proveSecond,
     })
+  }
+
+  /**
+   * A socket that reached this device by a punch or a relay circuit: the link
+   * server takes it as if it had accepted it (TLS, then dj_auth decide), and
+   * a device link from `from` that comes over it runs on that path.
+   */
+  private adopt(sock: Duplex, from: string, path: LinkPath, via: string): void {
+    if (this.closed || !this.server) return void sock.destroy()
+    this.expected.set(from, { path, via })
+    this.server.emit('connection', sock)
+  }
+
+  /**
+   * Links own device `device` that cannot be dialled: a hole punch brokered
+   * by a linked device, else a relay circuit (Paths.connect). Rejects with
+   * ERR_UNREACHABLE and one line saying what each way found.
+   */
+  async reachDevice(device: string): Promise<DeviceLink> {
+    const { socket, path, via } = await this.paths.connect(device)
+    const s = await this.over(Promise.resolve(socket), this.channel, (p) => p.kind === 'own' && Buffer.from(p.certificate.device).toString('hex') === device)
+    const link = this.devices.add(s, { path, via })
+    return this.devices.ready(link)
   }
 
   /**
@@ -961,6 +1028,7 @@ export class Swarm extends EventEmitter<Events> {
     this.devices.close()
     this.friends.close()
     this.holders.close()
+    this.paths.close()
     await Promise.all((await this.torrents.all()).map((t) => t.close()))
     for (const s of this.sockets) s.destroy()
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()))

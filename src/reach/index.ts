@@ -1,0 +1,5 @@
+export { reflect, serveReflection, REFLECT_ALPN } from './reflect.ts'
+export type { Address } from './reflect.ts'
+export { simultaneousOpen, freePort, PunchError, PUNCH_TIMEOUT } from './punch.ts'
+export { RelayServer, RelayError, openCircuit, acceptCircuit, RELAY_ALPN, RELAY_ACCEPT_TIMEOUT } from './relay.ts'
+export type { RelayPeer, RelayProver, RelayServerOptions, RelayStats } from './relay.ts'
