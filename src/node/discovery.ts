@@ -12,6 +12,13 @@ import type { DhtNode } from '../manifest/index.ts'
 
 export const ANNOUNCE_INTERVAL = 60_000 // ms
 export const REDIAL_INTERVAL = 3_000 // ms: known addresses not connected are dialled again
+/** ms an own device stays unlinked before this one reaches for it through a linked device (a punch, else a relay). */
+export const REACH_AFTER = 4_000
+/** ms after a failed reach before the next; doubled each time up to REACH_RETRY_MAX. */
+export const REACH_RETRY = 15_000
+const REACH_RETRY_MAX = 5 * 60_000
+/** ms between tries to punch through to a device linked only through a relay (a direct link replaces it). */
+export const UPGRADE_INTERVAL = 60_000
 const MAX_REMEMBERED = 64
 const MAX_KNOWN = 256 // addresses learned from trackers: peer-controlled, capped
 
@@ -42,7 +49,20 @@ export interface DiscoveryOptions {
   redialMs?: number
   /** ms between announces (default ANNOUNCE_INTERVAL). */
   announceMs?: number
+  /** ms an own device stays unlinked before a punch or relay is tried (default REACH_AFTER; the device with the higher key waits three times as long, so the two rarely both try). */
+  reachAfterMs?: number
+  /** ms after a failed reach before the next (default REACH_RETRY, doubling). */
+  reachRetryMs?: number
+  /** ms between tries to replace a relayed link by a punched one (default UPGRADE_INTERVAL). */
+  upgradeMs?: number
   onWarning?: (err: Error) => void
+}
+
+/** An own device this one could not reach, and why (shown by `djcloud devices`). */
+export interface Unreachable {
+  reason: string
+  /** ms since the epoch of the last try. */
+  at: number
 }
 
 const key = (a: Address) => `${a.host}:${a.port}`
@@ -58,6 +78,12 @@ export class Discovery {
   private remembered: Address[] = []
   private stopped = false
   private readonly file: string
+  /** Own devices being reached through a linked device, and when each may be tried next. */
+  private readonly reaching = new Set<string>()
+  private readonly nextReach = new Map<string, { at: number; wait: number }>()
+  /** Own devices that could not be reached, with the last reason. */
+  readonly unreachable = new Map<string, Unreachable>()
+  private startedAt = 0
 
   constructor(private readonly opts: DiscoveryOptions) {
     this.file = join(opts.home, 'peers.json')
@@ -81,8 +107,10 @@ export class Discovery {
     this.timer.unref()
     // A dial that failed (a device restarting, a busy machine) is tried again soon,
     // not only at the next announce.
+    this.startedAt = performance.now()
     this.redial = setInterval(() => {
       for (const a of this.known.values()) this.dial(a)
+      this.reachUnlinked()
     }, this.opts.redialMs ?? REDIAL_INTERVAL)
     this.redial.unref()
   }
@@ -145,6 +173,66 @@ export class Discovery {
       (err: { code?: string }) => {
         this.dialing.delete(key(a))
         if (err.code === 'ERR_SELF') this.selves.add(key(a)) // not dialled again
+      },
+    )
+  }
+
+  /**
+   * Own devices on the roster not linked for a while are reached through a
+   * linked device (Swarm.reachDevice: a punch, else a relay): behind NATs no
+   * address of theirs answers a dial. A device linked only through a relay
+   * is tried for a punch now and then; a punched link replaces the relayed one.
+   */
+  private reachUnlinked(): void {
+    if (this.stopped) return
+    const now = performance.now()
+    const roster = this.opts.roster()
+    const revoked = new Set(roster.revoked.map((k) => Buffer.from(k).toString('hex')))
+    const online = this.opts.swarm.devices.online()
+    const after = this.opts.reachAfterMs ?? REACH_AFTER
+    for (const cert of roster.devices) {
+      const device = Buffer.from(cert.device).toString('hex')
+      if (device === this.opts.self || revoked.has(device) || this.reaching.has(device)) continue
+      const links = online.filter((l) => l.device === device)
+      const relayedOnly = links.length > 0 && links.every((l) => l.path === 'relayed')
+      if (links.length > 0 && !relayedOnly) {
+        this.unreachable.delete(device)
+        this.nextReach.delete(device)
+        continue
+      }
+      const next = this.nextReach.get(device)
+      const first = this.startedAt + (device > this.opts.self ? after : 3 * after)
+      if (now < (next?.at ?? first)) continue
+      this.reach(device, cert.name, relayedOnly, next?.wait)
+    }
+  }
+
+  private reach(device: string, name: string, upgrade: boolean, lastWait?: number): void {
+    this.reaching.add(device)
+    const retry = this.opts.reachRetryMs ?? REACH_RETRY
+    this.opts.swarm.reachDevice(device, { relay: !upgrade }).then(
+      (link) => {
+        this.reaching.delete(device)
+        this.unreachable.delete(device)
+        if (link.path === 'relayed') {
+          this.nextReach.set(device, { at: performance.now() + (this.opts.upgradeMs ?? UPGRADE_INTERVAL), wait: retry })
+          return
+        }
+        this.nextReach.delete(device)
+        // A punched link replaces the relayed one: its wires end, the next ones go direct.
+        for (const l of this.opts.swarm.devices.online()) if (l.device === device && l.path === 'relayed') l.session.wire.destroy()
+      },
+      (err: Error) => {
+        this.reaching.delete(device)
+        if (this.opts.swarm.devices.online().some((l) => l.device === device)) {
+          // Linked meanwhile (it dialled us, or it is relayed and the upgrade failed): try again later.
+          this.nextReach.set(device, { at: performance.now() + (this.opts.upgradeMs ?? UPGRADE_INTERVAL), wait: retry })
+          return
+        }
+        const wait = Math.min(REACH_RETRY_MAX, lastWait ? lastWait * 2 : retry)
+        this.nextReach.set(device, { at: performance.now() + wait, wait })
+        this.unreachable.set(device, { reason: `${name}: ${err.message}`, at: Date.now() })
+        this.opts.onWarning?.(Object.assign(new Error(`cannot reach ${name}: ${err.message}`), { code: 'ERR_UNREACHABLE' }))
       },
     )
   }

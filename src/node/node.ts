@@ -11,7 +11,7 @@ import { ApiError, createApiServer, firstTrackSource, LocalFileTrackSource, load
 import type { ApiCall } from '../djimport/index.ts'
 import { createAdmissionTracker, loadOrCreateTrackerToken, type AdmissionTracker } from '../../tracker/index.ts'
 import { homePaths } from '../home.ts'
-import { Discovery, ANNOUNCE_INTERVAL, REDIAL_INTERVAL, type Address } from './discovery.ts'
+import { Discovery, ANNOUNCE_INTERVAL, REDIAL_INTERVAL, REACH_AFTER, REACH_RETRY, UPGRADE_INTERVAL, type Address } from './discovery.ts'
 import { nodeRoutes } from './routes.ts'
 import { playlistRoutes } from './playlist-routes.ts'
 import { cueRoutes, recordingChecker, unionRecordings } from './cue-routes.ts'
@@ -67,6 +67,10 @@ export interface NodeOptions {
   uiDir?: string | null
   /** Put the API token in the page served to browsers on this machine (default true); see ApiServerOptions.pageToken. */
   pageToken?: boolean
+  /** Relay links between own devices that cannot reach each other (default: on an admin device; docs/reach.md). */
+  relay?: boolean
+  /** Bytes a day relayed for each friend's devices when relaying (default 0: friends get no relay). */
+  relayFriendBytes?: number
   onWarning?: (err: Error) => void
 }
 
@@ -111,6 +115,12 @@ export interface NodeTimings {
   friendRosterReput: number
   /** ms a finished stream stays listed at /api/streams. */
   streamLinger: number
+  /** ms an own device stays unlinked before it is reached through a linked device (a punch, else a relay). */
+  reachAfter: number
+  /** ms after a failed reach before the next (doubling). */
+  reachRetry: number
+  /** ms between tries to replace a relayed link by a punched one. */
+  reachUpgrade: number
 }
 
 export const DEFAULT_TIMINGS: NodeTimings = {
@@ -134,6 +144,9 @@ export const DEFAULT_TIMINGS: NodeTimings = {
   manifestReputJitter: MANIFEST_REPUT_JITTER,
   friendRosterReput: FRIEND_ROSTER_REPUT,
   streamLinger: LINGER,
+  reachAfter: REACH_AFTER,
+  reachRetry: REACH_RETRY,
+  reachUpgrade: UPGRADE_INTERVAL,
 }
 
 /** The node's parts, filled in as their services start (js-libp2p's components). */
@@ -328,6 +341,8 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         blob: (blobId) => p.store.getBlob(blobId),
         sharing: p.sharing,
         backups: p.backups,
+        relay: opts.relay ?? !!id().owner,
+        relayFriendBytes: opts.relayFriendBytes,
       })
       p.swarm.on('warning', warn)
       p.friendRosters.on('changed', () => {
@@ -349,6 +364,9 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         peers: opts.peers,
         redialMs: t.redial,
         announceMs: t.announce,
+        reachAfterMs: t.reachAfter,
+        reachRetryMs: t.reachRetry,
+        upgradeMs: t.reachUpgrade,
         onWarning: warn,
       })
       p.sync = new ManifestSync({
@@ -446,6 +464,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         ...(opts.peerHost ? { pairListen: opts.peerHost } : {}),
         onPaired: async () => node()?.reloadRoster(),
         streamLingerMs: t.streamLinger,
+        unreachable: () => p.discovery.unreachable,
       })
     }, () => p.ui?.stop()),
 

@@ -8,7 +8,7 @@ import { formatId, IdentityError, shortId, startPairingHost, type PairingHost } 
 import type { LocalLibrary, ListOptions } from '../library/index.ts'
 import { listUnion, type ManifestBook, type UnionEntry } from '../manifest/index.ts'
 import { ApiError, queryParams, readJsonBody, sendJson, SHA256_HEX, type Route } from '../player/index.ts'
-import type { Swarm } from '../swarm/index.ts'
+import type { DeviceLink, Swarm } from '../swarm/index.ts'
 import { qrSvg } from './qr-svg.ts'
 import { StreamMonitor } from './stream-monitor.ts'
 
@@ -26,6 +26,8 @@ export interface UiRoutesOptions {
   onPaired: () => Promise<void>
   /** ms a finished stream stays listed at /api/streams (default LINGER). */
   streamLingerMs?: number
+  /** Own devices that could not be reached, and why (Discovery.unreachable). */
+  unreachable?: () => ReadonlyMap<string, { reason: string; at: number }>
   onWarning?: (err: Error) => void
 }
 
@@ -118,17 +120,27 @@ export class UiRoutes {
     const self = hex(id.device.publicKey)
     const union = await this.opts.union()
     const held = this.heldBy(union)
-    const links = new Map(this.opts.swarm.devices.online().map((l) => [l.device, l]))
+    const links = new Map<string, DeviceLink>()
+    // A device linked twice (a relayed link being replaced by a punched one): the better path shows.
+    for (const l of this.opts.swarm.devices.online()) if (!links.has(l.device) || l.path !== 'relayed') links.set(l.device, l)
+    const nameOf = (key: string | undefined) => (key ? links.get(key)?.name ?? shortId(Buffer.from(key, 'hex')) : undefined)
+    const unreachable = this.opts.unreachable?.()
     const revoked = new Set(id.roster.revoked.map(hex))
-    const device = (key: string, name: string, role: string | null) => ({
-      device: key,
-      name,
-      role,
-      online: key === self || links.has(key),
-      self: key === self,
-      revoked: revoked.has(key),
-      tracks: held.get(key) ?? 0,
-    })
+    const device = (key: string, name: string, role: string | null) => {
+      const l = links.get(key)
+      return {
+        device: key,
+        name,
+        role,
+        online: key === self || !!l,
+        self: key === self,
+        revoked: revoked.has(key),
+        tracks: held.get(key) ?? 0,
+        // How the link runs (docs/reach.md) and its round trip; why it is missing when a reach failed.
+        link: l ? { path: l.path, via: nameOf(l.via), rttMs: l.rttMs === undefined ? null : Math.round(l.rttMs * 10) / 10, address: `${l.host}:${l.peerPort ?? 0}` } : null,
+        unreachable: !l && key !== self ? unreachable?.get(key)?.reason ?? null : null,
+      }
+    }
     const devices = id.roster.devices.map((c) => device(hex(c.device), c.name, c.role))
     const listed = new Set(devices.map((d) => d.device))
     // Own devices that paired after this roster was made: their certificates are the owner's (checked on the wire).

@@ -2,7 +2,7 @@ export { Swarm, SwarmError, shareChannelInfoHash, backupChannelInfoHash, MAX_BAC
 export type { SwarmOptions, SwarmSharing, SwarmBackups } from './swarm.ts'
 export { Torrent, type TorrentOptions } from './torrent.ts'
 export { DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION, CommandError, MAX_COMMAND_BODY, COMMAND_TIMEOUT } from './device-channel.ts'
-export type { DeviceLink, Holder, ManifestNotice, CommandHandler, CommandAnswer } from './device-channel.ts'
+export type { DeviceLink, LinkPath, Holder, ManifestNotice, CommandHandler, CommandAnswer } from './device-channel.ts'
 export { metaFromTrack, metaFromInfoDict, metaFromForeignInfoDict, encodeInfoDict, pieceSize, BLOCK } from './torrent-meta.ts'
 export type { TorrentMeta } from './torrent-meta.ts'
 export { CompleteFile, PartialFile, cachePaths, PieceFileError } from './piece-file.ts'

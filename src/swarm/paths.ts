@@ -97,7 +97,7 @@ export class Paths {
    * brokered by each linked device in turn, then a circuit through each
    * linked relay. Rejects with one line naming what each way found.
    */
-  async connect(device: string): Promise<{ socket: TLSSocket; path: LinkPath; via: string }> {
+  async connect(device: string, opts: { relay?: boolean } = {}): Promise<{ socket: TLSSocket; path: LinkPath; via: string }> {
     const brokers = this.opts.devices.online().filter((l) => l.device !== device && l.path === 'direct' && l.peerPort !== undefined)
     if (brokers.length === 0) throw new ReachError('ERR_UNREACHABLE', 'no linked device can broker a punch or relay (none is linked)')
     const found: string[] = []
@@ -110,6 +110,7 @@ export class Paths {
         break // one broker's answer says what the NATs do; another would find the same
       }
     }
+    if (opts.relay === false) throw new ReachError('ERR_UNREACHABLE', found.join('; '))
     const relays = brokers.filter((l) => l.relays)
     if (relays.length === 0) found.push('and no linked device relays (serve --relay)')
     for (const via of relays) {

@@ -565,8 +565,8 @@ export class Swarm extends EventEmitter<Events> {
    * by a linked device, else a relay circuit (Paths.connect). Rejects with
    * ERR_UNREACHABLE and one line saying what each way found.
    */
-  async reachDevice(device: string): Promise<DeviceLink> {
-    const { socket, path, via } = await this.paths.connect(device)
+  async reachDevice(device: string, opts: { relay?: boolean } = {}): Promise<DeviceLink> {
+    const { socket, path, via } = await this.paths.connect(device, opts)
     const s = await this.over(Promise.resolve(socket), this.channel, (p) => p.kind === 'own' && Buffer.from(p.certificate.device).toString('hex') === device)
     const link = this.devices.add(s, { path, via })
     return this.devices.ready(link)

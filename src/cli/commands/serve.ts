@@ -2,6 +2,7 @@ import { resolveHome } from '../../home.ts'
 import { DEFAULT_PORTS, DEFAULT_TIMINGS, runningNode, startNode, type Address, type NodeTimings } from '../../node/index.ts'
 import { UsageError, type Command } from '../command.ts'
 import { parseHostPort } from '../../manifest/index.ts'
+import { parseSize } from './cache.ts'
 
 function port(v: unknown, flag: string): number | undefined {
   if (v === undefined) return undefined
@@ -39,6 +40,9 @@ export const serveCommand: Command = {
     'no-dht': { type: 'boolean', description: 'run no DHT node (manifests then travel only between linked devices)' },
     'no-analyze': { type: 'boolean', description: 'do not analyse new tracks in the background (djcloud analyze still works)' },
     'peer-host': { type: 'string', value: 'ADDR', description: 'address for the peer port (default all interfaces)' },
+    relay: { type: 'boolean', description: 'relay links between own devices that cannot reach each other (default on an admin device)' },
+    'no-relay': { type: 'boolean', description: 'relay nothing, also on an admin device' },
+    'relay-friends': { type: 'string', value: 'SIZE', description: 'with relaying on: relay up to SIZE a day (e.g. 2GB) for each friend\'s devices reaching this circle (default none)' },
     json: { type: 'boolean', description: 'print the node\'s addresses as one JSON line' },
     'no-page-token': { type: 'boolean', description: 'never put the API token in the web page, also for browsers on this machine (a machine other people use): every browser asks for it once' },
   },
@@ -64,6 +68,8 @@ export const serveCommand: Command = {
       }),
       dht: values['no-dht'] ? false : { port: port(values['dht-port'], '--dht-port') },
       analyze: values['no-analyze'] !== true,
+      relay: values.relay === true ? true : values['no-relay'] === true ? false : undefined,
+      relayFriendBytes: values['relay-friends'] === undefined ? undefined : parseSize(values['relay-friends'] as string),
       pageToken: values['no-page-token'] !== true,
       tracker: values['no-tracker']
         ? false

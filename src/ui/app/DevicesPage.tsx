@@ -7,7 +7,18 @@ import type { Notify } from './types.ts'
 interface Circle {
   owner: string
   self: string
-  devices: Array<{ device: string; name: string; role: string; online: boolean; self: boolean; revoked: boolean; tracks: number }>
+  devices: Array<{
+    device: string
+    name: string
+    role: string
+    online: boolean
+    self: boolean
+    revoked: boolean
+    tracks: number
+    /** How the link runs (direct, punched through NATs, or through a relay device) and its round trip. */
+    link: { path: 'direct' | 'punched' | 'relayed'; via?: string; rttMs: number | null } | null
+    unreachable: string | null
+  }>
   friends: Array<{ owner: string; name: string; devicesOnline: number }>
 }
 
@@ -64,6 +75,14 @@ export function DevicesPage({ notify }: { notify: Notify }) {
             {d.self && <i className="here">this device</i>}
             <span className="dim">{d.role}</span>
             <span>{d.revoked ? 'revoked' : d.online ? 'online' : 'offline'}</span>
+            {d.link && (
+              <span className="dim" data-testid="device-path" title="How this device is linked">
+                {d.link.path}
+                {d.link.via ? ` via ${d.link.via}` : ''}
+                {d.link.rttMs !== null ? ` · ${d.link.rttMs} ms` : ''}
+              </span>
+            )}
+            {d.unreachable && <span className="dim" data-testid="device-unreachable">{d.unreachable}</span>}
             <span className="dim">{d.tracks} tracks</span>
           </li>
         ))}
