@@ -223,12 +223,14 @@ if (unavailable) {
     t.like(await tryConnect(lab, 'a1', wan, LISTEN, 5_000), { ok: true, got: 'hello' })
   })
 
-  test.serial('bad NAT options are refused before anything is made', async (t) => {
+  test.serial('bad NAT options are refused, and a NAT lab whose build fails leaves nothing', async (t) => {
     const before = await rootState()
     await t.throwsAsync(createLab({ rttMs: 10, hosts: [{ name: 'h', behind: 'nope' }] }), { message: /behind "nope", which is no NAT/ })
     await t.throwsAsync(createLab({ rttMs: 10, hosts: [{ name: 'h', behind: 'n', uplinkMbit: 5 }], nats: [{ name: 'n', kind: 'cone' }] }), { message: /uplink cap goes on the NAT/ })
     await t.throwsAsync(createLab({ rttMs: 10, hosts: [{ name: 'n' }], nats: [{ name: 'n', kind: 'cone' }] }), { message: /names must differ/ })
     await t.throwsAsync(createLab({ rttMs: 10, hosts: [{ name: 'h' }], nats: [{ name: 'n', kind: 'full' as 'cone' }] }), { message: /kind must be cone or symmetric/ })
+    // Refused while being built (the NAT's cap, after its namespaces and links exist): all of it removed.
+    await t.throwsAsync(createLab({ rttMs: 10, hosts: [{ name: 'h', behind: 'n' }], nats: [{ name: 'n', kind: 'cone', uplinkMbit: 0 }] }), { message: /bad uplink 0/ })
     t.deepEqual(await rootState(), before)
   })
 
