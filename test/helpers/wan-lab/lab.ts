@@ -369,7 +369,10 @@ class WanLab implements Lab {
     const child = host ? host.spawn('tcpdump', args) : this.spawnIn(nat!.ns, 'tcpdump', args)
     let err = ''
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`tcpdump in ${name} did not start within ${CAPTURE_READY} ms: ${err}`)), CAPTURE_READY)
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL')
+        reject(new Error(`tcpdump in ${name} did not start within ${CAPTURE_READY} ms: ${err}`))
+      }, CAPTURE_READY)
       child.stderr!.setEncoding('utf8').on('data', (d: string) => {
         err = (err + d).slice(-4096)
         if (err.includes('listening on')) {
