@@ -5,7 +5,7 @@
 import { accessSync, constants } from 'node:fs'
 import { delimiter, join } from 'node:path'
 
-const TOOLS = ['ip', 'tc', 'iptables', 'ethtool', 'gcc'] as const
+const TOOLS = ['ip', 'tc', 'iptables', 'ethtool', 'gcc', 'tcpdump'] as const
 const HEADER = '/usr/include/libnetfilter_queue/libnetfilter_queue.h' // Debian libnetfilter-queue-dev
 
 function onPath(tool: string): boolean {
@@ -25,7 +25,7 @@ export function labUnavailable(): string | null {
   if (process.platform !== 'linux') return 'the WAN lab needs Linux network namespaces'
   if (process.getuid?.() !== 0) return 'the WAN lab needs root (network namespaces, tc, iptables)'
   const missing = TOOLS.filter((t) => !onPath(t))
-  if (missing.length) return `the WAN lab needs ${missing.join(', ')} (Debian iproute2, iptables, ethtool, gcc)`
+  if (missing.length) return `the WAN lab needs ${missing.join(', ')} (Debian iproute2, iptables, ethtool, gcc, tcpdump)`
   try {
     accessSync(HEADER, constants.R_OK)
   } catch {
