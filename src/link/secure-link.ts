@@ -6,6 +6,7 @@
 // certificate is a throwaway key: it says nothing about the circle to a
 // stranger who dials (docs/decisions/tls-links-with-bound-proofs.md).
 import { connect, createServer, type Server, type TLSSocket } from 'node:tls'
+import type { Socket } from 'node:net'
 import { selfSignedCertificate, type TlsCredentials } from './certificate.ts'
 
 /**
@@ -62,6 +63,12 @@ export interface LinkServerOptions {
   handshakeTimeoutMs?: number
   /** A link whose TLS handshake failed: host and a one-line reason. */
   onRefused?: (host: string, reason: string) => void
+  /**
+   * Decides on each TCP connection before TLS takes it: false closes it
+   * with no TLS byte sent, and it is not reported to `onRefused` (it
+   * failed nothing: this side turned it away).
+   */
+  admit?: (socket: Socket) => boolean
 }
 
 /**
@@ -88,6 +95,18 @@ export async function createLinkServer(onLink: (socket: TLSSocket) => void, opts
       onLink(socket)
     },
   )
+  const admit = opts.admit
+  if (admit) {
+    // tls.Server wraps every socket in its own 'connection' listeners; they
+    // run only for sockets admitted, so a refused one never becomes a TLS
+    // socket (whose close would be reported as a failed handshake).
+    const tlsTakes = server.listeners('connection') as Array<(this: Server, s: Socket) => void>
+    server.removeAllListeners('connection')
+    server.on('connection', (socket: Socket) => {
+      if (!admit(socket)) return void socket.destroy()
+      for (const take of tlsTakes) take.call(server, socket)
+    })
+  }
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
     opts.onRefused?.(socket.remoteAddress ?? '?', linkFailure(err))
     socket.destroy()

@@ -258,8 +258,8 @@ export class Swarm extends EventEmitter<Events> {
     const server = await createLinkServer((sock) => this.onIncoming(sock), {
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
       onRefused: (host, reason) => this.refused(host, reason),
+      admit: (sock) => this.onConnection(sock),
     })
-    server.on('connection', (sock: Socket) => this.onConnection(sock))
     server.on('error', (err) => this.emit('warning', err))
     server.listen(this.opts.port ?? 0, this.opts.host ?? '0.0.0.0')
     await once(server, 'listening')
@@ -425,18 +425,19 @@ export class Swarm extends EventEmitter<Events> {
    * A TCP connection, before its TLS handshake. A throttled address (one
    * whose connections failed without proving who they were) gets a few
    * handshakes per window, each with a short deadline; beyond those its
-   * connections are closed before any TLS byte. The handshakes it does get
-   * still let a device behind the same NAT prove itself.
+   * connections are closed before any TLS byte (false: the link server
+   * closes it). The handshakes it does get still let a device behind the
+   * same NAT prove itself.
    */
-  private onConnection(sock: Socket): void {
+  private onConnection(sock: Socket): boolean {
     const host = sock.remoteAddress ?? ''
-    this.track(sock)
-    if (this.closed) return void sock.destroy()
+    if (this.closed) return false
     if (!this.bans.admit(host)) {
       this.log('refused %s: throttled, no handshake left in this window', host)
-      return void sock.destroy()
+      return false
     }
-    if (!this.bans.throttled(host)) return
+    this.track(sock)
+    if (!this.bans.throttled(host)) return true
     const key = `${host}:${sock.remotePort}`
     const timer = setTimeout(() => {
       this.throttledDeadlines.delete(key)
@@ -446,6 +447,7 @@ export class Swarm extends EventEmitter<Events> {
     timer.unref()
     this.throttledDeadlines.set(key, timer)
     sock.once('close', () => this.proved(key))
+    return true
   }
 
   /** A throttled address's connection proved itself (or closed): its deadline is off. */
