@@ -463,21 +463,21 @@ export class Swarm extends EventEmitter<Events> {
 
   /**
    * A peer refused before or during its proof; `device` when it proved its
-   * key on this link. By what failed: a proven device strikes its key (an
-   * own or friend's device, revoked: its owner signed it, so it cannot mint
-   * more), not the address it shares with others behind a NAT; a failure
-   * that proved nothing strikes the address. A key of an owner nobody here
-   * knows strikes both: anyone can mint those, so only the address bounds
-   * what they cost.
+   * key on this link. By what failed: a revoked device that proved its key
+   * (its owner signed it: it cannot mint another) strikes that key, not the
+   * address it shares with others behind a NAT. A failure that proved
+   * nothing strikes the address, and so does a key of an owner nobody here
+   * knows: anyone can mint those, so only the address bounds what they cost
+   * (and a friend's device, dialling before its owner is added here, must
+   * not find its key banned once it is).
    */
   private refused(host: string, reason: string, device?: Uint8Array): void {
     // A dropped connection is not a failed proof; neither is a friend's
     // device asking for what is no longer shared with it (`not-allowed`:
     // refused every time by the sharing rules anyway), nor a banned key.
     if (!reason.startsWith('connection closed')) {
-      if (!device) this.bans.failure(host, reason)
-      else if (reason === 'revoked' || reason === 'unknown-owner') this.bans.identityFailure(hex(device), reason)
-      if (device && reason === 'unknown-owner') this.bans.failure(host, reason)
+      if (!device || reason === 'unknown-owner') this.bans.failure(host, reason)
+      else if (reason === 'revoked') this.bans.identityFailure(hex(device), reason)
     }
     this.log('refused %s: %s', host, reason)
     this.emit('refused', host, reason)
