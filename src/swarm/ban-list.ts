@@ -41,7 +41,7 @@ export interface BanStats {
   throttledRefused: number
 }
 
-export const isLoopback = (host: string): boolean => host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.')
+const isLoopback = (host: string): boolean => host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.')
 
 /** Failure times within a window and ban deadlines, per key (an address or a device key, hex). */
 class Strikes {
@@ -121,8 +121,7 @@ export class BanList {
     if (this.addresses.add(host)) this.throttle(host, `${this.failuresN} failures in ${this.windowMin} min (last: ${why})`)
   }
 
-  throttle(host: string, why: string): void {
-    if (this.exemptLoopback && isLoopback(host)) return
+  private throttle(host: string, why: string): void {
     log('throttle %s for %d s: %s', host, this.banMs / 1000, why)
     this.addresses.set(host)
   }
@@ -160,7 +159,7 @@ export class BanList {
 
   // ---- identities: failures by a device that proved who it is -------------
 
-  /** A refusal of a device that proved its key (revoked, not admitted): enough of them ban the key. */
+  /** A refusal of a device that proved its key (a revoked one): enough of them ban the key. */
   identityFailure(device: string, why: string): void {
     if (this.identities.add(device)) this.banIdentity(device, `${this.failuresN} refused proofs in ${this.windowMin} min (last: ${why})`)
   }
