@@ -7,6 +7,7 @@
 // stranger who dials (docs/decisions/tls-links-with-bound-proofs.md).
 import type { Duplex } from 'node:stream'
 import { connect, createServer, type Server, type TLSSocket } from 'node:tls'
+import type { Socket } from 'node:net'
 import { selfSignedCertificate, type TlsCredentials } from './certificate.ts'
 
 /**
@@ -69,6 +70,12 @@ export interface LinkServerOptions {
    * its handler instead of `onLink`.
    */
   protocols?: Record<string, (socket: TLSSocket) => void>
+  /**
+   * Decides on each TCP connection before TLS takes it: false closes it
+   * with no TLS byte sent, and it is not reported to `onRefused` (it
+   * failed nothing: this side turned it away).
+   */
+  admit?: (socket: Socket) => boolean
 }
 
 /**
@@ -97,6 +104,18 @@ export async function createLinkServer(onLink: (socket: TLSSocket) => void, opts
       onLink(socket)
     },
   )
+  const admit = opts.admit
+  if (admit) {
+    // tls.Server wraps every socket in its own 'connection' listeners; they
+    // run only for sockets admitted, so a refused one never becomes a TLS
+    // socket (whose close would be reported as a failed handshake).
+    const tlsTakes = server.listeners('connection') as Array<(this: Server, s: Socket) => void>
+    server.removeAllListeners('connection')
+    server.on('connection', (socket: Socket) => {
+      if (!admit(socket)) return void socket.destroy()
+      for (const take of tlsTakes) take.call(server, socket)
+    })
+  }
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
     opts.onRefused?.(socket.remoteAddress ?? '?', linkFailure(err))
     socket.destroy()

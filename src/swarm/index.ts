@@ -1,5 +1,8 @@
 export { Swarm, SwarmError, shareChannelInfoHash, backupChannelInfoHash, MAX_BACKUP_BLOB_BYTES, PUSH_BYTES } from './swarm.ts'
 export type { SwarmOptions, SwarmSharing, SwarmBackups } from './swarm.ts'
+export { THROTTLED_DEADLINE } from './swarm.ts'
+export { BanList, THROTTLE_HANDSHAKES, THROTTLE_WINDOW } from './ban-list.ts'
+export type { BanListOptions, BanStats } from './ban-list.ts'
 export { Torrent, type TorrentOptions } from './torrent.ts'
 export { DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION, CommandError, MAX_COMMAND_BODY, COMMAND_TIMEOUT } from './device-channel.ts'
 export type { DeviceLink, LinkPath, Holder, ManifestNotice, CommandHandler, CommandAnswer } from './device-channel.ts'

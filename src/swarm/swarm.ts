@@ -20,7 +20,7 @@ import type { Duplex } from 'node:stream'
 import { Torrent } from './torrent.ts'
 import { CompleteFile, PartialFile, cachePaths } from './piece-file.ts'
 import { encodeInfoDict, metaFromForeignInfoDict, metaFromInfoDict, type TorrentMeta } from './torrent-meta.ts'
-import { BanList } from './ban-list.ts'
+import { BanList, type BanListOptions, type BanStats } from './ban-list.ts'
 import { SwarmError } from './errors.ts'
 import { TrackCache } from './track-cache.ts'
 import { OfferTable, type Offer } from './offer-table.ts'
@@ -75,7 +75,14 @@ export interface SwarmOptions {
   punch?: boolean
   /** Sees every chunk this device relays (tests: a relay must see only ciphertext). */
   relayTap?: (chunk: Buffer) => void
+  /** The ban list's limits (docs/swarm.md, "Bans"); tests pass short times, and `exemptLoopback: false` to play a NAT's shared address on 127.0.0.1. */
+  bans?: BanListOptions
+  /** ms a connection from a throttled address has to finish TLS and prove itself (default THROTTLED_DEADLINE). */
+  throttledDeadlineMs?: number
 }
+
+/** ms a connection from a throttled address gets for TLS and dj_auth together: a device answers in a few round trips. */
+export const THROTTLED_DEADLINE = 2_000
 
 export const STARTUP_LINK_WAIT = 10_000 // ms
 /**
@@ -160,7 +167,7 @@ function orAbort<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
     p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
   })
 }
-const isLoopback = (host: string) => host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.')
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 const ALL_SOURCES_WAIT = 1_000 // ms a whole-track fetch waits for slow holders before starting (a dead one fails faster)
 /** Files up to this size start a whole fetch with every holder (ALL_SOURCES_WAIT); larger ones with the first ready. */
 const TOGETHER_MAX_BYTES = 32 * 1024 * 1024
@@ -190,7 +197,10 @@ export class Swarm extends EventEmitter<Events> {
   private readonly infoWrites = new Map<string, Promise<void>>()
   /** Fetched tracks: budget, LRU eviction, pins. Open once start() resolved. */
   readonly cache: TrackCache
-  private readonly bans = new BanList()
+  private readonly bans: BanList
+  /** Connections from throttled addresses still proving themselves, by host:port: their deadline. */
+  private readonly throttledDeadlines = new Map<string, NodeJS.Timeout>()
+
   /** Punches and relay circuits: reaching own devices that cannot be dialled. */
   readonly paths: Paths
   /** Devices a punch or relay circuit is expected from (adopt), and how it runs. */
@@ -215,6 +225,7 @@ export class Swarm extends EventEmitter<Events> {
     this.channel = deviceChannelInfoHash(opts.circleSecret)
     this.self = ownKey(opts.credentials)
     this.stalledAfter = opts.stalledAfter ?? STALLED_AFTER
+    this.bans = new BanList(opts.bans)
     this.log = logger('swarm').instance(this.self)
     const helloTimeoutMs = opts.helloTimeoutMs
     this.devices = new DeviceChannel({
@@ -282,8 +293,8 @@ export class Swarm extends EventEmitter<Events> {
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
       onRefused: (host, reason) => this.refused(host, reason),
       protocols: { [REFLECT_ALPN]: serveReflection, [RELAY_ALPN]: (sock) => this.paths.relayServer.handle(sock) },
+      admit: (sock) => this.onConnection(sock),
     })
-    server.on('connection', (sock: Socket) => this.onConnection(sock))
     server.on('error', (err) => this.emit('warning', err))
     server.listen(this.opts.port ?? 0, this.opts.host ?? '0.0.0.0')
     await once(server, 'listening')
@@ -389,7 +400,7 @@ export class Swarm extends EventEmitter<Events> {
 
   /** A holder that answered a reader's lookup after it settled: a wire of the torrent too, if its info dict is the torrent's. */
   private joinLate(torrent: Torrent, h: Holder): void {
-    if (torrent.destroyed || h.link.peerPort === undefined) return
+    if (torrent.destroyed || h.link.peerPort === undefined || this.bans.identityBanned(h.link.device)) return
     try {
       if (!metaFromInfoDict(h.info, torrent.meta.sha256, this.opts.circleSecret).infoHash.equals(torrent.meta.infoHash)) return
     } catch (err) {
@@ -447,29 +458,74 @@ export class Swarm extends EventEmitter<Events> {
     sock.on('error', () => {})
   }
 
-  /** A TCP connection, before its TLS handshake: banned hosts get nothing, not even a ServerHello. */
-  private onConnection(sock: Socket): void {
+  /**
+   * A TCP connection, before its TLS handshake. A throttled address (one
+   * whose connections failed without proving who they were) gets a few
+   * handshakes per window, each with a short deadline; beyond those its
+   * connections are closed before any TLS byte (false: the link server
+   * closes it). The handshakes it does get still let a device behind the
+   * same NAT prove itself.
+   */
+  private onConnection(sock: Socket): boolean {
     const host = sock.remoteAddress ?? ''
-    this.track(sock)
-    if (this.closed) return void sock.destroy()
-    if (this.bans.banned(host)) {
-      this.log('refused %s: on the ban list', host)
-      sock.destroy()
+    if (this.closed) return false
+    if (!this.bans.admit(host)) {
+      this.log('refused %s: throttled, no handshake left in this window', host)
+      return false
     }
+    this.track(sock)
+    if (!this.bans.throttled(host)) return true
+    const key = `${host}:${sock.remotePort}`
+    const timer = setTimeout(() => {
+      this.throttledDeadlines.delete(key)
+      this.log('refused %s: throttled, did not prove itself in %d ms', host, this.opts.throttledDeadlineMs ?? THROTTLED_DEADLINE)
+      sock.destroy()
+    }, this.opts.throttledDeadlineMs ?? THROTTLED_DEADLINE)
+    timer.unref()
+    this.throttledDeadlines.set(key, timer)
+    sock.once('close', () => this.proved(key))
+    return true
   }
 
-  /** A peer refused before or during its proof. */
-  private refused(host: string, reason: string): void {
-    // A dropped connection is not a failed proof; everything else counts.
-    // Loopback is exempt: every process on this machine shares it (several
-    // devices in one demo), and a local attacker has other ways in anyway.
-    if (!reason.startsWith('connection closed') && !isLoopback(host)) this.bans.failure(host)
+  /** A throttled address's connection proved itself (or closed): its deadline is off. */
+  private proved(key: string): void {
+    clearTimeout(this.throttledDeadlines.get(key))
+    this.throttledDeadlines.delete(key)
+  }
+
+  /** The ban list's counters: addresses throttled, keys banned, handshakes let through or closed at once. */
+  get banStats(): BanStats {
+    return this.bans.stats
+  }
+
+  /**
+   * A peer refused before or during its proof; `device` when it proved its
+   * key on this link. By what failed: a revoked device that proved its key
+   * (its owner signed it: it cannot mint another) strikes that key, not the
+   * address it shares with others behind a NAT. A failure that proved
+   * nothing strikes the address, and so does a key of an owner nobody here
+   * knows: anyone can mint those, so only the address bounds what they cost
+   * (and a friend's device, dialling before its owner is added here, must
+   * not find its key banned once it is).
+   */
+  private refused(host: string, reason: string, device?: Uint8Array): void {
+    // A dropped connection is not a failed proof; neither is a friend's
+    // device asking for what is no longer shared with it (`not-allowed`:
+    // refused every time by the sharing rules anyway), nor a banned key.
+    if (!reason.startsWith('connection closed')) {
+      // What comes through a relay circuit comes from the relay's address: it is not the relay's failure.
+      if (!device || reason === 'unknown-owner') {
+        if (!this.devices.online().some((l) => l.relays && l.host === host)) this.bans.failure(host, reason)
+      }
+      else if (reason === 'revoked') this.bans.identityFailure(hex(device), reason)
+    }
     this.log('refused %s: %s', host, reason)
     this.emit('refused', host, reason)
   }
 
   private onIncoming(sock: TLSSocket): void {
     const host = sock.remoteAddress ?? ''
+    const key = `${host}:${sock.remotePort}`
     this.track(sock)
     if (this.closed) return void sock.destroy()
     authenticate(sock, {
@@ -478,9 +534,11 @@ export class Swarm extends EventEmitter<Events> {
       friendRevoked: this.opts.friendRevoked,
       extensions: EXTENSIONS,
       accept: (ih) => this.admission(ih),
+      banned: (p) => this.bans.identityBanned(hex(p.certificate.device)),
+      ...(this.throttledDeadlines.has(key) ? { deadlineMs: this.opts.throttledDeadlineMs ?? THROTTLED_DEADLINE } : {}),
     }).then(
-      (s) => this.onSession(s),
-      (err: Error & { reason?: string }) => this.refused(host, err.reason ?? err.message),
+      (s) => (this.proved(key), this.onSession(s)),
+      (err: Error & { reason?: string; device?: Uint8Array }) => this.refused(host, err.reason ?? err.message, err.device),
     )
   }
 
@@ -671,9 +729,9 @@ export class Swarm extends EventEmitter<Events> {
   private register(t: Torrent): Torrent {
     this.torrents.opened(t)
     t.on('warning', (err) => this.emit('warning', err))
-    t.on('banned', (peer, reason) => {
-      if (!isLoopback(peer.remote.host)) this.bans.ban(peer.remote.host, reason)
-    })
+    // Bad data from a peer that proved its key: that key is banned, at any
+    // address; the address (maybe a NAT's, shared with own devices) is not.
+    t.on('banned', (peer, reason) => this.bans.banIdentity(hex(peer.peer.certificate.device), `${peer.peer.certificate.name}: ${reason}`))
     return t
   }
 
@@ -765,6 +823,11 @@ export class Swarm extends EventEmitter<Events> {
     let meta: TorrentMeta | undefined
     const sources: DeviceLink[] = []
     for (const h of holders) {
+      // A device banned for bad data is not asked again while the ban lasts (dialling it would not be refused: ours are never).
+      if (this.bans.identityBanned(h.link.device)) {
+        this.log('fetch %s: %s skipped, banned', sha256.slice(0, 12), h.link.name)
+        continue
+      }
       try {
         const m = check(h.info)
         if (meta && !meta.infoHash.equals(m.infoHash)) continue

@@ -33,13 +33,15 @@ test.serial('a refused peer is logged with its reason, under this device\'s shor
   t.regex(line, new RegExp(`djcloud:swarm \\[${hex(mine.devices[0]!.key.publicKey).slice(0, 8)}\\] refused 127\\.0\\.0\\.1: unknown-owner`))
 })
 
-test.serial('the ban list logs a ban with why', (t) => {
+test.serial('the ban list logs a throttle and a ban with why', (t) => {
   const lines = debugLines(t, 'djcloud:swarm:ban')
-  const bans = new BanList(() => 1_000_000)
-  for (let i = 0; i < 3; i++) bans.failure('192.0.2.7')
-  t.true(bans.banned('192.0.2.7'))
-  t.is(lines.length, 1)
-  t.regex(lines[0]!, /djcloud:swarm:ban ban 192\.0\.2\.7 for 600 s: 3 failed proofs in 10 min/)
+  const bans = new BanList({ now: () => 1_000_000 })
+  for (let i = 0; i < 3; i++) bans.failure('192.0.2.7', 'bad-signature')
+  t.true(bans.throttled('192.0.2.7'))
+  bans.banIdentity('ab'.repeat(32), 'liar: sent piece 2 with a bad hash')
+  t.is(lines.length, 2)
+  t.regex(lines[0]!, /djcloud:swarm:ban throttle 192\.0\.2\.7 for 600 s: 3 failures in 10 min \(last: bad-signature\)/)
+  t.regex(lines[1]!, /djcloud:swarm:ban ban device abababababababab for 600 s: liar: sent piece 2 with a bad hash/)
 })
 
 test.serial('a fetch is traced piece by piece: the peer chosen, each request, each piece verified, done', async (t) => {

@@ -12,11 +12,20 @@ const MAX_AUTH_BYTES = 1024
 /** Every field of a dj_auth message: anything else is malformed. */
 const AUTH_FIELDS = fieldList('cert', 'sig')
 
-export type AuthFailure = 'malformed' | 'bad-certificate' | 'unknown-owner' | 'revoked' | 'bad-signature' | 'not-allowed'
+export type AuthFailure = 'malformed' | 'bad-certificate' | 'unknown-owner' | 'revoked' | 'bad-signature' | 'not-allowed' | 'banned'
 
 export class AuthError extends Error {
   override name = 'AuthError'
-  constructor(readonly reason: AuthFailure) {
+  constructor(
+    readonly reason: AuthFailure,
+    /**
+     * The device key that failed, only when its signature over this link
+     * verified: a certificate alone proves nothing (anyone who was dialled
+     * by a device has its certificate), so naming it would let a stranger
+     * get that device banned.
+     */
+    readonly device?: Uint8Array,
+  ) {
     super(`peer authentication failed: ${reason}`)
   }
 }
@@ -66,13 +75,28 @@ export interface VerifiedPeer {
   certificate: DeviceCertificate
 }
 
+/** The device key of a certificate that is not admitted, if its signature over this link verifies (else undefined: nothing proved). */
+function provenDevice(cert: Uint8Array, sig: Uint8Array, signed: Uint8Array): Uint8Array | undefined {
+  try {
+    const device = decodeCertificate(cert).device
+    return verifyBytes(device, signed, sig) ? device : undefined
+  } catch (err) {
+    if (err instanceof IdentityError) return undefined
+    throw err
+  }
+}
+
 /**
  * Verifies the peer's dj_auth message. `allow` narrows who may use this
  * infohash (friends only reach what is shared with them).
  */
 export function verifyAuthMessage(
   bytes: Uint8Array,
-  ctx: { roster: Roster; friendRevoked?: FriendRevoked; infoHash: Uint8Array; theirPeerId: Uint8Array; myPeerId: Uint8Array; binding: Uint8Array; allow?: (p: VerifiedPeer) => boolean; trustAnyOwner?: boolean },
+  ctx: {
+    roster: Roster; friendRevoked?: FriendRevoked; infoHash: Uint8Array; theirPeerId: Uint8Array; myPeerId: Uint8Array; binding: Uint8Array; allow?: (p: VerifiedPeer) => boolean; trustAnyOwner?: boolean
+    /** A device refused although its proof passed (the ban list); checked before `allow`. */
+    banned?: (p: VerifiedPeer) => boolean
+  },
 ): VerifiedPeer {
   let cert: Uint8Array
   let sig: Uint8Array
@@ -85,6 +109,7 @@ export function verifyAuthMessage(
     throw new AuthError('malformed')
   }
   const decision = classifyCertificate(ctx.roster, cert, ctx.friendRevoked)
+  const signed = transcript(ctx.infoHash, ctx.theirPeerId, ctx.myPeerId, ctx.binding)
   let peer: VerifiedPeer
   if (decision.trusted) peer = { kind: decision.kind, certificate: decision.certificate }
   else if (decision.reason === 'unknown-owner' && ctx.trustAnyOwner) {
@@ -94,10 +119,9 @@ export function verifyAuthMessage(
       if (err instanceof IdentityError) throw new AuthError('bad-certificate')
       throw err
     }
-  } else throw new AuthError(decision.reason)
-  if (!verifyBytes(peer.certificate.device, transcript(ctx.infoHash, ctx.theirPeerId, ctx.myPeerId, ctx.binding), sig)) {
-    throw new AuthError('bad-signature')
-  }
-  if (ctx.allow && !ctx.allow(peer)) throw new AuthError('not-allowed')
+  } else throw new AuthError(decision.reason, provenDevice(cert, sig, signed))
+  if (!verifyBytes(peer.certificate.device, signed, sig)) throw new AuthError('bad-signature')
+  if (ctx.banned?.(peer)) throw new AuthError('banned', peer.certificate.device)
+  if (ctx.allow && !ctx.allow(peer)) throw new AuthError('not-allowed', peer.certificate.device)
   return peer
 }

@@ -10,7 +10,7 @@
 import { TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { channelBinding, LinkError, linkRtt } from '../../link/index.ts'
-import { Wire } from './wire.ts'
+import { Wire, WireError } from './wire.ts'
 import { newPeerId } from './peer-id.ts'
 import { AUTH_EXTENSION, AuthError, authControlOf, createAuthMessage, encodeAuthControl, verifyAuthMessage, type LocalCredentials, type VerifiedPeer } from './auth.ts'
 import type { FriendRevoked, Roster } from '../../identity/index.ts'
@@ -57,6 +57,8 @@ export interface SessionOptions {
    * addresses found on a DHT channel, which anyone could have announced.
    */
   proveSecond?: boolean
+  /** Incoming: a device refused although its proof passes (this device's ban list); never asked of a peer this side dialled. */
+  banned?: (p: VerifiedPeer) => boolean
   /** Incoming: whether the infohash the peer asks for is served here, and to whom. */
   accept?: (infoHash: Buffer) => Admission | null
   deadlineMs?: number
@@ -76,6 +78,8 @@ export class SessionError extends Error {
   constructor(
     readonly reason: string,
     readonly remote: { host: string; port: number },
+    /** The device key that failed, when it proved it on this link (AuthError.device); undefined when nothing was proved. */
+    readonly device?: Uint8Array,
   ) {
     super(`peer ${remote.host}:${remote.port} dropped: ${reason}`)
   }
@@ -113,17 +117,18 @@ export function authenticate(socket: Duplex, opts: SessionOptions): Promise<Peer
 
   return new Promise<PeerSession>((resolve, reject) => {
     let settled = false
-    const fail = (reason: string) => {
+    const fail = (reason: string, device?: Uint8Array) => {
       if (settled) return
       settled = true
       clearTimeout(timer)
       wire.destroy()
-      reject(new SessionError(reason, remote))
+      reject(new SessionError(reason, remote, device))
     }
     const timer = setTimeout(() => fail('did not authenticate in time'), opts.deadlineMs ?? AUTH_DEADLINE)
     timer.unref()
 
-    wire.on('close', (err) => fail(err ? `connection closed: ${err.message}` : 'connection closed'))
+    // Garbage (a protocol error) is a failure of the peer; a connection that merely closed is not.
+    wire.on('close', (err) => fail(err instanceof WireError && err.code !== 'ERR_CLOSED' ? `protocol error: ${err.message}` : err ? `connection closed: ${err.message}` : 'connection closed'))
     wire.on('handshake', (ih, peerId, extended) => {
       if (opts.infoHash) {
         if (!ih.equals(opts.infoHash)) return fail('answered for another infohash')
@@ -198,6 +203,7 @@ export function authenticate(socket: Duplex, opts: SessionOptions): Promise<Peer
           binding: bound(),
           allow: admission?.allow ?? ownOnly,
           trustAnyOwner: !!opts.infoHash && !!opts.trustAnyOwner,
+          banned: outgoing ? undefined : opts.banned,
         })
         if (outgoing && asked) {
           // The answering side proved itself and is whom we expected: now our proof; it says ok once it checked it.
@@ -208,7 +214,8 @@ export function authenticate(socket: Duplex, opts: SessionOptions): Promise<Peer
         if (!sentAuth) sendAuth()
         done(peer)
       } catch (err) {
-        fail(err instanceof AuthError || err instanceof LinkError ? err.reason : (err as Error).message)
+        if (err instanceof AuthError) fail(err.reason, err.device)
+        else fail(err instanceof LinkError ? err.reason : (err as Error).message)
       }
     })
     if (opts.infoHash) wire.handshake(opts.infoHash, myPeerId)

@@ -1,0 +1,139 @@
+// Own devices behind NATs (docs/reach.md), in the NAT lab (docs/wan-lab.md):
+// real `djcloud serve` processes. The hub is a public host: the circle's
+// admin, tracker, bootstrap and relay. home and laptop sit behind two cone
+// NATs, symhome and symlaptop behind two symmetric ones; a second circle,
+// whose admin relays nothing, has one device behind each symmetric NAT.
+import test from 'ava'
+import { createHash } from 'node:crypto'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { makeHomes } from '../helpers/homes.ts'
+import { runCli } from '../helpers/cli.ts'
+import { writeNoiseWav } from '../helpers/tracks.ts'
+import { until } from '../helpers/until.ts'
+import { createLab, labUnavailable, type Lab } from '../helpers/wan-lab/index.ts'
+import { startAdmin, startMember, type LabDevice } from '../helpers/lab-devices.ts'
+
+const unavailable = labUnavailable()
+const RTT = 40 // ms
+const timings = { redial: 1_000, manifestPoll: 2_000, reachAfter: 1_500, reachRetry: 5_000 } // ms
+const TRACK_BYTES = 3 * 44_100 * 4 * 10 // 30 s of CD audio
+
+interface Ctx {
+  root: string
+  lab: Lab
+  devices: Map<string, LabDevice>
+  /** Track SHA-256 and bytes, by the device that alone holds it. */
+  tracks: Map<string, { sha256: string; bytes: Buffer }>
+}
+
+interface CircleDevice {
+  name: string
+  link: { path: string; via?: string; rttMs: number | null } | null
+  unreachable: string | null
+}
+
+async function circle(device: LabDevice): Promise<CircleDevice[]> {
+  const { json } = await device.call<{ devices: CircleDevice[] }>('GET', '/api/circle')
+  return json.devices
+}
+
+/** Resolves with `name` as `device` lists it once it is linked (by any path). */
+const linkedAs = (device: LabDevice, name: string) => async () => (await circle(device)).find((d) => d.name === name && d.link)
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+async function fetchOn(device: LabDevice, sha256: string): Promise<Buffer> {
+  const { status, json } = await device.call<{ path: string }>('POST', '/api/fetch', { sha256 })
+  if (status !== 200) throw new Error(`fetch: ${status} ${JSON.stringify(json)}`)
+  return readFile(json.path)
+}
+
+if (unavailable) {
+  test.skip(`own devices behind NATs punch or relay (skipped: ${unavailable})`, () => {})
+} else {
+  test.before(async (t) => {
+    const root = await mkdtemp(join(tmpdir(), 'djcloud-nat-'))
+    ;(t.context as Ctx).root = root
+    const names = ['hub', 'home', 'laptop', 'symhome', 'symlaptop']
+    const homes = await makeHomes(join(root, 'one'), names)
+    const other = await makeHomes(join(root, 'two'), ['hub2', 'nr1', 'nr2'])
+    const tracks = new Map<string, { sha256: string; bytes: Buffer }>()
+    for (const [i, holder] of [[1, 'home'], [3, 'symhome']] as const) {
+      const music = join(homes[i]!, 'music')
+      await mkdir(music)
+      await writeNoiseWav(join(music, `${holder}.wav`), TRACK_BYTES, i)
+      const r = await runCli(['scan', music], { DJCLOUD_HOME: homes[i]! })
+      if (r.code !== 0) throw new Error(r.stderr)
+      const bytes = await readFile(join(music, `${holder}.wav`))
+      tracks.set(holder, { sha256: sha(bytes), bytes })
+    }
+    const lab = await createLab({
+      nats: [{ name: 'cone1', kind: 'cone' }, { name: 'cone2', kind: 'cone' }, { name: 'sym1', kind: 'symmetric' }, { name: 'sym2', kind: 'symmetric' }],
+      hosts: [
+        { name: 'hub' }, { name: 'hub2' },
+        { name: 'home', behind: 'cone1' }, { name: 'laptop', behind: 'cone2' },
+        { name: 'symhome', behind: 'sym1' }, { name: 'symlaptop', behind: 'sym2' },
+        { name: 'nr1', behind: 'sym1' }, { name: 'nr2', behind: 'sym2' },
+      ],
+      rttMs: RTT,
+    })
+    ;(t.context as Ctx).lab = lab
+    const devices = new Map<string, LabDevice>()
+    const { device: hub, servers } = await startAdmin(lab, 'hub', homes[0]!, { timings })
+    devices.set('hub', hub)
+    for (const [i, name] of names.entries()) if (i > 0) devices.set(name, await startMember(lab, name, homes[i]!, servers, { timings }))
+    const second = await startAdmin(lab, 'hub2', other[0]!, { timings, args: ['--no-relay'] })
+    devices.set('hub2', second.device)
+    for (const [i, name] of ['nr1', 'nr2'].entries()) devices.set(name, await startMember(lab, name, other[i + 1]!, second.servers, { timings }))
+    Object.assign(t.context as Ctx, { devices, tracks })
+  })
+  test.after.always(async (t) => {
+    const { lab, root } = t.context as Partial<Ctx>
+    await lab?.destroy()
+    if (root) await rm(root, { recursive: true, force: true })
+  })
+
+  test.serial('behind two cone NATs, laptop and home link by a punched hole the hub brokered, and a track moves over it, not through the hub', async (t) => {
+    const { lab, devices, tracks } = t.context as Ctx
+    const laptop = devices.get('laptop')!
+    const home = await until(linkedAs(laptop, 'home'), 60_000)
+    t.is(home.link!.path, 'punched', JSON.stringify(home))
+    t.is(home.link!.via, 'hub')
+    t.true(home.link!.rttMs !== null && home.link!.rttMs >= RTT, `rtt ${home.link!.rttMs}`)
+    const seen = await lab.capture('hub')
+    const track = tracks.get('home')!
+    t.is(sha(await fetchOn(laptop, track.sha256)), track.sha256)
+    const atHub = await seen.stop()
+    t.true(atHub.length < track.bytes.length / 4, `the hub carried ${atHub.length} bytes: only brokering`)
+    const { stdout } = await laptop.cli(['devices'])
+    t.regex(stdout, /home\s+online\s+punched via hub\s+[\d.]+ ms/)
+  })
+
+  test.serial('behind two symmetric NATs the punch fails and the hub relays: the track arrives whole, and the hub saw no byte of it', async (t) => {
+    const { lab, devices, tracks } = t.context as Ctx
+    const symlaptop = devices.get('symlaptop')!
+    const symhome = await until(linkedAs(symlaptop, 'symhome'), 60_000)
+    t.is(symhome.link!.path, 'relayed', JSON.stringify(symhome))
+    t.is(symhome.link!.via, 'hub')
+    const seen = await lab.capture('hub')
+    const track = tracks.get('symhome')!
+    t.is(sha(await fetchOn(symlaptop, track.sha256)), track.sha256)
+    const atHub = await seen.stop()
+    t.true(atHub.length > track.bytes.length, 'the track crossed the hub')
+    for (let off = 0; off < track.bytes.length; off += 65_537) t.is(atHub.indexOf(track.bytes.subarray(off, off + 48)), -1, `track bytes at ${off} seen at the hub`)
+  })
+
+  test.serial('behind two symmetric NATs with no relay, the device list says why within 30 s, naming the NATs', async (t) => {
+    const { devices } = t.context as Ctx
+    const nr1 = devices.get('nr1')!
+    const t0 = performance.now()
+    const nr2 = await until(async () => (await circle(nr1)).find((d) => d.name === 'nr2' && d.unreachable), 30_000)
+    t.true(performance.now() - t0 < 30_000)
+    t.regex(nr2.unreachable!, /changes ports \(symmetric\)/)
+    t.regex(nr2.unreachable!, /no linked device relays/)
+    t.notRegex(nr2.unreachable!, /\n/)
+    t.is(nr2.link, null)
+  })
+}
