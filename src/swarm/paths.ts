@@ -101,15 +101,18 @@ export class Paths {
     const brokers = this.opts.devices.online().filter((l) => l.device !== device && l.path === 'direct' && l.peerPort !== undefined)
     if (brokers.length === 0) throw new ReachError('ERR_UNREACHABLE', 'no linked device can broker a punch or relay (none is linked)')
     const found: string[] = []
+    let known = this.opts.punch === false
     for (const via of this.opts.punch === false ? [] : brokers) {
       try {
         return { socket: await this.punch(device, via), path: 'punched', via: via.device }
       } catch (err) {
-        found.push((err as Error).message)
         if ((err as ReachError).code === 'ERR_NOT_LINKED') continue
+        known = true
+        found.push((err as Error).message)
         break // one broker's answer says what the NATs do; another would find the same
       }
     }
+    if (!known) found.push(`it is not linked to any device linked here (offline, or not reachable by them either: ${brokers.map((l) => l.name).join(', ')})`)
     if (opts.relay === false) throw new ReachError('ERR_UNREACHABLE', found.join('; '))
     const relays = brokers.filter((l) => l.relays)
     if (relays.length === 0) found.push('and no linked device relays (serve --relay)')
