@@ -1,0 +1,6 @@
+export { PortMapper, DEFAULT_LEASE, UPNP_MIN_LEASE, UPNP_TIMEOUT, NAT_PMP_TIMEOUT, STOP_TIMEOUT } from './port-mapping.ts'
+export type { PortMapping, PortMapperOptions } from './port-mapping.ts'
+export { NatPmpClient, NAT_PMP_PORT, defaultGateway } from './nat-pmp.ts'
+export type { NatPmpOptions, PmpMapping } from './nat-pmp.ts'
+export { PortMappingError } from './errors.ts'
+export type { PortMappingErrorCode } from './errors.ts'
