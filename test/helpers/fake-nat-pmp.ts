@@ -27,6 +27,8 @@ export interface FakeNatPmpOptions {
   refuse?: number
   /** Requests left unanswered (as if lost), counted from the first. */
   drop?: number
+  /** Answers are held back until `release()` (a slow router). */
+  hold?: boolean
 }
 
 export interface FakeNatPmp {
@@ -37,6 +39,8 @@ export interface FakeNatPmp {
   maps(): PmpRequest[]
   /** From now on nothing is answered (the router went away). */
   silence(): void
+  /** Sends the answers held back (`hold`) and answers at once from now on. */
+  release(): void
 }
 
 export async function fakeNatPmp(t: ExecutionContext, opts: FakeNatPmpOptions = {}): Promise<FakeNatPmp> {
@@ -46,6 +50,7 @@ export async function fakeNatPmp(t: ExecutionContext, opts: FakeNatPmpOptions = 
   const epoch = Math.floor(Date.now() / 1000)
   let dropped = 0
   let silent = false
+  let held: Array<() => void> | null = opts.hold ? [] : null
   socket.on('message', (msg, from) => {
     if (msg.length < 2 || msg[0] !== 0) return
     const op = msg[1]!
@@ -73,10 +78,18 @@ export async function fakeNatPmp(t: ExecutionContext, opts: FakeNatPmpOptions = 
     } else {
       reply.writeUInt16BE(5, 2) // unsupported opcode
     }
-    socket.send(reply, from.port, from.address)
+    const send = () => socket.send(reply, from.port, from.address)
+    if (held) held.push(send)
+    else send()
   })
   socket.bind(0, '127.0.0.1')
   await once(socket, 'listening')
   t.teardown(() => socket.close())
-  return { host: '127.0.0.1', port: socket.address().port, requests, maps: () => requests.filter((r) => r.op === 2), silence: () => void (silent = true) }
+  return { host: '127.0.0.1', port: socket.address().port, requests, maps: () => requests.filter((r) => r.op === 2), silence: () => void (silent = true),
+    release: () => {
+      const queued = held ?? []
+      held = null
+      for (const send of queued) send()
+    },
+  }
 }
