@@ -17,7 +17,7 @@ const REPLY = 128 // a reply's opcode is the request's + 128
 const RESULTS: Record<number, string> = {
   1: 'unsupported version',
   2: 'not authorized/refused (NAT-PMP turned off on the router?)',
-  3: 'network failure (the router has no external address yet)',
+  3: 'network failure (the router could not map, e.g. it has no external address yet)',
   4: 'out of resources (no ports left)',
   5: 'unsupported opcode',
 }

@@ -137,17 +137,22 @@ export class PortMapper extends EventEmitter<Events> {
   }
 
   private async find(): Promise<void> {
-    const signal = this.abort.signal
+    // The first mapping ends the other attempt (a router speaking both protocols holds one table).
+    const race = new AbortController()
+    const signal = AbortSignal.any([this.abort.signal, race.signal])
     const attempts: Array<Promise<{ held: Held; lease: Lease }>> = []
     const pmpGateway = this.opts.natPmp ? (this.opts.gateway ?? (await defaultGateway())) : null
     if (pmpGateway) attempts.push(this.tryNatPmp(pmpGateway, signal))
     if (this.opts.upnp) attempts.push(this.tryUpnp(signal))
     if (attempts.length === 0) return void log('no gateway to ask (no default route)')
-    let won = false
-    // A second gateway that also maps (a router speaking both) is let go of at once.
+    let winner: Lease | null = null
+    // An attempt that maps anyway, after the first (its answer was on its way), is let go of:
+    // removed at another gateway, only closed at the same port (a router speaking both
+    // protocols keeps one rule per port, and removing it would remove the winner's).
     for (const a of attempts) {
       a.then(({ held, lease }) => {
-        if (!won || this.held === held) return
+        if (!winner || this.held === held) return
+        if (lease.externalPort === winner.externalPort) return held.close()
         void held.remove(lease.externalPort, AbortSignal.timeout(this.opts.stopTimeoutMs)).catch(() => {}).finally(() => held.close())
       }, () => {})
     }
@@ -162,7 +167,8 @@ export class PortMapper extends EventEmitter<Events> {
       else log('no port mapping: %s', errors.map((e) => e.message).join('; '))
       return
     }
-    won = true
+    winner = first.lease
+    race.abort()
     if (this.stopped) {
       // Stopped while the answer was on its way: stop() finds it in `held` and removes it.
       this.held = first.held
@@ -250,7 +256,9 @@ export class PortMapper extends EventEmitter<Events> {
       try {
         const internalHost = await localAddressTo(gw.host)
         const lease = async (externalPort: number, s: AbortSignal): Promise<Lease> => {
-          const m = await gw.map(this.port, internalHost, { externalPort, protocol: 'tcp', ttl: this.opts.leaseMs, autoRefresh: false, signal: s })
+          // Each request within the timeout: a gateway that stops answering must not hold a renewal forever.
+          const signal = AbortSignal.any([s, AbortSignal.timeout(this.opts.upnpTimeoutMs)])
+          const m = await gw.map(this.port, internalHost, { externalPort, protocol: 'tcp', ttl: this.opts.leaseMs, autoRefresh: false, signal })
           return { externalHost: m.externalHost, externalPort: m.externalPort, lifetimeMs: Math.max(this.opts.leaseMs, UPNP_MIN_LEASE) }
         }
         const first = await lease(this.port, signal)
@@ -261,7 +269,10 @@ export class PortMapper extends EventEmitter<Events> {
       } catch (err) {
         if (signal.aborted) break
         closeUpnp(gw)
-        refused = new PortMappingError('ERR_GATEWAY_REFUSED', `the UPnP gateway ${gw.host} refused: ${(err as Error).message}`)
+        const e = err as Error
+        refused = e.name === 'TimeoutError' || e.name === 'AbortError'
+          ? new PortMappingError('ERR_NO_GATEWAY', `the UPnP gateway ${gw.host} did not answer within ${this.opts.upnpTimeoutMs} ms`)
+          : new PortMappingError('ERR_GATEWAY_REFUSED', `the UPnP gateway ${gw.host} refused: ${e.message}`)
       }
     }
     if (signal.aborted) throw new PortMappingError('ERR_ABORTED', 'port mapping stopped')

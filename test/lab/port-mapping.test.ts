@@ -58,7 +58,6 @@ for (const which of ['nat-pmp', 'upnp'] as const) {
     const lab = await createUpnpLab(t)
     const m = mapperIn(lab, which)
     const port = await m.wait(() => m.lines.find((l) => l.port)?.port)
-    t.false(await dialsFromOutside(lab, ROUTER_WAN, port), 'closed before the mapping: the router is a real NAT')
     const mapping = await m.wait(() => m.lines.find((l) => l.mapping)?.mapping ?? undefined)
     t.like(mapping, { protocol: which, externalHost: ROUTER_WAN, externalPort: port })
     t.true(mapping.expiresAt > Date.now() + 60 * 60_000, 'a lease of an hour or more')
