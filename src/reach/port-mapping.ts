@@ -7,7 +7,7 @@
 // line. A gateway that refuses is one warning with its reason.
 import { EventEmitter } from 'node:events'
 import { createSocket } from 'node:dgram'
-import { upnpNat, type Gateway } from '@achingbrain/nat-port-mapper'
+import type { Gateway } from '@achingbrain/nat-port-mapper'
 import { logger } from '../log/index.ts'
 import { PortMappingError } from './errors.ts'
 import { NatPmpClient, defaultGateway } from './nat-pmp.ts'
@@ -249,6 +249,8 @@ export class PortMapper extends EventEmitter<Events> {
 
   private async tryUpnp(signal: AbortSignal): Promise<{ held: Held; lease: Lease }> {
     const search = AbortSignal.any([signal, AbortSignal.timeout(this.opts.upnpTimeoutMs)])
+    // Loaded on first use (SSDP, an XML parser): processes that map nothing do not pay for it.
+    const { upnpNat } = await import('@achingbrain/nat-port-mapper')
     const client = upnpNat({ autoRefresh: false, description: this.opts.description })
     let refused: Error | null = null
     for await (const gw of client.findGateways({ signal: search })) {
