@@ -12,6 +12,7 @@ import { startNode, type NodeInfo } from '../../src/node/index.ts'
 import { announce, announceSigner } from '../../src/swarm/index.ts'
 import { fakeNatPmp } from '../helpers/fake-nat-pmp.ts'
 import { serveNode } from '../helpers/node-process.ts'
+import { runCliInProcess } from '../helpers/cli.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { until } from '../helpers/until.ts'
 
@@ -83,4 +84,15 @@ test('serve maps the peer port (the gateway named) and removes the mapping on SI
   t.false('portMapping' in (await nodeJson(offHome)))
   t.false('portMapping' in off.info)
   t.deepEqual(offGw.requests, [])
+})
+
+test('serve refuses a --port-mapping-gateway that is not an IPv4 address, before starting anything', async (t) => {
+  const home = await tempDir(t)
+  await initIdentity(home)
+  for (const bad of ['router.local', '192.168.1.1:99999', '::1']) {
+    const r = await runCliInProcess(['serve', '--home', home, '--port', '0', '--api-port', '0', '--no-dht', '--port-mapping-gateway', bad])
+    t.is(r.code, 2, r.stderr)
+    t.regex(r.stderr, /--port-mapping-gateway/)
+  }
+  await t.throwsAsync(readFile(join(home, 'node.json')), { code: 'ENOENT' })
 })
