@@ -18,7 +18,8 @@ export const UPNP_TIMEOUT = 5_000 // ms: SSDP answers on a home LAN come within 
 export const NAT_PMP_TIMEOUT = 2_000 // ms: retransmits at 250, 500, 1000 ms fit
 export const STOP_TIMEOUT = 2_000 // ms: removal on stop is best-effort, a shutdown must not hang on it
 const WAN_IP_CONNECTION_2 = 'urn:schemas-upnp-org:service:WANIPConnection:2'
-const MIN_RENEW = 1_000 // ms: a renewal retry closer to the end than this is not tried
+const MIN_RENEW = 1_000 // ms: no renewal sooner than this, and no retry closer to the end
+const MAX_TIMER = 2 ** 31 - 1 // ms: setTimeout's ceiling
 
 const log = logger('reach:port-mapping')
 
@@ -188,7 +189,9 @@ export class PortMapper extends EventEmitter<Events> {
 
   private schedule(ms: number): void {
     if (this.stopped) return
-    this.timer = setTimeout(() => void this.renew(), ms)
+    // Bounded both ways: a gateway granting 0 s must not make a busy loop, nor one granting
+    // years a timer that overflows (and fires at once).
+    this.timer = setTimeout(() => void this.renew(), Math.min(Math.max(ms, MIN_RENEW), MAX_TIMER))
     this.timer.unref()
   }
 

@@ -148,3 +148,13 @@ test('the default gateway is read from the kernel routing table', async (t) => {
   t.is(await defaultGateway(table), null)
   t.is(await defaultGateway(join(dir, 'missing')), null)
 })
+
+test.serial('a gateway granting a lifetime of 0 s is not asked again in a busy loop', async (t) => {
+  const gw = await fakeNatPmp(t, { grant: () => 0 })
+  const { m } = mapper(t, gw)
+  m.start(40900)
+  await mapped(m)
+  const start = gw.maps().length
+  await new Promise((r) => setTimeout(r, 500)) // a busy loop would ask hundreds of times in this
+  t.true(gw.maps().length - start <= 1, `${gw.maps().length - start} requests in 500 ms`)
+})
