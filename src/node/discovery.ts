@@ -55,6 +55,12 @@ export interface DiscoveryOptions {
   reachRetryMs?: number
   /** ms between tries to replace a relayed link by a punched one (default UPGRADE_INTERVAL). */
   upgradeMs?: number
+  /**
+   * The port announced to trackers and the DHT (default: the swarm's peer
+   * port). With a port mapping it is the router's external port, so a
+   * device behind it is dialled at the public address.
+   */
+  announcePort?: () => number
   onWarning?: (err: Error) => void
 }
 
@@ -115,14 +121,20 @@ export class Discovery {
     this.redial.unref()
   }
 
+  /** Announces again now if running: the announced port changed (a port mapping came or went). */
+  reannounce(): void {
+    if (this.started && !this.stopped) void this.announceAll()
+  }
+
   /** Announces to every tracker (and the DHT) now and dials the devices they list. */
   async announceAll(event?: 'started'): Promise<void> {
+    const port = this.opts.announcePort?.() ?? this.opts.swarm.port
     // Not awaited: a DHT lookup takes up to seconds and must not hold up start-up.
     const dht = this.opts.dht
     if (dht) {
       void (async () => {
         try {
-          await dht.announce(this.opts.swarm.channel, this.opts.swarm.port)
+          await dht.announce(this.opts.swarm.channel, port)
           for (const p of await dht.lookup(this.opts.swarm.channel)) this.learn(p)
         } catch (err) {
           this.opts.onWarning?.(err as Error)
@@ -135,7 +147,7 @@ export class Discovery {
           const r = await announce(url, {
             infoHash: this.opts.swarm.channel,
             peerId: randomBytes(20),
-            port: this.opts.swarm.port,
+            port,
             event,
             signer: this.opts.signer,
             roster: this.opts.roster(),

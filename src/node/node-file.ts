@@ -2,6 +2,7 @@
 // commands for the home go through it (LevelDB takes one process).
 import { readFile, rm, writeFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { PortMapping } from '../reach/index.ts'
 
 export interface NodeInfo {
   pid: number
@@ -13,6 +14,8 @@ export interface NodeInfo {
   dhtPort?: number
   /** host:port this node advertises as the circle's DHT bootstrap. */
   bootstrap?: string
+  /** With port mapping on: the router's forward of the peer port, null while there is none (docs/reach.md). */
+  portMapping?: PortMapping | null
 }
 
 const nodeFile = (home: string) => join(home, 'node.json')

@@ -33,6 +33,10 @@ import { NO_WIRES_GRACE, PULL_STALL, PULL_WATCH } from './gig-pull.ts'
 import { LINGER } from './stream-monitor.ts'
 import { DhtNode, ManifestBook, ManifestStore, listUnion, parseHostPort, unionTrack, type ManifestAnalysis } from '../manifest/index.ts'
 import { removeNodeInfo, writeNodeInfo, type NodeInfo } from './node-file.ts'
+import { PortMapper, type PortMapperOptions, type PortMapping } from '../reach/index.ts'
+import { logger } from '../log/index.ts'
+
+const log = logger('node')
 
 /** Default ports, chosen clear of BitTorrent's 6881-6889 and common dev servers. */
 export const DEFAULT_PORTS = { peer: 7461, api: 7462, tracker: 7463, dht: 7464 } as const
@@ -71,6 +75,13 @@ export interface NodeOptions {
   relay?: boolean
   /** Bytes a day relayed for each friend's devices when relaying (default 0: friends get no relay). */
   relayFriendBytes?: number
+  /**
+   * Map the peer port at the router (UPnP-IGD or NAT-PMP, docs/reach.md).
+   * Default off here, so in-process nodes never probe the network they run
+   * on; `djcloud serve` turns it on (`--no-port-mapping`). A peer port bound
+   * to loopback is not mapped unless a `gateway` is named.
+   */
+  portMapping?: boolean | PortMapperOptions
   onWarning?: (err: Error) => void
 }
 
@@ -166,6 +177,7 @@ interface Parts {
   friendRosters: FriendRosters
   swarm: Swarm
   peerPort: number
+  portMapper: PortMapper | null
   discovery: Discovery
   sync: ManifestSync
   union: UnionView
@@ -198,6 +210,8 @@ export class Node {
   get pulls(): PullService { return this.parts.pulls }
   get backups(): NodeBackups { return this.parts.backups }
   get friendRosters(): FriendRosters { return this.parts.friendRosters }
+  /** The router's forward of the peer port, or null (off, none found, not yet, lost). */
+  get portMapping(): PortMapping | null { return this.parts.portMapper?.mapping ?? null }
   /** The node's services, in start order (they stop in reverse). */
   get services(): string[] { return this.lifecycle.names }
 
@@ -258,6 +272,14 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
   const id = () => p.identity
   const analyze = opts.analyze !== false
   let reload: NodeJS.Timeout | undefined
+  // node.json is rewritten when the port mapping changes, one write at a
+  // time, and only between its service's start and stop.
+  let nodeFileLive = false
+  let nodeFileWrite: Promise<void> = Promise.resolve()
+  const writeInfo = () => {
+    nodeFileWrite = nodeFileWrite.then(() => (nodeFileLive ? writeNodeInfo(home, p.info) : undefined)).catch(warn)
+    return nodeFileWrite
+  }
   return [
     service('library', async () => {
       p.library = (await openLibrary(home, { circleSecret: id().circleSecret })) as LocalLibrary
@@ -362,6 +384,8 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         signer: announceSigner(id()),
         self: Buffer.from(id().device.publicKey).toString('hex'),
         peers: opts.peers,
+        // Behind a port mapping, others dial the router's external port.
+        announcePort: () => p.portMapper?.mapping?.externalPort ?? p.swarm.port,
         redialMs: t.redial,
         announceMs: t.announce,
         reachAfterMs: t.reachAfter,
@@ -430,6 +454,25 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         throw err
       }
     }, () => p.swarm.close()),
+
+    // Asks the router to forward the peer port; runs in the background (a
+    // gateway may take seconds to answer, or never), and re-announces and
+    // rewrites node.json whenever the mapping changes.
+    service('port-mapping', () => {
+      p.portMapper = null
+      if (!opts.portMapping) return
+      const o = opts.portMapping === true ? {} : opts.portMapping
+      if (o.gateway === undefined && isLoopback(opts.peerHost)) return void log('peer port on %s: not mapped', opts.peerHost)
+      p.portMapper = new PortMapper({ ...o, onWarning: warn })
+      p.portMapper.on('mapping', (m) => {
+        if (p.info) {
+          p.info = { ...p.info, portMapping: m }
+          void writeInfo()
+        }
+        p.discovery.reannounce()
+      })
+      p.portMapper.start(p.peerPort)
+    }, () => p.portMapper?.stop()),
 
     service('analysis', () => {
       let lastPublished = Date.now()
@@ -521,11 +564,25 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         tracker: p.trackerUrl,
         ...(p.dht ? { dhtPort: p.dht.port } : {}),
         ...(p.bootstrapAddress ? { bootstrap: p.bootstrapAddress } : {}),
+        ...(p.portMapper ? { portMapping: p.portMapper.mapping } : {}),
       }
     }, () => p.api?.close()),
 
     // node.json says where the API is: written once it answers, removed first on the way down.
-    service('node-file', () => writeNodeInfo(home, p.info), () => removeNodeInfo(home)),
+    service('node-file', async () => {
+      nodeFileLive = true
+      // A failed first write fails the start (a mapping's later rewrite is only a warning).
+      const first = writeNodeInfo(home, p.info)
+      nodeFileWrite = first.catch(() => {})
+      await first.catch((err) => {
+        nodeFileLive = false
+        throw err
+      })
+    }, async () => {
+      nodeFileLive = false
+      await nodeFileWrite
+      await removeNodeInfo(home)
+    }),
 
     service('roster-reload', () => {
       reload = setInterval(() => void node()?.reloadRoster().catch(warn), t.rosterReload)
@@ -551,6 +608,10 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
 export function wantsTracker(opts: NodeOptions, identity: Identity, ownBefore: string): boolean {
   if (opts.tracker !== undefined) return opts.tracker !== false
   return !!identity.owner && identity.roster.trackers.every((u) => u === ownBefore) && !opts.trackers?.length
+}
+
+function isLoopback(host: string | undefined): boolean {
+  return host !== undefined && (host === 'localhost' || host === '::1' || host.startsWith('127.'))
 }
 
 /** The library the API sees: the union; a scan also makes new tracks servable and publishes them. */

@@ -3,6 +3,8 @@ import { DEFAULT_PORTS, DEFAULT_TIMINGS, runningNode, startNode, type Address, t
 import { UsageError, type Command } from '../command.ts'
 import { parseHostPort } from '../../manifest/index.ts'
 import { parseSize } from './cache.ts'
+import type { PortMapperOptions } from '../../reach/index.ts'
+import { isIP } from 'node:net'
 
 function port(v: unknown, flag: string): number | undefined {
   if (v === undefined) return undefined
@@ -20,11 +22,12 @@ function address(text: string): Address {
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run this device\'s node: the swarm, manifests over the DHT, the local API and, when this device serves the circle, its tracker and bootstrap node.',
-  usage: '[--port N] [--listen ADDR] [--tracker URL]... [--bootstrap HOST:PORT]... [--peer HOST:PORT]... [--json]',
+  usage: '[--port N] [--listen ADDR] [--tracker URL]... [--bootstrap HOST:PORT]... [--peer HOST:PORT]... [--no-port-mapping] [--json]',
   details:
     `Ports: peers ${DEFAULT_PORTS.peer} (TCP) on all interfaces, the local API ${DEFAULT_PORTS.api} on 127.0.0.1, the\n` +
     `embedded tracker ${DEFAULT_PORTS.tracker} (an admin device runs it unless the roster or --tracker names one), and\n` +
     `the DHT ${DEFAULT_PORTS.dht} (UDP; on the admin device that serves the circle it is the circle's bootstrap node).\n` +
+    'The router is asked to forward the peer port (UPnP-IGD or NAT-PMP) unless --no-port-mapping.\n' +
     'While the node runs, other commands for this home go through it. Stop it with Ctrl-C.',
   options: {
     port: { type: 'string', value: 'N', description: `peer port (default ${DEFAULT_PORTS.peer}; 0 = any free port)` },
@@ -44,6 +47,8 @@ export const serveCommand: Command = {
     'no-relay': { type: 'boolean', description: 'relay nothing, also on an admin device' },
     'relay-friends': { type: 'string', value: 'SIZE', description: 'with relaying on: relay up to SIZE a day (e.g. 2GB) for each friend\'s devices reaching this circle (default none)' },
     json: { type: 'boolean', description: 'print the node\'s addresses as one JSON line' },
+    'no-port-mapping': { type: 'boolean', description: 'do not ask the router (UPnP-IGD or NAT-PMP) to forward the peer port' },
+    'port-mapping-gateway': { type: 'string', value: 'HOST[:PORT]', description: 'ask this NAT-PMP gateway (default: the default route\'s gateway, and UPnP routers found by SSDP)' },
     'no-page-token': { type: 'boolean', description: 'never put the API token in the web page, also for browsers on this machine (a machine other people use): every browser asks for it once' },
   },
   async run({ values, stdout, stderr, env }) {
@@ -71,6 +76,7 @@ export const serveCommand: Command = {
       relay: values.relay === true ? true : values['no-relay'] === true ? false : undefined,
       relayFriendBytes: values['relay-friends'] === undefined ? undefined : parseSize(values['relay-friends'] as string),
       pageToken: values['no-page-token'] !== true,
+      portMapping: portMapping(values['no-port-mapping'] === true, values['port-mapping-gateway'] as string | undefined),
       tracker: values['no-tracker']
         ? false
         : values['tracker-port'] !== undefined || values['tracker-host'] !== undefined
@@ -94,6 +100,8 @@ export const serveCommand: Command = {
     else {
       stdout.write(`djcloud node running (pid ${process.pid})\n  peers     port ${node.info.peerPort}\n  local API ${node.info.api}\n`)
       if (node.info.tracker) stdout.write(`  tracker   ${node.info.tracker}\n`)
+      const m = node.info.portMapping
+      if (m) stdout.write(`  mapped    ${m.externalHost}:${m.externalPort} (${m.protocol})\n`)
       if (node.info.dhtPort !== undefined) stdout.write(`  DHT       port ${node.info.dhtPort} (UDP)${node.info.bootstrap ? `, the circle's bootstrap node at ${node.info.bootstrap}` : ''}\n`)
       stdout.write('Press Ctrl-C to stop.\n')
     }
@@ -104,6 +112,16 @@ export const serveCommand: Command = {
     })
     await node.close()
   },
+}
+
+/** On unless `--no-port-mapping`; `--port-mapping-gateway` names the NAT-PMP gateway (UPnP is then not searched). */
+function portMapping(off: boolean, gateway: string | undefined): boolean | PortMapperOptions {
+  if (off) return false
+  if (gateway === undefined) return true
+  const m = /^\[?([^\]]+?)\]?(?::(\d{1,5}))?$/.exec(gateway)
+  const host = m?.[1] ?? ''
+  if (!m || isIP(host) !== 4) throw new UsageError(`--port-mapping-gateway wants an IPv4 address, optionally with :PORT, not "${gateway}"`)
+  return { gateway: host, ...(m[2] !== undefined ? { gatewayPort: port(m[2], '--port-mapping-gateway') } : {}) }
 }
 
 /**
