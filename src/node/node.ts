@@ -465,6 +465,8 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       if (o.gateway === undefined && isLoopback(opts.peerHost)) return void log('peer port on %s: not mapped', opts.peerHost)
       p.portMapper = new PortMapper({ ...o, onWarning: warn })
       p.portMapper.on('mapping', (m) => {
+        // Told in hellos: a device that dials us there shows the link as "mapped".
+        p.swarm.paths.mapped = m ? { host: m.externalHost, port: m.externalPort } : null
         if (p.info) {
           p.info = { ...p.info, portMapping: m }
           void writeInfo()

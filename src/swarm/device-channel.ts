@@ -56,6 +56,8 @@ export interface DeviceLink {
   seen?: string
   /** Whether the other end relays links between own devices (its hello). */
   relays?: boolean
+  /** The public address a router maps to the other end's peer port (its hello), when it has one. */
+  mapped?: string
 }
 
 export type LinkPath = 'direct' | 'punched' | 'relayed'
@@ -235,6 +237,7 @@ export class DeviceChannel extends EventEmitter<Events> {
           link.peerPort = asInt(m.port, 'port')
           if (m.seen !== undefined) link.seen = asString(m.seen, 'seen', 64)
           link.relays = m.relay === 1
+          if (m.mapped !== undefined) link.mapped = asString(m.mapped, 'mapped', 64)
           if (!this.links.has(link)) {
             this.links.add(link)
             this.emit('link', link)

@@ -59,6 +59,8 @@ export class Paths {
   /** Bytes relayed per friend owner in the current day. */
   private readonly friendBytes = new Map<string, { day: number; bytes: number }>()
   private readonly now: () => number
+  /** The router's public address for this device's peer port (a port mapping), told in hellos. */
+  mapped: Address | null = null
 
   constructor(private readonly opts: PathsOptions) {
     this.now = opts.now ?? Date.now
@@ -87,6 +89,7 @@ export class Paths {
     const out: Record<string, string | number> = {}
     if (this.opts.relay) out.relay = 1
     if (link.path === 'direct') out.seen = `${link.session.remote.host.replace(/^::ffff:/, '')}:${link.session.remote.port}`
+    if (this.mapped) out.mapped = `${this.mapped.host}:${this.mapped.port}`
     return out
   }
 

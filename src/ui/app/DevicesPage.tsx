@@ -15,8 +15,8 @@ interface Circle {
     self: boolean
     revoked: boolean
     tracks: number
-    /** How the link runs (direct, punched through NATs, or through a relay device) and its round trip. */
-    link: { path: 'direct' | 'punched' | 'relayed'; via?: string; rttMs: number | null } | null
+    /** How the link runs (direct, to a router's mapped port, punched through NATs, or through a relay device) and its round trip. */
+    link: { path: 'direct' | 'mapped' | 'punched' | 'relayed'; via?: string; rttMs: number | null } | null
     unreachable: string | null
   }>
   friends: Array<{ owner: string; name: string; devicesOnline: number }>
