@@ -12,6 +12,7 @@ import { pairCommand } from './commands/pair.ts'
 import { joinCommand } from './commands/join.ts'
 import { trackerCommand } from './commands/tracker.ts'
 import { cacheCommand } from './commands/cache.ts'
+import { appsCommand } from './commands/apps.ts'
 import { bootstrapCommand } from './commands/bootstrap.ts'
 import { serveCommand } from './commands/serve.ts'
 import { getCommand } from './commands/get.ts'
@@ -23,7 +24,7 @@ import { importCommand } from './commands/import.ts'
 import { exportCommand } from './commands/export.ts'
 
 export const COMMANDS: readonly Command[] = [
-  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, analyzeCommand, playlistCommand, importCommand, exportCommand, pullCommand, cacheCommand, backupCommand, serveCommand, getCommand, trackerCommand, bootstrapCommand, startCommand,
+  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, analyzeCommand, playlistCommand, importCommand, exportCommand, pullCommand, cacheCommand, appsCommand, backupCommand, serveCommand, getCommand, trackerCommand, bootstrapCommand, startCommand,
 ]
 
 function topHelp(): string {

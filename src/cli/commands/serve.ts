@@ -19,7 +19,7 @@ function address(text: string): Address {
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run this device\'s node: the swarm, manifests over the DHT, the local API and, when this device serves the circle, its tracker and bootstrap node.',
-  usage: '[--port N] [--listen ADDR] [--tracker URL]... [--bootstrap HOST:PORT]... [--peer HOST:PORT]... [--json]',
+  usage: '[--port N] [--listen ADDR] [--subsonic] [--tracker URL]... [--bootstrap HOST:PORT]... [--peer HOST:PORT]... [--json]',
   details:
     `Ports: peers ${DEFAULT_PORTS.peer} (TCP) on all interfaces, the local API ${DEFAULT_PORTS.api} on 127.0.0.1, the\n` +
     `embedded tracker ${DEFAULT_PORTS.tracker} (an admin device runs it unless the roster or --tracker names one), and\n` +
@@ -40,6 +40,7 @@ export const serveCommand: Command = {
     'no-analyze': { type: 'boolean', description: 'do not analyse new tracks in the background (djcloud analyze still works)' },
     'peer-host': { type: 'string', value: 'ADDR', description: 'address for the peer port (default all interfaces)' },
     json: { type: 'boolean', description: 'print the node\'s addresses as one JSON line' },
+    subsonic: { type: 'boolean', description: 'serve the Subsonic / OpenSubsonic API at /rest/ for phone apps (sign-ins: "djcloud apps add NAME")' },
     'no-page-token': { type: 'boolean', description: 'never put the API token in the web page, also for browsers on this machine (a machine other people use): every browser asks for it once' },
   },
   async run({ values, stdout, stderr, env }) {
@@ -65,6 +66,7 @@ export const serveCommand: Command = {
       dht: values['no-dht'] ? false : { port: port(values['dht-port'], '--dht-port') },
       analyze: values['no-analyze'] !== true,
       pageToken: values['no-page-token'] !== true,
+      subsonic: values.subsonic === true,
       tracker: values['no-tracker']
         ? false
         : values['tracker-port'] !== undefined || values['tracker-host'] !== undefined
