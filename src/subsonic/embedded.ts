@@ -1,9 +1,7 @@
 // Embedded pictures and lyrics, read from a track's own tags. The bytes come
 // through the same sources as streams (this device's file, or an own device
-// through the swarm), so a track held only elsewhere has its cover too. The
-// tag parser reads headers only; for files whose tags sit at the end, it
-// reads there.
-import { Readable } from 'node:stream'
+// through the swarm), so a track held only elsewhere has its cover too.
+// Results are kept by the caller (covers) so a file is read once.
 import type { TrackHandle, TrackSource } from '../player/index.ts'
 
 export interface Embedded {
@@ -12,6 +10,8 @@ export interface Embedded {
 }
 
 const MAX_PICTURE = 16 * 1024 * 1024 // bytes kept from a tag
+/** Larger files are not read for their tags (a 2-hour WAV mix): their covers and lyrics are not served. */
+export const MAX_TAGGED_FILE = 256 * 1024 * 1024
 
 let parser: Promise<typeof import('music-metadata')> | undefined
 const musicMetadata = () => (parser ??= import('music-metadata'))
@@ -32,9 +32,14 @@ async function parse(handle: TrackHandle, mimeType: string | undefined, signal: 
   const read = new AbortController()
   const stop = () => read.abort()
   signal.addEventListener('abort', stop, { once: true })
-  const source = handle.size ? Readable.from(handle.read(0, handle.size - 1, read.signal) as AsyncIterable<Uint8Array>) : Readable.from([])
+  if (handle.size > MAX_TAGGED_FILE) return {}
   try {
-    const meta = await mm.parseStream(source, { size: handle.size, ...(mimeType ? { mimeType } : {}) }, { duration: false, skipCovers: false, skipPostHeaders: true })
+    // Whole, then parsed from memory: tags may sit at either end, and the
+    // parser's stream reader does not take the chunks a swarm read gives.
+    const chunks: Uint8Array[] = []
+    if (handle.size) for await (const c of handle.read(0, handle.size - 1, read.signal) as AsyncIterable<Uint8Array>) chunks.push(c)
+    const whole = Buffer.concat(chunks)
+    const meta = await mm.parseBuffer(whole, { size: whole.length, ...(mimeType ? { mimeType } : {}) }, { duration: false, skipCovers: false })
     const out: Embedded = {}
     const pic = meta.common.picture?.find((p) => /front/i.test(p.type ?? '')) ?? meta.common.picture?.[0]
     if (pic && pic.data.length <= MAX_PICTURE) out.picture = { data: pic.data, format: pic.format.includes('/') ? pic.format : `image/${pic.format}` }
@@ -48,6 +53,5 @@ async function parse(handle: TrackHandle, mimeType: string | undefined, signal: 
   } finally {
     signal.removeEventListener('abort', stop)
     read.abort()
-    source.destroy()
   }
 }
