@@ -78,6 +78,8 @@ export class Renditions {
     const onAbort = () => feedAbort.abort()
     signal.addEventListener('abort', onAbort, { once: true })
     child.stdin.on('error', () => feedAbort.abort())
+    // A source that fails mid-track ends ffmpeg's input early: its output is then short, and is neither finished nor kept.
+    let feedFailed: unknown
     const fed = (async () => {
       if (handle.size === 0) return child.stdin.end()
       handle.prefetch?.(0, handle.size - 1)
@@ -88,7 +90,10 @@ export class Renditions {
       }
       child.stdin.end()
     })().catch((err: unknown) => {
-      if (!feedAbort.signal.aborted) this.opts.warn?.('transcode input failed', { sha256: key.sha256, error: err })
+      if (!feedAbort.signal.aborted) {
+        feedFailed = err
+        this.opts.warn?.('transcode input failed', { sha256: key.sha256, error: err })
+      }
       child.stdin.destroy()
     })
 
@@ -110,6 +115,7 @@ export class Renditions {
       }
       const code = await exited
       await fed
+      if (feedFailed) throw new TranscodeError('ERR_TRANSCODE', `the track's bytes stopped coming: ${(feedFailed as Error).message}`)
       if (code !== 0 || sent === 0) {
         throw new TranscodeError('ERR_TRANSCODE', `ffmpeg failed (exit ${code}): ${stderr.trim().split('\n').pop() ?? ''}`)
       }

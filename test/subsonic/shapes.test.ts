@@ -6,7 +6,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { TrackRecord } from '../../src/library/index.ts'
 import type { UnionEntry } from '../../src/manifest/index.ts'
-import { addApp, appsPath, AppsError, readApps, removeApp, type AppCredential } from '../../src/subsonic/index.ts'
+import { addApp, appsPath, AppsError, readApps, removeApp, SubsonicError, type AppCredential } from '../../src/subsonic/index.ts'
 import { authenticate } from '../../src/subsonic/auth.ts'
 import { buildCatalog } from '../../src/subsonic/catalog.ts'
 import { albumId, artistId, playlistId, playlistName } from '../../src/subsonic/ids.ts'
@@ -77,7 +77,7 @@ test('sign-in: token, plain, enc:, apiKey; 10, 40, 43, 44', (t) => {
   t.is(auth({ u: 'phone', p: 'sesame' }).name, 'phone')
   t.is(auth({ u: 'phone', p: 'enc:' + Buffer.from('sesame').toString('hex') }).name, 'phone')
   t.is(auth({ apiKey: app.apiKey }).name, 'phone')
-  const code = (q: Record<string, string>) => t.throws(() => auth(q))?.['code' as never]
+  const code = (q: Record<string, string>) => (t.throws(() => auth(q)) as SubsonicError | undefined)?.code
   t.is(code({ u: 'phone', t: md5('sesame' + 'abc'), s: 'abd' }), 40)
   t.is(code({ u: 'phone', p: 'enc:zz' }), 40)
   t.is(code({ u: 'other', p: 'sesame' }), 40)
