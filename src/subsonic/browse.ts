@@ -29,8 +29,6 @@ function shuffle<T>(list: T[], n: number): T[] {
   return a.slice(0, k)
 }
 
-const cmp = (a: string, b: string) => normaliseName(a).localeCompare(normaliseName(b))
-
 async function songIn(ctx: HandlerContext, name = 'id'): Promise<{ catalog: Catalog; song: Song }> {
   const id = ctx.params.need(name)
   const catalog = await ctx.deps.catalog.get()
@@ -100,45 +98,50 @@ export const getAlbumList2: Handler = async (ctx) => {
   const { size, offset } = ctx.params.page()
   const catalog = await ctx.deps.catalog.get()
   const a = await ctx.annotated()
-  let list = [...catalog.albums.values()]
+  const byName = (x: Album, y: Album) => (x.sortName < y.sortName ? -1 : x.sortName > y.sortName ? 1 : 0)
+  let list: Album[]
   switch (type) {
     case 'random':
-      list = shuffle(list, size)
-      return { albumList2: { album: list.map((al) => albumNode(al, a)) } }
+      return { albumList2: { album: shuffle([...catalog.albums.values()], size).map((al) => albumNode(al, a)) } }
     case 'newest':
-      list.sort((x, y) => y.created - x.created || x.id.localeCompare(y.id))
-      break
-    case 'frequent':
-      list = list.filter((al) => albumsPlayed(al, a).count > 0).sort((x, y) => albumsPlayed(y, a).count - albumsPlayed(x, a).count || x.id.localeCompare(y.id))
-      break
-    case 'recent':
-      list = list.filter((al) => albumsPlayed(al, a).last > 0).sort((x, y) => albumsPlayed(y, a).last - albumsPlayed(x, a).last || x.id.localeCompare(y.id))
+      list = catalog.albumsNewest
       break
     case 'alphabeticalByName':
-      list.sort((x, y) => cmp(x.name, y.name) || x.id.localeCompare(y.id))
+      list = catalog.albumsByName
       break
     case 'alphabeticalByArtist':
-      list.sort((x, y) => cmp(x.artist, y.artist) || cmp(x.name, y.name) || x.id.localeCompare(y.id))
+      list = catalog.albumsByArtist
       break
+    case 'frequent':
+    case 'recent': {
+      const played = new Map<Album, { count: number; last: number }>()
+      for (const al of catalog.albumsByName) {
+        const p = albumsPlayed(al, a)
+        if (p.count > 0) played.set(al, p)
+      }
+      const key = type === 'frequent' ? 'count' : 'last'
+      list = [...played.keys()].sort((x, y) => played.get(y)![key] - played.get(x)![key] || byName(x, y))
+      break
+    }
     case 'starred':
-      list = list.filter((al) => a.starred.has(al.id)).sort((x, y) => cmp(x.name, y.name))
+      list = catalog.albumsByName.filter((al) => a.starred.has(al.id))
       break
     case 'highest':
-      list = list.filter((al) => a.ratings.has(al.id)).sort((x, y) => a.ratings.get(y.id)! - a.ratings.get(x.id)! || cmp(x.name, y.name))
+      list = catalog.albumsByName.filter((al) => a.ratings.has(al.id)).sort((x, y) => a.ratings.get(y.id)! - a.ratings.get(x.id)! || byName(x, y))
       break
     case 'byGenre': {
       const genre = normaliseName(ctx.params.need('genre'))
-      list = list.filter((al) => al.songs.some((s) => s.track.tags.genre && normaliseName(s.track.tags.genre) === genre)).sort((x, y) => cmp(x.name, y.name))
+      list = catalog.albumsByName.filter((al) => al.songs.some((s) => s.track.tags.genre && normaliseName(s.track.tags.genre) === genre))
       break
     }
-    case 'byYear': {
+    default: {
+      // byYear
+      ctx.params.need('fromYear')
+      ctx.params.need('toYear')
       const from = ctx.params.int('fromYear', 0, 0, 9999)
       const to = ctx.params.int('toYear', 0, 0, 9999)
-      if (ctx.params.str('fromYear') === undefined) ctx.params.need('fromYear')
-      if (ctx.params.str('toYear') === undefined) ctx.params.need('toYear')
       const [lo, hi] = from <= to ? [from, to] : [to, from]
-      list = list.filter((al) => al.year !== undefined && al.year >= lo && al.year <= hi).sort((x, y) => (from <= to ? x.year! - y.year! : y.year! - x.year!) || cmp(x.name, y.name))
-      break
+      list = catalog.albumsByName.filter((al) => al.year !== undefined && al.year >= lo && al.year <= hi).sort((x, y) => (from <= to ? x.year! - y.year! : y.year! - x.year!) || byName(x, y))
     }
   }
   return { albumList2: { album: list.slice(offset, offset + size).map((al) => albumNode(al, a)) } }
@@ -163,13 +166,10 @@ export const getRandomSongs: Handler = async (ctx) => {
   return { randomSongs: { song: shuffle(list, size).map((s) => songNode(s, a)) } }
 }
 
-/** Every word of the query in the text (names normalised); an empty query or "" matches all (Symfonium syncs that way). */
-function matcher(query: string): (text: string) => boolean {
+/** Every word of the query in the (already normalised) text; an empty query or "" matches all (Symfonium syncs that way). */
+function matcher(query: string): (normalised: string) => boolean {
   const words = normaliseName(query.replace(/^"+|"+$/g, '')).split(' ').filter(Boolean)
-  return (text) => {
-    const t = normaliseName(text)
-    return words.every((w) => t.includes(w))
-  }
+  return (t) => words.every((w) => t.includes(w))
 }
 
 export const search3: Handler = async (ctx) => {
@@ -196,9 +196,9 @@ export const search3: Handler = async (ctx) => {
   }
   return {
     searchResult3: {
-      artist: take(catalog.artistList, (ar) => hit(ar.name), artists).map((ar) => artistNode(ar, a)),
-      album: take(catalog.albums.values(), (al) => hit(`${al.name} ${al.artist}`), albums).map((al) => albumNode(al, a)),
-      song: take(catalog.songs.values(), (s) => hit(`${s.title} ${s.artist} ${s.album}`), songs).map((s) => songNode(s, a)),
+      artist: take(catalog.artistList, (ar) => hit(ar.sortName), artists).map((ar) => artistNode(ar, a)),
+      album: take(catalog.albumsByName, (al) => hit(`${al.sortName} ${al.sortArtist}`), albums).map((al) => albumNode(al, a)),
+      song: take(catalog.songs.values(), (s) => hit(s.searchText), songs).map((s) => songNode(s, a)),
     },
   }
 }

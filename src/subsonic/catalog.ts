@@ -11,6 +11,8 @@ export const UNKNOWN_ALBUM = '[Unknown Album]'
 
 export interface Song {
   id: string
+  /** Normalised "title artist album", what search3 matches. */
+  searchText: string
   track: TrackRecord
   title: string
   artist: string
@@ -22,6 +24,9 @@ export interface Song {
 export interface Album {
   id: string
   name: string
+  /** Normalised name and artist, for sorting and search without normalising per comparison. */
+  sortName: string
+  sortArtist: string
   artist: string
   artistId: string
   songs: Song[]
@@ -38,6 +43,7 @@ export interface Album {
 export interface Artist {
   id: string
   name: string
+  sortName: string
   albums: Album[]
 }
 
@@ -54,16 +60,53 @@ export interface Catalog {
   genres: Genre[]
   /** Artists by name, case-insensitively. */
   artistList: Artist[]
+  /** Albums by name, then by artist then name, then newest first: the fixed orders of getAlbumList2. */
+  albumsByName: Album[]
+  albumsByArtist: Album[]
+  albumsNewest: Album[]
 }
 
-const byName = (a: string, b: string) => normaliseName(a).localeCompare(normaliseName(b))
+/** Code-point order of normalised names: fast, stable, and the same on every device (no locale). */
+const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
-function songOf(t: TrackRecord): Song {
+/** Ids and normalised names, memoised per build: a library has far fewer artists and albums than songs. */
+class Names {
+  private readonly norm = new Map<string, string>()
+  private readonly artists = new Map<string, string>()
+  private readonly albums = new Map<string, string>()
+  normal(s: string): string {
+    let n = this.norm.get(s)
+    if (n === undefined) this.norm.set(s, (n = normaliseName(s)))
+    return n
+  }
+  artistId(name: string): string {
+    let id = this.artists.get(name)
+    if (id === undefined) this.artists.set(name, (id = artistId(name)))
+    return id
+  }
+  albumId(artist: string, album: string): string {
+    const key = `${artist}\0${album}`
+    let id = this.albums.get(key)
+    if (id === undefined) this.albums.set(key, (id = albumId(artist, album)))
+    return id
+  }
+}
+
+function songOf(t: TrackRecord, names: Names): Song {
   const title = t.tags.title ?? fileTitle(t)
   const artist = t.tags.artist ?? t.tags.albumArtist ?? UNKNOWN_ARTIST
   const albumArtist = t.tags.albumArtist ?? t.tags.artist ?? UNKNOWN_ARTIST
   const album = t.tags.album ?? UNKNOWN_ALBUM
-  return { id: t.sha256, track: t, title, artist, artistId: artistId(artist), album, albumId: albumId(albumArtist, album) }
+  return {
+    id: t.sha256,
+    searchText: `${normaliseName(title)} ${names.normal(artist)} ${names.normal(album)}`,
+    track: t,
+    title,
+    artist,
+    artistId: names.artistId(artist),
+    album,
+    albumId: names.albumId(albumArtist, album),
+  }
 }
 
 function fileTitle(t: TrackRecord): string {
@@ -76,17 +119,21 @@ export function buildCatalog(union: ReadonlyMap<string, UnionEntry>): Catalog {
   const songs = new Map<string, Song>()
   const albums = new Map<string, Album>()
   const artists = new Map<string, Artist>()
+  const names = new Names()
   for (const u of union.values()) {
     if (u.holders.length === 0) continue // missing everywhere: nothing to play
-    const song = songOf(u.track)
+    const song = songOf(u.track, names)
     songs.set(song.id, song)
     let album = albums.get(song.albumId)
     if (!album) {
       const albumArtist = u.track.tags.albumArtist ?? u.track.tags.artist ?? UNKNOWN_ARTIST
-      album = { id: song.albumId, name: song.album, artist: albumArtist, artistId: artistId(albumArtist), songs: [], created: u.track.added, duration: 0 }
+      album = {
+        id: song.albumId, name: song.album, sortName: names.normal(song.album), artist: albumArtist, sortArtist: names.normal(albumArtist),
+        artistId: names.artistId(albumArtist), songs: [], created: u.track.added, duration: 0,
+      }
       albums.set(album.id, album)
       let artist = artists.get(album.artistId)
-      if (!artist) artists.set(album.artistId, (artist = { id: album.artistId, name: albumArtist, albums: [] }))
+      if (!artist) artists.set(album.artistId, (artist = { id: album.artistId, name: albumArtist, sortName: album.sortArtist, albums: [] }))
       artist.albums.push(album)
     }
     album.songs.push(song)
@@ -100,22 +147,26 @@ export function buildCatalog(union: ReadonlyMap<string, UnionEntry>): Catalog {
   for (const s of songs.values()) {
     const name = s.track.tags.genre
     if (!name) continue
-    const key = normaliseName(name)
+    const key = names.normal(name)
     const g = genreSongs.get(key) ?? { name, songs: 0, albums: new Set() }
     g.songs++
     g.albums.add(s.albumId)
     genreSongs.set(key, g)
   }
   for (const a of albums.values()) {
-    a.songs.sort((x, y) => (x.track.tags.trackNo ?? 1e9) - (y.track.tags.trackNo ?? 1e9) || byName(x.title, y.title) || x.id.localeCompare(y.id))
+    if (a.songs.length > 1) a.songs.sort((x, y) => (x.track.tags.trackNo ?? 1e9) - (y.track.tags.trackNo ?? 1e9) || order(x.searchText, y.searchText) || order(x.id, y.id))
   }
-  for (const a of artists.values()) a.albums.sort((x, y) => (x.year ?? 0) - (y.year ?? 0) || byName(x.name, y.name))
+  for (const a of artists.values()) a.albums.sort((x, y) => (x.year ?? 0) - (y.year ?? 0) || order(x.sortName, y.sortName))
+  const all = [...albums.values()]
   return {
     songs,
     albums,
     artists,
-    genres: [...genreSongs.values()].map((g) => ({ name: g.name, songCount: g.songs, albumCount: g.albums.size })).sort((a, b) => byName(a.name, b.name)),
-    artistList: [...artists.values()].sort((a, b) => byName(a.name, b.name) || a.id.localeCompare(b.id)),
+    genres: [...genreSongs.values()].map((g) => ({ name: g.name, songCount: g.songs, albumCount: g.albums.size })).sort((a, b) => order(names.normal(a.name), names.normal(b.name))),
+    artistList: [...artists.values()].sort((a, b) => order(a.sortName, b.sortName) || order(a.id, b.id)),
+    albumsByName: [...all].sort((x, y) => order(x.sortName, y.sortName) || order(x.id, y.id)),
+    albumsByArtist: [...all].sort((x, y) => order(x.sortArtist, y.sortArtist) || order(x.sortName, y.sortName) || order(x.id, y.id)),
+    albumsNewest: [...all].sort((x, y) => y.created - x.created || order(x.id, y.id)),
   }
 }
 
