@@ -24,10 +24,14 @@ export class Annotations {
 
   private async load(): Promise<Doc> {
     if (this.doc) return this.doc
+    let text: string | undefined
     try {
-      const raw = JSON.parse(await readFile(this.path, 'utf8')) as Partial<Doc>
+      text = await readFile(this.path, 'utf8')
+      const raw = JSON.parse(text) as Partial<Doc>
       this.doc = { starred: clean(raw.starred), ratings: clean(raw.ratings) }
     } catch {
+      // A file that does not parse is set aside, not overwritten by the next star.
+      if (text !== undefined) await rename(this.path, `${this.path}.corrupt-${Date.now()}`).catch(() => {})
       this.doc = { starred: {}, ratings: {} }
     }
     return this.doc
