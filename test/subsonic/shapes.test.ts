@@ -2,11 +2,12 @@
 // sign-in rules, content-derived ids, the apps file and the rendition cache.
 import test from 'ava'
 import { createHash } from 'node:crypto'
-import { readFile, stat, writeFile } from 'node:fs/promises'
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { TrackRecord } from '../../src/library/index.ts'
 import type { UnionEntry } from '../../src/manifest/index.ts'
 import { addApp, appsPath, AppsError, readApps, removeApp, SubsonicError, type AppCredential } from '../../src/subsonic/index.ts'
+import { Annotations } from '../../src/subsonic/annotations.ts'
 import { authenticate } from '../../src/subsonic/auth.ts'
 import { buildCatalog } from '../../src/subsonic/catalog.ts'
 import { albumId, artistId, playlistId, playlistName } from '../../src/subsonic/ids.ts'
@@ -136,4 +137,20 @@ test('the rendition cache keeps to its budget, least recently used first', async
   t.truthy(await cache.get(key(3)))
   t.true((await cache.used()) <= 250)
   t.not(RenditionCache.fileName(key(1)), RenditionCache.fileName({ ...key(1), encoder: 'ffmpeg-other' }), 'another encoder build is another rendition')
+})
+
+test('stars and ratings persist; a file that does not parse is set aside, not overwritten', async (t) => {
+  const home = await tempDir(t)
+  const first = new Annotations(home)
+  await first.star(['ar-1', 'al-2'], true, 1000)
+  await first.rate('al-2', 4)
+  const again = new Annotations(home)
+  t.deepEqual([...(await again.starred()).entries()], [['ar-1', 1000], ['al-2', 1000]])
+  t.deepEqual([...(await again.ratings()).entries()], [['al-2', 4]])
+  await writeFile(join(home, 'subsonic-annotations.json'), '{not json')
+  const broken = new Annotations(home)
+  await broken.star(['ar-3'], true)
+  const aside = (await readdir(home)).filter((f) => f.startsWith('subsonic-annotations.json.corrupt-'))
+  t.is(aside.length, 1)
+  t.is(await readFile(join(home, aside[0]!), 'utf8'), '{not json')
 })
