@@ -6,7 +6,7 @@ import test from 'ava'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { removeApp } from '../../src/subsonic/index.ts'
+import { addApp, removeApp } from '../../src/subsonic/index.ts'
 import { until } from '../helpers/until.ts'
 import { LYRICS, subsonicPair } from './pair.ts'
 
@@ -15,7 +15,7 @@ type Body = Record<string, any> // eslint-disable-line @typescript-eslint/no-exp
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
-test('browse and search the union library in token, POST and apiKey modes; ids derive from content', async (t) => {
+test('browse and search the union library in token, POST and apiKey modes; ids are the same on another device and after a restart', async (t) => {
   const p = await subsonicPair(t)
   for (const mode of ['token', 'post', 'apiKey'] as const) {
     const c = p.client(mode)
@@ -83,6 +83,14 @@ test('browse and search the union library in token, POST and apiKey modes; ids d
   t.true(ext.includes('apiKeyAuthentication') && ext.includes('songLyrics') && ext.includes('transcodeOffset'))
   const indexes = ((await c.getIndexes()) as Body).indexes.index
   t.deepEqual(indexes.map((i: Body) => i.name), ['K', 'T'])
+
+  // home-pc, asked by an app of its own, names everything with the same ids.
+  const homeApp = await addApp(p.home.home, 'tablet')
+  const fromHome = await until(async () => {
+    const r = (await p.client('token', homeApp, p.home).getAlbum({ id: albumId })) as Body
+    return r.status === 'ok' ? r.album : undefined
+  })
+  t.deepEqual(fromHome.song.map((s: Song) => [s.id, s.albumId, s.artistId]), songs.map((s) => [s.id, s.albumId, s.artistId]))
 
   // Across a restart of the laptop, every id is the same.
   const before = JSON.stringify(((await c.getAlbum({ id: albumId })) as Body).album.song.map((s: Song) => [s.id, s.albumId, s.artistId]))

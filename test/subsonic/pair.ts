@@ -1,5 +1,5 @@
 // Two own devices as in-process nodes on 127.0.0.1: home-pc holds the music,
-// the laptop serves Subsonic (and holds one track of its own). An app is
+// both serve Subsonic (the tests ask the laptop, which holds one track of its own). An app is
 // issued on the laptop's home; clients sign in with it.
 import type { ExecutionContext } from 'ava'
 import { execFile } from 'node:child_process'
@@ -24,7 +24,7 @@ export interface Pair {
   laptop: Node
   app: AppCredential
   api: (n: Node, path: string, init?: RequestInit) => Promise<Response>
-  client: (mode?: 'token' | 'post' | 'apiKey', app?: AppCredential) => SubsonicAPI
+  client: (mode?: 'token' | 'post' | 'apiKey', app?: AppCredential, node?: Node) => SubsonicAPI
   /** /rest/<name> on the laptop with token auth, as a raw fetch (XML unless f is given). */
   rest: (name: string, params?: Record<string, string | string[]>, init?: RequestInit, app?: AppCredential) => Promise<Response>
 }
@@ -48,7 +48,7 @@ export async function subsonicPair(t: ExecutionContext, laptopOpts: Partial<Node
   const root = await tempDir(t)
   const [homeDir, laptopDir] = await makeHomes(root, ['home-pc', 'laptop'])
   const common = { peerPort: 0, apiPort: 0, peerHost: '127.0.0.1', dht: { port: 0, host: '127.0.0.1' }, analyze: false, uiDir: null }
-  const home = await startNode({ ...common, home: homeDir!, tracker: { port: 0, host: '127.0.0.1', advertise: '127.0.0.1' } })
+  const home = await startNode({ ...common, home: homeDir!, tracker: { port: 0, host: '127.0.0.1', advertise: '127.0.0.1' }, subsonic: true })
   t.teardown(() => home.close())
   const laptop = await startNode({ ...common, home: laptopDir!, tracker: false, trackers: [home.info.tracker!], subsonic: true, ...laptopOpts })
   t.teardown(() => laptop.close())
@@ -78,9 +78,9 @@ export async function subsonicPair(t: ExecutionContext, laptopOpts: Partial<Node
   })
 
   const app = await addApp(laptop.home, 'phone')
-  const client = (mode: 'token' | 'post' | 'apiKey' = 'token', a = app) =>
+  const client = (mode: 'token' | 'post' | 'apiKey' = 'token', a = app, n = laptop) =>
     new SubsonicAPI({
-      url: laptop.info.api,
+      url: n.info.api,
       auth: mode === 'apiKey' ? { apiKey: a.apiKey } : { username: a.name, password: a.password },
       ...(mode === 'post' ? { post: true } : {}),
     })
