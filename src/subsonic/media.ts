@@ -33,13 +33,16 @@ function wanted(ctx: HandlerContext, song: Song): { format: TargetFormat; maxKbp
   const format = ctx.params.str('format')
   const maxKbps = ctx.params.int('maxBitRate', 0, 0, 100_000)
   if (format === 'raw') return null
+  const kbps = (song.track.tags.bitrate ?? 0) / 1000
+  const withinCap = maxKbps === 0 || (kbps > 0 && kbps <= maxKbps)
   if (format !== undefined && format !== '') {
     if (!isTargetFormat(format)) throw invalid('format', 'raw, opus, mp3 or aac')
+    // Already in that format and within the cap: re-encoding would only lose quality.
+    if (format === song.track.format && withinCap) return null
     return { format, maxKbps }
   }
   // No format: the original, unless it is above the client's cap (then the default rendition, MP3).
-  const kbps = (song.track.tags.bitrate ?? 0) / 1000
-  return maxKbps > 0 && kbps > maxKbps ? { format: 'mp3', maxKbps } : null
+  return withinCap ? null : { format: 'mp3', maxKbps }
 }
 
 export const stream: Handler = async (ctx) => {

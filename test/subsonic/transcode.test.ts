@@ -55,9 +55,14 @@ test('stream?format=mp3|opus&maxBitRate: duration within 1% of the source, bitra
   t.is(capped.headers.get('content-type'), 'audio/mpeg')
   const c = await probe((await save(p.root, 'c.mp3', capped)).path)
   t.true(c.bitRate <= 128_000 * 1.01)
-  // A cap above it: the original bytes.
+  // A cap above it: the original bytes; so is MP3 asked of an MP3 within the cap.
   const plain = await p.rest('stream', { id: night.sha256, maxBitRate: '320' })
   t.is(Buffer.from(await plain.arrayBuffer()).length, night.size)
+  for (const q of [{ format: 'mp3' }, { format: 'mp3', maxBitRate: '192' }] as Array<Record<string, string>>) {
+    const same = await p.rest('stream', { id: night.sha256, ...q })
+    t.is(same.headers.get('etag'), `"${night.sha256}"`, JSON.stringify(q))
+    t.is(Buffer.from(await same.arrayBuffer()).length, night.size)
+  }
 })
 
 test('timeOffset lands within 0.1 s; /stream/<sha256>?format= gives the web UI the same', async (t) => {
