@@ -5,7 +5,7 @@ import { ApiError, mimeTypeOf, TrackUnavailableError } from '../player/index.ts'
 import { isTargetFormat, TranscodeError, type TargetFormat } from '../transcode/index.ts'
 import type { Song } from './catalog.ts'
 import type { Handler, HandlerContext } from './context.ts'
-import { readEmbedded, type Embedded } from './embedded.ts'
+import { readEmbedded, type Embedded, type Want } from './embedded.ts'
 import { invalid, notFound, SubsonicError, SUBSONIC_ERRORS } from './errors.ts'
 import { ALBUM_ID, ARTIST_ID, SONG_ID } from './ids.ts'
 import { songIn } from './browse.ts'
@@ -89,7 +89,7 @@ export const getCoverArt: Handler = async (ctx) => {
   const key = `${song.id}:${size ?? 0}`
   let out = resized.get(key)
   if (!out) {
-    const e = await embedded(ctx, song)
+    const e = await embedded(ctx, song, 'picture')
     if (!e?.picture) throw notFound('cover art')
     out = { data: Buffer.from(e.picture.data), type: e.picture.format }
     if (size && ctx.deps.ffmpeg && (await ctx.deps.ffmpeg.probe())) {
@@ -104,9 +104,9 @@ export const getCoverArt: Handler = async (ctx) => {
   return undefined
 }
 
-async function embedded(ctx: HandlerContext, song: Song): Promise<Embedded | null> {
+async function embedded(ctx: HandlerContext, song: Song, want: Want): Promise<Embedded | null> {
   try {
-    return await readEmbedded(ctx.deps.tracks, song.id, mimeTypeOf(song.track.format), ctx.signal)
+    return await readEmbedded(ctx.deps.tracks, song.id, mimeTypeOf(song.track.format), want, ctx.signal)
   } catch (err) {
     if (ctx.signal.aborted) throw err
     throw new SubsonicError(SUBSONIC_ERRORS.generic, `could not read the track's tags: ${(err as Error).message.split('\n')[0]}`)
@@ -128,7 +128,7 @@ function scaleImage(ffmpeg: string, image: Buffer, size: number): Promise<Buffer
 
 export const getLyricsBySongId: Handler = async (ctx) => {
   const { song } = await songIn(ctx)
-  const lyrics = (await embedded(ctx, song))?.lyrics
+  const lyrics = (await embedded(ctx, song, 'lyrics'))?.lyrics
   const structured = lyrics
     ? [{
         displayArtist: song.artist,

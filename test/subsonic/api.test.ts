@@ -113,6 +113,14 @@ test('a track held only on home-pc streams through the laptop with Range (206, e
   const bytes = await readFile(holder.paths[0]!)
   t.false((await p.laptop.library.list()).some((x) => x.sha256 === holder.sha256), 'the laptop holds no copy')
 
+  // Cover art of a track held elsewhere reads the file's head only, not the whole track over the swarm.
+  const firstCover = await p.rest('getCoverArt', { id: holder.sha256 })
+  t.is(firstCover.headers.get('content-type'), 'image/jpeg')
+  await firstCover.arrayBuffer()
+  const streams = ((await (await p.api(p.laptop, '/api/streams')).json()) as { streams: Array<{ sha256: string; bytes: number }> }).streams
+  const read = streams.find((s) => s.sha256 === holder.sha256)?.bytes ?? 0
+  t.true(read > 0 && read < bytes.length / 4, `${read} of ${bytes.length} bytes read for the cover`)
+
   const ranged = await p.rest('stream', { id: holder.sha256 }, { headers: { range: 'bytes=1000-4999' } })
   t.is(ranged.status, 206)
   t.is(ranged.headers.get('content-range'), `bytes 1000-4999/${bytes.length}`)
