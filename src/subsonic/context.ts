@@ -27,6 +27,8 @@ export interface SubsonicDeps {
   stream: Route
   /** null: transcoding is not offered (error 0 for a format other than raw). */
   renditions: Renditions | null
+  /** Covers as sent, by song id and size: the last COVER_CACHE. */
+  covers: Map<string, { data: Buffer; type: string }>
   /** Resizes cover art too; null: covers go out at their own size. */
   ffmpeg: FfmpegEncoder | null
 }

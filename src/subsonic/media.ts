@@ -11,7 +11,7 @@ import { ALBUM_ID, ARTIST_ID, SONG_ID } from './ids.ts'
 import { songIn } from './browse.ts'
 
 export const MAX_COVER_SIZE = 2048 // px
-const COVER_CACHE = 64 // resized covers kept in memory
+export const COVER_CACHE = 64 // covers kept in memory (per node)
 const MAX_OFFSET_S = 24 * 3600
 
 /** The /stream route's answer for this song: raw bytes with Range; its errors become Subsonic errors before any byte. */
@@ -80,13 +80,12 @@ async function coverSong(ctx: HandlerContext, id: string): Promise<Song> {
   return song
 }
 
-const resized = new Map<string, { data: Buffer; type: string }>()
-
 export const getCoverArt: Handler = async (ctx) => {
   const id = ctx.params.need('id')
   const size = ctx.params.optInt('size', 1, MAX_COVER_SIZE)
   const song = await coverSong(ctx, id)
   const key = `${song.id}:${size ?? 0}`
+  const resized = ctx.deps.covers
   let out = resized.get(key)
   if (!out) {
     const e = await embedded(ctx, song, 'picture')

@@ -48,6 +48,7 @@ export class SubsonicService {
         stream: o.stream,
         renditions: o.renditions,
         ffmpeg: o.ffmpeg,
+        covers: new Map(),
       },
       ...(o.log ? { log: o.log } : {}),
     })
