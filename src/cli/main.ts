@@ -13,6 +13,7 @@ import { joinCommand } from './commands/join.ts'
 import { trackerCommand } from './commands/tracker.ts'
 import { cacheCommand } from './commands/cache.ts'
 import { devicesCommand } from './commands/devices.ts'
+import { appsCommand } from './commands/apps.ts'
 import { bootstrapCommand } from './commands/bootstrap.ts'
 import { serveCommand } from './commands/serve.ts'
 import { getCommand } from './commands/get.ts'
@@ -24,7 +25,7 @@ import { importCommand } from './commands/import.ts'
 import { exportCommand } from './commands/export.ts'
 
 export const COMMANDS: readonly Command[] = [
-  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, analyzeCommand, playlistCommand, importCommand, exportCommand, pullCommand, cacheCommand, devicesCommand, backupCommand, serveCommand, getCommand, trackerCommand, bootstrapCommand, startCommand,
+  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, analyzeCommand, playlistCommand, importCommand, exportCommand, pullCommand, cacheCommand, devicesCommand, appsCommand, backupCommand, serveCommand, getCommand, trackerCommand, bootstrapCommand, startCommand,
 ]
 
 function topHelp(): string {

@@ -7,7 +7,9 @@ import { access, readFile, stat, writeFile } from 'node:fs/promises'
 import { addDevice, adoptRoster, encodeCertificate, lanAddress, loadIdentity, saveRoster, verifyRoster, type Identity, type Roster } from '../identity/index.ts'
 import { openLibrary, type LocalLibrary, type Library, type ScanOptions, type TrackRecord } from '../library/index.ts'
 import { Swarm, announceSigner, cachePaths, metaFromTrack } from '../swarm/index.ts'
-import { ApiError, createApiServer, firstTrackSource, LocalFileTrackSource, loadOrCreateApiToken, type ApiServer } from '../player/index.ts'
+import { ApiError, createApiServer, firstTrackSource, LocalFileTrackSource, loadOrCreateApiToken, streamRoute, type ApiServer } from '../player/index.ts'
+import { SubsonicService, type PlayLog } from '../subsonic/index.ts'
+import { nodeTranscoding, streamTranscode } from './renditions.ts'
 import type { ApiCall } from '../djimport/index.ts'
 import { createAdmissionTracker, loadOrCreateTrackerToken, type AdmissionTracker } from '../../tracker/index.ts'
 import { homePaths } from '../home.ts'
@@ -82,7 +84,16 @@ export interface NodeOptions {
    * to loopback is not mapped unless a `gateway` is named.
    */
   portMapping?: boolean | PortMapperOptions
+  /** Serve the Subsonic / OpenSubsonic API at /rest/* on the API listener (`serve --subsonic`; default off). */
+  subsonic?: boolean | SubsonicNodeOptions
+  /** Transcoding (/stream?format=, Subsonic stream): the ffmpeg to run (default "ffmpeg" on PATH) and the rendition cache's bytes. */
+  transcode?: { ffmpegPath?: string; renditionBudget?: number }
   onWarning?: (err: Error) => void
+}
+
+export interface SubsonicNodeOptions {
+  /** Where scrobbles go and play counts come from (default: kept in memory while the node runs). */
+  plays?: PlayLog
 }
 
 /** Timings the node's services wait on; production defaults, tests pass short ones. */
@@ -519,6 +530,30 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       const apiHost = opts.apiHost ?? '127.0.0.1'
       const apiToken = await loadOrCreateApiToken(home)
       const recordings = unionRecordings(() => p.union.get())
+      // Wrapped so /api/streams sees every stream and which devices feed it.
+      const tracks = firstTrackSource([
+        p.ui.streams.local(new LocalFileTrackSource(p.library)),
+        // The library's holders share the first blocks' push (docs/swarm.md, "Pushed first blocks").
+        p.ui.streams.swarm(async (sha, from) =>
+          p.swarm.open(sha, from === undefined ? {} : { from, holders: (await p.union.get()).get(sha)?.holders.map((h) => h.device) ?? [] }),
+        ),
+        p.ui.streams.swarm((sha) => p.sharing.open(sha)),
+      ])
+      const transcoding = nodeTranscoding(home, { ...opts.transcode, warn: (m) => warn(new Error(m)) })
+      const subsonic = opts.subsonic
+        ? new SubsonicService({
+            home,
+            union: () => p.union.get(),
+            book: p.book,
+            publishPlaylist: (pub) => p.sync.publishPlaylist(pub),
+            tracks,
+            stream: streamRoute({ tracks }),
+            renditions: transcoding.renditions,
+            ffmpeg: transcoding.ffmpeg,
+            ...(typeof opts.subsonic === 'object' && opts.subsonic.plays ? { plays: opts.subsonic.plays } : {}),
+            log: (m, f) => warn(new Error(`${m}: ${(f.error as Error | undefined)?.message ?? ''}`)),
+          })
+        : null
       p.api = createApiServer({
         library: servedLibrary(p, () => {
           p.sharing.changed()
@@ -526,15 +561,8 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         }, warn),
         libraryEntries: (o) => p.ui.entries(o),
         cachedTrack: (sha) => p.swarm.holds(sha),
-        // Wrapped so /api/streams sees every stream and which devices feed it.
-        tracks: firstTrackSource([
-          p.ui.streams.local(new LocalFileTrackSource(p.library)),
-          // The library's holders share the first blocks' push (docs/swarm.md, "Pushed first blocks").
-          p.ui.streams.swarm(async (sha, from) =>
-            p.swarm.open(sha, from === undefined ? {} : { from, holders: (await p.union.get()).get(sha)?.holders.map((h) => h.device) ?? [] }),
-          ),
-          p.ui.streams.swarm((sha) => p.sharing.open(sha)),
-        ]),
+        tracks,
+        transcode: streamTranscode(transcoding.renditions, tracks),
         ...(opts.uiDir !== undefined ? { uiDir: opts.uiDir } : {}),
         ...(opts.pageToken === false ? { pageToken: false } : {}),
         token: apiToken,
@@ -556,6 +584,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
           ...p.ui.routes(),
           ...p.pulls.routes(),
           ...backupRoutes(p.backups),
+          ...(subsonic ? subsonic.routes() : []),
         ],
       })
       const bound = await p.api.listen(opts.apiPort ?? DEFAULT_PORTS.api, apiHost)

@@ -30,6 +30,7 @@ export type ApiErrorCode =
   | 'ERR_REFUSED' // 403: another own device refused the request (gig pull), with its reason
   | 'ERR_DEVICE_NOT_FOUND' // 404: not an own device on the roster
   | 'ERR_DEVICE_OFFLINE' // 503: an own device that is not linked now
+  | 'ERR_NO_ENCODER' // 501: a transcoded stream asked of a node with no encoder
 
 export class ApiError extends Error {
   override name = 'ApiError'

@@ -13,7 +13,7 @@ import { ApiError, PlayerError, TrackUnavailableError } from './errors.ts'
 import { guardOrigin, guardToken, hostLiteral, hostPolicy, isLoopbackAddress, WILDCARD_ADDRESSES, type GuardPolicy } from './guard.ts'
 import { announcesBody, COMMON_HEADERS, sendError } from './http-io.ts'
 import { parseTarget, Router } from './router.ts'
-import { streamRoute } from './stream.ts'
+import { streamRoute, type StreamRouteOptions } from './stream.ts'
 import { SessionStore, sessionRoute } from './session.ts'
 import { defaultUiDirs, UiFiles } from './ui-files.ts'
 import type { TrackSource } from './track-source.ts'
@@ -44,6 +44,8 @@ export interface ApiServerOptions {
   /** A stream read that yields nothing for this long is cancelled (ms). */
   stallTimeoutMs?: number
   log?: ApiLog
+  /** /stream/<sha256>?format=...: see StreamRouteOptions.transcode. */
+  transcode?: StreamRouteOptions['transcode']
   /** More routes (the node's: devices, fetch); same guard, same error shape. */
   routes?: readonly Route[]
   /** Where GET /api/library?view=compact lists from (the node's union entries); default library.list. */
@@ -86,6 +88,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       prefetchBytes: opts.prefetchBytes,
       stallTimeoutMs: opts.stallTimeoutMs,
       warn: (message, fields) => log('warn', message, fields),
+      ...(opts.transcode ? { transcode: opts.transcode } : {}),
     }),
     ...apiRoutes({ library: opts.library, version: opts.version ?? pkg.version, ...(opts.libraryEntries ? { entries: opts.libraryEntries } : {}), ...(opts.cachedTrack ? { cached: opts.cachedTrack } : {}) }),
     ...(opts.routes ?? []),

@@ -26,6 +26,32 @@ export interface StreamRouteOptions {
   stallTimeoutMs?: number
   /** Told about sources that misbehave or fail mid-response. */
   warn?: (message: string, fields: Record<string, unknown>) => void
+  /**
+   * Answers `?format=opus|mp3|aac` (with `maxBitRate` kbps, `timeOffset` s) with
+   * a rendition; false when no source has the track. Absent: such a request
+   * is 501 ERR_NO_ENCODER. `format=raw` (or none) is always the bytes.
+   */
+  transcode?: (ctx: RequestContext, sha256: string, request: TranscodeQuery) => Promise<boolean>
+}
+
+export interface TranscodeQuery {
+  format: string
+  /** kbps; 0: the format's default */
+  maxKbps: number
+  /** seconds */
+  offset: number
+}
+
+/** `format`, `maxBitRate`, `timeOffset` of a /stream query; null for the bytes as they are. */
+export function transcodeQuery(query: URLSearchParams): TranscodeQuery | null {
+  const format = query.get('format')
+  if (format === null || format === '' || format === 'raw') return null
+  if (!/^[a-z0-9]{1,8}$/.test(format)) throw new ApiError(400, 'ERR_BAD_PARAM', 'format is raw, opus, mp3 or aac')
+  const kbps = query.get('maxBitRate') ?? '0'
+  const offset = query.get('timeOffset') ?? '0'
+  if (!/^\d{1,6}$/.test(kbps)) throw new ApiError(400, 'ERR_BAD_PARAM', 'maxBitRate is a whole number of kbps')
+  if (!/^\d{1,6}(\.\d{1,6})?$/.test(offset) || Number(offset) > 86_400) throw new ApiError(400, 'ERR_BAD_PARAM', 'timeOffset is seconds, at most 86400')
+  return { format, maxKbps: Number(kbps), offset: Number(offset) }
 }
 
 const CACHE_CONTROL = 'private, max-age=31536000, immutable'
@@ -40,6 +66,12 @@ export function streamRoute(opts: StreamRouteOptions): Route {
     async handle(ctx) {
       const id = ctx.params.sha256 ?? ''
       if (!SHA256_HEX.test(id)) throw new ApiError(400, 'ERR_BAD_ID', 'a track id is its SHA-256: 64 lowercase hex digits')
+      const rendition = transcodeQuery(ctx.query)
+      if (rendition) {
+        if (!opts.transcode) throw new ApiError(501, 'ERR_NO_ENCODER', 'this node does not transcode: ask for the bytes without "format"')
+        if (!(await opts.transcode(ctx, id, rendition))) throw new ApiError(404, 'ERR_TRACK_NOT_FOUND', 'this node has no such track')
+        return
+      }
       const handle = await resolveWithin(opts.tracks, id, ctx.signal, ctx.req.method === 'GET' ? readerStart(ctx.req.headers.range) : undefined)
       if (!handle) throw new ApiError(404, 'ERR_TRACK_NOT_FOUND', 'this node has no such track')
       try {

@@ -22,7 +22,7 @@ function address(text: string): Address {
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run this device\'s node: the swarm, manifests over the DHT, the local API and, when this device serves the circle, its tracker and bootstrap node.',
-  usage: '[--port N] [--listen ADDR] [--tracker URL]... [--bootstrap HOST:PORT]... [--peer HOST:PORT]... [--no-port-mapping] [--json]',
+  usage: '[--port N] [--listen ADDR] [--subsonic] [--tracker URL]... [--bootstrap HOST:PORT]... [--peer HOST:PORT]... [--no-port-mapping] [--relay | --no-relay] [--json]',
   details:
     `Ports: peers ${DEFAULT_PORTS.peer} (TCP) on all interfaces, the local API ${DEFAULT_PORTS.api} on 127.0.0.1, the\n` +
     `embedded tracker ${DEFAULT_PORTS.tracker} (an admin device runs it unless the roster or --tracker names one), and\n` +
@@ -49,6 +49,7 @@ export const serveCommand: Command = {
     json: { type: 'boolean', description: 'print the node\'s addresses as one JSON line' },
     'no-port-mapping': { type: 'boolean', description: 'do not ask the router (UPnP-IGD or NAT-PMP) to forward the peer port' },
     'port-mapping-gateway': { type: 'string', value: 'HOST[:PORT]', description: 'ask this NAT-PMP gateway (default: the default route\'s gateway, and UPnP routers found by SSDP)' },
+    subsonic: { type: 'boolean', description: 'serve the Subsonic / OpenSubsonic API at /rest/ for phone apps (sign-ins: "djcloud apps add NAME")' },
     'no-page-token': { type: 'boolean', description: 'never put the API token in the web page, also for browsers on this machine (a machine other people use): every browser asks for it once' },
   },
   async run({ values, stdout, stderr, env }) {
@@ -77,6 +78,7 @@ export const serveCommand: Command = {
       relayFriendBytes: values['relay-friends'] === undefined ? undefined : parseSize(values['relay-friends'] as string),
       pageToken: values['no-page-token'] !== true,
       portMapping: portMapping(values['no-port-mapping'] === true, values['port-mapping-gateway'] as string | undefined),
+      subsonic: values.subsonic === true,
       tracker: values['no-tracker']
         ? false
         : values['tracker-port'] !== undefined || values['tracker-host'] !== undefined

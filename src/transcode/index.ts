@@ -1,0 +1,10 @@
+// Transcoding for thin links: ffmpeg renditions of tracks and their cache.
+export { TranscodeError } from './errors.ts'
+export { FORMATS, TARGET_FORMATS, MIN_KBPS, MAX_KBPS, isTargetFormat, targetKbps } from './formats.ts'
+export type { TargetFormat } from './formats.ts'
+export { FfmpegEncoder, ffmpegArgs } from './ffmpeg.ts'
+export type { Encoder, TranscodeRequest } from './ffmpeg.ts'
+export { RenditionCache, DEFAULT_RENDITION_BUDGET } from './rendition-cache.ts'
+export type { RenditionKey } from './rendition-cache.ts'
+export { Renditions } from './renditions.ts'
+export type { RenditionsOptions, RenditionRequest } from './renditions.ts'
