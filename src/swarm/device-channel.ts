@@ -34,6 +34,20 @@ const MAX_PUSH_PARTS = 16
 /** ms pushed blocks of a lookup are taken after it was sent; later ones are dropped. */
 const PUSH_WINDOW = 10_000
 
+/** Samples of each link's round trip so far: how many, and the lowest. */
+const samples = new WeakMap<DeviceLink, { n: number; min: number }>()
+/** Samples before a link's round trip counts: one alone may be a busy moment (a machine starting other work). */
+const RTT_SAMPLES = 2
+
+/** A round trip measured on a link: once there are RTT_SAMPLES, the link's is the lowest seen (DeviceLink.rttMs). */
+function sample(link: DeviceLink, ms: number): void {
+  const s = samples.get(link) ?? { n: 0, min: Infinity }
+  s.n++
+  s.min = Math.min(s.min, ms)
+  samples.set(link, s)
+  if (s.n >= RTT_SAMPLES) link.rttMs = s.min
+}
+
 export function deviceChannelInfoHash(circleSecret: Uint8Array): Buffer {
   return createHash('sha1').update(createHmac('sha256', circleSecret).update('djcloud/device-channel/v1').digest()).digest()
 }
@@ -46,6 +60,14 @@ export interface DeviceLink {
   host: string
   /** The port the device listens on for peers (told in its hello). */
   peerPort?: number
+  /**
+   * Round trip to the device in ms, once two samples came: the lowest seen
+   * of the dial's TCP connect (when this side dialled), a `ping`/`pong` on
+   * the link (each side pings once the other's hello came, so the side that
+   * answered the dial knows it too) and every lookup answered. A busy event
+   * loop only ever makes a sample longer, so the lowest is the path's.
+   */
+  rttMs?: number
 }
 
 /** A device saying it published a new version of a manifest. */
@@ -145,7 +167,7 @@ type BlobAnswer = { size: number; data?: Uint8Array } | null
 export class DeviceChannel extends EventEmitter<Events> {
   private readonly links = new Set<DeviceLink>()
   private nextId = 1
-  private readonly waiting = new Map<number, { expect: Set<DeviceLink>; holders: Holder[]; done: () => void }>()
+  private readonly waiting = new Map<number, { expect: Set<DeviceLink>; holders: Holder[]; done: () => void; sentAt: number }>()
   private readonly blobWaits = new Map<number, { link: DeviceLink; done: (a: BlobAnswer) => void }>()
   private readonly commandWaits = new Map<number, { link: DeviceLink; done: (a: CommandAnswer | Error) => void }>()
   private readonly commandHandlers = new Map<string, CommandHandler>()
@@ -203,8 +225,11 @@ export class DeviceChannel extends EventEmitter<Events> {
       device: Buffer.from(session.peer.certificate.device).toString('hex'),
       host: session.remote.host,
     }
+    if (session.rttMs !== undefined) sample(link, session.rttMs)
     const { wire } = session
     let pending = 0
+    /** Pings out (id -> performance.now()). */
+    const pings = new Map<number, number>()
     wire.on('extended', (name, payload) => {
       if (name !== LOOKUP_EXTENSION) return
       let m
@@ -219,9 +244,20 @@ export class DeviceChannel extends EventEmitter<Events> {
           link.peerPort = asInt(m.port, 'port')
           if (!this.links.has(link)) {
             this.links.add(link)
+            const id = this.nextId++
+            pings.set(id, performance.now())
+            wire.extended(LOOKUP_EXTENSION, encode({ t: 'ping', id }))
             this.emit('link', link)
             this.helloWaits.get(link)?.()
           }
+        } else if (t === 'ping') {
+          wire.extended(LOOKUP_EXTENSION, encode({ t: 'pong', id: asInt(m.id, 'id') }))
+        } else if (t === 'pong') {
+          const id = asInt(m.id, 'id')
+          const at = pings.get(id)
+          if (at === undefined) return
+          pings.delete(id)
+          sample(link, performance.now() - at)
         } else if (t === 'q') {
           const id = asInt(m.id, 'id')
           const sha = Buffer.from(asBytes(m.sha, 'sha', 32)).toString('hex')
@@ -307,6 +343,7 @@ export class DeviceChannel extends EventEmitter<Events> {
         } else if (t === 'r') {
           const w = this.waiting.get(asInt(m.id, 'id'))
           if (!w || !w.expect.delete(link)) return
+          sample(link, performance.now() - w.sentAt)
           if (m.info !== undefined) w.holders.push({ link, info: asBytes(m.info, 'info') })
           w.done()
         }
@@ -356,7 +393,7 @@ export class DeviceChannel extends EventEmitter<Events> {
           this.waiting.delete(id)
         }
       }
-      const entry = { expect: new Set(links), holders: [] as Holder[], done }
+      const entry = { expect: new Set(links), holders: [] as Holder[], done, sentAt: performance.now() }
       const timer = setTimeout(() => {
         entry.expect.clear()
         done()
