@@ -17,6 +17,7 @@ import { EventEmitter } from 'node:events'
 import { createHash, createHmac } from 'node:crypto'
 import { asBytes, asDict, asInt, asString, decode, encode } from '../codec/index.ts'
 import type { PeerSession } from './protocol/session.ts'
+import { clearlyNearer } from './nearest.ts'
 
 export const LOOKUP_EXTENSION = 'dj_lookup'
 const MAX_MESSAGE = 96 * 1024
@@ -381,10 +382,16 @@ export class DeviceChannel extends EventEmitter<Events> {
     }
     return new Promise((resolve) => {
       // Called on every answer, a link gone, the timeout and close(). A reader's
-      // lookup (push) settles on its first holder; later ones go to onLate.
+      // lookup (push) settles on its first holder, unless a clearly nearer device
+      // has yet to answer (nearest first: it is waited for, within the timeout);
+      // later ones go to onLate.
       let settled = false
+      const nearerPending = () => {
+        const nearest = Math.min(...entry.holders.map((h) => h.link.rttMs ?? Infinity))
+        return [...entry.expect].some((l) => clearlyNearer(l.rttMs, nearest === Infinity ? undefined : nearest))
+      }
       const done = () => {
-        if (!settled && (entry.expect.size === 0 || (push && entry.holders.length > 0))) {
+        if (!settled && (entry.expect.size === 0 || (push && entry.holders.length > 0 && !nearerPending()))) {
           settled = true
           resolve(entry.holders.splice(0))
         } else if (settled) for (const h of entry.holders.splice(0)) push!.onLate(h)

@@ -39,13 +39,13 @@ export async function handLinkedDevice(t: ExecutionContext, c: TestCircle, i: nu
  * wires answer slowly: dj_auth starts after `authAfterMs`, the torrent takes
  * the wire `readyAfterMs` after that. Linked to `to` by hand (through a proxy
  * holding each chunk `linkDelayMs` each way, when given: a far device), it
- * answers every lookup and ping at once. `wires()`: connections its track
+ * answers every ping at once and every lookup after `answerAfterMs` (default at once). `wires()`: connections its track
  * port took; `asks()`: the lookups it got (`o`, `k`, `n` when asked to push);
  * `requests()`: block requests its track wires got.
  */
 export async function slowHolder(
   t: ExecutionContext, c: TestCircle, i: number, to: Swarm, track: { meta: TorrentMeta; path: string },
-  delays: { authAfterMs?: number; readyAfterMs?: number; linkDelayMs?: number },
+  delays: { authAfterMs?: number; readyAfterMs?: number; linkDelayMs?: number; answerAfterMs?: number },
 ): Promise<{ wires: () => number; asks: () => Array<{ o?: number; k?: number; n?: number }>; requests: () => number }> {
   const torrent = new Torrent(track.meta, await CompleteFile.open(track.path, track.meta))
   t.teardown(() => torrent.close())
@@ -76,7 +76,9 @@ export async function slowHolder(
     if (kind === 'ping') device.wire.extended(LOOKUP_EXTENSION, encode({ t: 'pong', id: m.id as number }))
     if (kind !== 'q') return
     asks.push({ ...(m.o === undefined ? {} : { o: m.o as number, k: m.k as number, n: m.n as number }) })
-    device.wire.extended(LOOKUP_EXTENSION, encode({ t: 'r', id: m.id as number, info: encodeInfoDict(track.meta, c.circleSecret) }))
+    const answer = () => device.wire.extended(LOOKUP_EXTENSION, encode({ t: 'r', id: m.id as number, info: encodeInfoDict(track.meta, c.circleSecret) }))
+    if (delays.answerAfterMs) setTimeout(answer, delays.answerAfterMs).unref()
+    else answer()
   })
   device.wire.resume()
   return { wires: () => wires, asks: () => asks, requests: () => requests }

@@ -67,3 +67,23 @@ test('a whole fetch gives its first requests to the near holder and does not rac
   t.is(far.requests(), 0, 'every block was asked of the near holder, none of the far one')
   t.deepEqual(Object.keys(got.sources), ['near'])
 })
+
+test('a reader\'s lookup settles on the near holder even when the far one answers first', async (t) => {
+  const c = makeCircle(['laptop', 'near', 'far'])
+  const dir = await tempDir(t)
+  const track = await randomTrackFile(dir, 1_000_000, c.circleSecret)
+  const laptop = await startSwarm(t, c, 0, dir)
+  const ANSWER_AFTER = 400 // ms: the near holder is busy; the far one's answer comes after ~2 x FAR_DELAY
+  const near = await slowHolder(t, c, 1, laptop, track, { answerAfterMs: ANSWER_AFTER })
+  await slowHolder(t, c, 2, laptop, track, { linkDelayMs: FAR_DELAY })
+  await measured(t, laptop)
+
+  const t0 = performance.now()
+  const torrent = await laptop.open(track.meta.sha256, { from: 0 })
+  const ms = performance.now() - t0
+  // Settled once the near holder answered, not on the far one's earlier answer.
+  t.true(ms >= ANSWER_AFTER - 20, `the open settled after ${Math.round(ms)} ms, before the near holder answered`)
+  t.true(ms < 1_500, 'within the lookup time')
+  t.deepEqual(near.asks().at(-1), { o: 0, k: 0, n: 1 })
+  await torrent.waitFor(0, 1000)
+})
