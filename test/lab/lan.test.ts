@@ -4,7 +4,8 @@
 // on as `serve` has it by default. The laptop fetches a track the home PC
 // holds. A device of another circle on the same segment hears their packets
 // and learns nothing: it dials nobody and nobody dials it (iptables counts
-// SYNs to its peer port, and SYNs from it).
+// SYNs to its peer port, and SYNs from it); a packet it records and sends
+// again is dropped as replayed.
 import test from 'ava'
 import { createHash } from 'node:crypto'
 import { mkdir, readFile } from 'node:fs/promises'
@@ -102,6 +103,21 @@ if (unavailable) {
     t.is(await toStranger(), 0, 'nobody dialled the stranger')
     t.is(await fromStranger(), 0, 'the stranger dialled nobody')
     for (const d of Object.values(devices)) t.notRegex(d.stderr(), /replayed/)
+
+    // A guest records one of the home PC's packets and sends it again from its own address: ignored.
+    const replay = await lab.host('stranger').run(process.execPath, ['-e', `
+      const s = require('node:dgram').createSocket({ type: 'udp4', reuseAddr: true })
+      s.on('message', (msg, from) => {
+        if (from.address !== '${lab.host('home').address}') return
+        s.send(msg, 7465, '239.192.74.65', () => { process.stdout.write('replayed ' + msg.length + '\\n'); s.close() })
+      })
+      s.bind(7465, () => { s.addMembership('239.192.74.65', '${lab.host('stranger').address}'); s.setMulticastInterface('${lab.host('stranger').address}') })
+    `], { timeoutMs: 20_000 })
+    t.is(replay.stdout, 'replayed 39\n', replay.stderr)
+    await until(async () => (new RegExp(`dropped a packet from ${strangerAddr}: replayed`).test(devices.laptop.stderr()) ? true : undefined), 10_000, 100)
+    // (The home PC knows the nonce as its own: dropped too, as its own packets looped back are.)
+    for (const d of [devices.laptop, devices.home]) t.notRegex(d.stderr(), new RegExp(`from ${strangerAddr}, peer port`))
+    t.is(await toStranger(), 0, 'the replay made nobody dial the guest')
   })
 
   test('serve --no-lan-discovery sends and hears nothing: two such devices on one LAN stay apart', async (t) => {
