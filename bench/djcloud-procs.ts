@@ -18,7 +18,7 @@ export interface ServedNode {
 }
 
 export function serveNode(name: string, home: string, extra: string[]): Promise<Service<ServedNode>> {
-  const args = [BIN, 'serve', '--json', '--home', home, '--port', '0', '--api-port', '0', '--peer-host', '127.0.0.1', '--dht-port', '0', '--no-analyze', ...extra]
+  const args = [BIN, 'serve', '--json', '--home', home, '--port', '0', '--api-port', '0', '--peer-host', '127.0.0.1', '--dht-port', '0', '--no-analyze', '--no-lan-discovery', ...extra] // loopback-bound: the LAN is not theirs
   return startService<ServedNode>(name, process.execPath, args, REPO, 60_000)
 }
 

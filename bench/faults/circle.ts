@@ -42,7 +42,7 @@ export async function makeCircle(root: string): Promise<SoakCircle> {
   const [adminDht, adminTracker, friendDht, friendTracker] = [await port(), await port(), await port(), await port()]
   const bootstrap = `127.0.0.1:${adminDht}`
   const tracker = `https://127.0.0.1:${adminTracker}/announce`
-  const common = async (dht: string) => ['--port', await port(), '--api-port', '0', '--peer-host', '127.0.0.1', '--dht-port', dht, '--no-analyze']
+  const common = async (dht: string) => ['--port', await port(), '--api-port', '0', '--peer-host', '127.0.0.1', '--dht-port', dht, '--no-analyze', '--no-lan-discovery']
   const specs: DeviceSpec[] = [
     { name: 'home-pc', home: homes['home-pc']!, own: true, args: [...(await common(adminDht)), '--tracker-port', adminTracker, '--tracker-host', '127.0.0.1'] },
     { name: 'laptop', home: homes['laptop']!, own: true, args: [...(await common(await port())), '--tracker', tracker, '--bootstrap', bootstrap] },

@@ -137,7 +137,7 @@ export async function startDemo(opts: DemoOptions): Promise<RunningDemo> {
   for (const n of names) await scanMusic(homes[n], music[n])
 
   const analyze = opts.analyze === false ? ['--no-analyze'] : []
-  const base = ['--port', '0', '--peer-host', LOOPBACK, '--dht-port', '0', ...analyze]
+  const base = ['--port', '0', '--peer-host', LOOPBACK, '--dht-port', '0', '--no-lan-discovery', ...analyze] // on loopback: the LAN is not theirs
   const started: DeviceProcess[] = []
   const stopAll = async () => void (await Promise.all(started.map((d) => d.stop())))
   let resolveFailed!: (d: DeviceProcess) => void

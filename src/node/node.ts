@@ -14,6 +14,7 @@ import type { ApiCall } from '../djimport/index.ts'
 import { createAdmissionTracker, loadOrCreateTrackerToken, type AdmissionTracker } from '../../tracker/index.ts'
 import { homePaths } from '../home.ts'
 import { Discovery, ANNOUNCE_INTERVAL, REDIAL_INTERVAL, REACH_AFTER, REACH_RETRY, UPGRADE_INTERVAL, type Address } from './discovery.ts'
+import { LanDiscovery, LAN_INTERVAL } from '../reach/index.ts'
 import { nodeRoutes } from './routes.ts'
 import { playlistRoutes } from './playlist-routes.ts'
 import { cueRoutes, recordingChecker, unionRecordings } from './cue-routes.ts'
@@ -63,6 +64,12 @@ export interface NodeOptions {
   dht?: { port?: number; host?: string; advertise?: string } | false
   /** DHT bootstrap nodes (host:port) besides the roster's. */
   bootstrap?: string[]
+  /**
+   * Find own devices on the LAN by sealed multicast announcements (docs/node.md,
+   * "On the LAN"). Off unless given (`djcloud serve` turns it on; in-process
+   * test nodes would otherwise all hear each other); `port`/`group` for tests.
+   */
+  lanDiscovery?: boolean | { port?: number; group?: string }
   /** ms between polls of friends' backup pointers (default 10 minutes); as `timings.backupPoll`. */
   backupPollMs?: number
   /** Timings the services wait on (defaults: DEFAULT_TIMINGS); tests pass short ones. */
@@ -143,6 +150,8 @@ export interface NodeTimings {
   reachRetry: number
   /** ms between tries to replace a relayed link by a punched one. */
   reachUpgrade: number
+  /** ms between LAN announcements (with lanDiscovery). */
+  lanAnnounce: number
 }
 
 export const DEFAULT_TIMINGS: NodeTimings = {
@@ -169,6 +178,7 @@ export const DEFAULT_TIMINGS: NodeTimings = {
   reachAfter: REACH_AFTER,
   reachRetry: REACH_RETRY,
   reachUpgrade: UPGRADE_INTERVAL,
+  lanAnnounce: LAN_INTERVAL,
 }
 
 /** The node's parts, filled in as their services start (js-libp2p's components). */
@@ -190,6 +200,8 @@ interface Parts {
   peerPort: number
   portMapper: PortMapper | null
   discovery: Discovery
+  /** Multicast discovery on the LAN; null when off. */
+  lan: LanDiscovery | null
   sync: ManifestSync
   union: UnionView
   analysis: NodeAnalysis
@@ -210,6 +222,7 @@ export class Node {
   get swarm(): Swarm { return this.parts.swarm }
   get api(): ApiServer { return this.parts.api }
   get discovery(): Discovery { return this.parts.discovery }
+  get lan(): LanDiscovery | null { return this.parts.lan }
   get tracker(): AdmissionTracker | null { return this.parts.tracker }
   get dht(): DhtNode | null { return this.parts.dht }
   get book(): ManifestBook { return this.parts.book }
@@ -621,6 +634,28 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
     }, () => clearInterval(reload)),
 
     service('discovery', (signal) => p.discovery.start(signal), () => p.discovery.stop()),
+    // Own devices on this LAN, with no tracker, DHT or internet: each one heard is dialled by discovery.
+    // A LAN it cannot use (no multicast, the port taken without reuse) is a warning, not a node that does not start.
+    service('lan-discovery', async () => {
+      p.lan = null
+      if (!opts.lanDiscovery) return
+      const o = opts.lanDiscovery === true ? {} : opts.lanDiscovery
+      const lan = new LanDiscovery({
+        circleSecret: id().circleSecret,
+        peerPort: () => p.swarm.port,
+        onPeer: (a) => p.discovery.learn(a),
+        intervalMs: t.lanAnnounce,
+        onWarning: warn,
+        ...o,
+      })
+      try {
+        await lan.start()
+        p.lan = lan
+      } catch (err) {
+        lan.stop()
+        warn(new Error(`LAN discovery is off: ${(err as Error).message}`))
+      }
+    }, () => p.lan?.stop()),
     service('publishing', (signal) => p.sync.start(signal), () => p.sync.stop()),
     service('sharing', (signal) => p.sharing.start(signal), () => p.sharing.stop()),
     service('backups', (signal) => p.backups.start(signal), () => p.backups.stop()),

@@ -1,3 +1,5 @@
+// Reaching own devices: port mapping, reflection, hole punches and relay
+// circuits, and discovery on the LAN with no internet (docs/reach.md).
 export { reflect, serveReflection, REFLECT_ALPN } from './reflect.ts'
 export type { Address } from './reflect.ts'
 export { simultaneousOpen, freePort, PunchError, PUNCH_TIMEOUT } from './punch.ts'
@@ -9,3 +11,7 @@ export { NatPmpClient, NAT_PMP_PORT, defaultGateway } from './nat-pmp.ts'
 export type { NatPmpOptions, PmpMapping } from './nat-pmp.ts'
 export { PortMappingError } from './errors.ts'
 export type { PortMappingErrorCode } from './errors.ts'
+export { LanDiscovery, LAN_GROUP, LAN_PORT, LAN_INTERVAL, LAN_BURST, LAN_WINDOW, LAN_ANSWER_GAP } from './lan-discovery.ts'
+export type { LanDiscoveryOptions, LanStats } from './lan-discovery.ts'
+export { lanKey, sealLanPacket, openLanPacket, LAN_PACKET_BYTES } from './lan-packet.ts'
+export type { LanAnnouncement, LanKind, LanDrop } from './lan-packet.ts'

@@ -17,6 +17,7 @@ import { EventEmitter } from 'node:events'
 import { createHash, createHmac } from 'node:crypto'
 import { asBytes, asDict, asInt, asString, decode, encode } from '../codec/index.ts'
 import type { PeerSession } from './protocol/session.ts'
+import { clearlyNearer } from './nearest.ts'
 
 export const LOOKUP_EXTENSION = 'dj_lookup'
 const MAX_MESSAGE = 96 * 1024
@@ -34,6 +35,20 @@ const MAX_PUSH_PARTS = 16
 /** ms pushed blocks of a lookup are taken after it was sent; later ones are dropped. */
 const PUSH_WINDOW = 10_000
 
+/** Samples of each link's round trip so far: how many, and the lowest. */
+const samples = new WeakMap<DeviceLink, { n: number; min: number }>()
+/** Samples before a link's round trip counts: one alone may be a busy moment (a machine starting other work). */
+const RTT_SAMPLES = 2
+
+/** A round trip measured on a link: once there are RTT_SAMPLES, the link's is the lowest seen (DeviceLink.rttMs). */
+function sample(link: DeviceLink, ms: number): void {
+  const s = samples.get(link) ?? { n: 0, min: Infinity }
+  s.n++
+  s.min = Math.min(s.min, ms)
+  samples.set(link, s)
+  if (s.n >= RTT_SAMPLES) link.rttMs = s.min
+}
+
 export function deviceChannelInfoHash(circleSecret: Uint8Array): Buffer {
   return createHash('sha1').update(createHmac('sha256', circleSecret).update('djcloud/device-channel/v1').digest()).digest()
 }
@@ -50,7 +65,13 @@ export interface DeviceLink {
   path: LinkPath
   /** The device (hex) that brokered the punch or relays the link. */
   via?: string
-  /** The link's round trip in ms, from a ping right after the hello (undefined until it came back). */
+  /**
+   * Round trip to the device in ms, once two samples came: the lowest seen
+   * of the dial's TCP connect (when this side dialled), a `ping`/`pong` on
+   * the link (each side pings once the other's hello came, so the side that
+   * answered the dial knows it too) and every lookup answered. A busy event
+   * loop only ever makes a sample longer, so the lowest is the path's.
+   */
   rttMs?: number
   /** This device's address as the other end sees it (its hello), when it said. */
   seen?: string
@@ -161,7 +182,7 @@ type BlobAnswer = { size: number; data?: Uint8Array } | null
 export class DeviceChannel extends EventEmitter<Events> {
   private readonly links = new Set<DeviceLink>()
   private nextId = 1
-  private readonly waiting = new Map<number, { expect: Set<DeviceLink>; holders: Holder[]; done: () => void }>()
+  private readonly waiting = new Map<number, { expect: Set<DeviceLink>; holders: Holder[]; done: () => void; sentAt: number }>()
   private readonly blobWaits = new Map<number, { link: DeviceLink; done: (a: BlobAnswer) => void }>()
   private readonly commandWaits = new Map<number, { link: DeviceLink; done: (a: CommandAnswer | Error) => void }>()
   private readonly commandHandlers = new Map<string, CommandHandler>()
@@ -221,8 +242,11 @@ export class DeviceChannel extends EventEmitter<Events> {
       host: session.remote.host,
       ...path,
     }
+    if (session.rttMs !== undefined) sample(link, session.rttMs)
     const { wire } = session
     let pending = 0
+    /** Pings out (id -> performance.now()). */
+    const pings = new Map<number, number>()
     wire.on('extended', (name, payload) => {
       if (name !== LOOKUP_EXTENSION) return
       let m
@@ -240,9 +264,20 @@ export class DeviceChannel extends EventEmitter<Events> {
           if (m.mapped !== undefined) link.mapped = asString(m.mapped, 'mapped', 64)
           if (!this.links.has(link)) {
             this.links.add(link)
+            const id = this.nextId++
+            pings.set(id, performance.now())
+            wire.extended(LOOKUP_EXTENSION, encode({ t: 'ping', id }))
             this.emit('link', link)
             this.helloWaits.get(link)?.()
           }
+        } else if (t === 'ping') {
+          wire.extended(LOOKUP_EXTENSION, encode({ t: 'pong', id: asInt(m.id, 'id') }))
+        } else if (t === 'pong') {
+          const id = asInt(m.id, 'id')
+          const at = pings.get(id)
+          if (at === undefined) return
+          pings.delete(id)
+          sample(link, performance.now() - at)
         } else if (t === 'q') {
           const id = asInt(m.id, 'id')
           const sha = Buffer.from(asBytes(m.sha, 'sha', 32)).toString('hex')
@@ -319,11 +354,6 @@ export class DeviceChannel extends EventEmitter<Events> {
           if (m.name !== undefined) notice.name = asString(m.name, 'name', 256)
           if (m.sha !== undefined) notice.sha256 = Buffer.from(asBytes(m.sha, 'sha', 32)).toString('hex')
           this.emit('notice', link, notice)
-        } else if (t === 'pi') {
-          wire.extended(LOOKUP_EXTENSION, encode({ t: 'po', s: asInt(m.s, 's') }))
-        } else if (t === 'po') {
-          const sent = asInt(m.s, 's')
-          if (sent === pingSent) link.rttMs = Math.max(0, performance.now() - pingAt)
         } else if (t === 'd') {
           const sink = this.pushSinks.get(asInt(m.id, 'id'))
           const data = asBytes(m.b, 'b')
@@ -333,6 +363,7 @@ export class DeviceChannel extends EventEmitter<Events> {
         } else if (t === 'r') {
           const w = this.waiting.get(asInt(m.id, 'id'))
           if (!w || !w.expect.delete(link)) return
+          sample(link, performance.now() - w.sentAt)
           if (m.info !== undefined) w.holders.push({ link, info: asBytes(m.info, 'info') })
           w.done()
         }
@@ -350,10 +381,6 @@ export class DeviceChannel extends EventEmitter<Events> {
       this.emit('link-gone', link)
     })
     wire.extended(LOOKUP_EXTENSION, encode({ t: 'hello', port: this.opts.peerPort(), ...this.opts.hello?.(link) }))
-    // One ping with the hello: the link's round trip, whichever side dialled and whatever the path.
-    const pingSent = this.nextId++
-    const pingAt = performance.now()
-    wire.extended(LOOKUP_EXTENSION, encode({ t: 'pi', s: pingSent }))
     wire.resume()
     return link
   }
@@ -374,10 +401,16 @@ export class DeviceChannel extends EventEmitter<Events> {
     }
     return new Promise((resolve) => {
       // Called on every answer, a link gone, the timeout and close(). A reader's
-      // lookup (push) settles on its first holder; later ones go to onLate.
+      // lookup (push) settles on its first holder, unless a clearly nearer device
+      // has yet to answer (nearest first: it is waited for, within the timeout);
+      // later ones go to onLate.
       let settled = false
+      const nearerPending = () => {
+        const nearest = Math.min(...entry.holders.map((h) => h.link.rttMs ?? Infinity))
+        return [...entry.expect].some((l) => clearlyNearer(l.rttMs, nearest === Infinity ? undefined : nearest))
+      }
       const done = () => {
-        if (!settled && (entry.expect.size === 0 || (push && entry.holders.length > 0))) {
+        if (!settled && (entry.expect.size === 0 || (push && entry.holders.length > 0 && !nearerPending()))) {
           settled = true
           resolve(entry.holders.splice(0))
         } else if (settled) for (const h of entry.holders.splice(0)) push!.onLate(h)
@@ -386,7 +419,7 @@ export class DeviceChannel extends EventEmitter<Events> {
           this.waiting.delete(id)
         }
       }
-      const entry = { expect: new Set(links), holders: [] as Holder[], done }
+      const entry = { expect: new Set(links), holders: [] as Holder[], done, sentAt: performance.now() }
       const timer = setTimeout(() => {
         entry.expect.clear()
         done()

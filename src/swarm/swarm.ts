@@ -25,6 +25,7 @@ import { SwarmError } from './errors.ts'
 import { TrackCache } from './track-cache.ts'
 import { OfferTable, type Offer } from './offer-table.ts'
 import { TorrentTable } from './torrent-table.ts'
+import { byRtt, nearestOf } from './nearest.ts'
 import type { VerifiedPeer } from './protocol/auth.ts'
 
 export interface SwarmOptions {
@@ -388,7 +389,9 @@ export class Swarm extends EventEmitter<Events> {
     return {
       ask: (links) => {
         const named = holders ? links.filter((l) => holders.includes(l.device)) : []
-        return { from, pushers: named.length > 0 ? named : links, onBlock, onLate }
+        // Nearest first: a holder clearly farther than the nearest pushes nothing (its
+        // share would come a long round trip later); it still answers and joins as a wire.
+        return { from, pushers: nearestOf(named.length > 0 ? named : links, (l) => l.rttMs), onBlock, onLate }
       },
       deliver: (t) => {
         torrent = t
@@ -408,7 +411,7 @@ export class Swarm extends EventEmitter<Events> {
     }
     this.log('fetch %s: %s answered late, joins', torrent.meta.sha256.slice(0, 12), h.link.name)
     this.dialHolder(h.link, torrent.meta.infoHash)?.then(
-      (s) => torrent.addPeer(s),
+      (s) => torrent.addPeer(s, h.link.rttMs),
       (err: Error) => this.emit('warning', err),
     )
   }
@@ -845,13 +848,17 @@ export class Swarm extends EventEmitter<Events> {
       // Refused (cache full) or failed to open: the table forgets it, and a later open tries again.
       t = this.torrents.add(ih, this.startFetch(meta, foreign))
     } else this.cache.touch(meta.sha256) // a friend's track cached here, played again
-    // Dialled while the cache file opens: the handshakes need only the infohash.
-    const dials = sources.flatMap((link) => this.dialHolder(link, meta!.infoHash, allow) ?? [])
+    // Dialled while the cache file opens (the handshakes need only the infohash), nearest first.
+    const near = byRtt(sources, (l) => l.rttMs)
+    const dials = near.flatMap((link) => {
+      const d = this.dialHolder(link, meta!.infoHash, allow)
+      return d ? [{ link, d }] : []
+    })
     let torrent: Torrent
     try {
       torrent = await t
     } catch (err) {
-      for (const d of dials) d.then((s) => s.wire.destroy(), () => {})
+      for (const { d } of dials) d.then((s) => s.wire.destroy(), () => {})
       throw err
     }
     // A whole-track fetch of a small file asks for nothing until every holder
@@ -861,10 +868,11 @@ export class Swarm extends EventEmitter<Events> {
     // holder: the others have plenty left when they join, and a packet lost in
     // one holder's handshake (a SYN is sent again after a second) must not
     // idle the rest (bench/wan).
-    const together = opts.allSources && torrent.meta.size <= TOGETHER_MAX_BYTES ? this.startTogether(torrent, dials, ALL_SOURCES_WAIT) : null
-    for (const d of dials) {
+    const together = opts.allSources && torrent.meta.size <= TOGETHER_MAX_BYTES ? this.startTogether(torrent, dials.map((x) => x.d), ALL_SOURCES_WAIT) : null
+    for (const { link, d } of dials) {
+      // The device link's round trip, measured end to end (a track wire's own connect may be to a relay).
       d.then(
-        (s) => torrent.addPeer(s),
+        (s) => torrent.addPeer(s, link.rttMs),
         (err: Error) => {
           this.log('dial for %s failed: %s', ih.slice(0, 8), err.message)
           this.emit('warning', err)

@@ -12,6 +12,7 @@ import { CompleteFile, PartialFile, PieceFileError, type PieceSource } from './p
 import { BLOCK, pieceHash, pieceSize, type TorrentMeta } from './torrent-meta.ts'
 import type { PeerSession } from './protocol/session.ts'
 import { logger, type Logger } from '../log/index.ts'
+import { byRtt, clearlyNearer } from './nearest.ts'
 
 // Blocks outstanding per wire. A wire keeps about QUEUE_RTTS round trips of
 // its own measured rate in flight (QUEUE_SECONDS when its round trip is not
@@ -92,6 +93,8 @@ interface Peer {
   rate: number
   /** Its request queue now (queueDepth(rate)), in blocks. */
   depth: number
+  /** Round trip to the device in ms, when known: nearer peers are asked first (nearest.ts). */
+  rttMs?: number
 }
 
 interface Active {
@@ -163,7 +166,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       if (this.destroyed) return
       if (!ok) {
         this.emit('corrupt', index)
-        for (const p of this.peers) this.fill(p)
+        for (const p of this.nearestFirst()) this.fill(p)
         return
       }
       this.resolveWaiters()
@@ -205,9 +208,16 @@ export class Torrent extends EventEmitter<TorrentEvents> {
 
   private gone: Record<string, number> = {}
 
-  addPeer(session: PeerSession): void {
+  /**
+   * A wire to a peer. `rttMs`: the round trip to its device, for nearest
+   * first (the swarm passes the device link's: the lowest of several samples,
+   * measured end to end); without it the peer is not ranked. Not the wire's
+   * own connect: one sample, which a busy event loop can stretch.
+   */
+  addPeer(session: PeerSession, rttMs?: number): void {
     if (this.destroyed) return void session.wire.destroy()
     const peer: Peer = {
+      ...(rttMs === undefined ? {} : { rttMs }),
       session,
       name: session.peer.certificate.name,
       has: new Bitfield(this.meta.pieceCount),
@@ -304,7 +314,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     for (let i = first; i <= last; i++) if (!this.store.have.get(i)) wanted.push(i)
     this.priority = [...wanted, ...this.priority.filter((i) => i < first || i > last)]
     this.cursor = last + 1
-    for (const p of this.peers) this.fill(p)
+    for (const p of this.nearestFirst()) this.fill(p)
   }
 
   /**
@@ -331,7 +341,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.backgroundFrom = Math.max(0, ...[...this.holds].map((h) => h.until))
     clearTimeout(this.holdTimer)
     if (this.backgroundFrom === 0) {
-      for (const p of this.peers) this.fill(p)
+      for (const p of this.nearestFirst()) this.fill(p)
       return
     }
     this.holdTimer = setTimeout(() => this.rehold(), Math.max(0, this.backgroundFrom - performance.now()))
@@ -351,7 +361,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     if (tail.length === 0) return
     const rest = this.priority.filter((i) => !tail.includes(i))
     this.priority = [...rest.slice(0, 1), ...tail, ...rest.slice(1)]
-    for (const p of this.peers) this.fill(p)
+    for (const p of this.nearestFirst()) this.fill(p)
   }
 
   /** Resolves when every piece under [start, end] (inclusive) is verified. */
@@ -433,7 +443,13 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     const store = this.store instanceof PartialFile ? this.store : null
     const free = (i: number) =>
       !this.store.have.get(i) && !this.active.has(i) && !this.verified.has(i) && peer.has.get(i) && !store?.isUnverified(i)
-    for (const i of this.priority) if (free(i)) return i
+    for (const i of this.priority) {
+      if (!free(i)) continue
+      // What a reader waits for goes to a clearly nearer peer that can send it now.
+      const nearer = this.nearerFor(peer, i)
+      if (!nearer) return i
+      this.deferred.add(nearer)
+    }
     if (urgentOnly || performance.now() < this.backgroundFrom) return -1
     const n = this.meta.pieceCount
     for (let k = 0; k < n; k++) {
@@ -443,7 +459,41 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     return -1
   }
 
+  /** Peers clearly nearer than the one being filled that were left work: filled next. */
+  private readonly deferred = new Set<Peer>()
+
+  /** Peers nearest first (nearest.ts): where every wire is filled, the nearest picks first. */
+  private nearestFirst(): Peer[] {
+    return byRtt(this.peers, (p) => p.rttMs)
+  }
+
+  /** Whether `p` can be asked for piece `index` now. */
+  private canSend(p: Peer, index: number): boolean {
+    const w = p.session.wire
+    return !w.destroyed && !w.peerChoking && !p.snubbed && p.has.get(index)
+  }
+
+  /** The nearest peer clearly nearer than `peer` that can send piece `index` now, if any. */
+  private nearerFor(peer: Peer, index: number): Peer | undefined {
+    let best: Peer | undefined
+    for (const p of this.peers) {
+      if (p === peer || !clearlyNearer(p.rttMs, peer.rttMs) || !this.canSend(p, index)) continue
+      if (!best || (p.rttMs ?? 0) < (best.rttMs ?? 0)) best = p
+    }
+    return best
+  }
+
   private fill(peer: Peer): void {
+    this.fillOne(peer)
+    // Work left for nearer peers (a reader's pieces, pushed pieces' holes) is asked of them now.
+    while (this.deferred.size > 0) {
+      const next = [...this.deferred]
+      this.deferred.clear()
+      for (const p of next) this.fillOne(p)
+    }
+  }
+
+  private fillOne(peer: Peer): void {
     const { wire } = peer.session
     if (this.store.have.full || wire.destroyed || wire.peerChoking || peer.snubbed) return
     // The disk is behind: let it catch up before asking for more (memory stays bounded).
@@ -494,6 +544,11 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private adoptGifts(peer: Peer): void {
     for (const a of this.active.values()) {
       if (!a.gifted || !peer.has.get(a.index)) continue
+      const nearer = this.nearerFor(peer, a.index)
+      if (nearer) {
+        this.deferred.add(nearer)
+        continue
+      }
       for (let off = 0; off < a.buf.length; off += BLOCK) {
         if (!a.received.has(off) && !a.requested.get(off)?.size) this.requestBlock(peer, a, off)
       }
@@ -562,7 +617,12 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       // A piece that failed its hash with blocks from several peers is fetched from one only.
       if (!peer.has.get(a.index) || this.suspect.has(a.index)) continue
       for (let off = 0; off < a.buf.length && peer.outstanding.size < peer.depth; off += BLOCK) {
-        if (!a.received.has(off)) this.requestBlock(peer, a, off)
+        if (a.received.has(off)) continue
+        // A block a clearly nearer peer is sending is not raced from farther away: if that peer
+        // stalls, the request timeout gives its work back (release) and it is asked elsewhere.
+        const askedOf = a.requested.get(off)
+        if (askedOf && [...askedOf].some((q) => !q.snubbed && clearlyNearer(q.rttMs, peer.rttMs))) continue
+        this.requestBlock(peer, a, off)
       }
     }
   }
@@ -601,7 +661,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       if (a.sources.size === 1) this.ban([...a.sources][0]!, `sent piece ${a.index} with a bad hash`)
       else this.suspect.add(a.index)
       this.priority.unshift(a.index)
-      for (const p of this.peers) this.fill(p)
+      for (const p of this.nearestFirst()) this.fill(p)
       return
     }
     const store = this.store as PartialFile
@@ -615,7 +675,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
         for (const p of this.peers) if (!p.session.wire.destroyed) p.session.wire.have(a.index)
         this.emit('piece', a.index)
         if (store.have.full) void this.finish()
-        else if (this.throttled) for (const p of this.peers) this.fill(p)
+        else if (this.throttled) for (const p of this.nearestFirst()) this.fill(p)
       },
       (err: Error) => {
         this.verified.delete(a.index)
@@ -667,7 +727,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
             this.emit('corrupt', i)
           }
           this.priority = [...bad, ...this.priority]
-          for (const p of this.peers) {
+          for (const p of this.nearestFirst()) {
             p.session.wire.interested()
             this.fill(p)
           }
@@ -712,7 +772,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
         if (!this.priority.includes(a.index)) this.priority.unshift(a.index)
       }
     }
-    for (const p of this.peers) if (p !== peer) this.fill(p)
+    for (const p of this.nearestFirst()) if (p !== peer) this.fill(p)
   }
 
   private bestPeerFor(index: number, except: Peer): Peer | undefined {

@@ -16,17 +16,19 @@ export interface NodeProcess {
 
 export interface ServeOptions {
   analyze?: boolean
+  /** Leave LAN discovery on (off by default: test nodes on one machine would all hear each other's multicast). */
+  lan?: boolean
   timings?: Partial<NodeTimings>
 }
 
 /**
- * Starts `djcloud serve` on loopback with ports from the OS. Background
- * analysis is off unless `analyze` is set: it would load every test's
+ * Starts `djcloud serve` on loopback with ports from the OS. LAN discovery
+ * is off unless `lan` is set, background analysis unless `analyze` is: it would load every test's
  * machine with work the test is not about. `timings` (ms) go to the node as
  * DJCLOUD_TIMINGS, over any the test's environment sets.
  */
 export async function serveNode(t: ExecutionContext, home: string, args: string[], opts: ServeOptions = {}): Promise<NodeProcess> {
-  const base = ['serve', '--json', '--port', '0', '--api-port', '0', '--peer-host', '127.0.0.1', '--dht-port', '0', ...(opts.analyze ? [] : ['--no-analyze'])]
+  const base = ['serve', '--json', '--port', '0', '--api-port', '0', '--peer-host', '127.0.0.1', '--dht-port', '0', ...(opts.lan ? [] : ['--no-lan-discovery']), ...(opts.analyze ? [] : ['--no-analyze'])]
   const envTimings = process.env.DJCLOUD_TIMINGS ? (JSON.parse(process.env.DJCLOUD_TIMINGS) as Partial<NodeTimings>) : {}
   const timings = { ...envTimings, ...opts.timings }
   const child = spawn(process.execPath, [BIN, ...base, ...args], {

@@ -40,6 +40,7 @@ export const serveCommand: Command = {
     peer: { type: 'string', multiple: true, value: 'HOST:PORT', description: 'dial this device directly' },
     bootstrap: { type: 'string', multiple: true, value: 'HOST:PORT', description: 'join the DHT through this node as well as the roster\'s' },
     'dht-port': { type: 'string', value: 'N', description: `DHT port, UDP (default ${DEFAULT_PORTS.dht}; 0 = any free port)` },
+    'no-lan-discovery': { type: 'boolean', description: 'do not announce this device to, nor listen for, own devices on the LAN (UDP multicast 239.192.74.65:7465, sealed with the circle secret)' },
     'no-dht': { type: 'boolean', description: 'run no DHT node (manifests then travel only between linked devices)' },
     'no-analyze': { type: 'boolean', description: 'do not analyse new tracks in the background (djcloud analyze still works)' },
     'peer-host': { type: 'string', value: 'ADDR', description: 'address for the peer port (default all interfaces)' },
@@ -72,6 +73,7 @@ export const serveCommand: Command = {
         }
         return b
       }),
+      lanDiscovery: values['no-lan-discovery'] !== true,
       dht: values['no-dht'] ? false : { port: port(values['dht-port'], '--dht-port') },
       analyze: values['no-analyze'] !== true,
       relay: values.relay === true ? true : values['no-relay'] === true ? false : undefined,
