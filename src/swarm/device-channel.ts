@@ -278,6 +278,12 @@ export class DeviceChannel extends EventEmitter<Events> {
           if (at === undefined) return
           pings.delete(id)
           sample(link, performance.now() - at)
+          // An idle link (a punched or relayed one has no connect sample) pings again until its round trip counts.
+          if ((samples.get(link)?.n ?? 0) < RTT_SAMPLES) {
+            const next = this.nextId++
+            pings.set(next, performance.now())
+            wire.extended(LOOKUP_EXTENSION, encode({ t: 'ping', id: next }))
+          }
         } else if (t === 'q') {
           const id = asInt(m.id, 'id')
           const sha = Buffer.from(asBytes(m.sha, 'sha', 32)).toString('hex')

@@ -2,7 +2,9 @@
 // real `djcloud serve` processes. The hub is a public host: the circle's
 // admin, tracker, bootstrap and relay. home and laptop sit behind two cone
 // NATs, symhome and symlaptop behind two symmetric ones; a second circle,
-// whose admin relays nothing, has one device behind each symmetric NAT.
+// whose admin relays nothing, has one device behind each symmetric NAT. The
+// phone shares the laptop's LAN segment (behind cone2): they find each other
+// there, prefer each other, and keep streaming with the venue's WAN cut.
 import test from 'ava'
 import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
@@ -14,10 +16,13 @@ import { writeNoiseWav } from '../helpers/tracks.ts'
 import { until } from '../helpers/until.ts'
 import { createLab, labUnavailable, type Lab } from '../helpers/wan-lab/index.ts'
 import { startAdmin, startMember, type LabDevice } from '../helpers/lab-devices.ts'
+import { sh } from '../helpers/wan-lab/sh.ts'
 
 const unavailable = labUnavailable()
 const RTT = 40 // ms
-const timings = { redial: 1_000, manifestPoll: 2_000, reachAfter: 1_500, reachRetry: 5_000 } // ms
+const timings = { redial: 1_000, manifestPoll: 2_000, reachAfter: 1_500, reachRetry: 5_000, reachUpgrade: 3_000 } // ms
+/** Until the first test lifts it, cone1 drops all that comes from cone2: laptop and home start relayed. */
+const blockCone2 = (lab: Lab, op: '-I' | '-D') => sh('ip', ['netns', 'exec', lab.nat('cone1').ns, 'iptables', '-w', op, 'FORWARD', ...(op === '-I' ? ['1'] : []), '-s', lab.nat('cone2').publicAddress, '-j', 'DROP'])
 const TRACK_BYTES = 3 * 44_100 * 4 * 10 // 30 s of CD audio
 
 interface Ctx {
@@ -45,9 +50,13 @@ const linkedAs = (device: LabDevice, name: string) => async () => (await circle(
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 async function fetchOn(device: LabDevice, sha256: string): Promise<Buffer> {
-  const { status, json } = await device.call<{ path: string }>('POST', '/api/fetch', { sha256 })
+  return readFile((await fetchWith(device, sha256)).path)
+}
+
+async function fetchWith(device: LabDevice, sha256: string): Promise<{ path: string; sources: Record<string, number> }> {
+  const { status, json } = await device.call<{ path: string; sources: Record<string, number> }>('POST', '/api/fetch', { sha256 })
   if (status !== 200) throw new Error(`fetch: ${status} ${JSON.stringify(json)}`)
-  return readFile(json.path)
+  return json
 }
 
 if (unavailable) {
@@ -56,18 +65,22 @@ if (unavailable) {
   test.before(async (t) => {
     const root = await mkdtemp(join(tmpdir(), 'djcloud-nat-'))
     ;(t.context as Ctx).root = root
-    const names = ['hub', 'home', 'laptop', 'symhome', 'symlaptop']
+    const names = ['hub', 'home', 'laptop', 'symhome', 'symlaptop', 'phone']
     const homes = await makeHomes(join(root, 'one'), names)
     const other = await makeHomes(join(root, 'two'), ['hub2', 'nr1', 'nr2'])
     const tracks = new Map<string, { sha256: string; bytes: Buffer }>()
-    for (const [i, holder] of [[1, 'home'], [3, 'symhome']] as const) {
+    // Each holder's own track; "both" is held by home (across the WAN) and the phone (on the laptop's LAN).
+    const held: Array<[number, string, number]> = [[1, 'home', 1], [3, 'symhome', 3], [5, 'phone', 5], [1, 'both', 7], [5, 'both', 7]]
+    for (const [i, track, seed] of held) {
       const music = join(homes[i]!, 'music')
-      await mkdir(music)
-      await writeNoiseWav(join(music, `${holder}.wav`), TRACK_BYTES, i)
-      const r = await runCli(['scan', music], { DJCLOUD_HOME: homes[i]! })
+      await mkdir(music, { recursive: true })
+      await writeNoiseWav(join(music, `${track}.wav`), TRACK_BYTES, seed)
+      const bytes = await readFile(join(music, `${track}.wav`))
+      tracks.set(track, { sha256: sha(bytes), bytes })
+    }
+    for (const i of [1, 3, 5]) {
+      const r = await runCli(['scan', join(homes[i]!, 'music')], { DJCLOUD_HOME: homes[i]! })
       if (r.code !== 0) throw new Error(r.stderr)
-      const bytes = await readFile(join(music, `${holder}.wav`))
-      tracks.set(holder, { sha256: sha(bytes), bytes })
     }
     const lab = await createLab({
       nats: [{ name: 'cone1', kind: 'cone' }, { name: 'cone2', kind: 'cone' }, { name: 'sym1', kind: 'symmetric' }, { name: 'sym2', kind: 'symmetric' }],
@@ -75,11 +88,12 @@ if (unavailable) {
         { name: 'hub' }, { name: 'hub2' },
         { name: 'home', behind: 'cone1' }, { name: 'laptop', behind: 'cone2' },
         { name: 'symhome', behind: 'sym1' }, { name: 'symlaptop', behind: 'sym2' },
-        { name: 'nr1', behind: 'sym1' }, { name: 'nr2', behind: 'sym2' },
+        { name: 'nr1', behind: 'sym1' }, { name: 'nr2', behind: 'sym2' }, { name: 'phone', behind: 'cone2' },
       ],
       rttMs: RTT,
     })
     ;(t.context as Ctx).lab = lab
+    await blockCone2(lab, '-I')
     const devices = new Map<string, LabDevice>()
     const { device: hub, servers } = await startAdmin(lab, 'hub', homes[0]!, { timings })
     devices.set('hub', hub)
@@ -95,10 +109,17 @@ if (unavailable) {
     if (root) await rm(root, { recursive: true, force: true })
   })
 
-  test.serial('behind two cone NATs, laptop and home link by a punched hole the hub brokered, and a track moves over it, not through the hub', async (t) => {
+  test.serial('behind two cone NATs, laptop and home link by a punched hole the hub brokered (first relayed while a punch cannot pass, upgraded once it can), and a track moves over it, not through the hub', async (t) => {
     const { lab, devices, tracks } = t.context as Ctx
     const laptop = devices.get('laptop')!
-    const home = await until(linkedAs(laptop, 'home'), 60_000)
+    const relayed = await until(linkedAs(laptop, 'home'), 60_000)
+    t.is(relayed.link!.path, 'relayed', 'while cone1 drops what comes from cone2, the hub relays')
+    await blockCone2(lab, '-D')
+    await until(async () => ((await circle(laptop)).find((d) => d.name === 'home')?.link?.path === 'punched' ? true : undefined), 30_000)
+    // The relayed link is closed once the punched one is up.
+    await until(async () => ((await laptop.call<{ devices: Array<{ name: string }> }>('GET', '/api/devices')).json.devices.filter((d) => d.name === 'home').length === 1 ? true : undefined), 30_000)
+    // The round trip shows once two samples came (the ping and a lookup or the other side's ping).
+    const home = await until(async () => (await circle(laptop)).find((d) => d.name === 'home' && d.link?.rttMs !== null), 30_000)
     t.is(home.link!.path, 'punched', JSON.stringify(home))
     t.is(home.link!.via, 'hub')
     t.true(home.link!.rttMs !== null && home.link!.rttMs >= RTT, `rtt ${home.link!.rttMs}`)
@@ -137,5 +158,35 @@ if (unavailable) {
     t.regex(nr2.unreachable!, /no linked device relays/)
     t.notRegex(nr2.unreachable!, /\n/)
     t.is(nr2.link, null)
+  })
+
+  test.serial('laptop and phone on one LAN link directly, and a track both the phone and home hold comes from the phone, the nearer', async (t) => {
+    const { devices, tracks } = t.context as Ctx
+    const laptop = devices.get('laptop')!
+    const phone = await until(async () => (await circle(laptop)).find((d) => d.name === 'phone' && d.link?.path === 'direct' && d.link.rttMs !== null), 60_000)
+    t.true(phone.link!.rttMs !== null && phone.link!.rttMs < RTT / 2, `LAN rtt ${phone.link!.rttMs} ms`)
+    await until(linkedAs(laptop, 'home'), 60_000)
+    const track = tracks.get('both')!
+    const got = await fetchWith(laptop, track.sha256)
+    t.is(sha(await readFile(got.path)), track.sha256)
+    const fromPhone = got.sources.phone ?? 0
+    const total = Object.values(got.sources).reduce((a, b) => a + b, 0)
+    t.true(fromPhone > total * 0.9, `sources ${JSON.stringify(got.sources)}`)
+  })
+
+  test.serial('with the venue\'s WAN cut, laptop and phone still stream from each other', async (t) => {
+    const { lab, devices, tracks } = t.context as Ctx
+    const laptop = devices.get('laptop')!
+    await lab.cutWan('cone2')
+    try {
+      const track = tracks.get('phone')!
+      const res = await laptop.request('GET', `/stream/${track.sha256}`)
+      t.is(res.statusCode, 200)
+      const chunks: Buffer[] = []
+      for await (const c of res as AsyncIterable<Buffer>) chunks.push(c)
+      t.is(sha(Buffer.concat(chunks)), track.sha256)
+    } finally {
+      await lab.restoreWan('cone2')
+    }
   })
 }
