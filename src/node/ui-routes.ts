@@ -138,7 +138,7 @@ export class UiRoutes {
         tracks: held.get(key) ?? 0,
         // How the link runs (docs/reach.md) and its round trip; why it is missing when a reach failed.
         // A direct link we dialled to the address the other end's router maps for it is "mapped".
-        link: l ? { path: l.path === 'direct' && l.mapped === `${l.host}:${l.session.remote.port}` ? 'mapped' : l.path, via: nameOf(l.via), rttMs: l.rttMs === undefined ? null : Math.round(l.rttMs * 10) / 10, address: `${l.host}:${l.peerPort ?? 0}` } : null,
+        link: l ? { path: l.path === 'direct' && l.mapped === `${l.host}:${l.session.remote.port}` ? 'mapped' : l.path, via: nameOf(l.via), rttMs: l.rttMs === undefined ? null : Math.round(l.rttMs * 10) / 10, setupMs: l.setupMs === undefined ? null : Math.round(l.setupMs), address: `${l.host}:${l.peerPort ?? 0}` } : null,
         unreachable: !l && key !== self ? unreachable?.get(key)?.reason ?? null : null,
       }
     }

@@ -79,6 +79,8 @@ export interface DeviceLink {
   relays?: boolean
   /** The public address a router maps to the other end's peer port (its hello), when it has one. */
   mapped?: string
+  /** ms from this side starting the dial (or the punch, or the circuit) to the other's hello; links the other side opened have none. */
+  setupMs?: number
 }
 
 export type LinkPath = 'direct' | 'punched' | 'relayed'

@@ -10,7 +10,7 @@ import type { TLSSocket } from 'node:tls'
 import { asInt, asString, decode, encode, asDict } from '../codec/index.ts'
 import type { FriendRevoked, Roster } from '../identity/index.ts'
 import { dialLink } from '../link/index.ts'
-import { acceptCircuit, freePort, openCircuit, reflect, RelayServer, simultaneousOpen, type Address, type RelayPeer } from '../reach/index.ts'
+import { acceptCircuit, freePort, openCircuit, reflect, RelayServer, simultaneousOpen, PUNCH_TIMEOUT, type Address, type RelayPeer } from '../reach/index.ts'
 import type { Logger } from '../log/index.ts'
 import { createAuthMessage, verifyAuthMessage, type LocalCredentials } from './protocol/auth.ts'
 import type { DeviceChannel, DeviceLink, LinkPath } from './device-channel.ts'
@@ -20,6 +20,12 @@ import { SwarmError } from './errors.ts'
 const RELAY_PURPOSE = createHash('sha1').update('djcloud/relay/v1').digest()
 const RELAY_TAG = Buffer.from('djcloud-relay')
 const DAY = 24 * 3600_000
+/**
+ * ms a punch gets when either side's NAT changed its port (symmetric, or a
+ * cone NAT that does not keep ports): it rarely works then, and a relay
+ * should not wait the whole PUNCH_TIMEOUT; a SYN resent after 1 s still fits.
+ */
+export const DOUBTFUL_PUNCH_TIMEOUT = 2_000
 
 export interface PathsOptions {
   self: string
@@ -147,9 +153,12 @@ export class Paths {
       throw new ReachError(/not linked/.test(reason) ? 'ERR_NOT_LINKED' : 'ERR_UNREACHABLE', `${via.name} could not broker a punch: ${reason}`)
     }
     const theirs = { host: asString(answer.h, 'h', 64), port: asInt(answer.p, 'p') }
-    const nats = `this device: ${describeNat(mine, localPort)}; the other: ${describeNat(theirs, asInt(answer.lp, 'lp'))}`
+    const theirLocal = asInt(answer.lp, 'lp')
+    const nats = `this device: ${describeNat(mine, localPort)}; the other: ${describeNat(theirs, theirLocal)}`
     const t0 = performance.now()
-    const raw = await simultaneousOpen(localPort, theirs, { timeoutMs: this.opts.punchTimeoutMs }).catch((err: Error) => {
+    // Both NATs change ports: each side's SYN leaves from a port the other was not told, so no punch can meet.
+    if (mine.port !== localPort && theirs.port !== theirLocal) throw new ReachError('ERR_UNREACHABLE', `no direct path (${nats}): both NATs change ports, no punch can pass`)
+    const raw = await simultaneousOpen(localPort, theirs, { timeoutMs: this.punchTimeout(mine.port !== localPort || theirs.port !== theirLocal) }).catch((err: Error) => {
       throw new ReachError('ERR_UNREACHABLE', `no direct path (${nats}): ${err.message}`)
     })
     this.opts.log('punched %s:%d in %d ms (%s)', theirs.host, theirs.port, Math.round(performance.now() - t0), nats)
@@ -159,6 +168,11 @@ export class Paths {
   private async relayed(device: string, via: DeviceLink): Promise<TLSSocket> {
     const outer = await openCircuit(via.host, via.peerPort!, device, (b, p) => this.prove(b, p))
     return dialLink(via.host, via.peerPort!, { socket: outer, handshakeTimeoutMs: this.opts.handshakeTimeoutMs })
+  }
+
+  private punchTimeout(doubtful: boolean): number {
+    const t = this.opts.punchTimeoutMs ?? PUNCH_TIMEOUT
+    return doubtful ? Math.min(t, DOUBTFUL_PUNCH_TIMEOUT) : t
   }
 
   // ---- the broker and the reached side ---------------------------------------
@@ -185,10 +199,14 @@ export class Paths {
     if (broker.peerPort === undefined) return { refused: 'the broker has no peer port' }
     const localPort = await freePort()
     const mine = await reflect(broker.host, broker.peerPort, { localPort, timeoutMs: this.opts.handshakeTimeoutMs })
-    simultaneousOpen(localPort, theirs, { timeoutMs: this.opts.punchTimeoutMs }).then(
-      (sock) => this.opts.adopt(sock, from, 'punched', broker.device),
-      (err: Error) => this.opts.log('punch from %s failed: %s', from.slice(0, 12), err.message),
-    )
+    const changed = [mine.port !== localPort, theirs.port !== asInt(d.lp, 'lp')]
+    // As the other side decides (Paths.punch): when both NATs change ports it does not punch, and neither do we.
+    if (!(changed[0] && changed[1])) {
+      simultaneousOpen(localPort, theirs, { timeoutMs: this.punchTimeout(changed[0]! || changed[1]!) }).then(
+        (sock) => this.opts.adopt(sock, from, 'punched', broker.device),
+        (err: Error) => this.opts.log('punch from %s failed: %s', from.slice(0, 12), err.message),
+      )
+    }
     return { body: encode({ h: mine.host, p: mine.port, lp: localPort }) }
   }
 

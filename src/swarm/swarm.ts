@@ -627,10 +627,10 @@ export class Swarm extends EventEmitter<Events> {
    * ERR_UNREACHABLE and one line saying what each way found.
    */
   async reachDevice(device: string, opts: { relay?: boolean } = {}): Promise<DeviceLink> {
+    const t0 = performance.now()
     const { socket, path, via } = await this.paths.connect(device, opts)
     const s = await this.over(Promise.resolve(socket), this.channel, (p) => p.kind === 'own' && Buffer.from(p.certificate.device).toString('hex') === device)
-    const link = this.devices.add(s, { path, via })
-    return this.devices.ready(link)
+    return this.timedReady(this.devices.add(s, { path, via }), t0)
   }
 
   /**
@@ -656,14 +656,21 @@ export class Swarm extends EventEmitter<Events> {
 
   /** Joins another own device's channel (addresses come from trackers, pairing or config). */
   async connectDevice(host: string, port: number): Promise<DeviceLink> {
+    const t0 = performance.now()
     const s = await this.dial(host, port, this.channel)
     // A tracker or the DHT lists this device too: told apart by its key, and closed before any hello.
     if (Buffer.from(s.peer.certificate.device).toString('hex') === this.self) {
       s.wire.destroy()
       throw new SwarmError('ERR_SELF', `${host}:${port} is this device`)
     }
-    const link = this.devices.add(s)
-    return this.devices.ready(link)
+    return this.timedReady(this.devices.add(s), t0)
+  }
+
+  /** Waits for a link this side opened to come online, and notes how long it took from `t0`. */
+  private async timedReady(link: DeviceLink, t0: number): Promise<DeviceLink> {
+    await this.devices.ready(link)
+    link.setupMs = performance.now() - t0
+    return link
   }
 
   /**
