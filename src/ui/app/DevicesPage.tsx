@@ -2,6 +2,7 @@
 // new device (a code to type and a QR code for phones).
 import { useCallback, useEffect, useState } from 'react'
 import { api, describe } from './api.ts'
+import { linkLabel, type DeviceLinkView } from '../logic/index.ts'
 import type { Notify } from './types.ts'
 
 interface Circle {
@@ -16,7 +17,7 @@ interface Circle {
     revoked: boolean
     tracks: number
     /** How the link runs (direct, to a router's mapped port, punched through NATs, or through a relay device) and its round trip. */
-    link: { path: 'direct' | 'mapped' | 'punched' | 'relayed'; via?: string; rttMs: number | null } | null
+    link: DeviceLinkView | null
     unreachable: string | null
   }>
   friends: Array<{ owner: string; name: string; devicesOnline: number }>
@@ -76,10 +77,8 @@ export function DevicesPage({ notify }: { notify: Notify }) {
             <span className="dim">{d.role}</span>
             <span>{d.revoked ? 'revoked' : d.online ? 'online' : 'offline'}</span>
             {d.link && (
-              <span className="dim" data-testid="device-path" title="How this device is linked">
-                {d.link.path}
-                {d.link.via ? ` via ${d.link.via}` : ''}
-                {d.link.rttMs !== null ? ` · ${d.link.rttMs} ms` : ''}
+              <span className="dim" data-testid="device-path" title="How this device is linked, and its round trip">
+                {linkLabel(d.link)}
               </span>
             )}
             {d.unreachable && <span className="dim" data-testid="device-unreachable">{d.unreachable}</span>}
