@@ -58,8 +58,10 @@ export async function runNatBench(opts: NatBenchOptions): Promise<NatBenchResult
     const homes = new Map((await makeHomes(join(work, 'homes'), names)).map((h, i) => [names[i]!, h]))
     const music = join(work, 'music')
     await mkdir(music)
-    await writeNoiseWav(join(music, 'big.wav'), opts.size, 1)
-    const files = new Map<string, string[]>([['home', ['big.wav']], ['symhome', ['big.wav']], ['hub', []]])
+    // One big track per path, each held by one device only: a fetch has one source, over that path.
+    await writeNoiseWav(join(music, 'big-punched.wav'), opts.size, 1)
+    await writeNoiseWav(join(music, 'big-relayed.wav'), opts.size, 2)
+    const files = new Map<string, string[]>([['home', ['big-punched.wav']], ['symhome', ['big-relayed.wav']], ['hub', []]])
     for (const [pi, p] of PATHS.entries()) {
       for (let i = 0; i < opts.samples; i++) {
         const f = `${p}-${i}.wav`
@@ -75,7 +77,7 @@ export async function runNatBench(opts: NatBenchOptions): Promise<NatBenchResult
       djcloudSync(homes.get(holder)!, ['scan', m])
     }
     const shaOf = new Map<string, string>()
-    for (const f of ['big.wav', ...[...files.values()].flat()]) shaOf.set(f, sha256(await readFile(join(music, f))))
+    for (const f of [...files.values()].flat()) shaOf.set(f, sha256(await readFile(join(music, f))))
 
     lab = await createLab({
       nats: ['cone1', 'cone2', 'sym1', 'sym2'].map((name) => ({ name, kind: name.startsWith('cone') ? 'cone' as const : 'symmetric' as const, uplinkMbit: opts.uplinkMbit })),
@@ -106,10 +108,10 @@ export async function runNatBench(opts: NatBenchOptions): Promise<NatBenchResult
 
     // Throughput: the big track over the punched link, then through the relay (the hub's CPU counted).
     opts.log('fetching over the punched link')
-    const punched = await fetchOn(nodes.get('laptop')!, shaOf.get('big.wav')!)
+    const punched = await fetchOn(nodes.get('laptop')!, shaOf.get('big-punched.wav')!)
     opts.log(`punched: ${round(mbit(punched.bytes, punched.ms), 2)} Mbit/s`)
     const cpu0 = cpuMs(hub.info.pid)
-    const relayed = await fetchOn(nodes.get('symlaptop')!, shaOf.get('big.wav')!)
+    const relayed = await fetchOn(nodes.get('symlaptop')!, shaOf.get('big-relayed.wav')!)
     const relayCpu = cpuMs(hub.info.pid) - cpu0
     opts.log(`relayed: ${round(mbit(relayed.bytes, relayed.ms), 2)} Mbit/s, relay CPU ${round(relayCpu)} ms`)
 
@@ -193,8 +195,9 @@ async function libraryHas(d: LabDevice, shas: string[], ms = 120_000): Promise<v
 }
 
 async function fetchOn(d: LabDevice, sha: string): Promise<{ ms: number; bytes: number }> {
-  const r = await d.call<{ ms: number; bytes: number }>('POST', '/api/fetch', { sha256: sha })
+  const r = await d.call<{ ms: number; bytes: number; sources: Record<string, number> }>('POST', '/api/fetch', { sha256: sha })
   if (r.status !== 200) throw new Error(`fetch on ${d.name}: ${r.status} ${JSON.stringify(r.json)}`)
+  if (Object.keys(r.json.sources).length !== 1) throw new Error(`fetch on ${d.name} had sources ${JSON.stringify(r.json.sources)}: the figure needs one`)
   return r.json
 }
 
