@@ -7,14 +7,14 @@
 // nodes restarted for each sample), what a fetch over the punched link and
 // through the relay carries against the capped uplink, the relay's CPU per
 // MB, and the first byte of a seek into a track not fetched, per path.
-import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { link, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { makeHomes, writeNoiseWav } from '../../src/demo/index.ts'
-import { gitCommit, machineInfo, percentiles, REPO, round } from '../common.ts'
+import { gitCommit, machineInfo, percentiles, round } from '../common.ts'
+import { djcloud } from '../djcloud-procs.ts'
 import { createLab, labUnavailable, payloadMbit, type Lab } from '../../test/helpers/wan-lab/index.ts'
 import { startAdmin, startMember, type LabDevice } from '../../test/helpers/lab-devices.ts'
 import type { NatBenchResults, PathName } from './report.ts'
@@ -74,7 +74,7 @@ export async function runNatBench(opts: NatBenchOptions): Promise<NatBenchResult
       await mkdir(m)
       for (const f of list) await link(join(music, f), join(m, f))
       opts.log(`scanning ${holder}`)
-      djcloudSync(homes.get(holder)!, ['scan', m])
+      djcloud(homes.get(holder)!, ['scan', m])
     }
     const shaOf = new Map<string, string>()
     for (const f of [...files.values()].flat()) shaOf.set(f, sha256(await readFile(join(music, f))))
@@ -151,11 +151,6 @@ export async function runNatBench(opts: NatBenchOptions): Promise<NatBenchResult
   }
 }
 
-function djcloudSync(home: string, args: string[]): string {
-  const r = spawnSync(process.execPath, [join(REPO, 'bin/djcloud.js'), ...args, '--home', home, '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 })
-  if (r.status !== 0) throw new Error(`djcloud ${args.join(' ')}: ${r.stderr.trim()}`)
-  return r.stdout
-}
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 

@@ -6,14 +6,15 @@
 // links carry. Then first-byte latency at the same round trip: cold (the
 // receiver's node just started, so links and handshakes are part of it),
 // warm (links up, a track not fetched yet) and a seek into such a track.
-import { spawnSync, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { link, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { makeHomes, writeNoiseWav } from '../../src/demo/index.ts'
 import { pieceLengthFor } from '../../src/library/index.ts'
-import { gitCommit, machineInfo, percentiles, REPO, round } from '../common.ts'
+import { gitCommit, machineInfo, percentiles, round } from '../common.ts'
+import { djcloud } from '../djcloud-procs.ts'
 import { PYTHON, libtorrentVersion } from '../swarm/swarm-bench.ts'
 import { createLab, labUnavailable, payloadMbit, type Lab } from '../../test/helpers/wan-lab/index.ts'
 import { devicesLinked, startAdmin, startMember, type CircleServers, type LabDevice } from '../../test/helpers/lab-devices.ts'
@@ -71,7 +72,7 @@ export async function runWanBench(opts: WanBenchOptions): Promise<WanBenchResult
       await mkdir(m)
       for (const f of [big, ...latency]) await link(f, join(m, f.split('/').pop()!))
       opts.log(`scanning ${h.split('/').pop()}`)
-      djcloudSync(h, ['scan', m])
+      djcloud(h, ['scan', m])
     }
 
     const hosts = [{ name: 'hub', uplinkMbit: opts.receiverMbit }, { name: 'receiver', uplinkMbit: opts.receiverMbit }, ...seeders.map((name) => ({ name, uplinkMbit: opts.uplinkMbit }))]
@@ -150,11 +151,6 @@ export async function runWanBench(opts: WanBenchOptions): Promise<WanBenchResult
   }
 }
 
-function djcloudSync(home: string, args: string[]): string {
-  const r = spawnSync(process.execPath, [join(REPO, 'bin/djcloud.js'), ...args, '--home', home, '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 })
-  if (r.status !== 0) throw new Error(`djcloud ${args.join(' ')}: ${r.stderr.trim()}`)
-  return r.stdout
-}
 
 /** The congestion control the hosts use (selected first when asked), and whether CUBIC can be selected in a namespace here. */
 async function congestionControl(lab: Lab, want?: string): Promise<WanBenchResults['congestionControl']> {

@@ -1,6 +1,6 @@
 // Own devices on one LAN segment find each other with no tracker, no DHT and
 // no --peer (docs/node.md, "On the LAN"): real `djcloud serve` processes in
-// network namespaces on one bridge (test/helpers/lan-lab.ts), LAN discovery
+// the NAT lab, hosts on one LAN segment behind one NAT (docs/wan-lab.md), LAN discovery
 // on as `serve` has it by default. The laptop fetches a track the home PC
 // holds. A device of another circle on the same segment hears their packets
 // and learns nothing: it dials nobody and nobody dials it (iptables counts
@@ -17,19 +17,22 @@ import { writeTrack } from '../helpers/tracks.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { until } from '../helpers/until.ts'
 import { firstLine } from '../helpers/first-line.ts'
-import { createLanLab, lanLabUnavailable, type LanHost } from '../helpers/lan-lab.ts'
+import { createLab, labUnavailable, type Lab, type LabHost } from '../helpers/wan-lab/index.ts'
 
-const unavailable = lanLabUnavailable()
+const unavailable = labUnavailable()
+
+/** Hosts on one LAN segment (behind one NAT of the WAN lab, docs/wan-lab.md); no tracker or DHT anywhere. */
+const lanOf = (names: string[]): Promise<Lab> => createLab({ nats: [{ name: 'venue', kind: 'cone' }], hosts: names.map((name) => ({ name, behind: 'venue' })), rttMs: 1 })
 const PEER_PORT = 7461
 const timings = { lanAnnounce: 500, redial: 500 } // ms
 
 interface Device {
-  host: LanHost
+  host: LabHost
   home: string
   stderr: () => string
 }
 
-async function serveIn(host: LanHost, home: string, extra: string[] = []): Promise<Device> {
+async function serveIn(host: LabHost, home: string, extra: string[] = []): Promise<Device> {
   const args = [BIN, 'serve', '--json', '--home', home, '--port', String(PEER_PORT), '--api-port', '7462', '--no-tracker', '--no-dht', '--no-analyze', ...extra]
   const child = host.spawn(process.execPath, args, {
     env: { ...process.env, DJCLOUD_HOME: '', DJCLOUD_DEBUG: '1', DEBUG: 'djcloud:reach:lan', DJCLOUD_TIMINGS: JSON.stringify(timings) },
@@ -43,7 +46,7 @@ async function serveIn(host: LanHost, home: string, extra: string[] = []): Promi
 }
 
 /** SYNs counted by an iptables rule in `host`'s namespace: `rule` is the match, e.g. ['--dport', '7461']. */
-async function synCounter(host: LanHost, rule: string[]): Promise<() => Promise<number>> {
+async function synCounter(host: LabHost, rule: string[]): Promise<() => Promise<number>> {
   const r = await host.run('iptables', ['-w', '-A', 'INPUT', '-p', 'tcp', '--syn', ...rule, '-j', 'ACCEPT'])
   if (r.code !== 0) throw new Error(`iptables in ${host.name}: ${r.stderr}`)
   return async () => {
@@ -67,7 +70,7 @@ if (unavailable) {
     await cli(homePc!, ['scan', music])
     const sha = (JSON.parse(await cli(homePc!, ['ls', '--json'])) as Array<{ sha256: string }>)[0]!.sha256
 
-    const lab = await createLanLab(['home', 'laptop', 'stranger'])
+    const lab = await lanOf(['home', 'laptop', 'stranger'])
     t.teardown(() => lab.destroy())
     const toStranger = await synCounter(lab.host('stranger'), ['--dport', String(PEER_PORT)])
     const fromStranger = await synCounter(lab.host('home'), ['-s', lab.host('stranger').address])
@@ -92,9 +95,10 @@ if (unavailable) {
 
     // The stranger heard both devices' packets (several intervals' worth) and dropped each as forged.
     const strangerAddr = lab.host('stranger').address.replaceAll('.', '\\.')
+    const forgedFrom = (host: string) => new RegExp(`dropped a packet from ${lab.host(host).address.replaceAll('.', '\\.')}: forged`, 'g')
     await until(async () => {
       const s = devices.stranger.stderr()
-      return (s.match(/dropped a packet from 10\.201\.0\.1: forged/g)?.length ?? 0) >= 2 && (s.match(/dropped a packet from 10\.201\.0\.2: forged/g)?.length ?? 0) >= 2 ? true : undefined
+      return (s.match(forgedFrom('home'))?.length ?? 0) >= 2 && (s.match(forgedFrom('laptop'))?.length ?? 0) >= 2 ? true : undefined
     }, 30_000, 200)
     t.notRegex(devices.stranger.stderr(), /(announce|query) from /)
     // ... and the circle's devices dropped the stranger's.
@@ -123,14 +127,14 @@ if (unavailable) {
   test('serve --no-lan-discovery sends and hears nothing: two such devices on one LAN stay apart', async (t) => {
     const root = await tempDir(t)
     const [homePc, laptop] = await makeHomes(join(root, 'circle'), ['home-pc', 'laptop'])
-    const lab = await createLanLab(['home', 'laptop'])
+    const lab = await lanOf(['home', 'laptop'])
     t.teardown(() => lab.destroy())
     const toHome = await synCounter(lab.host('home'), ['--dport', String(PEER_PORT)])
     // A listener on the group in the laptop's namespace: what the home PC sends, if anything.
     const listener = lab.host('laptop').spawn(process.execPath, ['-e', `
       const s = require('node:dgram').createSocket({ type: 'udp4', reuseAddr: true })
       s.on('message', () => process.stdout.write('packet\\n'))
-      s.bind(7465, () => { s.addMembership('239.192.74.65', '10.201.0.2'); process.stdout.write('ready\\n') })
+      s.bind(7465, () => { s.addMembership('239.192.74.65', '${lab.host('laptop').address}'); process.stdout.write('ready\\n') })
     `])
     let heard = ''
     listener.stdout!.setEncoding('utf8').on('data', (d: string) => (heard += d))
