@@ -49,7 +49,7 @@ export async function timeDrain(url: string, expectType: string): Promise<{ ms: 
   const t0 = performance.now()
   const res = await fetch(url)
   const type = res.headers.get('content-type') ?? ''
-  if (!res.ok || !type.startsWith(expectType)) throw new Error(`${url}: HTTP ${res.status} ${type}: ${(await res.text()).slice(0, 200)}`)
+  if (!res.ok || !isAudio(type) || !type.startsWith(expectType)) throw new Error(`${url}: HTTP ${res.status} ${type}: ${(await res.text()).slice(0, 200)}`)
   let bytes = 0
   const reader = res.body!.getReader()
   for (let r = await reader.read(); !r.done; r = await reader.read()) bytes += r.value.length

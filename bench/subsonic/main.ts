@@ -10,7 +10,8 @@ const USAGE = `Usage: npm run bench:subsonic -- [options]
   --samples N     timed requests of each browse/search kind (default 30)
   --plays N       timed first bytes of each stream kind, raw, opus and mp3 (default 20)
   --transcodes N  whole renditions timed per format, opus and mp3 (default 3; at most plays / 2)
-  --quick         a smoke run: 1000 tracks each, 5 samples, 4 plays, 1 transcode; results not written unless --out is given
+  --rebuilds N    browse requests timed right after the union changed (default 6)
+  --quick         a smoke run: 1000 tracks each, 5 samples, 4 plays, 1 transcode, 2 rebuilds; results not written unless --out is given
   --out FILE      where to write the JSON results (default bench/results/subsonic.json)
   --tmp DIR       where the homes and tracks go (default: the OS temp dir, $TMPDIR)
 
@@ -37,6 +38,9 @@ export function formatResults(r: SubsonicBenchResults): string {
   lines.push(fbRow('raw (yardstick: static file server, same file)', r.firstByte.raw))
   lines.push(fbRow('opus 96 kbps (yardstick: ffmpeg on the file)', r.firstByte.opus))
   lines.push(fbRow('mp3 128 kbps (yardstick: ffmpeg on the file)', r.firstByte.mp3))
+  const a = r.afterUnionChange
+  lines.push('', row(['browse right after the union changed (yardstick: the same at once after)', 'p50', 'p95', 'max', 'yard p95', 'ratio', 'target']))
+  lines.push(row(['getAlbumList2 type=newest&size=50', ms(a.djcloud.p50), ms(a.djcloud.p95), ms(a.djcloud.max), ms(a.yardstick.p95), `${a.ratioP95}x`, `${a.target}: ${ok(a.met)}`]))
   lines.push('', 'transcoding speed (whole tracks): multiple of real time per core (ffmpeg CPU time), and of wall-clock')
   for (const [format, t] of Object.entries(r.transcoding)) {
     lines.push(`  ${format} ${t.kbps} kbps, ${t.audioSeconds} s tracks x${t.runs}: djcloud ${t.djcloud.realtimePerCore}x per core (${t.djcloud.cpuMs} ms CPU), ${t.djcloud.realtimeWall}x wall; ffmpeg directly ${t.yardstick.realtimePerCore}x per core (${t.yardstick.cpuMs} ms CPU), ${t.yardstick.realtimeWall}x wall; CPU ratio ${t.cpuRatio}x`)
@@ -49,7 +53,7 @@ export function subsonicBenchMain(argv: string[]): Promise<number> {
     name: 'subsonic',
     argv,
     usage: USAGE,
-    flags: { tracks: { type: 'string' }, samples: { type: 'string' }, plays: { type: 'string' }, transcodes: { type: 'string' } },
+    flags: { tracks: { type: 'string' }, samples: { type: 'string' }, plays: { type: 'string' }, transcodes: { type: 'string' }, rebuilds: { type: 'string' } },
     options: (values, quick) => {
       const plays = positiveCount(values.plays as string | undefined, quick ? 4 : 20)
       const transcodes = positiveCount(values.transcodes as string | undefined, quick ? 1 : 3)
@@ -60,6 +64,7 @@ export function subsonicBenchMain(argv: string[]): Promise<number> {
         samples: positiveCount(values.samples as string | undefined, quick ? 5 : 30),
         plays,
         transcodes,
+        rebuilds: positiveCount(values.rebuilds as string | undefined, quick ? 2 : 6),
         seconds: 60,
       }
     },

@@ -29,6 +29,8 @@ export interface SubsonicBenchOptions {
   plays: number
   /** Full transcodes timed per format. */
   transcodes: number
+  /** Browse requests timed right after the union changed (a track fetched into the laptop's cache). */
+  rebuilds: number
   /** Seconds of each played track. */
   seconds: number
   tmp: string
@@ -73,6 +75,11 @@ export interface SubsonicBenchResults {
     opus: Compared & { target: string; met: boolean }
     mp3: Compared & { target: string; met: boolean }
   }
+  /**
+   * getAlbumList2 type=newest size=50, the first request after the union changed (the laptop's cache
+   * took in a track), next to the same request at once after it (the catalog built).
+   */
+  afterUnionChange: Compared & { target: string; met: boolean }
   transcoding: Record<string, {
     kbps: number
     audioSeconds: number
@@ -161,7 +168,7 @@ export async function runSubsonicBench(opts: SubsonicBenchOptions): Promise<Subs
     // One untimed play of each kind first, then `plays` timed; every play a track not streamed before.
     const perKind = opts.plays + 1
     const music = join(work, 'music')
-    const played = await writePlayedMp3s(music, join(work, 'seed'), 3 * perKind, opts.seconds)
+    const played = await writePlayedMp3s(music, join(work, 'seed'), 3 * perKind + opts.rebuilds, opts.seconds)
     djcloud(homePc, ['scan', music])
     const app = JSON.parse(djcloud(laptop, ['apps', 'add', 'benchapp'])) as { name: string; apiKey: string }
     flushToDisk()
@@ -249,6 +256,29 @@ export async function runSubsonicBench(opts: SubsonicBenchOptions): Promise<Subs
       return { ...c, target: `p95 < ${target} ms`, met: c.djcloud.p95 < target }
     }
 
+    // Browsing right after the union changed: a fresh track fetched whole into the laptop's cache
+    // (untimed), then the first browse request (timed), then the same at once (the catalog built).
+    const afterChange = { dj: [] as number[], yard: [] as number[] }
+    for (let i = 0; i < opts.rebuilds; i++) {
+      const sha = playedSha[3 * perKind + i]!
+      await timeDrain(rest('stream', `id=${sha}`), '')
+      const end = Date.now() + 30_000
+      for (;;) {
+        const { tracks: cached } = await call<{ tracks: Array<{ sha256: string } | string> }>(base, token, '/api/cache')
+        if (cached.some((t) => (typeof t === 'string' ? t : t.sha256) === sha)) break
+        if (Date.now() > end) throw new Error(`the laptop's cache did not take in ${sha} within 30 s`)
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      await settle(base, token)
+      const url = rest('getAlbumList2', 'type=newest&size=50')
+      const cold = await timeWhole(url)
+      subsonicBody(cold.body, 'getAlbumList2')
+      afterChange.dj.push(cold.ms)
+      afterChange.yard.push((await timeWhole(url)).ms)
+      log(`after a union change ${i + 1}/${opts.rebuilds}: getAlbumList2 newest ${cold.ms.toFixed(0)} ms, then ${afterChange.yard.at(-1)!.toFixed(1)} ms`)
+    }
+    const afterUnion = compared(afterChange.dj, afterChange.yard)
+
     // Transcoding speed: whole renditions of tracks streamed raw above (their fetch ended: settled),
     // never transcoded (no cached rendition); ffmpeg's CPU time from the laptop's reaped children.
     const transcoding: SubsonicBenchResults['transcoding'] = {}
@@ -299,11 +329,13 @@ export async function runSubsonicBench(opts: SubsonicBenchOptions): Promise<Subs
         `browse and search: per kind one untimed request, then ${opts.samples} timed, each from fetch() to the last body byte, taking turns with the yardstick; yardstick: a node:http static file server in the bench process sending that kind's first answer (the same bytes, read from disk on every request, Content-Length) over the same loopback with the same client`,
         `first byte: for each kind (raw; format=opus&maxBitRate=${KBPS.opus}; format=mp3&maxBitRate=${KBPS.mp3}, the node's default bitrates) one untimed stream, then ${opts.plays} timed, each of a track no one had streamed before and only home-pc holds; from fetch() of /rest/stream to the first body byte, then the request is dropped; before each, until no source is sending the laptop anything (the previous fetch ended). Yardstick for raw: the static file server sending the same file; for opus and mp3: ffmpeg run directly on the same file, piped in from disk, with the node's arguments (src/transcode ffmpegArgs), spawn to first output byte`,
         `transcoding speed: ${opts.transcodes} whole renditions per format (distinct tracks) of tracks streamed raw in the first-byte part, whose fetch had ended, never transcoded before (no cached rendition), read to the end through /rest/stream; CPU time = the laptop process's cutime + cstime (/proc/<pid>/stat: CPU time of its children that exited, i.e. that ffmpeg, all its threads) before and after; multiple of real time per core = seconds of audio / ffmpeg CPU seconds. Yardstick: ffmpeg run directly on the same file with the same arguments, the bench process's cutime + cstime before and after`,
+        `browse after a union change: ${opts.rebuilds} times, a track not streamed before fetched whole through /rest/stream (untimed) until the laptop's cache lists it and no source is sending, then getAlbumList2 type=newest size=50 timed (the first Subsonic request since the union changed), and the same request again at once (the "yardstick": the catalog already built)`,
         'percentiles: nearest rank (p95 of 20 is the 19th smallest); ratios are djcloud / yardstick',
       ],
       union: { tracks: unionSize, artists, albums, playedHeldBy: 'home-pc' },
       api: { figures, worstP95, target: `p95 < ${TARGETS.apiP95Ms} ms each`, met: figures.every((f) => f.met) },
       firstByte: { raw: fb('raw', TARGETS.rawFirstByteP95Ms), opus: fb('opus', TARGETS.transcodedFirstByteP95Ms), mp3: fb('mp3', TARGETS.transcodedFirstByteP95Ms) },
+      afterUnionChange: { ...afterUnion, target: `p95 < ${TARGETS.apiP95Ms} ms`, met: afterUnion.djcloud.p95 < TARGETS.apiP95Ms },
       transcoding,
     }
   } finally {
