@@ -164,9 +164,12 @@ export class UiRoutes {
       if (!friendDevices.has(owner)) friendDevices.set(owner, new Set())
       friendDevices.get(owner)!.add(l.device)
     }
+    // Where the other devices see this one (their hellos' `seen`, direct links only): its public address behind a NAT.
+    const seenAt = [...new Set(this.opts.swarm.devices.online().flatMap((l) => (l.path === 'direct' && l.seen ? [l.seen] : [])))]
     return {
       owner: formatId('owner', id.roster.owner),
       self,
+      seenAt,
       devices,
       friends: id.roster.friends.map((f) => ({
         owner: formatId('owner', f.owner),

@@ -130,6 +130,8 @@ if (unavailable) {
     t.true(atHub.length < track.bytes.length / 4, `the hub carried ${atHub.length} bytes: only brokering`)
     const { stdout } = await laptop.cli(['devices'])
     t.regex(stdout, /home\s+online\s+punched via hub\s+[\d.]+ ms/)
+    // The hub sees the laptop's links come from its NAT's public address.
+    t.regex(stdout, new RegExp(`this device is seen at ${lab.nat('cone2').publicAddress.replaceAll('.', '\\.')}:\\d+`))
   })
 
   test.serial('behind two symmetric NATs the punch fails and the hub relays: the track arrives whole, and the hub saw no byte of it', async (t) => {

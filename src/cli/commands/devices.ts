@@ -42,8 +42,9 @@ export const devicesCommand: Command = {
     const node = await runningNode(home)
     if (!node) throw new Error('no node runs on this home: start it with "djcloud serve" (it holds the links)')
     const token = (await readApiToken(home)) ?? ''
-    const { devices } = await callNode<{ devices: CircleDevice[] }>(node, token, 'GET', '/api/circle')
+    const { devices, seenAt } = await callNode<{ devices: CircleDevice[]; seenAt: string[] }>(node, token, 'GET', '/api/circle')
     if (values.json) return writeJson(stdout, devices)
-    stdout.write(devices.map(line).join('\n') + '\n')
+    const seen = seenAt.length ? [`this device is seen at ${seenAt.join(', ')}`] : []
+    stdout.write([...devices.map(line), ...seen].join('\n') + '\n')
   },
 }
