@@ -33,6 +33,8 @@ import { pullNoncesPath } from './pull-request.ts'
 import { FriendRosters, FRIEND_ROSTER_POLL, FRIEND_ROSTER_REPUT } from './friend-rosters.ts'
 import { NO_WIRES_GRACE, PULL_STALL, PULL_WATCH } from './gig-pull.ts'
 import { LINGER } from './stream-monitor.ts'
+import { openNodePlays, subsonicPlayLog, type NodePlays } from './plays.ts'
+import { playsRoutes } from './plays-routes.ts'
 import { DhtNode, ManifestBook, ManifestStore, listUnion, parseHostPort, unionTrack, type ManifestAnalysis } from '../manifest/index.ts'
 import { removeNodeInfo, writeNodeInfo, type NodeInfo } from './node-file.ts'
 import { PortMapper, type PortMapperOptions, type PortMapping } from '../reach/index.ts'
@@ -92,7 +94,7 @@ export interface NodeOptions {
 }
 
 export interface SubsonicNodeOptions {
-  /** Where scrobbles go and play counts come from (default: kept in memory while the node runs). */
+  /** Where scrobbles go and play counts come from (default: the node's signed, synced play log, docs/plays.md). */
   plays?: PlayLog
 }
 
@@ -195,6 +197,7 @@ interface Parts {
   analysis: NodeAnalysis
   ui: UiRoutes
   pulls: PullService
+  plays: NodePlays
   api: ApiServer
   info: NodeInfo
 }
@@ -214,6 +217,8 @@ export class Node {
   get dht(): DhtNode | null { return this.parts.dht }
   get book(): ManifestBook { return this.parts.book }
   get sync(): ManifestSync { return this.parts.sync }
+  /** The play history of all own devices, as merged here (docs/plays.md). */
+  get plays(): NodePlays { return this.parts.plays }
   get sharing(): Sharing { return this.parts.sharing }
   get analysis(): NodeAnalysis { return this.parts.analysis }
   get info(): NodeInfo { return this.parts.info }
@@ -439,7 +444,11 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         noWiresGraceMs: t.pullNoWiresGrace,
         stallMs: t.pullStall,
         watchMs: t.pullWatch,
+        onPulled: (r) => void p.plays?.gigs.add({ playlist: r.playlist, at: r.finishedAt, ready: r.ready }).catch(warn),
       })
+      // Play history: synced with own devices over the device channel (answering at once, as the others do).
+      p.plays = await openNodePlays({ home, identity: id, swarm: p.swarm, onWarning: warn })
+      p.plays.sync.start()
       // Their link and notice listeners and command handlers too: a device
       // linking or asking at once is answered, not refused as "not served here".
       p.friendRosters.attach()
@@ -453,6 +462,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       p.backups?.stop()
       p.friendRosters?.stop()
       p.pulls?.stop()
+      p.plays?.sync.stop()
     }),
 
     service('peer-port', async () => {
@@ -550,7 +560,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
             stream: streamRoute({ tracks }),
             renditions: transcoding.renditions,
             ffmpeg: transcoding.ffmpeg,
-            ...(typeof opts.subsonic === 'object' && opts.subsonic.plays ? { plays: opts.subsonic.plays } : {}),
+            plays: typeof opts.subsonic === 'object' && opts.subsonic.plays ? opts.subsonic.plays : subsonicPlayLog(p.plays.book),
             log: (m, f) => warn(new Error(`${m}: ${(f.error as Error | undefined)?.message ?? ''}`)),
           })
         : null
@@ -584,6 +594,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
           ...p.ui.routes(),
           ...p.pulls.routes(),
           ...backupRoutes(p.backups),
+          ...playsRoutes({ plays: p.plays, union: () => p.union.get() }),
           ...(subsonic ? subsonic.routes() : []),
         ],
       })
