@@ -3,23 +3,11 @@
 // windows from pulls, and the seam the Subsonic API records plays through.
 import { join } from 'node:path'
 import type { Identity } from '../identity/index.ts'
-import { GigWindows, PlayBook, PlaySync, type DeviceTrust } from '../plays/index.ts'
+import { GigWindows, PlayBook, PlaySync, playsLogPath, rosterTrust } from '../plays/index.ts'
 import type { PlayLog } from '../subsonic/index.ts'
 import type { Swarm } from '../swarm/index.ts'
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
-
-export const playsPaths = (home: string) => ({ log: join(home, 'plays.log'), gigs: join(home, 'gig-pulls.json') })
-
-/** The roster's word on a device: own, revoked, or a stranger (a friend's device is one). Read at each call: revocations apply at once. */
-export function rosterTrust(identity: () => Identity): (device: string) => DeviceTrust {
-  return (device) => {
-    const r = identity().roster
-    if (r.revoked.some((k) => hex(k) === device)) return 'revoked'
-    if (device === hex(identity().device.publicKey) || r.devices.some((c) => hex(c.device) === device)) return 'own'
-    return 'stranger'
-  }
-}
+export const playsPaths = (home: string) => ({ log: playsLogPath(home), gigs: join(home, 'gig-pulls.json') })
 
 export interface NodePlays {
   book: PlayBook

@@ -3,6 +3,10 @@
 // newline: on open that torn tail is cut (truncated away), never anything
 // before it, so the next append starts on a line of its own.
 import { open, readFile, truncate } from 'node:fs/promises'
+import { join } from 'node:path'
+
+/** The log of a home. */
+export const playsLogPath = (home: string): string => join(home, 'plays.log')
 
 export interface ReadLog {
   /** Complete lines, in file order. */
@@ -11,8 +15,11 @@ export interface ReadLog {
   cut: number
 }
 
-/** Reads the log, cutting a torn tail from the file. A missing file is an empty log. */
-export async function readLogFile(path: string): Promise<ReadLog> {
+/**
+ * Reads the log, cutting a torn tail from the file (`cut: false`: leaving it,
+ * for a reader beside the node that appends, e.g. a backup). A missing file is an empty log.
+ */
+export async function readLogFile(path: string, opts: { cut?: boolean } = {}): Promise<ReadLog> {
   let data: Buffer
   try {
     data = await readFile(path)
@@ -21,7 +28,7 @@ export async function readLogFile(path: string): Promise<ReadLog> {
     throw err
   }
   const end = data.lastIndexOf(0x0a) + 1 // bytes up to and with the last newline
-  if (end < data.length) await truncate(path, end)
+  if (end < data.length && opts.cut !== false) await truncate(path, end)
   const lines = data.subarray(0, end).toString('utf8').split('\n')
   lines.pop() // after the last newline
   return { lines: lines.filter((l) => l.length > 0), cut: data.length - end }
