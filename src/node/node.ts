@@ -35,6 +35,7 @@ import { NO_WIRES_GRACE, PULL_STALL, PULL_WATCH } from './gig-pull.ts'
 import { LINGER } from './stream-monitor.ts'
 import { openNodePlays, subsonicPlayLog, type NodePlays } from './plays.ts'
 import { playsRoutes } from './plays-routes.ts'
+import { UsageLog, USAGE_SAMPLE, type UsageView } from '../usage/index.ts'
 import { DhtNode, ManifestBook, ManifestStore, listUnion, parseHostPort, unionTrack, type ManifestAnalysis } from '../manifest/index.ts'
 import { removeNodeInfo, writeNodeInfo, type NodeInfo } from './node-file.ts'
 import { PortMapper, type PortMapperOptions, type PortMapping } from '../reach/index.ts'
@@ -145,6 +146,8 @@ export interface NodeTimings {
   reachRetry: number
   /** ms between tries to replace a relayed link by a punched one. */
   reachUpgrade: number
+  /** ms between samples of linked devices and of the run's time kept for `djcloud stats`. */
+  usageSample: number
 }
 
 export const DEFAULT_TIMINGS: NodeTimings = {
@@ -171,6 +174,7 @@ export const DEFAULT_TIMINGS: NodeTimings = {
   reachAfter: REACH_AFTER,
   reachRetry: REACH_RETRY,
   reachUpgrade: UPGRADE_INTERVAL,
+  usageSample: USAGE_SAMPLE,
 }
 
 /** The node's parts, filled in as their services start (js-libp2p's components). */
@@ -198,6 +202,7 @@ interface Parts {
   ui: UiRoutes
   pulls: PullService
   plays: NodePlays
+  usage: UsageLog
   api: ApiServer
   info: NodeInfo
 }
@@ -284,7 +289,11 @@ export class Node {
 function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined): Service[] {
   const home = opts.home
   const t: NodeTimings = { ...DEFAULT_TIMINGS, ...(opts.backupPollMs ? { backupPoll: opts.backupPollMs } : {}), ...opts.timings }
-  const warn = opts.onWarning ?? (() => {})
+  // Every warning is also counted by code in the home's usage file (never sent anywhere).
+  const warn = (err: Error) => {
+    p.usage?.warning(err)
+    opts.onWarning?.(err)
+  }
   const id = () => p.identity
   const analyze = opts.analyze !== false
   let reload: NodeJS.Timeout | undefined
@@ -465,6 +474,14 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       p.plays?.sync.stop()
     }),
 
+    // Time in use, linked devices over time, warnings and crashes: kept in the home (docs/plays.md).
+    service('usage', async () => {
+      p.usage = new UsageLog({ home, devices: () => p.swarm.devices.online().length, sampleMs: t.usageSample, onWarning: opts.onWarning })
+      p.swarm.devices.on('link', () => p.usage.sample())
+      p.swarm.devices.on('link-gone', () => p.usage.sample())
+      await p.usage.start()
+    }, () => p.usage?.stop()),
+
     service('peer-port', async () => {
       try {
         p.peerPort = await p.swarm.start()
@@ -573,6 +590,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         cachedTrack: (sha) => p.swarm.holds(sha),
         tracks,
         transcode: streamTranscode(transcoding.renditions, tracks),
+        usage: async () => usageSummary(p),
         ...(opts.uiDir !== undefined ? { uiDir: opts.uiDir } : {}),
         ...(opts.pageToken === false ? { pageToken: false } : {}),
         token: apiToken,
@@ -657,6 +675,12 @@ function isLoopback(host: string | undefined): boolean {
 }
 
 /** The library the API sees: the union; a scan also makes new tracks servable and publishes them. */
+/** GET /api/stats's `usage`: this device's figures and the play history's, kept here and never sent anywhere. */
+function usageSummary(p: Parts): UsageView & { plays: number; playedTracks: number; devicesNow: number } {
+  const plays = p.plays.book.plays()
+  return { ...p.usage.view(), plays: plays.length, playedTracks: p.plays.book.stats().size, devicesNow: p.swarm.devices.online().length }
+}
+
 function servedLibrary(p: Parts, scanned: () => void, warn: (e: Error) => void): Library {
   return {
     list: async (o) => listUnion((await p.union.get()).values(), o).map(unionTrack),
