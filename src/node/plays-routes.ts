@@ -47,6 +47,12 @@ export function playsRoutes(o: { plays: NodePlays; union: () => Promise<Map<stri
       },
     },
     {
+      // The library's columns: counts and last plays only.
+      methods: ['GET'],
+      path: '/api/plays/counts',
+      handle: async ({ res }) => sendJson(res, 200, { tracks: [...book.stats()].map(([sha256, s]) => ({ sha256, count: s.count, last: s.last })) }),
+    },
+    {
       // The web UI player: a play counts at half the track or four minutes (countsAsPlay); less is not recorded.
       methods: ['POST'],
       path: '/api/plays',
