@@ -18,7 +18,7 @@ const common = { peerPort: 0, apiPort: 0, peerHost: '127.0.0.1', dht: false, ana
 async function call<T>(n: Node, method: string, path: string, body?: unknown): Promise<T> {
   const token = (await readApiToken(n.home))!
   const r = await fetch(n.info.api + path, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) })
-  if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`)
+  if (r.status < 200 || r.status > 299) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`)
   return (await r.json()) as T
 }
 
@@ -84,6 +84,7 @@ test('a scrobble on one own device counts on the other; plays made apart merge o
   const alone = await start({ home: laptopDir! })
   const offline = Date.now()
   t.like(await call(alone, 'POST', '/api/plays', { sha256: y, listened: 300 }), { counted: true })
+  const offlineEnd = Date.now()
   t.deepEqual(sorted(await counts(alone)), sorted({ [x]: 1, [y]: 1 }))
   await stop(alone)
 
@@ -97,7 +98,19 @@ test('a scrobble on one own device counts on the other; plays made apart merge o
   t.is(home.plays.book.all().length, 4)
 
   // The laptop's lone session is removed on home-pc; the laptop drops it too.
-  t.like(await call(home, 'POST', '/api/plays/remove', { from: offline, to: offline + 60_000 }), { removed: 1 })
+  t.like(await call(home, 'POST', '/api/plays/remove', { from: offline, to: offlineEnd }), { removed: 1 })
   await until(countsAre(laptop, { [x]: 3 }))
   t.deepEqual(await counts(home), { [x]: 3 })
+
+  // A gig: the laptop pulls a playlist to itself; plays in the window after the pull count as at the gig, from any own device.
+  await call(laptop, 'POST', '/api/playlists', { name: 'Friday' })
+  await call(laptop, 'POST', '/api/playlists/Friday/tracks', { tracks: [x] })
+  const { job } = await call<{ job: { id: string } }>(laptop, 'POST', '/api/pull', { playlist: 'Friday' })
+  await until(async () => ((await call<{ job: { state: string } }>(laptop, 'GET', `/api/pull/${job.id}`)).job.state === 'done' ? true : undefined))
+  const gigsOf = () => call<{ gigs: Array<{ playlist: string }>; tracks: Array<{ sha256: string; count: number; title?: string }> }>(laptop, 'GET', '/api/plays/gigs')
+  t.deepEqual((await gigsOf()).gigs.map((g) => g.playlist), ['Friday'])
+  t.deepEqual((await gigsOf()).tracks, [], 'plays before the pull are not at the gig')
+  await call(home, 'POST', '/api/plays', { sha256: x, listened: 1.5 })
+  await until(async () => ((await gigsOf()).tracks[0]?.count === 1 ? true : undefined))
+  t.like((await gigsOf()).tracks[0], { sha256: x, title: 'Home Tune' })
 })
