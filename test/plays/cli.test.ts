@@ -73,6 +73,8 @@ test('Traktor history imports once; export is ListenBrainz listens; rm removes a
     },
   })
   t.is(lines.length, 2)
+  t.deepEqual(JSON.parse(await cli(home!, ['plays', 'export', '--json'])), { format: 'listenbrainz', listens: lines })
+  t.regex(await cli(home!, ['plays', '--help']), /import traktor FILE\.nml/)
   t.false('release_name' in lines[1]!.track_metadata)
 
   // rm: the second play's minute.

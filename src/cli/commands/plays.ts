@@ -88,7 +88,10 @@ export const playsCommand: Command = {
       const format = (values.format as string | undefined) ?? 'listenbrainz'
       if (format !== 'listenbrainz') throw new UsageError(`unknown format "${format}" (listenbrainz)`)
       const q = range(values)
-      stdout.write(await callNodeText(node, token, 'GET', `/api/plays/export${q ? `${q}&` : '?'}format=listenbrainz`))
+      const text = await callNodeText(node, token, 'GET', `/api/plays/export${q ? `${q}&` : '?'}format=listenbrainz`)
+      // --json: one JSON document (the listens as a list) instead of JSON lines.
+      if (values.json) return writeJson(stdout, { format, listens: text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown) })
+      stdout.write(text)
       return
     }
     const [kind, file] = args
