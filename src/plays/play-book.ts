@@ -47,6 +47,10 @@ export const SINCE_BYTES = 48 * 1024
 
 export class PlayBook extends EventEmitter<Events> {
   private readonly entries = new Map<string, LogEntry>()
+  /** Each device's entries in seq order (what `since` pages through). */
+  private readonly byDevice = new Map<string, LogEntry[]>()
+  /** sha256, time and source of every play held: an import adds a play once. */
+  private readonly playKeys = new Set<string>()
   private readonly top = new Map<string, number>()
   private writing: Promise<unknown> = Promise.resolve()
   private statsCache: Map<string, TrackPlays> | null = null
@@ -78,6 +82,11 @@ export class PlayBook extends EventEmitter<Events> {
 
   private hold(e: LogEntry): void {
     this.entries.set(entryId(e), e)
+    let list = this.byDevice.get(e.device)
+    if (!list) this.byDevice.set(e.device, (list = []))
+    if (!list.length || list[list.length - 1]!.seq < e.seq) list.push(e)
+    else list.splice(firstAbove(list, e.seq), 0, e) // out of order (a file merged from elsewhere): kept sorted
+    if (e.kind === 'play') this.playKeys.add(playKey(e.sha256, e.at, e.source))
     if (e.seq > (this.top.get(e.device) ?? 0)) this.top.set(e.device, e.seq)
     this.statsCache = null
   }
@@ -120,8 +129,7 @@ export class PlayBook extends EventEmitter<Events> {
 
   /** Whether a play of this track at this time from this source is held (an import adds it once). */
   holdsPlay(sha256: string, at: number, source: string): boolean {
-    for (const e of this.entries.values()) if (e.kind === 'play' && e.sha256 === sha256 && e.at === at && e.source === source) return true
-    return false
+    return this.playKeys.has(playKey(sha256, at, source))
   }
 
   /** Merges entries from another device (lines as sent): each is checked; new ones are appended. */
@@ -179,21 +187,23 @@ export class PlayBook extends EventEmitter<Events> {
    * of each device's sequence, so the asker's "since" stays exact).
    */
   since(have: Readonly<Record<string, number>>, maxBytes = SINCE_BYTES): { lines: string[]; more: boolean } {
-    const want = [...this.entries.values()].filter((e) => e.seq > (have[e.device] ?? 0)).sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : a.seq - b.seq))
     const lines: string[] = []
     let bytes = 0
-    for (const e of want) {
-      const line = encodeEntry(e)
-      if (bytes + line.length + 1 > maxBytes) return { lines, more: true }
-      lines.push(line)
-      bytes += line.length + 1
+    for (const device of [...this.byDevice.keys()].sort()) {
+      const list = this.byDevice.get(device)!
+      for (let i = firstAbove(list, have[device] ?? 0); i < list.length; i++) {
+        const line = encodeEntry(list[i]!)
+        if (bytes + line.length + 1 > maxBytes) return { lines, more: true }
+        lines.push(line)
+        bytes += line.length + 1
+      }
     }
     return { lines, more: false }
   }
 
   /** Every entry held (plays and tombstones), by device then seq. */
   all(): LogEntry[] {
-    return [...this.entries.values()].sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : a.seq - b.seq))
+    return [...this.byDevice.keys()].sort().flatMap((d) => this.byDevice.get(d)!)
   }
 
   /** Plays that count: every own device's, less those a tombstone removes; oldest first. */
@@ -223,4 +233,18 @@ export class PlayBook extends EventEmitter<Events> {
     for (const p of this.plays()) if (windows.some((w) => p.at >= w.from && p.at <= w.to)) counts.set(p.sha256, (counts.get(p.sha256) ?? 0) + 1)
     return [...counts].map(([sha256, count]) => ({ sha256, count })).sort((a, b) => b.count - a.count || (a.sha256 < b.sha256 ? -1 : 1))
   }
+}
+
+const playKey = (sha256: string, at: number, source: string) => `${sha256}\0${at}\0${source}`
+
+/** Index of the first entry with a seq above `seq` in a list sorted by seq. */
+function firstAbove(list: readonly LogEntry[], seq: number): number {
+  let lo = 0
+  let hi = list.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (list[mid]!.seq <= seq) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }
