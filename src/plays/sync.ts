@@ -100,7 +100,13 @@ export class PlaySync {
         await this.pullOnce(link)
       } while (state.again && !this.stopped)
     })()
-      .catch((err) => this.opts.onWarning?.(err as Error))
+      .catch((err: Error & { code?: string }) => {
+        // An own device of a version before play history refuses the command it does not know: nothing to take.
+        if (err.code === 'ERR_REFUSED' && err.message.endsWith('is not served here')) return
+        // The link went (the device left): the next link or notice pulls again.
+        if (err.code === 'ERR_LINK_GONE') return
+        this.opts.onWarning?.(err)
+      })
       .finally(() => this.pulling.delete(link))
   }
 

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import { generateKeyPair, type KeyPair } from '../../src/identity/index.ts'
 import { PlayBook, PlaySync, PLAYS_COMMAND, type DeviceTrust, type PlayChannel } from '../../src/plays/index.ts'
-import type { CommandAnswer, DeviceLink, ManifestNotice } from '../../src/swarm/index.ts'
+import { CommandError, type CommandAnswer, type DeviceLink, type ManifestNotice } from '../../src/swarm/index.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { until } from '../helpers/until.ts'
 
@@ -33,7 +33,9 @@ class FakeChannel extends EventEmitter implements PlayChannel {
   }
   async command(_link: DeviceLink, kind: string, body: Uint8Array): Promise<Uint8Array> {
     this.asked++
-    const a = await this.other!.handlers.get(kind)!(body, this.link)
+    const h = this.other!.handlers.get(kind)
+    if (!h) throw new CommandError('ERR_REFUSED', `"${kind}" is not served here`)
+    const a = await h(body, this.link)
     if ('refused' in a) throw new Error(a.refused)
     return a.body
   }
@@ -88,4 +90,19 @@ test('a device that is not an own one is refused by the plays command and gets n
   t.true('body' in own && Buffer.from(own.body).toString().startsWith('end\n{'))
   // A malformed ask is refused too.
   t.deepEqual(await ca.handlers.get(PLAYS_COMMAND)!(Buffer.from('{"zz":1}'), linkOf(a, 'self')), { refused: 'malformed ask' })
+})
+
+test('an own device of a version without play history (the command not served) is passed over without a warning', async (t) => {
+  const dir = await tempDir(t)
+  const [a, old] = [generateKeyPair(), generateKeyPair()]
+  const [ca] = pair(a, old)
+  const la = await PlayBook.open({ path: join(dir, 'a.log'), device: a, trust: trustOf([a, old]) })
+  const warnings: Error[] = []
+  const sa = new PlaySync({ book: la, channel: ca, trust: trustOf([a, old]), onWarning: (e) => warnings.push(e) })
+  sa.start()
+  t.teardown(() => sa.stop())
+  ca.emit('link', ca.peer)
+  await until(async () => (ca.asked === 1 ? true : undefined), 10_000, 20)
+  await new Promise((r) => setImmediate(r))
+  t.deepEqual(warnings, [])
 })
