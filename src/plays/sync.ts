@@ -34,6 +34,7 @@ export interface PlaySyncOptions {
 }
 
 export class PlaySync {
+  private started = false
   private stopped = false
   /** One pull per link at a time; a notice during one asks for another after it. */
   private readonly pulling = new Map<DeviceLink, { again: boolean }>()
@@ -45,7 +46,10 @@ export class PlaySync {
 
   constructor(private readonly opts: PlaySyncOptions) {}
 
+  /** Listens for links and notices and answers the command. Idempotent. */
   start(): void {
+    if (this.started || this.stopped) return
+    this.started = true
     const { channel, book } = this.opts
     channel.on('link', this.onLink)
     channel.on('notice', this.onNotice)
