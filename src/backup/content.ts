@@ -11,6 +11,8 @@
 //     cues: [{author, sets: [{audio, regs}]}],  every own device's cue registers, by recording
 //     notes?: [{author, sets: [{audio, regs}]}], every own device's note registers (grid, key, rating, ...), by recording;
 //                                             absent when there are none, so a backup without notes is what it was
+//     plays?: [line],                         every own device's play-log entries (docs/plays.md) as signed JSON lines,
+//                                             sorted; absent when there are none
 //     analyses: [{audio, rec, wave?}],        the library store's analyses (rec: JSON text), by audio hash,
 //                                             wave: [{cols, spc, data}] (spc: seconds per column as text, data: 4 bytes a column)
 //     manifests: {libraries: [sha256], playlists: [sha256], blobs: [bytes]} }
@@ -57,6 +59,9 @@ export const BACKUP_CAPS = {
   waveformColumns: 8192,
   blobs: 65_536,
   deviceNameBytes: 64,
+  /** Play-log entries, and the bytes of one (its JSON line). */
+  plays: 1_000_000,
+  playBytes: 1024,
 } as const
 
 export interface BackupPlaylistSet {
@@ -86,6 +91,8 @@ export interface BackupContent {
   cues: Map<string, Map<string, CueRegister[]>>
   /** Note registers by author (device key hex), then by audio hash (absent or empty: none). */
   notes?: Map<string, Map<string, NoteRegister[]>>
+  /** Play-log entries of every own device, each a signed JSON line (checked again where restored). */
+  plays?: string[]
   analyses: BackupAnalysis[]
   manifests: {
     /** SHA-256 (hex) of the library root blobs: every own device's signed library manifest this device held. */
@@ -130,6 +137,7 @@ export function encodeContent(c: BackupContent): Uint8Array {
     playlists: playlists.map((p) => ({ name: p.name, author: Buffer.from(p.author, 'hex'), edits: editsToBody(p.edits) })),
     cues: cues.map(([author, sets]) => ({ author: Buffer.from(author, 'hex'), sets: cueEntriesToValue([...sets]) as BInput[] })),
     ...(notes.length ? { notes: notes.map(([author, sets]) => ({ author: Buffer.from(author, 'hex'), sets: noteEntriesToValue([...sets]) as BInput[] })) } : {}),
+    ...(c.plays?.length ? { plays: [...new Set(c.plays)].sort().map((l) => Buffer.from(l, 'utf8')) } : {}),
     analyses: analyses.map((a) => {
       const out: { [key: string]: BInput } = { audio: Buffer.from(a.audio, 'hex'), rec: JSON.stringify(a.record) }
       if (a.waveform) out.wave = a.waveform.levels.map((l) => ({ cols: l.columns, spc: String(l.secondsPerColumn), data: Buffer.from(l.data, 'base64') }))
@@ -269,7 +277,7 @@ function decodeChecked(plain: Uint8Array, expect: { owner: Uint8Array; seq: numb
     decode(plain, { maxBytes: BACKUP_CAPS.contentBytes, maxDepth: BACKUP_CAPS.depth, maxItems: BACKUP_CAPS.items, maxStringBytes: BACKUP_CAPS.stringBytes }),
     'backup',
   )
-  only(d, 'backup', ['type', 'v', 'owner', 'seq', 'created', 'device', 'roster', 'playlists', 'cues', 'notes', 'analyses', 'manifests'])
+  only(d, 'backup', ['type', 'v', 'owner', 'seq', 'created', 'device', 'roster', 'playlists', 'cues', 'notes', 'plays', 'analyses', 'manifests'])
   if (asString(d.type, 'type', 64) !== CONTENT_TYPE) bad('not djcloud backup content')
   if (asInt(d.v, 'v') !== 1) bad('unsupported backup content version')
   const owner = asBytes(d.owner, 'owner', 32)
@@ -326,6 +334,13 @@ function decodeChecked(plain: Uint8Array, expect: { owner: Uint8Array; seq: numb
   }
   sortedUnique(noteAuthors, 'note authors')
 
+  const plays = (d.plays === undefined ? [] : capped(d.plays, 'plays', BACKUP_CAPS.plays)).map((v) => {
+    const b = asBytes(v, 'play entry')
+    if (b.length === 0 || b.length > BACKUP_CAPS.playBytes) tooLarge(`a play entry of ${b.length} bytes is outside 1-${BACKUP_CAPS.playBytes}`)
+    return Buffer.from(b).toString('utf8')
+  })
+  sortedUnique(plays, 'plays')
+
   const analyses = capped(d.analyses, 'analyses', BACKUP_CAPS.analyses).map((v, i): BackupAnalysis => {
     const a = asDict(v, `analyses[${i}]`)
     only(a, `analyses[${i}]`, ['audio', 'rec', 'wave'])
@@ -358,7 +373,7 @@ function decodeChecked(plain: Uint8Array, expect: { owner: Uint8Array; seq: numb
   const playlistManifests = refs(m.playlists, 'playlist manifests')
 
   return {
-    owner, seq, created, device, roster, rosterDecoded, playlists, cues, notes, analyses,
+    owner, seq, created, device, roster, rosterDecoded, playlists, cues, notes, ...(plays.length ? { plays } : {}), analyses,
     manifests: { libraries, playlists: playlistManifests, blobs },
   }
 }

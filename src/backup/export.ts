@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { homePaths } from '../home.ts'
 import { loadIdentity, type Identity } from '../identity/index.ts'
+import { playsLogPath, readLogFile } from '../plays/index.ts'
 import { LocalLibrary, type CueRegister, type NoteRegister, type StoredAnalysis } from '../library/index.ts'
 import {
   decodeLibraryPage, decodeManifest, LIBRARY_CAPS, ManifestBook, ManifestError, MANIFEST_LIMITS, ManifestStore, rootFromBody, rootPageCount, unpackBlob,
@@ -40,6 +41,8 @@ export interface BackupCounts {
   /** Recordings with cue registers (over all devices). */
   cuedRecordings: number
   analyses: number
+  /** Play-log entries (plays and removals of every own device). */
+  plays: number
   /** Signed library manifests (one per own device this one knew). */
   libraries: number
   blobs: number
@@ -62,6 +65,7 @@ export function countsOf(c: BackupContent): BackupCounts {
     playlistSets: c.playlists.length,
     cuedRecordings: recordings.size,
     analyses: c.analyses.length,
+    plays: c.plays?.length ?? 0,
     libraries: c.manifests.libraries.length,
     blobs: c.manifests.blobs.size,
   }
@@ -144,6 +148,9 @@ export async function exportFromStores(home: string, src: OpenStores, opts: Expo
     keptPlaylists.push(sha)
   }
 
+  // The play log as it is on disk now (a node may be appending: a torn tail is left to it).
+  const plays = (await readLogFile(playsLogPath(home), { cut: false })).lines
+
   const seq = Math.max((await readBackupState(home)).seq + 1, opts.atLeast ?? 0)
   const content: BackupContent = {
     owner: id.owner.publicKey,
@@ -154,6 +161,7 @@ export async function exportFromStores(home: string, src: OpenStores, opts: Expo
     playlists,
     cues,
     ...(notes.size ? { notes } : {}),
+    ...(plays.length ? { plays } : {}),
     analyses,
     manifests: { libraries, playlists: keptPlaylists, blobs },
   }

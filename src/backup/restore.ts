@@ -11,6 +11,7 @@
 import {
   addDevice, deriveOwnerSecrets, hasIdentity, IdentityError, initIdentity, loadIdentity, saveRoster, verifyRoster, type Identity, type Roster,
 } from '../identity/index.ts'
+import { PlayBook, playsLogPath, rosterTrust } from '../plays/index.ts'
 import { LocalLibrary, type CueRegister, type NoteRegister } from '../library/index.ts'
 import {
   decodeManifest, ManifestBook, ManifestError, MANIFEST_LIMITS, ManifestStore, unpackBlob, type PlaylistEdits,
@@ -229,6 +230,14 @@ export async function importBackup(home: string, bytes: Uint8Array, opts: Import
     if (own && JSON.stringify(own) === JSON.stringify(joined)) continue
     await book.editPlaylist(name, () => joined, { create: !exists })
   }
+  // Play-log entries: merged into the home's log, each checked (signature, device on the roster) as a sync would.
+  let playsRefused = 0
+  if (content.plays?.length) {
+    const restored = id
+    const plays = await PlayBook.open({ path: playsLogPath(home), device: id.device, trust: rosterTrust(() => restored) })
+    playsRefused = (await plays.merge(content.plays)).refused.length
+  }
+  if (playsRefused) refused.push(`${playsRefused} play-log entries refused (not signed by a device of the roster)`)
   await noteBackupSeq(home, header.seq)
   return {
     header,

@@ -12,6 +12,8 @@ import { pairCommand } from './commands/pair.ts'
 import { joinCommand } from './commands/join.ts'
 import { trackerCommand } from './commands/tracker.ts'
 import { cacheCommand } from './commands/cache.ts'
+import { playsCommand } from './commands/plays.ts'
+import { statsCommand } from './commands/stats.ts'
 import { devicesCommand } from './commands/devices.ts'
 import { appsCommand } from './commands/apps.ts'
 import { bootstrapCommand } from './commands/bootstrap.ts'
@@ -25,7 +27,7 @@ import { importCommand } from './commands/import.ts'
 import { exportCommand } from './commands/export.ts'
 
 export const COMMANDS: readonly Command[] = [
-  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, analyzeCommand, playlistCommand, importCommand, exportCommand, pullCommand, cacheCommand, devicesCommand, appsCommand, backupCommand, serveCommand, getCommand, trackerCommand, bootstrapCommand, startCommand,
+  initCommand, idCommand, pairCommand, joinCommand, trustCommand, scanCommand, lsCommand, analyzeCommand, playlistCommand, importCommand, exportCommand, pullCommand, cacheCommand, playsCommand, statsCommand, devicesCommand, appsCommand, backupCommand, serveCommand, getCommand, trackerCommand, bootstrapCommand, startCommand,
 ]
 
 function topHelp(): string {

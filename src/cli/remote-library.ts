@@ -69,6 +69,13 @@ export async function callNode<T>(node: NodeInfo, token: string, method: string,
   }
 }
 
+/** An answer of the node as text (an export that is not one JSON value). */
+export async function callNodeText(node: NodeInfo, token: string, method: string, path: string): Promise<string> {
+  const res = await send(node, token, method, path)
+  if (!ok(res)) throw await failure(node, res)
+  return textOf(node, res)
+}
+
 /** Large GET answers of the node read as they arrive (import and export of a whole library: its listing, cues and notes). */
 export function nodeEntries(node: NodeInfo, token: string): ApiEntries {
   return async (path, key, onEntry) => {

@@ -34,6 +34,9 @@ import { pullNoncesPath } from './pull-request.ts'
 import { FriendRosters, FRIEND_ROSTER_POLL, FRIEND_ROSTER_REPUT } from './friend-rosters.ts'
 import { NO_WIRES_GRACE, PULL_STALL, PULL_WATCH } from './gig-pull.ts'
 import { LINGER } from './stream-monitor.ts'
+import { openNodePlays, subsonicPlayLog, type NodePlays } from './plays.ts'
+import { playsRoutes } from './plays-routes.ts'
+import { UsageLog, USAGE_SAMPLE, type UsageView } from '../usage/index.ts'
 import { DhtNode, ManifestBook, ManifestStore, listUnion, parseHostPort, unionTrack, type ManifestAnalysis } from '../manifest/index.ts'
 import { removeNodeInfo, writeNodeInfo, type NodeInfo } from './node-file.ts'
 import { PortMapper, type PortMapperOptions, type PortMapping } from '../reach/index.ts'
@@ -99,7 +102,7 @@ export interface NodeOptions {
 }
 
 export interface SubsonicNodeOptions {
-  /** Where scrobbles go and play counts come from (default: kept in memory while the node runs). */
+  /** Where scrobbles go and play counts come from (default: the node's signed, synced play log, docs/plays.md). */
   plays?: PlayLog
 }
 
@@ -152,6 +155,8 @@ export interface NodeTimings {
   reachUpgrade: number
   /** ms between LAN announcements (with lanDiscovery). */
   lanAnnounce: number
+  /** ms between samples of linked devices and of the run's time kept for `djcloud stats`. */
+  usageSample: number
 }
 
 export const DEFAULT_TIMINGS: NodeTimings = {
@@ -179,6 +184,7 @@ export const DEFAULT_TIMINGS: NodeTimings = {
   reachRetry: REACH_RETRY,
   reachUpgrade: UPGRADE_INTERVAL,
   lanAnnounce: LAN_INTERVAL,
+  usageSample: USAGE_SAMPLE,
 }
 
 /** The node's parts, filled in as their services start (js-libp2p's components). */
@@ -207,6 +213,8 @@ interface Parts {
   analysis: NodeAnalysis
   ui: UiRoutes
   pulls: PullService
+  plays: NodePlays
+  usage: UsageLog
   api: ApiServer
   info: NodeInfo
 }
@@ -227,6 +235,8 @@ export class Node {
   get dht(): DhtNode | null { return this.parts.dht }
   get book(): ManifestBook { return this.parts.book }
   get sync(): ManifestSync { return this.parts.sync }
+  /** The play history of all own devices, as merged here (docs/plays.md). */
+  get plays(): NodePlays { return this.parts.plays }
   get sharing(): Sharing { return this.parts.sharing }
   get analysis(): NodeAnalysis { return this.parts.analysis }
   get info(): NodeInfo { return this.parts.info }
@@ -292,7 +302,11 @@ export class Node {
 function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined): Service[] {
   const home = opts.home
   const t: NodeTimings = { ...DEFAULT_TIMINGS, ...(opts.backupPollMs ? { backupPoll: opts.backupPollMs } : {}), ...opts.timings }
-  const warn = opts.onWarning ?? (() => {})
+  // Every warning is also counted by code in the home's usage file (never sent anywhere).
+  const warn = (err: Error) => {
+    p.usage?.warning(err)
+    opts.onWarning?.(err)
+  }
   const id = () => p.identity
   const analyze = opts.analyze !== false
   let reload: NodeJS.Timeout | undefined
@@ -452,7 +466,11 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         noWiresGraceMs: t.pullNoWiresGrace,
         stallMs: t.pullStall,
         watchMs: t.pullWatch,
+        onPulled: (r) => void p.plays?.gigs.add({ playlist: r.playlist, at: r.finishedAt, ready: r.ready }).catch(warn),
       })
+      // Play history: synced with own devices over the device channel (answering at once, as the others do).
+      p.plays = await openNodePlays({ home, identity: id, swarm: p.swarm, onWarning: warn })
+      p.plays.sync.start()
       // Their link and notice listeners and command handlers too: a device
       // linking or asking at once is answered, not refused as "not served here".
       p.friendRosters.attach()
@@ -466,7 +484,16 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       p.backups?.stop()
       p.friendRosters?.stop()
       p.pulls?.stop()
+      p.plays?.sync.stop()
     }),
+
+    // Time in use, linked devices over time, warnings and crashes: kept in the home (docs/plays.md).
+    service('usage', async () => {
+      p.usage = new UsageLog({ home, devices: () => p.swarm.devices.online().length, sampleMs: t.usageSample, onWarning: opts.onWarning })
+      p.swarm.devices.on('link', () => p.usage.sample())
+      p.swarm.devices.on('link-gone', () => p.usage.sample())
+      await p.usage.start()
+    }, () => p.usage?.stop()),
 
     service('peer-port', async () => {
       try {
@@ -563,7 +590,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
             stream: streamRoute({ tracks }),
             renditions: transcoding.renditions,
             ffmpeg: transcoding.ffmpeg,
-            ...(typeof opts.subsonic === 'object' && opts.subsonic.plays ? { plays: opts.subsonic.plays } : {}),
+            plays: typeof opts.subsonic === 'object' && opts.subsonic.plays ? opts.subsonic.plays : subsonicPlayLog(p.plays.book),
             log: (m, f) => warn(new Error(`${m}: ${(f.error as Error | undefined)?.message ?? ''}`)),
           })
         : null
@@ -576,6 +603,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         cachedTrack: (sha) => p.swarm.holds(sha),
         tracks,
         transcode: streamTranscode(transcoding.renditions, tracks),
+        usage: async () => usageSummary(p),
         ...(opts.uiDir !== undefined ? { uiDir: opts.uiDir } : {}),
         ...(opts.pageToken === false ? { pageToken: false } : {}),
         token: apiToken,
@@ -597,6 +625,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
           ...p.ui.routes(),
           ...p.pulls.routes(),
           ...backupRoutes(p.backups),
+          ...playsRoutes({ plays: p.plays, union: () => p.union.get() }),
           ...(subsonic ? subsonic.routes() : []),
         ],
       })
@@ -681,6 +710,12 @@ function isLoopback(host: string | undefined): boolean {
 }
 
 /** The library the API sees: the union; a scan also makes new tracks servable and publishes them. */
+/** GET /api/stats's `usage`: this device's figures and the play history's, kept here and never sent anywhere. */
+function usageSummary(p: Parts): UsageView & { plays: number; playedTracks: number; devicesNow: number } {
+  const plays = p.plays.book.plays()
+  return { ...p.usage.view(), plays: plays.length, playedTracks: p.plays.book.stats().size, devicesNow: p.swarm.devices.online().length }
+}
+
 function servedLibrary(p: Parts, scanned: () => void, warn: (e: Error) => void): Library {
   return {
     list: async (o) => listUnion((await p.union.get()).values(), o).map(unionTrack),

@@ -36,6 +36,8 @@ export interface PullServiceOptions {
   stallMs?: number
   /** ms between checks of a pull's fetch (GigPullOptions.watchMs). */
   watchMs?: number
+  /** A pull to this device finished with a report (its time is a gig's window: docs/plays.md). */
+  onPulled?: (r: { playlist: string; finishedAt: number; ready: boolean }) => void
   onWarning?: (err: Error) => void
 }
 
@@ -301,7 +303,10 @@ export class PullService {
       this.running = job
       this.keep(job)
       gig.run(this.abort.signal).then(
-        () => (job.state = 'done'),
+        (report) => {
+          job.state = 'done'
+          this.opts.onPulled?.({ playlist, finishedAt: report.finishedAt, ready: report.ready })
+        },
         (err: Error) => {
           job.state = 'failed'
           job.error = err.message

@@ -27,6 +27,8 @@ export interface ApiRoutesOptions {
   entries?: (opts: ListOptions) => Promise<Iterable<LibraryEntry>>
   /** Whether this device has a track whole in its cache of fetched tracks (the compact view's `cached`). */
   cached?: (sha256: string) => boolean
+  /** More of GET /api/stats: the node's local usage figures (docs/plays.md, "Local stats"), under `usage`. */
+  usage?: () => Promise<unknown>
 }
 
 /** A GET/POST route whose handler returns the JSON body of a 200. */
@@ -39,7 +41,7 @@ const json = (methods: string[], path: string, fn: (ctx: RequestContext) => Prom
   },
 })
 
-export function apiRoutes({ library, version, entries, cached }: ApiRoutesOptions): Route[] {
+export function apiRoutes({ library, version, entries, cached, usage }: ApiRoutesOptions): Route[] {
   let scanning = false
   const compactJson = new WeakMap<Iterable<LibraryEntry>, string>()
   return [
@@ -69,7 +71,7 @@ export function apiRoutes({ library, version, entries, cached }: ApiRoutesOption
 
     json(['GET'], '/api/stats', async ({ query }) => {
       queryParams(query, [])
-      return { stats: await library.stats() }
+      return { stats: await library.stats(), ...(usage ? { usage: await usage() } : {}) }
     }),
 
     json(['GET'], '/api/tracks/:sha256', async ({ params, query }) => {

@@ -52,6 +52,8 @@ export interface ApiServerOptions {
   libraryEntries?: ApiRoutesOptions['entries']
   /** See ApiRoutesOptions.cached. */
   cachedTrack?: ApiRoutesOptions['cached']
+  /** See ApiRoutesOptions.usage. */
+  usage?: ApiRoutesOptions['usage']
   /** The built web UI (index.html, assets/); default dist/ui of this package; null serves no UI. */
   uiDir?: string | null
   /**
@@ -90,7 +92,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       warn: (message, fields) => log('warn', message, fields),
       ...(opts.transcode ? { transcode: opts.transcode } : {}),
     }),
-    ...apiRoutes({ library: opts.library, version: opts.version ?? pkg.version, ...(opts.libraryEntries ? { entries: opts.libraryEntries } : {}), ...(opts.cachedTrack ? { cached: opts.cachedTrack } : {}) }),
+    ...apiRoutes({ library: opts.library, version: opts.version ?? pkg.version, ...(opts.libraryEntries ? { entries: opts.libraryEntries } : {}), ...(opts.cachedTrack ? { cached: opts.cachedTrack } : {}), ...(opts.usage ? { usage: opts.usage } : {}) }),
     ...(opts.routes ?? []),
     sessionRoute(sessions, opts.token),
     ...(ui ? ui.routes(opts.pageToken === false ? null : opts.token) : []),

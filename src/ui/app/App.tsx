@@ -1,30 +1,35 @@
 // The shell: navigation, the error banner, the library loaded once, and the
 // player docked at the bottom for every page.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import { fromCompact, fromTrackViews, reconcile, type CompactLibrary, type Library, type TrackViewLike } from '../logic/index.ts'
+import { fromCompact, fromTrackViews, reconcile, withPlays, type CompactLibrary, type Library, type TrackViewLike } from '../logic/index.ts'
 import { api, ApiError, describe, ensureStreamSession, pageToken } from './api.ts'
 import { ErrorBoundary } from './ErrorBoundary.tsx'
 import { LibraryPage } from './LibraryPage.tsx'
 import { Player } from './Player.tsx'
 import { PlaylistsPage } from './PlaylistsPage.tsx'
 import { DevicesPage } from './DevicesPage.tsx'
+import { StatsPage } from './StatsPage.tsx'
 import { DjSoftwarePage } from './DjSoftwarePage.tsx'
 import { TokenForm } from './TokenForm.tsx'
 import type { PlayEntry, PlaylistSummary, PlayQueue } from './types.ts'
 
-type Page = 'library' | 'playlists' | 'dj' | 'devices'
+type Page = 'library' | 'playlists' | 'dj' | 'devices' | 'stats'
 
 const LIBRARY_REFRESH = 30_000 // ms
 
 /** GET /api/library?view=compact, or the full view mapped into the same shape when the node has no compact view. */
 async function loadLibrary(): Promise<Library> {
+  let lib: Library
   try {
-    return fromCompact(await api<CompactLibrary>('/api/library?view=compact'))
+    lib = fromCompact(await api<CompactLibrary>('/api/library?view=compact'))
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 400) throw err
     const { tracks } = await api<{ tracks: TrackViewLike[] }>('/api/library')
-    return fromTrackViews(tracks)
+    lib = fromTrackViews(tracks)
   }
+  // Play counts and last plays (a node without play history: none).
+  const counts = await api<{ tracks: Array<{ sha256: string; count: number; last: number }> }>('/api/plays/counts').catch(() => null)
+  return counts ? withPlays(lib, counts.tracks) : lib
 }
 
 export function App() {
@@ -120,6 +125,7 @@ export function App() {
           ['playlists', 'Playlists'],
           ['dj', 'DJ software'],
           ['devices', 'Devices'],
+          ['stats', 'Stats'],
         ] as const
       ).map(([id, label]) => (
         <button key={id} data-testid={`nav-${id}`} className={page === id ? 'active' : ''} aria-current={page === id ? 'page' : undefined} onClick={() => setPage(id)}>
@@ -189,6 +195,7 @@ export function App() {
             />
           )}
           {page === 'devices' && <DevicesPage notify={notify} />}
+          {page === 'stats' && <StatsPage notify={notify} />}
         </ErrorBoundary>
       </main>
       <ErrorBoundary where="The player">

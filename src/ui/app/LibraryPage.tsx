@@ -4,7 +4,7 @@
 // row indices; a header click sorts them.
 import { memo, useCallback, useDeferredValue, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
 import {
-  compatibleKeys, filterRows, formatBpm, formatTime, searchIndex, sortOrder, virtualWindow,
+  compatibleKeys, filterRows, formatBpm, formatDay, formatTime, searchIndex, sortOrder, virtualWindow,
   type Library, type SortColumn,
 } from '../logic/index.ts'
 import { entryOf } from './entries.ts'
@@ -22,6 +22,8 @@ const COLUMNS: Array<{ id: SortColumn; label: string }> = [
   { id: 'key', label: 'Key' },
   { id: 'duration', label: 'Time' },
   { id: 'format', label: 'Format' },
+  { id: 'plays', label: 'Plays' },
+  { id: 'lastPlayed', label: 'Last played' },
 ]
 
 interface Props {
@@ -246,6 +248,8 @@ const Row = memo(function Row({ lib, r, pos, playing, onPlay, onAdd }: RowProps)
       </span>
       <span className="cell c-duration num">{formatTime(lib.duration[r])}</span>
       <span className="cell c-format">{lib.format[r]}</span>
+      <span className="cell c-plays num" data-testid="plays">{lib.plays[r] ? lib.plays[r] : ''}</span>
+      <span className="cell c-lastPlayed" data-testid="last-played">{formatDay(lib.lastPlayed[r]!)}</span>
       <span className="cell c-avail" data-testid="availability">
         {lib.cached[r] === 1 && (
           <span data-testid="cached-here" className="holder cached" title="fetched from other devices: whole and verified in this device's cache">

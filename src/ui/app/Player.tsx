@@ -2,7 +2,7 @@
 // the waveform with cues, live stream sources, volume, and the next track of
 // the queue prefetched. Space plays/pauses, left/right arrows seek 5 s.
 import { useCallback, useEffect, useRef, useState, type Dispatch, type SetStateAction } from 'react'
-import { advance, formatBytes, formatRate, formatTime, prefetchRange, upNext, wholeFetchesAhead } from '../logic/index.ts'
+import { advance, formatBytes, formatRate, formatTime, heard, playCounts, prefetchRange, startListening, upNext, wholeFetchesAhead, type Listened } from '../logic/index.ts'
 import { api, ApiError, authHeaders, describe, streamProblem, streamUrl } from './api.ts'
 import { Cues, NotesLine, useCues } from './Cues.tsx'
 import { Waveform } from './Waveform.tsx'
@@ -109,6 +109,29 @@ export function Player({ queue, setQueue, notify }: Props) {
       a.removeEventListener('timeupdate', draw)
     }
   }, [playing, duration, current?.sha256])
+
+  // The play history: once half the track (or four minutes) was really played, the node is told (docs/plays.md).
+  const listened = useRef<Listened>(startListening())
+  useEffect(() => {
+    const a = audio.current
+    if (!a || !current) return
+    listened.current = startListening(a.currentTime)
+    const onTime = () => {
+      listened.current = heard(listened.current, a.currentTime)
+      const d = Number.isFinite(a.duration) ? a.duration : current.duration
+      if (!playCounts(listened.current, d)) return
+      listened.current = { ...listened.current, reported: true }
+      const body = { sha256: current.sha256, listened: listened.current.seconds, ...(Number.isFinite(d) && d > 0 ? { duration: d } : {}) }
+      api('/api/plays', { method: 'POST', body }).catch(() => {}) // a node without play history: nothing to tell
+    }
+    const onSeek = () => (listened.current = { ...listened.current, at: a.currentTime })
+    a.addEventListener('timeupdate', onTime)
+    a.addEventListener('seeked', onSeek)
+    return () => {
+      a.removeEventListener('timeupdate', onTime)
+      a.removeEventListener('seeked', onSeek)
+    }
+  }, [current?.sha256, queue?.started])
 
   // Who feeds the stream, every second while playing.
   useEffect(() => {

@@ -33,6 +33,13 @@ export function formatBytes(n: number): string {
  * "128.0", 128.46 -> "128.5", 135.04 -> "135.0", so a column of tempi lines
  * up and a whole tag and an analysed tempo read alike. Unknown -> "".
  */
+/** A last-played time as a date ("2026-12-05"); '' when never. */
+export function formatDay(ms: number): string {
+  if (!Number.isFinite(ms)) return ''
+  const d = new Date(ms)
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`
+}
+
 export function formatBpm(bpm: number): string {
   if (!Number.isFinite(bpm)) return ''
   return (Math.round(bpm * 10) / 10).toFixed(1)

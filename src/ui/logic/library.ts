@@ -33,6 +33,10 @@ export interface Library {
   holders: Holder[][]
   /** 1 when this device has the track whole in its cache (fetched, not in its own library). */
   cached: Uint8Array
+  /** Plays over all own devices (the play history, docs/plays.md); 0 when never played. */
+  plays: Float64Array
+  /** ms since the epoch of the last play; NaN when never played. */
+  lastPlayed: Float64Array
 }
 
 export interface CompactLibrary {
@@ -59,7 +63,21 @@ function emptyLibrary(n: number): Library {
     keyName: new Array(n),
     holders: new Array(n),
     cached: new Uint8Array(n),
+    plays: new Float64Array(n),
+    lastPlayed: new Float64Array(n).fill(NaN),
   }
+}
+
+/** The library with play counts and last plays (GET /api/plays/counts) in its columns. */
+export function withPlays(lib: Library, tracks: ReadonlyArray<{ sha256: string; count: number; last: number }>): Library {
+  const by = new Map(tracks.map((t) => [t.sha256, t]))
+  const plays = new Float64Array(lib.size)
+  const lastPlayed = new Float64Array(lib.size).fill(NaN)
+  for (let r = 0; r < lib.size; r++) {
+    const t = by.get(lib.sha256[r]!)
+    if (t) (plays[r] = t.count), (lastPlayed[r] = t.last)
+  }
+  return { ...lib, plays, lastPlayed }
 }
 
 function holdersOf(raw: unknown): Holder[] {
@@ -191,7 +209,7 @@ export function filterRows(lib: Library, filter: Filter, order?: ArrayLike<numbe
   return out
 }
 
-export const SORT_COLUMNS = ['title', 'artist', 'album', 'bpm', 'key', 'duration', 'format'] as const
+export const SORT_COLUMNS = ['title', 'artist', 'album', 'bpm', 'key', 'duration', 'format', 'plays', 'lastPlayed'] as const
 export type SortColumn = (typeof SORT_COLUMNS)[number]
 
 /**
@@ -202,8 +220,8 @@ export function sortOrder(lib: Library, column: SortColumn, descending = false):
   const idx = Array.from({ length: lib.size }, (_, i) => i)
   const dir = descending ? -1 : 1
   let cmp: (a: number, b: number) => number
-  if (column === 'bpm' || column === 'duration' || column === 'key') {
-    const v = column === 'bpm' ? lib.bpm : column === 'duration' ? lib.duration : Float64Array.from(lib.camelot, camelotRank)
+  if (column === 'bpm' || column === 'duration' || column === 'key' || column === 'plays' || column === 'lastPlayed') {
+    const v = column === 'bpm' ? lib.bpm : column === 'duration' ? lib.duration : column === 'plays' ? lib.plays : column === 'lastPlayed' ? lib.lastPlayed : Float64Array.from(lib.camelot, camelotRank)
     cmp = (a, b) => {
       const x = v[a]!
       const y = v[b]!
