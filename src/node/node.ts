@@ -560,7 +560,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
             book: p.book,
             publishPlaylist: (pub) => p.sync.publishPlaylist(pub),
             tracks,
-            stream: streamRoute({ tracks }),
+            stream: (source) => streamRoute({ tracks: source }),
             renditions: transcoding.renditions,
             ffmpeg: transcoding.ffmpeg,
             ...(typeof opts.subsonic === 'object' && opts.subsonic.plays ? { plays: opts.subsonic.plays } : {}),
