@@ -1,5 +1,6 @@
 // The /rest routes over stand-in parts (no swarm): a stream of a track held
-// elsewhere never waits for the catalog and goes out as its audio type.
+// elsewhere never waits for the catalog and goes out as its audio type, and
+// getArtists / getIndexes are made once per catalog and stars.
 import test, { type ExecutionContext } from 'ava'
 import { createHash } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
@@ -113,4 +114,27 @@ test('a raw stream of a track held elsewhere goes out as its audio type and neve
     t.is(res.headers.get('content-type'), 'application/json; charset=utf-8')
     t.like(((await res.json()) as { 'subsonic-response': { error: { code: number } } })['subsonic-response'], { status: 'failed', error: { code: 70 } })
   }
+})
+
+test('getArtists and getIndexes are made once per catalog and stars: the same text until a star or the catalog changes', async (t) => {
+  const tracks = [record(Buffer.from('a'), 'mp3', 'One', 'Alpha'), record(Buffer.from('b'), 'mp3', 'Two', 'Beta')]
+  const union = new Map(tracks.map((r) => [r.sha256, { track: r, holders }]))
+  const cache = new CatalogCache(async () => union)
+  const r = await rig(t, cache, union, new Map())
+  const artists = async (name = 'getArtists', f = 'json') => (await r.get(name, { f })).text()
+
+  const first = await artists()
+  t.regex(first, /"name":"Alpha"/)
+  // Changed under the cache's feet (the catalog object is the same): the answer made before is sent.
+  const catalog = await cache.get()
+  catalog.artistList[0]!.name = 'Changed'
+  t.is(await artists(), first, 'the same text, not made again')
+  t.regex(await artists('getIndexes'), /"name":"Changed"/, 'getIndexes is its own answer')
+  t.regex(await artists('getArtists', 'xml'), /name="Changed"/, 'and so is another format')
+
+  // A star makes it again.
+  await r.annotations.star([catalog.artistList[1]!.id], true)
+  const starred = await artists()
+  t.regex(starred, /"name":"Changed"/)
+  t.regex(starred, /"starred":"/)
 })
