@@ -1,7 +1,8 @@
 // Artists, albums and genres made from the union library's tags: every
 // track some own device holds (or held, when it is listed but offline).
-// Built once per union (the UnionView keeps one Map until something changes),
-// so browsing a 20,000-track library costs one pass per change.
+// Kept across union changes (docs/subsonic.md, "The catalog"): a union whose
+// holders alone changed keeps the catalog, any other change builds from the
+// last catalog's songs, so no request waits for a build from nothing.
 import type { TrackRecord } from '../library/index.ts'
 import type { UnionEntry } from '../manifest/index.ts'
 import { albumId, artistId, normaliseName } from './ids.ts'
