@@ -147,7 +147,7 @@ export const getAlbumList2: Handler = async (ctx) => {
       break
     case 'byGenre': {
       const genre = normaliseName(ctx.params.need('genre'))
-      list = catalog.albumsByName.filter((al) => al.songs.some((s) => s.track.tags.genre && normaliseName(s.track.tags.genre) === genre))
+      list = catalog.albumsByName.filter((al) => al.songs.some((s) => s.genreKey === genre))
       break
     }
     default: {
@@ -173,7 +173,7 @@ export const getRandomSongs: Handler = async (ctx) => {
   const g = genre === undefined ? undefined : normaliseName(genre)
   const list = [...catalog.songs.values()].filter((s) => {
     const t = s.track.tags
-    if (g !== undefined && (!t.genre || normaliseName(t.genre) !== g)) return false
+    if (g !== undefined && s.genreKey !== g) return false
     if (from !== undefined && (t.year ?? -1) < from) return false
     if (to !== undefined && (t.year ?? Infinity) > to) return false
     return true
