@@ -116,3 +116,20 @@ test('a new track and a genre change: the same catalog as one built from nothing
   t.true(c.genres.some((g) => g.name === 'Ambient' && g.songCount === 1))
   t.is(c.songs.get(record(99).sha256)!.title, '99', 'no title tag: the file name')
 })
+
+test('rounds of adds, removals, retags and re-dates keep every order the same as a build from nothing', async (t) => {
+  let lib = Array.from({ length: 300 }, (_, i) => record(i + 1, { artist: `Artist ${i % 37}`, album: `Album ${i % 53}`, albumArtist: i % 5 ? undefined : `Various ${i % 3}` }))
+  const { cache, set } = cacheOver(union(lib))
+  await cache.get()
+  for (let round = 1; round <= 6; round++) {
+    const pick = (i: number) => (i * 7 + round * 13) % 11 === 0
+    lib = lib
+      .filter((_, i) => (i + round) % 17 !== 0) // some tracks gone
+      .map((r, i) => (pick(i) ? { ...r, tags: { ...r.tags, album: `Album ${(i + round) % 53}`, artist: `Artist ${(i * round) % 41}` }, added: r.added - round * 86_400_000 } : r))
+      .concat(Array.from({ length: 9 }, (_, i) => record(1000 * round + i, { album: i % 2 ? `Album ${i}` : `New ${round}` })))
+    set(union(lib))
+    const c = await cache.get()
+    t.deepEqual(shape(c), shape(buildCatalog(union(lib))), `round ${round}`)
+  }
+  t.deepEqual(cache.stats, { kept: 0, built: 7 })
+})
