@@ -213,7 +213,7 @@ export const search3: Handler = async (ctx) => {
   return {
     searchResult3: {
       artist: take(catalog.artistList, (ar) => hit(ar.sortName), artists).map((ar) => artistNode(ar, a)),
-      album: take(catalog.albumsByName, (al) => hit(`${al.sortName} ${al.sortArtist}`), albums).map((al) => albumNode(al, a)),
+      album: take(catalog.albumsByName, (al) => hit(al.searchText), albums).map((al) => albumNode(al, a)),
       song: take(catalog.songs.values(), (s) => hit(s.searchText), songs).map((s) => songNode(s, a)),
     },
   }

@@ -35,6 +35,8 @@ export interface Album {
   /** Normalised name and artist, for sorting and search without normalising per comparison. */
   sortName: string
   sortArtist: string
+  /** "name artist", normalised: what search3 matches. */
+  searchText: string
   artist: string
   artistId: string
   songs: Song[]
@@ -204,6 +206,7 @@ export function buildCatalog(union: ReadonlyMap<string, UnionEntry>, last?: Cata
     if (!album) {
       album = {
         id: song.albumId, name: song.album, sortName: song.sortAlbum, artist: song.albumArtist, sortArtist: song.sortAlbumArtist,
+        searchText: `${song.sortAlbum} ${song.sortAlbumArtist}`,
         artistId: song.albumArtistId, songs: [], created: song.track.added, duration: 0,
       }
       albums.set(album.id, album)
