@@ -587,7 +587,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
             book: p.book,
             publishPlaylist: (pub) => p.sync.publishPlaylist(pub),
             tracks,
-            stream: streamRoute({ tracks }),
+            stream: (source) => streamRoute({ tracks: source }),
             renditions: transcoding.renditions,
             ffmpeg: transcoding.ffmpeg,
             plays: typeof opts.subsonic === 'object' && opts.subsonic.plays ? opts.subsonic.plays : subsonicPlayLog(p.plays.book),

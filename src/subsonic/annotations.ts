@@ -15,6 +15,7 @@ interface Doc {
 export class Annotations {
   private doc: Doc | null = null
   private writing: Promise<void> = Promise.resolve()
+  private changes = 0
 
   constructor(private readonly home: string) {}
 
@@ -47,6 +48,11 @@ export class Annotations {
     return this.writing
   }
 
+  /** Counts changes: answers made from stars and ratings are good until it moves. */
+  get version(): number {
+    return this.changes
+  }
+
   async starred(): Promise<ReadonlyMap<string, number>> {
     return new Map(Object.entries((await this.load()).starred))
   }
@@ -57,6 +63,7 @@ export class Annotations {
 
   async star(ids: readonly string[], on: boolean, now = Date.now()): Promise<void> {
     const d = await this.load()
+    this.changes++
     for (const id of ids) {
       if (on) d.starred[id] ??= now
       else delete d.starred[id]
@@ -68,6 +75,7 @@ export class Annotations {
   /** rating 0 clears it. */
   async rate(id: string, rating: number): Promise<void> {
     const d = await this.load()
+    this.changes++
     if (rating === 0) delete d.ratings[id]
     else d.ratings[id] = rating
     if (Object.keys(d.ratings).length > MAX_ANNOTATIONS) throw new RangeError(`at most ${MAX_ANNOTATIONS} ratings`)

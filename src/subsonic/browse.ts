@@ -7,7 +7,7 @@ import type { Handler, HandlerContext } from './context.ts'
 import { invalid, notFound } from './errors.ts'
 import { ALBUM_ID, ARTIST_ID, normaliseName, SONG_ID } from './ids.ts'
 import { MAX_LIST_SIZE } from './params.ts'
-import type { Node } from './response.ts'
+import { sendSubsonicText, subsonicText, type Node } from './response.ts'
 import { albumNode, artistIndex, artistNode, IGNORED_ARTICLES, songNode, type Annotated } from './shapes.ts'
 
 export const MUSIC_FOLDER = { id: 1, name: 'djcloud' } as const
@@ -47,18 +47,34 @@ function checkFolder(ctx: HandlerContext): void {
   if (f !== undefined && f !== String(MUSIC_FOLDER.id)) throw notFound('music folder')
 }
 
-export const getIndexes: Handler = async (ctx) => {
+/**
+ * getIndexes and getArtists answer the same until the catalog or the stars and
+ * ratings change, and at 12,000 artists making the answer is most of its time:
+ * the text is made once per catalog, annotations version and format.
+ */
+const artistAnswers = new WeakMap<Catalog, { version: number; texts: Map<string, string> }>()
+
+async function artistAnswer(ctx: HandlerContext, kind: 'indexes' | 'artists'): Promise<undefined> {
   checkFolder(ctx)
   const catalog = await ctx.deps.catalog.get()
-  const a = await ctx.annotated()
-  return { indexes: { lastModified: 0, ignoredArticles: IGNORED_ARTICLES, index: artistIndex(catalog.artistList, a) } }
+  const version = ctx.deps.annotations.version
+  let answers = artistAnswers.get(catalog)
+  if (answers?.version !== version) artistAnswers.set(catalog, (answers = { version, texts: new Map() }))
+  const key = `${kind} ${ctx.format}`
+  let text = answers.texts.get(key)
+  if (text === undefined) {
+    const index = artistIndex(catalog.artistList, await ctx.annotated())
+    const body: Node = kind === 'indexes'
+      ? { indexes: { lastModified: 0, ignoredArticles: IGNORED_ARTICLES, index } }
+      : { artists: { ignoredArticles: IGNORED_ARTICLES, index } }
+    answers.texts.set(key, (text = subsonicText(ctx.format, body)))
+  }
+  sendSubsonicText(ctx.res, ctx.format, text)
+  return undefined
 }
 
-export const getArtists: Handler = async (ctx) => {
-  checkFolder(ctx)
-  const catalog = await ctx.deps.catalog.get()
-  return { artists: { ignoredArticles: IGNORED_ARTICLES, index: artistIndex(catalog.artistList, await ctx.annotated()) } }
-}
+export const getIndexes: Handler = (ctx) => artistAnswer(ctx, 'indexes')
+export const getArtists: Handler = (ctx) => artistAnswer(ctx, 'artists')
 
 export const getArtist: Handler = async (ctx) => {
   const id = ctx.params.need('id')
@@ -131,7 +147,7 @@ export const getAlbumList2: Handler = async (ctx) => {
       break
     case 'byGenre': {
       const genre = normaliseName(ctx.params.need('genre'))
-      list = catalog.albumsByName.filter((al) => al.songs.some((s) => s.track.tags.genre && normaliseName(s.track.tags.genre) === genre))
+      list = catalog.albumsByName.filter((al) => al.songs.some((s) => s.genreKey === genre))
       break
     }
     default: {
@@ -157,7 +173,7 @@ export const getRandomSongs: Handler = async (ctx) => {
   const g = genre === undefined ? undefined : normaliseName(genre)
   const list = [...catalog.songs.values()].filter((s) => {
     const t = s.track.tags
-    if (g !== undefined && (!t.genre || normaliseName(t.genre) !== g)) return false
+    if (g !== undefined && s.genreKey !== g) return false
     if (from !== undefined && (t.year ?? -1) < from) return false
     if (to !== undefined && (t.year ?? Infinity) > to) return false
     return true
@@ -197,7 +213,7 @@ export const search3: Handler = async (ctx) => {
   return {
     searchResult3: {
       artist: take(catalog.artistList, (ar) => hit(ar.sortName), artists).map((ar) => artistNode(ar, a)),
-      album: take(catalog.albumsByName, (al) => hit(`${al.sortName} ${al.sortArtist}`), albums).map((al) => albumNode(al, a)),
+      album: take(catalog.albumsByName, (al) => hit(al.searchText), albums).map((al) => albumNode(al, a)),
       song: take(catalog.songs.values(), (s) => hit(s.searchText), songs).map((s) => songNode(s, a)),
     },
   }

@@ -23,8 +23,8 @@ export interface SubsonicDeps {
   publishPlaylist: (p: Publication) => Promise<unknown>
   /** Where stream, download and cover art read bytes: this device, own devices through the swarm. */
   tracks: TrackSource
-  /** The node's /stream route, reused for raw bytes with Range. */
-  stream: Route
+  /** The node's /stream route over a source, reused for raw bytes with Range (the source gives the track's Content-Type). */
+  stream: (tracks: TrackSource) => Route
   /** null: transcoding is not offered (error 0 for a format other than raw). */
   renditions: Renditions | null
   /** Covers as sent, by song id and size: the last COVER_CACHE. */

@@ -1,7 +1,8 @@
 // The bytes: stream (raw with Range, or a rendition), download (always the
 // original), cover art (embedded, resized on request) and lyrics.
 import { spawn } from 'node:child_process'
-import { ApiError, mimeTypeOf, TrackUnavailableError } from '../player/index.ts'
+import type { TrackRecord } from '../library/index.ts'
+import { ApiError, mimeTypeOf, TrackUnavailableError, type TrackSource } from '../player/index.ts'
 import { isTargetFormat, TranscodeError, type TargetFormat } from '../transcode/index.ts'
 import type { Song } from './catalog.ts'
 import type { Handler, HandlerContext } from './context.ts'
@@ -14,10 +15,47 @@ export const MAX_COVER_SIZE = 2048 // px
 export const COVER_CACHE = 64 // covers kept in memory (per node)
 const MAX_OFFSET_S = 24 * 3600
 
-/** The /stream route's answer for this song: raw bytes with Range; its errors become Subsonic errors before any byte. */
-async function raw(ctx: HandlerContext, song: Song): Promise<undefined> {
+/** What stream and download send: a track some own device holds, looked up in the union (never the catalog). */
+interface Held {
+  id: string
+  track: TrackRecord
+}
+
+/**
+ * The track an id names, when some own device holds it. Straight from the
+ * union: a stream needs the SHA-256, the format and the holders, and must not
+ * wait for the catalog of a union that just changed (a track streamed into the
+ * cache changes it).
+ */
+async function heldTrack(ctx: HandlerContext): Promise<Held> {
+  const id = ctx.params.need('id')
+  const u = SONG_ID.test(id) ? (await ctx.deps.union()).get(id) : undefined
+  if (!u || u.holders.length === 0) throw notFound('song')
+  return { id, track: u.track }
+}
+
+/** A source whose handles carry the track's Content-Type: swarm and cache handles have none. */
+function typedSource(tracks: TrackSource, mimeType: string): TrackSource {
+  return {
+    async resolve(sha256, signal, from) {
+      const h = await tracks.resolve(sha256, signal, from)
+      if (!h || h.mimeType) return h
+      return {
+        size: h.size,
+        mimeType,
+        read: (start, end, sig) => h.read(start, end, sig),
+        ...(h.prefetch ? { prefetch: (start: number, end: number) => h.prefetch!(start, end) } : {}),
+        ...(h.close ? { close: () => h.close!() } : {}),
+      }
+    },
+  }
+}
+
+/** The /stream route's answer for this track: raw bytes with Range; its errors become Subsonic errors before any byte. */
+async function raw(ctx: HandlerContext, held: Held): Promise<undefined> {
   try {
-    await ctx.deps.stream.handle({ req: ctx.req, res: ctx.res, params: { sha256: song.id }, query: new URLSearchParams(), signal: ctx.signal })
+    const route = ctx.deps.stream(typedSource(ctx.deps.tracks, mimeTypeOf(held.track.format)))
+    await route.handle({ req: ctx.req, res: ctx.res, params: { sha256: held.id }, query: new URLSearchParams(), signal: ctx.signal })
   } catch (err) {
     if (ctx.res.headersSent) throw err
     if (err instanceof ApiError && err.status === 404) throw notFound('song (no own device online holds it)')
@@ -29,16 +67,16 @@ async function raw(ctx: HandlerContext, song: Song): Promise<undefined> {
 }
 
 /** What to send for stream: raw, or a rendition in a format and bitrate. */
-function wanted(ctx: HandlerContext, song: Song): { format: TargetFormat; maxKbps: number } | null {
+function wanted(ctx: HandlerContext, track: TrackRecord): { format: TargetFormat; maxKbps: number } | null {
   const format = ctx.params.str('format')
   const maxKbps = ctx.params.int('maxBitRate', 0, 0, 100_000)
   if (format === 'raw') return null
-  const kbps = (song.track.tags.bitrate ?? 0) / 1000
+  const kbps = (track.tags.bitrate ?? 0) / 1000
   const withinCap = maxKbps === 0 || (kbps > 0 && kbps <= maxKbps)
   if (format !== undefined && format !== '') {
     if (!isTargetFormat(format)) throw invalid('format', 'raw, opus, mp3 or aac')
     // Already in that format and within the cap: re-encoding would only lose quality.
-    if (format === song.track.format && withinCap) return null
+    if (format === track.format && withinCap) return null
     return { format, maxKbps }
   }
   // No format: the original, unless it is above the client's cap (then the default rendition, MP3).
@@ -46,14 +84,14 @@ function wanted(ctx: HandlerContext, song: Song): { format: TargetFormat; maxKbp
 }
 
 export const stream: Handler = async (ctx) => {
-  const { song } = await songIn(ctx)
-  const want = wanted(ctx, song)
+  const held = await heldTrack(ctx)
+  const want = wanted(ctx, held.track)
   const offset = ctx.params.num('timeOffset', 0, 0, MAX_OFFSET_S)
-  if (!want && offset === 0) return raw(ctx, song)
+  if (!want && offset === 0) return raw(ctx, held)
   const renditions = ctx.deps.renditions
   if (!renditions) throw new SubsonicError(SUBSONIC_ERRORS.generic, 'transcoding is off on this node: ask for format=raw')
   try {
-    const ok = await renditions.serve(ctx.req, ctx.res, ctx.signal, song.id, () => ctx.deps.tracks.resolve(song.id, ctx.signal, 0), {
+    const ok = await renditions.serve(ctx.req, ctx.res, ctx.signal, held.id, () => ctx.deps.tracks.resolve(held.id, ctx.signal, 0), {
       format: want?.format ?? 'mp3',
       maxKbps: want?.maxKbps ?? 0,
       offset,
@@ -67,7 +105,7 @@ export const stream: Handler = async (ctx) => {
   return undefined
 }
 
-export const download: Handler = async (ctx) => raw(ctx, (await songIn(ctx)).song)
+export const download: Handler = async (ctx) => raw(ctx, await heldTrack(ctx))
 
 /** The song whose picture stands for an id: a song with art, an album's, an artist's first album's. */
 async function coverSong(ctx: HandlerContext, id: string): Promise<Song> {

@@ -63,8 +63,17 @@ export function toJson(status: 'ok' | 'failed', body: Node): string {
   return JSON.stringify({ 'subsonic-response': { ...envelope(status), ...body } })
 }
 
+/** The whole answer as sent, in the envelope. */
+export function subsonicText(format: Format, body: Node, status: 'ok' | 'failed' = 'ok'): string {
+  return format === 'json' ? toJson(status, body) : toXml(status, body)
+}
+
 export function sendSubsonic(res: ServerResponse, format: Format, body: Node, status: 'ok' | 'failed' = 'ok', httpStatus = 200): void {
-  const text = format === 'json' ? toJson(status, body) : toXml(status, body)
+  sendSubsonicText(res, format, subsonicText(format, body, status), httpStatus)
+}
+
+/** An answer made by subsonicText (kept by a handler that answers the same until something changes). */
+export function sendSubsonicText(res: ServerResponse, format: Format, text: string, httpStatus = 200): void {
   res.writeHead(httpStatus, {
     'Content-Type': format === 'json' ? 'application/json; charset=utf-8' : 'text/xml; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),

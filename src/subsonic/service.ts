@@ -16,7 +16,8 @@ export interface SubsonicOptions {
   book: ManifestBook
   publishPlaylist: (p: Publication) => Promise<unknown>
   tracks: TrackSource
-  stream: Route
+  /** The node's /stream route over a source. */
+  stream: (tracks: TrackSource) => Route
   /** Where plays go and counts come from (default: in memory, until the play-history module replaces it). */
   plays?: PlayLog
   /** The node's transcoder (it serves /stream?format= too). */

@@ -124,6 +124,7 @@ test('a track held only on home-pc streams through the laptop with Range (206, e
   const ranged = await p.rest('stream', { id: holder.sha256 }, { headers: { range: 'bytes=1000-4999' } })
   t.is(ranged.status, 206)
   t.is(ranged.headers.get('content-range'), `bytes 1000-4999/${bytes.length}`)
+  t.is(ranged.headers.get('content-type'), 'audio/mpeg', "the track's type, though the bytes come over the swarm")
   t.deepEqual(Buffer.from(await ranged.arrayBuffer()), bytes.subarray(1000, 5000))
   const whole = await p.rest('stream', { id: holder.sha256, format: 'raw' })
   t.is(whole.status, 200)
