@@ -1,0 +1,135 @@
+// A collaborative playlist across two circles of real node processes (Alex:
+// pc and phone; Fiona: pc and laptop). Alex makes Fiona a collaborator; all
+// four devices edit, some while others do not hear them yet, and every device
+// ends with the same order; each side streams the other's entries from the
+// devices that hold them; withdrawing Fiona keeps what she merged and stops
+// her later edits.
+import test from 'ava'
+import { mkdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { readApiToken } from '../../src/player/index.ts'
+import { cli } from '../helpers/cli.ts'
+import { friendCircles } from '../helpers/friends.ts'
+import { serveFirst, serveJoining } from '../helpers/friend-nodes.ts'
+import { serveNode, withLogs, type NodeProcess } from '../helpers/node-process.ts'
+import { devicesOf } from '../helpers/node-devices.ts'
+import { tempDir } from '../helpers/temp.ts'
+import { writeTrack } from '../helpers/tracks.ts'
+import { until } from '../helpers/until.ts'
+
+const timings = { redial: 500, manifestPoll: 1_000, shareRound: 1_000 } // ms: devices redial and look friends up often here
+
+interface Entry { id: string; ref: { sha256: string; title?: string }; addedBy: { name: string }; holders: Array<{ circle: string }> }
+interface View { collaborators: Array<{ name: string }>; pulls: boolean; entries: Entry[] }
+
+async function api<T>(node: NodeProcess, home: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
+  const token = (await readApiToken(home))!
+  const res = await fetch(node.info.api + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  })
+  return { status: res.status, json: (await res.json()) as T }
+}
+
+test('two circles edit one playlist from four devices and converge; each streams the other\'s entries; a withdrawn collaborator\'s edits stop', async (t) => {
+  t.timeout(300_000)
+  const root = await tempDir(t)
+  const { alex: [apc, aphone], fiona: [fpc, flaptop], alexOwner, fionaOwner } = await friendCircles(root, ['alex-pc', 'alex-phone'], ['fiona-pc', 'fiona-laptop'])
+  const music = { a: join(root, 'music-a'), f: join(root, 'music-f') }
+  await mkdir(music.a)
+  await mkdir(music.f)
+  await writeTrack(join(music.a, 'a1.wav'), { title: 'A One', artist: 'Alex' }, 1, 8)
+  await writeTrack(join(music.a, 'a2.wav'), { title: 'A Two', artist: 'Alex' }, 2, 3)
+  await writeTrack(join(music.a, 'a3.wav'), { title: 'A Three', artist: 'Alex' }, 3, 3)
+  const f1 = await writeTrack(join(music.f, 'f1.wav'), { title: 'F One', artist: 'Fiona' }, 11, 8)
+  await writeTrack(join(music.f, 'f2.wav'), { title: 'F Two', artist: 'Fiona' }, 12, 3)
+
+  const a = await serveFirst(t, apc!, { timings })
+  const ap = await serveNode(t, aphone!, ['--tracker', a.info.tracker!, '--bootstrap', a.info.bootstrap!], { timings })
+  const f = await serveJoining(t, fpc!, a.info.bootstrap!, { timings })
+  const fl = await serveNode(t, flaptop!, ['--tracker', f.info.tracker!, '--bootstrap', a.info.bootstrap!], { timings })
+  const nodes = { ALEX: a, ALEX_PHONE: ap, FIONA: f, FIONA_LAPTOP: fl }
+  const logs = (err: Error) => withLogs(err, nodes)
+  const all: Array<[NodeProcess, string]> = [[a, apc!], [ap, aphone!], [f, fpc!], [fl, flaptop!]]
+
+  await cli(apc!, ['scan', music.a])
+  await cli(fpc!, ['scan', music.f])
+  const shaOf = async (home: string, title: string) =>
+    (JSON.parse(await cli(home, ['ls', '--json'])) as Array<{ sha256: string; tags: { title: string } }>).find((x) => x.tags.title === title)!.sha256
+  const sha = {
+    a1: await shaOf(apc!, 'A One'), a2: await shaOf(apc!, 'A Two'), a3: await shaOf(apc!, 'A Three'),
+    f1: await shaOf(fpc!, 'F One'), f2: await shaOf(fpc!, 'F Two'),
+  }
+  await until(async () => ((await devicesOf(ap, aphone!)).includes('alex-pc') && (await devicesOf(fl, flaptop!)).includes('fiona-pc')) || undefined, 60_000).catch((e: Error) => { throw logs(e) })
+
+  await cli(apc!, ['playlist', 'create', 'b2b'])
+  await cli(apc!, ['playlist', 'add', 'b2b', sha.a1, sha.a2])
+  const granted = await cli(apc!, ['playlist', 'share', 'b2b', '--with', fionaOwner, '--edit'])
+  t.regex(granted, /can be edited by Fiona/)
+
+  // Each device's view, by the owner's id.
+  const path = `/api/collab/${alexOwner}/b2b`
+  const view = async (node: NodeProcess, home: string) => {
+    const r = await api<{ playlist: View }>(node, home, 'GET', path)
+    return r.status === 200 ? r.json.playlist : undefined
+  }
+  const order = async (node: NodeProcess, home: string) => (await view(node, home))?.entries.map((e) => e.ref.sha256).join(',')
+
+  // Fiona's laptop learns the playlist (through her circle's link to Alex's devices) and adds a track of her pc's.
+  await until(async () => ((await view(fl, flaptop!))?.collaborators.some((c) => c.name === 'you') ? true : undefined), 60_000).catch((e: Error) => { throw logs(e) })
+  const added = await api<{ playlist: View }>(fl, flaptop!, 'POST', `${path}/tracks`, { tracks: [sha.f1], at: 1 })
+  t.is(added.status, 200)
+  t.deepEqual(added.json.playlist.entries.map((e) => e.ref.sha256), [sha.a1, sha.f1, sha.a2])
+
+  // Concurrent edits on all four devices, each against what it sees now.
+  const move = async (node: NodeProcess, home: string, index: number, to: number, guest: boolean) => {
+    const v = (await view(node, home))!
+    const base = guest ? path : '/api/playlists/b2b'
+    return api(node, home, 'POST', `${base}/move`, { entry: v.entries[index]!.id, to })
+  }
+  await until(async () => ((await order(ap, aphone!))?.includes(sha.f1) ? true : undefined), 60_000).catch((e: Error) => { throw logs(e) })
+  await until(async () => ((await order(f, fpc!))?.includes(sha.f1) ? true : undefined), 60_000).catch((e: Error) => { throw logs(e) })
+  const edits = await Promise.all([
+    api(a, apc!, 'POST', '/api/playlists/b2b/tracks', { tracks: [sha.a3], at: 0 }),
+    move(ap, aphone!, 2, 0, false),
+    api(f, fpc!, 'POST', `${path}/tracks`, { tracks: [sha.f2] }),
+    move(fl, flaptop!, 0, 2, true),
+  ])
+  t.deepEqual(edits.map((e) => e.status), [200, 200, 200, 200])
+  const converged = await until(async () => {
+    const orders = await Promise.all(all.map(([n, h]) => order(n, h)))
+    return orders.every((o) => o === orders[0]) && orders[0]!.split(',').length === 5 ? orders[0] : undefined
+  }, 90_000).catch(async (e: Error) => {
+    const views = await Promise.all(all.map(([n, h]) => view(n, h)))
+    throw logs(new Error(`${e.message}: ${JSON.stringify(views.map((v) => v?.entries.map((x) => `${x.ref.title}:${x.addedBy.name}`)))}`))
+  })
+  t.is(new Set(converged.split(',')).size, 5)
+  // Who added what, and the holders across both circles.
+  const seen = (await view(a, apc!))!
+  const f1Entry = seen.entries.find((e) => e.ref.sha256 === sha.f1)!
+  t.is(f1Entry.addedBy.name, 'Fiona')
+  t.deepEqual(f1Entry.holders.map((h) => h.circle), ['Fiona'])
+  t.is(seen.entries.find((e) => e.ref.sha256 === sha.a1)!.addedBy.name, 'you')
+
+  // Alex streams Fiona's track from her devices; Fiona's laptop streams Alex's from his.
+  const f1Bytes = await readFile(f1)
+  const got = await until(async () => {
+    const res = await fetch(`${a.info.api}/stream/${sha.f1}`, { headers: { authorization: `Bearer ${await readApiToken(apc!)}` } })
+    return res.status === 200 ? Buffer.from(await res.arrayBuffer()) : undefined
+  }, 60_000).catch((e: Error) => { throw logs(e) })
+  t.true(got.equals(f1Bytes))
+  const a1Res = await until(async () => {
+    const res = await fetch(`${fl.info.api}/stream/${sha.a1}`, { headers: { authorization: `Bearer ${await readApiToken(flaptop!)}` } })
+    return res.status === 200 ? (await res.arrayBuffer()).byteLength : undefined
+  }, 60_000).catch((e: Error) => { throw logs(e) })
+  t.true(a1Res > 0)
+
+  // Withdrawn (read-only again): what Fiona merged stays; her later edits are refused.
+  await cli(apc!, ['playlist', 'share', 'b2b', '--with', fionaOwner])
+  await until(async () => ((await view(fl, flaptop!))?.collaborators.length === 0 ? true : undefined), 60_000).catch((e: Error) => { throw logs(e) })
+  const refused = await api<{ error: { code: string } }>(fl, flaptop!, 'POST', `${path}/tracks`, { tracks: [sha.f2] })
+  t.is(refused.status, 403)
+  const after = await Promise.all(all.map(([n, h]) => order(n, h)))
+  t.true(after.every((o) => o === converged), 'what Fiona merged before stays everywhere')
+})
