@@ -440,7 +440,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       })
       // Gig preparation: pulls of a playlist here, or asked of / by another own device.
       p.pulls = new PullService({
-        identity: id, swarm: p.swarm, book: p.book, union: () => p.union.get(), onWarning: warn,
+        identity: id, swarm: p.swarm, book: p.book, union: () => p.union.get(), onWarning: warn, collab: p.collab,
         locate: (sha) => locateTrack(p.library, join(home, 'cache'), sha),
         // Pulled tracks stay: the cache never evicts a pinned track (`djcloud cache unpin` lets it go).
         pin: (sha) => p.swarm.cache.pin(sha),

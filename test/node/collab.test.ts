@@ -8,7 +8,7 @@ import test from 'ava'
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readApiToken } from '../../src/player/index.ts'
-import { cli } from '../helpers/cli.ts'
+import { cli, runCli } from '../helpers/cli.ts'
 import { friendCircles } from '../helpers/friends.ts'
 import { serveFirst, serveJoining } from '../helpers/friend-nodes.ts'
 import { serveNode, withLogs, type NodeProcess } from '../helpers/node-process.ts'
@@ -124,6 +124,28 @@ test('two circles edit one playlist from four devices and converge; each streams
     return res.status === 200 ? (await res.arrayBuffer()).byteLength : undefined
   }, 60_000).catch((e: Error) => { throw logs(e) })
   t.true(a1Res > 0)
+
+  // Fiona's laptop pulls the set for the gig: streaming only by default, so Alex's tracks are missing and say why.
+  const pull = async () => {
+    const r = await runCli(['pull', '--playlist', 'b2b', '--from', alexOwner, '--json'], { DJCLOUD_HOME: flaptop! })
+    if (!r.stdout) throw logs(new Error(`pull: ${r.stderr}`))
+    return JSON.parse(r.stdout) as { ready: boolean; pinned: boolean; tracks: Array<{ sha256: string; state: string; reason?: string; verified: boolean; sources: Record<string, number> }> }
+  }
+  const first = await pull()
+  t.false(first.ready)
+  for (const s of [sha.a1, sha.a2, sha.a3]) t.like(first.tracks.find((x) => x.sha256 === s), { state: 'missing', reason: 'streaming only' })
+  for (const s of [sha.f1, sha.f2]) t.true(['fetched', 'present'].includes(first.tracks.find((x) => x.sha256 === s)!.state))
+  // Alex allows pulls of his tracks of this playlist: every entry fetched, verified and pinned on her laptop.
+  t.regex(await cli(apc!, ['playlist', 'pulls', 'b2b', 'allow']), /may pull/)
+  await until(async () => ((await view(fl, flaptop!))?.pulls ? true : undefined), 60_000).catch((e: Error) => { throw logs(e) })
+  const second = await pull()
+  t.true(second.ready, JSON.stringify(second.tracks))
+  t.true(second.pinned)
+  t.deepEqual(second.tracks.map((x) => x.sha256).sort(), Object.values(sha).sort())
+  t.true(second.tracks.every((x) => x.verified))
+  t.true([sha.a1, sha.a2, sha.a3].every((s) => second.tracks.find((x) => x.sha256 === s)!.state === 'fetched'))
+  const cached = (JSON.parse(await cli(flaptop!, ['cache', 'ls', '--json'])) as { tracks: Array<{ sha256: string; pinned: boolean }> }).tracks
+  t.true([sha.a1, sha.f1].every((s) => cached.some((c) => c.sha256 === s && c.pinned)), JSON.stringify(cached))
 
   // Withdrawn (read-only again): what Fiona merged stays; her later edits are refused.
   await cli(apc!, ['playlist', 'share', 'b2b', '--with', fionaOwner])
