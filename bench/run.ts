@@ -9,6 +9,7 @@ import { analysisBenchMain } from './analysis/main.ts'
 import { uiBenchMain } from './ui/main.ts'
 import { gigBenchMain } from './gig/main.ts'
 import { djformatsBenchMain } from './djformats/main.ts'
+import { collabBenchMain } from './collab/main.ts'
 
 const BENCHES: Record<string, (argv: string[]) => Promise<number>> = {
   scan: scanBenchMain,
@@ -20,6 +21,7 @@ const BENCHES: Record<string, (argv: string[]) => Promise<number>> = {
   ui: uiBenchMain,
   gig: gigBenchMain,
   djformats: djformatsBenchMain,
+  collab: collabBenchMain,
 }
 
 const names = process.argv.slice(2)
