@@ -71,6 +71,8 @@ export function collabRoutes(o: CollabRoutesOptions): Route[] {
       name: playlist,
       collaborators: v.collaborators.map((c) => ({ owner: formatId('owner', Buffer.from(c, 'hex')), name: whoIs(c) })),
       pulls: v.pulls,
+      /** The edit sets merged here, device -> clock: equal on two devices, the playlist is too. */
+      inputs: o.collab.inputs(owner, playlist),
       guests: v.guests.map((g) => ({ device: g.device, owner: formatId('owner', Buffer.from(g.owner, 'hex')), name: whoIs(g.owner), taken: g.taken, ...('reason' in g ? { reason: g.reason } : {}) })),
       entries: resolveEntries(v, union).map((e) => {
         const device = v.authors[e.id]!

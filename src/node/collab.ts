@@ -180,6 +180,21 @@ export class Collab extends EventEmitter<Events> {
     return mergeCollaborative(new Map([...doc].map(([d, x]) => [d, x.edits])), this.guestMap(key))
   }
 
+  /**
+   * The edit sets a view merges, as device -> that set's clock: two devices
+   * showing the same inputs show the same playlist (what tests and the UI
+   * compare to know a device has caught up).
+   */
+  inputs(owner: string, name: string): Record<string, number> {
+    const v = this.view(owner, name)
+    if (!v) return {}
+    const out: Record<string, number> = {}
+    const own = owner === this.selfOwner ? this.opts.book.playlistEdits(name) : new Map([...(this.docs.get(collabName(owner, name)) ?? [])].map(([d, x]) => [d, x.edits]))
+    for (const [d, e] of own) out[d] = e.clock
+    for (const [d, a] of v.accepted) out[d] = a.edits.clock
+    return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)))
+  }
+
   /** Friends' playlists this device may edit or has seen as a collaborator: `{owner, name}`. */
   friendPlaylists(): { owner: string; name: string }[] {
     return [...this.docs.keys()].map((k) => parseKey(k)!).filter(Boolean)
