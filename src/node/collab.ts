@@ -20,7 +20,8 @@ import { asDict, asInt, asList, asString, decode, encode, type BValue } from '..
 import { encodeCertificate, type FriendRevoked, type Identity } from '../identity/index.ts'
 import {
   collabName, decodeGuestEdits, editsFromBody, editsToBody, emptyEdits, encodeGuestEdits, ManifestError, MANIFEST_LIMITS, mergeCollaborative,
-  packBlob, unpackBlob, type CollabPlaylist, type GuestEdits, type ManifestBook, type PlaylistEdits,
+  foreignClaims, packBlob, removeEntries, unpackBlob, type CollabPlaylist, type GuestEdits, type ManifestBook, type PlaylistEdits, type Publication,
+  type UnionEntry,
 } from '../manifest/index.ts'
 import type { DeviceLink, ManifestNotice, Swarm } from '../swarm/index.ts'
 
@@ -71,6 +72,10 @@ export interface CollabOptions {
   friendRevoked: FriendRevoked
   onWarning?: (err: Error) => void
   now?: () => number
+  /** The union library (what our devices hold), for the foreign-claim rule; without it the rule is not applied here. */
+  union?: () => Promise<Map<string, UnionEntry>>
+  /** Publishes one of our playlist edits (ManifestSync.publishPlaylist). */
+  publish?: (p: Publication) => Promise<unknown>
 }
 
 /** `<owner hex>/<name>` back into its parts; undefined when it is not one. */
@@ -375,7 +380,28 @@ export class Collab extends EventEmitter<Events> {
     await this.save()
     this.emit('changed', key)
     this.spread(key, n.signer, link)
-    if (k.owner === this.selfOwner) this.sendDocs()
+    if (k.owner === this.selfOwner) {
+      await this.removeForeignClaims(k.name)
+      this.sendDocs()
+    }
+  }
+
+  /**
+   * A collaborator's entry naming one of our tracks that none of our devices
+   * put in the playlist is removed by our device (a tombstone every
+   * participant merges); our sharing never opened it anyway (ownerScope).
+   */
+  async removeForeignClaims(name: string): Promise<string[]> {
+    const union = await this.opts.union?.()
+    const v = this.opts.book.playlist(name)
+    if (!union || !v || this.stopped) return []
+    const guestDevices = new Set(v.guests.map((g) => g.device))
+    const claims = foreignClaims(v, (d) => !guestDevices.has(d), (sha) => (union.get(sha)?.holders.length ?? 0) > 0)
+    if (claims.length === 0) return []
+    this.warn(new Error(`removed ${claims.length} entr${claims.length === 1 ? 'y' : 'ies'} of "${name}" a collaborator added naming our tracks not in the playlist`))
+    const { publication } = await this.opts.book.editPlaylist(name, (own, merged) => removeEntries(own, merged, claims.filter((id) => merged.entries.some((e) => e.id === id))))
+    await this.opts.publish?.(publication)
+    return claims
   }
 
   /** A doc notice: it names the doc by SHA-256; its 20-byte infohash slot carries the SHA-256's head (nothing is looked up by it). */

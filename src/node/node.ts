@@ -361,7 +361,10 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       await p.friendRosters.refreshOwn()
       p.tracker?.setFriendRevoked(p.friendRosters.revoked)
       // Collaborative playlists: collaborators' verified edit sets, merged into every read of our playlists.
-      p.collab = new Collab({ home, identity: id, book: p.book, swarm, friendRevoked: p.friendRosters.revoked, onWarning: warn })
+      p.collab = new Collab({
+        home, identity: id, book: p.book, swarm, friendRevoked: p.friendRosters.revoked, onWarning: warn,
+        union: () => p.union.get(), publish: (pub) => p.sync.publishPlaylist(pub),
+      })
       await p.collab.open()
       p.book.setGuests((name) => p.collab.guestsOf(name))
       p.sharing = new Sharing({ identity: id, book: p.book, swarm, dht: p.dht, union: () => p.union.get(), roundMs: t.shareRound, onWarning: warn, collab: p.collab })

@@ -44,6 +44,9 @@ test('two circles edit one playlist from four devices and converge; each streams
   await writeTrack(join(music.a, 'a3.wav'), { title: 'A Three', artist: 'Alex' }, 3, 3)
   const f1 = await writeTrack(join(music.f, 'f1.wav'), { title: 'F One', artist: 'Fiona' }, 11, 8)
   await writeTrack(join(music.f, 'f2.wav'), { title: 'F Two', artist: 'Fiona' }, 12, 3)
+  // A track of Alex's not in the playlist, of which Fiona happens to hold the very same file.
+  await writeTrack(join(music.a, 'secret.wav'), { title: 'Not In The Set', artist: 'Alex' }, 7, 3)
+  await writeTrack(join(music.f, 'secret.wav'), { title: 'Not In The Set', artist: 'Alex' }, 7, 3)
 
   const a = await serveFirst(t, apc!, { timings })
   let ap = await serveNode(t, aphone!, ['--tracker', a.info.tracker!, '--bootstrap', a.info.bootstrap!], { timings })
@@ -105,6 +108,19 @@ test('two circles edit one playlist from four devices and converge; each streams
     throw logs(new Error(`${e.message}: ${JSON.stringify(views.map((v) => v?.entries.map((x) => `${x.ref.title}:${x.addedBy.name}`)))}`))
   })
   t.is(new Set(converged.split(',')).size, 5)
+
+  // Fiona's laptop adds that track: an entry naming a track of Alex's he did not put in. His device
+  // removes it (never opening it to friends), and the removal reaches her devices.
+  const secret = await shaOf(fpc!, 'Not In The Set')
+  t.is(secret, await shaOf(apc!, 'Not In The Set'))
+  const claim = await api<{ playlist: View }>(fl, flaptop!, 'POST', `${path}/tracks`, { tracks: [secret] })
+  t.is(claim.status, 200)
+  t.true(claim.json.playlist.entries.some((e) => e.ref.sha256 === secret))
+  await until(async () => {
+    const views = await Promise.all(all.map(([n, h]) => view(n, h)))
+    return views.every((v) => v && v.entries.length === 5 && !v.entries.some((e) => e.ref.sha256 === secret)) ? true : undefined
+  }, 60_000).catch((e: Error) => { throw logs(e) })
+  t.regex(a.stderr() + ap.stderr(), /removed 1 entry of "b2b" a collaborator added naming our tracks not in the playlist/)
   // Who added what, and the holders across both circles.
   const seen = (await view(a, apc!))!
   const f1Entry = seen.entries.find((e) => e.ref.sha256 === sha.f1)!
