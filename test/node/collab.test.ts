@@ -3,11 +3,15 @@
 // four devices edit, some while others do not hear them yet, and every device
 // ends with the same order; each side streams the other's entries from the
 // devices that hold them; withdrawing Fiona keeps what she merged and stops
-// her later edits.
+// her later edits, even one her device signs and offers to Alex's device itself.
 import test from 'ava'
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readApiToken } from '../../src/player/index.ts'
+import { friendSecrets, loadIdentity } from '../../src/identity/index.ts'
+import { addTracks, emptyEdits, encodeGuestEdits, mergePlaylist, packBlob } from '../../src/manifest/index.ts'
+import { shareChannelInfoHash } from '../../src/swarm/index.ts'
+import { credentialsOf, identitySwarm } from '../helpers/identity-swarm.ts'
 import { cli, runCli } from '../helpers/cli.ts'
 import { friendCircles } from '../helpers/friends.ts'
 import { serveFirst, serveJoining } from '../helpers/friend-nodes.ts'
@@ -82,6 +86,9 @@ test('two circles edit one playlist from four devices and converge; each streams
   // Fiona's laptop learns the playlist (through her circle's link to Alex's devices) and adds a track of her pc's.
   await until(async () => ((await view(fl, flaptop!))?.collaborators.some((c) => c.name === 'you') ? true : undefined), 60_000).catch((e: Error) => { throw logs(e) })
   const added = await api<{ playlist: View }>(fl, flaptop!, 'POST', `${path}/tracks`, { tracks: [sha.f1], at: 1 })
+  // The command shows it too, with who added each entry and where it is held.
+  await until(async () => (/F One\s+\(added by you, fiona-laptop\)\s+\[you: fiona-pc\]/.test(await cli(flaptop!, ['playlist', 'show', 'b2b', '--from', 'Alex'])) ? true : undefined), 30_000)
+  t.regex(await cli(flaptop!, ['playlist', 'show', 'b2b', '--from', 'Alex']), /A One\s+\(added by Alex\)\s+\[Alex\]/)
   t.is(added.status, 200)
   t.deepEqual(added.json.playlist.entries.map((e) => e.ref.sha256), [sha.a1, sha.f1, sha.a2])
 
@@ -197,4 +204,23 @@ test('two circles edit one playlist from four devices and converge; each streams
   t.is(refused.status, 403)
   const after = await Promise.all(all.map(([n, h]) => order(n, h)))
   t.true(after.every((o) => o === settled[0]), 'what Fiona merged before stays everywhere')
+
+  // A removed collaborator's device signs a later edit anyway and offers it to Alex's device itself:
+  // verified, then refused (its owner is no collaborator now); nothing changes.
+  await fl.stop()
+  const flId = await loadIdentity(flaptop!)
+  const alexId = await loadIdentity(apc!)
+  const alexHex = Buffer.from(alexId.roster.owner).toString('hex')
+  const device = Buffer.from(flId.device.publicKey).toString('hex')
+  const late = addTracks(emptyEdits(), mergePlaylist(new Map()), device, [{ sha256: sha.f2 }])
+  const signed = encodeGuestEdits({ owner: alexHex, name: 'b2b', seq: 1_000, created: Date.now(), edits: { ...late, next: 500, entries: late.entries.map((x) => ({ ...x, id: `${device}.500` })) } }, credentialsOf(flId), device)
+  const blob = packBlob(signed, flId.circleSecret)
+  const rogue = await identitySwarm(t, flId, join(root, 'rogue-cache'), {
+    sharing: { channelFor: () => undefined, allows: () => false, answer: async () => null, blob: async (_o, id) => (id === blob.sha256 ? blob.data : undefined) },
+  })
+  const channel = shareChannelInfoHash(friendSecrets(flId).get(alexHex)!, alexId.roster.owner)
+  const link = await rogue.connectFriend('127.0.0.1', a.info.peerPort, channel, alexHex)
+  rogue.friends.notify({ kind: 'collab', name: `${alexHex}/b2b`, signer: device, infoHash: blob.infoHash, seq: 1_000, sha256: blob.sha256 }, [link])
+  await until(async () => (/refused a collaborator edit set from fiona-laptop: the signer's owner is not a collaborator/.test(a.stderr()) ? true : undefined), 30_000).catch((e: Error) => { throw logs(e) })
+  t.is(await order(a, apc!), settled[0])
 })
