@@ -31,6 +31,8 @@ export const COLLAB_DOC_NOTICE = 'collab-doc'
 export const MAX_COLLAB_NAME_BYTES = 191
 const MAX_DOC_BYTES = MANIFEST_LIMITS.playlist.maxBytes * 2
 const MAX_DOC_DEVICES = 64
+/** Friends' collaborative playlists kept per owner (hostile input has a cap). */
+const MAX_DOCS_PER_OWNER = 256
 const HEX64 = /^[0-9a-f]{64}$/
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
@@ -346,6 +348,10 @@ export class Collab extends EventEmitter<Events> {
       if (!own && peerOwner !== k.owner) return
       if (k.owner === this.selfOwner || this.receivedDocs.get(key)?.sha256 === n.sha256) return
       if (!own && !this.opts.book.isFriend(k.owner)) return
+      // A friend's devices cannot grow what we keep without bound: a cap on their playlists held here.
+      if (!this.docs.has(key) && [...this.docs.keys()].filter((x) => x.startsWith(`${k.owner}/`)).length >= MAX_DOCS_PER_OWNER) {
+        return this.warn(new Error(`${link.name} offered more than ${MAX_DOCS_PER_OWNER} collaborative playlists of one owner: ignored`))
+      }
       const want = n.sha256
       if (this.fetching.has(want)) return
       this.fetching.add(want)
