@@ -250,6 +250,7 @@ export class Collab extends EventEmitter<Events> {
     }
     let m = this.guests.get(key)
     if (!m) this.guests.set(key, (m = new Map()))
+    if (!m.has(g.device) && m.size >= MAX_DOC_DEVICES) throw new ManifestError('ERR_TOO_LARGE', `a playlist keeps the edit sets of at most ${MAX_DOC_DEVICES} collaborator devices`)
     m.set(g.device, { owner: g.owner, seq: g.seq, edits: g.edits, blob: packed, sha256: sha256Of(packed), infoHash: infoHashOf(packed) })
     return true
   }
