@@ -10,6 +10,7 @@ import { uiBenchMain } from './ui/main.ts'
 import { gigBenchMain } from './gig/main.ts'
 import { djformatsBenchMain } from './djformats/main.ts'
 import { subsonicBenchMain } from './subsonic/main.ts'
+import { collabBenchMain } from './collab/main.ts'
 
 const BENCHES: Record<string, (argv: string[]) => Promise<number>> = {
   scan: scanBenchMain,
@@ -22,6 +23,7 @@ const BENCHES: Record<string, (argv: string[]) => Promise<number>> = {
   gig: gigBenchMain,
   djformats: djformatsBenchMain,
   subsonic: subsonicBenchMain,
+  collab: collabBenchMain,
 }
 
 const names = process.argv.slice(2)

@@ -48,6 +48,16 @@ export function joinPlaylistEdits(sets: ReadonlyMap<string, PlaylistEdits>, self
       if (wins) shares.set(s.owner, { on: s.on, clock: s.clock, author })
     }
   }
+  // Collaborator grants and the pull rule: a copy of each winning write (withdrawals with what they froze).
+  const collabs = new Map<string, NonNullable<PlaylistEdits['collabs']>[number] & { author: string }>()
+  let pulls: { on: boolean; clock: number; author: string } | undefined
+  const beats = (c: { on: boolean; clock: number }, author: string, cur: { on: boolean; clock: number; author: string } | undefined) =>
+    !cur || c.clock > cur.clock || (c.clock === cur.clock && (author > cur.author || (author === cur.author && !c.on)))
+  for (const author of authors) {
+    const e = sets.get(author)!
+    for (const c of e.collabs ?? []) if (beats(c, author, collabs.get(c.owner))) collabs.set(c.owner, { ...c, author })
+    if (e.pulls && beats(e.pulls, author, pulls)) pulls = { ...e.pulls, author }
+  }
   const ids = [...adds.keys()].sort()
   const entries: PlaylistEdits['entries'] = []
   const moves: PlaylistEdits['moves'] = []
@@ -66,6 +76,10 @@ export function joinPlaylistEdits(sets: ReadonlyMap<string, PlaylistEdits>, self
     shares: [...shares].sort(([a], [b]) => (a < b ? -1 : 1)).map(([owner, s]) => ({ owner, on: s.on, clock: s.clock })),
     next: sets.get(self)?.next ?? 0,
   }
+  if (collabs.size) {
+    out.collabs = [...collabs].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, { author: _a, ...c }]) => c)
+  }
+  if (pulls) out.pulls = { on: pulls.on, clock: pulls.clock }
   if (out.entries.length > PLAYLIST_CAPS.entries || out.moves.length > PLAYLIST_CAPS.moves || out.removed.length > PLAYLIST_CAPS.removed) {
     throw new BackupError('ERR_TOO_LARGE', `the joined edits of a playlist are over one device's caps (${out.entries.length} entries, ${out.removed.length} removals)`)
   }

@@ -9,12 +9,12 @@ import {
 } from '../codec/index.ts'
 import {
   IdentityError, classifyCertificate, decodeCertificate, keyPairFromSeed, signBytes, verifyBytes, verifyRoster,
-  type DeviceCertificate, type Roster,
+  type DeviceCertificate, type FriendRevoked, type Roster,
 } from '../identity/index.ts'
 import { ManifestError, type ManifestErrorCode } from './errors.ts'
 
 export const MANIFEST_TYPE = 'djcloud-manifest'
-export const MANIFEST_KINDS = ['roster', 'library', 'playlist', 'backup'] as const
+export const MANIFEST_KINDS = ['roster', 'library', 'playlist', 'backup', 'collab'] as const
 export type ManifestKind = (typeof MANIFEST_KINDS)[number]
 
 /** Hard caps per kind, handed to the bencode decoder (the envelope counts). */
@@ -24,6 +24,8 @@ export const MANIFEST_LIMITS: Readonly<Record<ManifestKind, DecodeLimits>> = {
   library: { maxBytes: 8 * 1024 * 1024, maxDepth: 12, maxItems: 400_000, maxStringBytes: 64 * 1024 },
   playlist: { maxBytes: 4 * 1024 * 1024, maxDepth: 12, maxItems: 200_000, maxStringBytes: 16 * 1024 },
   backup: { maxBytes: 8 * 1024 * 1024, maxDepth: 12, maxItems: 400_000, maxStringBytes: 64 * 1024 },
+  // A collaborator device's edits of a friend's playlist: a playlist edit set.
+  collab: { maxBytes: 4 * 1024 * 1024, maxDepth: 12, maxItems: 200_000, maxStringBytes: 16 * 1024 },
 }
 /** Names (of playlists) are at most this many bytes of UTF-8. */
 export const MAX_NAME_BYTES = 256
@@ -77,6 +79,8 @@ export interface DecodeContext {
   known?: (kind: ManifestKind, signerKey: Uint8Array, name?: string) => number | undefined
   /** Our clock, ms since the epoch (default Date.now()). */
   now?: number
+  /** Friends' revocations (a `collab` manifest may come from a friend's device). */
+  friendRevoked?: FriendRevoked
 }
 
 const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(b)
@@ -217,7 +221,7 @@ export function decodeManifest(bytes: Uint8Array, ctx: DecodeContext): Manifest 
     if (roster.seq !== seq) fail('ERR_MALFORMED', `the envelope seq ${seq} differs from the roster seq ${roster.seq}`)
   } else {
     if (!(d.cert instanceof Uint8Array)) return fail('ERR_MALFORMED', `a ${kind} manifest carries its signer's certificate`)
-    const trust = classifyCertificate(ctx.roster, d.cert)
+    const trust = classifyCertificate(ctx.roster, d.cert, ctx.friendRevoked)
     if (!trust.trusted) {
       if (trust.reason === 'revoked') fail('ERR_REVOKED', `the signing device was revoked`)
       fail('ERR_UNTRUSTED_SIGNER', trust.reason === 'bad-certificate'
@@ -225,7 +229,8 @@ export function decodeManifest(bytes: Uint8Array, ctx: DecodeContext): Manifest 
         : 'the signer is not a device of this owner')
       throw new Error('unreachable')
     }
-    if (trust.kind !== 'own') fail('ERR_UNTRUSTED_SIGNER', `a ${kind} manifest must come from an own device, not a friend's`)
+    // A collaborator's edits of a friend's playlist are the one kind a friend's device signs.
+    if (trust.kind !== 'own' && kind !== 'collab') fail('ERR_UNTRUSTED_SIGNER', `a ${kind} manifest must come from an own device, not a friend's`)
     certificate = trust.certificate
     signer = certificate.device
     if (!verifyBytes(signer, message, sig)) fail('ERR_BAD_SIGNATURE', `${kind} manifest signature does not verify with the device key`)

@@ -10,6 +10,7 @@ export type ManifestErrorCode =
   | 'ERR_NOT_FOUND'
   | 'ERR_EXISTS'
   | 'ERR_UNAVAILABLE'
+  | 'ERR_FORBIDDEN'
 
 /** Every refusal of a manifest; `code` is stable, the message is one line. */
 export class ManifestError extends Error {

@@ -29,3 +29,8 @@ export { mergeNotes, setNotes, checkNotes, gridRow, validComment, isKeyName } fr
 export type { MergedNotes, NotesChange } from './note-doc.ts'
 export { noteEntriesToValue, noteEntriesFromValue, gridToBytes, gridFromBytes } from './note-manifest.ts'
 export type { NoteSets } from './note-manifest.ts'
+export { mergeCollaborative, setCollaborator, setPulls, checkGuestEdits, foreignClaims, ownerScope, authorOf } from './collab-doc.ts'
+export type { GuestEdits, GuestStanding, CollabPlaylist } from './collab-doc.ts'
+export type { PlaylistCollab } from './playlist-doc.ts'
+export { encodeGuestEdits, decodeGuestEdits, collabName } from './collab-manifest.ts'
+export type { GuestEditsFields, DecodedGuestEdits } from './collab-manifest.ts'

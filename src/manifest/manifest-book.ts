@@ -18,7 +18,8 @@ import {
 import { knownKey, type ManifestStore } from './manifest-store.ts'
 import type { CueSets } from './cue-manifest.ts'
 import type { NoteSets } from './note-manifest.ts'
-import { editsFromBody, editsToBody, emptyEdits, mergePlaylist, type MergedPlaylist, type PlaylistEdits } from './playlist-doc.ts'
+import { editsFromBody, editsToBody, emptyEdits, type MergedPlaylist, type PlaylistEdits } from './playlist-doc.ts'
+import { mergeCollaborative, type CollabPlaylist, type GuestEdits } from './collab-doc.ts'
 import type { RemoteLibraryView } from './union.ts'
 
 /** Fetches a blob by SHA-256 (64 hex) or infohash (40 hex) from wherever it can; the book checks it. */
@@ -259,9 +260,33 @@ export class ManifestBook extends EventEmitter<Events> {
     return out
   }
 
-  playlist(name: string): MergedPlaylist | undefined {
+  playlist(name: string): CollabPlaylist | undefined {
     const sets = this.playlistEdits(name)
-    return sets.size ? mergePlaylist(sets) : undefined
+    return sets.size ? mergeCollaborative(sets, this.guests?.(name) ?? new Map()) : undefined
+  }
+
+  private guests: ((name: string) => ReadonlyMap<string, GuestEdits>) | undefined
+
+  /**
+   * Where collaborators' edit sets of our playlists come from (the node's
+   * Collab service, which verified them): merged with our devices' edits in
+   * every read of a playlist, under the owner's grants (collab-doc.ts).
+   */
+  setGuests(guests: (name: string) => ReadonlyMap<string, GuestEdits>): void {
+    this.guests = guests
+  }
+
+  /** Every live own device's edits of a playlist with the seq of the manifest that carried them. */
+  playlistVersions(name: string): Map<string, { seq: number; edits: PlaylistEdits }> {
+    const out = new Map<string, { seq: number; edits: PlaylistEdits }>()
+    const own = this.opts.store.state.playlists[name]
+    const seq = this.opts.store.state.own[`playlist:${name}`]?.seq
+    if (own && seq) out.set(this.self, { seq, edits: own })
+    for (const d of this.devices.values()) {
+      const p = d.playlists.get(name)
+      if (p && this.isLive(d.device)) out.set(d.device, p)
+    }
+    return out
   }
 
   // ---- publishing our own ---------------------------------------------------
@@ -319,7 +344,7 @@ export class ManifestBook extends EventEmitter<Events> {
   /** Applies an edit to this device's own edits of a playlist and publishes them. */
   editPlaylist(
     name: string,
-    edit: (own: PlaylistEdits, merged: MergedPlaylist) => PlaylistEdits,
+    edit: (own: PlaylistEdits, merged: CollabPlaylist) => PlaylistEdits,
     opts: { create?: boolean } = {},
   ): Promise<{ merged: MergedPlaylist; publication: Publication }> {
     return this.serial(async () => {
@@ -328,7 +353,7 @@ export class ManifestBook extends EventEmitter<Events> {
       if (!exists && !opts.create) throw new ManifestError('ERR_NOT_FOUND', `no playlist named "${name}"`)
       if (exists && opts.create) throw new ManifestError('ERR_EXISTS', `a playlist named "${name}" already exists`)
       const own = state.playlists[name] ?? emptyEdits()
-      const merged = this.playlist(name) ?? mergePlaylist(new Map([[this.self, own]]))
+      const merged = this.playlist(name) ?? mergeCollaborative(new Map([[this.self, own]]), new Map())
       const next = edit(own, merged)
       const seq = (state.own[`playlist:${name}`]?.seq ?? 0) + 1
       const blob = packBlob(

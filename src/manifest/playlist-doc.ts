@@ -49,6 +49,21 @@ export interface PlaylistShare {
   clock: number
 }
 
+/**
+ * An owner device's grant (or withdrawal) of edit rights to a friend; one per
+ * friend (docs/decisions/collab-edit-authorization.md). A withdrawal freezes
+ * the friend's devices' edit sets as this device had taken them in, so what
+ * merged before stays and nothing they sign later counts.
+ */
+export interface PlaylistCollab {
+  /** The collaborator's owner key, 64 lowercase hex. */
+  owner: string
+  on: boolean
+  clock: number
+  /** With on = false: that friend's devices' edit sets as taken in at the withdrawal, by device key. */
+  frozen?: { device: string; edits: PlaylistEdits }[]
+}
+
 /** One device's own edits of one playlist. */
 export interface PlaylistEdits {
   /** Lamport counter: above every clock this device has seen. */
@@ -60,6 +75,10 @@ export interface PlaylistEdits {
   shares: PlaylistShare[]
   /** Counter for this device's next entry id. */
   next: number
+  /** Collaborator grants (owner devices only; absent when never used, so such bodies stay as they were). */
+  collabs?: PlaylistCollab[]
+  /** Whether collaborators may pull (copy and pin) the owner's tracks: last writer wins; absent means never set (streaming only). */
+  pulls?: { on: boolean; clock: number }
 }
 
 export interface MergedEntry {
@@ -78,7 +97,7 @@ export interface MergedPlaylist {
 }
 
 /** Most items one device's edit set may hold (editsFromBody refuses more; operations never produce more). */
-export const PLAYLIST_CAPS = { entries: 10_000, moves: 10_000, removed: 20_000, shares: 256 } as const
+export const PLAYLIST_CAPS = { entries: 10_000, moves: 10_000, removed: 20_000, shares: 256, collabs: 64, frozen: 16 } as const
 /** Longest position key. */
 export const MAX_POS_LENGTH = 128
 /** Longest title or artist, in bytes of UTF-8. */
@@ -366,7 +385,15 @@ export function editsToBody(e: PlaylistEdits): { [key: string]: BInput } {
     moves: e.moves.map((m) => ({ id: m.id, pos: m.pos, clock: m.clock })),
     removed: [...e.removed],
     shares: e.shares.map((s) => ({ owner: s.owner, on: s.on ? 1 : 0, clock: s.clock })),
+    ...(e.collabs?.length ? { collabs: e.collabs.map(collabToBody) } : {}),
+    ...(e.pulls ? { pulls: { on: e.pulls.on ? 1 : 0, clock: e.pulls.clock } } : {}),
   }
+}
+
+function collabToBody(c: PlaylistCollab): { [key: string]: BInput } {
+  const out: { [key: string]: BInput } = { owner: c.owner, on: c.on ? 1 : 0, clock: c.clock }
+  if (c.frozen) out.frozen = c.frozen.map((f) => ({ device: f.device, edits: editsToBody(f.edits) }))
+  return out
 }
 
 function trackToBody(t: TrackRef): { [key: string]: BInput } {
@@ -483,7 +510,11 @@ function trackFromBody(v: unknown, what: string): TrackRef {
  * ERR_MALFORMED on anything wrong.
  */
 export function editsFromBody(body: unknown): PlaylistEdits {
-  const d = dict(body, 'playlist edits', ['clock', 'next', 'entries', 'moves', 'removed', 'shares'])
+  return editsFrom(body, 'playlist edits', true)
+}
+
+function editsFrom(body: unknown, where: string, grants: boolean): PlaylistEdits {
+  const d = dict(body, where, ['clock', 'next', 'entries', 'moves', 'removed', 'shares'], grants ? ['collabs', 'pulls'] : [])
   const clock = int(d.clock, 'clock')
   const next = int(d.next, 'next')
 
@@ -526,5 +557,38 @@ export function editsFromBody(body: unknown): PlaylistEdits {
     return { owner, on: s.on === 1, clock: stamp(s.clock, `${what}: clock`, clock) }
   })
 
-  return { clock, entries, moves, removed, shares, next }
+  const out: PlaylistEdits = { clock, entries, moves, removed, shares, next }
+  if (d.collabs !== undefined) {
+    const friends = new Set<string>()
+    out.collabs = list(d.collabs, 'collabs', PLAYLIST_CAPS.collabs).map((v, i): PlaylistCollab => {
+      const what = `collabs[${i}]`
+      const c = dict(v, what, ['owner', 'on', 'clock'], ['frozen'])
+      const owner = hex64(c.owner, `${what}: owner`)
+      if (friends.has(owner)) malformed(`${what}: a second grant for one collaborator`)
+      friends.add(owner)
+      if (c.on !== 0 && c.on !== 1) malformed(`${what}: on must be 0 or 1`)
+      const grant: PlaylistCollab = { owner, on: c.on === 1, clock: stamp(c.clock, `${what}: clock`, clock) }
+      if (c.frozen !== undefined) {
+        if (grant.on) malformed(`${what}: only a withdrawal freezes edits`)
+        const devices = new Set<string>()
+        grant.frozen = list(c.frozen, `${what}: frozen`, PLAYLIST_CAPS.frozen).map((fv, j) => {
+          const f = dict(fv, `${what}: frozen[${j}]`, ['device', 'edits'])
+          const device = hex64(f.device, `${what}: frozen[${j}]: device`)
+          if (devices.has(device)) malformed(`${what}: frozen[${j}]: a second edit set for one device`)
+          devices.add(device)
+          // One level only: a frozen edit set carries no grants of its own.
+          const edits = editsFrom(f.edits, `${what}: frozen[${j}]: edits`, false)
+          if (edits.clock > grant.clock) malformed(`${what}: frozen[${j}]: edits newer than the withdrawal`)
+          return { device, edits }
+        })
+      }
+      return grant
+    })
+  }
+  if (d.pulls !== undefined) {
+    const p = dict(d.pulls, 'pulls', ['on', 'clock'])
+    if (p.on !== 0 && p.on !== 1) malformed('pulls: on must be 0 or 1')
+    out.pulls = { on: p.on === 1, clock: stamp(p.clock, 'pulls: clock', clock) }
+  }
+  return out
 }

@@ -21,6 +21,8 @@ export type MissingReason =
   | 'cache full'
   | 'fetch stalled'
   | 'fetch failed'
+  | 'streaming only' // a collaborative playlist's owner does not allow pulls of its tracks
+  | 'not held by any participant' // a collaborative playlist's entry no circle taking part lists
 
 export interface PullTrack {
   sha256: string
@@ -70,6 +72,8 @@ export interface PullEntry {
   size: number
   /** Some own device lists it (online or not). */
   listed: boolean
+  /** Known missing before the run (a collaborative playlist's rules), with why. */
+  missing?: { reason: MissingReason; detail: string }
 }
 
 /** What a pull needs from the swarm (Swarm has these). */
@@ -158,6 +162,7 @@ export class GigPull extends EventEmitter<Events> {
           sources: {},
           verified: false,
           ...(e.listed ? {} : { state: 'missing' as const, reason: 'not held by any own device' as const }),
+          ...(e.missing ? { state: 'missing' as const, reason: e.missing.reason, detail: e.missing.detail } : {}),
         })
       }
     }

@@ -23,6 +23,8 @@ import { djRoutes } from './dj-routes.ts'
 import { cacheRoutes } from './cache-routes.ts'
 import { ManifestSync, LINK_WAIT, MANIFEST_REPUT, MANIFEST_REPUT_JITTER, POLL_INTERVAL, PUBLISH_DELAY } from './manifest-sync.ts'
 import { Sharing, ROUND_INTERVAL } from './sharing.ts'
+import { Collab } from './collab.ts'
+import { collabRoutes } from './collab-routes.ts'
 import { NodeBackups, BACKUP_LOOKUP, BACKUP_NOTICE_GAP, BACKUP_POLL_INTERVAL, BACKUP_REPUT } from './backups.ts'
 import { backupRoutes } from './backup-routes.ts'
 import { NodeAnalysis } from './analysis-routes.ts'
@@ -200,6 +202,7 @@ interface Parts {
   dht: DhtNode | null
   bootstrapAddress: string | undefined
   sharing: Sharing
+  collab: Collab
   backups: NodeBackups
   friendRosters: FriendRosters
   swarm: Swarm
@@ -238,6 +241,7 @@ export class Node {
   /** The play history of all own devices, as merged here (docs/plays.md). */
   get plays(): NodePlays { return this.parts.plays }
   get sharing(): Sharing { return this.parts.sharing }
+  get collab(): Collab { return this.parts.collab }
   get analysis(): NodeAnalysis { return this.parts.analysis }
   get info(): NodeInfo { return this.parts.info }
   get ui(): UiRoutes { return this.parts.ui }
@@ -383,7 +387,15 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       await p.friendRosters.load()
       await p.friendRosters.refreshOwn()
       p.tracker?.setFriendRevoked(p.friendRosters.revoked)
-      p.sharing = new Sharing({ identity: id, book: p.book, swarm, dht: p.dht, union: () => p.union.get(), roundMs: t.shareRound, onWarning: warn })
+      // Collaborative playlists: collaborators' verified edit sets, merged into every read of our playlists.
+      p.collab = new Collab({
+        home, identity: id, book: p.book, swarm, friendRevoked: p.friendRosters.revoked, onWarning: warn,
+        union: () => p.union.get(), publish: (pub) => p.sync.publishPlaylist(pub),
+      })
+      await p.collab.open()
+      p.book.setGuests((name) => p.collab.guestsOf(name))
+      p.sharing = new Sharing({ identity: id, book: p.book, swarm, dht: p.dht, union: () => p.union.get(), roundMs: t.shareRound, onWarning: warn, collab: p.collab })
+      p.collab.on('changed', () => p.sharing.changed())
       p.backups = new NodeBackups({
         home, identity: id, swarm, dht: p.dht, onWarning: warn,
         pollMs: t.backupPoll, lookupMs: t.backupLookup, reputMs: t.backupReput, noticeGapMs: t.backupNoticeGap,
@@ -398,7 +410,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         cacheDir: join(home, 'cache'),
         port: opts.peerPort ?? DEFAULT_PORTS.peer,
         host: opts.peerHost ?? '0.0.0.0',
-        blob: (blobId) => p.store.getBlob(blobId),
+        blob: async (blobId) => (await p.store.getBlob(blobId)) ?? p.collab.blobFor(null, blobId),
         sharing: p.sharing,
         backups: p.backups,
         relay: opts.relay ?? !!id().owner,
@@ -458,7 +470,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       })
       // Gig preparation: pulls of a playlist here, or asked of / by another own device.
       p.pulls = new PullService({
-        identity: id, swarm: p.swarm, book: p.book, union: () => p.union.get(), onWarning: warn,
+        identity: id, swarm: p.swarm, book: p.book, union: () => p.union.get(), onWarning: warn, collab: p.collab,
         locate: (sha) => locateTrack(p.library, join(home, 'cache'), sha),
         // Pulled tracks stay: the cache never evicts a pinned track (`djcloud cache unpin` lets it go).
         pin: (sha) => p.swarm.cache.pin(sha),
@@ -475,12 +487,14 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       // linking or asking at once is answered, not refused as "not served here".
       p.friendRosters.attach()
       p.sharing.attach()
+      p.collab.attach()
       p.backups.attach()
       p.pulls.attach()
     }, () => {
       // What a handler started before its service did (a friend's poll on a notice) stops here too.
       p.sync?.stop()
       p.sharing?.stop()
+      p.collab?.stop()
       p.backups?.stop()
       p.friendRosters?.stop()
       p.pulls?.stop()
@@ -611,6 +625,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         routes: [
           ...nodeRoutes(p.swarm),
           ...playlistRoutes({ book: p.book, sync: p.sync, union: () => p.union.get(), sharing: p.sharing }),
+          ...collabRoutes({ identity: id, book: p.book, sync: p.sync, collab: p.collab, sharing: p.sharing, union: () => p.union.get() }),
           ...p.analysis.routes(),
           ...cueRoutes({ library: p.library, book: p.book, sync: p.sync, union: () => p.union.get() }),
           ...noteRoutes({

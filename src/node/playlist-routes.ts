@@ -4,7 +4,7 @@
 // (playlist-view.ts). The handlers parse, call the book, shape the answer.
 import { parseId } from '../identity/index.ts'
 import {
-  addTracks, ManifestError, moveEntry, removeEntries, setShare, type ManifestBook, type TrackRef, type UnionEntry,
+  addTracks, ManifestError, moveEntry, removeEntries, setCollaborator, setShare, type ManifestBook, type TrackRef, type UnionEntry,
 } from '../manifest/index.ts'
 import { ApiError, readJsonBody, sendJson, SHA256_HEX, type Route } from '../player/index.ts'
 import type { ManifestSync } from './manifest-sync.ts'
@@ -151,7 +151,11 @@ export function playlistRoutes({ book, sync, union, sharing }: PlaylistRoutesOpt
         throw new ApiError(400, 'ERR_BAD_PARAM', `friend: ${(err as Error).message}`)
       }
       if (!book.isFriend(friend)) throw new ApiError(400, 'ERR_BAD_PARAM', 'that owner is not a friend on the roster: run "djcloud trust add <owner-id> --role friend" first')
-      sendJson(res, 200, await edit(name, (own, merged) => setShare(own, merged, friend, b.off !== true)))
+      // Read-only sharing: a collaborator shared with again this way (or unshared) loses edit rights; what they merged stays.
+      sendJson(res, 200, await edit(name, (own, merged) => {
+        const shared = setShare(own, merged, friend, b.off !== true)
+        return merged.collaborators.includes(friend) ? setCollaborator(shared, { ...merged, clock: shared.clock }, friend, false) : shared
+      }))
     }),
     route(['POST'], '/api/playlists/:name/publish', async ({ params, res }) => {
       const name = playlistName(params.name)

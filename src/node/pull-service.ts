@@ -13,10 +13,10 @@ import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { asDict, asInt, asString, decode, encode } from '../codec/index.ts'
 import { formatId, parseId, type Identity } from '../identity/index.ts'
-import type { ManifestBook, UnionEntry } from '../manifest/index.ts'
+import type { CollabPlaylist, ManifestBook, UnionEntry } from '../manifest/index.ts'
 import { ApiError, readJsonBody, sendJson, type ApiErrorCode, type Route } from '../player/index.ts'
 import { CommandError, MAX_COMMAND_BODY, type CommandAnswer, type DeviceLink, type Swarm } from '../swarm/index.ts'
-import { GigPull, type GigReport, type PullEntry, type PullTrack } from './gig-pull.ts'
+import { GigPull, type GigReport, type PullEntry, type PullSwarm, type PullTrack } from './gig-pull.ts'
 import { checkPullRequest, NonceBook, RequestRefused, signPullRequest } from './pull-request.ts'
 import { resolveEntries } from './playlist-view.ts'
 
@@ -39,6 +39,13 @@ export interface PullServiceOptions {
   /** A pull to this device finished with a report (its time is a gig's window: docs/plays.md). */
   onPulled?: (r: { playlist: string; finishedAt: number; ready: boolean }) => void
   onWarning?: (err: Error) => void
+  /** Friends' collaborative playlists we take part in (collab.ts): `pull(name, undefined, owner)`. */
+  collab?: CollabPulls
+}
+
+/** What a pull of a friend's collaborative playlist asks (Collab has it). */
+export interface CollabPulls {
+  view(owner: string, name: string): CollabPlaylist | undefined
 }
 
 export interface PullJobView {
@@ -269,30 +276,57 @@ export class PullService {
   }
 
   /** Starts pulling a playlist here (this device) or on another own device. */
-  async pull(playlist: string, device?: string): Promise<PullJobView> {
+  /**
+   * Starts pulling a playlist here (this device) or on another own device;
+   * with `from` (an owner key, hex, not ours), a friend's collaborative
+   * playlist we take part in, here.
+   */
+  async pull(playlist: string, device?: string, from?: string): Promise<PullJobView> {
+    if (from !== undefined && from !== hex(this.opts.identity().roster.owner)) {
+      if (device) throw new ApiError(400, 'ERR_BAD_PARAM', 'a friend\'s playlist is pulled to this device only')
+      return (await this.startLocal(playlist, undefined, from)).view()
+    }
     const target = device ? this.resolveDevice(device) : { ...this.self, key: this.opts.identity().device.publicKey }
     return target.self ? (await this.startLocal(playlist)).view() : (await this.startRemote(playlist, target)).view()
   }
 
-  private async startLocal(playlist: string, requestedBy?: string): Promise<LocalJob> {
+  private async startLocal(playlist: string, requestedBy?: string, from?: string): Promise<LocalJob> {
     this.reserve()
     try {
-      const p = this.opts.book.playlist(playlist)
-      if (!p) throw new ApiError(404, 'ERR_PLAYLIST_NOT_FOUND', `no playlist named "${playlist}" on ${this.self.name}`)
+      const p = from ? this.opts.collab?.view(from, playlist) : this.opts.book.playlist(playlist)
+      if (!p) throw new ApiError(404, 'ERR_PLAYLIST_NOT_FOUND', `no playlist named "${playlist}"${from ? ' of that friend' : ''} on ${this.self.name}`)
       const { swarm } = this.opts
+      // A friend's playlist: entries no own device lists come from the circle whose device put them in.
+      const circleOf = new Map(p.guests.map((g) => [g.device, g.owner]))
+      const foreign = new Map<string, string>() // sha256 -> owner hex to fetch it from
       const entries: PullEntry[] = resolveEntries(p, await this.opts.union()).map((e) => {
         const sha256 = e.track?.sha256 ?? e.ref.sha256
         const title = e.track?.tags.title ?? e.ref.title ?? sha256.slice(0, 12)
         const artist = e.track?.tags.artist ?? e.ref.artist
-        return {
-          sha256, title, ...(artist ? { artist } : {}), position: e.position,
-          size: e.track?.size ?? 0,
-          listed: (e.track?.holders?.length ?? 0) > 0 || swarm.holds(sha256),
+        const listed = (e.track?.holders?.length ?? 0) > 0 || swarm.holds(sha256)
+        const entry: PullEntry = { sha256, title, ...(artist ? { artist } : {}), position: e.position, size: e.track?.size ?? 0, listed }
+        if (!from || listed) return entry
+        const circle = circleOf.get(p.authors[e.id] ?? '') ?? from
+        if (circle === hex(this.opts.identity().roster.owner)) {
+          return { ...entry, listed: true, missing: { reason: 'not held by any participant', detail: 'your devices put it in, and none lists it now' } }
         }
+        if (circle !== from) {
+          return { ...entry, listed: true, missing: { reason: 'streaming only', detail: 'another collaborator\'s track: only its owner\'s tracks are pulled, when allowed' } }
+        }
+        if (!p.pulls) return { ...entry, listed: true, missing: { reason: 'streaming only', detail: 'the playlist\'s owner allows streaming only' } }
+        foreign.set(sha256, from)
+        return { ...entry, listed: true }
       })
+      const pullSwarm: PullSwarm = {
+        holds: (sha) => swarm.holds(sha),
+        open: (sha, o) => {
+          const owner = foreign.get(sha)
+          return owner ? swarm.openShared(sha, owner, o) : swarm.open(sha, o)
+        },
+      }
       const device = this.self
       const gig = new GigPull({
-        playlist, device: { id: device.id, name: device.name }, entries, swarm, locate: this.opts.locate,
+        playlist, device: { id: device.id, name: device.name }, entries, swarm: pullSwarm, locate: this.opts.locate,
         ...(this.opts.pin ? { pin: this.opts.pin } : {}),
         ...(this.opts.noWiresGraceMs ? { noWiresGraceMs: this.opts.noWiresGraceMs } : {}),
         ...(this.opts.stallMs ? { stallMs: this.opts.stallMs } : {}),
@@ -490,14 +524,22 @@ export class PullService {
         methods: ['POST'],
         path: '/api/pull',
         handle: async ({ req, res }) => {
-          const b = (await readJsonBody(req)) as { playlist?: unknown; device?: unknown } | null
+          const b = (await readJsonBody(req)) as { playlist?: unknown; device?: unknown; from?: unknown } | null
           if (!b || typeof b !== 'object' || typeof b.playlist !== 'string' || !b.playlist.trim() || Buffer.byteLength(b.playlist) > 256) {
             throw new ApiError(400, 'ERR_BAD_PARAM', 'playlist is the name of a playlist (1-256 bytes)')
           }
           if (b.device !== undefined && (typeof b.device !== 'string' || !b.device || b.device.length > 128)) {
             throw new ApiError(400, 'ERR_BAD_PARAM', 'device is an own device id, key or name')
           }
-          sendJson(res, 202, { job: await this.pull(b.playlist.normalize('NFC').trim(), b.device as string | undefined) })
+          let from: string | undefined
+          if (b.from !== undefined) {
+            try {
+              from = hex(parseId('owner', String(b.from)))
+            } catch (err) {
+              throw new ApiError(400, 'ERR_BAD_PARAM', `from: ${(err as Error).message}`)
+            }
+          }
+          sendJson(res, 202, { job: await this.pull(b.playlist.normalize('NFC').trim(), b.device as string | undefined, from) })
         },
       },
       {

@@ -8,7 +8,7 @@
 // DHT, link to their devices, take in their list, and stream their tracks.
 import { asDict, asInt, asList, asString, asBytes, decode, encode, BencodeError, type BValue } from '../codec/index.ts'
 import { friendSecrets, type Identity } from '../identity/index.ts'
-import { packBlob, unpackBlob, type DhtNode, type ManifestBook, type UnionEntry } from '../manifest/index.ts'
+import { ownerScope, packBlob, unpackBlob, type DhtNode, type ManifestBook, type UnionEntry } from '../manifest/index.ts'
 import { shareChannelInfoHash, type DeviceLink, type ManifestNotice, type Swarm, type SwarmSharing, type Torrent } from '../swarm/index.ts'
 import { resolveEntries } from './playlist-view.ts'
 import { createHash } from 'node:crypto'
@@ -44,6 +44,16 @@ export interface SharedByFriend {
   playlists: SharedPlaylist[]
 }
 
+/** What sharing asks of collaborative playlists (src/node/collab.ts). */
+export interface CollabSharing {
+  /** SHA-256s of tracks our devices put in friends' playlists this friend takes part in. */
+  openedTo(friendOwner: string): Set<string>
+  /** Owners (hex) whose devices put this track in a collaborative playlist we see. */
+  ownersOf(sha256: string): string[]
+  /** A collaborative playlist blob this friend may fetch. */
+  blobFor(friendOwner: string, sha256: string): Buffer | undefined
+}
+
 export interface SharingOptions {
   identity: () => Identity
   book: ManifestBook
@@ -52,6 +62,8 @@ export interface SharingOptions {
   union: () => Promise<Map<string, UnionEntry>>
   /** ms between rounds of DHT lookups for friends without a link (default ROUND_INTERVAL). */
   roundMs?: number
+  /** Collaborative playlists (collab.ts): what our devices put in friends' playlists, and who to stream a track from. */
+  collab?: CollabSharing
   onWarning?: (err: Error) => void
 }
 
@@ -137,7 +149,7 @@ export class Sharing implements SwarmSharing {
 
   async blob(friendOwner: string, id: string): Promise<Uint8Array | undefined> {
     const o = this.offered.get(friendOwner)
-    return o && o.blob.sha256 === id ? o.blob.data : undefined
+    return o && o.blob.sha256 === id ? o.blob.data : this.opts.collab?.blobFor(friendOwner, id)
   }
 
   // ---- running ----------------------------------------------------------------
@@ -208,11 +220,14 @@ export class Sharing implements SwarmSharing {
       for (const name of this.opts.book.playlistNames()) {
         const merged = this.opts.book.playlist(name)
         if (!merged?.shared.includes(friend)) continue
+        // A playlist opens exactly the tracks our devices put in it, never a collaborator's entry naming one of ours.
+        const guestDevices = new Set(merged.guests.map((g) => g.device))
+        const scope = ownerScope(merged, (d) => !guestDevices.has(d))
         const entries = resolveEntries(merged, union).map((e): SharedTrack => {
           const t = e.track
           const sha256 = t?.sha256 ?? e.ref.sha256
           const ih = swarm.infoHashOf(sha256)
-          if (ih) {
+          if (ih && scope.has(e.ref.sha256)) {
             tracks.add(sha256)
             torrents.add(ih)
           }
@@ -229,6 +244,10 @@ export class Sharing implements SwarmSharing {
           return out
         })
         playlists.push({ name, entries })
+      }
+      for (const sha256 of this.opts.collab?.openedTo(friend) ?? []) {
+        const ih = swarm.infoHashOf(sha256)
+        if (ih) (tracks.add(sha256), torrents.add(ih))
       }
       const body = {
         created: Date.now(),
@@ -251,7 +270,7 @@ export class Sharing implements SwarmSharing {
         next.set(friend, prev)
         continue
       }
-      next.set(friend, { blob: packBlob(encode(body), id.circleSecret), seq: ++this.seq, torrents, tracks, empty: playlists.length === 0, content })
+      next.set(friend, { blob: packBlob(encode(body), id.circleSecret), seq: ++this.seq, torrents, tracks, empty: playlists.length === 0 && tracks.size === 0, content })
     }
     const before = this.offered
     this.offered = next
@@ -359,10 +378,12 @@ export class Sharing implements SwarmSharing {
 
   /** A track a friend shares with us, opened from their devices; null when no friend shares it. */
   async open(sha256: string): Promise<Torrent | null> {
-    for (const s of this.sharedWithMe()) {
-      if (!s.playlists.some((p) => p.entries.some((e) => e.sha256 === sha256))) continue
+    const owners = this.sharedWithMe().filter((s) => s.playlists.some((p) => p.entries.some((e) => e.sha256 === sha256))).map((s) => s.owner)
+    // Entries of collaborative playlists: from the devices of whichever participant put them in.
+    for (const o of this.opts.collab?.ownersOf(sha256) ?? []) if (!owners.includes(o)) owners.push(o)
+    for (const owner of owners) {
       try {
-        return await this.opts.swarm().openShared(sha256, s.owner)
+        return await this.opts.swarm().openShared(sha256, owner)
       } catch {
         // not held by their devices online now: try the next friend
       }

@@ -6,7 +6,8 @@ import test from 'ava'
 import fc from 'fast-check'
 import type { CueRegister, CueSlot } from '../../src/library/index.ts'
 import {
-  addTracks, editsFromBody, editsToBody, emptyEdits, mergeCues, mergePlaylist, moveEntry, removeEntries, setShare, type PlaylistEdits,
+  addTracks, editsFromBody, editsToBody, emptyEdits, mergeCollaborative, mergeCues, mergePlaylist, moveEntry, removeEntries, setCollaborator, setPulls, setShare,
+  type PlaylistEdits,
 } from '../../src/manifest/index.ts'
 import { joinCueRegisters, joinPlaylistEdits } from '../../src/backup/index.ts'
 
@@ -19,6 +20,8 @@ type Op =
   | { op: 'remove'; author: number; sees: number; pick: number }
   | { op: 'move'; author: number; sees: number; pick: number; to: number }
   | { op: 'share'; author: number; sees: number; friend: number; on: boolean }
+  | { op: 'grant'; author: number; sees: number; friend: number; on: boolean }
+  | { op: 'pulls'; author: number; sees: number; on: boolean }
 
 const who = { author: fc.integer({ min: 0, max: 2 }), sees: fc.integer({ min: 0, max: 7 }) }
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -26,6 +29,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('remove' as const), ...who, pick: fc.nat() }),
   fc.record({ op: fc.constant('move' as const), ...who, pick: fc.nat(), to: fc.nat() }),
   fc.record({ op: fc.constant('share' as const), ...who, friend: fc.integer({ min: 0, max: 1 }), on: fc.boolean() }),
+  fc.record({ op: fc.constant('grant' as const), ...who, friend: fc.integer({ min: 0, max: 1 }), on: fc.boolean() }),
+  fc.record({ op: fc.constant('pulls' as const), ...who, on: fc.boolean() }),
 )
 
 /** Runs edits on three devices, each seeing only some of the others' sets at the time (`sees` is a bit mask). */
@@ -43,6 +48,8 @@ function run(ops: Op[]): Map<string, PlaylistEdits> {
     } else if (o.op === 'remove' && n) next = removeEntries(own, view, [view.entries[o.pick % n]!.id])
     else if (o.op === 'move' && n) next = moveEntry(own, view, view.entries[o.pick % n]!.id, o.to % n)
     else if (o.op === 'share') next = setShare(own, view, FRIENDS[o.friend]!, o.on)
+    else if (o.op === 'grant') next = setCollaborator(own, mergeCollaborative(new Map([...sets].filter(([a], i) => a === author || (o.sees >> i) & 1)), new Map()), FRIENDS[o.friend]!, o.on)
+    else if (o.op === 'pulls') next = setPulls(own, view, o.on)
     sets.set(author, next)
   }
   return sets
@@ -61,6 +68,11 @@ test('playlists: the join merges to the same playlist, alone or beside the origi
       const beside = mergePlaylist(new Map([...sets, [self, joined]]))
       t.deepEqual(beside.entries, want.entries)
       t.deepEqual(beside.shared, want.shared)
+      // Collaborators and the pull rule too (a restored circle keeps its grants).
+      const rules = (m: { collaborators: string[]; pulls: boolean }) => ({ collaborators: m.collaborators, pulls: m.pulls })
+      const wantRules = rules(mergeCollaborative(sets, new Map()))
+      t.deepEqual(rules(mergeCollaborative(new Map([[self, joined]]), new Map())), wantRules)
+      t.deepEqual(rules(mergeCollaborative(new Map([...sets, [self, joined]]), new Map())), wantRules)
     }
   }), { seed: 0x1017, numRuns: 300 })
 })

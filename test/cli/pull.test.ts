@@ -6,7 +6,7 @@ import { tempDir } from '../helpers/temp.ts'
 test('pull --help says what the exit code means; usage errors are 2; without a node it is 1', async (t) => {
   const help = await runCliInProcess(['pull', '--help'])
   t.is(help.code, 0)
-  t.regex(help.stdout, /^Usage: djcloud pull --playlist NAME \[--device ID\] \[--json\]/)
+  t.regex(help.stdout, /^Usage: djcloud pull --playlist NAME \[--device ID \| --from OWNER-ID\] \[--json\]/)
   t.regex(help.stdout, /Exit code: 0 when gig-ready/)
   const top = await runCliInProcess(['--help'])
   t.regex(top.stdout, /\n {2}pull {2,}Gig preparation/)

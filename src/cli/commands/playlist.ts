@@ -15,6 +15,9 @@ const SUBCOMMANDS = [
   'move <name> <from> <to>     move the track at position <from> to position <to>',
   'publish <name>              publish this device\'s edits now and report where they went',
   'share <name> --with <owner-id> [--off]   let a friend\'s devices read it (and stream its tracks)',
+  'share <name> --with <owner-id> --edit    make a friend a collaborator: their devices add, move and remove entries',
+  'pulls <name> allow|refuse   may collaborators pull (copy and pin) your tracks of it? (default: streaming only)',
+  'show|add|rm|move <name> ... --from OWNER   a friend\'s collaborative playlist (add: tracks of yours or already in it)',
 ]
 
 type Call = <T>(method: string, path: string, body?: unknown) => Promise<T>
@@ -54,6 +57,27 @@ function showTable(p: PlaylistView): string {
   return `${p.name}${shared}\n${lines.join('\n')}\n`
 }
 
+/** A collaborative playlist as GET /api/collab/<owner>/<name> shows it. */
+interface CollabView {
+  owner: string
+  ownerName: string
+  name: string
+  collaborators: Array<{ owner: string; name: string }>
+  pulls: boolean
+  entries: Array<PlaylistView['entries'][number] & { addedBy: { name: string; deviceName: string | null }; holders: Array<{ circle: string; devices: string[] }> }>
+}
+
+function collabTable(p: CollabView): string {
+  const head = `${p.name} (${p.ownerName === 'you' ? 'yours' : `${p.ownerName}'s`}; collaborators: ${p.collaborators.map((c) => c.name).join(', ') || 'none'}; ${p.pulls ? 'pulls allowed' : 'streaming only'})`
+  const lines = p.entries.map((e) => {
+    const title = [e.track?.tags.artist ?? e.ref.artist, e.track?.tags.title ?? e.ref.title].filter(Boolean).join(' - ') || e.ref.sha256.slice(0, 12)
+    const by = e.addedBy.deviceName ? `${e.addedBy.name}, ${e.addedBy.deviceName}` : e.addedBy.name
+    const held = e.holders.map((h) => (h.devices.length ? `${h.circle}: ${h.devices.join(', ')}` : h.circle)).join('; ') || 'nobody online'
+    return `${String(e.position).padStart(3)}  ${title}  (added by ${by})  [${held}]`
+  })
+  return `${head}\n${lines.join('\n')}\n`
+}
+
 async function resolveTracks(call: Call, ids: string[]): Promise<string[]> {
   const needsLookup = ids.some((i) => i.length < 64)
   const all = needsLookup ? (await call<{ tracks: Array<{ sha256: string }> }>('GET', '/api/library')).tracks.map((t) => t.sha256) : []
@@ -70,7 +94,7 @@ async function resolveTracks(call: Call, ids: string[]): Promise<string[]> {
 export const playlistCommand: Command = {
   name: 'playlist',
   summary: 'Make and edit playlists; every own device sees the same merged playlist.',
-  usage: 'ls | create | show | add | rm | move | publish | share ...',
+  usage: 'ls | create | show | add | rm | move | publish | share | pulls ...',
   details:
     SUBCOMMANDS.map((s) => '  ' + s).join('\n') +
     '\nEdits made on devices apart are merged when they meet: additions, removals and moves are never lost.\n' +
@@ -80,6 +104,7 @@ export const playlistCommand: Command = {
     with: { type: 'string', value: 'OWNER-ID', description: 'for "share": the friend\'s owner id' },
     from: { type: 'string', value: 'FRIEND', description: 'for "show": a playlist this friend (name or owner id) shares with you' },
     off: { type: 'boolean', description: 'for "share": stop sharing' },
+    edit: { type: 'boolean', description: 'for "share": the friend may edit it too (a collaborator)' },
     json: { type: 'boolean', description: 'print as JSON' },
   },
   args: [1, 10_001],
@@ -90,7 +115,7 @@ export const playlistCommand: Command = {
       if (!name) throw new UsageError(`"playlist ${sub}" needs a playlist name`)
       return name
     }
-    const known = ['ls', 'create', 'show', 'add', 'rm', 'move', 'publish', 'share']
+    const known = ['ls', 'create', 'show', 'add', 'rm', 'move', 'publish', 'share', 'pulls']
     if (!known.includes(sub!)) throw new UsageError(`unknown subcommand "${sub}" (one of: ${known.join(', ')})`)
     if (sub !== 'ls') needName()
     const node: NodeInfo | null = await runningNode(home)
@@ -98,7 +123,18 @@ export const playlistCommand: Command = {
     const token = (await readApiToken(home)) ?? ''
     const call: Call = (method, path, body) => callNode(node, token, method, path, body)
     const print = (p: PlaylistView) => (values.json ? writeJson(stdout, p) : stdout.write(showTable(p)))
-    const base = `/api/playlists/${enc(name ?? '')}`
+    let base = `/api/playlists/${enc(name ?? '')}`
+    let collab: CollabView | undefined
+    if (typeof values.from === 'string' && ['show', 'add', 'rm', 'move'].includes(sub!)) {
+      // A friend's collaborative playlist, by the owner's name or id.
+      const { playlists } = await call<{ playlists: Array<{ owner: string; ownerName: string; name: string }> }>('GET', '/api/collab')
+      const hit = playlists.find((p) => p.name === name && (p.owner === values.from || p.ownerName === values.from))
+      if (hit) {
+        base = `/api/collab/${enc(hit.owner)}/${enc(hit.name)}`
+        collab = (await call<{ playlist: CollabView }>('GET', base)).playlist
+      } else if (sub !== 'show') throw new Error(`no collaborative playlist "${name}" of "${values.from}" is known here`)
+    }
+    const printCollab = (p: CollabView) => (values.json ? writeJson(stdout, p) : stdout.write(collabTable(p)))
 
     switch (sub) {
       case 'ls': {
@@ -121,6 +157,7 @@ export const playlistCommand: Command = {
       }
       case 'show': {
         if (rest.length) throw new UsageError('"playlist show" takes one name')
+        if (collab) return void printCollab(collab)
         if (typeof values.from === 'string') {
           const { friends } = await call<SharedList>('GET', '/api/shared')
           const friend = friends.find((f) => f.name === values.from || f.owner === values.from)
@@ -136,20 +173,23 @@ export const playlistCommand: Command = {
         if (rest.length === 0) throw new UsageError('"playlist add" needs one or more track ids')
         const at = values.at === undefined ? undefined : Number(values.at)
         if (at !== undefined && !(Number.isInteger(at) && at >= 1)) throw new UsageError('--at is a 1-based position')
-        const tracks = await resolveTracks(call, rest)
+        const tracks = collab ? rest.map((x) => x.toLowerCase()) : await resolveTracks(call, rest)
+        if (collab) return void printCollab((await call<{ playlist: CollabView }>('POST', `${base}/tracks`, { tracks, ...(at ? { at: at - 1 } : {}) })).playlist)
         return void print((await call<{ playlist: PlaylistView }>('POST', `${base}/tracks`, { tracks, ...(at ? { at: at - 1 } : {}) })).playlist)
       }
       case 'rm': {
         if (rest.length === 0) throw new UsageError('"playlist rm" needs one or more positions')
-        const current = (await call<{ playlist: PlaylistView }>('GET', base)).playlist
+        const current = collab ?? (await call<{ playlist: PlaylistView }>('GET', base)).playlist
         const entries = positions(rest, current.entries.length).map((n) => current.entries[n - 1]!.id)
+        if (collab) return void printCollab((await call<{ playlist: CollabView }>('POST', `${base}/remove`, { entries })).playlist)
         return void print((await call<{ playlist: PlaylistView }>('POST', `${base}/remove`, { entries })).playlist)
       }
       case 'move': {
         if (rest.length !== 2) throw new UsageError('"playlist move" takes <from> and <to> positions')
-        const current = (await call<{ playlist: PlaylistView }>('GET', base)).playlist
+        const current = collab ?? (await call<{ playlist: PlaylistView }>('GET', base)).playlist
         const [from, to] = positions(rest, current.entries.length)
         const entry = current.entries[from! - 1]!.id
+        if (collab) return void printCollab((await call<{ playlist: CollabView }>('POST', `${base}/move`, { entry, to: to! - 1 })).playlist)
         return void print((await call<{ playlist: PlaylistView }>('POST', `${base}/move`, { entry, to: to! - 1 })).playlist)
       }
       case 'publish': {
@@ -164,9 +204,22 @@ export const playlistCommand: Command = {
       case 'share': {
         if (rest.length) throw new UsageError('"playlist share" takes one name and --with OWNER-ID')
         if (typeof values.with !== 'string') throw new UsageError('"playlist share" needs --with <owner-id> (a friend on the roster)')
+        if (values.edit === true) {
+          if (values.off) throw new UsageError('--edit and --off do not go together: "share --with X" alone makes a collaborator read-only')
+          const { playlist } = await call<{ playlist: CollabView }>('POST', `${base}/collaborators`, { friend: values.with, edit: true })
+          if (values.json) return writeJson(stdout, playlist)
+          return void stdout.write(`"${playlist.name}" can be edited by ${playlist.collaborators.map((c) => c.name).join(', ')}.\n`)
+        }
         const { playlist } = await call<{ playlist: PlaylistView }>('POST', `${base}/share`, { friend: values.with, off: values.off === true })
         if (values.json) return writeJson(stdout, playlist)
         return void stdout.write(values.off ? `"${playlist.name}" is no longer shared with that friend.\n` : `"${playlist.name}" is shared with ${playlist.shared.length} friend(s).\n`)
+      }
+      case 'pulls': {
+        const allow = rest[0] === 'allow' ? true : rest[0] === 'refuse' ? false : undefined
+        if (rest.length !== 1 || allow === undefined) throw new UsageError('"playlist pulls" takes a name and "allow" or "refuse"')
+        const { playlist } = await call<{ playlist: CollabView }>('POST', `${base}/pulls`, { allow })
+        if (values.json) return writeJson(stdout, playlist)
+        return void stdout.write(allow ? `Collaborators may pull your tracks of "${playlist.name}".\n` : `Collaborators may only stream your tracks of "${playlist.name}".\n`)
       }
     }
   },

@@ -37,16 +37,19 @@ export function summaryLine(r: GigReport): string {
 export const pullCommand: Command = {
   name: 'pull',
   summary: 'Gig preparation: fetch every track of a playlist to this device (or another own device), verify each, and report.',
-  usage: '--playlist NAME [--device ID] [--json]',
+  usage: '--playlist NAME [--device ID | --from OWNER-ID] [--json]',
   details:
     'Needs the node of this home running (djcloud serve). Each track is fetched from the own devices that hold it,\n' +
     'checked by SHA-256, and the files are hashed again at the end. --device asks another own device (online and\n' +
     'linked) to pull to itself: the request is signed by this device and refused by the target when it is not.\n' +
+    '--from pulls a friend\'s collaborative playlist you take part in: your tracks from your devices, the owner\'s\n' +
+    'from the owner\'s devices when the owner allows pulls (default: streaming only; the report says so).\n' +
     'Running it again fetches only what is still missing. Exit code: 0 when gig-ready (every track present and\n' +
     'verified), 1 when any track is missing (the report says which and why) or the pull could not run.',
   options: {
     playlist: { type: 'string', value: 'NAME', description: 'the playlist to pull' },
     device: { type: 'string', value: 'ID', description: 'the own device to pull to (device id, key or name; default: this one)' },
+    from: { type: 'string', value: 'OWNER-ID', description: 'a friend\'s collaborative playlist: the owner\'s id' },
     json: { type: 'boolean', description: 'print the report as JSON' },
   },
   args: [0, 0],
@@ -57,7 +60,8 @@ export const pullCommand: Command = {
     const node = await runningNode(home)
     if (!node) throw new Error('no node runs on this home: start it with "djcloud serve"')
     const token = (await readApiToken(home)) ?? ''
-    const body = { playlist, ...(typeof values.device === 'string' ? { device: values.device } : {}) }
+    if (typeof values.device === 'string' && typeof values.from === 'string') throw new UsageError('--from pulls to this device: it does not go with --device')
+    const body = { playlist, ...(typeof values.device === 'string' ? { device: values.device } : {}), ...(typeof values.from === 'string' ? { from: values.from } : {}) }
     let { job } = await callNode<{ job: PullJobView }>(node, token, 'POST', '/api/pull', body)
     const bar = new ProgressBar(stderr)
     while (job.state === 'running') {

@@ -28,6 +28,20 @@ interface PlaylistView {
   shared: string[]
 }
 
+/** Who added an entry and which circles hold it (GET /api/collab/<owner>/<name>). */
+interface CollabEntry {
+  id: string
+  addedBy: { name: string; deviceName: string | null }
+  holders: Array<{ circle: string; devices: string[] }>
+}
+
+interface CollabView {
+  owner: string
+  collaborators: Array<{ owner: string; name: string }>
+  pulls: boolean
+  entries: CollabEntry[]
+}
+
 interface Props {
   playlists: PlaylistSummary[]
   onChanged: () => void
@@ -62,14 +76,32 @@ export function PlaylistsPage({ playlists, onChanged, onOpen, notify, playing, o
   const [newName, setNewName] = useState('')
   const [friend, setFriend] = useState('')
   const [drag, setDrag] = useState<{ from: number; over: number } | null>(null)
+  const [canEdit, setCanEdit] = useState(false)
+  const [collab, setCollab] = useState<CollabView | null>(null)
+
+  // Who edited what and where each entry is held, when the playlist has collaborators (or had).
+  const loadCollab = useCallback(async (name: string) => {
+    try {
+      const { playlists: listed } = await api<{ playlists: Array<{ owner: string; ownerName: string; name: string }> }>('/api/collab')
+      const mine = listed.find((p) => p.ownerName === 'you' && p.name === name)
+      if (!mine) return setCollab(null)
+      const { playlist } = await api<{ playlist: CollabView }>(`/api/collab/${encodeURIComponent(mine.owner)}/${encodeURIComponent(name)}`)
+      setCollab(playlist)
+    } catch {
+      setCollab(null)
+    }
+  }, [])
 
   const load = useCallback(
     (name: string) =>
       api<{ playlist: PlaylistView }>(path(name)).then(
-        ({ playlist }) => setView(playlist),
+        ({ playlist }) => {
+          setView(playlist)
+          void loadCollab(name)
+        },
         (err) => notify(`Playlist ${name}: ${describe(err)}`),
       ),
-    [notify],
+    [notify, loadCollab],
   )
   useEffect(() => {
     if (!open && playlists[0]) setOpen(playlists[0].name)
@@ -90,7 +122,9 @@ export function PlaylistsPage({ playlists, onChanged, onOpen, notify, playing, o
     if (!open) return
     try {
       const r = await api<{ playlist?: PlaylistView }>(path(open, rest), { method: 'POST', body })
-      if (r?.playlist) setView(r.playlist)
+      if (r?.playlist && 'shared' in r.playlist) setView(r.playlist)
+      else void load(open)
+      void loadCollab(open)
       onChanged()
       return r
     } catch (err) {
@@ -135,10 +169,10 @@ export function PlaylistsPage({ playlists, onChanged, onOpen, notify, playing, o
     e.preventDefault()
     const id = friend.trim()
     if (!id) return
-    const r = await edit('/share', { friend: id }, 'Could not share')
+    const r = canEdit ? await edit('/collaborators', { friend: id, edit: true }, 'Could not make a collaborator') : await edit('/share', { friend: id }, 'Could not share')
     if (r) {
       setFriend('')
-      notify(`Shared ${open} with ${id.slice(0, 16)}…`, 'info')
+      notify(`${canEdit ? 'Made a collaborator of' : 'Shared with'} ${id.slice(0, 16)}… (${open})`, 'info')
     }
   }
 
@@ -174,12 +208,29 @@ export function PlaylistsPage({ playlists, onChanged, onOpen, notify, playing, o
               </button>
               <form onSubmit={share} className="share">
                 <input data-testid="playlist-share-friend" placeholder="Friend's owner id" value={friend} onChange={(e) => setFriend(e.target.value)} />
+                <label className="dim" title="The friend's devices may add, move and remove entries">
+                  <input type="checkbox" data-testid="playlist-share-edit" checked={canEdit} onChange={(e) => setCanEdit(e.target.checked)} /> can edit
+                </label>
                 <button data-testid="playlist-share" disabled={!friend.trim()}>
                   Share
                 </button>
               </form>
             </div>
             {view && view.shared.length > 0 && <p className="dim">Shared with {view.shared.join(', ')}</p>}
+            {collab && (
+              <p className="dim" data-testid="playlist-collab">
+                Collaborators: {collab.collaborators.map((c) => c.name).join(', ') || 'none now'}.{' '}
+                <label title="May collaborators copy and pin your tracks of this playlist for a gig? Otherwise they only stream them.">
+                  <input
+                    type="checkbox"
+                    data-testid="playlist-pulls"
+                    checked={collab.pulls}
+                    onChange={(e) => void edit('/pulls', { allow: e.target.checked }, 'Could not change the pull rule')}
+                  />{' '}
+                  collaborators may pull your tracks
+                </label>
+              </p>
+            )}
             <ol className="entries" onDragOver={(e) => e.preventDefault()}>
               {entries.map((e, i) => {
                 const pe = playEntry(e)
@@ -224,6 +275,7 @@ export function PlaylistsPage({ playlists, onChanged, onOpen, notify, playing, o
                     <span className="artist">{pe.artist}</span>
                     <span className="camelot">{pe.camelot}</span>
                     <span className="num">{formatTime(pe.duration)}</span>
+                    {collab && <CollabCell entry={collab.entries.find((c) => c.id === e.id)} />}
                     <button className="ghost" data-testid="playlist-entry-remove" title="Remove from the playlist" onClick={() => void edit('/remove', { entries: [e.id] }, 'Could not remove')}>
                       ×
                     </button>
@@ -237,5 +289,17 @@ export function PlaylistsPage({ playlists, onChanged, onOpen, notify, playing, o
         )}
       </div>
     </section>
+  )
+}
+
+/** Who added an entry (circle, and device when it is one of ours) and which circles' devices hold it. */
+function CollabCell({ entry }: { entry: CollabEntry | undefined }) {
+  if (!entry) return <span className="dim" />
+  const by = entry.addedBy.deviceName ? `${entry.addedBy.name} (${entry.addedBy.deviceName})` : entry.addedBy.name
+  const held = entry.holders.map((h) => (h.devices.length ? `${h.circle}: ${h.devices.join(', ')}` : h.circle)).join('; ') || 'nobody online'
+  return (
+    <span className="dim collab" data-testid="playlist-entry-collab" title={`held by ${held}`}>
+      by {by} · {held}
+    </span>
   )
 }
