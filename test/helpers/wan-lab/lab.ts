@@ -278,7 +278,8 @@ class WanLab implements Lab {
     const ns = nat.ns
     const inN = (cmd: string, ...a: string[]) => sh('ip', ['netns', 'exec', ns, cmd, ...a])
     await inN('sysctl', '-qw', 'net.ipv4.ip_forward=1')
-    await sh('ip', ['-n', ns, 'link', 'add', 'br0', 'type', 'bridge'])
+    // No multicast snooping: the LAN floods multicast as a plain switch or a venue's Wi-Fi does (local discovery).
+    await sh('ip', ['-n', ns, 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0'])
     await sh('ip', ['-n', ns, 'addr', 'add', `${nat.lanAddress}/24`, 'dev', 'br0'])
     await sh('ip', ['-n', ns, 'link', 'set', 'br0', 'up'])
     // The LAN is plain L2: where br_netfilter is loaded, bridged frames would otherwise go through this NAT's iptables.
