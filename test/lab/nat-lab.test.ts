@@ -208,13 +208,19 @@ if (unavailable) {
     t.regex(String(results[0]!.error), /no direct connection/)
   })
 
-  test.serial('with its NAT\'s WAN link cut, hosts on one LAN still reach each other; restored, the WAN is back', async (t) => {
+  test.serial('with its NAT\'s WAN link cut, hosts on one LAN still reach each other (TCP and multicast); restored, the WAN is back', async (t) => {
     const { lab } = t.context as Ctx
     const wan = lab.host('wan').address
     await lab.cutWan('c1')
     try {
       t.like(await tryConnect(lab, 'a2', lab.host('a1').address, LISTEN, 5_000), { ok: true, got: 'hello' })
       t.like(await tryConnect(lab, 'a2', wan, LISTEN, 2_000), { ok: false })
+      // Multicast on the LAN (local discovery's way) too.
+      const listener = lab.host('a1').spawn(process.execPath, [PUNCH, 'mcast-listen', '239.255.42.99', '6771', lab.host('a1').address, '10000'])
+      const heard = jsonLines(listener)
+      t.like(await heard.next(), { ready: true })
+      await lab.host('a2').run(process.execPath, [PUNCH, 'mcast-send', '239.255.42.99', '6771', lab.host('a2').address, 'nearby?', '10'], { timeoutMs: 30_000 })
+      t.like(await heard.next(), { ok: true, got: 'nearby?', from: lab.host('a2').address })
     } finally {
       await lab.restoreWan('c1')
     }

@@ -11,14 +11,15 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { once } from 'node:events'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, connect, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startDelayer } from './delayer.ts'
-import { packetPayloads } from './pcap.ts'
-import { sh, shSync } from './sh.ts'
+import { startCapture, type Capture } from './capture.ts'
+import { buildNat } from './nat.ts'
+import { offloadsOff, sh, shSync, stopProcess } from './sh.ts'
 
 export interface HostSpec {
   /** Short name (letters, digits, -): the namespace is `<lab>-<name>`. */
@@ -83,13 +84,6 @@ export interface LabNat {
   lanAddress: string
 }
 
-export interface Capture {
-  /** Ends the capture; resolves with the TCP and UDP payload bytes it saw, concatenated in capture order. */
-  stop(): Promise<Buffer>
-  /** The pcap file (in the lab's temp dir, gone after destroy()). */
-  file: string
-}
-
 export interface Lab {
   id: string
   /** The router's namespace. */
@@ -117,7 +111,6 @@ export interface Lab {
 
 const PREFIX = 'djlab' // namespace names: djlab-<pid>-<random>-<host>
 const NAME = /^[a-z0-9][a-z0-9-]{0,14}$/
-const STOP_GRACE = 5_000 // ms a lab process gets after SIGTERM
 const BRIDGE = fileURLToPath(new URL('./bridge.mjs', import.meta.url))
 const FRAME = 1514 // bytes tbf counts for a full-size TCP segment on Ethernet
 
@@ -126,7 +119,6 @@ const hostAddress = (i: number) => `10.200.${i}.2`
 const routerAddress = (i: number) => `10.200.${i}.1`
 /** NAT k's LAN: 192.168.<k>.0/24, the NAT on .1, its hosts from .2 in the order given. */
 const lanAddress = (k: number, j: number) => `192.168.${k}.${j}`
-const CAPTURE_READY = 10_000 // ms for tcpdump to start listening
 
 /** One link to the core router: a public host or a NAT, numbered 1.. (public hosts in the order given, then NATs). */
 interface WanSlot {
@@ -257,7 +249,7 @@ class WanLab implements Lab {
       if (slot.uplinkMbit !== undefined) await this.capUplink(i, slot.uplinkMbit)
       queues.set(i, this.opts.rttMs / 2)
     }
-    for (const nat of this.nats) await this.buildNat(nat)
+    for (const nat of this.nats) await buildNat(nat, this.hosts.filter((h) => h.behind === nat.name))
     // NFQUEUE fails closed: the delayer listens before any rule sends it packets.
     this.delayer = await startDelayer(r, queues)
     const loss = (this.opts.lossPercent ?? 0) / 100
@@ -266,44 +258,6 @@ class WanLab implements Lab {
       // (At 0% too: the rule's counters are the lab's loss tally either way.)
       await inR('iptables', '-w', '-A', 'FORWARD', '-i', `p${i}`, '-m', 'statistic', '--mode', 'random', '--probability', String(loss), '-j', 'DROP')
       await inR('iptables', '-w', '-A', 'FORWARD', '-i', `p${i}`, '-j', 'NFQUEUE', '--queue-num', String(i))
-    }
-  }
-
-  /**
-   * A NAT (its WAN side already linked as a slot): bridge br0 with the LAN
-   * address, one veth per host behind it, the masquerade, and no way in from
-   * the WAN but replies to what went out.
-   */
-  private async buildNat(nat: LabNat): Promise<void> {
-    const ns = nat.ns
-    const inN = (cmd: string, ...a: string[]) => sh('ip', ['netns', 'exec', ns, cmd, ...a])
-    await inN('sysctl', '-qw', 'net.ipv4.ip_forward=1')
-    await sh('ip', ['-n', ns, 'link', 'add', 'br0', 'type', 'bridge'])
-    await sh('ip', ['-n', ns, 'addr', 'add', `${nat.lanAddress}/24`, 'dev', 'br0'])
-    await sh('ip', ['-n', ns, 'link', 'set', 'br0', 'up'])
-    // The LAN is plain L2: where br_netfilter is loaded, bridged frames would otherwise go through this NAT's iptables.
-    await inN('sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=0').catch(() => {})
-    const behind = this.hosts.filter((h) => h.behind === nat.name)
-    for (const [j, h] of behind.entries()) {
-      const port = `l${j + 1}`
-      await sh('ip', ['-n', ns, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.ns])
-      await sh('ip', ['-n', ns, 'link', 'set', port, 'master', 'br0'])
-      await sh('ip', ['-n', h.ns, 'addr', 'add', `${h.address}/24`, 'dev', 'eth0'])
-      await sh('ip', ['-n', ns, 'link', 'set', port, 'up'])
-      await sh('ip', ['-n', h.ns, 'link', 'set', 'eth0', 'up'])
-      await sh('ip', ['-n', h.ns, 'route', 'add', 'default', 'via', nat.lanAddress])
-      await offloadsOff(ns, port)
-      await offloadsOff(h.ns, 'eth0')
-    }
-    const masq = nat.kind === 'symmetric' ? ['-j', 'MASQUERADE', '--random-fully'] : ['-j', 'MASQUERADE']
-    await inN('iptables', '-w', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan0', ...masq)
-    // Unsolicited inbound is dropped, not only not forwarded: a peer's SYN that
-    // arrives before ours has left would otherwise get a confirmed conntrack
-    // entry of its own (INPUT: nothing listens) that takes our mapping's port,
-    // and the punch fails (docs/wan-lab.md, NATs).
-    for (const chain of ['INPUT', 'FORWARD']) {
-      await inN('iptables', '-w', '-A', chain, '-i', 'wan0', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT')
-      await inN('iptables', '-w', '-A', chain, '-i', 'wan0', '-j', 'DROP')
     }
   }
 
@@ -359,41 +313,9 @@ class WanLab implements Lab {
 
   async capture(name: string, opts: { iface?: string } = {}): Promise<Capture> {
     const host = this.hosts.find((h) => h.name === name)
-    const nat = host ? undefined : this.nat(name)
+    const ns = host ? host.ns : this.nat(name).ns
     const iface = opts.iface ?? (host ? 'eth0' : 'wan0')
-    const file = join(this.dir, `${name}-${++this.captures}.pcap`)
-    // --immediate-mode and -U: each packet read and written as it comes (else the kernel hands them
-    // over in blocks, up to a second late, and those still pending at stop are lost);
-    // -Z root: Debian's tcpdump would drop to a user who cannot write the lab's dir.
-    const args = ['-i', iface, '-n', '-s', '0', '--immediate-mode', '-U', '-Z', 'root', '-w', file, 'ip']
-    const child = host ? host.spawn('tcpdump', args) : this.spawnIn(nat!.ns, 'tcpdump', args)
-    let err = ''
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL')
-        reject(new Error(`tcpdump in ${name} did not start within ${CAPTURE_READY} ms: ${err}`))
-      }, CAPTURE_READY)
-      child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-        err = (err + d).slice(-4096)
-        if (err.includes('listening on')) {
-          clearTimeout(timer)
-          resolve()
-        }
-      })
-      child.once('exit', (code) => {
-        clearTimeout(timer)
-        reject(new Error(`tcpdump in ${name} exited (${code}): ${err.trim()}`))
-      })
-    })
-    let stopped: Promise<Buffer> | null = null
-    return {
-      file,
-      stop: () =>
-        (stopped ??= (async () => {
-          await stopProcess(child)
-          return packetPayloads(await readFile(file))
-        })()),
-    }
+    return startCapture((args) => this.spawnIn(ns, 'tcpdump', args), iface, join(this.dir, `${name}-${++this.captures}.pcap`))
   }
 
   private spawnIn(ns: string, cmd: string, args: string[], o: SpawnOptions = {}): ChildProcess {
@@ -483,19 +405,6 @@ class WanLab implements Lab {
     const left = listNamespaces().filter((ns) => ns.startsWith(this.id + '-'))
     if (left.length) throw new Error(`lab ${this.id}: namespaces left after teardown: ${left.join(' ')}`)
   }
-}
-
-async function offloadsOff(ns: string, dev: string): Promise<void> {
-  await sh('ip', ['netns', 'exec', ns, 'ethtool', '-K', dev, 'tso', 'off', 'gso', 'off', 'gro', 'off'])
-}
-
-async function stopProcess(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return
-  const exited = once(p, 'exit')
-  p.kill('SIGTERM')
-  const timer = setTimeout(() => p.kill('SIGKILL'), STOP_GRACE)
-  await exited
-  clearTimeout(timer)
 }
 
 /** The lab namespaces that exist now. */

@@ -16,6 +16,13 @@
 //                                     one connection; print {"ok":true,"got":...} or
 //                                     {"ok":false,"error":...} (exit 1) when refused or not
 //                                     answered within WITHIN_MS
+//   node punch.mjs mcast-listen GROUP PORT IFACE_ADDR WITHIN_MS
+//                                     join GROUP on the interface of IFACE_ADDR, print {"ready":true};
+//                                     print {"ok":true,"got":...,"from":...} for the first datagram, or
+//                                     {"ok":false} (exit 1) after WITHIN_MS
+//   node punch.mjs mcast-send GROUP PORT IFACE_ADDR TEXT N
+//                                     send TEXT to GROUP:PORT from IFACE_ADDR's interface N times, 100 ms apart
+import { createSocket } from 'node:dgram'
 import { createServer, connect } from 'node:net'
 import { createInterface } from 'node:readline'
 
@@ -115,7 +122,33 @@ if (mode === 'reflector' || mode === 'listen') {
     // would meet a closed port and be reset. A refused one (RST) came back at once: do not spin.
     if (Date.now() - started < 100) await wait(100)
   }
+} else if (mode === 'mcast-listen') {
+  const [group, port, iface, within] = args
+  const s = createSocket({ type: 'udp4', reuseAddr: true })
+  s.bind(Number(port), () => {
+    s.addMembership(group, iface)
+    out({ ready: true })
+  })
+  s.on('message', (m, from) => {
+    out({ ok: true, got: m.toString(), from: from.address })
+    process.exit(0)
+  })
+  setTimeout(() => {
+    out({ ok: false })
+    process.exit(1)
+  }, Number(within))
+} else if (mode === 'mcast-send') {
+  const [group, port, iface, text, n] = args
+  const s = createSocket('udp4')
+  s.bind(0, iface, async () => {
+    s.setMulticastInterface(iface)
+    for (let i = 0; i < Number(n); i++) {
+      await new Promise((resolve) => s.send(text, Number(port), group, resolve))
+      await wait(100)
+    }
+    s.close()
+  })
 } else {
-  process.stderr.write('usage: punch.mjs reflector PORT | punch RHOST RPORT LOCALPORT NAME WITHIN_MS | listen PORT | connect HOST PORT WITHIN_MS\n')
+  process.stderr.write('usage: punch.mjs reflector PORT | punch RHOST RPORT LOCALPORT NAME WITHIN_MS | listen PORT | connect HOST PORT WITHIN_MS | mcast-listen GROUP PORT IFACE_ADDR WITHIN_MS | mcast-send GROUP PORT IFACE_ADDR TEXT N\n')
   process.exit(2)
 }
