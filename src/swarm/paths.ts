@@ -165,7 +165,8 @@ export class Paths {
     return dialLink(theirs.host, theirs.port, { socket: raw, handshakeTimeoutMs: this.opts.handshakeTimeoutMs })
   }
 
-  private async relayed(device: string, via: DeviceLink): Promise<TLSSocket> {
+  /** A link socket to `device` through a circuit at `via`'s device (a relay of ours, or a friend's that opted in). */
+  async relayed(device: string, via: DeviceLink): Promise<TLSSocket> {
     const outer = await openCircuit(via.host, via.peerPort!, device, (b, p) => this.prove(b, p))
     return dialLink(via.host, via.peerPort!, { socket: outer, handshakeTimeoutMs: this.opts.handshakeTimeoutMs })
   }

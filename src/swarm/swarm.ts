@@ -259,6 +259,8 @@ export class Swarm extends EventEmitter<Events> {
     }
     this.friends = new DeviceChannel({
       peerPort: () => this.port,
+      // Friends' devices learn that this one relays for them (within its owner's daily quota), so they may reach our other devices through it.
+      hello: (): Record<string, number> => (opts.relay && (opts.relayFriendBytes ?? 0) > 0 ? { relay: 1 } : {}),
       answer: async (sha, link) => (opts.sharing ? opts.sharing.answer(friendOf(link), sha) : null),
       blob: async (id, link) => roster(id) ?? (opts.sharing ? opts.sharing.blob(friendOf(link), id) : undefined),
       helloTimeoutMs,
@@ -652,6 +654,22 @@ export class Swarm extends EventEmitter<Events> {
     const s = await this.dial(host, port, channel, (p) => p.kind === 'friend' && ownerOf(p) === friendOwner, false, true)
     const link = this.friends.add(s)
     return this.friends.ready(link)
+  }
+
+  /**
+   * Joins a friend's share channel at one of that friend's devices no dial
+   * reaches, through a circuit at `relay`: a device of that friend linked on
+   * a share channel whose hello says it relays for friends (its owner opted
+   * in, docs/reach.md "Relays"). The device proves itself first, as on any
+   * share channel.
+   */
+  async connectFriendVia(relay: DeviceLink, device: string, channel: Buffer, friendOwner: string): Promise<DeviceLink> {
+    const t0 = performance.now()
+    const s = await this.over(this.paths.relayed(device, relay), channel, (p) => p.kind === 'friend' && ownerOf(p) === friendOwner && Buffer.from(p.certificate.device).toString('hex') === device, false, true)
+    const link = this.friends.add(s, { path: 'relayed', via: relay.device })
+    await this.friends.ready(link)
+    link.setupMs = performance.now() - t0
+    return link
   }
 
   /** Joins another own device's channel (addresses come from trackers, pairing or config). */

@@ -6,6 +6,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { makeCircle } from '../helpers/circle.ts'
 import { startSwarm } from '../helpers/circle-swarm.ts'
 import { randomTrackFile } from '../helpers/swarm.ts'
@@ -89,4 +90,39 @@ test('the relay admits own devices; a stranger is refused, and a friend only wit
   // The own device still gets its circuits.
   const own = await openCircuit('127.0.0.1', relay.port, homeKey, (b, p) => home.paths.prove(b, p)).catch((err: Error) => err)
   t.regex(String((own as Error).message ?? ''), /nothing to relay/, 'home asking for itself: refused for that reason only')
+})
+
+/** Alex's circle (pc, laptop) sharing on `channel` with Fiona's device, who is linked to Alex's pc only. */
+async function friendAtRelay(t: ExecutionContext, relayFriendBytes: number) {
+  const alex = makeCircle(['alex-pc', 'alex-laptop'])
+  const fiona = makeCircle(['fiona-pc'])
+  alex.roster = { ...alex.roster, friends: [{ owner: fiona.owner.publicKey, name: 'Fiona', added: Date.now() }] }
+  fiona.roster = { ...fiona.roster, friends: [{ owner: alex.owner.publicKey, name: 'Alex', added: Date.now() }] }
+  const channel = Buffer.alloc(20, 7)
+  const fionaOwner = Buffer.from(fiona.owner.publicKey).toString('hex')
+  const alexOwner = Buffer.from(alex.owner.publicKey).toString('hex')
+  // Alex shares on `channel` with Fiona: that is all Alex's devices let her reach.
+  const sharing = { channelFor: (ih: string) => (ih === channel.toString('hex') ? fionaOwner : undefined), allows: () => false, answer: async () => null, blob: async () => undefined }
+  const dir = await tempDir(t)
+  const pc = await startSwarm(t, alex, 0, dir, { relay: true, relayFriendBytes, sharing })
+  const laptop = await startSwarm(t, alex, 1, dir, { sharing })
+  await laptop.connectDevice('127.0.0.1', pc.port)
+  const fionaPc = await startSwarm(t, fiona, 0, join(dir, 'f'))
+  const atPc = await fionaPc.connectFriend('127.0.0.1', pc.port, channel, alexOwner)
+  return { channel, alexOwner, laptop, fionaPc, atPc, laptopKey: Buffer.from(alex.devices[1]!.key.publicKey).toString('hex') }
+}
+
+test('a friend\'s device reaches the owner\'s other device through the owner\'s relay only when the owner opted in for friends', async (t) => {
+  const opted = await friendAtRelay(t, 10_000_000)
+  t.true(opted.atPc.relays, 'the relay says so in its hello on the share channel')
+  const link = await opted.fionaPc.connectFriendVia(opted.atPc, opted.laptopKey, opted.channel, opted.alexOwner)
+  t.is(link.path, 'relayed')
+  t.is(link.device, opted.laptopKey)
+  await until(async () => (opted.laptop.friends.online().length === 1 ? true : undefined))
+
+  const not = await friendAtRelay(t, 0)
+  t.false(not.atPc.relays, 'no opt-in: the hello does not offer relaying')
+  const err = await t.throwsAsync(not.fionaPc.connectFriendVia(not.atPc, not.laptopKey, not.channel, not.alexOwner))
+  t.regex(err!.message, /relays only for its own devices/)
+  t.is(not.laptop.friends.online().length, 0)
 })
