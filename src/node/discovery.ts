@@ -208,6 +208,8 @@ export class Discovery {
       const links = online.filter((l) => l.device === device)
       const relayedOnly = links.length > 0 && links.every((l) => l.path === 'relayed')
       if (links.length > 0 && !relayedOnly) {
+        // A direct or punched link makes relayed ones redundant (both ends reached at once, or one punched through meanwhile).
+        for (const l of links) if (l.path === 'relayed') l.session.wire.destroy()
         this.unreachable.delete(device)
         this.nextReach.delete(device)
         continue
