@@ -214,6 +214,8 @@ export class Discovery {
         this.nextReach.delete(device)
         continue
       }
+      // Only the device with the lower key tries to upgrade a relayed link: two punches at once would leave two links.
+      if (relayedOnly && device < this.opts.self) continue
       const next = this.nextReach.get(device)
       const first = this.startedAt + (device > this.opts.self ? after : 3 * after)
       if (now < (next?.at ?? first)) continue

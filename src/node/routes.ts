@@ -11,7 +11,7 @@ export function nodeRoutes(swarm: Swarm): Route[] {
       path: '/api/devices',
       async handle({ res }) {
         sendJson(res, 200, {
-          devices: swarm.devices.online().map((l) => ({ name: l.name, device: l.device, host: l.host, peerPort: l.peerPort })),
+          devices: swarm.devices.online().map((l) => ({ name: l.name, device: l.device, host: l.host, peerPort: l.peerPort, path: l.path })),
         })
       },
     },

@@ -117,7 +117,10 @@ if (unavailable) {
     await blockCone2(lab, '-D')
     await until(async () => ((await circle(laptop)).find((d) => d.name === 'home')?.link?.path === 'punched' ? true : undefined), 30_000)
     // The relayed link is closed once the punched one is up.
-    await until(async () => ((await laptop.call<{ devices: Array<{ name: string }> }>('GET', '/api/devices')).json.devices.filter((d) => d.name === 'home').length === 1 ? true : undefined), 30_000)
+    await until(async () => {
+      const links = (await laptop.call<{ devices: Array<{ name: string; path: string }> }>('GET', '/api/devices')).json.devices.filter((d) => d.name === 'home')
+      return links.length > 0 && links.every((l) => l.path === 'punched') ? true : undefined
+    }, 30_000)
     // The round trip shows once two samples came (the ping and a lookup or the other side's ping).
     const home = await until(async () => (await circle(laptop)).find((d) => d.name === 'home' && d.link?.rttMs !== null), 30_000)
     t.is(home.link!.path, 'punched', JSON.stringify(home))
