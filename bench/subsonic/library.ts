@@ -2,12 +2,10 @@
 // whose union takes in two offline own devices' signed library manifests of
 // synthetic tracks (as it would have from the DHT), and real 320 kbps MP3s
 // held only by the home PC, for the streams.
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { loadIdentity } from '../../src/identity/index.ts'
-import { ManifestBook, ManifestStore } from '../../src/manifest/index.ts'
 import { makeHomes } from '../../src/demo/index.ts'
-import { syntheticTracks } from '../manifest/tracks.ts'
+import { takeInOfflineLibraries } from '../manifest/offline-libraries.ts'
 import { makeSeedAudio } from '../scan/seed-audio.ts'
 import { buildMp3Track } from '../scan/tracks.ts'
 
@@ -31,17 +29,7 @@ export const MP3_BYTES_PER_SECOND = 40_000
  */
 export async function makeBenchHomes(work: string, tracks: number): Promise<BenchHomes> {
   const [homePc, laptop, studio, oldLaptop] = await makeHomes(work, ['home-pc', 'laptop', 'studio', 'old-laptop'])
-  const id = await loadIdentity(laptop!)
-  const book = await ManifestBook.open({ store: await ManifestStore.open(laptop!, id.circleSecret), identity: () => id })
-  for (const [i, home] of [studio!, oldLaptop!].entries()) {
-    const theirs = await loadIdentity(home)
-    const store = await ManifestStore.open(home, theirs.circleSecret)
-    const own = await ManifestBook.open({ store, identity: () => theirs })
-    const pub = await own.publishLibrary(syntheticTracks(tracks, 301 + i))
-    const blobs = join(store.dir, 'blobs')
-    const ok = await book.applyLibrary(await readFile(join(blobs, pub!.blob.sha256)), (sha) => readFile(join(blobs, sha)).catch(() => null), theirs.certificate.name)
-    if (!ok) throw new Error(`the laptop refused ${theirs.certificate.name}'s library: ${JSON.stringify(book.refusals.at(-1))}`)
-  }
+  await takeInOfflineLibraries(laptop!, [studio!, oldLaptop!], tracks)
   return { homePc: homePc!, laptop: laptop! }
 }
 

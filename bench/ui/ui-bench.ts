@@ -11,17 +11,15 @@
 // would have from the DHT; plus the played tracks, real audio scanned by
 // home-pc and phone.
 import { createReadStream } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import type { Page } from 'playwright-core'
-import { loadIdentity } from '../../src/identity/index.ts'
-import { ManifestBook, ManifestStore } from '../../src/manifest/index.ts'
 import { encodeWav, synthLoop, buildId3, makeHomes } from '../../src/demo/index.ts'
 import { writeFile } from 'node:fs/promises'
 import { gitCommit, machineInfo, percentiles, round, type MachineInfo, type Percentiles } from '../common.ts'
-import { syntheticTracks } from '../manifest/tracks.ts'
+import { takeInOfflineLibraries } from '../manifest/offline-libraries.ts'
 import { children, killChildren, type Service } from '../swarm/procs.ts'
 import { djcloud, serveNode, type ServedNode } from '../djcloud-procs.ts'
 import { launchChromium, CHROMIUM } from '../chromium.ts'
@@ -208,19 +206,7 @@ export async function runUiBench(opts: UiBenchOptions): Promise<UiBenchResults> 
     let t0 = performance.now()
     const [homePc, laptop, phone, studio, oldLaptop] = await makeHomes(work, ['home-pc', 'laptop', 'phone', 'studio', 'old-laptop'])
     // The offline devices' libraries, taken into the laptop's manifest book before it starts.
-    {
-      const id = await loadIdentity(laptop!)
-      const book = await ManifestBook.open({ store: await ManifestStore.open(laptop!, id.circleSecret), identity: () => id })
-      for (const [i, home] of [studio!, oldLaptop!].entries()) {
-        const theirs = await loadIdentity(home)
-        const store = await ManifestStore.open(home, theirs.circleSecret)
-        const own = await ManifestBook.open({ store, identity: () => theirs })
-        const pub = await own.publishLibrary(syntheticTracks(opts.tracks, 301 + i))
-        const blobs = join(store.dir, 'blobs')
-        const ok = await book.applyLibrary(await readFile(join(blobs, pub!.blob.sha256)), (sha) => readFile(join(blobs, sha)).catch(() => null), theirs.certificate.name)
-        if (!ok) throw new Error(`the laptop refused ${theirs.certificate.name}'s library: ${JSON.stringify(book.refusals.at(-1))}`)
-      }
-    }
+    await takeInOfflineLibraries(laptop!, [studio!, oldLaptop!], opts.tracks)
     const music = join(work, 'music')
     const played = await writePlayed(music, opts.plays + 1, opts.seconds)
     for (const home of [homePc!, phone!]) djcloud(home, ['scan', music])
