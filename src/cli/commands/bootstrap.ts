@@ -67,8 +67,9 @@ export const bootstrapCommand: Command = {
 
     let stop!: () => void
     const stopped = new Promise<void>((resolve) => (stop = resolve))
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
+    // On (not once) until the node has closed and saved its table: a second signal must not cut that short.
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
     try {
       const node = await startBootstrapNode({
         port,

@@ -109,12 +109,20 @@ export const serveCommand: Command = {
       if (node.info.dhtPort !== undefined) stdout.write(`  DHT       port ${node.info.dhtPort} (UDP)${node.info.bootstrap ? `, the circle's bootstrap node at ${node.info.bootstrap}` : ''}\n`)
       stdout.write('Press Ctrl-C to stop.\n')
     }
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve()
-      process.once('SIGINT', stop)
-      process.once('SIGTERM', stop)
-    })
-    await node.close()
+    // The handlers stay until the node has closed: a second signal while it
+    // closes (a repeated Ctrl-C, a supervisor's retry) must not cut the close
+    // short by the default action (exit 143 with the port mapping left behind).
+    let stop!: () => void
+    const stopped = new Promise<void>((resolve) => (stop = resolve))
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+    try {
+      await stopped
+      await node.close()
+    } finally {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+    }
   },
 }
 

@@ -110,8 +110,9 @@ export const trackerCommand: Command = {
     let stop!: () => void
     const stopped = new Promise<void>((resolve) => (stop = resolve))
     const onHup = () => void reload()
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
+    // On (not once) until the tracker has closed: a second signal while it closes must not kill it midway.
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
     process.on('SIGHUP', onHup)
     const poll = setInterval(() => void reload(), ROSTER_POLL).unref()
     try {
@@ -151,11 +152,11 @@ export const trackerCommand: Command = {
       }
       await stopped
     } finally {
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
       process.off('SIGHUP', onHup)
       clearInterval(poll)
       await tracker.close()
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
     }
     if (!values.json) stdout.write('Tracker stopped.\n')
     return exitCode
