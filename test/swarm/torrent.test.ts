@@ -254,7 +254,12 @@ test('end-game: the last blocks are asked of every holder and the slower copy is
   const dir = await tempDir(t)
   const { path, bytes, meta } = await randomTrackFile(dir, 4 * MB, c.circleSecret)
   const fast = await startSeeder(t, c.devices[0]!, c.roster, meta, path)
-  const slow = await startSeeder(t, c.devices[1]!, c.roster, meta, controlled(await CompleteFile.open(path, meta), () => new Promise((r) => setTimeout(r, 150))))
+  // The slow seeder answers nothing until the leecher is done: the leecher can
+  // finish only by asking the fast one for the blocks it holds (end-game), and
+  // the request timeout is far off, so it is not what hands them over.
+  const hold = deferred<void>()
+  t.teardown(() => hold.resolve())
+  const slow = await startSeeder(t, c.devices[1]!, c.roster, meta, controlled(await CompleteFile.open(path, meta), () => hold.promise))
   let cancels = 0
   let slowRequests = 0
   const asked = deferred<void>()
@@ -264,16 +269,18 @@ test('end-game: the last blocks are asked of every holder and the slower copy is
   })
   // The fast seeder joins only once the slow one holds requests, or on a busy
   // machine it can finish alone before the slow one's handshake is done.
-  const leecher = await startLeecher(t, c.devices[2]!, c.roster, meta, join(dir, 'cache'), [slow.port])
+  const leecher = await startLeecher(t, c.devices[2]!, c.roster, meta, join(dir, 'cache'), [slow.port], { requestTimeoutMs: 600_000 })
   await asked.promise
   const sock = await dialLink('127.0.0.1', fast.port)
   sock.on('error', () => {})
   leecher.addPeer(await authenticate(sock, { credentials: c.devices[2]!.credentials, roster: () => c.roster, infoHash: meta.infoHash }))
   const [final] = await once(leecher, 'done')
   t.true((await readFile(final as string)).equals(bytes))
-  // the cancels left before 'done'; give the slow seeder's wire a moment to parse them
-  await until(async () => (cancels > 0 ? true : undefined), 2_000, 20).catch(() => {})
+  // the cancels left before 'done'; give the slow seeder's wire time to parse them
+  await until(async () => (cancels > 0 ? true : undefined), 10_000, 20).catch(() => {})
   t.true(cancels > 0, 'blocks duplicated in end-game were cancelled on the slow seeder')
+  t.true(slowRequests > 0)
+  hold.resolve()
 })
 
 test('starting playback: the asked-for start and the tail come first; the rest of the file waits out the hold, then completes', async (t) => {
