@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { access, readFile, stat, writeFile } from 'node:fs/promises'
 import { addDevice, adoptRoster, encodeCertificate, lanAddress, loadIdentity, saveRoster, verifyRoster, type Identity, type Roster } from '../identity/index.ts'
 import { openLibrary, type LocalLibrary, type Library, type ScanOptions, type TrackRecord } from '../library/index.ts'
-import { Swarm, announceSigner, cachePaths, metaFromTrack } from '../swarm/index.ts'
+import { Swarm, RTT_PING_INTERVAL, announceSigner, cachePaths, metaFromTrack } from '../swarm/index.ts'
 import { ApiError, createApiServer, firstTrackSource, LocalFileTrackSource, loadOrCreateApiToken, streamRoute, type ApiServer } from '../player/index.ts'
 import { SubsonicService, type PlayLog } from '../subsonic/index.ts'
 import { nodeTranscoding, streamTranscode } from './renditions.ts'
@@ -159,6 +159,8 @@ export interface NodeTimings {
   lanAnnounce: number
   /** ms between samples of linked devices and of the run's time kept for `djcloud stats`. */
   usageSample: number
+  /** ms between round-trip pings on each device link (nearest first follows the lowest). */
+  rttPing: number
 }
 
 export const DEFAULT_TIMINGS: NodeTimings = {
@@ -187,6 +189,7 @@ export const DEFAULT_TIMINGS: NodeTimings = {
   reachUpgrade: UPGRADE_INTERVAL,
   lanAnnounce: LAN_INTERVAL,
   usageSample: USAGE_SAMPLE,
+  rttPing: RTT_PING_INTERVAL,
 }
 
 /** The node's parts, filled in as their services start (js-libp2p's components). */
@@ -415,6 +418,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         backups: p.backups,
         relay: opts.relay ?? !!id().owner,
         relayFriendBytes: opts.relayFriendBytes,
+        rttPingMs: t.rttPing,
       })
       p.swarm.on('warning', warn)
       p.friendRosters.on('changed', () => {

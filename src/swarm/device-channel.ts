@@ -69,8 +69,9 @@ export interface DeviceLink {
    * Round trip to the device in ms, once two samples came: the lowest seen
    * of the dial's TCP connect (when this side dialled), a `ping`/`pong` on
    * the link (each side pings once the other's hello came, so the side that
-   * answered the dial knows it too) and every lookup answered. A busy event
-   * loop only ever makes a sample longer, so the lowest is the path's.
+   * answered the dial knows it too, and again every RTT_PING_INTERVAL) and
+   * every lookup answered. A busy event loop only ever makes a sample
+   * longer, so the lowest is the path's.
    */
   rttMs?: number
   /** This device's address as the other end sees it (its hello), when it said. */
@@ -168,7 +169,18 @@ export interface DeviceChannelOptions {
   helloTimeoutMs?: number
   /** More hello fields (this device relays; the address it sees the link at); older devices ignore them. */
   hello?: (link: DeviceLink) => Record<string, string | number>
+  /** ms between round-trip pings on each link (default RTT_PING_INTERVAL). */
+  rttPingMs?: number
 }
+
+/**
+ * ms between pings on a linked device's link. A link's round trip is the
+ * lowest sample seen: the first ones come while both devices start (a scan,
+ * a busy event loop), and one busy moment must not keep a device "farther"
+ * than another at the same distance for the life of the link (nearest first
+ * would then leave it idle). A ping is 30 bytes either way.
+ */
+export const RTT_PING_INTERVAL = 15_000
 
 /** ms for a dialled device's hello: it is sent right after the handshake, so this is generous. */
 export const HELLO_TIMEOUT = 10_000
@@ -249,6 +261,12 @@ export class DeviceChannel extends EventEmitter<Events> {
     let pending = 0
     /** Pings out (id -> performance.now()). */
     const pings = new Map<number, number>()
+    const ping = () => {
+      if (wire.destroyed) return
+      const id = this.nextId++
+      pings.set(id, performance.now())
+      wire.extended(LOOKUP_EXTENSION, encode({ t: 'ping', id }))
+    }
     wire.on('extended', (name, payload) => {
       if (name !== LOOKUP_EXTENSION) return
       let m
@@ -266,9 +284,11 @@ export class DeviceChannel extends EventEmitter<Events> {
           if (m.mapped !== undefined) link.mapped = asString(m.mapped, 'mapped', 64)
           if (!this.links.has(link)) {
             this.links.add(link)
-            const id = this.nextId++
-            pings.set(id, performance.now())
-            wire.extended(LOOKUP_EXTENSION, encode({ t: 'ping', id }))
+            ping()
+            // A ping still unanswered a whole interval on is forgotten (its pong would not be a round trip).
+            const every = setInterval(() => (pings.clear(), ping()), this.opts.rttPingMs ?? RTT_PING_INTERVAL)
+            every.unref()
+            wire.once('close', () => clearInterval(every))
             this.emit('link', link)
             this.helloWaits.get(link)?.()
           }
@@ -281,11 +301,7 @@ export class DeviceChannel extends EventEmitter<Events> {
           pings.delete(id)
           sample(link, performance.now() - at)
           // An idle link (a punched or relayed one has no connect sample) pings again until its round trip counts.
-          if ((samples.get(link)?.n ?? 0) < RTT_SAMPLES) {
-            const next = this.nextId++
-            pings.set(next, performance.now())
-            wire.extended(LOOKUP_EXTENSION, encode({ t: 'ping', id: next }))
-          }
+          if ((samples.get(link)?.n ?? 0) < RTT_SAMPLES) ping()
         } else if (t === 'q') {
           const id = asInt(m.id, 'id')
           const sha = Buffer.from(asBytes(m.sha, 'sha', 32)).toString('hex')

@@ -56,6 +56,8 @@ export interface SwarmOptions {
   stalledAfter?: number
   /** ms a device we dialled has to send its hello once the handshake is done (default HELLO_TIMEOUT). */
   helloTimeoutMs?: number
+  /** ms between round-trip pings on own and friends' device links (default RTT_PING_INTERVAL). */
+  rttPingMs?: number
   /** ms a link's TLS handshake may take, either way (default LINK_HANDSHAKE_TIMEOUT). */
   handshakeTimeoutMs?: number
   /**
@@ -235,6 +237,7 @@ export class Swarm extends EventEmitter<Events> {
       push: (sha, _link, ask) => this.pushFor(sha, ask),
       blob: opts.blob,
       helloTimeoutMs,
+      rttPingMs: opts.rttPingMs,
       hello: (link) => this.paths.hello(link),
     })
     this.paths = new Paths({
@@ -264,6 +267,7 @@ export class Swarm extends EventEmitter<Events> {
       answer: async (sha, link) => (opts.sharing ? opts.sharing.answer(friendOf(link), sha) : null),
       blob: async (id, link) => roster(id) ?? (opts.sharing ? opts.sharing.blob(friendOf(link), id) : undefined),
       helloTimeoutMs,
+      rttPingMs: opts.rttPingMs,
     })
     const channelOf = (link: DeviceLink) => link.session.infoHash.toString('hex')
     this.holders = new DeviceChannel({

@@ -10,6 +10,7 @@ import { writeFile } from 'node:fs/promises'
 import type { Page } from 'playwright-core'
 import { buildId3, encodeWav, synthLoop } from '../../src/demo/index.ts'
 import { readApiToken } from '../../src/player/index.ts'
+import { clearlyNearer } from '../../src/swarm/index.ts'
 import { openPage } from '../helpers/browser-page.ts'
 import { runCli } from '../helpers/cli.ts'
 import { makeHomes } from '../helpers/homes.ts'
@@ -71,7 +72,9 @@ test('the laptop UI: library, search, sort by BPM, a track from two other device
   const h = await serveNode(t, homePc!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
   await serveNode(t, phone!, ['--tracker', h.info.tracker!])
   // Streams stay listed for the whole test: under load the track may be whole long before the player is 1.5 s in.
-  const l = await serveNode(t, laptop!, ['--tracker', h.info.tracker!], { timings: { streamLinger: 600_000 } })
+  // Its links' round trips are sampled each second: both holders are at one distance
+  // (loopback), but a sample taken while a device scans can say otherwise for a while.
+  const l = await serveNode(t, laptop!, ['--tracker', h.info.tracker!], { timings: { streamLinger: 600_000, rttPing: 1_000 } })
   for (const [home, dirs] of [[homePc!, [far, join(root, 'home-only')]], [phone!, [join(root, 'phone-music')]], [laptop!, [join(root, 'near')]]] as const) {
     const r = await runCli(['scan', ...dirs, '--json'], { DJCLOUD_HOME: home })
     t.is(r.code, 0, r.stderr)
@@ -122,6 +125,17 @@ test('the laptop UI: library, search, sort by BPM, a track from two other device
   await shot(page, '3-sorted-by-bpm')
 
   // Play a track the laptop does not hold: the audio advances, fed by home-pc and phone.
+  // Nearest first gives the work to a clearly nearer holder; these two are at one
+  // distance, which the laptop knows once its links' samples say so.
+  let rtts: unknown
+  await until(async () => {
+    const { devices } = await get<{ devices: Array<{ name: string; link: { rttMs: number | null } | null }> }>('/api/circle')
+    const ms = ['home-pc', 'phone'].map((n) => devices.find((d) => d.name === n)?.link?.rttMs ?? undefined)
+    rtts = ms
+    return ms[0] !== undefined && ms[1] !== undefined && !clearlyNearer(ms[0], ms[1]) && !clearlyNearer(ms[1], ms[0]) ? true : undefined
+  }, 60_000, 250).catch((err: Error) => {
+    throw new Error(`${err.message}: the laptop's round trips to home-pc and phone were ${JSON.stringify(rtts)} ms`)
+  })
   const fjord = byTitle.get('Far Away Fjord')!
   await farRow.dblclick()
   await page.waitForFunction(() => (window as unknown as { __djcloud: { audio: HTMLAudioElement } }).__djcloud.audio.currentTime > 1.5, undefined, { timeout: 30_000 })

@@ -7,11 +7,12 @@
 import test, { type ExecutionContext } from 'ava'
 import { randomBytes } from 'node:crypto'
 import { makeCircle } from '../helpers/circle.ts'
-import { slowHolder, startSwarm } from '../helpers/circle-swarm.ts'
+import { handLinkedDevice, slowHolder, startSwarm } from '../helpers/circle-swarm.ts'
 import { randomTrackFile } from '../helpers/swarm.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { until } from '../helpers/until.ts'
-import type { Swarm } from '../../src/swarm/index.ts'
+import { LOOKUP_EXTENSION, type Swarm } from '../../src/swarm/index.ts'
+import { asDict, decode, encode } from '../../src/codec/index.ts'
 
 const FAR_DELAY = 60 // ms each way
 
@@ -86,4 +87,27 @@ test('a reader\'s lookup settles on the near holder even when the far one answer
   t.true(ms < 1_500, 'within the lookup time')
   t.deepEqual(near.asks().at(-1), { o: 0, k: 0, n: 1 })
   await torrent.waitFor(0, 1000)
+})
+
+test('a link\'s round trip keeps being sampled: a device slow to answer while it starts is not kept "farther" for the life of the link', async (t) => {
+  const c = makeCircle(['laptop', 'phone'])
+  const dir = await tempDir(t)
+  const laptop = await startSwarm(t, c, 0, dir, { rttPingMs: 400 })
+  // The phone dials the laptop (so the laptop has no connect sample) and answers its
+  // first pings 80 ms late, as a device busy scanning does; later ones at once.
+  const phone = await handLinkedDevice(t, c, 1, laptop, 1)
+  let pongs = 0
+  phone.wire.on('extended', (_name, payload) => {
+    const m = asDict(decode(payload), 'lookup')
+    if (Buffer.from(m.t as Uint8Array).toString() !== 'ping') return
+    const pong = () => phone.wire.extended(LOOKUP_EXTENSION, encode({ t: 'pong', id: m.id as number }))
+    if (pongs++ < 2) setTimeout(pong, 80).unref()
+    else pong()
+  })
+  phone.wire.resume()
+  const link = await until(async () => laptop.devices.online().find((l) => l.rttMs !== undefined))
+  t.true(link.rttMs! >= 80, `measured while busy: ${link.rttMs} ms`)
+  // Pinged again every 400 ms: the lowest sample soon says what the path is.
+  await until(async () => (link.rttMs! < 40 ? true : undefined), 10_000, 20)
+  t.true(pongs > 2)
 })
