@@ -4,7 +4,7 @@
 // this build's id and the list of its files. Policy: src/ui/logic/offline.ts;
 // why: docs/decisions/pwa-offline.md.
 import { requestKind, SKIP_WAITING } from '../logic/offline.ts'
-import { serveApi } from './api-cache.ts'
+import { serveApi, type ApiCacheDeps } from './api-cache.ts'
 import { dropOtherShells, precache, serveShellFile, servePage, type ShellOptions } from './shell.ts'
 import { streamResponse } from './stream.ts'
 
@@ -14,6 +14,7 @@ declare const __DJCLOUD_SW_PRECACHE__: readonly string[]
 
 const PAGE_TIMEOUT = 5_000 // ms: then the kept page (a phone whose laptop left the LAN)
 const opts: ShellOptions = { version: __DJCLOUD_SW_VERSION__, pageTimeoutMs: PAGE_TIMEOUT }
+const apiDeps: ApiCacheDeps = { fetch: (r) => fetch(r), caches: self.caches, now: Date.now }
 
 // No skipWaiting here: a new build waits until the page asks (its "reload
 // for the new version"), so an open page never runs against a worker of
@@ -35,7 +36,7 @@ self.addEventListener('fetch', (event) => {
     case 'shell':
       return event.respondWith(serveShellFile(req, opts.version))
     case 'api':
-      return event.respondWith(serveApi(req))
+      return event.respondWith(serveApi(req, apiDeps))
     case 'stream': {
       const answer = streamResponse(req)
       if (answer) event.respondWith(answer)
