@@ -3,15 +3,19 @@
 // than CI's); no Fast Refresh, which only the dev server would use.
 import { defineConfig } from 'vite'
 import { fileURLToPath } from 'node:url'
+import { pwaPlugin } from './src/ui-build/index.ts'
 
 const root = fileURLToPath(new URL('./src/ui', import.meta.url))
 const outDir = fileURLToPath(new URL('./dist/ui', import.meta.url))
+const swEntry = fileURLToPath(new URL('./src/ui/sw/sw.ts', import.meta.url))
 
 export default defineConfig({
   root,
   base: '/',
   publicDir: false,
   esbuild: { jsx: 'automatic' },
+  // Icons, manifest.webmanifest and sw.js (installable, offline): src/ui-build.
+  plugins: [pwaPlugin({ swEntry })],
   build: {
     outDir,
     emptyOutDir: true,

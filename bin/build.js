@@ -40,6 +40,8 @@ export async function buildCli() {
 }
 
 export const UI_SOURCES = new URL('../src/ui', import.meta.url).pathname
+// The build's own plugin (icons, manifest, service worker) is a source of dist/ui too.
+export const UI_BUILD_SOURCES = new URL('../src/ui-build', import.meta.url).pathname
 export const UI_CONFIG = new URL('../vite.config.ts', import.meta.url).pathname
 export const UI_INDEX = new URL('../dist/ui/index.html', import.meta.url).pathname
 
@@ -51,11 +53,11 @@ async function newestMtime(path) {
   return newest
 }
 
-/** Builds dist/ui unless it is newer than src/ui and vite.config.ts. */
+/** Builds dist/ui unless it is newer than src/ui, src/ui-build and vite.config.ts. */
 export async function buildUi({ force = false } = {}) {
   if (!force) {
     const built = await stat(UI_INDEX).then((s) => s.mtimeMs, () => 0)
-    const sources = Math.max(await newestMtime(UI_SOURCES), (await stat(UI_CONFIG)).mtimeMs)
+    const sources = Math.max(await newestMtime(UI_SOURCES), await newestMtime(UI_BUILD_SOURCES), (await stat(UI_CONFIG)).mtimeMs)
     if (built > sources) return
   }
   let vite

@@ -4,7 +4,9 @@
 // that map, never joined onto a filesystem path, so nothing outside the
 // listing can be reached. index.html gets the API token as a <meta> for pages
 // loaded on this machine (loopback Host and loopback peer); remote browsers
-// trade the token for a session cookie instead (session.ts).
+// trade the token for a session cookie instead (session.ts). Two built files
+// live at the root: manifest.webmanifest (installing the app) and sw.js, the
+// service worker, which must sit at / to control the whole UI.
 import { createHash } from 'node:crypto'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -18,9 +20,13 @@ import { queryParams } from './params.ts'
 import type { Route } from './router.ts'
 
 export const UI_CSP =
-  "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
+  "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'"
 /** Files other than the page: nothing of their own may run if one is opened directly (an SVG). */
 const ASSET_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+/** The service worker's own policy (a worker script's CSP governs the worker): it only fetches from this node. */
+export const SW_CSP = "default-src 'none'; connect-src 'self'"
+/** Built files served at the root, not under /assets/ (both unhashed: revalidated on every use). */
+const ROOT_FILES: Readonly<Record<string, string>> = { '/sw.js': SW_CSP, '/manifest.webmanifest': ASSET_CSP }
 export const MAX_UI_FILES = 4096
 export const MAX_UI_BYTES = 64 * 1024 * 1024
 /** Vite names built assets name-HASH.ext (8 base64url-ish characters): their bytes never change. */
@@ -113,23 +119,39 @@ export class UiFiles {
           queryParams(query, [])
           const file = this.files?.get(`/assets/${params.file}`)
           if (!file) throw new ApiError(404, 'ERR_NOT_FOUND', 'no such file')
-          const headers: Record<string, string> = {
-            'Content-Type': file.type,
-            'Content-Security-Policy': ASSET_CSP,
-            ETag: file.etag,
-            'Cache-Control': file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
-          }
-          if (file.gzip) headers.Vary = 'Accept-Encoding'
-          if (req.headers['if-none-match'] === file.etag) {
-            res.writeHead(304, { ...COMMON_HEADERS, ...headers })
-            return void res.end()
-          }
-          const gzip = file.gzip && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')
-          send(req, res, gzip ? file.gzip! : file.body, gzip ? { ...headers, 'Content-Encoding': 'gzip' } : headers)
+          sendFile(req, res, file, ASSET_CSP)
         },
       },
+      ...Object.entries(ROOT_FILES).map(([path, csp]): Route => ({
+        methods: ['GET'],
+        path,
+        public: true,
+        handle: async ({ req, res, query }) => {
+          queryParams(query, [])
+          const file = this.files?.get(path)
+          if (!file) throw new ApiError(404, 'ERR_NOT_FOUND', 'no such file')
+          sendFile(req, res, file, csp)
+        },
+      })),
     ]
   }
+}
+
+/** A listed file with its type and CSP, an ETag (304 when it matches) and gzip when the browser takes it. */
+function sendFile(req: IncomingMessage, res: ServerResponse, file: UiFile, csp: string): void {
+  const headers: Record<string, string> = {
+    'Content-Type': file.type,
+    'Content-Security-Policy': csp,
+    ETag: file.etag,
+    'Cache-Control': file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+  }
+  if (file.gzip) headers.Vary = 'Accept-Encoding'
+  if (req.headers['if-none-match'] === file.etag) {
+    res.writeHead(304, { ...COMMON_HEADERS, ...headers })
+    return void res.end()
+  }
+  const gzip = file.gzip && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')
+  send(req, res, gzip ? file.gzip! : file.body, gzip ? { ...headers, 'Content-Encoding': 'gzip' } : headers)
 }
 
 function send(req: IncomingMessage, res: ServerResponse, body: Buffer, headers: Record<string, string>): void {

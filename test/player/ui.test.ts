@@ -7,12 +7,14 @@ import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { auth, startFixture, TOKEN, type Fixture } from './fixture.ts'
 import { tempDir } from '../helpers/temp.ts'
-import { UI_CSP } from '../../src/player/index.ts'
+import { SW_CSP, UI_CSP } from '../../src/player/index.ts'
 
 const INDEX = '<!doctype html><html><head><meta charset="utf-8"><title>djcloud</title><script type="module" src="/assets/index-Ab12Cd34.js"></script></head><body><div id="root"></div></body></html>'
 const SCRIPT = `console.log(${JSON.stringify('x'.repeat(4000))})\n`
+const SW = "self.addEventListener('fetch', () => {})\n"
+const MANIFEST = '{"name":"djcloud","start_url":"/"}\n'
 
-async function fakeUi(t: ExecutionContext): Promise<string> {
+async function fakeUi(t: ExecutionContext, { pwa = true } = {}): Promise<string> {
   const root = await tempDir(t, 'djcloud-ui-')
   const dir = join(root, 'ui')
   await mkdir(join(dir, 'assets', 'deep'), { recursive: true })
@@ -21,6 +23,11 @@ async function fakeUi(t: ExecutionContext): Promise<string> {
   await writeFile(join(dir, 'assets', 'style.css'), 'body{margin:0}')
   await writeFile(join(dir, 'assets', 'logo-Zz99Yy88.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>')
   await writeFile(join(dir, 'assets', 'deep', 'x.js'), 'nested')
+  if (pwa) {
+    await writeFile(join(dir, 'sw.js'), SW)
+    await writeFile(join(dir, 'manifest.webmanifest'), MANIFEST)
+  }
+  await writeFile(join(dir, 'other.js'), 'not listed at the root')
   await writeFile(join(root, 'secret.txt'), 'not for the web')
   await symlink(join(root, 'secret.txt'), join(dir, 'assets', 'secret.txt'))
   return dir
@@ -39,7 +46,7 @@ test('GET / and /index.html: the page with the token for this machine, a strict 
     t.is(r.headers['x-content-type-options'], 'nosniff')
     t.is(r.body.toString(), withMeta(TOKEN), path)
   }
-  t.is(UI_CSP, "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+  t.is(UI_CSP, "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'")
   t.is((await f.send({ path: '/', headers: { host: `localhost:${f.port}` } })).body.toString(), withMeta(TOKEN))
   const head = await f.send({ method: 'HEAD', path: '/' })
   t.is(head.status, 200)
@@ -83,6 +90,31 @@ test('/assets/<file>: listed files only, with their types, ETag, immutable cachi
     t.is(r.status, status, path)
     t.regex(r.headers['content-type'] ?? '', /^application\/json/, path)
   }
+})
+
+test('/sw.js and /manifest.webmanifest: served from the build root with their types, revalidated, the worker under its own CSP', async (t) => {
+  const f = await startFixture(t, { count: 0, server: { uiDir: await fakeUi(t) } })
+  const sw = await f.send({ path: '/sw.js' })
+  t.is(sw.status, 200)
+  t.is(sw.body.toString(), SW)
+  t.is(sw.headers['content-type'], 'text/javascript; charset=utf-8')
+  t.is(sw.headers['cache-control'], 'no-cache', 'a new build\'s worker is seen on the next check')
+  t.is(sw.headers['content-security-policy'], SW_CSP)
+  t.is(SW_CSP, "default-src 'none'; connect-src 'self'")
+  t.is((await f.send({ path: '/sw.js', headers: { 'if-none-match': sw.headers.etag! } })).status, 304)
+  const manifest = await f.send({ path: '/manifest.webmanifest' })
+  t.is(manifest.status, 200)
+  t.is(manifest.headers['content-type'], 'application/manifest+json; charset=utf-8')
+  t.is(manifest.headers['cache-control'], 'no-cache')
+  t.is(manifest.headers['content-security-policy'], "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+  t.deepEqual(manifest.json(), JSON.parse(MANIFEST))
+  // Only those two names: other files at the build's root are not served, nor the worker with a query it does not take.
+  for (const path of ['/other.js', '/sw.js?x=1', '/assets/sw.js', '/manifest.json']) t.is((await f.send({ path })).status, path === '/sw.js?x=1' ? 400 : 404, path)
+  t.is((await f.send({ method: 'POST', path: '/sw.js', headers: auth() })).status, 405)
+  // A build without them (an older dist/ui): 404, not a crash.
+  const missing = await startFixture(t, { count: 0, server: { uiDir: await fakeUi(t, { pwa: false }) } })
+  t.is((await missing.send({ path: '/sw.js' })).status, 404)
+  t.is((await missing.send({ path: '/manifest.webmanifest' })).status, 404)
 })
 
 test('without a built UI, / answers 503 with what to do; uiDir null serves no UI at all', async (t) => {

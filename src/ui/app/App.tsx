@@ -1,8 +1,8 @@
 // The shell: navigation, the error banner, the library loaded once, and the
 // player docked at the bottom for every page.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import { fromCompact, fromTrackViews, reconcile, withPlays, type CompactLibrary, type Library, type TrackViewLike } from '../logic/index.ts'
-import { api, ApiError, describe, ensureStreamSession, pageToken } from './api.ts'
+import { fromCompact, fromTrackViews, offlineBanner, reconcile, withPlays, type CompactLibrary, type Library, type TrackViewLike } from '../logic/index.ts'
+import { api, apiKept, ApiError, describe, ensureStreamSession, pageToken } from './api.ts'
 import { ErrorBoundary } from './ErrorBoundary.tsx'
 import { LibraryPage } from './LibraryPage.tsx'
 import { Player } from './Player.tsx'
@@ -11,25 +11,34 @@ import { DevicesPage } from './DevicesPage.tsx'
 import { StatsPage } from './StatsPage.tsx'
 import { DjSoftwarePage } from './DjSoftwarePage.tsx'
 import { TokenForm } from './TokenForm.tsx'
+import { registerServiceWorker } from './pwa.ts'
 import type { PlayEntry, PlaylistSummary, PlayQueue } from './types.ts'
 
 type Page = 'library' | 'playlists' | 'dj' | 'devices' | 'stats'
 
 const LIBRARY_REFRESH = 30_000 // ms
 
-/** GET /api/library?view=compact, or the full view mapped into the same shape when the node has no compact view. */
-async function loadLibrary(): Promise<Library> {
+/**
+ * GET /api/library?view=compact, or the full view mapped into the same shape
+ * when the node has no compact view. `cachedAt`: when the node did not answer
+ * and the service worker gave its kept copy, when that copy was fetched.
+ */
+async function loadLibrary(): Promise<{ lib: Library; cachedAt: number | null }> {
   let lib: Library
+  let at: number | null
   try {
-    lib = fromCompact(await api<CompactLibrary>('/api/library?view=compact'))
+    const r = await apiKept<CompactLibrary>('/api/library?view=compact')
+    lib = fromCompact(r.body)
+    at = r.cachedAt
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 400) throw err
-    const { tracks } = await api<{ tracks: TrackViewLike[] }>('/api/library')
-    lib = fromTrackViews(tracks)
+    const r = await apiKept<{ tracks: TrackViewLike[] }>('/api/library')
+    lib = fromTrackViews(r.body.tracks)
+    at = r.cachedAt
   }
   // Play counts and last plays (a node without play history: none).
   const counts = await api<{ tracks: Array<{ sha256: string; count: number; last: number }> }>('/api/plays/counts').catch(() => null)
-  return counts ? withPlays(lib, counts.tracks) : lib
+  return { lib: counts ? withPlays(lib, counts.tracks) : lib, cachedAt: at }
 }
 
 export function App() {
@@ -41,6 +50,8 @@ export function App() {
   const [queue, setQueue] = useState<PlayQueue | null>(null)
   const [playlists, setPlaylists] = useState<PlaylistSummary[]>([])
   const [target, setTarget] = useState<string>('')
+  const [offlineAt, setOfflineAt] = useState<number | null>(null)
+  const [update, setUpdate] = useState<(() => void) | null>(null)
   const noticeTimer = useRef<number>(0)
 
   const notify = useCallback((message: string, kind: 'error' | 'info' = 'error') => {
@@ -57,16 +68,29 @@ export function App() {
     if (pageToken()) ensureStreamSession().catch((err) => notify(`Playback may fail: ${describe(err)}`))
   }, [notify])
 
+
   // Without a token in the page, a remote browser needs a session first.
+  // (The page kept for offline use has no token either: with the node away,
+  // the library's offline banner says so, not an error.)
   useEffect(() => {
     if (auth !== 'checking') return
     api('/api/health')
       .then(() => setAuth('ok'))
-      .catch((err) => (err instanceof ApiError && err.status === 401 ? setAuth('needed') : (setAuth('ok'), notify(describe(err)))))
+      .catch((err) => {
+        if (err instanceof ApiError && err.status === 401) return setAuth('needed')
+        setAuth('ok')
+        if (!(err instanceof ApiError && err.code === 'ERR_OFFLINE')) notify(describe(err))
+      })
   }, [auth, notify])
 
   const reloadLibrary = useCallback(() => {
-    loadLibrary().then(setLib, (err) => notify(`The library could not be loaded: ${describe(err)}`))
+    loadLibrary().then(
+      (r) => {
+        setLib(r.lib)
+        setOfflineAt(r.cachedAt)
+      },
+      (err) => notify(`The library could not be loaded: ${describe(err)}`),
+    )
   }, [notify])
 
   const reloadPlaylists = useCallback(() => {
@@ -78,6 +102,18 @@ export function App() {
       (err) => notify(`Playlists could not be loaded: ${describe(err)}`),
     )
   }, [notify])
+
+  // Installable and offline (src/ui/sw): a new build's worker is offered, never forced.
+  useEffect(() => {
+    if (auth !== 'ok') return
+    void registerServiceWorker({
+      onUpdateReady: (apply) => setUpdate(() => apply),
+      onFirstControl: () => {
+        reloadLibrary()
+        reloadPlaylists()
+      },
+    })
+  }, [auth, reloadLibrary, reloadPlaylists])
 
   useEffect(() => {
     if (auth !== 'ok') return
@@ -148,6 +184,22 @@ export function App() {
           </span>
         )}
       </header>
+      {update && (
+        <div className="update-banner" data-testid="update-banner" role="status">
+          <span>A new version of djcloud is ready.</span>
+          <button data-testid="update-reload" onClick={update}>
+            Reload for the new version
+          </button>
+        </div>
+      )}
+      {offlineAt !== null && (
+        <div className="offline-banner" data-testid="offline-banner" role="status">
+          <span>{offlineBanner(offlineAt)}</span>
+          <button data-testid="offline-retry" onClick={() => window.location.reload()}>
+            Retry
+          </button>
+        </div>
+      )}
       {banner && (
         <div className="error-banner" data-testid="error-banner" role="alert">
           <span>{banner}</span>

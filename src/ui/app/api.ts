@@ -1,5 +1,6 @@
 // Talking to the node: JSON in and out, the token on every state change, and
 // errors turned into ApiError with the node's code and message.
+import { cachedAt } from '../logic/index.ts'
 
 export class ApiError extends Error {
   override readonly name = 'ApiError'
@@ -73,7 +74,16 @@ export interface RequestOptions {
   signal?: AbortSignal
 }
 
-export async function api<T>(path: string, { method = 'GET', body, signal }: RequestOptions = {}): Promise<T> {
+export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+  return (await apiKept<T>(path, opts)).body
+}
+
+/**
+ * As api(), and whether the answer is the service worker's kept copy (the
+ * node did not answer): `cachedAt` is when that copy was fetched, null for a
+ * live answer (src/ui/logic/offline.ts).
+ */
+export async function apiKept<T>(path: string, { method = 'GET', body, signal }: RequestOptions = {}): Promise<{ body: T; cachedAt: number | null }> {
   // The token goes on reads too: with remote access (--listen) the node wants it on every request.
   const headers: Record<string, string> = { Accept: 'application/json', ...authHeaders() }
   if (body !== undefined) headers['Content-Type'] = 'application/json'
@@ -85,8 +95,8 @@ export async function api<T>(path: string, { method = 'GET', body, signal }: Req
     throw new ApiError(0, 'ERR_OFFLINE', 'the djcloud node does not answer (is `djcloud serve` running?)')
   }
   if (!res.ok) throw await errorOf(res)
-  if (res.status === 204) return undefined as T
-  return (await res.json()) as T
+  if (res.status === 204) return { body: undefined as T, cachedAt: null }
+  return { body: (await res.json()) as T, cachedAt: cachedAt(res.headers) }
 }
 
 /** Sends a file's bytes as the body (an import's upload); the answer is JSON. */
