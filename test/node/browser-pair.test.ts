@@ -6,7 +6,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { generateKeyPair, initIdentity, loadIdentity, revokeDevice, saveRoster, signBytes, type KeyPair } from '../../src/identity/index.ts'
 import { startNode, type Node } from '../../src/node/index.ts'
-import { readApiToken } from '../../src/player/index.ts'
+import { ApiError, readApiToken } from '../../src/player/index.ts'
 import { BrowserPairing, claimMessage } from '../../src/node/browser-pairing.ts'
 import { DeviceTokens } from '../../src/node/device-tokens.ts'
 import { makeHomes } from '../helpers/homes.ts'
@@ -116,8 +116,8 @@ test('a link expires; a newer link retires the older one', async (t) => {
   const tokens = new DeviceTokens(root, () => id.roster)
   const pairing = new BrowserPairing({ identity: () => id, tokens, onPaired: async () => {}, ttlMs: 60_000, now: () => now })
   const refused = async (p: Promise<unknown>) => {
-    const err = await t.throwsAsync(p)
-    return [(err as { status: number }).status, (err as { code: string }).code]
+    const err = await t.throwsAsync(p, { instanceOf: ApiError })
+    return [err?.status, err?.code]
   }
   const sign = (code: string) => {
     const key = generateKeyPair()
