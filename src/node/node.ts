@@ -32,6 +32,7 @@ import { UiRoutes } from './ui-routes.ts'
 import { DeviceTokens } from './device-tokens.ts'
 import { BrowserPairing, BROWSER_PAIRING_DEFAULTS } from './browser-pairing.ts'
 import { browserPairRoutes } from './browser-pair-routes.ts'
+import { revokeRoute } from './revoke-route.ts'
 import { PullService } from './pull-service.ts'
 import { UnionView } from './union-view.ts'
 import { Lifecycle, service, type Service } from './lifecycle.ts'
@@ -659,6 +660,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
           ...cacheRoutes(p.swarm),
           ...p.ui.routes(),
           ...browserPairRoutes({ pairing: p.browserPairing, pageUrl: () => phoneOrigin(p.info.api) }),
+          revokeRoute({ identity: id, onRevoked: async () => node()?.reloadRoster() }),
           ...p.pulls.routes(),
           ...backupRoutes(p.backups),
           ...playsRoutes({ plays: p.plays, union: () => p.union.get() }),

@@ -177,3 +177,21 @@ test('the device token: the API takes it, never for pairing, and refuses it (and
   t.deepEqual(await errorCode(await a.post('/api/session', { token })), [401, 'ERR_UNAUTHORIZED'])
   t.deepEqual(await errorCode(await withSession()), [401, 'ERR_UNAUTHORIZED'], 'its session died with it')
 })
+
+test('revoking from the page (POST /api/devices/revoke): the owner token only, the token refused in the answer\'s wake, not this device, not twice', async (t) => {
+  const a = await admin(t)
+  const key = generateKeyPair()
+  const { token } = (await (await a.post('/api/pair/browser', claim((await link(a)).code, 'phone', key))).json()) as { token: string }
+  t.is((await a.post('/api/playlists', { name: 'before' }, token)).status, 201)
+  t.deepEqual(await errorCode(await a.post('/api/devices/revoke', { device: hex(key.publicKey) }, token)), [403, 'ERR_FORBIDDEN'], 'a browser device cannot revoke')
+  for (const body of [{}, { device: 'ab' }, { device: hex(key.publicKey), more: 1 }, [hex(key.publicKey)]]) {
+    t.deepEqual(await errorCode(await a.post('/api/devices/revoke', body, a.token)), [400, 'ERR_BAD_PARAM'])
+  }
+  const self = hex((await loadIdentity(a.node.home)).device.publicKey)
+  t.deepEqual(await errorCode(await a.post('/api/devices/revoke', { device: self }, a.token)), [409, 'ERR_CONFLICT'])
+  const r = await a.post('/api/devices/revoke', { device: hex(key.publicKey) }, a.token)
+  t.is(r.status, 200)
+  t.is(((await r.json()) as { seq: number }).seq, a.node.roster.seq, 'the node took the roster in before answering')
+  t.deepEqual(await errorCode(await a.post('/api/playlists', { name: 'after' }, token)), [401, 'ERR_UNAUTHORIZED'], 'refused at once')
+  t.deepEqual(await errorCode(await a.post('/api/devices/revoke', { device: hex(key.publicKey) }, a.token)), [409, 'ERR_CONFLICT'], 'already revoked')
+})

@@ -45,6 +45,8 @@ export function DevicesPage({ notify }: { notify: Notify }) {
   const [pairing, setPairing] = useState<Pairing | null>(null)
   const [busy, setBusy] = useState(false)
   const [link, setLink] = useState<BrowserLink | null>(null)
+  /** The device whose Revoke was pressed once: the second press revokes. */
+  const [revoking, setRevoking] = useState<string | null>(null)
   const [now, setNow] = useState(Date.now())
 
   const load = useCallback(
@@ -86,6 +88,20 @@ export function DevicesPage({ notify }: { notify: Notify }) {
     }
   }
 
+  const revoke = async (device: string) => {
+    setBusy(true)
+    try {
+      await api('/api/devices/revoke', { method: 'POST', body: { device } })
+      setRevoking(null)
+      await load()
+    } catch (err) {
+      notify(`The device could not be revoked: ${describe(err)}`)
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  const isAdmin = circle?.devices.some((d) => d.self && d.role === 'admin') ?? false
   const left = pairing ? Math.max(0, Math.round((pairing.expiresAt - now) / 1000)) : 0
   const linkLeft = link ? Math.max(0, Math.round((link.expiresAt - now) / 1000)) : 0
   const clock = (s: number) => `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`
@@ -107,6 +123,21 @@ export function DevicesPage({ notify }: { notify: Notify }) {
             )}
             {d.unreachable && <span className="dim" data-testid="device-unreachable">{d.unreachable}</span>}
             <span className="dim">{d.tracks} tracks</span>
+            {isAdmin && !d.self && !d.revoked && (
+              revoking === d.device ? (
+                <span>
+                  Revoke {d.name}? It loses access to your circle for good.{' '}
+                  <button data-testid="device-revoke-confirm" disabled={busy} onClick={() => void revoke(d.device)}>
+                    Revoke
+                  </button>{' '}
+                  <button onClick={() => setRevoking(null)}>Cancel</button>
+                </span>
+              ) : (
+                <button data-testid="device-revoke" onClick={() => setRevoking(d.device)}>
+                  Revoke
+                </button>
+              )
+            )}
           </li>
         ))}
         {!circle && <li className="dim">Loading…</li>}
