@@ -47,8 +47,13 @@ export class DeviceTokens implements DeviceTokenCheck {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
       throw err
     }
-    const stored = JSON.parse(text) as Stored
-    if (stored?.v !== 1 || !Array.isArray(stored.tokens)) throw new Error(`${this.path} is damaged`)
+    let stored: Stored
+    try {
+      stored = JSON.parse(text) as Stored
+    } catch {
+      throw new Error(`${this.path} is damaged (not JSON): move it away to start the node; paired browsers then pair again`)
+    }
+    if (stored?.v !== 1 || !Array.isArray(stored.tokens)) throw new Error(`${this.path} is damaged: move it away to start the node; paired browsers then pair again`)
     this.entries = stored.tokens.filter((e) => /^[0-9a-f]{64}$/.test(e.device) && /^[0-9a-f]{64}$/.test(e.sha256))
     this.index()
   }

@@ -4,7 +4,9 @@
 // hands out (good for the API, never for pairing, dead once the device is
 // revoked), on a real in-process admin node over 127.0.0.1.
 import test, { type ExecutionContext } from 'ava'
-import { generateKeyPair, initIdentity, loadIdentity, revokeDevice, saveRoster, signBytes, type KeyPair } from '../../src/identity/index.ts'
+import { readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { certifyDevice, generateKeyPair, initIdentity, loadIdentity, revokeDevice, saveRoster, signBytes, type KeyPair } from '../../src/identity/index.ts'
 import { startNode, type Node } from '../../src/node/index.ts'
 import { ApiError, readApiToken } from '../../src/player/index.ts'
 import { BrowserPairing, claimMessage } from '../../src/node/browser-pairing.ts'
@@ -194,4 +196,37 @@ test('revoking from the page (POST /api/devices/revoke): the owner token only, t
   t.is(((await r.json()) as { seq: number }).seq, a.node.roster.seq, 'the node took the roster in before answering')
   t.deepEqual(await errorCode(await a.post('/api/playlists', { name: 'after' }, token)), [401, 'ERR_UNAUTHORIZED'], 'refused at once')
   t.deepEqual(await errorCode(await a.post('/api/devices/revoke', { device: hex(key.publicKey) }, a.token)), [409, 'ERR_CONFLICT'], 'already revoked')
+})
+
+test('two claims of one code at the same moment: one device is paired, the other is told the code was used', async (t) => {
+  const a = await admin(t)
+  const { code } = await link(a)
+  const answers = await Promise.all(['one', 'two', 'three'].map(async (name) => (await a.post('/api/pair/browser', claim(code, name))).status))
+  t.deepEqual(answers.sort(), [200, 410, 410])
+  t.is((await loadIdentity(a.node.home)).roster.devices.filter((c) => c.role === 'browser').length, 1)
+})
+
+test('device tokens survive a restart as SHA-256 only (0600), and count only while the device is listed as a browser', async (t) => {
+  const root = await tempDir(t)
+  const id = await initIdentity(root, { name: 'admin' })
+  let roster = id.roster
+  const key = generateKeyPair()
+  const tokens = new DeviceTokens(root, () => roster)
+  const token = await tokens.issue(key.publicKey)
+  t.is(tokens.deviceOf(token), null, 'not listed yet')
+  const { certificate } = await certifyDevice(id, key.publicKey, 'phone', 'browser')
+  roster = (await loadIdentity(root)).roster
+  t.is(tokens.deviceOf(token), hex(key.publicKey))
+  const again = new DeviceTokens(root, () => roster)
+  await again.load()
+  t.is(again.deviceOf(token), hex(key.publicKey), 'read back after a restart')
+  t.is(again.deviceOf(token + 'x'), null)
+  const file = join(root, 'device-tokens')
+  t.is((await stat(file)).mode & 0o777, 0o600)
+  t.false((await readFile(file, 'utf8')).includes(token), 'the file holds no token')
+  // A member certificate for the same key would not do: only a browser device's token counts.
+  roster = { ...roster, devices: roster.devices.map((c) => (c === roster.devices.find((d) => hex(d.device) === hex(certificate.device)) ? { ...c, role: 'member' as const } : c)) }
+  t.is(again.deviceOf(token), null)
+  await writeFile(file, '{oops')
+  await t.throwsAsync(new DeviceTokens(root, () => roster).load(), { message: /damaged/ })
 })
