@@ -29,7 +29,7 @@ export function browserPairRoutes(o: BrowserPairRoutesOptions): Route[] {
         // The code in the fragment: browsers never send a fragment to a server, so no log or proxy sees it.
         const origin = o.pageUrl()
         const url = `${origin}/#pair=${code}`
-        sendJson(res, 200, { url, expiresAt, qrSvg: qrSvg(url), secureContext: isSecureOrigin(origin) })
+        sendJson(res, 200, { url, expiresAt, qrSvg: qrSvg(url), secureContext: isSecureOrigin(origin), thisMachineOnly: isLoopbackOrigin(origin) })
       },
     },
     {
@@ -48,9 +48,12 @@ export function browserPairRoutes(o: BrowserPairRoutesOptions): Route[] {
 
 /** Whether a browser treats pages of this origin as a secure context (WebCrypto, service workers, OPFS). */
 export function isSecureOrigin(origin: string): boolean {
-  const u = new URL(origin)
-  if (u.protocol === 'https:') return true
-  const host = u.hostname.replace(/^\[|\]$/g, '')
+  return new URL(origin).protocol === 'https:' || isLoopbackOrigin(origin)
+}
+
+/** An origin only a browser on this machine can open (the API listens on loopback only). */
+export function isLoopbackOrigin(origin: string): boolean {
+  const host = new URL(origin).hostname.replace(/^\[|\]$/g, '')
   return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
 

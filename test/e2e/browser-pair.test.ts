@@ -98,6 +98,7 @@ test('a browser pairs from the admin page\'s link with a non-extractable key, is
   t.regex(link, new RegExp(`^${base}/#pair=[A-Za-z0-9_-]{22}$`))
   t.regex((await admin.locator('[data-testid=pair-browser-qr]').getAttribute('src'))!, /^data:image\/svg\+xml/)
   t.is(await admin.locator('[data-testid=pair-browser-insecure]').count(), 0, 'loopback is a secure context')
+  t.is(await admin.locator('[data-testid=pair-browser-local]').count(), 1, 'and says only this computer can open it')
 
   // The phone: its own context, so its own IndexedDB.
   const phoneContext = await browser.newContext()

@@ -11,6 +11,7 @@ import { startNode, type Node } from '../../src/node/index.ts'
 import { ApiError, readApiToken } from '../../src/player/index.ts'
 import { BrowserPairing, claimMessage } from '../../src/node/browser-pairing.ts'
 import { DeviceTokens } from '../../src/node/device-tokens.ts'
+import { isLoopbackOrigin, isSecureOrigin } from '../../src/node/browser-pair-routes.ts'
 import { makeHomes } from '../helpers/homes.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { until } from '../helpers/until.ts'
@@ -44,10 +45,10 @@ async function errorCode(r: Response): Promise<[number, string]> {
   return [r.status, ((await r.json()) as { error: { code: string } }).error.code]
 }
 
-async function link(a: Admin, ttl?: number): Promise<{ url: string; code: string; expiresAt: number; qrSvg: string; secureContext: boolean }> {
+async function link(a: Admin, ttl?: number): Promise<{ url: string; code: string; expiresAt: number; qrSvg: string; secureContext: boolean; thisMachineOnly: boolean }> {
   const r = await a.post('/api/pair/link', ttl === undefined ? {} : { ttl }, a.token)
   if (r.status !== 200) throw new Error(`link: ${r.status} ${await r.text()}`)
-  const body = (await r.json()) as { url: string; expiresAt: number; qrSvg: string; secureContext: boolean }
+  const body = (await r.json()) as { url: string; expiresAt: number; qrSvg: string; secureContext: boolean; thisMachineOnly: boolean }
   return { ...body, code: codeOf(body.url) }
 }
 
@@ -56,6 +57,7 @@ test('a link pairs one browser: certificate with role browser, the roster lists 
   const l = await link(a)
   t.true(l.url.startsWith(`${a.node.info.api}/#pair=`), 'the code travels in the fragment, never the query')
   t.true(l.secureContext, 'a loopback origin is a secure context')
+  t.true(l.thisMachineOnly, 'and one no phone can open')
   t.regex(l.qrSvg, /^<svg/)
   const key = generateKeyPair()
   const r = await a.post('/api/pair/browser', claim(l.code, 'phone', key))
@@ -229,4 +231,12 @@ test('device tokens survive a restart as SHA-256 only (0600), and count only whi
   t.is(again.deviceOf(token), null)
   await writeFile(file, '{oops')
   await t.throwsAsync(new DeviceTokens(root, () => roster).load(), { message: /damaged/ })
+})
+
+test('which link origins are secure contexts, and which only this machine can open', (t) => {
+  for (const o of ['http://127.0.0.1:7462', 'http://localhost:7462', 'http://[::1]:7462', 'https://dj.example:443', 'http://127.8.0.1:1']) t.true(isSecureOrigin(o), o)
+  for (const o of ['http://192.168.1.5:7462', 'http://[fe80::1]:7462', 'http://dj-laptop.local:7462']) t.false(isSecureOrigin(o), o)
+  t.true(isLoopbackOrigin('http://127.0.0.1:7462'))
+  t.false(isLoopbackOrigin('https://dj.example'))
+  t.false(isLoopbackOrigin('http://192.168.1.5:7462'))
 })

@@ -36,6 +36,8 @@ interface BrowserLink {
   qrSvg: string
   /** Whether the link's origin is a secure context for browsers (https, or this machine). */
   secureContext: boolean
+  /** The node's API listens on loopback only: no other machine can open the link. */
+  thisMachineOnly: boolean
 }
 
 const REFRESH = 5000 // ms
@@ -191,6 +193,11 @@ export function DevicesPage({ notify }: { notify: Notify }) {
                 {link.url}
               </a>
             </p>
+            {link.thisMachineOnly && (
+              <p className="dim" data-testid="pair-browser-local">
+                Only a browser on this computer can open it: for a phone, start the node with <code>djcloud serve --listen 0.0.0.0</code>.
+              </p>
+            )}
             {!link.secureContext && (
               <p className="warning" data-testid="pair-browser-insecure">
                 This link is plain http to a LAN address: the browser there cannot protect the device key (WebCrypto needs https or this
