@@ -7,6 +7,8 @@
 // is refused. A browser whose WebCrypto has no Ed25519 pairs with the
 // fallback key and is told so.
 import test from 'ava'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { shortId, verifyBytes } from '../../src/identity/index.ts'
 import { readApiToken } from '../../src/player/index.ts'
@@ -16,6 +18,13 @@ import { makeHomes } from '../helpers/homes.ts'
 import { serveNode } from '../helpers/node-process.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { until } from '../helpers/until.ts'
+
+const ARTIFACTS = new URL('../../test-artifacts/e2e/', import.meta.url).pathname
+
+async function shot(page: Page, name: string): Promise<void> {
+  await mkdir(ARTIFACTS, { recursive: true })
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) })
+}
 
 interface Kept {
   device: string
@@ -99,6 +108,7 @@ test('a browser pairs from the admin page\'s link with a non-extractable key, is
   t.regex((await admin.locator('[data-testid=pair-browser-qr]').getAttribute('src'))!, /^data:image\/svg\+xml/)
   t.is(await admin.locator('[data-testid=pair-browser-insecure]').count(), 0, 'loopback is a secure context')
   t.is(await admin.locator('[data-testid=pair-browser-local]').count(), 1, 'and says only this computer can open it')
+  await shot(admin, 'browser-pair-1-link')
 
   // The phone: its own context, so its own IndexedDB.
   const phoneContext = await browser.newContext()
@@ -106,6 +116,7 @@ test('a browser pairs from the admin page\'s link with a non-extractable key, is
   phone.on('pageerror', (e) => errors.push(e.message))
   t.is(await phone.locator('[data-testid=pair-error]').count(), 0, (await phone.locator('[data-testid=pair-error]').textContent({ timeout: 100 }).catch(() => null)) ?? '')
   t.is(await phone.locator('[data-testid=pair-done]').getAttribute('data-key-kind'), 'webcrypto')
+  await shot(phone, 'browser-pair-2-paired')
   t.false(phone.url().includes('#pair='), 'the code left the address bar')
   const message = [...Buffer.from('djcloud browser device test')]
   const kept = await readKept(phone, message)
@@ -126,6 +137,7 @@ test('a browser pairs from the admin page\'s link with a non-extractable key, is
   // The same link again, in a third browser: refused, and nothing is listed.
   const thief = await pairIn(await browser.newContext(), link, 'Thief')
   t.regex((await thief.locator('[data-testid=pair-error]').textContent())!, /already used/)
+  await shot(thief, 'browser-pair-3-used')
   const code = new URL(link).hash.slice('#pair='.length)
   const replay = await fetch(`${base}/api/pair/browser`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, name: 'x', key: kept.device, sig: '00'.repeat(64) }) })
   t.is(replay.status, 400, 'a forged signature is refused first')
@@ -172,6 +184,7 @@ test('a browser without Ed25519 in WebCrypto pairs with the fallback key and is 
   const page = await old.newPage()
   await page.goto(link)
   t.regex((await page.locator('[data-testid=key-kind]').textContent())!, /any script of this page could read it/)
+  await shot(page, 'browser-pair-4-fallback')
   await page.fill('[data-testid=pair-name]', 'Old tablet')
   await page.click('[data-testid=pair-submit]')
   await page.waitForSelector('[data-testid=pair-done]')
