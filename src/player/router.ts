@@ -39,7 +39,7 @@ export interface Route {
   /**
    * Only with the node's own token (or a session opened with it), never a
    * paired browser device's: what would let a device widen the circle
-   * (opening pairing codes).
+   * or narrow it (pairing codes, revoking devices).
    */
   ownerOnly?: boolean
   handle(ctx: RequestContext): Promise<void>
