@@ -4,8 +4,13 @@ import { asBytes, asInt, asStrictDict, asString, decode, encode, fieldList } fro
 import { signBytes, verifyBytes } from './keys.ts'
 import { IdentityError } from './errors.ts'
 
-export type DeviceRole = 'admin' | 'member'
-const ROLES: readonly DeviceRole[] = ['admin', 'member']
+/**
+ * admin: holds the owner key; member: a device that joined by pairing;
+ * browser: a web browser paired from a link, its key kept by the browser
+ * (docs/identity.md, "Browser devices").
+ */
+export type DeviceRole = 'admin' | 'member' | 'browser'
+const ROLES: readonly DeviceRole[] = ['admin', 'member', 'browser']
 const CERT_TYPE = 'djcloud-device-cert'
 const MAX_NAME_BYTES = 64
 /** Every field of an encoded certificate: anything else is refused. */

@@ -20,12 +20,13 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { asBytes, asString, encode, fieldList, onlyFields, type FieldList } from '../codec/index.ts'
-import { decodeCertificate, encodeCertificate, issueCertificate, type DeviceCertificate } from './certificate.ts'
+import { decodeCertificate, encodeCertificate, type DeviceCertificate } from './certificate.ts'
 import { IdentityError } from './errors.ts'
-import { loadIdentity, saveRoster, type Identity } from './identity-store.ts'
+import { certifyDevice } from './certify.ts'
+import type { Identity } from './identity-store.ts'
 import { formatId, shortId } from './ids.ts'
 import { generateKeyPair, signBytes, verifyBytes, type KeyPair } from './keys.ts'
-import { addDevice, signRoster, verifyRoster, type Roster } from './roster.ts'
+import { verifyRoster, type Roster } from './roster.ts'
 import { decodePairingCode, encodePairingCode, newPairingSecret, type PairingCode } from './pairing-code.ts'
 import { PairingError, type PairingErrorCode } from './pairing-errors.ts'
 import {
@@ -474,22 +475,8 @@ class Host {
   }
 
   /** Certifies the device as a member and stores the roster that lists it. */
-  private async issue(device: Uint8Array, name: string) {
-    // Re-read the home: the roster may have changed since the identity was loaded.
-    const current = await loadIdentity(this.opts.identity.home)
-    if (!current.owner || !same(current.device.publicKey, this.opts.identity.device.publicKey)) {
-      throw new IdentityError('ERR_NOT_ADMIN', 'the identity of this home changed while pairing')
-    }
-    const certificate = issueCertificate(current.owner.seed, {
-      owner: current.certificate.owner,
-      device,
-      name,
-      role: 'member',
-      created: Date.now(),
-    })
-    const next = addDevice(current.roster, certificate)
-    const identity = await saveRoster(current, next)
-    return { certificate, identity, rosterBytes: signRoster(next, current.owner.seed) }
+  private issue(device: Uint8Array, name: string) {
+    return certifyDevice(this.opts.identity, device, name, 'member')
   }
 }
 

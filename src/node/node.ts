@@ -29,6 +29,10 @@ import { NodeBackups, BACKUP_LOOKUP, BACKUP_NOTICE_GAP, BACKUP_POLL_INTERVAL, BA
 import { backupRoutes } from './backup-routes.ts'
 import { NodeAnalysis } from './analysis-routes.ts'
 import { UiRoutes } from './ui-routes.ts'
+import { DeviceTokens } from './device-tokens.ts'
+import { BrowserPairing, BROWSER_PAIRING_DEFAULTS } from './browser-pairing.ts'
+import { browserPairRoutes } from './browser-pair-routes.ts'
+import { revokeRoute } from './revoke-route.ts'
 import { PullService } from './pull-service.ts'
 import { UnionView } from './union-view.ts'
 import { Lifecycle, service, type Service } from './lifecycle.ts'
@@ -161,6 +165,8 @@ export interface NodeTimings {
   usageSample: number
   /** ms between round-trip pings on each device link (nearest first follows the lowest). */
   rttPing: number
+  /** ms a browser pairing link (Devices page, "Pair a phone or browser") stays valid when the request names no ttl. */
+  browserPairTtl: number
 }
 
 export const DEFAULT_TIMINGS: NodeTimings = {
@@ -190,6 +196,7 @@ export const DEFAULT_TIMINGS: NodeTimings = {
   lanAnnounce: LAN_INTERVAL,
   usageSample: USAGE_SAMPLE,
   rttPing: RTT_PING_INTERVAL,
+  browserPairTtl: BROWSER_PAIRING_DEFAULTS.ttlMs,
 }
 
 /** The node's parts, filled in as their services start (js-libp2p's components). */
@@ -218,6 +225,9 @@ interface Parts {
   union: UnionView
   analysis: NodeAnalysis
   ui: UiRoutes
+  /** Paired browser devices' API tokens, and pairing browsers from a link (docs/identity.md, "Browser devices"). */
+  deviceTokens: DeviceTokens
+  browserPairing: BrowserPairing
   pulls: PullService
   plays: NodePlays
   usage: UsageLog
@@ -582,6 +592,12 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       })
     }, () => p.ui?.stop()),
 
+    service('browser-pairing', async () => {
+      p.deviceTokens = new DeviceTokens(home, () => id().roster)
+      await p.deviceTokens.load()
+      p.browserPairing = new BrowserPairing({ identity: id, tokens: p.deviceTokens, onPaired: async () => node()?.reloadRoster(), ttlMs: t.browserPairTtl })
+    }),
+
     service('pulls', (signal) => p.pulls.start(signal), () => p.pulls?.stop()),
 
     service('api', async () => {
@@ -625,6 +641,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         ...(opts.uiDir !== undefined ? { uiDir: opts.uiDir } : {}),
         ...(opts.pageToken === false ? { pageToken: false } : {}),
         token: apiToken,
+        deviceTokens: p.deviceTokens,
         allowRemote: !['127.0.0.1', 'localhost', '::1'].includes(apiHost),
         routes: [
           ...nodeRoutes(p.swarm),
@@ -642,6 +659,8 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
           ...djRoutes({ home, call: selfCall(() => p.info.api, apiToken) }),
           ...cacheRoutes(p.swarm),
           ...p.ui.routes(),
+          ...browserPairRoutes({ pairing: p.browserPairing, pageUrl: () => phoneOrigin(p.info.api) }),
+          revokeRoute({ identity: id, onRevoked: async () => node()?.reloadRoster() }),
           ...p.pulls.routes(),
           ...backupRoutes(p.backups),
           ...playsRoutes({ plays: p.plays, union: () => p.union.get() }),
@@ -781,6 +800,13 @@ function offerTrack(swarm: Swarm, library: LocalLibrary, t: TrackRecord, circleS
 }
 
 /** Calls this node's own API (an import or export from the UI goes through the API as the CLI's does). */
+/** The origin a phone on the LAN opens this node's UI at: a wildcard API address becomes this machine's LAN address. */
+function phoneOrigin(api: string): string {
+  const u = new URL(api)
+  if (u.hostname === '0.0.0.0' || u.hostname === '[::]') u.hostname = lanAddress()
+  return u.origin
+}
+
 function selfCall(api: () => string, token: string): ApiCall {
   return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     // A node bound to every address is reached on loopback.

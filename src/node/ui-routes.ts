@@ -82,6 +82,7 @@ export class UiRoutes {
       {
         methods: ['POST'],
         path: '/api/pair',
+        ownerOnly: true,
         handle: async ({ req, res, query }) => {
           queryParams(query, [])
           sendJson(res, 200, await this.pair(pairTtl(await readJsonBody(req))))

@@ -31,6 +31,10 @@ export type ApiErrorCode =
   | 'ERR_DEVICE_NOT_FOUND' // 404: not an own device on the roster
   | 'ERR_DEVICE_OFFLINE' // 503: an own device that is not linked now
   | 'ERR_NO_ENCODER' // 501: a transcoded stream asked of a node with no encoder
+  | 'ERR_PAIRING_CODE' // 403: not a pairing code this node gave (a browser pairing link)
+  | 'ERR_PAIRING_USED' // 410: a pairing code already used (single use)
+  | 'ERR_PAIRING_EXPIRED' // 410: a pairing code past its time
+  | 'ERR_RATE_LIMITED' // 429: too many wrong pairing codes from this address; wait
 
 export class ApiError extends Error {
   override name = 'ApiError'

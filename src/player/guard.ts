@@ -33,8 +33,25 @@ export interface GuardPolicy {
   /** Remote access: the token is needed for every request. */
   allowRemote: boolean
   /** Browser sessions: a valid djcloud_session cookie with its key (or stream key) stands in for the token. */
-  sessions?: { check(id: string, secret: string, kind: 'key' | 'stream'): boolean }
+  sessions?: { check(id: string, secret: string, kind: 'key' | 'stream'): boolean; device?(id: string): string | undefined }
+  /** Tokens of paired browser devices (docs/identity.md, "Browser devices"): each stands in for the token while its device is on the roster. */
+  deviceTokens?: DeviceTokenCheck
 }
+
+/** Which paired device a token belongs to, and whether that device may still use it. */
+export interface DeviceTokenCheck {
+  /** The device (hex key) whose token this is and who may use it now, else null. Constant time in the token. */
+  deviceOf(token: string): string | null
+  /** Whether the device (hex key) may still use its token and the sessions opened with it (not revoked). */
+  allowed(device: string): boolean
+}
+
+/**
+ * What let a request through step 3: nothing was needed (a read on
+ * loopback), the node's own token (or a session opened with it), or a paired
+ * browser device's token (or a session opened with it).
+ */
+export type Credential = { kind: 'none' } | { kind: 'token' } | { kind: 'device'; device: string }
 
 export interface HostPolicyInput {
   port: number
@@ -131,10 +148,10 @@ export function sessionCookie(req: IncomingMessage): string | undefined {
   return undefined
 }
 
-/** Throws the ApiError that refuses the request, or returns when it may go on. */
-export function guardRequest(req: IncomingMessage, policy: GuardPolicy): void {
+/** Throws the ApiError that refuses the request, or returns what let it through. */
+export function guardRequest(req: IncomingMessage, policy: GuardPolicy): Credential {
   guardOrigin(req, policy)
-  guardToken(req, policy)
+  return guardToken(req, policy)
 }
 
 /** Steps 1 and 2: Host, Origin and fetch metadata. */
@@ -153,26 +170,29 @@ export function guardOrigin(req: IncomingMessage, policy: GuardPolicy): void {
   }
 }
 
-/** Step 3: the token (or a session cookie) where it is needed. */
-export function guardToken(req: IncomingMessage, policy: GuardPolicy): void {
-  if (!policy.allowRemote && SAFE_METHODS.has(req.method ?? '')) return
+/** Step 3: the token (or a session cookie, or a paired browser's token) where it is needed. */
+export function guardToken(req: IncomingMessage, policy: GuardPolicy): Credential {
+  if (!policy.allowRemote && SAFE_METHODS.has(req.method ?? '')) return { kind: 'none' }
   const header = single(req, 'authorization')
   if (header === undefined && policy.sessions) {
     const session = sessionCookie(req)
     const key = single(req, SESSION_KEY_HEADER)
     if (session !== undefined) {
-      if (key !== undefined) {
-        if (policy.sessions.check(session, key, 'key')) return
-      } else {
-        const streamKey = streamKeyOf(req)
-        if (streamKey !== undefined && policy.sessions.check(session, streamKey, 'stream')) return
+      const streamKey = key === undefined ? streamKeyOf(req) : undefined
+      const ok = key !== undefined ? policy.sessions.check(session, key, 'key') : streamKey !== undefined && policy.sessions.check(session, streamKey, 'stream')
+      if (ok) {
+        const device = policy.sessions.device?.(session)
+        return device === undefined ? { kind: 'token' } : { kind: 'device', device }
       }
     }
   }
   const given = bearerToken(header)
-  if (given === undefined || !tokenMatches(given, policy.token)) {
-    throw new ApiError(401, 'ERR_UNAUTHORIZED', 'this request needs the API token (Authorization: Bearer TOKEN)', {
-      'WWW-Authenticate': 'Bearer realm="djcloud"',
-    })
+  if (given !== undefined) {
+    if (tokenMatches(given, policy.token)) return { kind: 'token' }
+    const device = policy.deviceTokens?.deviceOf(given)
+    if (device) return { kind: 'device', device }
   }
+  throw new ApiError(401, 'ERR_UNAUTHORIZED', 'this request needs the API token (Authorization: Bearer TOKEN)', {
+    'WWW-Authenticate': 'Bearer realm="djcloud"',
+  })
 }

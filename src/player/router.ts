@@ -36,6 +36,12 @@ export interface Route {
    * token in its body itself.
    */
   public?: boolean
+  /**
+   * Only with the node's own token (or a session opened with it), never a
+   * paired browser device's: what would let a device widen the circle
+   * or narrow it (pairing codes, revoking devices).
+   */
+  ownerOnly?: boolean
   handle(ctx: RequestContext): Promise<void>
 }
 

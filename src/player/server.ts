@@ -10,7 +10,7 @@ import type { Library } from '../library/index.ts'
 import { apiRoutes, type ApiRoutesOptions } from './api-routes.ts'
 import type { Route } from './router.ts'
 import { ApiError, PlayerError, TrackUnavailableError } from './errors.ts'
-import { guardOrigin, guardToken, hostLiteral, hostPolicy, isLoopbackAddress, WILDCARD_ADDRESSES, type GuardPolicy } from './guard.ts'
+import { guardOrigin, guardToken, hostLiteral, hostPolicy, isLoopbackAddress, WILDCARD_ADDRESSES, type DeviceTokenCheck, type GuardPolicy } from './guard.ts'
 import { announcesBody, COMMON_HEADERS, sendError } from './http-io.ts'
 import { parseTarget, Router } from './router.ts'
 import { streamRoute, type StreamRouteOptions } from './stream.ts'
@@ -62,6 +62,8 @@ export interface ApiServerOptions {
    * gets a session, so other users of a shared machine cannot read it there.
    */
   pageToken?: boolean
+  /** Paired browser devices' tokens, taken in place of the token (except on ownerOnly routes). */
+  deviceTokens?: DeviceTokenCheck
 }
 
 export interface ApiServer {
@@ -82,7 +84,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   if (!TOKEN_SHAPE.test(opts.token)) throw new PlayerError('ERR_BAD_OPTION', 'the API token must be 16 to 512 visible ASCII characters')
   const allowRemote = opts.allowRemote === true
   const log: ApiLog = opts.log ?? (() => {})
-  const sessions = new SessionStore()
+  const sessions = new SessionStore(Date.now, (device) => opts.deviceTokens?.allowed(device) ?? false)
   const ui = opts.uiDir === null ? null : new UiFiles(opts.uiDir === undefined ? defaultUiDirs() : [opts.uiDir])
   const router = new Router([
     streamRoute({
@@ -94,7 +96,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }),
     ...apiRoutes({ library: opts.library, version: opts.version ?? pkg.version, ...(opts.libraryEntries ? { entries: opts.libraryEntries } : {}), ...(opts.cachedTrack ? { cached: opts.cachedTrack } : {}), ...(opts.usage ? { usage: opts.usage } : {}) }),
     ...(opts.routes ?? []),
-    sessionRoute(sessions, opts.token),
+    sessionRoute(sessions, opts.token, opts.deviceTokens),
     ...(ui ? ui.routes(opts.pageToken === false ? null : opts.token) : []),
   ])
 
@@ -129,7 +131,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       } catch (err) {
         unmatched = err
       }
-      if (!matched?.route.public) guardToken(req, policy)
+      const credential = matched?.route.public ? null : guardToken(req, policy)
+      if (matched?.route.ownerOnly && credential?.kind === 'device') {
+        throw new ApiError(403, 'ERR_FORBIDDEN', 'a browser device\'s token cannot do this: use the node\'s own token')
+      }
       if (BODYLESS.has(method) && announcesBody(req)) throw new ApiError(400, 'ERR_BAD_REQUEST', `a ${method} request has no body`)
       if (!matched) throw unmatched
       const { target, route, params, allow } = matched
@@ -215,6 +220,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         token: opts.token,
         allowRemote,
         sessions,
+        ...(opts.deviceTokens ? { deviceTokens: opts.deviceTokens } : {}),
       }
       const urlHost = bound.address === '0.0.0.0' ? '127.0.0.1' : bound.address === '::' ? '::1' : bound.address
       url = `http://${hostLiteral(urlHost)}:${bound.port}`

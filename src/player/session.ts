@@ -12,7 +12,7 @@
 // Kept in memory only: a restarted node asks for the token again.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { ApiError } from './errors.ts'
-import { SESSION_COOKIE, tokenMatches } from './guard.ts'
+import { SESSION_COOKIE, tokenMatches, type DeviceTokenCheck } from './guard.ts'
 import { readJsonBody, sendJson } from './http-io.ts'
 import { queryParams } from './params.ts'
 import type { Route } from './router.ts'
@@ -35,15 +35,22 @@ interface Entry {
   expires: number
   key: Buffer
   stream: Buffer
+  /** The paired browser device (hex key) whose token opened it; the session lives only while that device may. */
+  device?: string
 }
 
 export class SessionStore {
   /** SHA-256 of the id -> expiry (ms) and SHA-256 of both keys: a lookup's timing says nothing about the secrets. */
   private readonly sessions = new Map<string, Entry>()
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    /** Whether a paired device may still use what its token opened (not revoked). */
+    private readonly deviceAllowed: (device: string) => boolean = () => false,
+  ) {}
 
-  create(): NewSession {
+  /** A new session; `device` when a paired browser device's token opened it. */
+  create(device?: string): NewSession {
     const secret = () => randomBytes(32).toString('base64url')
     const made = { id: secret(), key: secret(), streamKey: secret() }
     if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!)
@@ -51,6 +58,7 @@ export class SessionStore {
       expires: this.now() + SESSION_MAX_AGE * 1000,
       key: digest(made.key),
       stream: digest(made.streamKey),
+      ...(device === undefined ? {} : { device }),
     })
     return made
   }
@@ -61,11 +69,17 @@ export class SessionStore {
     const name = digest(id).toString('base64')
     const entry = this.sessions.get(name)
     if (!entry) return false
-    if (entry.expires <= this.now()) {
+    if (entry.expires <= this.now() || (entry.device !== undefined && !this.deviceAllowed(entry.device))) {
       this.sessions.delete(name)
       return false
     }
     return timingSafeEqual(digest(secret), kind === 'key' ? entry.key : entry.stream)
+  }
+
+  /** The paired device whose token opened the session `id`, if one did. */
+  device(id: string): string | undefined {
+    if (!SECRET_SHAPE.test(id)) return undefined
+    return this.sessions.get(digest(id).toString('base64'))?.device
   }
 
   get size(): number {
@@ -75,8 +89,12 @@ export class SessionStore {
 
 const digest = (s: string) => createHash('sha256').update(s).digest()
 
-/** POST /api/session {token}: public (the body carries the token), answers 200 {key, streamKey, maxAge} with the cookie. */
-export function sessionRoute(sessions: SessionStore, token: string): Route {
+/**
+ * POST /api/session {token}: public (the body carries the token), answers 200
+ * {key, streamKey, maxAge} with the cookie. A paired browser device's token
+ * opens a session too, which ends when the device is revoked.
+ */
+export function sessionRoute(sessions: SessionStore, token: string, deviceTokens?: DeviceTokenCheck): Route {
   return {
     methods: ['POST'],
     path: '/api/session',
@@ -86,8 +104,9 @@ export function sessionRoute(sessions: SessionStore, token: string): Route {
       const body = await readJsonBody(req)
       const given = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { token?: unknown }).token : undefined
       if (typeof given !== 'string' || given.length > 512) throw new ApiError(400, 'ERR_BAD_PARAM', 'the body must be {"token": "..."}')
-      if (!tokenMatches(given, token)) throw new ApiError(401, 'ERR_UNAUTHORIZED', 'that is not this node\'s API token')
-      const s = sessions.create()
+      const device = tokenMatches(given, token) ? undefined : (deviceTokens?.deviceOf(given) ?? null)
+      if (device === null) throw new ApiError(401, 'ERR_UNAUTHORIZED', 'that is not this node\'s API token')
+      const s = sessions.create(device)
       sendJson(res, 200, { key: s.key, streamKey: s.streamKey, maxAge: SESSION_MAX_AGE }, {
         'Set-Cookie': `${SESSION_COOKIE}=${s.id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MAX_AGE}`,
       })

@@ -161,3 +161,25 @@ test('the token goes into the page only for a loopback Host from a loopback peer
   t.is(withToken('<HTML><HEAD lang="x"><title>t</title></HEAD></HTML>', 'a"<b'), '<HTML><HEAD lang="x"><meta name="djcloud-token" content="a&quot;&lt;b"><title>t</title></HEAD></HTML>')
   t.is(withToken('<p>no head</p>', 'tok'), '<meta name="djcloud-token" content="tok"><p>no head</p>')
 })
+
+test('a paired browser device\'s token stands in for the token while its device may use it, and says whose it is; so do its sessions', (t) => {
+  const DEVICE_TOKEN = 'd'.repeat(43)
+  let allowed = true
+  const deviceTokens = { deviceOf: (tok: string) => (tok === DEVICE_TOKEN && allowed ? 'ab'.repeat(32) : null), allowed: () => allowed }
+  const sessions = new SessionStore(Date.now, () => allowed)
+  const policy = local({ deviceTokens, sessions, allowRemote: true })
+  const host = { host: '127.0.0.1:4000' }
+  t.deepEqual(guardRequest(req('POST', { ...host, authorization: `Bearer ${TOKEN}` }), policy), { kind: 'token' })
+  t.deepEqual(guardRequest(req('POST', { ...host, authorization: `Bearer ${DEVICE_TOKEN}` }), policy), { kind: 'device', device: 'ab'.repeat(32) })
+  t.deepEqual(guardRequest(req('GET', host), local()), { kind: 'none' }, 'a read on loopback needs nothing')
+  const mine = sessions.create('ab'.repeat(32))
+  const owners = sessions.create()
+  const withSession = (s: { id: string; key: string }) => req('POST', { ...host, cookie: `djcloud_session=${s.id}`, 'x-djcloud-session': s.key })
+  t.deepEqual(guardRequest(withSession(mine), policy), { kind: 'device', device: 'ab'.repeat(32) })
+  t.deepEqual(guardRequest(withSession(owners), policy), { kind: 'token' })
+  allowed = false // revoked
+  t.is(codeOf(() => guardRequest(req('POST', { ...host, authorization: `Bearer ${DEVICE_TOKEN}` }), policy)), '401 ERR_UNAUTHORIZED')
+  t.is(codeOf(() => guardRequest(withSession(mine), policy)), '401 ERR_UNAUTHORIZED', 'its session ends with it')
+  t.deepEqual(guardRequest(withSession(owners), policy), { kind: 'token' }, 'the node token\'s session lives on')
+  t.is(codeOf(() => guardRequest(req('POST', { ...host, authorization: `Bearer ${DEVICE_TOKEN}` }), local())), '401 ERR_UNAUTHORIZED', 'a server without device tokens takes none')
+})

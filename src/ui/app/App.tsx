@@ -2,7 +2,8 @@
 // player docked at the bottom for every page.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { fromCompact, fromTrackViews, offlineBanner, reconcile, withPlays, type CompactLibrary, type Library, type TrackViewLike } from '../logic/index.ts'
-import { api, apiKept, ApiError, describe, ensureStreamSession, pageToken } from './api.ts'
+import { api, apiKept, ApiError, describe, ensureStreamSession, pageToken, startSession } from './api.ts'
+import { loadDevice } from '../device/index.ts'
 import { ErrorBoundary } from './ErrorBoundary.tsx'
 import { LibraryPage } from './LibraryPage.tsx'
 import { Player } from './Player.tsx'
@@ -17,6 +18,7 @@ import type { PlayEntry, PlaylistSummary, PlayQueue } from './types.ts'
 type Page = 'library' | 'playlists' | 'dj' | 'devices' | 'stats'
 
 const LIBRARY_REFRESH = 30_000 // ms
+const DEVICE_SESSION_TRIED = 'djcloud.device-session-tried'
 
 /**
  * GET /api/library?view=compact, or the full view mapped into the same shape
@@ -76,10 +78,20 @@ export function App() {
     if (auth !== 'checking') return
     api('/api/health')
       .then(() => setAuth('ok'))
-      .catch((err) => {
-        if (err instanceof ApiError && err.status === 401) return setAuth('needed')
-        setAuth('ok')
-        if (!(err instanceof ApiError && err.code === 'ERR_OFFLINE')) notify(describe(err))
+      .catch(async (err) => {
+        if (!(err instanceof ApiError && err.status === 401)) {
+          setAuth('ok')
+          if (!(err instanceof ApiError && err.code === 'ERR_OFFLINE')) notify(describe(err))
+          return
+        }
+        // A browser paired as a device of the circle by this node opens a session with its own token.
+        // Once per tab: a session the node then refuses must not reload the page forever.
+        const device = sessionStorage.getItem(DEVICE_SESSION_TRIED) ? null : await loadDevice().catch(() => null)
+        if (device?.node === location.origin) {
+          sessionStorage.setItem(DEVICE_SESSION_TRIED, '1')
+          if (await startSession(device.token).then(() => true, () => false)) return location.reload()
+        }
+        setAuth('needed')
       })
   }, [auth, notify])
 

@@ -29,12 +29,26 @@ interface Pairing {
   qrSvg: string
 }
 
+/** POST /api/pair/link: a link that pairs a phone's (or any) browser as a device. */
+interface BrowserLink {
+  url: string
+  expiresAt: number
+  qrSvg: string
+  /** Whether the link's origin is a secure context for browsers (https, or this machine). */
+  secureContext: boolean
+  /** The node's API listens on loopback only: no other machine can open the link. */
+  thisMachineOnly: boolean
+}
+
 const REFRESH = 5000 // ms
 
 export function DevicesPage({ notify }: { notify: Notify }) {
   const [circle, setCircle] = useState<Circle | null>(null)
   const [pairing, setPairing] = useState<Pairing | null>(null)
   const [busy, setBusy] = useState(false)
+  const [link, setLink] = useState<BrowserLink | null>(null)
+  /** The device whose Revoke was pressed once: the second press revokes. */
+  const [revoking, setRevoking] = useState<string | null>(null)
   const [now, setNow] = useState(Date.now())
 
   const load = useCallback(
@@ -47,10 +61,22 @@ export function DevicesPage({ notify }: { notify: Notify }) {
     return () => window.clearInterval(t)
   }, [load])
   useEffect(() => {
-    if (!pairing) return
+    if (!pairing && !link) return
     const t = window.setInterval(() => setNow(Date.now()), 1000)
     return () => window.clearInterval(t)
-  }, [pairing])
+  }, [pairing, link])
+
+  const pairBrowser = async () => {
+    setBusy(true)
+    try {
+      setLink(await api<BrowserLink>('/api/pair/link', { method: 'POST', body: {} }))
+      setNow(Date.now())
+    } catch (err) {
+      notify(`Pairing could not start: ${describe(err)}`)
+    } finally {
+      setBusy(false)
+    }
+  }
 
   const pair = async () => {
     setBusy(true)
@@ -64,7 +90,23 @@ export function DevicesPage({ notify }: { notify: Notify }) {
     }
   }
 
+  const revoke = async (device: string) => {
+    setBusy(true)
+    try {
+      await api('/api/devices/revoke', { method: 'POST', body: { device } })
+      setRevoking(null)
+      await load()
+    } catch (err) {
+      notify(`The device could not be revoked: ${describe(err)}`)
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  const isAdmin = circle?.devices.some((d) => d.self && d.role === 'admin') ?? false
   const left = pairing ? Math.max(0, Math.round((pairing.expiresAt - now) / 1000)) : 0
+  const linkLeft = link ? Math.max(0, Math.round((link.expiresAt - now) / 1000)) : 0
+  const clock = (s: number) => `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`
   return (
     <section className="devices">
       <h2>Your devices</h2>
@@ -83,6 +125,21 @@ export function DevicesPage({ notify }: { notify: Notify }) {
             )}
             {d.unreachable && <span className="dim" data-testid="device-unreachable">{d.unreachable}</span>}
             <span className="dim">{d.tracks} tracks</span>
+            {isAdmin && !d.self && !d.revoked && (
+              revoking === d.device ? (
+                <span>
+                  Revoke {d.name}? It loses access to your circle for good.{' '}
+                  <button data-testid="device-revoke-confirm" disabled={busy} onClick={() => void revoke(d.device)}>
+                    Revoke
+                  </button>{' '}
+                  <button onClick={() => setRevoking(null)}>Cancel</button>
+                </span>
+              ) : (
+                <button data-testid="device-revoke" onClick={() => setRevoking(d.device)}>
+                  Revoke
+                </button>
+              )
+            )}
           </li>
         ))}
         {!circle && <li className="dim">Loading…</li>}
@@ -118,7 +175,37 @@ export function DevicesPage({ notify }: { notify: Notify }) {
             <p className="code" data-testid="pair-code">
               {pairing.code}
             </p>
-            <p className="dim">{left > 0 ? `expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}` : 'expired: make a new code'}</p>
+            <p className="dim">{left > 0 ? `expires in ${clock(left)}` : 'expired: make a new code'}</p>
+          </div>
+        </div>
+      )}
+      <h2>Pair a phone or browser</h2>
+      <button data-testid="pair-browser-start" onClick={() => void pairBrowser()} disabled={busy}>
+        {link ? 'New link' : 'Pair a phone or browser'}
+      </button>
+      {link && (
+        <div className="pairing">
+          <img data-testid="pair-browser-qr" alt="Pairing link QR code" src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(link.qrSvg)}`} />
+          <div className="pair-text">
+            <p>Scan it with the phone, or open the link in the browser to pair (once, by one browser):</p>
+            <p className="code">
+              <a data-testid="pair-browser-link" href={link.url} target="_blank" rel="noreferrer">
+                {link.url}
+              </a>
+            </p>
+            {link.thisMachineOnly && (
+              <p className="dim" data-testid="pair-browser-local">
+                Only a browser on this computer can open it: for a phone, start the node with <code>djcloud serve --listen 0.0.0.0</code>.
+              </p>
+            )}
+            {!link.secureContext && (
+              <p className="warning" data-testid="pair-browser-insecure">
+                This link is plain http to a LAN address: the browser there cannot protect the device key (WebCrypto needs https or this
+                machine), so it keeps it in its storage, and anyone watching this network could read what pairing sends. Pair on a network
+                you trust (docs/identity.md, "Browser devices").
+              </p>
+            )}
+            <p className="dim">{linkLeft > 0 ? `expires in ${clock(linkLeft)}` : 'expired: make a new link'}</p>
           </div>
         </div>
       )}
