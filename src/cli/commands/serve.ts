@@ -101,6 +101,7 @@ export const serveCommand: Command = {
       node.swarm.on('refused', (host, reason) => stderr.write(`refused ${host}: ${reason}\n`))
       node.swarm.on('device', (l) => stderr.write(`device ${l.name} ${l.host}:${l.peerPort}\n`))
       node.swarm.on('device-gone', (l) => stderr.write(`device gone ${l.name} ${l.host}:${l.peerPort}\n`))
+      node.swarm.on('friend', (l) => stderr.write(`friend ${l.name} ${l.host}:${l.peerPort}\n`))
     }
     if (values.json) stdout.write(JSON.stringify(node.info) + '\n')
     else {
