@@ -15,6 +15,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { BDict } from '../codec/index.ts'
 import { friendSecrets, type Identity } from '../identity/index.ts'
+import { logger } from '../log/index.ts'
 import type { DhtNode } from '../manifest/index.ts'
 import { parseKey, type Collab, type CollabTarget } from './collab.ts'
 import { CollabItemError, collabItemSalt, itemChunk, itemHead, openItems, sealItems, type CollabItemPlace } from './collab-item.ts'
@@ -43,6 +44,7 @@ interface Put {
   salts: Buffer[]
 }
 
+const log = logger('node:collab-dht')
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 const sha256Of = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
@@ -146,6 +148,7 @@ export class CollabDht {
         await this.saveSeqs() // before the put: a restart never puts another version at this seq
         const put: Put = { seq, digest, values, salts: values.map((_, i) => collabItemSalt(place, i)) }
         this.put.set(item, put)
+        log('put the %s of "%s" for %s at seq %d (%d items)', p.kind === 'doc' ? 'doc' : 'edit set', k.name, to.slice(0, 12), seq, values.length)
         await this.putOne(put)
       }
     }
@@ -228,8 +231,12 @@ export class CollabDht {
     }
     if (this.stopped) return
     this.seen.set(seenKey, { seq: first.seq, taken: true })
-    if (t.kind === 'doc') return this.opts.collab.receiveDoc(t.key, data)
-    const taken = await this.opts.collab.receiveGuest(t.key, t.from, device, data)
-    if (!taken) this.seen.set(seenKey, { seq: first.seq, taken: false })
+    if (t.kind === 'doc') {
+      log('read the doc of "%s" from %s at seq %d', k.name, device.slice(0, 12), first.seq)
+      return this.opts.collab.receiveDoc(t.key, data)
+    }
+    const got = await this.opts.collab.receiveGuest(t.key, t.from, device, data)
+    log('read the edit set of "%s" from %s at seq %d: %s', k.name, device.slice(0, 12), first.seq, got)
+    if (got === 'refused') this.seen.set(seenKey, { seq: first.seq, taken: false })
   }
 }

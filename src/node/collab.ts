@@ -423,17 +423,18 @@ export class Collab extends EventEmitter<Events> {
   /**
    * A guest set's bytes, however they came (a link, a DHT item): verified
    * (takeGuest with the grant), kept, told to our links and, on our own
-   * playlist, its foreign claims removed and our doc sent. False when refused.
+   * playlist, its foreign claims removed and our doc sent. 'old': not newer
+   * than the set held (with `quietReplay`, no warning).
    */
-  private async acceptGuest(key: string, data: Buffer, source: string, o: { skip?: DeviceLink; device?: string; quietReplay?: boolean }): Promise<boolean> {
+  private async acceptGuest(key: string, data: Buffer, source: string, o: { skip?: DeviceLink; device?: string; quietReplay?: boolean }): Promise<'taken' | 'old' | 'refused'> {
     let device: string
     try {
       device = this.takeGuest(key, data, true, o.device)
     } catch (err) {
       // A DHT item older than (or as old as) the set held: nothing new, not an attack, nothing to retry.
-      if (o.quietReplay && err instanceof ManifestError && err.code === 'ERR_REPLAY') return true
+      if (o.quietReplay && err instanceof ManifestError && err.code === 'ERR_REPLAY') return 'old'
       this.warn(new Error(`refused a collaborator edit set from ${source}: ${(err as Error).message}`))
-      return false
+      return 'refused'
     }
     const k = parseKey(key)!
     await this.save()
@@ -443,7 +444,7 @@ export class Collab extends EventEmitter<Events> {
       await this.removeForeignClaims(k.name)
       this.sendDocs()
     }
-    return true
+    return 'taken'
   }
 
   /**
@@ -572,12 +573,13 @@ export class Collab extends EventEmitter<Events> {
   /**
    * A guest set read from `device`'s DHT item (its owner `from`): taken only
    * for a playlist we own or hold the doc of, from a participant, signed by
-   * that very device; then checked as one fetched over a link. False when
-   * refused (it may be taken later: a grant may not have reached us yet).
+   * that very device; then checked as one fetched over a link. 'refused'
+   * may be taken later (a grant may not have reached us yet); 'old': not
+   * newer than the set held (a stale item never rolls a set back).
    */
-  async receiveGuest(key: string, from: string, device: string, data: Buffer): Promise<boolean> {
+  async receiveGuest(key: string, from: string, device: string, data: Buffer): Promise<'taken' | 'old' | 'refused'> {
     const k = parseKey(key)
-    if (this.stopped || !k || (k.owner !== this.selfOwner && !this.docs.has(key)) || !this.participants(key).has(from)) return false
+    if (this.stopped || !k || (k.owner !== this.selfOwner && !this.docs.has(key)) || !this.participants(key).has(from)) return 'refused'
     return this.acceptGuest(key, data, `the DHT item of ${device.slice(0, 12)}`, { device, quietReplay: true })
   }
 

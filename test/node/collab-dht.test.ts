@@ -6,9 +6,12 @@
 // (bootstrap on 127.0.0.1) joins them. An edit on Fiona's laptop reaches
 // both of Alex's devices, and an edit on Alex's pc both of Fiona's.
 import test from 'ava'
-import { access, mkdir } from 'node:fs/promises'
+import { access, mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { loadIdentity } from '../../src/identity/index.ts'
+import { friendSecrets, loadIdentity } from '../../src/identity/index.ts'
+import { addTracks, DhtNode, emptyEdits, encodeGuestEdits, mergePlaylist, packBlob } from '../../src/manifest/index.ts'
+import { collabItemSalt, sealItems } from '../../src/node/collab-item.ts'
+import { credentialsOf } from '../helpers/identity-swarm.ts'
 import { readApiToken } from '../../src/player/index.ts'
 import { cli } from '../helpers/cli.ts'
 import { friendCircles } from '../helpers/friends.ts'
@@ -49,7 +52,8 @@ test('with no link between two circles, collaborative edits travel both ways thr
 
   // Once, over links: each device follows the other circle's roster; Fiona's devices learn the playlist.
   const serveAll = async (extra: string[]) => {
-    const a = await serveNode(t, apc!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', ...extra], { timings })
+    // Alex's pc traces what it reads from the DHT (what the replay check below waits for).
+    const a = await serveNode(t, apc!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', ...extra], { timings, env: { DEBUG: 'djcloud:node:collab-dht' } })
     const boot = a.info.bootstrap!
     const ap = await serveNode(t, aphone!, ['--tracker', a.info.tracker!, '--bootstrap', boot, ...extra], { timings })
     const f = await serveNode(t, fpc!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1', '--bootstrap', boot, ...extra], { timings })
@@ -110,4 +114,31 @@ test('with no link between two circles, collaborative edits travel both ways thr
 
   // No link between the circles carried any of it.
   for (const [label, n] of Object.entries(nodes)) t.notRegex(n.stderr(), /^friend /m, `${label} linked with a friend's device`)
+
+  // What Alex's pc reads from the DHT meets the link path's checks. Items under the laptop's key,
+  // sealed for Alex's circle, each at a higher item seq than the laptop's own: first its own set
+  // signed again at the seq Alex holds (a replay: ignored, nothing rolls back), then one claiming
+  // its set with a track it never signed put in (a forgery: refused).
+  const flId = await loadIdentity(flaptop!)
+  const flDevice = Buffer.from(flId.device.publicKey).toString('hex')
+  const dht = await DhtNode.start({ port: 0, host: '127.0.0.1', bootstrap: [nodes.ALEX.info.bootstrap!] })
+  t.teardown(() => dht.close())
+  const place = { secret: friendSecrets(flId).get(alexHex)!, kind: 'guest' as const, owner: alexHex, name: 'b2b', writer: flDevice }
+  const itemSeq = (JSON.parse(await readFile(join(flaptop!, 'collab', 'dht.json'), 'utf8')) as { seqs: Record<string, number> }).seqs[`guest:${alexHex}/b2b:${alexHex}`]!
+  const putAs = async (seq: number, guestSeq: number, forge: boolean) => {
+    const edits = addTracks(emptyEdits(), mergePlaylist(new Map()), flDevice, [{ sha256: sha.a1 }])
+    const signed = Buffer.from(encodeGuestEdits({ owner: alexHex, name: 'b2b', seq: guestSeq, created: Date.now(), edits }, credentialsOf(flId), flDevice))
+    // Another track id in place of the one signed (same length: still well-formed, no longer what was signed).
+    if (forge) Buffer.from(sha.a2).copy(signed, signed.indexOf(Buffer.from(sha.a1)))
+    const values = sealItems(place, packBlob(signed, flId.circleSecret).data)
+    for (const [i, v] of values.entries()) await dht.putItem({ seed: flId.device.seed, salt: collabItemSalt(place, i), seq, v })
+  }
+  const before = (await view(nodes.ALEX, apc!))!.entries.map((e) => e.ref.sha256)
+  await putAs(itemSeq + 10, 1, false)
+  await until(async () => (new RegExp(`read the edit set of "b2b" from ${flDevice.slice(0, 12)} at seq ${itemSeq + 10}: old`).test(nodes.ALEX.stderr()) ? true : undefined), 60_000)
+    .catch((e: Error) => { throw logs(e) })
+  await putAs(itemSeq + 11, 2, true)
+  await until(async () => (new RegExp(`refused a collaborator edit set from the DHT item of ${flDevice.slice(0, 12)}: .*signature`).test(nodes.ALEX.stderr()) ? true : undefined), 60_000)
+    .catch((e: Error) => { throw logs(e) })
+  t.deepEqual((await view(nodes.ALEX, apc!))!.entries.map((e) => e.ref.sha256), before)
 })
