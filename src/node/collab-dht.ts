@@ -70,8 +70,9 @@ export class CollabDht {
     return join(this.opts.home, 'collab', 'dht.json')
   }
 
+  /** Warnings stop with the service: what fails because the DHT node closed under a put or read is not one. */
   private warn(err: unknown): void {
-    this.opts.onWarning?.(err as Error)
+    if (!this.stopped) this.opts.onWarning?.(err as Error)
   }
 
   /** Puts what changed since the last run, reads the participants' items, and keeps doing both. Idempotent. */
