@@ -551,20 +551,22 @@ export class Collab extends EventEmitter<Events> {
   dhtTargets(rosterDevices: (owner: string) => string[]): CollabTarget[] {
     const out: CollabTarget[] = []
     const guestsOf = (key: string, owner: string) => [...(this.guests.get(key) ?? [])].filter(([, h]) => h.owner === owner).map(([d]) => d)
-    const devices = (...lists: string[][]) => [...new Set(lists.flat())].filter((d) => d !== this.self && HEX64.test(d))
+    // A device its owner revoked is not read (its link would be refused too).
+    const devices = (owner: string, ...lists: string[][]) =>
+      [...new Set(lists.flat())].filter((d) => d !== this.self && HEX64.test(d) && !this.opts.friendRevoked(Buffer.from(owner, 'hex'), Buffer.from(d, 'hex')))
     for (const name of this.opts.book.playlistNames()) {
       const v = this.opts.book.playlist(name)
       const key = collabName(this.selfOwner, name)
       for (const c of v?.collaborators ?? []) {
-        if (c !== this.selfOwner) out.push({ key, kind: 'guest', from: c, devices: devices(rosterDevices(c), guestsOf(key, c)) })
+        if (c !== this.selfOwner) out.push({ key, kind: 'guest', from: c, devices: devices(c, rosterDevices(c), guestsOf(key, c)) })
       }
     }
     for (const [key, doc] of this.docs) {
       const k = parseKey(key)
       if (!k) continue
-      out.push({ key, kind: 'doc', from: k.owner, devices: devices(rosterDevices(k.owner), [...doc.keys()]) })
+      out.push({ key, kind: 'doc', from: k.owner, devices: devices(k.owner, rosterDevices(k.owner), [...doc.keys()]) })
       for (const c of this.view(k.owner, k.name)?.collaborators ?? []) {
-        if (c !== this.selfOwner && c !== k.owner && this.opts.book.isFriend(c)) out.push({ key, kind: 'guest', from: c, devices: devices(rosterDevices(c), guestsOf(key, c)) })
+        if (c !== this.selfOwner && c !== k.owner && this.opts.book.isFriend(c)) out.push({ key, kind: 'guest', from: c, devices: devices(c, rosterDevices(c), guestsOf(key, c)) })
       }
     }
     return out
