@@ -5,7 +5,8 @@ import { runCollabBench, type CollabBenchResults } from './collab-bench.ts'
 
 const USAGE = `Usage: npm run bench:collab -- [options]
 
-  --edits N     edits timed, and BEP 44 put -> get rounds (default 40)
+  --edits N     edits timed each way, and BEP 44 put -> get rounds (default 40)
+  --poll MS     ms between the nodes' reads of the DHT items in the DHT-alone part (default 250)
   --quick       a smoke run: 5 edits; results not written unless --out is given
   --out FILE    where to write the JSON results (default bench/results/collab.json)
   --tmp DIR     where the homes go (default: the OS temp dir, $TMPDIR)
@@ -19,9 +20,11 @@ export function formatResults(r: CollabBenchResults): string {
     `an edit on Alex's device seen on Fiona's devices, through the device links (${r.edits} edits):`,
     `  each device: ${p(r.links.perDevice)}`,
     `  both:        ${p(r.links.both)}`,
-    `  through the DHT alone: not built (edits travel over links only)`,
+    `an edit on Alex's device seen on Fiona's devices, through the DHT alone (no link between the circles; items read every ${r.dhtAlone.pollMs} ms):`,
+    `  each device: ${p(r.dhtAlone.perDevice)}`,
+    `  both:        ${p(r.dhtAlone.both)}`,
     `floor, a bare BEP 44 put -> get in the same DHT: ${p(r.floor)}`,
-    `ratio (both p95 / floor p95): ${r.ratio}x`,
+    `ratio (both p95 / floor p95): links ${r.ratio}x, DHT alone ${r.dhtRatio}x`,
   ].join('\n')
 }
 
@@ -30,8 +33,8 @@ export function collabBenchMain(argv: string[]): Promise<number> {
     name: 'collab',
     argv,
     usage: USAGE,
-    flags: { edits: { type: 'string' } },
-    options: (values, quick) => ({ edits: positiveCount(values.edits as string | undefined, quick ? 5 : 40) }),
+    flags: { edits: { type: 'string' }, poll: { type: 'string' } },
+    options: (values, quick) => ({ edits: positiveCount(values.edits as string | undefined, quick ? 5 : 40), pollMs: positiveCount(values.poll as string | undefined, 250) }),
     run: runCollabBench,
     format: formatResults,
   })

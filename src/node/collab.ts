@@ -64,6 +64,26 @@ interface HeldSet {
 
 interface Events {
   changed: [key: string]
+  /** This device's own edit set of a playlist, or one of our docs, changed: what collab-dht.ts puts on the DHT. */
+  publish: []
+}
+
+/** A packed set this device puts on the DHT for the other participants' circles (collab-dht.ts). */
+export interface CollabPut {
+  key: string
+  kind: 'guest' | 'doc'
+  data: Buffer
+  /** Owner keys (hex) of the circles it is for. */
+  to: string[]
+}
+
+/** Devices of one circle whose DHT items of a playlist this device reads (collab-dht.ts). */
+export interface CollabTarget {
+  key: string
+  kind: 'guest' | 'doc'
+  /** Their owner's key, hex. */
+  from: string
+  devices: string[]
 }
 
 export interface CollabOptions {
@@ -231,8 +251,12 @@ export class Collab extends EventEmitter<Events> {
 
   // ---- taking in -----------------------------------------------------------------
 
-  /** Verifies a packed guest set for `key` and keeps it; false when not newer than the one held. Throws ManifestError. */
-  private takeGuest(key: string, packed: Buffer, checkGrant: boolean): boolean {
+  /**
+   * Verifies a packed guest set for `key` and keeps it; returns its device.
+   * With `device`, it must be that device's set (a DHT item under that
+   * device's key). Throws ManifestError (ERR_REPLAY: not newer than the one held).
+   */
+  private takeGuest(key: string, packed: Buffer, checkGrant: boolean, device?: string): string {
     const k = parseKey(key)
     if (!k) throw new ManifestError('ERR_MALFORMED', 'not a collaborative playlist key')
     const held = this.guests.get(key)
@@ -241,6 +265,7 @@ export class Collab extends EventEmitter<Events> {
       friendRevoked: this.opts.friendRevoked,
       known: (_kind, signer) => held?.get(hex(signer))?.seq,
     }, k.owner, k.name)
+    if (device !== undefined && g.device !== device) throw new ManifestError('ERR_MISMATCH', 'the edit set is signed by another device than the one whose item holds it')
     if (checkGrant) {
       const v = this.view(k.owner, k.name)
       if (!v) throw new ManifestError('ERR_NOT_FOUND', `no playlist "${k.name}" of that owner is known here`)
@@ -252,7 +277,7 @@ export class Collab extends EventEmitter<Events> {
     if (!m) this.guests.set(key, (m = new Map()))
     if (!m.has(g.device) && m.size >= MAX_DOC_DEVICES) throw new ManifestError('ERR_TOO_LARGE', `a playlist keeps the edit sets of at most ${MAX_DOC_DEVICES} collaborator devices`)
     m.set(g.device, { owner: g.owner, seq: g.seq, edits: g.edits, blob: packed, sha256: sha256Of(packed), infoHash: infoHashOf(packed) })
-    return true
+    return g.device
   }
 
   // ---- running -------------------------------------------------------------------
@@ -324,16 +349,22 @@ export class Collab extends EventEmitter<Events> {
       const to = this.docRecipients(name)
       if (to.size === 0) continue
       const key = collabName(this.selfOwner, name)
-      const devices = [...this.opts.book.playlistVersions(name)].slice(0, MAX_DOC_DEVICES)
-      const plain = encode({ devices: devices.map(([device, x]) => ({ device, seq: x.seq, edits: editsToBody(x.edits) })) })
-      const blob = packBlob(plain, this.id.circleSecret)
+      const blob = this.docBlob(name)
       const sha256 = blob.sha256
       const prev = this.sentDocs.get(key)
       if (prev?.sha256 === sha256 && !only) continue
       this.sentDocs.set(key, { sha256, data: blob.data, infoHash: blob.infoHash })
+      if (prev?.sha256 !== sha256) this.emit('publish')
       const links = (only ?? swarm.friends.online()).filter((l) => swarm.friends.online().includes(l) && to.has(hex(l.session.peer.certificate.owner)))
       if (links.length) swarm.friends.notify(this.docNotice(key, sha256), links)
     }
+  }
+
+  /** The doc of one of our playlists as this device sees it now: every own device's edit set with its seq, packed. */
+  private docBlob(name: string): { sha256: string; infoHash: string; data: Buffer } {
+    const devices = [...this.opts.book.playlistVersions(name)].slice(0, MAX_DOC_DEVICES)
+    const plain = encode({ devices: devices.map(([device, x]) => ({ device, seq: x.seq, edits: editsToBody(x.edits) })) })
+    return packBlob(plain, this.id.circleSecret)
   }
 
   private async onNotice(link: DeviceLink, n: ManifestNotice, own: boolean): Promise<void> {
@@ -360,11 +391,7 @@ export class Collab extends EventEmitter<Events> {
       // Null: the sender holds a newer doc by now (it keeps the latest); its notice follows.
       if (!got) return
       if (sha256Of(got.data) !== n.sha256) return this.warn(new Error(`${link.name} sent a collaborative playlist that does not match its notice`))
-      this.takeDoc(key, got.data)
-      this.receivedDocs.set(key, { sha256: n.sha256, data: got.data })
-      await this.save()
-      this.emit('changed', key)
-      swarm.devices.notify(this.docNotice(key, n.sha256), swarm.devices.online().filter((l) => l !== link))
+      await this.acceptDoc(key, got.data, link)
       return
     }
     // A guest edit set: only for playlists we own or take part in, from a participant.
@@ -379,18 +406,45 @@ export class Collab extends EventEmitter<Events> {
     if (!got || sha256Of(got.data) !== n.sha256) return this.warn(new Error(`${link.name} sent a collaborator edit set that does not match its notice`))
     // Another link brought the same or a newer version meanwhile.
     if ((this.guests.get(key)?.get(n.signer)?.seq ?? 0) >= n.seq) return
-    try {
-      this.takeGuest(key, got.data, true)
-    } catch (err) {
-      return this.warn(new Error(`refused a collaborator edit set from ${link.name}: ${(err as Error).message}`))
-    }
+    await this.acceptGuest(key, got.data, link.name, { skip: link })
+  }
+
+  /** A doc of `key` from an owner's device (its link, an own device's, or its DHT item): kept per device at the highest seq, passed to own devices. */
+  private async acceptDoc(key: string, data: Buffer, from?: DeviceLink): Promise<void> {
+    const swarm = this.opts.swarm()
+    const sha256 = sha256Of(data)
+    this.takeDoc(key, data)
+    this.receivedDocs.set(key, { sha256, data })
     await this.save()
     this.emit('changed', key)
-    this.spread(key, n.signer, link)
+    swarm.devices.notify(this.docNotice(key, sha256), swarm.devices.online().filter((l) => l !== from))
+  }
+
+  /**
+   * A guest set's bytes, however they came (a link, a DHT item): verified
+   * (takeGuest with the grant), kept, told to our links and, on our own
+   * playlist, its foreign claims removed and our doc sent. 'old': not newer
+   * than the set held (with `quietReplay`, no warning).
+   */
+  private async acceptGuest(key: string, data: Buffer, source: string, o: { skip?: DeviceLink; device?: string; quietReplay?: boolean }): Promise<'taken' | 'old' | 'refused'> {
+    let device: string
+    try {
+      device = this.takeGuest(key, data, true, o.device)
+    } catch (err) {
+      // A DHT item older than (or as old as) the set held: nothing new, not an attack, nothing to retry.
+      if (o.quietReplay && err instanceof ManifestError && err.code === 'ERR_REPLAY') return 'old'
+      this.warn(new Error(`refused a collaborator edit set from ${source}: ${(err as Error).message}`))
+      return 'refused'
+    }
+    const k = parseKey(key)!
+    await this.save()
+    this.emit('changed', key)
+    this.spread(key, device, o.skip)
     if (k.owner === this.selfOwner) {
       await this.removeForeignClaims(k.name)
       this.sendDocs()
     }
+    return 'taken'
   }
 
   /**
@@ -460,8 +514,90 @@ export class Collab extends EventEmitter<Events> {
     this.takeGuest(key, packBlob(bytes, id.circleSecret).data, false)
     await this.save()
     this.emit('changed', key)
+    this.emit('publish')
     this.spread(key, this.self)
     return this.view(owner, name)!
+  }
+
+  // ---- over the DHT (collab-dht.ts puts and reads the items) ---------------------------
+
+  /**
+   * What this device puts on the DHT now: its own edit set of each friend's
+   * playlist it edited (for the owner's and the other participants'
+   * circles), and the doc of each of our playlists with collaborators (for
+   * theirs, and withdrawn ones it is still shared with).
+   */
+  dhtPuts(): CollabPut[] {
+    const out: CollabPut[] = []
+    for (const [key, m] of this.guests) {
+      const mine = m.get(this.self)
+      if (!mine || parseKey(key)?.owner === this.selfOwner) continue
+      const to = [...this.participants(key)].filter((o) => o !== this.selfOwner)
+      if (to.length) out.push({ key, kind: 'guest', data: mine.blob, to })
+    }
+    for (const name of this.opts.book.playlistNames()) {
+      const to = this.docRecipients(name)
+      if (to.size) out.push({ key: collabName(this.selfOwner, name), kind: 'doc', data: this.docBlob(name).data, to: [...to] })
+    }
+    return out
+  }
+
+  /**
+   * Whose DHT items this device reads: on our playlists, each collaborator's
+   * devices (its followed roster's, and those whose sets we hold); on a
+   * friend's, the owner's devices (roster and doc) for the doc, and each
+   * other collaborator's for its set (the reader reaches only friends' items).
+   */
+  dhtTargets(rosterDevices: (owner: string) => string[]): CollabTarget[] {
+    const out: CollabTarget[] = []
+    const guestsOf = (key: string, owner: string) => [...(this.guests.get(key) ?? [])].filter(([, h]) => h.owner === owner).map(([d]) => d)
+    // A device its owner revoked is not read (its link would be refused too).
+    const devices = (owner: string, ...lists: string[][]) =>
+      [...new Set(lists.flat())].filter((d) => d !== this.self && HEX64.test(d) && !this.opts.friendRevoked(Buffer.from(owner, 'hex'), Buffer.from(d, 'hex')))
+    for (const name of this.opts.book.playlistNames()) {
+      const v = this.opts.book.playlist(name)
+      const key = collabName(this.selfOwner, name)
+      for (const c of v?.collaborators ?? []) {
+        if (c !== this.selfOwner) out.push({ key, kind: 'guest', from: c, devices: devices(c, rosterDevices(c), guestsOf(key, c)) })
+      }
+    }
+    for (const [key, doc] of this.docs) {
+      const k = parseKey(key)
+      if (!k) continue
+      out.push({ key, kind: 'doc', from: k.owner, devices: devices(k.owner, rosterDevices(k.owner), [...doc.keys()]) })
+      for (const c of this.view(k.owner, k.name)?.collaborators ?? []) {
+        if (c !== this.selfOwner && c !== k.owner && this.opts.book.isFriend(c)) out.push({ key, kind: 'guest', from: c, devices: devices(c, rosterDevices(c), guestsOf(key, c)) })
+      }
+    }
+    return out
+  }
+
+  /**
+   * A guest set read from `device`'s DHT item (its owner `from`): taken only
+   * for a playlist we own or hold the doc of, from a participant, signed by
+   * that very device; then checked as one fetched over a link. 'refused'
+   * may be taken later (a grant may not have reached us yet); 'old': not
+   * newer than the set held (a stale item never rolls a set back).
+   */
+  async receiveGuest(key: string, from: string, device: string, data: Buffer): Promise<'taken' | 'old' | 'refused'> {
+    const k = parseKey(key)
+    if (this.stopped || !k || (k.owner !== this.selfOwner && !this.docs.has(key)) || !this.participants(key).has(from)) return 'refused'
+    return this.acceptGuest(key, data, `the DHT item of ${device.slice(0, 12)}`, { device, quietReplay: true })
+  }
+
+  /**
+   * An owner's doc read from the DHT item of one of its devices (the caller
+   * reads only the owner's devices' items, sealed for our circle): kept as
+   * one sent over that device's link.
+   */
+  async receiveDoc(key: string, data: Buffer): Promise<void> {
+    const k = parseKey(key)
+    if (this.stopped || !k || k.owner === this.selfOwner || !this.opts.book.isFriend(k.owner) || this.receivedDocs.get(key)?.sha256 === sha256Of(data)) return
+    try {
+      await this.acceptDoc(key, data)
+    } catch (err) {
+      this.warn(new Error(`refused a collaborative playlist doc from the DHT: ${(err as Error).message}`))
+    }
   }
 
   // ---- what the rest of the node asks -----------------------------------------------

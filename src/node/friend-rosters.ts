@@ -128,6 +128,13 @@ export class FriendRosters extends EventEmitter<Events> {
     return (this.held.get(o)?.revoked.has(d) ?? false) || (this.fromDht.get(o)?.revoked.has(d) ?? false)
   }
 
+  /** The devices (hex) on a friend's roster held here, less those its owner revoked; [] when none is held. */
+  devicesOf(owner: string): string[] {
+    const held = this.held.get(owner)
+    if (!held) return []
+    return held.roster.devices.map((c) => hex(c.device)).filter((d) => !held.revoked.has(d) && !this.fromDht.get(owner)?.revoked.has(d))
+  }
+
   /** A friend's owner-signed roster as kept here, or null. */
   async signedOf(owner: string): Promise<Uint8Array | null> {
     if (!this.held.has(owner)) return null

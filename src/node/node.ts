@@ -24,6 +24,7 @@ import { cacheRoutes } from './cache-routes.ts'
 import { ManifestSync, LINK_WAIT, MANIFEST_REPUT, MANIFEST_REPUT_JITTER, POLL_INTERVAL, PUBLISH_DELAY } from './manifest-sync.ts'
 import { Sharing, ROUND_INTERVAL } from './sharing.ts'
 import { Collab } from './collab.ts'
+import { CollabDht } from './collab-dht.ts'
 import { collabRoutes } from './collab-routes.ts'
 import { NodeBackups, BACKUP_LOOKUP, BACKUP_NOTICE_GAP, BACKUP_POLL_INTERVAL, BACKUP_REPUT } from './backups.ts'
 import { backupRoutes } from './backup-routes.ts'
@@ -102,6 +103,12 @@ export interface NodeOptions {
   portMapping?: boolean | PortMapperOptions
   /** Serve the Subsonic / OpenSubsonic API at /rest/* on the API listener (`serve --subsonic`; default off). */
   subsonic?: boolean | SubsonicNodeOptions
+  /**
+   * Link with friends' devices on share channels (default true). False keeps
+   * this device's address from friends: shared playlists and their streams
+   * stop; collaborative edits travel over the DHT alone (docs/node.md, "Collab").
+   */
+  friendLinks?: boolean
   /** Transcoding (/stream?format=, Subsonic stream): the ffmpeg to run (default "ffmpeg" on PATH) and the rendition cache's bytes. */
   transcode?: { ffmpegPath?: string; renditionBudget?: number }
   onWarning?: (err: Error) => void
@@ -213,6 +220,8 @@ interface Parts {
   bootstrapAddress: string | undefined
   sharing: Sharing
   collab: Collab
+  /** Collaborative edits over the DHT; null without a DHT node. */
+  collabDht: CollabDht | null
   backups: NodeBackups
   friendRosters: FriendRosters
   swarm: Swarm
@@ -255,6 +264,7 @@ export class Node {
   get plays(): NodePlays { return this.parts.plays }
   get sharing(): Sharing { return this.parts.sharing }
   get collab(): Collab { return this.parts.collab }
+  get collabDht(): CollabDht | null { return this.parts.collabDht }
   get analysis(): NodeAnalysis { return this.parts.analysis }
   get info(): NodeInfo { return this.parts.info }
   get ui(): UiRoutes { return this.parts.ui }
@@ -407,7 +417,16 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       })
       await p.collab.open()
       p.book.setGuests((name) => p.collab.guestsOf(name))
-      p.sharing = new Sharing({ identity: id, book: p.book, swarm, dht: p.dht, union: () => p.union.get(), roundMs: t.shareRound, onWarning: warn, collab: p.collab })
+      p.collabDht = p.dht
+        ? new CollabDht({
+            home, identity: id, collab: p.collab, dht: p.dht, rosterDevices: (owner) => p.friendRosters.devicesOf(owner), onWarning: warn,
+            pollMs: t.manifestPoll, reputMs: t.manifestReput, reputJitterMs: t.manifestReputJitter,
+          })
+        : null
+      p.sharing = new Sharing({
+        identity: id, book: p.book, swarm, dht: p.dht, union: () => p.union.get(), roundMs: t.shareRound, onWarning: warn, collab: p.collab,
+        links: opts.friendLinks !== false,
+      })
       p.collab.on('changed', () => p.sharing.changed())
       p.backups = new NodeBackups({
         home, identity: id, swarm, dht: p.dht, onWarning: warn,
@@ -509,6 +528,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       p.sync?.stop()
       p.sharing?.stop()
       p.collab?.stop()
+      p.collabDht?.stop()
       p.backups?.stop()
       p.friendRosters?.stop()
       p.pulls?.stop()
@@ -727,6 +747,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
     service('sharing', (signal) => p.sharing.start(signal), () => p.sharing.stop()),
     service('backups', (signal) => p.backups.start(signal), () => p.backups.stop()),
     service('friend-rosters', () => p.friendRosters.start(), () => p.friendRosters.stop()),
+    service('collab-dht', () => p.collabDht?.start(), () => p.collabDht?.stop()),
     service('background-analysis', () => {
       if (analyze) p.analysis.background()
     }),

@@ -62,6 +62,14 @@ export interface SharingOptions {
   union: () => Promise<Map<string, UnionEntry>>
   /** ms between rounds of DHT lookups for friends without a link (default ROUND_INTERVAL). */
   roundMs?: number
+  /**
+   * Link with friends' devices (default true). False: our share channels are
+   * neither announced nor answered and friends' are not looked up, so no
+   * friend's device learns this device's address (`serve --no-friend-links`);
+   * shared lists and streams then stop, collaborative edits travel over the
+   * DHT alone (collab-dht.ts).
+   */
+  links?: boolean
   /** Collaborative playlists (collab.ts): what our devices put in friends' playlists, and who to stream a track from. */
   collab?: CollabSharing
   onWarning?: (err: Error) => void
@@ -135,7 +143,7 @@ export class Sharing implements SwarmSharing {
   // ---- SwarmSharing: what the wire lets friends reach -----------------------
 
   channelFor(infoHash: string): string | undefined {
-    return this.channels.get(infoHash)
+    return this.opts.links === false ? undefined : this.channels.get(infoHash)
   }
 
   allows(friendOwner: string, infoHash: string): boolean {
@@ -302,6 +310,7 @@ export class Sharing implements SwarmSharing {
 
   /** Announces our share channels; looks up the channels of friends we have no link with. */
   private async round(): Promise<void> {
+    if (this.opts.links === false) return
     await this.announce(this.rounds++ % ANNOUNCE_EVERY === 0)
     await this.lookupFriends()
   }
@@ -313,7 +322,7 @@ export class Sharing implements SwarmSharing {
    */
   private async announce(all = true): Promise<void> {
     const dht = this.opts.dht
-    if (!dht || this.stopped) return
+    if (!dht || this.stopped || this.opts.links === false) return
     const swarm = this.opts.swarm()
     for (const [channel, friend] of this.channels) {
       if (this.offered.get(friend)?.empty !== false) continue
@@ -325,7 +334,7 @@ export class Sharing implements SwarmSharing {
   /** Finds friends' devices that share with us on the DHT and links to them. */
   async lookupFriends(): Promise<void> {
     const dht = this.opts.dht
-    if (!dht || this.stopped) return
+    if (!dht || this.stopped || this.opts.links === false) return
     const swarm = this.opts.swarm()
     const secrets = friendSecrets(this.id)
     await Promise.all(

@@ -19,6 +19,8 @@ export interface ServeOptions {
   /** Leave LAN discovery on (off by default: test nodes on one machine would all hear each other's multicast). */
   lan?: boolean
   timings?: Partial<NodeTimings>
+  /** More environment for the node (e.g. DEBUG=djcloud:... to trace a part). */
+  env?: Record<string, string>
 }
 
 /**
@@ -34,7 +36,7 @@ export async function serveNode(t: ExecutionContext, home: string, args: string[
   // samples can say one holder is "farther" than another, and nearest first would then idle it.
   const timings = { rttPing: 1_000, ...envTimings, ...opts.timings }
   const child = spawn(process.execPath, [BIN, ...base, ...args], {
-    env: { ...process.env, DJCLOUD_HOME: home, DJCLOUD_DEBUG: '1', ...(Object.keys(timings).length ? { DJCLOUD_TIMINGS: JSON.stringify(timings) } : {}) },
+    env: { ...process.env, ...opts.env, DJCLOUD_HOME: home, DJCLOUD_DEBUG: '1', ...(Object.keys(timings).length ? { DJCLOUD_TIMINGS: JSON.stringify(timings) } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let err = ''

@@ -22,7 +22,7 @@ function address(text: string): Address {
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run this device\'s node: the swarm, manifests over the DHT, the local API and, when this device serves the circle, its tracker and bootstrap node.',
-  usage: '[--port N] [--listen ADDR] [--subsonic] [--tracker URL]... [--bootstrap HOST:PORT]... [--peer HOST:PORT]... [--no-port-mapping] [--relay | --no-relay] [--json]',
+  usage: '[--port N] [--listen ADDR] [--subsonic] [--tracker URL]... [--bootstrap HOST:PORT]... [--peer HOST:PORT]... [--no-port-mapping] [--no-friend-links] [--relay | --no-relay] [--json]',
   details:
     `Ports: peers ${DEFAULT_PORTS.peer} (TCP) on all interfaces, the local API ${DEFAULT_PORTS.api} on 127.0.0.1, the\n` +
     `embedded tracker ${DEFAULT_PORTS.tracker} (an admin device runs it unless the roster or --tracker names one), and\n` +
@@ -41,6 +41,7 @@ export const serveCommand: Command = {
     bootstrap: { type: 'string', multiple: true, value: 'HOST:PORT', description: 'join the DHT through this node as well as the roster\'s' },
     'dht-port': { type: 'string', value: 'N', description: `DHT port, UDP (default ${DEFAULT_PORTS.dht}; 0 = any free port)` },
     'no-lan-discovery': { type: 'boolean', description: 'do not announce this device to, nor listen for, own devices on the LAN (UDP multicast 239.192.74.65:7465, sealed with the circle secret)' },
+    'no-friend-links': { type: 'boolean', description: 'never link with friends\' devices (they do not learn this device\'s address): shared playlists and their streams stop; collaborative edits travel over the DHT alone' },
     'no-dht': { type: 'boolean', description: 'run no DHT node (manifests then travel only between linked devices)' },
     'no-analyze': { type: 'boolean', description: 'do not analyse new tracks in the background (djcloud analyze still works)' },
     'peer-host': { type: 'string', value: 'ADDR', description: 'address for the peer port (default all interfaces)' },
@@ -76,6 +77,7 @@ export const serveCommand: Command = {
       lanDiscovery: values['no-lan-discovery'] !== true,
       dht: values['no-dht'] ? false : { port: port(values['dht-port'], '--dht-port') },
       analyze: values['no-analyze'] !== true,
+      friendLinks: values['no-friend-links'] !== true,
       relay: values.relay === true ? true : values['no-relay'] === true ? false : undefined,
       relayFriendBytes: values['relay-friends'] === undefined ? undefined : parseSize(values['relay-friends'] as string),
       pageToken: values['no-page-token'] !== true,
@@ -99,6 +101,7 @@ export const serveCommand: Command = {
       node.swarm.on('refused', (host, reason) => stderr.write(`refused ${host}: ${reason}\n`))
       node.swarm.on('device', (l) => stderr.write(`device ${l.name} ${l.host}:${l.peerPort}\n`))
       node.swarm.on('device-gone', (l) => stderr.write(`device gone ${l.name} ${l.host}:${l.peerPort}\n`))
+      node.swarm.on('friend', (l) => stderr.write(`friend ${l.name} ${l.host}:${l.peerPort}\n`))
     }
     if (values.json) stdout.write(JSON.stringify(node.info) + '\n')
     else {
