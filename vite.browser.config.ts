@@ -3,7 +3,7 @@
 // same sources as the Node device with these substitutions (docs/browser.md,
 // "Shims"; docs/decisions/browser-protocol-bundle.md):
 //   node:crypto -> src/browser/shims/node-crypto.ts (@noble/hashes)
-//   node:events, events -> bare-events (the `events` package is not installed)
+//   node:events, events -> src/browser/shims/events.ts (bare-events)
 //   node:stream -> readable-stream
 //   src/identity/keys.ts -> src/identity/keys-browser.ts (@noble/curves)
 // Buffer and process.nextTick are set by src/browser/shims/globals.ts.
@@ -30,8 +30,8 @@ function browserTwins(): Plugin {
 /** The aliases the portable modules need in a page; the UI's build can take the same. */
 export const browserShims = {
   'node:crypto': here('./src/browser/shims/node-crypto.ts'),
-  'node:events': 'bare-events',
-  events: 'bare-events',
+  'node:events': here('./src/browser/shims/events.ts'),
+  events: here('./src/browser/shims/events.ts'),
   'node:stream': 'readable-stream',
 }
 

@@ -13,7 +13,7 @@ export {
 export type {
   Credentials, DeviceSigner, SignerCredentials, PeerSession, SessionOptions, WireTransport, VerifiedPeer, TorrentMeta, PieceSource, PartialStore,
 } from '../swarm/browser.ts'
-export { classifyCertificate, decodeCertificate, encodeCertificate, verifyRoster, IdentityError } from '../identity/browser.ts'
+export { classifyCertificate, decodeCertificate, encodeCertificate, verifyRoster, IdentityError, keyPairFromSeed, signBytes, verifyBytes } from '../identity/browser.ts'
 export type { Roster, DeviceCertificate } from '../identity/browser.ts'
 export { messageStream, MAX_MESSAGE } from './message-stream.ts'
 export type { MessageChannelLike, MessageStreamOptions } from './message-stream.ts'
