@@ -221,3 +221,142 @@ test('a forged certificate, and a device of another circle, are refused in the p
 
 /** TorrentMeta as JSON for the page. */
 const metaArg = (m: TorrentMeta) => ({ infoHash: hex(m.infoHash), sha256: m.sha256, size: m.size, pieceLength: m.pieceLength, pieces: hex(m.pieces), pieceCount: m.pieceCount })
+
+test('the page fetches a 5 MB track from a Node seeder into OPFS: every piece SHA-1-checked, the whole SHA-256 matches', async (t) => {
+  const { page, transport, errors } = await servePage(t)
+  const c = makeCircle(['laptop'])
+  const admitted = admitPage(c, await pageKey(page))
+  const dir = await tempDir(t)
+  const { path, meta } = await randomTrackFile(dir, 5 * MB + 4321, c.circleSecret)
+  const seeder = new Torrent(meta, await CompleteFile.open(path, meta))
+  t.teardown(() => seeder.close())
+  const binding = randomBytes(32)
+  const url = transport('/track', (s) => {
+    nodeAnswer(s, c.devices[0]!.credentials, admitted.roster, meta.infoHash, binding).then((session) => seeder.addPeer(session), () => {})
+  })
+  const dial = { url, certificate: hex(admitted.certificate), roster: hex(admitted.rosterBytes), infoHash: hex(meta.infoHash), binding: hex(binding) }
+  t.deepEqual(await pageDial(page, dial), { name: 'laptop', kind: 'own' })
+  const r = await page.evaluate(async (m) => {
+    const w = window as unknown as { dj: any; session: any; Buffer: typeof Buffer }
+    const { dj, Buffer: B } = w
+    const meta = { ...m, infoHash: B.from(m.infoHash, 'hex'), pieces: B.from(m.pieces, 'hex') }
+    const store = await dj.BrowserTrackStore.open({ name: 'fetch-test' })
+    const torrent = new dj.Torrent(meta, await store.fetchInto(meta))
+    const warnings: string[] = []
+    const verified = new Set<number>()
+    torrent.on('warning', (e: Error) => warnings.push(e.message))
+    torrent.on('piece', (i: number) => verified.add(i))
+    const done = new Promise<string>((resolve, reject) => {
+      torrent.once('done', resolve)
+      torrent.once('failed', reject)
+    })
+    const started = performance.now()
+    torrent.addPeer(w.session)
+    const path = await done
+    const ms = performance.now() - started
+    // Read back from OPFS itself, hashed by WebCrypto: not the store's own check.
+    const dir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('fetch-test')).getDirectoryHandle(m.sha256)
+    const parts: ArrayBuffer[] = []
+    for (let i = 0; i < m.pieceCount; i++) parts.push(await (await (await dir.getFileHandle(String(i))).getFile()).arrayBuffer())
+    const whole = new Uint8Array(await new Blob(parts).arrayBuffer())
+    const sha = [...new Uint8Array(await crypto.subtle.digest('SHA-256', whole))].map((b) => b.toString(16).padStart(2, '0')).join('')
+    const tracks = store.tracks()
+    await torrent.close()
+    return { path, ms, sha, bytes: whole.length, pieces: verified.size, sources: torrent.sources(), warnings, tracks, used: store.used }
+  }, metaArg(meta))
+  t.log(`5 MB into OPFS in ${Math.round(r.ms)} ms`)
+  t.is(r.path, `opfs:fetch-test/${meta.sha256}`)
+  t.is(r.sha, meta.sha256)
+  t.is(r.bytes, meta.size)
+  t.is(r.pieces, meta.pieceCount)
+  t.deepEqual(r.sources, { laptop: meta.size })
+  t.deepEqual(r.warnings, [])
+  t.like(r.tracks, [{ sha256: meta.sha256, size: meta.size, complete: true, piecesHeld: meta.pieceCount, pinned: false }])
+  t.is(r.used, meta.size)
+  t.deepEqual(errors, [])
+})
+
+test('the OPFS store keeps to its budget: least recently used go first, never a pinned or open track; the index survives a reload', async (t) => {
+  const { page, errors } = await servePage(t)
+  const c = makeCircle(['laptop'])
+  const dir = await tempDir(t)
+  const SIZE = 200 * 1024 + 17
+  const tracks = await Promise.all(['A', 'B', 'C', 'D', 'E', 'F'].map(async (name) => {
+    const { bytes, meta } = await randomTrackFile(dir, SIZE, c.circleSecret)
+    return { name, data: bytes.toString('hex'), meta: metaArg(meta) }
+  }))
+  const r = await page.evaluate(async ({ tracks, size }) => {
+    const w = window as unknown as { dj: any; Buffer: typeof Buffer }
+    const { dj, Buffer: B } = w
+    const metas = Object.fromEntries(tracks.map((k) => [k.name, { ...k.meta, infoHash: B.from(k.meta.infoHash, 'hex'), pieces: B.from(k.meta.pieces, 'hex') }]))
+    const data = Object.fromEntries(tracks.map((k) => [k.name, B.from(k.data, 'hex')]))
+    const sha = Object.fromEntries(tracks.map((k) => [k.meta.sha256, k.name]))
+    const store = await dj.BrowserTrackStore.open({ name: 'budget-test', budgetBytes: 3 * size })
+    const names = () => store.tracks().map((x: { sha256: string }) => sha[x.sha256]).sort().join('')
+    /** Fetched whole (pieces written as Torrent writes them, after their SHA-1), then closed. */
+    const add = async (n: string, corrupt = false) => {
+      const m = metas[n]
+      const p = await store.fetchInto(m)
+      for (let i = 0; i < m.pieceCount; i++) {
+        const piece = Uint8Array.from(data[n]!.subarray(i * m.pieceLength, Math.min(m.size, (i + 1) * m.pieceLength)))
+        if (corrupt && i === 1) piece[0]! ^= 0xff
+        await p.writePiece(i, piece)
+      }
+      const { source } = await p.complete()
+      await source.close()
+    }
+    const codeOf = (e: unknown) => (e as { code?: string }).code ?? String(e)
+    const steps: Record<string, unknown> = {}
+    await add('A')
+    await add('B')
+    await add('C')
+    steps.three = names()
+    await store.pin(metas.A.sha256)
+    await (await store.open(metas.B)).close() // B used after C: C is now the least recently used unpinned track
+    await add('D')
+    steps.afterD = names() // C evicted
+    await add('E')
+    steps.afterE = names() // B evicted; A, the oldest, is pinned
+    const openD = await store.open(metas.D)
+    await store.pin(metas.E.sha256)
+    steps.full = await add('F').then(() => 'added', codeOf) // A and E pinned, D open: nothing may go
+    steps.afterF = names()
+    const fromOpenD = B.from(await openD.readAt(0, size)).equals(data.D!)
+    await openD.close()
+    steps.lowered = (await store.setBudget(2 * size)).map((s: string) => sha[s]).join('') // D goes; the pinned two stay
+    steps.afterLower = names()
+    steps.used = store.used
+    // A track whose bytes fail its SHA-256 never becomes complete.
+    await store.setBudget(4 * size)
+    steps.corrupt = await add('F', true).then(() => 'complete', codeOf)
+    steps.corruptComplete = store.has(metas.F.sha256)
+    steps.evictedGone = await (await navigator.storage.getDirectory()).getDirectoryHandle('budget-test')
+      .then((d) => d.getDirectoryHandle(metas.C.sha256))
+      .then(() => 'still there', (e: DOMException) => e.name)
+    store.close()
+    // A reload: the index (tracks, pins, budget) is read back from IndexedDB.
+    const again = await dj.BrowserTrackStore.open({ name: 'budget-test', budgetBytes: 1 })
+    steps.reopened = again.tracks().map((x: { sha256: string; pinned: boolean; complete: boolean }) => `${sha[x.sha256]}${x.pinned ? '*' : ''}${x.complete ? '' : '?'}`).sort().join(' ')
+    steps.budget = again.budget
+    const readA = B.from(await (await again.open(metas.A)).readAt(1000, 70_000)).equals(data.A!.subarray(1000, 71_000))
+    return { steps, fromOpenD, readA }
+  }, { tracks, size: SIZE })
+  t.deepEqual(r.steps, {
+    three: 'ABC',
+    afterD: 'ABD',
+    afterE: 'ADE',
+    full: 'ERR_BUDGET',
+    afterF: 'ADE',
+    lowered: 'D',
+    afterLower: 'AE',
+    used: 2 * SIZE,
+    corrupt: 'ERR_VERIFY',
+    corruptComplete: false,
+    evictedGone: 'NotFoundError',
+    reopened: 'A* E* F?',
+    budget: 4 * SIZE,
+  })
+  t.true(r.fromOpenD)
+  t.true(r.readA)
+  t.deepEqual(errors, [])
+})
