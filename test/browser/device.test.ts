@@ -22,7 +22,9 @@ import { until } from '../helpers/until.ts'
 import {
   addDevice, encodeCertificate, issueCertificate, signRoster, decodeCertificate, type Roster,
 } from '../../src/identity/index.ts'
-import { authenticate, CompleteFile, Torrent, type PeerSession, type TorrentMeta } from '../../src/swarm/index.ts'
+import {
+  authenticate, CompleteFile, DeviceChannel, deviceChannelInfoHash, encodeInfoDict, LOOKUP_EXTENSION, Torrent, type PeerSession, type TorrentMeta,
+} from '../../src/swarm/index.ts'
 
 const MB = 1024 * 1024
 
@@ -108,6 +110,8 @@ interface DialArgs {
   roster: string
   infoHash: string
   binding: string
+  /** Extensions besides dj_auth (dj_lookup for the device channel). */
+  extensions?: string[]
 }
 
 /**
@@ -130,7 +134,7 @@ function pageDial(page: Page, args: DialArgs): Promise<{ name?: string; kind?: s
     try {
       const session = await dj.authenticateWire(
         dj.messageStream(ws),
-        { credentials: { signer: dj.cryptoKeySigner(w.key.privateKey, publicKey), certificate: B.from(a.certificate, 'hex') }, roster: () => roster, infoHash: B.from(a.infoHash, 'hex') },
+        { credentials: { signer: dj.cryptoKeySigner(w.key.privateKey, publicKey), certificate: B.from(a.certificate, 'hex') }, roster: () => roster, infoHash: B.from(a.infoHash, 'hex'), extensions: a.extensions ?? [] },
         { binding: () => B.from(a.binding, 'hex'), remote: { host: 'node', port: 0 } },
       )
       w.session = session
@@ -142,8 +146,8 @@ function pageDial(page: Page, args: DialArgs): Promise<{ name?: string; kind?: s
 }
 
 /** The Node end: authenticate the page over the stream as the answering side. */
-function nodeAnswer(s: Duplex, credentials: { deviceSeed: Uint8Array; certificate: Uint8Array }, roster: Roster, infoHash: Buffer, binding: Buffer): Promise<PeerSession> {
-  return authenticate(s, { credentials, roster: () => roster, accept: (ih) => (ih.equals(infoHash) ? {} : null), binding: () => binding, remote: { host: 'page', port: 0 } })
+function nodeAnswer(s: Duplex, credentials: { deviceSeed: Uint8Array; certificate: Uint8Array }, roster: Roster, infoHash: Buffer, binding: Buffer, extensions: string[] = []): Promise<PeerSession> {
+  return authenticate(s, { credentials, roster: () => roster, accept: (ih) => (ih.equals(infoHash) ? {} : null), binding: () => binding, remote: { host: 'page', port: 0 }, extensions })
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
@@ -288,7 +292,7 @@ test('the OPFS store keeps to its budget: least recently used go first, never a 
   const r = await page.evaluate(async ({ tracks, size }) => {
     const w = window as unknown as { dj: any; Buffer: typeof Buffer }
     const { dj, Buffer: B } = w
-    const metas = Object.fromEntries(tracks.map((k) => [k.name, { ...k.meta, infoHash: B.from(k.meta.infoHash, 'hex'), pieces: B.from(k.meta.pieces, 'hex') }]))
+    const metas: Record<string, any> = Object.fromEntries(tracks.map((k) => [k.name, { ...k.meta, infoHash: B.from(k.meta.infoHash, 'hex'), pieces: B.from(k.meta.pieces, 'hex') }]))
     const data = Object.fromEntries(tracks.map((k) => [k.name, B.from(k.data, 'hex')]))
     const sha = Object.fromEntries(tracks.map((k) => [k.meta.sha256, k.name]))
     const store = await dj.BrowserTrackStore.open({ name: 'budget-test', budgetBytes: 3 * size })
@@ -358,5 +362,44 @@ test('the OPFS store keeps to its budget: least recently used go first, never a 
   })
   t.true(r.fromOpenD)
   t.true(r.readA)
+  t.deepEqual(errors, [])
+})
+
+test('the page joins the device channel: a Node device says it holds a track, with an info dict the page checks against the circle', async (t) => {
+  const { page, transport, errors } = await servePage(t)
+  const c = makeCircle(['laptop'])
+  const admitted = admitPage(c, await pageKey(page))
+  const dir = await tempDir(t)
+  const { meta } = await randomTrackFile(dir, 300 * 1024, c.circleSecret)
+  const channel = new DeviceChannel({ peerPort: () => 7000, answer: async (sha) => (sha === meta.sha256 ? encodeInfoDict(meta, c.circleSecret) : null), rttPingMs: 200 })
+  t.teardown(() => channel.close())
+  const infoHash = deviceChannelInfoHash(c.circleSecret)
+  const binding = randomBytes(32)
+  const url = transport('/devices', (s) => {
+    nodeAnswer(s, c.devices[0]!.credentials, admitted.roster, infoHash, binding, [LOOKUP_EXTENSION]).then((session) => channel.add(session), () => {})
+  })
+  const dial = { url, certificate: hex(admitted.certificate), roster: hex(admitted.rosterBytes), infoHash: hex(infoHash), binding: hex(binding), extensions: [LOOKUP_EXTENSION] }
+  t.deepEqual(await pageDial(page, dial), { name: 'laptop', kind: 'own' })
+  const r = await page.evaluate(async ({ sha256, secret, missing }) => {
+    const w = window as unknown as { dj: any; session: any; Buffer: typeof Buffer }
+    const { dj, Buffer: B } = w
+    const channel = new dj.DeviceChannel({ peerPort: () => 0, answer: async () => null, rttPingMs: 200 })
+    const link = await channel.ready(channel.add(w.session))
+    const holders = await channel.lookup(sha256, 5_000)
+    const none = await channel.lookup(missing, 5_000)
+    const meta = dj.metaFromInfoDict(holders[0].info, sha256, B.from(secret, 'hex'))
+    let foreign = ''
+    try {
+      dj.metaFromInfoDict(holders[0].info, sha256, B.alloc(32, 7))
+    } catch (err) {
+      foreign = (err as Error).message
+    }
+    // round trips: the link's is known once two pings came back
+    const started = performance.now()
+    while (link.rttMs === undefined && performance.now() - started < 20_000) await new Promise((r) => setTimeout(r, 50))
+    channel.close()
+    return { holders: holders.map((h: { link: { name: string; peerPort: number } }) => `${h.link.name}:${h.link.peerPort}`), none: none.length, infoHash: B.from(meta.infoHash).toString('hex'), foreign, rtt: typeof link.rttMs }
+  }, { sha256: meta.sha256, secret: hex(c.circleSecret), missing: 'ab'.repeat(32) })
+  t.deepEqual(r, { holders: ['laptop:7000'], none: 0, infoHash: hex(meta.infoHash), foreign: 'the info dict is not of this circle', rtt: 'number' })
   t.deepEqual(errors, [])
 })
