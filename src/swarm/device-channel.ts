@@ -240,6 +240,7 @@ export class DeviceChannel extends EventEmitter<Events> {
         finish(() => reject(new CommandError('ERR_TIMEOUT', `${link.name} sent no hello within ${timeoutMs} ms`)))
         wire.destroy()
       }, timeoutMs)
+      // unref where timers have it (Node; a page's are numbers: docs/browser.md)
       timer.unref?.()
       // Per link, not a listener on the channel: many dials may wait at once.
       this.helloWaits.set(link, () => finish(() => resolve(link)))

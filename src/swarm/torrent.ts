@@ -345,6 +345,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       return
     }
     this.holdTimer = setTimeout(() => this.rehold(), Math.max(0, this.backgroundFrom - performance.now()))
+    // unref where timers have it (Node; a page's are numbers: docs/browser.md)
     this.holdTimer.unref?.()
   }
 

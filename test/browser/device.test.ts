@@ -403,3 +403,92 @@ test('the page joins the device channel: a Node device says it holds a track, wi
   t.deepEqual(r, { holders: ['laptop:7000'], none: 0, infoHash: hex(meta.infoHash), foreign: 'the info dict is not of this circle', rtt: 'number' })
   t.deepEqual(errors, [])
 })
+
+test('a fetch stopped part-way resumes after a reload: its pieces in OPFS are checked again (a damaged one is fetched again), and two Node seeders finish it', async (t) => {
+  const { page, transport, errors } = await servePage(t)
+  const c = makeCircle(['laptop', 'nas'])
+  const admitted = admitPage(c, await pageKey(page))
+  const dir = await tempDir(t)
+  const { path, meta } = await randomTrackFile(dir, 5 * MB, c.circleSecret)
+  const binding = randomBytes(32)
+  const dials = await Promise.all(c.devices.map(async (d) => {
+    const seeder = new Torrent(meta, await CompleteFile.open(path, meta))
+    t.teardown(() => seeder.close())
+    const url = transport(`/${d.certificate.name}`, (s) => {
+      nodeAnswer(s, d.credentials, admitted.roster, meta.infoHash, binding).then((session) => seeder.addPeer(session), () => {})
+    })
+    return { name: d.certificate.name, dial: { url, certificate: hex(admitted.certificate), roster: hex(admitted.rosterBytes), infoHash: hex(meta.infoHash), binding: hex(binding) } }
+  }))
+  /** Dials one seeder from the page; the session waits in window.sessions[name]. */
+  const dialSeeder = async (k: (typeof dials)[number]) => {
+    t.deepEqual(await pageDial(page, k.dial), { name: k.name, kind: 'own' })
+    await page.evaluate((name) => {
+      const w = window as unknown as { session: unknown; sessions?: Record<string, unknown> }
+      ;(w.sessions ??= {})[name] = w.session
+    }, k.name)
+  }
+  await dialSeeder(dials[0]!)
+  const first = await page.evaluate(async (m) => {
+    const w = window as unknown as { dj: any; sessions: Record<string, any>; Buffer: typeof Buffer }
+    const { dj, Buffer: B } = w
+    const meta = { ...m, infoHash: B.from(m.infoHash, 'hex'), pieces: B.from(m.pieces, 'hex') }
+    const store = await dj.BrowserTrackStore.open({ name: 'resume-test' })
+    const torrent = new dj.Torrent(meta, await store.fetchInto(meta))
+    const got: number[] = []
+    await new Promise<void>((resolve) => {
+      torrent.on('piece', (i: number) => {
+        got.push(i)
+        if (got.length === 20) resolve()
+      })
+      torrent.addPeer(w.sessions.laptop)
+    })
+    await torrent.close() // a reload: the partial track's pieces and index are kept
+    store.close()
+    // Damage one piece the index lists, behind the store's back.
+    const dir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('resume-test')).getDirectoryHandle(m.sha256)
+    const writable = await (await dir.getFileHandle(String(got[3]))).createWritable({ keepExistingData: true })
+    await writable.write({ type: 'write', position: 100, data: new Uint8Array([1, 2, 3]) })
+    await writable.close()
+    return { damaged: got[3]!, held: store.tracks()[0].piecesHeld as number }
+  }, metaArg(meta))
+  t.true(first.held >= 20)
+  t.true(first.held < meta.pieceCount)
+  for (const k of dials) await dialSeeder(k) // one at a time: each leaves its session in window.session
+  const r = await page.evaluate(async (m) => {
+    const w = window as unknown as { dj: any; sessions: Record<string, any>; Buffer: typeof Buffer }
+    const { dj, Buffer: B } = w
+    const meta = { ...m, infoHash: B.from(m.infoHash, 'hex'), pieces: B.from(m.pieces, 'hex') }
+    const store = await dj.BrowserTrackStore.open({ name: 'resume-test' })
+    const partial = await store.fetchInto(meta)
+    const unverified = partial.unverifiedCount as number
+    const torrent = new dj.Torrent(meta, partial)
+    const corrupt: number[] = []
+    const warnings: string[] = []
+    torrent.on('corrupt', (i: number) => corrupt.push(i))
+    torrent.on('warning', (e: Error) => warnings.push(e.message))
+    const done = new Promise<string>((resolve, reject) => {
+      torrent.once('done', resolve)
+      torrent.once('failed', reject)
+    })
+    torrent.addPeer(w.sessions.laptop)
+    torrent.addPeer(w.sessions.nas)
+    await done
+    const source = await store.open(meta)
+    const whole = await source.readAt(0, meta.size)
+    const sha = [...new Uint8Array(await crypto.subtle.digest('SHA-256', whole))].map((b) => b.toString(16).padStart(2, '0')).join('')
+    await source.close()
+    const sources = torrent.sources()
+    await torrent.close()
+    return { unverified, corrupt, warnings, sha, sources, complete: store.has(m.sha256) }
+  }, metaArg(meta))
+  t.is(r.unverified, first.held)
+  t.deepEqual(r.corrupt, [first.damaged])
+  t.deepEqual(r.warnings, [])
+  t.is(r.sha, meta.sha256)
+  t.true(r.complete)
+  // what the first run held was kept (checked, not fetched again), but the damaged piece
+  const fetched = Object.values(r.sources as Record<string, number>).reduce((a, b) => a + b, 0)
+  t.is(fetched, meta.size - (first.held - 1) * meta.pieceLength)
+  t.deepEqual(Object.keys(r.sources).sort(), ['laptop', 'nas'])
+  t.deepEqual(errors, [])
+})

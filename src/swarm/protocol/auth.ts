@@ -1,6 +1,7 @@
 // dj_auth (BEP 10): each side proves it holds the device key of a certificate
 // the other side trusts, bound to this connection: the signature covers the
-// link's TLS exporter value (src/link/), which differs on every TLS session,
+// link's channel binding (a TLS exporter value, src/link/; a WebRTC data
+// channel's, from its DTLS fingerprints), which differs on every session,
 // so a proof seen by one peer cannot be replayed or relayed to another (a
 // relay terminating TLS on each side sees two different values). The random
 // per-connection peer ids and the infohash are covered too.

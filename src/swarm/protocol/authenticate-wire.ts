@@ -64,10 +64,11 @@ export interface SessionOptions {
   /** Incoming: whether the infohash the peer asks for is served here, and to whom. */
   accept?: (infoHash: Buffer) => Admission | null
   deadlineMs?: number
-  /** Outgoing: the address dialled (the socket does not know it before it connects). */
+  /** authenticate() only (authenticateWire takes its transport's): the address dialled, which the socket does not know before it connects. */
   remote?: { host: string; port: number }
   /**
-   * The link's channel binding when the socket is not a TLS link from
+   * authenticate() only (authenticateWire takes its transport's): the
+   * link's channel binding when the socket is not a TLS link from
    * src/link/ (whose exporter value is the default): a transport with its own
    * binding, or the benchmark's plaintext baseline. A plain socket without
    * one fails: nothing authenticates outside an encrypted link by accident.
