@@ -13,7 +13,7 @@ import { once } from 'node:events'
 import { createHash, randomBytes } from 'node:crypto'
 import { WebSocketServer, createWebSocketStream, type WebSocket as NodeWebSocket } from 'ws'
 import type { Duplex } from 'node:stream'
-import type { Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { launchChromium } from '../helpers/chromium.ts'
 import { makeCircle, makeDevice } from '../helpers/circle.ts'
 import { randomTrackFile } from '../helpers/swarm.ts'
@@ -32,6 +32,13 @@ const MB = 1024 * 1024
 const build = (await import('../../bin/build.js' as string)) as { buildBrowser(): Promise<void>; BROWSER_BUNDLE: string }
 const BROWSER_BUNDLE = build.BROWSER_BUNDLE
 test.before(() => build.buildBrowser())
+
+// One Chromium for the file, a fresh context per test; the tests run one at a
+// time (each has a page and Node devices busy: the machine has 2 cores).
+let browser: Promise<Browser> | undefined
+test.after.always(async () => {
+  if (browser) await (await browser).close()
+})
 
 interface Served {
   page: Page
@@ -69,9 +76,9 @@ async function servePage(t: ExecutionContext): Promise<Served> {
     wss.close()
     return new Promise<void>((r) => server.close(() => r()))
   })
-  const browser = await launchChromium()
-  t.teardown(() => browser.close())
-  const page = await browser.newPage()
+  const context = await (browser ??= launchChromium()).then((b) => b.newContext()) // its own OPFS and IndexedDB
+  t.teardown(() => context.close())
+  const page = await context.newPage()
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))
   await page.goto(`http://127.0.0.1:${port}/`)
@@ -152,7 +159,7 @@ function nodeAnswer(s: Duplex, credentials: { deviceSeed: Uint8Array; certificat
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
-test('in the page, a WebCrypto Ed25519 key signs what noble (and node:crypto) sign with its seed', async (t) => {
+test.serial('in the page, a WebCrypto Ed25519 key signs what noble (and node:crypto) sign with its seed', async (t) => {
   const { page, errors } = await servePage(t)
   const r = await page.evaluate(async () => {
     const dj = (window as unknown as { dj: any }).dj
@@ -171,7 +178,7 @@ test('in the page, a WebCrypto Ed25519 key signs what noble (and node:crypto) si
   t.deepEqual(errors, [])
 })
 
-test('the page (a non-extractable WebCrypto key) and a Node device authenticate each other over the bundled wire', async (t) => {
+test.serial('the page (a non-extractable WebCrypto key) and a Node device authenticate each other over the bundled wire', async (t) => {
   const { page, transport, errors } = await servePage(t)
   const c = makeCircle(['laptop'])
   const admitted = admitPage(c, await pageKey(page))
@@ -201,7 +208,7 @@ test('the page (a non-extractable WebCrypto key) and a Node device authenticate 
   t.deepEqual(errors, [])
 })
 
-test('a forged certificate, and a device of another circle, are refused in the page', async (t) => {
+test.serial('a forged certificate, and a device of another circle, are refused in the page', async (t) => {
   const { page, transport, errors } = await servePage(t)
   const c = makeCircle(['laptop'])
   const admitted = admitPage(c, await pageKey(page))
@@ -226,7 +233,7 @@ test('a forged certificate, and a device of another circle, are refused in the p
 /** TorrentMeta as JSON for the page. */
 const metaArg = (m: TorrentMeta) => ({ infoHash: hex(m.infoHash), sha256: m.sha256, size: m.size, pieceLength: m.pieceLength, pieces: hex(m.pieces), pieceCount: m.pieceCount })
 
-test('the page fetches a 5 MB track from a Node seeder into OPFS: every piece SHA-1-checked, the whole SHA-256 matches', async (t) => {
+test.serial('the page fetches a 5 MB track from a Node seeder into OPFS: every piece SHA-1-checked, the whole SHA-256 matches', async (t) => {
   const { page, transport, errors } = await servePage(t)
   const c = makeCircle(['laptop'])
   const admitted = admitPage(c, await pageKey(page))
@@ -280,7 +287,7 @@ test('the page fetches a 5 MB track from a Node seeder into OPFS: every piece SH
   t.deepEqual(errors, [])
 })
 
-test('the OPFS store keeps to its budget: least recently used go first, never a pinned or open track; the index survives a reload', async (t) => {
+test.serial('the OPFS store keeps to its budget: least recently used go first, never a pinned or open track; the index survives a reload', async (t) => {
   const { page, errors } = await servePage(t)
   const c = makeCircle(['laptop'])
   const dir = await tempDir(t)
@@ -365,7 +372,7 @@ test('the OPFS store keeps to its budget: least recently used go first, never a 
   t.deepEqual(errors, [])
 })
 
-test('the page joins the device channel: a Node device says it holds a track, with an info dict the page checks against the circle', async (t) => {
+test.serial('the page joins the device channel: a Node device says it holds a track, with an info dict the page checks against the circle', async (t) => {
   const { page, transport, errors } = await servePage(t)
   const c = makeCircle(['laptop'])
   const admitted = admitPage(c, await pageKey(page))
@@ -404,7 +411,7 @@ test('the page joins the device channel: a Node device says it holds a track, wi
   t.deepEqual(errors, [])
 })
 
-test('a fetch stopped part-way resumes after a reload: its pieces in OPFS are checked again (a damaged one is fetched again), and two Node seeders finish it', async (t) => {
+test.serial('a fetch stopped part-way resumes after a reload: its pieces in OPFS are checked again (a damaged one is fetched again), and two Node seeders finish it', async (t) => {
   const { page, transport, errors } = await servePage(t)
   const c = makeCircle(['laptop', 'nas'])
   const admitted = admitPage(c, await pageKey(page))
