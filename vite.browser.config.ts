@@ -14,8 +14,8 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url))
 const KEYS = here('./src/identity/keys.ts')
 const KEYS_BROWSER = here('./src/identity/keys-browser.ts')
 
-/** Node modules that have a browser twin beside them: the twin is bundled instead. */
-function browserTwins(): Plugin {
+/** Node modules that have a browser twin beside them: the twin is bundled instead. The UI's build can take it too. */
+export function browserTwins(): Plugin {
   return {
     name: 'djcloud-browser-twins',
     enforce: 'pre',

@@ -9,6 +9,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { createServer } from 'node:http'
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { once } from 'node:events'
 import { createHash, randomBytes } from 'node:crypto'
 import { WebSocketServer, createWebSocketStream, type WebSocket as NodeWebSocket } from 'ws'
@@ -23,7 +24,7 @@ import {
   addDevice, encodeCertificate, issueCertificate, signRoster, decodeCertificate, type Roster,
 } from '../../src/identity/index.ts'
 import {
-  authenticate, CompleteFile, DeviceChannel, deviceChannelInfoHash, encodeInfoDict, LOOKUP_EXTENSION, Torrent, type PeerSession, type TorrentMeta,
+  authenticate, CompleteFile, PartialFile, DeviceChannel, deviceChannelInfoHash, encodeInfoDict, LOOKUP_EXTENSION, Torrent, type PeerSession, type TorrentMeta,
 } from '../../src/swarm/index.ts'
 
 const MB = 1024 * 1024
@@ -497,5 +498,56 @@ test.serial('a fetch stopped part-way resumes after a reload: its pieces in OPFS
   const fetched = Object.values(r.sources as Record<string, number>).reduce((a, b) => a + b, 0)
   t.is(fetched, meta.size - (first.held - 1) * meta.pieceLength)
   t.deepEqual(Object.keys(r.sources).sort(), ['laptop', 'nas'])
+  t.deepEqual(errors, [])
+})
+
+test.serial('a Node device fetches a track only the page holds, served by the page from OPFS', async (t) => {
+  const { page, transport, errors } = await servePage(t)
+  const c = makeCircle(['laptop', 'nas'])
+  const admitted = admitPage(c, await pageKey(page))
+  const dir = await tempDir(t)
+  const { path, bytes, meta } = await randomTrackFile(dir, 3 * MB + 99, c.circleSecret)
+  const binding = randomBytes(32)
+  const dialArgs = (url: string) => ({ url, certificate: hex(admitted.certificate), roster: hex(admitted.rosterBytes), infoHash: hex(meta.infoHash), binding: hex(binding) })
+  // 1. The page fetches the track from the laptop, which then goes away.
+  const laptop = new Torrent(meta, await CompleteFile.open(path, meta))
+  const fromLaptop = transport('/laptop', (s) => {
+    nodeAnswer(s, c.devices[0]!.credentials, admitted.roster, meta.infoHash, binding).then((session) => laptop.addPeer(session), () => {})
+  })
+  t.deepEqual(await pageDial(page, dialArgs(fromLaptop)), { name: 'laptop', kind: 'own' })
+  await page.evaluate(async (m) => {
+    const w = window as unknown as { dj: any; session: any; seeding: any; Buffer: typeof Buffer }
+    const { dj, Buffer: B } = w
+    const meta = { ...m, infoHash: B.from(m.infoHash, 'hex'), pieces: B.from(m.pieces, 'hex') }
+    const store = await dj.BrowserTrackStore.open({ name: 'serve-test' })
+    const fetching = new dj.Torrent(meta, await store.fetchInto(meta))
+    const done = new Promise((resolve, reject) => {
+      fetching.once('done', resolve)
+      fetching.once('failed', reject)
+    })
+    fetching.addPeer(w.session)
+    await done
+    await fetching.close()
+    // 2. What a device serves from: the whole track, opened from the store.
+    w.seeding = new dj.Torrent(meta, await store.open(meta))
+  }, metaArg(meta))
+  await laptop.close()
+  // 3. The nas has only the page to fetch from.
+  const nas = new Torrent(meta, await PartialFile.open(join(dir, 'nas-cache'), meta))
+  t.teardown(() => nas.close())
+  const done = once(nas, 'done')
+  const fromNas = transport('/nas', (s) => {
+    nodeAnswer(s, c.devices[1]!.credentials, admitted.roster, meta.infoHash, binding).then((session) => nas.addPeer(session), () => {})
+  })
+  t.deepEqual(await pageDial(page, dialArgs(fromNas)), { name: 'nas', kind: 'own' })
+  await page.evaluate(() => {
+    const w = window as unknown as { session: unknown; seeding: { addPeer(s: unknown): void } }
+    w.seeding.addPeer(w.session)
+  })
+  const [final] = await done
+  const got = await readFile(final as string)
+  t.is(createHash('sha256').update(got).digest('hex'), meta.sha256)
+  t.true(got.equals(bytes))
+  t.deepEqual(nas.sources(), { 'phone-browser': meta.size })
   t.deepEqual(errors, [])
 })
