@@ -170,6 +170,7 @@ export class BrowserTrackStore {
     if (!SHA256_HEX.test(meta.sha256)) throw new TrackStoreError('ERR_MISMATCH', 'not a track id')
     let r = this.records.get(meta.sha256)
     if (r?.complete) throw new TrackStoreError('ERR_IN_USE', `track ${meta.sha256} is already here whole: open() it`)
+    if (r && this.inUse.has(r.sha256)) throw new TrackStoreError('ERR_IN_USE', `track ${meta.sha256} is being fetched already`)
     if (r && (r.size !== meta.size || r.pieceLength !== meta.pieceLength)) {
       await this.remove(meta.sha256) // a record of another shape: what it holds cannot be these pieces
       r = undefined

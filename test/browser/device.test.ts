@@ -342,6 +342,7 @@ test.serial('the OPFS store keeps to its budget: least recently used go first, n
     await store.setBudget(4 * size)
     steps.corrupt = await add('F', true).then(() => 'complete', codeOf)
     steps.corruptComplete = store.has(metas.F.sha256)
+    steps.fetchedTwice = await store.fetchInto(metas.F).then(() => 'opened', codeOf) // the failed fetch is still open
     steps.evictedGone = await (await navigator.storage.getDirectory()).getDirectoryHandle('budget-test')
       .then((d) => d.getDirectoryHandle(metas.C.sha256))
       .then(() => 'still there', (e: DOMException) => e.name)
@@ -364,6 +365,7 @@ test.serial('the OPFS store keeps to its budget: least recently used go first, n
     used: 2 * SIZE,
     corrupt: 'ERR_VERIFY',
     corruptComplete: false,
+    fetchedTwice: 'ERR_IN_USE',
     evictedGone: 'NotFoundError',
     reopened: 'A* E* F?',
     budget: 4 * SIZE,
