@@ -71,7 +71,33 @@ export async function buildUi({ force = false } = {}) {
   await vite.build({ configFile: UI_CONFIG, logLevel: 'warn' })
 }
 
+// The browser device's protocol bundle (src/browser and the portable parts
+// of swarm, identity, library, codec and log) to dist/browser, by Vite with
+// the shims of vite.browser.config.ts (docs/browser.md).
+export const BROWSER_SOURCES = ['browser', 'swarm', 'identity', 'library', 'codec', 'log'].map((d) => new URL(`../src/${d}`, import.meta.url).pathname)
+export const BROWSER_CONFIG = new URL('../vite.browser.config.ts', import.meta.url).pathname
+export const BROWSER_BUNDLE = new URL('../dist/browser/djcloud-device.js', import.meta.url).pathname
+
+/** Builds dist/browser unless it is newer than its sources and its config. */
+export async function buildBrowser({ force = false } = {}) {
+  if (!force) {
+    const built = await stat(BROWSER_BUNDLE).then((s) => s.mtimeMs, () => 0)
+    let sources = (await stat(BROWSER_CONFIG)).mtimeMs
+    for (const dir of BROWSER_SOURCES) sources = Math.max(sources, await newestMtime(dir))
+    if (built > sources) return
+  }
+  let vite
+  try {
+    vite = await import('vite')
+  } catch {
+    console.warn('djcloud build: vite is not installed; the browser bundle (dist/browser) was not rebuilt')
+    return
+  }
+  await vite.build({ configFile: BROWSER_CONFIG, logLevel: 'warn' })
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   await buildCli()
   await buildUi()
+  await buildBrowser()
 }

@@ -16,7 +16,7 @@
 import { EventEmitter } from 'node:events'
 import { createHash, createHmac } from 'node:crypto'
 import { asBytes, asDict, asInt, asString, decode, encode } from '../codec/index.ts'
-import type { PeerSession } from './protocol/session.ts'
+import type { PeerSession } from './protocol/authenticate-wire.ts'
 import { clearlyNearer } from './nearest.ts'
 
 export const LOOKUP_EXTENSION = 'dj_lookup'
@@ -240,7 +240,8 @@ export class DeviceChannel extends EventEmitter<Events> {
         finish(() => reject(new CommandError('ERR_TIMEOUT', `${link.name} sent no hello within ${timeoutMs} ms`)))
         wire.destroy()
       }, timeoutMs)
-      timer.unref()
+      // unref where timers have it (Node; a page's are numbers: docs/browser.md)
+      timer.unref?.()
       // Per link, not a listener on the channel: many dials may wait at once.
       this.helloWaits.set(link, () => finish(() => resolve(link)))
       wire.on('close', onClose)
@@ -287,7 +288,7 @@ export class DeviceChannel extends EventEmitter<Events> {
             ping()
             // A ping still unanswered a whole interval on is forgotten (its pong would not be a round trip).
             const every = setInterval(() => (pings.clear(), ping()), this.opts.rttPingMs ?? RTT_PING_INTERVAL)
-            every.unref()
+            every.unref?.()
             wire.once('close', () => clearInterval(every))
             this.emit('link', link)
             this.helloWaits.get(link)?.()
@@ -421,7 +422,7 @@ export class DeviceChannel extends EventEmitter<Events> {
     const pushers = push ? push.pushers.filter((l) => links.includes(l)).slice(0, MAX_PUSH_PARTS) : []
     if (push && pushers.length > 0) {
       this.pushSinks.set(id, { links: new Set(pushers), onBlock: push.onBlock })
-      setTimeout(() => this.pushSinks.delete(id), PUSH_WINDOW).unref()
+      setTimeout(() => this.pushSinks.delete(id), PUSH_WINDOW).unref?.()
     }
     return new Promise((resolve) => {
       // Called on every answer, a link gone, the timeout and close(). A reader's
@@ -448,7 +449,7 @@ export class DeviceChannel extends EventEmitter<Events> {
         entry.expect.clear()
         done()
       }, timeoutMs)
-      timer.unref()
+      timer.unref?.()
       this.waiting.set(id, entry)
       const q = encode({ t: 'q', id, sha: Buffer.from(sha256, 'hex') })
       for (const l of links) {
@@ -495,7 +496,7 @@ export class DeviceChannel extends EventEmitter<Events> {
         this.commandWaits.delete(id)
         reject(new CommandError('ERR_TIMEOUT', `${link.name} did not answer "${kind}" within ${timeoutMs} ms`))
       }, timeoutMs)
-      timer.unref()
+      timer.unref?.()
       this.commandWaits.set(id, {
         link,
         done: (a) => {
@@ -517,7 +518,7 @@ export class DeviceChannel extends EventEmitter<Events> {
         this.blobWaits.delete(id)
         resolve(null)
       }, BLOB_TIMEOUT)
-      timer.unref()
+      timer.unref?.()
       this.blobWaits.set(id, {
         link,
         done: (a) => {

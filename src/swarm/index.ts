@@ -9,11 +9,11 @@ export type { DeviceLink, LinkPath, Holder, ManifestNotice, CommandHandler, Comm
 export { metaFromTrack, metaFromInfoDict, metaFromForeignInfoDict, encodeInfoDict, pieceSize, BLOCK } from './torrent-meta.ts'
 export type { TorrentMeta } from './torrent-meta.ts'
 export { CompleteFile, PartialFile, cachePaths, PieceFileError } from './piece-file.ts'
-export type { PieceSource } from './piece-file.ts'
+export type { PieceSource, PartialStore } from './piece-file.ts'
 export { Bitfield } from './bitfield.ts'
-export { authenticate, AUTH_DEADLINE, SessionError } from './protocol/session.ts'
+export { authenticate, authenticateWire, AUTH_DEADLINE, SessionError } from './protocol/session.ts'
 export type { PeerSession } from './protocol/session.ts'
-export type { LocalCredentials, VerifiedPeer } from './protocol/auth.ts'
+export type { Credentials, DeviceSigner, LocalCredentials, SignerCredentials, VerifiedPeer } from './protocol/auth.ts'
 export { announce, announceSigner, signedAnnounceParams, trackerKeyTrusted, AnnounceError } from './announce.ts'
 // The announce proof's wire format, which the tracker (tracker/) checks.
 export {

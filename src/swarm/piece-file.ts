@@ -10,29 +10,10 @@ import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { Bitfield } from './bitfield.ts'
 import { pieceHash, pieceSize, type TorrentMeta } from './torrent-meta.ts'
+import { PieceFileError, type PartialStore, type PieceSource } from './piece-store.ts'
 
-export class PieceFileError extends Error {
-  override name = 'PieceFileError'
-  constructor(
-    /**
-     * ERR_CHANGED: the file is not what it was; ERR_VERIFY: the whole file
-     * failed its SHA-256; ERR_NOT_HELD: a read of a piece not verified here;
-     * ERR_CLOSED: the file was closed (a shutdown) while this ran.
-     */
-    readonly code: 'ERR_CHANGED' | 'ERR_VERIFY' | 'ERR_NOT_HELD' | 'ERR_CLOSED',
-    message: string,
-  ) {
-    super(message)
-  }
-}
-
-export interface PieceSource {
-  readonly have: Bitfield
-  read(index: number, offset: number, length: number): Promise<Buffer>
-  /** Bytes at an absolute position; only for pieces in `have`. */
-  readAt(position: number, length: number): Promise<Buffer>
-  close(): Promise<void>
-}
+export { PieceFileError } from './piece-store.ts'
+export type { PartialStore, PieceSource } from './piece-store.ts'
 
 async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length)
@@ -95,7 +76,8 @@ const sha1Matches = (meta: TorrentMeta, index: number, data: Uint8Array) =>
   createHash('sha1').update(data).digest().equals(pieceHash(meta, index))
 
 /** A file being fetched into the cache. */
-export class PartialFile implements PieceSource {
+export class PartialFile implements PartialStore {
+  readonly partial = true
   /** Data writes, reads and checks in flight, and the sidecar save: close and finish wait for them. */
   private readonly inflight = new Set<Promise<void>>()
   /**
@@ -360,6 +342,12 @@ export class PartialFile implements PieceSource {
     await rename(this.paths.part, this.paths.final)
     await rm(this.paths.have, { force: true })
     return this.paths.final
+  }
+
+  /** finish(), then the finished file opened to be served. */
+  async complete(): Promise<{ path: string; source: PieceSource }> {
+    const path = await this.finish()
+    return { path, source: await CompleteFile.open(path, this.meta) }
   }
 
   private async wholeFileMatches(): Promise<boolean> {

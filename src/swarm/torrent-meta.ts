@@ -3,7 +3,7 @@
 // sent (checked against the infohash we compute ourselves).
 import { createHash } from 'node:crypto'
 import { asBytes, asDict, asInt, asString, decode, encode } from '../codec/index.ts'
-import { circleTag, MAX_PIECE_LENGTH, MIN_PIECE_LENGTH, pieceLengthFor, trackInfoDict, type TrackTorrentFields } from '../library/index.ts'
+import { circleTag, MAX_PIECE_LENGTH, MIN_PIECE_LENGTH, pieceLengthFor, trackInfoDict, type TrackTorrentFields } from '../library/browser.ts'
 
 export const BLOCK = 16 * 1024 // bytes per request (BEP 3 convention)
 

@@ -8,9 +8,9 @@
 import { EventEmitter } from 'node:events'
 import { createHash } from 'node:crypto'
 import { Bitfield } from './bitfield.ts'
-import { CompleteFile, PartialFile, PieceFileError, type PieceSource } from './piece-file.ts'
+import { isPartial, PieceFileError, type PartialStore, type PieceSource } from './piece-store.ts'
 import { BLOCK, pieceHash, pieceSize, type TorrentMeta } from './torrent-meta.ts'
-import type { PeerSession } from './protocol/session.ts'
+import type { PeerSession } from './protocol/authenticate-wire.ts'
 import { logger, type Logger } from '../log/index.ts'
 import { byRtt, clearlyNearer } from './nearest.ts'
 
@@ -151,7 +151,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   ) {
     super()
     this.log = logger('swarm:torrent').instance(meta.infoHash)
-    if (store instanceof PartialFile && store.unverifiedCount > 0) this.resume(store)
+    if (isPartial(store) && store.unverifiedCount > 0) this.resume(store)
   }
 
   /**
@@ -161,7 +161,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
    * fetched; one that fails is fetched again. Once all are checked, a
    * download that had every piece runs its whole-file check.
    */
-  private resume(store: PartialFile): void {
+  private resume(store: PartialStore): void {
     store.onVerified = (index, ok) => {
       if (this.destroyed) return
       if (!ok) {
@@ -181,7 +181,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
 
   /** Resumed pieces still to check before they are served. */
   get unverified(): number {
-    return this.store instanceof PartialFile ? this.store.unverifiedCount : 0
+    return isPartial(this.store) ? this.store.unverifiedCount : 0
   }
 
   get have(): Bitfield {
@@ -194,7 +194,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   }
 
   get complete(): boolean {
-    return this.store.have.full && !(this.store instanceof PartialFile)
+    return this.store.have.full && !isPartial(this.store)
   }
 
   /** Bytes received per device name. */
@@ -345,7 +345,8 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       return
     }
     this.holdTimer = setTimeout(() => this.rehold(), Math.max(0, this.backgroundFrom - performance.now()))
-    this.holdTimer.unref()
+    // unref where timers have it (Node; a page's are numbers: docs/browser.md)
+    this.holdTimer.unref?.()
   }
 
   /**
@@ -373,7 +374,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.log('waiting for pieces %d-%d', first, last)
     // Resumed pieces under the range are checked now, ahead of the background pass.
     const store = this.store
-    if (store instanceof PartialFile) {
+    if (isPartial(store)) {
       for (let i = first; i <= last; i++) if (store.isUnverified(i)) store.verifyPiece(i).catch(() => {})
     }
     this.prioritize(start, end)
@@ -440,7 +441,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   }
 
   private pick(peer: Peer, urgentOnly: boolean): number {
-    const store = this.store instanceof PartialFile ? this.store : null
+    const store = isPartial(this.store) ? this.store : null
     const free = (i: number) =>
       !this.store.have.get(i) && !this.active.has(i) && !this.verified.has(i) && peer.has.get(i) && !store?.isUnverified(i)
     for (const i of this.priority) {
@@ -564,7 +565,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   gift(from: string, index: number, offset: number, block: Uint8Array): void {
     if (this.destroyed || !Number.isInteger(index) || index < 0 || index >= this.meta.pieceCount) return
     if (offset % BLOCK !== 0 || this.store.have.get(index) || this.verified.has(index)) return
-    if (this.store instanceof PartialFile && this.store.isUnverified(index)) return
+    if (isPartial(this.store) && this.store.isUnverified(index)) return
     const size = pieceSize(this.meta, index)
     if (offset < 0 || offset >= size || block.length !== Math.min(BLOCK, size - offset)) return
     const a = this.active.get(index) ?? this.activate(index, true)
@@ -664,7 +665,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       for (const p of this.nearestFirst()) this.fill(p)
       return
     }
-    const store = this.store as PartialFile
+    const store = this.store as PartialStore
     this.verified.set(a.index, a.buf)
     if (this.log.enabled) this.log('piece %d verified (from %s)', a.index, [...a.sources].map((p) => p.name).join(', '))
     this.resolveWaiters()
@@ -696,11 +697,12 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private async finish(): Promise<void> {
     if (this.finishing || this.destroyed) return
     this.finishing = true
-    const partial = this.store as PartialFile
+    const partial = this.store as PartialStore
     let path = ''
     this.swap = (async () => {
-      path = await partial.finish()
-      this.store = await CompleteFile.open(path, this.meta)
+      const done = await partial.complete()
+      path = done.path
+      this.store = done.source
     })()
     try {
       await this.swap
@@ -802,7 +804,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
   private ensureTimer(): void {
     if (this.timer) return
     this.timer = setInterval(() => this.tick(), TICK)
-    this.timer.unref()
+    this.timer.unref?.()
   }
 
   private tick(): void {

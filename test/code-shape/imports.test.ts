@@ -3,8 +3,9 @@
 // - A module is a folder under src/ (src/home.ts, a lone file, is one too),
 //   tracker/ or bootstrap/. Its public surface is its index.ts.
 // - Across modules, code imports another module only through its index.ts
-//   (`../swarm/index.ts`, never `../swarm/announce.ts`); within a module,
-//   files import each other directly.
+//   (`../swarm/index.ts`, never `../swarm/announce.ts`), or its browser.ts
+//   (the part that runs in a page: no Node-only import, checked below);
+//   within a module, files import each other directly.
 // - No import cycles: none between modules, none between files. Type-only
 //   imports count too: a cycle of types is still a tangle of concepts.
 // - bench/ and test/ reach src modules through index.ts as well, with one
@@ -57,9 +58,13 @@ function moduleOf(path: string): string | null {
   return null
 }
 
-/** The one file other modules may import: index.ts, or the lone file of a one-file module. */
+/**
+ * The files other modules may import: index.ts, or the lone file of a
+ * one-file module; and browser.ts, a module's part that also runs in a page
+ * (docs/browser.md): no Node-only import, checked below.
+ */
 function isEntry(path: string, module: string): boolean {
-  return path === `src/${module}/index.ts` || path === `src/${module}.ts` || path === `${module}/index.ts`
+  return path === `src/${module}/index.ts` || path === `src/${module}.ts` || path === `${module}/index.ts` || path === `src/${module}/browser.ts`
 }
 
 /** The module whose internals a file may import besides its own: a test's module. */
@@ -166,4 +171,61 @@ test('no import cycles, and other modules reached only through their index.ts', 
   t.deepEqual(shape.moduleCycles, [], 'modules importing each other')
   t.deepEqual(shape.fileCycles, [], 'files importing each other')
   t.deepEqual(shape.unresolved, [], 'imports of files that do not exist')
+})
+
+// ---- the browser bundle's sources (docs/browser.md, "Shims") ---------------
+
+/** Bare imports the browser build shims or bundles as they are. */
+const BROWSER_PACKAGES = /^(node:events|node:stream|buffer|readable-stream|bare-events|debug|@noble\/(hashes|curves)\/.+)$/
+/** node:crypto names the shim (src/browser/shims/node-crypto.ts) provides. */
+const SHIMMED_CRYPTO = new Set(['createHash', 'createHmac', 'randomBytes'])
+/** Files the browser build replaces with a twin (vite.browser.config.ts). */
+const TWINS: Record<string, string> = { 'src/identity/keys.ts': 'src/identity/keys-browser.ts' }
+
+/** What every file the browser entry reaches imports that a page cannot have. */
+function browserProblems(sources: Sources, entry: string): string[] {
+  const problems: string[] = []
+  const seen = new Set<string>()
+  const visit = (path: string) => {
+    path = TWINS[path] ?? path
+    if (seen.has(path)) return
+    seen.add(path)
+    const text = sources.get(path)
+    if (text === undefined) return void problems.push(`${path}: not found`)
+    const file = ts.createSourceFile(path, text, ts.ScriptTarget.ES2022, false, ts.ScriptKind.TS)
+    for (const st of file.statements) {
+      if (!(ts.isImportDeclaration(st) || ts.isExportDeclaration(st)) || !st.moduleSpecifier || !ts.isStringLiteral(st.moduleSpecifier)) continue
+      const spec = st.moduleSpecifier.text
+      const typeOnly = ts.isImportDeclaration(st) ? !!st.importClause?.isTypeOnly : st.isTypeOnly
+      if (spec.startsWith('.')) {
+        if (!typeOnly) visit(relative(REPO, resolve(REPO, dirname(path), spec)).split(sep).join('/'))
+        continue
+      }
+      if (typeOnly) continue
+      if (spec === 'node:crypto') {
+        const names = ts.isImportDeclaration(st) && st.importClause?.namedBindings && ts.isNamedImports(st.importClause.namedBindings)
+          ? st.importClause.namedBindings.elements.filter((e) => !e.isTypeOnly).map((e) => (e.propertyName ?? e.name).text)
+          : ['*']
+        for (const n of names) if (!SHIMMED_CRYPTO.has(n)) problems.push(`${path}: node:crypto ${n} (not in the shim)`)
+      } else if (!BROWSER_PACKAGES.test(spec)) problems.push(`${path}: ${spec}`)
+    }
+  }
+  visit(entry)
+  return problems
+}
+
+test('the checker finds what a page cannot import, following the browser twins', (t) => {
+  const sources: Sources = new Map([
+    ['src/browser/index.ts', "import './x.ts'\nimport type { S } from './t.ts'"],
+    ['src/browser/x.ts', "import { createHash, sign } from 'node:crypto'\nimport { readFile } from 'node:fs'\nimport '../identity/keys.ts'"],
+    ['src/browser/t.ts', "import { connect } from 'node:net'"],
+    ['src/identity/keys-browser.ts', "import { ed25519 } from '@noble/curves/ed25519.js'"],
+  ])
+  t.deepEqual(browserProblems(sources, 'src/browser/index.ts'), ['src/browser/x.ts: node:crypto sign (not in the shim)', 'src/browser/x.ts: node:fs'])
+})
+
+test('the browser bundle reaches no Node-only import: only shimmed ones and browser twins', (t) => {
+  const sources = readSources(CODE_ROOTS)
+  t.deepEqual(browserProblems(sources, 'src/browser/index.ts'), [])
+  t.true(sources.has(TWINS['src/identity/keys.ts']!))
 })

@@ -1,11 +1,12 @@
 // dj_auth (BEP 10): each side proves it holds the device key of a certificate
 // the other side trusts, bound to this connection: the signature covers the
-// link's TLS exporter value (src/link/), which differs on every TLS session,
+// link's channel binding (a TLS exporter value, src/link/; a WebRTC data
+// channel's, from its DTLS fingerprints), which differs on every session,
 // so a proof seen by one peer cannot be replayed or relayed to another (a
 // relay terminating TLS on each side sees two different values). The random
 // per-connection peer ids and the infohash are covered too.
 import { asBytes, asDict, asStrictDict, decode, encode, fieldList } from '../../codec/index.ts'
-import { classifyCertificate, decodeCertificate, IdentityError, signBytes, verifyBytes, type DeviceCertificate, type FriendRevoked, type Roster } from '../../identity/index.ts'
+import { classifyCertificate, decodeCertificate, IdentityError, signBytes, verifyBytes, type DeviceCertificate, type FriendRevoked, type Roster } from '../../identity/browser.ts'
 
 export const AUTH_EXTENSION = 'dj_auth'
 const MAX_AUTH_BYTES = 1024
@@ -36,13 +37,43 @@ export interface LocalCredentials {
   certificate: Uint8Array
 }
 
+/**
+ * A device key that signs but is never handed over: a non-extractable
+ * WebCrypto Ed25519 key in a browser signs asynchronously. Ed25519 is
+ * deterministic, so its proofs are the very bytes a seed would give.
+ */
+export interface DeviceSigner {
+  /** The device's 32-byte Ed25519 public key (its certificate's `device`). */
+  readonly publicKey: Uint8Array
+  sign(message: Uint8Array): Promise<Uint8Array>
+}
+
+export interface SignerCredentials {
+  signer: DeviceSigner
+  /** This device's encoded certificate. */
+  certificate: Uint8Array
+}
+
+/** A device's certificate and key: a seed (signs at once) or an async signer. */
+export type Credentials = LocalCredentials | SignerCredentials
+
 /** v 2: bound to the link's channel binding (v 1 proofs, before encrypted links, had none). */
 function transcript(infoHash: Uint8Array, from: Uint8Array, to: Uint8Array, binding: Uint8Array): Uint8Array {
   return encode({ type: 'djcloud-wire-auth', v: 2, infohash: infoHash, from, to, binding })
 }
 
-export function createAuthMessage(me: LocalCredentials, infoHash: Uint8Array, myPeerId: Uint8Array, theirPeerId: Uint8Array, binding: Uint8Array): Uint8Array {
-  return encode({ cert: me.certificate, sig: signBytes(me.deviceSeed, transcript(infoHash, myPeerId, theirPeerId, binding)) })
+/** This device's proof: at once with a seed, a promise with an async signer (the same bytes either way). */
+export function createAuthMessage(me: LocalCredentials, infoHash: Uint8Array, myPeerId: Uint8Array, theirPeerId: Uint8Array, binding: Uint8Array): Uint8Array
+export function createAuthMessage(me: SignerCredentials, infoHash: Uint8Array, myPeerId: Uint8Array, theirPeerId: Uint8Array, binding: Uint8Array): Promise<Uint8Array>
+export function createAuthMessage(me: Credentials, infoHash: Uint8Array, myPeerId: Uint8Array, theirPeerId: Uint8Array, binding: Uint8Array): Uint8Array | Promise<Uint8Array>
+export function createAuthMessage(me: Credentials, infoHash: Uint8Array, myPeerId: Uint8Array, theirPeerId: Uint8Array, binding: Uint8Array): Uint8Array | Promise<Uint8Array> {
+  const signed = transcript(infoHash, myPeerId, theirPeerId, binding)
+  const proof = (sig: Uint8Array) => encode({ cert: me.certificate, sig })
+  if ('deviceSeed' in me) return proof(signBytes(me.deviceSeed, signed))
+  return me.signer.sign(signed).then((sig) => {
+    if (sig.length !== 64) throw new RangeError(`the signer gave ${sig.length} bytes, not an Ed25519 signature`)
+    return proof(sig)
+  })
 }
 
 /**

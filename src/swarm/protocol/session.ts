@@ -1,91 +1,16 @@
-// Turns an encrypted link (a TLS 1.3 socket from src/link/) into an
-// authenticated wire: BitTorrent handshake, BEP 10
-// extended handshake, then one dj_auth message each way, all under a
-// deadline. The dialler proves itself first, except to an address found on a
-// DHT channel (`proveSecond`): it sends `ask`, the answering side proves
-// itself, the dialler checks it against whom it expected and only then sends
-// its proof, and the answering side confirms with `ok`. Nothing but those messages is acted on before the peer proves
-// itself; a peer that does not is dropped. Every proof covers the link's
-// channel binding.
+// authenticate() over an encrypted link (a TLS 1.3 socket from src/link/):
+// the handshake itself is authenticate-wire.ts, portable; this file adds what
+// a TLS socket tells it: the link's exporter value as the channel binding,
+// the peer's address, and the round trip of the dial. A plain socket without
+// an explicit `binding` fails: nothing authenticates outside an encrypted
+// link by accident.
 import { TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { channelBinding, LinkError, linkRtt } from '../../link/index.ts'
-import { Wire, WireError } from './wire.ts'
-import { newPeerId } from './peer-id.ts'
-import { AUTH_EXTENSION, AuthError, authControlOf, createAuthMessage, encodeAuthControl, verifyAuthMessage, type LocalCredentials, type VerifiedPeer } from './auth.ts'
-import type { FriendRevoked, Roster } from '../../identity/index.ts'
+import { authenticateWire, type PeerSession, type SessionOptions } from './authenticate-wire.ts'
 
-export const AUTH_DEADLINE = 5_000 // ms
-
-export interface PeerSession {
-  wire: Wire
-  infoHash: Buffer
-  peer: VerifiedPeer
-  remote: { host: string; port: number }
-  /** The path's round trip in ms, when this side dialled (its TCP connect): sizes a fetch's request queue. */
-  rttMs?: number
-}
-
-export interface Admission {
-  /** Narrows who may use this infohash; default: own devices only. */
-  allow?: (p: VerifiedPeer) => boolean
-  /**
-   * Whether this side proves itself first when the dialler asks (`ask`):
-   * only on channels whose name is secret to those it admits and whose
-   * addresses are found on the DHT (share and backup channels). Elsewhere
-   * (a track's infohash, which a leaked .torrent shows) an `ask` is refused.
-   */
-  answerFirst?: boolean
-}
-
-export interface SessionOptions {
-  credentials: LocalCredentials
-  roster: () => Roster
-  /** Friends' devices their owners revoked (friends' rosters this device follows). */
-  friendRevoked?: FriendRevoked
-  /** Extensions besides dj_auth that this wire speaks. */
-  extensions?: string[]
-  /** Outgoing: the infohash dialled. */
-  infoHash?: Buffer
-  /** Outgoing: who may answer (default: own devices only; a friend's device when dialling a friend). */
-  allow?: (p: VerifiedPeer) => boolean
-  /** Outgoing: accept a device of an owner the roster does not know (kind 'holder'); `allow` still decides. */
-  trustAnyOwner?: boolean
-  /**
-   * Outgoing: the answering side proves itself first, and this device sends
-   * its certificate and signature only once that proof passed `allow`. For
-   * addresses found on a DHT channel, which anyone could have announced.
-   */
-  proveSecond?: boolean
-  /** Incoming: a device refused although its proof passes (this device's ban list); never asked of a peer this side dialled. */
-  banned?: (p: VerifiedPeer) => boolean
-  /** Incoming: whether the infohash the peer asks for is served here, and to whom. */
-  accept?: (infoHash: Buffer) => Admission | null
-  deadlineMs?: number
-  /** Outgoing: the address dialled (the socket does not know it before it connects). */
-  remote?: { host: string; port: number }
-  /**
-   * The link's channel binding when the socket is not a TLS link from
-   * src/link/ (whose exporter value is the default): a transport with its own
-   * binding, or the benchmark's plaintext baseline. A plain socket without
-   * one fails: nothing authenticates outside an encrypted link by accident.
-   */
-  binding?: () => Uint8Array
-}
-
-export class SessionError extends Error {
-  override name = 'SessionError'
-  constructor(
-    readonly reason: string,
-    readonly remote: { host: string; port: number },
-    /** The device key that failed, when it proved it on this link (AuthError.device); undefined when nothing was proved. */
-    readonly device?: Uint8Array,
-  ) {
-    super(`peer ${remote.host}:${remote.port} dropped: ${reason}`)
-  }
-}
-
-const ownOnly = (p: VerifiedPeer) => p.kind === 'own'
+export { AUTH_DEADLINE, SessionError, authenticateWire } from './authenticate-wire.ts'
+export type { Admission, PeerSession, SessionOptions, WireTransport } from './authenticate-wire.ts'
 
 /**
  * Resolves once the peer is authenticated. The wire is paused at that moment
@@ -95,129 +20,13 @@ const ownOnly = (p: VerifiedPeer) => p.kind === 'own'
 export function authenticate(socket: Duplex, opts: SessionOptions): Promise<PeerSession> {
   const net = socket as Partial<TLSSocket>
   const remote = opts.remote ?? { host: net.remoteAddress ?? '?', port: net.remotePort ?? 0 }
-  const wire = new Wire(socket, [AUTH_EXTENSION, ...(opts.extensions ?? [])])
-  const myPeerId = newPeerId()
-  let infoHash = opts.infoHash ?? null
-  let admission: Admission | null = opts.infoHash ? { allow: opts.allow } : null
-  let theirPeerId: Buffer | null = null
-  let sentAuth = false
-  const outgoing = !!opts.infoHash
-  /** Outgoing with proveSecond: we asked; incoming: the dialler asked us to prove first. */
-  let asked = false
-  /** Outgoing with proveSecond: the answering side's verified proof, until it accepts ours. */
-  let proved: VerifiedPeer | null = null
-  let binding: Uint8Array | null = null
-  /** Read once, when the first proof is made or checked: the TLS handshake is done by then on both sides. */
-  const bound = (): Uint8Array => {
-    if (binding) return binding
-    if (opts.binding) return (binding = opts.binding())
-    if (!(socket instanceof TLSSocket)) throw new LinkError('not an encrypted link')
-    return (binding = channelBinding(socket))
-  }
-
-  return new Promise<PeerSession>((resolve, reject) => {
-    let settled = false
-    const fail = (reason: string, device?: Uint8Array) => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      wire.destroy()
-      reject(new SessionError(reason, remote, device))
-    }
-    const timer = setTimeout(() => fail('did not authenticate in time'), opts.deadlineMs ?? AUTH_DEADLINE)
-    timer.unref()
-
-    // Garbage (a protocol error) is a failure of the peer; a connection that merely closed is not.
-    wire.on('close', (err) => fail(err instanceof WireError && err.code !== 'ERR_CLOSED' ? `protocol error: ${err.message}` : err ? `connection closed: ${err.message}` : 'connection closed'))
-    wire.on('handshake', (ih, peerId, extended) => {
-      if (opts.infoHash) {
-        if (!ih.equals(opts.infoHash)) return fail('answered for another infohash')
-      } else {
-        admission = opts.accept?.(ih) ?? null
-        if (!admission) return fail('asked for an infohash not served here')
-        infoHash = ih
-        wire.handshake(ih, myPeerId)
-      }
-      if (!extended) return fail('no extension protocol (BEP 10)')
-      theirPeerId = peerId
-      wire.extendedHandshake() // no client name: nothing for strangers to fingerprint
-    })
-    const sendAuth = () => {
-      sentAuth = true
-      let proof: Uint8Array
-      try {
-        proof = createAuthMessage(opts.credentials, infoHash!, myPeerId, theirPeerId!, bound())
-      } catch (err) {
-        return fail(err instanceof LinkError ? err.reason : (err as Error).message)
-      }
-      wire.extended(AUTH_EXTENSION, proof)
-    }
-    wire.on('extended-handshake', () => {
-      if (!theirPeerId || !infoHash || sentAuth) return
-      if (!wire.peerExtensions.has(AUTH_EXTENSION)) return fail('peer does not speak dj_auth')
-      // The side that dialled proves itself first; the side that answers says
-      // who it is only to a peer that has proved itself, so a stranger holding
-      // an infohash learns nothing about the circle.
-      // A dialler that found this address on the DHT (anyone may announce
-      // there) asks the answering side to go first instead, and proves itself
-      // only to a device it expected.
-      if (outgoing && opts.proveSecond) {
-        asked = true
-        wire.extended(AUTH_EXTENSION, encodeAuthControl('ask'))
-      } else if (outgoing) sendAuth()
-    })
-    const done = (peer: VerifiedPeer) => {
-      if (settled) return // a proof that could not be sent failed the session first
-      settled = true
-      clearTimeout(timer)
-      wire.removeAllListeners()
-      wire.pause()
-      // The wire stays paused: its new owner subscribes, then calls resume().
-      const rttMs = socket instanceof TLSSocket ? linkRtt(socket) : undefined
-      resolve({ wire, infoHash: infoHash!, peer, remote, ...(rttMs === undefined ? {} : { rttMs }) })
-    }
-    wire.on('extended', (name, payload) => {
-      if (name !== AUTH_EXTENSION || settled) return
-      if (!theirPeerId || !infoHash) return fail('authenticated out of order')
-      const control = authControlOf(payload)
-      if (control === 'ask') {
-        // Only a dialler asks, once, before either side proved anything.
-        if (outgoing || asked || sentAuth) return fail('authenticated out of order')
-        if (!admission?.answerFirst) return fail('asked to prove first where this side does not')
-        asked = true
-        return void sendAuth()
-      }
-      if (control === 'ok') {
-        if (!outgoing || !proved || !sentAuth) return fail('authenticated out of order')
-        return done(proved)
-      }
-      if (outgoing && !sentAuth && !asked) return fail('authenticated out of order')
-      if (outgoing && asked && proved) return fail('authenticated out of order')
-      try {
-        const peer = verifyAuthMessage(payload, {
-          roster: opts.roster(),
-          friendRevoked: opts.friendRevoked,
-          infoHash,
-          theirPeerId,
-          myPeerId,
-          binding: bound(),
-          allow: admission?.allow ?? ownOnly,
-          trustAnyOwner: !!opts.infoHash && !!opts.trustAnyOwner,
-          banned: outgoing ? undefined : opts.banned,
-        })
-        if (outgoing && asked) {
-          // The answering side proved itself and is whom we expected: now our proof; it says ok once it checked it.
-          proved = peer
-          return void sendAuth()
-        }
-        if (!outgoing && asked) wire.extended(AUTH_EXTENSION, encodeAuthControl('ok'))
-        if (!sentAuth) sendAuth()
-        done(peer)
-      } catch (err) {
-        if (err instanceof AuthError) fail(err.reason, err.device)
-        else fail(err instanceof LinkError ? err.reason : (err as Error).message)
-      }
-    })
-    if (opts.infoHash) wire.handshake(opts.infoHash, myPeerId)
+  return authenticateWire(socket, opts, {
+    remote,
+    binding: () => {
+      if (opts.binding) return opts.binding()
+      if (!(socket instanceof TLSSocket)) throw new LinkError('not an encrypted link')
+      return channelBinding(socket)
+    },
+    rttMs: () => (socket instanceof TLSSocket ? linkRtt(socket) : undefined),
   })
 }

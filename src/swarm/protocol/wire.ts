@@ -202,7 +202,8 @@ export class Wire extends EventEmitter<WireEvents> {
       // socket now would drop them. It goes once they are out, or after a
       // moment if the peer stops reading.
       const timer = setTimeout(() => socket.destroy(), LINGER_MS)
-      timer.unref()
+      // unref where timers have it (Node; a page's are numbers: docs/browser.md)
+      timer.unref?.()
       socket.once('close', () => clearTimeout(timer))
       socket.end(() => socket.destroy())
     }
