@@ -25,6 +25,16 @@ export interface RtcOptions {
   iceServers?: Array<{ urls: string | string[]; username?: string; credential?: string }>
   gatherTimeoutMs?: number
   openTimeoutMs?: number
+  /**
+   * Whether an offer carries this side's candidates (default yes). Node
+   * devices (node-datachannel) send none: when the answering side's ICE
+   * checks reach libdatachannel before the answer does, applying the answer
+   * closes its PeerConnection ("Got a remote candidate without ICE
+   * transport", about 1 link in 3 through the tracker here). Without them
+   * the answering side waits for this side's checks, and learns its address
+   * from them (a peer-reflexive candidate).
+   */
+  offerCandidates?: boolean
   /** The multiplexer's water marks (tests). */
   mux?: Omit<MuxOptions, 'role'>
 }
@@ -81,6 +91,11 @@ export class RtcConnection extends EventEmitter<ConnectionEvents> {
     const s = this.pc.connectionState
     if (s === 'failed' || s === 'closed') this.close(new RtcError('ERR_CLOSED', `the WebRTC connection is ${s}`))
   }
+}
+
+/** An SDP without its candidate lines (and end-of-candidates): see RtcOptions.offerCandidates. */
+function withoutCandidates(sdp: string): string {
+  return sdp.replace(/^a=(candidate:.*|end-of-candidates)\r?\n/gm, '')
 }
 
 /** Resolves once the PeerConnection has gathered its candidates, or after `ms`. */
@@ -150,7 +165,7 @@ export async function createOffer(opts: RtcOptions): Promise<PendingOffer> {
     sdpFingerprint(sdp)
     let accepted = false
     return {
-      sdp,
+      sdp: opts.offerCandidates === false ? withoutCandidates(sdp) : sdp,
       accept: async (answerSdp) => {
         if (accepted) throw new RtcError('ERR_CONNECT', 'this offer was answered already')
         accepted = true

@@ -48,6 +48,8 @@ interface SignalEvents {
   refused: [reason: string]
   close: []
   warning: [err: Error]
+  /** The tracker answered an announce of ours (its interval): this device is in the swarm. */
+  joined: []
 }
 
 /** Bytes as the binary string bittorrent-tracker's JSON carries them. */
@@ -69,10 +71,32 @@ export class TrackerSignal extends EventEmitter<SignalEvents> {
     opts.socket.addEventListener('close', this.onClose)
   }
 
-  /** Joins the swarm (event `started`) and keeps announcing, so offers reach this device. */
-  async start(): Promise<void> {
+  /**
+   * Joins the swarm (event `started`) and keeps announcing, so offers reach
+   * this device; resolves once the tracker answered that announce (from then
+   * on offers are forwarded here), rejects with its refusal.
+   */
+  async start(timeoutMs = ANSWER_TIMEOUT): Promise<void> {
+    const acked = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => finish(new RtcError('ERR_SIGNAL_CLOSED', `the tracker did not answer within ${timeoutMs} ms`)), timeoutMs)
+      const finish = (err?: Error) => {
+        clearTimeout(timer)
+        this.off('joined', onJoined)
+        this.off('refused', onRefused)
+        this.off('close', onClose)
+        if (err) reject(err)
+        else resolve()
+      }
+      const onJoined = () => finish()
+      const onRefused = (reason: string) => finish(new RtcError('ERR_SIGNAL_REFUSED', `the tracker refused: ${reason}`))
+      const onClose = () => finish(new RtcError('ERR_SIGNAL_CLOSED', 'the tracker closed the WebSocket'))
+      this.on('joined', onJoined)
+      this.on('refused', onRefused)
+      this.on('close', onClose)
+    })
     await this.announce({ event: 'started' })
     this.started = true
+    await acked
   }
 
   /**
@@ -135,11 +159,11 @@ export class TrackerSignal extends EventEmitter<SignalEvents> {
     this.schedule()
   }
 
-  /** The next keep-alive announce (each announce, an offer too, moves it). */
+  /** The next keep-alive announce, with no event (the tracker takes it as `update`); each announce, an offer too, moves it. */
   private schedule(ms = this.opts.reannounceMs ?? REANNOUNCE_INTERVAL): void {
     clearTimeout(this.timer)
     if (this.closed) return
-    this.timer = setTimeout(() => void this.announce({ event: 'update' }).catch((err: Error) => this.emit('warning', err)), ms)
+    this.timer = setTimeout(() => void this.announce({}).catch((err: Error) => this.emit('warning', err)), ms)
     ;(this.timer as { unref?: () => void }).unref?.()
   }
 
@@ -162,7 +186,10 @@ export class TrackerSignal extends EventEmitter<SignalEvents> {
       return
     }
     if (m.info_hash !== this.infoHash) return
-    if (typeof m.interval === 'number' && m.interval > 0 && this.opts.reannounceMs === undefined) this.schedule(m.interval * 1000)
+    if (typeof m.interval === 'number' && m.interval > 0) {
+      if (this.opts.reannounceMs === undefined) this.schedule(m.interval * 1000)
+      this.emit('joined')
+    }
     const offerId = typeof m.offer_id === 'string' && m.offer_id.length <= 64 ? m.offer_id : undefined
     const sdpOf = (d: unknown, type: string): string | undefined => {
       if (!d || typeof d !== 'object') return undefined
