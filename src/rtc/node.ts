@@ -5,6 +5,7 @@
 // A browser uses its own RTCPeerConnection and does not import this file.
 import { Duplex } from 'node:stream'
 import type { MuxStream } from './mux.ts'
+import type { RtcOptions } from './connection.ts'
 import type { PeerConnectionFactory, PeerConnectionLike } from './types.ts'
 
 /** A mux stream as a Duplex: writes finish once handed to the data channel (its backpressure), reads are the stream's data. */
@@ -42,4 +43,12 @@ export async function nodePeerConnection(): Promise<PeerConnectionFactory> {
   polyfill ??= import('webrtc-polyfill').then((m) => (m as unknown as { RTCPeerConnection: PolyfillCtor }).RTCPeerConnection)
   const Ctor = await polyfill
   return (config) => new Ctor(config)
+}
+
+/**
+ * RtcOptions for a Node device: webrtc-polyfill's PeerConnections, offers
+ * without candidates (RtcOptions.offerCandidates: libdatachannel's race).
+ */
+export async function nodeRtcOptions(extra: Partial<RtcOptions> = {}): Promise<RtcOptions> {
+  return { offerCandidates: false, ...extra, peerConnection: extra.peerConnection ?? (await nodePeerConnection()) }
 }

@@ -8,7 +8,7 @@
 import WebSocket from 'ws'
 import { randomBytes } from 'node:crypto'
 import { acceptOffer, createOffer, TrackerSignal, type IncomingOffer, type RtcOptions, type WebSocketLike } from '../rtc/index.ts'
-import { nodePeerConnection } from '../rtc/node.ts'
+import { nodeRtcOptions } from '../rtc/node.ts'
 import type { Roster } from '../identity/index.ts'
 import type { Logger } from '../log/index.ts'
 import { pinnedConnection, signedAnnounceParams, type AnnounceSigner } from './announce.ts'
@@ -113,8 +113,7 @@ export class WebRtcLinks {
   }
 
   private options(): Promise<RtcOptions> {
-    // node-datachannel offers without candidates (RtcOptions.offerCandidates).
-    this.rtc ??= (async () => ({ offerCandidates: false, peerConnection: this.opts.rtc?.peerConnection ?? (await nodePeerConnection()), ...this.opts.rtc }) as RtcOptions)()
+    this.rtc ??= nodeRtcOptions(this.opts.rtc)
     return this.rtc
   }
 

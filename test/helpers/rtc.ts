@@ -2,11 +2,11 @@
 // webrtc-polyfill), signaled by hand: the unit src/rtc's tests build on.
 import type { ExecutionContext } from 'ava'
 import { acceptOffer, createOffer, type RtcConnection, type RtcOptions } from '../../src/rtc/index.ts'
-import { nodePeerConnection } from '../../src/rtc/node.ts'
+import { nodeRtcOptions } from '../../src/rtc/node.ts'
 
-/** Options for a test's connections: real PeerConnections, short timings. */
-export async function rtcOptions(extra: Partial<RtcOptions> = {}): Promise<RtcOptions> {
-  return { peerConnection: await nodePeerConnection(), gatherTimeoutMs: 2_000, openTimeoutMs: 20_000, ...extra }
+/** Options for a test's connections: a Node device's (real PeerConnections), a generous open timeout for a loaded machine. */
+export function rtcOptions(extra: Partial<RtcOptions> = {}): Promise<RtcOptions> {
+  return nodeRtcOptions({ gatherTimeoutMs: 2_000, openTimeoutMs: 20_000, ...extra })
 }
 
 /** An offerer and an answerer linked by one data channel; both closed at teardown. */
