@@ -1,6 +1,6 @@
 // WebRTC links between devices (docs/rtc.md). This surface is portable (the
 // browser device uses it with its own RTCPeerConnection and WebSocket); the
-// Node-only pieces are in ./node.ts.
+// Node-only pieces are the module src/rtc-node.ts.
 export { Mux, MuxStream, FRAME_HEADER, FRAME_PAYLOAD, HIGH_WATER_MARK, LOW_WATER_MARK, MAX_STREAMS, FLAG_OPEN, FLAG_DATA, FLAG_END } from './mux.ts'
 export type { MuxOptions } from './mux.ts'
 export { rtcBinding, sdpFingerprint } from './binding.ts'

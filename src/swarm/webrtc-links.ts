@@ -8,7 +8,7 @@
 import WebSocket from 'ws'
 import { randomBytes } from 'node:crypto'
 import { acceptOffer, createOffer, TrackerSignal, type IncomingOffer, type RtcOptions, type WebSocketLike } from '../rtc/index.ts'
-import { nodeRtcOptions } from '../rtc/node.ts'
+import { nodeRtcOptions } from '../rtc-node.ts'
 import type { Roster } from '../identity/index.ts'
 import type { Logger } from '../log/index.ts'
 import { pinnedConnection, signedAnnounceParams, type AnnounceSigner } from './announce.ts'

@@ -2,7 +2,7 @@
 // webrtc-polyfill), signaled by hand: the unit src/rtc's tests build on.
 import type { ExecutionContext } from 'ava'
 import { acceptOffer, createOffer, type RtcConnection, type RtcOptions } from '../../src/rtc/index.ts'
-import { nodeRtcOptions } from '../../src/rtc/node.ts'
+import { nodeRtcOptions } from '../../src/rtc-node.ts'
 
 /** Options for a test's connections: a Node device's (real PeerConnections), a generous open timeout for a loaded machine. */
 export function rtcOptions(extra: Partial<RtcOptions> = {}): Promise<RtcOptions> {

@@ -1,12 +1,11 @@
-// The Node-only half of src/rtc: a mux stream as a node:stream Duplex (the
+// The Node-only half of src/rtc (a module of its own, so src/rtc/index.ts
+// stays portable for the browser): a mux stream as a node:stream Duplex (the
 // swarm's Wire reads and writes sockets), and PeerConnections from
 // webrtc-polyfill over node-datachannel, loaded on first use (a native
 // module of ~10 MB: processes that never link over WebRTC do not load it).
 // A browser uses its own RTCPeerConnection and does not import this file.
 import { Duplex } from 'node:stream'
-import type { MuxStream } from './mux.ts'
-import type { RtcOptions } from './connection.ts'
-import type { PeerConnectionFactory, PeerConnectionLike } from './types.ts'
+import type { MuxStream, PeerConnectionFactory, PeerConnectionLike, RtcOptions } from './rtc/index.ts'
 
 /** A mux stream as a Duplex: writes finish once handed to the data channel (its backpressure), reads are the stream's data. */
 export function streamDuplex(stream: MuxStream): Duplex {
