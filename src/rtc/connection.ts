@@ -6,7 +6,7 @@
 // the null `icecandidate` that ends it in browsers, and waiting for that event
 // cost ~10 s per link (NOTES.md "WebRTC here"); `gatherTimeoutMs` caps the
 // wait (a STUN server that never answers), and what was gathered by then goes.
-import { EventEmitter } from 'events'
+import { Emitter } from './emitter.ts'
 import { rtcBinding, sdpFingerprint } from './binding.ts'
 import { RtcError } from './errors.ts'
 import { Mux, type MuxOptions } from './mux.ts'
@@ -44,7 +44,7 @@ interface ConnectionEvents {
 }
 
 /** An open WebRTC link: its Mux, and the binding of each of its streams. */
-export class RtcConnection extends EventEmitter<ConnectionEvents> {
+export class RtcConnection extends Emitter<ConnectionEvents> {
   readonly mux: Mux
   readonly offerFingerprint: string
   readonly answerFingerprint: string

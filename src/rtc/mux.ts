@@ -3,7 +3,7 @@
 // device link costs one PeerConnection and one data channel however many
 // tracks pass (browsers cap PeerConnections; NOTES.md "WebRTC here"). The
 // data channel is ordered and reliable, so a stream is a byte stream as a TCP
-// connection is. Portable: Uint8Array and `events` only, no node: modules.
+// connection is. Portable: Uint8Array and a small emitter (emitter.ts), no node: modules.
 //
 // Frame (one data channel message): 1 byte flags, 4 bytes stream id (big
 // endian), then at most FRAME_PAYLOAD bytes. Flags: OPEN (the sender opens
@@ -20,7 +20,7 @@
 // signals backpressure like a socket). Sending resumes on
 // `bufferedamountlow`. Streams with queued frames take turns, one frame each,
 // so a track transfer does not hold up the device channel.
-import { EventEmitter } from 'events'
+import { Emitter } from './emitter.ts'
 import { RtcError } from './errors.ts'
 import type { DataChannelLike } from './types.ts'
 
@@ -63,7 +63,7 @@ interface Pending {
 }
 
 /** One byte stream of a Mux: write(), end(), and `data`/`close` events. */
-export class MuxStream extends EventEmitter<MuxStreamEvents> {
+export class MuxStream extends Emitter<MuxStreamEvents> {
   closed = false
   /** Frames not yet handed to the channel. */
   readonly queue: Pending[] = []
@@ -160,7 +160,7 @@ interface MuxEvents {
   close: [err?: Error]
 }
 
-export class Mux extends EventEmitter<MuxEvents> {
+export class Mux extends Emitter<MuxEvents> {
   readonly streams = new Map<number, MuxStream>()
   closed = false
   private nextId: number

@@ -6,7 +6,7 @@
 // answer to the peer it names (`to_peer_id`). Nothing here trusts a message
 // for who sent it: the link's dj_auth decides that. Portable: the WebSocket
 // and the proof are given, no node: modules.
-import { EventEmitter } from 'events'
+import { Emitter } from './emitter.ts'
 import { RtcError } from './errors.ts'
 import type { WebSocketLike } from './types.ts'
 
@@ -55,7 +55,7 @@ interface SignalEvents {
 /** Bytes as the binary string bittorrent-tracker's JSON carries them. */
 export const binaryString = (b: Uint8Array): string => String.fromCharCode(...b)
 
-export class TrackerSignal extends EventEmitter<SignalEvents> {
+export class TrackerSignal extends Emitter<SignalEvents> {
   closed = false
   private readonly waits = new Map<string, { resolve: (sdp: string) => void; reject: (err: Error) => void }>()
   private timer: ReturnType<typeof setTimeout> | undefined
