@@ -736,10 +736,10 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         const missing = roster.devices.map((d) => Buffer.from(d.device).toString('hex')).filter((d) => d !== self && !linked.has(d) && !revoked.has(d))
         if (missing.length > 0) await links.offer(Math.min(missing.length, 10))
       }
-      await links.start()
+      // In the background: a tracker that does not answer must not hold the node's start.
+      void round().catch(warn)
       webrtcTimer = setInterval(() => void round().catch(warn), o.roundMs ?? WEBRTC_ROUND)
       webrtcTimer.unref()
-      if (o.offer) void round().catch(warn)
     }, () => {
       clearInterval(webrtcTimer)
       p.webrtc?.close()

@@ -7,7 +7,7 @@
 // pinned by the roster before a byte is sent, as for HTTPS announces.
 import WebSocket from 'ws'
 import { randomBytes } from 'node:crypto'
-import { acceptOffer, createOffer, TrackerSignal, type IncomingOffer, type RtcOptions, type WebSocketLike } from '../rtc/index.ts'
+import { acceptOffer, createOffer, MAX_OFFERS, TrackerSignal, type IncomingOffer, type RtcOptions, type WebSocketLike } from '../rtc/index.ts'
 import { nodeRtcOptions } from '../rtc-node.ts'
 import type { Roster } from '../identity/index.ts'
 import type { Logger } from '../log/index.ts'
@@ -51,20 +51,29 @@ export function websocketUrl(tracker: string): string | null {
 
 export class WebRtcLinks {
   private readonly signals = new Map<string, TrackerSignal>()
+  /** Trackers being joined now (a round started while another still connects must not join twice). */
+  private readonly joining = new Set<string>()
   private pending = 0
   /** Offers the trackers forwarded here, answered or not. */
   offersSeen = 0
   private closed = false
   private rtc: Promise<RtcOptions> | undefined
-  /** Connections set up so far: their set-up times in ms (bench and `djcloud devices`). */
-  readonly setupTimes: number[] = []
 
   constructor(private readonly opts: WebRtcLinksOptions) {}
 
   /** Opens a signed WebSocket announce to every tracker not open yet; resolves once each is open or failed. */
   async start(): Promise<void> {
     const urls = [...new Set(this.opts.trackers().map(websocketUrl).filter((u): u is string => u !== null))]
-    await Promise.all(urls.filter((u) => !this.signals.has(u)).map((u) => this.join(u).catch((err: Error) => this.warn(err))))
+    await Promise.all(
+      urls
+        .filter((u) => !this.signals.has(u) && !this.joining.has(u))
+        .map((u) => {
+          this.joining.add(u)
+          return this.join(u)
+            .catch((err: Error) => this.warn(err))
+            .finally(() => this.joining.delete(u))
+        }),
+    )
   }
 
   /** Trackers whose WebSocket is open. */
@@ -73,10 +82,12 @@ export class WebRtcLinks {
   }
 
   /**
-   * Offers a WebRTC link to up to `count` devices of each tracker's swarm
-   * (the tracker picks them); resolves with the device links that came up.
+   * Offers a WebRTC link to up to `count` (at most MAX_OFFERS) devices of
+   * each tracker's swarm (the tracker picks them); resolves with the device
+   * links that came up.
    */
   async offer(count = 1): Promise<DeviceLink[]> {
+    count = Math.max(0, Math.min(count, MAX_OFFERS))
     const rtc = await this.options()
     const links: Array<Promise<DeviceLink | null>> = []
     for (const signal of this.signals.values()) {
@@ -96,7 +107,6 @@ export class WebRtcLinks {
             .then(async (a) => {
               if (!a) return (pending.cancel(), null)
               const conn = await pending.accept(a.sdp)
-              this.setupTimes.push(conn.setupMs)
               return await this.opts.swarm.addRtc(conn)
             })
             .catch((err: Error) => (this.opts.log('webrtc offer failed: %s', err.message), null)),
@@ -134,7 +144,12 @@ export class WebRtcLinks {
     signal.on('warning', (err) => this.warn(err))
     signal.once('close', () => this.signals.get(url) === signal && this.signals.delete(url))
     this.signals.set(url, signal)
-    await signal.start()
+    try {
+      await signal.start()
+    } catch (err) {
+      signal.close()
+      throw err
+    }
   }
 
   /** A pinned TLS connection to the tracker, then the WebSocket upgrade over it. */
@@ -161,9 +176,7 @@ export class WebRtcLinks {
     try {
       const { sdp, connection } = await acceptOffer(o.sdp, await this.options())
       await signal.answer(o, sdp)
-      const conn = await connection
-      this.setupTimes.push(conn.setupMs)
-      await this.opts.swarm.addRtc(conn)
+      await this.opts.swarm.addRtc(await connection)
     } catch (err) {
       this.opts.log('webrtc answer failed: %s', (err as Error).message)
     } finally {
