@@ -628,6 +628,11 @@ export class Swarm extends EventEmitter<Events> {
     })
   }
 
+  /** The WebRTC connection a `webrtc` device link runs on (its data channel, its streams), else undefined. */
+  rtcConnectionOf(link: DeviceLink): RtcConnection | undefined {
+    return this.rtcOf.get(link)
+  }
+
   /** A new stream of a WebRTC link, authenticated for `infoHash` with that stream's binding. */
   private overRtc(conn: RtcConnection, infoHash: Buffer, allow?: (p: VerifiedPeer) => boolean): Promise<PeerSession> {
     let stream

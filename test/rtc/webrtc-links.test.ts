@@ -32,7 +32,6 @@ test('two devices link over WebRTC through the tracker and fetch tracks over str
   const tracks = await Promise.all([3, 2, 1].map((mb) => randomTrackFile(dir, mb * 1024 * 1024 + 12345, c.circleSecret)))
   for (const tr of tracks) pc.swarm.offer(tr.meta, tr.path)
 
-  const streamsAtPc: number[] = []
   const links = await laptop.links.offer(1)
   t.is(links.length, 1)
   const link = links[0]!
@@ -44,15 +43,18 @@ test('two devices link over WebRTC through the tracker and fetch tracks over str
   t.is(back.path, 'webrtc')
   t.is(pc.links.offersSeen, 1)
   pc.swarm.on('refused', (_h, reason) => t.fail(`home-pc refused a stream: ${reason}`))
-  // Count the streams each track wire takes: the pc sees them as sessions on its torrents.
-  const before = streamsAtPc.length
+  // The streams the laptop opens on the one data channel: one per track wire.
+  const conn = pc.swarm.rtcConnectionOf(back)!
+  const streams: number[] = []
+  conn.mux.on('stream', (s) => streams.push(s.id))
 
   const fetched = await Promise.all(tracks.map((tr) => laptop.swarm.fetch(tr.meta.sha256)))
   for (const [i, f] of fetched.entries()) {
     t.is(sha(await readFile(f.path)), tracks[i]!.meta.sha256, `track ${i} SHA-256`)
     t.deepEqual(Object.keys(f.sources), ['home-pc'])
   }
-  t.is(before, 0)
+  t.deepEqual([...streams].sort(), [1, 3, 5], 'three track streams, odd ids from the offering side')
+  t.is(laptop.swarm.rtcConnectionOf(link)!.mux.channel.label, 'djcloud')
   // Still one device link each way: the three track wires were streams of the one data channel.
   t.is(laptop.swarm.devices.online().length, 1)
   t.is(pc.swarm.devices.online().length, 1)
