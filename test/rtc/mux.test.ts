@@ -5,6 +5,7 @@ import test from 'ava'
 import { createHash, randomBytes } from 'node:crypto'
 import { FLAG_DATA, FLAG_OPEN, FRAME_HEADER, FRAME_PAYLOAD, RtcError, type MuxStream } from '../../src/rtc/index.ts'
 import { rtcPair } from '../helpers/rtc.ts'
+import { streamDuplex } from '../../src/rtc-node.ts'
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
@@ -93,4 +94,15 @@ test('a frame that breaks the framing closes the connection with ERR_PROTOCOL', 
     const err = await closed
     t.true(err instanceof RtcError && err.code === 'ERR_PROTOCOL', `${what}: ${err?.message}`)
   }
+})
+
+// A write finishes only once its frames are handed to the channel, so the Duplex's end comes after them.
+test('a stream Duplex ended and destroyed on purpose (as a Wire closes) still delivers every byte written before', async (t) => {
+  const { offerer, answerer } = await rtcPair(t, { mux: { highWaterMark: 64 * 1024, lowWaterMark: 16 * 1024 } })
+  const bytes = randomBytes(1024 * 1024)
+  const received = new Promise<Buffer>((resolve) => answerer.mux.once('stream', (s) => resolve(collect(s))))
+  const d = streamDuplex(offerer.mux.open())
+  d.write(bytes)
+  d.end(() => d.destroy()) // Wire.destroy() without an error
+  t.is(sha(await received), sha(bytes))
 })
