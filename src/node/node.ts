@@ -727,7 +727,17 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         onWarning: warn,
       })
       p.webrtc = links
+      let busy = false
       const round = async () => {
+        if (busy) return // the last round's offers still wait for answers: offering again would link twice
+        busy = true
+        try {
+          await roundOnce()
+        } finally {
+          busy = false
+        }
+      }
+      const roundOnce = async () => {
         await links.start()
         if (!o.offer) return
         const linked = new Set(p.swarm.devices.online().map((l) => l.device))
