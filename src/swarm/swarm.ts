@@ -157,6 +157,8 @@ interface Events {
 }
 
 const EXTENSIONS = [LOOKUP_EXTENSION]
+/** ms the offering side of a WebRTC connection has to open stream 0 and prove itself before the answering side closes it. */
+export const RTC_PROVE_WITHIN = 10_000
 /** The `host` of sessions over WebRTC streams (their `port` is the stream id): no address, nothing for the ban list to strike. */
 export const RTC_HOST = 'webrtc'
 const ownerOf = (p: VerifiedPeer) => Buffer.from(p.certificate.owner).toString('hex')
@@ -652,9 +654,10 @@ export class Swarm extends EventEmitter<Events> {
    * it may reach; the device channel runs on stream 0, which the offering
    * side opens. Resolves with the device link once it is up (the offering
    * side: the other's hello came; the answering side: the offerer proved
-   * itself on stream 0); rejects, closing the connection, when that fails.
+   * itself on stream 0, within `proveWithinMs`); rejects, closing the
+   * connection, when that fails.
    */
-  addRtc(conn: RtcConnection, opts: { device?: string } = {}): Promise<DeviceLink> {
+  addRtc(conn: RtcConnection, opts: { device?: string; proveWithinMs?: number } = {}): Promise<DeviceLink> {
     if (this.closed) {
       conn.close()
       return Promise.reject(new SwarmError('ERR_NOT_RUNNING', 'the swarm is closed'))
@@ -706,9 +709,12 @@ export class Swarm extends EventEmitter<Events> {
     })
     if (conn.role === 'answerer') {
       return new Promise<DeviceLink>((resolve, reject) => {
-        answered = resolve
-        refused = reject
-        conn.once('close', () => reject(new SwarmError('ERR_UNREACHABLE', 'the WebRTC connection closed before the device proved itself')))
+        // The offering side opens stream 0 and proves itself at once; a connection that never does is closed.
+        const timer = setTimeout(() => conn.close(), opts.proveWithinMs ?? RTC_PROVE_WITHIN)
+        timer.unref()
+        answered = (l) => (clearTimeout(timer), resolve(l))
+        refused = (err) => (clearTimeout(timer), reject(err))
+        conn.once('close', () => (clearTimeout(timer), reject(new SwarmError('ERR_UNREACHABLE', 'the WebRTC connection closed before the device proved itself'))))
       })
     }
     const allow = (p: VerifiedPeer) => p.kind === 'own' && (!opts.device || hex(p.certificate.device) === opts.device)

@@ -192,3 +192,18 @@ test('a stranger\'s offer is refused by the tracker; a stranger that reaches a d
   t.is(bytes.indexOf(Buffer.from('dj_auth')) >= 0 && bytes.indexOf(Buffer.from('sig')) >= 0, false, 'no dj_auth proof from the device')
   t.is(bytes.indexOf(track.bytes.subarray(0, 64)), -1)
 })
+
+test('a connection whose offering side never opens the device channel is closed by the answering side', async (t) => {
+  const c = makeCircle(['laptop', 'home-pc'])
+  const dir = await tempDir(t)
+  const pc = await startSwarm(t, c, 1, dir)
+  const opts = await rtcOptions()
+  const offer = await createOffer(opts)
+  const answer = await acceptOffer(offer.sdp, opts)
+  const [silent, theirs] = await Promise.all([offer.accept(answer.sdp), answer.connection])
+  t.teardown(() => silent.close())
+  const closed = new Promise<void>((resolve) => silent.once('close', () => resolve()))
+  await t.throwsAsync(pc.addRtc(theirs, { proveWithinMs: 300 }), { message: /closed before the device proved itself/ })
+  t.true(theirs.closed)
+  await closed // the other end sees its connection go
+})
