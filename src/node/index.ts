@@ -1,5 +1,6 @@
 export { Node, startNode, DEFAULT_PORTS, DEFAULT_TIMINGS } from './node.ts'
-export type { NodeOptions, NodeTimings } from './node.ts'
+export type { NodeOptions, NodeTimings, NodeWebRtcOptions } from './node.ts'
+export { WEBRTC_ROUND } from './node.ts'
 export { Lifecycle, service, ServiceStartError } from './lifecycle.ts'
 export type { Service } from './lifecycle.ts'
 export { runningNode } from './node-file.ts'

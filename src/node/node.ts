@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { access, readFile, stat, writeFile } from 'node:fs/promises'
 import { addDevice, adoptRoster, encodeCertificate, lanAddress, loadIdentity, saveRoster, verifyRoster, type Identity, type Roster } from '../identity/index.ts'
 import { openLibrary, type LocalLibrary, type Library, type ScanOptions, type TrackRecord } from '../library/index.ts'
-import { Swarm, RTT_PING_INTERVAL, announceSigner, cachePaths, metaFromTrack } from '../swarm/index.ts'
+import { Swarm, RTT_PING_INTERVAL, WebRtcLinks, announceSigner, cachePaths, metaFromTrack } from '../swarm/index.ts'
+import type { RtcOptions } from '../rtc/index.ts'
 import { ApiError, createApiServer, firstTrackSource, LocalFileTrackSource, loadOrCreateApiToken, streamRoute, type ApiServer } from '../player/index.ts'
 import { SubsonicService, type PlayLog } from '../subsonic/index.ts'
 import { nodeTranscoding, streamTranscode } from './renditions.ts'
@@ -101,6 +102,13 @@ export interface NodeOptions {
    * to loopback is not mapped unless a `gateway` is named.
    */
   portMapping?: boolean | PortMapperOptions
+  /**
+   * WebRTC links (docs/rtc.md): keep a signed WebSocket announce open to the
+   * circle's trackers on the device channel and answer WebRTC offers from own
+   * devices (browsers). Default off here, so in-process nodes load no native
+   * WebRTC; `djcloud serve` turns it on (`--no-webrtc`).
+   */
+  webrtc?: boolean | NodeWebRtcOptions
   /** Serve the Subsonic / OpenSubsonic API at /rest/* on the API listener (`serve --subsonic`; default off). */
   subsonic?: boolean | SubsonicNodeOptions
   /**
@@ -113,6 +121,22 @@ export interface NodeOptions {
   transcode?: { ffmpegPath?: string; renditionBudget?: number }
   onWarning?: (err: Error) => void
 }
+
+export interface NodeWebRtcOptions {
+  /**
+   * Also offer WebRTC links to own devices not linked (default off: between
+   * Node devices TCP/TLS links, punches and relays already work, and a
+   * second link to a device doubles its lookups; tests turn it on).
+   */
+  offer?: boolean
+  /** ms between looks for trackers not joined yet (and, with `offer`, devices not linked); default WEBRTC_ROUND. */
+  roundMs?: number
+  /** PeerConnection factory and timings (default: webrtc-polyfill, production timings). */
+  rtc?: Partial<RtcOptions>
+}
+
+/** ms between WebRTC rounds: trackers joined again, unlinked devices offered to (with `offer`). */
+export const WEBRTC_ROUND = 30_000
 
 export interface SubsonicNodeOptions {
   /** Where scrobbles go and play counts come from (default: the node's signed, synced play log, docs/plays.md). */
@@ -230,6 +254,8 @@ interface Parts {
   discovery: Discovery
   /** Multicast discovery on the LAN; null when off. */
   lan: LanDiscovery | null
+  /** WebRTC links (signaling through the trackers); null when off. */
+  webrtc: WebRtcLinks | null
   sync: ManifestSync
   union: UnionView
   analysis: NodeAnalysis
@@ -256,6 +282,7 @@ export class Node {
   get api(): ApiServer { return this.parts.api }
   get discovery(): Discovery { return this.parts.discovery }
   get lan(): LanDiscovery | null { return this.parts.lan }
+  get webrtc(): WebRtcLinks | null { return this.parts.webrtc }
   get tracker(): AdmissionTracker | null { return this.parts.tracker }
   get dht(): DhtNode | null { return this.parts.dht }
   get book(): ManifestBook { return this.parts.book }
@@ -337,6 +364,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
   const id = () => p.identity
   const analyze = opts.analyze !== false
   let reload: NodeJS.Timeout | undefined
+  let webrtcTimer: NodeJS.Timeout | undefined
   // node.json is rewritten when the port mapping changes, one write at a
   // time, and only between its service's start and stop.
   let nodeFileLive = false
@@ -721,6 +749,50 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
     }, () => clearInterval(reload)),
 
     service('discovery', (signal) => p.discovery.start(signal), () => p.discovery.stop()),
+    // WebRTC: answers browsers' (and, with `offer`, offers to own devices') data channel links, signaled through the trackers.
+    service('webrtc', async () => {
+      p.webrtc = null
+      if (!opts.webrtc) return
+      const o = opts.webrtc === true ? {} : opts.webrtc
+      const self = Buffer.from(id().device.publicKey).toString('hex')
+      const links = new WebRtcLinks({
+        swarm: p.swarm,
+        signer: announceSigner(id()),
+        roster: () => id().roster,
+        trackers: () => [...new Set([...(opts.trackers ?? []), ...id().roster.trackers])],
+        self,
+        ...(o.rtc ? { rtc: o.rtc } : {}),
+        log: logger('rtc'),
+        onWarning: warn,
+      })
+      p.webrtc = links
+      let busy = false
+      const round = async () => {
+        if (busy) return // the last round's offers still wait for answers: offering again would link twice
+        busy = true
+        try {
+          await roundOnce()
+        } finally {
+          busy = false
+        }
+      }
+      const roundOnce = async () => {
+        await links.start()
+        if (!o.offer) return
+        const linked = new Set(p.swarm.devices.online().map((l) => l.device))
+        const roster = id().roster
+        const revoked = new Set(roster.revoked.map((k) => Buffer.from(k).toString('hex')))
+        const missing = roster.devices.map((d) => Buffer.from(d.device).toString('hex')).filter((d) => d !== self && !linked.has(d) && !revoked.has(d))
+        if (missing.length > 0) await links.offer(Math.min(missing.length, 10))
+      }
+      // In the background: a tracker that does not answer must not hold the node's start.
+      void round().catch(warn)
+      webrtcTimer = setInterval(() => void round().catch(warn), o.roundMs ?? WEBRTC_ROUND)
+      webrtcTimer.unref()
+    }, () => {
+      clearInterval(webrtcTimer)
+      p.webrtc?.close()
+    }),
     // Own devices on this LAN, with no tracker, DHT or internet: each one heard is dialled by discovery.
     // A LAN it cannot use (no multicast, the port taken without reuse) is a warning, not a node that does not start.
     service('lan-discovery', async () => {

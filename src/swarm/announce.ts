@@ -335,7 +335,7 @@ export function parseAnnounceResponse(body: Uint8Array): AnnounceResult {
  * checked against the roster. A tracker that is not one of the circle's
  * devices is dropped right after the handshake, before any request byte.
  */
-function pinnedConnection(url: URL, roster: Roster, signal: AbortSignal): Promise<TLSSocket> {
+export function pinnedConnection(url: URL, roster: Roster, signal: AbortSignal): Promise<TLSSocket> {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason)

@@ -61,7 +61,7 @@ export interface DeviceLink {
   host: string
   /** The port the device listens on for peers (told in its hello). */
   peerPort?: number
-  /** How the link runs: straight between the two, through a punched hole, or through a relay device (docs/reach.md). */
+  /** How the link runs: straight between the two, through a punched hole, through a relay device (docs/reach.md), or over WebRTC (docs/rtc.md). */
   path: LinkPath
   /** The device (hex) that brokered the punch or relays the link. */
   via?: string
@@ -84,7 +84,8 @@ export interface DeviceLink {
   setupMs?: number
 }
 
-export type LinkPath = 'direct' | 'punched' | 'relayed'
+/** `webrtc`: a WebRTC data channel (src/rtc/), its streams multiplexed: the device channel and every track wire to that device. */
+export type LinkPath = 'direct' | 'punched' | 'relayed' | 'webrtc'
 
 /** A device saying it published a new version of a manifest. */
 export interface ManifestNotice {

@@ -27,6 +27,8 @@ import { OfferTable, type Offer } from './offer-table.ts'
 import { TorrentTable } from './torrent-table.ts'
 import { byRtt, nearestOf } from './nearest.ts'
 import type { VerifiedPeer } from './protocol/auth.ts'
+import type { RtcConnection } from '../rtc/index.ts'
+import { streamDuplex } from '../rtc-node.ts'
 
 export interface SwarmOptions {
   credentials: LocalCredentials
@@ -155,6 +157,10 @@ interface Events {
 }
 
 const EXTENSIONS = [LOOKUP_EXTENSION]
+/** ms the offering side of a WebRTC connection has to open stream 0 and prove itself before the answering side closes it. */
+export const RTC_PROVE_WITHIN = 10_000
+/** The `host` of sessions over WebRTC streams (their `port` is the stream id): no address, nothing for the ban list to strike. */
+export const RTC_HOST = 'webrtc'
 const ownerOf = (p: VerifiedPeer) => Buffer.from(p.certificate.owner).toString('hex')
 /** The share channel where `sharingOwner` shares with a friend: derived from their friendship secret, so only the two circles can compute it. */
 export function shareChannelInfoHash(friendSecret: Uint8Array, sharingOwner: Uint8Array): Buffer {
@@ -209,6 +215,9 @@ export class Swarm extends EventEmitter<Events> {
   /** Devices a punch or relay circuit is expected from (adopt), and how it runs. */
   private readonly expected = new Map<string, { path: LinkPath; via: string }>()
   private readonly sockets = new Set<Duplex>()
+  /** WebRTC connections open (addRtc), and the one each webrtc device link runs on. */
+  private readonly rtc = new Set<RtcConnection>()
+  private readonly rtcOf = new WeakMap<DeviceLink, RtcConnection>()
   private closed = false
   private parkTimer: NodeJS.Timeout | undefined
   private parking = false
@@ -409,7 +418,7 @@ export class Swarm extends EventEmitter<Events> {
 
   /** A holder that answered a reader's lookup after it settled: a wire of the torrent too, if its info dict is the torrent's. */
   private joinLate(torrent: Torrent, h: Holder): void {
-    if (torrent.destroyed || h.link.peerPort === undefined || this.bans.identityBanned(h.link.device)) return
+    if (torrent.destroyed || (h.link.peerPort === undefined && !this.rtcOf.has(h.link)) || this.bans.identityBanned(h.link.device)) return
     try {
       if (!metaFromInfoDict(h.info, torrent.meta.sha256, this.opts.circleSecret).infoHash.equals(torrent.meta.infoHash)) return
     } catch (err) {
@@ -429,7 +438,8 @@ export class Swarm extends EventEmitter<Events> {
    * bytes) must not open a second wire to each.
    */
   private dialHolder(link: DeviceLink, infoHash: Buffer, allow?: (p: VerifiedPeer) => boolean): Promise<PeerSession> | null {
-    if (link.peerPort === undefined) return null
+    const rtc = this.rtcOf.get(link)
+    if (link.peerPort === undefined && !rtc) return null
     const ih = infoHash.toString('hex')
     const devices = this.wired.get(ih) ?? new Set<string>()
     if (devices.has(link.device)) return null
@@ -439,9 +449,12 @@ export class Swarm extends EventEmitter<Events> {
       devices.delete(link.device)
       if (devices.size === 0 && this.wired.get(ih) === devices) this.wired.delete(ih)
     }
-    const dial = link.path === 'direct' || !link.via
-      ? this.dial(link.host, link.peerPort, infoHash, allow)
-      : this.over(this.paths.open(link.device, link.path, link.via), infoHash, allow)
+    // Over WebRTC a track's wire is another stream of the link's data channel, bound to that stream.
+    const dial = rtc
+      ? this.overRtc(rtc, infoHash, allow)
+      : link.path === 'direct' || !link.via
+        ? this.dial(link.host, link.peerPort!, infoHash, allow)
+        : this.over(this.paths.open(link.device, link.path, link.via), infoHash, allow)
     dial.then((s) => s.wire.once('close', gone), gone)
     return dial
   }
@@ -604,7 +617,7 @@ export class Swarm extends EventEmitter<Events> {
   }
 
   /** Authenticates a link this side opened (dialled, punched or through a relay) for `infoHash`. */
-  private async over(link: Promise<TLSSocket>, infoHash: Buffer, allow?: (p: VerifiedPeer) => boolean, trustAnyOwner = false, proveSecond = false, remote?: { host: string; port: number }): Promise<PeerSession> {
+  private async over(link: Promise<Duplex>, infoHash: Buffer, allow?: (p: VerifiedPeer) => boolean, trustAnyOwner = false, proveSecond = false, remote?: { host: string; port: number }, binding?: () => Uint8Array): Promise<PeerSession> {
     const sock = await link
     if (this.closed) {
       sock.destroy()
@@ -613,7 +626,113 @@ export class Swarm extends EventEmitter<Events> {
     this.track(sock)
     return authenticate(sock, {
       credentials: this.opts.credentials, roster: this.opts.roster, friendRevoked: this.opts.friendRevoked, extensions: EXTENSIONS, infoHash, remote, allow, trustAnyOwner, proveSecond,
+      ...(binding ? { binding } : {}),
     })
+  }
+
+  /** The WebRTC connection a `webrtc` device link runs on (its data channel, its streams), else undefined. */
+  rtcConnectionOf(link: DeviceLink): RtcConnection | undefined {
+    return this.rtcOf.get(link)
+  }
+
+  /** A new stream of a WebRTC link, authenticated for `infoHash` with that stream's binding. */
+  private overRtc(conn: RtcConnection, infoHash: Buffer, allow?: (p: VerifiedPeer) => boolean): Promise<PeerSession> {
+    let stream
+    try {
+      stream = conn.mux.open()
+    } catch (err) {
+      return Promise.reject(err as Error)
+    }
+    const id = stream.id
+    return this.over(Promise.resolve(streamDuplex(stream)), infoHash, allow, false, false, { host: RTC_HOST, port: id }, () => conn.binding(id))
+  }
+
+  /**
+   * A WebRTC connection to another device (src/rtc/, docs/rtc.md), open but
+   * not authenticated. Every stream the other side opens is taken like an
+   * incoming link: dj_auth, bound to that stream, decides who it is and what
+   * it may reach; the device channel runs on stream 0, which the offering
+   * side opens. Resolves with the device link once it is up (the offering
+   * side: the other's hello came; the answering side: the offerer proved
+   * itself on stream 0, within `proveWithinMs`); rejects, closing the
+   * connection, when that fails.
+   */
+  addRtc(conn: RtcConnection, opts: { device?: string; proveWithinMs?: number } = {}): Promise<DeviceLink> {
+    if (this.closed) {
+      conn.close()
+      return Promise.reject(new SwarmError('ERR_NOT_RUNNING', 'the swarm is closed'))
+    }
+    const t0 = performance.now()
+    this.rtc.add(conn)
+    conn.once('close', () => this.rtc.delete(conn))
+    /** The device link on stream 0: the connection lives as long as it does. */
+    const linked = (s: PeerSession): DeviceLink => {
+      const link = this.devices.add(s, { path: 'webrtc' })
+      this.rtcOf.set(link, conn)
+      link.setupMs = conn.setupMs
+      s.wire.once('close', () => conn.close())
+      return link
+    }
+    let answered: ((l: DeviceLink) => void) | undefined
+    let refused: ((err: Error) => void) | undefined
+    conn.mux.on('stream', (stream) => {
+      const sock = streamDuplex(stream)
+      this.track(sock)
+      authenticate(sock, {
+        credentials: this.opts.credentials,
+        roster: this.opts.roster,
+        friendRevoked: this.opts.friendRevoked,
+        extensions: EXTENSIONS,
+        remote: { host: RTC_HOST, port: stream.id },
+        binding: () => conn.binding(stream.id),
+        // The device channel only on stream 0, opened by the offering side: one device link per connection.
+        accept: (ih) => (ih.equals(this.channel) !== (stream.id === 0 && conn.role === 'answerer') ? null : this.admission(ih)),
+        banned: (p) => this.bans.identityBanned(hex(p.certificate.device)),
+      }).then(
+        (s) => {
+          if (this.closed) return void s.wire.destroy()
+          if (stream.id === 0) return answered?.(linked(s))
+          this.onSession(s)
+        },
+        (err: Error & { reason?: string; device?: Uint8Array }) => {
+          const reason = err.reason ?? err.message
+          // No address to strike: a refusal on stream 0 ends the connection; a revoked key that proved itself is struck.
+          if (err.device && reason === 'revoked') this.bans.identityFailure(hex(err.device), reason)
+          this.log('refused webrtc stream %d: %s', stream.id, reason)
+          this.emit('refused', RTC_HOST, reason)
+          if (stream.id === 0) {
+            conn.close()
+            refused?.(err)
+          }
+        },
+      )
+    })
+    if (conn.role === 'answerer') {
+      return new Promise<DeviceLink>((resolve, reject) => {
+        // The offering side opens stream 0 and proves itself at once; a connection that never does is closed.
+        const timer = setTimeout(() => conn.close(), opts.proveWithinMs ?? RTC_PROVE_WITHIN)
+        timer.unref()
+        answered = (l) => (clearTimeout(timer), resolve(l))
+        refused = (err) => (clearTimeout(timer), reject(err))
+        conn.once('close', () => (clearTimeout(timer), reject(new SwarmError('ERR_UNREACHABLE', 'the WebRTC connection closed before the device proved itself'))))
+      })
+    }
+    const allow = (p: VerifiedPeer) => p.kind === 'own' && (!opts.device || hex(p.certificate.device) === opts.device)
+    return this.overRtc(conn, this.channel, allow).then(
+      async (s) => {
+        if (hex(s.peer.certificate.device) === this.self) {
+          s.wire.destroy()
+          throw new SwarmError('ERR_SELF', 'the WebRTC offer reached this device')
+        }
+        const link = await this.timedReady(linked(s), t0)
+        link.setupMs = conn.setupMs + link.setupMs! // the data channel's set-up, then dj_auth and the hello
+        return link
+      },
+      (err: Error) => {
+        conn.close()
+        throw err
+      },
+    )
   }
 
   /**
@@ -1130,6 +1249,7 @@ export class Swarm extends EventEmitter<Events> {
     this.holders.close()
     this.paths.close()
     await Promise.all((await this.torrents.all()).map((t) => t.close()))
+    for (const c of this.rtc) c.close()
     for (const s of this.sockets) s.destroy()
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()))
     await this.cache.close()

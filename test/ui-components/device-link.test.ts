@@ -9,4 +9,5 @@ test('a link is labelled with its path, the device it goes through, and its roun
   t.is(linkLabel({ path: 'mapped', rttMs: null }), "direct to the router's mapped port")
   // A broker named on a direct link is not a path: left out.
   t.is(linkLabel({ path: 'direct', via: 'hub', rttMs: null }), 'direct')
+  t.is(linkLabel({ path: 'webrtc', rttMs: 1.23 }), 'WebRTC data channel · 1.2 ms')
 })

@@ -12,7 +12,7 @@ interface CircleDevice {
   self: boolean
   revoked: boolean
   tracks: number
-  link: { path: 'direct' | 'mapped' | 'punched' | 'relayed'; via?: string; rttMs: number | null; address: string } | null
+  link: { path: 'direct' | 'mapped' | 'punched' | 'relayed' | 'webrtc'; via?: string; rttMs: number | null; address: string } | null
   unreachable: string | null
 }
 
@@ -30,7 +30,7 @@ function line(d: CircleDevice): string {
 
 export const devicesCommand: Command = {
   name: 'devices',
-  summary: 'List own devices: which are linked, by which path (direct, mapped, punched, relayed) and their round trip.',
+  summary: 'List own devices: which are linked, by which path (direct, mapped, punched, relayed, webrtc) and their round trip.',
   usage: '[--json]',
   details:
     'Through the running node. A device behind a NAT that no dial reaches is linked by a hole punch brokered\n' +

@@ -22,12 +22,13 @@ function address(text: string): Address {
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run this device\'s node: the swarm, manifests over the DHT, the local API and, when this device serves the circle, its tracker and bootstrap node.',
-  usage: '[--port N] [--listen ADDR] [--subsonic] [--tracker URL]... [--bootstrap HOST:PORT]... [--peer HOST:PORT]... [--no-port-mapping] [--no-friend-links] [--relay | --no-relay] [--json]',
+  usage: '[--port N] [--listen ADDR] [--subsonic] [--tracker URL]... [--bootstrap HOST:PORT]... [--peer HOST:PORT]... [--no-port-mapping] [--no-webrtc] [--no-friend-links] [--relay | --no-relay] [--json]',
   details:
     `Ports: peers ${DEFAULT_PORTS.peer} (TCP) on all interfaces, the local API ${DEFAULT_PORTS.api} on 127.0.0.1, the\n` +
     `embedded tracker ${DEFAULT_PORTS.tracker} (an admin device runs it unless the roster or --tracker names one), and\n` +
     `the DHT ${DEFAULT_PORTS.dht} (UDP; on the admin device that serves the circle it is the circle's bootstrap node).\n` +
     'The router is asked to forward the peer port (UPnP-IGD or NAT-PMP) unless --no-port-mapping.\n' +
+    'WebRTC offers from own devices (browsers) are answered through the circle\'s trackers unless --no-webrtc.\n' +
     'While the node runs, other commands for this home go through it. Stop it with Ctrl-C.',
   options: {
     port: { type: 'string', value: 'N', description: `peer port (default ${DEFAULT_PORTS.peer}; 0 = any free port)` },
@@ -51,6 +52,7 @@ export const serveCommand: Command = {
     json: { type: 'boolean', description: 'print the node\'s addresses as one JSON line' },
     'no-port-mapping': { type: 'boolean', description: 'do not ask the router (UPnP-IGD or NAT-PMP) to forward the peer port' },
     'port-mapping-gateway': { type: 'string', value: 'HOST[:PORT]', description: 'ask this NAT-PMP gateway (default: the default route\'s gateway, and UPnP routers found by SSDP)' },
+    'no-webrtc': { type: 'boolean', description: 'keep no WebSocket announce at the trackers and answer no WebRTC offers (browser devices then cannot link to this one)' },
     subsonic: { type: 'boolean', description: 'serve the Subsonic / OpenSubsonic API at /rest/ for phone apps (sign-ins: "djcloud apps add NAME")' },
     'no-page-token': { type: 'boolean', description: 'never put the API token in the web page, also for browsers on this machine (a machine other people use): every browser asks for it once' },
   },
@@ -83,6 +85,7 @@ export const serveCommand: Command = {
       pageToken: values['no-page-token'] !== true,
       portMapping: portMapping(values['no-port-mapping'] === true, values['port-mapping-gateway'] as string | undefined),
       subsonic: values.subsonic === true,
+      webrtc: values['no-webrtc'] !== true,
       tracker: values['no-tracker']
         ? false
         : values['tracker-port'] !== undefined || values['tracker-host'] !== undefined

@@ -1,8 +1,8 @@
-// How the Devices page says a link runs: its path (docs/reach.md), the device
+// How the Devices page says a link runs: its path (docs/reach.md, docs/rtc.md), the device
 // that brokered or relays it, and its round trip.
 
 export interface DeviceLinkView {
-  path: 'direct' | 'mapped' | 'punched' | 'relayed'
+  path: 'direct' | 'mapped' | 'punched' | 'relayed' | 'webrtc'
   via?: string
   rttMs: number | null
 }
@@ -12,6 +12,7 @@ const PATHS: Record<DeviceLinkView['path'], string> = {
   mapped: 'direct to the router\'s mapped port',
   punched: 'punched through NATs',
   relayed: 'relayed',
+  webrtc: 'WebRTC data channel',
 }
 
 /** e.g. "relayed via hub · 212 ms", "direct · 0.4 ms"; the round trip is left out until measured. */
