@@ -57,6 +57,8 @@ export class WebRtcLinks {
   /** Offers the trackers forwarded here, answered or not. */
   offersSeen = 0
   private closed = false
+  /** The trackers' WebSockets open now (terminated on close). */
+  private readonly sockets = new Set<WebSocket>()
   private rtc: Promise<RtcOptions> | undefined
 
   constructor(private readonly opts: WebRtcLinksOptions) {}
@@ -120,6 +122,11 @@ export class WebRtcLinks {
     this.closed = true
     for (const s of this.signals.values()) s.close()
     this.signals.clear()
+    // The close frames are written; the sockets go now. A tracker that does not
+    // answer (its device frozen, its link gone) would hold each one through ws's
+    // 30 s close handshake, and the node's stop with it.
+    for (const ws of this.sockets) ws.terminate()
+    this.sockets.clear()
   }
 
   private options(): Promise<RtcOptions> {
@@ -129,7 +136,7 @@ export class WebRtcLinks {
 
   private async join(url: string): Promise<void> {
     const socket = await this.connect(url)
-    if (this.closed) return void socket.close()
+    if (this.closed) return void this.close()
     const infoHash = this.opts.swarm.channel
     const peerId = randomBytes(20)
     const signal = new TrackerSignal({
@@ -164,6 +171,8 @@ export class WebRtcLinks {
       ws.once('error', (err) => (signal.removeEventListener('abort', onAbort), reject(err)))
     })
     ws.on('error', (err) => this.opts.log('tracker %s websocket: %s', url, err.message))
+    this.sockets.add(ws)
+    ws.once('close', () => this.sockets.delete(ws))
     return ws as unknown as WebSocketLike
   }
 
