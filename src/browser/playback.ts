@@ -1,0 +1,153 @@
+// The page's side of /stream/<sha256> (docs/browser.md "Playing"): the
+// service worker asks the page that holds the browser device for a track
+// over a MessagePort (src/ui/sw/stream.ts); this answers from whatever the
+// runtime opens for it, which reads verified pieces only (a Torrent in the
+// page: its readAt serves verified pieces, and waitFor puts the asked range
+// first in its fetch order). Per track it keeps what the player shows: the
+// bytes each device sent.
+import { STREAM_OPEN, type StreamReply, type StreamRequest } from '../ui/index.ts'
+import type { Torrent } from '../swarm/browser.ts'
+
+/** A track the page can play: its size and type, its bytes, and who sent them. */
+export interface PlaybackTrack {
+  size: number
+  mime: string
+  /** Bytes [start, end) of verified pieces; waits for them, until `signal` aborts. */
+  read(start: number, end: number, signal?: AbortSignal): Promise<Uint8Array>
+  /** Bytes per device name that this track's fetch got. */
+  sources(): Record<string, number>
+}
+
+export type OpenTrack = (sha256: string) => Promise<PlaybackTrack>
+
+/** What the player shows of a track streamed here, as /api/streams does for a node. */
+export interface PlaybackStream {
+  sha256: string
+  /** Requests of the element being answered now. */
+  open: number
+  /** Bytes sent to the element. */
+  bytes: number
+  sources: Array<{ device: string; bytes: number }>
+}
+
+export interface PlaybackServer {
+  /** The tracks the element asked for since this started, latest first. */
+  streams(): PlaybackStream[]
+  stop(): void
+}
+
+/** What navigator.serviceWorker is to this (a test gives its own). */
+export interface WorkerContainer {
+  addEventListener(type: 'message', listener: (e: MessageEvent) => void): void
+  removeEventListener(type: 'message', listener: (e: MessageEvent) => void): void
+  startMessages?(): void
+}
+
+/**
+ * Answers the service worker's /stream/ requests with `openTrack` (called
+ * once per track; a rejection answers "not here", and the worker goes to the
+ * node). The worker's messages are dispatched from the page's load on.
+ */
+export function servePlayback(openTrack: OpenTrack, container: WorkerContainer = navigator.serviceWorker): PlaybackServer {
+  const tracks = new Map<string, { track: Promise<PlaybackTrack>; stream: PlaybackStream; opened?: PlaybackTrack }>()
+  const ports = new Set<MessagePort>()
+
+  const entry = (sha256: string) => {
+    let e = tracks.get(sha256)
+    if (!e) {
+      const track = openTrack(sha256)
+      e = { track, stream: { sha256, open: 0, bytes: 0, sources: [] } }
+      const made = e
+      track.then((t) => (made.opened = t), () => tracks.delete(sha256)) // a failed open is asked again next time
+      tracks.set(sha256, e)
+    }
+    tracks.delete(sha256)
+    tracks.set(sha256, e) // latest first in streams()
+    return e
+  }
+
+  const onMessage = (event: MessageEvent) => {
+    const data = event.data as { type?: unknown; sha256?: unknown } | null
+    const port = event.ports[0]
+    if (data?.type !== STREAM_OPEN || !port || typeof data.sha256 !== 'string') return
+    const reply = (m: StreamReply, transfer: Transferable[] = []) => port.postMessage(m, transfer)
+    reply({ type: 'ack' })
+    const e = entry(data.sha256)
+    const abort = new AbortController()
+    let counted = false
+    const end = () => {
+      abort.abort(new Error('the stream was closed'))
+      port.close()
+      ports.delete(port)
+      if (counted) e.stream.open--
+      counted = false
+    }
+    ports.add(port)
+    port.onmessage = (m: MessageEvent<StreamRequest>) => {
+      const req = m.data
+      if (req.type === 'close') return end()
+      if (req.type !== 'read') return
+      void e.track.then(async (t) => {
+        if (!Number.isSafeInteger(req.start) || !Number.isSafeInteger(req.end) || req.start < 0 || req.end > t.size || req.end < req.start) {
+          throw new Error(`bad read ${req.start}-${req.end} of ${t.size} bytes`)
+        }
+        const bytes = await t.read(req.start, req.end, abort.signal)
+        e.stream.bytes += bytes.length
+        const copy = bytes.slice().buffer // its own buffer: transferred, not copied again
+        reply({ type: 'data', id: req.id, bytes: copy }, [copy])
+      }).catch((err: Error) => {
+        if (!abort.signal.aborted) reply({ type: 'error', id: req.id, message: err.message })
+      })
+    }
+    e.track.then(
+      (t) => {
+        if (abort.signal.aborted) return
+        counted = true
+        e.stream.open++
+        reply({ type: 'head', size: t.size, mime: t.mime })
+      },
+      (err: Error) => {
+        reply({ type: 'none', reason: err.message })
+        end()
+      },
+    )
+  }
+
+  container.addEventListener('message', onMessage)
+  container.startMessages?.()
+  return {
+    streams() {
+      return [...tracks.values()].reverse().flatMap((e) => {
+        if (!e.opened) return []
+        const sources = Object.entries(e.opened.sources()).map(([device, bytes]) => ({ device, bytes }))
+        return [{ ...e.stream, sources }]
+      })
+    },
+    stop() {
+      container.removeEventListener('message', onMessage)
+      for (const p of ports) {
+        p.postMessage({ type: 'none', reason: 'playback stopped' } satisfies StreamReply)
+        p.close()
+      }
+      ports.clear()
+    },
+  }
+}
+
+/**
+ * A Torrent in the page as a PlaybackTrack: a read waits for the pieces
+ * under it (waitFor puts them first in the fetch order and the ones after
+ * them next), then reads verified bytes only.
+ */
+export function torrentTrack(torrent: Torrent, mime: string): PlaybackTrack {
+  return {
+    size: torrent.meta.size,
+    mime,
+    async read(start, end, signal) {
+      if (end <= start) return new Uint8Array(0)
+      await torrent.waitFor(start, end - 1, signal)
+      return torrent.readAt(start, end - start)
+    },
+    sources: () => torrent.sources(),
+  }
+}
