@@ -12,7 +12,12 @@ import type { Torrent } from '../swarm/browser.ts'
 export interface PlaybackTrack {
   size: number
   mime: string
-  /** Bytes [start, end) of verified pieces; waits for them, until `signal` aborts. */
+  /**
+   * Bytes from `start` of verified pieces, at least one and at most to `end`
+   * (exclusive): what is there once the piece under `start` is, so the
+   * element gets its first bytes after one piece, not a whole chunk. Waits
+   * until `signal` aborts.
+   */
   read(start: number, end: number, signal?: AbortSignal): Promise<Uint8Array>
   /** Bytes per device name that this track's fetch got. */
   sources(): Record<string, number>
@@ -92,6 +97,7 @@ export function servePlayback(openTrack: OpenTrack, container: WorkerContainer =
           throw new Error(`bad read ${req.start}-${req.end} of ${t.size} bytes`)
         }
         const bytes = await t.read(req.start, req.end, abort.signal)
+        if (bytes.length === 0 || bytes.length > req.end - req.start) throw new Error(`the track gave ${bytes.length} bytes for ${req.start}-${req.end}`)
         e.stream.bytes += bytes.length
         const copy = bytes.slice().buffer // its own buffer: transferred, not copied again
         reply({ type: 'data', id: req.id, bytes: copy }, [copy])
@@ -135,18 +141,24 @@ export function servePlayback(openTrack: OpenTrack, container: WorkerContainer =
 }
 
 /**
- * A Torrent in the page as a PlaybackTrack: a read waits for the pieces
- * under it (waitFor puts them first in the fetch order and the ones after
- * them next), then reads verified bytes only.
+ * A Torrent in the page as a PlaybackTrack: a read puts the pieces under it
+ * first in the fetch order (the ones after them next), waits for the piece
+ * under `start`, and returns verified bytes from there: to the end of that
+ * piece, and on over the following pieces already held.
  */
 export function torrentTrack(torrent: Torrent, mime: string): PlaybackTrack {
+  const { size, pieceLength } = torrent.meta
   return {
-    size: torrent.meta.size,
+    size,
     mime,
     async read(start, end, signal) {
+      end = Math.min(end, size)
       if (end <= start) return new Uint8Array(0)
-      await torrent.waitFor(start, end - 1, signal)
-      return torrent.readAt(start, end - start)
+      torrent.prioritize(start, end - 1)
+      await torrent.waitFor(start, start, signal)
+      let to = Math.min(end, (Math.floor(start / pieceLength) + 1) * pieceLength)
+      while (to < end && torrent.have.get(to / pieceLength)) to = Math.min(end, to + pieceLength)
+      return torrent.readAt(start, to - start)
     },
     sources: () => torrent.sources(),
   }

@@ -6,7 +6,7 @@
 /** Posted by the worker to a page (event.data), with the port as its one transfer. */
 export const STREAM_OPEN = 'djcloud:stream-open'
 
-/** Worker -> page, on the port. `end` is exclusive. */
+/** Worker -> page, on the port. `end` is exclusive; the `data` answering a read may stop short of it (never empty). */
 export type StreamRequest = { type: 'read'; id: number; start: number; end: number } | { type: 'close' }
 /**
  * Page -> worker, on the port: `ack` at once (this page serves playback:

@@ -56,10 +56,11 @@ function respond(request: Request, link: PageLink, chunkBytes: number): Response
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        const to = Math.min(stop, at + chunkBytes)
-        const bytes = await link.read(at, to)
-        if (bytes.length !== to - at) throw new Error(`the page sent ${bytes.length} bytes for ${to - at}`)
-        at = to
+        const want = Math.min(stop, at + chunkBytes) - at
+        // The page answers with what it has from `at` on: at least a byte, at most what was asked.
+        const bytes = await link.read(at, at + want)
+        if (bytes.length === 0 || bytes.length > want) throw new Error(`the page sent ${bytes.length} bytes for ${want}`)
+        at += bytes.length
         controller.enqueue(bytes)
         if (at >= stop) {
           link.close()
