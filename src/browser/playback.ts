@@ -99,7 +99,8 @@ export function servePlayback(openTrack: OpenTrack, container: WorkerContainer =
         const bytes = await t.read(req.start, req.end, abort.signal)
         if (bytes.length === 0 || bytes.length > req.end - req.start) throw new Error(`the track gave ${bytes.length} bytes for ${req.start}-${req.end}`)
         e.stream.bytes += bytes.length
-        const copy = bytes.slice().buffer // its own buffer: transferred, not copied again
+        // A copy in a buffer of its own, transferred: a Buffer's .slice() is a view, and its .buffer may be a larger pool.
+        const copy = new Uint8Array(bytes).buffer
         reply({ type: 'data', id: req.id, bytes: copy }, [copy])
       }).catch((err: Error) => {
         if (!abort.signal.aborted) reply({ type: 'error', id: req.id, message: err.message })
