@@ -25,6 +25,17 @@ export interface PlaybackTrack {
 
 export type OpenTrack = (sha256: string) => Promise<PlaybackTrack>
 
+/** A device feeding a track played here: the shape of /api/streams' sources. */
+export interface PlaybackSource {
+  /** The device's name (a page knows its devices by name). */
+  device: string
+  name: string
+  /** Bytes it sent for this track. */
+  bytes: number
+  /** Bytes per second over the last `rateWindowMs`. */
+  rate: number
+}
+
 /** What the player shows of a track streamed here, as /api/streams does for a node. */
 export interface PlaybackStream {
   sha256: string
@@ -32,8 +43,19 @@ export interface PlaybackStream {
   open: number
   /** Bytes sent to the element. */
   bytes: number
-  sources: Array<{ device: string; bytes: number }>
+  sources: PlaybackSource[]
 }
+
+export interface PlaybackOptions {
+  /** navigator.serviceWorker (a test gives its own). */
+  container?: WorkerContainer
+  /** ms over which a source's rate is measured (RATE_WINDOW). */
+  rateWindowMs?: number
+  now?: () => number
+}
+
+/** ms of samples a source's rate is taken over: the player polls about every second. */
+export const RATE_WINDOW = 3_000
 
 export interface PlaybackServer {
   /** The tracks the element asked for since this started, latest first. */
@@ -53,15 +75,19 @@ export interface WorkerContainer {
  * once per track; a rejection answers "not here", and the worker goes to the
  * node). The worker's messages are dispatched from the page's load on.
  */
-export function servePlayback(openTrack: OpenTrack, container: WorkerContainer = navigator.serviceWorker): PlaybackServer {
-  const tracks = new Map<string, { track: Promise<PlaybackTrack>; stream: PlaybackStream; opened?: PlaybackTrack }>()
+export function servePlayback(openTrack: OpenTrack, opts: PlaybackOptions = {}): PlaybackServer {
+  const container: WorkerContainer = opts.container ?? (navigator.serviceWorker as unknown as WorkerContainer)
+  const now = opts.now ?? (() => performance.now())
+  const window = opts.rateWindowMs ?? RATE_WINDOW
+  type Entry = { track: Promise<PlaybackTrack>; stream: PlaybackStream; opened?: PlaybackTrack; samples: Array<{ at: number; totals: Record<string, number> }> }
+  const tracks = new Map<string, Entry>()
   const ports = new Set<MessagePort>()
 
   const entry = (sha256: string) => {
     let e = tracks.get(sha256)
     if (!e) {
       const track = openTrack(sha256)
-      e = { track, stream: { sha256, open: 0, bytes: 0, sources: [] } }
+      e = { track, stream: { sha256, open: 0, bytes: 0, sources: [] }, samples: [] }
       const made = e
       track.then((t) => (made.opened = t), () => tracks.delete(sha256)) // a failed open is asked again next time
       tracks.set(sha256, e)
@@ -124,9 +150,17 @@ export function servePlayback(openTrack: OpenTrack, container: WorkerContainer =
   container.startMessages?.()
   return {
     streams() {
+      const at = now()
       return [...tracks.values()].reverse().flatMap((e) => {
         if (!e.opened) return []
-        const sources = Object.entries(e.opened.sources()).map(([device, bytes]) => ({ device, bytes }))
+        const totals = e.opened.sources()
+        // Samples within the window; when polled less often than that, the last one before it.
+        const recent = e.samples.filter((x) => at - x.at <= window)
+        e.samples = recent.length > 0 || e.samples.length === 0 ? recent : [e.samples[e.samples.length - 1]!]
+        const oldest = e.samples[0]
+        e.samples.push({ at, totals })
+        const rate = (device: string, bytes: number) => (oldest && at > oldest.at ? Math.max(0, ((bytes - (oldest.totals[device] ?? 0)) * 1000) / (at - oldest.at)) : 0)
+        const sources = Object.entries(totals).map(([device, bytes]) => ({ device, name: device, bytes, rate: Math.round(rate(device, bytes)) }))
         return [{ ...e.stream, sources }]
       })
     },

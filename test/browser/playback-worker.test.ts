@@ -96,7 +96,7 @@ test('a range is streamed chunk by chunk as its bytes arrive, and cancelling the
   const data = randomBytes(10_000)
   const { track, state, give } = slowTrack(data)
   const { container, client } = pagePair()
-  const server = servePlayback(async (sha) => (sha === SHA ? track : Promise.reject(new Error('not here'))), container)
+  const server = servePlayback(async (sha) => (sha === SHA ? track : Promise.reject(new Error('not here'))), { container })
   t.teardown(() => server.stop())
   give(5_500)
   const res = await streamResponse(req('bytes=5000-'), deps([client]))!
@@ -118,7 +118,7 @@ test('a range is streamed chunk by chunk as its bytes arrive, and cancelling the
   await reader.cancel()
   await waiting.catch(() => {})
   await until(async () => (state.aborted === 1 ? true : undefined))
-  t.like(server.streams(), [{ sha256: SHA, open: 0, bytes: 2000, sources: [{ device: 'laptop', bytes: 7000 }] }])
+  t.like(server.streams(), [{ sha256: SHA, open: 0, bytes: 2000, sources: [{ device: 'laptop', name: 'laptop', bytes: 7000, rate: 0 }] }])
 })
 
 test('no Range: 200 with the whole body; past the end: 416 and no body', async (t) => {
@@ -126,7 +126,7 @@ test('no Range: 200 with the whole body; past the end: 416 and no body', async (
   const { track, give } = slowTrack(data)
   give(data.length)
   const { container, client } = pagePair()
-  const server = servePlayback(async () => track, container)
+  const server = servePlayback(async () => track, { container })
   t.teardown(() => server.stop())
   const whole = await streamResponse(req(), deps([client]))!
   t.is(whole.status, 200)
@@ -141,7 +141,7 @@ test('no Range: 200 with the whole body; past the end: 416 and no body', async (
 
 test('the node answers when the page does not hold the track, and when a page never answers (after ackMs)', async (t) => {
   const { container, client } = pagePair()
-  const server = servePlayback(async () => Promise.reject(new Error('not here')), container)
+  const server = servePlayback(async () => Promise.reject(new Error('not here')), { container })
   t.teardown(() => server.stop())
   const silent: StreamClient = { postMessage: () => {} } // a page without the browser device
   const d = deps([silent, client], { ackMs: 50 })
@@ -159,7 +159,7 @@ test('the node answers when the page does not hold the track, and when a page ne
 test('a page answers the worker at once (ack), before its track is open', async (t) => {
   const { container, client } = pagePair()
   let open!: (t: PlaybackTrack) => void
-  const server = servePlayback(() => new Promise<PlaybackTrack>((r) => (open = r)), container)
+  const server = servePlayback(() => new Promise<PlaybackTrack>((r) => (open = r)), { container })
   t.teardown(() => server.stop())
   const answer = streamResponse(req('bytes=0-1'), deps([client], { ackMs: 20 }))!
   await new Promise((r) => setTimeout(r, 100)) // well past ackMs: the ack holds the worker's wait
@@ -171,4 +171,27 @@ test('a page answers the worker at once (ack), before its track is open', async 
   t.is(res.status, 206)
   t.deepEqual(Buffer.from(await res.arrayBuffer()), data.subarray(0, 2))
   t.is(STREAM_OPEN, 'djcloud:stream-open')
+})
+
+test('the live sources: bytes per device and each one\'s rate over the window, latest track first', async (t) => {
+  let clock = 0
+  let totals: Record<string, number> = { laptop: 0, nas: 0 }
+  const track = (size: number): PlaybackTrack => ({ size, mime: 'audio/wav', read: async () => new Uint8Array(1), sources: () => ({ ...totals }) })
+  const { container, client } = pagePair()
+  const server = servePlayback(async (sha) => track(sha === SHA ? 100 : 200), { container, now: () => clock, rateWindowMs: 3_000 })
+  t.teardown(() => server.stop())
+  const other = 'cd'.repeat(32)
+  for (const sha of [other, SHA]) (await streamResponse(req('bytes=0-0', sha), deps([client]))!).body!.cancel().catch(() => {})
+  await until(async () => (server.streams().length === 2 ? true : undefined))
+  totals = { laptop: 1_000, nas: 0 }
+  t.deepEqual(server.streams().map((s) => s.sha256), [SHA, other])
+  clock = 2_000
+  totals = { laptop: 5_000, nas: 2_000 }
+  t.deepEqual(server.streams()[0]!.sources, [
+    { device: 'laptop', name: 'laptop', bytes: 5_000, rate: 2_500 }, // since the first sample, at 0 s with nothing
+    { device: 'nas', name: 'nas', bytes: 2_000, rate: 1_000 },
+  ])
+  clock = 6_000 // every sample is past the window: the rate is since the last one (2 s)
+  totals = { laptop: 5_000, nas: 6_000 }
+  t.deepEqual(server.streams()[0]!.sources.map((s) => s.rate), [0, 1_000])
 })

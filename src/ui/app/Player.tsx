@@ -5,6 +5,7 @@ import { useCallback, useEffect, useRef, useState, type Dispatch, type SetStateA
 import { advance, formatBytes, formatRate, formatTime, heard, playCounts, prefetchRange, startListening, upNext, wholeFetchesAhead, type Listened } from '../logic/index.ts'
 import { api, ApiError, authHeaders, describe, streamProblem, streamUrl } from './api.ts'
 import { Cues, NotesLine, useCues } from './Cues.tsx'
+import { pageStream } from './page-streams.ts'
 import { Waveform } from './Waveform.tsx'
 import type { Notify, PlayEntry, PlayQueue } from './types.ts'
 
@@ -137,8 +138,11 @@ export function Player({ queue, setQueue, notify }: Props) {
   useEffect(() => {
     if (!playing || !current) return
     let stopped = false
-    const poll = () =>
-      api<{ streams: StreamInfo[] }>('/api/streams').then(
+    const poll = () => {
+      // A track this page (a browser device) feeds itself: its sources are the page's.
+      const own = pageStream(current.sha256)
+      if (own) return Promise.resolve(setStream(own))
+      return api<{ streams: StreamInfo[] }>('/api/streams').then(
         ({ streams }) => {
           if (stopped) return
           const s = streams.find((x) => x.sha256 === current.sha256)
@@ -149,6 +153,7 @@ export function Player({ queue, setQueue, notify }: Props) {
           if (err instanceof ApiError && err.status === 404) stopped = true
         },
       )
+    }
     void poll()
     const t = window.setInterval(() => !stopped && void poll(), STREAMS_POLL)
     return () => {
