@@ -2,7 +2,7 @@
 // Playing in the browser device (docs/browser.md "Playing"), in Debian's
 // Chromium on 127.0.0.1: the UI's real service worker (src/ui/sw, built here
 // by esbuild as the pwa plugin builds it) answers the <audio> element's
-// /stream/<sha256> requests from the page, whose Torrent fetches the track
+// /stream/<sha256>?from=page requests from the page, whose Torrent fetches the track
 // from two Node seeders (over a WebSocket per stream, as
 // test/browser/device.test.ts does until src/rtc's data channels are wired
 // to the page). The background fetch is held back, so the element gets only
@@ -232,7 +232,7 @@ function playAndSeek(page: Page, sha256: string): Promise<PlayTimes> {
       audio.addEventListener('timeupdate', check)
     })])
     const t0 = performance.now()
-    audio.src = `/stream/${sha}`
+    audio.src = `/stream/${sha}?from=page`
     const playing = event('playing')
     await audio.play()
     const firstAudioMs = (await playing) - t0
@@ -270,7 +270,7 @@ test.serial('a track fetched from two Node seeders plays in <audio> through the 
   // What the worker answers, byte for byte, with and without Range.
   const asked = await s.page.evaluate(async (a) => {
     const get = async (range?: string) => {
-      const res = await fetch(`/stream/${a.sha}`, range ? { headers: { range } } : {})
+      const res = await fetch(`/stream/${a.sha}?from=page`, range ? { headers: { range } } : {})
       const body = new Uint8Array(await res.arrayBuffer())
       const h = (n: string) => res.headers.get(n)
       const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', body))].map((b) => b.toString(16).padStart(2, '0')).join('')
@@ -283,7 +283,9 @@ test.serial('a track fetched from two Node seeders plays in <audio> through the 
       whole: await get(),
       past: await get(`bytes=${a.size}-`),
       garbage: await get('bytes=x-y'),
-      elsewhere: await fetch(`/stream/${'cd'.repeat(32)}`).then(async (r) => ({ status: r.status, from: r.headers.get('x-from'), text: await r.text() })),
+      elsewhere: await fetch(`/stream/${'cd'.repeat(32)}?from=page`).then(async (r) => ({ status: r.status, from: r.headers.get('x-from'), text: await r.text() })),
+      // without from=page (a page that is not a browser device): the node, the pages not asked
+      unmarked: await fetch(`/stream/${a.sha}`).then(async (r) => ({ status: r.status, from: r.headers.get('x-from'), text: await r.text() })),
     }
   }, { sha: meta.sha256, size: meta.size, from: Math.floor(meta.size * 0.75) + 3, to: meta.size - 7 })
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -297,7 +299,8 @@ test.serial('a track fetched from two Node seeders plays in <audio> through the 
   t.like(asked.garbage, { status: 416, length: 0, contentRange: `bytes */${meta.size}` })
   // A track no page serves goes to the node.
   t.deepEqual(asked.elsewhere, { status: 200, from: 'node', text: 'from the node' })
-  t.deepEqual(s.nodeStreams, [`/stream/${'cd'.repeat(32)}`])
+  t.deepEqual(asked.unmarked, { status: 200, from: 'node', text: 'from the node' })
+  t.deepEqual(s.nodeStreams, [`/stream/${'cd'.repeat(32)}?from=page`, `/stream/${meta.sha256}`])
 
   // The live sources of the playing track: both seeders sent bytes.
   const streams = await s.page.evaluate(() => (window as unknown as { playback: { streams(): unknown } }).playback.streams())

@@ -6,7 +6,7 @@
 // over when no page serves the track or a page never answers.
 import test from 'ava'
 import { randomBytes } from 'node:crypto'
-import { parseRange, rangeHeaders, STREAM_OPEN, streamTrack } from '../../src/ui/logic/index.ts'
+import { fromPageUrl, parseRange, rangeHeaders, STREAM_OPEN, streamTrack } from '../../src/ui/logic/index.ts'
 import { streamResponse, type StreamClient, type StreamDeps } from '../../src/ui/sw/stream.ts'
 import { servePlayback, type PlaybackTrack, type WorkerContainer } from '../../src/browser/index.ts'
 import { until } from '../helpers/until.ts'
@@ -32,6 +32,8 @@ test('Range: one range of bytes, suffixes, open ends; several ranges get the who
   t.is(streamTrack(`/stream/${'ab'.repeat(32)}`), 'ab'.repeat(32))
   t.is(streamTrack(`/stream/${'AB'.repeat(32)}`), null)
   t.is(streamTrack('/stream/../api/library'), null)
+  t.is(fromPageUrl(`/stream/${'ab'.repeat(32)}`), `/stream/${'ab'.repeat(32)}?from=page`)
+  t.is(fromPageUrl(`/stream/${'ab'.repeat(32)}?sk=x`), `/stream/${'ab'.repeat(32)}?sk=x&from=page`)
 })
 
 /** A page's worker container the test dispatches to, and the client the worker posts to. */
@@ -90,7 +92,7 @@ const deps = (clients: StreamClient[], over: Partial<StreamDeps> = {}): StreamDe
 }
 
 const SHA = 'ab'.repeat(32)
-const req = (range?: string, sha = SHA) => new Request(`http://127.0.0.1/stream/${sha}`, range ? { headers: { range } } : {})
+const req = (range?: string, sha = SHA) => new Request(`http://127.0.0.1/stream/${sha}?sk=k&from=page`, range ? { headers: { range } } : {})
 
 test('a range is streamed chunk by chunk as its bytes arrive, and cancelling the body ends the page\'s wait', async (t) => {
   const data = randomBytes(10_000)
@@ -151,9 +153,11 @@ test('the node answers when the page does not hold the track, and when a page ne
   t.is(await res.text(), 'from the node')
   t.deepEqual(d.network, [`/stream/${SHA}`])
   t.true(Date.now() - started < 5_000)
-  // not a stream request: left to the browser
-  t.is(streamResponse(new Request('http://127.0.0.1/stream/nope'), d), null)
-  t.is(streamResponse(new Request(`http://127.0.0.1/stream/${SHA}`, { method: 'POST', body: 'x' }), d), null)
+  // not a request for the pages: left to the browser, which goes to the node
+  t.is(streamResponse(new Request('http://127.0.0.1/stream/nope?from=page'), d), null)
+  t.is(streamResponse(new Request(`http://127.0.0.1/stream/${SHA}?from=page`, { method: 'POST', body: 'x' }), d), null)
+  t.is(streamResponse(new Request(`http://127.0.0.1/stream/${SHA}`), d), null, 'a page that is not a browser device: no page is asked')
+  t.is(streamResponse(new Request(`http://127.0.0.1/stream/${SHA}?from=node`), d), null)
 })
 
 test('a page answers the worker at once (ack), before its track is open', async (t) => {

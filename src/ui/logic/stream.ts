@@ -22,9 +22,28 @@ export type StreamReply =
 
 const SHA256_PATH = /^\/stream\/([0-9a-f]{64})$/
 
+/**
+ * The query parameter (`from=page`) a browser device's player adds to
+ * /stream/ URLs: only those are asked of the pages. Any other /stream/
+ * request goes straight to the node, so a page that is not a browser device
+ * (the laptop's UI) never waits for pages that will not answer.
+ */
+export const FROM_PAGE_PARAM = 'from'
+export const FROM_PAGE = 'page'
+
+/** `url` (a /stream/ URL, absolute or not) with the from=page marker. */
+export function fromPageUrl(url: string): string {
+  return `${url}${url.includes('?') ? '&' : '?'}${FROM_PAGE_PARAM}=${FROM_PAGE}`
+}
+
 /** The track id of a /stream/<sha256> URL path, or null. */
 export function streamTrack(pathname: string): string | null {
   return SHA256_PATH.exec(pathname)?.[1] ?? null
+}
+
+/** The track a page is to be asked for: a /stream/<sha256> URL with from=page, else null. */
+export function pageStreamTrack(url: URL): string | null {
+  return url.searchParams.get(FROM_PAGE_PARAM) === FROM_PAGE ? streamTrack(url.pathname) : null
 }
 
 /** What a Range header asks of a `size`-byte body: all of it, bytes [start, end] (inclusive), or nothing it can have (416). */

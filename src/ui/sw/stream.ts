@@ -1,5 +1,5 @@
-// /stream/<sha256> answered from the swarm, as webtorrent's service worker
-// does (docs/browser.md "Playing"): the worker asks the pages it controls,
+// /stream/<sha256>?from=page answered from the swarm, as webtorrent's service
+// worker does (docs/browser.md "Playing"): the worker asks the pages it controls,
 // the requesting one first, over a MessagePort for the track; a page that
 // holds the browser device answers with its size and type, then with the
 // bytes of each chunk the body pulls. The body is a ReadableStream of
@@ -7,7 +7,7 @@
 // under it, not for the whole track. When no page serves the track the
 // request goes to the node, as if there were no worker. No stream byte is
 // ever cached here.
-import { STREAM_OPEN, parseRange, rangeHeaders, streamTrack, type StreamReply, type StreamRequest } from '../logic/stream.ts'
+import { STREAM_OPEN, pageStreamTrack, parseRange, rangeHeaders, type StreamReply, type StreamRequest } from '../logic/stream.ts'
 
 export interface StreamClient {
   postMessage(message: unknown, transfer: Transferable[]): void
@@ -28,10 +28,13 @@ export interface StreamDeps {
 
 export const STREAM_DEFAULTS = { ackMs: 500, headMs: 10_000, chunkBytes: 256 * 1024 } as const
 
-/** The answer to a /stream/<sha256> request, or null when this is not one (the browser then goes to the network). */
+/**
+ * The answer to a /stream/<sha256>?from=page request, or null for any other
+ * (the browser then goes to the node, as without a worker).
+ */
 export function streamResponse(request: Request, deps: StreamDeps): Promise<Response> | null {
   if (request.method !== 'GET' && request.method !== 'HEAD') return null
-  const sha256 = streamTrack(new URL(request.url).pathname)
+  const sha256 = pageStreamTrack(new URL(request.url))
   if (!sha256) return null
   return answer(request, sha256, deps)
 }
