@@ -5,7 +5,7 @@ import { useCallback, useEffect, useRef, useState, type Dispatch, type SetStateA
 import { advance, formatBytes, formatRate, formatTime, heard, playCounts, prefetchRange, startListening, upNext, wholeFetchesAhead, type Listened } from '../logic/index.ts'
 import { api, ApiError, authHeaders, describe, streamProblem, streamUrl } from './api.ts'
 import { Cues, NotesLine, useCues } from './Cues.tsx'
-import { pageStream } from './page-streams.ts'
+import { pageStream, setPageStreams } from './page-streams.ts'
 import { Waveform } from './Waveform.tsx'
 import type { Notify, PlayEntry, PlayQueue } from './types.ts'
 
@@ -34,7 +34,7 @@ interface Props {
 
 declare global {
   interface Window {
-    __djcloud?: { audio: HTMLAudioElement }
+    __djcloud?: { audio: HTMLAudioElement; setPageStreams: typeof setPageStreams }
   }
 }
 
@@ -64,9 +64,9 @@ export function Player({ queue, setQueue, notify }: Props) {
   const current = queue ? (queue.entries[queue.index] ?? null) : null
   const cues = useCues(current?.audioHash ?? null, notify)
 
-  // Tests read the element (only with ?test=1 in the URL).
+  // Tests read the element, and stand in for a browser device's runtime (only with ?test=1 in the URL).
   useEffect(() => {
-    if (audio.current && new URLSearchParams(location.search).has('test')) window.__djcloud = { audio: audio.current }
+    if (audio.current && new URLSearchParams(location.search).has('test')) window.__djcloud = { audio: audio.current, setPageStreams }
   }, [])
 
   // A play request: load the stream and start.
