@@ -60,6 +60,8 @@ export const RATE_WINDOW = 3_000
 export interface PlaybackServer {
   /** The tracks the element asked for since this started, latest first. */
   streams(): PlaybackStream[]
+  /** Drops the opened track (the runtime closed its Torrent): the next request opens it again. */
+  forget(sha256: string): void
   stop(): void
 }
 
@@ -163,6 +165,9 @@ export function servePlayback(openTrack: OpenTrack, opts: PlaybackOptions = {}):
         const sources = Object.entries(totals).map(([device, bytes]) => ({ device, name: device, bytes, rate: Math.round(rate(device, bytes)) }))
         return [{ ...e.stream, sources }]
       })
+    },
+    forget(sha256) {
+      tracks.delete(sha256)
     },
     stop() {
       container.removeEventListener('message', onMessage)

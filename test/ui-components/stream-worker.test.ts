@@ -182,7 +182,8 @@ test('the live sources: bytes per device and each one\'s rate over the window, l
   let totals: Record<string, number> = { laptop: 0, nas: 0 }
   const track = (size: number): PlaybackTrack => ({ size, mime: 'audio/wav', read: async () => new Uint8Array(1), sources: () => ({ ...totals }) })
   const { container, client } = pagePair()
-  const server = servePlayback(async (sha) => track(sha === SHA ? 100 : 200), { container, now: () => clock, rateWindowMs: 3_000 })
+  let opened = 0
+  const server = servePlayback(async (sha) => (opened++, track(sha === SHA ? 100 : 200)), { container, now: () => clock, rateWindowMs: 3_000 })
   t.teardown(() => server.stop())
   const other = 'cd'.repeat(32)
   for (const sha of [other, SHA]) (await streamResponse(req('bytes=0-0', sha), deps([client]))!).body!.cancel().catch(() => {})
@@ -198,4 +199,10 @@ test('the live sources: bytes per device and each one\'s rate over the window, l
   clock = 6_000 // every sample is past the window: the rate is since the last one (2 s)
   totals = { laptop: 5_000, nas: 6_000 }
   t.deepEqual(server.streams()[0]!.sources.map((s) => s.rate), [0, 1_000])
+  // a track the runtime closed is forgotten, and opened again when asked for
+  server.forget(SHA)
+  t.deepEqual(server.streams().map((s) => s.sha256), [other])
+  ;(await streamResponse(req('bytes=0-0'), deps([client]))!).body!.cancel().catch(() => {})
+  await until(async () => (server.streams().length === 2 ? true : undefined))
+  t.is(opened, 3)
 })
