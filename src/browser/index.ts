@@ -20,3 +20,5 @@ export type { MessageChannelLike, MessageStreamOptions } from './message-stream.
 export { cryptoKeySigner } from './signer.ts'
 export { BrowserTrackStore, OpfsPartialFile, OpfsCompleteFile, TrackStoreError, DEFAULT_BROWSER_BUDGET } from './track-store.ts'
 export type { TrackStoreOptions, TrackInfo, TrackStoreErrorCode } from './track-store.ts'
+export { servePlayback, torrentTrack, RATE_WINDOW } from './playback.ts'
+export type { PlaybackSource, PlaybackOptions, PlaybackTrack, OpenTrack, PlaybackStream, PlaybackServer, WorkerContainer } from './playback.ts'

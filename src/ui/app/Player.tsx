@@ -5,6 +5,7 @@ import { useCallback, useEffect, useRef, useState, type Dispatch, type SetStateA
 import { advance, formatBytes, formatRate, formatTime, heard, playCounts, prefetchRange, startListening, upNext, wholeFetchesAhead, type Listened } from '../logic/index.ts'
 import { api, ApiError, authHeaders, describe, streamProblem, streamUrl } from './api.ts'
 import { Cues, NotesLine, useCues } from './Cues.tsx'
+import { pageStream, setPageStreams } from './page-streams.ts'
 import { Waveform } from './Waveform.tsx'
 import type { Notify, PlayEntry, PlayQueue } from './types.ts'
 
@@ -33,7 +34,7 @@ interface Props {
 
 declare global {
   interface Window {
-    __djcloud?: { audio: HTMLAudioElement }
+    __djcloud?: { audio: HTMLAudioElement; setPageStreams: typeof setPageStreams }
   }
 }
 
@@ -63,9 +64,9 @@ export function Player({ queue, setQueue, notify }: Props) {
   const current = queue ? (queue.entries[queue.index] ?? null) : null
   const cues = useCues(current?.audioHash ?? null, notify)
 
-  // Tests read the element (only with ?test=1 in the URL).
+  // Tests read the element, and stand in for a browser device's runtime (only with ?test=1 in the URL).
   useEffect(() => {
-    if (audio.current && new URLSearchParams(location.search).has('test')) window.__djcloud = { audio: audio.current }
+    if (audio.current && new URLSearchParams(location.search).has('test')) window.__djcloud = { audio: audio.current, setPageStreams }
   }, [])
 
   // A play request: load the stream and start.
@@ -137,8 +138,11 @@ export function Player({ queue, setQueue, notify }: Props) {
   useEffect(() => {
     if (!playing || !current) return
     let stopped = false
-    const poll = () =>
-      api<{ streams: StreamInfo[] }>('/api/streams').then(
+    const poll = () => {
+      // A track this page (a browser device) feeds itself: its sources are the page's.
+      const own = pageStream(current.sha256)
+      if (own) return Promise.resolve(setStream(own))
+      return api<{ streams: StreamInfo[] }>('/api/streams').then(
         ({ streams }) => {
           if (stopped) return
           const s = streams.find((x) => x.sha256 === current.sha256)
@@ -149,6 +153,7 @@ export function Player({ queue, setQueue, notify }: Props) {
           if (err instanceof ApiError && err.status === 404) stopped = true
         },
       )
+    }
     void poll()
     const t = window.setInterval(() => !stopped && void poll(), STREAMS_POLL)
     return () => {

@@ -1,6 +1,7 @@
 // Talking to the node: JSON in and out, the token on every state change, and
 // errors turned into ApiError with the node's code and message.
-import { cachedAt } from '../logic/index.ts'
+import { cachedAt, fromPageUrl } from '../logic/index.ts'
+import { pagePlays } from './page-streams.ts'
 
 export class ApiError extends Error {
   override readonly name = 'ApiError'
@@ -49,10 +50,15 @@ export function authHeaders(): Record<string, string> {
   return keys ? { 'X-Djcloud-Session': keys.key } : {}
 }
 
-/** The URL an <audio> element plays (it cannot send a header): with the session's stream key when there is one. */
+/**
+ * The URL an <audio> element plays (it cannot send a header): with the
+ * session's stream key when there is one, and from=page on a browser device
+ * (its service worker then answers from the page's swarm, else the node).
+ */
 export function streamUrl(sha256: string): string {
   const keys = sessionKeys()
-  return keys ? `/stream/${sha256}?sk=${encodeURIComponent(keys.streamKey)}` : `/stream/${sha256}`
+  const url = keys ? `/stream/${sha256}?sk=${encodeURIComponent(keys.streamKey)}` : `/stream/${sha256}`
+  return pagePlays() ? fromPageUrl(url) : url
 }
 
 async function errorOf(res: Response): Promise<ApiError> {

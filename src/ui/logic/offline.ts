@@ -19,8 +19,9 @@ export const SKIP_WAITING = 'djcloud:skip-waiting'
 /**
  * page: a navigation to the UI (network first, the kept shell when the node
  * does not answer); shell: a built file (cache first); api: a read whose last
- * answer is kept (network first); stream: /stream/, the hook where the
- * browser device will answer from the swarm (today: the network); network:
+ * answer is kept (network first); stream: /stream/, answered by the page
+ * that is a browser device when marked from=page, else the network
+ * (src/ui/sw/stream.ts); network:
  * everything else, never cached.
  */
 export type RequestKind = 'page' | 'shell' | 'api' | 'stream' | 'network'

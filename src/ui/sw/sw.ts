@@ -6,7 +6,7 @@
 import { requestKind, SKIP_WAITING } from '../logic/offline.ts'
 import { serveApi, type ApiCacheDeps } from './api-cache.ts'
 import { dropOtherShells, precache, serveShellFile, servePage, type ShellOptions } from './shell.ts'
-import { streamResponse } from './stream.ts'
+import { STREAM_DEFAULTS, streamResponse, type StreamDeps } from './stream.ts'
 
 declare const self: ServiceWorkerGlobalScope
 declare const __DJCLOUD_SW_VERSION__: string
@@ -15,6 +15,12 @@ declare const __DJCLOUD_SW_PRECACHE__: readonly string[]
 const PAGE_TIMEOUT = 5_000 // ms: then the kept page (a phone whose laptop left the LAN)
 const opts: ShellOptions = { version: __DJCLOUD_SW_VERSION__, pageTimeoutMs: PAGE_TIMEOUT }
 const apiDeps: ApiCacheDeps = { fetch: (r) => fetch(r), caches: self.caches, now: Date.now }
+
+/** The pages this worker controls, the one asking first: the page holding the browser device answers /stream/. */
+async function streamClients(first: string): Promise<readonly Client[]> {
+  const all = await self.clients.matchAll({ type: 'window' })
+  return [...all.filter((c) => c.id === first), ...all.filter((c) => c.id !== first)]
+}
 
 // No skipWaiting here: a new build waits until the page asks (its "reload
 // for the new version"), so an open page never runs against a worker of
@@ -38,7 +44,8 @@ self.addEventListener('fetch', (event) => {
     case 'api':
       return event.respondWith(serveApi(req, apiDeps))
     case 'stream': {
-      const answer = streamResponse(req)
+      const deps: StreamDeps = { ...STREAM_DEFAULTS, clients: () => streamClients(event.clientId), fetch: (r) => fetch(r) }
+      const answer = streamResponse(req, deps)
       if (answer) event.respondWith(answer)
       return
     }
