@@ -20,3 +20,6 @@ export type { MessageChannelLike, MessageStreamOptions } from './message-stream.
 export { cryptoKeySigner } from './signer.ts'
 export { BrowserTrackStore, OpfsPartialFile, OpfsCompleteFile, TrackStoreError, DEFAULT_BROWSER_BUDGET } from './track-store.ts'
 export type { TrackStoreOptions, TrackInfo, TrackStoreErrorCode } from './track-store.ts'
+export { BrowserDevice, MAX_LINKS, OFFER_ROUND, FETCH_LOOKUP_TIMEOUT } from './device.ts'
+export type { BrowserDeviceOptions, PairedDevice, LinkView, FetchResult } from './device.ts'
+export { openRelay, pageSignal, announceProof, signalUrl, SIGNAL_PATH } from './signal.ts'
