@@ -96,10 +96,13 @@ export class BrowserDevice extends Emitter<Events> {
   private closed = false
 
   private constructor(
-    private readonly opts: BrowserDeviceOptions,
+    private opts: BrowserDeviceOptions,
     private readonly dicts: InfoDicts,
   ) {
     super()
+    // The shared code takes Buffers (Node's API, the buffer package in the page); IndexedDB gives Uint8Arrays.
+    const d = opts.device
+    opts = this.opts = { ...opts, device: { ...d, certificate: Buffer.from(d.certificate), roster: Buffer.from(d.roster), circleSecret: Buffer.from(d.circleSecret) } }
     this.roster = verifyRoster(opts.device.roster)
     this.channelHash = deviceChannelInfoHash(opts.device.circleSecret)
     this.self = hex(opts.device.signer.publicKey)
