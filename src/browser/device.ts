@@ -360,7 +360,16 @@ export class BrowserDevice extends Emitter<Events> {
     if (!t) {
       const found = this.served(infoHash)
       if (!found) return Promise.reject(new RtcError('ERR_CLOSED', 'this track is no longer held here'))
-      t = this.opts.store.open(found.meta).then((source) => new Torrent(found.meta, source))
+      t = this.opts.store.open(found.meta).then((source) => {
+        const torrent = new Torrent(found.meta, source)
+        // Served while some device reads it: the store may evict a track only when no Torrent has it open.
+        torrent.on('peer-gone', () => {
+          if (torrent.peerCount > 0 || this.seeding.get(key) !== t) return
+          this.seeding.delete(key)
+          void torrent.close()
+        })
+        return torrent
+      })
       t.catch(() => this.seeding.delete(key))
       this.seeding.set(key, t)
     }
