@@ -150,6 +150,15 @@ export class BrowserDevice extends Emitter<Events> {
   }
 
   /**
+   * A WebRTC connection this page offered over other signaling (handed over
+   * by hand, as a test does): linked as the rounds' links are (dj_auth on
+   * stream 0, one link per device), or refused and closed.
+   */
+  async adopt(conn: RtcConnection): Promise<LinkView> {
+    return this.view(await this.link(conn))
+  }
+
+  /**
    * The track into the page's store, from every linked device that holds it
    * at once: each piece SHA-1-checked, the whole SHA-256 checked by the store.
    */

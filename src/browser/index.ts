@@ -23,3 +23,5 @@ export type { TrackStoreOptions, TrackInfo, TrackStoreErrorCode } from './track-
 export { BrowserDevice, MAX_LINKS, OFFER_ROUND, FETCH_LOOKUP_TIMEOUT } from './device.ts'
 export type { BrowserDeviceOptions, PairedDevice, LinkView, FetchResult } from './device.ts'
 export { openRelay, pageSignal, announceProof, signalUrl, SIGNAL_PATH } from './signal.ts'
+export { createOffer, RtcError } from '../rtc/index.ts'
+export type { RtcConnection, PendingOffer, RtcOptions } from '../rtc/index.ts'

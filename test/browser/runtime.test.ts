@@ -24,6 +24,9 @@ import { randomTrackFile } from '../helpers/swarm.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { writeNoiseWav } from '../helpers/tracks.ts'
 import { until } from '../helpers/until.ts'
+import { identitySwarm } from '../helpers/identity-swarm.ts'
+import { rtcOptions } from '../helpers/rtc.ts'
+import { acceptOffer } from '../../src/rtc/index.ts'
 
 const build = (await import('../../bin/build.js' as string)) as { buildBrowser(): Promise<void>; BROWSER_BUNDLE: string }
 test.before(() => build.buildBrowser())
@@ -200,6 +203,33 @@ test('a paired page links to two Node devices over WebRTC, fetches from both, se
   }, tokenA)
   t.regex(refused.own, /^ERR_SIGNAL_REFUSED: .*token is not accepted/)
   t.regex(refused.relayed, /^ERR_SIGNAL_REFUSED: the tracker refused/)
+  // On the wire: a connection that reaches a Node device anyway (signaled here by hand, past the relay and
+  // the tracker) is refused by that device's roster on stream 0, and the page gets no link.
+  const revokedRoster = await loadIdentity(homeA!) // the roster `trust revoke` wrote
+  t.true(revokedRoster.roster.revoked.some((k) => hex(k) === phone))
+  const wireNode = await identitySwarm(t, revokedRoster, join(root, 'wire-cache'))
+  wireNode.on('warning', () => {})
+  const refusedOnWire: string[] = []
+  wireNode.on('refused', (host: string, reason: string) => refusedOnWire.push(`${host} ${reason}`))
+  const offerSdp = await page.evaluate(async () => {
+    const w = window as unknown as { dj: any; pending: any }
+    w.pending = await w.dj.createOffer({ peerConnection: (c: RTCConfiguration) => new RTCPeerConnection(c) })
+    return w.pending.sdp as string
+  })
+  const answer = await acceptOffer(offerSdp, await rtcOptions())
+  const nodeSide = answer.connection.then((c) => wireNode.addRtc(c)).then(() => 'linked', (err: Error & { reason?: string }) => err.reason ?? err.message)
+  const pageSide = await page.evaluate(async (sdp) => {
+    const w = window as unknown as { device: any; pending: any }
+    try {
+      await w.device.adopt(await w.pending.accept(sdp))
+      return 'linked'
+    } catch (err) {
+      return (err as Error).message
+    }
+  }, answer.sdp)
+  t.is(await nodeSide, 'revoked')
+  t.not(pageSide, 'linked', pageSide)
+  t.deepEqual(refusedOnWire, ['webrtc revoked'])
   // Its own rounds keep trying: refused by the node, and no link comes back.
   await until(async () => ((await page.evaluate(() => (window as unknown as { warnings: string[] }).warnings)).some((w) => /token is not accepted/.test(w)) ? true : undefined), 30_000, 200)
   t.deepEqual(await links(), [])
