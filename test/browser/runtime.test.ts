@@ -62,7 +62,7 @@ test('a paired page links to two Node devices over WebRTC, fetches from both, se
   await scanHome(homeB!, music)
   const timings = { rosterReload: 200 }
   const a = await serveNode(t, homeA!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
-  const b = await serveNode(t, homeB!, ['--tracker', a.info.tracker!], { timings })
+  let b = await serveNode(t, homeB!, ['--tracker', a.info.tracker!], { timings })
   const nodes: Record<string, NodeProcess> = { A: a, B: b }
   const tokenA = (await readApiToken(homeA!))!
   const api = async (n: NodeProcess, token: string, path: string, body?: unknown) => {
@@ -151,6 +151,12 @@ test('a paired page links to two Node devices over WebRTC, fetches from both, se
   t.deepEqual(Object.keys(got.sources).sort(), ['home-pc', 'laptop'], JSON.stringify(got.sources))
   t.true(Object.values(got.sources as Record<string, number>).every((n) => n > 0), JSON.stringify(got.sources))
   t.is(Object.values(got.sources as Record<string, number>).reduce((x, y) => x + y, 0), got.bytes)
+
+  // A Node device restarts: its link drops, and the page's next round links it again.
+  await b.stop()
+  await until(async () => ((await links()).map((l) => l.name).join() === 'home-pc' ? true : undefined), 30_000, 200)
+  b = nodes.B = await serveNode(t, homeB!, ['--tracker', a.info.tracker!], { timings })
+  await until(async () => ((await links()).length === 2 ? true : undefined), 60_000, 200).catch((err: Error) => Promise.reject(withLogs(err, nodes)))
 
   // A track only the page holds: node B fetches it from the page.
   const { circleSecret } = await loadIdentity(homeA!)
