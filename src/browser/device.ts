@@ -180,17 +180,21 @@ export class BrowserDevice extends Emitter<Events> {
     const torrent = new Torrent(meta, await store.fetchInto(meta))
     this.fetching.set(sha256, torrent)
     try {
+      let dialling = same.length
       const done = new Promise<string>((resolve, reject) => {
         torrent.once('done', resolve)
         torrent.once('failed', reject)
         torrent.once('closed', () => reject(new RtcError('ERR_CLOSED', 'the fetch was stopped')))
+        // Every holder gone (or never reached) with the track unfinished: nothing more will come.
+        const stranded = () => dialling === 0 && torrent.peerCount === 0 && reject(new RtcError('ERR_CONNECT', 'every device holding this track went away before it was fetched'))
+        torrent.on('peer-gone', stranded)
+        for (const h of same) {
+          this.dial(h.link, meta.infoHash).then(
+            (s) => (dialling--, torrent.addPeer(s, h.link.rttMs)),
+            (err: Error) => (dialling--, this.emit('warning', err), stranded()),
+          )
+        }
       })
-      for (const h of same) {
-        this.dial(h.link, meta.infoHash).then(
-          (s) => torrent.addPeer(s, h.link.rttMs),
-          (err: Error) => this.emit('warning', err),
-        )
-      }
       const path = await done
       await this.dicts.put(sha256, info)
       return { sha256, path, sources: torrent.sources() }

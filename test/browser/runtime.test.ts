@@ -60,6 +60,11 @@ test('a paired page links to two Node devices over WebRTC, fetches from both, se
   const songSha = createHash('sha256').update(await readFile(song)).digest('hex')
   await scanHome(homeA!, music)
   await scanHome(homeB!, music)
+  const onlyB = join(root, 'only-b')
+  await mkdir(onlyB)
+  const big = await writeNoiseWav(join(onlyB, 'big.wav'), 24 * 1024 * 1024, 8)
+  const bigSha = createHash('sha256').update(await readFile(big)).digest('hex')
+  await scanHome(homeB!, onlyB)
   const timings = { rosterReload: 200 }
   const a = await serveNode(t, homeA!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'], { timings })
   let b = await serveNode(t, homeB!, ['--tracker', a.info.tracker!], { timings })
@@ -152,8 +157,22 @@ test('a paired page links to two Node devices over WebRTC, fetches from both, se
   t.true(Object.values(got.sources as Record<string, number>).every((n) => n > 0), JSON.stringify(got.sources))
   t.is(Object.values(got.sources as Record<string, number>).reduce((x, y) => x + y, 0), got.bytes)
 
-  // A Node device restarts: its link drops, and the page's next round links it again.
+  // The only holder of a track goes away in the middle of its fetch: the fetch fails, it does not wait for ever;
+  // and once that device is back, the page's next round links it again.
+  const stranded = page.evaluate(async (sha) => {
+    try {
+      await (window as unknown as { device: any }).device.fetch(sha)
+      return 'fetched'
+    } catch (err) {
+      return `${(err as { code?: string }).code}: ${(err as Error).message}`
+    }
+  }, bigSha)
+  await until(async () => {
+    const s = (await page.evaluate(() => (window as unknown as { device: any }).device.streams())) as Array<{ sources: Record<string, number> }>
+    return s.some((x) => (x.sources.laptop ?? 0) > 0) ? true : undefined
+  }, 30_000, 20)
   await b.stop()
+  t.regex(await stranded, /^ERR_CONNECT: every device holding this track went away/)
   await until(async () => ((await links()).map((l) => l.name).join() === 'home-pc' ? true : undefined), 30_000, 200)
   b = nodes.B = await serveNode(t, homeB!, ['--tracker', a.info.tracker!], { timings })
   await until(async () => ((await links()).length === 2 ? true : undefined), 60_000, 200).catch((err: Error) => Promise.reject(withLogs(err, nodes)))
