@@ -8,7 +8,8 @@ import { addDevice, adoptRoster, encodeCertificate, lanAddress, loadIdentity, sa
 import { openLibrary, type LocalLibrary, type Library, type ScanOptions, type TrackRecord } from '../library/index.ts'
 import { Swarm, RTT_PING_INTERVAL, WebRtcLinks, announceSigner, cachePaths, metaFromTrack } from '../swarm/index.ts'
 import type { RtcOptions } from '../rtc/index.ts'
-import { ApiError, createApiServer, firstTrackSource, LocalFileTrackSource, loadOrCreateApiToken, streamRoute, type ApiServer } from '../player/index.ts'
+import { ApiError, createApiServer, firstTrackSource, LocalFileTrackSource, loadOrCreateApiToken, streamRoute, tokenMatches, type ApiServer } from '../player/index.ts'
+import { SignalRelay } from './signal-relay.ts'
 import { SubsonicService, type PlayLog } from '../subsonic/index.ts'
 import { nodeTranscoding, streamTranscode } from './renditions.ts'
 import type { ApiCall } from '../djimport/index.ts'
@@ -267,6 +268,8 @@ interface Parts {
   plays: NodePlays
   usage: UsageLog
   api: ApiServer
+  /** Carries paired browsers' signaling WebSockets to the circle's trackers (/api/signal). */
+  signalRelay: SignalRelay
   info: NodeInfo
 }
 
@@ -676,7 +679,20 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
             log: (m, f) => warn(new Error(`${m}: ${(f.error as Error | undefined)?.message ?? ''}`)),
           })
         : null
+      p.signalRelay = new SignalRelay({
+        credential: (token) => {
+          if (tokenMatches(token, apiToken)) return { kind: 'token' }
+          const device = p.deviceTokens.deviceOf(token)
+          return device ? { kind: 'device', device } : null
+        },
+        allowed: (device) => p.deviceTokens.allowed(device),
+        roster: () => id().roster,
+        // The same trackers this node's own WebSocket announces go to.
+        trackers: () => [...new Set([...(opts.trackers ?? []), ...id().roster.trackers, ...(p.trackerUrl ? [p.trackerUrl] : [])])],
+        log: logger('signal'),
+      })
       p.api = createApiServer({
+        upgrades: [p.signalRelay.route()],
         library: servedLibrary(p, () => {
           p.sharing.changed()
           if (analyze) p.analysis.background()
@@ -725,7 +741,10 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         ...(p.bootstrapAddress ? { bootstrap: p.bootstrapAddress } : {}),
         ...(p.portMapper ? { portMapping: p.portMapper.mapping } : {}),
       }
-    }, () => p.api?.close()),
+    }, async () => {
+      p.signalRelay?.close()
+      await p.api?.close()
+    }),
 
     // node.json says where the API is: written once it answers, removed first on the way down.
     service('node-file', async () => {

@@ -1,6 +1,6 @@
 // The player: the node's local HTTP API and /stream/<sha256> with Range.
 export { createApiServer, MAX_HEADER_BYTES, HEADERS_TIMEOUT, REQUEST_TIMEOUT, KEEP_ALIVE_TIMEOUT, IDLE_SOCKET_TIMEOUT, MAX_CONNECTIONS } from './server.ts'
-export type { ApiServer, ApiServerOptions, ApiLog } from './server.ts'
+export type { ApiServer, ApiServerOptions, ApiLog, UpgradeRoute } from './server.ts'
 export type { TrackSource, TrackHandle } from './track-source.ts'
 export { SHA256_HEX, firstTrackSource } from './track-source.ts'
 export { LocalFileTrackSource, LOCAL_READ_CHUNK } from './local-track-source.ts'

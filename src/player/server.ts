@@ -3,6 +3,7 @@
 // collaborators are injected; nothing listens until listen().
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { isIP } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import pkg from '../../package.json' with { type: 'json' }
@@ -64,6 +65,19 @@ export interface ApiServerOptions {
   pageToken?: boolean
   /** Paired browser devices' tokens, taken in place of the token (except on ownerOnly routes). */
   deviceTokens?: DeviceTokenCheck
+  /**
+   * WebSocket endpoints (the node's /api/signal): an upgrade to one of these
+   * paths that passes the Host and Origin checks is handed over; the handler
+   * authenticates it itself (a browser's WebSocket sends no Authorization
+   * header). Any other upgrade is refused.
+   */
+  upgrades?: readonly UpgradeRoute[]
+}
+
+/** A WebSocket endpoint of the API. */
+export interface UpgradeRoute {
+  path: string
+  handle(req: IncomingMessage, socket: Duplex, head: Buffer): void
 }
 
 export interface ApiServer {
@@ -176,6 +190,21 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const done = handle(req, res, ac.signal)
     running.set(done, ac)
     void done.finally(() => running.delete(done))
+  })
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => {})
+    const refuse = (status: number, text: string) => socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+    if (!policy || state !== 'listening') return refuse(503, 'Service Unavailable')
+    try {
+      guardOrigin(req, policy)
+    } catch {
+      return refuse(403, 'Forbidden')
+    }
+    const path = (req.url ?? '').split('?')[0]
+    const route = opts.upgrades?.find((u) => u.path === path)
+    if (!route) return refuse(404, 'Not Found')
+    route.handle(req, socket, head)
   })
 
   return {

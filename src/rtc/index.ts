@@ -11,3 +11,4 @@ export type { SignalOptions, IncomingOffer, AnnounceProver } from './signaling.t
 export { RtcError } from './errors.ts'
 export type { RtcErrorCode } from './errors.ts'
 export type { DataChannelLike, PeerConnectionLike, PeerConnectionFactory, SessionDescriptionLike, WebSocketLike } from './types.ts'
+export { Emitter } from './emitter.ts'

@@ -13,13 +13,14 @@ import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { isIP } from 'node:net'
 import { connect as tlsConnect, type TLSSocket } from 'node:tls'
-import { asBytes, asDict, asInt, asList, decode, encode, type BValue } from '../codec/index.ts'
+import { asBytes, asDict, asInt, asList, decode, type BValue } from '../codec/index.ts'
 import { encodeCertificate, signBytes, type Identity, type Roster } from '../identity/index.ts'
 import { ed25519KeyOf } from '../link/index.ts'
 
-export const ANNOUNCE_PROOF_TYPE = 'djcloud-announce'
-export const ANNOUNCE_PROOF_VERSION = 1
-export const ANNOUNCE_NONCE_BYTES = 16
+import { ANNOUNCE_NONCE_BYTES, announceSigningBytes } from './announce-proof.ts'
+
+export { ANNOUNCE_PROOF_TYPE, ANNOUNCE_PROOF_VERSION, ANNOUNCE_NONCE_BYTES, announceSigningBytes } from './announce-proof.ts'
+export type { AnnounceClaim } from './announce-proof.ts'
 export const INFO_HASH_BYTES = 20
 export const PEER_ID_BYTES = 20
 /** The query parameters (HTTP) or JSON fields (WebSocket) carrying the proof. */
@@ -60,19 +61,6 @@ export interface AnnounceProof {
   dj_sig: string
 }
 
-/** The fields an announce signature covers. */
-export interface AnnounceClaim {
-  infoHash: Uint8Array
-  peerId: Uint8Array
-  /** The announced peer port; 0 for WebSocket announces (WebRTC peers have none). */
-  port: number
-  /** '' when absent. */
-  event: string
-  /** ms since the epoch */
-  ts: number
-  nonce: Uint8Array
-}
-
 export type AnnounceErrorCode =
   | 'ERR_TRACKER_REFUSED' // the tracker answered with a `failure reason`
   | 'ERR_TRACKER_RESPONSE' // not a valid tracker response
@@ -102,20 +90,6 @@ function checkLength(what: string, bytes: Uint8Array, length: number): void {
 
 function checkPort(port: number): void {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port ${port} is not 0-65535`)
-}
-
-/** The bytes an announce proof signs: canonical bencode of the claim. */
-export function announceSigningBytes(c: AnnounceClaim): Uint8Array {
-  return encode({
-    type: ANNOUNCE_PROOF_TYPE,
-    v: ANNOUNCE_PROOF_VERSION,
-    info_hash: c.infoHash,
-    peer_id: c.peerId,
-    port: c.port,
-    event: c.event,
-    ts: c.ts,
-    nonce: c.nonce,
-  })
 }
 
 /** The signer of a loaded identity. */

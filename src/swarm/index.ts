@@ -25,6 +25,6 @@ export { TrackCache, defaultCacheBudget, formatBytes, CACHE_STATE_FILE, DEFAULT_
 export type { TrackCacheOptions, CacheEntry, CacheEntryState, CacheStats } from './track-cache.ts'
 export type { SwarmErrorCode } from './errors.ts'
 export { clearlyNearer } from './nearest.ts'
-export { WebRtcLinks, websocketUrl, SIGNAL_CONNECT_TIMEOUT, MAX_PENDING_ANSWERS } from './webrtc-links.ts'
+export { WebRtcLinks, websocketUrl, trackerWebSocket, SIGNAL_CONNECT_TIMEOUT, MAX_PENDING_ANSWERS } from './webrtc-links.ts'
 export type { WebRtcLinksOptions } from './webrtc-links.ts'
 export { RTC_HOST } from './swarm.ts'

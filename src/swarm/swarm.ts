@@ -701,8 +701,8 @@ export class Swarm extends EventEmitter<Events> {
           this.log('refused webrtc stream %d: %s', stream.id, reason)
           this.emit('refused', RTC_HOST, reason)
           if (stream.id === 0) {
+            refused?.(err) // first: closing settles the answering side's wait with "closed" otherwise, and the reason is lost
             conn.close()
-            refused?.(err)
           }
         },
       )

@@ -49,6 +49,25 @@ export function websocketUrl(tracker: string): string | null {
   }
 }
 
+/**
+ * A WebSocket to a tracker (`wss://host:port`) over a TLS connection whose
+ * key was checked against the roster first (as for HTTPS announces): no byte
+ * goes to a tracker that is not a device of the circle. The signal relay
+ * (src/node/signal-relay.ts) opens the same for a browser device.
+ */
+export async function trackerWebSocket(url: string, roster: Roster, timeoutMs = SIGNAL_CONNECT_TIMEOUT): Promise<WebSocket> {
+  const signal = AbortSignal.timeout(timeoutMs)
+  const tls = await pinnedConnection(new URL(url), roster, signal)
+  const ws = new WebSocket(url, { createConnection: () => tls, maxPayload: 64 * 1024 })
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = () => (ws.terminate(), reject(new Error(`tracker ${url}: the WebSocket did not open in time`)))
+    signal.addEventListener('abort', onAbort, { once: true })
+    ws.once('open', () => (signal.removeEventListener('abort', onAbort), resolve()))
+    ws.once('error', (err) => (signal.removeEventListener('abort', onAbort), reject(err)))
+  })
+  return ws
+}
+
 export class WebRtcLinks {
   private readonly signals = new Map<string, TrackerSignal>()
   /** Trackers being joined now (a round started while another still connects must not join twice). */
@@ -159,17 +178,8 @@ export class WebRtcLinks {
     }
   }
 
-  /** A pinned TLS connection to the tracker, then the WebSocket upgrade over it. */
   private async connect(url: string): Promise<WebSocketLike> {
-    const signal = AbortSignal.timeout(SIGNAL_CONNECT_TIMEOUT)
-    const tls = await pinnedConnection(new URL(url), this.opts.roster(), signal)
-    const ws = new WebSocket(url, { createConnection: () => tls, maxPayload: 64 * 1024 })
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => (ws.terminate(), reject(new Error(`tracker ${url}: the WebSocket did not open in time`)))
-      signal.addEventListener('abort', onAbort, { once: true })
-      ws.once('open', () => (signal.removeEventListener('abort', onAbort), resolve()))
-      ws.once('error', (err) => (signal.removeEventListener('abort', onAbort), reject(err)))
-    })
+    const ws = await trackerWebSocket(url, this.opts.roster())
     ws.on('error', (err) => this.opts.log('tracker %s websocket: %s', url, err.message))
     this.sockets.add(ws)
     ws.once('close', () => this.sockets.delete(ws))
