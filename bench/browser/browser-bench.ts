@@ -35,8 +35,12 @@ export interface PageUse {
 }
 
 export interface Download {
+  /** From the start (client.add / the first offer) to every piece verified. */
   ms: number
   mbPerS: number
+  /** From the first wire ready (webtorrent: its first wire; djcloud: the first track wire authenticated) to done. */
+  transferMs: number
+  transferMbPerS: number
   use: PageUse
 }
 
@@ -49,10 +53,12 @@ export interface BrowserBenchResults {
   repeats: number
   signaling: string
   pieceLength: number
-  webtorrent: { runs: Array<Download & { peers: number; store: string }>; median: Download }
+  webtorrent: { runs: Array<Download & { firstWireMs: number | null; wires: number[] }>; median: Download; store: string }
   djcloud: { runs: Array<Download & { setupMs: number[]; linkedMs: number[]; sources: Record<string, number> }>; median: Download }
-  /** djcloud MB/s over webtorrent MB/s (medians). */
+  /** djcloud MB/s over webtorrent MB/s (medians), start to done: the target's figure. */
   ratio: number
+  /** The same from each one's first wire ready: the transfer alone, without connection set-up. */
+  transferRatio: number
   /** Offer made to the data channel open, page side (RtcConnection.setupMs), every link of every run. */
   channelSetup: Percentiles & { links: number }
   /** Heap the page's BrowserTrackStore takes once opened on a store holding the track (its index), KB. */
@@ -110,6 +116,8 @@ async function measured<T extends { ms: number }>(cdp: CDPSession, browserCdp: C
 const medianOf = (runs: Download[]): Download => ({
   ms: round(median(runs.map((r) => r.ms)), 0),
   mbPerS: round(median(runs.map((r) => r.mbPerS)), 2),
+  transferMs: round(median(runs.map((r) => r.transferMs)), 0),
+  transferMbPerS: round(median(runs.map((r) => r.transferMbPerS)), 2),
   use: {
     heapPeakMb: round(median(runs.map((r) => r.use.heapPeakMb))),
     mainThreadPct: round(median(runs.map((r) => r.use.mainThreadPct))),
@@ -132,12 +140,17 @@ export async function runBrowserBench(o: BrowserBenchOptions): Promise<BrowserBe
 
     const server = await servePage()
     cleanup.unshift(server.close)
-    const browser: Browser = await launchChromium()
+    const browser: Browser = await launchChromium(process.env.BENCH_CHROMIUM_ARGS?.split(' ').filter(Boolean) ?? [])
     cleanup.unshift(() => browser.close())
     const context = await browser.newContext()
     const page: Page = await context.newPage()
     const errors: string[] = []
     page.on('pageerror', (e) => errors.push(e.message))
+    if (process.env.BENCH_PAGE_DEBUG) {
+      // The page's own debug output (webtorrent's `debug` namespaces) on stderr.
+      await page.addInitScript((ns) => localStorage.setItem('debug', ns), process.env.BENCH_PAGE_DEBUG)
+      page.on('console', (m) => process.stderr.write(`page: ${m.text()}\n`))
+    }
     let signal: ((i: number, sdp: string) => Promise<string>) | undefined
     await page.exposeFunction('benchSignal', (i: number, sdp: string) => signal!(i, sdp))
     await page.goto(server.url)
@@ -147,9 +160,9 @@ export async function runBrowserBench(o: BrowserBenchOptions): Promise<BrowserBe
     const dj = await startDjcloud(dir, path, bytes, pageKey, (line) => o.log(`warning: ${line}`))
     cleanup.unshift(() => dj.close())
     signal = (i, sdp) => dj.signal(i, sdp)
-    const wt = await startWebtorrent(path, dj.meta.pieceLength)
+    const wt = await startWebtorrent(dir, path, dj.meta.pieceLength, (line) => o.log(`warning: ${line}`))
     cleanup.unshift(() => wt.close())
-    o.log(`seeders up: djcloud 2 Swarms, webtorrent 2 hybrid clients (${wt.announce}); piece length ${dj.meta.pieceLength}`)
+    o.log(`seeders up: djcloud 2 Swarms, webtorrent 2 hybrid clients, a process each (${wt.announce}); piece length ${dj.meta.pieceLength}`)
 
     const cdp = await context.newCDPSession(page)
     await cdp.send('Performance.enable', { timeDomain: 'threadTicks' } as never).catch(() => cdp.send('Performance.enable'))
@@ -160,12 +173,14 @@ export async function runBrowserBench(o: BrowserBenchOptions): Promise<BrowserBe
     type BenchApi = { bench: { djcloudDownload(a: DjcloudArgs): Promise<DjcloudRun>; webtorrentDownload(a: { torrent: string; announce: string }): Promise<WebtorrentRun>; openStore(name: string): Promise<{ tracks: number }> } }
     const runWebtorrent = async () => {
       const r = await measured(cdp, browserCdp, () => page.evaluate((a) => (window as unknown as BenchApi).bench.webtorrentDownload(a), { torrent: wt.torrent, announce: wt.announce }))
-      return { ...r, ms: round(r.ms, 0), mbPerS: round(mb(size) / (r.ms / 1000), 2) }
+      const transferMs = r.ms - (r.firstWireMs ?? 0)
+      return { ...r, ms: round(r.ms, 0), mbPerS: round(mb(size) / (r.ms / 1000), 2), transferMs: round(transferMs, 0), transferMbPerS: round(mb(size) / (transferMs / 1000), 2) }
     }
     const runDjcloud = async (i: number, keep: boolean) => {
       const args: DjcloudArgs = { meta: metaArg, ...dj.pageArgs, devices: 2, store: `bench-${i}`, keep }
       const r = await measured(cdp, browserCdp, () => page.evaluate((a) => (window as unknown as BenchApi).bench.djcloudDownload(a), args))
-      return { ...r, ms: round(r.ms, 0), mbPerS: round(mb(size) / (r.ms / 1000), 2), setupMs: r.setupMs.map((x) => round(x)), linkedMs: r.linkedMs.map((x) => round(x)) }
+      const transferMs = r.ms - Math.min(...r.linkedMs)
+      return { ...r, ms: round(r.ms, 0), mbPerS: round(mb(size) / (r.ms / 1000), 2), transferMs: round(transferMs, 0), transferMbPerS: round(mb(size) / (transferMs / 1000), 2), setupMs: r.setupMs.map((x) => round(x)), linkedMs: r.linkedMs.map((x) => round(x)) }
     }
 
     const wtRuns: BrowserBenchResults['webtorrent']['runs'] = []
@@ -178,7 +193,7 @@ export async function runBrowserBench(o: BrowserBenchOptions): Promise<BrowserBe
         if (which === 'webtorrent') {
           const r = await runWebtorrent()
           wtRuns.push(r)
-          o.log(`round ${i + 1}: webtorrent ${r.ms} ms, ${r.mbPerS} MB/s (${r.peers} wires, ${r.store}); heap ${r.use.heapPeakMb} MB, main thread ${r.use.mainThreadPct}%, renderer ${r.use.rendererPct}%`)
+          o.log(`round ${i + 1}: webtorrent ${r.ms} ms, ${r.mbPerS} MB/s (first wire at ${Math.round(r.firstWireMs ?? -1)} ms, bytes per wire ${r.wires.join(', ')}); heap ${r.use.heapPeakMb} MB, main thread ${r.use.mainThreadPct}%, renderer ${r.use.rendererPct}%`)
         } else {
           const r = await runDjcloud(i, keep)
           djRuns.push(r)
@@ -206,9 +221,10 @@ export async function runBrowserBench(o: BrowserBenchOptions): Promise<BrowserBe
       repeats: o.repeats,
       signaling: 'bench harness: the page hands each offer to the Node device through a playwright binding (page.exposeFunction) and gets its answer back; no tracker on the djcloud side',
       pieceLength: dj.meta.pieceLength,
-      webtorrent: { runs: wtRuns, median: wtMedian },
+      webtorrent: { runs: wtRuns, median: wtMedian, store: 'its browser default: fsa-chunk-store (OPFS)' },
       djcloud: { runs: djRuns, median: djMedian },
       ratio: round(djMedian.mbPerS / wtMedian.mbPerS, 2),
+      transferRatio: round(djMedian.transferMbPerS / wtMedian.transferMbPerS, 2),
       channelSetup: { ...percentiles(setups), links: setups.length },
       storeIndexKb: round((after - before) / 1024),
       storeIndexTracks: opened.tracks,

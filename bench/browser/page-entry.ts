@@ -115,8 +115,10 @@ async function djcloudDownload(a: DjcloudArgs): Promise<DjcloudRun> {
 
 export interface WebtorrentRun {
   ms: number
-  peers: number
-  store: string
+  /** ms from add to the first wire (a seeder connected over WebRTC). */
+  firstWireMs: number | null
+  /** Bytes each wire brought, at done. */
+  wires: number[]
 }
 
 async function webtorrentDownload(a: { torrent: string; announce: string }): Promise<WebtorrentRun> {
@@ -125,15 +127,15 @@ async function webtorrentDownload(a: { torrent: string; announce: string }): Pro
     const bytes = Uint8Array.from(atob(a.torrent), (c) => c.charCodeAt(0))
     const started = performance.now()
     const torrent = client.add(bytes, { announce: [a.announce], destroyStoreOnDestroy: true })
-    let peers = 0
-    torrent.on('wire', () => peers++)
+    let firstWireMs: number | null = null
+    torrent.on('wire', () => (firstWireMs ??= performance.now() - started))
     await new Promise<void>((resolve, reject) => {
       torrent.once('done', resolve)
       torrent.once('error', reject)
       client.once('error', reject)
     })
     const ms = performance.now() - started
-    return { ms, peers, store: torrent.store?.store?.constructor?.name ?? torrent.store?.constructor?.name ?? '?' }
+    return { ms, firstWireMs, wires: torrent.wires.map((x: { downloaded: number }) => x.downloaded) }
   } finally {
     await new Promise<void>((resolve) => client.destroy(() => resolve()))
   }

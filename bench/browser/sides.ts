@@ -1,24 +1,70 @@
-// The two sides of the browser benchmark, each two seeders in this Node
-// process on 127.0.0.1, holding the same file:
-// - djcloud: a circle (owner, two devices, the page admitted as a third)
-//   and two real Swarms offering the track; each answers the page's WebRTC
-//   offer (acceptOffer over webrtc-polyfill/node-datachannel, as
-//   WebRtcLinks does) and takes the connection with Swarm.addRtc, where
-//   dj_auth runs on every stream. The offers and answers travel through the
-//   harness (`signal`), not a tracker.
-// - webtorrent: a bittorrent-tracker WebSocket server and two webtorrent 3
-//   hybrid clients seeding over WebRTC (webrtc-polyfill), no DHT, no LSD, no
-//   public tracker, no ICE servers.
+// The two sides of the browser benchmark, each two seeder processes on
+// 127.0.0.1 (seeder.ts) holding the same file:
+// - djcloud: a circle (owner, devices 'laptop' and 'nas', the page admitted
+//   as 'bench-browser'); each device a real Swarm offering the track, which
+//   answers the page's WebRTC offer (acceptOffer over
+//   webrtc-polyfill/node-datachannel, as WebRtcLinks does) and takes the
+//   connection with Swarm.addRtc, where dj_auth runs on every stream. Offers
+//   and answers travel through the harness (`signal`), not a tracker.
+// - webtorrent: a bittorrent-tracker WebSocket server in this process and
+//   two webtorrent 3 hybrid clients seeding over WebRTC (webrtc-polyfill),
+//   no DHT, no LSD, no public tracker, no ICE servers.
+import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import { addDevice, encodeCertificate, generateKeyPair, issueCertificate, newRoster, signRoster, type Roster } from '../../src/identity/index.ts'
-import { deviceChannelInfoHash, metaFromTrack, Swarm, type TorrentMeta } from '../../src/swarm/index.ts'
+import { deviceChannelInfoHash, metaFromTrack, type TorrentMeta } from '../../src/swarm/index.ts'
 import { pieceLengthFor } from '../../src/library/index.ts'
-import { acceptOffer } from '../../src/rtc/index.ts'
-import { nodeRtcOptions } from '../../src/rtc-node.ts'
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+const SEEDER = fileURLToPath(new URL('./seeder.ts', import.meta.url))
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+interface Seeder {
+  proc: ChildProcess
+  ready: Record<string, any>
+  send(m: object): void
+  on(fn: (m: Record<string, any>) => void): void
+  stop(): Promise<void>
+}
+
+/** Starts seeder.ts with `config`; resolves once it printed {ready}. */
+async function startSeeder(dir: string, name: string, config: object, warn: (line: string) => void): Promise<Seeder> {
+  const file = join(dir, `${name}.json`)
+  await writeFile(file, JSON.stringify(config), { mode: 0o600 })
+  const proc = spawn(process.execPath, ['--import', 'tsx', SEEDER, file], { stdio: ['pipe', 'pipe', 'pipe'] })
+  const listeners: Array<(m: Record<string, any>) => void> = []
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    try {
+      const m = JSON.parse(line) as Record<string, any>
+      for (const f of listeners) f(m)
+    } catch {
+      warn(`${name}: ${line}`)
+    }
+  })
+  createInterface({ input: proc.stderr! }).on('line', (line) => warn(`${name}: ${line}`))
+  const ready = await new Promise<Record<string, any>>((resolve, reject) => {
+    listeners.push((m) => m.ready && resolve(m))
+    proc.once('exit', (code) => reject(new Error(`seeder ${name} exited (${code}) before it was ready`)))
+  })
+  return {
+    proc,
+    ready,
+    send: (m) => proc.stdin!.write(`${JSON.stringify(m)}\n`),
+    on: (fn) => listeners.push(fn),
+    async stop() {
+      if (proc.exitCode !== null) return
+      proc.stdin!.end()
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000)
+      await once(proc, 'exit')
+      clearTimeout(timer)
+    },
+  }
+}
 
 /** The track's TorrentMeta as the library makes it (pieceLengthFor, the circle's tag). */
 export function trackMeta(bytes: Buffer, circleSecret: Uint8Array): TorrentMeta {
@@ -33,56 +79,64 @@ export interface DjcloudSide {
   meta: TorrentMeta
   /** What the page needs: its certificate, the signed roster, the device channel's infohash (hex). */
   pageArgs: { certificate: string; roster: string; deviceChannel: string }
-  /** Answers the page's offer to device `i`; the connection goes to that Swarm once open. */
+  /** Hands the page's offer to device `i`; resolves with its answer. */
   signal(i: number, sdp: string): Promise<string>
-  /** ms from the answer made to the Swarm's device link, per link (the Node side's view). */
+  /** ms from the offer received to the Swarm's device link up, per link (the Node side's view). */
   linked: number[]
   close(): Promise<void>
 }
 
-/** Two Swarms of a fresh circle holding `path`; the page (its raw Ed25519 key `pageKey`) admitted as device 'bench-browser'. */
+/** Two Swarms of a fresh circle holding `path`, one process each; the page (its raw Ed25519 key `pageKey`) admitted as 'bench-browser'. */
 export async function startDjcloud(dir: string, path: string, bytes: Buffer, pageKey: Uint8Array, warn: (line: string) => void): Promise<DjcloudSide> {
   const owner = generateKeyPair()
   const circleSecret = generateKeyPair().seed
   const devices = ['laptop', 'nas'].map((name) => {
     const key = generateKeyPair()
     const cert = issueCertificate(owner.seed, { owner: owner.publicKey, device: key.publicKey, name, role: 'member', created: Date.now() })
-    return { cert, credentials: { deviceSeed: key.seed, certificate: encodeCertificate(cert) } }
+    return { name, cert, seed: key.seed }
   })
   const pageCert = issueCertificate(owner.seed, { owner: owner.publicKey, device: pageKey, name: 'bench-browser', role: 'member', created: Date.now() })
   let roster: Roster = newRoster(owner.publicKey, devices[0]!.cert)
   roster = addDevice(roster, devices[1]!.cert)
   roster = addDevice(roster, pageCert)
+  const signed = hex(signRoster(roster, owner.seed))
   const meta = trackMeta(bytes, circleSecret)
-  const swarms = await Promise.all(
-    devices.map(async (d, i) => {
-      const s = new Swarm({ credentials: d.credentials, roster: () => roster, circleSecret, cacheDir: join(dir, `cache-${i}`), host: '127.0.0.1' })
-      s.on('warning', (err: Error) => warn(`${d.cert.name}: ${err.message}`))
-      s.on('refused', (_h: string, reason: string) => warn(`${d.cert.name} refused a stream: ${reason}`))
-      await s.start()
-      s.offer(meta, path)
-      return s
-    }),
+  const seeders = await Promise.all(
+    devices.map((d, i) =>
+      startSeeder(dir, d.name, {
+        mode: 'djcloud', path, name: d.name, deviceSeed: hex(d.seed), certificate: hex(encodeCertificate(d.cert)), roster: signed, circleSecret: hex(circleSecret), cacheDir: join(dir, `cache-${i}`),
+      }, warn),
+    ),
   )
-  const rtc = await nodeRtcOptions()
+  for (const s of seeders) if (s.ready.sha256 !== meta.sha256) throw new Error('a seeder made another track id')
   const linked: number[] = []
+  const waiting = new Map<number, { resolve(sdp: string): void; reject(err: Error): void }>()
+  for (const s of seeders) {
+    s.on((m) => {
+      if (typeof m.linkedMs === 'number') linked.push(m.linkedMs)
+      const w = typeof m.id === 'number' ? waiting.get(m.id) : undefined
+      if (!w) return
+      waiting.delete(m.id)
+      if (m.answer) w.resolve(m.answer)
+      else w.reject(new Error(m.error ?? 'no answer'))
+    })
+  }
+  let nextId = 0
   return {
     meta,
-    pageArgs: { certificate: hex(encodeCertificate(pageCert)), roster: hex(signRoster(roster, owner.seed)), deviceChannel: hex(deviceChannelInfoHash(circleSecret)) },
+    pageArgs: { certificate: hex(encodeCertificate(pageCert)), roster: signed, deviceChannel: hex(deviceChannelInfoHash(circleSecret)) },
     linked,
-    async signal(i, sdp) {
-      const swarm = swarms[i]
-      if (!swarm) throw new Error(`no device ${i}`)
-      const t0 = performance.now()
-      const answer = await acceptOffer(sdp, rtc)
-      answer.connection.then(
-        (conn) => swarm.addRtc(conn).then(() => linked.push(performance.now() - t0)),
-        (err: Error) => warn(`device ${i}: ${err.message}`),
-      ).catch((err: Error) => warn(`device ${i}: ${err.message}`))
-      return answer.sdp
+    signal(i, sdp) {
+      const s = seeders[i]
+      if (!s) return Promise.reject(new Error(`no device ${i}`))
+      const id = nextId++
+      return new Promise<string>((resolve, reject) => {
+        waiting.set(id, { resolve, reject })
+        s.send({ id, sdp })
+      })
     },
     async close() {
-      await Promise.all(swarms.map((s) => s.close()))
+      await Promise.all(seeders.map((s) => s.stop()))
     },
   }
 }
@@ -96,39 +150,35 @@ export interface WebtorrentSide {
   close(): Promise<void>
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-/** A WebSocket tracker on 127.0.0.1 and two webtorrent hybrid seeders of `path` (piece length `pieceLength`). */
-export async function startWebtorrent(path: string, pieceLength: number): Promise<WebtorrentSide> {
+/** A WebSocket tracker on 127.0.0.1 and two webtorrent hybrid seeders of `path` (piece length `pieceLength`), one process each. */
+export async function startWebtorrent(dir: string, path: string, pieceLength: number, warn: (line: string) => void): Promise<WebtorrentSide> {
   const { default: Server } = (await import('bittorrent-tracker/server' as string)) as { default: any }
-  const { default: WebTorrent } = (await import('webtorrent' as string)) as { default: any }
-  const wrtc = await import('webrtc-polyfill')
   const tracker = new Server({ udp: false, http: false, ws: true, stats: false, trustProxy: false })
-  tracker.on('error', () => {})
+  tracker.on('error', (err: Error) => warn(`tracker: ${err.message}`))
   tracker.on('warning', () => {})
   tracker.listen(0, '127.0.0.1')
   await once(tracker, 'listening')
   const announce = `ws://127.0.0.1:${tracker.http.address().port}`
-  const clients: any[] = []
-  let first: any
-  for (let i = 0; i < 2; i++) {
-    const client = new WebTorrent({ dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false, webSeeds: false, tracker: { wrtc, rtcConfig: { iceServers: [] } } })
-    client.on('error', () => {})
-    clients.push(client)
-    const torrent = await new Promise<any>((resolve, reject) => {
-      client.seed(path, { announce: [announce], pieceLength, name: 'track.bin', private: false }, resolve)
-      client.once('error', reject)
-    })
-    if (first && torrent.infoHash !== first.infoHash) throw new Error('the two webtorrent seeders made different torrents')
-    first ??= torrent
+  const seeders: Seeder[] = []
+  const stop = async () => {
+    await Promise.all(seeders.map((s) => s.stop()))
+    await new Promise<void>((resolve) => tracker.close(() => resolve()))
   }
-  return {
-    announce,
-    torrent: Buffer.from(first.torrentFile).toString('base64'),
-    infoHash: first.infoHash,
-    pieceLength: first.pieceLength,
-    async close() {
-      await Promise.all(clients.map((c) => new Promise<void>((resolve) => c.destroy(() => resolve()))))
-      await new Promise<void>((resolve) => tracker.close(() => resolve()))
-    },
+  try {
+    for (const name of ['wt-laptop', 'wt-nas']) seeders.push(await startSeeder(dir, name, { mode: 'webtorrent', path, announce, pieceLength }, warn))
+  } catch (err) {
+    await stop()
+    throw err
   }
+  const first = seeders[0]!.ready
+  if (seeders[1]!.ready.infoHash !== first.infoHash) throw new Error('the two webtorrent seeders made different torrents')
+  // Both in the tracker's swarm before the page asks: a seeder's first announce waits for its offers (simple-peer
+  // gives node-datachannel's ICE gathering 5 s), and offers crossing the page's own get one wire of each pair dropped
+  // as a duplicate on each side (no wire until the next announce, 120 s later).
+  const started = Date.now()
+  while ((tracker.torrents[first.infoHash]?.complete ?? 0) < 2) {
+    if (Date.now() - started > 60_000) throw new Error('the webtorrent seeders did not announce within 60 s')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return { announce, torrent: first.torrent, infoHash: first.infoHash, pieceLength: first.pieceLength, close: stop }
 }
