@@ -197,7 +197,7 @@ export async function runBrowserBench(o: BrowserBenchOptions): Promise<BrowserBe
         } else {
           const r = await runDjcloud(i, keep)
           djRuns.push(r)
-          o.log(`round ${i + 1}: djcloud ${r.ms} ms, ${r.mbPerS} MB/s (set-up ${r.setupMs.join(', ')} ms; ${JSON.stringify(r.sources)}); heap ${r.use.heapPeakMb} MB, main thread ${r.use.mainThreadPct}%, renderer ${r.use.rendererPct}%`)
+          o.log(`round ${i + 1}: djcloud ${r.ms} ms, ${r.mbPerS} MB/s (last piece at ${Math.round(r.lastPieceMs)} ms; set-up ${r.setupMs.join(', ')} ms; ${JSON.stringify(r.sources)}); heap ${r.use.heapPeakMb} MB, main thread ${r.use.mainThreadPct}%, renderer ${r.use.rendererPct}%`)
         }
       }
     }

@@ -57,6 +57,8 @@ export interface DjcloudRun {
   /** Offer made to both track wires authenticated, per device. */
   linkedMs: number[]
   sources: Record<string, number>
+  /** ms from the start to the last piece verified and written; the rest to `done` is the whole-file SHA-256 read back from OPFS. */
+  lastPieceMs: number
 }
 
 /** The page's device key (WebCrypto Ed25519, not extractable): made once, its raw public key as hex. */
@@ -80,6 +82,8 @@ async function djcloudDownload(a: DjcloudArgs): Promise<DjcloudRun> {
   const conns: RtcConnection[] = []
   const started = performance.now()
   const torrent = new dj.Torrent(meta, await store.fetchInto(meta))
+  let lastPieceMs = 0
+  torrent.on('piece', () => (lastPieceMs = performance.now() - started))
   const done = new Promise<string>((resolve, reject) => {
     torrent.once('done', resolve)
     torrent.once('failed', reject)
@@ -104,13 +108,13 @@ async function djcloudDownload(a: DjcloudArgs): Promise<DjcloudRun> {
   store.close()
   channel.close()
   for (const c of conns) c.close()
-  if (a.keep) return { ms, setupMs: links.map((l) => l.setupMs), linkedMs: links.map((l) => l.linkedMs), sources }
+  if (a.keep) return { ms, setupMs: links.map((l) => l.setupMs), linkedMs: links.map((l) => l.linkedMs), sources, lastPieceMs }
   await (await navigator.storage.getDirectory()).removeEntry(a.store, { recursive: true }).catch(() => {})
   await new Promise<void>((resolve) => {
     const req = indexedDB.deleteDatabase(a.store)
     req.onsuccess = req.onerror = req.onblocked = () => resolve()
   })
-  return { ms, setupMs: links.map((l) => l.setupMs), linkedMs: links.map((l) => l.linkedMs), sources }
+  return { ms, setupMs: links.map((l) => l.setupMs), linkedMs: links.map((l) => l.linkedMs), sources, lastPieceMs }
 }
 
 export interface WebtorrentRun {
