@@ -113,6 +113,29 @@ async function measured<T extends { ms: number }>(cdp: CDPSession, browserCdp: C
   }
 }
 
+/** BENCH_PROFILE=1: a CPU profile of the page's main thread over each djcloud download. */
+async function startProfile(cdp: CDPSession): Promise<void> {
+  await cdp.send('Profiler.enable')
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
+  await cdp.send('Profiler.start')
+}
+
+/** The profile's top 20 functions by self time, one line each. */
+async function stopProfile(cdp: CDPSession): Promise<string> {
+  const { profile } = await cdp.send('Profiler.stop')
+  const dt = new Map<number, number>()
+  const deltas = profile.timeDeltas ?? []
+  ;(profile.samples ?? []).forEach((id, k) => dt.set(id, (dt.get(id) ?? 0) + (deltas[k] ?? 0)))
+  const self = new Map<string, number>()
+  for (const n of profile.nodes) {
+    const f = n.callFrame
+    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}:${f.lineNumber}`
+    self.set(key, (self.get(key) ?? 0) + (dt.get(n.id) ?? 0))
+  }
+  const total = [...self.values()].reduce((a, b) => a + b, 0)
+  return [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([k, us]) => `  ${(us / 1000).toFixed(0).padStart(6)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`).join('\n')
+}
+
 const medianOf = (runs: Download[]): Download => ({
   ms: round(median(runs.map((r) => r.ms)), 0),
   mbPerS: round(median(runs.map((r) => r.mbPerS)), 2),
@@ -178,7 +201,9 @@ export async function runBrowserBench(o: BrowserBenchOptions): Promise<BrowserBe
     }
     const runDjcloud = async (i: number, keep: boolean) => {
       const args: DjcloudArgs = { meta: metaArg, ...dj.pageArgs, devices: 2, store: `bench-${i}`, keep }
+      if (process.env.BENCH_PROFILE) await startProfile(cdp)
       const r = await measured(cdp, browserCdp, () => page.evaluate((a) => (window as unknown as BenchApi).bench.djcloudDownload(a), args))
+      if (process.env.BENCH_PROFILE) o.log(`page main thread, self time by function:\n${await stopProfile(cdp)}`)
       const transferMs = r.ms - Math.min(...r.linkedMs)
       return { ...r, ms: round(r.ms, 0), mbPerS: round(mb(size) / (r.ms / 1000), 2), transferMs: round(transferMs, 0), transferMbPerS: round(mb(size) / (transferMs / 1000), 2), setupMs: r.setupMs.map((x) => round(x)), linkedMs: r.linkedMs.map((x) => round(x)) }
     }
