@@ -11,6 +11,7 @@ import { gigBenchMain } from './gig/main.ts'
 import { djformatsBenchMain } from './djformats/main.ts'
 import { subsonicBenchMain } from './subsonic/main.ts'
 import { collabBenchMain } from './collab/main.ts'
+import { browserBenchMain } from './browser/main.ts'
 
 const BENCHES: Record<string, (argv: string[]) => Promise<number>> = {
   scan: scanBenchMain,
@@ -24,6 +25,7 @@ const BENCHES: Record<string, (argv: string[]) => Promise<number>> = {
   djformats: djformatsBenchMain,
   subsonic: subsonicBenchMain,
   collab: collabBenchMain,
+  browser: browserBenchMain,
 }
 
 const names = process.argv.slice(2)

@@ -553,3 +553,39 @@ test.serial('a Node device fetches a track only the page holds, served by the pa
   t.deepEqual(nas.sources(), { 'phone-browser': meta.size })
   t.deepEqual(errors, [])
 })
+
+test.serial('a fetch into OPFS hashes the whole track as pieces are written: complete() reads back only what the prefix did not reach', async (t) => {
+  const { page, errors } = await servePage(t)
+  const c = makeCircle(['laptop'])
+  const dir = await tempDir(t)
+  const { bytes, meta } = await randomTrackFile(dir, 40 * 64 * 1024 + 77, c.circleSecret) // 41 pieces of 64 KiB
+  const r = await page.evaluate(async ({ m, data }) => {
+    const w = window as unknown as { dj: any; Buffer: typeof Buffer }
+    const { dj, Buffer: B } = w
+    const meta = { ...m, infoHash: B.from(m.infoHash, 'hex'), pieces: B.from(m.pieces, 'hex') }
+    const all = B.from(data, 'hex')
+    const piece = (i: number) => Uint8Array.from(all.subarray(i * m.pieceLength, Math.min(m.size, (i + 1) * m.pieceLength)))
+    const store = await dj.BrowserTrackStore.open({ name: 'prefix-test' })
+    const steps: Record<string, unknown> = {}
+    // Out of order, as two peers deliver: 1 before 0, 3 before 2; the prefix catches up with what waited.
+    const p = await store.fetchInto(meta)
+    const order = [1, 0, 3, 2, ...Array.from({ length: m.pieceCount - 4 }, (_, k) => k + 4)]
+    for (const [k, i] of order.entries()) {
+      await p.writePiece(i, piece(i))
+      if (k === 0) steps.afterOne = p.hashedPieces
+      if (k === 1) steps.afterZero = p.hashedPieces
+    }
+    steps.beforeComplete = p.hashedPieces
+    // Complete without reading a piece back: the OPFS files are damaged behind the store's back and it still matches,
+    // since every byte was hashed as written (a stored piece damaged later is caught by reverify after a reload).
+    const dirH = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('prefix-test')).getDirectoryHandle(m.sha256)
+    const writable = await (await dirH.getFileHandle('5')).createWritable({ keepExistingData: true })
+    await writable.write({ type: 'write', position: 10, data: new Uint8Array([1, 2, 3]) })
+    await writable.close()
+    steps.completed = await p.complete().then((x: { path: string; source: { close(): Promise<void> } }) => x.source.close().then(() => x.path), (e: { code?: string }) => e.code ?? String(e))
+    store.close()
+    return steps
+  }, { m: metaArg(meta), data: bytes.toString('hex') })
+  t.deepEqual(r, { afterOne: 0, afterZero: 2, beforeComplete: meta.pieceCount, completed: `opfs:prefix-test/${meta.sha256}` })
+  t.deepEqual(errors, [])
+})
