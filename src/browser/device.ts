@@ -221,7 +221,8 @@ export class BrowserDevice extends Emitter<Events> {
    * as a device"): from the store when it holds it whole, else fetched into
    * the store from every linked holder at once, read while it comes (the
    * player's reads put their pieces first). Once whole it is held and served
-   * to the circle as a fetched track is. Open until `release` or `close`.
+   * to the circle as a fetched track is. Open until `release` or `close`,
+   * or until its fetch fails (it is closed then: 'closed').
    */
   async open(sha256: string, opts: { lookupTimeoutMs?: number } = {}): Promise<Torrent> {
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw new RangeError('a track is named by its SHA-256 (64 hex)')
@@ -240,8 +241,10 @@ export class BrowserDevice extends Emitter<Events> {
     done.then(
       () => this.fetching.delete(sha256),
       (err: Error) => {
+        // Closed: the player's reads stop waiting, and the next open starts again (the pieces held are kept).
         this.fetching.delete(sha256)
         if (this.playing.get(sha256) === torrent) this.playing.delete(sha256)
+        void torrent.close()
         this.emit('warning', err)
       },
     )

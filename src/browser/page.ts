@@ -35,6 +35,8 @@ export async function startPageDevice(opts: PageDeviceOptions): Promise<PageDevi
   const opened: string[] = []
   const server = servePlayback(async (sha256) => {
     const torrent = await runtime.open(sha256)
+    // A fetch that failed (every holder gone) closed it: the next request opens it again.
+    torrent.once('closed', () => server.forget(sha256))
     opened.push(sha256)
     // The player moves on: tracks long left are closed (the store keeps them; the circle can still fetch them).
     while (opened.length > OPEN_TRACKS) {

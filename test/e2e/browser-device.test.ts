@@ -4,7 +4,8 @@
 // `djcloud serve` processes (home-pc runs the circle's tracker and serves the
 // page; laptop holds the track too; nas holds nothing): a second browser
 // context pairs from the admin page's link and opens the node's UI; the app
-// starts the runtime, its Devices page lists its own WebRTC links, and the
+// starts the runtime, its Devices page lists its own WebRTC links (and sets
+// the budget of its store), and the
 // player's <audio> plays a track held by home-pc and laptop from the swarm
 // (its /stream/ URL marked from=page) with both listed as its live sources.
 // The page keeps the track it played, and once the two holders are gone the
@@ -72,6 +73,22 @@ test('a paired browser\'s UI runs as a device: links over WebRTC, plays from the
   const linked = await phone.locator('[data-testid=page-link]').evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))
   t.deepEqual(linked.sort(), ['home-pc', 'laptop', 'nas'])
   t.regex((await phone.locator('[data-testid=page-link]').first().textContent())!, /WebRTC data channel/)
+  // Its store's budget: the default until set, then kept.
+  t.is(await phone.locator('[data-testid=page-budget]').inputValue(), '512')
+  await phone.fill('[data-testid=page-budget]', '256')
+  await phone.click('[data-testid=page-budget-save]')
+  const kept = () =>
+    phone.evaluate(
+      () =>
+        new Promise<unknown>((resolve) => {
+          const open = indexedDB.open('djcloud-tracks')
+          open.onsuccess = () => {
+            const get = open.result.transaction('settings').objectStore('settings').get('budget')
+            get.onsuccess = () => resolve(get.result)
+          }
+        }),
+    )
+  t.is(await until(async () => ((await kept()) === 256 * 1024 * 1024 ? 256 * 1024 * 1024 : undefined), 10_000, 100), 256 * 1024 * 1024)
 
   // A track home-pc and laptop hold plays from the swarm, both feeding it.
   await phone.click('[data-testid=nav-library]')
