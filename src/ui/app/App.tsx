@@ -141,7 +141,9 @@ export function App() {
       const i = l ? l.sha256.indexOf(sha256) : -1
       return i >= 0 ? l!.format[i] : undefined
     }
+    // A browser without IndexedDB is simply not a device: no banner for that.
     void loadDevice()
+      .catch(() => null)
       .then((d) => (runsHere(d) ? startRuntime(d, format, (err) => console.warn('djcloud device:', err.message)) : null))
       .then(
         (r) => {
