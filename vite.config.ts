@@ -4,10 +4,12 @@
 import { defineConfig } from 'vite'
 import { fileURLToPath } from 'node:url'
 import { pwaPlugin } from './src/ui-build/index.ts'
+import { browserShims, browserTwins } from './vite.browser.config.ts'
 
 const root = fileURLToPath(new URL('./src/ui', import.meta.url))
 const outDir = fileURLToPath(new URL('./dist/ui', import.meta.url))
 const swEntry = fileURLToPath(new URL('./src/ui/sw/sw.ts', import.meta.url))
+const pageDevice = fileURLToPath(new URL('./src/browser/page.ts', import.meta.url))
 
 export default defineConfig({
   root,
@@ -15,7 +17,10 @@ export default defineConfig({
   publicDir: false,
   esbuild: { jsx: 'automatic' },
   // Icons, manifest.webmanifest and sw.js (installable, offline): src/ui-build.
-  plugins: [pwaPlugin({ swEntry })],
+  // The paired browser's runtime (src/browser/page.ts, a chunk of its own,
+  // loaded only on a paired browser) with the shims of the browser bundle.
+  plugins: [pwaPlugin({ swEntry }), browserTwins()],
+  resolve: { alias: { ...browserShims, 'djcloud:page-device': pageDevice } },
   build: {
     outDir,
     emptyOutDir: true,

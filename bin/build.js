@@ -42,6 +42,8 @@ export async function buildCli() {
 export const UI_SOURCES = new URL('../src/ui', import.meta.url).pathname
 // The build's own plugin (icons, manifest, service worker) is a source of dist/ui too.
 export const UI_BUILD_SOURCES = new URL('../src/ui-build', import.meta.url).pathname
+// The paired browser's runtime is a chunk of the app (src/browser/page.ts and what it bundles).
+export const UI_RUNTIME_SOURCES = ['browser', 'swarm', 'rtc', 'identity'].map((d) => new URL(`../src/${d}`, import.meta.url).pathname)
 export const UI_CONFIG = new URL('../vite.config.ts', import.meta.url).pathname
 export const UI_INDEX = new URL('../dist/ui/index.html', import.meta.url).pathname
 
@@ -53,11 +55,12 @@ async function newestMtime(path) {
   return newest
 }
 
-/** Builds dist/ui unless it is newer than src/ui, src/ui-build and vite.config.ts. */
+/** Builds dist/ui unless it is newer than src/ui, src/ui-build, vite.config.ts and the runtime's sources. */
 export async function buildUi({ force = false } = {}) {
   if (!force) {
     const built = await stat(UI_INDEX).then((s) => s.mtimeMs, () => 0)
-    const sources = Math.max(await newestMtime(UI_SOURCES), await newestMtime(UI_BUILD_SOURCES), (await stat(UI_CONFIG)).mtimeMs)
+    const runtime = await Promise.all(UI_RUNTIME_SOURCES.map((d) => newestMtime(d)))
+    const sources = Math.max(await newestMtime(UI_SOURCES), await newestMtime(UI_BUILD_SOURCES), (await stat(UI_CONFIG)).mtimeMs, ...runtime)
     if (built > sources) return
   }
   let vite

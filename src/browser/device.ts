@@ -90,6 +90,8 @@ export class BrowserDevice extends Emitter<Events> {
   private readonly fetching = new Map<string, Torrent>()
   /** Torrents serving held tracks to devices, by infohash (hex). */
   private readonly seeding = new Map<string, Promise<Torrent>>()
+  /** Tracks opened for the player (`open`), fetched or read from the store. */
+  private readonly playing = new Map<string, Torrent>()
   private signal: TrackerSignal | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
   private offering = false
@@ -166,7 +168,20 @@ export class BrowserDevice extends Emitter<Events> {
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw new RangeError('a track is named by its SHA-256 (64 hex)')
     const store = this.opts.store
     if (store.has(sha256)) return { sha256, path: `opfs:${store.name}/${sha256}`, sources: {} }
-    const holders = (await this.channel.lookup(sha256, opts.lookupTimeoutMs ?? FETCH_LOOKUP_TIMEOUT)).filter((h) => this.conns.has(h.link))
+    const { torrent, done } = await this.begin(sha256, opts.lookupTimeoutMs)
+    try {
+      const path = await done
+      return { sha256, path, sources: torrent.sources() }
+    } finally {
+      this.fetching.delete(sha256)
+      await torrent.close()
+    }
+  }
+
+  /** Starts fetching the track into the store from the linked holders; `done` settles when it is whole (its info dict kept: served from then on). */
+  private async begin(sha256: string, lookupTimeoutMs?: number): Promise<{ torrent: Torrent; done: Promise<string> }> {
+    const store = this.opts.store
+    const holders = (await this.channel.lookup(sha256, lookupTimeoutMs ?? FETCH_LOOKUP_TIMEOUT)).filter((h) => this.conns.has(h.link))
     if (holders.length === 0) throw new RtcError('ERR_CONNECT', 'no linked device holds this track')
     const info = holders[0]!.info
     const meta = metaFromInfoDict(info, sha256, this.opts.device.circleSecret)
@@ -179,29 +194,69 @@ export class BrowserDevice extends Emitter<Events> {
     })
     const torrent = new Torrent(meta, await store.fetchInto(meta))
     this.fetching.set(sha256, torrent)
-    try {
-      let dialling = same.length
-      const done = new Promise<string>((resolve, reject) => {
-        torrent.once('done', resolve)
-        torrent.once('failed', reject)
-        torrent.once('closed', () => reject(new RtcError('ERR_CLOSED', 'the fetch was stopped')))
-        // Every holder gone (or never reached) with the track unfinished: nothing more will come.
-        const stranded = () => dialling === 0 && torrent.peerCount === 0 && reject(new RtcError('ERR_CONNECT', 'every device holding this track went away before it was fetched'))
-        torrent.on('peer-gone', stranded)
-        for (const h of same) {
-          this.dial(h.link, meta.infoHash).then(
-            (s) => (dialling--, torrent.addPeer(s, h.link.rttMs)),
-            (err: Error) => (dialling--, this.emit('warning', err), stranded()),
-          )
-        }
-      })
-      const path = await done
+    let dialling = same.length
+    const done = new Promise<string>((resolve, reject) => {
+      torrent.once('done', resolve)
+      torrent.once('failed', reject)
+      torrent.once('closed', () => reject(new RtcError('ERR_CLOSED', 'the fetch was stopped')))
+      // Every holder gone (or never reached) with the track unfinished: nothing more will come.
+      const stranded = () => dialling === 0 && torrent.peerCount === 0 && reject(new RtcError('ERR_CONNECT', 'every device holding this track went away before it was fetched'))
+      torrent.on('peer-gone', stranded)
+      for (const h of same) {
+        this.dial(h.link, meta.infoHash).then(
+          (s) => (dialling--, torrent.addPeer(s, h.link.rttMs)),
+          (err: Error) => (dialling--, this.emit('warning', err), stranded()),
+        )
+      }
+    }).then(async (path) => {
       await this.dicts.put(sha256, info)
-      return { sha256, path, sources: torrent.sources() }
-    } finally {
-      this.fetching.delete(sha256)
-      await torrent.close()
+      return path
+    })
+    done.catch(() => {})
+    return { torrent, done }
+  }
+
+  /**
+   * The track as a live Torrent for the player (docs/browser.md, "The page
+   * as a device"): from the store when it holds it whole, else fetched into
+   * the store from every linked holder at once, read while it comes (the
+   * player's reads put their pieces first). Once whole it is held and served
+   * to the circle as a fetched track is. Open until `release` or `close`,
+   * or until its fetch fails (it is closed then: 'closed').
+   */
+  async open(sha256: string, opts: { lookupTimeoutMs?: number } = {}): Promise<Torrent> {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new RangeError('a track is named by its SHA-256 (64 hex)')
+    const had = this.playing.get(sha256)
+    if (had) return had
+    const store = this.opts.store
+    const info = this.dicts.get(sha256)
+    if (store.has(sha256) && info) {
+      const meta = metaFromInfoDict(info, sha256, this.opts.device.circleSecret)
+      const torrent = new Torrent(meta, await store.open(meta))
+      this.playing.set(sha256, torrent)
+      return torrent
     }
+    const { torrent, done } = await this.begin(sha256, opts.lookupTimeoutMs)
+    this.playing.set(sha256, torrent)
+    done.then(
+      () => this.fetching.delete(sha256),
+      (err: Error) => {
+        // Closed: the player's reads stop waiting, and the next open starts again (the pieces held are kept).
+        this.fetching.delete(sha256)
+        if (this.playing.get(sha256) === torrent) this.playing.delete(sha256)
+        void torrent.close()
+        this.emit('warning', err)
+      },
+    )
+    return torrent
+  }
+
+  /** Closes the Torrent `open` gave for this track (its store entry may be evicted again). */
+  async release(sha256: string): Promise<void> {
+    const t = this.playing.get(sha256)
+    this.playing.delete(sha256)
+    this.fetching.delete(sha256)
+    await t?.close()
   }
 
   /** Serves a track the store holds complete (one fetched outside `fetch`): lookups find it from now on. */
@@ -220,6 +275,7 @@ export class BrowserDevice extends Emitter<Events> {
     for (const c of this.conns.values()) c.close()
     this.conns.clear()
     for (const t of this.fetching.values()) void t.close()
+    for (const t of this.playing.values()) void t.close()
     for (const t of this.seeding.values()) void t.then((x) => x.close(), () => {})
     this.dicts.close()
   }

@@ -13,6 +13,7 @@ import { StatsPage } from './StatsPage.tsx'
 import { DjSoftwarePage } from './DjSoftwarePage.tsx'
 import { TokenForm } from './TokenForm.tsx'
 import { registerServiceWorker } from './pwa.ts'
+import { runsHere, startRuntime, type PageDevice } from './runtime.ts'
 import type { PlayEntry, PlaylistSummary, PlayQueue } from './types.ts'
 
 type Page = 'library' | 'playlists' | 'dj' | 'devices' | 'stats'
@@ -55,6 +56,9 @@ export function App() {
   const [offlineAt, setOfflineAt] = useState<number | null>(null)
   const [update, setUpdate] = useState<(() => void) | null>(null)
   const noticeTimer = useRef<number>(0)
+  const [runtime, setRuntime] = useState<PageDevice | null>(null)
+  const libRef = useRef<Library | null>(null)
+  libRef.current = lib
 
   const notify = useCallback((message: string, kind: 'error' | 'info' = 'error') => {
     if (kind === 'error') setBanner(message)
@@ -126,6 +130,35 @@ export function App() {
       },
     })
   }, [auth, reloadLibrary, reloadPlaylists])
+
+  // A browser paired as a device of this node runs as one (src/browser): plays from the swarm, serves what it holds.
+  useEffect(() => {
+    if (auth !== 'ok') return
+    let stopped = false
+    let started: PageDevice | null = null
+    const format = (sha256: string) => {
+      const l = libRef.current
+      const i = l ? l.sha256.indexOf(sha256) : -1
+      return i >= 0 ? l!.format[i] : undefined
+    }
+    // A browser without IndexedDB is simply not a device: no banner for that.
+    void loadDevice()
+      .catch(() => null)
+      .then((d) => (runsHere(d) ? startRuntime(d, format, (err) => console.warn('djcloud device:', err.message)) : null))
+      .then(
+        (r) => {
+          if (stopped) return r?.stop()
+          started = r
+          setRuntime(r)
+        },
+        (err) => notify(`This browser could not join your devices: ${describe(err)}`),
+      )
+    return () => {
+      stopped = true
+      started?.stop()
+      setRuntime(null)
+    }
+  }, [auth, notify])
 
   useEffect(() => {
     if (auth !== 'ok') return
@@ -258,7 +291,7 @@ export function App() {
               }}
             />
           )}
-          {page === 'devices' && <DevicesPage notify={notify} />}
+          {page === 'devices' && <DevicesPage notify={notify} runtime={runtime} />}
           {page === 'stats' && <StatsPage notify={notify} />}
         </ErrorBoundary>
       </main>

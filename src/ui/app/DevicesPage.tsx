@@ -4,6 +4,8 @@ import { useCallback, useEffect, useState } from 'react'
 import { api, describe } from './api.ts'
 import { linkLabel, type DeviceLinkView } from '../logic/index.ts'
 import type { Notify } from './types.ts'
+import type { PageDevice } from './runtime.ts'
+import { PageDeviceSection } from './PageDeviceSection.tsx'
 
 interface Circle {
   owner: string
@@ -42,7 +44,7 @@ interface BrowserLink {
 
 const REFRESH = 5000 // ms
 
-export function DevicesPage({ notify }: { notify: Notify }) {
+export function DevicesPage({ notify, runtime }: { notify: Notify; runtime?: PageDevice | null }) {
   const [circle, setCircle] = useState<Circle | null>(null)
   const [pairing, setPairing] = useState<Pairing | null>(null)
   const [busy, setBusy] = useState(false)
@@ -109,6 +111,7 @@ export function DevicesPage({ notify }: { notify: Notify }) {
   const clock = (s: number) => `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`
   return (
     <section className="devices">
+      {runtime && <PageDeviceSection runtime={runtime} notify={notify} />}
       <h2>Your devices</h2>
       <ul className="device-list">
         {circle?.devices.map((d) => (
