@@ -106,6 +106,9 @@ test("a stranger's stock webtorrent in a page gets 0 bytes of a circle's track f
   plain.on('warning', () => {})
   plain.on('error', () => {})
   await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve))
+  // The stranger's announces as sent, to replay them past TLS and past the origin check below.
+  const rawAnnounces: string[] = []
+  plain.ws.on('connection', (socket: WebSocket) => socket.on('message', (data) => rawAnnounces.push(data.toString())))
   t.teardown(() => new Promise<void>((resolve) => plain.close(() => resolve())))
   const plainUrl = `ws://127.0.0.1:${(plain.ws.address() as AddressInfo).port}`
 
@@ -231,16 +234,33 @@ test("a stranger's stock webtorrent in a page gets 0 bytes of a circle's track f
   const swarm = plain.torrents[infoHash] as { peers: { length: number } } | undefined
   t.true((swarm?.peers.length ?? 0) <= 1, 'the plain tracker had no peer for the track but the stranger')
 
-  // /api/signal, checked from Node: the page's origin is refused at the upgrade; from the node's own
-  // origin the announce webtorrent sends first is refused for want of a token.
-  const upgrade = (origin: string) =>
+  // Nothing of the page reached the circle's tracker's admission (its TLS never completed).
+  t.deepEqual(after.refusals, before.refusals)
+
+  // Past TLS (from Node, the tracker's key not checked) the stranger's own announce is refused and counted.
+  const announceOfStranger = rawAnnounces.find((m) => {
+    const msg = JSON.parse(m) as { action?: string; info_hash?: string }
+    return msg.action === 'announce' && Buffer.from(msg.info_hash ?? '', 'latin1').toString('hex') === infoHash
+  })
+  t.truthy(announceOfStranger, 'the plain tracker got the stranger\'s announce')
+  /** Opens a WebSocket, sends the stranger's announce, and says what came back. */
+  const replay = (url: string, opts: WebSocket.ClientOptions) =>
     new Promise<string>((resolve) => {
-      const ws = new WebSocket(signalUrl, { origin })
+      const ws = new WebSocket(url, opts)
       ws.on('unexpected-response', (_req, res) => resolve(`http ${res.statusCode}`))
       ws.on('error', (err) => resolve(`error ${err.message}`))
-      ws.on('open', () => ws.send(JSON.stringify({ action: 'announce', info_hash: meta.infoHash.toString('latin1'), peer_id: randomBytes(20).toString('latin1'), numwant: 5, uploaded: 0, downloaded: 0, event: 'started', offers: [] })))
-      ws.on('message', (data) => resolve(`message ${data.toString()}`))
+      ws.on('open', () => ws.send(announceOfStranger!))
+      ws.on('message', (data) => (resolve(`message ${data.toString()}`), ws.close()))
+      ws.on('close', (code) => resolve(`closed ${code}`))
     })
-  t.is(await upgrade(`http://127.0.0.1:${staticPort}`), 'http 403')
-  t.is(await upgrade(a.info.api), 'message {"failure reason":"this token is not accepted here"}')
+  const atTracker = await replay(circleWss, { rejectUnauthorized: false })
+  const refusedStats = await trackerStats(a.info.tracker!)
+  t.log(`the stranger's announce at the circle's tracker: ${atTracker}; refusals ${JSON.stringify(refusedStats.refusals)}`)
+  t.regex(atTracker, /failure reason/)
+  t.is(refusedStats.refusals['missing proof'], (before.refusals['missing proof'] ?? 0) + 1)
+
+  // /api/signal: the page's origin is refused at the upgrade; from the node's own origin the same
+  // announce is refused for want of a token.
+  t.is(await replay(signalUrl, { origin: `http://127.0.0.1:${staticPort}` }), 'http 403')
+  t.is(await replay(signalUrl, { origin: a.info.api }), 'message {"failure reason":"this token is not accepted here"}')
 })
