@@ -29,7 +29,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import WebSocket from 'ws'
 import { loadIdentity } from '../../src/identity/index.ts'
-import { pieceLengthFor } from '../../src/library/index.ts'
+import { openLibrary } from '../../src/library/index.ts'
 import { encodeInfoDict, metaFromTrack } from '../../src/swarm/index.ts'
 import { launchChromium } from '../helpers/chromium.ts'
 import { makeHomes } from '../helpers/homes.ts'
@@ -86,16 +86,21 @@ test("a stranger's stock webtorrent in a page gets 0 bytes of a circle's track f
   const bytes = await readFile(song)
   await scanHome(homeA!, music)
   await scanHome(homeB!, music)
+  // The track's torrent as the node has it: the piece length of node A's library record, and the
+  // infohash computed here is the one that record carries (read before A starts).
+  const { circleSecret } = await loadIdentity(homeA!)
+  const sha256 = createHash('sha256').update(bytes).digest('hex')
+  const lib = await openLibrary(homeA!, { circleSecret })
+  const record = await lib.track(sha256)
+  await lib.close()
+  if (!record) throw new Error('node A has no library record of the track')
+  const pieces: Buffer[] = []
+  for (let at = 0; at < bytes.length; at += record.pieceLength) pieces.push(createHash('sha1').update(bytes.subarray(at, at + record.pieceLength)).digest())
+  const meta = metaFromTrack({ sha256, size: record.size, pieceLength: record.pieceLength, pieces: Buffer.concat(pieces) }, circleSecret)
+  t.is(record.infohash, meta.infoHash.toString('hex'), "the torrent's infohash is the one in the node's library")
   const a = await serveNode(t, homeA!, ['--tracker-port', '0', '--tracker-host', '127.0.0.1'])
   const b = await serveNode(t, homeB!, ['--tracker', a.info.tracker!])
   const nodes = { A: a, B: b }
-
-  // The track's torrent as a device has it: the info dict the library's piece length and the circle secret make.
-  const { circleSecret } = await loadIdentity(homeA!)
-  const pieceLength = pieceLengthFor(bytes.length)
-  const pieces: Buffer[] = []
-  for (let at = 0; at < bytes.length; at += pieceLength) pieces.push(createHash('sha1').update(bytes.subarray(at, at + pieceLength)).digest())
-  const meta = metaFromTrack({ sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length, pieceLength, pieces: Buffer.concat(pieces) }, circleSecret)
   const infoHash = meta.infoHash.toString('hex')
 
   // A plain bittorrent-tracker WebSocket server: only the stranger (and the control) announce there.
