@@ -5,26 +5,33 @@
 //
 // Two real `djcloud serve` processes on 127.0.0.1 hold the track (one runs
 // the circle's tracker). A page in Debian's Chromium, not paired, served by
-// a plain static server on 127.0.0.1, loads node_modules/webtorrent's
-// browser build and is given the track's .torrent: the info dict the nodes
-// make, announcing to the circle's tracker (wss://), the node's /api/signal
-// and a plain bittorrent-tracker WebSocket server on 127.0.0.1 (where
-// nothing of the circle announces). For 15 s it tries; then it has 0 bytes
-// and no wire. Where it was refused:
-// - the circle's tracker: the browser's TLS to it fails (a self-signed
-//   Ed25519 certificate, and even past that an unsigned announce would be
-//   refused; the tracker's /stats.json shows no admission or swarm for it);
-// - /api/signal: refused at the upgrade (403, another origin); the same
-//   announce sent from the node's own origin is refused for want of a token;
-// - the plain tracker: it answers, with no peer but the stranger itself.
-// Control: the same page, same client, first downloads a torrent from a
-// plain Node webtorrent seeder (WebRTC, libdatachannel) through the plain
-// tracker, so 0 bytes is not webtorrent failing in this harness.
+// a plain static server on 127.0.0.1, imports node_modules/webtorrent's
+// browser build and is given the track's .torrent: the info dict node A's
+// library makes (its infohash checked against the library record),
+// announcing to the circle's tracker (wss://), node A's /api/signal and a
+// plain bittorrent-tracker WebSocket server on 127.0.0.1 (where nothing of
+// the circle announces). It tries for 15 s and ends with 0 bytes, no wire
+// and no peer. Where it was refused:
+// - the circle's tracker: the browser's TLS to it never completes (the
+//   tracker's certificate is a self-signed device key), so nothing reaches
+//   the admission (/stats.json refusals unchanged); the stranger's own
+//   announce replayed from Node past TLS is refused `missing proof` and
+//   counted in /stats.json;
+// - /api/signal: refused at the upgrade (403: the page is of another
+//   origin); the same announce from the node's own origin is refused for
+//   want of a token;
+// - the plain tracker: it answers, with no peer but the stranger.
+// Control: the same page and client first download a torrent from a plain
+// Node webtorrent seeder (WebRTC, libdatachannel) through the plain tracker,
+// so 0 bytes is not webtorrent failing in this harness; and at the end,
+// once that seeder has the circle's track too, the same page downloads it
+// with the same .torrent (its `private` flag and circle tag stop nothing:
+// only the circle's refusals do).
 import test from 'ava'
 import { createHash, randomBytes } from 'node:crypto'
 import { createServer, type Server as HttpServer } from 'node:http'
 import { get as httpsGet } from 'node:https'
-import { mkdir, readFile } from 'node:fs/promises'
+import { copyFile, mkdir, readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import WebSocket from 'ws'
@@ -268,4 +275,15 @@ test("a stranger's stock webtorrent in a page gets 0 bytes of a circle's track f
   // announce is refused for want of a token.
   t.is(await replay(signalUrl, { origin: `http://127.0.0.1:${staticPort}` }), 'http 403')
   t.is(await replay(signalUrl, { origin: a.info.api }), 'message {"failure reason":"this token is not accepted here"}')
+
+  // And the .torrent itself works in webtorrent (its `private` flag and circle tag stop nothing): once a
+  // plain seeder has the track on the plain tracker, the same page downloads all of it.
+  await mkdir(join(root, 'plain-seed'))
+  await copyFile(song, join(root, 'plain-seed', sha256))
+  await new Promise((resolve) => seeder.add(torrentFile, { path: join(root, 'plain-seed'), getAnnounceOpts: () => ({ numwant: 0 }) }, resolve))
+  const leaked = await tryTorrent(torrentFile, 60_000)
+  t.log(`the same .torrent with a plain seeder: ${JSON.stringify({ ...leaked, warnings: leaked.warnings.length })}`)
+  t.true(leaked.done)
+  t.is(leaked.digest, sha256)
+  t.is(leaked.downloaded, bytes.length)
 })
