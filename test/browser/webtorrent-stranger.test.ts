@@ -216,6 +216,7 @@ test("a stranger's stock webtorrent in a page gets 0 bytes of a circle's track f
   t.true(ok.done, 'the control torrent downloaded')
   t.is(ok.digest, controlSha)
   t.true(ok.wiresWithContent >= 1)
+  t.deepEqual(ok.warnings, [])
 
   // The circle's track: both nodes hold it and announce it to the circle's tracker.
   const before = await until(async () => {
