@@ -4,7 +4,7 @@
 // holds every candidate. Gathering is over when `iceGatheringState` is
 // `complete`: node-datachannel (through webrtc-polyfill) never dispatches
 // the null `icecandidate` that ends it in browsers, and waiting for that event
-// cost ~10 s per link (NOTES.md "WebRTC here"); `gatherTimeoutMs` caps the
+// cost ~10 s per link (measured here: simple-peer waits 5 s on each side); `gatherTimeoutMs` caps the
 // wait (a STUN server that never answers), and what was gathered by then goes.
 import { Emitter } from './emitter.ts'
 import { rtcBinding, sdpFingerprint } from './binding.ts'

@@ -1,7 +1,7 @@
 // Many byte streams over one WebRTC data channel: a linked device's device
 // channel wire (stream 0) and each track wire to it (streams 1, 2, ...), so a
 // device link costs one PeerConnection and one data channel however many
-// tracks pass (browsers cap PeerConnections; NOTES.md "WebRTC here"). The
+// tracks pass (browsers cap PeerConnections: "Cannot create so many PeerConnections"). The
 // data channel is ordered and reliable, so a stream is a byte stream as a TCP
 // connection is. Portable: Uint8Array and a small emitter (emitter.ts), no node: modules.
 //
