@@ -1,37 +1,9 @@
 // The Node-only half of src/rtc (a module of its own, so src/rtc/index.ts
-// stays portable for the browser): a mux stream as a node:stream Duplex (the
-// swarm's Wire reads and writes sockets), and PeerConnections from
-// webrtc-polyfill over node-datachannel, loaded on first use (a native
+// stays portable for the browser): PeerConnections from webrtc-polyfill over
+// node-datachannel, loaded on first use (a native
 // module of ~10 MB: processes that never link over WebRTC do not load it).
 // A browser uses its own RTCPeerConnection and does not import this file.
-import { Duplex } from 'node:stream'
 import type { MuxStream, PeerConnectionFactory, PeerConnectionLike, RtcOptions } from './rtc/index.ts'
-
-/** A mux stream as a Duplex: writes finish once handed to the data channel (its backpressure), reads are the stream's data. */
-export function streamDuplex(stream: MuxStream): Duplex {
-  const d = new Duplex({
-    allowHalfOpen: false,
-    read() {},
-    write(chunk: Buffer, _enc, cb) {
-      stream.write(chunk, (err) => cb(err ?? null))
-    },
-    final(cb) {
-      stream.end()
-      cb()
-    },
-    destroy(err, cb) {
-      stream.destroy()
-      cb(err)
-    },
-  })
-  stream.on('data', (chunk) => d.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)))
-  stream.once('close', (err) => {
-    d.push(null)
-    if (err) d.destroy(err)
-    else if (!d.destroyed) d.destroy()
-  })
-  return d
-}
 
 type PolyfillCtor = new (config: { iceServers: unknown[] }) => PeerConnectionLike
 

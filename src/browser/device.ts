@@ -9,13 +9,12 @@
 // the device's (WebCrypto) key and bound to that stream.
 import { createOffer, RtcError, type PeerConnectionFactory, type RtcConnection, type TrackerSignal, type MuxStream } from '../rtc/index.ts'
 import {
-  authenticateWire, DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION, metaFromInfoDict, Torrent,
+  authenticateWire, DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION, metaFromInfoDict, streamDuplex, Torrent,
   type DeviceLink, type DeviceSigner, type PeerSession, type TorrentMeta, type VerifiedPeer,
 } from '../swarm/browser.ts'
 import { verifyRoster, type Roster } from '../identity/browser.ts'
 import { Emitter } from '../rtc/index.ts'
 import { pageSignal } from './signal.ts'
-import { streamDuplex } from './stream-duplex.ts'
 import { InfoDicts } from './info-dicts.ts'
 import type { BrowserTrackStore } from './track-store.ts'
 

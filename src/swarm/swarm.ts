@@ -28,7 +28,7 @@ import { TorrentTable } from './torrent-table.ts'
 import { byRtt, nearestOf } from './nearest.ts'
 import type { VerifiedPeer } from './protocol/auth.ts'
 import type { RtcConnection } from '../rtc/index.ts'
-import { streamDuplex } from '../rtc-node.ts'
+import { streamDuplex } from './stream-duplex.ts'
 
 export interface SwarmOptions {
   credentials: LocalCredentials

@@ -5,7 +5,7 @@ import test from 'ava'
 import { createHash, randomBytes } from 'node:crypto'
 import { FLAG_DATA, FLAG_OPEN, FRAME_HEADER, FRAME_PAYLOAD, RtcError, type MuxStream } from '../../src/rtc/index.ts'
 import { rtcPair } from '../helpers/rtc.ts'
-import { streamDuplex } from '../../src/rtc-node.ts'
+import { streamDuplex } from '../../src/swarm/index.ts'
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 

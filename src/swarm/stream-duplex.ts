@@ -1,7 +1,7 @@
-// A stream of a WebRTC link's multiplexer as the Duplex the wire reads and
-// writes (readable-stream's in the page). The same adapter as Node's
-// streamDuplex in src/rtc-node.ts, which the page cannot import: that module
-// loads webrtc-polyfill.
+// A stream of a WebRTC link's multiplexer (src/rtc) as the Duplex the wire
+// reads and writes: node:stream's in Node, readable-stream's in the page
+// (the browser bundle's shim). One adapter for both: Swarm's webrtc links
+// and the page's BrowserDevice.
 import { Duplex } from 'node:stream'
 import type { MuxStream } from '../rtc/index.ts'
 
