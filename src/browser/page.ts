@@ -45,7 +45,13 @@ export async function startPageDevice(opts: PageDeviceOptions): Promise<PageDevi
   const runtime = await BrowserDevice.start({ device: opts.device, store, joinLater: true })
   if (opts.onWarning) runtime.on('warning', opts.onWarning)
   const opened: string[] = []
-  const server = servePlayback(async (sha256) => {
+  const server = servePlayback((sha256) =>
+    openTrack(sha256).catch((err: Error) => {
+      opts.onWarning?.(new Error(`track ${sha256.slice(0, 12)} not played here: ${err.message}`))
+      throw err
+    }),
+  )
+  async function openTrack(sha256: string) {
     // Nothing to fetch from: say so now rather than after a lookup's timeout (the worker then asks the node).
     if (!store.has(sha256) && runtime.links().length === 0) throw new Error('this browser does not hold the track whole, and no device is linked')
     const torrent = await runtime.open(sha256)
@@ -59,7 +65,7 @@ export async function startPageDevice(opts: PageDeviceOptions): Promise<PageDevi
       void runtime.release(old)
     }
     return torrentTrack(torrent, opts.mime(sha256))
-  })
+  }
   opts.setStreams(() => server.streams())
   return {
     links: () => runtime.links(),

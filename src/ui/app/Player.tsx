@@ -53,7 +53,7 @@ function unavailableMessage(entry: PlayEntry, err: ApiError | null): string {
 }
 
 /** Why a track this browser does not hold failed to play while the node cannot be reached. */
-export const NOT_HELD_OFFLINE = 'Not kept in this browser: this track cannot play while your devices are offline (pin a track to keep it here)'
+export const NOT_HELD_OFFLINE = 'Not kept in this browser, and none of your devices can be reached: this track cannot play offline (pin a track to keep it here)'
 
 export function Player({ queue, setQueue, notify, runtime = null }: Props) {
   const audio = useRef<HTMLAudioElement>(null)
@@ -236,8 +236,9 @@ export function Player({ queue, setQueue, notify, runtime = null }: Props) {
     const a = audio.current
     if (!a || !current || !a.getAttribute('src')) return
     const err = await streamProblem(current.sha256)
-    // The node unreachable and the track not here whole: nothing can feed it.
-    const unreachable = err?.code === 'ERR_OFFLINE'
+    // Not here whole, and neither the node (it failed to answer) nor a linked device to fetch from: nothing can feed it.
+    // The node's answer to the probe may be an old cached one (the prefetch of a track up next), so no links says it too.
+    const unreachable = err?.code === 'ERR_OFFLINE' || (runtime !== null && runtime.links().length === 0)
     const here = runtime?.tracks().some((t) => t.sha256 === current.sha256 && t.complete) ?? false
     setProblem(runtime && unreachable && !here ? NOT_HELD_OFFLINE : unavailableMessage(current, err))
     setPlaying(false)
