@@ -52,6 +52,12 @@ export interface BrowserDeviceOptions {
   answerTimeoutMs?: number
   /** A tracker of the circle to signal at (default the node's first). */
   tracker?: string
+  /**
+   * Start without waiting for signaling: a join that fails is a warning and
+   * is retried every round, and the tracks held whole play meanwhile (the
+   * page with its node offline). Default false: start rejects then.
+   */
+  joinLater?: boolean
 }
 
 export interface LinkView {
@@ -115,10 +121,18 @@ export class BrowserDevice extends Emitter<Events> {
     this.channel.on('link-gone', (l: DeviceLink) => this.emit('link-gone', this.view(l)))
   }
 
-  /** Joins signaling through the node and links to the circle's Node devices; resolves once the tracker admitted this device (links come after). */
+  /**
+   * Joins signaling through the node and links to the circle's Node devices;
+   * resolves once the tracker admitted this device (links come after), or at
+   * once with `joinLater` (the rounds join).
+   */
   static async start(opts: BrowserDeviceOptions): Promise<BrowserDevice> {
     const dicts = await InfoDicts.open(opts.store.name)
     const d = new BrowserDevice(opts, dicts)
+    if (opts.joinLater) {
+      void d.round()
+      return d
+    }
     try {
       await d.join()
     } catch (err) {

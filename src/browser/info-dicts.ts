@@ -24,7 +24,8 @@ export class InfoDicts {
       cursor.onsuccess = () => {
         const c = cursor.result
         if (!c) return
-        if (typeof c.key === 'string' && c.value instanceof Uint8Array) cache.set(c.key, c.value)
+        // A Buffer, as the shared code takes (IndexedDB gives a Uint8Array back).
+        if (typeof c.key === 'string' && c.value instanceof Uint8Array) cache.set(c.key, Buffer.from(c.value))
         c.continue()
       }
       tx.oncomplete = () => resolve()

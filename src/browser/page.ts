@@ -21,8 +21,19 @@ export interface PageDeviceOptions {
   onWarning?(err: Error): void
 }
 
+/** A track this browser's store has: whole or in part, and whether it is pinned. */
+export interface HeldTrack {
+  sha256: string
+  complete: boolean
+  pinned: boolean
+}
+
 export interface PageDevice {
   links(): LinkView[]
+  /** The store's tracks, from its index. */
+  tracks(): HeldTrack[]
+  /** Pins a track (kept, never evicted), fetching it whole first if it is not here; or unpins it. */
+  pin(sha256: string, pinned: boolean): Promise<void>
   budget(): number
   setBudget(bytes: number): Promise<void>
   stop(): void
@@ -30,10 +41,19 @@ export interface PageDevice {
 
 export async function startPageDevice(opts: PageDeviceOptions): Promise<PageDevice> {
   const store = await BrowserTrackStore.open()
-  const runtime = await BrowserDevice.start({ device: opts.device, store })
+  // Not waiting for signaling: with the node away the tracks held whole still play, and the rounds join when it is back.
+  const runtime = await BrowserDevice.start({ device: opts.device, store, joinLater: true })
   if (opts.onWarning) runtime.on('warning', opts.onWarning)
   const opened: string[] = []
-  const server = servePlayback(async (sha256) => {
+  const server = servePlayback((sha256) =>
+    openTrack(sha256).catch((err: Error) => {
+      opts.onWarning?.(new Error(`track ${sha256.slice(0, 12)} not played here: ${err.message}`))
+      throw err
+    }),
+  )
+  async function openTrack(sha256: string) {
+    // Nothing to fetch from: say so now rather than after a lookup's timeout (the worker then asks the node).
+    if (!store.has(sha256) && runtime.links().length === 0) throw new Error('this browser does not hold the track whole, and no device is linked')
     const torrent = await runtime.open(sha256)
     // A fetch that failed (every holder gone) closed it: the next request opens it again.
     torrent.once('closed', () => server.forget(sha256))
@@ -45,10 +65,20 @@ export async function startPageDevice(opts: PageDeviceOptions): Promise<PageDevi
       void runtime.release(old)
     }
     return torrentTrack(torrent, opts.mime(sha256))
-  })
+  }
   opts.setStreams(() => server.streams())
   return {
     links: () => runtime.links(),
+    tracks: () => store.tracks().map((t) => ({ sha256: t.sha256, complete: t.complete, pinned: t.pinned })),
+    pin: async (sha256, pinned) => {
+      const fetching = runtime.streams().some((s) => s.sha256 === sha256)
+      if (store.tracks().some((t) => t.sha256 === sha256)) await store.pin(sha256, pinned)
+      // Not here whole and not coming for the player: fetch it (kept whole, then pinned).
+      if (pinned && !store.has(sha256) && !fetching) {
+        await runtime.fetch(sha256)
+        await store.pin(sha256, true)
+      }
+    },
     budget: () => store.budget,
     setBudget: async (bytes) => void (await store.setBudget(bytes)),
     stop: () => {

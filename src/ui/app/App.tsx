@@ -296,7 +296,7 @@ export function App() {
         </ErrorBoundary>
       </main>
       <ErrorBoundary where="The player">
-        <Player queue={queue} setQueue={setQueue} notify={notify} />
+        <Player queue={queue} setQueue={setQueue} notify={notify} runtime={runtime} />
       </ErrorBoundary>
     </div>
   )

@@ -7,6 +7,7 @@ import { api, ApiError, authHeaders, describe, streamProblem, streamUrl } from '
 import { Cues, NotesLine, useCues } from './Cues.tsx'
 import { pageStream, setPageStreams } from './page-streams.ts'
 import { Waveform } from './Waveform.tsx'
+import type { HeldTrack, PageDevice } from './runtime.ts'
 import type { Notify, PlayEntry, PlayQueue } from './types.ts'
 
 const SEEK_STEP = 5 // s, per arrow key
@@ -30,6 +31,8 @@ interface Props {
   queue: PlayQueue | null
   setQueue: Dispatch<SetStateAction<PlayQueue | null>>
   notify: Notify
+  /** The page's own device, when this browser runs one: its store's tracks and pins. */
+  runtime?: PageDevice | null
 }
 
 declare global {
@@ -49,7 +52,10 @@ function unavailableMessage(entry: PlayEntry, err: ApiError | null): string {
   return 'This track cannot be played here (the browser could not decode it, or the stream broke off)'
 }
 
-export function Player({ queue, setQueue, notify }: Props) {
+/** Why a track this browser does not hold failed to play while the node cannot be reached. */
+export const NOT_HELD_OFFLINE = 'Not kept in this browser, and none of your devices can be reached: this track cannot play offline (pin a track to keep it here)'
+
+export function Player({ queue, setQueue, notify, runtime = null }: Props) {
   const audio = useRef<HTMLAudioElement>(null)
   const playhead = useRef<HTMLDivElement>(null)
   const timeText = useRef<HTMLSpanElement>(null)
@@ -63,6 +69,30 @@ export function Player({ queue, setQueue, notify }: Props) {
   const [stream, setStream] = useState<StreamInfo | null>(null)
   const current = queue ? (queue.entries[queue.index] ?? null) : null
   const cues = useCues(current?.audioHash ?? null, notify)
+  const [held, setHeld] = useState<HeldTrack | null>(null)
+  const [pinning, setPinning] = useState(false)
+
+  // What this browser's store has of the current track (its index, in memory): shown, and pinned from here.
+  useEffect(() => {
+    if (!runtime || !current) return setHeld(null)
+    const look = () => setHeld(runtime.tracks().find((t) => t.sha256 === current.sha256) ?? null)
+    look()
+    const t = window.setInterval(look, STREAMS_POLL)
+    return () => window.clearInterval(t)
+  }, [runtime, current?.sha256])
+
+  const pin = useCallback(async () => {
+    if (!runtime || !current) return
+    setPinning(true)
+    try {
+      await runtime.pin(current.sha256, !held?.pinned)
+    } catch (err) {
+      notify(`Could not ${held?.pinned ? 'unpin' : 'pin'} the track: ${describe(err)}`)
+    } finally {
+      setPinning(false)
+      setHeld(runtime.tracks().find((t) => t.sha256 === current.sha256) ?? null)
+    }
+  }, [runtime, current, held?.pinned, notify])
 
   // Tests read the element, and stand in for a browser device's runtime (only with ?test=1 in the URL).
   useEffect(() => {
@@ -206,9 +236,13 @@ export function Player({ queue, setQueue, notify }: Props) {
     const a = audio.current
     if (!a || !current || !a.getAttribute('src')) return
     const err = await streamProblem(current.sha256)
-    setProblem(unavailableMessage(current, err))
+    // Not here whole, and neither the node (it failed to answer) nor a linked device to fetch from: nothing can feed it.
+    // The node's answer to the probe may be an old cached one (the prefetch of a track up next), so no links says it too.
+    const unreachable = err?.code === 'ERR_OFFLINE' || (runtime !== null && runtime.links().length === 0)
+    const here = runtime?.tracks().some((t) => t.sha256 === current.sha256 && t.complete) ?? false
+    setProblem(runtime && unreachable && !here ? NOT_HELD_OFFLINE : unavailableMessage(current, err))
     setPlaying(false)
-  }, [current])
+  }, [current, runtime])
 
   const toggle = useCallback(() => {
     const a = audio.current
@@ -310,6 +344,14 @@ export function Player({ queue, setQueue, notify }: Props) {
             </li>
           ))}
         </ul>
+        {runtime && current && (
+          <span className="page-held" data-testid="page-held" data-held={held?.complete ? 'whole' : held ? 'part' : 'none'} data-pinned={held?.pinned ? 'yes' : 'no'}>
+            {held?.complete ? 'kept in this browser' : held ? 'partly in this browser' : 'not in this browser'}{' '}
+            <button data-testid="page-pin" onClick={() => void pin()} disabled={pinning} aria-pressed={held?.pinned === true}>
+              {pinning ? 'pinning…' : held?.pinned ? 'Unpin' : 'Pin'}
+            </button>
+          </span>
+        )}
         {current && <Cues cues={cues} audioRef={audio} onJump={seek} />}
         {current && <NotesLine audioHash={current.audioHash} />}
         {next && (

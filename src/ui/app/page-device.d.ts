@@ -10,8 +10,15 @@ declare module 'djcloud:page-device' {
     rttMs?: number
     setupMs: number
   }
+  export interface HeldTrack {
+    sha256: string
+    complete: boolean
+    pinned: boolean
+  }
   export interface PageDevice {
     links(): PageLink[]
+    tracks(): HeldTrack[]
+    pin(sha256: string, pinned: boolean): Promise<void>
     budget(): number
     setBudget(bytes: number): Promise<void>
     stop(): void
