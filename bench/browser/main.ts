@@ -34,7 +34,10 @@ export function formatPlay(p: PlayBenchResults): string {
       ['figure', 'p50', 'p95', 'max', 'target'],
       ['first audio (play pressed to playing)', `${p.firstAudio.p50} ms`, `${p.firstAudio.p95} ms`, `${p.firstAudio.max} ms`, `${p.firstAudio.target}: ${ok(p.firstAudio.met)}`],
       ['seek to 75% (to playing again)', `${p.seek.p50} ms`, `${p.seek.p95} ms`, `${p.seek.max} ms`, `${p.seek.target}: ${ok(p.seek.met)}`],
+      ['seek to 40%, the track held whole by the page', `${p.heldSeek.p50} ms`, `${p.heldSeek.p95} ms`, `${p.heldSeek.max} ms`, ''],
       [`page CPU over ${m.seconds} s of playing`, `${m.rendererPct ?? '?'}% renderers`, `${m.mainThreadPct}% main thread`, '', `${m.target}: ${ok(m.met)}`],
+      ...(m.afterWhole ? [[`  of which the last ${m.afterWhole.seconds} s (the track whole in the page)`, `${m.afterWhole.rendererPct ?? '?'}% renderers`, `${m.afterWhole.mainThreadPct}% main thread`, '', '']] : []),
+      [`  baseline: ${m.idle.seconds} s before it, nothing playing`, `${m.idle.rendererPct ?? '?'}% renderers`, `${m.idle.mainThreadPct}% main thread`, '', ''],
       [`page heap over ${m.seconds} s of playing`, `${m.heapEndMb} MB at the end`, `${m.heapPeakMb} MB peak`, '', ''],
     ]),
   ].join('\n')

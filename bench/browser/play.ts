@@ -39,6 +39,8 @@ export interface PlayTry {
   seekMs: number
   /** The devices the page's stream took bytes from by the end of the try (the UI's live sources). */
   sources: string[]
+  /** Once the page's store holds the track whole (no network): a seek to 40% to playing again. */
+  heldSeekMs: number
 }
 
 export interface PlayBenchResults {
@@ -47,6 +49,8 @@ export interface PlayBenchResults {
   tries: PlayTry[]
   firstAudio: Percentiles & { target: string; met: boolean }
   seek: Percentiles & { target: string; met: boolean }
+  /** Each try's track, once the page held it whole: a seek to 40% to playing again (the worker and the store, no network). */
+  heldSeek: Percentiles
   minute: {
     seconds: number
     /** Main-thread task time (Performance.getMetrics TaskDuration delta) over wall time, % of a core. */
@@ -56,6 +60,10 @@ export interface PlayBenchResults {
     /** The page's JS heap used (Runtime.getHeapUsage), peak over the minute and at its end, MB. */
     heapPeakMb: number
     heapEndMb: number
+    /** The same CPU figures from the moment the page's store held the track whole (sampled each second) to the end: playing alone. */
+    /** The same figures over up to 20 s before it, nothing playing (the page's device linked, the UI open): the baseline. */
+    idle: { seconds: number; mainThreadPct: number; rendererPct: number | null }
+    afterWhole: { fetchedS: number; seconds: number; mainThreadPct: number; rendererPct: number | null } | null
     /** The <audio>'s currentTime advance over the minute (it played, not stalled). */
     playedS: number
     target: string
@@ -115,11 +123,11 @@ function pressPlay(page: Page, sha: string): Promise<number> {
   }, sha)
 }
 
-/** Seeks the player to 75% and resolves with the ms to `seeked` and to playing again. */
-function seek(page: Page): Promise<{ seekedMs: number; seekMs: number }> {
-  return page.evaluate(async () => {
+/** Seeks the player to `fraction` of the track and resolves with the ms to `seeked` and to playing again. */
+function seek(page: Page, fraction: number): Promise<{ seekedMs: number; seekMs: number }> {
+  return page.evaluate(async (f) => {
     const audio = (window as unknown as Hook).__djcloud.audio
-    const to = audio.duration * 0.75
+    const to = audio.duration * f
     const seeked = new Promise<number>((resolve, reject) => {
       audio.addEventListener('seeked', () => resolve(performance.now()), { once: true })
       setTimeout(() => reject(new Error('no seeked event in 30 s')), 30_000)
@@ -132,7 +140,7 @@ function seek(page: Page): Promise<{ seekedMs: number; seekMs: number }> {
     // Playing on from `seeked` when it has data ahead and was not held up; else when `playing` comes.
     const t2 = playingAt ?? (!audio.paused && audio.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA ? t1 : await playing)
     return { seekedMs: t1 - t0, seekMs: Math.max(t1, t2) - t0 }
-  })
+  }, fraction)
 }
 
 /** The devices the UI lists as the live sources of the stream, with bytes. */
@@ -219,19 +227,34 @@ export async function runPlayBench(o: PlayBenchOptions): Promise<PlayBenchResult
         const sha = shas[i]!
         const firstAudioMs = await pressPlay(page, sha)
         await page.waitForFunction(() => (window as unknown as Hook).__djcloud.audio.currentTime > 0.3, undefined, { timeout: 30_000 })
-        const s = await seek(page)
+        const s = await seek(page, 0.75)
         await page.waitForTimeout(500) // the sources list refreshes on its own clock
         const sources = await liveSources(page)
         await pause()
-        if (i > 0) tries.push({ firstAudioMs: round(firstAudioMs), seekedMs: round(s.seekedMs), seekMs: round(s.seekMs), sources })
-        o.log(`play ${i === 0 ? 'warm-up' : `${i}/${o.tries}`}: first audio ${firstAudioMs.toFixed(0)} ms, seek to 75% ${s.seekMs.toFixed(0)} ms (seeked ${s.seekedMs.toFixed(0)}); sources ${sources.join(', ') || 'none listed'}`)
         await settle(sha)
+        // The same, the track now whole in the page's store: what the network and the swarm add.
+        // (A seek back to 40%: the element's own buffer has the start and 75%, so this one goes through the worker to the store.)
+        const at = await page.evaluate(() => (window as unknown as Hook).__djcloud.audio.currentTime)
+        await page.evaluate(() => (window as unknown as Hook).__djcloud.audio.play())
+        await page.waitForFunction((t) => (window as unknown as Hook).__djcloud.audio.currentTime > t + 0.3, at, { timeout: 30_000 })
+        const heldSeek = await seek(page, 0.4)
+        await pause()
+        if (i > 0) tries.push({ firstAudioMs: round(firstAudioMs), seekedMs: round(s.seekedMs), seekMs: round(s.seekMs), sources, heldSeekMs: round(heldSeek.seekMs) })
+        o.log(`play ${i === 0 ? 'warm-up' : `${i}/${o.tries}`}: first audio ${firstAudioMs.toFixed(0)} ms, seek to 75% ${s.seekMs.toFixed(0)} ms (seeked ${s.seekedMs.toFixed(0)}); sources ${sources.join(', ') || 'none listed'}; held whole: seek to 40% ${heldSeek.seekMs.toFixed(0)} ms`)
       }
 
       // One track played for the minute: the page's CPU and heap.
       const sha = shas[o.tries + 1]!
       await cdp.send('HeapProfiler.collectGarbage')
       const metric = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value])) as Record<string, number>
+      // The baseline: the same page, its device linked, nothing playing.
+      const idleS = Math.min(20, o.playSeconds)
+      const i0 = { m: await metric(), c: await rendererCpu(browserCdp), t: performance.now() }
+      await new Promise((r) => setTimeout(r, idleS * 1000))
+      const i1 = { m: await metric(), c: await rendererCpu(browserCdp), t: performance.now() }
+      const idleWall = (i1.t - i0.t) / 1000
+      const idle = { seconds: round(idleWall), mainThreadPct: round((100 * (i1.m.TaskDuration! - i0.m.TaskDuration!)) / idleWall), rendererPct: i0.c === null || i1.c === null ? null : round((100 * (i1.c - i0.c)) / idleWall) }
+      o.log(`play: the page idle (linked, nothing playing) ${idle.seconds} s: main thread ${idle.mainThreadPct}%, renderers ${idle.rendererPct}%`)
       const m0 = await metric()
       const c0 = await rendererCpu(browserCdp)
       const w0 = performance.now()
@@ -239,13 +262,17 @@ export async function runPlayBench(o: PlayBenchOptions): Promise<PlayBenchResult
       const a0 = await page.evaluate(() => (window as unknown as Hook).__djcloud.audio.currentTime)
       let heapPeak = 0
       let heapEnd = 0
+      // When the page's store has the track whole: the rest of the minute is playing alone, no fetch.
+      let whole: { at: number; m: Record<string, number>; c: number | null } | undefined
       while (performance.now() - w0 < o.playSeconds * 1000) {
         const h = await cdp.send('Runtime.getHeapUsage')
         heapPeak = Math.max(heapPeak, h.usedSize)
         heapEnd = h.usedSize
+        if (!whole && (await pageHolds(page, sha))) whole = { at: performance.now(), m: await metric(), c: await rendererCpu(browserCdp) }
         await new Promise((r) => setTimeout(r, Math.min(1000, o.playSeconds * 1000 - (performance.now() - w0))))
       }
-      const wall = (performance.now() - w0) / 1000
+      const w1 = performance.now()
+      const wall = (w1 - w0) / 1000
       const m1 = await metric()
       const c1 = await rendererCpu(browserCdp)
       const a1 = await page.evaluate(() => (window as unknown as Hook).__djcloud.audio.currentTime)
@@ -253,7 +280,11 @@ export async function runPlayBench(o: PlayBenchOptions): Promise<PlayBenchResult
       await pause()
       const mainThreadPct = round((100 * (m1.TaskDuration! - m0.TaskDuration!)) / wall)
       const rendererPct = c0 === null || c1 === null ? null : round((100 * (c1 - c0)) / wall)
-      o.log(`play: ${wall.toFixed(1)} s of one track (${(a1 - a0).toFixed(1)} s of audio, sources ${sources.join(', ')}): main thread ${mainThreadPct}%, renderers ${rendererPct}%, heap peak ${(heapPeak / 1e6).toFixed(1)} MB`)
+      const rest = whole && (performance.now() - whole.at) / 1000 > 1 ? (w1 - whole.at) / 1000 : undefined
+      const afterWhole = whole && rest
+        ? { fetchedS: round((whole.at - w0) / 1000), seconds: round(rest), mainThreadPct: round((100 * (m1.TaskDuration! - whole.m.TaskDuration!)) / rest), rendererPct: whole.c === null || c1 === null ? null : round((100 * (c1 - whole.c)) / rest) }
+        : null
+      o.log(`play: ${wall.toFixed(1)} s of one track (${(a1 - a0).toFixed(1)} s of audio, sources ${sources.join(', ')}): main thread ${mainThreadPct}%, renderers ${rendererPct}%, heap peak ${(heapPeak / 1e6).toFixed(1)} MB; ${afterWhole ? `the track whole in the page's store at ${afterWhole.fetchedS} s, after it: main thread ${afterWhole.mainThreadPct}%, renderers ${afterWhole.rendererPct}%` : 'the track not whole in the page before the end'}`)
       if (errors.length > 0) throw new Error(`the page threw: ${errors.join('; ')}`)
 
       const fa = percentiles(tries.map((t) => t.firstAudioMs))
@@ -266,18 +297,22 @@ export async function runPlayBench(o: PlayBenchOptions): Promise<PlayBenchResult
           'first audio: a double-click dispatched on the track\'s row (the UI\'s play action) to the player <audio>\'s `playing`, timed in the page',
           'seek: once it played 0.3 s, currentTime set to 75% of the duration; to `seeked` when the element is then playing with data ahead, else to the next `playing`',
           `CPU: another fresh track played ${o.playSeconds} s from pressing play (its download included, as a DJ would meet it); Performance.getMetrics TaskDuration delta (the page's main thread) and SystemInfo.getProcessInfo renderer cpuTime delta (the page and its service worker; the admin context is closed) over wall time; heap: Runtime.getHeapUsage each second`,
+          'held seek: after each try, once the page\'s store holds the track whole, the same track played on (audio.play() on the UI\'s element) and sought to 40% (to playing again): the worker and the store without the network (the element\'s own buffer holds the start and 75%, not 40%)',
           'percentiles: nearest rank',
         ],
         trackMb: o.trackMb,
         tries,
         firstAudio: { ...fa, target: `p95 < ${PLAY_TARGETS.firstAudioP95Ms} ms`, met: fa.p95 < PLAY_TARGETS.firstAudioP95Ms },
         seek: { ...sk, target: `p95 < ${PLAY_TARGETS.seekP95Ms} ms`, met: sk.p95 < PLAY_TARGETS.seekP95Ms },
+        heldSeek: percentiles(tries.map((t) => t.heldSeekMs)),
         minute: {
           seconds: round(wall),
           mainThreadPct,
           rendererPct,
           heapPeakMb: round(heapPeak / 1e6),
           heapEndMb: round(heapEnd / 1e6),
+          afterWhole,
+          idle,
           playedS: round(a1 - a0),
           target: `< ${PLAY_TARGETS.cpuPct}% of a core`,
           met: cpu < PLAY_TARGETS.cpuPct,
