@@ -37,6 +37,7 @@ export function formatPlay(p: PlayBenchResults): string {
       ['seek to 40%, the track held whole by the page', `${p.heldSeek.p50} ms`, `${p.heldSeek.p95} ms`, `${p.heldSeek.max} ms`, ''],
       [`page CPU over ${m.seconds} s of playing`, `${m.rendererPct ?? '?'}% renderers`, `${m.mainThreadPct}% main thread`, '', `${m.target}: ${ok(m.met)}`],
       ...(m.afterWhole ? [[`  of which the last ${m.afterWhole.seconds} s (the track whole in the page)`, `${m.afterWhole.rendererPct ?? '?'}% renderers`, `${m.afterWhole.mainThreadPct}% main thread`, '', '']] : []),
+      [`  renderers by ${m.series[0]?.toS ?? '?'} s window`, m.series.map((x) => `${x.rendererPct ?? '?'}`).join(' ') + ' %', '', '', ''],
       [`  baseline: ${m.idle.seconds} s before it, nothing playing`, `${m.idle.rendererPct ?? '?'}% renderers`, `${m.idle.mainThreadPct}% main thread`, '', ''],
       [`page heap over ${m.seconds} s of playing`, `${m.heapEndMb} MB at the end`, `${m.heapPeakMb} MB peak`, '', ''],
     ]),

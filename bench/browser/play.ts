@@ -63,6 +63,8 @@ export interface PlayBenchResults {
     /** The same CPU figures from the moment the page's store held the track whole (sampled each second) to the end: playing alone. */
     /** The same figures over up to 20 s before it, nothing playing (the page's device linked, the UI open): the baseline. */
     idle: { seconds: number; mainThreadPct: number; rendererPct: number | null }
+    /** The same figures over consecutive windows (a sixth of the minute each), by the window's end in s. */
+    series: Array<{ toS: number; mainThreadPct: number; rendererPct: number | null }>
     afterWhole: { fetchedS: number; seconds: number; mainThreadPct: number; rendererPct: number | null } | null
     /** The <audio>'s currentTime advance over the minute (it played, not stalled). */
     playedS: number
@@ -264,11 +266,21 @@ export async function runPlayBench(o: PlayBenchOptions): Promise<PlayBenchResult
       let heapEnd = 0
       // When the page's store has the track whole: the rest of the minute is playing alone, no fetch.
       let whole: { at: number; m: Record<string, number>; c: number | null } | undefined
+      // The same figures window by window: whether the cost stays flat while the track plays on.
+      const windowS = Math.max(2, Math.round(o.playSeconds / 6))
+      const series: Array<{ toS: number; mainThreadPct: number; rendererPct: number | null }> = []
+      let last = { t: w0, m: m0, c: c0 }
       while (performance.now() - w0 < o.playSeconds * 1000) {
         const h = await cdp.send('Runtime.getHeapUsage')
         heapPeak = Math.max(heapPeak, h.usedSize)
         heapEnd = h.usedSize
         if (!whole && (await pageHolds(page, sha))) whole = { at: performance.now(), m: await metric(), c: await rendererCpu(browserCdp) }
+        if (performance.now() - last.t >= windowS * 1000) {
+          const now = { t: performance.now(), m: await metric(), c: await rendererCpu(browserCdp) }
+          const dt = (now.t - last.t) / 1000
+          series.push({ toS: round((now.t - w0) / 1000), mainThreadPct: round((100 * (now.m.TaskDuration! - last.m.TaskDuration!)) / dt), rendererPct: now.c === null || last.c === null ? null : round((100 * (now.c - last.c)) / dt) })
+          last = now
+        }
         await new Promise((r) => setTimeout(r, Math.min(1000, o.playSeconds * 1000 - (performance.now() - w0))))
       }
       const w1 = performance.now()
@@ -284,7 +296,7 @@ export async function runPlayBench(o: PlayBenchOptions): Promise<PlayBenchResult
       const afterWhole = whole && rest
         ? { fetchedS: round((whole.at - w0) / 1000), seconds: round(rest), mainThreadPct: round((100 * (m1.TaskDuration! - whole.m.TaskDuration!)) / rest), rendererPct: whole.c === null || c1 === null ? null : round((100 * (c1 - whole.c)) / rest) }
         : null
-      o.log(`play: ${wall.toFixed(1)} s of one track (${(a1 - a0).toFixed(1)} s of audio, sources ${sources.join(', ')}): main thread ${mainThreadPct}%, renderers ${rendererPct}%, heap peak ${(heapPeak / 1e6).toFixed(1)} MB; ${afterWhole ? `the track whole in the page's store at ${afterWhole.fetchedS} s, after it: main thread ${afterWhole.mainThreadPct}%, renderers ${afterWhole.rendererPct}%` : 'the track not whole in the page before the end'}`)
+      o.log(`play: ${wall.toFixed(1)} s of one track (${(a1 - a0).toFixed(1)} s of audio, sources ${sources.join(', ')}): main thread ${mainThreadPct}%, renderers ${rendererPct}%, heap peak ${(heapPeak / 1e6).toFixed(1)} MB; renderers by window ${series.map((x) => `${x.toS} s: ${x.rendererPct}%`).join(', ')}; ${afterWhole ? `the track whole in the page's store at ${afterWhole.fetchedS} s, after it: main thread ${afterWhole.mainThreadPct}%, renderers ${afterWhole.rendererPct}%` : 'the track not whole in the page before the end'}`)
       if (errors.length > 0) throw new Error(`the page threw: ${errors.join('; ')}`)
 
       const fa = percentiles(tries.map((t) => t.firstAudioMs))
@@ -313,6 +325,7 @@ export async function runPlayBench(o: PlayBenchOptions): Promise<PlayBenchResult
           heapEndMb: round(heapEnd / 1e6),
           afterWhole,
           idle,
+          series,
           playedS: round(a1 - a0),
           target: `< ${PLAY_TARGETS.cpuPct}% of a core`,
           met: cpu < PLAY_TARGETS.cpuPct,
