@@ -28,7 +28,7 @@ export function formatPlay(p: PlayBenchResults): string {
   const ok = (met: boolean) => (met ? 'met' : 'MISSED')
   const m = p.minute
   return [
-    `Playback through the paired page's UI (its device, WebRTC from two Node devices, the service worker): ${p.tries.length} fresh ${p.trackMb} MB tracks, then one played ${m.seconds} s`,
+    `Playback through the paired page's UI (its device, WebRTC from two Node devices, the service worker): ${p.tries.length} fresh ${p.trackMb} MB tracks${p.failed.length ? ` (${p.failed.length} more FAILED: ${p.failed.map((f) => `try ${f.try}: ${f.error}`).join('; ')})` : ''}, then one played ${m.seconds} s`,
     '',
     table([
       ['figure', 'p50', 'p95', 'max', 'target'],

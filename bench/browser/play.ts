@@ -47,6 +47,8 @@ export interface PlayBenchResults {
   method: string[]
   trackMb: number
   tries: PlayTry[]
+  /** Tries (0 is the warm-up) that did not get through: never played, or the seek or the fetch did not end, with the <audio>'s state. */
+  failed: Array<{ try: number; error: string; audio: string }>
   firstAudio: Percentiles & { target: string; met: boolean }
   seek: Percentiles & { target: string; met: boolean }
   /** Each try's track, once the page held it whole: a seek to 40% to playing again (the worker and the store, no network). */
@@ -225,24 +227,38 @@ export async function runPlayBench(o: PlayBenchOptions): Promise<PlayBenchResult
       const settle = (sha: string) => until(`the page holds ${sha.slice(0, 8)}`, () => pageHolds(page, sha), 120_000, 300)
 
       const tries: PlayTry[] = []
+      const failed: Array<{ try: number; error: string; audio: string }> = []
+      const audioState = () => page.evaluate(() => {
+        const a = (window as unknown as Hook).__djcloud.audio
+        return `src ${a.src.replace(location.origin, '')}, readyState ${a.readyState}, networkState ${a.networkState}, paused ${a.paused}, currentTime ${a.currentTime.toFixed(1)}, error ${a.error?.code ?? 'none'}`
+      })
       for (let i = 0; i <= o.tries; i++) {
         const sha = shas[i]!
-        const firstAudioMs = await pressPlay(page, sha)
-        await page.waitForFunction(() => (window as unknown as Hook).__djcloud.audio.currentTime > 0.3, undefined, { timeout: 30_000 })
-        const s = await seek(page, 0.75)
-        await page.waitForTimeout(500) // the sources list refreshes on its own clock
-        const sources = await liveSources(page)
-        await pause()
-        await settle(sha)
-        // The same, the track now whole in the page's store: what the network and the swarm add.
-        // (A seek back to 40%: the element's own buffer has the start and 75%, so this one goes through the worker to the store.)
-        const at = await page.evaluate(() => (window as unknown as Hook).__djcloud.audio.currentTime)
-        await page.evaluate(() => (window as unknown as Hook).__djcloud.audio.play())
-        await page.waitForFunction((t) => (window as unknown as Hook).__djcloud.audio.currentTime > t + 0.3, at, { timeout: 30_000 })
-        const heldSeek = await seek(page, 0.4)
-        await pause()
-        if (i > 0) tries.push({ firstAudioMs: round(firstAudioMs), seekedMs: round(s.seekedMs), seekMs: round(s.seekMs), sources, heldSeekMs: round(heldSeek.seekMs) })
-        o.log(`play ${i === 0 ? 'warm-up' : `${i}/${o.tries}`}: first audio ${firstAudioMs.toFixed(0)} ms, seek to 75% ${s.seekMs.toFixed(0)} ms (seeked ${s.seekedMs.toFixed(0)}); sources ${sources.join(', ') || 'none listed'}; held whole: seek to 40% ${heldSeek.seekMs.toFixed(0)} ms`)
+        try {
+          const firstAudioMs = await pressPlay(page, sha)
+          await page.waitForFunction(() => (window as unknown as Hook).__djcloud.audio.currentTime > 0.3, undefined, { timeout: 30_000 })
+          const s = await seek(page, 0.75)
+          await page.waitForTimeout(500) // the sources list refreshes on its own clock
+          const sources = await liveSources(page)
+          await pause()
+          await settle(sha)
+          // The same, the track now whole in the page's store: what the network and the swarm add.
+          // (A seek back to 40%: the element's own buffer has the start and 75%, so this one goes through the worker to the store.)
+          const at = await page.evaluate(() => (window as unknown as Hook).__djcloud.audio.currentTime)
+          await page.evaluate(() => (window as unknown as Hook).__djcloud.audio.play())
+          await page.waitForFunction((t) => (window as unknown as Hook).__djcloud.audio.currentTime > t + 0.3, at, { timeout: 30_000 })
+          const heldSeek = await seek(page, 0.4)
+          await pause()
+          if (i > 0) tries.push({ firstAudioMs: round(firstAudioMs), seekedMs: round(s.seekedMs), seekMs: round(s.seekMs), sources, heldSeekMs: round(heldSeek.seekMs) })
+          o.log(`play ${i === 0 ? 'warm-up' : `${i}/${o.tries}`}: first audio ${firstAudioMs.toFixed(0)} ms, seek to 75% ${s.seekMs.toFixed(0)} ms (seeked ${s.seekedMs.toFixed(0)}); sources ${sources.join(', ') || 'none listed'}; held whole: seek to 40% ${heldSeek.seekMs.toFixed(0)} ms`)
+        } catch (err) {
+          // A try that does not play is a figure too (it counts against the target), not the end of the run.
+          const state = await audioState().catch(() => '?')
+          const error = (err as Error).message.split('\n')[0]!
+          failed.push({ try: i, error, audio: state })
+          o.log(`play ${i === 0 ? 'warm-up' : `${i}/${o.tries}`} FAILED: ${error}; the player's <audio>: ${state}`)
+          await pause().catch(() => {})
+        }
       }
 
       // One track played for the minute: the page's CPU and heap.
@@ -299,6 +315,7 @@ export async function runPlayBench(o: PlayBenchOptions): Promise<PlayBenchResult
       o.log(`play: ${wall.toFixed(1)} s of one track (${(a1 - a0).toFixed(1)} s of audio, sources ${sources.join(', ')}): main thread ${mainThreadPct}%, renderers ${rendererPct}%, heap peak ${(heapPeak / 1e6).toFixed(1)} MB; renderers by window ${series.map((x) => `${x.toS} s: ${x.rendererPct}%`).join(', ')}; ${afterWhole ? `the track whole in the page's store at ${afterWhole.fetchedS} s, after it: main thread ${afterWhole.mainThreadPct}%, renderers ${afterWhole.rendererPct}%` : 'the track not whole in the page before the end'}`)
       if (errors.length > 0) throw new Error(`the page threw: ${errors.join('; ')}`)
 
+      if (tries.length === 0) throw new Error(`no try played: ${JSON.stringify(failed)}`)
       const fa = percentiles(tries.map((t) => t.firstAudioMs))
       const sk = percentiles(tries.map((t) => t.seekMs))
       const cpu = rendererPct ?? mainThreadPct
@@ -314,8 +331,9 @@ export async function runPlayBench(o: PlayBenchOptions): Promise<PlayBenchResult
         ],
         trackMb: o.trackMb,
         tries,
-        firstAudio: { ...fa, target: `p95 < ${PLAY_TARGETS.firstAudioP95Ms} ms`, met: fa.p95 < PLAY_TARGETS.firstAudioP95Ms },
-        seek: { ...sk, target: `p95 < ${PLAY_TARGETS.seekP95Ms} ms`, met: sk.p95 < PLAY_TARGETS.seekP95Ms },
+        failed,
+        firstAudio: { ...fa, target: `p95 < ${PLAY_TARGETS.firstAudioP95Ms} ms`, met: failed.length === 0 && fa.p95 < PLAY_TARGETS.firstAudioP95Ms },
+        seek: { ...sk, target: `p95 < ${PLAY_TARGETS.seekP95Ms} ms`, met: failed.length === 0 && sk.p95 < PLAY_TARGETS.seekP95Ms },
         heldSeek: percentiles(tries.map((t) => t.heldSeekMs)),
         minute: {
           seconds: round(wall),
