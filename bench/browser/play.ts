@@ -16,6 +16,7 @@ import { percentiles, round, type Percentiles } from '../common.ts'
 import { launchChromium } from '../chromium.ts'
 import { djcloud, serveNode, type ServedNode } from '../djcloud-procs.ts'
 import { children, killChildren, type Service } from '../swarm/procs.ts'
+import { startProfile, stopProfile } from './browser-bench.ts'
 
 export interface PlayBenchOptions {
   /** Tracks timed, a fresh one each (one more, untimed, warms the page first). */
@@ -273,6 +274,7 @@ export async function runPlayBench(o: PlayBenchOptions): Promise<PlayBenchResult
       const idleWall = (i1.t - i0.t) / 1000
       const idle = { seconds: round(idleWall), mainThreadPct: round((100 * (i1.m.TaskDuration! - i0.m.TaskDuration!)) / idleWall), rendererPct: i0.c === null || i1.c === null ? null : round((100 * (i1.c - i0.c)) / idleWall) }
       o.log(`play: the page idle (linked, nothing playing) ${idle.seconds} s: main thread ${idle.mainThreadPct}%, renderers ${idle.rendererPct}%`)
+      if (process.env.BENCH_PROFILE) await startProfile(cdp)
       const m0 = await metric()
       const c0 = await rendererCpu(browserCdp)
       const w0 = performance.now()
@@ -306,6 +308,7 @@ export async function runPlayBench(o: PlayBenchOptions): Promise<PlayBenchResult
       const a1 = await page.evaluate(() => (window as unknown as Hook).__djcloud.audio.currentTime)
       const sources = await liveSources(page)
       await pause()
+      if (process.env.BENCH_PROFILE) o.log(`play: the page's main thread while playing, self time by function:\n${await stopProfile(cdp)}`)
       const mainThreadPct = round((100 * (m1.TaskDuration! - m0.TaskDuration!)) / wall)
       const rendererPct = c0 === null || c1 === null ? null : round((100 * (c1 - c0)) / wall)
       const rest = whole && (performance.now() - whole.at) / 1000 > 1 ? (w1 - whole.at) / 1000 : undefined
