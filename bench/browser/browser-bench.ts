@@ -114,14 +114,14 @@ async function measured<T extends { ms: number }>(cdp: CDPSession, browserCdp: C
 }
 
 /** BENCH_PROFILE=1: a CPU profile of the page's main thread over each djcloud download. */
-async function startProfile(cdp: CDPSession): Promise<void> {
+export async function startProfile(cdp: CDPSession): Promise<void> {
   await cdp.send('Profiler.enable')
   await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
   await cdp.send('Profiler.start')
 }
 
 /** The profile's top 20 functions by self time, one line each. */
-async function stopProfile(cdp: CDPSession): Promise<string> {
+export async function stopProfile(cdp: CDPSession): Promise<string> {
   const { profile } = await cdp.send('Profiler.stop')
   const dt = new Map<number, number>()
   const deltas = profile.timeDeltas ?? []
