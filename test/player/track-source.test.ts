@@ -14,6 +14,7 @@ import {
   type TrackSource,
 } from '../../src/player/index.ts'
 import { send, TOKEN } from './fixture.ts'
+import { until } from '../helpers/until.ts'
 
 const ID = 'ab'.repeat(32)
 const SIZE = 10 * 1024 * 1024
@@ -268,7 +269,8 @@ test('closing the server ends running streams and aborts their reads', async (t)
   })
   const { server, port } = await serve(t, source)
   const pending = fetchAll(port)
-  await new Promise((r) => setTimeout(r, 100))
+  // Closed once the stream runs (its read started), however long the request took to arrive.
+  await until(async () => (rec.reads.length > 0 ? true : undefined), 30_000, 5)
   await server.close()
   await rec.aborted
   t.false((await pending).complete)
@@ -287,9 +289,15 @@ test('a client that leaves while the track is being resolved: the late handle is
   const wasClosed = new Promise<number>((r) => (closed = r))
   let resolved!: () => void
   const wasResolved = new Promise<void>((r) => (resolved = r))
+  let entered!: () => void
+  const resolving = new Promise<void>((r) => (entered = r))
+  let left!: () => void
+  const clientLeft = new Promise<void>((r) => (left = r))
+  // The resolve returns only after the client has gone: the handle comes back to nobody.
   const slow: TrackSource = {
     async resolve() {
-      await new Promise((r) => setTimeout(r, 200))
+      entered()
+      await clientLeft
       resolved()
       return { size: 10, read: () => slowBytes(0, 9, new AbortController().signal), close: () => closed(Date.now()) }
     },
@@ -297,8 +305,10 @@ test('a client that leaves while the track is being resolved: the late handle is
   const { port } = await serve(t, slow)
   const req = request({ host: '127.0.0.1', port, path: `/stream/${ID}`, headers: { host: `127.0.0.1:${port}` }, agent: false })
   req.on('error', () => {})
+  req.on('close', () => setTimeout(left, 50))
   req.end()
-  setTimeout(() => req.destroy(), 50)
+  await resolving
+  req.destroy()
   await wasResolved
   // closed once resolve returns, though nobody is left to read it (else this times out)
   await t.notThrowsAsync(wasClosed)
