@@ -137,6 +137,18 @@ test('the laptop UI: library, search, sort by BPM, a track from two other device
   const fjord = byTitle.get('Far Away Fjord')!
   await farRow.dblclick()
   await page.waitForFunction(() => (window as unknown as { __djcloud: { audio: HTMLAudioElement } }).__djcloud.audio.currentTime > 1.5, undefined, { timeout: 30_000 })
+  // The playhead follows the audio in one frame loop, however many timeupdates came
+  // (each used to start another loop: by now a dozen or more would run every frame).
+  const frames = await page.evaluate(async () => {
+    let n = 0
+    const raf = window.requestAnimationFrame.bind(window)
+    window.requestAnimationFrame = (cb) => (n++, raf(cb))
+    const started = performance.now()
+    await new Promise((r) => setTimeout(r, 1_000))
+    window.requestAnimationFrame = raf
+    return { n, ms: performance.now() - started }
+  })
+  t.true(frames.n <= (frames.ms / 1000) * 75, `${frames.n} frames asked for in ${Math.round(frames.ms)} ms while playing`)
   let seen: unknown
   const streams = await until(async () => {
     const { streams } = await get<{ streams: Array<{ sha256: string; sources: Array<{ name: string; bytes: number }> }> }>('/api/streams')

@@ -120,16 +120,25 @@ export function Player({ queue, setQueue, notify, runtime = null }: Props) {
     localStorage.setItem('djcloud.volume', String(volume))
   }, [volume])
 
-  // The playhead and clock follow the audio every frame while playing.
+  // The playhead and clock follow the audio every frame while playing: one
+  // frame loop at most (each timeupdate used to start another, and after a
+  // minute hundreds ran every frame: a quarter of a core, bench/browser).
   useEffect(() => {
     const a = audio.current
     if (!a) return
     let raf = 0
-    const draw = () => {
+    const paint = () => {
       const d = Number.isFinite(a.duration) ? a.duration : duration
       if (playhead.current) playhead.current.style.left = `${d > 0 ? Math.min(100, (a.currentTime / d) * 100) : 0}%`
       if (timeText.current) timeText.current.textContent = formatTime(a.currentTime)
-      if (!a.paused) raf = requestAnimationFrame(draw)
+    }
+    const frame = () => {
+      raf = 0
+      draw()
+    }
+    const draw = () => {
+      paint()
+      if (!a.paused && raf === 0) raf = requestAnimationFrame(frame)
     }
     draw()
     a.addEventListener('seeked', draw)
