@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { once } from 'node:events'
 import { createHash, randomBytes } from 'node:crypto'
 import { build as esbuild } from 'esbuild'
-import { WebSocketServer, createWebSocketStream, type WebSocket as NodeWebSocket } from 'ws'
+import { wsStreams } from '../helpers/ws-streams.ts'
 import type { Duplex } from 'node:stream'
 import type { Browser, Page } from 'playwright-core'
 import { launchChromium } from '../helpers/chromium.ts'
@@ -73,21 +73,12 @@ async function servePage(t: ExecutionContext): Promise<Served> {
     }
     res.writeHead(404).end()
   })
-  const wss = new WebSocketServer({ server })
-  const handlers = new Map<string, (s: Duplex) => void>()
-  wss.on('connection', (ws: NodeWebSocket, req) => {
-    const onStream = handlers.get(req.url ?? '')
-    if (!onStream) return ws.close()
-    const s = createWebSocketStream(ws)
-    s.on('error', () => {})
-    onStream(s)
-  })
+  const { handlers, close: closeStreams } = wsStreams(server)
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const port = (server.address() as { port: number }).port
   t.teardown(() => {
-    for (const c of wss.clients) c.terminate()
-    wss.close()
+    closeStreams()
     server.closeAllConnections()
     return new Promise<void>((r) => server.close(() => r()))
   })
