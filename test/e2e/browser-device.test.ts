@@ -16,6 +16,7 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readApiToken } from '../../src/player/index.ts'
 import { launchChromium } from '../helpers/chromium.ts'
+import { newPairLink } from '../helpers/pair-link.ts'
 import { makeHomes } from '../helpers/homes.ts'
 import { serveNode, withLogs, type NodeProcess } from '../helpers/node-process.ts'
 import { scanHome } from '../helpers/scan-home.ts'
@@ -52,8 +53,7 @@ test('a paired browser\'s UI runs as a device: links over WebRTC, plays from the
   const admin = await (await browser.newContext()).newPage()
   await admin.goto(base)
   await admin.click('[data-testid=nav-devices]')
-  await admin.click('[data-testid=pair-browser-start]')
-  const link = (await admin.locator('[data-testid=pair-browser-link]').getAttribute('href'))!
+  const link = await newPairLink(admin)
   const phoneContext = await browser.newContext()
   const phone = await phoneContext.newPage()
   phone.on('pageerror', (e) => errors.push(e.message))

@@ -13,6 +13,7 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { launchChromium } from '../helpers/chromium.ts'
+import { newPairLink } from '../helpers/pair-link.ts'
 import { makeHomes } from '../helpers/homes.ts'
 import { serveNode, withLogs } from '../helpers/node-process.ts'
 import { scanHome } from '../helpers/scan-home.ts'
@@ -59,8 +60,7 @@ test('a paired browser plays the track it keeps with its node stopped, pins it f
   const admin = await (await browser.newContext()).newPage()
   await admin.goto(base)
   await admin.click('[data-testid=nav-devices]')
-  await admin.click('[data-testid=pair-browser-start]')
-  const link = (await admin.locator('[data-testid=pair-browser-link]').getAttribute('href'))!
+  const link = await newPairLink(admin)
   const phone = await (await browser.newContext()).newPage()
   phone.on('pageerror', (e) => errors.push(e.message))
   const logs: string[] = []

@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { shortId, verifyBytes } from '../../src/identity/index.ts'
 import { readApiToken } from '../../src/player/index.ts'
+import { newPairLink } from '../helpers/pair-link.ts'
 import { launchChromium } from '../helpers/chromium.ts'
 import { runCli } from '../helpers/cli.ts'
 import { makeHomes } from '../helpers/homes.ts'
@@ -66,16 +67,6 @@ function readKept(page: Page, message: number[]): Promise<Kept> {
   }, message)
 }
 
-async function newLink(admin: Page): Promise<string> {
-  const before = (await admin.locator('[data-testid=pair-browser-link]').getAttribute('href', { timeout: 100 }).catch(() => null)) ?? undefined
-  await admin.click('[data-testid=pair-browser-start]')
-  await admin.waitForFunction((old) => {
-    const a = document.querySelector('[data-testid=pair-browser-link]')
-    return a && a.getAttribute('href') !== old
-  }, before)
-  return (await admin.locator('[data-testid=pair-browser-link]').getAttribute('href'))!
-}
-
 async function pairIn(context: BrowserContext, url: string, name: string): Promise<Page> {
   const page = await context.newPage()
   await page.goto(url)
@@ -103,7 +94,7 @@ test('a browser pairs from the admin page\'s link with a non-extractable key, is
   admin.on('pageerror', (e) => errors.push(e.message))
   await admin.goto(base)
   await admin.click('[data-testid=nav-devices]')
-  const link = await newLink(admin)
+  const link = await newPairLink(admin)
   t.regex(link, new RegExp(`^${base}/#pair=[A-Za-z0-9_-]{22}$`))
   t.regex((await admin.locator('[data-testid=pair-browser-qr]').getAttribute('src'))!, /^data:image\/svg\+xml/)
   t.is(await admin.locator('[data-testid=pair-browser-insecure]').count(), 0, 'loopback is a secure context')
@@ -168,7 +159,7 @@ test('a browser without Ed25519 in WebCrypto pairs with the fallback key and is 
   const admin = await (await browser.newContext()).newPage()
   await admin.goto(node.info.api)
   await admin.click('[data-testid=nav-devices]')
-  const link = await newLink(admin)
+  const link = await newPairLink(admin)
 
   const old = await browser.newContext()
   // An older browser: WebCrypto without Ed25519.
