@@ -6,7 +6,7 @@
 // first in its fetch order). Per track it keeps what the player shows: the
 // bytes each device sent.
 import { STREAM_OPEN, type StreamReply, type StreamRequest } from '../ui/index.ts'
-import type { Torrent } from '../swarm/browser.ts'
+import { prefetchForPlayback, STARTUP_HOLD_MS, type Torrent } from '../swarm/browser.ts'
 
 /** A track the page can play: its size and type, its bytes, and who sent them. */
 export interface PlaybackTrack {
@@ -182,22 +182,30 @@ export function servePlayback(openTrack: OpenTrack, opts: PlaybackOptions = {}):
 
 /**
  * A Torrent in the page as a PlaybackTrack: a read puts the pieces under it
- * first in the fetch order (the ones after them next), waits for the piece
+ * first in the fetch order (the ones after them next; from the start of the
+ * file, the tail and then a moment of nothing else, as a Node device's
+ * stream does), waits for the piece
  * under `start`, and returns verified bytes from there: to the end of that
  * piece, and on over the following pieces already held.
  */
-export function torrentTrack(torrent: Torrent, mime: string): PlaybackTrack {
+export function torrentTrack(torrent: Torrent, mime: string, opts: { holdMs?: number } = {}): PlaybackTrack {
+  const holdMs = opts.holdMs ?? STARTUP_HOLD_MS
   const { size, pieceLength } = torrent.meta
+  let next = -1 // where the last read ended: a read from elsewhere is a new request (a start or a seek)
   return {
     size,
     mime,
     async read(start, end, signal) {
       end = Math.min(end, size)
       if (end <= start) return new Uint8Array(0)
-      torrent.prioritize(start, end - 1)
+      prefetchForPlayback(torrent, start, end - 1, holdMs)
+      // A seek to pieces not here yet: for a moment only they are fetched, so the
+      // page is not busy taking in (and hashing) the rest of the track when they come.
+      if (start !== 0 && start !== next && !torrent.have.get(Math.floor(start / pieceLength))) torrent.holdBackground(holdMs)
       await torrent.waitFor(start, start, signal)
       let to = Math.min(end, (Math.floor(start / pieceLength) + 1) * pieceLength)
       while (to < end && torrent.have.get(to / pieceLength)) to = Math.min(end, to + pieceLength)
+      next = to
       return torrent.readAt(start, to - start)
     },
     sources: () => torrent.sources(),

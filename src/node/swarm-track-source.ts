@@ -1,13 +1,11 @@
 // Streams tracks that live only on other devices (own ones, or a friend's for
 // a shared playlist): the swarm finds the holders and fetches pieces in the
 // order the player reads them.
-import type { Swarm, Torrent } from '../swarm/index.ts'
+import { prefetchForPlayback, type Swarm, type Torrent } from '../swarm/index.ts'
 import type { TrackHandle, TrackSource } from '../player/index.ts'
 import { TrackUnavailableError } from '../player/index.ts'
 
 const READ_CHUNK = 256 * 1024 // bytes handed to the HTTP response at a time
-const TAIL_BYTES = 64 * 1024 // fetched early when playback starts: what players read at the end
-const STARTUP_HOLD_MS = 400 // after playback starts, the prefetch window and tail only (Chromium starts in ~30-60 ms)
 
 export class SwarmTrackSource implements TrackSource {
   /** `open` gives the torrent of a track (its reader starting at byte `from`, when known), or null (or throws) when nobody reachable holds it. */
@@ -27,15 +25,7 @@ export class SwarmTrackSource implements TrackSource {
     if (!torrent) return null
     return {
       size: torrent.meta.size,
-      prefetch: (start, end) => {
-        torrent.prioritize(start, end)
-        // Playback from the start: the player reads the tail next (tags,
-        // trailing chunks), and starts up before the rest of the file is worth fetching.
-        if (start === 0) {
-          torrent.prioritizeTail(TAIL_BYTES)
-          torrent.holdBackground(STARTUP_HOLD_MS)
-        }
-      },
+      prefetch: (start, end) => prefetchForPlayback(torrent, start, end),
       read: (start, end, signal) => readRange(torrent, start, end, signal),
     }
   }

@@ -11,6 +11,7 @@ export type { Admission, PeerSession, SessionOptions, WireTransport } from './pr
 export { AuthError, AUTH_EXTENSION } from './protocol/auth.ts'
 export type { AuthFailure, Credentials, DeviceSigner, LocalCredentials, SignerCredentials, VerifiedPeer } from './protocol/auth.ts'
 export { Torrent } from './torrent.ts'
+export { prefetchForPlayback, TAIL_BYTES, STARTUP_HOLD_MS } from './playback-start.ts'
 export type { TorrentOptions, TorrentEvents } from './torrent.ts'
 export { DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION, CommandError } from './device-channel.ts'
 export type { DeviceLink, Holder, CommandHandler, CommandAnswer } from './device-channel.ts'
