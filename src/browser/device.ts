@@ -7,6 +7,7 @@
 // holders at once into its OPFS store, and serves what it holds on the
 // streams a Node device opens to it. dj_auth runs on every stream, signed by
 // the device's (WebCrypto) key and bound to that stream.
+import { loadFastHashes } from './shims/node-crypto.ts'
 import { createOffer, RtcError, type PeerConnectionFactory, type RtcConnection, type TrackerSignal, type MuxStream } from '../rtc/index.ts'
 import {
   authenticateWire, DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION, metaFromInfoDict, streamDuplex, Torrent,
@@ -127,6 +128,7 @@ export class BrowserDevice extends Emitter<Events> {
    * once with `joinLater` (the rounds join).
    */
   static async start(opts: BrowserDeviceOptions): Promise<BrowserDevice> {
+    await loadFastHashes() // every fetched byte is hashed on this thread: WebAssembly's speed, not JavaScript's
     const dicts = await InfoDicts.open(opts.store.name)
     const d = new BrowserDevice(opts, dicts)
     if (opts.joinLater) {

@@ -580,3 +580,48 @@ test.serial('a fetch into OPFS hashes the whole track as pieces are written: com
   t.deepEqual(r, { afterOne: 0, afterZero: 2, beforeComplete: meta.pieceCount, completed: `opfs:prefix-test/${meta.sha256}` })
   t.deepEqual(errors, [])
 })
+
+test.serial('a fetch writes at most four pieces to OPFS at once, so a read of a held piece does not wait behind the rest', async (t) => {
+  const { page, errors } = await servePage(t)
+  const c = makeCircle(['laptop'])
+  const dir = await tempDir(t)
+  const { bytes, meta } = await randomTrackFile(dir, 40 * 64 * 1024 + 77, c.circleSecret) // 41 pieces of 64 KiB
+  const r = await page.evaluate(async ({ m, data }) => {
+    const w = window as unknown as { dj: any; Buffer: typeof Buffer }
+    const { dj, Buffer: B } = w
+    const meta = { ...m, infoHash: B.from(m.infoHash, 'hex'), pieces: B.from(m.pieces, 'hex') }
+    const all = B.from(data, 'hex')
+    const piece = (i: number) => Uint8Array.from(all.subarray(i * m.pieceLength, Math.min(m.size, (i + 1) * m.pieceLength)))
+    // Writes in flight, counted where OPFS is called.
+    let open = 0
+    let most = 0
+    const proto = FileSystemFileHandle.prototype as unknown as { createWritable: (...a: unknown[]) => Promise<FileSystemWritableFileStream> }
+    const create = proto.createWritable
+    proto.createWritable = async function (this: FileSystemFileHandle, ...a: unknown[]) {
+      const ws = await create.apply(this, a)
+      most = Math.max(most, ++open)
+      const close = ws.close.bind(ws)
+      ws.close = () => close().finally(() => open--)
+      return ws
+    }
+    const store = await dj.BrowserTrackStore.open({ name: 'write-turns' })
+    const p = await store.fetchInto(meta)
+    await p.writePiece(0, piece(0))
+    let written = 0
+    const writes = Array.from({ length: m.pieceCount - 1 }, (_, k) => p.writePiece(k + 1, piece(k + 1)).then(() => written++))
+    const read = await p.readAt(0, m.pieceLength)
+    const writtenAtRead = written
+    await Promise.all(writes)
+    proto.createWritable = create
+    const readOk = B.from(read).equals(all.subarray(0, m.pieceLength))
+    const done = await p.complete().then((x: { source: { close(): Promise<void> } }) => x.source.close().then(() => true))
+    store.close()
+    return { most, writtenAtRead, readOk, done, fast: await dj.loadFastHashes() }
+  }, { m: metaArg(meta), data: bytes.toString('hex') })
+  t.is(r.most, 4, 'four writes at once, never more')
+  t.true(r.writtenAtRead < meta.pieceCount - 1 - 4, `the read came back after ${r.writtenAtRead} of ${meta.pieceCount - 1} writes`)
+  t.true(r.readOk)
+  t.true(r.done)
+  t.true(r.fast, 'WebAssembly hashes load in the page')
+  t.deepEqual(errors, [])
+})

@@ -3,7 +3,7 @@
 // modules make.
 import test from 'ava'
 import * as node from 'node:crypto'
-import { createHash, createHmac, randomBytes } from '../../src/browser/shims/node-crypto.ts'
+import { createHash, createHmac, hashBackend, loadFastHashes, randomBytes } from '../../src/browser/shims/node-crypto.ts'
 
 test('createHash sha1 and sha256, over bytes, text and several updates, as bytes or hex', (t) => {
   for (const alg of ['sha1', 'sha256']) {
@@ -14,6 +14,33 @@ test('createHash sha1 and sha256, over bytes, text and several updates, as bytes
     }
     t.deepEqual(createHash(alg).update('djcloud/device-channel/v1 é').digest(), node.createHash(alg).update('djcloud/device-channel/v1 é').digest())
   }
+})
+
+test('once loaded, createHash runs on WebAssembly: digests interleave, copy() goes on apart, update() copies', async (t) => {
+  t.true(await loadFastHashes())
+  t.is(hashBackend('sha1'), 'wasm')
+  t.is(hashBackend('sha256'), 'wasm')
+  const a = node.randomBytes(300_000)
+  const b = node.randomBytes(70_000)
+  // Two digests of each algorithm in progress at once on the one instance per algorithm.
+  const [s1, s2, h1, h2] = [createHash('sha256'), createHash('sha256'), createHash('sha1'), createHash('sha1')]
+  s1.update(a.subarray(0, 1000))
+  h1.update(b)
+  s2.update(b)
+  const fork = s1.copy()
+  s1.update(a.subarray(1000))
+  h2.update(a)
+  fork.update(b)
+  t.deepEqual(s1.digest(), node.createHash('sha256').update(a).digest())
+  t.deepEqual(s2.digest(), node.createHash('sha256').update(b).digest())
+  t.deepEqual(fork.digest(), node.createHash('sha256').update(a.subarray(0, 1000)).update(b).digest())
+  t.is(h1.digest('hex'), node.createHash('sha1').update(b).digest('hex'))
+  t.deepEqual(h2.digest(), node.createHash('sha1').update(a).digest())
+  // The bytes are taken at update(), as Node takes them.
+  const buf = Buffer.from('piece bytes')
+  const h = createHash('sha1').update(buf)
+  buf.fill(0)
+  t.deepEqual(h.digest(), node.createHash('sha1').update('piece bytes').digest())
 })
 
 test('createHmac sha256 with a byte key or a text key', (t) => {
