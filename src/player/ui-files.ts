@@ -20,7 +20,7 @@ import { queryParams } from './params.ts'
 import type { Route } from './router.ts'
 
 export const UI_CSP =
-  "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'"
+  "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'"
 /** Files other than the page: nothing of their own may run if one is opened directly (an SVG). */
 const ASSET_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 /** The service worker's own policy (a worker script's CSP governs the worker): it only fetches from this node. */
