@@ -7,12 +7,17 @@
 // again, then links: both Node devices take its signed root and playlist in
 // (their /api/playlists/<name> shows its entries in order). A move made in
 // the page while a Node device adds a track at the same time merges the
-// same on both Node devices and in the page.
+// same on both Node devices and in the page. What a linked device sends the
+// page is verified there as on a Node device: a forged root and a root
+// naming another playlist blob are refused and change nothing.
 import test from 'ava'
 import { readdir, readFile, mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { readApiToken } from '../../src/player/index.ts'
+import { encode } from '../../src/codec/index.ts'
+import { encodeCertificate, generateKeyPair, loadIdentity, signBytes } from '../../src/identity/index.ts'
+import { editsToBody, emptyEdits, encodeManifest, packBlob, rootToBody } from '../../src/manifest/index.ts'
 import { launchChromium } from '../helpers/chromium.ts'
 import { makeHomes } from '../helpers/homes.ts'
 import { serveNode, withLogs, type NodeProcess } from '../helpers/node-process.ts'
@@ -152,14 +157,16 @@ test('a playlist edited in a paired page, offline and across a reload, reaches t
 
   // Linked: the page's root goes to both Node devices, which take its playlist in.
   const started = await page.evaluate(async () => {
-    const w = window as unknown as { dj: any; paired: any; playlists: any; device: any; warnings: string[] }
+    const w = window as unknown as { dj: any; paired: any; playlists: any; device: any; deviceWarnings: string[] }
     const store = await w.dj.BrowserTrackStore.open({ name: 'pl-test-tracks' })
     try {
       w.device = await w.dj.BrowserDevice.start({ device: w.paired, store, playlists: w.playlists, roundMs: 500, rttPingMs: 200, answerTimeoutMs: 5_000 })
     } catch (err) {
       return String(err)
     }
-    w.device.on('warning', (e: Error) => w.warnings.push(e.message))
+    // Kept apart: the device passes the playlists' warnings on too.
+    w.deviceWarnings = []
+    w.device.on('warning', (e: Error) => w.deviceWarnings.push(e.message))
     return 'started'
   })
   t.is(started, 'started', started === 'started' ? '' : a.stderr().slice(-3000))
@@ -187,29 +194,53 @@ test('a playlist edited in a paired page, offline and across a reload, reaches t
   ])
   t.is(moved.entries[0].id, third)
   t.is(added.status, 200)
-  // Both Node devices and the page end with the same merge: four entries, both edits kept.
-  const merged = async (n: NodeProcess) => {
-    const e = await shas(n)
-    return e && e.length === 4 ? e.map((x) => x.ref.sha256) : undefined
-  }
-  const onA = await until(() => merged(a), 30_000, 200).catch((err: Error) => Promise.reject(withLogs(err, nodes)))
-  const onB = await until(async () => {
-    const m = await merged(b)
-    return m && JSON.stringify(m) === JSON.stringify(onA) ? m : undefined
-  }, 30_000, 200).catch((err: Error) => Promise.reject(withLogs(err, nodes)))
-  t.deepEqual(onB, onA)
-  t.deepEqual([...onA].sort(), [t0, t1, t2, t3].map((x) => x.sha256).sort())
-  t.true(onA.indexOf(t2.sha256) < onA.indexOf(t0.sha256), 'the page\'s move holds')
-  t.true(onA.indexOf(t3.sha256) < onA.indexOf(t0.sha256), 'laptop\'s insert holds')
-  t.true(onA.indexOf(t0.sha256) < onA.indexOf(t1.sha256))
+  // The page's merge is final once it took laptop's edit in (it has its own move already);
+  // both Node devices come to the same, with both edits kept.
   const inPage = await until(async () => {
-    const v = await pageView()
-    const s = v?.entries.map((e) => e.track.sha256)
-    return s && JSON.stringify(s) === JSON.stringify(onA) ? s : undefined
+    const s = (await pageView())?.entries.map((e) => e.track.sha256)
+    return s?.length === 4 ? s : undefined
   }, 30_000, 200)
-  t.deepEqual(inPage, onA, 'the page took laptop\'s edit in and merges the same')
+  for (const n of [a, b]) {
+    const got = await until(async () => {
+      const m = (await shas(n))?.map((x) => x.ref.sha256)
+      return m && JSON.stringify(m) === JSON.stringify(inPage) ? m : undefined
+    }, 30_000, 200).catch((err: Error) => Promise.reject(withLogs(err, nodes)))
+    t.deepEqual(got, inPage)
+  }
+  t.deepEqual([...inPage].sort(), [t0, t1, t2, t3].map((x) => x.sha256).sort())
+  t.true(inPage.indexOf(t2.sha256) < inPage.indexOf(t0.sha256), 'the page\'s move holds')
+  t.true(inPage.indexOf(t3.sha256) < inPage.indexOf(t0.sha256), 'laptop\'s insert holds')
+  t.true(inPage.indexOf(t0.sha256) < inPage.indexOf(t1.sha256))
   t.is((await api(a, '/api/playlists')).body.playlists.find((p: { name: string }) => p.name === 'warm-up').editedBy, 2)
-  t.deepEqual(await page.evaluate(() => (window as unknown as { warnings: string[] }).warnings.filter((w) => /refused/.test(w))), [])
+  t.deepEqual(await page.evaluate(() => (window as unknown as { deviceWarnings: string[] }).deviceWarnings.filter((w) => /refused a library/.test(w))), [])
+  // Hostile roots "from" home-pc, handed to the page as a notice and its blobs would be: refused, nothing kept.
+  const id = await loadIdentity(homeA!)
+  const cert = encodeCertificate(id.certificate)
+  const page0 = packBlob(encode({ tracks: [] }), id.circleSecret)
+  const realPlaylist = packBlob(encodeManifest({ kind: 'playlist', name: 'warm-up', seq: 90, created: Date.now(), body: editsToBody(emptyEdits()) }, { deviceSeed: id.device.seed, certificate: cert }), id.circleSecret)
+  const otherPlaylist = packBlob(encodeManifest({ kind: 'playlist', name: 'warm-up', seq: 91, created: Date.now(), body: editsToBody(emptyEdits()) }, { deviceSeed: id.device.seed, certificate: cert }), id.circleSecret)
+  const rootBody = rootToBody({ pages: [page0.sha256], count: 0, playlists: [{ name: 'warm-up', seq: 90, blob: realPlaylist.sha256 }] })
+  const unsigned = { type: 'djcloud-manifest', v: 1, kind: 'library', seq: 900, created: Date.now(), cert, body: rootBody }
+  // Signed by another key under home-pc's certificate.
+  const forged = packBlob(encode({ ...unsigned, sig: signBytes(generateKeyPair().seed, encode(unsigned)) }), id.circleSecret)
+  // Signed by home-pc, but the bytes served for its playlist are another version.
+  const swapped = packBlob(encodeManifest({ kind: 'library', seq: 901, created: Date.now(), body: rootBody }, { deviceSeed: id.device.seed, certificate: cert }), id.circleSecret)
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64')
+  const before = await pageView()
+  for (const [root, code] of [[forged, 'ERR_BAD_SIGNATURE'], [swapped, 'ERR_MISMATCH']] as const) {
+    const blobs = { [root.infoHash]: b64(root.data), [page0.sha256]: b64(page0.data), [realPlaylist.sha256]: b64(otherPlaylist.data) }
+    const r = await page.evaluate(async ({ notice, blobs }) => {
+      const w = window as unknown as { playlists: any; warnings: string[] }
+      const n = w.warnings.length
+      const fetch = async (id: string) => (blobs[id] ? Uint8Array.from(atob(blobs[id]!), (c) => c.charCodeAt(0)) : null)
+      const took = await w.playlists.take(notice, fetch)
+      return { took, warnings: w.warnings.slice(n) }
+    }, { notice: { kind: 'library', signer: Buffer.from(id.device.publicKey).toString('hex'), infoHash: root.infoHash, seq: root === forged ? 900 : 901 }, blobs })
+    t.false(r.took, code)
+    t.is(r.warnings.length, 1, JSON.stringify(r.warnings))
+    t.regex(r.warnings[0]!, new RegExp(`refused a library from .*${code}`))
+  }
+  t.deepEqual(await pageView(), before, 'the page\'s playlist is as it was')
   t.deepEqual(errors, [])
   await page.evaluate(() => (window as unknown as { device: any }).device.close())
 })
