@@ -6,6 +6,7 @@
 //   node:events, events -> src/browser/shims/events.ts (bare-events)
 //   node:stream -> readable-stream
 //   src/identity/keys.ts -> src/identity/keys-browser.ts (@noble/curves)
+//   djcloud:brotli-wasm(-url) -> brotli-wasm's wasm-bindgen module and its .wasm (src/browser/brotli.ts)
 // Buffer and process.nextTick are set by src/browser/shims/globals.ts.
 import { defineConfig, type Plugin } from 'vite'
 import { fileURLToPath } from 'node:url'
@@ -33,6 +34,9 @@ export const browserShims = {
   'node:events': here('./src/browser/shims/events.ts'),
   events: here('./src/browser/shims/events.ts'),
   'node:stream': 'readable-stream',
+  // Past the package's exports (its entry's loader fetches a URL the node's CSP refuses in a library build): src/browser/brotli.ts.
+  'djcloud:brotli-wasm-url': here('./node_modules/brotli-wasm/pkg.web/brotli_wasm_bg.wasm') + '?url',
+  'djcloud:brotli-wasm': here('./node_modules/brotli-wasm/pkg.web/brotli_wasm.js'),
 }
 
 export default defineConfig({

@@ -43,7 +43,7 @@ export const UI_SOURCES = new URL('../src/ui', import.meta.url).pathname
 // The build's own plugin (icons, manifest, service worker) is a source of dist/ui too.
 export const UI_BUILD_SOURCES = new URL('../src/ui-build', import.meta.url).pathname
 // The paired browser's runtime is a chunk of the app (src/browser/page.ts and what it bundles).
-export const UI_RUNTIME_SOURCES = ['browser', 'swarm', 'rtc', 'identity'].map((d) => new URL(`../src/${d}`, import.meta.url).pathname)
+export const UI_RUNTIME_SOURCES = ['browser', 'swarm', 'rtc', 'identity', 'manifest', 'library', 'codec'].map((d) => new URL(`../src/${d}`, import.meta.url).pathname)
 export const UI_CONFIG = new URL('../vite.config.ts', import.meta.url).pathname
 export const UI_INDEX = new URL('../dist/ui/index.html', import.meta.url).pathname
 
@@ -77,7 +77,7 @@ export async function buildUi({ force = false } = {}) {
 // The browser device's protocol bundle (src/browser and the portable parts
 // of swarm, identity, library, codec and log) to dist/browser, by Vite with
 // the shims of vite.browser.config.ts (docs/browser.md).
-export const BROWSER_SOURCES = ['browser', 'swarm', 'identity', 'library', 'codec', 'log'].map((d) => new URL(`../src/${d}`, import.meta.url).pathname)
+export const BROWSER_SOURCES = ['browser', 'swarm', 'identity', 'library', 'codec', 'log', 'manifest', 'rtc'].map((d) => new URL(`../src/${d}`, import.meta.url).pathname)
 export const BROWSER_CONFIG = new URL('../vite.browser.config.ts', import.meta.url).pathname
 export const BROWSER_BUNDLE = new URL('../dist/browser/djcloud-device.js', import.meta.url).pathname
 

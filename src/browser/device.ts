@@ -18,6 +18,7 @@ import { Emitter } from '../rtc/index.ts'
 import { pageSignal } from './signal.ts'
 import { InfoDicts } from './info-dicts.ts'
 import type { BrowserTrackStore } from './track-store.ts'
+import type { PagePlaylists, PlaylistNotice } from './playlists.ts'
 
 /** Node devices linked at most (each is a PeerConnection: browsers cap them). */
 export const MAX_LINKS = 4
@@ -59,6 +60,12 @@ export interface BrowserDeviceOptions {
    * page with its node offline). Default false: start rejects then.
    */
   joinLater?: boolean
+  /**
+   * This page's playlists (playlists.ts): its root is sent to every device
+   * on linking and after each edit, its blobs are served on the device
+   * channel, and the roots linked devices announce are taken in.
+   */
+  playlists?: PagePlaylists
 }
 
 export interface LinkView {
@@ -102,6 +109,8 @@ export class BrowserDevice extends Emitter<Events> {
   private timer: ReturnType<typeof setTimeout> | undefined
   private offering = false
   private closed = false
+  private readonly published = (n: PlaylistNotice) => this.channel.notify(n)
+  private readonly playlistWarning = (err: Error) => this.emit('warning', err)
 
   private constructor(
     private opts: BrowserDeviceOptions,
@@ -117,9 +126,20 @@ export class BrowserDevice extends Emitter<Events> {
     this.channel = new DeviceChannel({
       peerPort: () => 0,
       answer: async (sha256) => (this.opts.store.has(sha256) ? (this.dicts.get(sha256) ?? null) : null),
+      blob: async (id) => this.opts.playlists?.blob(id),
       ...(opts.rttPingMs ? { rttPingMs: opts.rttPingMs } : {}),
     })
     this.channel.on('link-gone', (l: DeviceLink) => this.emit('link-gone', this.view(l)))
+    const playlists = opts.playlists
+    if (playlists) {
+      playlists.on('published', this.published)
+      playlists.on('warning', this.playlistWarning)
+      // A linked device published: its root (and the playlists it names) from it first, then any other link.
+      this.channel.on('notice', (link, n) => {
+        const fetch = async (id: string) => (await this.channel.fetchBlob(id, [link]))?.data ?? null
+        playlists.take(n, fetch).catch((err: Error) => this.emit('warning', err))
+      })
+    }
   }
 
   /**
@@ -292,6 +312,7 @@ export class BrowserDevice extends Emitter<Events> {
     for (const t of this.fetching.values()) void t.close()
     for (const t of this.playing.values()) void t.close()
     for (const t of this.seeding.values()) void t.then((x) => x.close(), () => {})
+    this.opts.playlists?.off('published', this.published).off('warning', this.playlistWarning)
     this.dicts.close()
   }
 
@@ -404,6 +425,9 @@ export class BrowserDevice extends Emitter<Events> {
       throw err
     }
     conn.mux.on('stream', (stream) => void this.incoming(conn, stream))
+    // As a Node device does on every new link: our current root, so edits made while apart go out now.
+    const root = this.opts.playlists?.notice()
+    if (root) this.channel.notify(root, [link])
     this.emit('link', this.view(link))
     return link
   }

@@ -3,11 +3,14 @@
 // requests answered from the swarm through the service worker. The app
 // (src/ui/app/runtime.ts) loads this as its own chunk, only on a paired
 // browser, and hands it the device it keeps and its library's track types.
+// Its playlist edits are its own, signed by its device key (playlists.ts).
 // The shims first: the modules after them use Buffer and process.nextTick as they find them.
 import './shims/globals.ts'
 import { BrowserDevice, type PairedDevice, type LinkView } from './device.ts'
 import { servePlayback, torrentTrack, type PlaybackStream } from './playback.ts'
 import { BrowserTrackStore } from './track-store.ts'
+import { PagePlaylists, type PagePlaylist } from './playlists.ts'
+import type { TrackRef } from '../manifest/browser.ts'
 
 /** Tracks the player keeps open at once; older ones are closed (still held in the store). */
 export const OPEN_TRACKS = 3
@@ -28,8 +31,21 @@ export interface HeldTrack {
   pinned: boolean
 }
 
+/**
+ * The playlist edits this page makes as itself (playlists.ts): each resolves
+ * with the entry ids of the playlist as this page merges it, once the edit
+ * is kept and sent to the linked devices.
+ */
+export interface PagePlaylistEdits {
+  create(name: string): Promise<string[]>
+  add(name: string, tracks: TrackRef[], at?: number): Promise<string[]>
+  remove(name: string, entries: string[]): Promise<string[]>
+  move(name: string, entry: string, to: number): Promise<string[]>
+}
+
 export interface PageDevice {
   links(): LinkView[]
+  playlists: PagePlaylistEdits
   /** The store's tracks, from its index. */
   tracks(): HeldTrack[]
   /** Pins a track (kept, never evicted), fetching it whole first if it is not here; or unpins it. */
@@ -41,8 +57,9 @@ export interface PageDevice {
 
 export async function startPageDevice(opts: PageDeviceOptions): Promise<PageDevice> {
   const store = await BrowserTrackStore.open()
+  const playlists = await PagePlaylists.open({ name: `${store.name}-playlists`, device: opts.device })
   // Not waiting for signaling: with the node away the tracks held whole still play, and the rounds join when it is back.
-  const runtime = await BrowserDevice.start({ device: opts.device, store, joinLater: true })
+  const runtime = await BrowserDevice.start({ device: opts.device, store, playlists, joinLater: true })
   if (opts.onWarning) runtime.on('warning', opts.onWarning)
   const opened: string[] = []
   const server = servePlayback((sha256) =>
@@ -67,8 +84,15 @@ export async function startPageDevice(opts: PageDeviceOptions): Promise<PageDevi
     return torrentTrack(torrent, opts.mime(sha256))
   }
   opts.setStreams(() => server.streams())
+  const ids = (p: PagePlaylist) => p.entries.map((e) => e.id)
   return {
     links: () => runtime.links(),
+    playlists: {
+      create: async (name) => ids(await playlists.create(name)),
+      add: async (name, tracks, at) => ids(await playlists.addTracks(name, tracks, at)),
+      remove: async (name, entries) => ids(await playlists.remove(name, entries)),
+      move: async (name, entry, to) => ids(await playlists.move(name, entry, to)),
+    },
     tracks: () => store.tracks().map((t) => ({ sha256: t.sha256, complete: t.complete, pinned: t.pinned })),
     pin: async (sha256, pinned) => {
       const fetching = runtime.streams().some((s) => s.sha256 === sha256)
@@ -85,6 +109,7 @@ export async function startPageDevice(opts: PageDeviceOptions): Promise<PageDevi
       opts.setStreams(null)
       server.stop()
       runtime.close()
+      playlists.close()
     },
   }
 }

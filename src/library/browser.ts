@@ -3,3 +3,5 @@
 // swarm's torrent metadata is built from. No Node-only import.
 export { pieceLengthFor, circleTag, trackInfoDict, infohashOf, PieceHasher, MIN_PIECE_LENGTH, MAX_PIECE_LENGTH } from './torrent-info.ts'
 export type { TrackTorrentFields } from './torrent-info.ts'
+export { CUE_CAPS } from './cues.ts'
+export { NOTE_CAPS } from './notes.ts'

@@ -10,7 +10,7 @@ import {
 import {
   IdentityError, classifyCertificate, decodeCertificate, keyPairFromSeed, signBytes, verifyBytes, verifyRoster,
   type DeviceCertificate, type FriendRevoked, type Roster,
-} from '../identity/index.ts'
+} from '../identity/browser.ts'
 import { ManifestError, type ManifestErrorCode } from './errors.ts'
 
 export const MANIFEST_TYPE = 'djcloud-manifest'
@@ -56,6 +56,8 @@ export interface ManifestFields {
 export type DeviceSigner = { deviceSeed: Uint8Array; certificate: Uint8Array }
 export type OwnerSigner = { ownerSeed: Uint8Array; ownerPublicKey: Uint8Array }
 export type ManifestSigner = DeviceSigner | OwnerSigner
+/** A device key that signs asynchronously (a page's WebCrypto key), with its certificate. */
+export type AsyncDeviceSigner = { signer: { readonly publicKey: Uint8Array; sign(message: Uint8Array): Promise<Uint8Array> }; certificate: Uint8Array }
 
 export interface Manifest {
   kind: ManifestKind
@@ -109,14 +111,51 @@ function decodeCapped(bytes: Uint8Array, limits: DecodeLimits, what: string): BV
   }
 }
 
-/** Signs and encodes a manifest. A roster is signed by the owner key; every other kind by a device. */
-export function encodeManifest(fields: ManifestFields, signer: ManifestSigner): Uint8Array {
-  const { kind, name, seq, created, body } = fields
+function checkFields({ kind, name, seq, created }: ManifestFields): void {
   if (!isKind(kind)) fail('ERR_MALFORMED', `unknown manifest kind "${String(kind)}"`)
   if (!Number.isSafeInteger(seq) || seq < 1) fail('ERR_MALFORMED', 'seq must be a positive integer')
   if (!Number.isSafeInteger(created) || created < EARLIEST_CREATED) fail('ERR_MALFORMED', 'created must be a time in ms since the epoch')
   checkName(name)
-  let unsigned: { [key: string]: BInput | undefined }
+}
+
+type Unsigned = { [key: string]: BInput | undefined }
+
+/** The unsigned dict of a device-signed kind, once the certificate is the key's. */
+function deviceUnsigned(fields: ManifestFields, certificate: Uint8Array, publicKey: () => Uint8Array): Unsigned {
+  const { kind, name, seq, created, body } = fields
+  let cert: DeviceCertificate
+  try {
+    cert = decodeCertificate(certificate)
+  } catch (err) {
+    if (err instanceof IdentityError) return fail('ERR_UNTRUSTED_SIGNER', err.message)
+    throw err
+  }
+  if (!same(publicKey(), cert.device)) fail('ERR_UNTRUSTED_SIGNER', 'the device key does not match the certificate')
+  return { type: MANIFEST_TYPE, v: 1, kind, name, seq, created, cert: certificate, body }
+}
+
+/** The canonical bytes the signature covers. */
+function messageOf(unsigned: Unsigned): Uint8Array {
+  try {
+    return encode(unsigned)
+  } catch (err) {
+    if (err instanceof BencodeError) return fail('ERR_MALFORMED', `body cannot be encoded: ${err.message}`)
+    throw err
+  }
+}
+
+function seal(unsigned: Unsigned, sig: Uint8Array, kind: ManifestKind): Uint8Array {
+  const out = encode({ ...unsigned, sig })
+  // Never produce what decodeManifest would refuse for size.
+  decodeCapped(out, MANIFEST_LIMITS[kind], `${kind} manifest`)
+  return out
+}
+
+/** Signs and encodes a manifest. A roster is signed by the owner key; every other kind by a device. */
+export function encodeManifest(fields: ManifestFields, signer: ManifestSigner): Uint8Array {
+  checkFields(fields)
+  const { kind, name, seq, created, body } = fields
+  let unsigned: Unsigned
   let seed: Uint8Array
   if (kind === 'roster') {
     if (!('ownerSeed' in signer)) return fail('ERR_UNTRUSTED_SIGNER', 'a roster manifest is signed by the owner key, not a device')
@@ -133,30 +172,33 @@ export function encodeManifest(fields: ManifestFields, signer: ManifestSigner): 
     if (!same(keyPairFromSeed(seed).publicKey, signer.ownerPublicKey)) fail('ERR_UNTRUSTED_SIGNER', 'the owner seed does not match the owner key')
   } else {
     if (!('deviceSeed' in signer)) return fail('ERR_UNTRUSTED_SIGNER', `a ${kind} manifest is signed by a device, not the owner key`)
-    let cert: DeviceCertificate
-    try {
-      cert = decodeCertificate(signer.certificate)
-    } catch (err) {
-      if (err instanceof IdentityError) return fail('ERR_UNTRUSTED_SIGNER', err.message)
-      throw err
-    }
-    if (!same(keyPairFromSeed(signer.deviceSeed).publicKey, cert.device)) {
-      fail('ERR_UNTRUSTED_SIGNER', 'the device seed does not match the certificate')
-    }
-    unsigned = { type: MANIFEST_TYPE, v: 1, kind, name, seq, created, cert: signer.certificate, body }
     seed = signer.deviceSeed
+    unsigned = deviceUnsigned(fields, signer.certificate, () => keyPairFromSeed(seed).publicKey)
   }
-  let message: Uint8Array
+  const message = messageOf(unsigned)
+  return seal(unsigned, signBytes(seed, message), kind)
+}
+
+/**
+ * Signs and encodes a device-signed manifest with a key whose seed cannot be
+ * read (a browser device's non-extractable WebCrypto key): the same fields,
+ * checks and canonical bytes as encodeManifest, the signature awaited.
+ * Ed25519 is deterministic, so the bytes equal what the seed would give.
+ */
+export async function encodeManifestAsync(fields: ManifestFields, signer: AsyncDeviceSigner): Promise<Uint8Array> {
+  checkFields(fields)
+  if (fields.kind === 'roster') return fail('ERR_UNTRUSTED_SIGNER', 'a roster manifest is signed by the owner key, not a device')
+  const unsigned = deviceUnsigned(fields, signer.certificate, () => signer.signer.publicKey)
+  const message = messageOf(unsigned)
+  let sig: Uint8Array
   try {
-    message = encode(unsigned)
+    sig = await signer.signer.sign(message)
   } catch (err) {
-    if (err instanceof BencodeError) return fail('ERR_MALFORMED', `body cannot be encoded: ${err.message}`)
-    throw err
+    return fail('ERR_UNTRUSTED_SIGNER', `the device key could not sign: ${(err as Error).message}`)
   }
-  const out = encode({ ...unsigned, sig: signBytes(seed, message) })
-  // Never produce what decodeManifest would refuse for size.
-  decodeCapped(out, MANIFEST_LIMITS[kind], `${kind} manifest`)
-  return out
+  // A signer that signs with another key than it claims: caught here, not by every receiver.
+  if (sig.length !== 64 || !verifyBytes(signer.signer.publicKey, message, sig)) fail('ERR_BAD_SIGNATURE', 'the device key\'s signature does not verify')
+  return seal(unsigned, sig, fields.kind)
 }
 
 /** Decodes and verifies a manifest; throws ManifestError on anything wrong. */

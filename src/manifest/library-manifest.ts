@@ -7,9 +7,13 @@ import { asBytes, asDict, asInt, asList, asStrictDict, asString, decode, encode,
 import type { AudioFormat, Tags } from '../library/index.ts'
 import { DEFAULT_TEMPO_RANGE, type Analysis, type TempoRange, type WaveformLevel } from '../analysis/index.ts'
 import { ManifestError } from './errors.ts'
+import { LIBRARY_CAPS, rootPageCount } from './library-root.ts'
 import { cueEntriesFromValue, cueEntriesToValue, type CueSets } from './cue-manifest.ts'
 import { noteEntriesFromValue, noteEntriesToValue, type NoteSets } from './note-manifest.ts'
 import { CUE_CAPS, NOTE_CAPS, type CueRegister, type NoteRegister } from '../library/index.ts'
+
+export { LIBRARY_CAPS, pageCountFor, rootPageCount, rootToBody, rootFromBody } from './library-root.ts'
+export type { LibraryRoot, PlaylistRef } from './library-root.ts'
 
 /** What a library manifest says about one track. */
 export interface ManifestTrack {
@@ -29,44 +33,12 @@ const MAX_OVERVIEW_COLUMNS = 512
 /** The longest string on a page: a grid of 4096 rows (11 bytes each) in a note. */
 const MAX_STRING_BYTES = 4096 * 11
 
-export interface PlaylistRef {
-  name: string
-  seq: number
-  /** SHA-256 hex of the playlist's blob (the compressed signed envelope). */
-  blob: string
-}
-
-export interface LibraryRoot {
-  /** SHA-256 hex of each page blob, in bucket order. */
-  pages: string[]
-  /** Tracks over all pages. */
-  count: number
-  /** Recordings this device has cue edits of, over all pages (absent: none). */
-  cued?: number
-  /** Recordings this device has note edits (grid, rating, ...) of, over all pages (absent: none). */
-  noted?: number
-  playlists: PlaylistRef[]
-}
-
-export const LIBRARY_CAPS = {
-  tracks: 100_000,
-  pages: 1024,
-  tracksPerPage: 8192,
-  /** Plain (inflated) bytes of one page. */
-  pageBytes: 4 * 1024 * 1024,
-  playlists: 1024,
-} as const
-/** Aim for about this many tracks per page; the page count is a power of two. */
-const TRACKS_PER_PAGE = 64
-
 const FORMATS: readonly AudioFormat[] = ['mp3', 'flac', 'wav', 'aiff', 'm4a', 'ogg', 'opus']
 const HEX64 = /^[0-9a-f]{64}$/
 const TEXT_TAGS = ['title', 'artist', 'album', 'albumArtist', 'genre', 'key'] as const
 const INT_TAGS = ['year', 'trackNo', 'bitrate', 'sampleRate', 'channels'] as const
 // The fields of each part. The root and tracks accept nothing else (the root decides the page layout); a page's
 // sections and cue/note registers a later version adds are passed over (docs/decisions/library-page-extensions.md).
-const ROOT_FIELDS = fieldList('count', 'cued', 'noted', 'pages', 'playlists')
-const ROOT_PLAYLIST_FIELDS = fieldList('name', 'seq', 'blob')
 const TRACK_FIELDS = fieldList('sha256', 'audio', 'size', 'format', 'tags', 'analysis')
 const TAG_FIELDS = fieldList(...TEXT_TAGS, ...INT_TAGS, 'durationMs', 'centiBpm', 'cover')
 const ANALYSIS_FIELDS = fieldList(
@@ -77,18 +49,6 @@ const MAX_TAG_BYTES = 1024
 
 const malformed = (message: string): never => {
   throw new ManifestError('ERR_MALFORMED', message)
-}
-
-/** The smallest power of two giving about TRACKS_PER_PAGE tracks a page. */
-export function pageCountFor(tracks: number): number {
-  let n = 1
-  while (n < LIBRARY_CAPS.pages && tracks > n * TRACKS_PER_PAGE) n *= 2
-  return n
-}
-
-/** The pages of a root: tracks and recordings with cues or notes all count, so cues or notes alone never crowd one page. */
-export function rootPageCount(root: Pick<LibraryRoot, 'count' | 'cued' | 'noted'>): number {
-  return pageCountFor(root.count + (root.cued ?? 0) + (root.noted ?? 0))
 }
 
 /** Which page a track goes to: the top bits of its SHA-256, so pages are stable as tracks come and go. */
@@ -245,46 +205,6 @@ export function decodeLibraryPage(
 /** The tracks of one page (see decodeLibraryPage). */
 export function decodePage(plain: Uint8Array, index: number, pageCount: number, intern: (s: string) => string = (s) => s): ManifestTrack[] {
   return decodeLibraryPage(plain, index, pageCount, intern).tracks
-}
-
-export function rootToBody(root: LibraryRoot) {
-  return {
-    count: root.count,
-    ...(root.cued ? { cued: root.cued } : {}),
-    ...(root.noted ? { noted: root.noted } : {}),
-    pages: root.pages.map((h) => Buffer.from(h, 'hex')),
-    playlists: root.playlists.map((p) => ({ name: p.name, seq: p.seq, blob: Buffer.from(p.blob, 'hex') })),
-  }
-}
-
-/** Validates a root (the verified envelope's body). */
-export function rootFromBody(body: BValue): LibraryRoot {
-  try {
-    const d = asStrictDict(body, ROOT_FIELDS, 'library root')
-    const count = asInt(d.count, 'count')
-    if (!Number.isSafeInteger(count) || count < 0 || count > LIBRARY_CAPS.tracks) malformed(`a library lists 0-${LIBRARY_CAPS.tracks} tracks`)
-    const cued = d.cued === undefined ? 0 : asInt(d.cued, 'cued')
-    if (!Number.isSafeInteger(cued) || cued < 0 || cued > CUE_CAPS.recordings) malformed(`a library has cues of 0-${CUE_CAPS.recordings} recordings`)
-    const noted = d.noted === undefined ? 0 : asInt(d.noted, 'noted')
-    if (!Number.isSafeInteger(noted) || noted < 0 || noted > NOTE_CAPS.recordings) malformed(`a library has notes of 0-${NOTE_CAPS.recordings} recordings`)
-    const pages = asList(d.pages, 'pages', LIBRARY_CAPS.pages).map((p) => Buffer.from(asBytes(p, 'page', 32)).toString('hex'))
-    const want = rootPageCount({ count, cued, noted })
-    if (pages.length !== want) malformed(`${count} tracks and cues of ${cued} and notes of ${noted} recordings go on ${want} pages, not ${pages.length}`)
-    const names = new Set<string>()
-    const playlists = asList(d.playlists, 'playlists', LIBRARY_CAPS.playlists).map((v) => {
-      const p = asStrictDict(v, ROOT_PLAYLIST_FIELDS, 'playlist')
-      const name = asString(p.name, 'playlist name', 256)
-      if (!name || names.has(name)) malformed('playlist names are non-empty and listed once')
-      names.add(name)
-      const seq = asInt(p.seq, 'playlist seq')
-      if (!Number.isSafeInteger(seq) || seq < 1) malformed('a playlist seq is a positive integer')
-      return { name, seq, blob: Buffer.from(asBytes(p.blob, 'playlist blob', 32)).toString('hex') }
-    })
-    return { count, ...(cued ? { cued } : {}), ...(noted ? { noted } : {}), pages, playlists }
-  } catch (err) {
-    if (err instanceof BencodeError) throw new ManifestError('ERR_MALFORMED', `library root: ${err.message}`)
-    throw err
-  }
 }
 
 export const isSha256Hex = (s: string) => HEX64.test(s)

@@ -46,7 +46,7 @@ test('GET / and /index.html: the page with the token for this machine, a strict 
     t.is(r.headers['x-content-type-options'], 'nosniff')
     t.is(r.body.toString(), withMeta(TOKEN), path)
   }
-  // WebAssembly (the browser device's hashes) may compile; eval stays refused.
+  // WebAssembly (the browser device's hashes and brotli) may compile; eval stays refused.
   t.is(UI_CSP, "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'")
   t.is((await f.send({ path: '/', headers: { host: `localhost:${f.port}` } })).body.toString(), withMeta(TOKEN))
   const head = await f.send({ method: 'HEAD', path: '/' })

@@ -14,6 +14,7 @@ import { DjSoftwarePage } from './DjSoftwarePage.tsx'
 import { TokenForm } from './TokenForm.tsx'
 import { registerServiceWorker } from './pwa.ts'
 import { runsHere, startRuntime, type PageDevice } from './runtime.ts'
+import { editAsDevice, trackRef } from './page-playlists.ts'
 import type { PlayEntry, PlaylistSummary, PlayQueue } from './types.ts'
 
 type Page = 'library' | 'playlists' | 'dj' | 'devices' | 'stats'
@@ -187,14 +188,16 @@ export function App() {
     async (sha256: string) => {
       if (!target) return notify('Create a playlist first (Playlists), then add tracks to it from here.')
       try {
-        await api(`/api/playlists/${encodeURIComponent(target)}/tracks`, { method: 'POST', body: { tracks: [sha256] } })
+        // A browser that runs as a device adds as itself; any other page asks its node to.
+        if (runtime) await editAsDevice(runtime, { op: 'add', name: target, tracks: [trackRef(libRef.current, sha256)] })
+        else await api(`/api/playlists/${encodeURIComponent(target)}/tracks`, { method: 'POST', body: { tracks: [sha256] } })
         notify(`Added to ${target}`, 'info')
         reloadPlaylists()
       } catch (err) {
         notify(`Could not add to ${target}: ${describe(err)}`)
       }
     },
-    [target, notify, reloadPlaylists],
+    [target, notify, reloadPlaylists, runtime],
   )
 
   const playing = queue ? (queue.entries[queue.index] ?? null) : null
@@ -279,6 +282,7 @@ export function App() {
               playing={playing}
               onPlay={(entries, i, name) => play(entries, i, `playlist:${name}`)}
               onEntries={playlistChanged}
+              runtime={runtime}
             />
           )}
           {page === 'dj' && (

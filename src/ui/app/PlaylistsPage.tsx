@@ -1,11 +1,14 @@
 // Playlists: the list, create, open one, reorder its entries by drag and
 // drop (POST .../move), remove, publish and share with a friend. Double-click
-// an entry to play the playlist from there.
+// an entry to play the playlist from there. A browser that runs as a
+// device makes create, move and remove as itself (page-playlists.ts).
 import { useCallback, useEffect, useState, type DragEvent, type FormEvent } from 'react'
 import { formatTime, moveItem, toCamelot, type Holder } from '../logic/index.ts'
 import { api, describe } from './api.ts'
 import { GigPanel } from './GigPanel.tsx'
 import type { Notify, PlayEntry, PlaylistSummary } from './types.ts'
+import { editAsDevice, type PageEdit } from './page-playlists.ts'
+import type { PageDevice } from './runtime.ts'
 
 interface TrackViewLite {
   sha256: string
@@ -51,9 +54,19 @@ interface Props {
   onPlay: (entries: PlayEntry[], index: number, name: string) => void
   /** The open playlist's entries whenever they change (the player's queue follows). */
   onEntries: (name: string, entries: PlayEntry[]) => void
+  /** This browser's device runtime, when it runs one: create, remove and move are then its own edits. */
+  runtime?: PageDevice | null
 }
 
 const path = (name: string, rest = '') => `/api/playlists/${encodeURIComponent(name)}${rest}`
+
+/** The node API's edits a device runtime makes as itself (page-playlists.ts); null for the rest. */
+function asDeviceEdit(name: string, rest: string, body: unknown): PageEdit | null {
+  const b = body as { entry?: string; to?: number; entries?: string[] }
+  if (rest === '/move' && typeof b.entry === 'string' && typeof b.to === 'number') return { op: 'move', name, entry: b.entry, to: b.to }
+  if (rest === '/remove' && Array.isArray(b.entries)) return { op: 'remove', name, entries: b.entries }
+  return null
+}
 
 function playEntry(e: EntryView): PlayEntry {
   const t = e.track
@@ -70,7 +83,7 @@ function playEntry(e: EntryView): PlayEntry {
   }
 }
 
-export function PlaylistsPage({ playlists, onChanged, onOpen, notify, playing, onPlay, onEntries }: Props) {
+export function PlaylistsPage({ playlists, onChanged, onOpen, notify, playing, onPlay, onEntries, runtime = null }: Props) {
   const [open, setOpen] = useState<string | null>(playlists[0]?.name ?? null)
   const [view, setView] = useState<PlaylistView | null>(null)
   const [newName, setNewName] = useState('')
@@ -121,6 +134,13 @@ export function PlaylistsPage({ playlists, onChanged, onOpen, notify, playing, o
   const edit = async (rest: string, body: unknown, what: string) => {
     if (!open) return
     try {
+      const own = runtime && asDeviceEdit(open, rest, body)
+      if (own) {
+        await editAsDevice(runtime, own)
+        void load(open)
+        onChanged()
+        return {}
+      }
       const r = await api<{ playlist?: PlaylistView }>(path(open, rest), { method: 'POST', body })
       if (r?.playlist && 'shared' in r.playlist) setView(r.playlist)
       else void load(open)
@@ -138,7 +158,8 @@ export function PlaylistsPage({ playlists, onChanged, onOpen, notify, playing, o
     const name = newName.trim()
     if (!name) return
     try {
-      await api('/api/playlists', { method: 'POST', body: { name } })
+      if (runtime) await editAsDevice(runtime, { op: 'create', name })
+      else await api('/api/playlists', { method: 'POST', body: { name } })
       setNewName('')
       onChanged()
       setOpen(name)

@@ -15,8 +15,23 @@ declare module 'djcloud:page-device' {
     complete: boolean
     pinned: boolean
   }
+  export interface PageTrackRef {
+    sha256: string
+    audio?: string
+    title?: string
+    artist?: string
+    duration?: number
+  }
+  /** Playlist edits the page makes as itself; each resolves with the entry ids as the page merges the playlist. */
+  export interface PagePlaylistEdits {
+    create(name: string): Promise<string[]>
+    add(name: string, tracks: PageTrackRef[], at?: number): Promise<string[]>
+    remove(name: string, entries: string[]): Promise<string[]>
+    move(name: string, entry: string, to: number): Promise<string[]>
+  }
   export interface PageDevice {
     links(): PageLink[]
+    playlists: PagePlaylistEdits
     tracks(): HeldTrack[]
     pin(sha256: string, pinned: boolean): Promise<void>
     budget(): number

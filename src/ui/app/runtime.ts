@@ -10,7 +10,7 @@ import type { BrowserDevice as StoredDevice } from '../device/index.ts'
 import { signWith } from '../device/keys.ts'
 import { setPageStreams } from './page-streams.ts'
 
-export type { PageDevice, PageLink, HeldTrack } from 'djcloud:page-device'
+export type { PageDevice, PageLink, HeldTrack, PageTrackRef } from 'djcloud:page-device'
 
 const MIME: Record<string, string> = { mp3: 'audio/mpeg', flac: 'audio/flac', wav: 'audio/wav', aiff: 'audio/aiff', aif: 'audio/aiff', m4a: 'audio/mp4', aac: 'audio/aac', ogg: 'audio/ogg', opus: 'audio/ogg' }
 
