@@ -170,7 +170,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
         return
       }
       this.resolveWaiters()
-      for (const p of this.peers) if (!p.session.wire.destroyed) p.session.wire.have(index)
+      this.announceHave(index)
       this.emit('piece', index)
       if (store.have.full) void this.finish()
     }
@@ -673,7 +673,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       () => {
         this.verified.delete(a.index)
         if (this.destroyed) return
-        for (const p of this.peers) if (!p.session.wire.destroyed) p.session.wire.have(a.index)
+        this.announceHave(a.index)
         this.emit('piece', a.index)
         if (store.have.full) void this.finish()
         else if (this.throttled) for (const p of this.nearestFirst()) this.fill(p)
@@ -683,6 +683,16 @@ export class Torrent extends EventEmitter<TorrentEvents> {
         this.emit('warning', err)
       },
     )
+  }
+
+  /**
+   * HAVE to the peers that lack the piece. A holder of it learns nothing
+   * from one (have suppression, as libtorrent does): a page fetching from
+   * two seeders otherwise sends two data channel messages a piece for
+   * nothing (bench/browser).
+   */
+  private announceHave(index: number): void {
+    for (const p of this.peers) if (!p.session.wire.destroyed && !p.has.get(index)) p.session.wire.have(index)
   }
 
   private resolveWaiters(): void {

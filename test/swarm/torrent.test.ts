@@ -324,3 +324,27 @@ test('a holder unchokes an authenticated peer with its bitfield, before any inte
   t.deepEqual(seen, ['bitfield', 'unchoke'])
   t.false(s.wire.amInterested, 'nothing was sent to ask for it')
 })
+
+test('HAVE goes only to peers that lack the piece: a seeder hears none, a partial holder hears each piece it lacks', async (t) => {
+  const c = makeCircle(['home', 'laptop', 'phone'])
+  const dir = await tempDir(t)
+  const { path, bytes, meta } = await randomTrackFile(dir, 2 * MB, c.circleSecret)
+  const seeder = await startSeeder(t, c.devices[0]!, c.roster, meta, path)
+  // The laptop holds the first half.
+  const half = await PartialFile.open(join(dir, 'half'), meta)
+  const lacking: number[] = []
+  for (let i = 0; i < meta.pieceCount; i++) {
+    if (i < meta.pieceCount / 2) await half.writePiece(i, bytes.subarray(i * meta.pieceLength, Math.min(meta.size, (i + 1) * meta.pieceLength)))
+    else lacking.push(i)
+  }
+  const partial = await startSeeder(t, c.devices[1]!, c.roster, meta, half)
+  const heard = { seeder: [] as number[], partial: [] as number[] }
+  seeder.torrent.on('peer', (s) => s.wire.on('have', (i: number) => heard.seeder.push(i)))
+  partial.torrent.on('peer', (s) => s.wire.on('have', (i: number) => heard.partial.push(i)))
+  const leecher = await startLeecher(t, c.devices[2]!, c.roster, meta, join(dir, 'cache'), [seeder.port, partial.port])
+  const [final] = await once(leecher, 'done')
+  t.true((await readFile(final as string)).equals(bytes))
+  await until(async () => (heard.partial.length >= lacking.length ? true : undefined), 10_000, 20)
+  t.deepEqual(heard.seeder, [])
+  t.deepEqual([...new Set(heard.partial)].sort((a, b) => a - b), lacking)
+})
