@@ -39,6 +39,9 @@ export function formatPlay(p: PlayBenchResults): string {
       ...(m.afterWhole ? [[`  of which the last ${m.afterWhole.seconds} s (the track whole in the page)`, `${m.afterWhole.rendererPct ?? '?'}% renderers`, `${m.afterWhole.mainThreadPct}% main thread`, '', '']] : []),
       [`  renderers by ${m.series[0]?.toS ?? '?'} s window`, m.series.map((x) => `${x.rendererPct ?? '?'}`).join(' ') + ' %', '', '', ''],
       [`  baseline: ${m.idle.seconds} s before it, nothing playing`, `${m.idle.rendererPct ?? '?'}% renderers`, `${m.idle.mainThreadPct}% main thread`, '', ''],
+      [`  yardstick: a bare <audio>, the same WAV from a static server, ${m.bareAudio.seconds} s`, `${m.bareAudio.rendererPct ?? '?'}% renderers`, `${m.bareAudio.mainThreadPct}% main thread`, '', ''],
+      ...(m.afterWhole?.rendererPct != null && m.bareAudio.rendererPct ? [[`  the track whole, against the yardstick`, `${(m.afterWhole.rendererPct / m.bareAudio.rendererPct).toFixed(2)}x`, '', '', '']] : []),
+      ...(m.rendererPct != null && m.bareAudio.rendererPct ? [[`  the whole ${m.seconds} s, against the yardstick`, `${(m.rendererPct / m.bareAudio.rendererPct).toFixed(2)}x`, '', '', '']] : []),
       [`page heap over ${m.seconds} s of playing`, `${m.heapEndMb} MB at the end`, `${m.heapPeakMb} MB peak`, '', ''],
     ]),
   ].join('\n')

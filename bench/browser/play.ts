@@ -10,13 +10,14 @@
 import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { CDPSession, Page } from 'playwright-core'
+import type { Browser, CDPSession, Page } from 'playwright-core'
 import { makeHomes, writeNoiseWav } from '../../src/demo/index.ts'
 import { percentiles, round, type Percentiles } from '../common.ts'
 import { launchChromium } from '../chromium.ts'
 import { djcloud, serveNode, type ServedNode } from '../djcloud-procs.ts'
 import { children, killChildren, type Service } from '../swarm/procs.ts'
 import { startProfile, stopProfile } from './browser-bench.ts'
+import { staticServer } from '../static-files.ts'
 
 export interface PlayBenchOptions {
   /** Tracks timed, a fresh one each (one more, untimed, warms the page first). */
@@ -69,6 +70,12 @@ export interface PlayBenchResults {
     /** The same figures over consecutive windows (a sixth of the minute each), by the window's end in s. */
     series: Array<{ toS: number; mainThreadPct: number; rendererPct: number | null }>
     afterWhole: { fetchedS: number; seconds: number; mainThreadPct: number; rendererPct: number | null } | null
+    /**
+     * The yardstick: a bare <audio> in a page of its own playing the same
+     * WAV from a plain static file server, in the same Chromium (nothing
+     * else open), over the same wall time or 20 s: what playing costs at all.
+     */
+    bareAudio: { seconds: number; rendererPct: number | null; mainThreadPct: number }
     /** The <audio>'s currentTime advance over the minute (it played, not stalled). */
     playedS: number
     target: string
@@ -87,6 +94,37 @@ async function rendererCpu(browserCdp: CDPSession): Promise<number | null> {
     return r.length === 0 ? null : r.reduce((n, p) => n + p.cpuTime, 0)
   } catch {
     return null
+  }
+}
+
+/** A bare <audio> playing `path` from a plain static file server for `seconds` (after 2 s to start): its renderers' and main thread's CPU. */
+async function playBare(browser: Browser, browserCdp: CDPSession, path: string, seconds: number): Promise<PlayBenchResults['minute']['bareAudio']> {
+  const yard = await staticServer([path])
+  const ctx = await browser.newContext()
+  try {
+    const page = await ctx.newPage()
+    await page.goto(yard.page)
+    const cdp = await ctx.newCDPSession(page)
+    await cdp.send('Performance.enable')
+    const task = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')!.value
+    await page.evaluate((src) => {
+      const a = document.createElement('audio')
+      a.src = src
+      document.body.append(a)
+      return a.play()
+    }, yard.url(0))
+    await new Promise((r) => setTimeout(r, 2_000))
+    const m0 = await task()
+    const c0 = await rendererCpu(browserCdp)
+    const t0 = performance.now()
+    await new Promise((r) => setTimeout(r, seconds * 1000))
+    const wall = (performance.now() - t0) / 1000
+    const m1 = await task()
+    const c1 = await rendererCpu(browserCdp)
+    return { seconds: round(wall), mainThreadPct: round((100 * (m1 - m0)) / wall), rendererPct: c0 === null || c1 === null ? null : round((100 * (c1 - c0)) / wall) }
+  } finally {
+    await ctx.close()
+    yard.server.close()
   }
 }
 
@@ -179,8 +217,10 @@ export async function runPlayBench(o: PlayBenchOptions): Promise<PlayBenchResult
     await mkdir(music)
     // One untimed warm-up track, `tries` timed ones, one for the minute: each fresh to the page.
     const shas: string[] = []
+    const paths: string[] = []
     for (let i = 0; i < o.tries + 2; i++) {
       const path = await writeNoiseWav(join(music, `play-${i}.wav`), Math.round(o.trackMb * 1e6), 900 + i)
+      paths.push(path)
       shas.push(createHash('sha256').update(await readFile(path)).digest('hex'))
     }
     for (const home of [homePc!, laptop!]) djcloud(home, ['scan', music])
@@ -318,6 +358,11 @@ export async function runPlayBench(o: PlayBenchOptions): Promise<PlayBenchResult
       o.log(`play: ${wall.toFixed(1)} s of one track (${(a1 - a0).toFixed(1)} s of audio, sources ${sources.join(', ')}): main thread ${mainThreadPct}%, renderers ${rendererPct}%, heap peak ${(heapPeak / 1e6).toFixed(1)} MB; renderers by window ${series.map((x) => `${x.toS} s: ${x.rendererPct}%`).join(', ')}; ${afterWhole ? `the track whole in the page's store at ${afterWhole.fetchedS} s, after it: main thread ${afterWhole.mainThreadPct}%, renderers ${afterWhole.rendererPct}%` : 'the track not whole in the page before the end'}`)
       if (errors.length > 0) throw new Error(`the page threw: ${errors.join('; ')}`)
 
+      // The yardstick, with the device's page closed (the renderer figure sums every renderer).
+      await ctx.close()
+      const bareAudio = await playBare(browser, browserCdp, paths[o.tries + 1]!, Math.min(20, o.playSeconds))
+      o.log(`play: the yardstick, a bare <audio> playing the same WAV from a static file server, ${bareAudio.seconds} s: main thread ${bareAudio.mainThreadPct}%, renderers ${bareAudio.rendererPct}%`)
+
       if (tries.length === 0) throw new Error(`no try played: ${JSON.stringify(failed)}`)
       const fa = percentiles(tries.map((t) => t.firstAudioMs))
       const sk = percentiles(tries.map((t) => t.seekMs))
@@ -345,6 +390,7 @@ export async function runPlayBench(o: PlayBenchOptions): Promise<PlayBenchResult
           heapPeakMb: round(heapPeak / 1e6),
           heapEndMb: round(heapEnd / 1e6),
           afterWhole,
+          bareAudio,
           idle,
           series,
           playedS: round(a1 - a0),

@@ -10,9 +10,8 @@
 // bench/manifest/tracks.ts) the laptop took in before it started, as it
 // would have from the DHT; plus the played tracks, real audio scanned by
 // home-pc and phone.
-import { createReadStream } from 'node:fs'
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import type { Server } from 'node:http'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import type { Page } from 'playwright-core'
@@ -23,6 +22,7 @@ import { takeInOfflineLibraries } from '../manifest/offline-libraries.ts'
 import { children, killChildren, type Service } from '../swarm/procs.ts'
 import { djcloud, serveNode, type ServedNode } from '../djcloud-procs.ts'
 import { launchChromium, CHROMIUM } from '../chromium.ts'
+import { staticServer } from '../static-files.ts'
 
 export interface UiBenchOptions {
   /** Synthetic tracks on each of the two offline devices. */
@@ -70,34 +70,6 @@ async function writePlayed(dir: string, count: number, seconds: number): Promise
     out.push({ title, path })
   }
   return out
-}
-
-/** A plain static file server over `files` (Range included, as a media element asks): the yardstick. */
-async function staticServer(files: string[]): Promise<{ server: Server; url: (i: number) => string; page: string }> {
-  const server = createServer(async (req, res) => {
-    const m = /^\/files\/(\d+)\.wav$/.exec(req.url ?? '')
-    if (!m) {
-      res.writeHead(200, { 'content-type': 'text/html' })
-      res.end('<!doctype html><title>static</title><body></body>')
-      return
-    }
-    const path = files[Number(m[1])]
-    if (!path) return res.writeHead(404).end()
-    const size = (await stat(path)).size
-    const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '')
-    if (range) {
-      const start = range[1] ? Number(range[1]) : size - Number(range[2])
-      const end = range[1] && range[2] ? Math.min(Number(range[2]), size - 1) : size - 1
-      res.writeHead(206, { 'content-type': 'audio/wav', 'accept-ranges': 'bytes', 'content-range': `bytes ${start}-${end}/${size}`, 'content-length': end - start + 1 })
-      createReadStream(path, { start, end }).pipe(res)
-    } else {
-      res.writeHead(200, { 'content-type': 'audio/wav', 'accept-ranges': 'bytes', 'content-length': size })
-      createReadStream(path).pipe(res)
-    }
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const port = (server.address() as { port: number }).port
-  return { server, url: (i) => `http://127.0.0.1:${port}/files/${i}.wav`, page: `http://127.0.0.1:${port}/` }
 }
 
 async function api<T>(base: string, path: string): Promise<T> {
