@@ -32,9 +32,9 @@ const QUEUE_MAX = 128 // 2 MiB: 0.8 s of a 20 Mbit/s uplink
 const QUEUE_SECONDS = 0.5
 const QUEUE_RTTS = 5
 /** The request queue a wire delivering `bytesPerSecond` gets, in blocks, over a path of `rttMs` round trip when known. */
-export function queueDepth(bytesPerSecond: number, rttMs?: number): number {
+export function queueDepth(bytesPerSecond: number, rttMs?: number, min = QUEUE_MIN): number {
   const seconds = rttMs === undefined ? QUEUE_SECONDS : Math.min(QUEUE_SECONDS, (QUEUE_RTTS * rttMs) / 1000)
-  return Math.max(QUEUE_MIN, Math.min(QUEUE_MAX, Math.ceil((bytesPerSecond * seconds) / BLOCK)))
+  return Math.max(min, Math.min(QUEUE_MAX, Math.ceil((bytesPerSecond * seconds) / BLOCK)))
 }
 export const REQUEST_TIMEOUT = 4_000 // ms without data while requests are outstanding
 /**
@@ -54,6 +54,8 @@ const blockKey = (index: number, offset: number) => index * BLOCKS_PER_PIECE_MAX
 export interface TorrentOptions {
   /** ms without data from a peer with requests outstanding before its work goes elsewhere (default REQUEST_TIMEOUT); tests pass short ones. */
   requestTimeoutMs?: number
+  /** The fewest blocks a wire keeps requested (default QUEUE_MIN, 32); a seek waits behind them. */
+  queueMin?: number
 }
 
 export interface TorrentEvents {
@@ -229,7 +231,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       window: 0,
       sampledAt: Date.now(),
       rate: 0,
-      depth: queueDepth(0),
+      depth: queueDepth(0, undefined, this.opts.queueMin),
     }
     this.peers.add(peer)
     this.log('peer %s (%s:%d) added, %d peers', peer.name, session.remote.host, session.remote.port, this.peers.size)
@@ -843,7 +845,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     p.sampledAt = now
     if (sample === 0 && p.outstanding.size === 0) return
     p.rate = sample > p.rate ? sample : (p.rate + sample) / 2
-    const depth = queueDepth(p.rate, p.session.rttMs)
+    const depth = queueDepth(p.rate, p.session.rttMs, this.opts.queueMin)
     if (depth !== p.depth) this.log('%s: %d kB/s, request queue %d -> %d blocks', p.name, Math.round(p.rate / 1000), p.depth, depth)
     p.depth = depth
   }

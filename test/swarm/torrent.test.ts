@@ -247,6 +247,10 @@ test('the request queue follows the rate: 32 blocks at least, about five round t
   t.is(queueDepth(1e8, 4), Math.ceil(2e6 / BLOCK)) // 100 MB/s over a 4 ms LAN: 20 ms of it, 123 blocks
   t.is(queueDepth(1e9), 128) // loopback, round trip unknown: 2 MiB
   t.is(queueDepth(1e9, 0.1), 32) // loopback as its connect measured it: the minimum
+  // A browser device keeps a smaller minimum (a seek waits behind it); the rate still grows it.
+  t.is(queueDepth(5e6, 1, 16), 16) // 5 MB/s over a 1 ms path: 16 blocks, where a Node device keeps 32
+  t.is(queueDepth(5e6, 1), 32)
+  t.is(queueDepth(2.5e6, 100, 16), Math.ceil(1.25e6 / BLOCK))
 })
 
 test('end-game: the last blocks are asked of every holder and the slower copy is cancelled', async (t) => {
