@@ -176,7 +176,7 @@ test('no import cycles, and other modules reached only through their index.ts', 
 // ---- the browser bundle's sources (docs/browser.md, "Shims") ---------------
 
 /** Bare imports the browser build shims or bundles as they are. */
-const BROWSER_PACKAGES = /^(node:events|node:stream|buffer|readable-stream|bare-events|debug|fractional-indexing|djcloud:brotli-wasm(-url)?|@noble\/(hashes|curves)\/.+)$/
+const BROWSER_PACKAGES = /^(node:events|node:stream|buffer|readable-stream|bare-events|debug|fractional-indexing|hash-wasm|djcloud:brotli-wasm(-url)?|@noble\/(hashes|curves)\/.+)$/
 /** node:crypto names the shim (src/browser/shims/node-crypto.ts) provides. */
 const SHIMMED_CRYPTO = new Set(['createHash', 'createHmac', 'randomBytes'])
 /** Files the browser build replaces with a twin (vite.browser.config.ts). */
