@@ -77,11 +77,12 @@ async function djcloudDownload(a: DjcloudArgs): Promise<DjcloudRun> {
   const credentials = { signer: dj.cryptoKeySigner(w.benchKey!.privateKey, publicKey), certificate: B.from(a.certificate, 'hex') }
   const auth = (conn: RtcConnection, s: MuxStream, infoHash: Uint8Array, extensions: string[]) =>
     dj.authenticateWire(dj.messageStream(streamChannel(s)), { credentials, roster: () => roster, infoHash, extensions }, { binding: () => conn.binding(s.id), remote: { host: 'webrtc', port: s.id } })
+  await dj.loadFastHashes() // as BrowserDevice.start does
   const store = await dj.BrowserTrackStore.open({ name: a.store })
   const channel = new dj.DeviceChannel({ peerPort: () => 0, answer: async () => null })
   const conns: RtcConnection[] = []
   const started = performance.now()
-  const torrent = new dj.Torrent(meta, await store.fetchInto(meta))
+  const torrent = new dj.Torrent(meta, await store.fetchInto(meta), { queueMin: dj.BROWSER_QUEUE_MIN }) // as BrowserDevice fetches
   let lastPieceMs = 0
   torrent.on('piece', () => (lastPieceMs = performance.now() - started))
   const done = new Promise<string>((resolve, reject) => {

@@ -23,7 +23,7 @@ export { BrowserTrackStore, OpfsPartialFile, OpfsCompleteFile, TrackStoreError, 
 export type { TrackStoreOptions, TrackInfo, TrackStoreErrorCode } from './track-store.ts'
 export { servePlayback, torrentTrack, RATE_WINDOW } from './playback.ts'
 export type { PlaybackSource, PlaybackOptions, PlaybackTrack, OpenTrack, PlaybackStream, PlaybackServer, WorkerContainer } from './playback.ts'
-export { BrowserDevice, MAX_LINKS, OFFER_ROUND, FETCH_LOOKUP_TIMEOUT } from './device.ts'
+export { BrowserDevice, MAX_LINKS, OFFER_ROUND, FETCH_LOOKUP_TIMEOUT, BROWSER_QUEUE_MIN } from './device.ts'
 export type { BrowserDeviceOptions, PairedDevice, LinkView, FetchResult } from './device.ts'
 export { openRelay, pageSignal, announceProof, signalUrl, SIGNAL_PATH } from './signal.ts'
 export { createOffer, RtcError } from '../rtc/index.ts'
