@@ -68,6 +68,9 @@ test('two browser devices and two Node devices: playing from both nodes, serving
     until(async () => (JSON.stringify(await entries(n, name)) === JSON.stringify(ids) ? true : undefined), 30_000, 200).catch((err: Error) => Promise.reject(withLogs(err, nodes)))
   const linkedTo = async (n: 'A' | 'B') => ((await api(n, '/api/devices')).body.devices as Array<{ name: string; device: string; path: string }>)
 
+  /** Logs how long each part took (and the pages' runtime warnings): a slow run shows where. */
+  const phase = (what: string) => t.log(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`)
+
   const browser = await launchChromium()
   t.teardown(() => browser.close())
   const errors: string[] = []
@@ -78,8 +81,8 @@ test('two browser devices and two Node devices: playing from both nodes, serving
   // Two browsers paired from the admin page's link, both running the app as a device, linked to both nodes at once.
   const A = await pairBrowser(browser, admin, 'phone-a', errors)
   const B = await pairBrowser(browser, admin, 'phone-b', errors)
-  t.log(`${((Date.now() - started) / 1000).toFixed(1)} s: paired`)
-  for (const p of [A.page, B.page]) p.on('console', (m) => /djcloud device/.test(m.text()) && t.log(`${((Date.now() - started) / 1000).toFixed(1)} s: ${m.text()}`))
+  phase('paired')
+  for (const p of [A.page, B.page]) p.on('console', (m) => /djcloud device/.test(m.text()) && phase(m.text()))
   await Promise.all([openAsDevice(A.page, a.info.api, 2, nodes), openAsDevice(B.page, a.info.api, 2, nodes)])
   for (const p of [A.page, B.page]) {
     const names = await p.locator('[data-testid=page-link]').evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))
@@ -102,7 +105,6 @@ test('two browser devices and two Node devices: playing from both nodes, serving
     await page.locator(`[data-testid=track-row][data-sha256="${sha}"]`).dblclick()
     await page.fill('[data-testid=search-input]', '')
   }
-  const phase = (what: string) => t.log(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`)
   phase('both pages linked to both nodes')
   await play(B.page, 'Noise 41', shared)
   await B.page.waitForFunction(() => (window as unknown as Hook).__djcloud.audio.currentTime > 0.5, undefined, { timeout: 30_000 })
@@ -208,6 +210,7 @@ test('two browser devices and two Node devices: playing from both nodes, serving
   phase('page A revoked')
   // It gets nothing more, and nothing it edits is taken in; page B keeps linking and editing.
   const seenBefore = (await keptPlaylists(pageA))?.others[keyB]?.seq
+  t.true(seenBefore !== undefined, 'page A took page B\'s root in while it counted')
   await pageA.click('[data-testid=nav-playlists]')
   await pageA.fill('[data-testid=playlist-create-name]', 'after')
   await pageA.click('[data-testid=playlist-create]')
