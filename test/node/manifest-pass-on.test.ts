@@ -106,6 +106,12 @@ test('a Node device passes a browser\'s root on to its other links and to device
   await until(async () => (channel.sent.length > n ? true : undefined), 10_000, 20)
   t.deepEqual(sentTo('nas', pageA), [notice(pageA, v1)])
   t.truthy(await node.book.store.getBlob(v1.blob.infoHash))
+  // Page A linking again is told the node's root (a mark that the link was handled), not its own.
+  await node.book.publishLibrary([])
+  const k = channel.sent.length
+  channel.emit('link', linkA)
+  await until(async () => (channel.sent.length > k ? true : undefined), 10_000, 20)
+  t.deepEqual(sentTo('phone-a', pageA), [])
 
   // A Node device's root is taken in and not passed on: its own DHT item and notices carry it.
   const lapRoot = (await lap.book.publishLibrary([]))!
