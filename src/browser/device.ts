@@ -8,7 +8,7 @@
 // streams a Node device opens to it. dj_auth runs on every stream, signed by
 // the device's (WebCrypto) key and bound to that stream.
 import { loadFastHashes } from './shims/node-crypto.ts'
-import { createOffer, RtcError, type PeerConnectionFactory, type RtcConnection, type TrackerSignal, type MuxStream } from '../rtc/index.ts'
+import { createOffer, MAX_OFFERS, RtcError, type PeerConnectionFactory, type RtcConnection, type TrackerSignal, type MuxStream } from '../rtc/index.ts'
 import {
   authenticateWire, DeviceChannel, deviceChannelInfoHash, LOOKUP_EXTENSION, metaFromInfoDict, streamDuplex, Torrent,
   type DeviceLink, type DeviceSigner, type PeerSession, type TorrentMeta, type VerifiedPeer,
@@ -358,8 +358,13 @@ export class BrowserDevice extends Emitter<Events> {
 
   private async offerRound(): Promise<DeviceLink[]> {
     const signal = this.signal
-    const count = Math.min(this.missing(), (this.opts.maxLinks ?? MAX_LINKS) - this.channel.online().length)
-    if (!signal || count <= 0) return []
+    const missing = Math.min(this.missing(), (this.opts.maxLinks ?? MAX_LINKS) - this.channel.online().length)
+    if (!signal || missing <= 0) return []
+    // The tracker hands each offer to a peer of the swarm it picks at random, other browsers
+    // (which never answer) and devices linked already among them: with one offer per missing
+    // device, a second page in the swarm made a missing device wait round after round. One
+    // offer per other peer the tracker counts reaches each of them (docs/rtc.md).
+    const count = Math.min(MAX_OFFERS, Math.max(missing, signal.others ?? 0))
     const rtc = { peerConnection: this.opts.peerConnection ?? ((c: { iceServers: unknown[] }) => new RTCPeerConnection(c as RTCConfiguration) as never), ...(this.opts.iceServers ? { iceServers: this.opts.iceServers } : {}) }
     const offers = await Promise.all(Array.from({ length: count }, () => createOffer(rtc)))
     let answers
@@ -377,7 +382,8 @@ export class BrowserDevice extends Emitter<Events> {
           if (!a) return (pending.cancel(), null)
           return await this.link(await pending.accept(a.sdp))
         } catch (err) {
-          this.emit('warning', err as Error)
+          // A round's spare offers (one per peer of the swarm) reach linked devices too: not a fault.
+          if (!(err as { linked?: boolean }).linked) this.emit('warning', err as Error)
           return null
         }
       }),
@@ -409,8 +415,12 @@ export class BrowserDevice extends Emitter<Events> {
     try {
       const session = await this.auth(conn, conn.mux.open(), { infoHash: this.channelHash, allow: ownNode })
       const device = hex(session.peer.certificate.device)
-      // The tracker may hand an offer to a device linked already: one link per device.
-      if (this.channel.online().some((l) => l.device === device)) throw new RtcError('ERR_CONNECT', `${session.peer.certificate.name} is linked already`)
+      // The tracker may hand an offer to a device linked already: one link per device, and at most maxLinks.
+      const linked = this.channel.online().some((l) => l.device === device)
+      if (linked || this.channel.online().length >= (this.opts.maxLinks ?? MAX_LINKS)) {
+        const why = linked ? `${session.peer.certificate.name} is linked already` : `${this.opts.maxLinks ?? MAX_LINKS} devices are linked already`
+        throw Object.assign(new RtcError('ERR_CONNECT', why), { linked: true })
+      }
       link = this.channel.add(session, { path: 'webrtc' })
       link.setupMs = conn.setupMs
       this.conns.set(link, conn)

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events'
 import { createHash } from 'node:crypto'
 import { decode, encode } from '../codec/index.ts'
-import { encodeCertificate, signRoster, type Identity, type Roster } from '../identity/index.ts'
+import { encodeCertificate, signRoster, type DeviceRole, type Identity, type Roster } from '../identity/index.ts'
 import { pieceLengthFor, type CueRegister, type NoteRegister, type TrackRecord } from '../library/index.ts'
 import { blobOf, checkBlob, packBlob, unpackBlob, type Blob } from './blob.ts'
 import { decodeManifest, encodeManifest, MANIFEST_LIMITS, type DeviceSigner, type ManifestKind } from './envelope.ts'
@@ -36,6 +36,8 @@ export interface Refusal {
 interface RemoteDevice {
   device: string
   name: string
+  /** Its certificate's role: a browser's roots are passed on (`browserRoots`). */
+  role: DeviceRole
   seq: number
   root: LibraryRoot
   tracks: TrackRecord[]
@@ -59,6 +61,15 @@ export interface Publication {
   name?: string
   seq: number
   blob: Blob
+}
+
+/** A verified library root of another device, as a notice would name it. */
+export interface RootRef {
+  /** The signing device's key (hex). */
+  signer: string
+  /** Infohash (hex) of the root blob. */
+  infoHash: string
+  seq: number
 }
 
 export interface BookOptions {
@@ -213,6 +224,23 @@ export class ManifestBook extends EventEmitter<Events> {
   /** Last verified library seq of each other device. */
   deviceSeqs(): Record<string, number> {
     return Object.fromEntries([...this.devices.values()].map((d) => [d.device, d.seq]))
+  }
+
+  /**
+   * The library roots of live browser devices taken in (docs/manifests.md,
+   * "How manifests travel"): a page publishes by notice over its links only,
+   * so the Node devices that took its root in pass it on. `only` narrows to
+   * one device.
+   */
+  browserRoots(only?: string): RootRef[] {
+    const out: RootRef[] = []
+    for (const d of this.devices.values()) {
+      if (d.role !== 'browser' || !this.isLive(d.device) || (only !== undefined && d.device !== only)) continue
+      const pub = this.opts.store.state.known[knownKey('library', d.device)]
+      const infoHash = pub && this.opts.store.infoHashOf(pub.root)
+      if (pub && infoHash) out.push({ signer: d.device, infoHash, seq: pub.seq })
+    }
+    return out
   }
 
   playlistNames(): string[] {
@@ -488,7 +516,7 @@ export class ManifestBook extends EventEmitter<Events> {
           const p = playlists.get(ref.name)!
           if (p.seq === ref.seq) known[knownKey('playlist', device, ref.name)] = { seq: ref.seq, root: ref.blob }
         }
-        this.devices.set(device, { device, name: m.certificate!.name, seq: m.seq, root, tracks, pages, cues, notes, playlists })
+        this.devices.set(device, { device, name: m.certificate!.name, role: m.certificate!.role, seq: m.seq, root, tracks, pages, cues, notes, playlists })
         if (prev) this.pruneRecords()
         await this.opts.store.save()
         this.emit('changed', 'library', device)
@@ -511,7 +539,7 @@ export class ManifestBook extends EventEmitter<Events> {
         await this.opts.store.putBlob(blob)
         let d = this.devices.get(device)
         if (!d) {
-          d = { device, name: m.certificate!.name, seq: 0, root: { pages: [], count: 0, playlists: [] }, tracks: [], pages: new Map(), cues: new Map(), notes: new Map(), playlists: new Map() }
+          d = { device, name: m.certificate!.name, role: m.certificate!.role, seq: 0, root: { pages: [], count: 0, playlists: [] }, tracks: [], pages: new Map(), cues: new Map(), notes: new Map(), playlists: new Map() }
           this.devices.set(device, d)
         }
         d.playlists.set(m.name, { seq: m.seq, edits })

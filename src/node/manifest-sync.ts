@@ -6,6 +6,10 @@
 //   each device's pointers (and the roster under the owner key), so versions
 //   published while two devices were apart are found after either restarts.
 // Our own items are re-put every 30-60 minutes (BEP 44 items expire).
+// A browser device has no DHT item: its library root travels by notice over
+// its links only, so this device passes on the roots of browsers it took in
+// (to its other links when one arrives, and to every device that links), and
+// serves their blobs from its home as any other it holds.
 import { EventEmitter } from 'node:events'
 import type { Identity, Roster } from '../identity/index.ts'
 import { waveformLevels, type LocalLibrary, type TrackRecord } from '../library/index.ts'
@@ -287,10 +291,18 @@ export class ManifestSync extends EventEmitter<Events> {
     const kind = n.kind as ManifestKind
     const known = this.opts.book.known(kind, n.signer, n.name)
     if (known !== undefined && n.seq <= known) return
-    await this.take(kind, n.infoHash, [link], link.name)
+    if (!(await this.take(kind, n.infoHash, [link], link.name)) || kind !== 'library') return
+    // A browser's root, newly taken in: passed on to every other link. The
+    // book's verified record decides (a notice is not trusted), and only what
+    // this device took in goes out, so it never echoes back.
+    const root = this.opts.book.browserRoots(n.signer).find((r) => r.infoHash === n.infoHash)
+    if (!root) return
+    const devices = this.opts.swarm.devices
+    const others = devices.online().filter((l) => l !== link && l.device !== root.signer)
+    if (others.length) devices.notify({ kind: 'library', ...root }, others)
   }
 
-  /** A device came online: tell it what we have (it tells us what it has). */
+  /** A device came online: tell it what we have (it tells us what it has), and the browsers' roots we took in. */
   private async onLink(link: DeviceLink): Promise<void> {
     const book = this.opts.book
     const pubs = [await book.ownPublication('library'), await book.rosterPublication()]
@@ -298,6 +310,9 @@ export class ManifestSync extends EventEmitter<Events> {
       if (!p) continue
       const signer = p.kind === 'roster' ? this.id.roster.owner : this.id.device.publicKey
       this.opts.swarm.devices.notify({ kind: p.kind, signer: hex(signer), infoHash: p.blob.infoHash, seq: p.seq }, [link])
+    }
+    for (const root of book.browserRoots()) {
+      if (root.signer !== link.device) this.opts.swarm.devices.notify({ kind: 'library', ...root }, [link])
     }
   }
 

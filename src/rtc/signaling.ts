@@ -62,6 +62,13 @@ export class TrackerSignal extends Emitter<SignalEvents> {
   private readonly infoHash: string
   private readonly peerId: string
   private started = false
+  /**
+   * Other peers in the swarm as the tracker last counted them (its answer to
+   * an announce of ours: complete + incomplete, this device included), or
+   * undefined before its first answer. Offers go to peers it picks among
+   * these at random.
+   */
+  others: number | undefined
 
   constructor(private readonly opts: SignalOptions) {
     super()
@@ -188,6 +195,9 @@ export class TrackerSignal extends Emitter<SignalEvents> {
     if (m.info_hash !== this.infoHash) return
     if (typeof m.interval === 'number' && m.interval > 0) {
       if (this.opts.reannounceMs === undefined) this.schedule(m.interval * 1000)
+      const count = (n: unknown) => (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined)
+      const [complete, incomplete] = [count(m.complete), count(m.incomplete)]
+      if (complete !== undefined && incomplete !== undefined) this.others = Math.max(0, complete + incomplete - 1)
       this.emit('joined')
     }
     const offerId = typeof m.offer_id === 'string' && m.offer_id.length <= 64 ? m.offer_id : undefined

@@ -16,8 +16,8 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readApiToken } from '../../src/player/index.ts'
 import { launchChromium } from '../helpers/chromium.ts'
-import { newPairLink } from '../helpers/pair-link.ts'
 import { makeHomes } from '../helpers/homes.ts'
+import { heldRecord, openAsDevice, pairBrowser } from '../helpers/paired-app.ts'
 import { serveNode, withLogs, type NodeProcess } from '../helpers/node-process.ts'
 import { scanHome } from '../helpers/scan-home.ts'
 import { tempDir } from '../helpers/temp.ts'
@@ -53,23 +53,10 @@ test('a paired browser\'s UI runs as a device: links over WebRTC, plays from the
   const admin = await (await browser.newContext()).newPage()
   await admin.goto(base)
   await admin.click('[data-testid=nav-devices]')
-  const link = await newPairLink(admin)
-  const phoneContext = await browser.newContext()
-  const phone = await phoneContext.newPage()
-  phone.on('pageerror', (e) => errors.push(e.message))
-  await phone.goto(link)
-  await phone.waitForSelector('[data-testid=key-kind]')
-  await phone.fill('[data-testid=pair-name]', 'phone')
-  await phone.click('[data-testid=pair-submit]')
-  await phone.waitForSelector('[data-testid=pair-done]')
+  const { page: phone } = await pairBrowser(browser, admin, 'phone', errors)
 
   // The node's UI in the paired browser: the app starts the device; its Devices page shows its own links.
-  await phone.goto(`${base}/?test=1`)
-  await phone.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 30_000 })
-  await phone.click('[data-testid=nav-devices]')
-  await phone
-    .waitForFunction(() => document.querySelectorAll('[data-testid=page-link]').length === 3, undefined, { timeout: 60_000 })
-    .catch((err: Error) => Promise.reject(withLogs(err, nodes)))
+  await openAsDevice(phone, base, 3, nodes)
   const linked = await phone.locator('[data-testid=page-link]').evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))
   t.deepEqual(linked.sort(), ['home-pc', 'laptop', 'nas'])
   t.regex((await phone.locator('[data-testid=page-link]').first().textContent())!, /WebRTC data channel/)
@@ -103,20 +90,7 @@ test('a paired browser\'s UI runs as a device: links over WebRTC, plays from the
   t.deepEqual(sources.map((s) => s.device).sort(), ['home-pc', 'laptop'], JSON.stringify(sources))
 
   // The page kept what it played: with both holders gone, the nas fetches it from the page alone.
-  await phone.waitForFunction(
-    (sha) =>
-      new Promise<boolean>((resolve) => {
-        const open = indexedDB.open('djcloud-tracks')
-        open.onerror = () => resolve(false)
-        open.onsuccess = () => {
-          const get = open.result.transaction('tracks').objectStore('tracks').get(sha)
-          get.onsuccess = () => resolve(get.result?.complete === true)
-          get.onerror = () => resolve(false)
-        }
-      }),
-    songSha,
-    { timeout: 30_000, polling: 200 },
-  )
+  await until(async () => ((await heldRecord(phone, songSha))?.complete ? true : undefined), 30_000, 200)
   await b.stop()
   await a.stop()
   const tokenC = (await readApiToken(homeC!))!

@@ -11,11 +11,10 @@ import test from 'ava'
 import { createHash } from 'node:crypto'
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Page } from 'playwright-core'
 import { launchChromium } from '../helpers/chromium.ts'
-import { newPairLink } from '../helpers/pair-link.ts'
 import { makeHomes } from '../helpers/homes.ts'
-import { serveNode, withLogs } from '../helpers/node-process.ts'
+import { heldRecord, openAsDevice, pairBrowser } from '../helpers/paired-app.ts'
+import { serveNode } from '../helpers/node-process.ts'
 import { scanHome } from '../helpers/scan-home.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { writeNoiseWav } from '../helpers/tracks.ts'
@@ -23,22 +22,6 @@ import { writeNoiseWav } from '../helpers/tracks.ts'
 interface Hook {
   __djcloud: { audio: HTMLAudioElement }
 }
-
-/** The store's index record of a track (IndexedDB djcloud-tracks), or null. */
-const record = (page: Page, sha: string) =>
-  page.evaluate(
-    (s) =>
-      new Promise<{ complete: boolean; pinned: boolean } | null>((resolve) => {
-        const open = indexedDB.open('djcloud-tracks')
-        open.onerror = () => resolve(null)
-        open.onsuccess = () => {
-          const get = open.result.transaction('tracks').objectStore('tracks').get(s)
-          get.onsuccess = () => resolve(get.result ? { complete: get.result.complete === true, pinned: get.result.pinned === true } : null)
-          get.onerror = () => resolve(null)
-        }
-      }),
-    sha,
-  )
 
 test('a paired browser plays the track it keeps with its node stopped, pins it from the player, and says a track it does not keep cannot play offline', async (t) => {
   t.timeout(180_000)
@@ -60,24 +43,12 @@ test('a paired browser plays the track it keeps with its node stopped, pins it f
   const admin = await (await browser.newContext()).newPage()
   await admin.goto(base)
   await admin.click('[data-testid=nav-devices]')
-  const link = await newPairLink(admin)
-  const phone = await (await browser.newContext()).newPage()
-  phone.on('pageerror', (e) => errors.push(e.message))
+  const { page: phone } = await pairBrowser(browser, admin, 'phone', errors)
   const logs: string[] = []
   phone.on('console', (m) => logs.push(m.text()))
-  await phone.goto(link)
-  await phone.waitForSelector('[data-testid=key-kind]')
-  await phone.fill('[data-testid=pair-name]', 'phone')
-  await phone.click('[data-testid=pair-submit]')
-  await phone.waitForSelector('[data-testid=pair-done]')
 
   // Online: linked to home-pc, it plays the track from the swarm and keeps it whole.
-  await phone.goto(`${base}/?test=1`)
-  await phone.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 30_000 })
-  await phone.click('[data-testid=nav-devices]')
-  await phone
-    .waitForFunction(() => document.querySelectorAll('[data-testid=page-link]').length === 1, undefined, { timeout: 60_000 })
-    .catch((err: Error) => Promise.reject(withLogs(err, { A: a })))
+  await openAsDevice(phone, base, 1, { A: a })
   await phone.click('[data-testid=nav-library]')
   await phone.waitForFunction(() => document.querySelectorAll('[data-testid=track-row]').length === 2, undefined, { timeout: 30_000 })
   await phone.locator(`[data-testid=track-row][data-sha256="${keptSha}"]`).dblclick()
@@ -85,13 +56,13 @@ test('a paired browser plays the track it keeps with its node stopped, pins it f
   t.regex(await phone.evaluate(() => new URL((window as unknown as Hook).__djcloud.audio.src).search), /[?&]from=page(&|$)/)
   await phone.waitForSelector('[data-testid=page-held][data-held=whole]', { timeout: 30_000 })
   t.is(await phone.locator('[data-testid=page-held]').getAttribute('data-pinned'), 'no')
-  t.deepEqual(await record(phone, keptSha), { complete: true, pinned: false })
+  t.deepEqual(await heldRecord(phone, keptSha), { complete: true, pinned: false })
 
   // Pinned from the player: kept in the store's index.
   await phone.click('[data-testid=page-pin]')
   await phone.waitForSelector('[data-testid=page-held][data-pinned=yes]', { timeout: 10_000 })
-  t.deepEqual(await record(phone, keptSha), { complete: true, pinned: true })
-  t.is(await record(phone, otherSha), null, 'the other track was never played here')
+  t.deepEqual(await heldRecord(phone, keptSha), { complete: true, pinned: true })
+  t.is(await heldRecord(phone, otherSha), null, 'the other track was never played here')
   await phone.evaluate(() => (window as unknown as Hook).__djcloud.audio.pause())
 
   // The node is gone: the reload is the worker's kept page and library, and the runtime starts without it.

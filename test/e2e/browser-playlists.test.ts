@@ -11,8 +11,8 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readApiToken } from '../../src/player/index.ts'
 import { launchChromium } from '../helpers/chromium.ts'
-import { newPairLink } from '../helpers/pair-link.ts'
 import { makeHomes } from '../helpers/homes.ts'
+import { keptPlaylists, openAsDevice, pairBrowser } from '../helpers/paired-app.ts'
 import { serveNode, withLogs, type NodeProcess } from '../helpers/node-process.ts'
 import { scanHome } from '../helpers/scan-home.ts'
 import { tempDir } from '../helpers/temp.ts'
@@ -43,22 +43,10 @@ test('a paired browser\'s UI creates, adds to and removes from a playlist as its
   const admin = await (await browser.newContext()).newPage()
   await admin.goto(a.info.api)
   await admin.click('[data-testid=nav-devices]')
-  const link = await newPairLink(admin)
-  const phone = await (await browser.newContext()).newPage()
-  phone.on('pageerror', (e) => errors.push(e.message))
-  await phone.goto(link)
-  await phone.waitForSelector('[data-testid=key-kind]')
-  await phone.fill('[data-testid=pair-name]', 'phone')
-  await phone.click('[data-testid=pair-submit]')
-  await phone.waitForSelector('[data-testid=pair-done]')
+  const { page: phone } = await pairBrowser(browser, admin, 'phone', errors)
 
   // The app runs the device: linked to both Node devices.
-  await phone.goto(`${a.info.api}/?test=1`)
-  await phone.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 30_000 })
-  await phone.click('[data-testid=nav-devices]')
-  await phone
-    .waitForFunction(() => document.querySelectorAll('[data-testid=page-link]').length === 2, undefined, { timeout: 60_000 })
-    .catch((err: Error) => Promise.reject(withLogs(err, nodes)))
+  await openAsDevice(phone, a.info.api, 2, nodes)
 
   // Created in the page: both Node devices show it.
   await phone.click('[data-testid=nav-playlists]')
@@ -71,19 +59,7 @@ test('a paired browser\'s UI creates, adds to and removes from a playlist as its
   await phone.waitForFunction(() => document.querySelectorAll('[data-testid=track-row]').length === 1, undefined, { timeout: 30_000 })
   await phone.selectOption('[data-testid=add-target]', 'on-the-bus')
   await phone.locator('[data-testid=add-to-playlist]').first().click()
-  const own = () =>
-    phone.evaluate(
-      () =>
-        new Promise<string[]>((resolve) => {
-          const open = indexedDB.open('djcloud-tracks-playlists')
-          open.onerror = () => resolve([])
-          open.onsuccess = () => {
-            const get = open.result.transaction('playlists').objectStore('playlists').get('state')
-            get.onsuccess = () => resolve((get.result?.own?.['on-the-bus']?.entries ?? []).map((e: { id: string }) => e.id))
-            get.onerror = () => resolve([])
-          }
-        }),
-    )
+  const own = async () => (await keptPlaylists(phone))?.own['on-the-bus']?.entries.map((e) => e.id) ?? []
   const ownIds = await until(async () => ((await own()).length === 1 ? own() : undefined), 30_000, 200)
   for (const n of [a, b]) {
     const got = await until(async () => {

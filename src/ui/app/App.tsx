@@ -170,6 +170,12 @@ export function App() {
     return () => window.clearInterval(t)
   }, [auth, reloadLibrary, reloadPlaylists])
 
+  // Opening the Playlists page shows the playlists as the node has them now: other devices
+  // (another browser, a Node device) make and edit them while this page stays open.
+  useEffect(() => {
+    if (auth === 'ok' && page === 'playlists') reloadPlaylists()
+  }, [auth, page, reloadPlaylists])
+
   const play = useCallback((entries: PlayEntry[], index: number, source: string) => {
     setQueue((q) => ({ source, entries, index, started: (q?.started ?? 0) + 1 }))
   }, [])
