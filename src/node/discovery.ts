@@ -194,6 +194,7 @@ export class Discovery {
    * linked device (Swarm.reachDevice: a punch, else a relay): behind NATs no
    * address of theirs answers a dial. A device linked only through a relay
    * is tried for a punch now and then; a punched link replaces the relayed one.
+   * Browser devices are not reached: they link themselves, offering WebRTC.
    */
   private reachUnlinked(): void {
     if (this.stopped) return
@@ -205,6 +206,8 @@ export class Discovery {
     for (const cert of roster.devices) {
       const device = Buffer.from(cert.device).toString('hex')
       if (device === this.opts.self || revoked.has(device) || this.reaching.has(device)) continue
+      // A browser has no peer port to punch to or be relayed to: it offers WebRTC links itself (docs/rtc.md).
+      if (cert.role === 'browser') continue
       const links = online.filter((l) => l.device === device)
       const relayedOnly = links.length > 0 && links.every((l) => l.path === 'relayed')
       if (links.length > 0 && !relayedOnly) {

@@ -229,6 +229,8 @@ test('two browser devices and two Node devices: playing from both nodes, serving
     t.true((await linkedTo(n)).some((d) => d.name === 'phone-b'))
   }
   t.is((await keptPlaylists(pageA))?.others[keyB]?.seq, seenBefore, 'the revoked page took nothing more in')
+  // The nodes never tried to punch to or relay for a browser (it has no peer port: it offers WebRTC itself).
+  for (const n of [a, nodes.B] as const) t.notRegex(n.stderr(), /cannot reach phone-/)
   phase('done')
   t.deepEqual(errors, [])
 })
