@@ -28,3 +28,5 @@ export { UiFiles, UI_CSP, SW_CSP, defaultUiDirs, withToken, servedToThisMachine 
 export { compactLibrary, compactRow, COMPACT_FIELDS } from './compact.ts'
 export type { LibraryEntry, CompactHolder } from './compact.ts'
 export { queryParams } from './params.ts'
+export { apiTls, pinnedTls } from './tls.ts'
+export type { ApiTls, ApiTlsInput } from './tls.ts'
