@@ -36,21 +36,25 @@ test('serve --tls-cert/--tls-key: HTTPS verified by the CA under the certificate
   const token = (await readApiToken(home!))!
 
   const https = (method: string, path: string) =>
-    new Promise<{ status: number; json: any }>((resolve, reject) => {
+    new Promise<{ status: number; body: string; json: () => any }>((resolve, reject) => {
       const req = httpsRequest({ host: 'dj-laptop.test', port, path, method, ca: ca.caPem, lookup: toLoopback, agent: false, headers: { authorization: `Bearer ${token}` } }, (res) => {
         let body = ''
         res.setEncoding('utf8').on('data', (d: string) => (body += d))
-        res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(body) }))
+        res.on('end', () => resolve({ status: res.statusCode!, body, json: () => JSON.parse(body) }))
       })
       req.on('error', reject).end()
     })
   const health = await https('GET', '/api/health')
   t.is(health.status, 200)
-  t.true(health.json.ok)
+  t.true(health.json().ok)
   const link = await https('POST', '/api/pair/link')
   t.is(link.status, 200)
-  t.true((link.json.url as string).startsWith(`https://dj-laptop.test:${port}/#pair=`), link.json.url)
-  t.true(link.json.secureContext)
+  t.true((link.json().url as string).startsWith(`https://dj-laptop.test:${port}/#pair=`), link.body)
+  t.true(link.json().secureContext)
+  // An export from the UI: the node reads its own API over HTTPS, trusting its own certificate.
+  const exported = await https('GET', '/api/export/traktor')
+  t.is(exported.status, 200, exported.body)
+  t.regex(exported.body, /<NML /)
 
   const plain = await new Promise<{ error?: Error; bytes: number }>((resolve) => {
     let bytes = 0
