@@ -5,17 +5,20 @@
 // home goes through the node); the pairing link names the certificate's host.
 // Bad options are one line and an exit code, before anything starts.
 import test from 'ava'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { LookupFunction } from 'node:net'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readApiToken } from '../../src/player/index.ts'
-import { runCli } from '../helpers/cli.ts'
+import { BIN, runCli } from '../helpers/cli.ts'
 import { makeHomes } from '../helpers/homes.ts'
 import { serveNode } from '../helpers/node-process.ts'
 import { makeTestCa } from '../helpers/test-ca.ts'
 import { tempDir } from '../helpers/temp.ts'
+import { until } from '../helpers/until.ts'
 
 const toLoopback: LookupFunction = (_host, options, callback) => {
   if (options.all) (callback as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address: '127.0.0.1', family: 4 }])
@@ -72,7 +75,7 @@ test('serve --tls-cert/--tls-key: HTTPS verified by the CA under the certificate
   t.deepEqual((JSON.parse(devices.stdout) as Array<{ name: string }>).map((d) => d.name), ['laptop'])
 })
 
-test('serve: --tls-cert without --tls-key, a file that cannot be read, a certificate and key that are not a pair: one line each', async (t) => {
+test('serve: --tls-cert without --tls-key, a file that cannot be read, a certificate and key that are not a pair: one line each; a good pair prints https://', async (t) => {
   t.timeout(60_000)
   const root = await tempDir(t)
   const ca = await makeTestCa(root)
@@ -96,4 +99,19 @@ test('serve: --tls-cert without --tls-key, a file that cannot be read, a certifi
   t.deepEqual(lines(mismatched.stderr), [`djcloud serve: --tls-cert ${leaf.certFile} --tls-key ${other.keyFile}: the key does not belong to the certificate (they are not a pair)`])
   // Nothing started: no node file was left behind.
   await t.throwsAsync(readFile(join(home!, 'node.json')), { code: 'ENOENT' })
+
+  // Given a good pair, the printed addresses are https://, the certificate's name for phones.
+  const child = spawn(process.execPath, [BIN, 'serve', '--api-port', '0', '--port', '0', '--dht-port', '0', '--peer-host', '127.0.0.1', '--no-port-mapping', '--no-lan-discovery', '--no-analyze', '--no-tracker', '--no-webrtc', '--tls-cert', leaf.certFile, '--tls-key', leaf.keyFile], {
+    env: { ...process.env, DJCLOUD_HOME: home! },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const exited = once(child, 'exit')
+  t.teardown(() => child.kill('SIGKILL'))
+  let out = ''
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d))
+  await until(async () => (out.includes('Press Ctrl-C') ? true : undefined), 30_000)
+  child.kill('SIGTERM')
+  await exited
+  t.regex(out, /\n {2}local API https:\/\/127\.0\.0\.1:\d+\n/)
+  t.regex(out, /\n {2}web UI {4}https:\/\/dj-laptop\.test:\d+\/ \(the certificate's name\)\n/)
 })
