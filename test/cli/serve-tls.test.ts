@@ -7,23 +7,16 @@
 import test from 'ava'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import type { LookupFunction } from 'node:net'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readApiToken } from '../../src/player/index.ts'
 import { BIN, runCli } from '../helpers/cli.ts'
 import { makeHomes } from '../helpers/homes.ts'
 import { serveNode } from '../helpers/node-process.ts'
-import { makeTestCa } from '../helpers/test-ca.ts'
+import { makeTestCa, plainHttp, toLoopback } from '../helpers/test-ca.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { until } from '../helpers/until.ts'
-
-const toLoopback: LookupFunction = (_host, options, callback) => {
-  if (options.all) (callback as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address: '127.0.0.1', family: 4 }])
-  else callback(null, '127.0.0.1', 4)
-}
 
 test('serve --tls-cert/--tls-key: HTTPS verified by the CA under the certificate\'s name, plain HTTP refused, the CLI and the pairing link follow', async (t) => {
   t.timeout(60_000)
@@ -59,13 +52,7 @@ test('serve --tls-cert/--tls-key: HTTPS verified by the CA under the certificate
   t.is(exported.status, 200, exported.body)
   t.regex(exported.body, /<NML /)
 
-  const plain = await new Promise<{ error?: Error; bytes: number }>((resolve) => {
-    let bytes = 0
-    const req = httpRequest({ host: '127.0.0.1', port, path: '/api/health', agent: false })
-    req.on('socket', (s) => s.on('data', (d: Buffer) => (bytes += d.length)))
-    req.on('response', () => resolve({ bytes: -1 }))
-    req.on('error', (error) => resolve({ error, bytes })).end()
-  })
+  const plain = await plainHttp(port)
   t.truthy(plain.error)
   t.is(plain.bytes, 0)
 

@@ -1,10 +1,12 @@
-// A certificate authority and server certificates made for one test by the
+// TLS for tests. A certificate authority and server certificates made for one test by the
 // openssl command in the test's temp dir (P-256), as a user's LAN CA (mkcert)
 // would make them: what `serve --tls-cert/--tls-key` is given. Nothing here is
 // trusted outside the test: clients are handed the CA (or the leaf's SPKI hash).
 import { execFile } from 'node:child_process'
 import { createHash, X509Certificate } from 'node:crypto'
+import { request as httpRequest } from 'node:http'
 import { readFile, writeFile } from 'node:fs/promises'
+import type { LookupFunction } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 
@@ -49,4 +51,21 @@ export async function makeTestCa(dir: string): Promise<TestCa> {
       return { certFile, keyFile, certPem, spkiHash: createHash('sha256').update(spki).digest('base64') }
     },
   }
+}
+
+/** A `lookup` for node:net clients: every name (dj-laptop.test) resolves to 127.0.0.1, as the LAN's DNS would to the laptop. */
+export const toLoopback: LookupFunction = (_host, options, callback) => {
+  if (options.all) (callback as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address: '127.0.0.1', family: 4 }])
+  else callback(null, '127.0.0.1', 4)
+}
+
+/** A plain-HTTP GET /api/health to 127.0.0.1:port: the error it ends with, and how many bytes came back (-1: an HTTP answer). */
+export function plainHttp(port: number): Promise<{ error?: Error; bytes: number }> {
+  return new Promise((resolve) => {
+    let bytes = 0
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/api/health', agent: false })
+    req.on('socket', (s) => s.on('data', (d: Buffer) => (bytes += d.length)))
+    req.on('response', () => resolve({ bytes: -1 }))
+    req.on('error', (error) => resolve({ error, bytes })).end()
+  })
 }

@@ -5,9 +5,7 @@
 // pin a client on this machine uses (pinnedTls).
 import test from 'ava'
 import { execFile } from 'node:child_process'
-import { request as httpRequest } from 'node:http'
 import { request as httpsRequest, type RequestOptions } from 'node:https'
-import type { LookupFunction } from 'node:net'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,7 +13,7 @@ import { promisify } from 'node:util'
 import WebSocket, { WebSocketServer } from 'ws'
 import type { Library } from '../../src/library/index.ts'
 import { apiTls, createApiServer, pinnedTls, PlayerError, type ApiTlsInput, type TrackSource } from '../../src/player/index.ts'
-import { makeTestCa, type TestCa, type TestLeaf } from '../helpers/test-ca.ts'
+import { makeTestCa, plainHttp, toLoopback, type TestCa, type TestLeaf } from '../helpers/test-ca.ts'
 import { TOKEN } from './fixture.ts'
 
 const library = {
@@ -28,10 +26,6 @@ const tracks: TrackSource = { resolve: async () => null }
 const files = async (leaf: TestLeaf): Promise<ApiTlsInput> => ({ cert: await readFile(leaf.certFile), key: await readFile(leaf.keyFile) })
 
 /** dj-laptop.test (and any name) resolves to 127.0.0.1, as a LAN's DNS would to the laptop. */
-const toLoopback: LookupFunction = (_host, options, callback) => {
-  if (options.all) (callback as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address: '127.0.0.1', family: 4 }])
-  else callback(null, '127.0.0.1', 4)
-}
 
 interface Answer {
   status: number
@@ -130,13 +124,7 @@ test('over HTTPS: verified by the CA under the certificate\'s name, https origin
   t.is(String(await new Promise((resolve) => ws.once('message', resolve))), 'echo hi')
 
   // Plain HTTP to the port: the handshake fails, the connection closes, not one byte comes back.
-  const plain = await new Promise<{ error?: NodeJS.ErrnoException; bytes: number }>((resolve) => {
-    let bytes = 0
-    const req = httpRequest({ host: '127.0.0.1', port, path: '/api/health', agent: false })
-    req.on('socket', (s) => s.on('data', (d: Buffer) => (bytes += d.length)))
-    req.on('response', () => resolve({ bytes: -1 }))
-    req.on('error', (error) => resolve({ error, bytes })).end()
-  })
+  const plain = await plainHttp(port)
   t.truthy(plain.error, 'plain HTTP is not answered')
   t.is(plain.bytes, 0)
 })
