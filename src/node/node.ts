@@ -4,13 +4,13 @@
 // owns the home's LevelDB while it runs.
 import { join } from 'node:path'
 import { access, readFile, stat, writeFile } from 'node:fs/promises'
+import { request as httpRequest, type IncomingMessage } from 'node:http'
+import { request as httpsRequest } from 'node:https'
 import { addDevice, adoptRoster, encodeCertificate, lanAddress, loadIdentity, saveRoster, verifyRoster, type Identity, type Roster } from '../identity/index.ts'
 import { openLibrary, type LocalLibrary, type Library, type ScanOptions, type TrackRecord } from '../library/index.ts'
 import { Swarm, RTT_PING_INTERVAL, WebRtcLinks, announceSigner, cachePaths, metaFromTrack } from '../swarm/index.ts'
 import type { RtcOptions } from '../rtc/index.ts'
-import { ApiError, createApiServer, firstTrackSource, LocalFileTrackSource, loadOrCreateApiToken, pinnedTls, streamRoute, tokenMatches, type ApiServer, type ApiTlsInput } from '../player/index.ts'
-import { request as httpRequest, type IncomingMessage } from 'node:http'
-import { request as httpsRequest } from 'node:https'
+import { ApiError, createApiServer, firstTrackSource, hostLiteral, LocalFileTrackSource, loadOrCreateApiToken, pinnedTls, streamRoute, tokenMatches, type ApiServer, type ApiTlsInput } from '../player/index.ts'
 import { SignalRelay } from './signal-relay.ts'
 import { SubsonicService, type PlayLog } from '../subsonic/index.ts'
 import { nodeTranscoding, streamTranscode } from './renditions.ts'
@@ -68,7 +68,7 @@ export interface NodeOptions {
   /**
    * Serve the API and UI over HTTPS with this certificate and key (PEM; `serve
    * --tls-cert/--tls-key`), so a phone's browser on the LAN is a secure context
-   * (docs/ui.md, "Phones and remote access"). Checked at start (ERR_BAD_TLS).
+   * (docs/ui.md, "Phones on the LAN over HTTPS"). Checked at start (ERR_BAD_TLS).
    */
   apiTls?: ApiTlsInput
   /** Tracker URLs to use besides the roster's. */
@@ -743,7 +743,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       const bound = await p.api.listen(opts.apiPort ?? DEFAULT_PORTS.api, apiHost)
       p.info = {
         pid: process.pid,
-        api: `${p.api.tls ? 'https' : 'http'}://${hostLiteralOf(bound.host)}:${bound.port}`,
+        api: `${p.api.tls ? 'https' : 'http'}://${hostLiteral(bound.host)}:${bound.port}`,
         ...(p.api.tls ? { apiCert: p.api.tls.leaf } : {}),
         peerPort: p.peerPort,
         tracker: p.trackerUrl,
@@ -931,11 +931,6 @@ function phoneOrigin(api: string, certificateName: string | undefined): string {
   if (certificateName !== undefined) u.hostname = certificateName
   else if (u.hostname === '0.0.0.0' || u.hostname === '[::]') u.hostname = lanAddress()
   return u.origin
-}
-
-/** `host` as in a URL: IPv6 literals in brackets. */
-function hostLiteralOf(host: string): string {
-  return host.includes(':') ? `[${host}]` : host
 }
 
 /**

@@ -1,8 +1,9 @@
 // Who may talk to the local API. Checked on every request, before routing:
 //   1. Host must be one of this server's own names (127.0.0.1:PORT,
-//      localhost:PORT, [::1]:PORT, and with remote access the bound address
-//      and configured names). A web page that rebinds its DNS name to
-//      127.0.0.1 still sends its own name as Host, so it is refused.
+//      localhost:PORT, [::1]:PORT, with remote access the bound address and
+//      configured names, and over HTTPS the certificate's names). A web page
+//      that rebinds its DNS name to 127.0.0.1 still sends its own name as
+//      Host, so it is refused.
 //   2. Origin, when present, must be this server's own origin, and a browser's
 //      Sec-Fetch-Site, when present, must say same-origin or none (typed or
 //      bookmarked): a page of another site cannot use the API, nor embed a
