@@ -10,7 +10,7 @@ import { addDevice, adoptRoster, encodeCertificate, lanAddress, loadIdentity, sa
 import { openLibrary, type LocalLibrary, type Library, type ScanOptions, type TrackRecord } from '../library/index.ts'
 import { Swarm, RTT_PING_INTERVAL, WebRtcLinks, announceSigner, cachePaths, metaFromTrack } from '../swarm/index.ts'
 import type { RtcOptions } from '../rtc/index.ts'
-import { ApiError, createApiServer, firstTrackSource, hostLiteral, LocalFileTrackSource, loadOrCreateApiToken, pinnedTls, streamRoute, tokenMatches, type ApiServer, type ApiTlsInput } from '../player/index.ts'
+import { ApiError, createApiServer, firstTrackSource, hostLiteral, isLoopbackAddress, LocalFileTrackSource, loadOrCreateApiToken, pinnedTls, streamRoute, tokenMatches, type ApiServer, type ApiTlsInput } from '../player/index.ts'
 import { SignalRelay } from './signal-relay.ts'
 import { SubsonicService, type PlayLog } from '../subsonic/index.ts'
 import { nodeTranscoding, streamTranscode } from './renditions.ts'
@@ -732,7 +732,11 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
           ...djRoutes({ home, call: selfCall(() => p.info, apiToken) }),
           ...cacheRoutes(p.swarm),
           ...p.ui.routes(),
-          ...browserPairRoutes({ pairing: p.browserPairing, pageUrl: () => phoneOrigin(p.info.api, p.api.tls?.pageName) }),
+          ...browserPairRoutes({
+            pairing: p.browserPairing,
+            pageUrl: () => phoneOrigin(p.info.api, p.api.tls?.pageName),
+            thisMachineOnly: () => isLoopbackAddress(new URL(p.info.api).hostname.replace(/^\[|\]$/g, '')),
+          }),
           revokeRoute({ identity: id, onRevoked: async () => node()?.reloadRoster() }),
           ...p.pulls.routes(),
           ...backupRoutes(p.backups),

@@ -47,6 +47,7 @@ test('serve --tls-cert/--tls-key: HTTPS verified by the CA under the certificate
   t.is(link.status, 200)
   t.true((link.json().url as string).startsWith(`https://dj-laptop.test:${port}/#pair=`), link.body)
   t.true(link.json().secureContext)
+  t.true(link.json().thisMachineOnly, 'the node listens on loopback: no phone can open it, whatever name the link has')
   // An export from the UI: the node reads its own API over HTTPS, trusting its own certificate.
   const exported = await https('GET', '/api/export/traktor')
   t.is(exported.status, 200, exported.body)

@@ -57,6 +57,7 @@ test('over HTTPS a phone\'s browser pairs from the link, runs as a device (servi
   await admin.click('[data-testid=nav-devices]')
   const link = await newPairLink(admin)
   t.true(link.startsWith(`${origin}/#pair=`), link)
+  t.is(await admin.locator('[data-testid=pair-browser-insecure], [data-testid=pair-browser-local]').count(), 0, 'neither the plain-http warning nor the this-computer-only note')
 
   // The phone: its own context (IndexedDB, OPFS, service worker) pairs from the link.
   const phone = await (await browser.newContext()).newPage()
