@@ -1,6 +1,8 @@
 // The Library as seen through a running node's local API: while a node owns
 // a home's LevelDB, CLI commands for that home take this path.
 import { request, type IncomingMessage } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { pinnedTls } from '../player/index.ts'
 import type { Library, LibraryStats, ListOptions, ScanSummary, TrackRecord } from '../library/index.ts'
 import type { NodeInfo } from '../node/index.ts'
 import { jsonEntries, type ApiEntries } from '../djimport/index.ts'
@@ -22,14 +24,19 @@ export class NodeApiError extends Error {
  * memory, and reads a streamed body through web streams; for the import and
  * export of a large library that was a tenth of the process's peak
  * (bench/README.md, djformats). Connections are kept alive (Node's agent).
+ * A node serving HTTPS (`serve --tls-cert`) is trusted by its certificate in
+ * node.json alone, whatever names it holds: the CLI reaches it on loopback.
  */
 function send(node: NodeInfo, token: string, method: string, path: string, body?: unknown): Promise<IncomingMessage> {
   const text = body === undefined ? undefined : JSON.stringify(body)
   return new Promise<IncomingMessage>((resolve, reject) => {
-    const req = request(new URL(node.api + path), {
+    const url = new URL(node.api + path)
+    const options = {
       method,
       headers: { authorization: `Bearer ${token}`, ...(text === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }) },
-    })
+    }
+    if (url.protocol === 'https:' && !node.apiCert) return reject(new NodeApiError(0, 'ERR_UNREACHABLE', `the node on this home (pid ${node.pid}) serves HTTPS but node.json holds no certificate (apiCert) to trust`))
+    const req = url.protocol === 'https:' ? httpsRequest(url, { ...options, ...pinnedTls(node.apiCert!) }) : request(url, options)
     req.on('response', resolve)
     req.on('error', (err) => reject(new NodeApiError(0, 'ERR_UNREACHABLE', `the node on this home (pid ${node.pid}) does not answer at ${node.api}: ${err.message}`)))
     req.end(text)

@@ -11,6 +11,12 @@ export interface BrowserPairRoutesOptions {
   pairing: BrowserPairing
   /** The origin a phone opens the UI at (scheme, host, port): the link is this with `/#pair=CODE`. */
   pageUrl: () => string
+  /**
+   * Whether the API listens on loopback only, so no phone can open the link
+   * (default: the origin is a loopback one). Over HTTPS the origin is the
+   * certificate's name even then.
+   */
+  thisMachineOnly?: () => boolean
 }
 
 const HEX64 = /^[0-9a-f]{64}$/
@@ -29,7 +35,7 @@ export function browserPairRoutes(o: BrowserPairRoutesOptions): Route[] {
         // The code in the fragment: browsers never send a fragment to a server, so no log or proxy sees it.
         const origin = o.pageUrl()
         const url = `${origin}/#pair=${code}`
-        sendJson(res, 200, { url, expiresAt, qrSvg: qrSvg(url), secureContext: isSecureOrigin(origin), thisMachineOnly: isLoopbackOrigin(origin) })
+        sendJson(res, 200, { url, expiresAt, qrSvg: qrSvg(url), secureContext: isSecureOrigin(origin), thisMachineOnly: o.thisMachineOnly?.() ?? isLoopbackOrigin(origin) })
       },
     },
     {

@@ -6,8 +6,10 @@ import type { PortMapping } from '../reach/index.ts'
 
 export interface NodeInfo {
   pid: number
-  /** Local API base URL. */
+  /** Local API base URL (https:// when the node serves the API over TLS). */
   api: string
+  /** With TLS: the certificate the API serves (PEM, without its chain); clients on this machine trust exactly it (pinnedTls). */
+  apiCert?: string
   peerPort: number
   tracker?: string
   /** UDP port of the node's DHT node. */

@@ -4,11 +4,13 @@
 // owns the home's LevelDB while it runs.
 import { join } from 'node:path'
 import { access, readFile, stat, writeFile } from 'node:fs/promises'
+import { request as httpRequest, type IncomingMessage } from 'node:http'
+import { request as httpsRequest } from 'node:https'
 import { addDevice, adoptRoster, encodeCertificate, lanAddress, loadIdentity, saveRoster, verifyRoster, type Identity, type Roster } from '../identity/index.ts'
 import { openLibrary, type LocalLibrary, type Library, type ScanOptions, type TrackRecord } from '../library/index.ts'
 import { Swarm, RTT_PING_INTERVAL, WebRtcLinks, announceSigner, cachePaths, metaFromTrack } from '../swarm/index.ts'
 import type { RtcOptions } from '../rtc/index.ts'
-import { ApiError, createApiServer, firstTrackSource, LocalFileTrackSource, loadOrCreateApiToken, streamRoute, tokenMatches, type ApiServer } from '../player/index.ts'
+import { ApiError, createApiServer, firstTrackSource, hostLiteral, isLoopbackAddress, LocalFileTrackSource, loadOrCreateApiToken, pinnedTls, streamRoute, tokenMatches, type ApiServer, type ApiTlsInput } from '../player/index.ts'
 import { SignalRelay } from './signal-relay.ts'
 import { SubsonicService, type PlayLog } from '../subsonic/index.ts'
 import { nodeTranscoding, streamTranscode } from './renditions.ts'
@@ -63,6 +65,12 @@ export interface NodeOptions {
   apiPort?: number
   /** API address; anything but loopback is remote access and needs the token for every request. */
   apiHost?: string
+  /**
+   * Serve the API and UI over HTTPS with this certificate and key (PEM; `serve
+   * --tls-cert/--tls-key`), so a phone's browser on the LAN is a secure context
+   * (docs/ui.md, "Phones on the LAN over HTTPS"). Checked at start (ERR_BAD_TLS).
+   */
+  apiTls?: ApiTlsInput
   /** Tracker URLs to use besides the roster's. */
   trackers?: string[]
   /** Device addresses to dial (host:port of their peer ports). */
@@ -705,6 +713,7 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
         ...(opts.uiDir !== undefined ? { uiDir: opts.uiDir } : {}),
         ...(opts.pageToken === false ? { pageToken: false } : {}),
         token: apiToken,
+        ...(opts.apiTls ? { tls: opts.apiTls } : {}),
         deviceTokens: p.deviceTokens,
         allowRemote: !['127.0.0.1', 'localhost', '::1'].includes(apiHost),
         routes: [
@@ -720,10 +729,14 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
             recording: recordingChecker(recordings),
             recordings,
           }),
-          ...djRoutes({ home, call: selfCall(() => p.info.api, apiToken) }),
+          ...djRoutes({ home, call: selfCall(() => p.info, apiToken) }),
           ...cacheRoutes(p.swarm),
           ...p.ui.routes(),
-          ...browserPairRoutes({ pairing: p.browserPairing, pageUrl: () => phoneOrigin(p.info.api) }),
+          ...browserPairRoutes({
+            pairing: p.browserPairing,
+            pageUrl: () => phoneOrigin(p.info.api, p.api.tls?.pageName),
+            thisMachineOnly: () => isLoopbackAddress(new URL(p.info.api).hostname.replace(/^\[|\]$/g, '')),
+          }),
           revokeRoute({ identity: id, onRevoked: async () => node()?.reloadRoster() }),
           ...p.pulls.routes(),
           ...backupRoutes(p.backups),
@@ -734,7 +747,8 @@ function nodeServices(opts: NodeOptions, p: Parts, node: () => Node | undefined)
       const bound = await p.api.listen(opts.apiPort ?? DEFAULT_PORTS.api, apiHost)
       p.info = {
         pid: process.pid,
-        api: `http://${bound.host}:${bound.port}`,
+        api: `${p.api.tls ? 'https' : 'http'}://${hostLiteral(bound.host)}:${bound.port}`,
+        ...(p.api.tls ? { apiCert: p.api.tls.leaf } : {}),
         peerPort: p.peerPort,
         tracker: p.trackerUrl,
         ...(p.dht ? { dhtPort: p.dht.port } : {}),
@@ -911,25 +925,42 @@ function offerTrack(swarm: Swarm, library: LocalLibrary, t: TrackRecord, circleS
   })
 }
 
-/** Calls this node's own API (an import or export from the UI goes through the API as the CLI's does). */
-/** The origin a phone on the LAN opens this node's UI at: a wildcard API address becomes this machine's LAN address. */
-function phoneOrigin(api: string): string {
+/**
+ * The origin a phone on the LAN opens this node's UI at. Over HTTPS it is the
+ * certificate's name (the one name the phone's browser trusts the page under);
+ * otherwise a wildcard API address becomes this machine's LAN address.
+ */
+function phoneOrigin(api: string, certificateName: string | undefined): string {
   const u = new URL(api)
-  if (u.hostname === '0.0.0.0' || u.hostname === '[::]') u.hostname = lanAddress()
+  if (certificateName !== undefined) u.hostname = certificateName
+  else if (u.hostname === '0.0.0.0' || u.hostname === '[::]') u.hostname = lanAddress()
   return u.origin
 }
 
-function selfCall(api: () => string, token: string): ApiCall {
+/**
+ * Calls this node's own API (an import or export from the UI goes through the
+ * API as the CLI's does); over HTTPS it trusts exactly the node's certificate,
+ * as the CLI does (node.json `apiCert`).
+ */
+function selfCall(info: () => NodeInfo, token: string): ApiCall {
   return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const { api, apiCert } = info()
     // A node bound to every address is reached on loopback.
-    const base = api().replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:')
-    const res = await fetch(base + path, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
+    const url = new URL(api.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:') + path)
+    const text = body === undefined ? undefined : JSON.stringify(body)
+    const headers = { authorization: `Bearer ${token}`, ...(text === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) }) }
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = url.protocol === 'https:' ? httpsRequest(url, { method, headers, ...pinnedTls(apiCert ?? '') }) : httpRequest(url, { method, headers })
+      req.on('response', resolve).on('error', reject).end(text)
     })
-    const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } } & T
-    if (!res.ok) throw new ApiError(res.status, (json.error?.code ?? 'ERR_INTERNAL') as never, json.error?.message ?? `HTTP ${res.status}`)
+    let raw = ''
+    for await (const chunk of res.setEncoding('utf8')) raw += chunk as string
+    let json = {} as { error?: { code: string; message: string } } & T
+    try {
+      json = JSON.parse(raw) as typeof json
+    } catch {}
+    const status = res.statusCode ?? 0
+    if (status < 200 || status >= 300) throw new ApiError(status, (json.error?.code ?? 'ERR_INTERNAL') as never, json.error?.message ?? `HTTP ${status}`)
     return json
   }
 }

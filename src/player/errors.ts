@@ -56,6 +56,7 @@ export type PlayerErrorCode =
   | 'ERR_ALREADY_LISTENING'
   | 'ERR_CLOSED' // listen after close
   | 'ERR_BAD_TOKEN_FILE' // <home>/api-token holds something that is not a token
+  | 'ERR_BAD_TLS' // the TLS certificate or key cannot serve HTTPS (not PEM, not a pair, a CA's, expired, no names)
 
 export class PlayerError extends Error {
   override name = 'PlayerError'

@@ -1,8 +1,9 @@
 // Who may talk to the local API. Checked on every request, before routing:
 //   1. Host must be one of this server's own names (127.0.0.1:PORT,
-//      localhost:PORT, [::1]:PORT, and with remote access the bound address
-//      and configured names). A web page that rebinds its DNS name to
-//      127.0.0.1 still sends its own name as Host, so it is refused.
+//      localhost:PORT, [::1]:PORT, with remote access the bound address and
+//      configured names, and over HTTPS the certificate's names). A web page
+//      that rebinds its DNS name to 127.0.0.1 still sends its own name as
+//      Host, so it is refused.
 //   2. Origin, when present, must be this server's own origin, and a browser's
 //      Sec-Fetch-Site, when present, must say same-origin or none (typed or
 //      bookmarked): a page of another site cannot use the API, nor embed a
@@ -27,7 +28,7 @@ export const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '::1'] as const
 export interface GuardPolicy {
   /** Accepted Host values, lowercase `name:port`. */
   hosts: ReadonlySet<string>
-  /** Accepted Origin values, lowercase `http://name:port`. */
+  /** Accepted Origin values, lowercase `http://name:port` (`https://` when the server speaks TLS). */
   origins: ReadonlySet<string>
   token: string
   /** Remote access: the token is needed for every request. */
@@ -62,6 +63,14 @@ export interface HostPolicyInput {
   hostNames?: readonly string[]
   /** This machine's addresses, used when bound to a wildcard address; defaults to none. */
   interfaceAddresses?: readonly string[]
+  /** The server speaks TLS: origins are `https://` (default false: `http://`). */
+  tls?: boolean
+  /**
+   * The names the server's certificate is valid for, accepted with or without
+   * remote access: a page of another site cannot hold a certificate for them,
+   * and a browser only reaches an https name it trusts (ApiTls.names).
+   */
+  certificateNames?: readonly string[]
 }
 
 export const WILDCARD_ADDRESSES: ReadonlySet<string> = new Set(['0.0.0.0', '::'])
@@ -85,16 +94,19 @@ export function hostPolicy(input: HostPolicyInput): { hosts: Set<string>; origin
     if (WILDCARD_ADDRESSES.has(input.address)) for (const a of input.interfaceAddresses ?? []) names.add(a)
     for (const n of input.hostNames ?? []) names.add(n)
   }
+  for (const n of input.certificateNames ?? []) names.add(n)
+  const scheme = input.tls ? 'https' : 'http'
   const hosts = new Set<string>()
   const origins = new Set<string>()
   for (const name of names) {
     const literal = hostLiteral(name).toLowerCase()
     const withPort = `${literal}:${input.port}`
     hosts.add(withPort)
-    origins.add(`http://${withPort}`)
-    if (input.port === 80) {
+    origins.add(`${scheme}://${withPort}`)
+    if (input.port === (input.tls ? 443 : 80)) {
+      // The scheme's default port: browsers leave it out of Host and Origin.
       hosts.add(literal)
-      origins.add(`http://${literal}`)
+      origins.add(`${scheme}://${literal}`)
     }
   }
   return { hosts, origins }

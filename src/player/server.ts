@@ -1,7 +1,8 @@
 // The node's local HTTP API: /stream/<sha256> and the JSON API under /api/.
 // Every request passes the guard (Host, Origin, token) before routing. The
 // collaborators are injected; nothing listens until listen().
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { isIP } from 'node:net'
@@ -17,6 +18,7 @@ import { parseTarget, Router } from './router.ts'
 import { streamRoute, type StreamRouteOptions } from './stream.ts'
 import { SessionStore, sessionRoute } from './session.ts'
 import { defaultUiDirs, UiFiles } from './ui-files.ts'
+import { apiTls, type ApiTls, type ApiTlsInput } from './tls.ts'
 import type { TrackSource } from './track-source.ts'
 
 // Server limits (node:http options).
@@ -72,6 +74,14 @@ export interface ApiServerOptions {
    * header). Any other upgrade is refused.
    */
   upgrades?: readonly UpgradeRoute[]
+  /**
+   * Speak HTTPS with this certificate and key (PEM) instead of HTTP, on the
+   * same port with the same limits: a phone's browser then treats the UI as a
+   * secure context (service worker, OPFS, WebCrypto). Checked by apiTls
+   * (PlayerError ERR_BAD_TLS). The server answers to the certificate's names
+   * too, accepts only https:// origins, and marks the session cookie Secure.
+   */
+  tls?: ApiTlsInput
 }
 
 /** A WebSocket endpoint of the API. */
@@ -85,8 +95,10 @@ export interface ApiServer {
   listen(port: number, host?: string): Promise<{ port: number; host: string }>
   /** Stops listening, aborts running requests (streams, scans) and waits for them; idempotent. */
   close(): Promise<void>
-  /** http://HOST:PORT of the bound server (a loopback URL when bound to a wildcard address). */
+  /** http://HOST:PORT (https:// with TLS) of the bound server (a loopback URL when bound to a wildcard address). */
   readonly url: string
+  /** The checked certificate when the server speaks HTTPS, else null. */
+  readonly tls: ApiTls | null
 }
 
 const TOKEN_SHAPE = /^[\x21-\x7e]{16,512}$/
@@ -98,6 +110,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   if (!TOKEN_SHAPE.test(opts.token)) throw new PlayerError('ERR_BAD_OPTION', 'the API token must be 16 to 512 visible ASCII characters')
   const allowRemote = opts.allowRemote === true
   const log: ApiLog = opts.log ?? (() => {})
+  const tls = opts.tls ? apiTls(opts.tls) : null
   const sessions = new SessionStore(Date.now, (device) => opts.deviceTokens?.allowed(device) ?? false)
   const ui = opts.uiDir === null ? null : new UiFiles(opts.uiDir === undefined ? defaultUiDirs() : [opts.uiDir])
   const router = new Router([
@@ -110,16 +123,20 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }),
     ...apiRoutes({ library: opts.library, version: opts.version ?? pkg.version, ...(opts.libraryEntries ? { entries: opts.libraryEntries } : {}), ...(opts.cachedTrack ? { cached: opts.cachedTrack } : {}), ...(opts.usage ? { usage: opts.usage } : {}) }),
     ...(opts.routes ?? []),
-    sessionRoute(sessions, opts.token, opts.deviceTokens),
+    sessionRoute(sessions, opts.token, opts.deviceTokens, { secure: tls !== null }),
     ...(ui ? ui.routes(opts.pageToken === false ? null : opts.token) : []),
   ])
 
-  const server = createServer({
+  const limits: ServerOptions = {
     maxHeaderSize: MAX_HEADER_BYTES,
     headersTimeout: HEADERS_TIMEOUT,
     requestTimeout: REQUEST_TIMEOUT,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT,
-  })
+  }
+  // With TLS, a client that does not finish its handshake within the headers'
+  // time is dropped (node:tls would wait 120 s). A plain-HTTP request to this
+  // port fails the handshake: the connection is closed, nothing is answered.
+  const server = tls ? createHttpsServer({ ...limits, cert: tls.cert, key: tls.key, handshakeTimeout: HEADERS_TIMEOUT }) : createServer(limits)
   server.timeout = IDLE_SOCKET_TIMEOUT
   server.maxConnections = MAX_CONNECTIONS
 
@@ -245,6 +262,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
           allowRemote,
           hostNames: opts.hostNames,
           interfaceAddresses: wildcard ? localAddresses() : [],
+          tls: tls !== null,
+          ...(tls ? { certificateNames: tls.names } : {}),
         }),
         token: opts.token,
         allowRemote,
@@ -252,7 +271,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         ...(opts.deviceTokens ? { deviceTokens: opts.deviceTokens } : {}),
       }
       const urlHost = bound.address === '0.0.0.0' ? '127.0.0.1' : bound.address === '::' ? '::1' : bound.address
-      url = `http://${hostLiteral(urlHost)}:${bound.port}`
+      url = `${tls ? 'https' : 'http'}://${hostLiteral(urlHost)}:${bound.port}`
       state = 'listening'
       return { port: bound.port, host: bound.address }
     },
@@ -272,6 +291,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       if (!url) throw new PlayerError('ERR_NOT_LISTENING', 'the server is not listening yet')
       return url
     },
+
+    tls,
   }
 }
 

@@ -94,7 +94,9 @@ const digest = (s: string) => createHash('sha256').update(s).digest()
  * {key, streamKey, maxAge} with the cookie. A paired browser device's token
  * opens a session too, which ends when the device is revoked.
  */
-export function sessionRoute(sessions: SessionStore, token: string, deviceTokens?: DeviceTokenCheck): Route {
+export function sessionRoute(sessions: SessionStore, token: string, deviceTokens?: DeviceTokenCheck, opts: { secure?: boolean } = {}): Route {
+  // Secure on HTTPS: the browser then never sends the cookie over plain http (another service of the same host, a downgraded link).
+  const attributes = `HttpOnly; ${opts.secure ? 'Secure; ' : ''}SameSite=Strict; Path=/; Max-Age=${SESSION_MAX_AGE}`
   return {
     methods: ['POST'],
     path: '/api/session',
@@ -108,7 +110,7 @@ export function sessionRoute(sessions: SessionStore, token: string, deviceTokens
       if (device === null) throw new ApiError(401, 'ERR_UNAUTHORIZED', 'that is not this node\'s API token')
       const s = sessions.create(device)
       sendJson(res, 200, { key: s.key, streamKey: s.streamKey, maxAge: SESSION_MAX_AGE }, {
-        'Set-Cookie': `${SESSION_COOKIE}=${s.id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MAX_AGE}`,
+        'Set-Cookie': `${SESSION_COOKIE}=${s.id}; ${attributes}`,
       })
     },
   }

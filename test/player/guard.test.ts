@@ -40,6 +40,19 @@ test('loopback names at the bound port; the bound address itself; port 80 may om
   t.true(eighty.origins.has('http://localhost'))
 })
 
+test('over TLS: https:// origins only, the certificate\'s names without remote access, port 443 may omit the port', (t) => {
+  const p = hostPolicy({ port: 4000, address: '127.0.0.1', allowRemote: false, tls: true, certificateNames: ['dj-laptop.test', '[fe80::7]'] })
+  for (const h of ['dj-laptop.test:4000', '[fe80::7]:4000', 'localhost:4000']) t.true(p.hosts.has(h), h)
+  t.deepEqual([...p.origins].filter((o) => !o.startsWith('https://')), [])
+  t.true(p.origins.has('https://dj-laptop.test:4000'))
+  t.is(codeOf(() => guardRequest(req('POST', { host: 'dj-laptop.test:4000', origin: 'https://dj-laptop.test:4000', authorization: `Bearer ${TOKEN}` }), { ...p, token: TOKEN, allowRemote: false })), 'ok')
+  t.is(codeOf(() => guardRequest(req('POST', { host: 'dj-laptop.test:4000', origin: 'http://dj-laptop.test:4000', authorization: `Bearer ${TOKEN}` }), { ...p, token: TOKEN, allowRemote: false })), '403 ERR_FORBIDDEN_ORIGIN')
+  const standard = hostPolicy({ port: 443, address: '0.0.0.0', allowRemote: true, tls: true, certificateNames: ['dj.example.com'] })
+  t.true(standard.hosts.has('dj.example.com'))
+  t.true(standard.origins.has('https://dj.example.com'))
+  t.false(standard.origins.has('http://dj.example.com'))
+})
+
 test('remote access adds the interface addresses of a wildcard bind and configured names', (t) => {
   const p = hostPolicy({ port: 4000, address: '0.0.0.0', allowRemote: true, hostNames: ['DJ-Laptop.local'], interfaceAddresses: ['192.168.1.20', 'fd00::1'] })
   for (const h of ['192.168.1.20:4000', '[fd00::1]:4000', 'dj-laptop.local:4000', 'localhost:4000']) t.true(p.hosts.has(h), h)

@@ -5,6 +5,8 @@ import { parseHostPort } from '../../manifest/index.ts'
 import { parseSize } from './cache.ts'
 import type { PortMapperOptions } from '../../reach/index.ts'
 import { isIP } from 'node:net'
+import { readFile } from 'node:fs/promises'
+import { apiTls, PlayerError, type ApiTlsInput } from '../../player/index.ts'
 
 function port(v: unknown, flag: string): number | undefined {
   if (v === undefined) return undefined
@@ -22,18 +24,22 @@ function address(text: string): Address {
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run this device\'s node: the swarm, manifests over the DHT, the local API and, when this device serves the circle, its tracker and bootstrap node.',
-  usage: '[--port N] [--listen ADDR] [--subsonic] [--tracker URL]... [--bootstrap HOST:PORT]... [--peer HOST:PORT]... [--no-port-mapping] [--no-webrtc] [--no-friend-links] [--relay | --no-relay] [--json]',
+  usage: '[--port N] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--subsonic] [--tracker URL]... [--bootstrap HOST:PORT]... [--peer HOST:PORT]... [--no-port-mapping] [--no-webrtc] [--no-friend-links] [--relay | --no-relay] [--json]',
   details:
     `Ports: peers ${DEFAULT_PORTS.peer} (TCP) on all interfaces, the local API ${DEFAULT_PORTS.api} on 127.0.0.1, the\n` +
     `embedded tracker ${DEFAULT_PORTS.tracker} (an admin device runs it unless the roster or --tracker names one), and\n` +
     `the DHT ${DEFAULT_PORTS.dht} (UDP; on the admin device that serves the circle it is the circle's bootstrap node).\n` +
     'The router is asked to forward the peer port (UPnP-IGD or NAT-PMP) unless --no-port-mapping.\n' +
+    'With --tls-cert and --tls-key the API and web UI speak HTTPS (a phone\'s browser then can pair as a device);\n' +
+    'the certificate must be one the phone trusts (mkcert\'s, `tailscale cert`, a real domain\'s): see docs/ui.md.\n' +
     'WebRTC offers from own devices (browsers) are answered through the circle\'s trackers unless --no-webrtc.\n' +
     'While the node runs, other commands for this home go through it. Stop it with Ctrl-C.',
   options: {
     port: { type: 'string', value: 'N', description: `peer port (default ${DEFAULT_PORTS.peer}; 0 = any free port)` },
     'api-port': { type: 'string', value: 'N', description: `local API port (default ${DEFAULT_PORTS.api})` },
     listen: { type: 'string', value: 'ADDR', description: 'serve the API on ADDR too (remote access: every request needs the token)' },
+    'tls-cert': { type: 'string', value: 'FILE', description: 'serve the API and web UI over HTTPS with this certificate (PEM, the chain after it), with --tls-key' },
+    'tls-key': { type: 'string', value: 'FILE', description: 'the certificate\'s private key (PEM, unencrypted), with --tls-cert' },
     tracker: { type: 'string', multiple: true, value: 'URL', description: 'announce to this tracker as well (https://; its TLS key must be a device on the roster)' },
     'tracker-port': { type: 'string', value: 'N', description: `embedded tracker port (default ${DEFAULT_PORTS.tracker})` },
     'tracker-host': { type: 'string', value: 'ADDR', description: 'address the embedded tracker binds and advertises (default all interfaces, advertised as the LAN address)' },
@@ -58,6 +64,7 @@ export const serveCommand: Command = {
   },
   async run({ values, stdout, stderr, env }) {
     const home = resolveHome(values.home as string | undefined, env)
+    const tls = await tlsFiles(values['tls-cert'] as string | undefined, values['tls-key'] as string | undefined)
     const other = await runningNode(home)
     if (other) throw new Error(`a node already runs on this home (pid ${other.pid}, ${other.api})`)
     const node = await startNode({
@@ -66,6 +73,7 @@ export const serveCommand: Command = {
       peerHost: values['peer-host'] as string | undefined,
       apiPort: port(values['api-port'], '--api-port'),
       apiHost: values.listen as string | undefined,
+      ...(tls ? { apiTls: tls } : {}),
       trackers: values.tracker as string[] | undefined,
       peers: ((values.peer as string[] | undefined) ?? []).map(address),
       bootstrap: ((values.bootstrap as string[] | undefined) ?? []).map((b) => {
@@ -109,6 +117,8 @@ export const serveCommand: Command = {
     if (values.json) stdout.write(JSON.stringify(node.info) + '\n')
     else {
       stdout.write(`djcloud node running (pid ${process.pid})\n  peers     port ${node.info.peerPort}\n  local API ${node.info.api}\n`)
+      const tlsName = node.api.tls?.pageName
+      if (tlsName) stdout.write(`  web UI    https://${tlsName}:${new URL(node.info.api).port}/ (the certificate's name)\n`)
       if (node.info.tracker) stdout.write(`  tracker   ${node.info.tracker}\n`)
       const m = node.info.portMapping
       if (m) stdout.write(`  mapped    ${m.externalHost}:${m.externalPort} (${m.protocol})\n`)
@@ -130,6 +140,31 @@ export const serveCommand: Command = {
       process.off('SIGTERM', stop)
     }
   },
+}
+
+/**
+ * --tls-cert and --tls-key, read and checked before anything starts: both or
+ * neither (usage), and a file that cannot be read or a pair that cannot serve
+ * HTTPS is a one-line error naming the file.
+ */
+async function tlsFiles(certFile: string | undefined, keyFile: string | undefined): Promise<ApiTlsInput | undefined> {
+  if (certFile === undefined && keyFile === undefined) return undefined
+  if (certFile === undefined || keyFile === undefined) throw new UsageError(`--tls-cert and --tls-key go together: ${certFile === undefined ? '--tls-cert' : '--tls-key'} is missing`)
+  const read = async (file: string, flag: string) => {
+    try {
+      return await readFile(file)
+    } catch (err) {
+      throw new Error(`${flag} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+    }
+  }
+  const input = { cert: await read(certFile, '--tls-cert'), key: await read(keyFile, '--tls-key') }
+  try {
+    apiTls(input)
+  } catch (err) {
+    if (err instanceof PlayerError) throw new Error(`--tls-cert ${certFile} --tls-key ${keyFile}: ${err.message}`)
+    throw err
+  }
+  return input
 }
 
 /** On unless `--no-port-mapping`; `--port-mapping-gateway` names the NAT-PMP gateway (UPnP is then not searched). */

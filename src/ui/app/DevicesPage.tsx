@@ -205,7 +205,8 @@ export function DevicesPage({ notify, runtime }: { notify: Notify; runtime?: Pag
               <p className="warning" data-testid="pair-browser-insecure">
                 This link is plain http to a LAN address: the browser there cannot protect the device key (WebCrypto needs https or this
                 machine), so it keeps it in its storage, and anyone watching this network could read what pairing sends. Pair on a network
-                you trust (docs/identity.md, "Browser devices").
+                you trust (docs/identity.md, "Browser devices"), or serve the UI over HTTPS with a certificate the phone trusts (
+                <code>djcloud serve --tls-cert FILE --tls-key FILE</code>, docs/ui.md): the browser then is a full device.
               </p>
             )}
             <p className="dim">{linkLeft > 0 ? `expires in ${clock(linkLeft)}` : 'expired: make a new link'}</p>
