@@ -845,7 +845,8 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     p.sampledAt = now
     if (sample === 0 && p.outstanding.size === 0) return
     p.rate = sample > p.rate ? sample : (p.rate + sample) / 2
-    const depth = queueDepth(p.rate, p.session.rttMs, this.opts.queueMin)
+    // The wire's own round trip (its TCP connect); a WebRTC wire has none, and takes its link's (addPeer's).
+    const depth = queueDepth(p.rate, p.session.rttMs ?? p.rttMs, this.opts.queueMin)
     if (depth !== p.depth) this.log('%s: %d kB/s, request queue %d -> %d blocks', p.name, Math.round(p.rate / 1000), p.depth, depth)
     p.depth = depth
   }
