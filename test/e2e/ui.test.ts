@@ -243,8 +243,21 @@ test('the laptop UI: library, search, sort by BPM, a track from two other device
   t.true(cache.tracks.find((x) => x.sha256 === picks[1])?.pinned, 'the fetched track of the set is pinned')
   await shot(page, '7-gig-ready')
 
+  // The playhead is placed in pixels: paused at 90%, a phone's width puts it back over 90% of the narrower waveform.
+  await page.evaluate(async () => {
+    const a = (window as unknown as { __djcloud: { audio: HTMLAudioElement } }).__djcloud.audio
+    a.pause()
+    const seeked = new Promise((r) => a.addEventListener('seeked', r, { once: true }))
+    a.currentTime = a.duration * 0.9
+    await seeked
+  })
   // A phone's width: the same library, still usable.
   await page.setViewportSize({ width: 390, height: 844 })
+  await page.waitForFunction(() => {
+    const head = document.querySelector('[data-testid=playhead]') as HTMLElement
+    const px = Number(/translateX\(([\d.]+)px\)/.exec(head.style.transform)?.[1])
+    return Math.abs(px - 0.9 * head.parentElement!.clientWidth) <= 2
+  }, undefined, { timeout: 5_000 })
   await page.click('[data-testid=nav-library]')
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=track-row]').length === 6)
   await shot(page, '8-phone')

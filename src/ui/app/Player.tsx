@@ -145,9 +145,12 @@ export function Player({ queue, setQueue, notify, runtime = null }: Props) {
     paint()
     a.addEventListener('seeked', paint)
     a.addEventListener('timeupdate', paint)
+    // In pixels now, not %: a resized waveform (paused, too) puts it back at once.
+    window.addEventListener('resize', paint)
     return () => {
       a.removeEventListener('seeked', paint)
       a.removeEventListener('timeupdate', paint)
+      window.removeEventListener('resize', paint)
     }
   }, [playing, duration, current?.sha256])
 
