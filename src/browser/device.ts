@@ -19,6 +19,7 @@ import { pageSignal } from './signal.ts'
 import { InfoDicts } from './info-dicts.ts'
 import type { BrowserTrackStore } from './track-store.ts'
 import type { PagePlaylists, PlaylistNotice } from './playlists.ts'
+import { takeRoster, type RosterNotice } from './roster-updates.ts'
 
 /** Node devices linked at most (each is a PeerConnection: browsers cap them). */
 export const MAX_LINKS = 4
@@ -63,6 +64,13 @@ export interface BrowserDeviceOptions {
    */
   joinLater?: boolean
   /**
+   * Keeps a newer roster a linked device told of (its owner-signed bytes),
+   * so the next page load starts from it (the app writes it into the
+   * device's IndexedDB record). Without it, the roster is taken in again
+   * from the first link after a reload.
+   */
+  onRoster?: (signed: Uint8Array) => Promise<void>
+  /**
    * This page's playlists (playlists.ts): its root is sent to every device
    * on linking and after each edit, its blobs are served on the device
    * channel, and the roots linked devices announce are taken in.
@@ -91,12 +99,15 @@ interface Events {
   'link-gone': [link: LinkView]
   /** A stream a device opened was refused, or a link could not be made. */
   warning: [err: Error]
+  /** A newer roster was taken in (a device paired or revoked since). */
+  roster: [roster: Roster]
 }
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
 
 export class BrowserDevice extends Emitter<Events> {
-  readonly roster: Roster
+  /** The roster this page trusts: pairing's, then any newer one a linked device told of (roster-updates.ts). */
+  roster: Roster
   readonly self: string
   private readonly channel: DeviceChannel
   private readonly channelHash: Uint8Array
@@ -132,6 +143,11 @@ export class BrowserDevice extends Emitter<Events> {
       ...(opts.rttPingMs ? { rttPingMs: opts.rttPingMs } : {}),
     })
     this.channel.on('link-gone', (l: DeviceLink) => this.emit('link-gone', this.view(l)))
+    // A newer roster (a device paired or revoked since this page paired): from the notifier first.
+    this.channel.on('notice', (link, n) => {
+      if (n.kind !== 'roster' || n.seq <= this.roster.seq) return
+      this.takeRoster(n, link).catch((err: Error) => this.emit('warning', new Error(`refused a roster from ${link.name}: ${err.message}`)))
+    })
     const playlists = opts.playlists
     if (playlists) {
       playlists.on('published', this.published)
@@ -165,6 +181,32 @@ export class BrowserDevice extends Emitter<Events> {
     }
     void d.round()
     return d
+  }
+
+  private rosterTaking: Promise<unknown> = Promise.resolve()
+
+  /** Takes a newer roster in (one at a time): trusted from now on, kept, and its revocations applied to the links. */
+  private takeRoster(n: RosterNotice, link: DeviceLink): Promise<unknown> {
+    this.rosterTaking = this.rosterTaking.then(async () => {
+      if (this.closed || n.seq <= this.roster.seq) return
+      const fetch = async (id: string) => (await this.channel.fetchBlob(id, [link]))?.data ?? null
+      const got = await takeRoster(n, this.roster, this.opts.device.circleSecret, fetch)
+      if (!got || got.roster.seq <= this.roster.seq || this.closed) return
+      this.roster = got.roster
+      this.opts.device = { ...this.opts.device, roster: Buffer.from(got.signed) }
+      this.opts.playlists?.setRoster(got.roster)
+      await this.opts.onRoster?.(got.signed).catch((err: Error) => this.emit('warning', new Error(`the new roster was not kept: ${err.message}`)))
+      this.emit('roster', got.roster)
+      const revoked = new Set(got.roster.revoked.map(hex))
+      // (Node devices cut a revoked browser's links before they tell anyone, so this is seldom met.)
+      if (revoked.has(this.self)) {
+        this.emit('warning', new Error('this browser was revoked from the circle: it links to no device any more'))
+        return this.close()
+      }
+      // Links to devices revoked now end (their wires' proofs were checked against the roster of then).
+      for (const [l, conn] of this.conns) if (revoked.has(l.device)) conn.close()
+    })
+    return this.rosterTaking
   }
 
   /** The devices linked now. */

@@ -21,6 +21,8 @@ export interface PageDeviceOptions {
   mime(sha256: string): string
   /** Where the player finds the page's streams (src/ui/app/page-streams.ts); null once stopped. */
   setStreams(fn: (() => PlaybackStream[]) | null): void
+  /** Keeps a newer owner-signed roster the runtime took in (BrowserDeviceOptions.onRoster). */
+  onRoster?(signed: Uint8Array): Promise<void>
   onWarning?(err: Error): void
 }
 
@@ -59,7 +61,7 @@ export async function startPageDevice(opts: PageDeviceOptions): Promise<PageDevi
   const store = await BrowserTrackStore.open()
   const playlists = await PagePlaylists.open({ name: `${store.name}-playlists`, device: opts.device })
   // Not waiting for signaling: with the node away the tracks held whole still play, and the rounds join when it is back.
-  const runtime = await BrowserDevice.start({ device: opts.device, store, playlists, joinLater: true })
+  const runtime = await BrowserDevice.start({ device: opts.device, store, playlists, joinLater: true, ...(opts.onRoster ? { onRoster: opts.onRoster } : {}) })
   if (opts.onWarning) runtime.on('warning', opts.onWarning)
   const opened: string[] = []
   const server = servePlayback((sha256) =>

@@ -93,7 +93,7 @@ export function playlistName(raw: string): string {
 
 export class PagePlaylists extends Emitter<Events> {
   readonly self: string
-  private readonly roster: Roster
+  private roster: Roster
   private readonly secret: Buffer
   private readonly certificate: Buffer
   /** The blobs published now (root, its page, each playlist's latest), by SHA-256 and by infohash. */
@@ -128,6 +128,11 @@ export class PagePlaylists extends Emitter<Events> {
 
   close(): void {
     this.db.close()
+  }
+
+  /** A newer roster the device took in: manifests are verified under it, and revoked devices' edits drop out of the merge. */
+  setRoster(roster: Roster): void {
+    if (roster.seq > this.roster.seq) this.roster = roster
   }
 
   /** Names of every playlist this page knows (its own and those taken in). */

@@ -11,9 +11,8 @@
 // page is verified there as on a Node device: a forged root and a root
 // naming another playlist blob are refused and change nothing.
 import test from 'ava'
-import { readdir, readFile, mkdir } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import type { Page } from 'playwright-core'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { readApiToken } from '../../src/player/index.ts'
 import { encode } from '../../src/codec/index.ts'
 import { encodeCertificate, generateKeyPair, loadIdentity, signBytes } from '../../src/identity/index.ts'
@@ -25,26 +24,10 @@ import { scanHome } from '../helpers/scan-home.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { writeNoiseWav } from '../helpers/tracks.ts'
 import { until } from '../helpers/until.ts'
+import { buildBrowserBundle, loadBundle, pageAtNode } from '../helpers/page-at-node.ts'
 
-const build = (await import('../../bin/build.js' as string)) as { buildBrowser(): Promise<void>; BROWSER_BUNDLE: string }
-test.before(() => build.buildBrowser())
+test.before(() => buildBrowserBundle())
 
-/** The node's own UI page (its origin and CSP, as a phone's), with the bundle and its chunks as `window.dj`. */
-async function pageAtNode(page: Page, origin: string): Promise<void> {
-  const dir = dirname(build.BROWSER_BUNDLE)
-  const files = new Set(await readdir(dir))
-  await page.route(`${origin}/pl-test/**`, async (r) => {
-    const name = new URL(r.request().url()).pathname.slice('/pl-test/'.length)
-    if (name === 'entry.js') return r.fulfill({ contentType: 'text/javascript', body: "import * as dj from './djcloud-device.js'; window.dj = dj" })
-    if (!files.has(name)) return r.fulfill({ status: 404, body: '' })
-    return r.fulfill({ contentType: 'text/javascript', body: await readFile(join(dir, name)) })
-  })
-  // tsx keeps function names, and functions handed to page.evaluate call __name.
-  await page.addInitScript({ content: 'window.__name = (f) => f' })
-  await page.goto(`${origin}/`)
-  await page.addScriptTag({ url: '/pl-test/entry.js', type: 'module' })
-  await page.waitForFunction(() => 'dj' in window)
-}
 
 interface Ref {
   sha256: string
@@ -148,8 +131,7 @@ test('a playlist edited in a paired page, offline and across a reload, reaches t
 
   // A reload: the edits come back; one more edit made before any link.
   await page.reload()
-  await page.addScriptTag({ url: '/pl-test/entry.js', type: 'module' })
-  await page.waitForFunction(() => 'dj' in window)
+  await loadBundle(page)
   await load()
   t.deepEqual((await pageView())?.entries.map((e) => e.track.sha256), [t0.sha256, t1.sha256], 'the edits survive a reload')
   await page.evaluate((z) => (window as unknown as { playlists: any }).playlists.addTracks('warm-up', [z]), t2)

@@ -11,7 +11,6 @@ import test from 'ava'
 import { createHash } from 'node:crypto'
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Page } from 'playwright-core'
 import { formatId, loadIdentity } from '../../src/identity/index.ts'
 import { readApiToken } from '../../src/player/index.ts'
 import { encodeInfoDict } from '../../src/swarm/index.ts'
@@ -24,36 +23,20 @@ import { randomTrackFile } from '../helpers/swarm.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { writeNoiseWav } from '../helpers/tracks.ts'
 import { until } from '../helpers/until.ts'
+import { buildBrowserBundle, pageAtNode } from '../helpers/page-at-node.ts'
 import { identitySwarm } from '../helpers/identity-swarm.ts'
 import { rtcOptions } from '../helpers/rtc.ts'
 import { acceptOffer } from '../../src/rtc/index.ts'
 
-const build = (await import('../../bin/build.js' as string)) as { buildBrowser(): Promise<void>; BROWSER_BUNDLE: string }
-test.before(() => build.buildBrowser())
+test.before(() => buildBrowserBundle())
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
-/**
- * The node's own web UI page (so the page's address is the node's, as a
- * phone's would be: Chromium's local network checks and the UI's CSP then
- * allow its WebSocket to /api/signal), with the bundle added as `window.dj`
- * (Playwright answers that one script; everything else is the node's).
- */
-async function pageAtNode(page: Page, origin: string): Promise<void> {
-  const bundle = await readFile(build.BROWSER_BUNDLE)
-  await page.route(`${origin}/runtime-test/entry.js`, (r) => r.fulfill({ contentType: 'text/javascript', body: "import * as dj from './djcloud-device.js'; window.dj = dj" }))
-  await page.route(`${origin}/runtime-test/djcloud-device.js`, (r) => r.fulfill({ contentType: 'text/javascript', body: bundle }))
-  // tsx keeps function names, and functions handed to page.evaluate call __name.
-  await page.addInitScript({ content: 'window.__name = (f) => f' })
-  await page.goto(`${origin}/`)
-  await page.addScriptTag({ url: '/runtime-test/entry.js', type: 'module' })
-  await page.waitForFunction(() => 'dj' in window)
-}
 
 test('a paired page links to two Node devices over WebRTC, fetches from both, serves a track only it holds, and is refused once revoked', async (t) => {
   t.timeout(240_000)
   const root = await tempDir(t)
-  const [homeA, homeB] = await makeHomes(root, ['home-pc', 'laptop'])
+  const [homeA, homeB, homeOld] = await makeHomes(root, ['home-pc', 'laptop', 'old-phone']) // old-phone never runs: it is revoked below
   const music = join(root, 'music')
   await mkdir(music)
   const song = await writeNoiseWav(join(music, 'noise.wav'), 3 * 1024 * 1024, 7)
@@ -109,7 +92,10 @@ test('a paired page links to two Node devices over WebRTC, fetches from both, se
     const store = await w.dj.BrowserTrackStore.open({ name: 'runtime-test' })
     w.store = store
     try {
-      w.device = await w.dj.BrowserDevice.start({ device: w.paired, store, roundMs: 500, rttPingMs: 200, answerTimeoutMs: 5_000 })
+      const onRoster = async (signed: Uint8Array) => {
+        ;(w as unknown as { keptRoster: Uint8Array }).keptRoster = signed
+      }
+      w.device = await w.dj.BrowserDevice.start({ device: w.paired, store, roundMs: 500, rttPingMs: 200, answerTimeoutMs: 5_000, onRoster })
     } catch (err) {
       return String(err)
     }
@@ -207,6 +193,22 @@ test('a paired page links to two Node devices over WebRTC, fetches from both, se
   t.is(fetched.status, 200, JSON.stringify(fetched.body))
   t.is(createHash('sha256').update(await readFile(fetched.body.path as string)).digest('hex'), m.sha256)
   t.deepEqual(Object.keys(fetched.body.sources as object), ['phone'])
+
+  // A roster made after the page paired (another device revoked) reaches it from a linked device: verified,
+  // trusted from then on, and handed over to be kept.
+  const oldPhone = hex((await loadIdentity(homeOld!)).device.publicKey)
+  await cli(homeA!, ['trust', 'revoke', formatId('device', Buffer.from(oldPhone, 'hex'))])
+  const newer = (await loadIdentity(homeA!)).roster
+  const seen = await until(async () => {
+    const r = await page.evaluate(() => {
+      const w = window as unknown as { device: any; keptRoster?: Uint8Array }
+      return { seq: w.device.roster.seq as number, revoked: (w.device.roster.revoked as Uint8Array[]).map((k) => Array.from(k, (x) => x.toString(16).padStart(2, '0')).join('')), kept: w.keptRoster ? w.keptRoster.length : 0 }
+    })
+    return r.seq === newer.seq ? r : undefined
+  }, 60_000, 200).catch(async (err: Error) => Promise.reject(withLogs(new Error(`${err.message}; the page's warnings: ${JSON.stringify(await page.evaluate(() => (window as unknown as { warnings: string[] }).warnings))}`), nodes)))
+  t.true(seen.revoked.includes(oldPhone))
+  t.true(seen.kept > 0, 'the new roster was handed over to be kept')
+  t.is((await links()).length, 2, 'still linked to both')
 
   // Revoked: the Node devices drop its links, and signaling refuses it.
   await cli(homeA!, ['trust', 'revoke', formatId('device', Buffer.from(phone, 'hex'))])

@@ -49,6 +49,8 @@ declare module 'djcloud:page-device' {
     }
     mime(sha256: string): string
     setStreams(fn: (() => Array<{ sha256: string; bytes: number; sources: Array<{ device: string; name: string; bytes: number; rate: number }> }>) | null): void
+    /** Keeps a newer owner-signed roster the runtime took in. */
+    onRoster?(signed: Uint8Array): Promise<void>
     onWarning?(err: Error): void
   }): Promise<PageDevice>
 }

@@ -7,6 +7,7 @@
 // and links.
 import type { PageDevice } from 'djcloud:page-device'
 import type { BrowserDevice as StoredDevice } from '../device/index.ts'
+import { keepRoster } from '../device/index.ts'
 import { signWith } from '../device/keys.ts'
 import { setPageStreams } from './page-streams.ts'
 
@@ -38,6 +39,8 @@ export async function startRuntime(device: StoredDevice, format: (sha256: string
     },
     mime: (sha256) => mimeOf(format(sha256)),
     setStreams: setPageStreams,
+    // A newer roster a linked device told of: the next load starts from it.
+    onRoster: (signed) => keepRoster(device.device, signed),
     ...(onWarning ? { onWarning } : {}),
   })
 }

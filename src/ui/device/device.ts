@@ -27,6 +27,14 @@ export function loadDevice(): Promise<BrowserDevice | null> {
   return loaded
 }
 
+/** Keeps a newer owner-signed roster the device's runtime took in (the record's other fields stay). */
+export async function keepRoster(device: string, roster: Uint8Array): Promise<void> {
+  const d = await readDevice()
+  if (!d || d.device !== device) return // paired again meanwhile: not this device's
+  await writeDevice({ ...d, roster })
+  loaded = null
+}
+
 export interface PairOptions {
   /** The admin node's origin (default: this page's). */
   node?: string
