@@ -25,6 +25,8 @@ import { takeRoster, type RosterNotice } from './roster-updates.ts'
 export const MAX_LINKS = 4
 /** ms between rounds that offer to own Node devices not linked (and re-offer to one whose link dropped). */
 export const OFFER_ROUND = 15_000
+/** Rounds skipped at most while the swarm's count stays as it was when a round linked nothing new. */
+export const QUIET_ROUNDS = 8
 /** ms a fetch waits for the linked devices to say who holds a track. */
 export const FETCH_LOOKUP_TIMEOUT = 5_000
 /** Blocks a track wire keeps requested at least (Node keeps 32): bench/browser seeks to 75% p50 ~270-450 ms with 16, ~320-850 ms with 32, under load. */
@@ -121,6 +123,8 @@ export class BrowserDevice extends Emitter<Events> {
   private signal: TrackerSignal | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
   private offering = false
+  /** The swarm's count when a round last offered and linked nothing new, and the rounds skipped since. */
+  private quiet: { others: number; rounds: number } | undefined
   private closed = false
   private readonly published = (n: PlaylistNotice) => this.channel.notify(n)
   private readonly playlistWarning = (err: Error) => this.emit('warning', err)
@@ -193,6 +197,7 @@ export class BrowserDevice extends Emitter<Events> {
       const got = await takeRoster(n, this.roster, this.opts.device.circleSecret, fetch)
       if (!got || got.roster.seq <= this.roster.seq || this.closed) return
       this.roster = got.roster
+      this.quiet = undefined // a device paired since is worth an offer
       this.opts.device = { ...this.opts.device, roster: Buffer.from(got.signed) }
       this.opts.playlists?.setRoster(got.roster)
       await this.opts.onRoster?.(got.signed).catch((err: Error) => this.emit('warning', new Error(`the new roster was not kept: ${err.message}`)))
@@ -400,8 +405,20 @@ export class BrowserDevice extends Emitter<Events> {
 
   private async offerRound(): Promise<DeviceLink[]> {
     const signal = this.signal
-    const missing = Math.min(this.missing(), (this.opts.maxLinks ?? MAX_LINKS) - this.channel.online().length)
+    const linked = this.channel.online().length
+    const missing = Math.min(this.missing(), (this.opts.maxLinks ?? MAX_LINKS) - linked)
     if (!signal || missing <= 0) return []
+    // A device of the roster is off, and the swarm is as it was when a round last linked
+    // nothing new: offers would only reach linked devices, a throwaway connection each round
+    // on a phone's battery. A plain announce (one message) counts the swarm afresh; every
+    // QUIET_ROUNDS the page offers anyway, in case one peer left and another came between two
+    // counts. (The count cannot be compared with the links: a Node device is in the swarm twice,
+    // its TCP announce and its WebRTC one.)
+    const others = await signal.recount(this.opts.answerTimeoutMs).catch(() => undefined)
+    if (others !== undefined && this.quiet?.others === others && this.quiet.rounds < QUIET_ROUNDS) {
+      this.quiet.rounds++
+      return []
+    }
     // The tracker hands each offer to a peer of the swarm it picks at random, other browsers
     // (which never answer) and devices linked already among them: with one offer per missing
     // device, a second page in the swarm made a missing device wait round after round. One
@@ -430,7 +447,9 @@ export class BrowserDevice extends Emitter<Events> {
         }
       }),
     )
-    return links.filter((l): l is DeviceLink => l !== null)
+    const made = links.filter((l): l is DeviceLink => l !== null)
+    this.quiet = others !== undefined && made.length === 0 ? { others, rounds: 0 } : undefined
+    return made
   }
 
   /** dj_auth on a new stream of `conn`, bound to it. */
@@ -469,7 +488,8 @@ export class BrowserDevice extends Emitter<Events> {
       session.wire.once('close', () => {
         this.conns.delete(link)
         conn.close()
-        // Re-offer soon: the device may be back (a restart) or reachable again.
+        // Re-offer soon: the device may be back (a restart) or reachable again, whatever the swarm's count says.
+        this.quiet = undefined
         if (!this.closed) {
           clearTimeout(this.timer)
           this.timer = setTimeout(() => void this.round(), Math.min(1_000, this.opts.roundMs ?? OFFER_ROUND))

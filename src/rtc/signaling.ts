@@ -123,6 +123,28 @@ export class TrackerSignal extends Emitter<SignalEvents> {
     return answers
   }
 
+  /**
+   * Announces without offers and resolves with the tracker's fresh count of
+   * the other peers (`others`), or undefined when it does not answer within
+   * `timeoutMs`: a plain announce is one message, an offer a connection.
+   */
+  async recount(timeoutMs = ANSWER_TIMEOUT): Promise<number | undefined> {
+    const counted = new Promise<number | undefined>((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        this.off('joined', done)
+        resolve(this.others)
+      }
+      const timer = setTimeout(() => {
+        this.off('joined', done)
+        resolve(undefined)
+      }, timeoutMs)
+      this.on('joined', done)
+    })
+    await this.announce({})
+    return counted
+  }
+
   /** Answers an offer: the tracker passes it to the peer that offered. */
   async answer(to: IncomingOffer, sdp: string): Promise<void> {
     await this.announce({ to_peer_id: to.from, offer_id: to.offerId, answer: { type: 'answer', sdp } })
