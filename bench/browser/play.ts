@@ -8,16 +8,17 @@
 // on a track the page does not hold to `playing` (first audio), a seek to 75%
 // to playing again, and the page's CPU and heap over a minute of playing.
 import { createHash } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Browser, CDPSession, Page } from 'playwright-core'
 import { makeHomes, writeNoiseWav } from '../../src/demo/index.ts'
 import { percentiles, round, type Percentiles } from '../common.ts'
 import { launchChromium } from '../chromium.ts'
 import { djcloud, serveNode, type ServedNode } from '../djcloud-procs.ts'
-import { children, killChildren, type Service } from '../swarm/procs.ts'
+import type { Service } from '../swarm/procs.ts'
 import { startProfile, stopProfile } from './browser-bench.ts'
 import { staticServer } from '../static-files.ts'
+import { inWorkDir } from '../work-dir.ts'
 
 export interface PlayBenchOptions {
   /** Tracks timed, a fresh one each (one more, untimed, warms the page first). */
@@ -201,15 +202,12 @@ async function until<T>(what: string, f: () => Promise<T | undefined | false>, m
   }
 }
 
-export async function runPlayBench(o: PlayBenchOptions): Promise<PlayBenchResults> {
-  const work = await mkdtemp(join(o.tmp, 'djcloud-bench-browser-play-'))
+export function runPlayBench(o: PlayBenchOptions): Promise<PlayBenchResults> {
+  return inWorkDir(o.tmp, 'djcloud-bench-browser-play-', (work) => playBench(o, work))
+}
+
+async function playBench(o: PlayBenchOptions, work: string): Promise<PlayBenchResults> {
   const services: Service<ServedNode>[] = []
-  const onSignal = (signal: NodeJS.Signals) => {
-    killChildren()
-    void rm(work, { recursive: true, force: true }).finally(() => process.kill(process.pid, signal))
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
   try {
     let t0 = performance.now()
     const [homePc, laptop] = await makeHomes(work, ['home-pc', 'laptop'])
@@ -403,9 +401,5 @@ export async function runPlayBench(o: PlayBenchOptions): Promise<PlayBenchResult
     }
   } finally {
     await Promise.all(services.map((s) => s.stop()))
-    if (children.size) killChildren()
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    await rm(work, { recursive: true, force: true })
   }
 }

@@ -3,15 +3,16 @@
 // devices (another circle), through the device links, then with every node
 // restarted with --no-friend-links (through the DHT alone), next to the floor
 // of a bare BEP 44 put -> get in the same DHT, measured in the same run.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { DhtNode } from '../../src/manifest/index.ts'
 import { readApiToken } from '../../src/player/index.ts'
 import { makeHomes, writeTrack } from '../../src/demo/index.ts'
 import { gitCommit, machineInfo, percentiles, round, type MachineInfo, type Percentiles } from '../common.ts'
-import { children, killChildren, type Service } from '../swarm/procs.ts'
+import type { Service } from '../swarm/procs.ts'
 import { djcloud, serveNode, type ServedNode } from '../djcloud-procs.ts'
+import { inWorkDir } from '../work-dir.ts'
 
 export interface CollabBenchOptions {
   /** Edits timed each way (and BEP 44 put -> get rounds). */
@@ -62,15 +63,12 @@ async function until<T>(f: () => Promise<T | undefined>, ms: number, what: strin
   }
 }
 
-export async function runCollabBench(opts: CollabBenchOptions): Promise<CollabBenchResults> {
-  const work = await mkdtemp(join(opts.tmp, 'djcloud-bench-collab-'))
+export function runCollabBench(opts: CollabBenchOptions): Promise<CollabBenchResults> {
+  return inWorkDir(opts.tmp, 'djcloud-bench-collab-', (work) => collabBench(opts, work))
+}
+
+async function collabBench(opts: CollabBenchOptions, work: string): Promise<CollabBenchResults> {
   const services: Service<ServedNode>[] = []
-  const onSignal = (signal: NodeJS.Signals) => {
-    killChildren()
-    void rm(work, { recursive: true, force: true }).finally(() => process.kill(process.pid, signal))
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
   const dhts: DhtNode[] = []
   try {
     const [apc] = await makeHomes(join(work, 'a'), ['alex-pc'])
@@ -183,9 +181,5 @@ export async function runCollabBench(opts: CollabBenchOptions): Promise<CollabBe
   } finally {
     await Promise.all(dhts.map((d) => d.close().catch(() => {})))
     await Promise.all(services.map((s) => s.stop()))
-    if (children.size) killChildren()
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    await rm(work, { recursive: true, force: true })
   }
 }

@@ -4,7 +4,7 @@
 // 10,000-track library with analyses and cues (size, export and restore
 // time), next to `tar czf | openssl enc -aes-256-ctr` of the same metadata.
 import { execFileSync } from 'node:child_process'
-import { mkdir, mkdtemp, readdir, readFile as readFileBytes, rm, stat, writeFile, copyFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile as readFileBytes, rm, stat, writeFile, copyFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { loadIdentity, deriveOwnerSecrets } from '../../src/identity/index.ts'
@@ -14,9 +14,10 @@ import { parseHeader, openBackup, decompressContent } from '../../src/backup/ind
 import { gitCommit, machineInfo, round, type MachineInfo } from '../common.ts'
 import { flushToDisk } from '../scan/measure.ts'
 import { syntheticTracks } from '../manifest/tracks.ts'
-import { children, killChildren, type Service } from '../swarm/procs.ts'
+import type { Service } from '../swarm/procs.ts'
 import { djcloud, serveNode, type ServedNode } from '../djcloud-procs.ts'
 import { makeHomes, writeNoiseWav } from '../../src/demo/index.ts'
+import { inWorkDir } from '../work-dir.ts'
 
 export interface GigBenchOptions {
   /** Tracks in the playlist. */
@@ -262,15 +263,12 @@ async function backupPart(work: string, opts: GigBenchOptions, services: Service
   }
 }
 
-export async function runGigBench(opts: GigBenchOptions): Promise<GigBenchResults> {
-  const work = await mkdtemp(join(opts.tmp, 'djcloud-bench-gig-'))
+export function runGigBench(opts: GigBenchOptions): Promise<GigBenchResults> {
+  return inWorkDir(opts.tmp, 'djcloud-bench-gig-', (work) => gigBench(opts, work))
+}
+
+async function gigBench(opts: GigBenchOptions, work: string): Promise<GigBenchResults> {
   const services: Service<ServedNode>[] = []
-  const onSignal = (signal: NodeJS.Signals) => {
-    killChildren()
-    void rm(work, { recursive: true, force: true }).finally(() => process.kill(process.pid, signal))
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
   try {
     const pull = await pullPart(work, opts, services)
     await Promise.all(services.splice(0).map((s) => s.stop()))
@@ -290,9 +288,5 @@ export async function runGigBench(opts: GigBenchOptions): Promise<GigBenchResult
     }
   } finally {
     await Promise.all(services.map((s) => s.stop()))
-    if (children.size) killChildren()
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    await rm(work, { recursive: true, force: true })
   }
 }

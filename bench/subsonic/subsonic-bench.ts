@@ -6,7 +6,7 @@
 // of the same file; opus and mp3, next to ffmpeg run directly on the file);
 // transcoding speed in multiples of real time per core, next to ffmpeg run
 // directly with the same arguments on the same file. All in one run.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
@@ -14,11 +14,12 @@ import { spawnSync } from 'node:child_process'
 import { readApiToken } from '../../src/player/index.ts'
 import { ffmpegArgs, type TargetFormat } from '../../src/transcode/index.ts'
 import { gitCommit, machineInfo, percentiles, round, type MachineInfo, type Percentiles } from '../common.ts'
-import { children, killChildren, type Service } from '../swarm/procs.ts'
+import type { Service } from '../swarm/procs.ts'
 import { djcloud, serveNode, type ServedNode } from '../djcloud-procs.ts'
 import { flushToDisk } from '../scan/measure.ts'
 import { childrenCpuSeconds, runFfmpeg, staticServer, timeDrain, timeFirstByte, timeWhole } from './http.ts'
 import { makeBenchHomes, MP3_BYTES_PER_SECOND, writePlayedMp3s, type PlayedTrack } from './library.ts'
+import { inWorkDir } from '../work-dir.ts'
 
 export interface SubsonicBenchOptions {
   /** Synthetic tracks on each of the two offline devices. */
@@ -150,18 +151,15 @@ function compared(dj: number[], yard: number[]): Compared {
   return { djcloud: d, yardstick: y, ratioP95: round(d.p95 / Math.max(y.p95, 0.1), 2) }
 }
 
-export async function runSubsonicBench(opts: SubsonicBenchOptions): Promise<SubsonicBenchResults> {
-  const { log } = opts
+export function runSubsonicBench(opts: SubsonicBenchOptions): Promise<SubsonicBenchResults> {
   const loadStart = loadavg().map((v) => round(v, 2))
-  const work = await mkdtemp(join(opts.tmp, 'djcloud-bench-subsonic-'))
+  return inWorkDir(opts.tmp, 'djcloud-bench-subsonic-', (work) => subsonicBench(opts, work, loadStart))
+}
+
+async function subsonicBench(opts: SubsonicBenchOptions, work: string, loadStart: number[]): Promise<SubsonicBenchResults> {
+  const { log } = opts
   const services: Service<ServedNode>[] = []
   let yardServer: Server | undefined
-  const onSignal = (signal: NodeJS.Signals) => {
-    killChildren()
-    void rm(work, { recursive: true, force: true }).finally(() => process.kill(process.pid, signal))
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
   try {
     let t0 = performance.now()
     const { homePc, laptop } = await makeBenchHomes(join(work, 'homes'), opts.tracks)
@@ -341,9 +339,5 @@ export async function runSubsonicBench(opts: SubsonicBenchOptions): Promise<Subs
   } finally {
     await Promise.all(services.map((s) => s.stop()))
     yardServer?.close()
-    if (children.size) killChildren()
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    await rm(work, { recursive: true, force: true })
   }
 }

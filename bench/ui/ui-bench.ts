@@ -10,7 +10,7 @@
 // bench/manifest/tracks.ts) the laptop took in before it started, as it
 // would have from the DHT; plus the played tracks, real audio scanned by
 // home-pc and phone.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
@@ -19,10 +19,11 @@ import { encodeWav, synthLoop, buildId3, makeHomes } from '../../src/demo/index.
 import { writeFile } from 'node:fs/promises'
 import { gitCommit, machineInfo, percentiles, round, type MachineInfo, type Percentiles } from '../common.ts'
 import { takeInOfflineLibraries } from '../manifest/offline-libraries.ts'
-import { children, killChildren, type Service } from '../swarm/procs.ts'
+import type { Service } from '../swarm/procs.ts'
 import { djcloud, serveNode, type ServedNode } from '../djcloud-procs.ts'
 import { launchChromium, CHROMIUM } from '../chromium.ts'
 import { staticServer } from '../static-files.ts'
+import { inWorkDir } from '../work-dir.ts'
 
 export interface UiBenchOptions {
   /** Synthetic tracks on each of the two offline devices. */
@@ -159,21 +160,18 @@ async function timeStaticPlay(page: Page, url: string): Promise<number> {
   }, url)
 }
 
-export async function runUiBench(opts: UiBenchOptions): Promise<UiBenchResults> {
+export function runUiBench(opts: UiBenchOptions): Promise<UiBenchResults> {
+  return inWorkDir(opts.tmp, 'djcloud-bench-ui-', (work) => uiBench(opts, work))
+}
+
+async function uiBench(opts: UiBenchOptions, work: string): Promise<UiBenchResults> {
   const { log } = opts
-  const work = await mkdtemp(join(opts.tmp, 'djcloud-bench-ui-'))
   const services: Service<ServedNode>[] = []
   let staticSrv: Server | undefined
   const stopAll = async () => {
     await Promise.all(services.map((s) => s.stop()))
     staticSrv?.close()
   }
-  const onSignal = (signal: NodeJS.Signals) => {
-    killChildren()
-    void rm(work, { recursive: true, force: true }).finally(() => process.kill(process.pid, signal))
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
   try {
     let t0 = performance.now()
     const [homePc, laptop, phone, studio, oldLaptop] = await makeHomes(work, ['home-pc', 'laptop', 'phone', 'studio', 'old-laptop'])
@@ -273,9 +271,5 @@ export async function runUiBench(opts: UiBenchOptions): Promise<UiBenchResults> 
     }
   } finally {
     await stopAll()
-    if (children.size) killChildren()
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    await rm(work, { recursive: true, force: true })
   }
 }
